@@ -1,0 +1,114 @@
+// Package environment describes the pipeline's environments (preview, test, staging, prod)
+// as data, loads a repository's overrides, and resolves which one a run targets.
+package environment
+
+import (
+	"time"
+
+	"github.com/infrapipe/infrapipe/ci/findings"
+)
+
+// Name is a validated environment name.
+type Name string
+
+const (
+	Preview Name = "preview"
+	Test    Name = "test"
+	Staging Name = "staging"
+	Prod    Name = "prod"
+)
+
+// Names lists the environments in promotion order, each stricter than the last.
+var Names = []Name{Preview, Test, Staging, Prod}
+
+// Validation is how much checking a plan gets before it may be applied.
+type Validation string
+
+const (
+	Basic    Validation = "basic"    // fmt, validate
+	Standard Validation = "standard" // + lint, security scan
+	Enhanced Validation = "enhanced" // + compliance, cost
+	Strict   Validation = "strict"   // all of them, and any failure blocks
+)
+
+// Check is one validation step of the pipeline.
+type Check string
+
+const (
+	CheckFmt        Check = "fmt"
+	CheckValidate   Check = "validate"
+	CheckLint       Check = "lint"
+	CheckSecurity   Check = "security"
+	CheckCompliance Check = "compliance"
+	CheckCost       Check = "cost"
+)
+
+// ImportStrategy says whether existing cloud resources are discovered and imported.
+type ImportStrategy string
+
+const (
+	ImportSkip       ImportStrategy = "skip"        // ephemeral environments own nothing
+	ImportFull       ImportStrategy = "full"        // discover by tags and import
+	ImportFullBackup ImportStrategy = "full-backup" // the same, after a state backup
+)
+
+// DestroyPolicy says what the safety gate does with deletes and replacements.
+type DestroyPolicy string
+
+const (
+	DestroyAllow DestroyPolicy = "allow"
+	DestroyWarn  DestroyPolicy = "warn"
+	DestroyBlock DestroyPolicy = "block" // unless --force-recreate
+)
+
+// Approval says whether a human approves before apply (a GitHub environment rule).
+type Approval string
+
+const (
+	ApprovalNone   Approval = "none"
+	ApprovalManual Approval = "manual"
+)
+
+// Budget bounds the monthly cost Infracost estimates; zero means no bound.
+type Budget struct {
+	MonthlyTotal float64 `json:"monthly_total,omitempty" yaml:"monthly_total,omitempty"`
+	MonthlyDelta float64 `json:"monthly_delta,omitempty" yaml:"monthly_delta,omitempty"`
+	// RequireEstimate fails the cost step when no estimate could be made (no API key).
+	RequireEstimate bool `json:"require_estimate,omitempty" yaml:"require_estimate,omitempty"`
+}
+
+// Backend is the S3 state backend of one environment; every environment has its own key.
+type Backend struct {
+	Bucket        string `json:"bucket,omitempty" yaml:"bucket,omitempty"`
+	Key           string `json:"key,omitempty" yaml:"key,omitempty"`
+	Region        string `json:"region,omitempty" yaml:"region,omitempty"`
+	UseLockfile   bool   `json:"use_lockfile,omitempty" yaml:"use_lockfile,omitempty"`
+	DynamoDBTable string `json:"dynamodb_table,omitempty" yaml:"dynamodb_table,omitempty"`
+	// BackupPrefix is where state backups go in Bucket, e.g. "backups/prod/".
+	BackupPrefix string `json:"backup_prefix,omitempty" yaml:"backup_prefix,omitempty"`
+}
+
+// Profile is everything the pipeline decides per environment.
+type Profile struct {
+	Name        Name           `json:"name"`
+	Validation  Validation     `json:"validation"`
+	Checks      []Check        `json:"checks"` // derived from Validation plus extra checks
+	Import      ImportStrategy `json:"import"`
+	Approval    Approval       `json:"approval"`
+	Destroy     DestroyPolicy  `json:"destroy"`
+	BackupState bool           `json:"backup_state"` // state pulled and kept before apply
+	// FailuresBlock makes every failed check block the pipeline; otherwise findings under
+	// the severity threshold only warn.
+	FailuresBlock     bool              `json:"failures_block"`
+	SeverityThreshold findings.Severity `json:"severity_threshold"` // findings at or above fail
+	Budget            Budget            `json:"budget"`
+	// ProtectedTypes are stateful resource types whose delete or replace is called out in
+	// every environment (databases, buckets, tables by default).
+	ProtectedTypes []string      `json:"protected_types"`
+	LockTimeout    time.Duration `json:"lock_timeout"`
+	VarFile        string        `json:"var_file"` // relative to the Terraform directory
+	Backend        Backend       `json:"backend"`
+	// TagKeys name the tags that discovery filters on.
+	ProjectTagKey     string `json:"project_tag_key"`
+	EnvironmentTagKey string `json:"environment_tag_key"`
+}
