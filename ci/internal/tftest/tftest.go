@@ -1,0 +1,151 @@
+// Package tftest runs the real Terraform CLI in temporary working directories for tests.
+// When no terraform is on PATH it builds one (see DEVELOPERS.md) rather than skipping.
+package tftest
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// fallbackVersion is the newest Terraform that `go install` builds from the module proxy.
+const fallbackVersion = "v1.8.5"
+
+var (
+	binaryOnce sync.Once
+	binaryPath string
+	binaryErr  error
+)
+
+// Binary returns the terraform executable: the one on PATH, or one built once into the
+// tool cache that .ci/tools.sh uses.
+func Binary(t testing.TB) string {
+	t.Helper()
+	binaryOnce.Do(func() { binaryPath, binaryErr = findOrBuild() })
+	if binaryErr != nil {
+		t.Fatalf("terraform: %v", binaryErr)
+	}
+	return binaryPath
+}
+
+func findOrBuild() (string, error) {
+	if p, err := exec.LookPath("terraform"); err == nil {
+		return p, nil
+	}
+	dir := os.Getenv("TOOLS_DIR")
+	if dir == "" {
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			return "", fmt.Errorf("no terraform on PATH and no cache directory: %w", err)
+		}
+		dir = filepath.Join(cache, "infrapipe-tools")
+	}
+	dir = filepath.Join(dir, "terraform-"+fallbackVersion)
+	bin := filepath.Join(dir, "terraform")
+	if _, err := os.Stat(bin); err == nil {
+		return bin, nil
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), "terraform-build-")
+	if err != nil {
+		if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+			return "", err
+		}
+		if tmp, err = os.MkdirTemp(filepath.Dir(dir), "terraform-build-"); err != nil {
+			return "", err
+		}
+	}
+	cmd := exec.Command("go", "install", "-ldflags=-X=github.com/hashicorp/terraform/version.dev=no",
+		"github.com/hashicorp/terraform@"+fallbackVersion)
+	cmd.Env = append(os.Environ(), "GOBIN="+tmp, "GOTOOLCHAIN=local", "GOFLAGS=-buildvcs=false")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go install terraform %s: %v\n%s", fallbackVersion, err, out)
+	}
+	if err := os.Rename(tmp, dir); err != nil && !os.IsExist(err) {
+		if _, statErr := os.Stat(bin); statErr != nil {
+			return "", fmt.Errorf("install terraform into %s: %w", dir, err)
+		}
+	}
+	return bin, nil
+}
+
+// Workspace is a temporary Terraform working directory with its own CLI configuration,
+// so no user or machine setting (TF_CLI_CONFIG_FILE, plugin caches) leaks into a test.
+type Workspace struct {
+	t   testing.TB
+	Bin string
+	Dir string
+	Env []string // extra variables for every command, KEY=VALUE
+}
+
+// New writes files (name → content) into a fresh directory.
+func New(t testing.TB, files map[string]string) *Workspace {
+	t.Helper()
+	w := &Workspace{t: t, Bin: Binary(t), Dir: t.TempDir()}
+	cli := filepath.Join(t.TempDir(), "terraform.rc")
+	if err := os.WriteFile(cli, []byte("disable_checkpoint = true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.Env = []string{"TF_CLI_CONFIG_FILE=" + cli, "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1"}
+	for name, content := range files {
+		w.Write(name, content)
+	}
+	return w
+}
+
+// Write creates or replaces a file in the working directory.
+func (w *Workspace) Write(name, content string) {
+	w.t.Helper()
+	p := filepath.Join(w.Dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		w.t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// Exec runs terraform with args and returns stdout, stderr and the error, for tests that
+// expect failures or exit codes.
+func (w *Workspace) Exec(args ...string) (stdout, stderr string, err error) {
+	cmd := exec.Command(w.Bin, args...)
+	cmd.Dir = w.Dir
+	cmd.Env = append(append(os.Environ(), "TF_INPUT=0"), w.Env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err = cmd.Run()
+	return out.String(), errb.String(), err
+}
+
+// Run runs terraform with args and fails the test if it fails.
+func (w *Workspace) Run(args ...string) string {
+	w.t.Helper()
+	out, errOut, err := w.Exec(args...)
+	if err != nil {
+		w.t.Fatalf("terraform %s: %v\n%s%s", strings.Join(args, " "), err, out, errOut)
+	}
+	return out
+}
+
+// Init runs terraform init.
+func (w *Workspace) Init(args ...string) {
+	w.t.Helper()
+	w.Run(append([]string{"init", "-no-color", "-input=false"}, args...)...)
+}
+
+// Apply applies the configuration with auto-approve.
+func (w *Workspace) Apply(args ...string) {
+	w.t.Helper()
+	w.Run(append([]string{"apply", "-no-color", "-input=false", "-auto-approve"}, args...)...)
+}
+
+// PlanJSON saves a plan to tfplan and returns `terraform show -json tfplan`.
+func (w *Workspace) PlanJSON(args ...string) []byte {
+	w.t.Helper()
+	w.Run(append([]string{"plan", "-no-color", "-input=false", "-out=tfplan"}, args...)...)
+	return []byte(w.Run("show", "-json", "tfplan"))
+}
