@@ -1,0 +1,104 @@
+package findings
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Markdown renders the findings section of the run summary: counts per tool and severity,
+// the top failing findings, every suppressed finding with its reason, and notices about
+// expired suppressions. top bounds the findings table (GitHub truncates long summaries).
+func Markdown(fs []Finding, r Result, notices []string, top int) string {
+	var b strings.Builder
+	b.WriteString("### Security and compliance findings\n\n")
+	if r.Passed() {
+		fmt.Fprintf(&b, "**Passed**: no unsuppressed finding at or above %s (%d findings in total).\n\n", r.Threshold, len(fs))
+	} else {
+		fmt.Fprintf(&b, "**Failed**: %d findings at or above %s (%d in total).\n\n", len(r.Failing), r.Threshold, len(fs))
+	}
+
+	counts := map[string]map[Severity]int{}
+	for _, f := range fs {
+		if f.Suppressed != "" {
+			continue
+		}
+		if counts[f.Tool] == nil {
+			counts[f.Tool] = map[Severity]int{}
+		}
+		counts[f.Tool][f.Severity]++
+	}
+	if len(counts) > 0 {
+		tools := make([]string, 0, len(counts))
+		for t := range counts {
+			tools = append(tools, t)
+		}
+		sort.Slice(tools, func(i, j int) bool {
+			return toolRank(tools[i]) < toolRank(tools[j]) || (toolRank(tools[i]) == toolRank(tools[j]) && tools[i] < tools[j])
+		})
+		b.WriteString("| Tool | CRITICAL | HIGH | MEDIUM | LOW | INFO |\n|---|---:|---:|---:|---:|---:|\n")
+		for _, t := range tools {
+			c := counts[t]
+			fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d |\n", t, c[Critical], c[High], c[Medium], c[Low], c[Info]+c[Unknown])
+		}
+		b.WriteString("\n")
+	}
+
+	if len(r.Failing) > 0 {
+		b.WriteString("| Severity | Tool | Rule | Resource | Location | Message |\n|---|---|---|---|---|---|\n")
+		for i, f := range r.Failing {
+			if top > 0 && i == top {
+				fmt.Fprintf(&b, "\n…and %d more failing findings (see the SARIF upload).\n", len(r.Failing)-top)
+				break
+			}
+			rule := cell(f.RuleID)
+			if f.Link != "" {
+				rule = fmt.Sprintf("[%s](%s)", rule, f.Link)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", f.Severity, f.Tool, rule, cell(f.Resource), cell(location(f)), cell(f.Message))
+		}
+		b.WriteString("\n")
+	}
+
+	if len(r.Suppressed) > 0 {
+		b.WriteString("**Suppressed**\n\n")
+		for _, f := range r.Suppressed {
+			fmt.Fprintf(&b, "- %s %s %s: %s\n", f.Tool, f.RuleID, nonEmpty(f.Resource, location(f)), f.Suppressed)
+		}
+		b.WriteString("\n")
+	}
+	if len(notices) > 0 {
+		b.WriteString("**Expired suppressions**\n\n")
+		for _, n := range notices {
+			fmt.Fprintf(&b, "- %s\n", n)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+func location(f Finding) string {
+	if f.File == "" {
+		return ""
+	}
+	if f.Line > 0 {
+		return fmt.Sprintf("%s:%d", f.File, f.Line)
+	}
+	return f.File
+}
+
+func nonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// cell keeps a value from breaking the table: pipes escaped, one line.
+func cell(s string) string {
+	s = strings.ReplaceAll(firstLine(s), "|", `\|`)
+	if r := []rune(s); len(r) > 160 {
+		s = string(r[:157]) + "..."
+	}
+	return s
+}

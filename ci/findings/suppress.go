@@ -1,0 +1,144 @@
+package findings
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Suppression accepts one known finding, with a reason a reviewer can judge. It lives in a
+// versioned file next to the Terraform code, so every suppression is reviewed like code.
+type Suppression struct {
+	RuleID string `yaml:"rule"`
+	// Resource and File are path.Match globs (aws_s3_bucket.*, modules/*/main.tf); empty
+	// matches any.
+	Resource string `yaml:"resource,omitempty"`
+	File     string `yaml:"file,omitempty"`
+	Reason   string `yaml:"reason"`
+	// Expires is the last day (UTC) the suppression applies, e.g. 2026-12-31.
+	Expires string `yaml:"expires,omitempty"`
+
+	expires time.Time
+}
+
+// Suppressions is the whole file.
+type Suppressions struct {
+	Entries []Suppression `yaml:"suppressions"`
+}
+
+// LoadSuppressions reads a suppressions file. A missing file is no suppressions.
+func LoadSuppressions(path string) (Suppressions, error) {
+	data, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return Suppressions{}, nil
+	}
+	if err != nil {
+		return Suppressions{}, fmt.Errorf("read suppressions: %w", err)
+	}
+	return ParseSuppressions(path, data)
+}
+
+// ParseSuppressions reads the YAML form:
+//
+//	suppressions:
+//	  - rule: CKV_AWS_18
+//	    resource: aws_s3_bucket.logs
+//	    reason: access logs of the log bucket itself would loop
+//	    expires: 2026-12-31
+func ParseSuppressions(name string, data []byte) (Suppressions, error) {
+	var s Suppressions
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&s); err != nil && err.Error() != "EOF" {
+		return Suppressions{}, fmt.Errorf("suppressions %s: %w (valid keys: rule, resource, file, reason, expires)", name, err)
+	}
+	for i := range s.Entries {
+		e := &s.Entries[i]
+		where := fmt.Sprintf("suppressions %s: entry %d", name, i+1)
+		if strings.TrimSpace(e.RuleID) == "" {
+			return Suppressions{}, fmt.Errorf("%s: rule is required", where)
+		}
+		if strings.TrimSpace(e.Reason) == "" {
+			return Suppressions{}, fmt.Errorf("%s (%s): reason is required: say why the finding is accepted", where, e.RuleID)
+		}
+		for _, g := range []string{e.Resource, e.File} {
+			if _, err := path.Match(g, ""); err != nil {
+				return Suppressions{}, fmt.Errorf("%s (%s): bad glob %q: %w", where, e.RuleID, g, err)
+			}
+		}
+		if e.Expires != "" {
+			t, err := time.Parse(time.DateOnly, e.Expires)
+			if err != nil {
+				return Suppressions{}, fmt.Errorf("%s (%s): expires %q: want a date like 2026-12-31", where, e.RuleID, e.Expires)
+			}
+			e.expires = t
+		}
+	}
+	return s, nil
+}
+
+func (e Suppression) matches(f Finding) bool {
+	if e.RuleID != f.RuleID {
+		return false
+	}
+	if e.Resource != "" {
+		if ok, _ := path.Match(e.Resource, f.Resource); !ok {
+			return false
+		}
+	}
+	if e.File != "" {
+		if ok, _ := path.Match(e.File, f.File); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// expired reports whether the suppression's last day is before now's date (UTC).
+func (e Suppression) expired(now time.Time) bool {
+	return !e.expires.IsZero() && now.UTC().After(e.expires.AddDate(0, 0, 1))
+}
+
+func (e Suppression) describe() string {
+	s := "suppression for " + e.RuleID
+	switch {
+	case e.Resource != "":
+		s += " on " + e.Resource
+	case e.File != "":
+		s += " in " + e.File
+	}
+	return s
+}
+
+// Apply marks the findings a suppression matches (Finding.Suppressed holds the reason)
+// and returns notices for expired suppressions that matched a finding: those stop
+// applying, and the notice tells the reader why a finding came back. The first matching
+// live entry wins.
+func (s Suppressions) Apply(fs []Finding, now time.Time) ([]Finding, []string) {
+	out := make([]Finding, len(fs))
+	var notices []string
+	noticed := map[int]bool{}
+	for i, f := range fs {
+		out[i] = f
+		for j, e := range s.Entries {
+			if !e.matches(f) {
+				continue
+			}
+			if e.expired(now) {
+				if !noticed[j] {
+					noticed[j] = true
+					notices = append(notices, fmt.Sprintf("%s expired on %s; the finding applies again", e.describe(), e.Expires))
+				}
+				continue
+			}
+			out[i].Suppressed = e.Reason
+			break
+		}
+	}
+	return out, notices
+}
