@@ -1,0 +1,559 @@
+package environment
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/infrapipe/infrapipe/ci/findings"
+)
+
+// ConfigFile is the name of the pipeline configuration that lives next to the Terraform code.
+const ConfigFile = "pipeline.yaml"
+
+// ConfigVersion is the only format version this code reads; a later format gets a new number
+// so that an old pipeline refuses it instead of silently ignoring what it does not know.
+const ConfigVersion = 1
+
+// Config is the built-in profiles with a repository's pipeline.yaml applied.
+type Config struct {
+	// Path is the file the overrides came from; empty for the built-in defaults.
+	Path     string
+	profiles map[Name]Profile
+	// Rules map a GitHub event (and ref) to an environment, first match wins.
+	Rules []Rule
+	// DispatchInput is the workflow_dispatch input that names the environment.
+	DispatchInput string
+}
+
+// Rule maps a GitHub event, optionally limited to refs, to an environment.
+type Rule struct {
+	Event string `yaml:"event"`
+	// Ref is a full ref ("refs/heads/main") or a path.Match pattern ("refs/heads/release/*");
+	// empty matches every ref.
+	Ref         string `yaml:"ref,omitempty"`
+	Environment Name   `yaml:"environment"`
+}
+
+// DefaultRules send pull requests to preview and pushes to main to test; staging and prod
+// are reached through workflow_dispatch (or rules a repository adds).
+var DefaultRules = []Rule{
+	{Event: "pull_request", Environment: Preview},
+	{Event: "push", Ref: "refs/heads/main", Environment: Test},
+}
+
+// DefaultDispatchInput is the workflow_dispatch input read when pipeline.yaml names none.
+const DefaultDispatchInput = "environment"
+
+// DefaultConfig is the configuration of a repository without a pipeline.yaml.
+func DefaultConfig() Config {
+	c := Config{profiles: map[Name]Profile{}, Rules: slices.Clone(DefaultRules), DispatchInput: DefaultDispatchInput}
+	for _, n := range Names {
+		p, _ := Default(n)
+		c.profiles[n] = p
+	}
+	return c
+}
+
+// Profile returns the profile of a named environment; the name is validated, so it may come
+// straight from untrusted input.
+func (c Config) Profile(name string) (Profile, error) {
+	n, err := ParseName(name)
+	if err != nil {
+		return Profile{}, err
+	}
+	if c.profiles == nil {
+		return Default(n)
+	}
+	p := c.profiles[n]
+	p.Checks = slices.Clone(p.Checks)
+	p.ProtectedTypes = slices.Clone(p.ProtectedTypes)
+	return p, nil
+}
+
+// file is the on-disk shape of pipeline.yaml. Every field is a pointer or a slice so that
+// "absent" (keep the default) differs from "set to zero".
+type file struct {
+	Version      *int                 `yaml:"version"`
+	Defaults     *override            `yaml:"defaults"`
+	Environments map[string]*override `yaml:"environments"`
+	Resolve      *resolveFile         `yaml:"resolve"`
+}
+
+type resolveFile struct {
+	DispatchInput *string    `yaml:"dispatch_input"`
+	Rules         []ruleFile `yaml:"rules"`
+}
+
+type ruleFile struct {
+	Event       string `yaml:"event"`
+	Ref         string `yaml:"ref"`
+	Environment string `yaml:"environment"`
+}
+
+// override is what a repository may change in a profile. Validation level, approval and
+// import strategy are not here: they define what an environment is.
+type override struct {
+	SeverityThreshold *string      `yaml:"severity_threshold"`
+	Budget            *budgetFile  `yaml:"budget"`
+	ProtectedTypes    *[]string    `yaml:"protected_types"`     // replaces the list
+	AddProtectedTypes []string     `yaml:"add_protected_types"` // adds to it
+	ExtraChecks       []string     `yaml:"extra_checks"`
+	LockTimeout       *string      `yaml:"lock_timeout"`
+	VarFile           *string      `yaml:"var_file"`
+	Destroy           *string      `yaml:"destroy"`
+	Backend           *backendFile `yaml:"backend"`
+	Tags              *tagsFile    `yaml:"tags"`
+}
+
+type budgetFile struct {
+	MonthlyTotal    *float64 `yaml:"monthly_total"`
+	MonthlyDelta    *float64 `yaml:"monthly_delta"`
+	RequireEstimate *bool    `yaml:"require_estimate"`
+}
+
+type backendFile struct {
+	Bucket        *string `yaml:"bucket"`
+	Key           *string `yaml:"key"`
+	Region        *string `yaml:"region"`
+	UseLockfile   *bool   `yaml:"use_lockfile"`
+	DynamoDBTable *string `yaml:"dynamodb_table"`
+	BackupPrefix  *string `yaml:"backup_prefix"`
+}
+
+type tagsFile struct {
+	Project     *string `yaml:"project"`
+	Environment *string `yaml:"environment"`
+}
+
+// maxConfigSize bounds what Load reads: a pipeline.yaml is a page, not a data set.
+const maxConfigSize = 1 << 20
+
+// LoadDir loads dir/pipeline.yaml, or returns the defaults when the file does not exist.
+func LoadDir(dir string) (Config, error) {
+	c, err := Load(filepath.Join(dir, ConfigFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return DefaultConfig(), nil
+	}
+	return c, err
+}
+
+// Load reads a pipeline.yaml and applies it to the built-in profiles.
+func Load(path string) (Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("read pipeline config: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1))
+	if err != nil {
+		return Config{}, fmt.Errorf("read pipeline config %s: %w", path, err)
+	}
+	if len(data) > maxConfigSize {
+		return Config{}, fmt.Errorf("%s: larger than %d bytes; a pipeline config is a short file", path, maxConfigSize)
+	}
+	return Parse(path, data)
+}
+
+// Parse applies pipeline.yaml content to the built-in profiles; path names the file in errors.
+func Parse(path string, data []byte) (Config, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return Config{}, fmt.Errorf("%s: not valid YAML: %w", path, err)
+	}
+	if len(root.Content) == 0 {
+		return Config{}, fmt.Errorf("%s: empty; it needs at least \"version: %d\"", path, ConfigVersion)
+	}
+	// Check every key and scalar against the schema first, so that an error names the
+	// key's full path and the valid keys rather than a Go type.
+	if err := checkNode(root.Content[0], reflect.TypeOf(file{}), ""); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	var f file
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	c, err := f.apply()
+	if err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	c.Path = path
+	return c, nil
+}
+
+func (f file) apply() (Config, error) {
+	if f.Version == nil {
+		return Config{}, fmt.Errorf("version: missing; add \"version: %d\" at the top", ConfigVersion)
+	}
+	if *f.Version != ConfigVersion {
+		return Config{}, fmt.Errorf("version: %d is not supported: valid values are %d", *f.Version, ConfigVersion)
+	}
+	c := DefaultConfig()
+	for name := range f.Environments {
+		if _, err := ParseName(name); err != nil {
+			return Config{}, fmt.Errorf("environments.%s: %w", name, err)
+		}
+	}
+	for _, n := range Names {
+		p := c.profiles[n]
+		if f.Defaults != nil {
+			if err := f.Defaults.applyTo(&p, "defaults"); err != nil {
+				return Config{}, err
+			}
+		}
+		if o := f.Environments[string(n)]; o != nil {
+			if err := o.applyTo(&p, "environments."+string(n)); err != nil {
+				return Config{}, err
+			}
+		}
+		c.profiles[n] = p
+	}
+	if f.Resolve != nil {
+		if err := f.Resolve.applyTo(&c); err != nil {
+			return Config{}, err
+		}
+	}
+	return c, nil
+}
+
+var (
+	resourceTypeRE = regexp.MustCompile(`^[a-z][a-z0-9_]*\*?$`)
+	bucketRE       = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	regionRE       = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
+	tableRE        = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,255}$`)
+	// Paths and keys end up in terraform arguments and S3 keys: plain characters only.
+	pathRE   = regexp.MustCompile(`^[A-Za-z0-9_.][A-Za-z0-9_./-]*$`)
+	tagKeyRE = regexp.MustCompile(`^[A-Za-z0-9_.:/=+@ -]{1,128}$`)
+	eventRE  = regexp.MustCompile(`^[a-z_]{1,64}$`)
+	inputRE  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]{0,99}$`)
+)
+
+func (o *override) applyTo(p *Profile, at string) error {
+	if o.SeverityThreshold != nil {
+		s, err := findings.ParseSeverity(*o.SeverityThreshold)
+		if err != nil || s == findings.Unknown {
+			return fmt.Errorf("%s.severity_threshold: unknown severity %q: valid values are INFO, LOW, MEDIUM, HIGH, CRITICAL", at, *o.SeverityThreshold)
+		}
+		p.SeverityThreshold = s
+	}
+	if b := o.Budget; b != nil {
+		for key, v := range map[string]*float64{"monthly_total": b.MonthlyTotal, "monthly_delta": b.MonthlyDelta} {
+			if v != nil && (*v < 0 || *v != *v || *v > 1e12) {
+				return fmt.Errorf("%s.budget.%s: %v is not a valid amount: use a number of USD per month from 0 (no bound) up", at, key, *v)
+			}
+		}
+		if b.MonthlyTotal != nil {
+			p.Budget.MonthlyTotal = *b.MonthlyTotal
+		}
+		if b.MonthlyDelta != nil {
+			p.Budget.MonthlyDelta = *b.MonthlyDelta
+		}
+		if b.RequireEstimate != nil {
+			p.Budget.RequireEstimate = *b.RequireEstimate
+		}
+	}
+	if o.ProtectedTypes != nil {
+		if err := checkTypes(*o.ProtectedTypes, at+".protected_types"); err != nil {
+			return err
+		}
+		p.ProtectedTypes = slices.Clone(*o.ProtectedTypes)
+	}
+	if err := checkTypes(o.AddProtectedTypes, at+".add_protected_types"); err != nil {
+		return err
+	}
+	for _, t := range o.AddProtectedTypes {
+		if !slices.Contains(p.ProtectedTypes, t) {
+			p.ProtectedTypes = append(p.ProtectedTypes, t)
+		}
+	}
+	for i, s := range o.ExtraChecks {
+		c := Check(s)
+		if !slices.Contains(AllChecks, c) {
+			return fmt.Errorf("%s.extra_checks[%d]: unknown check %q: valid values are %s", at, i, s, joinChecks(AllChecks))
+		}
+		if !slices.Contains(p.Checks, c) {
+			p.Checks = append(p.Checks, c)
+		}
+	}
+	if o.LockTimeout != nil {
+		d, err := time.ParseDuration(*o.LockTimeout)
+		if err != nil || d < time.Second || d > 2*time.Hour {
+			return fmt.Errorf("%s.lock_timeout: %q is not valid: use a duration from 1s to 2h, e.g. \"5m\"", at, *o.LockTimeout)
+		}
+		p.LockTimeout = d
+	}
+	if o.VarFile != nil {
+		if err := checkPath(*o.VarFile, at+".var_file", true); err != nil {
+			return err
+		}
+		p.VarFile = *o.VarFile
+	}
+	if o.Destroy != nil {
+		d := DestroyPolicy(*o.Destroy)
+		valid := []DestroyPolicy{DestroyAllow, DestroyWarn, DestroyBlock}
+		if !slices.Contains(valid, d) {
+			return fmt.Errorf("%s.destroy: unknown policy %q: valid values are allow, warn, block", at, *o.Destroy)
+		}
+		// Production's protection is the reason this pipeline exists; a config file in the
+		// same pull request must not be able to switch it off. --force-recreate is the
+		// escape hatch, and it is visible in the run.
+		if p.Name == Prod && d != DestroyBlock {
+			return fmt.Errorf("%s.destroy: prod must stay \"block\" (got %q): use --force-recreate on a run to allow a replacement", at, *o.Destroy)
+		}
+		p.Destroy = d
+	}
+	if b := o.Backend; b != nil {
+		if err := b.applyTo(&p.Backend, at+".backend"); err != nil {
+			return err
+		}
+	}
+	if t := o.Tags; t != nil {
+		for key, v := range map[string]*string{"project": t.Project, "environment": t.Environment} {
+			if v != nil && !tagKeyRE.MatchString(*v) {
+				return fmt.Errorf("%s.tags.%s: %q is not a valid AWS tag key: use 1 to 128 letters, digits, spaces or _.:/=+-@", at, key, *v)
+			}
+		}
+		if t.Project != nil {
+			p.ProjectTagKey = *t.Project
+		}
+		if t.Environment != nil {
+			p.EnvironmentTagKey = *t.Environment
+		}
+	}
+	return nil
+}
+
+func (b *backendFile) applyTo(be *Backend, at string) error {
+	type field struct {
+		key   string
+		value *string
+		re    *regexp.Regexp
+		want  string
+		dst   *string
+	}
+	for _, f := range []field{
+		{"bucket", b.Bucket, bucketRE, "an S3 bucket name: 3 to 63 lowercase letters, digits, dots or hyphens", &be.Bucket},
+		{"region", b.Region, regionRE, "an AWS region such as eu-west-1", &be.Region},
+		{"dynamodb_table", b.DynamoDBTable, tableRE, "a DynamoDB table name: 3 to 255 letters, digits, _ . or -", &be.DynamoDBTable},
+	} {
+		if f.value == nil {
+			continue
+		}
+		if !f.re.MatchString(*f.value) {
+			return fmt.Errorf("%s.%s: %q is not valid: use %s", at, f.key, *f.value, f.want)
+		}
+		*f.dst = *f.value
+	}
+	if b.Key != nil {
+		if err := checkPath(*b.Key, at+".key", false); err != nil {
+			return err
+		}
+		be.Key = *b.Key
+	}
+	if b.BackupPrefix != nil {
+		if err := checkPath(*b.BackupPrefix, at+".backup_prefix", false); err != nil {
+			return err
+		}
+		be.BackupPrefix = *b.BackupPrefix
+	}
+	if b.UseLockfile != nil {
+		be.UseLockfile = *b.UseLockfile
+	}
+	return nil
+}
+
+func (r *resolveFile) applyTo(c *Config) error {
+	if r.DispatchInput != nil {
+		if !inputRE.MatchString(*r.DispatchInput) {
+			return fmt.Errorf("resolve.dispatch_input: %q is not a valid workflow input name: use letters, digits, _ or -", *r.DispatchInput)
+		}
+		c.DispatchInput = *r.DispatchInput
+	}
+	if r.Rules == nil {
+		return nil
+	}
+	c.Rules = nil
+	for i, rf := range r.Rules {
+		at := fmt.Sprintf("resolve.rules[%d]", i)
+		if !eventRE.MatchString(rf.Event) {
+			return fmt.Errorf("%s.event: %q is not a GitHub event name such as push or pull_request", at, rf.Event)
+		}
+		if rf.Ref != "" {
+			if _, err := matchRef(rf.Ref, ""); err != nil || !strings.HasPrefix(rf.Ref, "refs/") {
+				return fmt.Errorf("%s.ref: %q is not valid: use a full ref or pattern such as refs/heads/main or refs/tags/v*", at, rf.Ref)
+			}
+		}
+		n, err := ParseName(rf.Environment)
+		if err != nil {
+			return fmt.Errorf("%s.environment: %w", at, err)
+		}
+		c.Rules = append(c.Rules, Rule{Event: rf.Event, Ref: rf.Ref, Environment: n})
+	}
+	return nil
+}
+
+func checkTypes(types []string, at string) error {
+	for i, t := range types {
+		if !resourceTypeRE.MatchString(t) {
+			return fmt.Errorf("%s[%d]: %q is not a Terraform resource type: use a name such as aws_db_instance, or a prefix ending in * such as aws_elasticache_*", at, i, t)
+		}
+	}
+	return nil
+}
+
+// checkPath accepts a relative path without "..", so a config cannot point Terraform or
+// the backup at files outside the repository or the environment's prefix.
+func checkPath(p, at string, isFile bool) error {
+	bad := !pathRE.MatchString(p) || slices.Contains(strings.Split(p, "/"), "..") || strings.Contains(p, "//")
+	if isFile && strings.HasSuffix(p, "/") {
+		bad = true
+	}
+	if bad {
+		return fmt.Errorf("%s: %q is not valid: use a relative path of letters, digits, _ . - and /, without ..", at, p)
+	}
+	return nil
+}
+
+func joinChecks(cs []Check) string {
+	s := make([]string, len(cs))
+	for i, c := range cs {
+		s[i] = string(c)
+	}
+	return strings.Join(s, ", ")
+}
+
+// checkNode walks the YAML tree against the Go type it will decode into and reports the
+// first unknown key or wrongly typed value with its dotted path and what is valid there.
+func checkNode(n *yaml.Node, t reflect.Type, at string) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if n.Kind == yaml.AliasNode {
+		return fmt.Errorf("%s: YAML aliases are not supported in a pipeline config", orRoot(at))
+	}
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return nil
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			return fmt.Errorf("%s: want a mapping of keys (%s), got %s", orRoot(at), strings.Join(yamlKeys(t), ", "), describe(n))
+		}
+		seen := map[string]bool{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			f, ok := fieldByTag(t, k.Value)
+			if !ok || k.Kind != yaml.ScalarNode {
+				return fmt.Errorf("%s: unknown key: valid keys are %s", join(at, k.Value), strings.Join(yamlKeys(t), ", "))
+			}
+			if seen[k.Value] {
+				return fmt.Errorf("%s: key appears twice", join(at, k.Value))
+			}
+			seen[k.Value] = true
+			if err := checkNode(v, f.Type, join(at, k.Value)); err != nil {
+				return err
+			}
+		}
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			return fmt.Errorf("%s: want a mapping, got %s", orRoot(at), describe(n))
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if k.Kind != yaml.ScalarNode {
+				return fmt.Errorf("%s: keys must be plain names", orRoot(at))
+			}
+			if err := checkNode(n.Content[i+1], t.Elem(), join(at, k.Value)); err != nil {
+				return err
+			}
+		}
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			return fmt.Errorf("%s: want a list, got %s", orRoot(at), describe(n))
+		}
+		for i, e := range n.Content {
+			if err := checkNode(e, t.Elem(), fmt.Sprintf("%s[%d]", at, i)); err != nil {
+				return err
+			}
+		}
+	default:
+		if n.Kind != yaml.ScalarNode {
+			return fmt.Errorf("%s: want %s, got %s", orRoot(at), kindName(t), describe(n))
+		}
+		if err := n.Decode(reflect.New(t).Interface()); err != nil {
+			return fmt.Errorf("%s: want %s, got %q", orRoot(at), kindName(t), n.Value)
+		}
+	}
+	return nil
+}
+
+func fieldByTag(t reflect.Type, key string) (reflect.StructField, bool) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if name, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); name == key {
+			return f, true
+		}
+	}
+	return reflect.StructField{}, false
+}
+
+func yamlKeys(t reflect.Type) []string {
+	var keys []string
+	for i := 0; i < t.NumField(); i++ {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); name != "" {
+			keys = append(keys, name)
+		}
+	}
+	return keys
+}
+
+func kindName(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int64:
+		return "a whole number"
+	case reflect.Float64:
+		return "a number"
+	default:
+		return "a string"
+	}
+}
+
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	default:
+		return fmt.Sprintf("%q", n.Value)
+	}
+}
+
+func join(at, key string) string {
+	if at == "" {
+		return key
+	}
+	return at + "." + key
+}
+
+func orRoot(at string) string {
+	if at == "" {
+		return "top level"
+	}
+	return at
+}

@@ -1,0 +1,283 @@
+package environment
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/infrapipe/infrapipe/ci/findings"
+)
+
+func TestDefault(t *testing.T) {
+	tests := []struct {
+		name       Name
+		validation Validation
+		imp        ImportStrategy
+		approval   Approval
+		destroy    DestroyPolicy
+		backup     bool
+		block      bool
+		threshold  findings.Severity
+		checks     []Check
+	}{
+		{Preview, Basic, ImportSkip, ApprovalNone, DestroyAllow, false, false, findings.Critical,
+			[]Check{CheckFmt, CheckValidate}},
+		{Test, Standard, ImportFull, ApprovalNone, DestroyAllow, false, false, findings.Critical,
+			[]Check{CheckFmt, CheckValidate, CheckLint, CheckSecurity}},
+		{Staging, Enhanced, ImportFull, ApprovalNone, DestroyWarn, true, false, findings.High, AllChecks},
+		{Prod, Strict, ImportFullBackup, ApprovalManual, DestroyBlock, true, true, findings.Medium, AllChecks},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.name), func(t *testing.T) {
+			p, err := Default(tt.name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Name != tt.name || p.Validation != tt.validation || p.Import != tt.imp || p.Approval != tt.approval ||
+				p.Destroy != tt.destroy || p.BackupState != tt.backup || p.FailuresBlock != tt.block ||
+				p.SeverityThreshold != tt.threshold {
+				t.Errorf("Default(%s) = %+v", tt.name, p)
+			}
+			if !slices.Equal(p.Checks, tt.checks) {
+				t.Errorf("checks = %v, want %v", p.Checks, tt.checks)
+			}
+			if p.VarFile != "environments/"+string(tt.name)+".tfvars" || p.ProjectTagKey != "Project" ||
+				p.EnvironmentTagKey != "Environment" || p.LockTimeout != DefaultLockTimeout {
+				t.Errorf("defaults not set: %+v", p)
+			}
+			if p.Backend.Key != string(tt.name)+"/terraform.tfstate" {
+				t.Errorf("backend key = %q", p.Backend.Key)
+			}
+			for _, typ := range []string{"aws_db_instance", "aws_s3_bucket", "aws_dynamodb_table", "aws_elasticache_replication_group", "aws_kms_key"} {
+				if !p.IsProtected(typ) {
+					t.Errorf("%s not protected", typ)
+				}
+			}
+			if p.IsProtected("aws_instance") || p.IsProtected("terraform_data") {
+				t.Error("aws_instance or terraform_data protected by default")
+			}
+		})
+	}
+	if _, err := Default("qa"); err == nil {
+		t.Error("Default(qa) succeeded")
+	}
+}
+
+func TestParseName(t *testing.T) {
+	for _, n := range Names {
+		got, err := ParseName(string(n))
+		if err != nil || got != n {
+			t.Errorf("ParseName(%s) = %q, %v", n, got, err)
+		}
+	}
+	for _, bad := range []string{"", "Prod", " prod", "prod\n", "production", "prod; rm -rf /", "$(id)", strings.Repeat("x", 5000)} {
+		_, err := ParseName(bad)
+		if err == nil {
+			t.Errorf("ParseName(%q) succeeded", bad)
+			continue
+		}
+		msg := err.Error()
+		if !strings.Contains(msg, "valid environments are preview, test, staging, prod") || strings.Contains(msg, "\n") || len(msg) > 300 {
+			t.Errorf("ParseName(%.20q) error = %q", bad, msg)
+		}
+	}
+}
+
+func TestLoadExample(t *testing.T) {
+	c, err := Load("testdata/pipeline.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod, err := c.Profile("prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if prod.SeverityThreshold != findings.Low || prod.Budget.MonthlyTotal != 500 || prod.Budget.MonthlyDelta != 50 ||
+		!prod.Budget.RequireEstimate || prod.LockTimeout != 10*time.Minute || prod.VarFile != "env/prod.tfvars" {
+		t.Errorf("prod overrides not applied: %+v", prod)
+	}
+	if prod.Backend != (Backend{Bucket: "octo-infra-state", Key: "infra/prod.tfstate", Region: "eu-west-1",
+		UseLockfile: true, DynamoDBTable: "infra-locks", BackupPrefix: "backups/prod/"}) {
+		t.Errorf("prod backend = %+v", prod.Backend)
+	}
+	if !prod.IsProtected("aws_instance") || !prod.IsProtected("aws_db_instance") {
+		t.Errorf("prod protected types = %v; want defaults plus aws_instance", prod.ProtectedTypes)
+	}
+	if prod.ProjectTagKey != "app" || prod.EnvironmentTagKey != "Environment" {
+		t.Errorf("prod tags = %q %q", prod.ProjectTagKey, prod.EnvironmentTagKey)
+	}
+	test, _ := c.Profile("test")
+	if !slices.Equal(test.ProtectedTypes, []string{"aws_db_instance"}) || !test.Runs(CheckCost) || !test.Runs(CheckLint) {
+		t.Errorf("test profile = %+v", test)
+	}
+	if test.Backend.Bucket != "octo-infra-state" || test.Backend.Key != "test/terraform.tfstate" {
+		t.Errorf("defaults section not applied to test backend: %+v", test.Backend)
+	}
+	staging, _ := c.Profile("staging")
+	if staging.Destroy != DestroyBlock {
+		t.Errorf("staging destroy = %s, want block", staging.Destroy)
+	}
+	if c.DispatchInput != "target" || len(c.Rules) != 3 || c.Rules[1].Ref != "refs/heads/release/*" {
+		t.Errorf("resolve = %q %+v", c.DispatchInput, c.Rules)
+	}
+	// A returned profile is a copy: changing it must not change the config.
+	prod.ProtectedTypes[0] = "changed"
+	again, _ := c.Profile("prod")
+	if again.ProtectedTypes[0] == "changed" {
+		t.Error("Profile shares its slices with the config")
+	}
+}
+
+// TestLoadRepositoryConfig loads the example stack's own pipeline.yaml, so a broken edit
+// there fails here rather than in a pipeline run.
+func TestLoadRepositoryConfig(t *testing.T) {
+	c, err := LoadDir("../../terraform")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Path == "" {
+		t.Fatal("terraform/pipeline.yaml not found")
+	}
+	for _, n := range Names {
+		if _, err := c.Profile(string(n)); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func TestLoadDirWithoutConfig(t *testing.T) {
+	c, err := LoadDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.Profile("prod")
+	want, _ := Default(Prod)
+	if err != nil || p.Destroy != want.Destroy || p.SeverityThreshold != want.SeverityThreshold {
+		t.Errorf("defaults = %+v, %v", p, err)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		want       []string // substrings of the error
+	}{
+		{"empty", "", []string{"empty", "version: 1"}},
+		{"comments only", "# nothing\n", []string{"empty"}},
+		{"not yaml", "version: [1\n", []string{"not valid YAML"}},
+		{"no version", "environments: {}\n", []string{"version: missing"}},
+		{"future version", "version: 2\n", []string{"version: 2 is not supported", "valid values are 1"}},
+		{"version as text", "version: one\n", []string{"version: want a whole number", `"one"`}},
+		{"unknown top key", "version: 1\nenviroments: {}\n", []string{"enviroments: unknown key", "valid keys are version, defaults, environments, resolve"}},
+		{"unknown env", "version: 1\nenvironments:\n  production: {}\n", []string{"environments.production", "valid environments are preview, test, staging, prod"}},
+		{"unknown env key", "version: 1\nenvironments:\n  prod:\n    severity: HIGH\n", []string{"environments.prod.severity: unknown key", "severity_threshold"}},
+		{"bad severity", "version: 1\nenvironments:\n  prod:\n    severity_threshold: SEVERE\n", []string{"environments.prod.severity_threshold", `"SEVERE"`, "INFO, LOW, MEDIUM, HIGH, CRITICAL"}},
+		{"unknown severity", "version: 1\nenvironments:\n  prod:\n    severity_threshold: unknown\n", []string{"environments.prod.severity_threshold"}},
+		{"bad budget type", "version: 1\nenvironments:\n  staging:\n    budget:\n      monthly_total: lots\n", []string{"environments.staging.budget.monthly_total: want a number", `"lots"`}},
+		{"negative budget", "version: 1\ndefaults:\n  budget:\n    monthly_delta: -5\n", []string{"defaults.budget.monthly_delta", "from 0"}},
+		{"nan budget", "version: 1\ndefaults:\n  budget:\n    monthly_total: .nan\n", []string{"defaults.budget.monthly_total"}},
+		{"bad protected type", "version: 1\nenvironments:\n  test:\n    protected_types: [aws_db_instance, \"aws db\"]\n", []string{"environments.test.protected_types[1]", `"aws db"`}},
+		{"protected not a list", "version: 1\nenvironments:\n  test:\n    protected_types: aws_db_instance\n", []string{"environments.test.protected_types: want a list"}},
+		{"bad extra check", "version: 1\nenvironments:\n  test:\n    extra_checks: [cost, fuzz]\n", []string{"environments.test.extra_checks[1]", `"fuzz"`, "fmt, validate, lint, security, compliance, cost"}},
+		{"bad lock timeout", "version: 1\ndefaults:\n  lock_timeout: forever\n", []string{"defaults.lock_timeout", "1s to 2h"}},
+		{"lock timeout too long", "version: 1\ndefaults:\n  lock_timeout: 3h\n", []string{"defaults.lock_timeout"}},
+		{"var file escapes", "version: 1\nenvironments:\n  prod:\n    var_file: ../secrets.tfvars\n", []string{"environments.prod.var_file", "without .."}},
+		{"var file absolute", "version: 1\nenvironments:\n  prod:\n    var_file: /etc/passwd\n", []string{"environments.prod.var_file"}},
+		{"var file option", "version: 1\nenvironments:\n  prod:\n    var_file: -destroy\n", []string{"environments.prod.var_file"}},
+		{"bad destroy", "version: 1\nenvironments:\n  staging:\n    destroy: never\n", []string{"environments.staging.destroy", "allow, warn, block"}},
+		{"prod loosened", "version: 1\nenvironments:\n  prod:\n    destroy: warn\n", []string{"environments.prod.destroy", "must stay \"block\"", "--force-recreate"}},
+		{"prod loosened by defaults", "version: 1\ndefaults:\n  destroy: allow\n", []string{"defaults.destroy", "prod must stay"}},
+		{"bad bucket", "version: 1\ndefaults:\n  backend:\n    bucket: My_Bucket\n", []string{"defaults.backend.bucket", "S3 bucket name"}},
+		{"bad region", "version: 1\ndefaults:\n  backend:\n    region: europe\n", []string{"defaults.backend.region", "eu-west-1"}},
+		{"bad lockfile", "version: 1\ndefaults:\n  backend:\n    use_lockfile: sometimes\n", []string{"defaults.backend.use_lockfile: want true or false"}},
+		{"bad backend key", "version: 1\nenvironments:\n  prod:\n    backend:\n      key: ../test/terraform.tfstate\n", []string{"environments.prod.backend.key"}},
+		{"unknown backend key", "version: 1\ndefaults:\n  backend:\n    endpoint: http://x\n", []string{"defaults.backend.endpoint: unknown key", "bucket, key, region, use_lockfile, dynamodb_table, backup_prefix"}},
+		{"bad table", "version: 1\ndefaults:\n  backend:\n    dynamodb_table: 'a b'\n", []string{"defaults.backend.dynamodb_table"}},
+		{"bad tag key", "version: 1\ndefaults:\n  tags:\n    project: \"\"\n", []string{"defaults.tags.project"}},
+		{"bad rule env", "version: 1\nresolve:\n  rules:\n    - event: push\n      environment: qa\n", []string{"resolve.rules[0].environment", "valid environments"}},
+		{"bad rule event", "version: 1\nresolve:\n  rules:\n    - event: 'push; id'\n      environment: test\n", []string{"resolve.rules[0].event"}},
+		{"bad rule ref", "version: 1\nresolve:\n  rules:\n    - event: push\n      ref: main\n      environment: test\n", []string{"resolve.rules[0].ref", "refs/heads/main"}},
+		{"bad rule pattern", "version: 1\nresolve:\n  rules:\n    - event: push\n      ref: 'refs/heads/[x'\n      environment: test\n", []string{"resolve.rules[0].ref"}},
+		{"unknown rule key", "version: 1\nresolve:\n  rules:\n    - event: push\n      branch: main\n", []string{"resolve.rules[0].branch: unknown key", "event, ref, environment"}},
+		{"bad dispatch input", "version: 1\nresolve:\n  dispatch_input: 'env; id'\n", []string{"resolve.dispatch_input"}},
+		{"env not a mapping", "version: 1\nenvironments:\n  prod: strict\n", []string{"environments.prod: want a mapping of keys", "severity_threshold"}},
+		{"duplicate key", "version: 1\nversion: 1\n", []string{"version: key appears twice"}},
+		{"alias", "version: 1\ndefaults: &d {}\nenvironments:\n  prod: *d\n", []string{"aliases are not supported"}},
+		{"list at top", "- version: 1\n", []string{"top level: want a mapping"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), ConfigFile)
+			if err := os.WriteFile(path, []byte(tt.yaml), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Load(path)
+			if err == nil {
+				t.Fatalf("Load succeeded on:\n%s", tt.yaml)
+			}
+			msg := err.Error()
+			if !strings.HasPrefix(msg, path+": ") {
+				t.Errorf("error does not start with the file name: %q", msg)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q does not contain %q", msg, w)
+				}
+			}
+		})
+	}
+	if _, err := Load(filepath.Join(t.TempDir(), "missing.yaml")); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
+		t.Errorf("missing file error = %v", err)
+	}
+}
+
+func TestLoadTooLarge(t *testing.T) {
+	path := filepath.Join(t.TempDir(), ConfigFile)
+	if err := os.WriteFile(path, []byte("version: 1\n# "+strings.Repeat("x", maxConfigSize)+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("Load of a huge file = %v", err)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, p := range []string{"testdata/pipeline.yaml", "../../terraform/pipeline.yaml"} {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte("version: 1\nenvironments:\n  prod:\n    destroy: warn\n"))
+	f.Add([]byte("version: 1\ndefaults: &d {}\nenvironments: {prod: *d}\n"))
+	f.Add([]byte("version: 1\nresolve: {rules: [{event: push, ref: 'refs/heads/*', environment: test}]}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Parse("pipeline.yaml", data)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "pipeline.yaml: ") {
+				t.Errorf("error without file name: %v", err)
+			}
+			return
+		}
+		// Whatever a config says, prod keeps blocking destroys and every profile is valid.
+		for _, n := range Names {
+			p, err := c.Profile(string(n))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == Prod && p.Destroy != DestroyBlock {
+				t.Errorf("config loosened prod to %s", p.Destroy)
+			}
+			if p.LockTimeout < time.Second || strings.Contains(p.VarFile, "..") {
+				t.Errorf("invalid profile accepted: %+v", p)
+			}
+		}
+		for _, r := range c.Rules {
+			if _, err := ParseName(string(r.Environment)); err != nil {
+				t.Errorf("rule with invalid environment accepted: %+v", r)
+			}
+		}
+	})
+}
