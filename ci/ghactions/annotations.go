@@ -1,0 +1,111 @@
+package ghactions
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"path"
+	"slices"
+	"strconv"
+
+	"github.com/sethvargo/go-githubactions"
+
+	"github.com/infrapipe/infrapipe/ci/findings"
+)
+
+// DefaultAnnotationLimit is how many annotations of one level GitHub shows per step; the
+// rest are dropped silently, so Annotate stops there and says how many it left out.
+const DefaultAnnotationLimit = 10
+
+// AnnotateOptions say how findings become annotations.
+type AnnotateOptions struct {
+	// Dir is the Terraform directory relative to the repository root: findings carry paths
+	// relative to it, annotations need paths relative to the repository.
+	Dir string
+	// FailAt is the severity from which a finding is an error (the environment's threshold);
+	// below it a finding is a warning, and INFO or UNKNOWN a notice. Zero means HIGH.
+	FailAt findings.Severity
+	// Limit caps the annotations per level; zero means DefaultAnnotationLimit.
+	Limit int
+}
+
+// Annotate writes findings as workflow commands (::error file=...,line=...,title=...::msg),
+// most severe first, so they show on the pull request's changed lines. Every value goes
+// through go-githubactions' escaping: a newline, '%', ':' or ',' in a message or path cannot
+// end the command or start another one. Suppressed findings are left out; they are in the
+// report. w is the job's log: the workflow prints the file this writes to.
+func Annotate(w io.Writer, fs []findings.Finding, opts AnnotateOptions) {
+	failAt := cmp.Or(opts.FailAt, findings.High)
+	limit := cmp.Or(opts.Limit, DefaultAnnotationLimit)
+	active := make([]findings.Finding, 0, len(fs))
+	for _, f := range fs {
+		if f.Suppressed == "" {
+			active = append(active, f)
+		}
+	}
+	slices.SortStableFunc(active, func(a, b findings.Finding) int {
+		return cmp.Or(
+			cmp.Compare(b.Severity, a.Severity),
+			cmp.Compare(a.File, b.File),
+			cmp.Compare(a.Line, b.Line),
+			cmp.Compare(a.Tool, b.Tool),
+			cmp.Compare(a.RuleID, b.RuleID),
+		)
+	})
+
+	action := githubactions.New(githubactions.WithWriter(w))
+	// One notice slot stays free for the line that says how many were left out.
+	capacity := map[string]int{"error": limit, "warning": limit, "notice": limit - 1}
+	left := 0
+	for _, f := range active {
+		level := "notice"
+		switch {
+		case f.Severity >= failAt:
+			level = "error"
+		case f.Severity >= findings.Low:
+			level = "warning"
+		}
+		if capacity[level] <= 0 {
+			left++
+			continue
+		}
+		capacity[level]--
+		a := action.WithFieldsMap(annotationFields(f, opts.Dir))
+		msg := annotationMessage(f)
+		// The message goes in as an argument, never as the format: a '%' in a scanner's
+		// message must not be read as a verb.
+		switch level {
+		case "error":
+			a.Errorf("%s", msg)
+		case "warning":
+			a.Warningf("%s", msg)
+		default:
+			a.Noticef("%s", msg)
+		}
+	}
+	if left > 0 {
+		action.Noticef("%d more findings are not shown as annotations (GitHub shows %d per level and step): see results.sarif in the report or the code scanning alerts", left, limit)
+	}
+}
+
+func annotationFields(f findings.Finding, dir string) map[string]string {
+	fields := map[string]string{"title": f.Tool + " " + f.RuleID}
+	if f.File != "" {
+		fields["file"] = path.Join(dir, f.File)
+		if f.Line > 0 {
+			fields["line"] = strconv.Itoa(f.Line)
+		}
+	}
+	return fields
+}
+
+func annotationMessage(f findings.Finding) string {
+	msg := fmt.Sprintf("[%s] %s: %s", f.Severity, f.RuleID, f.Message)
+	if f.Resource != "" {
+		msg += " (" + f.Resource + ")"
+	}
+	if f.Link != "" {
+		msg += " " + f.Link
+	}
+	return msg
+}

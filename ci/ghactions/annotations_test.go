@@ -1,0 +1,139 @@
+package ghactions
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/infrapipe/infrapipe/ci/findings"
+)
+
+func TestAnnotate(t *testing.T) {
+	bucket := findings.Finding{
+		Tool: "checkov", RuleID: "CKV_AWS_18", Severity: findings.High, Resource: "aws_s3_bucket.logs",
+		File: "main.tf", Line: 12, Message: "Ensure the S3 bucket has access logging enabled",
+		Link: "https://docs.prismacloud.io/en/policy-reference/aws-policies/s3-policies/s3-13-enable-logging",
+	}
+	tests := []struct {
+		name string
+		fs   []findings.Finding
+		opts AnnotateOptions
+		want string
+	}{
+		{
+			name: "one finding at the threshold is an error on its line",
+			fs:   []findings.Finding{bucket},
+			opts: AnnotateOptions{Dir: "terraform", FailAt: findings.High},
+			want: "::error file=terraform/main.tf,line=12,title=checkov CKV_AWS_18::[HIGH] CKV_AWS_18: Ensure the S3 bucket has access logging enabled (aws_s3_bucket.logs) https://docs.prismacloud.io/en/policy-reference/aws-policies/s3-policies/s3-13-enable-logging\n",
+		},
+		{
+			name: "levels follow the environment's threshold, most severe first, suppressed left out",
+			fs: []findings.Finding{
+				{Tool: "tflint", RuleID: "terraform_unused_declarations", Severity: findings.Low, File: "variables.tf", Line: 3, Message: "unused"},
+				{Tool: "trivy", RuleID: "AVD-AWS-0089", Severity: findings.Medium, File: "main.tf", Line: 40, Message: "no logging"},
+				{Tool: "checkov", RuleID: "CKV_AWS_1", Severity: findings.Critical, File: "main.tf", Line: 5, Message: "admin", Suppressed: "accepted risk, ticket 12"},
+				{Tool: "tflint", RuleID: "terraform_documented_variables", Severity: findings.Info, File: "variables.tf", Line: 1, Message: "no description"},
+				{Tool: "opa", RuleID: "tags.required", Severity: findings.Unknown, Resource: "aws_s3_bucket.logs", Message: "tag Owner missing"},
+			},
+			opts: AnnotateOptions{Dir: "infra/", FailAt: findings.Medium},
+			want: "::error file=infra/main.tf,line=40,title=trivy AVD-AWS-0089::[MEDIUM] AVD-AWS-0089: no logging\n" +
+				"::warning file=infra/variables.tf,line=3,title=tflint terraform_unused_declarations::[LOW] terraform_unused_declarations: unused\n" +
+				"::notice file=infra/variables.tf,line=1,title=tflint terraform_documented_variables::[INFO] terraform_documented_variables: no description\n" +
+				"::notice title=opa tags.required::[UNKNOWN] tags.required: tag Owner missing (aws_s3_bucket.logs)\n",
+		},
+		{
+			name: "zero threshold means HIGH; no line leaves the line out",
+			fs: []findings.Finding{
+				{Tool: "trivy", RuleID: "AVD-AWS-0089", Severity: findings.Medium, File: "main.tf", Message: "no logging"},
+				{Tool: "trivy", RuleID: "AVD-AWS-0086", Severity: findings.High, File: "main.tf", Line: 2, Message: "public"},
+			},
+			want: "::error file=main.tf,line=2,title=trivy AVD-AWS-0086::[HIGH] AVD-AWS-0086: public\n" +
+				"::warning file=main.tf,title=trivy AVD-AWS-0089::[MEDIUM] AVD-AWS-0089: no logging\n",
+		},
+		{
+			name: "hostile values are escaped by go-githubactions, never interpreted",
+			fs: []findings.Finding{{
+				Tool:     "checkov",
+				RuleID:   "R:1,2",
+				Severity: findings.Critical,
+				Resource: "aws_s3_bucket.x\n::add-mask::secret",
+				File:     "main.tf,line=1::x\n::error file=evil.tf::pwned",
+				Line:     7,
+				Message:  "bad\r\n::error::pwned 100% %0A %s %d $(id) `id`; rm -rf / && echo \"x\" | tee",
+			}},
+			opts: AnnotateOptions{FailAt: findings.High},
+			want: "::error file=main.tf%2Cline=1%3A%3Ax%0A%3A%3Aerror file=evil.tf%3A%3Apwned,line=7,title=checkov R%3A1%2C2::" +
+				"[CRITICAL] R:1,2: bad%0D%0A::error::pwned 100%25 %250A %25s %25d $(id) `id`; rm -rf / && echo \"x\" | tee (aws_s3_bucket.x%0A::add-mask::secret)\n",
+		},
+		{
+			name: "nothing to say, nothing written",
+			fs:   []findings.Finding{{Tool: "checkov", RuleID: "CKV_AWS_1", Severity: findings.High, Suppressed: "accepted"}},
+			want: "",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b strings.Builder
+			Annotate(&b, tt.fs, tt.opts)
+			if b.String() != tt.want {
+				t.Errorf("annotations\n got %q\nwant %q", b.String(), tt.want)
+			}
+			for i, line := range strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n") {
+				if line != "" && !strings.HasPrefix(line, "::error ") && !strings.HasPrefix(line, "::warning ") && !strings.HasPrefix(line, "::notice ") {
+					t.Errorf("line %d is not an annotation: %q", i+1, line)
+				}
+			}
+		})
+	}
+}
+
+// GitHub drops annotations past 10 per level and step without a word; Annotate keeps the
+// most severe and says how many it left out.
+func TestAnnotateLimit(t *testing.T) {
+	var fs []findings.Finding
+	for i := range 4 {
+		fs = append(fs, findings.Finding{Tool: "trivy", RuleID: fmt.Sprintf("E%d", i), Severity: findings.High, File: "main.tf", Line: i + 1, Message: "e"})
+		fs = append(fs, findings.Finding{Tool: "trivy", RuleID: fmt.Sprintf("W%d", i), Severity: findings.Low, File: "main.tf", Line: i + 1, Message: "w"})
+		fs = append(fs, findings.Finding{Tool: "trivy", RuleID: fmt.Sprintf("N%d", i), Severity: findings.Info, File: "main.tf", Line: i + 1, Message: "n"})
+	}
+	var b strings.Builder
+	Annotate(&b, fs, AnnotateOptions{Limit: 2})
+	want := "::error file=main.tf,line=1,title=trivy E0::[HIGH] E0: e\n" +
+		"::error file=main.tf,line=2,title=trivy E1::[HIGH] E1: e\n" +
+		"::warning file=main.tf,line=1,title=trivy W0::[LOW] W0: w\n" +
+		"::warning file=main.tf,line=2,title=trivy W1::[LOW] W1: w\n" +
+		"::notice file=main.tf,line=1,title=trivy N0::[INFO] N0: n\n" +
+		"::notice::7 more findings are not shown as annotations (GitHub shows 2 per level and step): see results.sarif in the report or the code scanning alerts\n"
+	if b.String() != want {
+		t.Errorf("annotations\n got %q\nwant %q", b.String(), want)
+	}
+
+	b.Reset()
+	Annotate(&b, fs[:3], AnnotateOptions{})
+	if n := strings.Count(b.String(), "\n"); n != 3 || strings.Contains(b.String(), "more findings") {
+		t.Errorf("under the default limit every finding is shown:\n%s", b.String())
+	}
+}
+
+// Real tflint output, read by ci/findings, comes out as the annotations a reviewer sees.
+func TestAnnotateRealTflintReport(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "findings", "tflint-json-info-and-warning.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, err := findings.ParseTflintJSON("tflint-json-info-and-warning.json", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	Annotate(&b, fs, AnnotateOptions{Dir: "terraform", FailAt: findings.Medium})
+	const link = "https://github.com/terraform-linters/tflint-ruleset-terraform/blob/v0.8.0/docs/rules/"
+	want := "::warning file=terraform/main.tf,line=1,title=tflint terraform_required_version::[LOW] terraform_required_version: terraform \"required_version\" attribute is required " + link + "terraform_required_version.md\n" +
+		"::warning file=terraform/main.tf,line=1,title=tflint terraform_unused_declarations::[LOW] terraform_unused_declarations: variable \"instance_type\" is declared but not used " + link + "terraform_unused_declarations.md\n" +
+		"::notice file=terraform/main.tf,line=1,title=tflint terraform_documented_variables::[INFO] terraform_documented_variables: `instance_type` variable has no description " + link + "terraform_documented_variables.md\n"
+	if b.String() != want {
+		t.Errorf("annotations\n got %q\nwant %q", b.String(), want)
+	}
+}
