@@ -85,6 +85,8 @@ type checkovCheck struct {
 	Resource      string  `json:"resource"`
 	Severity      *string `json:"severity"`
 	Guideline     *string `json:"guideline"`
+	// ShortDescription names the CVE or licence of package checks, which share a check_id.
+	ShortDescription *string `json:"short_description"`
 }
 
 // ParseCheckovJSON reads `checkov -o json`: one object for a single framework, or a list
@@ -133,6 +135,9 @@ func ParseCheckovJSON(name string, data []byte) ([]Finding, error) {
 				Resource: c.Resource,
 				File:     strings.TrimPrefix(c.FilePath, "/"),
 				Message:  c.CheckName,
+			}
+			if c.ShortDescription != nil && *c.ShortDescription != "" {
+				f.Message = *c.ShortDescription
 			}
 			if len(c.FileLineRange) > 0 && c.FileLineRange[0] > 0 {
 				f.Line = c.FileLineRange[0]

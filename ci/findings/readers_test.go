@@ -44,7 +44,7 @@ func TestParseRealOutputs(t *testing.T) {
 		{FormatCheckovJSON, "checkov-multi-framework-terraform-report.json", 33, Finding{
 			// severity null (no platform API key): MEDIUM, and line 0 stays unknown.
 			Tool: "checkov", RuleID: "BC_LIC_2", Severity: Medium, Resource: "package-lock.json.express",
-			File: "package-lock.json", Message: "SCA license",
+			File: "package-lock.json", Message: "License NOT_FOUND - express: 3.0.0",
 		}},
 		{FormatTflintJSON, "tflint-json-terraform-ruleset-warnings.json", 6, Finding{
 			Tool: "tflint", RuleID: "terraform_required_version", Severity: Low, File: "main.tf", Line: 1,

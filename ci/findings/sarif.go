@@ -138,7 +138,11 @@ func ParseSARIF(name string, data []byte) ([]Finding, error) {
 			if level == "" {
 				level = "warning" // the SARIF default
 			}
-			sev, err := sarifSeverity(tool, level, rule.Properties)
+			props := rule.Properties
+			if _, ok := res.Properties["security-severity"]; ok {
+				props = res.Properties // a result may be more specific than its rule
+			}
+			sev, err := sarifSeverity(tool, level, props)
 			if err != nil {
 				return nil, fmt.Errorf("sarif %s: %s result %d (%s): %w", name, tool, j, res.RuleID, err)
 			}
@@ -261,14 +265,11 @@ func securityScore(s Severity) string {
 	}
 }
 
-// Fingerprint identifies a finding across runs: tool, rule, resource (or file when a tool
-// names no resource). Lines are left out so an edit above a finding does not make it new.
+// Fingerprint identifies a finding across runs: tool, rule, resource, file and message
+// (one rule may report several CVEs on one package). Lines are left out so an edit above a
+// finding does not make it new.
 func (f Finding) Fingerprint() string {
-	where := f.Resource
-	if where == "" {
-		where = f.File
-	}
-	sum := sha256.Sum256([]byte(f.Tool + "\x00" + f.RuleID + "\x00" + where + "\x00" + f.File))
+	sum := sha256.Sum256([]byte(f.Tool + "\x00" + f.RuleID + "\x00" + f.Resource + "\x00" + f.File + "\x00" + f.Message))
 	return hex.EncodeToString(sum[:16])
 }
 
@@ -314,6 +315,7 @@ func MergeSARIF(fs []Finding, tools ...string) SARIFLog {
 	for _, tool := range names {
 		run := SARIFRun{Tool: SARIFTool{Driver: SARIFDriver{Name: tool}}, Results: []SARIFResult{}}
 		index := map[string]int{}
+		worst := map[string]Severity{}
 		for _, f := range byTool[tool] {
 			i, ok := index[f.RuleID]
 			if !ok {
@@ -331,6 +333,13 @@ func MergeSARIF(fs []Finding, tools ...string) SARIFLog {
 				}
 				run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, rule)
 			}
+			// GitHub ranks by the rule's security-severity: keep the worst of its results.
+			rule := &run.Tool.Driver.Rules[i]
+			if f.Severity > worst[f.RuleID] {
+				worst[f.RuleID] = f.Severity
+				rule.DefaultConfiguration.Level = sarifLevel(f.Severity)
+				rule.Properties["security-severity"] = securityScore(f.Severity)
+			}
 			msg := f.Message
 			if msg == "" {
 				msg = f.RuleID
@@ -341,7 +350,7 @@ func MergeSARIF(fs []Finding, tools ...string) SARIFLog {
 				Level:               sarifLevel(f.Severity),
 				Message:             SARIFMessage{Text: msg},
 				PartialFingerprints: map[string]string{"infrapipe/v1": f.Fingerprint()},
-				Properties:          map[string]any{"severity": f.Severity.String()},
+				Properties:          map[string]any{"severity": f.Severity.String(), "security-severity": securityScore(f.Severity)},
 			}
 			if f.File != "" || f.Resource != "" {
 				var loc SARIFLocation

@@ -1,0 +1,317 @@
+package findings
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+// allFixtureFindings reads every real tool output in testdata.
+func allFixtureFindings(t *testing.T) []Finding {
+	t.Helper()
+	var all []Finding
+	for _, in := range []struct {
+		format Format
+		file   string
+	}{
+		{FormatSARIF, "checkov-terraform-azure-report.sarif"},
+		{FormatCheckovJSON, "checkov-multi-framework-terraform-report.json"},
+		{FormatTflintJSON, "tflint-json-terraform-ruleset-warnings.json"},
+		{FormatTrivyJSON, "trivy-config-terraform-remote-module.json"},
+		{FormatTerraformCompliance, "terraform-compliance-console-v0.2.0-pass-and-fail.txt"},
+	} {
+		fs, err := Parse(in.format, in.file, readTestdata(t, in.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, fs...)
+	}
+	return all
+}
+
+// checkSARIFSchema checks the merged file as GitHub reads it: generic JSON, against the
+// fields SARIF 2.1.0's schema requires, independently of this package's structs.
+func checkSARIFSchema(t *testing.T, data []byte) map[string]any {
+	t.Helper()
+	var doc map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatalf("merged SARIF is not JSON: %v", err)
+	}
+	if doc["version"] != "2.1.0" {
+		t.Errorf("version = %v", doc["version"])
+	}
+	if s, _ := doc["$schema"].(string); !strings.Contains(s, "sarif-2.1.0") {
+		t.Errorf("$schema = %v", doc["$schema"])
+	}
+	runs, ok := doc["runs"].([]any)
+	if !ok {
+		t.Fatalf("runs is %T", doc["runs"])
+	}
+	levels := map[string]bool{"none": true, "note": true, "warning": true, "error": true}
+	for i, r := range runs {
+		run := r.(map[string]any)
+		driver, _ := run["tool"].(map[string]any)["driver"].(map[string]any)
+		if name, _ := driver["name"].(string); name == "" {
+			t.Errorf("run %d: tool.driver.name missing", i)
+		}
+		rules, _ := driver["rules"].([]any)
+		for _, rr := range rules {
+			rule := rr.(map[string]any)
+			if id, _ := rule["id"].(string); id == "" {
+				t.Errorf("run %d: rule without id", i)
+			}
+		}
+		results, ok := run["results"].([]any)
+		if !ok {
+			t.Errorf("run %d: results is %T, want an array", i, run["results"])
+		}
+		for j, rr := range results {
+			res := rr.(map[string]any)
+			msg, _ := res["message"].(map[string]any)
+			if text, _ := msg["text"].(string); text == "" {
+				t.Errorf("run %d result %d: message.text missing", i, j)
+			}
+			if id, _ := res["ruleId"].(string); id == "" {
+				t.Errorf("run %d result %d: ruleId missing", i, j)
+			}
+			if l, _ := res["level"].(string); !levels[l] {
+				t.Errorf("run %d result %d: level %q", i, j, l)
+			}
+			if fp, _ := res["partialFingerprints"].(map[string]any); len(fp) == 0 {
+				t.Errorf("run %d result %d: no partialFingerprints", i, j)
+			}
+			if idx, ok := res["ruleIndex"].(float64); !ok || int(idx) >= len(rules) || rules[int(idx)].(map[string]any)["id"] != res["ruleId"] {
+				t.Errorf("run %d result %d: ruleIndex %v does not point at %v", i, j, res["ruleIndex"], res["ruleId"])
+			}
+		}
+	}
+	return doc
+}
+
+func TestMergeSARIF(t *testing.T) {
+	all := allFixtureFindings(t)
+	log := MergeSARIF(all, "tfsec")
+	var buf bytes.Buffer
+	if err := WriteSARIF(&buf, log); err != nil {
+		t.Fatal(err)
+	}
+	doc := checkSARIFSchema(t, buf.Bytes())
+
+	var tools []string
+	for _, r := range doc["runs"].([]any) {
+		tools = append(tools, r.(map[string]any)["tool"].(map[string]any)["driver"].(map[string]any)["name"].(string))
+	}
+	// One run per tool, in a fixed order; tfsec ran and found nothing, so its run is empty.
+	if got, want := strings.Join(tools, ","), "tflint,tfsec,trivy,checkov,terraform-compliance"; got != want {
+		t.Errorf("runs %s, want %s", got, want)
+	}
+
+	// The merged file reads back to the same findings (fingerprint-level round trip).
+	back, err := ParseSARIF("merged.sarif", buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(back) != len(all) {
+		t.Fatalf("round trip: %d findings, want %d", len(back), len(all))
+	}
+	want := map[string]Severity{}
+	for _, f := range all {
+		want[f.Fingerprint()] = f.Severity
+	}
+	for _, f := range back {
+		sev, ok := want[f.Fingerprint()]
+		if !ok {
+			t.Errorf("round trip changed finding %+v", f)
+		} else if sev != f.Severity {
+			t.Errorf("%s %s: severity %s after round trip, want %s", f.Tool, f.RuleID, f.Severity, sev)
+		}
+	}
+}
+
+func TestMergeSARIFLeavesOutSuppressed(t *testing.T) {
+	fs := []Finding{
+		{Tool: "tfsec", RuleID: "a", Severity: High, Message: "m", File: "main.tf", Line: 3},
+		{Tool: "tfsec", RuleID: "b", Severity: High, Message: "m", Suppressed: "accepted"},
+	}
+	log := MergeSARIF(fs)
+	if n := len(log.Runs[0].Results); n != 1 {
+		t.Fatalf("%d results, want 1 (the suppressed one left out)", n)
+	}
+}
+
+func TestFingerprintIgnoresLine(t *testing.T) {
+	a := Finding{Tool: "trivy", RuleID: "AWS-0086", Resource: "aws_s3_bucket.logs", File: "main.tf", Line: 10}
+	b := a
+	b.Line = 42
+	c := a
+	c.Resource = "aws_s3_bucket.state"
+	if a.Fingerprint() != b.Fingerprint() {
+		t.Error("moving a finding changed its fingerprint: GitHub would close and reopen it")
+	}
+	if a.Fingerprint() == c.Fingerprint() {
+		t.Error("two resources share a fingerprint")
+	}
+}
+
+func TestValidateRejects(t *testing.T) {
+	idx := 1
+	tests := []struct {
+		name string
+		log  SARIFLog
+		want string
+	}{
+		{"version", SARIFLog{Schema: SARIFSchema, Version: "2.0", Runs: []SARIFRun{}}, "version"},
+		{"schema", SARIFLog{Version: SARIFVersion, Runs: []SARIFRun{}}, "$schema"},
+		{"runs", SARIFLog{Schema: SARIFSchema, Version: SARIFVersion}, "runs"},
+		{"driver", SARIFLog{Schema: SARIFSchema, Version: SARIFVersion, Runs: []SARIFRun{{}}}, "driver.name"},
+		{"message", SARIFLog{Schema: SARIFSchema, Version: SARIFVersion, Runs: []SARIFRun{{Tool: SARIFTool{Driver: SARIFDriver{Name: "x"}}, Results: []SARIFResult{{RuleID: "r", Level: "error"}}}}}, "message.text"},
+		{"level", SARIFLog{Schema: SARIFSchema, Version: SARIFVersion, Runs: []SARIFRun{{Tool: SARIFTool{Driver: SARIFDriver{Name: "x"}}, Results: []SARIFResult{{RuleID: "r", Level: "high", Message: SARIFMessage{Text: "m"}}}}}}, "level"},
+		{"ruleIndex", SARIFLog{Schema: SARIFSchema, Version: SARIFVersion, Runs: []SARIFRun{{Tool: SARIFTool{Driver: SARIFDriver{Name: "x"}}, Results: []SARIFResult{{RuleID: "r", RuleIndex: &idx, Level: "error", Message: SARIFMessage{Text: "m"}}}}}}, "ruleIndex"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.log.Validate()
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Validate() = %v, want an error about %s", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestSuppressions(t *testing.T) {
+	data := readTestdata(t, "suppressions.yaml")
+	s, err := ParseSuppressions("suppressions.yaml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2027, 3, 1, 12, 0, 0, 0, time.UTC)
+	fs := []Finding{
+		{Tool: "checkov", RuleID: "CKV_AWS_18", Resource: "aws_s3_bucket.logs", File: "main.tf", Severity: Medium},
+		{Tool: "checkov", RuleID: "CKV_AWS_18", Resource: "aws_s3_bucket.state", File: "main.tf", Severity: Medium},
+		{Tool: "tfsec", RuleID: "aws-s3-enable-bucket-logging", Resource: "aws_s3_bucket.archive", File: "archive.tf", Severity: Medium},
+		{Tool: "tflint", RuleID: "terraform_unused_declarations", File: "modules/net/variables.tf", Severity: Low},
+		{Tool: "tflint", RuleID: "terraform_unused_declarations", File: "variables.tf", Severity: Low},
+		{Tool: "trivy", RuleID: "AWS-0089", Resource: "aws_s3_bucket.old", Severity: Low},
+		{Tool: "trivy", RuleID: "AWS-0090", Resource: "aws_s3_bucket.today", Severity: Low},
+	}
+	got, notices := s.Apply(fs, now)
+	wantReason := []string{
+		"log bucket: logging to itself would loop",
+		"",
+		"archive is written once and never read",
+		"module variables are kept for callers",
+		"",
+		"", // expired 2026-12-31
+		"last day is today",
+	}
+	for i := range fs {
+		if got[i].Suppressed != wantReason[i] {
+			t.Errorf("%s %s %s: suppressed %q, want %q", fs[i].RuleID, fs[i].Resource, fs[i].File, got[i].Suppressed, wantReason[i])
+		}
+	}
+	if fs[0].Suppressed != "" {
+		t.Error("Apply changed its input")
+	}
+	wantNotice := "suppression for AWS-0089 on aws_s3_bucket.old expired on 2026-12-31; the finding applies again"
+	if len(notices) != 1 || notices[0] != wantNotice {
+		t.Errorf("notices %q, want [%q]", notices, wantNotice)
+	}
+}
+
+func TestParseSuppressionsRejects(t *testing.T) {
+	tests := []struct{ name, yaml, want string }{
+		{"no reason", "suppressions:\n  - rule: CKV_AWS_18\n", "reason is required"},
+		{"no rule", "suppressions:\n  - reason: because\n", "rule is required"},
+		{"bad date", "suppressions:\n  - rule: A\n    reason: r\n    expires: 31/12/2026\n", "want a date like 2026-12-31"},
+		{"bad glob", "suppressions:\n  - rule: A\n    reason: r\n    resource: \"aws_s3_bucket.[\"\n", "bad glob"},
+		{"typo key", "suppressions:\n  - rule: A\n    reasons: r\n", "valid keys"},
+		{"not yaml", "suppressions: [", "suppressions bad.yaml"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseSuppressions("bad.yaml", []byte(tt.yaml))
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "bad.yaml") {
+				t.Fatalf("error %v, want one naming bad.yaml and containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoadSuppressionsMissingFile(t *testing.T) {
+	s, err := LoadSuppressions(t.TempDir() + "/suppressions.yaml")
+	if err != nil || len(s.Entries) != 0 {
+		t.Fatalf("missing file: %v %v, want no suppressions", s, err)
+	}
+}
+
+func TestEvaluate(t *testing.T) {
+	fs := []Finding{
+		{Tool: "trivy", RuleID: "c", Severity: Critical},
+		{Tool: "tfsec", RuleID: "h", Severity: High},
+		{Tool: "tfsec", RuleID: "h2", Severity: High, Suppressed: "accepted"},
+		{Tool: "checkov", RuleID: "m", Severity: Medium},
+		{Tool: "tflint", RuleID: "l", Severity: Low},
+		{Tool: "tflint", RuleID: "i", Severity: Info},
+	}
+	tests := []struct {
+		threshold Severity
+		failing   string
+	}{
+		{Critical, "c"},
+		{High, "c,h"},
+		{Medium, "c,h,m"},
+		{Low, "c,h,m,l"},
+		{Info, "c,h,m,l,i"},
+		{Unknown, "c,h,m,l,i"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.threshold.String(), func(t *testing.T) {
+			r := Evaluate(fs, tt.threshold)
+			var ids []string
+			for _, f := range r.Failing {
+				ids = append(ids, f.RuleID)
+			}
+			if got := strings.Join(ids, ","); got != tt.failing {
+				t.Errorf("failing %s, want %s", got, tt.failing)
+			}
+			if len(r.Suppressed) != 1 || r.Suppressed[0].RuleID != "h2" {
+				t.Errorf("suppressed %+v", r.Suppressed)
+			}
+			if r.Passed() {
+				t.Error("Passed() with failing findings")
+			}
+		})
+	}
+	if r := Evaluate(fs[2:3], Info); !r.Passed() {
+		t.Error("only a suppressed finding, but not passed")
+	}
+}
+
+func TestMarkdown(t *testing.T) {
+	all := allFixtureFindings(t)
+	s := Suppressions{Entries: []Suppression{{RuleID: "CKV_AWS_28", Resource: "aws_dynamodb_table.*", Reason: "cache table, rebuilt on loss"}}}
+	all, notices := s.Apply(all, time.Now())
+	r := Evaluate(all, High)
+	md := Markdown(all, r, append(notices, "suppression for X expired on 2026-01-01; the finding applies again"), 3)
+	for _, want := range []string{
+		"**Failed**",
+		"| Tool | CRITICAL | HIGH | MEDIUM | LOW | INFO |",
+		"| trivy | 0 | 1 | 1 | 1 | 0 |",
+		"| HIGH | trivy | [AWS-0132](https://avd.aquasec.com/misconfig/aws-0132) | module.bucket | terraform-aws-modules/s3-bucket/aws/main.tf:",
+		"more failing findings",
+		"- checkov CKV_AWS_28 aws_dynamodb_table.token_cache: cache table, rebuilt on loss",
+		"suppression for X expired on 2026-01-01",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Count(md, "\n| HIGH |")+strings.Count(md, "\n| CRITICAL |") > 3 {
+		t.Errorf("top 3 not respected:\n%s", md)
+	}
+	if md := Markdown(nil, Evaluate(nil, Medium), nil, 10); !strings.Contains(md, "**Passed**") {
+		t.Errorf("clean run:\n%s", md)
+	}
+}
