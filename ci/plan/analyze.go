@@ -1,0 +1,242 @@
+package plan
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	tfjson "github.com/hashicorp/terraform-json"
+)
+
+// AnalyzeFile analyses a file written by `terraform show -json tfplan`.
+func AnalyzeFile(path string) (*Analysis, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read plan: %w", err)
+	}
+	defer f.Close()
+	a, err := Analyze(f)
+	if err != nil {
+		return nil, fmt.Errorf("plan %s: %w", path, err)
+	}
+	return a, nil
+}
+
+// Analyze reads `terraform show -json` plan output.
+//
+// It decodes the document as a stream, one resource change at a time, and skips the parts
+// it does not need (planned values, prior state, configuration) token by token, so memory
+// stays a small multiple of one resource rather than of the whole plan: a plan of tens of
+// thousands of resources is analysed in well under a second.
+func Analyze(r io.Reader) (*Analysis, error) {
+	dec := json.NewDecoder(bufio.NewReaderSize(r, 64<<10))
+	tok, err := dec.Token()
+	if err == io.EOF {
+		return nil, errors.New("empty input: expected the output of terraform show -json <planfile>")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("not JSON: %w", err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, fmt.Errorf("not a Terraform plan: the JSON starts with %v, expected an object", tok)
+	}
+	a := &Analysis{Changes: []Change{}}
+	var sawPlan, sawState bool
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, truncated(err)
+		}
+		key, _ := tok.(string)
+		if seen[key] {
+			return nil, fmt.Errorf("key %q appears twice in the plan", key)
+		}
+		seen[key] = true
+		switch key {
+		case "format_version":
+			err = dec.Decode(&a.FormatVersion)
+		case "terraform_version":
+			err = dec.Decode(&a.TerraformVersion)
+		case "errored":
+			err = dec.Decode(&a.Errored)
+		case "resource_changes":
+			sawPlan = true
+			err = eachChange(dec, func(c Change) {
+				a.count(c)
+				if c.Kind != NoOp || c.Importing || c.PreviousAddress != "" {
+					a.Changes = append(a.Changes, c)
+				}
+			})
+		case "resource_drift":
+			sawPlan = true
+			err = eachChange(dec, func(c Change) {
+				a.Counts.Drift++
+				a.Drift = append(a.Drift, c)
+			})
+		case "planned_values", "prior_state", "output_changes", "configuration":
+			sawPlan = true
+			err = skip(dec)
+		case "values", "lineage", "serial", "resources":
+			// `terraform show -json` of a state has "values"; a raw .tfstate has
+			// "lineage", "serial" and "resources".
+			sawState = true
+			err = skip(dec)
+		default:
+			err = skip(dec)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", key, truncated(err))
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, truncated(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("unexpected data after the plan's JSON object")
+	}
+	if sawState && !sawPlan {
+		return nil, errors.New("this is a Terraform state, not a plan: run terraform plan -out=tfplan, then terraform show -json tfplan")
+	}
+	// tfjson's own check: the format version is present and one this library understands.
+	if err := (&tfjson.Plan{FormatVersion: a.FormatVersion}).Validate(); err != nil {
+		return nil, fmt.Errorf("%w; supported plan format versions are %s", err, tfjson.PlanFormatVersionConstraints)
+	}
+	if !sawPlan {
+		return nil, errors.New("not a Terraform plan: no planned_values or resource_changes")
+	}
+	return a, nil
+}
+
+func (a *Analysis) count(c Change) {
+	n := &a.Counts
+	switch c.Kind {
+	case Create:
+		n.Create++
+	case Update:
+		n.Update++
+	case Delete:
+		n.Delete++
+	case ReplaceDeleteFirst:
+		n.Replace++
+		n.ReplaceDeleteFirst++
+	case ReplaceCreateFirst:
+		n.Replace++
+		n.ReplaceCreateFirst++
+	case Forget:
+		n.Forget++
+	case CreateThenForget:
+		n.Create++
+		n.Forget++
+	case NoOp:
+		n.NoOp++
+	case Read:
+		n.Read++
+	}
+	if c.Importing {
+		n.Import++
+	}
+	if c.PreviousAddress != "" && c.PreviousAddress != c.Address {
+		n.Move++
+	}
+}
+
+// eachChange decodes a JSON array of resource changes one element at a time.
+func eachChange(dec *json.Decoder, fn func(Change)) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if tok == nil {
+		return nil // null
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return fmt.Errorf("expected a list, got %v", tok)
+	}
+	for i := 0; dec.More(); i++ {
+		var rc tfjson.ResourceChange
+		if err := dec.Decode(&rc); err != nil {
+			return fmt.Errorf("[%d]: %w", i, err)
+		}
+		c, err := fromTF(&rc)
+		if err != nil {
+			return fmt.Errorf("[%d] %s: %w", i, rc.Address, err)
+		}
+		fn(c)
+	}
+	_, err = dec.Token()
+	return err
+}
+
+// fromTF keeps the shape of a change and drops every value: before, after, and the
+// sensitive and unknown markers never leave this function.
+func fromTF(rc *tfjson.ResourceChange) (Change, error) {
+	if rc.Address == "" {
+		return Change{}, errors.New("resource change without an address")
+	}
+	if rc.Change == nil {
+		return Change{}, errors.New("resource change without a change")
+	}
+	kind, err := kindOf(rc.Change.Actions)
+	if err != nil {
+		return Change{}, err
+	}
+	c := Change{
+		Address:         rc.Address,
+		PreviousAddress: rc.PreviousAddress,
+		Type:            rc.Type,
+		Mode:            string(rc.Mode),
+		Kind:            kind,
+		Reason:          string(rc.ActionReason),
+		Deposed:         rc.DeposedKey,
+	}
+	if c.Mode == "" {
+		c.Mode = string(tfjson.ManagedResourceMode)
+	}
+	for _, a := range rc.Change.Actions {
+		c.Actions = append(c.Actions, string(a))
+	}
+	for _, p := range rc.Change.ReplacePaths {
+		c.ReplacePaths = append(c.ReplacePaths, renderPath(p))
+	}
+	if im := rc.Change.Importing; im != nil {
+		c.Importing, c.ImportID = true, im.ID
+	}
+	return c, nil
+}
+
+// skip reads past one JSON value without keeping it.
+func skip(dec *json.Decoder) error {
+	depth := 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		if d, ok := tok.(json.Delim); ok {
+			if d == '{' || d == '[' {
+				depth++
+			} else {
+				depth--
+			}
+		}
+		if depth == 0 {
+			return nil
+		}
+	}
+}
+
+// truncated names the usual cause of an unexpected end: a plan cut off while written.
+func truncated(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return errors.New("unexpected end of JSON: the plan file is truncated")
+	}
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) {
+		return fmt.Errorf("malformed JSON at byte %d: %w", syn.Offset, err)
+	}
+	return err
+}
