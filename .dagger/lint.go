@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+
+	"dagger/infra/internal/dagger"
+
+	"github.com/infrapipe/infrapipe/ci/findings"
+)
+
+// Lint checks the Terraform code without touching state: terraform fmt -check -recursive,
+// terraform validate (after init without backend) and tflint. It returns the report, or
+// fails with each problem's file and line.
+//
+// +check
+func (m *Infra) Lint(ctx context.Context) (string, error) {
+	res, err := m.lint(ctx)
+	if err != nil {
+		return "", err
+	}
+	summary := res.markdown() + m.reproduce("lint")
+	if !res.passed() {
+		return "", fmt.Errorf("lint failed:\n%s", summary)
+	}
+	return summary, nil
+}
+
+// lintResult is what the three linters found.
+type lintResult struct {
+	unformatted []string // files terraform fmt would change
+	validate    string   // terraform validate's diagnostics; empty when valid
+	tflint      []findings.Finding
+	notices     []string // expired suppressions
+}
+
+func (r lintResult) passed() bool {
+	return len(r.unformatted) == 0 && r.validate == "" && findings.Evaluate(r.tflint, findings.Info).Passed()
+}
+
+// markdown is the lint section of a summary.
+func (r lintResult) markdown() string {
+	var b strings.Builder
+	b.WriteString("## Lint\n\n")
+	if len(r.unformatted) == 0 {
+		b.WriteString("- terraform fmt: ok\n")
+	} else {
+		fmt.Fprintf(&b, "- terraform fmt: %d file(s) not formatted; run `terraform fmt -recursive`:\n", len(r.unformatted))
+		for _, f := range r.unformatted {
+			fmt.Fprintf(&b, "  - `%s`\n", f)
+		}
+	}
+	if r.validate == "" {
+		b.WriteString("- terraform validate: ok\n")
+	} else {
+		fmt.Fprintf(&b, "- terraform validate: failed\n\n```\n%s\n```\n", r.validate)
+	}
+	fmt.Fprintf(&b, "- tflint: %d finding(s)\n\n", len(r.tflint))
+	if len(r.tflint) > 0 || len(r.notices) > 0 {
+		b.WriteString(findings.Markdown(r.tflint, findings.Evaluate(r.tflint, findings.Info), r.notices, 50))
+	}
+	return b.String()
+}
+
+// lint runs fmt, validate and tflint in parallel.
+func (m *Infra) lint(ctx context.Context) (lintResult, error) {
+	var res lintResult
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		res.unformatted, err = m.fmtCheck(gctx)
+		return err
+	})
+	g.Go(func() (err error) {
+		res.validate, err = m.validate(gctx)
+		return err
+	})
+	g.Go(func() (err error) {
+		res.tflint, err = m.tflint(gctx)
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return lintResult{}, err
+	}
+	var err error
+	res.tflint, res.notices, err = m.suppress(ctx, res.tflint)
+	return res, err
+}
+
+// fmtCheck lists the files terraform fmt would rewrite; fmt needs no providers.
+func (m *Infra) fmtCheck(ctx context.Context) ([]string, error) {
+	ctr := dag.Container().
+		From(m.TerraformImage).
+		WithoutEntrypoint().
+		WithDirectory(srcMount, m.Source).
+		WithWorkdir(m.tfDir()).
+		WithExec([]string{"terraform", "fmt", "-check", "-recursive", "-list=true", "-no-color"},
+			dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny})
+	code, err := ctr.ExitCode(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("terraform fmt: %w", err)
+	}
+	if code == 0 {
+		return nil, nil
+	}
+	out, err := ctr.Stdout(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("terraform fmt: %w", err)
+	}
+	var files []string
+	for _, l := range strings.Split(out, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			files = append(files, path.Join(m.TerraformDir, l))
+		}
+	}
+	if len(files) == 0 {
+		stderr, _ := ctr.Stderr(ctx)
+		return nil, fmt.Errorf("terraform fmt failed (exit code %d):\n%s", code, tail(stderr, 30))
+	}
+	return files, nil
+}
+
+// validate returns terraform validate's diagnostics (they name file and line), or "" when
+// the configuration is valid.
+func (m *Infra) validate(ctx context.Context) (string, error) {
+	ctr := m.terraform().WithExec([]string{"terraform", "validate", "-no-color"},
+		dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny})
+	code, err := ctr.ExitCode(ctx)
+	if err != nil {
+		return "", fmt.Errorf("terraform validate: %w", err)
+	}
+	if code == 0 {
+		return "", nil
+	}
+	stdout, _ := ctr.Stdout(ctx)
+	stderr, _ := ctr.Stderr(ctx)
+	return tail(stdout+"\n"+stderr, 80), nil
+}
+
+// tflintScript installs the plugins .tflint.hcl asks for, then lints every module. --force
+// keeps the exit code for tflint's own failures, so issues come back as findings.
+const tflintScript = `set -eu
+mkdir -p /out
+tflint --init --recursive >&2
+tflint --recursive --format=json --force >/out/tflint.json`
+
+// tflint runs tflint and reads its JSON report through ci/findings.
+func (m *Infra) tflint(ctx context.Context) ([]findings.Finding, error) {
+	report, err := dag.Container().
+		From(m.TflintImage).
+		WithoutEntrypoint().
+		WithDirectory(srcMount, m.Source).
+		WithWorkdir(m.tfDir()).
+		WithMountedCache("/tflint-plugins", dag.CacheVolume("infrapipe-tflint-plugins"), dagger.ContainerWithMountedCacheOpts{
+			Sharing: dagger.CacheSharingModeLocked,
+		}).
+		WithEnvVariable("TFLINT_PLUGIN_DIR", "/tflint-plugins").
+		WithExec([]string{"sh", "-c", tflintScript}).
+		File("/out/tflint.json").
+		Contents(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("tflint: %w", err)
+	}
+	fs, err := findings.ParseTflintJSON("tflint.json", []byte(report))
+	if err != nil {
+		return nil, err
+	}
+	return m.relativeToRepo(fs), nil
+}
+
+// relativeToRepo makes finding paths relative to the repository, as GitHub code scanning
+// and annotations expect; tools report them relative to the Terraform directory.
+func (m *Infra) relativeToRepo(fs []findings.Finding) []findings.Finding {
+	for i := range fs {
+		f := &fs[i].File
+		switch {
+		case *f == "":
+		case strings.HasPrefix(*f, srcMount+"/"):
+			*f = strings.TrimPrefix(*f, srcMount+"/")
+		case !strings.HasPrefix(*f, "/") && !strings.HasPrefix(*f, m.TerraformDir+"/"):
+			*f = path.Join(m.TerraformDir, *f)
+		}
+	}
+	return fs
+}
+
+// suppress applies <terraform-dir>/suppressions.yaml when the repository has one.
+func (m *Infra) suppress(ctx context.Context, fs []findings.Finding) ([]findings.Finding, []string, error) {
+	p := path.Join(m.TerraformDir, "suppressions.yaml")
+	data, ok, err := m.optionalFile(ctx, p)
+	if err != nil || !ok {
+		return fs, nil, err
+	}
+	s, err := findings.ParseSuppressions(p, []byte(data))
+	if err != nil {
+		return nil, nil, err
+	}
+	out, notices := s.Apply(fs, now())
+	return out, notices, nil
+}
+
+// optionalFile reads a repository file that may be absent.
+func (m *Infra) optionalFile(ctx context.Context, p string) (string, bool, error) {
+	ok, err := m.Source.Exists(ctx, p)
+	if err != nil {
+		return "", false, fmt.Errorf("look for %s: %w", p, err)
+	}
+	if !ok {
+		return "", false, nil
+	}
+	data, err := m.Source.File(p).Contents(ctx)
+	if err != nil {
+		return "", false, fmt.Errorf("read %s: %w", p, err)
+	}
+	return data, true, nil
+}

@@ -1,0 +1,213 @@
+// Infra is the CI/CD pipeline of a Terraform repository: lint, security scan, compliance,
+// cost, plan, import, apply, post-deploy tests, state backup and drift, each running the real
+// tool in its own container. Every decision (which checks an environment runs, what blocks a
+// plan, what a finding means) is made by the Go packages in ci/, which this module calls.
+//
+// Start with `dagger call pipeline --env=test --emulate-aws`: the whole test pipeline on the
+// example stack against a local AWS emulator, with no cloud account.
+package main
+
+import (
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"dagger/infra/internal/dagger"
+)
+
+// Default images, each pinned. Override them with the constructor's *-image options, for
+// example to pull from a private registry mirror.
+const (
+	defaultTerraformVersion = "1.11.4"
+	defaultTflintImage      = "ghcr.io/terraform-linters/tflint:v0.64.0"
+	defaultCheckovImage     = "bridgecrew/checkov:3.2.524"
+	defaultTrivyImage       = "aquasec/trivy:0.74.0"
+	defaultOpaImage         = "openpolicyagent/opa:1.15.2"
+	defaultInfracostImage   = "infracost/infracost:ci-0.10"
+	defaultComplianceImage  = "eerkunt/terraform-compliance:1.3.32"
+	defaultMotoImage        = "motoserver/moto:5.1.22"
+	defaultRegion           = "us-east-1"
+)
+
+// emulatorAlias is the host name every container reaches the AWS emulator under.
+const emulatorAlias = "aws"
+
+// Infra holds the repository, the tool images and the AWS emulator; functions take the
+// environment.
+type Infra struct {
+	// +private
+	Source *dagger.Directory
+	// +private
+	TerraformDir string
+	// +private
+	TerraformVersion string
+	// +private
+	TerraformImage string
+	// +private
+	TflintImage string
+	// +private
+	CheckovImage string
+	// +private
+	TrivyImage string
+	// +private
+	OpaImage string
+	// +private
+	InfracostImage string
+	// +private
+	ComplianceImage string
+	// +private
+	MotoImage string
+	// +private
+	Region string
+	// The AWS API emulator the providers, the backend and discovery use; nil for real AWS.
+	// +private
+	Emulator *dagger.Service
+	// +private
+	EmulatorPort int
+	// The constructor options that differ from the defaults, for reproduce lines.
+	// +private
+	Options []string
+}
+
+func New(
+	// The repository holding the Terraform code. Defaults to this module's repository; in
+	// your own repository pass --source=. (ignored: .git, .terraform, state and plan files).
+	// +defaultPath="/"
+	// +ignore=[".git", "**/.terraform", "**/*.tfstate", "**/*.tfstate.*", "**/*.tfstate.backup", "**/tfplan", "**/*.tfplan", "**/crash.log", "**/.terraform.tfstate.lock.info", "reports", "test-results"]
+	source *dagger.Directory,
+	// Directory of the Terraform root module inside source; pipeline.yaml, policies/,
+	// features/ and suppressions.yaml live next to it.
+	// +default="terraform"
+	terraformDir string,
+	// Terraform version; picks the default image hashicorp/terraform:<version>.
+	// +default="1.11.4"
+	terraformVersion string,
+	// Terraform image, when not hashicorp/terraform:<terraform-version>.
+	// +optional
+	terraformImage string,
+	// tflint image.
+	// +default="ghcr.io/terraform-linters/tflint:v0.64.0"
+	tflintImage string,
+	// Checkov image.
+	// +default="bridgecrew/checkov:3.2.524"
+	checkovImage string,
+	// Trivy image.
+	// +default="aquasec/trivy:0.74.0"
+	trivyImage string,
+	// OPA image; runs the built-in policy pack and your Rego policies.
+	// +default="openpolicyagent/opa:1.15.2"
+	opaImage string,
+	// Infracost image (the CI image, which has a shell).
+	// +default="infracost/infracost:ci-0.10"
+	infracostImage string,
+	// terraform-compliance image; used when the repository has .feature files.
+	// +default="eerkunt/terraform-compliance:1.3.32"
+	terraformComplianceImage string,
+	// moto image, started by --emulate-aws.
+	// +default="motoserver/moto:5.1.22"
+	motoImage string,
+	// AWS region of the providers, the state backend and discovery.
+	// +default="us-east-1"
+	region string,
+	// Start an AWS emulator (moto) and point the providers, the state backend and discovery at
+	// it: a first run needs no cloud account.
+	// +optional
+	emulateAws bool,
+	// An AWS API emulator you already run (moto or LocalStack), used like --emulate-aws.
+	// +optional
+	awsEmulator *dagger.Service,
+	// Port of --aws-emulator.
+	// +default=5000
+	awsEmulatorPort int,
+) (*Infra, error) {
+	if terraformImage == "" {
+		terraformImage = "hashicorp/terraform:" + terraformVersion
+	}
+	dir := path.Clean(strings.TrimPrefix(terraformDir, "/"))
+	if dir == ".." || strings.HasPrefix(dir, "../") {
+		return nil, fmt.Errorf("terraform-dir %q leaves the source directory: give a path inside it, e.g. terraform", terraformDir)
+	}
+	m := &Infra{
+		Source:           source,
+		TerraformDir:     dir,
+		TerraformVersion: terraformVersion,
+		TerraformImage:   terraformImage,
+		TflintImage:      tflintImage,
+		CheckovImage:     checkovImage,
+		TrivyImage:       trivyImage,
+		OpaImage:         opaImage,
+		InfracostImage:   infracostImage,
+		ComplianceImage:  terraformComplianceImage,
+		MotoImage:        motoImage,
+		Region:           region,
+	}
+	for _, o := range []struct{ flag, value, def string }{
+		{"terraform-dir", terraformDir, "terraform"},
+		{"terraform-version", terraformVersion, defaultTerraformVersion},
+		{"terraform-image", terraformImage, "hashicorp/terraform:" + terraformVersion},
+		{"tflint-image", tflintImage, defaultTflintImage},
+		{"checkov-image", checkovImage, defaultCheckovImage},
+		{"trivy-image", trivyImage, defaultTrivyImage},
+		{"opa-image", opaImage, defaultOpaImage},
+		{"infracost-image", infracostImage, defaultInfracostImage},
+		{"terraform-compliance-image", terraformComplianceImage, defaultComplianceImage},
+		{"moto-image", motoImage, defaultMotoImage},
+		{"region", region, defaultRegion},
+	} {
+		if o.value != o.def {
+			m.Options = append(m.Options, "--"+o.flag+"="+o.value)
+		}
+	}
+	if emulateAws {
+		m.Options = append(m.Options, "--emulate-aws")
+	}
+	if awsEmulator != nil {
+		// A service cannot be named on a command line; the reader substitutes their own.
+		m.Options = append(m.Options, "--aws-emulator=tcp://localhost:"+strconv.Itoa(awsEmulatorPort))
+	}
+	switch {
+	case awsEmulator != nil && emulateAws:
+		return nil, fmt.Errorf("--emulate-aws starts its own emulator and --aws-emulator passes one in: give one of them")
+	case awsEmulator != nil:
+		m.Emulator, m.EmulatorPort = awsEmulator, awsEmulatorPort
+	case emulateAws:
+		m.Emulator, m.EmulatorPort = motoService(motoImage), 5000
+	}
+	return m, nil
+}
+
+// motoService is moto_server on port 5000. It holds state in memory, so one `dagger call`
+// sees one emulated account from start to end.
+func motoService(image string) *dagger.Service {
+	return dag.Container().
+		From(image).
+		WithExposedPort(5000).
+		AsService(dagger.ContainerAsServiceOpts{UseEntrypoint: true})
+}
+
+// reproduce is the last line of every summary: the `dagger call` that reruns fn locally
+// with this call's options. Secrets are named as environment variables, never shown.
+func (m *Infra) reproduce(fn string, args ...string) string {
+	parts := append([]string{"dagger", "call"}, quoteAll(m.Options)...)
+	parts = append(parts, fn)
+	parts = append(parts, quoteAll(args)...)
+	return "\n---\nReproduce locally:\n\n```sh\n" + strings.Join(parts, " ") + "\n```\n"
+}
+
+// quoteAll shell-quotes what needs it, so the line can be pasted as is.
+func quoteAll(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=./:,@+") == "" {
+			out[i] = a
+		} else {
+			out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return out
+}
+
+// now is the time suppressions' expiry dates are compared with.
+func now() time.Time { return time.Now().UTC() }

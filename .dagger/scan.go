@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+
+	"dagger/infra/internal/dagger"
+
+	"github.com/infrapipe/infrapipe/ci/findings"
+)
+
+// SecurityScan scans the Terraform code with Checkov and Trivy (config scanning), in
+// parallel, and returns a directory with results.sarif (one run per tool, for GitHub code
+// scanning), findings.json and summary.md. Findings at or above the severity threshold fail
+// the scan: the environment's threshold from pipeline.yaml, or --threshold.
+//
+// +check
+func (m *Infra) SecurityScan(
+	ctx context.Context,
+	// Environment whose severity threshold applies: preview, test, staging or prod.
+	// +default="test"
+	env string,
+	// Severity at or above which a finding fails the scan (CRITICAL, HIGH, MEDIUM, LOW, INFO);
+	// overrides the environment's.
+	// +optional
+	threshold string,
+) (*dagger.Directory, error) {
+	r, err := m.newRun(ctx, env, awsCredentials{})
+	if err != nil {
+		return nil, err
+	}
+	th := r.profile.SeverityThreshold
+	if threshold != "" {
+		if th, err = findings.ParseSeverity(threshold); err != nil {
+			return nil, fmt.Errorf("--threshold: %w", err)
+		}
+	}
+	res, err := m.securityScan(ctx)
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"--env=" + env}
+	if threshold != "" {
+		args = append(args, "--threshold="+threshold)
+	}
+	dir, verdict, err := res.report(th, m.reproduce("security-scan", args...))
+	if err != nil {
+		return nil, err
+	}
+	if !verdict.Passed() {
+		summary, _ := dir.File("summary.md").Contents(ctx)
+		return nil, fmt.Errorf("security scan failed in %s: %d finding(s) at or above %s\n\n%s", env, len(verdict.Failing), th, summary)
+	}
+	return dir, nil
+}
+
+// scanResult holds the findings of one or more tools, suppressions applied.
+type scanResult struct {
+	tools    []string
+	findings []findings.Finding
+	notices  []string
+}
+
+// report renders results.sarif, findings.json and summary.md for a threshold.
+func (s scanResult) report(threshold findings.Severity, reproduce string) (*dagger.Directory, findings.Result, error) {
+	verdict := findings.Evaluate(s.findings, threshold)
+	var sarif strings.Builder
+	if err := findings.WriteSARIF(&sarif, findings.MergeSARIF(s.findings, s.tools...)); err != nil {
+		return nil, verdict, fmt.Errorf("write SARIF: %w", err)
+	}
+	js, err := json.MarshalIndent(s.findings, "", "  ")
+	if err != nil {
+		return nil, verdict, fmt.Errorf("write findings.json: %w", err)
+	}
+	summary := "## Security scan (" + strings.Join(s.tools, ", ") + ")\n\n" +
+		findings.Markdown(s.findings, verdict, s.notices, 50) + reproduce
+	return dag.Directory().
+		WithNewFile("results.sarif", sarif.String()).
+		WithNewFile("findings.json", string(js)+"\n").
+		WithNewFile("summary.md", summary), verdict, nil
+}
+
+// securityScan runs Checkov and Trivy in parallel and applies the repository's suppressions.
+func (m *Infra) securityScan(ctx context.Context) (scanResult, error) {
+	var checkov, trivy []findings.Finding
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		checkov, err = m.checkov(gctx)
+		return err
+	})
+	g.Go(func() (err error) {
+		trivy, err = m.trivy(gctx)
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return scanResult{}, err
+	}
+	all := append(checkov, trivy...)
+	all, notices, err := m.suppress(ctx, m.relativeToRepo(all))
+	if err != nil {
+		return scanResult{}, err
+	}
+	findings.Sort(all)
+	return scanResult{tools: []string{"checkov", "trivy"}, findings: all, notices: notices}, nil
+}
+
+// checkov scans the Terraform directory and reads its SARIF report. --soft-fail leaves the
+// verdict to the environment's threshold; a crash still fails the exec.
+func (m *Infra) checkov(ctx context.Context) ([]findings.Finding, error) {
+	report, err := dag.Container().
+		From(m.CheckovImage).
+		WithoutEntrypoint().
+		WithDirectory(srcMount, m.Source).
+		WithWorkdir(m.tfDir()).
+		WithDirectory("/out", dag.Directory()).
+		WithExec([]string{
+			"checkov", "--directory", ".", "--framework", "terraform",
+			"--output", "sarif", "--output-file-path", "/out",
+			"--soft-fail", "--quiet", "--compact", "--download-external-modules", "false",
+		}).
+		File("/out/results_sarif.sarif").
+		Contents(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("checkov: %w", err)
+	}
+	return findings.ParseSARIF("checkov results_sarif.sarif", []byte(report))
+}
+
+// trivy scans the Terraform directory for misconfigurations. Its JSON report carries
+// Trivy's own severities, which SARIF flattens; the check bundle is cached between runs.
+func (m *Infra) trivy(ctx context.Context) ([]findings.Finding, error) {
+	report, err := dag.Container().
+		From(m.TrivyImage).
+		WithoutEntrypoint().
+		WithDirectory(srcMount, m.Source).
+		WithWorkdir(m.tfDir()).
+		WithMountedCache("/trivy-cache", dag.CacheVolume("infrapipe-trivy"), dagger.ContainerWithMountedCacheOpts{
+			Sharing: dagger.CacheSharingModeLocked,
+		}).
+		WithDirectory("/out", dag.Directory()).
+		WithExec([]string{
+			"trivy", "config", "--cache-dir", "/trivy-cache", "--format", "json",
+			"--output", "/out/trivy.json", "--exit-code", "0", ".",
+		}).
+		File("/out/trivy.json").
+		Contents(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("trivy: %w", err)
+	}
+	return findings.ParseTrivyJSON("trivy.json", []byte(report))
+}
