@@ -71,10 +71,8 @@ func (c Change) Verb() string {
 		return "updates"
 	case Delete:
 		return "deletes"
-	case ReplaceDeleteFirst:
-		return "replaces (delete first)"
-	case ReplaceCreateFirst:
-		return "replaces (create first)"
+	case ReplaceDeleteFirst, ReplaceCreateFirst:
+		return "replaces"
 	case Forget:
 		return "forgets"
 	case CreateThenForget:

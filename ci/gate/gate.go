@@ -1,0 +1,141 @@
+// Package gate decides whether an analysed plan may be applied to an environment: pass,
+// warn (apply, but tell the reviewer) or block (do not apply), each with reasons that say
+// which resource, why, and what to do about it.
+package gate
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/plan"
+)
+
+// Verdict is the gate's answer; the order Pass < Warn < Block matters.
+type Verdict string
+
+const (
+	Pass  Verdict = "pass"
+	Warn  Verdict = "warn"
+	Block Verdict = "block"
+)
+
+func (v Verdict) rank() int {
+	switch v {
+	case Block:
+		return 2
+	case Warn:
+		return 1
+	}
+	return 0
+}
+
+// Options are the run's explicit choices.
+type Options struct {
+	// ForceRecreate lets a prod plan delete or replace resources that are not protected.
+	ForceRecreate bool
+}
+
+// Decision is the gate's verdict with its reasons and the plan's counts as GitHub outputs.
+type Decision struct {
+	Env     environment.Name `json:"env"`
+	Verdict Verdict          `json:"verdict"`
+	// Reasons explain a warn or block, one per resource, most serious first.
+	Reasons []string `json:"reasons"`
+	// Outputs are step outputs: resources_to_add, resources_to_change, resources_to_destroy,
+	// resources_to_replace, resources_to_import, resources_to_forget, has_changes, verdict.
+	Outputs map[string]string `json:"outputs"`
+}
+
+// Decide applies a profile's destroy policy and protected types to a plan.
+//
+// The rules, in the README's words:
+//   - A delete or replace of a managed resource: allowed in preview and test, a warning in
+//     staging, a block in prod unless ForceRecreate (then a warning).
+//   - A protected type (databases, buckets, tables, ...) deleted or replaced: a warning in
+//     every environment, and a block in prod even with ForceRecreate, because that loses
+//     data; removing the type from the environment's protected_types in pipeline.yaml, in a
+//     reviewed change, is the deliberate way through.
+//   - A forget (removed with destroy = false) is not a destroy, but the object leaves
+//     Terraform's care: a warning everywhere.
+//   - Drift is a warning everywhere: the apply will overwrite a change someone made by hand.
+//   - A plan Terraform marked as errored blocks everywhere.
+func Decide(a *plan.Analysis, p environment.Profile, opts Options) Decision {
+	d := Decision{Env: p.Name, Verdict: Pass, Reasons: []string{}}
+	var blocks, warns []string
+	block := func(s string) { blocks = append(blocks, s) }
+	warn := func(s string) { warns = append(warns, s) }
+	env := string(p.Name)
+	if env == "" {
+		env = "this"
+	}
+	if a.Errored {
+		block(fmt.Sprintf("%s plan is marked errored by Terraform; fix the errors in the plan output and plan again", env))
+	}
+	for _, c := range a.Changes {
+		protected := c.Managed() && p.IsProtected(c.Type)
+		what := fmt.Sprintf("%s plan %s %s%s", env, c.Verb(), c.Address, because(c))
+		switch {
+		case c.Destructive() && protected && p.Destroy == environment.DestroyBlock:
+			block(fmt.Sprintf("%s; %s is a protected type whose data would be lost, so --force-recreate does not allow it: "+
+				"remove it from environments.%s.protected_types in %s in a reviewed change if this is intended",
+				what, c.Type, env, environment.ConfigFile))
+		case c.Destructive() && p.Destroy == environment.DestroyBlock && !opts.ForceRecreate:
+			block(what + "; rerun with --force-recreate to allow it")
+		case c.Destructive() && p.Destroy == environment.DestroyBlock:
+			warn(what + "; allowed by --force-recreate")
+		case c.Destructive() && protected:
+			warn(fmt.Sprintf("%s; %s is a protected type: its data will be lost, check a backup exists", what, c.Type))
+		case c.Destructive() && p.Destroy == environment.DestroyWarn:
+			warn(what + "; check it is intended before it reaches prod, where it will block")
+		case c.Kind == plan.Forget || c.Kind == plan.CreateThenForget:
+			warn(fmt.Sprintf("%s plan forgets %s: it stays in the cloud but Terraform no longer manages it; "+
+				"import it elsewhere or delete it by hand", env, c.Address))
+		}
+	}
+	for _, c := range a.Drift {
+		warn(fmt.Sprintf("%s changed outside Terraform (%s); this apply overwrites that change: "+
+			"bring the change into the configuration if it should stay", c.Address, c.Kind))
+	}
+	switch {
+	case len(blocks) > 0:
+		d.Verdict = Block
+	case len(warns) > 0:
+		d.Verdict = Warn
+	}
+	d.Reasons = append(append(d.Reasons, blocks...), warns...)
+	d.Outputs = Outputs(a.Counts)
+	d.Outputs["verdict"] = string(d.Verdict)
+	return d
+}
+
+// Outputs are the plan counts under the names the workflow reads. "add" and "destroy"
+// include replacements, as in Terraform's own "Plan: N to add, M to change, K to destroy".
+func Outputs(n plan.Counts) map[string]string {
+	itoa := strconv.Itoa
+	return map[string]string{
+		"resources_to_add":     itoa(n.Create + n.Replace),
+		"resources_to_change":  itoa(n.Update),
+		"resources_to_destroy": itoa(n.Delete + n.Replace),
+		"resources_to_replace": itoa(n.Replace),
+		"resources_to_import":  itoa(n.Import),
+		"resources_to_forget":  itoa(n.Forget),
+		"resources_drifted":    itoa(n.Drift),
+		"has_changes":          strconv.FormatBool(n.HasChanges()),
+	}
+}
+
+// Worse returns the more serious of two verdicts, for combining the gate with other checks.
+func Worse(a, b Verdict) Verdict {
+	if b.rank() > a.rank() {
+		return b
+	}
+	return a
+}
+
+func because(c plan.Change) string {
+	if why := c.Why(); why != "" {
+		return " (" + why + ")"
+	}
+	return ""
+}

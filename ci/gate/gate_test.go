@@ -1,0 +1,235 @@
+package gate
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/internal/tftest"
+	"github.com/infrapipe/infrapipe/ci/plan"
+)
+
+const stack = `
+resource "terraform_data" "app" {
+  input = "v1"
+}
+resource "terraform_data" "database" {
+  input            = "orders"
+  triggers_replace = ["engine-15"]
+}
+`
+
+// verdicts is the expected verdict per run: preview, test, staging, prod, prod with
+// --force-recreate.
+type verdicts [5]Verdict
+
+// TestDecideRealPlans runs real Terraform for each kind of change and checks the gate's
+// verdict in every environment, with terraform_data standing in for an ordinary resource
+// and, through a pipeline.yaml-style override, for a protected one.
+func TestDecideRealPlans(t *testing.T) {
+	tests := []struct {
+		name      string
+		before    string
+		after     string
+		planArgs  []string
+		protected bool // treat terraform_data as a protected type
+		want      verdicts
+		reason    string // a substring of the prod reason, when prod does not pass
+		outputs   map[string]string
+	}{
+		{
+			name:    "creation only",
+			after:   stack,
+			want:    verdicts{Pass, Pass, Pass, Pass, Pass},
+			outputs: map[string]string{"resources_to_add": "2", "resources_to_destroy": "0", "has_changes": "true"},
+		},
+		{
+			name:    "update in place",
+			before:  stack,
+			after:   strings.Replace(stack, `"v1"`, `"v2"`, 1),
+			want:    verdicts{Pass, Pass, Pass, Pass, Pass},
+			outputs: map[string]string{"resources_to_change": "1", "resources_to_destroy": "0"},
+		},
+		{
+			name:   "replace",
+			before: stack,
+			after:  strings.Replace(stack, "engine-15", "engine-16", 1),
+			want:   verdicts{Pass, Pass, Warn, Block, Warn},
+			reason: "prod plan replaces terraform_data.database (triggers_replace changed); rerun with --force-recreate to allow it",
+			outputs: map[string]string{"resources_to_add": "1", "resources_to_destroy": "1", "resources_to_replace": "1",
+				"has_changes": "true", "verdict": "block"},
+		},
+		{
+			name:   "create before destroy",
+			before: `resource "terraform_data" "db" { triggers_replace = [1] }`,
+			after:  "resource \"terraform_data\" \"db\" {\n  triggers_replace = [2]\n  lifecycle { create_before_destroy = true }\n}\n",
+			want:   verdicts{Pass, Pass, Warn, Block, Warn},
+			reason: "prod plan replaces terraform_data.db (triggers_replace changed)",
+		},
+		{
+			name:    "delete",
+			before:  stack,
+			after:   `resource "terraform_data" "app" { input = "v1" }`,
+			want:    verdicts{Pass, Pass, Warn, Block, Warn},
+			reason:  "prod plan deletes terraform_data.database (removed from the configuration); rerun with --force-recreate",
+			outputs: map[string]string{"resources_to_destroy": "1", "resources_to_replace": "0"},
+		},
+		{
+			name:      "protected replace",
+			before:    stack,
+			after:     strings.Replace(stack, "engine-15", "engine-16", 1),
+			protected: true,
+			want:      verdicts{Warn, Warn, Warn, Block, Block},
+			reason:    "terraform_data is a protected type whose data would be lost, so --force-recreate does not allow it",
+		},
+		{
+			name:      "protected update",
+			before:    stack,
+			after:     strings.Replace(stack, `"orders"`, `"orders-v2"`, 1),
+			protected: true,
+			want:      verdicts{Pass, Pass, Pass, Pass, Pass},
+		},
+		{
+			name: "import block",
+			after: "import {\n  to = terraform_data.legacy\n  id = \"legacy-123\"\n}\n" +
+				`resource "terraform_data" "legacy" {}`,
+			want:    verdicts{Pass, Pass, Pass, Pass, Pass},
+			outputs: map[string]string{"resources_to_import": "1", "has_changes": "true", "resources_to_add": "0"},
+		},
+		{
+			name:    "no changes",
+			before:  stack,
+			after:   stack,
+			want:    verdicts{Pass, Pass, Pass, Pass, Pass},
+			outputs: map[string]string{"has_changes": "false", "resources_to_add": "0", "verdict": "pass"},
+		},
+		{
+			name:    "forget",
+			before:  stack,
+			after:   `resource "terraform_data" "app" { input = "v1" }` + "\nremoved {\n  from = terraform_data.database\n  lifecycle { destroy = false }\n}\n",
+			want:    verdicts{Warn, Warn, Warn, Warn, Warn},
+			reason:  "prod plan forgets terraform_data.database: it stays in the cloud",
+			outputs: map[string]string{"resources_to_forget": "1", "resources_to_destroy": "0"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := analyse(t, realPlan(t, tt.before, tt.after, tt.planArgs...))
+			runs := []struct {
+				env   environment.Name
+				force bool
+			}{{environment.Preview, false}, {environment.Test, false}, {environment.Staging, false}, {environment.Prod, false}, {environment.Prod, true}}
+			for i, r := range runs {
+				p := profile(t, r.env, tt.protected)
+				d := Decide(a, p, Options{ForceRecreate: r.force})
+				if d.Verdict != tt.want[i] {
+					t.Errorf("%s force=%v: verdict %s, want %s; reasons %q", r.env, r.force, d.Verdict, tt.want[i], d.Reasons)
+				}
+				if (d.Verdict == Pass) != (len(d.Reasons) == 0) {
+					t.Errorf("%s: verdict %s with reasons %q", r.env, d.Verdict, d.Reasons)
+				}
+				if r.env == environment.Prod && !r.force {
+					if tt.reason != "" && !strings.Contains(strings.Join(d.Reasons, "\n"), tt.reason) {
+						t.Errorf("prod reasons %q do not contain %q", d.Reasons, tt.reason)
+					}
+					for k, v := range tt.outputs {
+						if d.Outputs[k] != v {
+							t.Errorf("output %s = %q, want %q (all: %v)", k, d.Outputs[k], v, d.Outputs)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestDrift(t *testing.T) {
+	a, err := plan.AnalyzeFile("testdata/drift.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range environment.Names {
+		d := Decide(a, profile(t, n, false), Options{})
+		if d.Verdict != Warn || len(d.Reasons) != 1 || !strings.Contains(d.Reasons[0], "terraform_data.app changed outside Terraform") {
+			t.Errorf("%s: %s %q", n, d.Verdict, d.Reasons)
+		}
+		if d.Outputs["resources_drifted"] != "1" {
+			t.Errorf("outputs = %v", d.Outputs)
+		}
+	}
+}
+
+func TestDecideOrdersAndCombines(t *testing.T) {
+	a := &plan.Analysis{
+		Errored: true,
+		Changes: []plan.Change{
+			{Address: "aws_sqs_queue.jobs", Type: "aws_sqs_queue", Mode: "managed", Kind: plan.Forget},
+			{Address: "aws_instance.web", Type: "aws_instance", Mode: "managed", Kind: plan.Delete},
+			{Address: "aws_db_instance.main", Type: "aws_db_instance", Mode: "managed", Kind: plan.ReplaceDeleteFirst, ReplacePaths: []string{"engine_version"}, Reason: "replace_because_cannot_update"},
+			{Address: "data.aws_ami.ubuntu", Type: "aws_ami", Mode: "data", Kind: plan.Read},
+		},
+	}
+	d := Decide(a, profile(t, environment.Prod, false), Options{})
+	want := []string{
+		"prod plan is marked errored",
+		"prod plan deletes aws_instance.web; rerun with --force-recreate",
+		"prod plan replaces aws_db_instance.main (engine_version changed); aws_db_instance is a protected type",
+		"prod plan forgets aws_sqs_queue.jobs",
+	}
+	if d.Verdict != Block || len(d.Reasons) != len(want) {
+		t.Fatalf("decision = %s %q", d.Verdict, d.Reasons)
+	}
+	// Blocks come before warnings, each group in plan order.
+	for i, w := range want {
+		if !strings.HasPrefix(d.Reasons[i], w) {
+			t.Errorf("reason %d = %q, want prefix %q", i, d.Reasons[i], w)
+		}
+	}
+	staging := Decide(a, profile(t, environment.Staging, false), Options{})
+	if !strings.Contains(strings.Join(staging.Reasons, "\n"), "aws_db_instance is a protected type: its data will be lost") {
+		t.Errorf("staging does not call out the protected type: %q", staging.Reasons)
+	}
+	if Worse(Pass, Warn) != Warn || Worse(Block, Warn) != Block || Worse(Pass, Pass) != Pass {
+		t.Error("Worse orders verdicts wrongly")
+	}
+}
+
+func analyse(t *testing.T, js []byte) *plan.Analysis {
+	t.Helper()
+	a, err := plan.Analyze(bytes.NewReader(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func profile(t *testing.T, n environment.Name, protectTerraformData bool) environment.Profile {
+	t.Helper()
+	c := environment.DefaultConfig()
+	if protectTerraformData {
+		var err error
+		c, err = environment.Parse("pipeline.yaml", []byte("version: 1\ndefaults:\n  add_protected_types: [terraform_data]\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := c.Profile(string(n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func realPlan(t *testing.T, before, after string, planArgs ...string) []byte {
+	t.Helper()
+	w := tftest.New(t, nil)
+	if before != "" {
+		w.Write("main.tf", before)
+		w.Init()
+		w.Apply()
+	}
+	w.Write("main.tf", after)
+	w.Init()
+	return w.PlanJSON(planArgs...)
+}
