@@ -1,0 +1,368 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+
+	"dagger/infra/internal/dagger"
+
+	"github.com/infrapipe/infrapipe/ci/state"
+)
+
+// BackupState pulls the environment's current state, checks it (a valid state with lineage
+// and serial), checksums it, uploads it under the backend's backup prefix and returns it as a
+// file named <time>-serial-<n>-<sha8>.tfstate. Apply does this by itself in staging and prod.
+//
+// +cache="never"
+func (m *Infra) BackupState(
+	ctx context.Context,
+	// Environment: preview, test, staging or prod.
+	env string,
+	// AWS access key ID, e.g. env:AWS_ACCESS_KEY_ID.
+	// +optional
+	awsAccessKeyID *dagger.Secret,
+	// AWS secret access key, e.g. env:AWS_SECRET_ACCESS_KEY.
+	// +optional
+	awsSecretAccessKey *dagger.Secret,
+	// AWS session token, e.g. env:AWS_SESSION_TOKEN.
+	// +optional
+	awsSessionToken *dagger.Secret,
+) (*dagger.File, error) {
+	r, err := m.newRun(ctx, env, awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken})
+	if err != nil {
+		return nil, err
+	}
+	ctr, err := r.initialized(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b, err := r.backup(ctx, ctr)
+	if err != nil {
+		return nil, err
+	}
+	if b.file == nil {
+		return nil, fmt.Errorf("%s has no state yet: nothing to back up", env)
+	}
+	return b.file, nil
+}
+
+// backupResult is one state backup: the file, what ci/state recorded, and where it went.
+type backupResult struct {
+	file   *dagger.File // nil when the environment has no state yet
+	backup state.Backup
+	key    string
+}
+
+// markdown is the backup line of a summary.
+func (b backupResult) markdown() string {
+	if b.file == nil {
+		return "- State backup: none needed, the environment has no state yet\n"
+	}
+	return fmt.Sprintf("- State backup: serial %d, lineage `%s`, sha256 `%s`, %d resources, kept at `%s` and returned as `backups/%s`\n",
+		b.backup.Serial, b.backup.Lineage, b.backup.SHA256, b.backup.Resources, b.key, b.backup.FileName())
+}
+
+// backup pulls the state in an initialized container, checks it with ci/state and uploads it
+// to the backend's backup prefix before anything changes.
+func (r *run) backup(ctx context.Context, ctr *dagger.Container) (backupResult, error) {
+	pulled, err := r.exec(ctx, ctr, "terraform state pull", []string{"sh", "-c", "mkdir -p /out && terraform state pull >/out/state.tfstate"})
+	if err != nil {
+		return backupResult{}, err
+	}
+	file := pulled.File("/out/state.tfstate")
+	data, err := file.Contents(ctx)
+	if err != nil {
+		return backupResult{}, fmt.Errorf("read pulled state of %s: %w", r.env, err)
+	}
+	if strings.TrimSpace(data) == "" {
+		return backupResult{}, nil
+	}
+	b, err := state.NewBackup(r.env, []byte(data), now())
+	if err != nil {
+		return backupResult{}, err
+	}
+	store, err := r.objectStore(ctx)
+	if err != nil {
+		return backupResult{}, err
+	}
+	key, err := state.UploadBackup(ctx, store, r.profile.Backend, b, []byte(data))
+	if err != nil {
+		return backupResult{}, err
+	}
+	return backupResult{file: file.WithName(b.FileName()), backup: b, key: key}, nil
+}
+
+// objectStore is the state bucket as this module's own process reaches it: the emulator's
+// endpoint (module code resolves service host names), or AWS with the caller's credentials.
+// The credentials go to this call's process environment only; each call is its own process.
+func (r *run) objectStore(ctx context.Context) (state.ObjectStore, error) {
+	endpoint := ""
+	creds := map[string]*dagger.Secret{
+		"AWS_ACCESS_KEY_ID":     r.creds.accessKeyID,
+		"AWS_SECRET_ACCESS_KEY": r.creds.secretAccessKey,
+		"AWS_SESSION_TOKEN":     r.creds.sessionToken,
+	}
+	if r.emulator != nil {
+		var err error
+		endpoint, err = r.emulator.Endpoint(ctx, dagger.ServiceEndpointOpts{Port: r.m.EmulatorPort, Scheme: "http"})
+		if err != nil {
+			return nil, fmt.Errorf("AWS emulator endpoint: %w", err)
+		}
+		creds = map[string]*dagger.Secret{
+			"AWS_ACCESS_KEY_ID":     dag.SetSecret("emulator-access-key", "test"),
+			"AWS_SECRET_ACCESS_KEY": dag.SetSecret("emulator-secret-key", "test"),
+		}
+	}
+	for name, secret := range creds {
+		if secret == nil {
+			continue
+		}
+		v, err := secret.Plaintext(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", name, err)
+		}
+		if err := os.Setenv(name, v); err != nil {
+			return nil, fmt.Errorf("set %s: %w", name, err)
+		}
+	}
+	return state.NewS3Client(ctx, r.region(), endpoint)
+}
+
+// Backups lists the environment's state backups under the backend's backup prefix, newest
+// first: the keys restore-state --from takes.
+//
+// +cache="never"
+func (m *Infra) Backups(
+	ctx context.Context,
+	// Environment: preview, test, staging or prod.
+	env string,
+	// AWS access key ID, e.g. env:AWS_ACCESS_KEY_ID.
+	// +optional
+	awsAccessKeyID *dagger.Secret,
+	// AWS secret access key, e.g. env:AWS_SECRET_ACCESS_KEY.
+	// +optional
+	awsSecretAccessKey *dagger.Secret,
+	// AWS session token, e.g. env:AWS_SESSION_TOKEN.
+	// +optional
+	awsSessionToken *dagger.Secret,
+) (string, error) {
+	r, err := m.newRun(ctx, env, awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken})
+	if err != nil {
+		return "", err
+	}
+	store, err := r.objectStore(ctx)
+	if err != nil {
+		return "", err
+	}
+	keys, err := state.ListBackups(ctx, store, r.env, r.profile.Backend)
+	if err != nil {
+		return "", err
+	}
+	if len(keys) == 0 {
+		return fmt.Sprintf("no backups of %s yet\n", env), nil
+	}
+	return strings.Join(keys, "\n") + "\n", nil
+}
+
+// RestoreState puts a backup back as the environment's state. It compares the backup with the
+// current state first (lineage, serial, resources restored or dropped) and refuses a backup
+// from another state (foreign lineage). Without --confirm it only shows that comparison.
+// Nothing is destroyed: the next plan shows what the restored state means.
+//
+// +cache="never"
+func (m *Infra) RestoreState(
+	ctx context.Context,
+	// Environment: preview, test, staging or prod.
+	env string,
+	// Backup to restore: an object key from `backups`, or "latest".
+	// +optional
+	from string,
+	// A backup file instead, e.g. the one apply returned.
+	// +optional
+	fromFile *dagger.File,
+	// Push the backup; without it the comparison is shown and nothing changes.
+	// +optional
+	confirm bool,
+	// AWS access key ID, e.g. env:AWS_ACCESS_KEY_ID.
+	// +optional
+	awsAccessKeyID *dagger.Secret,
+	// AWS secret access key, e.g. env:AWS_SECRET_ACCESS_KEY.
+	// +optional
+	awsSecretAccessKey *dagger.Secret,
+	// AWS session token, e.g. env:AWS_SESSION_TOKEN.
+	// +optional
+	awsSessionToken *dagger.Secret,
+) (string, error) {
+	if (from == "") == (fromFile == nil) {
+		return "", fmt.Errorf("give exactly one of --from=<backup key or latest> and --from-file=<backup file>")
+	}
+	r, err := m.newRun(ctx, env, awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken})
+	if err != nil {
+		return "", err
+	}
+	backup, err := r.loadBackup(ctx, from, fromFile)
+	if err != nil {
+		return "", err
+	}
+	ctr, err := r.initialized(ctx)
+	if err != nil {
+		return "", err
+	}
+	pulled, err := r.exec(ctx, ctr, "terraform state pull", []string{"sh", "-c", "mkdir -p /out && terraform state pull >/out/current.tfstate"})
+	if err != nil {
+		return "", err
+	}
+	current, err := pulled.File("/out/current.tfstate").Contents(ctx)
+	if err != nil {
+		return "", fmt.Errorf("read current state of %s: %w", env, err)
+	}
+	restore, err := state.PrepareRestore(r.env, []byte(current), backup)
+	if err != nil {
+		return "", err
+	}
+	args := []string{"--env=" + env}
+	if from != "" {
+		args = append(args, "--from="+from)
+	} else {
+		args = append(args, "--from-file=<backup file>")
+	}
+	if !confirm {
+		return restore.Summary() + "\nNothing changed: rerun with --confirm to push this backup.\n" +
+			m.reproduce("restore-state", append(args, "--confirm")...), nil
+	}
+	const pushFile = "/tmp/restore/restore.tfstate"
+	_, err = r.exec(ctx, pulled.WithNewFile(pushFile, string(restore.State)), "terraform state push",
+		append([]string{"terraform"}, state.PushArgs(pushFile)...))
+	if err != nil {
+		return "", err
+	}
+	return restore.Summary() + "\nRestored: pushed as serial " + strconv.FormatUint(restore.PushSerial, 10) + ".\n" +
+		m.reproduce("restore-state", append(args, "--confirm")...), nil
+}
+
+// loadBackup reads a backup from the bucket (checked against its recorded checksum) or from
+// a file the caller kept.
+func (r *run) loadBackup(ctx context.Context, from string, file *dagger.File) ([]byte, error) {
+	if file != nil {
+		data, err := file.Contents(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("read --from-file: %w", err)
+		}
+		return []byte(data), nil
+	}
+	store, err := r.objectStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	key := from
+	if from == "latest" {
+		keys, err := state.ListBackups(ctx, store, r.env, r.profile.Backend)
+		if err != nil {
+			return nil, err
+		}
+		if len(keys) == 0 {
+			return nil, fmt.Errorf("--from=latest: %s has no backups under its backup prefix", r.env)
+		}
+		key = keys[0]
+	}
+	_, data, err := state.DownloadBackup(ctx, store, r.env, r.profile.Backend.Bucket, key)
+	return data, err
+}
+
+// Drift checks whether the real infrastructure still matches the environment's state
+// (terraform plan -refresh-only -detailed-exitcode) and returns drift.md and drift.json, in
+// the same form as a plan summary. Suitable for a scheduled workflow with --fail-on-drift.
+//
+// +cache="never"
+func (m *Infra) Drift(
+	ctx context.Context,
+	// Environment: preview, test, staging or prod.
+	env string,
+	// Fail (non-zero exit) when something drifted, not only when the check failed.
+	// +optional
+	failOnDrift bool,
+	// AWS access key ID, e.g. env:AWS_ACCESS_KEY_ID.
+	// +optional
+	awsAccessKeyID *dagger.Secret,
+	// AWS secret access key, e.g. env:AWS_SECRET_ACCESS_KEY.
+	// +optional
+	awsSecretAccessKey *dagger.Secret,
+	// AWS session token, e.g. env:AWS_SESSION_TOKEN.
+	// +optional
+	awsSessionToken *dagger.Secret,
+) (*dagger.Directory, error) {
+	r, err := m.newRun(ctx, env, awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken})
+	if err != nil {
+		return nil, err
+	}
+	d, err := r.drift(ctx)
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"--env=" + env}
+	if failOnDrift {
+		args = append(args, "--fail-on-drift")
+	}
+	dir, err := driftReport(d, m.reproduce("drift", args...))
+	if err != nil {
+		return nil, err
+	}
+	if failOnDrift && d.Status == state.DriftFound {
+		return nil, fmt.Errorf("%s drifted: %d resource(s) changed outside Terraform\n\n%s", env, len(d.Changes), d.Markdown())
+	}
+	return dir, nil
+}
+
+// driftScript runs the refresh-only plan and keeps its exit code (0 none, 2 drift, 1 error)
+// for ci/state, which also reads a held lock out of the output.
+const driftScript = `set -u
+mkdir -p /out
+terraform "$@" >/out/drift.log 2>&1
+code=$?
+cat /out/drift.log
+echo "$code" >/out/drift.exitcode
+if [ "$code" -eq 0 ] || [ "$code" -eq 2 ]; then
+	terraform show -json /out/drift.tfplan >/out/drift.json || exit 1
+else
+	: >/out/drift.json
+fi`
+
+// drift runs the refresh-only plan and reads it with ci/state.
+func (r *run) drift(ctx context.Context) (state.Drift, error) {
+	ctr, err := r.initialized(ctx)
+	if err != nil {
+		return state.Drift{}, err
+	}
+	args := append([]string{"sh", "-c", driftScript, "drift"}, state.DriftArgs(r.profile, "/out/drift.tfplan")...)
+	ctr = ctr.WithExec(args, dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny})
+	if _, err := ctr.Sync(ctx); err != nil {
+		return state.Drift{}, fmt.Errorf("drift check (%s): %w", r.env, err)
+	}
+	files := map[string]string{}
+	for _, name := range []string{"drift.log", "drift.exitcode", "drift.json"} {
+		if files[name], err = ctr.File(path.Join(outDir, name)).Contents(ctx); err != nil {
+			return state.Drift{}, fmt.Errorf("read %s of the drift check: %w", name, err)
+		}
+	}
+	code, err := strconv.Atoi(strings.TrimSpace(files["drift.exitcode"]))
+	if err != nil {
+		return state.Drift{}, fmt.Errorf("drift check (%s): no exit code: %w", r.env, err)
+	}
+	return state.ReadDrift(r.env, code, files["drift.log"], []byte(files["drift.json"]))
+}
+
+// driftReport renders drift.md (ending with the reproduce line) and drift.json.
+func driftReport(d state.Drift, reproduce string) (*dagger.Directory, error) {
+	js, err := json.MarshalIndent(d, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("write drift.json: %w", err)
+	}
+	return dag.Directory().
+		WithNewFile("drift.md", d.Markdown()+reproduce).
+		WithNewFile("drift.json", string(js)+"\n"), nil
+}
