@@ -80,8 +80,7 @@ func fail(err error) {
 	os.Exit(1)
 }
 
-func parseDir(dir string, keep func(os.FileInfo) bool) ([]*ast.File, error) {
-	fset := token.NewFileSet()
+func parseDir(fset *token.FileSet, dir string, keep func(os.FileInfo) bool) ([]*ast.File, error) {
 	pkgs, err := parser.ParseDir(fset, dir, func(fi os.FileInfo) bool {
 		return !strings.HasSuffix(fi.Name(), "_test.go") && keep(fi)
 	}, parser.SkipObjectResolution)
@@ -98,7 +97,7 @@ func parseDir(dir string, keep func(os.FileInfo) bool) ([]*ast.File, error) {
 }
 
 func writeSDK(sdkDir, out string) error {
-	files, err := parseDir(sdkDir, func(os.FileInfo) bool { return true })
+	files, err := parseDir(token.NewFileSet(), sdkDir, func(os.FileInfo) bool { return true })
 	if err != nil {
 		return err
 	}
@@ -165,13 +164,13 @@ func writeSDK(sdkDir, out string) error {
 // writeMain writes the stand-in for the module's generated dagger.gen.go and checks the
 // engine's rules on the module's own exported API.
 func writeMain(modDir, out string) error {
-	files, err := parseDir(modDir, func(fi os.FileInfo) bool { return fi.Name() != "dagger.gen.go" })
+	fset := token.NewFileSet()
+	files, err := parseDir(fset, modDir, func(fi os.FileInfo) bool { return fi.Name() != "dagger.gen.go" })
 	if err != nil {
 		return err
 	}
 	var objects []string
 	var problems []string
-	fset := token.NewFileSet()
 	for _, f := range files {
 		for _, d := range f.Decls {
 			switch d := d.(type) {
@@ -193,7 +192,7 @@ func writeMain(modDir, out string) error {
 					}
 					for _, p := range fl.List {
 						if _, isMap := p.Type.(*ast.MapType); isMap {
-							problems = append(problems, fmt.Sprintf("%s: %s uses a map type, which the engine rejects (unsupported type)", fset.Position(d.Pos()), d.Name.Name))
+							problems = append(problems, fmt.Sprintf(".dagger/%s: %s uses a map type, which the engine rejects (unsupported type)", strings.TrimPrefix(fset.Position(d.Pos()).String(), modDir+"/"), d.Name.Name))
 						}
 					}
 				}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"dagger/infra/internal/dagger"
+
+	"github.com/infrapipe/infrapipe/ci/findings"
+	"github.com/infrapipe/infrapipe/ci/ghactions"
+)
+
+// gitHub holds the GitHub Actions facts a workflow passes in. The module cannot see the
+// runner's environment; every value is untrusted until ci/ghactions has validated it.
+type gitHub struct {
+	eventName    string
+	ref          string
+	requestedEnv string
+	event        *dagger.File
+}
+
+// given reports whether the call came with GitHub context at all.
+func (g gitHub) given() bool {
+	return g.eventName != "" || g.ref != "" || g.requestedEnv != "" || g.event != nil
+}
+
+// ResolveEnv says which environment a GitHub Actions run targets and why: a
+// workflow_dispatch input wins, then pipeline.yaml's event rules (by default a pull request
+// targets preview and a push to main targets test). Hostile values are rejected.
+func (m *Infra) ResolveEnv(
+	ctx context.Context,
+	// The event name, e.g. --github-event-name="$GITHUB_EVENT_NAME".
+	githubEventName string,
+	// The ref, e.g. --github-ref="$GITHUB_REF".
+	// +optional
+	githubRef string,
+	// The environment asked for, e.g. the workflow_dispatch input.
+	// +optional
+	requestedEnv string,
+	// The event payload, e.g. --github-event="$GITHUB_EVENT_PATH".
+	// +optional
+	githubEvent *dagger.File,
+) (string, error) {
+	gh, err := m.gitHubContext(ctx, gitHub{githubEventName, githubRef, requestedEnv, githubEvent})
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s\t%s\n", gh.Target.Name, gh.Target.Why), nil
+}
+
+// gitHubContext validates the values and resolves the target environment with ci/ghactions
+// and the repository's pipeline.yaml rules.
+func (m *Infra) gitHubContext(ctx context.Context, g gitHub) (*ghactions.Context, error) {
+	cfg, err := m.config(ctx)
+	if err != nil {
+		return nil, err
+	}
+	v := ghactions.Values{EventName: g.eventName, Ref: g.ref, RequestedEnv: g.requestedEnv}
+	if g.event != nil {
+		payload, err := g.event.Contents(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("read --github-event: %w", err)
+		}
+		dir, err := os.MkdirTemp("", "github-event")
+		if err != nil {
+			return nil, fmt.Errorf("keep --github-event: %w", err)
+		}
+		defer os.RemoveAll(dir)
+		v.EventPath = filepath.Join(dir, "event.json")
+		if err := os.WriteFile(v.EventPath, []byte(payload), 0o600); err != nil {
+			return nil, fmt.Errorf("keep --github-event: %w", err)
+		}
+	}
+	return ghactions.NewContext(cfg, v)
+}
+
+// gitHubFiles are the report files a workflow hands to the runner: outputs.env (append it to
+// $GITHUB_OUTPUT) and annotations.txt (print it: the runner turns each line into an
+// annotation on the pull request).
+func (m *Infra) gitHubFiles(outputs map[string]string, fs []findings.Finding, failAt findings.Severity) (*dagger.Directory, error) {
+	env, err := ghactions.RenderOutputs(ghactions.SortedOutputs(outputs))
+	if err != nil {
+		return nil, fmt.Errorf("render outputs.env: %w", err)
+	}
+	var annotations bytes.Buffer
+	ghactions.Annotate(&annotations, fs, ghactions.AnnotateOptions{FailAt: failAt})
+	return dag.Directory().
+		WithNewFile("outputs.env", string(env)).
+		WithNewFile("annotations.txt", annotations.String()), nil
+}
