@@ -1,0 +1,185 @@
+package state
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	tfjson "github.com/hashicorp/terraform-json"
+
+	"github.com/infrapipe/infrapipe/ci/environment"
+)
+
+// DriftStatus is the outcome of a refresh-only plan, from its -detailed-exitcode.
+type DriftStatus string
+
+const (
+	DriftNone  DriftStatus = "none"  // exit 0: real infrastructure matches the state
+	DriftFound DriftStatus = "drift" // exit 2: something changed outside Terraform
+	DriftError DriftStatus = "error" // exit 1: the check itself failed
+)
+
+// DriftChange is one resource that changed outside Terraform.
+type DriftChange struct {
+	Address string `json:"address"`
+	Type    string `json:"type"`
+	// Action is what happened to the real object: "update" (attributes changed) or
+	// "delete" (it is gone).
+	Action     string   `json:"action"`
+	Attributes []string `json:"attributes,omitempty"` // top-level attributes that differ
+}
+
+// Drift is the report of one drift check, written as drift.json and drift.md.
+type Drift struct {
+	Env     environment.Name `json:"env"`
+	Status  DriftStatus      `json:"status"`
+	Changes []DriftChange    `json:"changes"`
+	// Outputs lists root outputs whose value changed with the refresh.
+	Outputs []string `json:"outputs,omitempty"`
+	Error   string   `json:"error,omitempty"`
+}
+
+// DriftArgs is the refresh-only plan: it only reads, it locks like any plan, and its exit
+// code says whether anything drifted. The saved plan feeds `terraform show -json`.
+func DriftArgs(p environment.Profile, planFile string) []string {
+	args := []string{"plan", "-refresh-only", "-detailed-exitcode", "-input=false", "-no-color", "-out=" + planFile}
+	args = append(args, LockArgs(p)...)
+	if p.VarFile != "" {
+		args = append(args, "-var-file="+p.VarFile)
+	}
+	return args
+}
+
+// ReadDrift turns a refresh-only plan's exit code, its output and (for exit 0 and 2) its
+// `terraform show -json` into a report. A held lock comes back as a *LockError, not as a
+// drift report: nobody should read "error" and miss that a run is stuck.
+//
+// ci/plan did not exist when this was written, so the plan JSON is read here with
+// terraform-json directly; only resource_drift and output_changes matter for drift.
+func ReadDrift(env environment.Name, exitCode int, output string, planJSON []byte) (Drift, error) {
+	d := Drift{Env: env, Changes: []DriftChange{}}
+	switch exitCode {
+	case 0:
+		d.Status = DriftNone
+	case 2:
+		d.Status = DriftFound
+	case 1:
+		if err := CheckLock(env, output, 0, time.Time{}); err != nil {
+			return Drift{}, err
+		}
+		d.Status, d.Error = DriftError, firstError(output)
+		return d, nil
+	default:
+		return Drift{}, fmt.Errorf("drift check of %s: terraform exited %d; -detailed-exitcode gives 0, 1 or 2", env, exitCode)
+	}
+	if len(planJSON) == 0 {
+		return Drift{}, fmt.Errorf("drift check of %s: exit %d but no plan JSON to read", env, exitCode)
+	}
+	var plan tfjson.Plan
+	if err := json.Unmarshal(planJSON, &plan); err != nil {
+		return Drift{}, fmt.Errorf("drift check of %s: read plan JSON: %w", env, err)
+	}
+	for _, rc := range plan.ResourceDrift {
+		if rc == nil || rc.Change == nil || rc.Mode == tfjson.DataResourceMode {
+			continue
+		}
+		c := DriftChange{Address: rc.Address, Type: rc.Type, Action: driftAction(rc.Change.Actions)}
+		if c.Action == "update" {
+			c.Attributes = changedAttributes(rc.Change.Before, rc.Change.After)
+		}
+		d.Changes = append(d.Changes, c)
+	}
+	for name, oc := range plan.OutputChanges {
+		if oc != nil && !oc.Actions.NoOp() {
+			d.Outputs = append(d.Outputs, name)
+		}
+	}
+	sort.Slice(d.Changes, func(i, j int) bool { return d.Changes[i].Address < d.Changes[j].Address })
+	sort.Strings(d.Outputs)
+	if d.Status == DriftNone && len(d.Changes) > 0 {
+		// Terraform said nothing changed, its plan says otherwise: trust the detail.
+		d.Status = DriftFound
+	}
+	return d, nil
+}
+
+func driftAction(a tfjson.Actions) string {
+	switch {
+	case a.Delete():
+		return "delete"
+	case a.Update():
+		return "update"
+	case a.Create():
+		return "create"
+	default:
+		return strings.Trim(fmt.Sprint(a), "[]")
+	}
+}
+
+// changedAttributes names the top-level attributes whose value differs; nested detail is in
+// plan.json for whoever needs it.
+func changedAttributes(before, after any) []string {
+	b, _ := before.(map[string]any)
+	a, _ := after.(map[string]any)
+	var names []string
+	for k, bv := range b {
+		if av, ok := a[k]; !ok || !reflect.DeepEqual(av, bv) {
+			names = append(names, k)
+		}
+	}
+	for k := range a {
+		if _, ok := b[k]; !ok {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Markdown renders the report for a job summary or an issue opened by the scheduled check.
+func (d Drift) Markdown() string {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "## Drift: %s\n\n", d.Env)
+	switch d.Status {
+	case DriftNone:
+		sb.WriteString("No drift: real infrastructure matches the state.\n")
+		return sb.String()
+	case DriftError:
+		fmt.Fprintf(&sb, "The drift check failed:\n\n```\n%s\n```\n", d.Error)
+		return sb.String()
+	}
+	fmt.Fprintf(&sb, "%d resource(s) changed outside Terraform", len(d.Changes))
+	if len(d.Outputs) > 0 {
+		fmt.Fprintf(&sb, ", %d output(s) changed", len(d.Outputs))
+	}
+	sb.WriteString(". Apply the configuration to put them back, or change the configuration to match.\n\n")
+	if len(d.Changes) > 0 {
+		sb.WriteString("| Action | Resource | Changed attributes |\n|---|---|---|\n")
+		for _, c := range d.Changes {
+			attrs := strings.Join(c.Attributes, ", ")
+			if c.Action == "delete" {
+				attrs = "deleted outside Terraform"
+			}
+			fmt.Fprintf(&sb, "| %s | `%s` | %s |\n", c.Action, c.Address, attrs)
+		}
+	}
+	if len(d.Outputs) > 0 {
+		fmt.Fprintf(&sb, "\nOutputs: %s\n", "`"+strings.Join(d.Outputs, "`, `")+"`")
+	}
+	return sb.String()
+}
+
+// firstError keeps Terraform's first "Error:" diagnostic, which names the cause, and drops
+// the plan output around it.
+func firstError(output string) string {
+	lines := cleanLines(output)
+	for i, l := range lines {
+		if strings.HasPrefix(strings.TrimSpace(l), "Error: ") {
+			return strings.TrimSpace(strings.Join(lines[i:min(i+12, len(lines))], "\n"))
+		}
+	}
+	return strings.TrimSpace(output)
+}

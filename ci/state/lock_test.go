@@ -1,0 +1,130 @@
+package state
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/infrapipe/infrapipe/ci/environment"
+)
+
+func TestParseLockError(t *testing.T) {
+	tests := []struct {
+		file string
+		want LockInfo
+	}{
+		{"lock-s3-lockfile.txt", LockInfo{
+			ID: "96b7179c-f2c0-a2f3-e91f-87abe5738472", Path: "state-bucket/proj/test/terraform.tfstate",
+			Operation: "OperationTypeApply", Who: "root@vm", Version: "1.11.4",
+			Created: time.Date(2026, 11, 27, 0, 50, 39, 747348452, time.UTC), Reason: "PreconditionFailed",
+		}},
+		{"lock-s3-lockfile-color.txt", LockInfo{
+			ID: "a3a84898-b889-797d-8be6-514ef256d464", Path: "state-bucket/proj/test/terraform.tfstate",
+			Operation: "OperationTypeApply", Who: "root@vm", Version: "1.11.4",
+			Created: time.Date(2026, 11, 27, 0, 51, 8, 890952874, time.UTC), Reason: "PreconditionFailed",
+		}},
+		{"lock-dynamodb.txt", LockInfo{
+			ID: "a9dff60c-4fbd-f62c-4274-c01be24dedfa", Path: "state-bucket/proj/test/terraform.tfstate",
+			Operation: "OperationTypeApply", Who: "root@vm", Version: "1.11.4",
+			Created: time.Date(2026, 11, 27, 0, 50, 58, 77473267, time.UTC), Reason: "ConditionalCheckFailedException",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("testdata", tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, ok := ParseLockError(string(data))
+			if !ok {
+				t.Fatal("lock error not recognised")
+			}
+			if !got.Created.Equal(tt.want.Created) {
+				t.Errorf("Created = %v, want %v", got.Created, tt.want.Created)
+			}
+			got.Created, tt.want.Created = time.Time{}, time.Time{}
+			if got != tt.want {
+				t.Errorf("got  %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseLockErrorNoLock(t *testing.T) {
+	for name, out := range map[string]string{
+		"empty":         "",
+		"other error":   "Error: Failed to get existing workspaces: S3 bucket \"st\" does not exist.\n",
+		"apply success": "Apply complete! Resources: 1 added, 0 changed, 0 destroyed.\n",
+		"lock header without info": "Error: Error acquiring the state lock\n\nError message: network down\n",
+	} {
+		if info, ok := ParseLockError(out); ok {
+			t.Errorf("%s: want no lock, got %+v", name, info)
+		}
+	}
+}
+
+func TestLockErrorMessage(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "lock-s3-lockfile.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 27, 0, 55, 40, 0, time.UTC)
+	err = CheckLock(environment.Prod, string(data), 5*time.Minute, now)
+	lockErr, ok := err.(*LockError)
+	if !ok {
+		t.Fatalf("CheckLock = %v, want *LockError", err)
+	}
+	msg := lockErr.Error()
+	for _, want := range []string{
+		"state of prod is locked (state-bucket/proj/test/terraform.tfstate)",
+		"held by root@vm since 2026-11-27 00:50:39 UTC (5m0s ago)",
+		"for an apply with Terraform 1.11.4",
+		"waited 5m0s (-lock-timeout)",
+		"\n  terraform force-unlock 96b7179c-f2c0-a2f3-e91f-87abe5738472",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message lacks %q:\n%s", want, msg)
+		}
+	}
+	if err := CheckLock(environment.Prod, "Error: Invalid provider configuration", 0, now); err != nil {
+		t.Errorf("non-lock failure: want nil, got %v", err)
+	}
+}
+
+func TestLockArgs(t *testing.T) {
+	for _, tt := range []struct {
+		timeout time.Duration
+		want    string
+	}{
+		{5 * time.Minute, "-lock-timeout=5m0s"},
+		{0, "-lock-timeout=0s"},
+		{90 * time.Second, "-lock-timeout=1m30s"},
+		{-time.Second, "-lock-timeout=0s"},
+	} {
+		got := LockArgs(environment.Profile{LockTimeout: tt.timeout})
+		if len(got) != 2 || got[0] != "-lock=true" || got[1] != tt.want {
+			t.Errorf("LockArgs(%s) = %q, want [-lock=true %s]", tt.timeout, got, tt.want)
+		}
+	}
+}
+
+func FuzzParseLockError(f *testing.F) {
+	for _, name := range []string{"lock-s3-lockfile.txt", "lock-s3-lockfile-color.txt", "lock-dynamodb.txt"} {
+		data, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(string(data))
+	}
+	f.Fuzz(func(t *testing.T, out string) {
+		info, ok := ParseLockError(out)
+		if ok && info.ID == "" {
+			t.Fatal("ok without an ID")
+		}
+		if ok {
+			_ = (&LockError{Env: environment.Prod, Lock: info}).Error()
+		}
+	})
+}

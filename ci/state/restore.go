@@ -1,0 +1,165 @@
+package state
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/infrapipe/infrapipe/ci/environment"
+)
+
+// Restore is a checked plan to push a backup back over an environment's current state.
+//
+// Terraform's `state push` refuses a state whose serial is not above the current one unless
+// given -force, and -force also skips its lineage check. We never use -force: the pushed
+// copy is the backup with only its serial raised to current+1, so Terraform accepts it as
+// the next version of the same state and still checks the lineage itself. The original
+// backup file stays untouched (its checksum still verifies).
+type Restore struct {
+	Env     environment.Name `json:"env"`
+	Backup  Snapshot         `json:"backup"`
+	Current *Snapshot        `json:"current,omitempty"` // nil when the backend holds no state
+	// SerialDelta is backup serial minus current serial: negative when rolling back.
+	SerialDelta int64  `json:"serial_delta"`
+	PushSerial  uint64 `json:"push_serial"`
+	// Only in the backup (restored) and only in the current state (dropped from state, not
+	// destroyed: the next plan will want to create or import them).
+	Restored []string `json:"restored"`
+	Dropped  []string `json:"dropped"`
+	// State is the file to hand to `terraform state push` (without -force).
+	State []byte `json:"-"`
+}
+
+// LineageError is a restore refused because the backup belongs to another state (another
+// environment, or a state recreated from scratch).
+type LineageError struct {
+	Env            environment.Name
+	BackupLineage  string
+	CurrentLineage string
+}
+
+func (e *LineageError) Error() string {
+	return fmt.Sprintf("restore refused: backup lineage %s does not match the current %s state's lineage %s; "+
+		"the backup comes from another state (another environment, or a state recreated since). "+
+		"Pick a backup of %s taken from this lineage", e.BackupLineage, e.Env, e.CurrentLineage, e.Env)
+}
+
+// PrepareRestore compares a backup with the current state (`terraform state pull` output,
+// empty when the state is gone) and prepares the file to push.
+func PrepareRestore(env environment.Name, current, backup []byte) (Restore, error) {
+	if !knownEnv(env) {
+		return Restore{}, fmt.Errorf("restore: unknown environment %q (valid: %s)", env, envList())
+	}
+	b, err := ReadState(backup)
+	if err != nil {
+		return Restore{}, fmt.Errorf("restore %s: backup: %w", env, err)
+	}
+	r := Restore{Env: env, Backup: b, PushSerial: b.Serial, Restored: b.Addresses}
+	c, err := ReadState(current)
+	switch {
+	case errors.Is(err, ErrNoState):
+		// The state object is gone: the backup becomes the state as it is.
+		r.State = backup
+		r.SerialDelta = int64(b.Serial)
+		return r, nil
+	case err != nil:
+		return Restore{}, fmt.Errorf("restore %s: current state: %w", env, err)
+	}
+	if c.Lineage != b.Lineage {
+		return Restore{}, &LineageError{Env: env, BackupLineage: b.Lineage, CurrentLineage: c.Lineage}
+	}
+	r.Current = &c
+	r.SerialDelta = int64(b.Serial) - int64(c.Serial)
+	r.Restored, r.Dropped = difference(b.Addresses, c.Addresses), difference(c.Addresses, b.Addresses)
+	r.PushSerial = max(b.Serial, c.Serial+1)
+	if r.PushSerial == b.Serial {
+		r.State = backup
+		return r, nil
+	}
+	r.State, err = setSerial(backup, r.PushSerial)
+	if err != nil {
+		return Restore{}, fmt.Errorf("restore %s: %w", env, err)
+	}
+	return r, nil
+}
+
+// Summary says what the push will do, for the log and the job summary, before it happens.
+func (r Restore) Summary() string {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "Restore %s state (lineage %s)\n", r.Env, r.Backup.Lineage)
+	if r.Current == nil {
+		fmt.Fprintf(&sb, "- current state: none; the backup (serial %d) becomes the state\n", r.Backup.Serial)
+	} else {
+		fmt.Fprintf(&sb, "- backup serial %d, current serial %d (%+d); pushed as serial %d\n",
+			r.Backup.Serial, r.Current.Serial, r.SerialDelta, r.PushSerial)
+	}
+	fmt.Fprintf(&sb, "- resources in backup: %d", len(r.Backup.Addresses))
+	if r.Current != nil {
+		fmt.Fprintf(&sb, ", in current state: %d", len(r.Current.Addresses))
+	}
+	sb.WriteString("\n")
+	for _, a := range r.Restored {
+		if r.Current != nil {
+			fmt.Fprintf(&sb, "  + %s (back in state)\n", a)
+		}
+	}
+	for _, a := range r.Dropped {
+		fmt.Fprintf(&sb, "  - %s (leaves state; the real resource is not destroyed)\n", a)
+	}
+	return sb.String()
+}
+
+// PushArgs is the push command; never -force (see Restore).
+func PushArgs(file string) []string { return []string{"state", "push", file} }
+
+func difference(a, b []string) []string {
+	in := make(map[string]bool, len(b))
+	for _, x := range b {
+		in[x] = true
+	}
+	var out []string
+	for _, x := range a {
+		if !in[x] {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// setSerial replaces the top-level "serial" value in place, keeping every other byte (key
+// order, formatting) of the backup as it was.
+func setSerial(data []byte, serial uint64) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, errors.New("state is not a JSON object")
+	}
+	start, end := -1, -1
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("read state: %w", err)
+		}
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
+			return nil, fmt.Errorf("read state: %w", err)
+		}
+		if key, _ := tok.(string); !strings.EqualFold(key, "serial") {
+			continue
+		}
+		if start >= 0 {
+			return nil, errors.New("state has two \"serial\" keys")
+		}
+		end = int(dec.InputOffset())
+		start = end - len(value)
+	}
+	if start < 0 {
+		return nil, errors.New("state has no serial")
+	}
+	out := make([]byte, 0, len(data)+4)
+	out = append(out, data[:start]...)
+	out = strconv.AppendUint(out, serial, 10)
+	return append(out, data[end:]...), nil
+}

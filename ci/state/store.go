@@ -1,0 +1,137 @@
+package state
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/infrapipe/infrapipe/ci/environment"
+)
+
+// ObjectStore is the part of the S3 API backups use; *s3.Client satisfies it.
+type ObjectStore interface {
+	PutObject(ctx context.Context, in *s3.PutObjectInput, opts ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+	GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+	ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, opts ...func(*s3.Options)) (*s3.ListObjectsV2Output, error)
+}
+
+// NewS3Client builds a client from the usual AWS environment (credentials, profile). A
+// non-empty endpoint (moto_server) switches to path-style addressing, as the backend does.
+func NewS3Client(ctx context.Context, region, endpoint string) (*s3.Client, error) {
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(region))
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	return s3.NewFromConfig(cfg, func(o *s3.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+			o.UsePathStyle = true
+		}
+	}), nil
+}
+
+// Object metadata written with every backup, so a listing says what each one is without
+// downloading it.
+const (
+	metaEnv     = "infrapipe-env"
+	metaSerial  = "infrapipe-serial"
+	metaLineage = "infrapipe-lineage"
+	metaSHA256  = "infrapipe-sha256"
+	metaTakenAt = "infrapipe-taken-at"
+)
+
+// UploadBackup writes the state bytes under the backend's backup prefix (server-side
+// encrypted, like the state itself) and returns the object key.
+func UploadBackup(ctx context.Context, store ObjectStore, b environment.Backend, backup Backup, data []byte) (string, error) {
+	if err := backup.Verify(data); err != nil {
+		return "", err
+	}
+	key := backup.Key(b.BackupPrefix)
+	_, err := store.PutObject(ctx, &s3.PutObjectInput{
+		Bucket:               aws.String(b.Bucket),
+		Key:                  aws.String(key),
+		Body:                 bytes.NewReader(data),
+		ContentType:          aws.String("application/json"),
+		ServerSideEncryption: types.ServerSideEncryptionAes256,
+		Metadata: map[string]string{
+			metaEnv:     string(backup.Env),
+			metaSerial:  strconv.FormatUint(backup.Serial, 10),
+			metaLineage: backup.Lineage,
+			metaSHA256:  backup.SHA256,
+			metaTakenAt: backup.TakenAt.Format(time.RFC3339),
+		},
+	})
+	if err != nil {
+		return "", fmt.Errorf("upload backup of %s to s3://%s/%s: %w", backup.Env, b.Bucket, key, err)
+	}
+	return key, nil
+}
+
+// DownloadBackup fetches one backup by key and checks it: a valid state whose checksum
+// matches the one recorded in the object's metadata and in its name.
+func DownloadBackup(ctx context.Context, store ObjectStore, env environment.Name, bucket, key string) (Backup, []byte, error) {
+	out, err := store.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		return Backup{}, nil, fmt.Errorf("download backup s3://%s/%s: %w", bucket, key, err)
+	}
+	defer out.Body.Close()
+	data, err := io.ReadAll(out.Body)
+	if err != nil {
+		return Backup{}, nil, fmt.Errorf("read backup s3://%s/%s: %w", bucket, key, err)
+	}
+	takenAt, _, sha8, nameErr := ParseBackupName(key)
+	if nameErr != nil {
+		takenAt = aws.ToTime(out.LastModified)
+	}
+	backup, err := NewBackup(env, data, takenAt)
+	if err != nil {
+		return Backup{}, nil, fmt.Errorf("backup s3://%s/%s: %w", bucket, key, err)
+	}
+	if recorded := out.Metadata[metaSHA256]; recorded != "" && recorded != backup.SHA256 {
+		return Backup{}, nil, fmt.Errorf("backup s3://%s/%s is corrupt: recorded sha256 %s, content has %s", bucket, key, recorded, backup.SHA256)
+	}
+	if nameErr == nil && !strings.HasPrefix(backup.SHA256, sha8) {
+		return Backup{}, nil, fmt.Errorf("backup s3://%s/%s is corrupt: name says sha256 %s…, content has %s", bucket, key, sha8, backup.SHA256)
+	}
+	if recordedEnv := out.Metadata[metaEnv]; recordedEnv != "" && recordedEnv != string(env) {
+		return Backup{}, nil, fmt.Errorf("backup s3://%s/%s was taken from %s, not %s", bucket, key, recordedEnv, env)
+	}
+	return backup, data, nil
+}
+
+// ListBackups returns the keys under the backend's backup prefix, newest first.
+func ListBackups(ctx context.Context, store ObjectStore, env environment.Name, b environment.Backend) ([]string, error) {
+	prefix := b.BackupPrefix
+	if prefix == "" {
+		prefix = DefaultBackupPrefix(env)
+	}
+	var keys []string
+	var token *string
+	for {
+		out, err := store.ListObjectsV2(ctx, &s3.ListObjectsV2Input{
+			Bucket: aws.String(b.Bucket), Prefix: aws.String(prefix), ContinuationToken: token,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("list backups s3://%s/%s: %w", b.Bucket, prefix, err)
+		}
+		for _, o := range out.Contents {
+			keys = append(keys, aws.ToString(o.Key))
+		}
+		if !aws.ToBool(out.IsTruncated) {
+			break
+		}
+		token = out.NextContinuationToken
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(keys)))
+	return keys, nil
+}
