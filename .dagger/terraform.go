@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"path"
 	"strings"
@@ -11,6 +11,8 @@ import (
 	"dagger/infra/internal/dagger"
 
 	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/gate"
+	"github.com/infrapipe/infrapipe/ci/plan"
 	"github.com/infrapipe/infrapipe/ci/state"
 )
 
@@ -322,6 +324,255 @@ func (r *run) applied(ctx context.Context, ctr *dagger.Container, tfplan *dagger
 	return r.exec(ctx, ctr.WithFile(planPath, tfplan), "terraform apply", args)
 }
 
-// errBlocked marks a run the safety gate or a threshold stopped, as opposed to a tool that
-// failed; the pipeline reports both but says which.
-var errBlocked = errors.New("blocked")
+// Plan runs terraform plan for one environment (init with that environment's backend, its
+// variables file, the profile's lock timeout) and returns a directory with plan.txt,
+// summary.md and result.json: the plan analysed by ci/plan and the safety gate's verdict from
+// ci/gate. The saved plan (tfplan) and plan.json hold secrets in clear text and are added
+// only with --include-plan. It never reuses an earlier run.
+//
+// +cache="never"
+func (m *Infra) Plan(
+	ctx context.Context,
+	// Environment: preview, test, staging or prod.
+	env string,
+	// Judge the plan as an apply with --force-recreate would.
+	// +optional
+	forceRecreate bool,
+	// Add tfplan and plan.json (clear-text secrets) for `apply --plan`.
+	// +optional
+	includePlan bool,
+	// AWS access key ID, e.g. env:AWS_ACCESS_KEY_ID.
+	// +optional
+	awsAccessKeyID *dagger.Secret,
+	// AWS secret access key, e.g. env:AWS_SECRET_ACCESS_KEY.
+	// +optional
+	awsSecretAccessKey *dagger.Secret,
+	// AWS session token, e.g. env:AWS_SESSION_TOKEN.
+	// +optional
+	awsSessionToken *dagger.Secret,
+) (*dagger.Directory, error) {
+	r, err := m.newRun(ctx, env, awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken})
+	if err != nil {
+		return nil, err
+	}
+	p, err := r.plan(ctx, forceRecreate)
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"--env=" + env}
+	if forceRecreate {
+		args = append(args, "--force-recreate")
+	}
+	if includePlan {
+		args = append(args, "--include-plan")
+	}
+	return p.report(m.reproduce("plan", args...), includePlan)
+}
+
+// planRun is a plan of this run: the container holding its files, what ci/plan read from
+// it and what ci/gate decided.
+type planRun struct {
+	ctr      *dagger.Container
+	text     string
+	analysis *plan.Analysis
+	decision gate.Decision
+}
+
+func (p *planRun) jsonFile() *dagger.File { return p.ctr.File(path.Join(outDir, "plan.json")) }
+func (p *planRun) planFile() *dagger.File { return p.ctr.File(path.Join(outDir, "tfplan")) }
+
+// plan initializes, plans, analyses the plan and applies the safety gate.
+func (r *run) plan(ctx context.Context, forceRecreate bool) (*planRun, error) {
+	ctr, err := r.initialized(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if ctr, err = r.planned(ctx, ctr); err != nil {
+		return nil, err
+	}
+	return r.judge(ctx, ctr, forceRecreate)
+}
+
+// judge reads plan.json and plan.txt of a container's outDir through ci/plan and ci/gate.
+func (r *run) judge(ctx context.Context, ctr *dagger.Container, forceRecreate bool) (*planRun, error) {
+	js, err := planFile(ctx, ctr, "plan.json")
+	if err != nil {
+		return nil, err
+	}
+	text, err := planFile(ctx, ctr, "plan.txt")
+	if err != nil {
+		return nil, err
+	}
+	a, err := plan.Analyze(strings.NewReader(js))
+	if err != nil {
+		return nil, fmt.Errorf("%s plan: %w", r.env, err)
+	}
+	d := gate.Decide(a, r.profile, gate.Options{ForceRecreate: forceRecreate})
+	return &planRun{ctr: ctr, text: text, analysis: a, decision: d}, nil
+}
+
+// report is the plan's directory: plan.txt, summary.md, result.json, and with includePlan
+// the secret-bearing tfplan and plan.json.
+func (p *planRun) report(reproduce string, includePlan bool) (*dagger.Directory, error) {
+	summary, result, err := planReport(p, reproduce)
+	if err != nil {
+		return nil, err
+	}
+	dir := dag.Directory().
+		WithNewFile("plan.txt", p.text).
+		WithNewFile("summary.md", summary).
+		WithNewFile("result.json", result)
+	if includePlan {
+		dir = dir.WithFile("tfplan", p.planFile()).WithFile("plan.json", p.jsonFile())
+	}
+	return dir, nil
+}
+
+// Apply applies one environment: plan (or the saved plan given with --plan), the safety gate,
+// a state backup in environments whose profile asks for one (staging and prod), then
+// terraform apply of exactly that saved plan, never a fresh one. It returns apply.log,
+// summary.md, result.json and backups/<state backup>.
+//
+// +cache="never"
+func (m *Infra) Apply(
+	ctx context.Context,
+	// Environment: preview, test, staging or prod.
+	env string,
+	// Allow prod to delete or replace resources that are not of a protected type.
+	// +optional
+	forceRecreate bool,
+	// A directory from `plan --include-plan` to apply instead of planning now. Terraform
+	// refuses it if the state changed since.
+	// +optional
+	plan *dagger.Directory,
+	// AWS access key ID, e.g. env:AWS_ACCESS_KEY_ID.
+	// +optional
+	awsAccessKeyID *dagger.Secret,
+	// AWS secret access key, e.g. env:AWS_SECRET_ACCESS_KEY.
+	// +optional
+	awsSecretAccessKey *dagger.Secret,
+	// AWS session token, e.g. env:AWS_SESSION_TOKEN.
+	// +optional
+	awsSessionToken *dagger.Secret,
+) (*dagger.Directory, error) {
+	r, err := m.newRun(ctx, env, awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken})
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"--env=" + env}
+	if forceRecreate {
+		args = append(args, "--force-recreate")
+	}
+	if plan != nil {
+		args = append(args, "--plan=<plan directory>")
+	}
+	res, err := r.apply(ctx, forceRecreate, plan)
+	if err != nil {
+		return nil, err
+	}
+	return res.report(m.reproduce("apply", args...))
+}
+
+// applyResult is an applied plan with its backup and log.
+type applyResult struct {
+	plan   *planRun
+	backup backupResult
+	log    *dagger.File // nil when the gate blocked or nothing changed
+}
+
+// apply is Apply's story: plan, gate, backup, apply the saved plan.
+func (r *run) apply(ctx context.Context, forceRecreate bool, saved *dagger.Directory) (*applyResult, error) {
+	ctr, err := r.initialized(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if saved != nil {
+		ctr = ctr.
+			WithFile(path.Join(outDir, "tfplan"), saved.File("tfplan")).
+			WithExec([]string{"sh", "-c", `terraform show -json "$1/tfplan" >"$1/plan.json" && terraform show -no-color "$1/tfplan" >"$1/plan.txt"`, "show", outDir})
+	} else if ctr, err = r.planned(ctx, ctr); err != nil {
+		return nil, err
+	}
+	p, err := r.judge(ctx, ctr, forceRecreate)
+	if err != nil {
+		return nil, err
+	}
+	res := &applyResult{plan: p}
+	if p.decision.Verdict == gate.Block {
+		return nil, fmt.Errorf("the safety gate blocked the %s apply; nothing was changed:\n- %s", r.env, strings.Join(p.decision.Reasons, "\n- "))
+	}
+	if !p.analysis.Counts.HasChanges() {
+		return res, nil
+	}
+	if r.profile.BackupState {
+		if res.backup, err = r.backup(ctx, ctr); err != nil {
+			return nil, fmt.Errorf("state backup before the %s apply (nothing was changed): %w", r.env, err)
+		}
+	}
+	applied, err := r.applied(ctx, ctr, p.planFile())
+	if err != nil {
+		if res.backup.file != nil {
+			return nil, fmt.Errorf("%w\nthe state before this apply is backed up at %s: see restore-state", err, res.backup.key)
+		}
+		return nil, err
+	}
+	res.log = applied.File("/out/apply.log")
+	return res, nil
+}
+
+// report is the apply's directory.
+func (a *applyResult) report(reproduce string) (*dagger.Directory, error) {
+	summary, result, err := planReport(a.plan, "")
+	if err != nil {
+		return nil, err
+	}
+	var b strings.Builder
+	b.WriteString(summary)
+	b.WriteString("\n## Apply\n\n")
+	switch {
+	case a.log == nil:
+		b.WriteString("- Nothing to apply: the plan has no changes.\n")
+	default:
+		b.WriteString("- Applied the saved plan of this run.\n")
+	}
+	b.WriteString(a.backup.markdown())
+	b.WriteString(reproduce)
+	dir := dag.Directory().
+		WithNewFile("summary.md", b.String()).
+		WithNewFile("result.json", result).
+		WithNewFile("plan.txt", a.plan.text)
+	if a.log != nil {
+		dir = dir.WithFile("apply.log", a.log)
+	}
+	if a.backup.file != nil {
+		dir = dir.WithFile(path.Join("backups", a.backup.backup.FileName()), a.backup.file)
+	}
+	return dir, nil
+}
+
+// planReport renders a plan's summary.md and result.json.
+// TODO(ci/report): replace with ci/report's renderer once it lands.
+func planReport(p *planRun, reproduce string) (string, string, error) {
+	result := struct {
+		Env     environment.Name  `json:"env"`
+		Verdict gate.Verdict      `json:"verdict"`
+		Reasons []string          `json:"reasons"`
+		Counts  plan.Counts       `json:"counts"`
+		Changes []plan.Change     `json:"changes"`
+		Outputs map[string]string `json:"outputs"`
+	}{p.decision.Env, p.decision.Verdict, p.decision.Reasons, p.analysis.Counts, p.analysis.Changes, p.decision.Outputs}
+	js, err := json.MarshalIndent(result, "", "  ")
+	if err != nil {
+		return "", "", fmt.Errorf("write result.json: %w", err)
+	}
+	c := p.analysis.Counts
+	var b strings.Builder
+	fmt.Fprintf(&b, "## Plan for %s: %s\n\n", p.decision.Env, p.decision.Verdict)
+	fmt.Fprintf(&b, "| create | update | delete | replace | import | drift |\n|---|---|---|---|---|---|\n| %d | %d | %d | %d | %d | %d |\n\n",
+		c.Create, c.Update, c.Delete, c.Replace, c.Import, c.Drift)
+	for _, reason := range p.decision.Reasons {
+		fmt.Fprintf(&b, "- %s\n", reason)
+	}
+	b.WriteString(reproduce)
+	return b.String(), string(js) + "\n", nil
+}

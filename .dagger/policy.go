@@ -1,0 +1,238 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+
+	"golang.org/x/sync/errgroup"
+
+	"dagger/infra/internal/dagger"
+
+	"github.com/infrapipe/infrapipe/ci/findings"
+	"github.com/infrapipe/infrapipe/ci/policy"
+)
+
+// Compliance plans the environment and evaluates the plan against policies: the built-in
+// Rego pack and the repository's own Rego (<terraform-dir>/policies/*.rego) with OPA, and
+// terraform-compliance .feature files when the repository has them. It returns
+// results.sarif, findings.json and summary.md, and fails on findings at or above the
+// environment's severity threshold.
+//
+// +cache="never"
+func (m *Infra) Compliance(
+	ctx context.Context,
+	// Environment: preview, test, staging or prod.
+	env string,
+	// AWS access key ID, e.g. env:AWS_ACCESS_KEY_ID.
+	// +optional
+	awsAccessKeyID *dagger.Secret,
+	// AWS secret access key, e.g. env:AWS_SECRET_ACCESS_KEY.
+	// +optional
+	awsSecretAccessKey *dagger.Secret,
+	// AWS session token, e.g. env:AWS_SESSION_TOKEN.
+	// +optional
+	awsSessionToken *dagger.Secret,
+) (*dagger.Directory, error) {
+	r, err := m.newRun(ctx, env, awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken})
+	if err != nil {
+		return nil, err
+	}
+	p, err := r.plan(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	res, err := r.compliance(ctx, p.jsonFile())
+	if err != nil {
+		return nil, err
+	}
+	dir, verdict, err := res.report(r.profile.SeverityThreshold, m.reproduce("compliance", "--env="+env))
+	if err != nil {
+		return nil, err
+	}
+	if !verdict.Passed() {
+		summary, _ := dir.File("summary.md").Contents(ctx)
+		return nil, fmt.Errorf("compliance failed in %s: %d finding(s) at or above %s\n\n%s", env, len(verdict.Failing), r.profile.SeverityThreshold, summary)
+	}
+	return dir, nil
+}
+
+// compliance evaluates a plan JSON with OPA and, when there are feature files,
+// terraform-compliance, in parallel.
+func (r *run) compliance(ctx context.Context, planJSON *dagger.File) (scanResult, error) {
+	var opa, tfc []findings.Finding
+	tools := []string{"opa"}
+	features, err := r.m.featureDir(ctx)
+	if err != nil {
+		return scanResult{}, err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		opa, err = r.opa(gctx, planJSON)
+		return err
+	})
+	if features != nil {
+		tools = append(tools, "terraform-compliance")
+		g.Go(func() (err error) {
+			tfc, err = r.m.terraformCompliance(gctx, planJSON, features)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return scanResult{}, err
+	}
+	all, notices, err := r.m.suppress(ctx, r.m.relativeToRepo(append(opa, tfc...)))
+	if err != nil {
+		return scanResult{}, err
+	}
+	findings.Sort(all)
+	return scanResult{tools: tools, findings: all, notices: notices}, nil
+}
+
+// policiesDir is where a repository keeps its own policies, next to the Terraform code.
+func (m *Infra) policiesDir() string { return path.Join(m.TerraformDir, "policies") }
+
+// opa runs `opa eval` in OPA's container on the plan, with the built-in pack (written by
+// ci/policy), the environment's settings and the repository's Rego, and reads the result
+// with ci/policy.
+func (r *run) opa(ctx context.Context, planJSON *dagger.File) ([]findings.Finding, error) {
+	pack, config, err := r.policyPack()
+	if err != nil {
+		return nil, err
+	}
+	eval := policy.Eval{Pack: "/policy/pack", Config: "/policy/config.json", Input: "/input/plan.json"}
+	ctr := dag.Container().
+		From(r.m.OpaImage).
+		WithDirectory("/policy/pack", pack).
+		WithFile("/policy/config.json", config).
+		WithFile(eval.Input, planJSON)
+	user := r.m.policiesDir()
+	ok, err := r.m.Source.Exists(ctx, user)
+	if err != nil {
+		return nil, fmt.Errorf("look for %s: %w", user, err)
+	}
+	if ok {
+		rego := r.m.Source.Directory(user).Filter(dagger.DirectoryFilterOpts{
+			Include: []string{"**/*.rego"},
+			Exclude: []string{"**/*_test.rego"},
+		})
+		ctr = ctr.WithDirectory("/policy/user", rego)
+		eval.User = []string{"/policy/user"}
+	}
+	args, err := eval.Args()
+	if err != nil {
+		return nil, err
+	}
+	// The image's entrypoint is the opa binary, wherever the image keeps it.
+	out, err := ctr.WithExec(args[1:], dagger.ContainerWithExecOpts{UseEntrypoint: true}).Stdout(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("opa eval: %w", err)
+	}
+	res, err := policy.Parse("opa eval", []byte(out))
+	if err != nil {
+		return nil, err
+	}
+	return res.Findings, nil
+}
+
+// policyPack writes ci/policy's built-in pack and the environment's settings in this
+// process and hands them to the engine as a directory and a file.
+func (r *run) policyPack() (*dagger.Directory, *dagger.File, error) {
+	tmp, err := os.MkdirTemp("", "policy")
+	if err != nil {
+		return nil, nil, fmt.Errorf("policy pack: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	if err := policy.WritePack(filepath.Join(tmp, "pack")); err != nil {
+		return nil, nil, err
+	}
+	cfgPath := filepath.Join(tmp, "config.json")
+	cfg := policy.Config{Environment: string(r.env)}
+	if r.profile.Backend.Bucket != "" {
+		cfg.StateBuckets = []string{r.profile.Backend.Bucket}
+	}
+	if err := policy.WriteConfig(cfgPath, cfg); err != nil {
+		return nil, nil, err
+	}
+	pack, err := directoryOf(filepath.Join(tmp, "pack"))
+	if err != nil {
+		return nil, nil, err
+	}
+	data, err := os.ReadFile(cfgPath)
+	if err != nil {
+		return nil, nil, fmt.Errorf("policy config: %w", err)
+	}
+	return pack, dag.File("config.json", string(data)), nil
+}
+
+// directoryOf copies a directory of this process into the engine.
+func directoryOf(root string) (*dagger.Directory, error) {
+	dir := dag.Directory()
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
+		dir = dir.WithNewFile(filepath.ToSlash(rel), string(data))
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("copy %s: %w", root, err)
+	}
+	return dir, nil
+}
+
+// featureDir is the directory of terraform-compliance .feature files under the policies
+// directory, or nil when the repository has none.
+func (m *Infra) featureDir(ctx context.Context) (*dagger.Directory, error) {
+	p := m.policiesDir()
+	ok, err := m.Source.Exists(ctx, p)
+	if err != nil || !ok {
+		return nil, err
+	}
+	dir := m.Source.Directory(p).Filter(dagger.DirectoryFilterOpts{Include: []string{"**/*.feature"}})
+	files, err := dir.Glob(ctx, "**/*.feature")
+	if err != nil {
+		return nil, fmt.Errorf("look for .feature files in %s: %w", p, err)
+	}
+	if len(files) == 0 {
+		return nil, nil
+	}
+	return dir, nil
+}
+
+// terraformCompliance runs the feature files on the plan JSON. It exits 1 when a scenario
+// fails; its console output is read by ci/findings either way, and any other exit code is
+// the tool failing.
+func (m *Infra) terraformCompliance(ctx context.Context, planJSON *dagger.File, features *dagger.Directory) ([]findings.Finding, error) {
+	ctr := dag.Container().
+		From(m.ComplianceImage).
+		WithFile("/input/plan.json", planJSON).
+		WithDirectory("/features", features).
+		WithEnvVariable("TERM", "dumb").
+		WithExec([]string{"-p", "/input/plan.json", "-f", "/features", "--no-ansi"},
+			dagger.ContainerWithExecOpts{UseEntrypoint: true, Expect: dagger.ReturnTypeAny})
+	code, err := ctr.ExitCode(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("terraform-compliance: %w", err)
+	}
+	out, err := ctr.Stdout(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("terraform-compliance: %w", err)
+	}
+	if code != 0 && code != 1 {
+		stderr, _ := ctr.Stderr(ctx)
+		return nil, fmt.Errorf("terraform-compliance failed (exit code %d):\n%s", code, tail(out+"\n"+stderr, 40))
+	}
+	return findings.ParseTerraformCompliance("terraform-compliance output", []byte(out))
+}
