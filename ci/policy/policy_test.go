@@ -1,0 +1,308 @@
+package policy
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/infrapipe/infrapipe/ci/findings"
+)
+
+// opaBinary finds the opa CLI, the same one OPA's container runs; .ci/run puts the cached
+// build on PATH (.ci/tools.sh).
+func opaBinary(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("opa")
+	if err != nil {
+		t.Fatalf("opa is not on PATH: run the tests through .ci/run, or `source .ci/tools.sh && install_tools` (%v)", err)
+	}
+	return p
+}
+
+// runOPA runs the argv from Eval.Args with the real opa binary and returns stdout.
+func runOPA(t *testing.T, e Eval) ([]byte, error) {
+	t.Helper()
+	args, err := e.Args()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(opaBinary(t), args[1:]...)
+	var out, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	err = cmd.Run()
+	return out.Bytes(), err
+}
+
+func readFiles(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	files := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(dir, p)
+		files[rel] = string(data)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// evalPlan plans a testdata directory with real Terraform, writes the pack and config,
+// and evaluates with the real opa CLI.
+func evalPlan(t *testing.T, dir string, cfg Config, user ...string) Result {
+	t.Helper()
+	tmp := t.TempDir()
+	plan := filepath.Join(tmp, "plan.json")
+	data := awsPlan(t, readFiles(t, filepath.Join("testdata", dir)), map[string]string{"Project": "infrapipe", "Environment": "prod"})
+	if err := os.WriteFile(plan, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	packDir := filepath.Join(tmp, "pack")
+	if err := WritePack(packDir); err != nil {
+		t.Fatal(err)
+	}
+	cfgFile := filepath.Join(tmp, "config.json")
+	if err := WriteConfig(cfgFile, cfg); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runOPA(t, Eval{Pack: packDir, User: user, Config: cfgFile, Input: plan})
+	if err != nil {
+		t.Fatalf("opa eval: %v\n%s", err, out)
+	}
+	r, err := Parse("opa.json", out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func summary(fs []findings.Finding) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.RuleID+" "+f.Severity.String()+" "+f.Resource)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestPackOnRealPlans runs the built-in pack with the real opa CLI on plans made by real
+// Terraform: every rule fires on the failing configuration, none on the passing one.
+func TestPackOnRealPlans(t *testing.T) {
+	builtin := []string{"admin_ingress", "deletion_protection", "encryption_at_rest", "required_tags", "s3_public_access", "state_bucket_versioning"}
+	tests := []struct {
+		dir  string
+		env  string
+		want []string
+	}{
+		{"failing", "prod", []string{
+			"admin_ingress CRITICAL aws_security_group.admin",
+			"deletion_protection HIGH aws_dynamodb_table.locks",
+			"deletion_protection HIGH module.db.aws_db_instance.main",
+			"encryption_at_rest HIGH aws_dynamodb_table.locks",
+			"encryption_at_rest HIGH aws_ebs_volume.data",
+			"encryption_at_rest HIGH aws_s3_bucket.logs",
+			"encryption_at_rest HIGH module.db.aws_db_instance.main",
+			"required_tags MEDIUM aws_security_group.admin",
+			"s3_public_access CRITICAL aws_s3_bucket_acl.logs",
+			"s3_public_access HIGH aws_s3_bucket.logs",
+			"s3_public_access HIGH aws_s3_bucket_public_access_block.state",
+			"state_bucket_versioning HIGH aws_s3_bucket.state",
+		}},
+		{"failing", "staging", []string{ // deletion protection is for prod only
+			"admin_ingress CRITICAL aws_security_group.admin",
+			"encryption_at_rest HIGH aws_dynamodb_table.locks",
+			"encryption_at_rest HIGH aws_ebs_volume.data",
+			"encryption_at_rest HIGH aws_s3_bucket.logs",
+			"encryption_at_rest HIGH module.db.aws_db_instance.main",
+			"required_tags MEDIUM aws_security_group.admin",
+			"s3_public_access CRITICAL aws_s3_bucket_acl.logs",
+			"s3_public_access HIGH aws_s3_bucket.logs",
+			"s3_public_access HIGH aws_s3_bucket_public_access_block.state",
+			"state_bucket_versioning HIGH aws_s3_bucket.state",
+		}},
+		{"passing", "prod", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.dir+"/"+tt.env, func(t *testing.T) {
+			r := evalPlan(t, tt.dir, Config{Environment: tt.env})
+			if got, want := strings.Join(r.Rules, ","), strings.Join(builtin, ","); got != want {
+				t.Errorf("rules %s, want %s", got, want)
+			}
+			if got, want := strings.Join(summary(r.Findings), "\n"), strings.Join(tt.want, "\n"); got != want {
+				t.Errorf("findings:\n%s\nwant:\n%s", got, want)
+			}
+			for _, f := range r.Findings {
+				if f.Tool != "opa" || f.Message == "" {
+					t.Errorf("incomplete finding %+v", f)
+				}
+			}
+			if len(r.Ignored) != 1 || r.Ignored[0] != "lib" {
+				t.Errorf("ignored packages %v, want [lib]", r.Ignored)
+			}
+		})
+	}
+}
+
+// TestUserPolicies loads a user's Rego directory beside the pack, and alone (replacing it).
+func TestUserPolicies(t *testing.T) {
+	user := filepath.Join("..", "..", "terraform", "policies")
+	r := evalPlan(t, "passing", Config{Environment: "prod"}, user)
+	if !contains(r.Rules, "required_tags") || !contains(r.Rules, "no_gp2_volumes") {
+		t.Errorf("rules %v: want the built-in and the user's", r.Rules)
+	}
+
+	// The user's rule fires on the failing plan; without the pack only it runs.
+	tmp := t.TempDir()
+	plan := filepath.Join(tmp, "plan.json")
+	files := readFiles(t, filepath.Join("testdata", "failing"))
+	files["gp2.tf"] = `resource "terraform_data" "aws_ebs_volume__old" {
+  input = { size = 5, type = "gp2", encrypted = true, tags = local.tags, tags_all = local.tags }
+}
+`
+	if err := os.WriteFile(plan, awsPlan(t, files, nil), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runOPA(t, Eval{User: []string{user}, Input: plan})
+	if err != nil {
+		t.Fatalf("opa eval: %v\n%s", err, out)
+	}
+	r, err = Parse("opa.json", out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(summary(r.Findings), "\n"), "no_gp2_volumes LOW aws_ebs_volume.old"; got != want {
+		t.Errorf("user pack alone: findings\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestBrokenPolicyIsAnError: a user's Rego that does not compile makes opa fail, and the
+// result is an error naming the file, never a clean result.
+func TestBrokenPolicyIsAnError(t *testing.T) {
+	tmp := t.TempDir()
+	if err := os.WriteFile(filepath.Join(tmp, "broken.rego"), []byte("package infrapipe.broken\n\ndeny contains x if {\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	plan := filepath.Join(tmp, "plan.json")
+	if err := os.WriteFile(plan, []byte(`{"format_version":"1.2","resource_changes":[]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	packDir := filepath.Join(tmp, "pack")
+	if err := WritePack(packDir); err != nil {
+		t.Fatal(err)
+	}
+	out, runErr := runOPA(t, Eval{Pack: packDir, User: []string{filepath.Join(tmp, "broken.rego")}, Input: plan})
+	if runErr == nil {
+		t.Error("opa eval succeeded on a broken policy")
+	}
+	_, err := Parse("opa.json", out)
+	if err == nil || !strings.Contains(err.Error(), "broken.rego") || !strings.Contains(err.Error(), "opa.json") {
+		t.Fatalf("Parse error %v, want one naming opa.json and broken.rego", err)
+	}
+}
+
+// TestPackUnitTests runs the pack's Rego unit tests (*_test.rego) with opa test.
+func TestPackUnitTests(t *testing.T) {
+	cmd := exec.Command(opaBinary(t), "test", "--format", "pretty", "pack")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("opa test pack: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "PASS: ") || strings.Contains(string(out), "FAIL") {
+		t.Fatalf("opa test pack:\n%s", out)
+	}
+	tests, _ := filepath.Glob(filepath.Join("pack", "*_test.rego"))
+	if len(tests) < 6 {
+		t.Errorf("%d test files, want one per rule", len(tests))
+	}
+}
+
+func TestWritePack(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "nested", "pack")
+	if err := WritePack(dir); err != nil {
+		t.Fatal(err)
+	}
+	written, _ := filepath.Glob(filepath.Join(dir, "*"))
+	var names []string
+	for _, p := range written {
+		names = append(names, filepath.Base(p))
+		src, err := os.ReadFile(filepath.Join("pack", filepath.Base(p)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := os.ReadFile(p)
+		if !bytes.Equal(got, src) {
+			t.Errorf("%s differs from pack/%s", p, filepath.Base(p))
+		}
+	}
+	want := "admin_ingress.rego,deletion_protection.rego,encryption_at_rest.rego,lib.rego,required_tags.rego,s3_public_access.rego,state_bucket_versioning.rego"
+	if got := strings.Join(names, ","); got != want {
+		t.Errorf("wrote %s, want %s (tests left out)", got, want)
+	}
+	if err := WritePack("/dev/null/pack"); err == nil {
+		t.Error("WritePack into a file path succeeded")
+	}
+}
+
+func TestArgs(t *testing.T) {
+	tests := []struct {
+		name    string
+		eval    Eval
+		want    string
+		wantErr string
+	}{
+		{"pack and user", Eval{Pack: "/policy/pack", User: []string{"/src/policies"}, Config: "/policy/config.json", Input: "/work/plan.json"},
+			"opa eval --format json --data /policy/pack --data /policy/config.json --data /src/policies --input /work/plan.json " + Query, ""},
+		{"pack only", Eval{Pack: "/policy/pack", Input: "plan.json"},
+			"opa eval --format json --data /policy/pack --input plan.json " + Query, ""},
+		{"user replaces pack", Eval{User: []string{"mine"}, Input: "plan.json"},
+			"opa eval --format json --data mine --input plan.json " + Query, ""},
+		{"no input", Eval{Pack: "p"}, "", "no input plan JSON"},
+		{"no policy", Eval{Input: "plan.json"}, "", "neither the built-in pack nor a user policy"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args, err := tt.eval.Args()
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(args, " "); got != tt.want {
+				t.Errorf("args\n%s\nwant\n%s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseRejects(t *testing.T) {
+	value := func(v string) string { return `{"result":[{"expressions":[{"value":` + v + `}]}]}` }
+	tests := []struct{ name, out, want string }{
+		{"empty", "", "empty output"},
+		{"not json", "panic: runtime error", "not opa eval --format json output"},
+		{"opa errors", `{"errors":[{"message":"stat /policy: no such file or directory"}]}`, "no such file or directory"},
+		{"undefined", `{}`, "no policy package under data.infrapipe"},
+		{"no deny rules", value(`{"packages":["lib"],"rules":[],"deny":[]}`), "no package under data.infrapipe defines deny (loaded: lib)"},
+		{"string deny", value(`{"packages":["mine"],"rules":["mine"],"deny":[{"package":"mine","deny":"bucket is public"}]}`), `package infrapipe.mine is "bucket is public"`},
+		{"bad severity", value(`{"packages":["mine"],"rules":["mine"],"deny":[{"package":"mine","deny":{"rule":"r","severity":"urgent","resource":"x","message":"m"}}]}`), `unknown severity "urgent"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("out/opa.json", []byte(tt.out))
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "out/opa.json") {
+				t.Fatalf("error %v, want one naming out/opa.json and containing %q", err, tt.want)
+			}
+		})
+	}
+}
