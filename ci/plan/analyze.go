@@ -144,6 +144,23 @@ func (a *Analysis) count(c Change) {
 	}
 }
 
+// resourceChange is tfjson.ResourceChange without the attribute values: before, after and
+// their sensitive and unknown markers are never decoded, so they cannot leak and cost
+// nothing. The field types are terraform-json's own.
+type resourceChange struct {
+	Address         string              `json:"address"`
+	PreviousAddress string              `json:"previous_address"`
+	Mode            tfjson.ResourceMode `json:"mode"`
+	Type            string              `json:"type"`
+	DeposedKey      string              `json:"deposed"`
+	ActionReason    tfjson.ActionReason `json:"action_reason"`
+	Change          *struct {
+		Actions      tfjson.Actions    `json:"actions"`
+		ReplacePaths []any             `json:"replace_paths"`
+		Importing    *tfjson.Importing `json:"importing"`
+	} `json:"change"`
+}
+
 // eachChange decodes a JSON array of resource changes one element at a time.
 func eachChange(dec *json.Decoder, fn func(Change)) error {
 	tok, err := dec.Token()
@@ -157,7 +174,7 @@ func eachChange(dec *json.Decoder, fn func(Change)) error {
 		return fmt.Errorf("expected a list, got %v", tok)
 	}
 	for i := 0; dec.More(); i++ {
-		var rc tfjson.ResourceChange
+		var rc resourceChange
 		if err := dec.Decode(&rc); err != nil {
 			return fmt.Errorf("[%d]: %w", i, err)
 		}
@@ -171,9 +188,8 @@ func eachChange(dec *json.Decoder, fn func(Change)) error {
 	return err
 }
 
-// fromTF keeps the shape of a change and drops every value: before, after, and the
-// sensitive and unknown markers never leave this function.
-func fromTF(rc *tfjson.ResourceChange) (Change, error) {
+// fromTF keeps the shape of a change: addresses, actions, reasons and attribute paths.
+func fromTF(rc *resourceChange) (Change, error) {
 	if rc.Address == "" {
 		return Change{}, errors.New("resource change without an address")
 	}
@@ -208,26 +224,16 @@ func fromTF(rc *tfjson.ResourceChange) (Change, error) {
 	return c, nil
 }
 
-// skip reads past one JSON value without keeping it.
+// skip reads past one JSON value without keeping it: the decoder checks its syntax and
+// hands the bytes to ignored, which drops them, so no value is ever allocated.
 func skip(dec *json.Decoder) error {
-	depth := 0
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		if d, ok := tok.(json.Delim); ok {
-			if d == '{' || d == '[' {
-				depth++
-			} else {
-				depth--
-			}
-		}
-		if depth == 0 {
-			return nil
-		}
-	}
+	var v ignored
+	return dec.Decode(&v)
 }
+
+type ignored struct{}
+
+func (*ignored) UnmarshalJSON([]byte) error { return nil }
 
 // truncated names the usual cause of an unexpected end: a plan cut off while written.
 func truncated(err error) error {
