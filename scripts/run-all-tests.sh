@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the post-deployment tests of one environment and saves the JUnit report. A thin
-# wrapper over `dagger call test ... export`: the checks themselves live in the Dagger module.
+# wrapper over `dagger call ... test ... export`: the checks themselves live in the Dagger module.
 set -euo pipefail
 
 usage() {
@@ -17,7 +17,7 @@ the results, including junit.xml, to DIR.
   -o, --output DIR       where the results go (default ./test-results)
   -h, --help             show this help
 
-Runs: dagger call test --env=ENV --project=PROJECT --region=REGION [--skip-destructive]
+Runs: dagger call --region=REGION test --env=ENV --project=PROJECT [--skip-destructive]
       export --path=DIR
 AWS credentials are passed as Dagger secrets when AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
 and AWS_SESSION_TOKEN are set.
@@ -80,7 +80,8 @@ esac
 # A value starting with '-' is almost always a forgotten argument, not a directory.
 [[ -n $output && $output != -* ]] || fail "invalid output directory '$output'"
 
-args=(call test "--env=$env_name" "--project=$project" "--region=$region")
+# The region is a module (constructor) option: it sets the providers, backend and discovery.
+args=(call "--region=$region" test "--env=$env_name" "--project=$project")
 [ -z "$skip_destructive" ] || args+=("$skip_destructive")
 [ -z "${AWS_ACCESS_KEY_ID:-}" ] || args+=(--aws-access-key-id=env:AWS_ACCESS_KEY_ID)
 [ -z "${AWS_SECRET_ACCESS_KEY:-}" ] || args+=(--aws-secret-access-key=env:AWS_SECRET_ACCESS_KEY)

@@ -145,14 +145,14 @@ func TestWrappersCallDagger(t *testing.T) {
 			name:   "tests, the issue's example",
 			script: "run-all-tests.sh",
 			args:   []string{"-e", "staging", "-p", "myproject", "-r", "eu-west-1", "--skip-destructive", "-o", "./test-results"},
-			want: []string{"call", "test", "--env=staging", "--project=myproject", "--region=eu-west-1",
+			want: []string{"call", "--region=eu-west-1", "test", "--env=staging", "--project=myproject",
 				"--skip-destructive", "export", "--path=./test-results"},
 		},
 		{
 			name:   "tests default output directory",
 			script: "run-all-tests.sh",
 			args:   []string{"-e", "test", "-p", "myproject", "-r", "us-gov-west-1"},
-			want: []string{"call", "test", "--env=test", "--project=myproject", "--region=us-gov-west-1",
+			want: []string{"call", "--region=us-gov-west-1", "test", "--env=test", "--project=myproject",
 				"export", "--path=./test-results"},
 		},
 		{
@@ -160,7 +160,7 @@ func TestWrappersCallDagger(t *testing.T) {
 			script: "run-all-tests.sh",
 			args:   []string{"-e", "prod", "-p", "myproject", "-r", "eu-west-1", "--output", "out dir/$(x)"},
 			env:    awsEnv,
-			want: concat([]string{"call", "test", "--env=prod", "--project=myproject", "--region=eu-west-1"},
+			want: concat([]string{"call", "--region=eu-west-1", "test", "--env=prod", "--project=myproject"},
 				awsArgs, []string{"export", "--path=out dir/$(x)"}),
 		},
 	}
