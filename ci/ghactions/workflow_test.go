@@ -2,16 +2,20 @@ package ghactions
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/findings"
 )
 
 // The workflow is this package's caller: these tests hold it to the rules actionlint does
@@ -184,5 +188,178 @@ func TestWorkflowPins(t *testing.T) {
 	}
 	if daggerSteps < 2 {
 		t.Errorf("found %d dagger-for-github steps, want the run and the drift job", daggerSteps)
+	}
+}
+
+// pipelineStep returns the script of infrastructure-run.yml's Pipeline step.
+func pipelineStep(t *testing.T) string {
+	t.Helper()
+	w := readWorkflow(t, "infrastructure-run.yml")
+	for _, s := range w.Jobs["pipeline"].Steps {
+		if s.Name == "Pipeline" {
+			return s.Run
+		}
+	}
+	t.Fatal("no Pipeline step in infrastructure-run.yml")
+	return ""
+}
+
+// fakeDagger records its argv (NUL-separated) and writes the report files the module
+// would export, then exits with FAKE_DAGGER_EXIT.
+const fakeDagger = `#!/bin/sh
+printf '%s\0' "$@" > "$FAKE_DAGGER_ARGV"
+mkdir -p reports
+cp "$FAKE_OUTPUTS" reports/outputs.env
+cp "$FAKE_ANNOTATIONS" reports/annotations.txt
+exit "${FAKE_DAGGER_EXIT:-0}"
+`
+
+// The Pipeline step's shell, run as the runner runs it (bash -eo pipefail) with a stand-in
+// dagger: hostile values arrive as single arguments, the module's outputs and annotations
+// reach the runner, tool output cannot issue commands, and dagger's exit status is the step's.
+func TestWorkflowPipelineStep(t *testing.T) {
+	script := pipelineStep(t)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "bin")
+	work := filepath.Join(dir, "work")
+	for _, d := range []string{bin, work} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(bin, "dagger"), []byte(fakeDagger), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	outputs, err := RenderOutputs([]Output{{Name: "has_changes", Value: "true"}, {Name: "resources_to_destroy", Value: "1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var annotations strings.Builder
+	Annotate(&annotations, []findings.Finding{{Tool: "trivy", RuleID: "AVD-AWS-0086", Severity: findings.High, File: "terraform/main.tf", Line: 3, Message: "public\nbucket"}}, AnnotateOptions{})
+	files := map[string]string{
+		"step.sh":         script,
+		"outputs.env":     string(outputs),
+		"annotations.txt": annotations.String(),
+		"github_output":   "",
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Fatalf("bash is needed to run the workflow step: %v", err)
+	}
+	hostile := "prod\n::error::pwned $(touch pwned) `id`; x"
+
+	for _, tt := range []struct {
+		name         string
+		exit         int
+		infracostKey string
+	}{
+		{"success with an Infracost key", 0, "ico-123"},
+		{"the module fails", 3, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			githubOutput := filepath.Join(dir, "github_output")
+			if err := os.WriteFile(githubOutput, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			argvFile := filepath.Join(dir, "argv")
+			cmd := exec.Command(bash, "--noprofile", "--norc", "-eo", "pipefail", filepath.Join(dir, "step.sh"))
+			cmd.Dir = work
+			cmd.Env = []string{
+				"PATH=" + bin + ":/usr/bin:/bin",
+				"HOME=" + dir,
+				"AWS_REGION=eu-west-1",
+				"GITHUB_EVENT_NAME=workflow_dispatch",
+				"GITHUB_REF=refs/heads/main",
+				"GITHUB_EVENT_PATH=/runner/_temp/event.json",
+				"GITHUB_OUTPUT=" + githubOutput,
+				"TARGET_ENV=prod",
+				"REQUESTED_ENV=" + hostile,
+				"DRY_RUN=true",
+				"SKIP_TESTS=false",
+				"FORCE_RECREATE=true",
+				"INFRACOST_API_KEY=" + tt.infracostKey,
+				"FAKE_DAGGER_ARGV=" + argvFile,
+				"FAKE_DAGGER_EXIT=" + strconv.Itoa(tt.exit),
+				"FAKE_OUTPUTS=" + filepath.Join(dir, "outputs.env"),
+				"FAKE_ANNOTATIONS=" + filepath.Join(dir, "annotations.txt"),
+			}
+			out, err := cmd.Output()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != tt.exit {
+				t.Errorf("step exit %d, want dagger's %d", code, tt.exit)
+			}
+
+			argv, err := os.ReadFile(argvFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []string{"--progress=plain", "call", "--region=eu-west-1", "pipeline",
+				"--github-event-name=workflow_dispatch", "--github-ref=refs/heads/main",
+				"--github-event=/runner/_temp/event.json", "--requested-env=" + hostile,
+				"--dry-run=true", "--skip-tests=false", "--force-recreate=true",
+				"--aws-access-key-id=env:AWS_ACCESS_KEY_ID", "--aws-secret-access-key=env:AWS_SECRET_ACCESS_KEY",
+				"--aws-session-token=env:AWS_SESSION_TOKEN"}
+			if tt.infracostKey != "" {
+				want = append(want, "--infracost-api-key=env:INFRACOST_API_KEY")
+			}
+			want = append(want, "export", "--path=./reports")
+			if got := strings.Split(strings.TrimSuffix(string(argv), "\x00"), "\x00"); !slices.Equal(got, want) {
+				t.Errorf("dagger argv\n got %q\nwant %q", got, want)
+			}
+			if _, err := os.Stat(filepath.Join(work, "pwned")); err == nil {
+				t.Error("a command substitution in an input ran")
+			}
+
+			// The runner reads the reproduce line and the module's outputs from GITHUB_OUTPUT.
+			data, _ := os.ReadFile(githubOutput)
+			gotOut := parseOutputFile(t, string(data))
+			reproduce := "dagger call --region=eu-west-1 pipeline --env=prod --dry-run --force-recreate " +
+				"--aws-access-key-id=env:AWS_ACCESS_KEY_ID --aws-secret-access-key=env:AWS_SECRET_ACCESS_KEY --aws-session-token=env:AWS_SESSION_TOKEN "
+			if tt.infracostKey != "" {
+				reproduce += "--infracost-api-key=env:INFRACOST_API_KEY "
+			}
+			reproduce += "export --path=./reports "
+			wantOut := map[string]string{"reproduce": reproduce, "has_changes": "true", "resources_to_destroy": "1"}
+			if !maps.Equal(gotOut, wantOut) {
+				t.Errorf("GITHUB_OUTPUT\n got %q\nwant %q", gotOut, wantOut)
+			}
+
+			// Commands are off while dagger runs; the annotations come after they are back on.
+			log := string(out)
+			lines := strings.Split(strings.TrimSuffix(log, "\n"), "\n")
+			var stop, resume, annotation = -1, -1, -1
+			token := ""
+			for i, l := range lines {
+				switch {
+				case strings.HasPrefix(l, "::stop-commands::"):
+					stop, token = i, strings.TrimPrefix(l, "::stop-commands::")
+				case token != "" && l == "::"+token+"::":
+					resume = i
+				case strings.HasPrefix(l, "::error file=terraform/main.tf,line=3"):
+					annotation = i
+				}
+			}
+			if len(token) != 32 || stop < 0 || resume < stop || annotation < resume {
+				t.Errorf("want stop-commands (random token), dagger, resume, then annotations; log:\n%s", log)
+			}
+			if lines[len(lines)-1] != strings.TrimSuffix(annotations.String(), "\n") {
+				t.Errorf("last line %q, want the annotation", lines[len(lines)-1])
+			}
+			for i, l := range lines {
+				if strings.HasPrefix(l, "::error::pwned") {
+					t.Errorf("line %d: the hostile input became a workflow command: %q", i+1, l)
+				}
+			}
+		})
 	}
 }
