@@ -244,6 +244,9 @@ func tail(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
+// lockArgs are ci/state's locking flags for this environment.
+func (r *run) lockArgs() []string { return state.LockArgs(r.profile) }
+
 // varFileArgs passes the environment's variables file when the repository has one.
 func (r *run) varFileArgs(ctx context.Context) ([]string, error) {
 	if r.profile.VarFile == "" {

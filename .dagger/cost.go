@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"dagger/infra/internal/dagger"
+
+	"github.com/infrapipe/infrapipe/ci/cost"
+	"github.com/infrapipe/infrapipe/ci/gate"
+)
+
+// Cost plans the environment, estimates the plan's monthly cost with Infracost and compares
+// it with the environment's budget (pipeline.yaml): the monthly total and the monthly
+// change, with the largest cost changes listed. Without an API key the cost is "not
+// evaluated", which fails only where the profile requires an estimate.
+//
+// +cache="never"
+func (m *Infra) Cost(
+	ctx context.Context,
+	// Environment: preview, test, staging or prod.
+	env string,
+	// Infracost API key, e.g. env:INFRACOST_API_KEY.
+	// +optional
+	infracostAPIKey *dagger.Secret,
+	// AWS access key ID, e.g. env:AWS_ACCESS_KEY_ID.
+	// +optional
+	awsAccessKeyID *dagger.Secret,
+	// AWS secret access key, e.g. env:AWS_SECRET_ACCESS_KEY.
+	// +optional
+	awsSecretAccessKey *dagger.Secret,
+	// AWS session token, e.g. env:AWS_SESSION_TOKEN.
+	// +optional
+	awsSessionToken *dagger.Secret,
+) (string, error) {
+	r, err := m.newRun(ctx, env, awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken})
+	if err != nil {
+		return "", err
+	}
+	p, err := r.plan(ctx, false)
+	if err != nil {
+		return "", err
+	}
+	res, err := r.cost(ctx, p.jsonFile(), infracostAPIKey)
+	if err != nil {
+		return "", err
+	}
+	args := []string{"--env=" + env}
+	if infracostAPIKey != nil {
+		args = append(args, "--infracost-api-key=env:INFRACOST_API_KEY")
+	}
+	summary := res.Markdown() + m.reproduce("cost", args...)
+	if res.Blocking {
+		return "", fmt.Errorf("cost check failed in %s:\n\n%s", env, summary)
+	}
+	return summary, nil
+}
+
+// costStep is the pipeline's cost step.
+func (r *run) costStep(ctx context.Context, planJSON *dagger.File, apiKey *dagger.Secret) (step, error) {
+	res, err := r.cost(ctx, planJSON, apiKey)
+	if err != nil {
+		return step{}, err
+	}
+	s := step{name: "Cost", verdict: gate.Pass, markdown: res.Markdown()}
+	switch {
+	case res.Blocking:
+		s.verdict, s.reasons = gate.Block, res.Reasons
+	case res.Status != cost.WithinBudget:
+		s.verdict, s.reasons = gate.Warn, res.Reasons
+	}
+	return s, nil
+}
+
+// topCostChanges is how many resources the cost section lists.
+const topCostChanges = 10
+
+// cost runs `infracost breakdown` on the plan JSON in Infracost's image and evaluates the
+// estimate against the budget with ci/cost. The API key reaches the container only as a
+// secret variable.
+func (r *run) cost(ctx context.Context, planJSON *dagger.File, apiKey *dagger.Secret) (cost.Result, error) {
+	budget := r.profile.Budget
+	if apiKey == nil {
+		return cost.NotEvaluatedResult("no Infracost API key was given (--infracost-api-key=env:INFRACOST_API_KEY)", budget), nil
+	}
+	out, err := dag.Container().
+		From(r.m.InfracostImage).
+		WithoutEntrypoint().
+		WithSecretVariable("INFRACOST_API_KEY", apiKey).
+		WithEnvVariable("INFRACOST_SKIP_UPDATE_CHECK", "true").
+		WithFile("/input/plan.json", planJSON).
+		WithEnvVariable("CACHEBUSTER", cacheBuster()).
+		WithExec([]string{"infracost", "breakdown", "--path", "/input/plan.json", "--format", "json", "--out-file", "/tmp/infracost.json"}).
+		File("/tmp/infracost.json").
+		Contents(ctx)
+	if err != nil {
+		return cost.Result{}, fmt.Errorf("infracost breakdown: %w", err)
+	}
+	report, err := cost.Parse("infracost.json", []byte(out))
+	if err != nil {
+		return cost.Result{}, err
+	}
+	return cost.Evaluate(report, budget, topCostChanges), nil
+}

@@ -1,0 +1,276 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"strings"
+	"time"
+
+	"dagger/infra/internal/dagger"
+
+	"github.com/infrapipe/infrapipe/ci/gate"
+)
+
+// Test checks a deployed environment and returns junit.xml and summary.md: the deployment
+// converged (a fresh plan has nothing to do: every resource exists as configured), its
+// outputs are readable, every health endpoint among the outputs (*_url, *_endpoint with an
+// http(s) value) answers, and monitoring exists (CloudWatch alarms in the state). It fails
+// when a check fails.
+//
+// +cache="never"
+func (m *Infra) Test(
+	ctx context.Context,
+	// Environment: preview, test, staging or prod.
+	env string,
+	// Project the deployment belongs to; names the test suite.
+	// +optional
+	project string,
+	// Skip checks that create or delete resources. The current checks only read, so this
+	// changes nothing yet; the flag is accepted for run-all-tests.sh.
+	// +optional
+	skipDestructive bool,
+	// AWS access key ID, e.g. env:AWS_ACCESS_KEY_ID.
+	// +optional
+	awsAccessKeyID *dagger.Secret,
+	// AWS secret access key, e.g. env:AWS_SECRET_ACCESS_KEY.
+	// +optional
+	awsSecretAccessKey *dagger.Secret,
+	// AWS session token, e.g. env:AWS_SESSION_TOKEN.
+	// +optional
+	awsSessionToken *dagger.Secret,
+) (*dagger.Directory, error) {
+	r, err := m.newRun(ctx, env, awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken})
+	if err != nil {
+		return nil, err
+	}
+	ctr, err := r.initialized(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := r.postDeploy(ctx, ctr)
+	if err != nil {
+		return nil, err
+	}
+	ts.project = project
+	args := []string{"--env=" + env}
+	if project != "" {
+		args = append(args, "--project="+project)
+	}
+	if skipDestructive {
+		args = append(args, "--skip-destructive")
+	}
+	dir := ts.files(nil).WithNewFile("summary.md", ts.step().markdown+m.reproduce("test", args...))
+	if failed := ts.failed(); len(failed) > 0 {
+		return nil, fmt.Errorf("post-deploy tests failed in %s: %s", env, strings.Join(failed, "; "))
+	}
+	return dir, nil
+}
+
+// testCase is one post-deploy check.
+type testCase struct {
+	name    string
+	failure string // empty when it passed
+	skipped string // why it did not run
+	elapsed time.Duration
+}
+
+// testSuite is the post-deploy checks of one environment.
+type testSuite struct {
+	env     string
+	project string
+	cases   []testCase
+}
+
+func (t *testSuite) failed() []string {
+	var out []string
+	for _, c := range t.cases {
+		if c.failure != "" {
+			out = append(out, c.name+": "+c.failure)
+		}
+	}
+	return out
+}
+
+// step is the suite as a pipeline step.
+func (t *testSuite) step() step {
+	s := step{name: "Post-deploy tests", verdict: gate.Pass}
+	var b strings.Builder
+	b.WriteString("## Post-deploy tests\n\n| check | result |\n|---|---|\n")
+	for _, c := range t.cases {
+		result := "pass"
+		switch {
+		case c.failure != "":
+			result = "FAIL: " + strings.ReplaceAll(c.failure, "\n", " ")
+		case c.skipped != "":
+			result = "skipped: " + c.skipped
+		}
+		fmt.Fprintf(&b, "| %s | %s |\n", c.name, result)
+	}
+	if failed := t.failed(); len(failed) > 0 {
+		s.verdict, s.reasons = gate.Block, failed
+	}
+	s.markdown = b.String()
+	return s
+}
+
+// files adds junit.xml to a report directory (nil starts a new one).
+func (t *testSuite) files(dir *dagger.Directory) *dagger.Directory {
+	if dir == nil {
+		dir = dag.Directory()
+	}
+	return dir.WithNewFile("junit.xml", junitXML(t))
+}
+
+// postDeploy runs the checks in an initialized container of the environment. Each check is
+// its own exec, so one failing does not hide the others.
+func (r *run) postDeploy(ctx context.Context, ctr *dagger.Container) (*testSuite, error) {
+	ts := &testSuite{env: string(r.env)}
+	ctr = ctr.WithEnvVariable("CACHEBUSTER", cacheBuster())
+
+	// Converged: a plan after the apply has nothing left to do.
+	vars, err := r.varFileArgs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	planArgs := append([]string{"terraform", "plan", "-input=false", "-no-color", "-detailed-exitcode"}, r.lockArgs()...)
+	code, out, err := run2(ctx, ctr, append(planArgs, vars...))
+	if err != nil {
+		return nil, err
+	}
+	c := testCase{name: "deployment converged (plan has no changes)", elapsed: time.Since(start)}
+	switch code {
+	case 0:
+	case 2:
+		c.failure = "terraform plan still has changes after the apply:\n" + tail(out, 20)
+	default:
+		c.failure = fmt.Sprintf("terraform plan failed (exit code %d):\n%s", code, tail(out, 20))
+	}
+	ts.cases = append(ts.cases, c)
+
+	// Outputs, and the health endpoints among them.
+	start = time.Now()
+	code, out, err = run2(ctx, ctr, []string{"terraform", "output", "-json", "-no-color"})
+	if err != nil {
+		return nil, err
+	}
+	c = testCase{name: "outputs readable", elapsed: time.Since(start)}
+	var outputs map[string]struct {
+		Value     any  `json:"value"`
+		Sensitive bool `json:"sensitive"`
+	}
+	if code != 0 {
+		c.failure = fmt.Sprintf("terraform output failed (exit code %d):\n%s", code, tail(out, 20))
+	} else if err := json.Unmarshal([]byte(out), &outputs); err != nil {
+		c.failure = "terraform output -json is not JSON: " + err.Error()
+	}
+	ts.cases = append(ts.cases, c)
+	endpoints := 0
+	for name, o := range outputs {
+		url, ok := o.Value.(string)
+		if o.Sensitive || !ok || !(strings.HasSuffix(name, "_url") || strings.HasSuffix(name, "_endpoint")) ||
+			!(strings.HasPrefix(url, "http://") || strings.HasPrefix(url, "https://")) {
+			continue
+		}
+		endpoints++
+		start = time.Now()
+		code, out, err := run2(ctx, ctr, []string{"wget", "-q", "-O", "/dev/null", "-T", "10", url})
+		if err != nil {
+			return nil, err
+		}
+		c := testCase{name: "health endpoint " + name + " answers", elapsed: time.Since(start)}
+		if code != 0 {
+			c.failure = fmt.Sprintf("GET %s failed: %s", url, tail(out, 5))
+		}
+		ts.cases = append(ts.cases, c)
+	}
+	if endpoints == 0 {
+		ts.cases = append(ts.cases, testCase{name: "health endpoints answer", skipped: "no *_url or *_endpoint output with an http(s) URL"})
+	}
+
+	// Monitoring: alarms are part of the deployment.
+	start = time.Now()
+	code, out, err = run2(ctx, ctr, []string{"terraform", "state", "list"})
+	if err != nil {
+		return nil, err
+	}
+	c = testCase{name: "monitoring present (CloudWatch alarms in state)", elapsed: time.Since(start)}
+	alarms := 0
+	for _, addr := range strings.Split(out, "\n") {
+		if strings.Contains(addr, "aws_cloudwatch_metric_alarm.") {
+			alarms++
+		}
+	}
+	switch {
+	case code != 0:
+		c.failure = fmt.Sprintf("terraform state list failed (exit code %d):\n%s", code, tail(out, 20))
+	case alarms == 0:
+		c.failure = "the state holds no aws_cloudwatch_metric_alarm: nothing watches this deployment"
+	}
+	ts.cases = append(ts.cases, c)
+	return ts, nil
+}
+
+// run2 runs a command that may fail and returns its exit code and combined output.
+func run2(ctx context.Context, ctr *dagger.Container, args []string) (int, string, error) {
+	ctr = ctr.WithExec(args, dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny})
+	code, err := ctr.ExitCode(ctx)
+	if err != nil {
+		return 0, "", fmt.Errorf("%s: %w", args[0], err)
+	}
+	stdout, err := ctr.Stdout(ctx)
+	if err != nil {
+		return 0, "", fmt.Errorf("%s: %w", args[0], err)
+	}
+	stderr, err := ctr.Stderr(ctx)
+	if err != nil {
+		return 0, "", fmt.Errorf("%s: %w", args[0], err)
+	}
+	if code != 0 {
+		return code, stdout + "\n" + stderr, nil
+	}
+	return code, stdout, nil
+}
+
+// junitXML renders the suite.
+// TODO(ci/report): use ci/report's JUnit writer once it lands.
+func junitXML(t *testSuite) string {
+	var b strings.Builder
+	failures, skipped := 0, 0
+	for _, c := range t.cases {
+		if c.failure != "" {
+			failures++
+		}
+		if c.skipped != "" {
+			skipped++
+		}
+	}
+	name := "post-deploy " + t.env
+	if t.project != "" {
+		name += " (" + t.project + ")"
+	}
+	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
+	fmt.Fprintf(&b, "<testsuites><testsuite name=\"%s\" tests=\"%d\" failures=\"%d\" skipped=\"%d\">\n", xmlEscape(name), len(t.cases), failures, skipped)
+	for _, c := range t.cases {
+		fmt.Fprintf(&b, "  <testcase classname=\"%s\" name=\"%s\" time=\"%.3f\">", xmlEscape(name), xmlEscape(c.name), c.elapsed.Seconds())
+		switch {
+		case c.failure != "":
+			fmt.Fprintf(&b, "<failure message=\"%s\">%s</failure>", xmlEscape(firstLine(c.failure)), xmlEscape(c.failure))
+		case c.skipped != "":
+			fmt.Fprintf(&b, "<skipped message=\"%s\"/>", xmlEscape(c.skipped))
+		}
+		b.WriteString("</testcase>\n")
+	}
+	b.WriteString("</testsuite></testsuites>\n")
+	return b.String()
+}
+
+func firstLine(s string) string { return strings.SplitN(s, "\n", 2)[0] }
+
+func xmlEscape(s string) string {
+	var b strings.Builder
+	_ = xml.EscapeText(&b, []byte(s))
+	return b.String()
+}
