@@ -1,0 +1,199 @@
+package cost
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/infrapipe/infrapipe/ci/environment"
+)
+
+func read(t *testing.T, name string) Report {
+	t.Helper()
+	r, err := ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestParseRealOutputs(t *testing.T) {
+	tests := []struct {
+		file               string
+		command            string
+		total, past, delta float64
+		changes            int
+		first              Change
+	}{
+		{"infracost-breakdown-aws-example-plan.json", "breakdown", 1361.3075, 0, 1361.3075, 3, // zero-cost resources are no change
+			Change{Resource: "aws_instance.web_app", Type: "aws_instance", Before: 0, After: 742.64, Delta: 742.64}},
+		{"infracost-breakdown-aws-modules-plan.json", "breakdown", 81.122, 40.561, 40.561, 7,
+			Change{Resource: "module.db.module.db_2.module.db_instance.aws_db_instance.this[0]", Type: "aws_db_instance", Before: 0, After: 12.985, Delta: 12.985}},
+		{"infracost-diff-aws-cost-increase.json", "diff", 665.74, 245.26, 420.48, 1,
+			Change{Resource: "aws_instance.web_app", Type: "aws_instance", Before: 245.26, After: 665.74, Delta: 420.48}},
+		{"infracost-diff-aws-cost-decrease.json", "diff", 1303.28, 2045.92, -742.64, 2,
+			Change{Resource: "aws_instance.web_app2", Type: "aws_instance", Before: 1303.28, After: 0, Delta: -1303.28}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			r := read(t, tt.file)
+			if r.Command != tt.command || r.Currency != "USD" {
+				t.Errorf("command %q currency %q", r.Command, r.Currency)
+			}
+			if !near(r.TotalMonthly, tt.total) || !near(r.PastMonthly, tt.past) || !near(r.DeltaMonthly, tt.delta) {
+				t.Errorf("total %v past %v delta %v, want %v %v %v", r.TotalMonthly, r.PastMonthly, r.DeltaMonthly, tt.total, tt.past, tt.delta)
+			}
+			if len(r.Changes) != tt.changes {
+				t.Errorf("%d changes, want %d: %+v", len(r.Changes), tt.changes, r.Changes)
+			}
+			got := r.Changes[0]
+			got.Project = ""
+			if got.Resource != tt.first.Resource || got.Type != tt.first.Type || !near(got.Before, tt.first.Before) ||
+				!near(got.After, tt.first.After) || !near(got.Delta, tt.first.Delta) {
+				t.Errorf("largest change %+v, want %+v", got, tt.first)
+			}
+		})
+	}
+}
+
+func near(a, b float64) bool { d := a - b; return d < 1e-6 && d > -1e-6 }
+
+func TestParseRejects(t *testing.T) {
+	good, err := os.ReadFile(filepath.Join("testdata", "infracost-diff-aws-cost-increase.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ name, data, want string }{
+		{"empty", "", "empty output"},
+		{"golden with trailer", string(good) + "\nErr:\n\n", "not infracost --format json output"},
+		{"truncated", string(good[:len(good)/2]), "not infracost --format json output"},
+		{"error message", `{"error":"Invalid API key"}`, "no version or projects"},
+		{"bad total", replaceLast(string(good), `"totalMonthlyCost": "665.74"`, `"totalMonthlyCost": "lots"`), `totalMonthlyCost: "lots" is not an amount`},
+		{"bad resource", strings.Replace(string(good), `"monthlyCost": "420.48"`, `"monthlyCost": "NaN"`, 1), `resource aws_instance.web_app: "NaN" is not an amount`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("out/infracost.json", []byte(tt.data))
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "out/infracost.json") {
+				t.Fatalf("error %v, want one naming out/infracost.json and containing %q", err, tt.want)
+			}
+		})
+	}
+	if _, err := ReadFile(filepath.Join(t.TempDir(), "infracost.json")); err == nil || !strings.Contains(err.Error(), "infracost.json") {
+		t.Fatalf("missing file: %v", err)
+	}
+}
+
+// replaceLast edits the top-level field, which follows the projects in Infracost's output.
+func replaceLast(s, old, new string) string {
+	i := strings.LastIndex(s, old)
+	return s[:i] + new + s[i+len(old):]
+}
+
+func TestEvaluate(t *testing.T) {
+	increase := read(t, "infracost-diff-aws-cost-increase.json") // 245.26 -> 665.74
+	decrease := read(t, "infracost-diff-aws-cost-decrease.json") // 2045.92 -> 1303.28
+	tests := []struct {
+		name    string
+		report  Report
+		budget  environment.Budget
+		status  Status
+		reasons string
+	}{
+		{"no budget", increase, environment.Budget{}, WithinBudget, ""},
+		{"within both", increase, environment.Budget{MonthlyTotal: 1000, MonthlyDelta: 500}, WithinBudget, ""},
+		{"total over", increase, environment.Budget{MonthlyTotal: 600}, OverBudget, "monthly total 665.74 USD exceeds the budget of 600.00 USD"},
+		{"delta over", increase, environment.Budget{MonthlyDelta: 400}, OverBudget, "monthly increase 420.48 USD exceeds the budget of 400.00 USD"},
+		{"both over", increase, environment.Budget{MonthlyTotal: 100, MonthlyDelta: 100}, OverBudget,
+			"monthly total 665.74 USD exceeds the budget of 100.00 USD; monthly increase 420.48 USD exceeds the budget of 100.00 USD"},
+		{"decrease never fails delta", decrease, environment.Budget{MonthlyDelta: 1}, WithinBudget, ""},
+		{"decrease still over total", decrease, environment.Budget{MonthlyTotal: 1000}, OverBudget, "monthly total 1303.28 USD exceeds the budget of 1000.00 USD"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := Evaluate(tt.report, tt.budget, 5)
+			if r.Status != tt.status || r.Blocking != (tt.status == OverBudget) {
+				t.Errorf("status %s blocking %v, want %s", r.Status, r.Blocking, tt.status)
+			}
+			if got := strings.Join(r.Reasons, "; "); got != tt.reasons {
+				t.Errorf("reasons %q, want %q", got, tt.reasons)
+			}
+		})
+	}
+}
+
+func TestTopChanges(t *testing.T) {
+	r := Evaluate(read(t, "infracost-breakdown-aws-modules-plan.json"), environment.Budget{}, 2)
+	if len(r.Top) != 2 || len(r.Report.Changes) != 7 {
+		t.Fatalf("top %d of %d, want 2 of 7", len(r.Top), len(r.Report.Changes))
+	}
+	if r.Top[0].Delta < r.Top[1].Delta {
+		t.Errorf("top changes not largest first: %+v", r.Top)
+	}
+	md := r.Markdown()
+	for _, want := range []string{
+		"**Within budget**",
+		"| Total | 81.12 USD | none |",
+		"| Change | +40.56 USD | none |",
+		"| module.db.module.db_2.module.db_instance.aws_db_instance.this[0] | 0.00 USD | 12.98 USD | +12.98 USD |",
+		"…and 5 smaller changes.",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+}
+
+// TestNotEvaluated: with no API key the profile's RequireEstimate decides, as the preview
+// and test profiles (false: skip) and prod (true: fail) set it.
+func TestNotEvaluated(t *testing.T) {
+	tests := []struct {
+		budget   environment.Budget
+		blocking bool
+		want     string
+	}{
+		{environment.Budget{}, false, "Cost not evaluated (no INFRACOST_API_KEY secret was given): skipped."},
+		{environment.Budget{RequireEstimate: true, MonthlyTotal: 500}, true, "**blocking**: this environment requires a cost estimate"},
+	}
+	for _, tt := range tests {
+		r := NotEvaluatedResult("no INFRACOST_API_KEY secret was given", tt.budget)
+		if r.Status != NotEvaluated || r.Blocking != tt.blocking {
+			t.Errorf("RequireEstimate=%v: status %s blocking %v", tt.budget.RequireEstimate, r.Status, r.Blocking)
+		}
+		if md := r.Markdown(); !strings.Contains(md, tt.want) {
+			t.Errorf("markdown lacks %q:\n%s", tt.want, md)
+		}
+	}
+}
+
+func TestOverBudgetMarkdown(t *testing.T) {
+	r := Evaluate(read(t, "infracost-diff-aws-cost-increase.json"), environment.Budget{MonthlyDelta: 100}, 5)
+	md := r.Markdown()
+	for _, want := range []string{
+		"**Over budget**: monthly increase 420.48 USD exceeds the budget of 100.00 USD.",
+		"| aws_instance.web_app | 245.26 USD | 665.74 USD | +420.48 USD |",
+		"| Change | +420.48 USD | 100.00 USD |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, name := range []string{"infracost-diff-aws-cost-increase.json", "infracost-breakdown-aws-example-plan.json"} {
+		data, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := Parse("fuzz.json", data)
+		if err != nil {
+			return
+		}
+		_ = Evaluate(r, environment.Budget{MonthlyTotal: 1, MonthlyDelta: 1}, 3).Markdown()
+	})
+}
