@@ -1,0 +1,179 @@
+package report
+
+import (
+	"fmt"
+	"html"
+	"strings"
+
+	"github.com/infrapipe/infrapipe/ci/gate"
+	"github.com/infrapipe/infrapipe/ci/plan"
+)
+
+// MaxMarkdown is GitHub's limit on a comment body; the step summary allows more, so one
+// size fits both.
+const MaxMarkdown = 65536
+
+// maxReproduce bounds the command line, which is the caller's and could be anything.
+const maxReproduce = 4096
+
+// Markdown renders the plan summary: verdict and counts, the gate's reasons, destructive
+// changes first, then every change in a collapsed list, ending with the command that
+// reproduces the run. Lists that do not fit in MaxMarkdown are cut with a line saying how
+// many entries are missing; result.json always has them all.
+func Markdown(r Result, reproduce string) string {
+	if len(reproduce) > maxReproduce {
+		reproduce = reproduce[:maxReproduce] + " …"
+	}
+	footer := "\n**Reproduce with:**\n\n" + fence(reproduce) + "\n"
+	d := &doc{limit: MaxMarkdown - len(footer)}
+
+	env := string(r.Env)
+	d.line(fmt.Sprintf("## %s Terraform plan for `%s`: %s", icon(r.Verdict), mdText(env), strings.ToUpper(string(r.Verdict))))
+	d.line("")
+	n := r.Counts
+	if !n.HasChanges() {
+		d.line("**No changes.** The infrastructure matches the configuration.")
+	} else {
+		d.line(fmt.Sprintf("**Plan:** %d to add, %d to change, %d to destroy (%d of them replaced), %d to import, %d to forget.",
+			n.Create+n.Replace, n.Update, n.Delete+n.Replace, n.Replace, n.Import, n.Forget))
+	}
+	d.line("")
+	d.line("| Create | Update | Replace | Delete | Import | Forget | Move | Drift | No-op |")
+	d.line("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	d.line(fmt.Sprintf("| %d | %d | %d | %d | %d | %d | %d | %d | %d |",
+		n.Create, n.Update, n.Replace, n.Delete, n.Import, n.Forget, n.Move, n.Drift, n.NoOp))
+	d.line("")
+
+	// Each list may fill the document up to its share, so a long list of reasons cannot
+	// squeeze out the destructive changes or the full list.
+	share := func(percent int) int { return d.limit * percent / 100 }
+	if len(r.Reasons) > 0 {
+		d.line(fmt.Sprintf("### Gate: %s", r.Verdict))
+		d.line("")
+		lines := make([]string, len(r.Reasons))
+		for i, s := range r.Reasons {
+			lines[i] = "- " + mdText(s)
+		}
+		d.list(lines, share(40), "reasons")
+		d.line("")
+	}
+
+	var destructive []Change
+	for _, c := range r.Changes {
+		if c.Destructive {
+			destructive = append(destructive, c)
+		}
+	}
+	if len(destructive) > 0 {
+		d.line(fmt.Sprintf("### Destructive changes (%d)", len(destructive)))
+		d.line("")
+		d.line("| | Resource | Action | Why |")
+		d.line("|---|---|---|---|")
+		d.list(rows(destructive), share(70), "destructive changes")
+		d.line("")
+	}
+	if len(r.Drift) > 0 {
+		d.line(fmt.Sprintf("### Changed outside Terraform (%d)", len(r.Drift)))
+		d.line("")
+		d.line("| | Resource | Change | |")
+		d.line("|---|---|---|---|")
+		d.list(rows(r.Drift), share(80), "drifted resources")
+		d.line("")
+	}
+	if len(r.Changes) > 0 {
+		d.line(fmt.Sprintf("<details><summary>All changes (%d)</summary>", len(r.Changes)))
+		d.line("")
+		d.line("| | Resource | Action | Why |")
+		d.line("|---|---|---|---|")
+		d.list(rows(r.Changes), d.limit-40, "changes")
+		d.line("")
+		d.line("</details>")
+	}
+	return d.String() + footer
+}
+
+// doc is a Markdown document that refuses to grow past its limit.
+type doc struct {
+	strings.Builder
+	limit int
+}
+
+func (d *doc) line(s string) {
+	if d.Len()+len(s)+1 <= d.limit {
+		d.WriteString(s + "\n")
+	}
+}
+
+// list writes lines while the document stays under upTo bytes, then says what it cut.
+func (d *doc) list(lines []string, upTo int, what string) {
+	for i, s := range lines {
+		if d.Len()+len(s)+1+80 > upTo {
+			d.line(fmt.Sprintf("\n… and %d more %s not shown (see result.json)", len(lines)-i, what))
+			return
+		}
+		d.line(s)
+	}
+}
+
+func rows(cs []Change) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		mark := ""
+		switch {
+		case c.Destructive && c.Protected:
+			mark = "🛑"
+		case c.Destructive:
+			mark = "⚠️"
+		case c.Kind == plan.Forget || c.Kind == plan.CreateThenForget:
+			mark = "👋"
+		}
+		action := string(c.Kind)
+		if c.ImportID != "" {
+			action += ", import <code>" + cell(c.ImportID) + "</code>"
+		}
+		if c.PreviousAddress != "" && c.PreviousAddress != c.Address {
+			action += ", moved from <code>" + cell(c.PreviousAddress) + "</code>"
+		}
+		why := cell(c.Why)
+		if c.Protected && c.Destructive {
+			why = strings.TrimPrefix(why+"; protected type", "; ")
+		}
+		out[i] = fmt.Sprintf("| %s | <code>%s</code> | %s | %s |", mark, cell(c.Address), action, why)
+	}
+	return out
+}
+
+// cell escapes text for a table cell: HTML-escaped (addresses may hold for_each keys with
+// any character) and with pipes and newlines neutralised.
+func cell(s string) string {
+	s = html.EscapeString(s)
+	s = strings.ReplaceAll(s, "|", "&#124;")
+	s = strings.ReplaceAll(s, "`", "&#96;")
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// mdText escapes text for a Markdown paragraph or list item.
+func mdText(s string) string {
+	s = html.EscapeString(s)
+	s = strings.ReplaceAll(s, "`", "&#96;")
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// fence puts text in a code block whose fence is longer than any backtick run inside it.
+func fence(s string) string {
+	f := "```"
+	for strings.Contains(s, f) {
+		f += "`"
+	}
+	return f + "shell\n" + s + "\n" + f
+}
+
+func icon(v gate.Verdict) string {
+	switch v {
+	case gate.Block:
+		return "⛔"
+	case gate.Warn:
+		return "⚠️"
+	}
+	return "✅"
+}

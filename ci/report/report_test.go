@@ -1,0 +1,252 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/gate"
+	"github.com/infrapipe/infrapipe/ci/internal/tftest"
+	"github.com/infrapipe/infrapipe/ci/plan"
+)
+
+const secret = "hunter2-s3cr3t"
+
+// realResult plans a real replacement, a delete, an update and a create, with a sensitive
+// input, and runs the gate for env.
+func realResult(t *testing.T, env environment.Name) Result {
+	t.Helper()
+	before := `
+variable "password" {
+  type      = string
+  sensitive = true
+}
+resource "terraform_data" "database" {
+  input            = var.password
+  triggers_replace = ["engine-15"]
+}
+resource "terraform_data" "app" { input = "v1" }
+resource "terraform_data" "old" {}
+`
+	after := strings.Replace(strings.Replace(before, "engine-15", "engine-16", 1), `"v1"`, `"v2"`, 1)
+	after = strings.Replace(after, `resource "terraform_data" "old" {}`, `resource "terraform_data" "new" {}`, 1)
+	w := tftest.New(t, map[string]string{"main.tf": before})
+	w.Init()
+	w.Apply("-var=password=old-" + secret)
+	w.Write("main.tf", after)
+	a, err := plan.Analyze(bytes.NewReader(w.PlanJSON("-var=password=" + secret)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := environment.Default(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewResult(a, p, gate.Decide(a, p, gate.Options{}))
+}
+
+func TestMarkdownRealPlan(t *testing.T) {
+	const reproduce = "./scripts/plan.sh --env prod"
+	r := realResult(t, environment.Prod)
+	md := Markdown(r, reproduce)
+	for _, want := range []string{
+		"## ⛔ Terraform plan for `prod`: BLOCK",
+		"**Plan:** 2 to add, 1 to change, 2 to destroy (1 of them replaced), 0 to import, 0 to forget.",
+		"| 1 | 1 | 1 | 1 | 0 | 0 | 0 | 0 | 0 |",
+		"### Gate: block",
+		"- prod plan replaces terraform_data.database (triggers_replace changed); rerun with --force-recreate to allow it",
+		"### Destructive changes (2)",
+		"| ⚠️ | <code>terraform_data.database</code> | replace-delete-first | triggers_replace changed |",
+		"<details><summary>All changes (4)</summary>",
+		"|  | <code>terraform_data.app</code> | update |  |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("summary lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(md, secret) {
+		t.Errorf("summary contains the sensitive value")
+	}
+	// Destructive changes come before the full list, and the command comes last.
+	if strings.Index(md, "### Destructive") > strings.Index(md, "<details>") {
+		t.Error("destructive changes are not first")
+	}
+	if !strings.HasSuffix(md, "```shell\n"+reproduce+"\n```\n") {
+		t.Errorf("summary does not end with the reproduce command:\n%s", md[len(md)-100:])
+	}
+
+	var buf bytes.Buffer
+	if err := r.WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), secret) {
+		t.Error("result.json contains the sensitive value")
+	}
+	var back struct {
+		SchemaVersion int               `json:"schema_version"`
+		Env           string            `json:"env"`
+		Verdict       string            `json:"verdict"`
+		Reasons       []string          `json:"reasons"`
+		Counts        map[string]int    `json:"counts"`
+		Outputs       map[string]string `json:"outputs"`
+		Changes       []map[string]any  `json:"changes"`
+		Drift         []map[string]any  `json:"drift"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.SchemaVersion != 1 || back.Env != "prod" || back.Verdict != "block" || len(back.Reasons) != 2 ||
+		back.Counts["replace"] != 1 || back.Counts["delete"] != 1 || back.Outputs["resources_to_destroy"] != "2" ||
+		len(back.Changes) != 4 || back.Drift == nil {
+		t.Errorf("result.json = %s", buf.String())
+	}
+	if c := back.Changes[0]; c["address"] != "terraform_data.app" && c["destructive"] == nil {
+		t.Errorf("change = %v", c)
+	}
+}
+
+func TestMarkdownPassAndNoChanges(t *testing.T) {
+	r := NewResult(&plan.Analysis{FormatVersion: "1.2"}, mustProfile(t, environment.Test),
+		gate.Decision{Verdict: gate.Pass, Outputs: gate.Outputs(plan.Counts{})})
+	md := Markdown(r, "make plan ENV=test")
+	if !strings.Contains(md, "## ✅ Terraform plan for `test`: PASS") || !strings.Contains(md, "**No changes.**") ||
+		strings.Contains(md, "<details>") || strings.Contains(md, "### Gate") {
+		t.Errorf("summary of an empty plan:\n%s", md)
+	}
+}
+
+func TestMarkdownTruncates(t *testing.T) {
+	for _, n := range []int{10, 300, 10000} {
+		t.Run(strconv.Itoa(n), func(t *testing.T) {
+			a := &plan.Analysis{FormatVersion: "1.2"}
+			for i := range n {
+				a.Changes = append(a.Changes, plan.Change{
+					Address: fmt.Sprintf(`aws_s3_bucket.logs["tenant-%05d"]`, i), Type: "aws_s3_bucket", Mode: "managed",
+					Kind: plan.ReplaceDeleteFirst, Actions: []string{"delete", "create"}, ReplacePaths: []string{"bucket"},
+					Reason: "replace_because_cannot_update",
+				})
+				a.Counts.Replace++
+			}
+			p := mustProfile(t, environment.Prod)
+			r := NewResult(a, p, gate.Decide(a, p, gate.Options{}))
+			md := Markdown(r, "./scripts/plan.sh --env prod")
+			if len(md) > MaxMarkdown {
+				t.Fatalf("summary is %d bytes", len(md))
+			}
+			if !strings.HasSuffix(md, "./scripts/plan.sh --env prod\n```\n") {
+				t.Error("summary does not end with the reproduce command")
+			}
+			// Every cut list says how many entries it left out, and those plus the shown rows
+			// add up to the whole list.
+			shown := strings.Count(md, "| 🛑 | <code>aws_s3_bucket.logs")
+			cut := 0
+			for _, m := range regexp.MustCompile(`… and (\d+) more (destructive changes|changes) not shown`).FindAllStringSubmatch(md, -1) {
+				k, _ := strconv.Atoi(m[1])
+				cut += k
+			}
+			if shown+cut != 2*n {
+				t.Errorf("%d rows shown + %d said cut != %d", shown, cut, 2*n)
+			}
+			if n == 10 && cut != 0 {
+				t.Errorf("a small plan was cut")
+			}
+			if n == 10000 && (cut == 0 || !strings.Contains(md, "reasons not shown")) {
+				t.Errorf("a huge plan was not cut:\n%s", md[:500])
+			}
+		})
+	}
+}
+
+func TestMarkdownEscapes(t *testing.T) {
+	a := &plan.Analysis{FormatVersion: "1.2", Counts: plan.Counts{Delete: 1, Import: 1}, Changes: []plan.Change{
+		{Address: "aws_s3_bucket.b[\"a|b`<script>alert(1)</script>\"]", Type: "aws_s3_bucket", Mode: "managed", Kind: plan.Delete},
+		{Address: "aws_sqs_queue.q", Type: "aws_sqs_queue", Mode: "managed", Kind: plan.NoOp, Importing: true, ImportID: "https://sqs|x\n## injected"},
+	}}
+	p := mustProfile(t, environment.Staging)
+	r := NewResult(a, p, gate.Decide(a, p, gate.Options{}))
+	md := Markdown(r, "echo ``` done")
+	if strings.Contains(md, "<script>") || strings.Contains(md, "\n## injected") {
+		t.Errorf("summary is not escaped:\n%s", md)
+	}
+	if !strings.Contains(md, "&lt;script&gt;") || !strings.HasSuffix(md, "````shell\necho ``` done\n````\n") {
+		t.Errorf("summary:\n%s", md)
+	}
+	for _, line := range strings.Split(md, "\n") {
+		if strings.Contains(line, "<code>") && strings.Count(line, "|") != 5 {
+			t.Errorf("table row with %d cells separators: %q", strings.Count(line, "|"), line)
+		}
+	}
+	long := Markdown(r, strings.Repeat("x", 100000))
+	if len(long) > MaxMarkdown || !strings.Contains(long, "x …") {
+		t.Errorf("a huge reproduce command is not cut: %d bytes", len(long))
+	}
+}
+
+func TestJUnit(t *testing.T) {
+	out, err := JUnit([]Suite{
+		{Name: "post-deploy prod", Cases: []Case{
+			{Name: "bucket is versioned", Time: 1500 * time.Millisecond, Output: "ok"},
+			{Name: "queue has DLQ", Classname: "sqs", Time: 250 * time.Millisecond, Failure: "no redrive policy on jobs", Output: "GetQueueAttributes: {}\n\x00bad byte"},
+			{Name: "lambda smoke", Skipped: "no lambda in this stack"},
+		}},
+		{Name: "empty"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(out, []byte(`<?xml version="1.0" encoding="UTF-8"?>`)) {
+		t.Errorf("no XML header: %s", out)
+	}
+	var back junitSuites
+	if err := xml.Unmarshal(out, &back); err != nil {
+		t.Fatalf("JUnit output is not valid XML: %v\n%s", err, out)
+	}
+	if back.Tests != 3 || back.Failures != 1 || back.Skipped != 1 || back.Time != "1.750" || len(back.Suites) != 2 {
+		t.Errorf("totals = %+v", back)
+	}
+	s := back.Suites[0]
+	if s.Name != "post-deploy prod" || s.Tests != 3 || s.Failures != 1 || s.Skipped != 1 || s.Time != "1.750" {
+		t.Errorf("suite = %+v", s)
+	}
+	c := s.Cases[1]
+	if c.Classname != "sqs" || c.Failure == nil || c.Failure.Message != "no redrive policy on jobs" || !strings.Contains(c.Failure.Text, "GetQueueAttributes") {
+		t.Errorf("failed case = %+v", c)
+	}
+	if s.Cases[0].Classname != "post-deploy prod" || s.Cases[0].Failure != nil || s.Cases[0].Time != "1.500" {
+		t.Errorf("passed case = %+v", s.Cases[0])
+	}
+	if s.Cases[2].Skipped == nil || s.Cases[2].Skipped.Message != "no lambda in this stack" {
+		t.Errorf("skipped case = %+v", s.Cases[2])
+	}
+}
+
+func mustProfile(t *testing.T, n environment.Name) environment.Profile {
+	t.Helper()
+	p, err := environment.Default(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestMarkdownLongReasonsLeaveRoom(t *testing.T) {
+	a := &plan.Analysis{FormatVersion: "1.2"}
+	for i := range 5000 {
+		a.Changes = append(a.Changes, plan.Change{Address: fmt.Sprintf("terraform_data.n[%d]", i), Type: "terraform_data", Mode: "managed", Kind: plan.Delete})
+		a.Counts.Delete++
+	}
+	p := mustProfile(t, environment.Prod)
+	md := Markdown(NewResult(a, p, gate.Decide(a, p, gate.Options{})), "plan")
+	for _, want := range []string{"more reasons not shown", "| ⚠️ | <code>terraform_data.n[0]</code>", "more destructive changes not shown", "<details>", "more changes not shown", "</details>"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("summary lacks %q", want)
+		}
+	}
+}
