@@ -257,9 +257,10 @@ func TestWorkflowPipelineStep(t *testing.T) {
 		name         string
 		exit         int
 		infracostKey string
+		project      string
 	}{
-		{"success with an Infracost key", 0, "ico-123"},
-		{"the module fails", 3, ""},
+		{"success with an Infracost key and a project", 0, "ico-123", "my-project"},
+		{"the module fails", 3, "", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			githubOutput := filepath.Join(dir, "github_output")
@@ -283,6 +284,7 @@ func TestWorkflowPipelineStep(t *testing.T) {
 				"SKIP_TESTS=false",
 				"FORCE_RECREATE=true",
 				"INFRACOST_API_KEY=" + tt.infracostKey,
+				"PROJECT=" + tt.project,
 				"FAKE_DAGGER_ARGV=" + argvFile,
 				"FAKE_DAGGER_EXIT=" + strconv.Itoa(tt.exit),
 				"FAKE_OUTPUTS=" + filepath.Join(dir, "outputs.env"),
@@ -303,10 +305,10 @@ func TestWorkflowPipelineStep(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := []string{"--progress=plain", "call", "--region=eu-west-1", "pipeline",
+			want := []string{"--progress=plain", "call", "--region=eu-west-1", "pipeline", "--report-on-failure",
 				"--github-event-name=workflow_dispatch", "--github-ref=refs/heads/main",
 				"--github-event=/runner/_temp/event.json", "--requested-env=" + hostile,
-				"--dry-run=true", "--skip-tests=false", "--force-recreate=true",
+				"--dry-run=true", "--skip-tests=false", "--force-recreate=true", "--project=" + tt.project,
 				"--aws-access-key-id=env:AWS_ACCESS_KEY_ID", "--aws-secret-access-key=env:AWS_SECRET_ACCESS_KEY",
 				"--aws-session-token=env:AWS_SESSION_TOKEN"}
 			if tt.infracostKey != "" {
@@ -323,8 +325,11 @@ func TestWorkflowPipelineStep(t *testing.T) {
 			// The runner reads the reproduce line and the module's outputs from GITHUB_OUTPUT.
 			data, _ := os.ReadFile(githubOutput)
 			gotOut := parseOutputFile(t, string(data))
-			reproduce := "dagger call --region=eu-west-1 pipeline --env=prod --dry-run --force-recreate " +
-				"--aws-access-key-id=env:AWS_ACCESS_KEY_ID --aws-secret-access-key=env:AWS_SECRET_ACCESS_KEY --aws-session-token=env:AWS_SESSION_TOKEN "
+			reproduce := "dagger call --region=eu-west-1 pipeline --env=prod --dry-run --force-recreate "
+			if tt.project != "" {
+				reproduce += "--project=" + tt.project + " "
+			}
+			reproduce += "--aws-access-key-id=env:AWS_ACCESS_KEY_ID --aws-secret-access-key=env:AWS_SECRET_ACCESS_KEY --aws-session-token=env:AWS_SESSION_TOKEN "
 			if tt.infracostKey != "" {
 				reproduce += "--infracost-api-key=env:INFRACOST_API_KEY "
 			}
