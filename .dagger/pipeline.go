@@ -15,6 +15,7 @@ import (
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/findings"
 	"github.com/infrapipe/infrapipe/ci/gate"
+	"github.com/infrapipe/infrapipe/ci/report"
 )
 
 // Pipeline runs one environment's whole pipeline, the steps its profile asks for:
@@ -139,7 +140,8 @@ type pipeline struct {
 	steps []step
 	plan  *planRun
 	apply *applyResult
-	files *dagger.Directory // extra report files (drift, import report, JUnit of tests)
+	tests *testSuite
+	files *dagger.Directory // extra report files, e.g. the import report
 }
 
 // step is one step's outcome. A failed check is Block; a step that could not run is Warn,
@@ -320,7 +322,7 @@ func (p *pipeline) deploy(ctx context.Context) {
 	}
 	p.add(ts.step())
 	p.mu.Lock()
-	p.files = ts.files(p.files)
+	p.tests = ts
 	p.mu.Unlock()
 }
 
@@ -401,14 +403,13 @@ func (p *pipeline) report(reproduce string) (*dagger.Directory, error) {
 		}
 	}
 	outputs := map[string]string{"verdict": string(verdict), "environment": string(p.r.env)}
+	result := pipelineResult{Env: p.r.env, Verdict: verdict, DryRun: p.dryRun, Reasons: p.reasonsLocked(), Outputs: outputs}
 	dir := dag.Directory()
 	if p.plan != nil {
-		summary, result, err := planReport(p.plan, "")
-		if err != nil {
-			return nil, err
-		}
-		b.WriteString("\n" + summary + "\n")
-		dir = dir.WithNewFile("plan.txt", p.plan.text).WithNewFile("plan-result.json", result)
+		res := report.NewResult(p.plan.analysis, p.plan.profile, p.plan.decision)
+		result.Plan = &res
+		b.WriteString("\n" + report.Markdown(res, "") + "\n")
+		dir = dir.WithNewFile("plan.txt", p.plan.text)
 		for k, v := range p.plan.decision.Outputs {
 			if k != "verdict" {
 				outputs[k] = v
@@ -422,13 +423,16 @@ func (p *pipeline) report(reproduce string) (*dagger.Directory, error) {
 	}
 	b.WriteString(reproduce)
 
-	result := pipelineResult{Env: p.r.env, Verdict: verdict, DryRun: p.dryRun, Reasons: p.reasonsLocked(), Outputs: outputs}
 	for _, s := range p.steps {
 		result.Steps = append(result.Steps, stepResult{Name: s.name, Verdict: s.verdict, Reasons: s.reasons, Findings: len(s.findings)})
 	}
 	js, err := json.MarshalIndent(result, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("write result.json: %w", err)
+	}
+	junit, err := p.junit()
+	if err != nil {
+		return nil, err
 	}
 	gh, err := p.r.m.gitHubFiles(outputs, all, p.r.profile.SeverityThreshold)
 	if err != nil {
@@ -438,7 +442,8 @@ func (p *pipeline) report(reproduce string) (*dagger.Directory, error) {
 		WithDirectory(".", gh).
 		WithNewFile("summary.md", b.String()).
 		WithNewFile("result.json", string(js)+"\n").
-		WithNewFile("results.sarif", sarif.String())
+		WithNewFile("results.sarif", sarif.String()).
+		WithNewFile("junit.xml", string(junit))
 	if p.files != nil {
 		dir = dir.WithDirectory(".", p.files)
 	}
@@ -446,6 +451,28 @@ func (p *pipeline) report(reproduce string) (*dagger.Directory, error) {
 		dir = dir.WithFile("backups/"+p.apply.backup.backup.FileName(), p.apply.backup.file)
 	}
 	return dir, nil
+}
+
+// junit is junit.xml: every step as a check, and the post-deploy tests when they ran.
+func (p *pipeline) junit() ([]byte, error) {
+	checks := report.Suite{Name: "pipeline " + string(p.r.env)}
+	for _, s := range p.steps {
+		c := report.Case{Name: s.name, Classname: string(p.r.env)}
+		if s.verdict == gate.Block {
+			c.Failure = strings.Join(s.reasons, "; ")
+			c.Output = s.markdown
+		}
+		checks.Cases = append(checks.Cases, c)
+	}
+	suites := []report.Suite{checks}
+	if p.tests != nil {
+		suites = append(suites, p.tests.suite())
+	}
+	data, err := report.JUnit(suites)
+	if err != nil {
+		return nil, fmt.Errorf("write junit.xml: %w", err)
+	}
+	return data, nil
 }
 
 func (p *pipeline) reasonsLocked() []string {
@@ -466,6 +493,8 @@ type pipelineResult struct {
 	Reasons []string          `json:"reasons"`
 	Steps   []stepResult      `json:"steps"`
 	Outputs map[string]string `json:"outputs"`
+	// Plan is the plan's own result (ci/report), when the pipeline got that far.
+	Plan *report.Result `json:"plan,omitempty"`
 }
 
 type stepResult struct {

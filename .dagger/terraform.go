@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"path"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/gate"
 	"github.com/infrapipe/infrapipe/ci/plan"
+	"github.com/infrapipe/infrapipe/ci/report"
 	"github.com/infrapipe/infrapipe/ci/state"
 )
 
@@ -375,6 +375,7 @@ func (m *Infra) Plan(
 // planRun is a plan of this run: the container holding its files, what ci/plan read from
 // it and what ci/gate decided.
 type planRun struct {
+	profile  environment.Profile
 	ctr      *dagger.Container
 	text     string
 	analysis *plan.Analysis
@@ -411,13 +412,13 @@ func (r *run) judge(ctx context.Context, ctr *dagger.Container, forceRecreate bo
 		return nil, fmt.Errorf("%s plan: %w", r.env, err)
 	}
 	d := gate.Decide(a, r.profile, gate.Options{ForceRecreate: forceRecreate})
-	return &planRun{ctr: ctr, text: text, analysis: a, decision: d}, nil
+	return &planRun{profile: r.profile, ctr: ctr, text: text, analysis: a, decision: d}, nil
 }
 
 // report is the plan's directory: plan.txt, summary.md, result.json, and with includePlan
 // the secret-bearing tfplan and plan.json.
 func (p *planRun) report(reproduce string, includePlan bool) (*dagger.Directory, error) {
-	summary, result, err := planReport(p, reproduce)
+	summary, result, err := planReport(p, p.profile, reproduce)
 	if err != nil {
 		return nil, err
 	}
@@ -525,7 +526,7 @@ func (r *run) apply(ctx context.Context, forceRecreate bool, saved *dagger.Direc
 
 // report is the apply's directory.
 func (a *applyResult) report(reproduce string) (*dagger.Directory, error) {
-	summary, result, err := planReport(a.plan, "")
+	summary, result, err := planReport(a.plan, a.plan.profile, "")
 	if err != nil {
 		return nil, err
 	}
@@ -553,29 +554,12 @@ func (a *applyResult) report(reproduce string) (*dagger.Directory, error) {
 	return dir, nil
 }
 
-// planReport renders a plan's summary.md and result.json.
-// TODO(ci/report): replace with ci/report's renderer once it lands.
-func planReport(p *planRun, reproduce string) (string, string, error) {
-	result := struct {
-		Env     environment.Name  `json:"env"`
-		Verdict gate.Verdict      `json:"verdict"`
-		Reasons []string          `json:"reasons"`
-		Counts  plan.Counts       `json:"counts"`
-		Changes []plan.Change     `json:"changes"`
-		Outputs map[string]string `json:"outputs"`
-	}{p.decision.Env, p.decision.Verdict, p.decision.Reasons, p.analysis.Counts, p.analysis.Changes, p.decision.Outputs}
-	js, err := json.MarshalIndent(result, "", "  ")
-	if err != nil {
+// planReport renders a plan's summary.md and result.json with ci/report.
+func planReport(p *planRun, profile environment.Profile, reproduce string) (string, string, error) {
+	res := report.NewResult(p.analysis, profile, p.decision)
+	var js strings.Builder
+	if err := res.WriteJSON(&js); err != nil {
 		return "", "", fmt.Errorf("write result.json: %w", err)
 	}
-	c := p.analysis.Counts
-	var b strings.Builder
-	fmt.Fprintf(&b, "## Plan for %s: %s\n\n", p.decision.Env, p.decision.Verdict)
-	fmt.Fprintf(&b, "| create | update | delete | replace | import | drift |\n|---|---|---|---|---|---|\n| %d | %d | %d | %d | %d | %d |\n\n",
-		c.Create, c.Update, c.Delete, c.Replace, c.Import, c.Drift)
-	for _, reason := range p.decision.Reasons {
-		fmt.Fprintf(&b, "- %s\n", reason)
-	}
-	b.WriteString(reproduce)
-	return b.String(), string(js) + "\n", nil
+	return report.Markdown(res, reproduce), js.String(), nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"encoding/xml"
 	"fmt"
 	"strings"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"dagger/infra/internal/dagger"
 
 	"github.com/infrapipe/infrapipe/ci/gate"
+	"github.com/infrapipe/infrapipe/ci/report"
 )
 
 // Test checks a deployed environment and returns junit.xml and summary.md: the deployment
@@ -61,7 +61,11 @@ func (m *Infra) Test(
 	if skipDestructive {
 		args = append(args, "--skip-destructive")
 	}
-	dir := ts.files(nil).WithNewFile("summary.md", ts.step().markdown+m.reproduce("test", args...))
+	dir, err := ts.files(nil)
+	if err != nil {
+		return nil, err
+	}
+	dir = dir.WithNewFile("summary.md", ts.step().markdown+m.reproduce("test", args...))
 	if failed := ts.failed(); len(failed) > 0 {
 		return nil, fmt.Errorf("post-deploy tests failed in %s: %s", env, strings.Join(failed, "; "))
 	}
@@ -116,11 +120,15 @@ func (t *testSuite) step() step {
 }
 
 // files adds junit.xml to a report directory (nil starts a new one).
-func (t *testSuite) files(dir *dagger.Directory) *dagger.Directory {
+func (t *testSuite) files(dir *dagger.Directory) (*dagger.Directory, error) {
 	if dir == nil {
 		dir = dag.Directory()
 	}
-	return dir.WithNewFile("junit.xml", junitXML(t))
+	junit, err := report.JUnit([]report.Suite{t.suite()})
+	if err != nil {
+		return nil, fmt.Errorf("write junit.xml: %w", err)
+	}
+	return dir.WithNewFile("junit.xml", string(junit)), nil
 }
 
 // postDeploy runs the checks in an initialized container of the environment. Each check is
@@ -234,43 +242,20 @@ func run2(ctx context.Context, ctr *dagger.Container, args []string) (int, strin
 	return code, stdout, nil
 }
 
-// junitXML renders the suite.
-// TODO(ci/report): use ci/report's JUnit writer once it lands.
-func junitXML(t *testSuite) string {
-	var b strings.Builder
-	failures, skipped := 0, 0
-	for _, c := range t.cases {
-		if c.failure != "" {
-			failures++
-		}
-		if c.skipped != "" {
-			skipped++
-		}
-	}
+// suite is the checks as a JUnit suite for ci/report.
+func (t *testSuite) suite() report.Suite {
 	name := "post-deploy " + t.env
 	if t.project != "" {
 		name += " (" + t.project + ")"
 	}
-	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
-	fmt.Fprintf(&b, "<testsuites><testsuite name=\"%s\" tests=\"%d\" failures=\"%d\" skipped=\"%d\">\n", xmlEscape(name), len(t.cases), failures, skipped)
+	suite := report.Suite{Name: name}
 	for _, c := range t.cases {
-		fmt.Fprintf(&b, "  <testcase classname=\"%s\" name=\"%s\" time=\"%.3f\">", xmlEscape(name), xmlEscape(c.name), c.elapsed.Seconds())
-		switch {
-		case c.failure != "":
-			fmt.Fprintf(&b, "<failure message=\"%s\">%s</failure>", xmlEscape(firstLine(c.failure)), xmlEscape(c.failure))
-		case c.skipped != "":
-			fmt.Fprintf(&b, "<skipped message=\"%s\"/>", xmlEscape(c.skipped))
+		tc := report.Case{Name: c.name, Classname: t.env, Time: c.elapsed, Skipped: c.skipped}
+		if c.failure != "" {
+			tc.Failure = strings.SplitN(c.failure, "\n", 2)[0]
+			tc.Output = c.failure
 		}
-		b.WriteString("</testcase>\n")
+		suite.Cases = append(suite.Cases, tc)
 	}
-	b.WriteString("</testsuite></testsuites>\n")
-	return b.String()
-}
-
-func firstLine(s string) string { return strings.SplitN(s, "\n", 2)[0] }
-
-func xmlEscape(s string) string {
-	var b strings.Builder
-	_ = xml.EscapeText(&b, []byte(s))
-	return b.String()
+	return suite
 }
