@@ -176,7 +176,7 @@ func firstSet(values ...string) string {
 }
 
 func (p *awsProvider) Resources(context.Context) []func() resource.Resource {
-	return []func() resource.Resource{newS3Bucket}
+	return []func() resource.Resource{newS3Bucket, newDynamoDBTable, newSNSTopic}
 }
 
 func (p *awsProvider) DataSources(context.Context) []func() datasource.DataSource {

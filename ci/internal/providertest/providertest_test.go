@@ -4,13 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 	"github.com/aws/smithy-go"
 	tfjson "github.com/hashicorp/terraform-json"
 
@@ -19,70 +25,202 @@ import (
 	"github.com/infrapipe/infrapipe/ci/internal/tftest"
 )
 
-func awsConfig(moto *mototest.Server) aws.Config {
-	return aws.Config{
+// kind drives one resource type of the provider from Terraform and inspects it with the
+// AWS SDK, so every test runs over all of them.
+type kind struct {
+	typ string
+	// block is the resource "<typ>" "this" body, given a tags expression.
+	block  string
+	create func(ctx context.Context, a *sdk) (id string, err error) // out of band
+	get    func(ctx context.Context, a *sdk, id string) (tags map[string]string, exists bool, err error)
+	tag    func(ctx context.Context, a *sdk, id string, tags map[string]string) error
+	delete func(ctx context.Context, a *sdk, id string) error
+}
+
+type sdk struct {
+	s3  *s3.Client
+	ddb *dynamodb.Client
+	sns *sns.Client
+}
+
+func newSDK(moto *mototest.Server) *sdk {
+	cfg := aws.Config{
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
 		BaseEndpoint: aws.String(moto.URL),
 	}
+	return &sdk{
+		s3:  s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }),
+		ddb: dynamodb.NewFromConfig(cfg),
+		sns: sns.NewFromConfig(cfg),
+	}
 }
 
-func s3Client(moto *mototest.Server) *s3.Client {
-	return s3.NewFromConfig(awsConfig(moto), func(o *s3.Options) { o.UsePathStyle = true })
-}
-
-func bucketTags(t *testing.T, c *s3.Client, name string) map[string]string {
-	t.Helper()
-	out, err := c.GetBucketTagging(context.Background(), &s3.GetBucketTaggingInput{Bucket: aws.String(name)})
+func apiCode(err error) string {
 	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) && apiErr.ErrorCode() == "NoSuchTagSet" {
-		return map[string]string{}
+	if errors.As(err, &apiErr) {
+		return apiErr.ErrorCode()
 	}
-	if err != nil {
-		t.Fatalf("get tags of bucket %s: %v", name, err)
-	}
-	tags := map[string]string{}
-	for _, tag := range out.TagSet {
-		tags[*tag.Key] = *tag.Value
-	}
-	return tags
+	return ""
 }
 
-func bucketExists(t *testing.T, c *s3.Client, name string) bool {
-	t.Helper()
-	_, err := c.HeadBucket(context.Background(), &s3.HeadBucketInput{Bucket: aws.String(name)})
-	var nf *s3types.NotFound
-	if errors.As(err, &nf) {
-		return false
-	}
-	if err != nil {
-		t.Fatalf("head bucket %s: %v", name, err)
-	}
-	return true
+var kinds = []kind{
+	{
+		typ:   "aws_s3_bucket",
+		block: `bucket = "logs"`,
+		create: func(ctx context.Context, a *sdk) (string, error) {
+			_, err := a.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("logs")})
+			return "logs", err
+		},
+		get: func(ctx context.Context, a *sdk, id string) (map[string]string, bool, error) {
+			if _, err := a.s3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(id)}); err != nil {
+				var nf *s3types.NotFound
+				return nil, false, ignore(err, errors.As(err, &nf))
+			}
+			out, err := a.s3.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String(id)})
+			if apiCode(err) == "NoSuchTagSet" {
+				return map[string]string{}, true, nil
+			}
+			if err != nil {
+				return nil, true, err
+			}
+			tags := map[string]string{}
+			for _, t := range out.TagSet {
+				tags[*t.Key] = *t.Value
+			}
+			return tags, true, nil
+		},
+		tag: func(ctx context.Context, a *sdk, id string, tags map[string]string) error {
+			var set []s3types.Tag
+			for k, v := range tags {
+				set = append(set, s3types.Tag{Key: aws.String(k), Value: aws.String(v)})
+			}
+			_, err := a.s3.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{
+				Bucket: aws.String(id), Tagging: &s3types.Tagging{TagSet: set},
+			})
+			return err
+		},
+		delete: func(ctx context.Context, a *sdk, id string) error {
+			_, err := a.s3.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(id)})
+			return err
+		},
+	},
+	{
+		typ: "aws_dynamodb_table",
+		block: `name         = "locks"
+  hash_key     = "LockID"
+  billing_mode = "PAY_PER_REQUEST"
+  attribute {
+    name = "LockID"
+    type = "S"
+  }`,
+		create: func(ctx context.Context, a *sdk) (string, error) {
+			_, err := a.ddb.CreateTable(ctx, &dynamodb.CreateTableInput{
+				TableName:   aws.String("locks"),
+				BillingMode: ddbtypes.BillingModePayPerRequest,
+				KeySchema:   []ddbtypes.KeySchemaElement{{AttributeName: aws.String("LockID"), KeyType: ddbtypes.KeyTypeHash}},
+				AttributeDefinitions: []ddbtypes.AttributeDefinition{
+					{AttributeName: aws.String("LockID"), AttributeType: ddbtypes.ScalarAttributeTypeS},
+				},
+			})
+			return "locks", err
+		},
+		get: func(ctx context.Context, a *sdk, id string) (map[string]string, bool, error) {
+			out, err := a.ddb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(id)})
+			if err != nil {
+				return nil, false, ignore(err, apiCode(err) == "ResourceNotFoundException")
+			}
+			tags, err := a.ddb.ListTagsOfResource(ctx, &dynamodb.ListTagsOfResourceInput{ResourceArn: out.Table.TableArn})
+			if err != nil {
+				return nil, true, err
+			}
+			m := map[string]string{}
+			for _, t := range tags.Tags {
+				m[*t.Key] = *t.Value
+			}
+			return m, true, nil
+		},
+		tag: func(ctx context.Context, a *sdk, id string, tags map[string]string) error {
+			out, err := a.ddb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(id)})
+			if err != nil {
+				return err
+			}
+			in := &dynamodb.TagResourceInput{ResourceArn: out.Table.TableArn}
+			for k, v := range tags {
+				in.Tags = append(in.Tags, ddbtypes.Tag{Key: aws.String(k), Value: aws.String(v)})
+			}
+			_, err = a.ddb.TagResource(ctx, in)
+			return err
+		},
+		delete: func(ctx context.Context, a *sdk, id string) error {
+			_, err := a.ddb.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(id)})
+			return err
+		},
+	},
+	{
+		typ:   "aws_sns_topic",
+		block: `name = "alerts"`,
+		create: func(ctx context.Context, a *sdk) (string, error) {
+			out, err := a.sns.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("alerts")})
+			if err != nil {
+				return "", err
+			}
+			return *out.TopicArn, nil
+		},
+		get: func(ctx context.Context, a *sdk, id string) (map[string]string, bool, error) {
+			_, err := a.sns.GetTopicAttributes(ctx, &sns.GetTopicAttributesInput{TopicArn: aws.String(id)})
+			if err != nil {
+				return nil, false, ignore(err, apiCode(err) == "NotFound")
+			}
+			out, err := a.sns.ListTagsForResource(ctx, &sns.ListTagsForResourceInput{ResourceArn: aws.String(id)})
+			if err != nil {
+				return nil, true, err
+			}
+			m := map[string]string{}
+			for _, t := range out.Tags {
+				m[*t.Key] = *t.Value
+			}
+			return m, true, nil
+		},
+		tag: func(ctx context.Context, a *sdk, id string, tags map[string]string) error {
+			in := &sns.TagResourceInput{ResourceArn: aws.String(id)}
+			for k, v := range tags {
+				in.Tags = append(in.Tags, snstypes.Tag{Key: aws.String(k), Value: aws.String(v)})
+			}
+			_, err := a.sns.TagResource(ctx, in)
+			return err
+		},
+		delete: func(ctx context.Context, a *sdk, id string) error {
+			_, err := a.sns.DeleteTopic(ctx, &sns.DeleteTopicInput{TopicArn: aws.String(id)})
+			return err
+		},
+	},
 }
 
-func putBucketTags(t *testing.T, c *s3.Client, name string, tags map[string]string) {
-	t.Helper()
-	var set []s3types.Tag
-	for k, v := range tags {
-		set = append(set, s3types.Tag{Key: aws.String(k), Value: aws.String(v)})
+// ignore drops err when it is the "not found" the caller expects.
+func ignore(err error, notFound bool) error {
+	if notFound {
+		return nil
 	}
-	_, err := c.PutBucketTagging(context.Background(), &s3.PutBucketTaggingInput{
-		Bucket: aws.String(name), Tagging: &s3types.Tagging{TagSet: set},
-	})
-	if err != nil {
-		t.Fatalf("tag bucket %s: %v", name, err)
-	}
+	return err
 }
 
-func plan(t *testing.T, raw []byte) *tfjson.Plan {
-	t.Helper()
-	var p tfjson.Plan
-	if err := json.Unmarshal(raw, &p); err != nil {
-		t.Fatalf("parse plan JSON: %v\n%s", err, raw)
-	}
-	return &p
+// config is the configuration for one kind: written as for the real provider, with a
+// version constraint that only a 5.x provider meets.
+func (k kind) config(tags string) string {
+	return fmt.Sprintf(`terraform {
+  required_providers {
+    aws = { source = "hashicorp/aws", version = "~> 5.0" }
+  }
 }
+resource %q "this" {
+  %s
+  tags = %s
+}
+`, k.typ, k.block, tags)
+}
+
+func (k kind) address() string { return k.typ + ".this" }
 
 func workspace(t *testing.T, moto *mototest.Server, mainTF string) *tftest.Workspace {
 	t.Helper()
@@ -92,102 +230,213 @@ func workspace(t *testing.T, moto *mototest.Server, mainTF string) *tftest.Works
 	return w
 }
 
-const bucketTF = `
-terraform {
-  required_providers {
-    aws = { source = "hashicorp/aws", version = "~> 5.0" }
-  }
-}
-resource "aws_s3_bucket" "logs" {
-  bucket = "logs"
-  tags   = { project = "infrapipe", env = "test" }
-}
-`
-
-// TestBucketLifecycle walks one bucket through apply, drift and destroy, checking moto
-// with the SDK at every step.
-func TestBucketLifecycle(t *testing.T) {
-	t.Parallel()
-	moto := mototest.Start(t)
-	c := s3Client(moto)
-	w := workspace(t, moto, bucketTF)
-
-	w.Apply()
-	want := map[string]string{"project": "infrapipe", "env": "test"}
-	if got := bucketTags(t, c, "logs"); !maps.Equal(got, want) {
-		t.Fatalf("after apply, bucket tags = %v, want %v", got, want)
+func parsePlan(t *testing.T, raw []byte) *tfjson.Plan {
+	t.Helper()
+	var p tfjson.Plan
+	if err := json.Unmarshal(raw, &p); err != nil {
+		t.Fatalf("parse plan JSON: %v\n%s", err, raw)
 	}
-	if p := plan(t, w.PlanJSON()); len(p.ResourceDrift) != 0 || !noChanges(p) {
-		t.Fatalf("plan right after apply is not empty: drift %d, changes %v", len(p.ResourceDrift), actions(p))
-	}
-
-	putBucketTags(t, c, "logs", map[string]string{"project": "infrapipe", "env": "prod"})
-	p := plan(t, w.PlanJSON("-refresh-only"))
-	if len(p.ResourceDrift) != 1 {
-		t.Fatalf("refresh-only plan after an out-of-band tag change: %d drifted resources, want 1", len(p.ResourceDrift))
-	}
-	d := p.ResourceDrift[0]
-	before := d.Change.Before.(map[string]any)["tags"].(map[string]any)
-	after := d.Change.After.(map[string]any)["tags"].(map[string]any)
-	if d.Address != "aws_s3_bucket.logs" || !d.Change.Actions.Update() || before["env"] != "test" || after["env"] != "prod" {
-		t.Fatalf("drift = %s %v tags %v -> %v, want aws_s3_bucket.logs update env test -> prod",
-			d.Address, d.Change.Actions, before, after)
-	}
-
-	w.Run("destroy", "-auto-approve", "-no-color")
-	if bucketExists(t, c, "logs") {
-		t.Fatal("bucket logs still exists after terraform destroy")
-	}
+	return &p
 }
 
-// TestBucketImport plans an import {} block for a bucket the SDK created, as the import
-// pipeline does, then applies it and finds the bucket in state.
-func TestBucketImport(t *testing.T) {
-	t.Parallel()
-	moto := mototest.Start(t)
-	c := s3Client(moto)
-	if _, err := c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("logs")}); err != nil {
-		t.Fatal(err)
+// state reads the kind's id from terraform show -json.
+func stateID(t *testing.T, w *tftest.Workspace, address string) string {
+	t.Helper()
+	var s tfjson.State
+	if err := json.Unmarshal([]byte(w.Run("show", "-json")), &s); err != nil {
+		t.Fatalf("parse state JSON: %v", err)
 	}
-	putBucketTags(t, c, "logs", map[string]string{"project": "infrapipe", "env": "test"})
-	w := workspace(t, moto, bucketTF+`
-import {
-  to = aws_s3_bucket.logs
-  id = "logs"
-}
-`)
-	p := plan(t, w.PlanJSON())
-	var imports int
-	for _, rc := range p.ResourceChanges {
-		if rc.Change.Importing != nil {
-			imports++
-			if rc.Address != "aws_s3_bucket.logs" || rc.Change.Importing.ID != "logs" || !rc.Change.Actions.NoOp() {
-				t.Errorf("import %s id %q actions %v, want aws_s3_bucket.logs id logs no-op",
-					rc.Address, rc.Change.Importing.ID, rc.Change.Actions)
-			}
+	for _, r := range s.Values.RootModule.Resources {
+		if r.Address == address {
+			return r.AttributeValues["id"].(string)
 		}
 	}
-	if imports != 1 {
-		t.Fatalf("plan imports %d resources, want 1 (changes %v)", imports, actions(p))
-	}
-	w.Apply()
-	if got := w.Run("state", "list"); got != "aws_s3_bucket.logs\n" {
-		t.Fatalf("state list after importing = %q", got)
+	t.Fatalf("%s not in state", address)
+	return ""
+}
+
+// TestLifecycle applies each resource type, changes its tags out of band and expects
+// refresh-only drift, applies the configuration back, and destroys it, checking moto with
+// the SDK at every step.
+func TestLifecycle(t *testing.T) {
+	t.Parallel()
+	moto := mototest.Start(t)
+	a := newSDK(moto)
+	for _, k := range kinds {
+		t.Run(k.typ, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			w := workspace(t, moto, k.config(`{ project = "infrapipe", env = "test" }`))
+			w.Apply()
+			id := stateID(t, w, k.address())
+			want := map[string]string{"project": "infrapipe", "env": "test"}
+			if tags, ok, err := k.get(ctx, a, id); err != nil || !ok || !maps.Equal(tags, want) {
+				t.Fatalf("after apply: exists %v, tags %v, err %v; want tags %v", ok, tags, err, want)
+			}
+			if p := parsePlan(t, w.PlanJSON()); len(p.ResourceDrift) != 0 || changed(p) != nil {
+				t.Fatalf("plan right after apply: drift %d, changes %v; want none", len(p.ResourceDrift), changed(p))
+			}
+
+			if err := k.tag(ctx, a, id, map[string]string{"env": "prod"}); err != nil {
+				t.Fatal(err)
+			}
+			p := parsePlan(t, w.PlanJSON("-refresh-only"))
+			if len(p.ResourceDrift) != 1 {
+				t.Fatalf("refresh-only plan after an out-of-band tag change: %d drifted, want 1", len(p.ResourceDrift))
+			}
+			d := p.ResourceDrift[0]
+			before, after := tagsOf(d.Change.Before), tagsOf(d.Change.After)
+			if d.Address != k.address() || !d.Change.Actions.Update() || before["env"] != "test" || after["env"] != "prod" {
+				t.Fatalf("drift %s %v tags %v -> %v; want %s update env test -> prod",
+					d.Address, d.Change.Actions, before, after, k.address())
+			}
+
+			w.Apply() // puts the configured tags back
+			if tags, _, err := k.get(ctx, a, id); err != nil || !maps.Equal(tags, want) {
+				t.Fatalf("after re-apply: tags %v, err %v; want %v", tags, err, want)
+			}
+
+			w.Run("destroy", "-auto-approve", "-no-color")
+			if _, ok, err := k.get(ctx, a, id); err != nil || ok {
+				t.Fatalf("after destroy: exists %v, err %v; want gone", ok, err)
+			}
+		})
 	}
 }
 
-func noChanges(p *tfjson.Plan) bool {
+// TestImport plans an import {} block for an object created with the SDK, as the import
+// pipeline does, then applies it and finds it in state with its remote tags.
+func TestImport(t *testing.T) {
+	t.Parallel()
+	moto := mototest.Start(t)
+	a := newSDK(moto)
+	for _, k := range kinds {
+		t.Run(k.typ, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			id, err := k.create(ctx, a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := k.tag(ctx, a, id, map[string]string{"project": "infrapipe"}); err != nil {
+				t.Fatal(err)
+			}
+			// The configured tags differ from the remote ones: the import plans an update.
+			w := workspace(t, moto, k.config(`{ project = "infrapipe", env = "test" }`)+fmt.Sprintf(`
+import {
+  to = %s
+  id = %q
+}
+`, k.address(), id))
+			p := parsePlan(t, w.PlanJSON())
+			var imports []string
+			for _, rc := range p.ResourceChanges {
+				if rc.Change.Importing != nil {
+					imports = append(imports, fmt.Sprintf("%s id=%s %v", rc.Address, rc.Change.Importing.ID, rc.Change.Actions))
+				}
+			}
+			want := fmt.Sprintf("%s id=%s [update]", k.address(), id)
+			if len(imports) != 1 || imports[0] != want {
+				t.Fatalf("plan imports %q, want [%s]", imports, want)
+			}
+			w.Apply()
+			if got := stateID(t, w, k.address()); got != id {
+				t.Fatalf("state id after import = %q, want %q", got, id)
+			}
+			if tags, _, err := k.get(ctx, a, id); err != nil || tags["env"] != "test" {
+				t.Fatalf("after applying the import: tags %v, err %v; want env=test", tags, err)
+			}
+		})
+	}
+}
+
+// TestDeletedOutOfBand expects an object deleted behind Terraform's back to leave the
+// state on refresh (a delete in resource_drift) and to be planned for creation again.
+func TestDeletedOutOfBand(t *testing.T) {
+	t.Parallel()
+	moto := mototest.Start(t)
+	a := newSDK(moto)
+	for _, k := range kinds {
+		t.Run(k.typ, func(t *testing.T) {
+			t.Parallel()
+			w := workspace(t, moto, k.config("{}"))
+			w.Apply()
+			if err := k.delete(context.Background(), a, stateID(t, w, k.address())); err != nil {
+				t.Fatal(err)
+			}
+			p := parsePlan(t, w.PlanJSON("-refresh-only"))
+			if len(p.ResourceDrift) != 1 || !p.ResourceDrift[0].Change.Actions.Delete() {
+				t.Fatalf("refresh-only plan after deleting out of band: drift %v, want one delete", drift(p))
+			}
+			p = parsePlan(t, w.PlanJSON())
+			if got := changed(p); len(got) != 1 || !got[k.address()].Create() {
+				t.Fatalf("plan after deleting out of band: %v, want %s create", got, k.address())
+			}
+		})
+	}
+}
+
+// TestInvalidConfig expects clear plan-time errors naming the input and the valid values.
+func TestInvalidConfig(t *testing.T) {
+	t.Parallel()
+	moto := mototest.Start(t)
+	tests := []struct {
+		name, body, want string
+	}{
+		{"billing mode", `name = "t"
+  hash_key = "id"
+  billing_mode = "PROVISIONED"
+  attribute {
+    name = "id"
+    type = "S"
+  }`, `billing_mode "PROVISIONED" is not supported by the test provider; valid values: PAY_PER_REQUEST`},
+		{"attribute type", `name = "t"
+  hash_key = "id"
+  attribute {
+    name = "id"
+    type = "X"
+  }`, `attribute "id" has type "X"; valid values: S, N, B`},
+		{"undefined hash key", `name = "t"
+  hash_key = "pk"
+  attribute {
+    name = "id"
+    type = "S"
+  }`, `hash_key "pk" needs an attribute block with that name`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			w := workspace(t, moto, fmt.Sprintf("resource \"aws_dynamodb_table\" \"this\" {\n  %s\n}\n", tc.body))
+			_, stderr, err := w.Exec("validate", "-no-color")
+			if err == nil || !strings.Contains(strings.Join(strings.Fields(strings.ReplaceAll(stderr, "│", " ")), " "), tc.want) {
+				t.Fatalf("validate: err %v, stderr %s; want an error containing %q", err, stderr, tc.want)
+			}
+		})
+	}
+}
+
+func tagsOf(v any) map[string]any {
+	tags, _ := v.(map[string]any)["tags"].(map[string]any)
+	return tags
+}
+
+// changed lists the planned changes other than no-ops, by address.
+func changed(p *tfjson.Plan) map[string]tfjson.Actions {
+	var m map[string]tfjson.Actions
 	for _, rc := range p.ResourceChanges {
 		if !rc.Change.Actions.NoOp() {
-			return false
+			if m == nil {
+				m = map[string]tfjson.Actions{}
+			}
+			m[rc.Address] = rc.Change.Actions
 		}
 	}
-	return true
+	return m
 }
 
-func actions(p *tfjson.Plan) map[string]tfjson.Actions {
+func drift(p *tfjson.Plan) map[string]tfjson.Actions {
 	m := map[string]tfjson.Actions{}
-	for _, rc := range p.ResourceChanges {
+	for _, rc := range p.ResourceDrift {
 		m[rc.Address] = rc.Change.Actions
 	}
 	return m

@@ -1,0 +1,263 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/setplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+)
+
+// payPerRequest is the only billing mode: provisioned capacity would drag in
+// read_capacity, write_capacity and autoscaling for nothing a pipeline test needs.
+const payPerRequest = "PAY_PER_REQUEST"
+
+type dynamoDBTable struct{ configured }
+
+func newDynamoDBTable() resource.Resource { return &dynamoDBTable{} }
+
+type dynamoDBTableModel struct {
+	ID          types.String          `tfsdk:"id"`
+	Name        types.String          `tfsdk:"name"`
+	HashKey     types.String          `tfsdk:"hash_key"`
+	BillingMode types.String          `tfsdk:"billing_mode"`
+	Attributes  []tableAttributeModel `tfsdk:"attribute"`
+	Tags        types.Map             `tfsdk:"tags"`
+	ARN         types.String          `tfsdk:"arn"`
+}
+
+type tableAttributeModel struct {
+	Name types.String `tfsdk:"name"`
+	Type types.String `tfsdk:"type"`
+}
+
+func (r *dynamoDBTable) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_dynamodb_table"
+}
+
+func (r *dynamoDBTable) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		Description: "A DynamoDB table with a hash key only; the id is the table name.",
+		Attributes: map[string]schema.Attribute{
+			"id":       idAttribute,
+			"name":     requiredForceNew("Table name."),
+			"hash_key": requiredForceNew("Partition key; must be one of the attribute blocks."),
+			"billing_mode": schema.StringAttribute{
+				Optional:      true,
+				Computed:      true,
+				Default:       stringdefault.StaticString(payPerRequest),
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+				Description:   "Only PAY_PER_REQUEST.",
+			},
+			"tags": tagsAttribute,
+			"arn":  arnAttribute,
+		},
+		Blocks: map[string]schema.Block{
+			"attribute": schema.SetNestedBlock{
+				Description:   "Key attribute definitions: name and type (S, N or B).",
+				PlanModifiers: []planmodifier.Set{setplanmodifier.RequiresReplace()},
+				NestedObject: schema.NestedBlockObject{Attributes: map[string]schema.Attribute{
+					"name": schema.StringAttribute{Required: true},
+					"type": schema.StringAttribute{Required: true},
+				}},
+			},
+		},
+	}
+}
+
+// ValidateConfig catches, at plan time, what the real provider or DynamoDB would reject.
+func (r *dynamoDBTable) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var m dynamoDBTableModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if mode := m.BillingMode; !mode.IsNull() && !mode.IsUnknown() && mode.ValueString() != payPerRequest {
+		resp.Diagnostics.AddAttributeError(path.Root("billing_mode"), "Unsupported billing_mode",
+			fmt.Sprintf("billing_mode %q is not supported by the test provider; valid values: %s", mode.ValueString(), payPerRequest))
+	}
+	hashKeyDefined := false
+	for _, a := range m.Attributes {
+		switch t := a.Type.ValueString(); {
+		case a.Type.IsUnknown(), t == "S", t == "N", t == "B":
+		default:
+			resp.Diagnostics.AddAttributeError(path.Root("attribute"), "Invalid attribute type",
+				fmt.Sprintf("attribute %q has type %q; valid values: S, N, B", a.Name.ValueString(), t))
+		}
+		if a.Name.IsUnknown() || a.Name.Equal(m.HashKey) {
+			hashKeyDefined = true
+		}
+	}
+	if !m.HashKey.IsUnknown() && !hashKeyDefined {
+		resp.Diagnostics.AddAttributeError(path.Root("hash_key"), "Undefined hash_key",
+			fmt.Sprintf("hash_key %q needs an attribute block with that name", m.HashKey.ValueString()))
+	}
+}
+
+func (r *dynamoDBTable) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
+}
+
+func (r *dynamoDBTable) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan dynamoDBTableModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	tags, diags := tagsFromConfig(ctx, plan.Tags)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	name := plan.Name.ValueString()
+	in := &dynamodb.CreateTableInput{
+		TableName:   aws.String(name),
+		BillingMode: ddbtypes.BillingModePayPerRequest,
+		KeySchema: []ddbtypes.KeySchemaElement{
+			{AttributeName: aws.String(plan.HashKey.ValueString()), KeyType: ddbtypes.KeyTypeHash},
+		},
+	}
+	for _, a := range plan.Attributes {
+		in.AttributeDefinitions = append(in.AttributeDefinitions, ddbtypes.AttributeDefinition{
+			AttributeName: aws.String(a.Name.ValueString()),
+			AttributeType: ddbtypes.ScalarAttributeType(a.Type.ValueString()),
+		})
+	}
+	for _, k := range sortedKeys(tags) {
+		in.Tags = append(in.Tags, ddbtypes.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
+	}
+	out, err := r.c.dynamodb.CreateTable(ctx, in)
+	if err != nil {
+		resp.Diagnostics.AddError("Create DynamoDB table "+name, err.Error())
+		return
+	}
+	plan.ID = types.StringValue(name)
+	plan.ARN = types.StringValue(aws.ToString(out.TableDescription.TableArn))
+	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+	waiter := dynamodb.NewTableExistsWaiter(r.c.dynamodb, func(o *dynamodb.TableExistsWaiterOptions) {
+		o.MinDelay = time.Second
+	})
+	if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, 5*time.Minute); err != nil {
+		resp.Diagnostics.AddError("Wait for DynamoDB table "+name+" to become active", err.Error())
+	}
+}
+
+func (r *dynamoDBTable) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state dynamoDBTableModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	name := state.ID.ValueString()
+	out, err := r.c.dynamodb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+	if isNotFound(err) {
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	if err != nil {
+		resp.Diagnostics.AddError("Read DynamoDB table "+name, err.Error())
+		return
+	}
+	table := out.Table
+	remote, err := r.tags(ctx, aws.ToString(table.TableArn))
+	if err != nil {
+		resp.Diagnostics.AddError("Read tags of DynamoDB table "+name, err.Error())
+		return
+	}
+	tags, diags := tagsToState(ctx, state.Tags, remote)
+	resp.Diagnostics.Append(diags...)
+
+	state.Name = types.StringValue(aws.ToString(table.TableName))
+	state.ARN = types.StringValue(aws.ToString(table.TableArn))
+	state.Tags = tags
+	// No summary means provisioned capacity, as on AWS: that shows as a difference.
+	state.BillingMode = types.StringValue(string(ddbtypes.BillingModeProvisioned))
+	if table.BillingModeSummary != nil {
+		state.BillingMode = types.StringValue(string(table.BillingModeSummary.BillingMode))
+	}
+	for _, k := range table.KeySchema {
+		if k.KeyType == ddbtypes.KeyTypeHash {
+			state.HashKey = types.StringValue(aws.ToString(k.AttributeName))
+		}
+	}
+	state.Attributes = nil
+	for _, a := range table.AttributeDefinitions {
+		state.Attributes = append(state.Attributes, tableAttributeModel{
+			Name: types.StringValue(aws.ToString(a.AttributeName)),
+			Type: types.StringValue(string(a.AttributeType)),
+		})
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
+}
+
+func (r *dynamoDBTable) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, state dynamoDBTableModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	oldTags, diags := tagsFromConfig(ctx, state.Tags)
+	resp.Diagnostics.Append(diags...)
+	newTags, diags := tagsFromConfig(ctx, plan.Tags)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	arn := aws.String(state.ARN.ValueString())
+	set, remove := tagChanges(oldTags, newTags)
+	if len(remove) > 0 {
+		if _, err := r.c.dynamodb.UntagResource(ctx, &dynamodb.UntagResourceInput{ResourceArn: arn, TagKeys: remove}); err != nil {
+			resp.Diagnostics.AddError("Untag DynamoDB table "+state.ID.ValueString(), err.Error())
+			return
+		}
+	}
+	if len(set) > 0 {
+		in := &dynamodb.TagResourceInput{ResourceArn: arn}
+		for _, k := range sortedKeys(set) {
+			in.Tags = append(in.Tags, ddbtypes.Tag{Key: aws.String(k), Value: aws.String(set[k])})
+		}
+		if _, err := r.c.dynamodb.TagResource(ctx, in); err != nil {
+			resp.Diagnostics.AddError("Tag DynamoDB table "+state.ID.ValueString(), err.Error())
+			return
+		}
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+}
+
+func (r *dynamoDBTable) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state dynamoDBTableModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	_, err := r.c.dynamodb.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(state.ID.ValueString())})
+	if err != nil && !isNotFound(err) {
+		resp.Diagnostics.AddError("Delete DynamoDB table "+state.ID.ValueString(), err.Error())
+	}
+}
+
+func (r *dynamoDBTable) tags(ctx context.Context, arn string) (map[string]string, error) {
+	tags := map[string]string{}
+	in := &dynamodb.ListTagsOfResourceInput{ResourceArn: aws.String(arn)}
+	for {
+		out, err := r.c.dynamodb.ListTagsOfResource(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range out.Tags {
+			tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+		}
+		if out.NextToken == nil {
+			return tags, nil
+		}
+		in.NextToken = out.NextToken
+	}
+}

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+)
+
+type snsTopic struct{ configured }
+
+func newSNSTopic() resource.Resource { return &snsTopic{} }
+
+type snsTopicModel struct {
+	ID   types.String `tfsdk:"id"`
+	Name types.String `tfsdk:"name"`
+	Tags types.Map    `tfsdk:"tags"`
+	ARN  types.String `tfsdk:"arn"`
+}
+
+func (r *snsTopic) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_sns_topic"
+}
+
+func (r *snsTopic) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		Description: "An SNS topic; the id is the topic ARN, as in the real provider.",
+		Attributes: map[string]schema.Attribute{
+			"id":   idAttribute,
+			"name": requiredForceNew("Topic name."),
+			"tags": tagsAttribute,
+			"arn":  arnAttribute,
+		},
+	}
+}
+
+func (r *snsTopic) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
+}
+
+func (r *snsTopic) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan snsTopicModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	tags, diags := tagsFromConfig(ctx, plan.Tags)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	out, err := r.c.sns.CreateTopic(ctx, &sns.CreateTopicInput{
+		Name: aws.String(plan.Name.ValueString()),
+		Tags: snsTags(tags),
+	})
+	if err != nil {
+		resp.Diagnostics.AddError("Create SNS topic "+plan.Name.ValueString(), err.Error())
+		return
+	}
+	plan.ID = types.StringValue(aws.ToString(out.TopicArn))
+	plan.ARN = plan.ID
+	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+}
+
+func (r *snsTopic) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state snsTopicModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	arn := state.ID.ValueString()
+	_, err := r.c.sns.GetTopicAttributes(ctx, &sns.GetTopicAttributesInput{TopicArn: aws.String(arn)})
+	if isNotFound(err) {
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	if err != nil {
+		resp.Diagnostics.AddError("Read SNS topic "+arn, err.Error())
+		return
+	}
+	out, err := r.c.sns.ListTagsForResource(ctx, &sns.ListTagsForResourceInput{ResourceArn: aws.String(arn)})
+	if err != nil {
+		resp.Diagnostics.AddError("Read tags of SNS topic "+arn, err.Error())
+		return
+	}
+	remote := map[string]string{}
+	for _, t := range out.Tags {
+		remote[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	tags, diags := tagsToState(ctx, state.Tags, remote)
+	resp.Diagnostics.Append(diags...)
+	state.ARN = types.StringValue(arn)
+	state.Name = types.StringValue(arn[strings.LastIndex(arn, ":")+1:]) // arn:aws:sns:region:account:name
+	state.Tags = tags
+	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
+}
+
+func (r *snsTopic) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, state snsTopicModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	oldTags, diags := tagsFromConfig(ctx, state.Tags)
+	resp.Diagnostics.Append(diags...)
+	newTags, diags := tagsFromConfig(ctx, plan.Tags)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	arn := aws.String(state.ID.ValueString())
+	set, remove := tagChanges(oldTags, newTags)
+	if len(remove) > 0 {
+		if _, err := r.c.sns.UntagResource(ctx, &sns.UntagResourceInput{ResourceArn: arn, TagKeys: remove}); err != nil {
+			resp.Diagnostics.AddError("Untag SNS topic "+*arn, err.Error())
+			return
+		}
+	}
+	if len(set) > 0 {
+		if _, err := r.c.sns.TagResource(ctx, &sns.TagResourceInput{ResourceArn: arn, Tags: snsTags(set)}); err != nil {
+			resp.Diagnostics.AddError("Tag SNS topic "+*arn, err.Error())
+			return
+		}
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+}
+
+func (r *snsTopic) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state snsTopicModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	_, err := r.c.sns.DeleteTopic(ctx, &sns.DeleteTopicInput{TopicArn: aws.String(state.ID.ValueString())})
+	if err != nil && !isNotFound(err) {
+		resp.Diagnostics.AddError("Delete SNS topic "+state.ID.ValueString(), err.Error())
+	}
+}
+
+func snsTags(tags map[string]string) []snstypes.Tag {
+	var out []snstypes.Tag
+	for _, k := range sortedKeys(tags) {
+		out = append(out, snstypes.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
+	}
+	return out
+}
