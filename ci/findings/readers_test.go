@@ -182,6 +182,7 @@ func TestReadFileMissing(t *testing.T) {
 // its @warning tag renaming.
 func TestComplianceOneX(t *testing.T) {
 	out := "terraform-compliance v1.3.49 initiated\n\n🚩 Features : /work/policies\n🚩 Plan File : /work/plan.json\n\n🚩 Running tests. 🎉\n\n" +
+		"❗ WARNING (mounting): The reference \"module.rg\" in resource module.net.azurerm_virtual_network.this is ambiguous. It will not be mounted.\n" +
 		"Feature: Resources must be tagged  # /work/policies/tags.feature\n\n" +
 		"    Scenario: Owner tag\n        Given I have resource that supports tags defined\n        Then it must contain Owner\n" +
 		"\t\tFailure: aws_s3_bucket.logs (aws_s3_bucket) does not have Owner property.\n" +
