@@ -29,11 +29,11 @@ func (m *Infra) SecurityScan(
 	// +optional
 	threshold string,
 ) (*dagger.Directory, error) {
-	r, err := m.newRun(ctx, env, awsCredentials{})
+	_, profile, err := m.profile(ctx, env)
 	if err != nil {
 		return nil, err
 	}
-	th := r.profile.SeverityThreshold
+	th := profile.SeverityThreshold
 	if threshold != "" {
 		if th, err = findings.ParseSeverity(threshold); err != nil {
 			return nil, fmt.Errorf("--threshold: %w", err)

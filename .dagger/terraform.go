@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path"
 	"strings"
@@ -46,15 +47,7 @@ type run struct {
 // newRun resolves the environment through ci/environment (the built-in profiles with the
 // repository's pipeline.yaml applied) and starts the AWS emulator when there is one.
 func (m *Infra) newRun(ctx context.Context, env string, creds awsCredentials) (*run, error) {
-	name, err := environment.ParseName(env)
-	if err != nil {
-		return nil, fmt.Errorf("--env: %w", err)
-	}
-	cfg, err := m.config(ctx)
-	if err != nil {
-		return nil, err
-	}
-	profile, err := cfg.Profile(string(name))
+	name, profile, err := m.profile(ctx, env)
 	if err != nil {
 		return nil, err
 	}
@@ -65,6 +58,20 @@ func (m *Infra) newRun(ctx context.Context, env string, creds awsCredentials) (*
 		}
 	}
 	return r, nil
+}
+
+// profile is an environment's profile: the built-in defaults with pipeline.yaml applied.
+func (m *Infra) profile(ctx context.Context, env string) (environment.Name, environment.Profile, error) {
+	name, err := environment.ParseName(env)
+	if err != nil {
+		return "", environment.Profile{}, fmt.Errorf("--env: %w", err)
+	}
+	cfg, err := m.config(ctx)
+	if err != nil {
+		return "", environment.Profile{}, err
+	}
+	profile, err := cfg.Profile(string(name))
+	return name, profile, err
 }
 
 // config reads <terraform-dir>/pipeline.yaml, or the built-in profiles when there is none.
@@ -491,6 +498,9 @@ func (r *run) apply(ctx context.Context, forceRecreate bool, saved *dagger.Direc
 		return nil, err
 	}
 	if saved != nil {
+		if err := r.checkSavedPlan(ctx, saved); err != nil {
+			return nil, err
+		}
 		ctr = ctr.
 			WithFile(path.Join(outDir, "tfplan"), saved.File("tfplan")).
 			WithExec([]string{"sh", "-c", `terraform show -json "$1/tfplan" >"$1/plan.json" && terraform show -no-color "$1/tfplan" >"$1/plan.txt"`, "show", outDir})
@@ -522,6 +532,24 @@ func (r *run) apply(ctx context.Context, forceRecreate bool, saved *dagger.Direc
 	}
 	res.log = applied.File("/out/apply.log")
 	return res, nil
+}
+
+// checkSavedPlan refuses a plan directory made for another environment: a saved plan
+// carries its own backend settings, so applying a test plan with --env=prod would change
+// test while the gate judged it as prod.
+func (r *run) checkSavedPlan(ctx context.Context, saved *dagger.Directory) error {
+	data, err := saved.File("result.json").Contents(ctx)
+	if err != nil {
+		return fmt.Errorf("--plan: read result.json of the plan directory (made by `plan --include-plan`): %w", err)
+	}
+	var res report.Result
+	if err := json.Unmarshal([]byte(data), &res); err != nil {
+		return fmt.Errorf("--plan: result.json of the plan directory: %w", err)
+	}
+	if res.Env != r.env {
+		return fmt.Errorf("--plan holds a plan for %q, not %q: plan %s again and apply that", res.Env, r.env, r.env)
+	}
+	return nil
 }
 
 // report is the apply's directory.
