@@ -124,22 +124,29 @@ func TestWrappersCallDagger(t *testing.T) {
 			want:   concat([]string{"call", "import", "--env=prod", "--project=myproject"}, awsArgs[:2]),
 		},
 		{
-			name:   "security scan",
+			name:   "security scan with the module's defaults",
 			script: "security-scan.sh",
-			want:   []string{"call", "security-scan"},
+			want:   []string{"call", "security-scan", "export", "--path=./security-results"},
 		},
 		{
-			name:   "compliance",
+			name:   "security scan with prod's threshold, elsewhere",
+			script: "security-scan.sh",
+			args:   []string{"-o", "out", "--env", "prod"},
+			env:    awsEnv, // a scan reads code only: no credentials passed
+			want:   []string{"call", "security-scan", "--env=prod", "export", "--path=out"},
+		},
+		{
+			name:   "compliance, the issue's example",
 			script: "validate-compliance.sh",
 			args:   []string{"-e", "test"},
-			want:   []string{"call", "compliance", "--env=test"},
+			want:   []string{"call", "compliance", "--env=test", "export", "--path=./compliance-results"},
 		},
 		{
-			name:   "compliance with credentials",
+			name:   "compliance with credentials and an output directory",
 			script: "validate-compliance.sh",
-			args:   []string{"--env", "prod"},
+			args:   []string{"--env", "prod", "--output", "./c"},
 			env:    awsEnv,
-			want:   concat([]string{"call", "compliance", "--env=prod"}, awsArgs),
+			want:   concat([]string{"call", "compliance", "--env=prod"}, awsArgs, []string{"export", "--path=./c"}),
 		},
 		{
 			name:   "tests, the issue's example",
@@ -203,8 +210,14 @@ func TestWrappersRejectBadInput(t *testing.T) {
 			"invalid project '$(touch pwned)': use letters, digits, '.', '_' and '-'"},
 		{"import equals form is not a flag it knows", "import-and-refresh-enhanced.sh",
 			[]string{"--env=prod", "-p", "x"}, "unknown argument: --env=prod"},
-		{"security scan takes no arguments", "security-scan.sh",
-			[]string{"--env", "prod"}, "unknown argument: --env"},
+		{"security scan unknown flag", "security-scan.sh",
+			[]string{"--threshold", "HIGH"}, "unknown argument: --threshold"},
+		{"security scan unknown environment", "security-scan.sh",
+			[]string{"-e", "dev"}, "invalid environment 'dev': valid values are preview, test, staging, prod"},
+		{"security scan output without value", "security-scan.sh",
+			[]string{"-o"}, "-o needs a value"},
+		{"compliance output swallowed a flag", "validate-compliance.sh",
+			[]string{"-e", "test", "-o", "--help"}, "invalid output directory '--help'"},
 		{"compliance missing env", "validate-compliance.sh",
 			nil, "missing -e ENV"},
 		{"compliance flag without value", "validate-compliance.sh",
@@ -272,7 +285,7 @@ func TestWrappersPassDaggerExitStatus(t *testing.T) {
 	if r.code != 3 {
 		t.Errorf("exit %d, want dagger's 3", r.code)
 	}
-	if !slices.Equal(r.argv, []string{"call", "security-scan"}) {
+	if !slices.Equal(r.argv, []string{"call", "security-scan", "export", "--path=./security-results"}) {
 		t.Errorf("dagger argv %q", r.argv)
 	}
 }

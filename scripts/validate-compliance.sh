@@ -5,14 +5,16 @@ set -euo pipefail
 
 usage() {
 	cat <<'EOF'
-Usage: validate-compliance.sh -e ENV [-h]
+Usage: validate-compliance.sh -e ENV [-o DIR] [-h]
 
-Plans ENV and evaluates the compliance policies on the plan.
+Plans ENV, evaluates the compliance policies on the plan and writes summary.md,
+findings.json and results.sarif to DIR. Fails on violations at or above ENV's threshold.
 
-  -e, --env ENV   environment: preview, test, staging or prod (required)
-  -h, --help      show this help
+  -e, --env ENV      environment: preview, test, staging or prod (required)
+  -o, --output DIR   where the results go (default ./compliance-results)
+  -h, --help         show this help
 
-Runs: dagger call compliance --env=ENV
+Runs: dagger call compliance --env=ENV export --path=DIR
 AWS credentials are passed as Dagger secrets when AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
 and AWS_SESSION_TOKEN are set.
 EOF
@@ -25,12 +27,17 @@ fail() {
 	exit 2
 }
 
-env_name=""
+env_name="" output=./compliance-results
 while [ $# -gt 0 ]; do
 	case $1 in
 	-e | --env)
 		[ $# -ge 2 ] || fail "$1 needs a value"
 		env_name=$2
+		shift 2
+		;;
+	-o | --output)
+		[ $# -ge 2 ] || fail "$1 needs a value"
+		output=$2
 		shift 2
 		;;
 	-h | --help)
@@ -46,9 +53,12 @@ preview | test | staging | prod) ;;
 "") fail "missing -e ENV" ;;
 *) fail "invalid environment '$env_name': valid values are preview, test, staging, prod" ;;
 esac
+# A value starting with '-' is almost always a forgotten argument, not a directory.
+[[ -n $output && $output != -* ]] || fail "invalid output directory '$output'"
 
 args=(call compliance "--env=$env_name")
 [ -z "${AWS_ACCESS_KEY_ID:-}" ] || args+=(--aws-access-key-id=env:AWS_ACCESS_KEY_ID)
 [ -z "${AWS_SECRET_ACCESS_KEY:-}" ] || args+=(--aws-secret-access-key=env:AWS_SECRET_ACCESS_KEY)
 [ -z "${AWS_SESSION_TOKEN:-}" ] || args+=(--aws-session-token=env:AWS_SESSION_TOKEN)
+args+=(export "--path=$output")
 exec dagger "${args[@]}"
