@@ -13,43 +13,29 @@ import (
 // largeChanges is the size of the benchmark plan: the issue asks for at least 10,000.
 const largeChanges = 10000
 
-var (
-	largeOnce sync.Once
-	largePath string
-)
-
 // largePlan returns a `terraform show -json` file with largeChanges resource changes, made
 // by real Terraform (terraform_data with count, each with an object input and a trigger).
 // PLAN_JSON names an existing file instead, so that peak RSS can be measured on the test
 // binary alone: /usr/bin/time -v ./plan.test -test.bench=Large with PLAN_JSON set.
+// The benchmark uses b.Loop, so this runs once per -count.
 func largePlan(b *testing.B) string {
 	b.Helper()
 	if p := os.Getenv("PLAN_JSON"); p != "" {
 		return p
 	}
-	largeOnce.Do(func() {
-		w := tftest.New(b, map[string]string{"main.tf": `
+	w := tftest.New(b, map[string]string{"main.tf": `
 resource "terraform_data" "r" {
   count            = 10000
   input            = { name = "r-${count.index}", size = count.index, tags = { team = "core" } }
   triggers_replace = [count.index]
 }
 `})
-		w.Init()
-		out := w.PlanJSON()
-		dir, err := os.MkdirTemp("", "plan-bench-")
-		if err != nil {
-			b.Fatal(err)
-		}
-		largePath = filepath.Join(dir, "plan.json")
-		if err := os.WriteFile(largePath, out, 0o644); err != nil {
-			b.Fatal(err)
-		}
-	})
-	if largePath == "" {
-		b.Fatal("no large plan")
+	w.Init()
+	path := filepath.Join(b.TempDir(), "plan.json")
+	if err := os.WriteFile(path, w.PlanJSON(), 0o644); err != nil {
+		b.Fatal(err)
 	}
-	return largePath
+	return path
 }
 
 // BenchmarkAnalyzeLarge reports ns/op and B/op for a 10,000-change plan, plus the plan's
