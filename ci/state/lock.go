@@ -62,8 +62,8 @@ func (e *LockError) Error() string {
 }
 
 var (
-	ansiEscape  = regexp.MustCompile(`\x1b\[[0-9;]*[A-Za-z]`)
-	lockField   = regexp.MustCompile(`^\s*(ID|Path|Operation|Who|Version|Created|Info):\s?(.*)$`)
+	ansiEscape = regexp.MustCompile(`\x1b\[[0-9;]*[A-Za-z]`)
+	lockField  = regexp.MustCompile(`^\s*(ID|Path|Operation|Who|Version|Created|Info):\s?(.*)$`)
 	// lockReason finds the backend's error code: "api error PreconditionFailed:" (S3) or
 	// "ConditionalCheckFailedException:" (DynamoDB).
 	lockReason = regexp.MustCompile(`api error (\w+):|\b(\w+Exception):`)

@@ -54,9 +54,9 @@ func TestParseLockError(t *testing.T) {
 
 func TestParseLockErrorNoLock(t *testing.T) {
 	for name, out := range map[string]string{
-		"empty":         "",
-		"other error":   "Error: Failed to get existing workspaces: S3 bucket \"st\" does not exist.\n",
-		"apply success": "Apply complete! Resources: 1 added, 0 changed, 0 destroyed.\n",
+		"empty":                    "",
+		"other error":              "Error: Failed to get existing workspaces: S3 bucket \"st\" does not exist.\n",
+		"apply success":            "Apply complete! Resources: 1 added, 0 changed, 0 destroyed.\n",
 		"lock header without info": "Error: Error acquiring the state lock\n\nError message: network down\n",
 	} {
 		if info, ok := ParseLockError(out); ok {

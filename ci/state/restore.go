@@ -13,11 +13,12 @@ import (
 
 // Restore is a checked plan to push a backup back over an environment's current state.
 //
-// Terraform's `state push` refuses a state whose serial is not above the current one unless
-// given -force, and -force also skips its lineage check. We never use -force: the pushed
-// copy is the backup with only its serial raised to current+1, so Terraform accepts it as
-// the next version of the same state and still checks the lineage itself. The original
-// backup file stays untouched (its checksum still verifies).
+// Terraform's `state push` refuses a state whose serial is behind the current one ("cannot
+// import state with serial 2 over newer state with serial 4") unless given -force, and
+// -force also skips its lineage check. We never use -force: the pushed copy is the backup
+// with only its serial raised to current+1, so Terraform accepts it as the next version of
+// the same state and still checks the lineage itself (Terraform may add one more when it
+// writes). The original backup file stays untouched (its checksum still verifies).
 type Restore struct {
 	Env     environment.Name `json:"env"`
 	Backup  Snapshot         `json:"backup"`

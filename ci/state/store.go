@@ -33,6 +33,9 @@ func NewS3Client(ctx context.Context, region, endpoint string) (*s3.Client, erro
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
 	return s3.NewFromConfig(cfg, func(o *s3.Options) {
+		// Objects written without a checksum (Terraform's own state writes, moto) would log
+		// a debug line on every read.
+		o.DisableLogOutputChecksumValidationSkipped = true
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
 			o.UsePathStyle = true

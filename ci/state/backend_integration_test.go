@@ -1,0 +1,479 @@
+package state
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/internal/mototest"
+	"github.com/infrapipe/infrapipe/ci/internal/tftest"
+)
+
+// stateBucket is a real S3 backend on moto_server: a versioned bucket, one environment's
+// backend settings pointing into it, and an SDK client for what tests check out of band.
+type stateBucket struct {
+	moto    *mototest.Server
+	s3      *s3.Client
+	env     environment.Name
+	backend environment.Backend
+	ep      Endpoints
+}
+
+func newStateBucket(t *testing.T, env environment.Name) *stateBucket {
+	t.Helper()
+	moto := mototest.Start(t)
+	for _, kv := range moto.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	ctx := context.Background()
+	client, err := NewS3Client(ctx, "us-east-1", moto.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb := &stateBucket{
+		moto: moto, s3: client, env: env,
+		backend: environment.Backend{
+			Bucket: "infrapipe-tfstate", Key: "shop/" + string(env) + "/terraform.tfstate", Region: "us-east-1",
+			UseLockfile: true, BackupPrefix: "backups/" + string(env) + "/",
+		},
+		ep: Endpoints{S3: moto.URL, STS: moto.URL, DynamoDB: moto.URL},
+	}
+	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(sb.backend.Bucket)}); err != nil {
+		t.Fatalf("create state bucket: %v", err)
+	}
+	if _, err := client.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{
+		Bucket:                  aws.String(sb.backend.Bucket),
+		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled},
+	}); err != nil {
+		t.Fatalf("enable versioning: %v", err)
+	}
+	return sb
+}
+
+// workspace is one CI runner's checkout: its own directory, the same backend. prepare
+// (optional) adjusts the workspace before init, e.g. to serve the test provider.
+func (sb *stateBucket) workspace(t *testing.T, mainTF string, prepare ...func(*tftest.Workspace)) *tftest.Workspace {
+	t.Helper()
+	if err := ValidateBackend(sb.env, sb.backend); err != nil {
+		t.Fatal(err)
+	}
+	w := tftest.New(t, map[string]string{
+		"main.tf":           "terraform {\n  backend \"s3\" {}\n}\n" + mainTF,
+		"backend.tfbackend": TFBackend(sb.backend, sb.ep),
+	})
+	w.Env = append(w.Env, sb.moto.Env()...)
+	for _, p := range prepare {
+		p(w)
+	}
+	args, err := InitArgs(sb.env, sb.backend, "backend.tfbackend")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Run(args...)
+	return w
+}
+
+// pull is `terraform state pull`, as the pipeline takes it before an apply.
+func pull(t *testing.T, w *tftest.Workspace) ([]byte, Snapshot) {
+	t.Helper()
+	data := []byte(w.Run("state", "pull"))
+	snap, err := ReadState(data)
+	if err != nil {
+		t.Fatalf("state pull gave no valid state: %v\n%s", err, data)
+	}
+	return data, snap
+}
+
+func (sb *stateBucket) lockObjectExists(t *testing.T) bool {
+	t.Helper()
+	_, err := sb.s3.HeadObject(context.Background(), &s3.HeadObjectInput{
+		Bucket: aws.String(sb.backend.Bucket), Key: aws.String(sb.backend.Key + ".tflock"),
+	})
+	return err == nil
+}
+
+func (sb *stateBucket) lockObject(t *testing.T) string {
+	t.Helper()
+	out, err := sb.s3.GetObject(context.Background(), &s3.GetObjectInput{
+		Bucket: aws.String(sb.backend.Bucket), Key: aws.String(sb.backend.Key + ".tflock"),
+	})
+	if err != nil {
+		t.Fatalf("read lock file: %v", err)
+	}
+	defer out.Body.Close()
+	data, _ := io.ReadAll(out.Body)
+	return string(data)
+}
+
+// run is a terraform process in the background, in its own process group so a test can
+// kill it together with the provisioner's sleep.
+type run struct {
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan error
+}
+
+func start(t *testing.T, w *tftest.Workspace, args ...string) *run {
+	t.Helper()
+	cmd := exec.Command(w.Bin, args...)
+	cmd.Dir = w.Dir
+	cmd.Env = append(append(os.Environ(), "TF_INPUT=0"), w.Env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	r := &run{cmd: cmd, out: &syncBuffer{}, done: make(chan error, 1)}
+	cmd.Stdout, cmd.Stderr = r.out, r.out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start terraform %s: %v", strings.Join(args, " "), err)
+	}
+	go func() { r.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-r.done
+		r.done <- nil
+	})
+	return r
+}
+
+func (r *run) wait(t *testing.T) error {
+	t.Helper()
+	select {
+	case err := <-r.done:
+		r.done <- err
+		return err
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("terraform did not finish within 2 minutes:\n%s", r.out)
+		return nil
+	}
+}
+
+// eventually polls cond until it holds; the deadline only turns a hang into a failure.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// slowStack holds the lock while its provisioner sleeps: every change of var.rev replaces
+// terraform_data.app, and a create runs "sleep var.sleep".
+const slowStack = `
+variable "rev" {
+  type = string
+}
+variable "sleep" {
+  type    = number
+  default = 0
+}
+resource "terraform_data" "app" {
+  triggers_replace = var.rev
+  input            = { rev = var.rev }
+  provisioner "local-exec" {
+    command = "sleep ${var.sleep}"
+  }
+}
+output "rev" {
+  value = terraform_data.app.output.rev
+}
+`
+
+func apply(rev string, sleep int, extra ...string) []string {
+	return append([]string{"apply", "-no-color", "-input=false", "-auto-approve",
+		"-var=rev=" + rev, fmt.Sprintf("-var=sleep=%d", sleep)}, extra...)
+}
+
+func TestConcurrentAppliesOneEnvironment(t *testing.T) {
+	sb := newStateBucket(t, environment.Staging)
+	runnerA := sb.workspace(t, slowStack)
+	runnerB := sb.workspace(t, slowStack+`
+resource "terraform_data" "second" {
+  input = "b"
+}
+`)
+	runnerA.Run(apply("1", 0)...)
+	_, before := pull(t, runnerA)
+
+	// Runner A holds the lock while its provisioner sleeps.
+	a := start(t, runnerA, apply("2", 3)...)
+	eventually(t, "runner A to take the lock", func() bool { return sb.lockObjectExists(t) })
+	lockFile := sb.lockObject(t)
+
+	// Runner B does not wait (-lock-timeout=0s) and fails with the lock message.
+	stdout, stderr, err := runnerB.Exec(apply("1", 0, "-lock-timeout=0s")...)
+	if err == nil {
+		t.Fatalf("second apply succeeded while the lock was held:\n%s", stdout)
+	}
+	info, ok := ParseLockError(stdout + stderr)
+	if !ok {
+		t.Fatalf("no lock error recognised in:\n%s%s", stdout, stderr)
+	}
+	if !strings.Contains(lockFile, `"ID":"`+info.ID+`"`) {
+		t.Errorf("parsed lock ID %s is not the one in the lock file %s", info.ID, lockFile)
+	}
+	wantPath := sb.backend.Bucket + "/" + sb.backend.Key
+	if info.Path != wantPath || info.Operation != "OperationTypeApply" || info.Version == "" || !strings.Contains(info.Who, "@") ||
+		info.Created.IsZero() || info.Reason != "PreconditionFailed" {
+		t.Errorf("lock info = %+v (want path %s, an apply, holder and time)", info, wantPath)
+	}
+	lockErr := CheckLock(sb.env, stdout+stderr, 0, time.Now())
+	if lockErr == nil || !strings.Contains(lockErr.Error(), "terraform force-unlock "+info.ID) {
+		t.Errorf("lock error message lacks the force-unlock command: %v", lockErr)
+	}
+
+	// Runner B with a lock timeout waits for A instead, then applies on top of A's state.
+	b := start(t, runnerB, apply("2", 0, "-lock-timeout=2m")...)
+	if err := a.wait(t); err != nil {
+		t.Fatalf("runner A failed: %v\n%s", err, a.out)
+	}
+	if err := b.wait(t); err != nil {
+		t.Fatalf("runner B (waiting) failed: %v\n%s", err, b.out)
+	}
+	if !strings.Contains(b.out.String(), "Acquiring state lock") {
+		t.Errorf("runner B did not go through the lock:\n%s", b.out)
+	}
+
+	// The state is intact: same lineage, later serial, both runners' resources, and no
+	// lock left behind.
+	data, after := pull(t, runnerA)
+	if after.Lineage != before.Lineage {
+		t.Errorf("lineage changed from %s to %s", before.Lineage, after.Lineage)
+	}
+	if after.Serial <= before.Serial {
+		t.Errorf("serial %d after two applies, was %d", after.Serial, before.Serial)
+	}
+	if got := strings.Join(after.Addresses, ","); got != "terraform_data.app,terraform_data.second" {
+		t.Errorf("resources = %s", got)
+	}
+	if !strings.Contains(string(data), `"rev": "2"`) {
+		t.Errorf("state lacks runner A's change:\n%s", data)
+	}
+	if sb.lockObjectExists(t) {
+		t.Error("lock file left behind after both applies finished")
+	}
+	runnerB.Run("plan", "-no-color", "-detailed-exitcode", "-var=rev=2") // exit 0: nothing left to do
+}
+
+func TestKilledApplyRestoresFromBackup(t *testing.T) {
+	sb := newStateBucket(t, environment.Prod)
+	w := sb.workspace(t, slowStack)
+	w.Run(apply("1", 0)...)
+	ctx := context.Background()
+
+	// The pipeline's pre-apply backup: pull, check, checksum, upload.
+	data, before := pull(t, w)
+	backup, err := NewBackup(sb.env, data, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := UploadBackup(ctx, sb.s3, sb.backend, backup, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(key, "backups/prod/") || !strings.HasSuffix(key, fmt.Sprintf("-serial-%d-%s.tfstate", before.Serial, backup.SHA256[:8])) {
+		t.Errorf("backup key %s", key)
+	}
+
+	// The apply is killed while its provisioner runs: the process group gets SIGKILL, so
+	// Terraform cannot release the lock or write a final state.
+	r := start(t, w, apply("2", 30)...)
+	eventually(t, "the provisioner to start", func() bool {
+		return strings.Contains(r.out.String(), "Provisioning with 'local-exec'")
+	})
+	if err := syscall.Kill(-r.cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.wait(t); err == nil {
+		t.Fatal("killed apply reported success")
+	}
+
+	// The next run meets the dead run's lock and names the command that releases it.
+	stdout, stderr, err := w.Exec("plan", "-no-color", "-input=false", "-var=rev=1", "-lock-timeout=0s")
+	if err == nil {
+		t.Fatalf("plan ran although the killed apply's lock is left:\n%s", stdout)
+	}
+	var lockErr *LockError
+	if !errors.As(CheckLock(sb.env, stdout+stderr, 0, time.Now()), &lockErr) {
+		t.Fatalf("no lock error in:\n%s%s", stdout, stderr)
+	}
+	w.Run("force-unlock", "-force", lockErr.Lock.ID)
+
+	// Restore: fetch the backup by key, check it, compare with what is there now, push.
+	got, backupData, err := DownloadBackup(ctx, sb.s3, sb.env, sb.backend.Bucket, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.SHA256 != backup.SHA256 || got.Serial != before.Serial {
+		t.Errorf("downloaded backup %+v, uploaded %+v", got, backup)
+	}
+	keys, err := ListBackups(ctx, sb.s3, sb.env, sb.backend)
+	if err != nil || len(keys) != 1 || keys[0] != key {
+		t.Errorf("ListBackups = %q, %v; want [%s]", keys, err, key)
+	}
+	current, currentSnap := pull(t, w)
+	t.Logf("state after the kill: serial %d (backup %d), resources %q", currentSnap.Serial, before.Serial, currentSnap.Addresses)
+	restore, err := PrepareRestore(sb.env, current, backupData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if restore.PushSerial <= currentSnap.Serial {
+		t.Errorf("push serial %d is not above current %d", restore.PushSerial, currentSnap.Serial)
+	}
+	w.Write("restore.tfstate", string(restore.State))
+	w.Run(PushArgs("restore.tfstate")...)
+
+	restored, after := pull(t, w)
+	// Terraform may add one to the serial when it writes the pushed state.
+	if after.Lineage != before.Lineage || after.Serial < restore.PushSerial {
+		t.Errorf("after restore: lineage %s serial %d; want %s, serial >= %d", after.Lineage, after.Serial, before.Lineage, restore.PushSerial)
+	}
+	if strings.Join(after.Addresses, ",") != strings.Join(before.Addresses, ",") {
+		t.Errorf("resources after restore %q, before apply %q", after.Addresses, before.Addresses)
+	}
+	if !bytes.Equal(withoutSerial(t, restored), withoutSerial(t, data)) {
+		t.Errorf("restored state differs from the pre-apply state beyond the serial:\n%s\n---\n%s", restored, data)
+	}
+	// With the pre-apply state back, Terraform sees nothing to do for the old revision.
+	w.Run("plan", "-no-color", "-detailed-exitcode", "-var=rev=1")
+}
+
+// withoutSerial drops the serial line so two states can be compared on everything else.
+func withoutSerial(t *testing.T, data []byte) []byte {
+	t.Helper()
+	out, err := setSerial(data, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestRollbackToBackup(t *testing.T) {
+	sb := newStateBucket(t, environment.Staging)
+	w := sb.workspace(t, slowStack)
+	w.Run(apply("1", 0)...)
+	data, before := pull(t, w)
+
+	// A later apply adds a resource and changes another.
+	w.Write("extra.tf", "resource \"terraform_data\" \"cache\" {\n  input = \"redis\"\n}\n")
+	w.Run(apply("2", 0)...)
+	current, now := pull(t, w)
+
+	restore, err := PrepareRestore(sb.env, current, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if restore.SerialDelta >= 0 || restore.PushSerial != now.Serial+1 {
+		t.Errorf("serial delta %d push %d (current %d)", restore.SerialDelta, restore.PushSerial, now.Serial)
+	}
+	if strings.Join(restore.Dropped, ",") != "terraform_data.cache" {
+		t.Errorf("dropped = %q", restore.Dropped)
+	}
+
+	// Terraform itself refuses the untouched backup: its serial is behind.
+	w.Write("as-is.tfstate", string(data))
+	if _, stderr, err := w.Exec("state", "push", "as-is.tfstate"); err == nil || !strings.Contains(stderr, "cannot import state with serial") {
+		t.Fatalf("push of the old serial: err %v, %s", err, stderr)
+	}
+	w.Write("restore.tfstate", string(restore.State))
+	w.Run(PushArgs("restore.tfstate")...)
+	_, after := pull(t, w)
+	if after.Serial < restore.PushSerial || after.Lineage != before.Lineage ||
+		strings.Join(after.Addresses, ",") != strings.Join(before.Addresses, ",") {
+		t.Errorf("after rollback %+v, want resources of %+v", after, before)
+	}
+}
+
+func TestRestoreForeignLineageRefused(t *testing.T) {
+	sb := newStateBucket(t, environment.Prod)
+	prod := sb.workspace(t, slowStack)
+	prod.Run(apply("1", 0)...)
+	prodData, prodSnap := pull(t, prod)
+
+	// Staging's state in the same bucket is another lineage.
+	staging := *sb
+	staging.env = environment.Staging
+	staging.backend.Key = "shop/staging/terraform.tfstate"
+	staging.backend.BackupPrefix = "backups/staging/"
+	sw := staging.workspace(t, slowStack)
+	sw.Run(apply("1", 0)...)
+	stagingData, stagingSnap := pull(t, sw)
+
+	_, err := PrepareRestore(environment.Prod, prodData, stagingData)
+	var le *LineageError
+	if !errors.As(err, &le) {
+		t.Fatalf("restore of staging's state into prod: err = %v, want a lineage refusal", err)
+	}
+	if le.BackupLineage != stagingSnap.Lineage || le.CurrentLineage != prodSnap.Lineage ||
+		!strings.Contains(err.Error(), stagingSnap.Lineage) || !strings.Contains(err.Error(), prodSnap.Lineage) {
+		t.Errorf("error does not name both lineages: %v", err)
+	}
+
+	// A backup uploaded for staging is not accepted as prod's either.
+	b, err := NewBackup(environment.Staging, stagingData, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := UploadBackup(context.Background(), sb.s3, staging.backend, b, stagingData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := DownloadBackup(context.Background(), sb.s3, environment.Prod, sb.backend.Bucket, key); err == nil ||
+		!strings.Contains(err.Error(), "was taken from staging, not prod") {
+		t.Errorf("download of staging's backup as prod: %v", err)
+	}
+
+	// Prod's state is untouched.
+	_, after := pull(t, prod)
+	if after.Serial != prodSnap.Serial || after.Lineage != prodSnap.Lineage {
+		t.Errorf("prod state changed: %+v, was %+v", after, prodSnap)
+	}
+}
+
+func TestBackendConfigFlagsInitRealBackend(t *testing.T) {
+	sb := newStateBucket(t, environment.Test)
+	w := tftest.New(t, map[string]string{"main.tf": "terraform {\n  backend \"s3\" {}\n}\n" + slowStack})
+	w.Env = append(w.Env, sb.moto.Env()...)
+	w.Run(append([]string{"init", "-no-color", "-input=false"}, BackendConfigArgs(sb.backend, sb.ep)...)...)
+	w.Run(apply("1", 0)...)
+	if _, snap := pull(t, w); strings.Join(snap.Addresses, ",") != "terraform_data.app" {
+		t.Errorf("resources = %q", snap.Addresses)
+	}
+	if _, err := sb.s3.HeadObject(context.Background(), &s3.HeadObjectInput{
+		Bucket: aws.String(sb.backend.Bucket), Key: aws.String(sb.backend.Key),
+	}); err != nil {
+		t.Errorf("state object not at %s: %v", sb.backend.Key, err)
+	}
+}

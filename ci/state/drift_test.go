@@ -1,0 +1,88 @@
+package state
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/infrapipe/infrapipe/ci/environment"
+)
+
+func TestReadDrift(t *testing.T) {
+	drifted := readTestdata(t, "drift-refresh-only-exit2.json")
+	clean := readTestdata(t, "drift-refresh-only-exit0.json")
+	lockOut := string(readTestdata(t, "lock-s3-lockfile.txt"))
+	tests := []struct {
+		name     string
+		exit     int
+		output   string
+		plan     []byte
+		status   DriftStatus
+		changes  string // address:action:attrs;...
+		wantErr  string
+		lockHeld bool
+	}{
+		{"no drift", 0, "", clean, DriftNone, "", "", false},
+		{"drift", 2, "", drifted, DriftFound, "aws_s3_bucket.assets:delete:;aws_s3_bucket.logs:update:tags", "", false},
+		{"exit 0 but the plan shows drift", 0, "", drifted, DriftFound, "aws_s3_bucket.assets:delete:;aws_s3_bucket.logs:update:tags", "", false},
+		{"failed check", 1, "Refreshing...\nError: No valid credential sources found\n\nPlease see https://...", nil, DriftError, "", "", false},
+		{"held lock", 1, lockOut, nil, "", "", "state of prod is locked", true},
+		{"unknown exit code", 3, "", nil, "", "", "terraform exited 3; -detailed-exitcode gives 0, 1 or 2", false},
+		{"drift without plan", 2, "", nil, "", "", "exit 2 but no plan JSON", false},
+		{"plan not JSON", 2, "", []byte("Error: oops"), "", "", "read plan JSON", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := ReadDrift(environment.Prod, tt.exit, tt.output, tt.plan)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				var le *LockError
+				if errors.As(err, &le) != tt.lockHeld {
+					t.Errorf("lock error = %v, want %v", errors.As(err, &le), tt.lockHeld)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, c := range d.Changes {
+				got = append(got, c.Address+":"+c.Action+":"+strings.Join(c.Attributes, ","))
+			}
+			if d.Status != tt.status || strings.Join(got, ";") != tt.changes {
+				t.Errorf("status %s changes %q, want %s %q", d.Status, got, tt.status, tt.changes)
+			}
+			if d.Status == DriftError && !strings.HasPrefix(d.Error, "Error: No valid credential sources found") {
+				t.Errorf("error = %q", d.Error)
+			}
+			if md := d.Markdown(); !strings.HasPrefix(md, "## Drift: prod\n") {
+				t.Errorf("markdown:\n%s", md)
+			}
+		})
+	}
+}
+
+func TestDriftArgs(t *testing.T) {
+	p, err := environment.Default(environment.Prod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(DriftArgs(p, "drift.tfplan"), " ")
+	want := "plan -refresh-only -detailed-exitcode -input=false -no-color -out=drift.tfplan -lock=true -lock-timeout=5m0s -var-file=environments/prod.tfvars"
+	if got != want {
+		t.Errorf("DriftArgs = %q\nwant %q", got, want)
+	}
+}
+
+func FuzzReadDrift(f *testing.F) {
+	f.Add(2, readTestdata(f, "drift-refresh-only-exit2.json"))
+	f.Add(0, readTestdata(f, "drift-refresh-only-exit0.json"))
+	f.Fuzz(func(t *testing.T, exit int, plan []byte) {
+		d, err := ReadDrift(environment.Test, exit, "", plan)
+		if err == nil {
+			_ = d.Markdown()
+		}
+	})
+}
