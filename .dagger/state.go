@@ -97,10 +97,20 @@ func (r *run) backup(ctx context.Context, ctr *dagger.Container) (backupResult, 
 	return backupResult{file: file.WithName(b.FileName()), backup: b, key: key}, nil
 }
 
-// objectStore is the state bucket as this module's own process reaches it: the emulator's
-// endpoint (module code resolves service host names), or AWS with the caller's credentials.
-// The credentials go to this call's process environment only; each call is its own process.
+// objectStore is the state bucket as this module's own process reaches it.
 func (r *run) objectStore(ctx context.Context) (state.ObjectStore, error) {
+	endpoint, err := r.processAWS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return state.NewS3Client(ctx, r.region(), endpoint)
+}
+
+// processAWS prepares this module's own process to call AWS (state backups, discovery) and
+// returns the endpoint to use: the emulator's (module code resolves service host names), or
+// "" for AWS with the caller's credentials. The credentials go to this call's process
+// environment only; every function call runs in its own process.
+func (r *run) processAWS(ctx context.Context) (string, error) {
 	endpoint := ""
 	creds := map[string]*dagger.Secret{
 		"AWS_ACCESS_KEY_ID":     r.creds.accessKeyID,
@@ -111,7 +121,7 @@ func (r *run) objectStore(ctx context.Context) (state.ObjectStore, error) {
 		var err error
 		endpoint, err = r.emulator.Endpoint(ctx, dagger.ServiceEndpointOpts{Port: r.m.EmulatorPort, Scheme: "http"})
 		if err != nil {
-			return nil, fmt.Errorf("AWS emulator endpoint: %w", err)
+			return "", fmt.Errorf("AWS emulator endpoint: %w", err)
 		}
 		creds = map[string]*dagger.Secret{
 			"AWS_ACCESS_KEY_ID":     dag.SetSecret("emulator-access-key", "test"),
@@ -124,13 +134,16 @@ func (r *run) objectStore(ctx context.Context) (state.ObjectStore, error) {
 		}
 		v, err := secret.Plaintext(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", name, err)
+			return "", fmt.Errorf("read %s: %w", name, err)
 		}
 		if err := os.Setenv(name, v); err != nil {
-			return nil, fmt.Errorf("set %s: %w", name, err)
+			return "", fmt.Errorf("set %s: %w", name, err)
 		}
 	}
-	return state.NewS3Client(ctx, r.region(), endpoint)
+	if err := os.Setenv("AWS_REGION", r.region()); err != nil {
+		return "", fmt.Errorf("set AWS_REGION: %w", err)
+	}
+	return endpoint, nil
 }
 
 // Backups lists the environment's state backups under the backend's backup prefix, newest
