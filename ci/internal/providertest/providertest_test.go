@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -440,4 +441,83 @@ func drift(p *tfjson.Plan) map[string]tfjson.Actions {
 		m[rc.Address] = rc.Change.Actions
 	}
 	return m
+}
+
+// TestGenerateConfig runs an import {} block without a resource block through
+// -generate-config-out, as a discovery tool might: the generated HCL must plan the import
+// as a no-op, or the provider's schema would be unusable for generation.
+func TestGenerateConfig(t *testing.T) {
+	t.Parallel()
+	moto := mototest.Start(t)
+	a := newSDK(moto)
+	for _, k := range kinds {
+		t.Run(k.typ, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			id, err := k.create(ctx, a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := k.tag(ctx, a, id, map[string]string{"project": "infrapipe"}); err != nil {
+				t.Fatal(err)
+			}
+			w := workspace(t, moto, fmt.Sprintf("import {\n  to = %s\n  id = %q\n}\n", k.address(), id))
+			w.Run("plan", "-no-color", "-input=false", "-generate-config-out=generated.tf")
+			p := parsePlan(t, w.PlanJSON())
+			if got := changed(p); got != nil {
+				t.Fatalf("plan with the generated configuration changes %v, want a no-op import", got)
+			}
+			if len(p.ResourceChanges) != 1 || p.ResourceChanges[0].Change.Importing == nil {
+				t.Fatalf("plan with the generated configuration: %d changes, want one import", len(p.ResourceChanges))
+			}
+		})
+	}
+}
+
+// TestExplicitProviderBlock configures the provider as HCL for the real provider does,
+// with no AWS_ENDPOINT_URL: per-service endpoints, path-style S3 and the skip_* switches.
+func TestExplicitProviderBlock(t *testing.T) {
+	t.Parallel()
+	moto := mototest.Start(t)
+	w := tftest.New(t, map[string]string{"main.tf": fmt.Sprintf(`
+provider "aws" {
+  region                      = "eu-west-1"
+  access_key                  = "testing"
+  secret_key                  = "testing"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = "true"
+  s3_use_path_style           = true
+  endpoints {
+    s3       = %[1]q
+    dynamodb = %[1]q
+    sns      = %[1]q
+    sts      = %[1]q
+  }
+}
+resource "aws_s3_bucket" "this" {
+  bucket = "eu-logs"
+}
+resource "aws_sns_topic" "this" {
+  name = "eu-alerts"
+}
+`, moto.URL)})
+	providertest.Use(t, w, moto)
+	w.Env = slices.DeleteFunc(w.Env, func(kv string) bool {
+		return strings.HasPrefix(kv, "AWS_ENDPOINT_URL=") || strings.HasPrefix(kv, "AWS_REGION=")
+	})
+	w.Env = append(w.Env, "AWS_ENDPOINT_URL=", "AWS_REGION=", "AWS_DEFAULT_REGION=")
+	w.Init()
+	w.Apply()
+	if arn := stateID(t, w, "aws_sns_topic.this"); !strings.HasPrefix(arn, "arn:aws:sns:eu-west-1:") {
+		t.Fatalf("topic ARN %q is not in the configured region eu-west-1", arn)
+	}
+	a := newSDK(moto)
+	out, err := a.s3.GetBucketLocation(context.Background(), &s3.GetBucketLocationInput{Bucket: aws.String("eu-logs")})
+	if err != nil {
+		t.Fatalf("bucket eu-logs: %v", err)
+	}
+	if out.LocationConstraint != "eu-west-1" {
+		t.Fatalf("bucket eu-logs is in %q, want the configured region eu-west-1", out.LocationConstraint)
+	}
 }
