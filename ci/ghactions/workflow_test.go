@@ -2,6 +2,10 @@ package ghactions
 
 import (
 	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"go/types"
 	"maps"
 	"os"
 	"os/exec"
@@ -11,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 
@@ -315,9 +320,11 @@ func TestWorkflowPipelineStep(t *testing.T) {
 				want = append(want, "--infracost-api-key=env:INFRACOST_API_KEY")
 			}
 			want = append(want, "export", "--path=./reports")
-			if got := strings.Split(strings.TrimSuffix(string(argv), "\x00"), "\x00"); !slices.Equal(got, want) {
+			got := strings.Split(strings.TrimSuffix(string(argv), "\x00"), "\x00")
+			if !slices.Equal(got, want) {
 				t.Errorf("dagger argv\n got %q\nwant %q", got, want)
 			}
+			checkCall(t, moduleArgs(t), got[2:])
 			if _, err := os.Stat(filepath.Join(work, "pwned")); err == nil {
 				t.Error("a command substitution in an input ran")
 			}
@@ -366,5 +373,131 @@ func TestWorkflowPipelineStep(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// moduleArgs reads the Dagger module's Go source and returns, per CLI function name, the
+// flags it accepts ("" is the constructor), named as the Go SDK names them (kebab case).
+func moduleArgs(t *testing.T) map[string]map[string]bool {
+	t.Helper()
+	fset := token.NewFileSet()
+	files, err := filepath.Glob("../../.dagger/*.go")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no module source in ../../.dagger: %v", err)
+	}
+	fns := map[string]map[string]bool{}
+	for _, f := range files {
+		file, err := parser.ParseFile(fset, f, nil, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range file.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || !fd.Name.IsExported() {
+				continue
+			}
+			name := ""
+			switch {
+			case fd.Recv == nil && fd.Name.Name == "New":
+			case fd.Recv != nil && len(fd.Recv.List) == 1 && types.ExprString(fd.Recv.List[0].Type) == "*Infra":
+				name = kebab(fd.Name.Name)
+			default:
+				continue
+			}
+			params := map[string]bool{}
+			for _, p := range fd.Type.Params.List {
+				for _, n := range p.Names {
+					params[kebab(n.Name)] = true
+				}
+			}
+			fns[name] = params
+		}
+	}
+	return fns
+}
+
+// kebab names a Go identifier the way the Dagger CLI shows it: awsAccessKeyID ->
+// aws-access-key-id, infracostAPIKey -> infracost-api-key, SecurityScan -> security-scan.
+func kebab(s string) string {
+	var b strings.Builder
+	rs := []rune(s)
+	for i, r := range rs {
+		if unicode.IsUpper(r) {
+			if i > 0 && (!unicode.IsUpper(rs[i-1]) || i+1 < len(rs) && unicode.IsLower(rs[i+1])) {
+				b.WriteByte('-')
+			}
+			r = unicode.ToLower(r)
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func TestKebab(t *testing.T) {
+	for in, want := range map[string]string{
+		"awsAccessKeyID": "aws-access-key-id", "infracostAPIKey": "infracost-api-key",
+		"SecurityScan": "security-scan", "githubEventName": "github-event-name", "env": "env",
+		"reportOnFailure": "report-on-failure", "ResolveEnv": "resolve-env",
+	} {
+		if got := kebab(in); got != want {
+			t.Errorf("kebab(%s) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+// checkCall checks a `dagger call` argv (the words after "call") against the module: the
+// constructor's flags, then a function and its flags; what follows (export) is Dagger's.
+func checkCall(t *testing.T, mod map[string]map[string]bool, argv []string) {
+	t.Helper()
+	fn := ""
+	for _, a := range argv {
+		if !strings.HasPrefix(a, "--") {
+			if fn != "" {
+				return // a chained core function such as export
+			}
+			fn = a
+			if mod[fn] == nil {
+				t.Errorf("the module has no function %q (the workflow calls it)", fn)
+				return
+			}
+			continue
+		}
+		flag, _, _ := strings.Cut(strings.TrimPrefix(a, "--"), "=")
+		if !mod[fn][flag] {
+			where := "function " + fn
+			if fn == "" {
+				where = "constructor"
+			}
+			t.Errorf("the module's %s takes no --%s", where, flag)
+		}
+	}
+}
+
+var argsArrayRE = regexp.MustCompile(`(?s)args=\((.*?)\)`)
+
+// The workflow's calls use only functions and flags the module declares.
+func TestWorkflowCallsMatchTheModule(t *testing.T) {
+	mod := moduleArgs(t)
+	w := readWorkflow(t, "infrastructure.yml")
+	found := 0
+	for _, s := range w.Jobs["drift"].Steps {
+		if m := argsArrayRE.FindStringSubmatch(s.Run); m != nil {
+			words := strings.Fields(strings.ReplaceAll(m[1], `"`, ""))
+			if words[0] != "call" {
+				t.Fatalf("drift args start with %q", words[0])
+			}
+			checkCall(t, mod, words[1:])
+			found++
+		}
+	}
+	run := readWorkflow(t, "infrastructure-run.yml")
+	for _, s := range run.Jobs["pipeline"].Steps {
+		if _, rest, ok := strings.Cut(s.Run, "dagger --progress=plain call "); ok && s.Name == "Verdict" {
+			checkCall(t, mod, strings.Fields(rest))
+			found++
+		}
+	}
+	if found != 2 {
+		t.Errorf("checked %d static calls, want drift and verdict", found)
 	}
 }
