@@ -3,7 +3,7 @@
 // tool in its own container. Every decision (which checks an environment runs, what blocks a
 // plan, what a finding means) is made by the Go packages in ci/, which this module calls.
 //
-// Start with `dagger call pipeline --env=test --emulate-aws`: the whole test pipeline on the
+// Start with `dagger call --emulate-aws pipeline --env=test`: the whole test pipeline on the
 // example stack against a local AWS emulator, with no cloud account.
 package main
 
@@ -71,6 +71,8 @@ type Infra struct {
 	Options []string
 }
 
+// New configures the pipeline: which repository and Terraform directory, which tool images,
+// which region, and whether to run against an AWS emulator instead of AWS.
 func New(
 	// The repository holding the Terraform code. Defaults to this module's repository; in
 	// your own repository pass --source=. (ignored: .git, .terraform, state and plan files).

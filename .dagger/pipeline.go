@@ -110,18 +110,12 @@ func (m *Infra) Pipeline(
 	if infracostAPIKey != nil {
 		args = append(args, "--infracost-api-key=env:INFRACOST_API_KEY")
 	}
-	if awsAccessKeyID != nil {
-		args = append(args, "--aws-access-key-id=env:AWS_ACCESS_KEY_ID", "--aws-secret-access-key=env:AWS_SECRET_ACCESS_KEY")
-	}
-	if awsSessionToken != nil {
-		args = append(args, "--aws-session-token=env:AWS_SESSION_TOKEN")
-	}
-	dir, err := p.report(m.reproduce("pipeline", args...))
+	dir, err := p.report(r.reproduce("pipeline", args...))
 	if err != nil {
 		return nil, err
 	}
 	if p.verdict() == gate.Block && !reportOnFailure {
-		return nil, fmt.Errorf("%s pipeline blocked:\n- %s\n%s", env, strings.Join(p.blockReasons(), "\n- "), m.reproduce("pipeline", args...))
+		return nil, fmt.Errorf("%s pipeline blocked:\n- %s\n%s", env, strings.Join(p.blockReasons(), "\n- "), r.reproduce("pipeline", args...))
 	}
 	return dir, nil
 }

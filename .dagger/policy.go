@@ -49,7 +49,7 @@ func (m *Infra) Compliance(
 	if err != nil {
 		return nil, err
 	}
-	dir, verdict, err := res.report(r.profile.SeverityThreshold, m.reproduce("compliance", "--env="+env))
+	dir, verdict, err := res.report(r.profile.SeverityThreshold, r.reproduce("compliance", "--env="+env))
 	if err != nil {
 		return nil, err
 	}

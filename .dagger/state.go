@@ -246,7 +246,7 @@ func (m *Infra) RestoreState(
 	}
 	if !confirm {
 		return restore.Summary() + "\nNothing changed: rerun with --confirm to push this backup.\n" +
-			m.reproduce("restore-state", append(args, "--confirm")...), nil
+			r.reproduce("restore-state", append(args, "--confirm")...), nil
 	}
 	const pushFile = "/tmp/restore/restore.tfstate"
 	_, err = r.exec(ctx, pulled.WithNewFile(pushFile, string(restore.State)), "terraform state push",
@@ -255,7 +255,7 @@ func (m *Infra) RestoreState(
 		return "", err
 	}
 	return restore.Summary() + "\nRestored: pushed as serial " + strconv.FormatUint(restore.PushSerial, 10) + ".\n" +
-		m.reproduce("restore-state", append(args, "--confirm")...), nil
+		r.reproduce("restore-state", append(args, "--confirm")...), nil
 }
 
 // loadBackup reads a backup from the bucket (checked against its recorded checksum) or from
@@ -321,7 +321,7 @@ func (m *Infra) Drift(
 	if failOnDrift {
 		args = append(args, "--fail-on-drift")
 	}
-	dir, err := driftReport(d, m.reproduce("drift", args...))
+	dir, err := driftReport(d, r.reproduce("drift", args...))
 	if err != nil {
 		return nil, err
 	}

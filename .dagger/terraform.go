@@ -251,6 +251,23 @@ func tail(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
+// reproduce is Infra.reproduce with this run's credentials named as environment variables.
+func (r *run) reproduce(fn string, args ...string) string {
+	for _, c := range []struct {
+		secret *dagger.Secret
+		flag   string
+	}{
+		{r.creds.accessKeyID, "--aws-access-key-id=env:AWS_ACCESS_KEY_ID"},
+		{r.creds.secretAccessKey, "--aws-secret-access-key=env:AWS_SECRET_ACCESS_KEY"},
+		{r.creds.sessionToken, "--aws-session-token=env:AWS_SESSION_TOKEN"},
+	} {
+		if c.secret != nil {
+			args = append(args, c.flag)
+		}
+	}
+	return r.m.reproduce(fn, args...)
+}
+
 // lockArgs are ci/state's locking flags for this environment.
 func (r *run) lockArgs() []string { return state.LockArgs(r.profile) }
 
@@ -376,7 +393,7 @@ func (m *Infra) Plan(
 	if includePlan {
 		args = append(args, "--include-plan")
 	}
-	return p.report(m.reproduce("plan", args...), includePlan)
+	return p.report(r.reproduce("plan", args...), includePlan)
 }
 
 // planRun is a plan of this run: the container holding its files, what ci/plan read from
@@ -481,7 +498,7 @@ func (m *Infra) Apply(
 	if err != nil {
 		return nil, err
 	}
-	return res.report(m.reproduce("apply", args...))
+	return res.report(r.reproduce("apply", args...))
 }
 
 // applyResult is an applied plan with its backup and log.
