@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -11,6 +12,7 @@ import (
 	tfjson "github.com/hashicorp/terraform-json"
 
 	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/plan"
 )
 
 // DriftStatus is the outcome of a refresh-only plan, from its -detailed-exitcode.
@@ -22,14 +24,13 @@ const (
 	DriftError DriftStatus = "error" // exit 1: the check itself failed
 )
 
-// DriftChange is one resource that changed outside Terraform.
+// DriftChange is one resource that changed outside Terraform, in the form ci/plan gives a
+// planned change (address, type, kind, actions), so reports render both alike. Its Kind is
+// what happened to the real object: update (attributes changed) or delete (it is gone).
 type DriftChange struct {
-	Address string `json:"address"`
-	Type    string `json:"type"`
-	// Action is what happened to the real object: "update" (attributes changed) or
-	// "delete" (it is gone).
-	Action     string   `json:"action"`
-	Attributes []string `json:"attributes,omitempty"` // top-level attributes that differ
+	plan.Change
+	// Attributes names the top-level attributes that differ, never their values.
+	Attributes []string `json:"attributes,omitempty"`
 }
 
 // Drift is the report of one drift check, written as drift.json and drift.md.
@@ -57,8 +58,8 @@ func DriftArgs(p environment.Profile, planFile string) []string {
 // `terraform show -json` into a report. A held lock comes back as a *LockError, not as a
 // drift report: nobody should read "error" and miss that a run is stuck.
 //
-// ci/plan did not exist when this was written, so the plan JSON is read here with
-// terraform-json directly; only resource_drift and output_changes matter for drift.
+// The plan's shape comes from ci/plan (Analyze: validation, resource_drift as changes);
+// the names of changed attributes and outputs, which ci/plan leaves out, from terraform-json.
 func ReadDrift(env environment.Name, exitCode int, output string, planJSON []byte) (Drift, error) {
 	d := Drift{Env: env, Changes: []DriftChange{}}
 	switch exitCode {
@@ -78,21 +79,31 @@ func ReadDrift(env environment.Name, exitCode int, output string, planJSON []byt
 	if len(planJSON) == 0 {
 		return Drift{}, fmt.Errorf("drift check of %s: exit %d but no plan JSON to read", env, exitCode)
 	}
-	var plan tfjson.Plan
-	if err := json.Unmarshal(planJSON, &plan); err != nil {
+	analysis, err := plan.Analyze(bytes.NewReader(planJSON))
+	if err != nil {
+		return Drift{}, fmt.Errorf("drift check of %s: %w", env, err)
+	}
+	var detail tfjson.Plan
+	if err := json.Unmarshal(planJSON, &detail); err != nil {
 		return Drift{}, fmt.Errorf("drift check of %s: read plan JSON: %w", env, err)
 	}
-	for _, rc := range plan.ResourceDrift {
-		if rc == nil || rc.Change == nil || rc.Mode == tfjson.DataResourceMode {
+	attrs := map[string][]string{}
+	for _, rc := range detail.ResourceDrift {
+		if rc != nil && rc.Change != nil {
+			attrs[rc.Address] = changedAttributes(rc.Change.Before, rc.Change.After)
+		}
+	}
+	for _, c := range analysis.Drift {
+		if !c.Managed() {
 			continue
 		}
-		c := DriftChange{Address: rc.Address, Type: rc.Type, Action: driftAction(rc.Change.Actions)}
-		if c.Action == "update" {
-			c.Attributes = changedAttributes(rc.Change.Before, rc.Change.After)
+		dc := DriftChange{Change: c}
+		if c.Kind == plan.Update {
+			dc.Attributes = attrs[c.Address]
 		}
-		d.Changes = append(d.Changes, c)
+		d.Changes = append(d.Changes, dc)
 	}
-	for name, oc := range plan.OutputChanges {
+	for name, oc := range detail.OutputChanges {
 		if oc != nil && !oc.Actions.NoOp() {
 			d.Outputs = append(d.Outputs, name)
 		}
@@ -104,19 +115,6 @@ func ReadDrift(env environment.Name, exitCode int, output string, planJSON []byt
 		d.Status = DriftFound
 	}
 	return d, nil
-}
-
-func driftAction(a tfjson.Actions) string {
-	switch {
-	case a.Delete():
-		return "delete"
-	case a.Update():
-		return "update"
-	case a.Create():
-		return "create"
-	default:
-		return strings.Trim(fmt.Sprint(a), "[]")
-	}
 }
 
 // changedAttributes names the top-level attributes whose value differs; nested detail is in
@@ -160,10 +158,10 @@ func (d Drift) Markdown() string {
 		sb.WriteString("| Action | Resource | Changed attributes |\n|---|---|---|\n")
 		for _, c := range d.Changes {
 			attrs := strings.Join(c.Attributes, ", ")
-			if c.Action == "delete" {
+			if c.Kind == plan.Delete {
 				attrs = "deleted outside Terraform"
 			}
-			fmt.Fprintf(&sb, "| %s | `%s` | %s |\n", c.Action, c.Address, attrs)
+			fmt.Fprintf(&sb, "| %s | `%s` | %s |\n", c.Kind, c.Address, attrs)
 		}
 	}
 	if len(d.Outputs) > 0 {

@@ -15,6 +15,7 @@ import (
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/internal/providertest"
 	"github.com/infrapipe/infrapipe/ci/internal/tftest"
+	"github.com/infrapipe/infrapipe/ci/plan"
 )
 
 // driftStack is two buckets of the moto-backed test provider "aws" (ci/internal/providertest),
@@ -97,8 +98,8 @@ func TestDriftReport(t *testing.T) {
 
 	d := checkDrift(t, w, environment.Prod, profile)
 	want := []DriftChange{
-		{Address: "aws_s3_bucket.assets", Type: "aws_s3_bucket", Action: "delete"},
-		{Address: "aws_s3_bucket.logs", Type: "aws_s3_bucket", Action: "update", Attributes: []string{"tags"}},
+		{Change: plan.Change{Address: "aws_s3_bucket.assets", Type: "aws_s3_bucket", Mode: "managed", Kind: plan.Delete, Actions: []string{"delete"}}},
+		{Change: plan.Change{Address: "aws_s3_bucket.logs", Type: "aws_s3_bucket", Mode: "managed", Kind: plan.Update, Actions: []string{"update"}}, Attributes: []string{"tags"}},
 	}
 	if d.Status != DriftFound || !sameChanges(d.Changes, want) {
 		t.Fatalf("drift = %+v\nwant changes %+v", d, want)

@@ -29,7 +29,8 @@ func TestReadDrift(t *testing.T) {
 		{"held lock", 1, lockOut, nil, "", "", "state of prod is locked", true},
 		{"unknown exit code", 3, "", nil, "", "", "terraform exited 3; -detailed-exitcode gives 0, 1 or 2", false},
 		{"drift without plan", 2, "", nil, "", "", "exit 2 but no plan JSON", false},
-		{"plan not JSON", 2, "", []byte("Error: oops"), "", "", "read plan JSON", false},
+		{"plan not JSON", 2, "", []byte("Error: oops"), "", "", "drift check of prod: not JSON", false},
+		{"state instead of plan", 2, "", readTestdata(t, "state-serial4.tfstate"), "", "", "this is a Terraform state, not a plan", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -49,7 +50,7 @@ func TestReadDrift(t *testing.T) {
 			}
 			var got []string
 			for _, c := range d.Changes {
-				got = append(got, c.Address+":"+c.Action+":"+strings.Join(c.Attributes, ","))
+				got = append(got, c.Address+":"+string(c.Kind)+":"+strings.Join(c.Attributes, ","))
 			}
 			if d.Status != tt.status || strings.Join(got, ";") != tt.changes {
 				t.Errorf("status %s changes %q, want %s %q", d.Status, got, tt.status, tt.changes)
