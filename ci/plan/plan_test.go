@@ -37,7 +37,9 @@ resource "terraform_data" "database" {
 
 // Scenarios cover every kind of change Terraform plans with its built-in resource. Drift
 // is not among them: terraform_data's refresh returns its state unchanged, so no
-// out-of-band edit of the state can make Terraform report resource_drift; see TestDrift.
+// out-of-band edit of the state can make Terraform report resource_drift. Real drift (tags
+// edited and a bucket deleted with the AWS SDK) is tested in ci/gate with the moto-backed
+// provider; TestDrift here checks the shape.
 var scenarios = []scenario{
 	{
 		name:    "creation only",
@@ -275,7 +277,8 @@ func TestAnalyzeFixtures(t *testing.T) {
 
 // TestDrift uses a plan made by real Terraform (the update scenario) with its change copied
 // into resource_drift, the shape Terraform writes when a refresh finds an object changed
-// outside Terraform. Built-in resources cannot produce real drift (see scenarios).
+// outside Terraform. Built-in resources cannot produce real drift (see scenarios); ci/gate
+// has the real thing.
 func TestDrift(t *testing.T) {
 	a, err := AnalyzeFile("testdata/drift.json")
 	if err != nil {
