@@ -521,3 +521,19 @@ resource "aws_sns_topic" "this" {
 		t.Fatalf("bucket eu-logs is in %q, want the configured region eu-west-1", out.LocationConstraint)
 	}
 }
+
+// TestNoRegion expects the provider to name the missing setting rather than fail inside
+// the SDK.
+func TestNoRegion(t *testing.T) {
+	t.Parallel()
+	moto := mototest.Start(t)
+	w := tftest.New(t, map[string]string{"main.tf": `resource "aws_sns_topic" "this" { name = "alerts" }`})
+	providertest.Use(t, w, moto)
+	w.Env = append(w.Env, "AWS_REGION=", "AWS_DEFAULT_REGION=", "AWS_CONFIG_FILE=/dev/null")
+	w.Init()
+	_, stderr, err := w.Exec("plan", "-no-color", "-input=false")
+	want := "no region: set region in the provider block or AWS_REGION"
+	if err == nil || !strings.Contains(stderr, want) {
+		t.Fatalf("plan without a region: err %v, stderr %s; want an error containing %q", err, stderr, want)
+	}
+}
