@@ -24,7 +24,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-export GOTOOLCHAIN=local GOFLAGS=-mod=mod
+export GOTOOLCHAIN=local GOFLAGS="-mod=mod -buildvcs=false"
 mod="$work/mod"
 mkdir -p "$mod"
 # Copy the module without generated files a developer's `dagger develop` may have left.
