@@ -1,0 +1,4 @@
+environment             = "staging"
+owner                   = "platform-team"
+deletion_protection     = false
+noncurrent_version_days = 14

@@ -1,0 +1,3 @@
+environment         = "test"
+owner               = "platform-team"
+deletion_protection = false
