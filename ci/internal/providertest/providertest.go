@@ -203,8 +203,8 @@ func sourceDir() (string, error) {
 	}
 }
 
-// hashSources hashes the Go files, go.mod and go.sum of the provider with the Go version
-// and platform: any change there needs a new binary.
+// hashSources hashes the Go files (tests aside), go.mod and go.sum of the provider with the
+// Go version and platform: any change there needs a new binary.
 func hashSources(dir, goVersion string) (string, error) {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s %s/%s %s\n", goVersion, runtime.GOOS, runtime.GOARCH, Version)
@@ -213,7 +213,8 @@ func hashSources(dir, goVersion string) (string, error) {
 			return err
 		}
 		name := d.Name()
-		if !strings.HasSuffix(name, ".go") && name != "go.mod" && name != "go.sum" {
+		source := strings.HasSuffix(name, ".go") && !strings.HasSuffix(name, "_test.go")
+		if !source && name != "go.mod" && name != "go.sum" {
 			return nil
 		}
 		rel, _ := filepath.Rel(dir, p)
