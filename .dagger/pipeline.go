@@ -168,47 +168,45 @@ func (p *pipeline) broken(name string, err error) {
 func (p *pipeline) has(c environment.Check) bool { return slices.Contains(p.r.profile.Checks, c) }
 
 // run executes the steps in dependency order; independent ones run in parallel. Step
-// failures are recorded, not returned, so the report always covers every step.
+// failures are recorded, not returned, so the report always covers every step. Nothing is
+// applied before every check has finished and none blocked.
 func (p *pipeline) run(ctx context.Context) {
 	m := p.r.m
-	g, gctx := errgroup.WithContext(ctx)
-	// Static checks need no state and run beside import and plan.
+	// Static checks need no state and run beside import and plan; apply waits for them.
+	var static sync.WaitGroup
 	if p.has(environment.CheckFmt) || p.has(environment.CheckValidate) || p.has(environment.CheckLint) {
-		g.Go(func() error {
-			res, err := m.lint(gctx)
+		static.Add(1)
+		go func() {
+			defer static.Done()
+			res, err := m.lint(ctx)
 			if err != nil {
 				p.broken("Lint", err)
-				return nil
+				return
 			}
 			if !p.has(environment.CheckLint) {
 				res.tflint = nil // basic validation: fmt and validate only
 			}
-			v := gate.Pass
-			var reasons []string
+			s := step{name: "Lint", verdict: gate.Pass, markdown: res.markdown(), tools: []string{"tflint"}, findings: res.tflint}
 			if !res.passed() {
-				v = gate.Block
-				reasons = append(reasons, "lint failed: see the Lint section")
+				s.verdict, s.reasons = gate.Block, []string{"lint failed: see the Lint section"}
 			}
-			p.add(step{name: "Lint", verdict: v, reasons: reasons, markdown: res.markdown(), tools: []string{"tflint"}, findings: res.tflint})
-			return nil
-		})
+			p.add(s)
+		}()
 	}
 	if p.has(environment.CheckSecurity) {
-		g.Go(func() error {
-			res, err := m.securityScan(gctx)
+		static.Add(1)
+		go func() {
+			defer static.Done()
+			res, err := m.securityScan(ctx)
 			if err != nil {
 				p.broken("Security scan", err)
-				return nil
+				return
 			}
 			p.addFindings("Security scan", res)
-			return nil
-		})
+		}()
 	}
-	g.Go(func() error {
-		p.deploy(gctx)
-		return nil
-	})
-	_ = g.Wait()
+	p.deploy(ctx, static.Wait)
+	static.Wait()
 }
 
 // addFindings records a findings step judged against the environment's threshold.
@@ -225,7 +223,7 @@ func (p *pipeline) addFindings(name string, res scanResult) {
 
 // deploy is the stateful chain: import, plan and gate, then compliance and cost on the plan
 // in parallel, then backup and apply, then post-deploy tests.
-func (p *pipeline) deploy(ctx context.Context) {
+func (p *pipeline) deploy(ctx context.Context, staticChecks func()) {
 	r := p.r
 	imports, err := p.importStep(ctx)
 	if err != nil {
@@ -277,6 +275,7 @@ func (p *pipeline) deploy(ctx context.Context) {
 		})
 	}
 	_ = g.Wait()
+	staticChecks()
 
 	if p.dryRun || p.verdict() == gate.Block {
 		return
