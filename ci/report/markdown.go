@@ -18,13 +18,16 @@ const maxReproduce = 4096
 
 // Markdown renders the plan summary: verdict and counts, the gate's reasons, destructive
 // changes first, then every change in a collapsed list, ending with the command that
-// reproduces the run. Lists that do not fit in MaxMarkdown are cut with a line saying how
+// reproduces the run (left out when reproduce is empty). Lists that do not fit in MaxMarkdown are cut with a line saying how
 // many entries are missing; result.json always has them all.
 func Markdown(r Result, reproduce string) string {
 	if len(reproduce) > maxReproduce {
 		reproduce = reproduce[:maxReproduce] + " …"
 	}
-	footer := "\n**Reproduce with:**\n\n" + fence(reproduce) + "\n"
+	footer := ""
+	if reproduce != "" {
+		footer = "\n**Reproduce with:**\n\n" + fence(reproduce) + "\n"
+	}
 	d := &doc{limit: MaxMarkdown - len(footer)}
 
 	env := string(r.Env)

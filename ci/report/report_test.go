@@ -120,6 +120,9 @@ func TestMarkdownPassAndNoChanges(t *testing.T) {
 		strings.Contains(md, "<details>") || strings.Contains(md, "### Gate") {
 		t.Errorf("summary of an empty plan:\n%s", md)
 	}
+	if strings.Contains(Markdown(r, ""), "Reproduce") {
+		t.Errorf("summary of an empty plan:\n%s", md)
+	}
 }
 
 func TestMarkdownTruncates(t *testing.T) {
@@ -249,4 +252,41 @@ func TestMarkdownLongReasonsLeaveRoom(t *testing.T) {
 			t.Errorf("summary lacks %q", want)
 		}
 	}
+}
+
+// FuzzMarkdown feeds arbitrary addresses, reasons and commands through the summary: it must
+// stay under the limit, keep every table row to its four cells and end with the command.
+func FuzzMarkdown(f *testing.F) {
+	f.Add(`aws_s3_bucket.b["a|b"]`, "prod plan deletes x; rerun", "./scripts/plan.sh --env prod", 3)
+	f.Add("x\n## h1 `code` <b>", "```", "echo ```", 5000)
+	f.Fuzz(func(t *testing.T, address, reason, reproduce string, n int) {
+		n = max(0, min(n, 5000))
+		a := &plan.Analysis{FormatVersion: "1.2"}
+		for i := range n {
+			a.Changes = append(a.Changes, plan.Change{Address: fmt.Sprintf("%s%d", address, i), Type: "aws_s3_bucket",
+				Mode: "managed", Kind: plan.Delete, ReplacePaths: []string{address}, ImportID: reason})
+			a.Counts.Delete++
+		}
+		r := NewResult(a, mustProfile(t, environment.Prod), gate.Decision{Verdict: gate.Block, Reasons: []string{reason, address}})
+		md := Markdown(r, reproduce)
+		if len(md) > MaxMarkdown {
+			t.Fatalf("summary is %d bytes", len(md))
+		}
+		if reproduce != "" && len(reproduce) <= maxReproduce && !strings.HasSuffix(md, "\n"+reproduce+"\n"+strings.Repeat("`", fenceLen(reproduce))+"\n") {
+			t.Errorf("summary does not end with the command")
+		}
+		for _, line := range strings.Split(md, "\n") {
+			if strings.Contains(line, "<code>") && strings.Count(line, "|") != 5 {
+				t.Errorf("broken table row %q", line)
+			}
+		}
+	})
+}
+
+func fenceLen(s string) int {
+	n := 3
+	for strings.Contains(s, strings.Repeat("`", n)) {
+		n++
+	}
+	return n
 }
