@@ -22,7 +22,7 @@
 // skip_metadata_api_check, s3_use_path_style and an endpoints { s3, dynamodb, sns, sts }
 // block. Constraints such as `version = "~> 5.0"` resolve: it is served as [Version].
 //
-// Usage:
+// Usage (Use takes t because building the provider can fail, and that must fail the test):
 //
 //	func TestImportBucket(t *testing.T) {
 //		moto := mototest.Start(t)
@@ -38,14 +38,25 @@
 //	}`})
 //		providertest.Use(t, w, moto)
 //		w.Init()
-//		plan := w.PlanJSON() // resource_changes[0].change.importing is set
+//		plan := w.PlanJSON() // resource_changes[0].change.importing.id == "logs"
 //		_ = plan
 //	}
 //
-// The first Build in a test process compiles the provider (about a minute or two on a cold
-// Go build cache) and caches the binary under the user cache directory, keyed by a hash of
-// the provider's sources and the Go version; later processes and CI runs on the same machine
-// reuse it in well under a second.
+// Drift: apply, change the object with the SDK (e.g. PutBucketTagging), then
+// w.PlanJSON("-refresh-only") holds it in resource_drift (an update for changed tags, a
+// delete for a deleted object); `plan -refresh-only -detailed-exitcode` exits 2.
+// `plan -generate-config-out=FILE` with a bare import block works too. Ids for import
+// blocks: the bucket name, the table name, and for topics the ARN, which on moto is
+// arn:aws:sns:<region>:123456789012:<name>. Only `tags` is modelled, not `tags_all` or
+// default_tags.
+//
+// Build time: the first Build in a test process compiles the provider and caches the
+// binary under the user cache directory (infrapipe-testprovider/<hash>), keyed by a hash
+// of the provider's sources, the Go version and the platform; concurrent test processes
+// wait on a file lock instead of building twice. Measured on 2 shared cores: about 5
+// minutes when none of its dependencies (plugin framework, gRPC, AWS SDK) are in the Go
+// build cache, about 5 to 30 seconds when they are, and well under a second from the
+// cache afterwards.
 package providertest
 
 import (

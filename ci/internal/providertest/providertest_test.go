@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -292,6 +293,11 @@ func TestLifecycle(t *testing.T) {
 					d.Address, d.Change.Actions, before, after, k.address())
 			}
 
+			_, _, err := w.Exec("plan", "-refresh-only", "-detailed-exitcode", "-no-color", "-input=false")
+			if code := exitCode(err); code != 2 {
+				t.Fatalf("plan -refresh-only -detailed-exitcode after drift exits %d (%v), want 2", code, err)
+			}
+
 			w.Apply() // puts the configured tags back
 			if tags, _, err := k.get(ctx, a, id); err != nil || !maps.Equal(tags, want) {
 				t.Fatalf("after re-apply: tags %v, err %v; want %v", tags, err, want)
@@ -414,6 +420,17 @@ func TestInvalidConfig(t *testing.T) {
 			}
 		})
 	}
+}
+
+func exitCode(err error) int {
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return exit.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
 }
 
 func tagsOf(v any) map[string]any {
