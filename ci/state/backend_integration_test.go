@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
@@ -31,9 +34,17 @@ type stateBucket struct {
 	env     environment.Name
 	backend environment.Backend
 	ep      Endpoints
+	dynamo  *dynamodb.Client // set when the backend locks with a DynamoDB table
 }
 
 func newStateBucket(t *testing.T, env environment.Name) *stateBucket {
+	t.Helper()
+	return newStateBucketLocking(t, env, "")
+}
+
+// newStateBucketLocking locks with the DynamoDB table lockTable instead of the S3 lock file
+// when lockTable is set, creating the table as the backend expects it (hash key LockID).
+func newStateBucketLocking(t *testing.T, env environment.Name, lockTable string) *stateBucket {
 	t.Helper()
 	moto := mototest.Start(t)
 	for _, kv := range moto.Env() {
@@ -52,6 +63,22 @@ func newStateBucket(t *testing.T, env environment.Name) *stateBucket {
 			UseLockfile: true, BackupPrefix: "backups/" + string(env) + "/",
 		},
 		ep: Endpoints{S3: moto.URL, STS: moto.URL, DynamoDB: moto.URL},
+	}
+	if lockTable != "" {
+		sb.backend.UseLockfile, sb.backend.DynamoDBTable = false, lockTable
+		cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion("us-east-1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sb.dynamo = dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(moto.URL) })
+		if _, err := sb.dynamo.CreateTable(ctx, &dynamodb.CreateTableInput{
+			TableName:            aws.String(lockTable),
+			BillingMode:          dbtypes.BillingModePayPerRequest,
+			KeySchema:            []dbtypes.KeySchemaElement{{AttributeName: aws.String("LockID"), KeyType: dbtypes.KeyTypeHash}},
+			AttributeDefinitions: []dbtypes.AttributeDefinition{{AttributeName: aws.String("LockID"), AttributeType: dbtypes.ScalarAttributeTypeS}},
+		}); err != nil {
+			t.Fatalf("create lock table: %v", err)
+		}
 	}
 	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(sb.backend.Bucket)}); err != nil {
 		t.Fatalf("create state bucket: %v", err)
@@ -99,25 +126,48 @@ func pull(t *testing.T, w *tftest.Workspace) ([]byte, Snapshot) {
 	return data, snap
 }
 
-func (sb *stateBucket) lockObjectExists(t *testing.T) bool {
+// lock returns the lock record Terraform wrote (the lock file's JSON, or the DynamoDB item's
+// Info attribute) and whether there is one.
+func (sb *stateBucket) lock(t *testing.T) (string, bool) {
 	t.Helper()
-	_, err := sb.s3.HeadObject(context.Background(), &s3.HeadObjectInput{
-		Bucket: aws.String(sb.backend.Bucket), Key: aws.String(sb.backend.Key + ".tflock"),
-	})
-	return err == nil
-}
-
-func (sb *stateBucket) lockObject(t *testing.T) string {
-	t.Helper()
-	out, err := sb.s3.GetObject(context.Background(), &s3.GetObjectInput{
+	ctx := context.Background()
+	if sb.dynamo != nil {
+		out, err := sb.dynamo.GetItem(ctx, &dynamodb.GetItemInput{
+			TableName:      aws.String(sb.backend.DynamoDBTable),
+			Key:            map[string]dbtypes.AttributeValue{"LockID": &dbtypes.AttributeValueMemberS{Value: sb.backend.Bucket + "/" + sb.backend.Key}},
+			ConsistentRead: aws.Bool(true),
+		})
+		if err != nil {
+			t.Fatalf("read lock item: %v", err)
+		}
+		info, ok := out.Item["Info"].(*dbtypes.AttributeValueMemberS)
+		if !ok {
+			return "", false
+		}
+		return info.Value, true
+	}
+	out, err := sb.s3.GetObject(ctx, &s3.GetObjectInput{
 		Bucket: aws.String(sb.backend.Bucket), Key: aws.String(sb.backend.Key + ".tflock"),
 	})
 	if err != nil {
+		var missing *types.NoSuchKey
+		if errors.As(err, &missing) {
+			return "", false
+		}
 		t.Fatalf("read lock file: %v", err)
 	}
 	defer out.Body.Close()
-	data, _ := io.ReadAll(out.Body)
-	return string(data)
+	data, err := io.ReadAll(out.Body)
+	if err != nil {
+		t.Fatalf("read lock file: %v", err)
+	}
+	return string(data), true
+}
+
+func (sb *stateBucket) lockObjectExists(t *testing.T) bool {
+	t.Helper()
+	_, ok := sb.lock(t)
+	return ok
 }
 
 // run is a terraform process in the background, in its own process group so a test can
@@ -217,7 +267,19 @@ func apply(rev string, sleep int, extra ...string) []string {
 }
 
 func TestConcurrentAppliesOneEnvironment(t *testing.T) {
-	sb := newStateBucket(t, environment.Staging)
+	for _, tt := range []struct {
+		name, lockTable, reason string
+	}{
+		{"S3 lock file", "", "PreconditionFailed"},
+		{"DynamoDB lock table", "terraform-locks", "ConditionalCheckFailedException"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			concurrentApplies(t, newStateBucketLocking(t, environment.Staging, tt.lockTable), tt.reason)
+		})
+	}
+}
+
+func concurrentApplies(t *testing.T, sb *stateBucket, reason string) {
 	runnerA := sb.workspace(t, slowStack)
 	runnerB := sb.workspace(t, slowStack+`
 resource "terraform_data" "second" {
@@ -230,7 +292,7 @@ resource "terraform_data" "second" {
 	// Runner A holds the lock while its provisioner sleeps.
 	a := start(t, runnerA, apply("2", 3)...)
 	eventually(t, "runner A to take the lock", func() bool { return sb.lockObjectExists(t) })
-	lockFile := sb.lockObject(t)
+	lockFile, _ := sb.lock(t)
 
 	// Runner B does not wait (-lock-timeout=0s) and fails with the lock message.
 	stdout, stderr, err := runnerB.Exec(apply("1", 0, "-lock-timeout=0s")...)
@@ -246,7 +308,7 @@ resource "terraform_data" "second" {
 	}
 	wantPath := sb.backend.Bucket + "/" + sb.backend.Key
 	if info.Path != wantPath || info.Operation != "OperationTypeApply" || info.Version == "" || !strings.Contains(info.Who, "@") ||
-		info.Created.IsZero() || info.Reason != "PreconditionFailed" {
+		info.Created.IsZero() || info.Reason != reason {
 		t.Errorf("lock info = %+v (want path %s, an apply, holder and time)", info, wantPath)
 	}
 	lockErr := CheckLock(sb.env, stdout+stderr, 0, time.Now())
