@@ -135,7 +135,10 @@ fi`
 func (r *run) container() *dagger.Container {
 	ctr := r.m.terraform().
 		WithEnvVariable("AWS_REGION", r.region()).
-		WithEnvVariable("AWS_DEFAULT_REGION", r.region())
+		WithEnvVariable("AWS_DEFAULT_REGION", r.region()).
+		// The example stack's provider region; a variables file still wins, and
+		// configurations without the variable ignore it.
+		WithEnvVariable("TF_VAR_aws_region", r.region())
 	ctr = r.withAWS(ctr)
 	return ctr.WithEnvVariable("CACHEBUSTER", cacheBuster())
 }
