@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/sync/errgroup"
 
@@ -192,21 +193,26 @@ func directoryOf(root string) (*dagger.Directory, error) {
 	return dir, nil
 }
 
-// featureDir is the directory of terraform-compliance .feature files under the policies
-// directory, or nil when the repository has none.
+// featureDir gathers the terraform-compliance .feature files under the policies directory
+// into one flat directory (terraform-compliance reads one directory), or nil when there
+// are none.
 func (m *Infra) featureDir(ctx context.Context) (*dagger.Directory, error) {
 	p := m.policiesDir()
 	ok, err := m.Source.Exists(ctx, p)
 	if err != nil || !ok {
 		return nil, err
 	}
-	dir := m.Source.Directory(p).Filter(dagger.DirectoryFilterOpts{Include: []string{"**/*.feature"}})
-	files, err := dir.Glob(ctx, "**/*.feature")
+	src := m.Source.Directory(p)
+	files, err := src.Glob(ctx, "**/*.feature")
 	if err != nil {
 		return nil, fmt.Errorf("look for .feature files in %s: %w", p, err)
 	}
 	if len(files) == 0 {
 		return nil, nil
+	}
+	dir := dag.Directory()
+	for _, f := range files {
+		dir = dir.WithFile(strings.ReplaceAll(f, "/", "__"), src.File(f))
 	}
 	return dir, nil
 }
