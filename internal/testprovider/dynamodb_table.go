@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
@@ -33,6 +34,7 @@ type dynamoDBTableModel struct {
 	BillingMode types.String          `tfsdk:"billing_mode"`
 	Attributes  []tableAttributeModel `tfsdk:"attribute"`
 	Tags        types.Map             `tfsdk:"tags"`
+	TagsAll     types.Map             `tfsdk:"tags_all"`
 	ARN         types.String          `tfsdk:"arn"`
 }
 
@@ -59,8 +61,9 @@ func (r *dynamoDBTable) Schema(_ context.Context, _ resource.SchemaRequest, resp
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 				Description:   "Only PAY_PER_REQUEST.",
 			},
-			"tags": tagsAttribute,
-			"arn":  arnAttribute,
+			"tags":     tagsAttribute,
+			"tags_all": tagsAllAttribute,
+			"arn":      arnAttribute,
 		},
 		Blocks: map[string]schema.Block{
 			"attribute": schema.SetNestedBlock{
@@ -111,11 +114,12 @@ func (r *dynamoDBTable) ImportState(ctx context.Context, req resource.ImportStat
 func (r *dynamoDBTable) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan dynamoDBTableModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	tags, diags := tagsFromConfig(ctx, plan.Tags)
+	tags, all, diags := r.wantTags(ctx, plan.Tags, plan.TagsAll)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	plan.TagsAll = all
 	name := plan.Name.ValueString()
 	in := &dynamodb.CreateTableInput{
 		TableName:   aws.String(name),
@@ -171,12 +175,11 @@ func (r *dynamoDBTable) Read(ctx context.Context, req resource.ReadRequest, resp
 		resp.Diagnostics.AddError("Read tags of DynamoDB table "+name, err.Error())
 		return
 	}
-	tags, diags := tagsToState(ctx, state.Tags, remote)
+	var diags diag.Diagnostics
+	state.Tags, state.TagsAll, diags = r.tagsToState(ctx, state.Tags, remote)
 	resp.Diagnostics.Append(diags...)
-
 	state.Name = types.StringValue(aws.ToString(table.TableName))
 	state.ARN = types.StringValue(aws.ToString(table.TableArn))
-	state.Tags = tags
 	// No summary means provisioned capacity, as on AWS: that shows as a difference.
 	state.BillingMode = types.StringValue(string(ddbtypes.BillingModeProvisioned))
 	if table.BillingModeSummary != nil {
@@ -204,13 +207,14 @@ func (r *dynamoDBTable) Update(ctx context.Context, req resource.UpdateRequest, 
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	oldTags, diags := tagsFromConfig(ctx, state.Tags)
+	oldTags, diags := tagsFromPlan(ctx, state.TagsAll)
 	resp.Diagnostics.Append(diags...)
-	newTags, diags := tagsFromConfig(ctx, plan.Tags)
+	newTags, all, diags := r.wantTags(ctx, plan.Tags, plan.TagsAll)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	plan.TagsAll = all
 	arn := aws.String(state.ARN.ValueString())
 	set, remove := tagChanges(oldTags, newTags)
 	if len(remove) > 0 {

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -28,34 +29,52 @@ func newProvider(version string) func() provider.Provider {
 }
 
 // providerModel accepts the real provider's arguments that test configurations commonly
-// carry (access keys, skip_* switches, endpoints, s3_use_path_style) so HCL written for the
-// real provider works unchanged; endpoint is this provider's own shortcut for one emulator.
+// carry (access keys, skip_* switches, endpoints, s3_use_path_style, default_tags) so HCL
+// written for the real provider works unchanged; endpoint is this provider's own shortcut
+// for one emulator.
 type providerModel struct {
-	Region                    types.String    `tfsdk:"region"`
-	Endpoint                  types.String    `tfsdk:"endpoint"`
-	AccessKey                 types.String    `tfsdk:"access_key"`
-	SecretKey                 types.String    `tfsdk:"secret_key"`
-	Token                     types.String    `tfsdk:"token"`
-	SkipCredentialsValidation types.Bool      `tfsdk:"skip_credentials_validation"`
-	SkipRequestingAccountID   types.Bool      `tfsdk:"skip_requesting_account_id"`
-	SkipMetadataAPICheck      types.String    `tfsdk:"skip_metadata_api_check"`
-	S3UsePathStyle            types.Bool      `tfsdk:"s3_use_path_style"`
-	Endpoints                 []endpointModel `tfsdk:"endpoints"`
+	Region                    types.String       `tfsdk:"region"`
+	Endpoint                  types.String       `tfsdk:"endpoint"`
+	AccessKey                 types.String       `tfsdk:"access_key"`
+	SecretKey                 types.String       `tfsdk:"secret_key"`
+	Token                     types.String       `tfsdk:"token"`
+	SkipCredentialsValidation types.Bool         `tfsdk:"skip_credentials_validation"`
+	SkipRegionValidation      types.Bool         `tfsdk:"skip_region_validation"`
+	SkipRequestingAccountID   types.Bool         `tfsdk:"skip_requesting_account_id"`
+	SkipMetadataAPICheck      types.String       `tfsdk:"skip_metadata_api_check"`
+	S3UsePathStyle            types.Bool         `tfsdk:"s3_use_path_style"`
+	Endpoints                 []endpointModel    `tfsdk:"endpoints"`
+	DefaultTags               []defaultTagsModel `tfsdk:"default_tags"`
 }
 
+// endpointModel has the real provider's keys for the services test stacks commonly list;
+// only s3, dynamodb and sns are used, the others are accepted so such stacks configure.
 type endpointModel struct {
 	S3       types.String `tfsdk:"s3"`
 	DynamoDB types.String `tfsdk:"dynamodb"`
 	SNS      types.String `tfsdk:"sns"`
 	STS      types.String `tfsdk:"sts"`
+	// Accepted, unused.
+	CloudWatch types.String `tfsdk:"cloudwatch"`
+	EC2        types.String `tfsdk:"ec2"`
+	IAM        types.String `tfsdk:"iam"`
+	KMS        types.String `tfsdk:"kms"`
+	Lambda     types.String `tfsdk:"lambda"`
+	SQS        types.String `tfsdk:"sqs"`
+	Tagging    types.String `tfsdk:"resourcegroupstaggingapi"`
+}
+
+type defaultTagsModel struct {
+	Tags types.Map `tfsdk:"tags"`
 }
 
 // clients is what resources receive from Configure.
 type clients struct {
-	region   string
-	s3       *s3.Client
-	dynamodb *dynamodb.Client
-	sns      *sns.Client
+	region      string
+	defaultTags map[string]string // provider default_tags, merged into every tags_all
+	s3          *s3.Client
+	dynamodb    *dynamodb.Client
+	sns         *sns.Client
 }
 
 func (p *awsProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -64,9 +83,11 @@ func (p *awsProvider) Metadata(_ context.Context, _ provider.MetadataRequest, re
 }
 
 func (p *awsProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *provider.SchemaResponse) {
-	endpoint := func(service string) schema.StringAttribute {
-		return schema.StringAttribute{Optional: true, Description: "Endpoint URL for " + service + "."}
+	endpoints := map[string]schema.Attribute{}
+	for _, service := range []string{"s3", "dynamodb", "sns", "sts", "cloudwatch", "ec2", "iam", "kms", "lambda", "sqs", "resourcegroupstaggingapi"} {
+		endpoints[service] = schema.StringAttribute{Optional: true, Description: "Endpoint URL for " + service + "."}
 	}
+	accepted := "Accepted for compatibility with the real provider; no effect."
 	resp.Schema = schema.Schema{
 		Description: "Test stand-in for hashicorp/aws, backed by an AWS emulator such as moto.",
 		Attributes: map[string]schema.Attribute{
@@ -81,9 +102,10 @@ func (p *awsProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *
 			"access_key":                  schema.StringAttribute{Optional: true, Sensitive: true},
 			"secret_key":                  schema.StringAttribute{Optional: true, Sensitive: true},
 			"token":                       schema.StringAttribute{Optional: true, Sensitive: true},
-			"skip_credentials_validation": schema.BoolAttribute{Optional: true, Description: "Accepted for compatibility; never validated."},
-			"skip_requesting_account_id":  schema.BoolAttribute{Optional: true, Description: "Accepted for compatibility; never requested."},
-			"skip_metadata_api_check":     schema.StringAttribute{Optional: true, Description: "Accepted for compatibility."},
+			"skip_credentials_validation": schema.BoolAttribute{Optional: true, Description: accepted},
+			"skip_region_validation":      schema.BoolAttribute{Optional: true, Description: accepted},
+			"skip_requesting_account_id":  schema.BoolAttribute{Optional: true, Description: accepted},
+			"skip_metadata_api_check":     schema.StringAttribute{Optional: true, Description: accepted},
 			"s3_use_path_style": schema.BoolAttribute{
 				Optional:    true,
 				Description: "Path-style S3 addressing; on by default whenever a custom endpoint is set.",
@@ -91,12 +113,13 @@ func (p *awsProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *
 		},
 		Blocks: map[string]schema.Block{
 			"endpoints": schema.ListNestedBlock{
-				Description: "Per-service endpoint URLs, overriding endpoint.",
+				Description:  "Per-service endpoint URLs, overriding endpoint.",
+				NestedObject: schema.NestedBlockObject{Attributes: endpoints},
+			},
+			"default_tags": schema.ListNestedBlock{
+				Description: "Tags every resource carries (in tags_all), as in the real provider.",
 				NestedObject: schema.NestedBlockObject{Attributes: map[string]schema.Attribute{
-					"s3":       endpoint("S3"),
-					"dynamodb": endpoint("DynamoDB"),
-					"sns":      endpoint("SNS"),
-					"sts":      endpoint("STS (accepted, unused)"),
+					"tags": schema.MapAttribute{ElementType: types.StringType, Optional: true},
 				}},
 			},
 		},
@@ -113,6 +136,18 @@ func (p *awsProvider) Configure(ctx context.Context, req provider.ConfigureReque
 	if err != nil {
 		resp.Diagnostics.AddError("Configure the aws test provider", err.Error())
 		return
+	}
+	// Default tags not known yet (computed from resources still to be created) leave
+	// c.defaultTags nil: resources then plan tags_all as unknown.
+	c.defaultTags = map[string]string{}
+	if len(m.DefaultTags) > 0 {
+		var known bool
+		var diags diag.Diagnostics
+		c.defaultTags, known, diags = knownTags(ctx, m.DefaultTags[0].Tags)
+		resp.Diagnostics.Append(diags...)
+		if !known {
+			c.defaultTags = nil
+		}
 	}
 	resp.ResourceData = c
 }

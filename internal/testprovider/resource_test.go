@@ -34,24 +34,38 @@ func TestTagChanges(t *testing.T) {
 
 func TestTagsToState(t *testing.T) {
 	ctx := context.Background()
-	empty := types.MapValueMust(types.StringType, nil)
+	null := types.MapNull(types.StringType)
+	empty := mustMap(map[string]string{})
+	defaults := map[string]string{"Project": "infrapipe"}
 	tests := []struct {
-		name   string
-		prior  types.Map
-		remote map[string]string
-		want   types.Map
+		name        string
+		defaults    map[string]string
+		prior       types.Map
+		remote      map[string]string
+		wantTags    types.Map
+		wantTagsAll types.Map
 	}{
-		{"no tags anywhere stays null", types.MapNull(types.StringType), nil, types.MapNull(types.StringType)},
-		{"configured empty map is kept", empty, nil, empty},
-		{"tags removed out of band become null", mustMap(map[string]string{"a": "1"}), nil, types.MapNull(types.StringType)},
-		{"remote tags win", mustMap(map[string]string{"a": "1"}), map[string]string{"a": "2"}, mustMap(map[string]string{"a": "2"})},
-		{"import fills tags", types.MapNull(types.StringType), map[string]string{"a": "1"}, mustMap(map[string]string{"a": "1"})},
+		{"no tags anywhere stays null", nil, null, nil, null, empty},
+		{"configured empty map is kept", nil, empty, nil, empty, empty},
+		{"tags removed out of band become null", nil, mustMap(map[string]string{"a": "1"}), nil, null, empty},
+		{"remote tags win", nil, mustMap(map[string]string{"a": "1"}), map[string]string{"a": "2"},
+			mustMap(map[string]string{"a": "2"}), mustMap(map[string]string{"a": "2"})},
+		{"import fills tags", nil, null, map[string]string{"a": "1"},
+			mustMap(map[string]string{"a": "1"}), mustMap(map[string]string{"a": "1"})},
+		{"default tags stay out of tags", defaults, null, map[string]string{"Project": "infrapipe", "env": "test"},
+			mustMap(map[string]string{"env": "test"}), mustMap(map[string]string{"Project": "infrapipe", "env": "test"})},
+		{"a changed default tag shows in tags", defaults, null, map[string]string{"Project": "other"},
+			mustMap(map[string]string{"Project": "other"}), mustMap(map[string]string{"Project": "other"})},
+		{"a resource tag equal to a default stays", defaults, mustMap(map[string]string{"Project": "infrapipe"}),
+			map[string]string{"Project": "infrapipe"},
+			mustMap(map[string]string{"Project": "infrapipe"}), mustMap(map[string]string{"Project": "infrapipe"})},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, diags := tagsToState(ctx, tc.prior, tc.remote)
-			if diags.HasError() || !got.Equal(tc.want) {
-				t.Fatalf("tagsToState = %v (%v), want %v", got, diags, tc.want)
+			r := configured{c: &clients{defaultTags: tc.defaults}}
+			tags, all, diags := r.tagsToState(ctx, tc.prior, tc.remote)
+			if diags.HasError() || !tags.Equal(tc.wantTags) || !all.Equal(tc.wantTagsAll) {
+				t.Fatalf("tagsToState = %v, %v (%v), want %v, %v", tags, all, diags, tc.wantTags, tc.wantTagsAll)
 			}
 		})
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
@@ -25,6 +26,7 @@ type s3BucketModel struct {
 	Bucket       types.String `tfsdk:"bucket"`
 	ForceDestroy types.Bool   `tfsdk:"force_destroy"`
 	Tags         types.Map    `tfsdk:"tags"`
+	TagsAll      types.Map    `tfsdk:"tags_all"`
 	ARN          types.String `tfsdk:"arn"`
 }
 
@@ -44,8 +46,9 @@ func (r *s3Bucket) Schema(_ context.Context, _ resource.SchemaRequest, resp *res
 				Default:     booldefault.StaticBool(false),
 				Description: "Delete every object (and version) on destroy so a non-empty bucket can go.",
 			},
-			"tags": tagsAttribute,
-			"arn":  arnAttribute,
+			"tags":     tagsAttribute,
+			"tags_all": tagsAllAttribute,
+			"arn":      arnAttribute,
 		},
 	}
 }
@@ -71,12 +74,13 @@ func (r *s3Bucket) Create(ctx context.Context, req resource.CreateRequest, resp 
 		resp.Diagnostics.AddError("Create S3 bucket "+name, err.Error())
 		return
 	}
+	tags, all, diags := r.wantTags(ctx, plan.Tags, plan.TagsAll)
+	resp.Diagnostics.Append(diags...)
 	plan.ID = types.StringValue(name)
 	plan.ARN = types.StringValue("arn:aws:s3:::" + name)
+	plan.TagsAll = all
 	// Saved before tagging: a tagging failure then taints the bucket rather than losing it.
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
-	tags, diags := tagsFromConfig(ctx, plan.Tags)
-	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -105,11 +109,11 @@ func (r *s3Bucket) Read(ctx context.Context, req resource.ReadRequest, resp *res
 		resp.Diagnostics.AddError("Read tags of S3 bucket "+name, err.Error())
 		return
 	}
-	tags, diags := tagsToState(ctx, state.Tags, remote)
+	var diags diag.Diagnostics
+	state.Tags, state.TagsAll, diags = r.tagsToState(ctx, state.Tags, remote)
 	resp.Diagnostics.Append(diags...)
 	state.Bucket = types.StringValue(name)
 	state.ARN = types.StringValue("arn:aws:s3:::" + name)
-	state.Tags = tags
 	if state.ForceDestroy.IsNull() { // after import, as the real provider does
 		state.ForceDestroy = types.BoolValue(false)
 	}
@@ -122,11 +126,12 @@ func (r *s3Bucket) Update(ctx context.Context, req resource.UpdateRequest, resp 
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	tags, diags := tagsFromConfig(ctx, plan.Tags)
+	tags, all, diags := r.wantTags(ctx, plan.Tags, plan.TagsAll)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	plan.TagsAll = all
 	if err := r.putTags(ctx, plan.ID.ValueString(), tags); err != nil {
 		resp.Diagnostics.AddError("Tag S3 bucket "+plan.ID.ValueString(), err.Error())
 		return

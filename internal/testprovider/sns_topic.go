@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
@@ -18,10 +19,11 @@ type snsTopic struct{ configured }
 func newSNSTopic() resource.Resource { return &snsTopic{} }
 
 type snsTopicModel struct {
-	ID   types.String `tfsdk:"id"`
-	Name types.String `tfsdk:"name"`
-	Tags types.Map    `tfsdk:"tags"`
-	ARN  types.String `tfsdk:"arn"`
+	ID      types.String `tfsdk:"id"`
+	Name    types.String `tfsdk:"name"`
+	Tags    types.Map    `tfsdk:"tags"`
+	TagsAll types.Map    `tfsdk:"tags_all"`
+	ARN     types.String `tfsdk:"arn"`
 }
 
 func (r *snsTopic) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -32,10 +34,11 @@ func (r *snsTopic) Schema(_ context.Context, _ resource.SchemaRequest, resp *res
 	resp.Schema = schema.Schema{
 		Description: "An SNS topic; the id is the topic ARN, as in the real provider.",
 		Attributes: map[string]schema.Attribute{
-			"id":   idAttribute,
-			"name": requiredForceNew("Topic name."),
-			"tags": tagsAttribute,
-			"arn":  arnAttribute,
+			"id":       idAttribute,
+			"name":     requiredForceNew("Topic name."),
+			"tags":     tagsAttribute,
+			"tags_all": tagsAllAttribute,
+			"arn":      arnAttribute,
 		},
 	}
 }
@@ -47,11 +50,12 @@ func (r *snsTopic) ImportState(ctx context.Context, req resource.ImportStateRequ
 func (r *snsTopic) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan snsTopicModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	tags, diags := tagsFromConfig(ctx, plan.Tags)
+	tags, all, diags := r.wantTags(ctx, plan.Tags, plan.TagsAll)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	plan.TagsAll = all
 	out, err := r.c.sns.CreateTopic(ctx, &sns.CreateTopicInput{
 		Name: aws.String(plan.Name.ValueString()),
 		Tags: snsTags(tags),
@@ -90,11 +94,11 @@ func (r *snsTopic) Read(ctx context.Context, req resource.ReadRequest, resp *res
 	for _, t := range out.Tags {
 		remote[aws.ToString(t.Key)] = aws.ToString(t.Value)
 	}
-	tags, diags := tagsToState(ctx, state.Tags, remote)
+	var diags diag.Diagnostics
+	state.Tags, state.TagsAll, diags = r.tagsToState(ctx, state.Tags, remote)
 	resp.Diagnostics.Append(diags...)
 	state.ARN = types.StringValue(arn)
 	state.Name = types.StringValue(arn[strings.LastIndex(arn, ":")+1:]) // arn:aws:sns:region:account:name
-	state.Tags = tags
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 }
 
@@ -105,13 +109,14 @@ func (r *snsTopic) Update(ctx context.Context, req resource.UpdateRequest, resp 
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	oldTags, diags := tagsFromConfig(ctx, state.Tags)
+	oldTags, diags := tagsFromPlan(ctx, state.TagsAll)
 	resp.Diagnostics.Append(diags...)
-	newTags, diags := tagsFromConfig(ctx, plan.Tags)
+	newTags, all, diags := r.wantTags(ctx, plan.Tags, plan.TagsAll)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	plan.TagsAll = all
 	arn := aws.String(state.ID.ValueString())
 	set, remove := tagChanges(oldTags, newTags)
 	if len(remove) > 0 {

@@ -11,16 +11,18 @@
 //     attribute { name, type } blocks; id = table name; arn.
 //   - aws_sns_topic: name; id = topic ARN; arn.
 //
-// Every resource supports import (`import { to = ..., id = ... }` with the ids above) and
-// `tags` (map of string). Read returns what moto really holds: a tag changed with the SDK
-// shows up as drift, an object deleted out of band leaves the state.
+// Every resource supports import (`import { to = ..., id = ... }` with the ids above),
+// `tags` (map of string) and the computed `tags_all`, which adds the provider's
+// default_tags as the real provider does. Read returns what moto really holds: a tag
+// changed with the SDK shows up as drift, an object deleted out of band leaves the state.
 //
 // The provider block may be omitted: region and credentials come from the AWS_* variables
 // and the endpoint from AWS_ENDPOINT_URL, which Use sets. It also accepts `region`,
 // `endpoint` (one URL for every service) and, for HCL written for the real provider,
-// access_key, secret_key, token, skip_credentials_validation, skip_requesting_account_id,
-// skip_metadata_api_check, s3_use_path_style and an endpoints { s3, dynamodb, sns, sts }
-// block. Constraints such as `version = "~> 5.0"` resolve: it is served as [Version].
+// access_key, secret_key, token, the skip_* switches, s3_use_path_style, default_tags { tags }
+// and an endpoints block (s3, dynamodb and sns are used; sts, cloudwatch, ec2, iam, kms,
+// lambda, sqs and resourcegroupstaggingapi are accepted). Constraints such as
+// `version = "~> 5.0"` resolve: it is served as [Version].
 //
 // Usage (Use takes t because building the provider can fail, and that must fail the test):
 //
@@ -47,8 +49,8 @@
 // delete for a deleted object); `plan -refresh-only -detailed-exitcode` exits 2.
 // `plan -generate-config-out=FILE` with a bare import block works too. Ids for import
 // blocks: the bucket name, the table name, and for topics the ARN, which on moto is
-// arn:aws:sns:<region>:123456789012:<name>. Only `tags` is modelled, not `tags_all` or
-// default_tags.
+// arn:aws:sns:<region>:123456789012:<name>. Other resource types (versioning, policies,
+// KMS, alarms ...) are not implemented: a stack using them cannot be planned with it.
 //
 // Build time: the first Build in a test process compiles the provider and caches the
 // binary under the user cache directory (infrapipe-testprovider/<hash>), keyed by a hash

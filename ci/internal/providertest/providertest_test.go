@@ -74,30 +74,22 @@ var kinds = []kind{
 			_, err := a.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("logs")})
 			return "logs", err
 		},
-		get: func(ctx context.Context, a *sdk, id string) (map[string]string, bool, error) {
-			if _, err := a.s3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(id)}); err != nil {
-				var nf *s3types.NotFound
-				return nil, false, ignore(err, errors.As(err, &nf))
-			}
-			out, err := a.s3.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String(id)})
-			if apiCode(err) == "NoSuchTagSet" {
-				return map[string]string{}, true, nil
-			}
-			if err != nil {
-				return nil, true, err
-			}
-			tags := map[string]string{}
-			for _, t := range out.TagSet {
-				tags[*t.Key] = *t.Value
-			}
-			return tags, true, nil
-		},
+		get: s3Get,
 		tag: func(ctx context.Context, a *sdk, id string, tags map[string]string) error {
+			// S3 replaces the whole set; merge to add or overwrite like the other services.
+			merged, ok, err := s3Get(ctx, a, id)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return fmt.Errorf("tag bucket %s: no such bucket", id)
+			}
+			maps.Copy(merged, tags)
 			var set []s3types.Tag
-			for k, v := range tags {
+			for k, v := range merged {
 				set = append(set, s3types.Tag{Key: aws.String(k), Value: aws.String(v)})
 			}
-			_, err := a.s3.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{
+			_, err = a.s3.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{
 				Bucket: aws.String(id), Tagging: &s3types.Tagging{TagSet: set},
 			})
 			return err
@@ -197,6 +189,25 @@ var kinds = []kind{
 			return err
 		},
 	},
+}
+
+func s3Get(ctx context.Context, a *sdk, id string) (map[string]string, bool, error) {
+	if _, err := a.s3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(id)}); err != nil {
+		var nf *s3types.NotFound
+		return nil, false, ignore(err, errors.As(err, &nf))
+	}
+	out, err := a.s3.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String(id)})
+	if apiCode(err) == "NoSuchTagSet" {
+		return map[string]string{}, true, nil
+	}
+	if err != nil {
+		return nil, true, err
+	}
+	tags := map[string]string{}
+	for _, t := range out.TagSet {
+		tags[*t.Key] = *t.Value
+	}
+	return tags, true, nil
 }
 
 // ignore drops err when it is the "not found" the caller expects.
@@ -552,5 +563,60 @@ func TestNoRegion(t *testing.T) {
 	want := "no region: set region in the provider block or AWS_REGION"
 	if err == nil || !strings.Contains(stderr, want) {
 		t.Fatalf("plan without a region: err %v, stderr %s; want an error containing %q", err, stderr, want)
+	}
+}
+
+// TestDefaultTags imports objects tagged as a stack with provider default_tags tags them,
+// expects a no-op import, then changes a default tag out of band and expects drift in
+// tags_all that the next apply repairs.
+func TestDefaultTags(t *testing.T) {
+	t.Parallel()
+	moto := mototest.Start(t)
+	a := newSDK(moto)
+	for _, k := range kinds {
+		t.Run(k.typ, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			id, err := k.create(ctx, a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]string{"Project": "infrapipe", "env": "test"}
+			if err := k.tag(ctx, a, id, want); err != nil {
+				t.Fatal(err)
+			}
+			w := workspace(t, moto, fmt.Sprintf(`
+provider "aws" {
+  default_tags {
+    tags = { Project = "infrapipe" }
+  }
+}
+import {
+  to = %s
+  id = %q
+}
+`, k.address(), id)+k.config(`{ env = "test" }`))
+			p := parsePlan(t, w.PlanJSON())
+			if got := changed(p); got != nil || len(p.ResourceChanges) != 1 || p.ResourceChanges[0].Change.Importing == nil {
+				t.Fatalf("import with default_tags: changes %v; want one no-op import", got)
+			}
+			w.Apply()
+
+			if err := k.tag(ctx, a, id, map[string]string{"Project": "other"}); err != nil {
+				t.Fatal(err)
+			}
+			p = parsePlan(t, w.PlanJSON("-refresh-only"))
+			if len(p.ResourceDrift) != 1 {
+				t.Fatalf("refresh-only plan after changing a default tag: %d drifted, want 1", len(p.ResourceDrift))
+			}
+			all := p.ResourceDrift[0].Change.After.(map[string]any)["tags_all"].(map[string]any)
+			if all["Project"] != "other" || all["env"] != "test" {
+				t.Fatalf("drifted tags_all = %v, want Project=other env=test", all)
+			}
+			w.Apply()
+			if tags, _, err := k.get(ctx, a, id); err != nil || !maps.Equal(tags, want) {
+				t.Fatalf("after apply: tags %v, err %v; want %v", tags, err, want)
+			}
+		})
 	}
 }
