@@ -15,21 +15,21 @@ world := {"0.0.0.0/0", "::/0"}
 
 # Inline ingress blocks of aws_security_group.
 deny contains lib.finding("admin_ingress", "CRITICAL", sg, message(sg, cidr, port)) if {
-	some sg in lib.of_type(input, "aws_security_group")
+	some sg in lib.of_type("aws_security_group")
 	some rule in object.get(sg.change.after, "ingress", [])
 	some cidr in cidrs(rule, "cidr_blocks", "ipv6_cidr_blocks")
 	some port in exposed(rule.protocol, rule.from_port, rule.to_port)
 }
 
 deny contains lib.finding("admin_ingress", "CRITICAL", r, message(r, cidr, port)) if {
-	some r in lib.of_type(input, "aws_security_group_rule")
+	some r in lib.of_type("aws_security_group_rule")
 	lib.after(r, "type") == "ingress"
 	some cidr in cidrs(r.change.after, "cidr_blocks", "ipv6_cidr_blocks")
 	some port in exposed(lib.after(r, "protocol"), lib.after(r, "from_port"), lib.after(r, "to_port"))
 }
 
 deny contains lib.finding("admin_ingress", "CRITICAL", r, message(r, cidr, port)) if {
-	some r in lib.of_type(input, "aws_vpc_security_group_ingress_rule")
+	some r in lib.of_type("aws_vpc_security_group_ingress_rule")
 	some cidr in ({lib.after(r, "cidr_ipv4"), lib.after(r, "cidr_ipv6")} & world)
 	some port in exposed(lib.after(r, "ip_protocol"), lib.after(r, "from_port"), lib.after(r, "to_port"))
 }

@@ -16,7 +16,7 @@ attribute := {
 deny contains lib.finding("deletion_protection", "HIGH", db, msg) if {
 	protected
 	some type, attr in attribute
-	some db in lib.of_type(input, type)
+	some db in lib.of_type(type)
 	lib.not_true(db, attr)
 	msg := sprintf("%s in %s has %s unset or false", [db.address, lib.setting("environment", ""), attr])
 }

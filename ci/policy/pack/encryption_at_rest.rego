@@ -6,14 +6,14 @@ package infrapipe.encryption_at_rest
 import data.infrapipe.lib
 
 deny contains lib.finding("encryption_at_rest", "HIGH", b, msg) if {
-	some b in lib.of_type(input, "aws_s3_bucket")
-	count(lib.attached(input, "aws_s3_bucket_server_side_encryption_configuration", b)) == 0
+	some b in lib.of_type("aws_s3_bucket")
+	count(lib.attached("aws_s3_bucket_server_side_encryption_configuration", b)) == 0
 	count(object.get(b.change.after, "server_side_encryption_configuration", [])) == 0 # provider < 4 inline block
 	msg := sprintf("S3 bucket %s has no aws_s3_bucket_server_side_encryption_configuration", [b.address])
 }
 
 deny contains lib.finding("encryption_at_rest", "HIGH", t, msg) if {
-	some t in lib.of_type(input, "aws_dynamodb_table")
+	some t in lib.of_type("aws_dynamodb_table")
 	not lib.unknown(t, "server_side_encryption")
 	object.get(lib.first_block(t, "server_side_encryption"), "enabled", false) != true
 	msg := sprintf("DynamoDB table %s does not enable server_side_encryption", [t.address])
@@ -21,20 +21,20 @@ deny contains lib.finding("encryption_at_rest", "HIGH", t, msg) if {
 
 deny contains lib.finding("encryption_at_rest", "HIGH", db, msg) if {
 	some type in ["aws_db_instance", "aws_rds_cluster"]
-	some db in lib.of_type(input, type)
+	some db in lib.of_type(type)
 	not aurora_member(db) # encrypted at the cluster
 	lib.not_true(db, "storage_encrypted")
 	msg := sprintf("%s has storage_encrypted unset or false", [db.address])
 }
 
 deny contains lib.finding("encryption_at_rest", "HIGH", v, msg) if {
-	some v in lib.of_type(input, "aws_ebs_volume")
+	some v in lib.of_type("aws_ebs_volume")
 	lib.not_true(v, "encrypted")
 	msg := sprintf("EBS volume %s has encrypted unset or false", [v.address])
 }
 
 deny contains lib.finding("encryption_at_rest", "HIGH", i, msg) if {
-	some i in lib.of_type(input, "aws_instance")
+	some i in lib.of_type("aws_instance")
 	some key in ["root_block_device", "ebs_block_device"]
 	some dev in object.get(i.change.after, key, [])
 	object.get(dev, "encrypted", null) == false

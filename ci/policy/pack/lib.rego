@@ -1,5 +1,4 @@
-# Helpers shared by the built-in rules. Functions only (no rules), so querying
-# data.infrapipe shows the rules' deny sets and nothing else.
+# Helpers shared by the built-in rules (and open to a user's own).
 #
 # Input is the plan JSON (terraform show -json). Settings come from
 # data.infrapipe_config (written by the pipeline; every key is optional):
@@ -16,14 +15,17 @@ setting(key, fallback) := value if {
 } else := fallback
 
 # resources are the managed resources that exist after the plan is applied: creates,
-# updates, replacements and untouched ones, but not deletes.
-resources(plan) := [rc |
-	some rc in object.get(plan, "resource_changes", [])
+# updates, replacements and untouched ones, but not deletes. Rules (not functions) are
+# computed once per evaluation, which keeps large plans fast.
+resources := [rc |
+	some rc in object.get(input, "resource_changes", [])
 	rc.mode == "managed"
 	rc.change.after != null
 ]
 
-of_type(plan, type) := [rc | some rc in resources(plan); rc.type == type]
+by_type := {type: [rc | some rc in resources; rc.type == type] | some type in {r.type | some r in resources}}
+
+of_type(type) := object.get(by_type, type, [])
 
 # finding is the shape every deny rule returns.
 finding(rule, severity, rc, message) := {
@@ -57,11 +59,12 @@ config_key(rc) := concat(".", [module_path(rc), rc.type, rc.name]) if module_pat
 config_key(rc) := concat(".", [rc.type, rc.name]) if module_path(rc) == ""
 
 # config_resources maps config_key to the configuration block, for every module.
-config_resources(plan) := {key: r |
-	walk(object.get(plan, "configuration", {}), [path, r])
+config_resources := {key: r |
+	walk(object.get(input, "configuration", {}), [path, r])
 	count(path) >= 2
 	path[count(path) - 2] == "resources"
 	is_string(r.address)
+	is_string(r.type)
 	prefix := concat("", [sprintf("module.%s.", [path[i + 1]]) |
 		some i
 		path[i] == "module_calls"
@@ -69,37 +72,34 @@ config_resources(plan) := {key: r |
 	key := concat("", [prefix, r.address])
 }
 
-# references lists every reference in a resource's configuration expressions.
-references(plan, rc) := {ref |
-	cfg := config_resources(plan)[config_key(rc)]
-	some expr in cfg.expressions
+# references lists every reference in a resource's configuration expressions; Terraform
+# lists both aws_s3_bucket.b.id and aws_s3_bucket.b for a reference to the id.
+references(rc) := {ref |
+	some expr in config_resources[config_key(rc)].expressions
 	some ref in object.get(expr, "references", [])
 }
 
-# refers_to: resource a's configuration refers to resource b in the same module, e.g. an
-# aws_s3_bucket_versioning whose bucket = aws_s3_bucket.state.id.
-refers_to(plan, a, b) if {
-	module_path(a) == module_path(b)
-	target := concat(".", [b.type, b.name])
-	some ref in references(plan, a)
-	ref_matches(ref, target)
-}
+# targets maps each resource's address to what it points at: "<module path>|<type>.<name>"
+# through a configuration reference (bucket = aws_s3_bucket.state.id), or "bucket|<name>"
+# through a planned value (bucket = "my-logs").
+targets := {rc.address: resource_targets(rc) | some rc in resources}
 
-# Planned values can name the bucket directly (bucket = "my-logs").
-refers_to(_, a, b) if {
-	name := after(a, "bucket")
+resource_targets(rc) := {concat("|", [module_path(rc), ref]) | some ref in references(rc)} | {concat("|", ["bucket", name]) |
+	name := after(rc, "bucket")
 	is_string(name)
-	name == after(b, "bucket")
 }
 
-ref_matches(ref, target) if ref == target
+keys(b) := {concat("|", [module_path(b), concat(".", [b.type, b.name])])} | {concat("|", ["bucket", name]) |
+	name := after(b, "bucket")
+	is_string(name)
+}
 
-ref_matches(ref, target) if startswith(ref, concat("", [target, "."]))
-
-ref_matches(ref, target) if startswith(ref, concat("", [target, "["]))
-
-# attached lists the resources of a type that point at bucket b.
-attached(plan, type, b) := [a | some a in of_type(plan, type); refers_to(plan, a, b)]
+# attached lists the resources of a type that point at resource b, e.g. the
+# aws_s3_bucket_versioning of a bucket.
+attached(type, b) := [a |
+	some a in of_type(type)
+	count(targets[a.address] & keys(b)) > 0
+]
 
 # first_block returns the first element of a nested block list, or {}.
 first_block(rc, key) := b if {

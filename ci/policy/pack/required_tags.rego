@@ -9,7 +9,7 @@ import data.infrapipe.lib
 default_required := ["Project", "Environment", "Owner"]
 
 deny contains lib.finding("required_tags", "MEDIUM", rc, msg) if {
-	some rc in lib.resources(input)
+	some rc in lib.resources
 	taggable(rc)
 	tags := effective_tags(rc)
 	missing := [k |
@@ -48,7 +48,7 @@ unknown_keys(rc, key) := {k: true |
 
 # provider_default_tags reads constant default_tags of the resource's provider block.
 provider_default_tags(rc) := tags if {
-	cfg := lib.config_resources(input)[lib.config_key(rc)]
+	cfg := lib.config_resources[lib.config_key(rc)]
 	provider := input.configuration.provider_config[cfg.provider_config_key]
 	some block in provider.expressions.default_tags
 	tags := block.tags.constant_value

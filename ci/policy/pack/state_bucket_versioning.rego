@@ -7,7 +7,7 @@ package infrapipe.state_bucket_versioning
 import data.infrapipe.lib
 
 deny contains lib.finding("state_bucket_versioning", "HIGH", b, msg) if {
-	some b in lib.of_type(input, "aws_s3_bucket")
+	some b in lib.of_type("aws_s3_bucket")
 	holds_state(b)
 	not versioned(b)
 	msg := sprintf("state bucket %s has no aws_s3_bucket_versioning with status Enabled", [b.address])
@@ -29,7 +29,7 @@ holds_state(b) if {
 }
 
 versioned(b) if {
-	some v in lib.attached(input, "aws_s3_bucket_versioning", b)
+	some v in lib.attached("aws_s3_bucket_versioning", b)
 	lib.first_block(v, "versioning_configuration").status == "Enabled"
 }
 
