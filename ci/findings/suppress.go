@@ -116,8 +116,8 @@ func (e Suppression) describe() string {
 }
 
 // Apply marks the findings a suppression matches (Finding.Suppressed holds the reason)
-// and returns notices for expired suppressions that matched a finding: those stop
-// applying, and the notice tells the reader why a finding came back. The first matching
+// and returns a notice for every expired suppression: it stops applying, and the notice
+// tells the reader why a finding came back, or that the entry can go. The first matching
 // live entry wins.
 func (s Suppressions) Apply(fs []Finding, now time.Time) ([]Finding, []string) {
 	out := make([]Finding, len(fs))
@@ -138,6 +138,11 @@ func (s Suppressions) Apply(fs []Finding, now time.Time) ([]Finding, []string) {
 			}
 			out[i].Suppressed = e.Reason
 			break
+		}
+	}
+	for j, e := range s.Entries {
+		if e.expired(now) && !noticed[j] {
+			notices = append(notices, fmt.Sprintf("%s expired on %s and matches no finding; remove it", e.describe(), e.Expires))
 		}
 	}
 	return out, notices
