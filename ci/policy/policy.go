@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/findings"
 )
 
@@ -75,6 +76,19 @@ type Config struct {
 	AdminPorts            []int    `json:"admin_ports,omitempty"`
 	ProtectedEnvironments []string `json:"protected_environments,omitempty"`
 	StateBuckets          []string `json:"state_buckets,omitempty"`
+}
+
+// ConfigFor derives the settings from an environment's profile: its name, its tag keys
+// (the ones discovery filters on must be present) plus Owner, and its state bucket.
+func ConfigFor(p environment.Profile) Config {
+	c := Config{Environment: string(p.Name)}
+	if p.ProjectTagKey != "" && p.EnvironmentTagKey != "" {
+		c.RequiredTags = []string{p.ProjectTagKey, p.EnvironmentTagKey, "Owner"}
+	}
+	if p.Backend.Bucket != "" {
+		c.StateBuckets = []string{p.Backend.Bucket}
+	}
+	return c
 }
 
 // WriteConfig writes the settings as a JSON data document for `opa eval --data`.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/findings"
 )
 
@@ -304,5 +305,35 @@ func TestParseRejects(t *testing.T) {
 				t.Fatalf("error %v, want one naming out/opa.json and containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestConfigFor(t *testing.T) {
+	p := environment.Profile{Name: environment.Prod, ProjectTagKey: "project", EnvironmentTagKey: "env",
+		Backend: environment.Backend{Bucket: "acme-state"}}
+	path := filepath.Join(t.TempDir(), "config.json")
+	if err := WriteConfig(path, ConfigFor(p)); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(path)
+	want := `{
+  "infrapipe_config": {
+    "environment": "prod",
+    "required_tags": [
+      "project",
+      "env",
+      "Owner"
+    ],
+    "state_buckets": [
+      "acme-state"
+    ]
+  }
+}
+`
+	if string(got) != want {
+		t.Errorf("config\n%s\nwant\n%s", got, want)
+	}
+	if c := ConfigFor(environment.Profile{Name: environment.Test}); c.RequiredTags != nil || c.StateBuckets != nil {
+		t.Errorf("empty profile keys should keep the pack's defaults: %+v", c)
 	}
 }
