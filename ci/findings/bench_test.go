@@ -31,7 +31,7 @@ func BenchmarkMergeSARIF(b *testing.B) {
 	}
 	for b.Loop() {
 		var buf bytes.Buffer
-		if err := WriteSARIF(&buf, MergeSARIF(fs)); err != nil {
+		if err := WriteSARIF(&buf, MergeSARIF(fs, SARIFOptions{Root: "terraform"})); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -48,7 +48,7 @@ func FuzzParseCheckovJSON(f *testing.F) {
 func checkMerges(t *testing.T, fs []Finding) {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := WriteSARIF(&buf, MergeSARIF(fs)); err != nil {
+	if err := WriteSARIF(&buf, MergeSARIF(fs, SARIFOptions{})); err != nil {
 		t.Fatalf("accepted findings do not merge: %v", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -285,13 +286,38 @@ func toolRank(tool string) int {
 	return len(toolOrder)
 }
 
-// MergeSARIF builds one SARIF 2.1.0 log for GitHub code scanning: one run per tool (tools
-// without findings still get an empty run in `tools`, so the upload shows they ran),
-// rules with help URIs, and stable partial fingerprints. Suppressed findings are left
-// out: GitHub would otherwise reopen them.
-func MergeSARIF(fs []Finding, tools ...string) SARIFLog {
+// SARIFOptions place the merged log in the repository, as GitHub code scanning needs.
+type SARIFOptions struct {
+	// Tools that ran: each gets a run even without findings, so the upload shows it ran.
+	Tools []string
+	// Root is the Terraform directory relative to the repository root ("terraform"):
+	// scanners report files relative to it, GitHub wants repository paths.
+	Root string
+	// Fallback is the repository file that locates findings naming no usable file (policy
+	// findings on the plan, paths inside a container): GitHub rejects results without a
+	// location. Empty means Root/main.tf.
+	Fallback string
+}
+
+// uri maps a finding's file to a repository path, or "" when it has none usable.
+func (o SARIFOptions) uri(file string) string {
+	if file == "" || path.IsAbs(file) || strings.Contains(file, "://") {
+		return ""
+	}
+	return path.Join(o.Root, file)
+}
+
+// MergeSARIF builds one SARIF 2.1.0 log for GitHub code scanning: one run per tool,
+// rules with help URIs, every result located in a repository file (see SARIFOptions),
+// and stable partial fingerprints. Suppressed findings are left out: GitHub would
+// otherwise reopen them.
+func MergeSARIF(fs []Finding, o SARIFOptions) SARIFLog {
+	fallback := o.Fallback
+	if fallback == "" {
+		fallback = path.Join(o.Root, "main.tf")
+	}
 	byTool := map[string][]Finding{}
-	for _, t := range tools {
+	for _, t := range o.Tools {
 		byTool[t] = nil
 	}
 	for _, f := range fs {
@@ -352,19 +378,22 @@ func MergeSARIF(fs []Finding, tools ...string) SARIFLog {
 				PartialFingerprints: map[string]string{"infrapipe/v1": f.Fingerprint()},
 				Properties:          map[string]any{"severity": f.Severity.String(), "security-severity": securityScore(f.Severity)},
 			}
-			if f.File != "" || f.Resource != "" {
-				var loc SARIFLocation
+			loc := SARIFLocation{PhysicalLocation: &SARIFPhysicalLocation{}}
+			if uri := o.uri(f.File); uri != "" {
+				loc.PhysicalLocation.ArtifactLocation.URI = uri
+				if f.Line > 0 {
+					loc.PhysicalLocation.Region = &SARIFRegion{StartLine: f.Line}
+				}
+			} else {
+				loc.PhysicalLocation.ArtifactLocation.URI = fallback
 				if f.File != "" {
-					loc.PhysicalLocation = &SARIFPhysicalLocation{ArtifactLocation: SARIFArtifactLocation{URI: f.File}}
-					if f.Line > 0 {
-						loc.PhysicalLocation.Region = &SARIFRegion{StartLine: f.Line}
-					}
+					res.Properties["file"] = f.File
 				}
-				if f.Resource != "" {
-					loc.LogicalLocations = []SARIFLogicalLocation{{FullyQualifiedName: f.Resource, Kind: "resource"}}
-				}
-				res.Locations = []SARIFLocation{loc}
 			}
+			if f.Resource != "" {
+				loc.LogicalLocations = []SARIFLogicalLocation{{FullyQualifiedName: f.Resource, Kind: "resource"}}
+			}
+			res.Locations = []SARIFLocation{loc}
 			run.Results = append(run.Results, res)
 		}
 		log.Runs = append(log.Runs, run)
@@ -417,6 +446,10 @@ func (l SARIFLog) Validate() error {
 				run.Tool.Driver.Rules[*r.RuleIndex].ID != r.RuleID) {
 				return fmt.Errorf("sarif: run %d (%s) result %d: ruleIndex %d does not point at rule %s",
 					i, run.Tool.Driver.Name, j, *r.RuleIndex, r.RuleID)
+			}
+			if len(r.Locations) == 0 || r.Locations[0].PhysicalLocation == nil || r.Locations[0].PhysicalLocation.ArtifactLocation.URI == "" {
+				return fmt.Errorf("sarif: run %d (%s) result %d (%s): no physicalLocation.artifactLocation.uri; GitHub code scanning rejects it",
+					i, run.Tool.Driver.Name, j, r.RuleID)
 			}
 			for _, loc := range r.Locations {
 				if p := loc.PhysicalLocation; p != nil && p.Region != nil && p.Region.StartLine < 1 {

@@ -136,7 +136,7 @@ func TestMergeRealScanners(t *testing.T) {
 		all = append(all, fs...)
 	}
 	var buf bytes.Buffer
-	if err := WriteSARIF(&buf, MergeSARIF(all)); err != nil {
+	if err := WriteSARIF(&buf, MergeSARIF(all, SARIFOptions{Tools: []string{"tfsec", "tflint"}, Root: "infra"})); err != nil {
 		t.Fatal(err)
 	}
 	checkSARIFSchema(t, buf.Bytes())
@@ -148,8 +148,8 @@ func TestMergeRealScanners(t *testing.T) {
 	for _, f := range merged {
 		byTool[f.Tool] = append(byTool[f.Tool], f)
 	}
-	requireFindings(t, byTool["tfsec"], "tfsec", []string{"aws-vpc-no-public-ingress-sgr main.tf:38 HIGH"})
-	requireFindings(t, byTool["tflint"], "tflint", []string{"terraform_unused_declarations main.tf:16 LOW"})
+	requireFindings(t, byTool["tfsec"], "tfsec", []string{"aws-vpc-no-public-ingress-sgr infra/main.tf:38 HIGH"})
+	requireFindings(t, byTool["tflint"], "tflint", []string{"terraform_unused_declarations infra/main.tf:16 LOW"})
 	if r := Evaluate(merged, High); r.Passed() {
 		t.Error("the misconfigured directory passed a HIGH threshold")
 	}
