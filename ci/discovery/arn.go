@@ -1,0 +1,117 @@
+package discovery
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Terraform resource types discovery knows how to identify. The import ID of each is
+// what the AWS provider's import documentation asks for.
+const (
+	S3Bucket        = "aws_s3_bucket"
+	DynamoDBTable   = "aws_dynamodb_table"
+	SNSTopic        = "aws_sns_topic"
+	SQSQueue        = "aws_sqs_queue"
+	MetricAlarm     = "aws_cloudwatch_metric_alarm"
+	IAMRole         = "aws_iam_role"
+	KMSKey          = "aws_kms_key"
+	LambdaFunction  = "aws_lambda_function"
+	SecurityGroup   = "aws_security_group"
+	VPC             = "aws_vpc"
+	Subnet          = "aws_subnet"
+	unsupportedType = ""
+)
+
+// Types lists the supported Terraform types, for messages and documentation.
+var Types = []string{S3Bucket, DynamoDBTable, SNSTopic, SQSQueue, MetricAlarm, IAMRole, KMSKey,
+	LambdaFunction, SecurityGroup, VPC, Subnet}
+
+// Identity is what an ARN says about a resource: its Terraform type, its name and the ID
+// `terraform import` expects. Type is empty for services discovery does not support.
+type Identity struct {
+	Type string
+	Name string // bucket, table, topic, queue, alarm, role or function name; else the ID
+	ID   string // import ID; for SQS queues see QueueURL
+}
+
+// arn is the split form of arn:partition:service:region:account:resource.
+type arn struct {
+	partition, service, region, account, resource string
+}
+
+func splitARN(s string) (arn, error) {
+	parts := strings.SplitN(s, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[1] == "" || parts[2] == "" || parts[5] == "" {
+		return arn{}, fmt.Errorf("parse ARN %q: want arn:partition:service:region:account:resource", s)
+	}
+	return arn{parts[1], parts[2], parts[3], parts[4], parts[5]}, nil
+}
+
+// ParseARN identifies a resource from its ARN alone, so that discovery needs no describe
+// call per resource. SQS queues get their queue URL from QueueURL, which needs the endpoint.
+func ParseARN(s string) (Identity, error) {
+	a, err := splitARN(s)
+	if err != nil {
+		return Identity{}, err
+	}
+	kind, rest := cutAny(a.resource, "/:")
+	switch {
+	case a.service == "s3" && !strings.ContainsAny(a.resource, "/:"):
+		return named(S3Bucket, a.resource, a.resource), nil
+	case a.service == "dynamodb" && kind == "table" && rest != "" && !strings.Contains(rest, "/"):
+		return named(DynamoDBTable, rest, rest), nil
+	case a.service == "sns" && !strings.ContainsAny(a.resource, "/:"):
+		return named(SNSTopic, a.resource, s), nil
+	case a.service == "sqs" && !strings.ContainsAny(a.resource, "/:"):
+		return named(SQSQueue, a.resource, ""), nil
+	case a.service == "cloudwatch" && kind == "alarm" && rest != "":
+		return named(MetricAlarm, rest, rest), nil
+	case a.service == "iam" && kind == "role" && rest != "" && !strings.HasSuffix(rest, "/"):
+		// Roles may have a path (role/service-role/name); the provider imports by name.
+		name := rest[strings.LastIndex(rest, "/")+1:]
+		return named(IAMRole, name, name), nil
+	case a.service == "kms" && kind == "key" && rest != "":
+		return named(KMSKey, rest, rest), nil
+	case a.service == "lambda" && kind == "function" && rest != "" && rest[0] != ':':
+		// A qualified ARN (function:name:alias) names a version, not the function.
+		name, _, _ := strings.Cut(rest, ":")
+		return named(LambdaFunction, name, name), nil
+	case a.service == "ec2" && kind == "security-group" && rest != "":
+		return named(SecurityGroup, rest, rest), nil
+	case a.service == "ec2" && kind == "vpc" && rest != "":
+		return named(VPC, rest, rest), nil
+	case a.service == "ec2" && kind == "subnet" && rest != "":
+		return named(Subnet, rest, rest), nil
+	}
+	return Identity{Type: unsupportedType, Name: a.resource}, nil
+}
+
+func named(typ, name, id string) Identity { return Identity{Type: typ, Name: name, ID: id} }
+
+// cutAny splits s at the first of the separators.
+func cutAny(s, seps string) (before, after string) {
+	if i := strings.IndexAny(s, seps); i >= 0 {
+		return s[:i], s[i+1:]
+	}
+	return s, ""
+}
+
+// QueueURL rebuilds an SQS queue URL from its ARN, the form the provider imports by.
+// endpoint is the SQS endpoint override ("" for AWS itself).
+func QueueURL(queueARN, endpoint string) (string, error) {
+	a, err := splitARN(queueARN)
+	if err != nil {
+		return "", err
+	}
+	if a.service != "sqs" || strings.ContainsAny(a.resource, "/:") {
+		return "", fmt.Errorf("queue URL for %q: not an SQS queue ARN", queueARN)
+	}
+	if endpoint != "" {
+		return strings.TrimSuffix(endpoint, "/") + "/" + a.account + "/" + a.resource, nil
+	}
+	host := "amazonaws.com"
+	if a.partition == "aws-cn" {
+		host = "amazonaws.com.cn"
+	}
+	return fmt.Sprintf("https://sqs.%s.%s/%s/%s", a.region, host, a.account, a.resource), nil
+}
