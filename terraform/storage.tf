@@ -38,6 +38,8 @@ resource "aws_s3_bucket_ownership_controls" "data" {
 
 resource "aws_s3_bucket_lifecycle_configuration" "data" {
   bucket = aws_s3_bucket.data.id
+  # Noncurrent-version rules need versioning in place first.
+  depends_on = [aws_s3_bucket_versioning.data]
 
   # Versioning keeps every replaced object; old versions expire so cost stays bounded.
   rule {
@@ -57,6 +59,8 @@ resource "aws_s3_bucket_logging" "data" {
   bucket        = aws_s3_bucket.data.id
   target_bucket = aws_s3_bucket.logs.id
   target_prefix = "s3-access/data/"
+  # S3 checks the target's policy when logging is turned on.
+  depends_on = [aws_s3_bucket_policy.logs]
 }
 
 # Request metrics feed the 4xx alarm (S3 publishes no request metrics without one).
@@ -96,7 +100,8 @@ resource "aws_s3_bucket_public_access_block" "logs" {
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "logs" {
-  bucket = aws_s3_bucket.logs.id
+  bucket     = aws_s3_bucket.logs.id
+  depends_on = [aws_s3_bucket_versioning.logs]
   rule {
     id     = "expire-logs"
     status = "Enabled"
