@@ -34,7 +34,6 @@ type dynamoDBTableModel struct {
 	BillingMode types.String          `tfsdk:"billing_mode"`
 	Attributes  []tableAttributeModel `tfsdk:"attribute"`
 	Tags        types.Map             `tfsdk:"tags"`
-	TagsAll     types.Map             `tfsdk:"tags_all"`
 	ARN         types.String          `tfsdk:"arn"`
 }
 
@@ -61,9 +60,8 @@ func (r *dynamoDBTable) Schema(_ context.Context, _ resource.SchemaRequest, resp
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 				Description:   "Only PAY_PER_REQUEST.",
 			},
-			"tags":     tagsAttribute,
-			"tags_all": tagsAllAttribute,
-			"arn":      arnAttribute,
+			"tags": tagsAttribute,
+			"arn":  arnAttribute,
 		},
 		Blocks: map[string]schema.Block{
 			"attribute": schema.SetNestedBlock{
@@ -114,12 +112,11 @@ func (r *dynamoDBTable) ImportState(ctx context.Context, req resource.ImportStat
 func (r *dynamoDBTable) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan dynamoDBTableModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	tags, all, diags := r.wantTags(ctx, plan.Tags, plan.TagsAll)
+	tags, diags := r.withDefaults(ctx, plan.Tags)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	plan.TagsAll = all
 	name := plan.Name.ValueString()
 	in := &dynamodb.CreateTableInput{
 		TableName:   aws.String(name),
@@ -176,7 +173,7 @@ func (r *dynamoDBTable) Read(ctx context.Context, req resource.ReadRequest, resp
 		return
 	}
 	var diags diag.Diagnostics
-	state.Tags, state.TagsAll, diags = r.tagsToState(ctx, state.Tags, remote)
+	state.Tags, diags = r.tagsToState(ctx, state.Tags, remote)
 	resp.Diagnostics.Append(diags...)
 	state.Name = types.StringValue(aws.ToString(table.TableName))
 	state.ARN = types.StringValue(aws.ToString(table.TableArn))
@@ -207,15 +204,17 @@ func (r *dynamoDBTable) Update(ctx context.Context, req resource.UpdateRequest, 
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	oldTags, diags := tagsFromPlan(ctx, state.TagsAll)
-	resp.Diagnostics.Append(diags...)
-	newTags, all, diags := r.wantTags(ctx, plan.Tags, plan.TagsAll)
+	newTags, diags := r.withDefaults(ctx, plan.Tags)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	plan.TagsAll = all
 	arn := aws.String(state.ARN.ValueString())
+	oldTags, err := r.tags(ctx, *arn)
+	if err != nil {
+		resp.Diagnostics.AddError("Read tags of DynamoDB table "+state.ID.ValueString(), err.Error())
+		return
+	}
 	set, remove := tagChanges(oldTags, newTags)
 	if len(remove) > 0 {
 		if _, err := r.c.dynamodb.UntagResource(ctx, &dynamodb.UntagResourceInput{ResourceArn: arn, TagKeys: remove}); err != nil {

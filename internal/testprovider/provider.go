@@ -71,7 +71,7 @@ type defaultTagsModel struct {
 // clients is what resources receive from Configure.
 type clients struct {
 	region      string
-	defaultTags map[string]string // provider default_tags, merged into every tags_all
+	defaultTags map[string]string // provider default_tags, written with every resource's tags
 	s3          *s3.Client
 	dynamodb    *dynamodb.Client
 	sns         *sns.Client
@@ -117,7 +117,7 @@ func (p *awsProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *
 				NestedObject: schema.NestedBlockObject{Attributes: endpoints},
 			},
 			"default_tags": schema.ListNestedBlock{
-				Description: "Tags every resource carries (in tags_all), as in the real provider.",
+				Description: "Tags every resource carries, as in the real provider (there is no tags_all).",
 				NestedObject: schema.NestedBlockObject{Attributes: map[string]schema.Attribute{
 					"tags": schema.MapAttribute{ElementType: types.StringType, Optional: true},
 				}},
@@ -137,17 +137,11 @@ func (p *awsProvider) Configure(ctx context.Context, req provider.ConfigureReque
 		resp.Diagnostics.AddError("Configure the aws test provider", err.Error())
 		return
 	}
-	// Default tags not known yet (computed from resources still to be created) leave
-	// c.defaultTags nil: resources then plan tags_all as unknown.
 	c.defaultTags = map[string]string{}
 	if len(m.DefaultTags) > 0 {
-		var known bool
 		var diags diag.Diagnostics
-		c.defaultTags, known, diags = knownTags(ctx, m.DefaultTags[0].Tags)
+		c.defaultTags, diags = tagsFromConfig(ctx, m.DefaultTags[0].Tags)
 		resp.Diagnostics.Append(diags...)
-		if !known {
-			c.defaultTags = nil
-		}
 	}
 	resp.ResourceData = c
 }

@@ -38,34 +38,28 @@ func TestTagsToState(t *testing.T) {
 	empty := mustMap(map[string]string{})
 	defaults := map[string]string{"Project": "infrapipe"}
 	tests := []struct {
-		name        string
-		defaults    map[string]string
-		prior       types.Map
-		remote      map[string]string
-		wantTags    types.Map
-		wantTagsAll types.Map
+		name     string
+		defaults map[string]string
+		prior    types.Map
+		remote   map[string]string
+		want     types.Map
 	}{
-		{"no tags anywhere stays null", nil, null, nil, null, empty},
-		{"configured empty map is kept", nil, empty, nil, empty, empty},
-		{"tags removed out of band become null", nil, mustMap(map[string]string{"a": "1"}), nil, null, empty},
-		{"remote tags win", nil, mustMap(map[string]string{"a": "1"}), map[string]string{"a": "2"},
-			mustMap(map[string]string{"a": "2"}), mustMap(map[string]string{"a": "2"})},
-		{"import fills tags", nil, null, map[string]string{"a": "1"},
-			mustMap(map[string]string{"a": "1"}), mustMap(map[string]string{"a": "1"})},
-		{"default tags stay out of tags", defaults, null, map[string]string{"Project": "infrapipe", "env": "test"},
-			mustMap(map[string]string{"env": "test"}), mustMap(map[string]string{"Project": "infrapipe", "env": "test"})},
-		{"a changed default tag shows in tags", defaults, null, map[string]string{"Project": "other"},
-			mustMap(map[string]string{"Project": "other"}), mustMap(map[string]string{"Project": "other"})},
+		{"no tags anywhere stays null", nil, null, nil, null},
+		{"configured empty map is kept", nil, empty, nil, empty},
+		{"tags removed out of band become null", nil, mustMap(map[string]string{"a": "1"}), nil, null},
+		{"remote tags win", nil, mustMap(map[string]string{"a": "1"}), map[string]string{"a": "2"}, mustMap(map[string]string{"a": "2"})},
+		{"import fills tags", nil, null, map[string]string{"a": "1"}, mustMap(map[string]string{"a": "1"})},
+		{"default tags stay out", defaults, null, map[string]string{"Project": "infrapipe", "env": "test"}, mustMap(map[string]string{"env": "test"})},
+		{"a default tag changed out of band shows", defaults, null, map[string]string{"Project": "other"}, mustMap(map[string]string{"Project": "other"})},
 		{"a resource tag equal to a default stays", defaults, mustMap(map[string]string{"Project": "infrapipe"}),
-			map[string]string{"Project": "infrapipe"},
-			mustMap(map[string]string{"Project": "infrapipe"}), mustMap(map[string]string{"Project": "infrapipe"})},
+			map[string]string{"Project": "infrapipe"}, mustMap(map[string]string{"Project": "infrapipe"})},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := configured{c: &clients{defaultTags: tc.defaults}}
-			tags, all, diags := r.tagsToState(ctx, tc.prior, tc.remote)
-			if diags.HasError() || !tags.Equal(tc.wantTags) || !all.Equal(tc.wantTagsAll) {
-				t.Fatalf("tagsToState = %v, %v (%v), want %v, %v", tags, all, diags, tc.wantTags, tc.wantTagsAll)
+			got, diags := r.tagsToState(ctx, tc.prior, tc.remote)
+			if diags.HasError() || !got.Equal(tc.want) {
+				t.Fatalf("tagsToState = %v (%v), want %v", got, diags, tc.want)
 			}
 		})
 	}

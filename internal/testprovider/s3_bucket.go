@@ -26,7 +26,6 @@ type s3BucketModel struct {
 	Bucket       types.String `tfsdk:"bucket"`
 	ForceDestroy types.Bool   `tfsdk:"force_destroy"`
 	Tags         types.Map    `tfsdk:"tags"`
-	TagsAll      types.Map    `tfsdk:"tags_all"`
 	ARN          types.String `tfsdk:"arn"`
 }
 
@@ -46,9 +45,8 @@ func (r *s3Bucket) Schema(_ context.Context, _ resource.SchemaRequest, resp *res
 				Default:     booldefault.StaticBool(false),
 				Description: "Delete every object (and version) on destroy so a non-empty bucket can go.",
 			},
-			"tags":     tagsAttribute,
-			"tags_all": tagsAllAttribute,
-			"arn":      arnAttribute,
+			"tags": tagsAttribute,
+			"arn":  arnAttribute,
 		},
 	}
 }
@@ -74,11 +72,10 @@ func (r *s3Bucket) Create(ctx context.Context, req resource.CreateRequest, resp 
 		resp.Diagnostics.AddError("Create S3 bucket "+name, err.Error())
 		return
 	}
-	tags, all, diags := r.wantTags(ctx, plan.Tags, plan.TagsAll)
+	tags, diags := r.withDefaults(ctx, plan.Tags)
 	resp.Diagnostics.Append(diags...)
 	plan.ID = types.StringValue(name)
 	plan.ARN = types.StringValue("arn:aws:s3:::" + name)
-	plan.TagsAll = all
 	// Saved before tagging: a tagging failure then taints the bucket rather than losing it.
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 	if resp.Diagnostics.HasError() {
@@ -110,7 +107,7 @@ func (r *s3Bucket) Read(ctx context.Context, req resource.ReadRequest, resp *res
 		return
 	}
 	var diags diag.Diagnostics
-	state.Tags, state.TagsAll, diags = r.tagsToState(ctx, state.Tags, remote)
+	state.Tags, diags = r.tagsToState(ctx, state.Tags, remote)
 	resp.Diagnostics.Append(diags...)
 	state.Bucket = types.StringValue(name)
 	state.ARN = types.StringValue("arn:aws:s3:::" + name)
@@ -126,12 +123,11 @@ func (r *s3Bucket) Update(ctx context.Context, req resource.UpdateRequest, resp 
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	tags, all, diags := r.wantTags(ctx, plan.Tags, plan.TagsAll)
+	tags, diags := r.withDefaults(ctx, plan.Tags)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	plan.TagsAll = all
 	if err := r.putTags(ctx, plan.ID.ValueString(), tags); err != nil {
 		resp.Diagnostics.AddError("Tag S3 bucket "+plan.ID.ValueString(), err.Error())
 		return

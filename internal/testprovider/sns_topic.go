@@ -19,11 +19,10 @@ type snsTopic struct{ configured }
 func newSNSTopic() resource.Resource { return &snsTopic{} }
 
 type snsTopicModel struct {
-	ID      types.String `tfsdk:"id"`
-	Name    types.String `tfsdk:"name"`
-	Tags    types.Map    `tfsdk:"tags"`
-	TagsAll types.Map    `tfsdk:"tags_all"`
-	ARN     types.String `tfsdk:"arn"`
+	ID   types.String `tfsdk:"id"`
+	Name types.String `tfsdk:"name"`
+	Tags types.Map    `tfsdk:"tags"`
+	ARN  types.String `tfsdk:"arn"`
 }
 
 func (r *snsTopic) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -34,11 +33,10 @@ func (r *snsTopic) Schema(_ context.Context, _ resource.SchemaRequest, resp *res
 	resp.Schema = schema.Schema{
 		Description: "An SNS topic; the id is the topic ARN, as in the real provider.",
 		Attributes: map[string]schema.Attribute{
-			"id":       idAttribute,
-			"name":     requiredForceNew("Topic name."),
-			"tags":     tagsAttribute,
-			"tags_all": tagsAllAttribute,
-			"arn":      arnAttribute,
+			"id":   idAttribute,
+			"name": requiredForceNew("Topic name."),
+			"tags": tagsAttribute,
+			"arn":  arnAttribute,
 		},
 	}
 }
@@ -50,12 +48,11 @@ func (r *snsTopic) ImportState(ctx context.Context, req resource.ImportStateRequ
 func (r *snsTopic) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan snsTopicModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	tags, all, diags := r.wantTags(ctx, plan.Tags, plan.TagsAll)
+	tags, diags := r.withDefaults(ctx, plan.Tags)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	plan.TagsAll = all
 	out, err := r.c.sns.CreateTopic(ctx, &sns.CreateTopicInput{
 		Name: aws.String(plan.Name.ValueString()),
 		Tags: snsTags(tags),
@@ -85,17 +82,13 @@ func (r *snsTopic) Read(ctx context.Context, req resource.ReadRequest, resp *res
 		resp.Diagnostics.AddError("Read SNS topic "+arn, err.Error())
 		return
 	}
-	out, err := r.c.sns.ListTagsForResource(ctx, &sns.ListTagsForResourceInput{ResourceArn: aws.String(arn)})
+	remote, err := r.tags(ctx, arn)
 	if err != nil {
 		resp.Diagnostics.AddError("Read tags of SNS topic "+arn, err.Error())
 		return
 	}
-	remote := map[string]string{}
-	for _, t := range out.Tags {
-		remote[aws.ToString(t.Key)] = aws.ToString(t.Value)
-	}
 	var diags diag.Diagnostics
-	state.Tags, state.TagsAll, diags = r.tagsToState(ctx, state.Tags, remote)
+	state.Tags, diags = r.tagsToState(ctx, state.Tags, remote)
 	resp.Diagnostics.Append(diags...)
 	state.ARN = types.StringValue(arn)
 	state.Name = types.StringValue(arn[strings.LastIndex(arn, ":")+1:]) // arn:aws:sns:region:account:name
@@ -109,15 +102,17 @@ func (r *snsTopic) Update(ctx context.Context, req resource.UpdateRequest, resp 
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	oldTags, diags := tagsFromPlan(ctx, state.TagsAll)
-	resp.Diagnostics.Append(diags...)
-	newTags, all, diags := r.wantTags(ctx, plan.Tags, plan.TagsAll)
+	newTags, diags := r.withDefaults(ctx, plan.Tags)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	plan.TagsAll = all
 	arn := aws.String(state.ID.ValueString())
+	oldTags, err := r.tags(ctx, *arn)
+	if err != nil {
+		resp.Diagnostics.AddError("Read tags of SNS topic "+*arn, err.Error())
+		return
+	}
 	set, remove := tagChanges(oldTags, newTags)
 	if len(remove) > 0 {
 		if _, err := r.c.sns.UntagResource(ctx, &sns.UntagResourceInput{ResourceArn: arn, TagKeys: remove}); err != nil {
@@ -144,6 +139,18 @@ func (r *snsTopic) Delete(ctx context.Context, req resource.DeleteRequest, resp 
 	if err != nil && !isNotFound(err) {
 		resp.Diagnostics.AddError("Delete SNS topic "+state.ID.ValueString(), err.Error())
 	}
+}
+
+func (r *snsTopic) tags(ctx context.Context, arn string) (map[string]string, error) {
+	out, err := r.c.sns.ListTagsForResource(ctx, &sns.ListTagsForResourceInput{ResourceArn: aws.String(arn)})
+	if err != nil {
+		return nil, err
+	}
+	tags := map[string]string{}
+	for _, t := range out.Tags {
+		tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return tags, nil
 }
 
 func snsTags(tags map[string]string) []snstypes.Tag {

@@ -11,10 +11,12 @@
 //     attribute { name, type } blocks; id = table name; arn.
 //   - aws_sns_topic: name; id = topic ARN; arn.
 //
-// Every resource supports import (`import { to = ..., id = ... }` with the ids above),
-// `tags` (map of string) and the computed `tags_all`, which adds the provider's
-// default_tags as the real provider does. Read returns what moto really holds: a tag
-// changed with the SDK shows up as drift, an object deleted out of band leaves the state.
+// Every resource supports import (`import { to = ..., id = ... }` with the ids above) and
+// `tags` (map of string). Read returns what moto really holds: a tag changed with the SDK
+// shows up as drift in tags, an object deleted out of band leaves the state. The
+// provider's default_tags are written to every object as the real provider does, but
+// there is no tags_all attribute: tags holds the resource's own tags, plus any default tag
+// whose remote value differs from the configured one (so that shows as drift too).
 //
 // The provider block may be omitted: region and credentials come from the AWS_* variables
 // and the endpoint from AWS_ENDPOINT_URL, which Use sets. It also accepts `region`,

@@ -567,8 +567,8 @@ func TestNoRegion(t *testing.T) {
 }
 
 // TestDefaultTags imports objects tagged as a stack with provider default_tags tags them,
-// expects a no-op import, then changes a default tag out of band and expects drift in
-// tags_all that the next apply repairs.
+// expects a no-op import, then changes a default tag out of band and expects drift (in
+// tags: there is no tags_all) that the next apply repairs.
 func TestDefaultTags(t *testing.T) {
 	t.Parallel()
 	moto := mototest.Start(t)
@@ -609,9 +609,8 @@ import {
 			if len(p.ResourceDrift) != 1 {
 				t.Fatalf("refresh-only plan after changing a default tag: %d drifted, want 1", len(p.ResourceDrift))
 			}
-			all := p.ResourceDrift[0].Change.After.(map[string]any)["tags_all"].(map[string]any)
-			if all["Project"] != "other" || all["env"] != "test" {
-				t.Fatalf("drifted tags_all = %v, want Project=other env=test", all)
+			if after := tagsOf(p.ResourceDrift[0].Change.After); after["Project"] != "other" || after["env"] != "test" {
+				t.Fatalf("drifted tags = %v, want Project=other env=test", after)
 			}
 			w.Apply()
 			if tags, _, err := k.get(ctx, a, id); err != nil || !maps.Equal(tags, want) {
