@@ -6,17 +6,19 @@ set -euo pipefail
 
 usage() {
 	cat <<'EOF'
-Usage: import-and-refresh-enhanced.sh -e ENV -p PROJECT [--dry-run] [--force] [-h]
+Usage: import-and-refresh-enhanced.sh -e ENV -p PROJECT [--dry-run] [--force] [-o DIR] [-h]
 
-Discovers the project's resources by their tags and imports them into ENV's state.
+Discovers the project's resources by their tags, imports them into ENV's state and writes
+imports.tf and the import report to DIR.
 
   -e, --env ENV          environment: preview, test, staging or prod (required)
   -p, --project PROJECT  project tag value, e.g. myproject (required)
       --dry-run          show what would be imported, change nothing
-      --force            import even when the state already tracks other resources
+      --force            import again resources the state already has
+  -o, --output DIR       where the results go (default ./import-results)
   -h, --help             show this help
 
-Runs: dagger call import --env=ENV --project=PROJECT [--dry-run] [--force]
+Runs: dagger call import --env=ENV --project=PROJECT [--dry-run] [--force] export --path=DIR
 AWS credentials are passed as Dagger secrets when AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
 and AWS_SESSION_TOKEN are set.
 EOF
@@ -29,7 +31,7 @@ fail() {
 	exit 2
 }
 
-env_name="" project="" dry_run="" force=""
+env_name="" project="" dry_run="" force="" output=./import-results
 while [ $# -gt 0 ]; do
 	case $1 in
 	-e | --env)
@@ -40,6 +42,11 @@ while [ $# -gt 0 ]; do
 	-p | --project)
 		[ $# -ge 2 ] || fail "$1 needs a value"
 		project=$2
+		shift 2
+		;;
+	-o | --output)
+		[ $# -ge 2 ] || fail "$1 needs a value"
+		output=$2
 		shift 2
 		;;
 	--dry-run)
@@ -66,6 +73,8 @@ esac
 [ -n "$project" ] || fail "missing -p PROJECT"
 [[ $project =~ ^[A-Za-z0-9][A-Za-z0-9._-]*$ ]] ||
 	fail "invalid project '$project': use letters, digits, '.', '_' and '-'"
+# A value starting with '-' is almost always a forgotten argument, not a directory.
+[[ -n $output && $output != -* ]] || fail "invalid output directory '$output'"
 
 args=(call import "--env=$env_name" "--project=$project")
 [ -z "$dry_run" ] || args+=("$dry_run")
@@ -73,4 +82,5 @@ args=(call import "--env=$env_name" "--project=$project")
 [ -z "${AWS_ACCESS_KEY_ID:-}" ] || args+=(--aws-access-key-id=env:AWS_ACCESS_KEY_ID)
 [ -z "${AWS_SECRET_ACCESS_KEY:-}" ] || args+=(--aws-secret-access-key=env:AWS_SECRET_ACCESS_KEY)
 [ -z "${AWS_SESSION_TOKEN:-}" ] || args+=(--aws-session-token=env:AWS_SESSION_TOKEN)
+args+=(export "--path=$output")
 exec dagger "${args[@]}"

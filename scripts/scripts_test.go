@@ -5,12 +5,17 @@ package scripts_test
 import (
 	"bytes"
 	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"go/types"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 // fakeDagger stands in for the dagger CLI: it records its argv (NUL-separated, so arguments
@@ -83,95 +88,98 @@ var awsArgs = []string{
 
 func concat(parts ...[]string) []string { return slices.Concat(parts...) }
 
+type wrapperCall struct {
+	name   string
+	script string
+	args   []string
+	env    map[string]string
+	want   []string
+}
+
+var wrapperCalls = []wrapperCall{
+	{
+		name:   "import dry run, the issue's example",
+		script: "import-and-refresh-enhanced.sh",
+		args:   []string{"-e", "prod", "-p", "myproject", "--dry-run"},
+		want:   []string{"call", "import", "--env=prod", "--project=myproject", "--dry-run", "export", "--path=./import-results"},
+	},
+	{
+		name:   "import long flags, force, flags in any order",
+		script: "import-and-refresh-enhanced.sh",
+		args:   []string{"--force", "--project", "my_project-2", "--env", "test", "-o", "imp"},
+		want:   []string{"call", "import", "--env=test", "--project=my_project-2", "--force", "export", "--path=imp"},
+	},
+	{
+		name:   "import with both switches",
+		script: "import-and-refresh-enhanced.sh",
+		args:   []string{"-e", "staging", "-p", "p", "--force", "--dry-run"},
+		want:   []string{"call", "import", "--env=staging", "--project=p", "--dry-run", "--force", "export", "--path=./import-results"},
+	},
+	{
+		name:   "import passes AWS credentials as secrets, never as values",
+		script: "import-and-refresh-enhanced.sh",
+		args:   []string{"-e", "prod", "-p", "myproject"},
+		env:    awsEnv,
+		want:   concat([]string{"call", "import", "--env=prod", "--project=myproject"}, awsArgs, []string{"export", "--path=./import-results"}),
+	},
+	{
+		name:   "import passes only the credentials that are set",
+		script: "import-and-refresh-enhanced.sh",
+		args:   []string{"-e", "prod", "-p", "myproject"},
+		env:    map[string]string{"AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"},
+		want:   concat([]string{"call", "import", "--env=prod", "--project=myproject"}, awsArgs[:2], []string{"export", "--path=./import-results"}),
+	},
+	{
+		name:   "security scan with the module's defaults",
+		script: "security-scan.sh",
+		want:   []string{"call", "security-scan", "export", "--path=./security-results"},
+	},
+	{
+		name:   "security scan with prod's threshold, elsewhere",
+		script: "security-scan.sh",
+		args:   []string{"-o", "out", "--env", "prod"},
+		env:    awsEnv, // a scan reads code only: no credentials passed
+		want:   []string{"call", "security-scan", "--env=prod", "export", "--path=out"},
+	},
+	{
+		name:   "compliance, the issue's example",
+		script: "validate-compliance.sh",
+		args:   []string{"-e", "test"},
+		want:   []string{"call", "compliance", "--env=test", "export", "--path=./compliance-results"},
+	},
+	{
+		name:   "compliance with credentials and an output directory",
+		script: "validate-compliance.sh",
+		args:   []string{"--env", "prod", "--output", "./c"},
+		env:    awsEnv,
+		want:   concat([]string{"call", "compliance", "--env=prod"}, awsArgs, []string{"export", "--path=./c"}),
+	},
+	{
+		name:   "tests, the issue's example",
+		script: "run-all-tests.sh",
+		args:   []string{"-e", "staging", "-p", "myproject", "-r", "eu-west-1", "--skip-destructive", "-o", "./test-results"},
+		want: []string{"call", "--region=eu-west-1", "test", "--env=staging", "--project=myproject",
+			"--skip-destructive", "export", "--path=./test-results"},
+	},
+	{
+		name:   "tests default output directory",
+		script: "run-all-tests.sh",
+		args:   []string{"-e", "test", "-p", "myproject", "-r", "us-gov-west-1"},
+		want: []string{"call", "--region=us-gov-west-1", "test", "--env=test", "--project=myproject",
+			"export", "--path=./test-results"},
+	},
+	{
+		name:   "tests output directory with a space stays one argument",
+		script: "run-all-tests.sh",
+		args:   []string{"-e", "prod", "-p", "myproject", "-r", "eu-west-1", "--output", "out dir/$(x)"},
+		env:    awsEnv,
+		want: concat([]string{"call", "--region=eu-west-1", "test", "--env=prod", "--project=myproject"},
+			awsArgs, []string{"export", "--path=out dir/$(x)"}),
+	},
+}
+
 func TestWrappersCallDagger(t *testing.T) {
-	tests := []struct {
-		name   string
-		script string
-		args   []string
-		env    map[string]string
-		want   []string
-	}{
-		{
-			name:   "import dry run, the issue's example",
-			script: "import-and-refresh-enhanced.sh",
-			args:   []string{"-e", "prod", "-p", "myproject", "--dry-run"},
-			want:   []string{"call", "import", "--env=prod", "--project=myproject", "--dry-run"},
-		},
-		{
-			name:   "import long flags, force, flags in any order",
-			script: "import-and-refresh-enhanced.sh",
-			args:   []string{"--force", "--project", "my_project-2", "--env", "test"},
-			want:   []string{"call", "import", "--env=test", "--project=my_project-2", "--force"},
-		},
-		{
-			name:   "import with both switches",
-			script: "import-and-refresh-enhanced.sh",
-			args:   []string{"-e", "staging", "-p", "p", "--force", "--dry-run"},
-			want:   []string{"call", "import", "--env=staging", "--project=p", "--dry-run", "--force"},
-		},
-		{
-			name:   "import passes AWS credentials as secrets, never as values",
-			script: "import-and-refresh-enhanced.sh",
-			args:   []string{"-e", "prod", "-p", "myproject"},
-			env:    awsEnv,
-			want:   concat([]string{"call", "import", "--env=prod", "--project=myproject"}, awsArgs),
-		},
-		{
-			name:   "import passes only the credentials that are set",
-			script: "import-and-refresh-enhanced.sh",
-			args:   []string{"-e", "prod", "-p", "myproject"},
-			env:    map[string]string{"AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"},
-			want:   concat([]string{"call", "import", "--env=prod", "--project=myproject"}, awsArgs[:2]),
-		},
-		{
-			name:   "security scan with the module's defaults",
-			script: "security-scan.sh",
-			want:   []string{"call", "security-scan", "export", "--path=./security-results"},
-		},
-		{
-			name:   "security scan with prod's threshold, elsewhere",
-			script: "security-scan.sh",
-			args:   []string{"-o", "out", "--env", "prod"},
-			env:    awsEnv, // a scan reads code only: no credentials passed
-			want:   []string{"call", "security-scan", "--env=prod", "export", "--path=out"},
-		},
-		{
-			name:   "compliance, the issue's example",
-			script: "validate-compliance.sh",
-			args:   []string{"-e", "test"},
-			want:   []string{"call", "compliance", "--env=test", "export", "--path=./compliance-results"},
-		},
-		{
-			name:   "compliance with credentials and an output directory",
-			script: "validate-compliance.sh",
-			args:   []string{"--env", "prod", "--output", "./c"},
-			env:    awsEnv,
-			want:   concat([]string{"call", "compliance", "--env=prod"}, awsArgs, []string{"export", "--path=./c"}),
-		},
-		{
-			name:   "tests, the issue's example",
-			script: "run-all-tests.sh",
-			args:   []string{"-e", "staging", "-p", "myproject", "-r", "eu-west-1", "--skip-destructive", "-o", "./test-results"},
-			want: []string{"call", "--region=eu-west-1", "test", "--env=staging", "--project=myproject",
-				"--skip-destructive", "export", "--path=./test-results"},
-		},
-		{
-			name:   "tests default output directory",
-			script: "run-all-tests.sh",
-			args:   []string{"-e", "test", "-p", "myproject", "-r", "us-gov-west-1"},
-			want: []string{"call", "--region=us-gov-west-1", "test", "--env=test", "--project=myproject",
-				"export", "--path=./test-results"},
-		},
-		{
-			name:   "tests output directory with a space stays one argument",
-			script: "run-all-tests.sh",
-			args:   []string{"-e", "prod", "-p", "myproject", "-r", "eu-west-1", "--output", "out dir/$(x)"},
-			env:    awsEnv,
-			want: concat([]string{"call", "--region=eu-west-1", "test", "--env=prod", "--project=myproject"},
-				awsArgs, []string{"export", "--path=out dir/$(x)"}),
-		},
-	}
-	for _, tt := range tests {
+	for _, tt := range wrapperCalls {
 		t.Run(tt.name, func(t *testing.T) {
 			r := runScript(t, tt.script, tt.args, tt.env)
 			if r.code != 0 {
@@ -308,4 +316,88 @@ func TestWrappersAreExecutable(t *testing.T) {
 			t.Errorf("%s is not executable (mode %v)", s, info.Mode())
 		}
 	}
+}
+
+// The calls the wrappers make exist in the Dagger module: each flag is a parameter of the
+// constructor or of the function it follows, named as the Go SDK names them.
+func TestWrappersCallTheModule(t *testing.T) {
+	mod := moduleArgs(t)
+	for _, tt := range wrapperCalls {
+		t.Run(tt.name, func(t *testing.T) {
+			fn := ""
+			for _, a := range tt.want[1:] { // after "call"
+				if !strings.HasPrefix(a, "--") {
+					if fn != "" {
+						return // a chained core function such as export
+					}
+					fn = a
+					if mod[fn] == nil {
+						t.Errorf("the module has no function %q", fn)
+						return
+					}
+					continue
+				}
+				flag, _, _ := strings.Cut(strings.TrimPrefix(a, "--"), "=")
+				if !mod[fn][flag] {
+					t.Errorf("the module's %q takes no --%s (\"\" is the constructor)", fn, flag)
+				}
+			}
+		})
+	}
+}
+
+// moduleArgs reads ../.dagger's Go source: per CLI function name, the flags it accepts
+// ("" is the constructor).
+func moduleArgs(t *testing.T) map[string]map[string]bool {
+	t.Helper()
+	files, err := filepath.Glob("../.dagger/*.go")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no module source in ../.dagger: %v", err)
+	}
+	fset := token.NewFileSet()
+	fns := map[string]map[string]bool{}
+	for _, f := range files {
+		file, err := parser.ParseFile(fset, f, nil, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range file.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || !fd.Name.IsExported() {
+				continue
+			}
+			name := ""
+			switch {
+			case fd.Recv == nil && fd.Name.Name == "New":
+			case fd.Recv != nil && len(fd.Recv.List) == 1 && types.ExprString(fd.Recv.List[0].Type) == "*Infra":
+				name = kebab(fd.Name.Name)
+			default:
+				continue
+			}
+			params := map[string]bool{}
+			for _, p := range fd.Type.Params.List {
+				for _, n := range p.Names {
+					params[kebab(n.Name)] = true
+				}
+			}
+			fns[name] = params
+		}
+	}
+	return fns
+}
+
+// kebab names a Go identifier as the Dagger CLI shows it: awsAccessKeyID -> aws-access-key-id.
+func kebab(s string) string {
+	var b strings.Builder
+	rs := []rune(s)
+	for i, r := range rs {
+		if unicode.IsUpper(r) {
+			if i > 0 && (!unicode.IsUpper(rs[i-1]) || i+1 < len(rs) && unicode.IsLower(rs[i+1])) {
+				b.WriteByte('-')
+			}
+			r = unicode.ToLower(r)
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
