@@ -9,6 +9,9 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
@@ -30,6 +33,18 @@ resource "aws_s3_bucket" "logs" {
 }
 resource "aws_s3_bucket" "assets" {
   bucket = "shop-assets"
+}
+resource "aws_dynamodb_table" "orders" {
+  name         = "shop-orders"
+  hash_key     = "order_id"
+  billing_mode = "PAY_PER_REQUEST"
+  attribute {
+    name = "order_id"
+    type = "S"
+  }
+  tags = {
+    Project = "shop"
+  }
 }
 variable "hold" {
   type    = number
@@ -80,7 +95,7 @@ func TestDriftReport(t *testing.T) {
 		t.Fatalf("fresh apply: want no drift, got %+v", d)
 	}
 
-	// Out of band: someone retags one bucket and deletes the other.
+	// Out of band: someone retags one bucket and the table, and deletes the other bucket.
 	ctx := context.Background()
 	if _, err := sb.s3.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{
 		Bucket: aws.String("shop-logs"),
@@ -92,12 +107,24 @@ func TestDriftReport(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion("us-east-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(sb.moto.URL) })
+	if _, err := db.TagResource(ctx, &dynamodb.TagResourceInput{
+		ResourceArn: aws.String("arn:aws:dynamodb:us-east-1:123456789012:table/shop-orders"),
+		Tags:        []dbtypes.Tag{{Key: aws.String("Owner"), Value: aws.String("someone-else")}},
+	}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := sb.s3.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("shop-assets")}); err != nil {
 		t.Fatal(err)
 	}
 
 	d := checkDrift(t, w, environment.Prod, profile)
 	want := []DriftChange{
+		{Change: plan.Change{Address: "aws_dynamodb_table.orders", Type: "aws_dynamodb_table", Mode: "managed", Kind: plan.Update, Actions: []string{"update"}}, Attributes: []string{"tags"}},
 		{Change: plan.Change{Address: "aws_s3_bucket.assets", Type: "aws_s3_bucket", Mode: "managed", Kind: plan.Delete, Actions: []string{"delete"}}},
 		{Change: plan.Change{Address: "aws_s3_bucket.logs", Type: "aws_s3_bucket", Mode: "managed", Kind: plan.Update, Actions: []string{"update"}}, Attributes: []string{"tags"}},
 	}
@@ -107,7 +134,7 @@ func TestDriftReport(t *testing.T) {
 	md := d.Markdown()
 	for _, line := range []string{
 		"## Drift: prod",
-		"2 resource(s) changed outside Terraform",
+		"3 resource(s) changed outside Terraform",
 		"| delete | `aws_s3_bucket.assets` | deleted outside Terraform |",
 		"| update | `aws_s3_bucket.logs` | tags |",
 	} {
@@ -125,7 +152,7 @@ func TestDriftReport(t *testing.T) {
 
 	// A refresh-only plan only reads: the state still holds the old tags and both buckets.
 	_, snap := pull(t, w)
-	if strings.Join(snap.Addresses, ",") != "aws_s3_bucket.assets,aws_s3_bucket.logs,terraform_data.hold" {
+	if strings.Join(snap.Addresses, ",") != "aws_dynamodb_table.orders,aws_s3_bucket.assets,aws_s3_bucket.logs,terraform_data.hold" {
 		t.Errorf("drift check changed the state: %q", snap.Addresses)
 	}
 
