@@ -86,6 +86,7 @@ func ParseLockError(output string) (info LockInfo, ok bool) {
 	}
 	var message []string
 	inMessage, inInfo := false, false
+lines:
 	for _, line := range lines[start+1:] {
 		trimmed := strings.TrimSpace(line)
 		switch {
@@ -107,7 +108,7 @@ func ParseLockError(output string) (info LockInfo, ok bool) {
 		m := lockField.FindStringSubmatch(line)
 		if m == nil {
 			if trimmed == "" || strings.HasPrefix(trimmed, "Terraform acquires") {
-				break
+				break lines
 			}
 			continue
 		}
@@ -125,11 +126,9 @@ func ParseLockError(output string) (info LockInfo, ok bool) {
 			info.Version = value
 		case "Created":
 			info.Created = parseLockTime(value)
-		case "Info":
+		case "Info": // the last field
 			info.Info = value
-		}
-		if m[1] == "Info" {
-			break
+			break lines
 		}
 	}
 	if r := lockReason.FindStringSubmatch(strings.Join(message, " ")); r != nil {
