@@ -3,6 +3,7 @@ package state
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -46,6 +47,12 @@ func newStateBucket(t *testing.T, env environment.Name) *stateBucket {
 // when lockTable is set, creating the table as the backend expects it (hash key LockID).
 func newStateBucketLocking(t *testing.T, env environment.Name, lockTable string) *stateBucket {
 	t.Helper()
+	if lockTable == "" && !lockfileSupported(t) {
+		// tftest builds Terraform 1.8.5 where no newer one is installed; it has no
+		// use_lockfile, so the same tests lock through DynamoDB there.
+		t.Logf("terraform older than 1.10: locking with a DynamoDB table instead of the S3 lock file")
+		lockTable = "terraform-locks"
+	}
 	moto := mototest.Start(t)
 	for _, kv := range moto.Env() {
 		k, v, _ := strings.Cut(kv, "=")
@@ -90,6 +97,35 @@ func newStateBucketLocking(t *testing.T, env environment.Name, lockTable string)
 		t.Fatalf("enable versioning: %v", err)
 	}
 	return sb
+}
+
+var (
+	lockfileOnce sync.Once
+	lockfileOK   bool
+)
+
+// lockfileSupported reports whether the test's Terraform has the S3 backend's use_lockfile
+// (1.10 and later).
+func lockfileSupported(t *testing.T) bool {
+	t.Helper()
+	bin := tftest.Binary(t)
+	lockfileOnce.Do(func() {
+		out, err := exec.Command(bin, "version", "-json").Output()
+		if err != nil {
+			return
+		}
+		var v struct {
+			Version string `json:"terraform_version"`
+		}
+		if json.Unmarshal(out, &v) != nil {
+			return
+		}
+		var major, minor int
+		if _, err := fmt.Sscanf(v.Version, "%d.%d", &major, &minor); err == nil {
+			lockfileOK = major > 1 || major == 1 && minor >= 10
+		}
+	})
+	return lockfileOK
 }
 
 // workspace is one CI runner's checkout: its own directory, the same backend. prepare
@@ -274,6 +310,9 @@ func TestConcurrentAppliesOneEnvironment(t *testing.T) {
 		{"DynamoDB lock table", "terraform-locks", "ConditionalCheckFailedException"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.lockTable == "" && !lockfileSupported(t) {
+				t.Skip("use_lockfile needs Terraform 1.10 or later; the DynamoDB case covers locking")
+			}
 			concurrentApplies(t, newStateBucketLocking(t, environment.Staging, tt.lockTable), tt.reason)
 		})
 	}
