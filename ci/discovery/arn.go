@@ -30,7 +30,9 @@ var Types = []string{S3Bucket, DynamoDBTable, SNSTopic, SQSQueue, MetricAlarm, I
 // `terraform import` expects. Type is empty for services discovery does not support.
 type Identity struct {
 	Type string
-	Name string // bucket, table, topic, queue, alarm, role or function name; else the ID
+	// Name is the bucket, table, topic, queue, alarm, role or function name, the group
+	// name of a security group (filled in by Discover), else the ID.
+	Name string
 	ID   string // import ID; for SQS queues see QueueURL
 }
 

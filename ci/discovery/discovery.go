@@ -18,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	tagging "github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi"
 	tagtypes "github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi/types"
@@ -152,6 +154,9 @@ func discover(ctx context.Context, cfg Config, awsCfg aws.Config) ([]Resource, e
 	if err != nil {
 		return nil, err
 	}
+	if err := securityGroupNames(ctx, awsCfg, tagged); err != nil {
+		return nil, err
+	}
 	for _, r := range append(tagged, roles...) {
 		byARN[r.ARN] = r
 	}
@@ -229,6 +234,38 @@ func iamRoles(ctx context.Context, cfg Config, awsCfg aws.Config) ([]Resource, e
 		}
 	}
 	return out, nil
+}
+
+// securityGroupNames fills in group names, which configurations name groups by but ARNs
+// do not carry: one DescribeSecurityGroups call per 200 groups, not one per group.
+func securityGroupNames(ctx context.Context, awsCfg aws.Config, rs []Resource) error {
+	byID := map[string]*Resource{}
+	var ids []string
+	for i := range rs {
+		if rs[i].Type == SecurityGroup {
+			byID[rs[i].ID] = &rs[i]
+			ids = append(ids, rs[i].ID)
+		}
+	}
+	client := ec2.NewFromConfig(awsCfg)
+	for start := 0; start < len(ids); start += 200 {
+		batch := ids[start:min(start+200, len(ids))]
+		pages := ec2.NewDescribeSecurityGroupsPaginator(client, &ec2.DescribeSecurityGroupsInput{
+			Filters: []ec2types.Filter{{Name: aws.String("group-id"), Values: batch}},
+		})
+		for pages.HasMorePages() {
+			page, err := pages.NextPage(ctx)
+			if err != nil {
+				return fmt.Errorf("EC2 DescribeSecurityGroups: %w", err)
+			}
+			for _, g := range page.SecurityGroups {
+				if r := byID[aws.ToString(g.GroupId)]; r != nil {
+					r.Name = aws.ToString(g.GroupName)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 func resource(arnStr string, tags map[string]string, endpoint string) (Resource, error) {

@@ -1,0 +1,347 @@
+// Package importer adopts existing AWS resources into Terraform state instead of letting a
+// plan create duplicates. It maps each discovered resource to the configuration address
+// the plan would create, by type plus name (or identifying tags), and writes Terraform
+// `import {}` blocks so that one plan imports everything. A match that is missing or not
+// unique is reported, never guessed: importing the wrong object into an address is worse
+// than importing nothing.
+package importer
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	tfjson "github.com/hashicorp/terraform-json"
+
+	"github.com/infrapipe/infrapipe/ci/discovery"
+	"github.com/infrapipe/infrapipe/ci/environment"
+)
+
+// Status is what happened, or will happen, to one discovered resource.
+type Status string
+
+const (
+	Import    Status = "import"    // an import block is written; the plan has not run yet
+	Imported  Status = "imported"  // the plan (or apply) imports it
+	Skipped   Status = "skipped"   // already managed: in state at Address
+	Failed    Status = "failed"    // the import block was written but Terraform did not import it
+	Unmapped  Status = "unmapped"  // no configuration resource would create it
+	Ambiguous Status = "ambiguous" // more than one configuration resource matches, or several resources match one
+)
+
+// Entry is one discovered resource and its fate.
+type Entry struct {
+	ARN        string   `json:"arn"`
+	Type       string   `json:"type"`
+	ID         string   `json:"import_id,omitempty"`
+	Address    string   `json:"address,omitempty"`
+	Status     Status   `json:"status"`
+	Reason     string   `json:"reason,omitempty"`
+	Candidates []string `json:"candidates,omitempty"`
+	// Force marks a managed resource that is re-imported: the caller removes Address from
+	// state (`terraform state rm`) before the plan.
+	Force bool `json:"force,omitempty"`
+	// GenerateConfig marks an import into an address with no configuration, written by
+	// `terraform plan -generate-config-out`.
+	GenerateConfig bool `json:"generate_config,omitempty"`
+}
+
+// Options change how resources are mapped.
+type Options struct {
+	// Force re-imports resources already in state: they get import blocks and are listed
+	// in Plan.StateRemovals, so state matches the real object again (e.g. after a manual
+	// `state rm` went wrong or the state was restored from an old backup).
+	Force bool
+	// GenerateConfig imports unmapped resources of supported types into generated
+	// addresses (type.name), for `terraform plan -generate-config-out=FILE`.
+	GenerateConfig bool
+	// The tag keys discovery filtered on; every resource carries them, so they never
+	// identify one. Defaults: Project and Environment.
+	ProjectTagKey, EnvironmentTagKey string
+}
+
+// OptionsFor takes the tag keys from the environment's profile.
+func OptionsFor(p environment.Profile) Options {
+	return Options{ProjectTagKey: p.ProjectTagKey, EnvironmentTagKey: p.EnvironmentTagKey}
+}
+
+// Enabled says whether an environment imports at all: preview environments are ephemeral
+// and own nothing that exists before them.
+func Enabled(p environment.Profile) bool {
+	return p.Import == environment.ImportFull || p.Import == environment.ImportFullBackup
+}
+
+// Plan is the outcome of mapping: one entry per discovered resource, sorted by status
+// then address then ARN.
+type Plan struct {
+	Entries []Entry `json:"entries"`
+	// StateRemovals are the addresses to `terraform state rm` before planning (Force).
+	StateRemovals []string `json:"state_removals,omitempty"`
+	// GenerateConfigOut is true when some import targets have no configuration: the plan
+	// must run with -generate-config-out.
+	GenerateConfigOut bool `json:"generate_config_out,omitempty"`
+}
+
+// Imports returns the entries that get an import block.
+func (p *Plan) Imports() []Entry {
+	var out []Entry
+	for _, e := range p.Entries {
+		if e.Status == Import {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// nameAttribute is the configuration attribute that holds the name discovery found.
+// Types without one (KMS keys, VPCs, subnets) match on identifying tags instead.
+var nameAttribute = map[string]string{
+	discovery.S3Bucket:       "bucket",
+	discovery.DynamoDBTable:  "name",
+	discovery.SNSTopic:       "name",
+	discovery.SQSQueue:       "name",
+	discovery.MetricAlarm:    "alarm_name",
+	discovery.IAMRole:        "name",
+	discovery.LambdaFunction: "function_name",
+	discovery.SecurityGroup:  "name",
+}
+
+// candidate is a resource the plan would create.
+type candidate struct {
+	address, typ, name string
+	tags               map[string]string
+}
+
+// Map decides, for each discovered resource, which configuration address it becomes.
+// plan is `terraform show -json` of a plan made without import blocks: its creates are
+// the candidates and its prior state says what is already managed.
+func Map(resources []discovery.Resource, plan *tfjson.Plan, opts Options) (*Plan, error) {
+	if plan == nil {
+		return nil, fmt.Errorf("map discovered resources: no plan (need `terraform show -json` of a plan)")
+	}
+	if opts.ProjectTagKey == "" {
+		opts.ProjectTagKey = discovery.DefaultProjectTagKey
+	}
+	if opts.EnvironmentTagKey == "" {
+		opts.EnvironmentTagKey = discovery.DefaultEnvironmentTagKey
+	}
+	cands := candidates(plan)
+	managed := managedIndex(plan)
+	taken := map[string]bool{} // every address the configuration or state uses
+	for _, c := range cands {
+		taken[c.address] = true
+	}
+	for _, addr := range managed {
+		taken[addr] = true
+	}
+
+	out := &Plan{}
+	matches := map[int][]string{} // resource index → candidate addresses
+	claimed := map[string][]int{} // candidate address → resource indexes
+	for i, r := range resources {
+		if _, ok := managedAddress(managed, r); ok || r.Type == "" {
+			continue
+		}
+		for _, c := range cands {
+			if c.typ == r.Type && matchOne(c, r, opts) {
+				matches[i] = append(matches[i], c.address)
+				claimed[c.address] = append(claimed[c.address], i)
+			}
+		}
+	}
+	for i, r := range resources {
+		e := Entry{ARN: r.ARN, Type: r.Type, ID: r.ID}
+		switch addr, managedOK := managedAddress(managed, r); {
+		case r.Type == "":
+			e.Status, e.Reason = Unmapped, fmt.Sprintf("type not supported by the importer (supported: %s)", strings.Join(discovery.Types, ", "))
+		case managedOK && opts.Force:
+			e.Status, e.Address, e.Force = Import, addr, true
+			e.Reason = "already managed; forced re-import (state rm first)"
+			out.StateRemovals = append(out.StateRemovals, addr)
+		case managedOK:
+			e.Status, e.Address, e.Reason = Skipped, addr, "already managed"
+		case len(matches[i]) == 0 && opts.GenerateConfig:
+			e.Status, e.GenerateConfig = Import, true
+			e.Address = generatedAddress(r, taken)
+			e.Reason = "no configuration; generated with -generate-config-out"
+			out.GenerateConfigOut = true
+		case len(matches[i]) == 0:
+			e.Status = Unmapped
+			e.Reason = fmt.Sprintf("no %s in the plan's creates matches %s", r.Type, matchDescription(r, opts))
+		case len(matches[i]) > 1:
+			e.Status, e.Candidates = Ambiguous, matches[i]
+			e.Reason = fmt.Sprintf("%d configuration resources match: %s", len(matches[i]), strings.Join(matches[i], ", "))
+		case len(claimed[matches[i][0]]) > 1:
+			e.Status, e.Candidates = Ambiguous, matches[i]
+			e.Reason = fmt.Sprintf("%d discovered resources match %s", len(claimed[matches[i][0]]), matches[i][0])
+		default:
+			e.Status, e.Address = Import, matches[i][0]
+		}
+		out.Entries = append(out.Entries, e)
+	}
+	sort.SliceStable(out.Entries, func(i, j int) bool {
+		a, b := out.Entries[i], out.Entries[j]
+		if a.Status != b.Status {
+			return statusOrder[a.Status] < statusOrder[b.Status]
+		}
+		if a.Address != b.Address {
+			return a.Address < b.Address
+		}
+		return a.ARN < b.ARN
+	})
+	sort.Strings(out.StateRemovals)
+	return out, nil
+}
+
+var statusOrder = map[Status]int{Failed: 0, Ambiguous: 1, Unmapped: 2, Import: 3, Imported: 4, Skipped: 5}
+
+func matchDescription(r discovery.Resource, opts Options) string {
+	if _, ok := nameAttribute[r.Type]; ok {
+		return fmt.Sprintf("name %q", r.Name)
+	}
+	return fmt.Sprintf("tags %s", formatTags(identifyingTags(r.Tags, opts)))
+}
+
+// matchOne: by name where the type has a name attribute and the plan knows it; otherwise
+// by identifying tags (all tags but the project and environment ones), every one of which
+// must be equal. A candidate with no identifying tag never matches by tags: it would
+// match every resource of its type.
+func matchOne(c candidate, r discovery.Resource, opts Options) bool {
+	if _, ok := nameAttribute[c.typ]; ok && c.name != "" {
+		return c.name == r.Name
+	}
+	want := identifyingTags(c.tags, opts)
+	if len(want) == 0 {
+		return false
+	}
+	for k, v := range want {
+		if got, ok := r.Tags[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
+}
+
+func identifyingTags(tags map[string]string, opts Options) map[string]string {
+	out := map[string]string{}
+	for k, v := range tags {
+		if k != opts.ProjectTagKey && k != opts.EnvironmentTagKey {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func formatTags(tags map[string]string) string {
+	if len(tags) == 0 {
+		return "{} (no identifying tag: add a Name tag)"
+	}
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + tags[k]
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+// candidates are the managed resources the plan creates, with their known name and tags.
+func candidates(plan *tfjson.Plan) []candidate {
+	var out []candidate
+	for _, rc := range plan.ResourceChanges {
+		if rc == nil || rc.Change == nil || rc.Mode != tfjson.ManagedResourceMode || !rc.Change.Actions.Create() {
+			continue
+		}
+		after, _ := rc.Change.After.(map[string]any)
+		c := candidate{address: rc.Address, typ: rc.Type, tags: map[string]string{}}
+		if attr, ok := nameAttribute[rc.Type]; ok {
+			c.name, _ = after[attr].(string)
+		}
+		// tags_all holds provider default_tags too, when known at plan time.
+		for _, key := range []string{"tags_all", "tags"} {
+			if m, ok := after[key].(map[string]any); ok {
+				for k, v := range m {
+					if s, ok := v.(string); ok {
+						c.tags[k] = s
+					}
+				}
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func managedKey(typ, id string) string { return typ + "\x00" + id }
+
+// managedIndex maps type+id and type+arn of every resource in the plan's prior state to
+// its address, so a re-run skips what an earlier run imported.
+func managedIndex(plan *tfjson.Plan) map[string]string {
+	idx := map[string]string{}
+	if plan.PriorState == nil || plan.PriorState.Values == nil {
+		return idx
+	}
+	var walk func(m *tfjson.StateModule)
+	walk = func(m *tfjson.StateModule) {
+		if m == nil {
+			return
+		}
+		for _, r := range m.Resources {
+			if r == nil || r.Mode != tfjson.ManagedResourceMode {
+				continue
+			}
+			for _, attr := range []string{"id", "arn", "url"} {
+				if v, ok := r.AttributeValues[attr].(string); ok && v != "" {
+					idx[managedKey(r.Type, v)] = r.Address
+				}
+			}
+		}
+		for _, child := range m.ChildModules {
+			walk(child)
+		}
+	}
+	walk(plan.PriorState.Values.RootModule)
+	return idx
+}
+
+func managedAddress(idx map[string]string, r discovery.Resource) (string, bool) {
+	if r.Type == "" {
+		return "", false
+	}
+	if a, ok := idx[managedKey(r.Type, r.ID)]; ok {
+		return a, true
+	}
+	a, ok := idx[managedKey(r.Type, r.ARN)]
+	return a, ok
+}
+
+// generatedAddress names an import target with no configuration after the resource,
+// e.g. aws_sqs_queue.shop_prod_jobs, unique among the addresses in use.
+func generatedAddress(r discovery.Resource, taken map[string]bool) string {
+	name := r.Name
+	if t := r.Tags["Name"]; t != "" && nameAttribute[r.Type] == "" {
+		name = t
+	}
+	var b strings.Builder
+	for _, ch := range strings.ToLower(name) {
+		switch {
+		case ch >= 'a' && ch <= 'z', ch >= '0' && ch <= '9', ch == '_':
+			b.WriteRune(ch)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	label := b.String()
+	if label == "" || (label[0] >= '0' && label[0] <= '9') {
+		label = "r_" + label
+	}
+	addr := r.Type + "." + label
+	for n := 2; taken[addr]; n++ {
+		addr = fmt.Sprintf("%s.%s_%d", r.Type, label, n)
+	}
+	taken[addr] = true
+	return addr
+}

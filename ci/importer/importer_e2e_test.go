@@ -1,0 +1,273 @@
+package importer_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	tfjson "github.com/hashicorp/terraform-json"
+
+	"github.com/infrapipe/infrapipe/ci/discovery"
+	"github.com/infrapipe/infrapipe/ci/discovery/discoverytest"
+	"github.com/infrapipe/infrapipe/ci/importer"
+	"github.com/infrapipe/infrapipe/ci/internal/mototest"
+	"github.com/infrapipe/infrapipe/ci/internal/providertest"
+	"github.com/infrapipe/infrapipe/ci/internal/tftest"
+)
+
+var prod = discoverytest.Tags("Project", "shop", "Environment", "prod")
+
+// managedTF is applied first: a topic Terraform already manages, which discovery finds
+// and the importer must skip.
+const managedTF = `
+resource "aws_sns_topic" "managed" {
+  name = "shop-prod-managed"
+  tags = { Project = "shop", Environment = "prod" }
+}
+`
+
+// stackTF adds resources that already exist (created with the SDK), one that does not,
+// and two configuration resources claiming the same bucket.
+const stackTF = managedTF + `
+resource "aws_s3_bucket" "assets" {
+  bucket = "shop-prod-assets"
+  tags   = { Project = "shop", Environment = "prod" }
+}
+
+resource "aws_dynamodb_table" "orders" {
+  name         = "shop-prod-orders"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "id"
+  attribute {
+    name = "id"
+    type = "S"
+  }
+  tags = { Project = "shop", Environment = "prod" }
+}
+
+resource "aws_sns_topic" "events" {
+  name = "shop-prod-events"
+  tags = { Project = "shop", Environment = "prod" }
+}
+
+resource "aws_sns_topic" "brand_new" {
+  name = "shop-prod-brand-new"
+}
+
+resource "aws_s3_bucket" "logs_a" {
+  bucket = "shop-prod-logs"
+}
+
+resource "aws_s3_bucket" "logs_b" {
+  bucket = "shop-prod-logs"
+}
+`
+
+func config(moto *mototest.Server) discovery.Config {
+	return discovery.Config{Project: "shop", Environment: "prod", Endpoint: moto.URL,
+		Credentials: discoverytest.Credentials, Timeout: time.Minute}
+}
+
+// TestImportWithRealTerraform runs the whole flow: discovery on moto, mapping onto a
+// real plan, imports.tf through a real `terraform plan` and apply, then a re-run.
+func TestImportWithRealTerraform(t *testing.T) {
+	moto := mototest.Start(t)
+	w := tftest.New(t, map[string]string{"main.tf": managedTF})
+	providertest.Use(t, w, moto)
+	w.Init()
+	w.Apply()
+	seeded := discoverytest.New(moto.URL).Create(t,
+		discoverytest.Spec{Type: discovery.S3Bucket, Name: "shop-prod-assets", Tags: prod},
+		discoverytest.Spec{Type: discovery.S3Bucket, Name: "shop-prod-logs", Tags: prod},
+		discoverytest.Spec{Type: discovery.DynamoDBTable, Name: "shop-prod-orders", Tags: prod},
+		discoverytest.Spec{Type: discovery.SNSTopic, Name: "shop-prod-events", Tags: prod},
+		discoverytest.Spec{Type: discovery.SQSQueue, Name: "shop-prod-jobs", Tags: prod},
+		discoverytest.Spec{Type: discovery.SNSTopic, Name: "shop-test-events", Tags: discoverytest.Tags("Project", "shop", "Environment", "test")},
+	)
+	topicARN := seeded[3].ARN
+	w.Write("main.tf", stackTF)
+
+	ctx := context.Background()
+	req := importer.Request{Discovery: config(moto), PlanJSON: w.PlanJSON(), Dir: w.Dir}
+
+	// A dry run maps and reports, and writes nothing.
+	dry := req
+	dry.DryRun = true
+	res, err := importer.Prepare(ctx, dry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.File != "" || exists(filepath.Join(w.Dir, importer.FileName)) {
+		t.Fatalf("dry run wrote %q", res.File)
+	}
+	want := []string{
+		"ambiguous  aws_s3_bucket.logs_a,aws_s3_bucket.logs_b",
+		"unmapped  ",
+		"import aws_dynamodb_table.orders ",
+		"import aws_s3_bucket.assets ",
+		"import aws_sns_topic.events ",
+		"skipped aws_sns_topic.managed ",
+	}
+	if got := summary(res.Plan); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("dry run entries:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if res.Stats.Calls < 2 {
+		t.Errorf("discovery calls = %d, want at least the tagging page and ListRoles", res.Stats.Calls)
+	}
+
+	res, err = importer.Prepare(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks, err := os.ReadFile(res.File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []string{
+		"import {\n  to = aws_s3_bucket.assets\n  id = \"shop-prod-assets\"\n}",
+		"import {\n  to = aws_dynamodb_table.orders\n  id = \"shop-prod-orders\"\n}",
+		"import {\n  to = aws_sns_topic.events\n  id = \"" + topicARN + "\"\n}",
+	} {
+		if !strings.Contains(string(blocks), b) {
+			t.Errorf("imports.tf lacks\n%s\ngot:\n%s", b, blocks)
+		}
+	}
+	if n := strings.Count(string(blocks), "import {"); n != 3 {
+		t.Errorf("imports.tf has %d import blocks, want 3", n)
+	}
+
+	// The real plan with the generated blocks imports all three, read both from the
+	// saved plan and from the machine-readable log.
+	log := w.Run("plan", "-json", "-input=false", "-out=tfplan")
+	plan, err := importer.ReadPlan([]byte(w.Run("show", "-json", "tfplan")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, o := range map[string]struct {
+		plan *tfjson.Plan
+		log  string
+	}{"saved plan": {plan, ""}, "plan -json log": {nil, log}} {
+		outcome, err := importer.ReadOutcome(o.plan, []byte(o.log))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resolved := res.Plan.Resolve(outcome)
+		report := importer.NewReport("prod", false, resolved, res.Stats)
+		if report.Counts[importer.Imported] != 3 || resolved.Err() != nil {
+			t.Errorf("%s: imported %d, want 3; err %v\n%s", name, report.Counts[importer.Imported], resolved.Err(), report.Markdown())
+		}
+		if o.log != "" && outcome.Counted != 3 {
+			t.Errorf("%s: change_summary import count = %d, want 3", name, outcome.Counted)
+		}
+	}
+
+	// Apply, then run again: everything imported is now skipped and nothing is written.
+	// (The apply "creates" both logs buckets: moto accepts creating a bucket it holds, and
+	// the configuration's empty tags drop the project tags, so discovery no longer sees it.)
+	w.Run("apply", "-no-color", "-input=false", "-auto-approve", "tfplan")
+	if err := os.Remove(res.File); err != nil {
+		t.Fatal(err)
+	}
+	req.PlanJSON = w.PlanJSON()
+	again, err := importer.Prepare(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.File != "" || len(again.Plan.Imports()) != 0 {
+		t.Errorf("re-run would import %v; want nothing (all managed)", summary(again.Plan))
+	}
+	skipped := 0
+	for _, e := range again.Plan.Entries {
+		if e.Status == importer.Skipped {
+			skipped++
+		}
+	}
+	if skipped != 4 {
+		t.Errorf("re-run skipped %d, want 4 (3 imported + the managed topic): %v", skipped, summary(again.Plan))
+	}
+
+	// Force re-imports what is managed: the blocks are written and the addresses listed
+	// for `terraform state rm`.
+	req.Options.Force = true
+	forced, err := importer.Prepare(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(forced.Plan.StateRemovals) != 4 || len(forced.Plan.Imports()) != 4 {
+		t.Errorf("force: state removals %v, imports %d; want 4 and 4", forced.Plan.StateRemovals, len(forced.Plan.Imports()))
+	}
+	for _, addr := range forced.Plan.StateRemovals {
+		w.Run("state", "rm", addr)
+	}
+	log = w.Run("plan", "-json", "-input=false", "-out=tfplan")
+	outcome, err := importer.ReadOutcome(nil, []byte(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := forced.Plan.Resolve(outcome); r.Err() != nil || outcome.Counted != 4 {
+		t.Errorf("forced re-import: counted %d, err %v", outcome.Counted, r.Err())
+	}
+}
+
+// TestImportFailureIsReported: an import block whose object vanished between discovery
+// and plan makes the plan fail; the report names it and the run fails.
+func TestImportFailureIsReported(t *testing.T) {
+	moto := mototest.Start(t)
+	discoverytest.New(moto.URL).Create(t,
+		discoverytest.Spec{Type: discovery.S3Bucket, Name: "shop-prod-assets", Tags: prod},
+		discoverytest.Spec{Type: discovery.SNSTopic, Name: "shop-prod-events", Tags: prod},
+	)
+	w := tftest.New(t, map[string]string{"main.tf": `
+resource "aws_s3_bucket" "assets" {
+  bucket = "shop-prod-assets"
+}
+resource "aws_sns_topic" "events" {
+  name = "shop-prod-events"
+}
+`})
+	providertest.Use(t, w, moto)
+	w.Init()
+	res, err := importer.Prepare(context.Background(), importer.Request{Discovery: config(moto), PlanJSON: w.PlanJSON(), Dir: w.Dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := s3.NewFromConfig(discoverytest.Config(moto.URL), func(o *s3.Options) { o.UsePathStyle = true })
+	if _, err := client.DeleteBucket(context.Background(), &s3.DeleteBucketInput{Bucket: ptr("shop-prod-assets")}); err != nil {
+		t.Fatal(err)
+	}
+	log, _, err := w.Exec("plan", "-json", "-input=false", "-out=tfplan")
+	if err == nil {
+		t.Fatal("plan importing a deleted bucket succeeded")
+	}
+	outcome, err := importer.ReadOutcome(nil, []byte(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resolved := res.Plan.Resolve(outcome)
+	err = resolved.Err()
+	if err == nil || !strings.Contains(err.Error(), "aws_s3_bucket.assets") {
+		t.Fatalf("Err() = %v, want a failure naming aws_s3_bucket.assets", err)
+	}
+	md := importer.NewReport("prod", false, resolved, res.Stats).Markdown()
+	if !strings.Contains(md, "| failed | `aws_s3_bucket.assets`") {
+		t.Errorf("report lacks the failed row:\n%s", md)
+	}
+	t.Log(md)
+}
+
+func ptr(s string) *string { return &s }
+
+func exists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// summary is "status address candidates" per entry, in the plan's order.
+func summary(p *importer.Plan) []string {
+	var out []string
+	for _, e := range p.Entries {
+		out = append(out, string(e.Status)+" "+e.Address+" "+strings.Join(e.Candidates, ","))
+	}
+	return out
+}

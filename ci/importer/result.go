@@ -1,0 +1,144 @@
+package importer
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	tfjson "github.com/hashicorp/terraform-json"
+)
+
+// Outcome is what Terraform said about the imports: read from `terraform show -json` of
+// the plan made with the import blocks, and/or from the machine-readable log of
+// `terraform plan -json` or `terraform apply -json`.
+type Outcome struct {
+	importing map[string]string // address → import ID the plan imports
+	errors    map[string][]string
+	general   []string // errors not tied to an address
+	// Counted is the "import" count of the log's last change_summary, -1 if none.
+	Counted int
+}
+
+// ReadOutcome collects the imports and errors from a plan (may be nil, e.g. when the plan
+// failed) and a machine-readable log (may be empty). Lines that are not JSON objects are
+// ignored: the log may be interleaved with plain output.
+func ReadOutcome(plan *tfjson.Plan, log []byte) (*Outcome, error) {
+	o := &Outcome{importing: map[string]string{}, errors: map[string][]string{}, Counted: -1}
+	if plan != nil {
+		for _, rc := range plan.ResourceChanges {
+			if rc != nil && rc.Change != nil && rc.Change.Importing != nil {
+				o.importing[rc.Address] = rc.Change.Importing.ID
+			}
+		}
+	}
+	sc := bufio.NewScanner(bytes.NewReader(log))
+	sc.Buffer(make([]byte, 0, 64*1024), 16*1024*1024)
+	for sc.Scan() {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 || line[0] != '{' {
+			continue
+		}
+		var m logLine
+		if err := json.Unmarshal(line, &m); err != nil {
+			continue
+		}
+		switch m.Type {
+		case "planned_change":
+			if m.Change.Importing != nil && m.Change.Resource.Addr != "" {
+				o.importing[m.Change.Resource.Addr] = m.Change.Importing.ID
+			}
+		case "change_summary":
+			if m.Changes.Import != nil {
+				o.Counted = *m.Changes.Import
+			}
+		case "apply_errored":
+			o.errors[m.Hook.Resource.Addr] = append(o.errors[m.Hook.Resource.Addr], m.Message)
+		case "diagnostic":
+			if m.Diagnostic.Severity != "error" {
+				continue
+			}
+			msg := m.Diagnostic.Summary
+			if d := strings.TrimSpace(m.Diagnostic.Detail); d != "" {
+				msg += ": " + d
+			}
+			if m.Diagnostic.Address != "" {
+				o.errors[m.Diagnostic.Address] = append(o.errors[m.Diagnostic.Address], msg)
+			} else {
+				o.general = append(o.general, msg)
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read terraform JSON log: %w", err)
+	}
+	return o, nil
+}
+
+// logLine is the part of Terraform's machine-readable UI the importer needs.
+type logLine struct {
+	Type    string `json:"type"`
+	Message string `json:"@message"`
+	Change  struct {
+		Resource  struct{ Addr string } `json:"resource"`
+		Importing *struct {
+			ID string `json:"id"`
+		} `json:"importing"`
+	} `json:"change"`
+	Changes struct {
+		Import *int `json:"import"`
+	} `json:"changes"`
+	Hook struct {
+		Resource struct {
+			Addr string `json:"addr"`
+		} `json:"resource"`
+	} `json:"hook"`
+	Diagnostic struct {
+		Severity string `json:"severity"`
+		Summary  string `json:"summary"`
+		Detail   string `json:"detail"`
+		Address  string `json:"address"`
+	} `json:"diagnostic"`
+}
+
+// Resolve turns every pending import into imported or failed: imported when Terraform
+// imports that ID into that address and reported no error for it; failed otherwise, with
+// Terraform's error (one for the address, else the run's general errors).
+func (p *Plan) Resolve(o *Outcome) *Plan {
+	out := &Plan{StateRemovals: p.StateRemovals, GenerateConfigOut: p.GenerateConfigOut}
+	for _, e := range p.Entries {
+		if e.Status == Import {
+			id, importing := o.importing[e.Address]
+			errs := o.errors[e.Address]
+			switch {
+			case len(errs) > 0:
+				e.Status, e.Reason = Failed, strings.Join(errs, "; ")
+			case importing && id == e.ID:
+				e.Status, e.Reason = Imported, ""
+			case importing:
+				e.Status, e.Reason = Failed, fmt.Sprintf("Terraform imports ID %q, not %q", id, e.ID)
+			case len(o.general) > 0:
+				e.Status, e.Reason = Failed, strings.Join(o.general, "; ")
+			default:
+				e.Status, e.Reason = Failed, "the plan does not import it (import block not applied)"
+			}
+		}
+		out.Entries = append(out.Entries, e)
+	}
+	return out
+}
+
+// Err fails the run when any import failed, naming each.
+func (p *Plan) Err() error {
+	var failed []string
+	for _, e := range p.Entries {
+		if e.Status == Failed {
+			failed = append(failed, fmt.Sprintf("%s (%s): %s", e.Address, e.ID, e.Reason))
+		}
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d of the required imports failed: %s", len(failed), strings.Join(failed, "; "))
+}
