@@ -86,7 +86,7 @@ func (m *Infra) gitHubFiles(outputs map[string]string, fs []findings.Finding, fa
 		return nil, fmt.Errorf("render outputs.env: %w", err)
 	}
 	var annotations bytes.Buffer
-	ghactions.Annotate(&annotations, fs, ghactions.AnnotateOptions{FailAt: failAt})
+	ghactions.Annotate(&annotations, fs, ghactions.AnnotateOptions{Dir: m.TerraformDir, FailAt: failAt})
 	return dag.Directory().
 		WithNewFile("outputs.env", string(env)).
 		WithNewFile("annotations.txt", annotations.String()), nil

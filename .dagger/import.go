@@ -2,17 +2,237 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"path"
 
 	"dagger/infra/internal/dagger"
+
+	"github.com/infrapipe/infrapipe/ci/discovery"
+	"github.com/infrapipe/infrapipe/ci/gate"
+	"github.com/infrapipe/infrapipe/ci/importer"
 )
 
-// importFiles is the imports.tf a run adds to the configuration before it plans.
-type importFiles struct {
-	path string
-	file *dagger.File
+// Import adopts resources that already exist instead of letting Terraform create duplicates:
+// it finds the environment's resources by their project and environment tags
+// (ci/discovery), maps each to the configuration resource that would create it
+// (ci/importer; missing or ambiguous matches are reported, never guessed), writes imports.tf
+// (Terraform import blocks) and plans them in one plan, targeted at the imported addresses.
+// Without --dry-run it applies that plan. Resources already in state are skipped, so a
+// re-run changes nothing, unless --force re-imports them. Returns imports.tf,
+// import-report.md, import-report.json and plan.txt; fails if an import failed.
+//
+// +cache="never"
+func (m *Infra) Import(
+	ctx context.Context,
+	// Environment: test, staging or prod. Preview never imports (ephemeral).
+	env string,
+	// Value of the project tag to look for, e.g. myproject.
+	project string,
+	// Show what would be imported; change nothing.
+	// +optional
+	dryRun bool,
+	// Import again resources already in state (they are removed from state first).
+	// +optional
+	force bool,
+	// AWS access key ID, e.g. env:AWS_ACCESS_KEY_ID.
+	// +optional
+	awsAccessKeyID *dagger.Secret,
+	// AWS secret access key, e.g. env:AWS_SECRET_ACCESS_KEY.
+	// +optional
+	awsSecretAccessKey *dagger.Secret,
+	// AWS session token, e.g. env:AWS_SESSION_TOKEN.
+	// +optional
+	awsSessionToken *dagger.Secret,
+) (*dagger.Directory, error) {
+	r, err := m.newRun(ctx, env, awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken})
+	if err != nil {
+		return nil, err
+	}
+	if !importer.Enabled(r.profile) {
+		return nil, fmt.Errorf("%s does not import (import strategy %q: its resources are ephemeral); import into test, staging or prod", env, r.profile.Import)
+	}
+	args := []string{"--env=" + env, "--project=" + project}
+	if dryRun {
+		args = append(args, "--dry-run")
+	}
+	if force {
+		args = append(args, "--force")
+	}
+	ctr, mapped, err := r.mapImports(ctx, project, force)
+	if err != nil {
+		return nil, err
+	}
+	out := dag.Directory()
+	if len(mapped.plan.Imports()) > 0 {
+		if !dryRun {
+			for _, addr := range mapped.plan.StateRemovals {
+				if ctr, err = r.exec(ctx, ctr, "terraform state rm "+addr, []string{"terraform", "state", "rm", "-no-color", addr}); err != nil {
+					return nil, err
+				}
+			}
+		}
+		ctr = ctr.WithNewFile(path.Join(m.tfDir(), importer.FileName), string(mapped.plan.ImportBlocks()))
+		var targets []string
+		for _, e := range mapped.plan.Imports() {
+			targets = append(targets, "-target="+e.Address)
+		}
+		if mapped.plan.GenerateConfigOut {
+			targets = append(targets, "-generate-config-out=generated.tf")
+		}
+		if ctr, err = r.planned(ctx, ctr, targets...); err != nil {
+			return nil, err
+		}
+		if err := mapped.resolve(ctx, ctr); err != nil {
+			return nil, err
+		}
+		text, err := planFile(ctx, ctr, "plan.txt")
+		if err != nil {
+			return nil, err
+		}
+		out = out.WithNewFile(importer.FileName, string(mapped.plan.ImportBlocks())).WithNewFile("plan.txt", text)
+		if !dryRun && mapped.plan.Err() == nil {
+			if _, err := r.applied(ctx, ctr, ctr.File(path.Join(outDir, "tfplan"))); err != nil {
+				return nil, err
+			}
+		}
+	}
+	report := importer.NewReport(env, dryRun, mapped.plan, mapped.stats)
+	js, err := report.JSON()
+	if err != nil {
+		return nil, fmt.Errorf("write import-report.json: %w", err)
+	}
+	out = out.
+		WithNewFile("import-report.md", report.Markdown()+r.reproduce("import", args...)).
+		WithNewFile("import-report.json", string(js))
+	if err := mapped.plan.Err(); err != nil {
+		return nil, fmt.Errorf("import into %s: %w\n\n%s", env, err, report.Markdown())
+	}
+	return out, nil
 }
 
-// importStep discovers and maps existing resources; nil when the profile skips import.
+// importMapping is discovery's result mapped onto the configuration.
+type importMapping struct {
+	plan  *importer.Plan
+	stats discovery.Stats
+}
+
+// mapImports plans the configuration without import blocks (its creates are the
+// candidates, its prior state what is already managed), discovers the tagged resources and
+// maps them with ci/importer. It returns the initialized container, without the plan files.
+func (r *run) mapImports(ctx context.Context, project string, force bool) (*dagger.Container, *importMapping, error) {
+	ctr, err := r.initialized(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	planned, err := r.planned(ctx, ctr)
+	if err != nil {
+		return nil, nil, err
+	}
+	js, err := planFile(ctx, planned, "plan.json")
+	if err != nil {
+		return nil, nil, err
+	}
+	tfplan, err := importer.ReadPlan([]byte(js))
+	if err != nil {
+		return nil, nil, err
+	}
+	found, err := r.discover(ctx, project)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := importer.OptionsFor(r.profile)
+	opts.Force = force
+	p, err := importer.Map(found.Resources, tfplan, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ctr, &importMapping{plan: p, stats: found.Stats}, nil
+}
+
+// resolve reads, from the plan made with the import blocks, which imports Terraform will do.
+func (im *importMapping) resolve(ctx context.Context, planned *dagger.Container) error {
+	js, err := planFile(ctx, planned, "plan.json")
+	if err != nil {
+		return err
+	}
+	tfplan, err := importer.ReadPlan([]byte(js))
+	if err != nil {
+		return err
+	}
+	outcome, err := importer.ReadOutcome(tfplan, nil)
+	if err != nil {
+		return err
+	}
+	im.plan = im.plan.Resolve(outcome)
+	return nil
+}
+
+// discover lists the environment's tagged resources from this module's own process,
+// through the emulator when there is one.
+func (r *run) discover(ctx context.Context, project string) (discovery.Result, error) {
+	if project == "" {
+		return discovery.Result{}, fmt.Errorf("--project is required: the value of the %s tag that marks this project's resources", r.profile.ProjectTagKey)
+	}
+	endpoint, err := r.processAWS(ctx)
+	if err != nil {
+		return discovery.Result{}, err
+	}
+	cfg := discovery.ConfigFor(r.profile, project)
+	cfg.Region = r.region()
+	cfg.Endpoint = endpoint
+	return discovery.Discover(ctx, cfg)
+}
+
+// importFiles is the imports.tf the pipeline adds to the configuration before it plans.
+type importFiles struct {
+	path    string
+	file    *dagger.File
+	mapping *importMapping
+}
+
+// importStep maps existing resources for the pipeline's plan: one plan then imports
+// everything beside the other changes. nil when the profile skips import or no project was
+// given.
 func (p *pipeline) importStep(ctx context.Context) (*importFiles, error) {
-	return nil, nil
+	if !importer.Enabled(p.r.profile) || p.project == "" {
+		return nil, nil
+	}
+	_, mapped, err := p.r.mapImports(ctx, p.project, false)
+	if err != nil {
+		return nil, err
+	}
+	if len(mapped.plan.Imports()) == 0 {
+		p.importDone(mapped)
+		return nil, nil
+	}
+	blocks := string(mapped.plan.ImportBlocks())
+	return &importFiles{
+		path:    path.Join(p.r.m.tfDir(), importer.FileName),
+		file:    dag.File(importer.FileName, blocks),
+		mapping: mapped,
+	}, nil
+}
+
+// importDone records the import step once the plan says what it imports.
+func (p *pipeline) importDone(mapped *importMapping) {
+	report := importer.NewReport(string(p.r.env), p.dryRun, mapped.plan, mapped.stats)
+	s := step{name: "Import", verdict: gate.Pass, markdown: report.Markdown()}
+	if err := mapped.plan.Err(); err != nil {
+		s.verdict, s.reasons = gate.Block, []string{err.Error()}
+	}
+	files := dag.Directory().WithNewFile("import-report.md", report.Markdown())
+	if js, err := report.JSON(); err == nil {
+		files = files.WithNewFile("import-report.json", string(js))
+	}
+	if len(mapped.plan.Imports()) > 0 {
+		files = files.WithNewFile(importer.FileName, string(mapped.plan.ImportBlocks()))
+	}
+	p.add(s)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.files == nil {
+		p.files = files
+	} else {
+		p.files = p.files.WithDirectory(".", files)
+	}
 }

@@ -168,23 +168,33 @@ func (m *Infra) tflint(ctx context.Context) ([]findings.Finding, error) {
 	if err != nil {
 		return nil, err
 	}
-	return m.relativeToRepo(fs), nil
+	return m.relativeToTerraform(fs), nil
 }
 
-// relativeToRepo makes finding paths relative to the repository, as GitHub code scanning
-// and annotations expect; tools report them relative to the Terraform directory.
-func (m *Infra) relativeToRepo(fs []findings.Finding) []findings.Finding {
+// relativeToTerraform makes finding paths relative to the Terraform directory, as ci/
+// expects (suppressions match them, SARIF and annotations prefix the directory): absolute
+// container paths lose the directory, and Checkov's "/main.tf" (relative to the scanned
+// directory, with a leading slash) loses the slash.
+func (m *Infra) relativeToTerraform(fs []findings.Finding) []findings.Finding {
+	prefix := m.tfDir() + "/"
 	for i := range fs {
-		f := &fs[i].File
-		switch {
-		case *f == "":
-		case strings.HasPrefix(*f, srcMount+"/"):
-			*f = strings.TrimPrefix(*f, srcMount+"/")
-		case !strings.HasPrefix(*f, "/") && !strings.HasPrefix(*f, m.TerraformDir+"/"):
-			*f = path.Join(m.TerraformDir, *f)
+		f := strings.TrimPrefix(fs[i].File, prefix)
+		if strings.HasPrefix(f, "/") && !strings.HasPrefix(f, srcMount+"/") && strings.Count(f, "/") == 1 {
+			f = f[1:]
 		}
+		fs[i].File = f
 	}
 	return fs
+}
+
+// sarifOptions place merged SARIF in the repository. Findings without a usable file (policy
+// findings on the plan) point at the first Terraform file, which GitHub accepts.
+func (m *Infra) sarifOptions(ctx context.Context, tools []string) findings.SARIFOptions {
+	o := findings.SARIFOptions{Tools: tools, Root: m.TerraformDir}
+	if files, err := m.Source.Directory(m.TerraformDir).Glob(ctx, "*.tf"); err == nil && len(files) > 0 {
+		o.Fallback = path.Join(m.TerraformDir, files[0])
+	}
+	return o
 }
 
 // suppress applies <terraform-dir>/suppressions.yaml when the repository has one.

@@ -110,7 +110,7 @@ func (m *Infra) Pipeline(
 	if infracostAPIKey != nil {
 		args = append(args, "--infracost-api-key=env:INFRACOST_API_KEY")
 	}
-	dir, err := p.report(r.reproduce("pipeline", args...))
+	dir, err := p.report(ctx, r.reproduce("pipeline", args...))
 	if err != nil {
 		return nil, err
 	}
@@ -241,6 +241,11 @@ func (p *pipeline) deploy(ctx context.Context, staticChecks func()) {
 	if err == nil {
 		planned, err = r.judge(ctx, ctr, p.forceRecreate)
 	}
+	if err == nil && imports != nil {
+		if err = imports.mapping.resolve(ctx, ctr); err == nil {
+			p.importDone(imports.mapping)
+		}
+	}
 	if err != nil {
 		p.add(step{name: "Plan", verdict: gate.Block, reasons: []string{err.Error()},
 			markdown: fmt.Sprintf("## Plan\n\nFailed:\n\n```\n%s\n```\n", tail(err.Error(), 60))})
@@ -356,7 +361,7 @@ func (p *pipeline) blockReasons() []string {
 var stepOrder = []string{"Lint", "Security scan", "Import", "Plan", "Compliance", "Cost", "Apply", "Post-deploy tests"}
 
 // report is the pipeline's one report directory.
-func (p *pipeline) report(reproduce string) (*dagger.Directory, error) {
+func (p *pipeline) report(ctx context.Context, reproduce string) (*dagger.Directory, error) {
 	verdict := p.verdict()
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -371,7 +376,7 @@ func (p *pipeline) report(reproduce string) (*dagger.Directory, error) {
 	}
 	findings.Sort(all)
 	var sarif strings.Builder
-	if err := findings.WriteSARIF(&sarif, findings.MergeSARIF(all, tools...)); err != nil {
+	if err := findings.WriteSARIF(&sarif, findings.MergeSARIF(all, p.r.m.sarifOptions(ctx, tools))); err != nil {
 		return nil, fmt.Errorf("write results.sarif: %w", err)
 	}
 

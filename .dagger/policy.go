@@ -50,7 +50,7 @@ func (m *Infra) Compliance(
 	if err != nil {
 		return nil, err
 	}
-	dir, verdict, err := res.report(r.profile.SeverityThreshold, r.reproduce("compliance", "--env="+env))
+	dir, verdict, err := res.report(m.sarifOptions(ctx, res.tools), r.profile.SeverityThreshold, r.reproduce("compliance", "--env="+env))
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +85,7 @@ func (r *run) compliance(ctx context.Context, planJSON *dagger.File) (scanResult
 	if err := g.Wait(); err != nil {
 		return scanResult{}, err
 	}
-	all, notices, err := r.m.suppress(ctx, r.m.relativeToRepo(append(opa, tfc...)))
+	all, notices, err := r.m.suppress(ctx, r.m.relativeToTerraform(append(opa, tfc...)))
 	if err != nil {
 		return scanResult{}, err
 	}

@@ -47,7 +47,7 @@ func (m *Infra) SecurityScan(
 	if threshold != "" {
 		args = append(args, "--threshold="+threshold)
 	}
-	dir, verdict, err := res.report(th, m.reproduce("security-scan", args...))
+	dir, verdict, err := res.report(m.sarifOptions(ctx, res.tools), th, m.reproduce("security-scan", args...))
 	if err != nil {
 		return nil, err
 	}
@@ -66,10 +66,10 @@ type scanResult struct {
 }
 
 // report renders results.sarif, findings.json and summary.md for a threshold.
-func (s scanResult) report(threshold findings.Severity, reproduce string) (*dagger.Directory, findings.Result, error) {
+func (s scanResult) report(opts findings.SARIFOptions, threshold findings.Severity, reproduce string) (*dagger.Directory, findings.Result, error) {
 	verdict := findings.Evaluate(s.findings, threshold)
 	var sarif strings.Builder
-	if err := findings.WriteSARIF(&sarif, findings.MergeSARIF(s.findings, s.tools...)); err != nil {
+	if err := findings.WriteSARIF(&sarif, findings.MergeSARIF(s.findings, opts)); err != nil {
 		return nil, verdict, fmt.Errorf("write SARIF: %w", err)
 	}
 	js, err := json.MarshalIndent(s.findings, "", "  ")
@@ -100,7 +100,7 @@ func (m *Infra) securityScan(ctx context.Context) (scanResult, error) {
 		return scanResult{}, err
 	}
 	all := append(checkov, trivy...)
-	all, notices, err := m.suppress(ctx, m.relativeToRepo(all))
+	all, notices, err := m.suppress(ctx, m.relativeToTerraform(all))
 	if err != nil {
 		return scanResult{}, err
 	}
