@@ -179,7 +179,7 @@ func (m *Infra) relativeToTerraform(fs []findings.Finding) []findings.Finding {
 	prefix := m.tfDir() + "/"
 	for i := range fs {
 		f := strings.TrimPrefix(fs[i].File, prefix)
-		if strings.HasPrefix(f, "/") && !strings.HasPrefix(f, srcMount+"/") && strings.Count(f, "/") == 1 {
+		if strings.HasPrefix(f, "/") && !strings.HasPrefix(f, srcMount+"/") {
 			f = f[1:]
 		}
 		fs[i].File = f
