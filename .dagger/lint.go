@@ -38,8 +38,12 @@ type lintResult struct {
 	notices     []string // expired suppressions
 }
 
+// lintFailAt is the tflint severity that fails lint: tflint's warnings and errors, as tflint
+// itself exits; its notices are reported only.
+const lintFailAt = findings.Low
+
 func (r lintResult) passed() bool {
-	return len(r.unformatted) == 0 && r.validate == "" && findings.Evaluate(r.tflint, findings.Info).Passed()
+	return len(r.unformatted) == 0 && r.validate == "" && findings.Evaluate(r.tflint, lintFailAt).Passed()
 }
 
 // markdown is the lint section of a summary.
@@ -61,7 +65,7 @@ func (r lintResult) markdown() string {
 	}
 	fmt.Fprintf(&b, "- tflint: %d finding(s)\n\n", len(r.tflint))
 	if len(r.tflint) > 0 || len(r.notices) > 0 {
-		b.WriteString(findings.Markdown(r.tflint, findings.Evaluate(r.tflint, findings.Info), r.notices, 50))
+		b.WriteString(findings.Markdown(r.tflint, findings.Evaluate(r.tflint, lintFailAt), r.notices, 50))
 	}
 	return b.String()
 }
