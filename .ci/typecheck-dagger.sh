@@ -222,4 +222,22 @@ EOF
 
 echo "== go vet (.dagger against dagger.io/dagger $DAGGER_SDK_VERSION stand-ins)"
 go vet ./...
+
+# The check is only worth something if it can fail: each of these must be rejected, as the
+# engine's compiler rejects it. They go into the temporary copy only.
+echo "== self-check: the stand-ins reject what the engine rejects"
+probes=(
+	'_ = dag.Host()'                        # no host access from a module
+	'_ = dag.Container().From(42)'          # a wrong argument type
+	'_ = dag.Container().WithNoSuchThing()' # a method the SDK does not have
+	'_ = dag.Close()'                       # no session control from a module
+)
+for probe in "${probes[@]}"; do
+	printf 'package main\n\nfunc typecheckProbe() {\n\t%s\n}\n' "$probe" >zz_typecheck_probe.go
+	if go vet . >/dev/null 2>&1; then
+		echo "typecheck-dagger: the stand-ins accepted '$probe'; fix the generator in $0" >&2
+		exit 1
+	fi
+done
+rm -f zz_typecheck_probe.go
 echo "ok: .dagger type-checks"
