@@ -253,7 +253,7 @@ resource "aws_sns_topic" "events" {
 		t.Fatalf("Err() = %v, want a failure naming aws_s3_bucket.assets", err)
 	}
 	md := importer.NewReport("prod", false, resolved, res.Stats).Markdown()
-	if !strings.Contains(md, "| failed | `aws_s3_bucket.assets`") {
+	if !strings.Contains(md, "| failed | `aws_s3_bucket.assets`") || !strings.Contains(md, "| failed | `aws_sns_topic.events`") {
 		t.Errorf("report lacks the failed row:\n%s", md)
 	}
 	t.Log(md)

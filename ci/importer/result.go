@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 
 	tfjson "github.com/hashicorp/terraform-json"
@@ -103,10 +104,20 @@ type logLine struct {
 }
 
 // Resolve turns every pending import into imported or failed: imported when Terraform
-// imports that ID into that address and reported no error for it; failed otherwise, with
-// Terraform's error (one for the address, else the run's general errors).
+// imports that ID into that address and the run reported no error; failed otherwise, with
+// Terraform's error (one for the address, else the run's). A run with any error imports
+// nothing (a failed plan is not applied), so then every import counts as failed; a re-run
+// skips whatever did reach the state.
 func (p *Plan) Resolve(o *Outcome) *Plan {
 	out := &Plan{StateRemovals: p.StateRemovals, GenerateConfigOut: p.GenerateConfigOut}
+	var runErrs []string
+	for addr, errs := range o.errors {
+		for _, e := range errs {
+			runErrs = append(runErrs, addr+": "+e)
+		}
+	}
+	sort.Strings(runErrs)
+	runErrs = append(o.general, runErrs...)
 	for _, e := range p.Entries {
 		if e.Status == Import {
 			id, importing := o.importing[e.Address]
@@ -114,12 +125,12 @@ func (p *Plan) Resolve(o *Outcome) *Plan {
 			switch {
 			case len(errs) > 0:
 				e.Status, e.Reason = Failed, strings.Join(errs, "; ")
-			case importing && id == e.ID:
-				e.Status, e.Reason = Imported, ""
-			case importing:
+			case importing && id != e.ID:
 				e.Status, e.Reason = Failed, fmt.Sprintf("Terraform imports ID %q, not %q", id, e.ID)
-			case len(o.general) > 0:
-				e.Status, e.Reason = Failed, strings.Join(o.general, "; ")
+			case len(runErrs) > 0:
+				e.Status, e.Reason = Failed, "the run failed: "+strings.Join(runErrs, "; ")
+			case importing:
+				e.Status, e.Reason = Imported, ""
 			default:
 				e.Status, e.Reason = Failed, "the plan does not import it (import block not applied)"
 			}

@@ -1,0 +1,228 @@
+package importer_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/infrapipe/infrapipe/ci/discovery"
+	"github.com/infrapipe/infrapipe/ci/discovery/discoverytest"
+	"github.com/infrapipe/infrapipe/ci/importer"
+	"github.com/infrapipe/infrapipe/ci/internal/mototest"
+)
+
+func pending(addr, id string) importer.Entry {
+	return importer.Entry{ARN: "arn:" + addr, Address: addr, ID: id, Status: importer.Import}
+}
+
+// TestReadOutcome resolves pending imports against real `terraform plan -json` logs.
+func TestReadOutcome(t *testing.T) {
+	tests := []struct {
+		name    string
+		log     string
+		entries []importer.Entry
+		want    []importer.Status
+		counted int
+		reason  string
+	}{
+		{
+			name: "all three imported",
+			log:  "testdata/plan-import.jsonl",
+			entries: []importer.Entry{pending("aws_s3_bucket.assets", "shop-prod-assets"),
+				pending("aws_dynamodb_table.orders", "shop-prod-orders"),
+				pending("aws_sns_topic.events", "arn:aws:sns:us-east-1:123456789012:shop-prod-events")},
+			want:    []importer.Status{importer.Imported, importer.Imported, importer.Imported},
+			counted: 3,
+		},
+		{
+			name:    "a different ID imported into the address",
+			log:     "testdata/plan-import.jsonl",
+			entries: []importer.Entry{pending("aws_s3_bucket.assets", "other-bucket")},
+			want:    []importer.Status{importer.Failed},
+			counted: 3,
+			reason:  `Terraform imports ID "shop-prod-assets", not "other-bucket"`,
+		},
+		{
+			name:    "an import the plan does not make",
+			log:     "testdata/plan-import.jsonl",
+			entries: []importer.Entry{pending("aws_s3_bucket.elsewhere", "x")},
+			want:    []importer.Status{importer.Failed},
+			counted: 3,
+			reason:  "the plan does not import it",
+		},
+		{
+			name: "the object vanished before the plan",
+			log:  "testdata/plan-import-failed.jsonl",
+			entries: []importer.Entry{pending("aws_s3_bucket.assets", "shop-prod-assets"),
+				pending("aws_sns_topic.events", "arn:aws:sns:us-east-1:123456789012:shop-prod-events")},
+			// The plan failed, so nothing was imported: the topic's import fails too.
+			want:    []importer.Status{importer.Failed, importer.Failed},
+			counted: 1,
+			reason:  "Cannot import non-existent remote object",
+		},
+		{
+			name:    "no log at all",
+			entries: []importer.Entry{pending("aws_s3_bucket.assets", "b")},
+			want:    []importer.Status{importer.Failed},
+			counted: -1,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var log []byte
+			if tt.log != "" {
+				var err error
+				if log, err = os.ReadFile(tt.log); err != nil {
+					t.Fatal(err)
+				}
+			}
+			o, err := importer.ReadOutcome(nil, log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.Counted != tt.counted {
+				t.Errorf("Counted = %d, want %d", o.Counted, tt.counted)
+			}
+			p := (&importer.Plan{Entries: tt.entries}).Resolve(o)
+			for i, e := range p.Entries {
+				if e.Status != tt.want[i] {
+					t.Errorf("%s: %s (%s), want %s", e.Address, e.Status, e.Reason, tt.want[i])
+				}
+			}
+			if tt.reason != "" && !strings.Contains(p.Entries[0].Reason, tt.reason) {
+				t.Errorf("reason %q lacks %q", p.Entries[0].Reason, tt.reason)
+			}
+			failed := false
+			for _, s := range tt.want {
+				failed = failed || s == importer.Failed
+			}
+			if (p.Err() != nil) != failed {
+				t.Errorf("Err() = %v, want failure %v", p.Err(), failed)
+			}
+		})
+	}
+}
+
+func FuzzReadOutcome(f *testing.F) {
+	for _, name := range []string{"testdata/plan-import.jsonl", "testdata/plan-import-failed.jsonl"} {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"type":"change_summary","changes":{"import":-1}}`))
+	f.Fuzz(func(t *testing.T, log []byte) {
+		o, err := importer.ReadOutcome(nil, log)
+		if err != nil {
+			return
+		}
+		p := (&importer.Plan{Entries: []importer.Entry{pending("aws_s3_bucket.a", "a")}}).Resolve(o)
+		if s := p.Entries[0].Status; s != importer.Imported && s != importer.Failed {
+			t.Fatalf("status %s after Resolve", s)
+		}
+	})
+}
+
+// TestPrepareWritesNothingOnFailure: when discovery fails (the server dies) or the file
+// cannot be placed, no imports.tf appears and an earlier one is left untouched.
+func TestPrepareWritesNothingOnFailure(t *testing.T) {
+	moto := mototest.Start(t)
+	discoverytest.New(moto.URL).Create(t, discoverytest.Spec{Type: discovery.S3Bucket, Name: "shop-prod-assets", Tags: prod})
+	plan, err := json.Marshal(planOf([]create{{"aws_s3_bucket.assets", map[string]any{"bucket": "shop-prod-assets"}}}, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config(moto)
+	cfg.MaxAttempts, cfg.MaxBackoff, cfg.Timeout = 3, 10*time.Millisecond, 20*time.Second
+
+	t.Run("imports.tf is a directory", func(t *testing.T) {
+		dir := t.TempDir()
+		if err := os.Mkdir(filepath.Join(dir, importer.FileName), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		_, err := importer.Prepare(context.Background(), importer.Request{Discovery: cfg, PlanJSON: plan, Dir: dir})
+		if err == nil || !strings.Contains(err.Error(), "write "+filepath.Join(dir, importer.FileName)) {
+			t.Fatalf("err = %v, want a write error naming the file", err)
+		}
+		assertOnly(t, dir, importer.FileName)
+	})
+	t.Run("server killed", func(t *testing.T) {
+		dir := t.TempDir()
+		old := "# the previous run's imports\n"
+		if err := os.WriteFile(filepath.Join(dir, importer.FileName), []byte(old), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		moto.Stop()
+		res, err := importer.Prepare(context.Background(), importer.Request{Discovery: cfg, PlanJSON: plan, Dir: dir})
+		if err == nil || !strings.Contains(err.Error(), "2 retries") || res.Stats.Attempts != 3 {
+			t.Fatalf("err = %v, attempts %d; want a discovery failure after 3 attempts", err, res.Stats.Attempts)
+		}
+		if got, _ := os.ReadFile(filepath.Join(dir, importer.FileName)); string(got) != old {
+			t.Errorf("imports.tf changed to %q", got)
+		}
+		assertOnly(t, dir, importer.FileName)
+	})
+	t.Run("bad plan JSON", func(t *testing.T) {
+		_, err := importer.Prepare(context.Background(), importer.Request{Discovery: cfg, PlanJSON: []byte("Plan: 1 to add"), Dir: t.TempDir()})
+		if err == nil || !strings.Contains(err.Error(), "terraform show -json") {
+			t.Fatalf("err = %v, want one asking for show -json", err)
+		}
+	})
+}
+
+// assertOnly fails unless dir holds exactly the named entries: no temporary files.
+func assertOnly(t *testing.T, dir string, names ...string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Name())
+	}
+	if strings.Join(got, ",") != strings.Join(names, ",") {
+		t.Errorf("%s holds %v, want only %v", dir, got, names)
+	}
+}
+
+func TestReport(t *testing.T) {
+	p := &importer.Plan{Entries: []importer.Entry{
+		{ARN: "arn:aws:s3:::a", Type: "aws_s3_bucket", ID: "a", Address: "aws_s3_bucket.a", Status: importer.Failed, Reason: "boom | bad\nline"},
+		{ARN: "arn:aws:s3:::b", Type: "aws_s3_bucket", ID: "b", Status: importer.Ambiguous, Candidates: []string{"aws_s3_bucket.x", "aws_s3_bucket.y"}},
+		{ARN: "arn:aws:sqs:r:1:q", Type: "aws_sqs_queue", ID: "http://q", Address: "aws_sqs_queue.q", Status: importer.Import},
+	}}
+	tests := []struct {
+		dryRun bool
+		want   []string
+	}{
+		{false, []string{"### Import: prod", "1 to import, 1 failed, 1 ambiguous", "| failed | `aws_s3_bucket.a` | `aws_s3_bucket` | `a` | `boom \\| bad line` |",
+			"| ambiguous | `aws_s3_bucket.x, aws_s3_bucket.y` |", "already exists"}},
+		{true, []string{"### Import (dry run: nothing written): prod", "1 would import", "| would import | `aws_sqs_queue.q` |"}},
+	}
+	for _, tt := range tests {
+		r := importer.NewReport("prod", tt.dryRun, p, discovery.Stats{Calls: 3})
+		md := r.Markdown()
+		for _, w := range tt.want {
+			if !strings.Contains(md, w) {
+				t.Errorf("dry run %v: Markdown lacks %q:\n%s", tt.dryRun, w, md)
+			}
+		}
+		b, err := r.JSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back importer.Report
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatal(err)
+		}
+		if back.Counts[importer.Failed] != 1 || len(back.Entries) != 3 || back.Discovery.Calls != 3 || back.DryRun != tt.dryRun {
+			t.Errorf("JSON round trip lost data: %s", b)
+		}
+	}
+}
