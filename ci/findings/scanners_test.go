@@ -127,8 +127,9 @@ func TestTflintSARIFAndJSON(t *testing.T) {
 func TestMergeRealScanners(t *testing.T) {
 	_, tfsec := scan(t, []int{0, 1}, "tfsec", ".", "--format", "sarif", "--no-module-downloads", "--no-color")
 	_, tflint := scan(t, []int{0, 2}, "tflint", "--format=sarif", "--force")
+	_, trivy := scan(t, []int{0}, "trivy", trivyArgs(t, "sarif")...)
 	var all []Finding
-	for name, data := range map[string][]byte{"tfsec.sarif": tfsec, "tflint.sarif": tflint} {
+	for name, data := range map[string][]byte{"tfsec.sarif": tfsec, "tflint.sarif": tflint, "trivy.sarif": trivy} {
 		fs, err := ParseSARIF(name, data)
 		if err != nil {
 			t.Fatal(err)
@@ -136,7 +137,7 @@ func TestMergeRealScanners(t *testing.T) {
 		all = append(all, fs...)
 	}
 	var buf bytes.Buffer
-	if err := WriteSARIF(&buf, MergeSARIF(all, SARIFOptions{Tools: []string{"tfsec", "tflint"}, Root: "infra"})); err != nil {
+	if err := WriteSARIF(&buf, MergeSARIF(all, SARIFOptions{Tools: []string{"tfsec", "tflint", "trivy"}, Root: "infra"})); err != nil {
 		t.Fatal(err)
 	}
 	checkSARIFSchema(t, buf.Bytes())
@@ -150,7 +151,44 @@ func TestMergeRealScanners(t *testing.T) {
 	}
 	requireFindings(t, byTool["tfsec"], "tfsec", []string{"aws-vpc-no-public-ingress-sgr infra/main.tf:38 HIGH"})
 	requireFindings(t, byTool["tflint"], "tflint", []string{"terraform_unused_declarations infra/main.tf:16 LOW"})
+	requireFindings(t, byTool["trivy"], "trivy", []string{"AWS-0092 infra/main.tf:26 HIGH"})
+	if len(merged) != len(all) {
+		t.Errorf("merged %d findings, read %d", len(merged), len(all))
+	}
 	if r := Evaluate(merged, High); r.Passed() {
 		t.Error("the misconfigured directory passed a HIGH threshold")
+	}
+}
+
+// trivyArgs runs trivy offline: no check bundle download (it falls back to the checks
+// built into the binary), no telemetry, a cache of its own.
+func trivyArgs(t *testing.T, format string) []string {
+	return []string{"config", "--format", format, "--skip-check-update", "--disable-telemetry",
+		"--cache-dir", t.TempDir(), "--quiet", "."}
+}
+
+// Trivy's SARIF and JSON outputs must name the same checks at the same lines.
+func TestTrivySARIFAndJSON(t *testing.T) {
+	want := []string{
+		"AWS-0107 main.tf:38 HIGH", // security group ingress from 0.0.0.0/0
+		"AWS-0026 main.tf:45 HIGH", // unencrypted EBS volume
+		"AWS-0080 main.tf:55 HIGH", // unencrypted RDS storage
+		"AWS-0092 main.tf:26 HIGH", // public S3 ACL
+	}
+	_, sarif := scan(t, []int{0}, "trivy", trivyArgs(t, "sarif")...)
+	fromSARIF, err := ParseSARIF("trivy.sarif", sarif)
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireFindings(t, fromSARIF, "trivy", want)
+
+	_, js := scan(t, []int{0}, "trivy", trivyArgs(t, "json")...)
+	fromJSON, err := ParseTrivyJSON("trivy.json", js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireFindings(t, fromJSON, "trivy", want)
+	if len(fromJSON) != len(fromSARIF) {
+		t.Errorf("trivy json has %d findings, sarif %d", len(fromJSON), len(fromSARIF))
 	}
 }
