@@ -72,9 +72,8 @@ type checkovReport struct {
 	Results   *struct {
 		FailedChecks []checkovCheck `json:"failed_checks"`
 	} `json:"results"`
-	Summary *struct {
-		Failed int `json:"failed"`
-	} `json:"summary"`
+	// ResourceCount is set when checkov prints only a summary: it found nothing to scan.
+	ResourceCount *int `json:"resource_count"`
 }
 
 type checkovCheck struct {
@@ -111,9 +110,12 @@ func ParseCheckovJSON(name string, data []byte) ([]Finding, error) {
 	}
 	var out []Finding
 	for i, r := range reports {
+		if r.CheckType == "" && r.ResourceCount != nil {
+			// checkov prints only {"passed": 0, ..., "resource_count": 0} when it finds
+			// nothing to scan: a wrong directory must not pass for a clean scan.
+			return nil, fmt.Errorf("checkov %s: checkov scanned no resources (a bare summary): check the directory it was given", name)
+		}
 		if r.CheckType == "" || r.Results == nil {
-			// checkov prints {"passed": 0, "failed": 0, ...} (a bare summary) when it finds
-			// no files; that is a run that scanned nothing, not a report.
 			return nil, fmt.Errorf("checkov %s: report %d has no check_type/results: not a checkov -o json report", name, i)
 		}
 		for _, c := range r.Results.FailedChecks {

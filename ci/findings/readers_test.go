@@ -132,7 +132,8 @@ func TestParseRejectsBrokenOutput(t *testing.T) {
 		{"sarif result without rule", "sarif", FormatSARIF, `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"tfsec"}},"results":[{"message":{"text":"m"}}]}]}`, "no ruleId"},
 		{"checkov whitespace", "checkov", FormatCheckovJSON, " \n", "empty output"},
 		{"checkov empty list", "checkov", FormatCheckovJSON, "[]", "empty report list"},
-		{"checkov no files scanned", "checkov", FormatCheckovJSON, `{"passed": 0, "failed": 0, "skipped": 0, "parsing_errors": 0, "resource_count": 0, "checkov_version": "3.2.91"}`, "not a checkov -o json report"},
+		{"checkov no files scanned", "checkov", FormatCheckovJSON, `{"passed": 0, "failed": 0, "skipped": 0, "parsing_errors": 0, "resource_count": 0, "checkov_version": "3.2.509"}`, "checkov scanned no resources"},
+		{"checkov other json", "checkov", FormatCheckovJSON, `{"version": "2.1.0"}`, "not a checkov -o json report"},
 		{"checkov traceback", "checkov", FormatCheckovJSON, "Traceback (most recent call last):\n", "not valid checkov JSON"},
 		{"checkov bad severity", "checkov", FormatCheckovJSON, `{"check_type":"terraform","results":{"failed_checks":[{"check_id":"CKV_AWS_1","severity":"SEVERE"}]}}`, `unknown severity "SEVERE"`},
 		{"tflint empty", "tflint", FormatTflintJSON, "", "empty output"},
@@ -160,6 +161,27 @@ func TestParseRejectsBrokenOutput(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Checkov's documented SARIF example writes security-severity as a number.
+func TestSARIFNumericSecuritySeverity(t *testing.T) {
+	doc := `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"Checkov","rules":[
+		{"id":"CKV_AWS_21","helpUri":"https://docs","properties":{"security-severity":8.9}},
+		{"id":"CKV_AWS_3","properties":{"security-severity":6.9}},
+		{"id":"CKV_AWS_9","properties":{"security-severity":"9.1"}},
+		{"id":"CKV_AWS_1","properties":{"security-severity":"n/a"}}]}},
+		"results":[{"ruleId":"CKV_AWS_21","level":"error","message":{"text":"a"}},{"ruleId":"CKV_AWS_3","level":"error","message":{"text":"b"}},
+		{"ruleId":"CKV_AWS_9","level":"note","message":{"text":"c"}},{"ruleId":"CKV_AWS_1","level":"note","message":{"text":"d"}}]}]}`
+	fs, err := ParseSARIF("checkov.sarif", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Severity{High, Medium, Critical, Low}
+	for i, f := range fs {
+		if f.Severity != want[i] {
+			t.Errorf("%s: %s, want %s", f.RuleID, f.Severity, want[i])
+		}
 	}
 }
 

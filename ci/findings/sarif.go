@@ -195,10 +195,16 @@ func resourceFromHelp(help string) string {
 // sarifSeverity prefers the numeric security-severity (a CVSS-like score GitHub also uses)
 // over the coarse level, when the tool gives one above zero.
 func sarifSeverity(tool, level string, props map[string]any) (Severity, error) {
-	if s, ok := props["security-severity"].(string); ok {
-		if score, err := strconv.ParseFloat(s, 64); err == nil && score > 0 {
-			return scoreSeverity(score), nil
-		}
+	// Most tools write the score as a string ("8.9"), Checkov's documentation as a number.
+	var score float64
+	switch v := props["security-severity"].(type) {
+	case string:
+		score, _ = strconv.ParseFloat(v, 64)
+	case float64:
+		score = v
+	}
+	if score > 0 && score <= 10 {
+		return scoreSeverity(score), nil
 	}
 	return levelSeverity(tool, level)
 }
