@@ -20,7 +20,9 @@ bucket = os.environ["STATE_BUCKET"]
 table = os.environ.get("LOCK_TABLE", "")
 
 def call(method, url, body=b"", service="s3", headers=None, exists=()):
-    h = {"Authorization": "AWS4-HMAC-SHA256 Credential=test/20260101/%s/%s/aws4_request, SignedHeaders=host, Signature=0" % (region, service)}
+    # Without a Content-Type, urllib sends form encoding and moto reads no XML body.
+    h = {"Authorization": "AWS4-HMAC-SHA256 Credential=test/20260101/%s/%s/aws4_request, SignedHeaders=host, Signature=0" % (region, service),
+         "Content-Type": "application/xml"}
     h.update(headers or {})
     try:
         urllib.request.urlopen(urllib.request.Request(url, data=body, method=method, headers=h))
