@@ -37,20 +37,34 @@ func WritePack(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("write policy pack: %w", err)
 	}
-	names, err := PackFiles()
+	files, err := PackContents()
 	if err != nil {
 		return err
 	}
-	for _, name := range names {
-		data, err := pack.ReadFile("pack/" + name)
-		if err != nil {
-			return fmt.Errorf("write policy pack: %w", err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
 			return fmt.Errorf("write policy pack: %w", err)
 		}
 	}
 	return nil
+}
+
+// PackContents returns the pack's policy files (tests excluded) by name, for a caller that
+// builds a directory without a disk (the Dagger module: WithNewFile per entry).
+func PackContents() (map[string]string, error) {
+	names, err := PackFiles()
+	if err != nil {
+		return nil, err
+	}
+	files := make(map[string]string, len(names))
+	for _, name := range names {
+		data, err := pack.ReadFile("pack/" + name)
+		if err != nil {
+			return nil, fmt.Errorf("read embedded policy pack: %w", err)
+		}
+		files[name] = string(data)
+	}
+	return files, nil
 }
 
 // PackFiles lists the pack's policy files (tests excluded) in name order.
