@@ -185,6 +185,22 @@ func TestSARIFNumericSecuritySeverity(t *testing.T) {
 	}
 }
 
+// Without --no-ansi terraform-compliance colours its output; the reader strips the codes.
+func TestComplianceColoured(t *testing.T) {
+	out := "\x1b[1mFeature: Tags\x1b[0m  # /f/tags.feature\n    \x1b[1mScenario: Owner\x1b[0m\n" +
+		"\t\t\x1b[31mFailure: \x1b[0maws_s3_bucket.logs (aws_s3_bucket) does not have Owner property.\n" +
+		"1 features (0 passed, 1 failed)\n1 scenarios (0 passed, 1 failed)\n"
+	fs, err := ParseTerraformCompliance("tc.txt", []byte(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Finding{Tool: "terraform-compliance", RuleID: "Tags: Owner", Severity: High, Resource: "aws_s3_bucket.logs", File: "/f/tags.feature",
+		Message: "aws_s3_bucket.logs (aws_s3_bucket) does not have Owner property."}
+	if len(fs) != 1 || !matchesWant(fs[0], want) {
+		t.Fatalf("got %+v, want [%+v]", fs, want)
+	}
+}
+
 func TestParseUnknownFormat(t *testing.T) {
 	_, err := Parse("junit", "x.xml", []byte("<x/>"))
 	if err == nil || !strings.Contains(err.Error(), `"junit"`) || !strings.Contains(err.Error(), "checkov-json") {

@@ -60,9 +60,15 @@ func readFiles(t *testing.T, dir string) map[string]string {
 // and evaluates with the real opa CLI.
 func evalPlan(t *testing.T, dir string, cfg Config, user ...string) Result {
 	t.Helper()
+	return evalPlanTags(t, dir, map[string]string{"Project": "infrapipe", "Environment": "prod"}, cfg, user...)
+}
+
+// evalPlanTags is evalPlan with the aws provider's default_tags given.
+func evalPlanTags(t *testing.T, dir string, providerTags map[string]string, cfg Config, user ...string) Result {
+	t.Helper()
 	tmp := t.TempDir()
 	plan := filepath.Join(tmp, "plan.json")
-	data := awsPlan(t, readFiles(t, filepath.Join("testdata", dir)), map[string]string{"Project": "infrapipe", "Environment": "prod"})
+	data := awsPlan(t, readFiles(t, filepath.Join("testdata", dir)), providerTags)
 	if err := os.WriteFile(plan, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -149,6 +155,20 @@ func TestPackOnRealPlans(t *testing.T) {
 				t.Errorf("ignored packages %v, want [lib]", r.Ignored)
 			}
 		})
+	}
+}
+
+// TestProviderDefaultTags: in the passing plan the security group's tags_all is unknown
+// until apply and its Project and Environment tags come from the provider's default_tags.
+// Without those default tags the same plan fails required_tags.
+func TestProviderDefaultTags(t *testing.T) {
+	r := evalPlanTags(t, "passing", nil, Config{Environment: "prod"})
+	got := strings.Join(summary(r.Findings), "\n")
+	if got != "required_tags MEDIUM aws_security_group.admin" {
+		t.Errorf("findings without provider default_tags:\n%s", got)
+	}
+	if len(r.Findings) == 1 && !strings.Contains(r.Findings[0].Message, "Project, Environment") {
+		t.Errorf("message %q should name the missing tags", r.Findings[0].Message)
 	}
 }
 
