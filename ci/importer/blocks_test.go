@@ -58,10 +58,19 @@ func FuzzHCLString(f *testing.F) {
 		if !strings.HasPrefix(q, `"`) || !strings.HasSuffix(q, `"`) || strings.ContainsAny(body, "\n\r") {
 			t.Fatalf("hclString(%q) = %s", s, q)
 		}
-		// Undo the doubling: any remaining "${" or "%{" would be a template.
-		if strings.Contains(strings.NewReplacer("$${", "", "%%{", "").Replace(body), "${") ||
-			strings.Contains(strings.NewReplacer("$${", "", "%%{", "").Replace(body), "%{") {
-			t.Fatalf("hclString(%q) = %s keeps a template sequence", s, q)
+		// Scan as HCL does, left to right: "$${" and "%%{" are escapes, a bare "${" or
+		// "%{" would start a template.
+		for i := 0; i < len(body); {
+			switch rest := body[i:]; {
+			case strings.HasPrefix(rest, "$${"), strings.HasPrefix(rest, "%%{"):
+				i += 3
+			case strings.HasPrefix(rest, "${"), strings.HasPrefix(rest, "%{"):
+				t.Fatalf("hclString(%q) = %s keeps a template sequence", s, q)
+			case rest[0] == '\\':
+				i += 2
+			default:
+				i++
+			}
 		}
 		if utf8.ValidString(s) && strings.Count(body, `"`) != strings.Count(body, `\"`) {
 			t.Fatalf("hclString(%q) = %s has an unescaped quote", s, q)
