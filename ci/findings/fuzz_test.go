@@ -52,3 +52,15 @@ func checkMerges(t *testing.T, fs []Finding) {
 		t.Fatalf("accepted findings do not merge: %v", err)
 	}
 }
+
+func FuzzParseTerraformCompliance(f *testing.F) {
+	f.Add(seed(f, "terraform-compliance-console-v0.2.0-pass-and-fail.txt"))
+	f.Add([]byte("Feature: T  # /f.feature\n  Scenario: S\n\t\tFailure: aws_s3_bucket.b (aws_s3_bucket) x\n1 features (0 passed, 1 failed)\n1 scenarios (0 passed, 1 failed)\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fs, err := ParseTerraformCompliance("fuzz.txt", data)
+		if err != nil {
+			return
+		}
+		checkMerges(t, fs)
+	})
+}
