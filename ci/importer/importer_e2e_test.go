@@ -104,6 +104,9 @@ func TestImportWithRealTerraform(t *testing.T) {
 	if res.File != "" || exists(filepath.Join(w.Dir, importer.FileName)) {
 		t.Fatalf("dry run wrote %q", res.File)
 	}
+	if n := strings.Count(string(res.Blocks), "import {"); n != 3 {
+		t.Errorf("dry run shows %d import blocks, want 3:\n%s", n, res.Blocks)
+	}
 	want := []string{
 		"ambiguous  aws_s3_bucket.logs_a,aws_s3_bucket.logs_b",
 		"unmapped  ",
@@ -126,6 +129,9 @@ func TestImportWithRealTerraform(t *testing.T) {
 	blocks, err := os.ReadFile(res.File)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if string(blocks) != string(res.Blocks) {
+		t.Errorf("imports.tf differs from Result.Blocks")
 	}
 	for _, b := range []string{
 		"import {\n  to = aws_s3_bucket.assets\n  id = \"shop-prod-assets\"\n}",

@@ -27,16 +27,19 @@ type Request struct {
 	Discovery discovery.Config
 	Options   Options
 	PlanJSON  []byte // `terraform show -json` of a plan made without import blocks
-	Dir       string // the Terraform directory; imports.tf goes here
-	DryRun    bool   // map and report, write nothing
+	// Dir is the Terraform directory imports.tf is written to; empty to write nothing
+	// and take Result.Blocks instead (a Dagger module adds them to its directory).
+	Dir    string
+	DryRun bool // map and report, write nothing
 }
 
-// Result is what Prepare did. File is the path of imports.tf, empty when nothing was
-// written (dry run, or nothing to import).
+// Result is what Prepare did. Blocks is the content of imports.tf (nil when there is
+// nothing to import); File is its path, empty when nothing was written.
 type Result struct {
-	Plan  *Plan
-	Stats discovery.Stats
-	File  string
+	Plan   *Plan
+	Stats  discovery.Stats
+	Blocks []byte
+	File   string
 }
 
 // Prepare discovers, maps and (unless DryRun) writes imports.tf. Nothing is written when
@@ -59,7 +62,10 @@ func Prepare(ctx context.Context, req Request) (Result, error) {
 		return Result{Stats: found.Stats}, fmt.Errorf("import: %w", err)
 	}
 	res := Result{Plan: mapped, Stats: found.Stats}
-	if req.DryRun {
+	if len(mapped.Imports()) > 0 {
+		res.Blocks = mapped.ImportBlocks()
+	}
+	if req.DryRun || req.Dir == "" {
 		return res, nil
 	}
 	if res.File, err = mapped.Write(req.Dir); err != nil {
