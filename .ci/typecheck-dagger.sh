@@ -14,8 +14,11 @@
 # It also rejects function signatures the engine refuses although Go accepts them (map
 # arguments or results on the module's exported methods).
 #
+# Then it runs the module's own tests (.dagger/*_test.go) in the same copy.
+#
 # Usage: .ci/typecheck-dagger.sh            (from anywhere in the repository)
-# Needs: go, and dagger.io/dagger v0.19.10 from the module cache or the module proxy.
+# Needs: go, dagger.io/dagger v0.19.10 from the module cache or the module proxy, and for the
+# tests terraform, moto_server and python3 on PATH.
 set -euo pipefail
 
 readonly DAGGER_SDK_VERSION=v0.19.10
@@ -240,4 +243,10 @@ for probe in "${probes[@]}"; do
 	fi
 done
 rm -f zz_typecheck_probe.go
-echo "ok: .dagger type-checks"
+
+# The module's own tests: its shell scripts with real terraform and moto_server, its
+# reproduce lines. The engine never runs them; a broken script would only show on a user's
+# machine.
+echo "== go test (.dagger: embedded scripts with terraform and moto_server, reproduce lines)"
+go test -count=1 ./...
+echo "ok: .dagger type-checks and its tests pass"

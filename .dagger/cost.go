@@ -49,7 +49,7 @@ func (m *Infra) Cost(
 	if infracostAPIKey != nil {
 		args = append(args, "--infracost-api-key=env:INFRACOST_API_KEY")
 	}
-	summary := res.Markdown() + r.reproduce("cost", args...)
+	summary := res.Markdown() + footer(r.reproduce("cost", args...))
 	if res.Blocking {
 		return "", fmt.Errorf("cost check failed in %s:\n\n%s", env, summary)
 	}

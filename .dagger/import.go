@@ -102,7 +102,7 @@ func (m *Infra) Import(
 		return nil, fmt.Errorf("write import-report.json: %w", err)
 	}
 	out = out.
-		WithNewFile("import-report.md", report.Markdown()+r.reproduce("import", args...)).
+		WithNewFile("import-report.md", report.Markdown()+footer(r.reproduce("import", args...))).
 		WithNewFile("import-report.json", string(js))
 	if err := mapped.plan.Err(); err != nil {
 		return nil, fmt.Errorf("import into %s: %w\n\n%s", env, err, report.Markdown())

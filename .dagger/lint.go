@@ -23,7 +23,7 @@ func (m *Infra) Lint(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	summary := res.markdown() + m.reproduce("lint")
+	summary := res.markdown() + footer(m.reproduce("lint"))
 	if !res.passed() {
 		return "", fmt.Errorf("lint failed:\n%s", summary)
 	}

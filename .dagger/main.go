@@ -189,13 +189,23 @@ func motoService(image string) *dagger.Service {
 		AsService(dagger.ContainerAsServiceOpts{UseEntrypoint: true})
 }
 
-// reproduce is the last line of every summary: the `dagger call` that reruns fn locally
-// with this call's options. Secrets are named as environment variables, never shown.
+// reproduce is the `dagger call` that reruns fn locally with this call's options; every
+// summary ends with it. Secrets are named as environment variables, never shown.
 func (m *Infra) reproduce(fn string, args ...string) string {
 	parts := append([]string{"dagger", "call"}, quoteAll(m.Options)...)
 	parts = append(parts, fn)
 	parts = append(parts, quoteAll(args)...)
-	return "\n---\nReproduce locally:\n\n```sh\n" + strings.Join(parts, " ") + "\n```\n"
+	return strings.Join(parts, " ")
+}
+
+// footer ends a summary with the reproduce command, in the form ci/report's plan summary
+// uses.
+func footer(command string) string {
+	fence := "```"
+	for strings.Contains(command, fence) {
+		fence += "`"
+	}
+	return "\n**Reproduce with:**\n\n" + fence + "shell\n" + command + "\n" + fence + "\n"
 }
 
 // quoteAll shell-quotes what needs it, so the line can be pasted as is.

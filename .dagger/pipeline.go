@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -115,7 +116,7 @@ func (m *Infra) Pipeline(
 		return nil, err
 	}
 	if p.verdict() == gate.Block && !reportOnFailure {
-		return nil, fmt.Errorf("%s pipeline blocked:\n- %s\n%s", env, strings.Join(p.blockReasons(), "\n- "), r.reproduce("pipeline", args...))
+		return nil, fmt.Errorf("%s pipeline blocked:\n- %s\nReproduce with: %s", env, strings.Join(p.blockReasons(), "\n- "), r.reproduce("pipeline", args...))
 	}
 	return dir, nil
 }
@@ -303,7 +304,7 @@ func (p *pipeline) deploy(ctx context.Context, staticChecks func()) {
 				markdown: "## Apply\n\n" + res.backup.markdown() + "\nFailed:\n\n```\n" + tail(err.Error(), 60) + "\n```\n"})
 			return
 		}
-		res.log = applied.File("/out/apply.log")
+		res.log = applied.File(path.Join(outDir, "apply.log"))
 	}
 	p.mu.Lock()
 	p.apply = res
@@ -419,7 +420,7 @@ func (p *pipeline) report(ctx context.Context, reproduce string) (*dagger.Direct
 			b.WriteString("\n" + s.markdown + "\n")
 		}
 	}
-	b.WriteString(reproduce)
+	b.WriteString(footer(reproduce))
 
 	for _, s := range p.steps {
 		result.Steps = append(result.Steps, stepResult{Name: s.name, Verdict: s.verdict, Reasons: s.reasons, Findings: len(s.findings)})

@@ -77,7 +77,7 @@ func (s scanResult) report(opts findings.SARIFOptions, threshold findings.Severi
 		return nil, verdict, fmt.Errorf("write findings.json: %w", err)
 	}
 	summary := "## Security scan (" + strings.Join(s.tools, ", ") + ")\n\n" +
-		findings.Markdown(s.findings, verdict, s.notices, 50) + reproduce
+		findings.Markdown(s.findings, verdict, s.notices, 50) + footer(reproduce)
 	return dag.Directory().
 		WithNewFile("results.sarif", sarif.String()).
 		WithNewFile("findings.json", string(js)+"\n").

@@ -70,11 +70,11 @@ func (b backupResult) markdown() string {
 // backup pulls the state in an initialized container, checks it with ci/state and uploads it
 // to the backend's backup prefix before anything changes.
 func (r *run) backup(ctx context.Context, ctr *dagger.Container) (backupResult, error) {
-	pulled, err := r.exec(ctx, ctr, "terraform state pull", []string{"sh", "-c", "mkdir -p /out && terraform state pull >/out/state.tfstate"})
+	pulled, err := r.exec(ctx, ctr, "terraform state pull", pullArgs(path.Join(outDir, "state.tfstate")))
 	if err != nil {
 		return backupResult{}, err
 	}
-	file := pulled.File("/out/state.tfstate")
+	file := pulled.File(path.Join(outDir, "state.tfstate"))
 	data, err := file.Contents(ctx)
 	if err != nil {
 		return backupResult{}, fmt.Errorf("read pulled state of %s: %w", r.env, err)
@@ -95,6 +95,12 @@ func (r *run) backup(ctx context.Context, ctr *dagger.Container) (backupResult, 
 		return backupResult{}, err
 	}
 	return backupResult{file: file.WithName(b.FileName()), backup: b, key: key}, nil
+}
+
+// pullArgs writes `terraform state pull` (the state exactly as the backend holds it, empty
+// when there is none) to a file.
+func pullArgs(file string) []string {
+	return []string{"sh", "-c", `mkdir -p "$(dirname "$1")" && terraform state pull >"$1"`, "pull", file}
 }
 
 // objectStore is the state bucket as this module's own process reaches it.
@@ -226,11 +232,11 @@ func (m *Infra) RestoreState(
 	if err != nil {
 		return "", err
 	}
-	pulled, err := r.exec(ctx, ctr, "terraform state pull", []string{"sh", "-c", "mkdir -p /out && terraform state pull >/out/current.tfstate"})
+	pulled, err := r.exec(ctx, ctr, "terraform state pull", pullArgs(path.Join(outDir, "current.tfstate")))
 	if err != nil {
 		return "", err
 	}
-	current, err := pulled.File("/out/current.tfstate").Contents(ctx)
+	current, err := pulled.File(path.Join(outDir, "current.tfstate")).Contents(ctx)
 	if err != nil {
 		return "", fmt.Errorf("read current state of %s: %w", env, err)
 	}
@@ -246,7 +252,7 @@ func (m *Infra) RestoreState(
 	}
 	if !confirm {
 		return restore.Summary() + "\nNothing changed: rerun with --confirm to push this backup.\n" +
-			r.reproduce("restore-state", append(args, "--confirm")...), nil
+			footer(r.reproduce("restore-state", append(args, "--confirm")...)), nil
 	}
 	const pushFile = "/tmp/restore/restore.tfstate"
 	_, err = r.exec(ctx, pulled.WithNewFile(pushFile, string(restore.State)), "terraform state push",
@@ -255,7 +261,7 @@ func (m *Infra) RestoreState(
 		return "", err
 	}
 	return restore.Summary() + "\nRestored: pushed as serial " + strconv.FormatUint(restore.PushSerial, 10) + ".\n" +
-		r.reproduce("restore-state", append(args, "--confirm")...), nil
+		footer(r.reproduce("restore-state", append(args, "--confirm")...)), nil
 }
 
 // loadBackup reads a backup from the bucket (checked against its recorded checksum) or from
@@ -333,16 +339,21 @@ func (m *Infra) Drift(
 
 // driftScript runs the refresh-only plan and keeps its exit code (0 none, 2 drift, 1 error)
 // for ci/state, which also reads a held lock out of the output.
+//
+// $1 is the output directory; the remaining arguments are ci/state's refresh-only plan,
+// whose saved plan goes to $1/drift.tfplan.
 const driftScript = `set -u
-mkdir -p /out
-terraform "$@" >/out/drift.log 2>&1
+out=$1
+shift
+mkdir -p "$out"
+terraform "$@" >"$out/drift.log" 2>&1
 code=$?
-cat /out/drift.log
-echo "$code" >/out/drift.exitcode
+cat "$out/drift.log"
+echo "$code" >"$out/drift.exitcode"
 if [ "$code" -eq 0 ] || [ "$code" -eq 2 ]; then
-	terraform show -json /out/drift.tfplan >/out/drift.json || exit 1
+	terraform show -json "$out/drift.tfplan" >"$out/drift.json" || exit 1
 else
-	: >/out/drift.json
+	: >"$out/drift.json"
 fi`
 
 // drift runs the refresh-only plan and reads it with ci/state.
@@ -351,7 +362,7 @@ func (r *run) drift(ctx context.Context) (state.Drift, error) {
 	if err != nil {
 		return state.Drift{}, err
 	}
-	args := append([]string{"sh", "-c", driftScript, "drift"}, state.DriftArgs(r.profile, "/out/drift.tfplan")...)
+	args := append([]string{"sh", "-c", driftScript, "drift", outDir}, state.DriftArgs(r.profile, path.Join(outDir, "drift.tfplan"))...)
 	ctr = ctr.WithExec(args, dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny})
 	if _, err := ctr.Sync(ctx); err != nil {
 		return state.Drift{}, fmt.Errorf("drift check (%s): %w", r.env, err)
@@ -376,6 +387,6 @@ func driftReport(d state.Drift, reproduce string) (*dagger.Directory, error) {
 		return nil, fmt.Errorf("write drift.json: %w", err)
 	}
 	return dag.Directory().
-		WithNewFile("drift.md", d.Markdown()+reproduce).
+		WithNewFile("drift.md", d.Markdown()+footer(reproduce)).
 		WithNewFile("drift.json", string(js)+"\n"), nil
 }

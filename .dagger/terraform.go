@@ -336,20 +336,22 @@ func planFile(ctx context.Context, ctr *dagger.Container, name string) (string, 
 }
 
 // applyScript applies the saved plan of the same run: never a fresh plan, so what was
-// reviewed and gated is what changes.
+// reviewed and gated is what changes. $1 is the output directory (apply.log), $2 the saved
+// plan; the remaining arguments go to terraform apply.
 const applyScript = `set -u
-plan=$1
-shift
-mkdir -p /out
-terraform apply -input=false -no-color -auto-approve "$@" "$plan" >/out/apply.log 2>&1
+out=$1
+plan=$2
+shift 2
+mkdir -p "$out"
+terraform apply -input=false -no-color -auto-approve "$@" "$plan" >"$out/apply.log" 2>&1
 code=$?
-cat /out/apply.log
+cat "$out/apply.log"
 exit "$code"`
 
 // applied applies a saved plan file in an initialized container.
 func (r *run) applied(ctx context.Context, ctr *dagger.Container, tfplan *dagger.File) (*dagger.Container, error) {
 	const planPath = "/tmp/apply/tfplan"
-	args := []string{"sh", "-c", applyScript, "apply", planPath}
+	args := []string{"sh", "-c", applyScript, "apply", outDir, planPath}
 	args = append(args, state.LockArgs(r.profile)...)
 	return r.exec(ctx, ctr.WithFile(planPath, tfplan), "terraform apply", args)
 }
@@ -550,7 +552,7 @@ func (r *run) apply(ctx context.Context, forceRecreate bool, saved *dagger.Direc
 		}
 		return nil, err
 	}
-	res.log = applied.File("/out/apply.log")
+	res.log = applied.File(path.Join(outDir, "apply.log"))
 	return res, nil
 }
 
@@ -588,7 +590,7 @@ func (a *applyResult) report(reproduce string) (*dagger.Directory, error) {
 		b.WriteString("- Applied the saved plan of this run.\n")
 	}
 	b.WriteString(a.backup.markdown())
-	b.WriteString(reproduce)
+	b.WriteString(footer(reproduce))
 	dir := dag.Directory().
 		WithNewFile("summary.md", b.String()).
 		WithNewFile("result.json", result).

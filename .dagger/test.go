@@ -65,7 +65,7 @@ func (m *Infra) Test(
 	if err != nil {
 		return nil, err
 	}
-	dir = dir.WithNewFile("summary.md", ts.step().markdown+r.reproduce("test", args...))
+	dir = dir.WithNewFile("summary.md", ts.step().markdown+footer(r.reproduce("test", args...)))
 	if failed := ts.failed(); len(failed) > 0 {
 		return nil, fmt.Errorf("post-deploy tests failed in %s: %s", env, strings.Join(failed, "; "))
 	}

@@ -1,0 +1,290 @@
+package main
+
+// The engine never runs these tests (it builds the module without them); .ci/typecheck-dagger.sh
+// runs them against the stand-ins. They check what the module itself holds besides calls:
+// the shell scripts it runs in containers and the reproduce lines. The scripts run here with
+// real Terraform and a real moto_server, as they run in the Terraform and moto images.
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/findings"
+	"github.com/infrapipe/infrapipe/ci/plan"
+	"github.com/infrapipe/infrapipe/ci/state"
+)
+
+func need(t *testing.T, tool string) {
+	t.Helper()
+	if _, err := exec.LookPath(tool); err != nil {
+		t.Fatalf("%s is not on PATH: .ci/run installs the tools these tests need (%v)", tool, err)
+	}
+}
+
+// startMoto runs moto_server on a free port until the test ends.
+func startMoto(t *testing.T) string {
+	t.Helper()
+	need(t, "moto_server")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	cmd := exec.Command("moto_server", "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start moto_server: %v", err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if resp, err := http.Get(url + "/moto-api/"); err == nil {
+			resp.Body.Close()
+			return url
+		}
+	}
+	t.Fatalf("moto_server did not answer on %s", url)
+	return ""
+}
+
+// sh runs a script the way the module does (sh -c SCRIPT NAME ARGS...) and returns its exit
+// code and combined output.
+func sh(t *testing.T, dir string, env []string, script string, args ...string) (int, string) {
+	t.Helper()
+	cmd := exec.Command("sh", append([]string{"-c", script}, args...)...)
+	cmd.Dir, cmd.Env = dir, env
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode(), out.String()
+	}
+	if err != nil {
+		t.Fatalf("run %s: %v", args[0], err)
+	}
+	return 0, out.String()
+}
+
+func read(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+func TestScriptsWithTerraformAndMoto(t *testing.T) {
+	need(t, "terraform")
+	need(t, "python3")
+	endpoint := startMoto(t)
+	tmp := t.TempDir()
+	cliConfig := filepath.Join(tmp, "terraformrc")
+	if err := os.WriteFile(cliConfig, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := append(os.Environ(),
+		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=eu-west-1",
+		"AWS_ENDPOINT_URL="+endpoint, "TF_IN_AUTOMATION=1", "TF_INPUT=0", "CHECKPOINT_DISABLE=1",
+		"TF_CLI_CONFIG_FILE="+cliConfig,
+	)
+	backend := environment.Backend{
+		Bucket: "infrapipe-scripts-test", Key: "test/terraform.tfstate", Region: "eu-west-1",
+		UseLockfile: true, DynamoDBTable: "infrapipe-scripts-locks",
+	}
+
+	// The emulator bootstrap creates the versioned bucket and the lock table, and a second
+	// run (every init runs it) finds them and succeeds.
+	for i := 0; i < 2; i++ {
+		cmd := exec.Command("python3", "-c", bootstrapScript)
+		cmd.Env = append(env, "STATE_BUCKET="+backend.Bucket, "LOCK_TABLE="+backend.DynamoDBTable)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("bootstrap run %d: %v\n%s", i+1, err, out)
+		}
+	}
+	resp, err := http.Get(endpoint + "/" + backend.Bucket + "?versioning")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body bytes.Buffer
+	_, _ = body.ReadFrom(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(body.String(), "<Status>Enabled</Status>") {
+		t.Fatalf("state bucket versioning after bootstrap: %s", body.String())
+	}
+
+	dir := filepath.Join(tmp, "terraform")
+	if err := os.MkdirAll(filepath.Join(dir, "environments"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{
+		"main.tf": `terraform {
+  backend "s3" {}
+}
+variable "v" {
+  type = string
+}
+resource "terraform_data" "x" {
+  input            = var.v
+  triggers_replace = var.v
+}
+`,
+		"environments/test.tfvars": "v = \"a\"\n",
+		"test.tfbackend":           state.TFBackend(backend, state.Endpoints{S3: endpoint, STS: endpoint, DynamoDB: endpoint}),
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	if code, out := sh(t, dir, append(env, "TF_PLUGIN_CACHE_DIR="+filepath.Join(tmp, "plugins")), installProvidersScript, "providers"); code != 0 {
+		t.Fatalf("install providers: exit %d\n%s", code, out)
+	}
+	initArgs, err := state.InitArgs(environment.Test, backend, "test.tfbackend")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("terraform", initArgs...)
+	cmd.Dir, cmd.Env = dir, env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("terraform init: %v\n%s", err, out)
+	}
+
+	profile, err := environment.Default(environment.Test)
+	if err != nil {
+		t.Fatal(err)
+	}
+	profile.VarFile = "environments/test.tfvars"
+	planArgs := append(state.LockArgs(profile), "-var-file="+profile.VarFile)
+
+	// A plan with changes: the three files of one plan, plan's own exit code kept.
+	planOut := filepath.Join(tmp, "plan")
+	if code, out := sh(t, dir, env, planScript, append([]string{"plan", planOut}, planArgs...)...); code != 0 {
+		t.Fatalf("plan script: exit %d\n%s", code, out)
+	}
+	if got := strings.TrimSpace(read(t, filepath.Join(planOut, "plan.exitcode"))); got != "2" {
+		t.Errorf("plan.exitcode = %s, want 2 (changes)", got)
+	}
+	a, err := plan.AnalyzeFile(filepath.Join(planOut, "plan.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Counts.Create != 1 {
+		t.Errorf("plan.json creates %d resources, want 1: %+v", a.Counts.Create, a.Counts)
+	}
+	if txt := read(t, filepath.Join(planOut, "plan.txt")); !strings.Contains(txt, "terraform_data.x will be created") {
+		t.Errorf("plan.txt does not render the plan:\n%s", txt)
+	}
+
+	// The saved plan applies; applying it a second time is refused as stale.
+	applyOut := filepath.Join(tmp, "apply")
+	code, out := sh(t, dir, env, applyScript, append([]string{"apply", applyOut, filepath.Join(planOut, "tfplan")}, state.LockArgs(profile)...)...)
+	if code != 0 {
+		t.Fatalf("apply script: exit %d\n%s", code, out)
+	}
+	if log := read(t, filepath.Join(applyOut, "apply.log")); !strings.Contains(log, "Apply complete! Resources: 1 added") {
+		t.Errorf("apply.log:\n%s", log)
+	}
+	if code, out := sh(t, dir, env, applyScript, "apply", applyOut, filepath.Join(planOut, "tfplan")); code == 0 || !strings.Contains(out, "Saved plan is stale") {
+		t.Errorf("a second apply of the same saved plan: exit %d, want a stale-plan refusal\n%s", code, out)
+	}
+
+	// The pulled state is a valid backup.
+	pulled := filepath.Join(tmp, "pull", "state.tfstate")
+	args := pullArgs(pulled)
+	if code, out := sh(t, dir, env, args[2], args[3:]...); code != 0 {
+		t.Fatalf("state pull: exit %d\n%s", code, out)
+	}
+	b, err := state.NewBackup(environment.Test, []byte(read(t, pulled)), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Resources != 1 {
+		t.Errorf("backup holds %d resources, want 1", b.Resources)
+	}
+
+	// Nothing changed outside Terraform: the drift check says so.
+	driftOut := filepath.Join(tmp, "drift")
+	driftArgs := append([]string{"drift", driftOut}, state.DriftArgs(profile, filepath.Join(driftOut, "drift.tfplan"))...)
+	if code, out := sh(t, dir, env, driftScript, driftArgs...); code != 0 {
+		t.Fatalf("drift script: exit %d\n%s", code, out)
+	}
+	exitCode := strings.TrimSpace(read(t, filepath.Join(driftOut, "drift.exitcode")))
+	d, err := state.ReadDrift(environment.Test, map[string]int{"0": 0, "2": 2}[exitCode], read(t, filepath.Join(driftOut, "drift.log")), []byte(read(t, filepath.Join(driftOut, "drift.json"))))
+	if err != nil || exitCode != "0" || d.Status != state.DriftNone {
+		t.Errorf("drift: exit code %s, status %s, err %v", exitCode, d.Status, err)
+	}
+
+	// A failing plan fails the script with Terraform's message, and no plan.json is left to
+	// be mistaken for a result.
+	badOut := filepath.Join(tmp, "bad")
+	code, out = sh(t, dir, env, planScript, "plan", badOut, "-var-file=environments/missing.tfvars")
+	if code == 0 || !strings.Contains(out, "missing.tfvars") {
+		t.Errorf("plan with a missing var file: exit %d\n%s", code, out)
+	}
+	if _, err := os.Stat(filepath.Join(badOut, "plan.json")); err == nil {
+		t.Error("a failed plan left plan.json behind")
+	}
+}
+
+func TestReproduceLinePastesAsIs(t *testing.T) {
+	m := &Infra{Options: []string{"--region=eu-west-1", "--emulate-aws"}}
+	tests := []struct {
+		fn   string
+		args []string
+		want string
+	}{
+		{"lint", nil, "dagger call --region=eu-west-1 --emulate-aws lint"},
+		{"plan", []string{"--env=prod", "--force-recreate"}, "dagger call --region=eu-west-1 --emulate-aws plan --env=prod --force-recreate"},
+		{"import", []string{"--project=it's mine; rm -rf /"}, `dagger call --region=eu-west-1 --emulate-aws import '--project=it'\''s mine; rm -rf /'`},
+		{"apply", []string{"--plan=<plan directory>"}, "dagger call --region=eu-west-1 --emulate-aws apply '--plan=<plan directory>'"},
+	}
+	for _, tt := range tests {
+		if got := m.reproduce(tt.fn, tt.args...); got != tt.want {
+			t.Errorf("reproduce(%s, %q)\n got %s\nwant %s", tt.fn, tt.args, got, tt.want)
+		}
+		// The shell reads the line back into exactly the arguments given.
+		words, err := exec.Command("sh", "-c", "set -- "+tt.want+`; for a in "$@"; do printf '%s\n' "$a"; done`).Output()
+		if err != nil {
+			t.Fatalf("the shell cannot read %s: %v", tt.want, err)
+		}
+		want := append(append(append([]string{"dagger", "call"}, m.Options...), tt.fn), tt.args...)
+		if got := strings.Split(strings.TrimSuffix(string(words), "\n"), "\n"); strings.Join(got, "\x00") != strings.Join(want, "\x00") {
+			t.Errorf("the shell reads %s as %q, want %q", tt.want, got, want)
+		}
+	}
+	if f := footer("dagger call lint"); !strings.HasSuffix(f, "```shell\ndagger call lint\n```\n") {
+		t.Errorf("footer:\n%s", f)
+	}
+	if f := footer("echo ```"); !strings.Contains(f, "````shell\n") {
+		t.Errorf("a command holding a fence needs a longer fence:\n%s", f)
+	}
+}
+
+func TestFindingPathsRelativeToTerraformDir(t *testing.T) {
+	m := &Infra{TerraformDir: "infra/live"}
+	in := []findings.Finding{
+		{File: "main.tf"},                    // tflint, trivy: relative to the scanned directory
+		{File: "/main.tf"},                   // checkov: scan-relative with a leading slash
+		{File: "/modules/db/main.tf"},        // checkov, deeper
+		{File: "/src/infra/live/network.tf"}, // an absolute container path
+		{File: ""},                           // policy findings on the plan
+		{File: "modules/app/variables.tf"},
+	}
+	want := []string{"main.tf", "main.tf", "modules/db/main.tf", "network.tf", "", "modules/app/variables.tf"}
+	for i, f := range m.relativeToTerraform(in) {
+		if f.File != want[i] {
+			t.Errorf("finding %d: file %q, want %q", i, f.File, want[i])
+		}
+	}
+}
