@@ -116,6 +116,8 @@ func Default(name Name) (Profile, error) {
 		p.SeverityThreshold = findings.Medium
 		p.BackupState = true
 		p.FailuresBlock = true
+		// Production does not ship a change whose cost nobody estimated.
+		p.Budget.RequireEstimate = true
 	}
 	p.Checks = checksFor(p.Validation)
 	return p, nil

@@ -48,6 +48,10 @@ func TestDefault(t *testing.T) {
 				p.EnvironmentTagKey != "Environment" || p.LockTimeout != DefaultLockTimeout {
 				t.Errorf("defaults not set: %+v", p)
 			}
+			// Only production refuses to run without a cost estimate.
+			if p.Budget.RequireEstimate != (tt.name == Prod) {
+				t.Errorf("Budget.RequireEstimate = %v", p.Budget.RequireEstimate)
+			}
 			if p.Backend.Key != string(tt.name)+"/terraform.tfstate" {
 				t.Errorf("backend key = %q", p.Backend.Key)
 			}
