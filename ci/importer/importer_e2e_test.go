@@ -149,7 +149,8 @@ func TestImportWithRealTerraform(t *testing.T) {
 	// The real plan with the generated blocks imports all three, read both from the
 	// saved plan and from the machine-readable log.
 	log := w.Run("plan", "-json", "-input=false", "-out=tfplan")
-	plan, err := importer.ReadPlan([]byte(w.Run("show", "-json", "tfplan")))
+	shown := w.Run("show", "-json", "tfplan")
+	plan, err := importer.ReadPlan([]byte(shown))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +175,14 @@ func TestImportWithRealTerraform(t *testing.T) {
 	// Apply, then run again: everything imported is now skipped and nothing is written.
 	// (The apply "creates" both logs buckets: moto accepts creating a bucket it holds, and
 	// the configuration's empty tags drop the project tags, so discovery no longer sees it.)
-	w.Run("apply", "-no-color", "-input=false", "-auto-approve", "tfplan")
+	applyLog := w.Run("apply", "-json", "-input=false", "-auto-approve", "tfplan")
+	applied, err := importer.ReadOutcome(plan, []byte(applyLog))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := res.Plan.Resolve(applied); r.Err() != nil || applied.Counted != 3 {
+		t.Errorf("apply: counted %d imports, err %v; want 3 and none", applied.Counted, r.Err())
+	}
 	if err := os.Remove(res.File); err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	tfjson "github.com/hashicorp/terraform-json"
+
 	"github.com/infrapipe/infrapipe/ci/discovery"
 	"github.com/infrapipe/infrapipe/ci/discovery/discoverytest"
 	"github.com/infrapipe/infrapipe/ci/importer"
@@ -23,6 +25,7 @@ func pending(addr, id string) importer.Entry {
 func TestReadOutcome(t *testing.T) {
 	tests := []struct {
 		name    string
+		plan    string // `terraform show -json` of the saved plan, if any
 		log     string
 		entries []importer.Entry
 		want    []importer.Status
@@ -37,6 +40,26 @@ func TestReadOutcome(t *testing.T) {
 				pending("aws_sns_topic.events", "arn:aws:sns:us-east-1:123456789012:shop-prod-events")},
 			want:    []importer.Status{importer.Imported, importer.Imported, importer.Imported},
 			counted: 3,
+		},
+		{
+			// An apply log names no import (a no-op import prints nothing per resource):
+			// the saved plan says what was imported, the log says whether it failed.
+			name: "apply of the saved plan",
+			plan: "testdata/plan-import.json",
+			log:  "testdata/apply-import.jsonl",
+			entries: []importer.Entry{pending("aws_s3_bucket.assets", "shop-prod-assets"),
+				pending("aws_dynamodb_table.orders", "shop-prod-orders"),
+				pending("aws_sns_topic.events", "arn:aws:sns:us-east-1:123456789012:shop-prod-events")},
+			want:    []importer.Status{importer.Imported, importer.Imported, importer.Imported},
+			counted: 3,
+		},
+		{
+			name:    "apply log without the plan confirms nothing",
+			log:     "testdata/apply-import.jsonl",
+			entries: []importer.Entry{pending("aws_s3_bucket.assets", "shop-prod-assets")},
+			want:    []importer.Status{importer.Failed},
+			counted: 3,
+			reason:  "the plan does not import it",
 		},
 		{
 			name:    "a different ID imported into the address",
@@ -80,7 +103,17 @@ func TestReadOutcome(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			o, err := importer.ReadOutcome(nil, log)
+			var plan *tfjson.Plan
+			if tt.plan != "" {
+				b, err := os.ReadFile(tt.plan)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if plan, err = importer.ReadPlan(b); err != nil {
+					t.Fatal(err)
+				}
+			}
+			o, err := importer.ReadOutcome(plan, log)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -108,7 +141,7 @@ func TestReadOutcome(t *testing.T) {
 }
 
 func FuzzReadOutcome(f *testing.F) {
-	for _, name := range []string{"testdata/plan-import.jsonl", "testdata/plan-import-failed.jsonl"} {
+	for _, name := range []string{"testdata/plan-import.jsonl", "testdata/plan-import-failed.jsonl", "testdata/apply-import.jsonl"} {
 		b, err := os.ReadFile(name)
 		if err != nil {
 			f.Fatal(err)
