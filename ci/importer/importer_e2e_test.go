@@ -285,3 +285,34 @@ func summary(p *importer.Plan) []string {
 	}
 	return out
 }
+
+// TestGenerateConfigWithRealTerraform: a tagged bucket with no configuration is imported
+// into a generated address when asked, and Terraform writes its configuration.
+func TestGenerateConfigWithRealTerraform(t *testing.T) {
+	moto := mototest.Start(t)
+	discoverytest.New(moto.URL).Create(t, discoverytest.Spec{Type: discovery.S3Bucket, Name: "shop-prod-orphan", Tags: prod})
+	w := tftest.New(t, map[string]string{"main.tf": managedTF})
+	providertest.Use(t, w, moto)
+	w.Init()
+	req := importer.Request{Discovery: config(moto), PlanJSON: w.PlanJSON(), Dir: w.Dir,
+		Options: importer.Options{GenerateConfig: true}}
+	res, err := importer.Prepare(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Plan.GenerateConfigOut || !strings.Contains(string(res.Blocks), "to = aws_s3_bucket.shop_prod_orphan\n") {
+		t.Fatalf("GenerateConfigOut %v, blocks:\n%s", res.Plan.GenerateConfigOut, res.Blocks)
+	}
+	log := w.Run("plan", "-json", "-input=false", "-generate-config-out=generated.tf", "-out=tfplan")
+	outcome, err := importer.ReadOutcome(nil, []byte(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := res.Plan.Resolve(outcome); r.Err() != nil || outcome.Counted != 1 {
+		t.Errorf("counted %d imports, err %v; want 1 and none", outcome.Counted, r.Err())
+	}
+	generated, err := os.ReadFile(filepath.Join(w.Dir, "generated.tf"))
+	if err != nil || !strings.Contains(string(generated), `bucket`) {
+		t.Errorf("generated.tf: %v\n%s", err, generated)
+	}
+}
