@@ -144,12 +144,13 @@ func (m *Infra) validate(ctx context.Context) (string, error) {
 	return tail(stdout+"\n"+stderr, 80), nil
 }
 
-// tflintScript installs the plugins .tflint.hcl asks for, then lints every module. --force
-// keeps the exit code for tflint's own failures, so issues come back as findings.
+// tflintScript installs the plugins .tflint.hcl asks for, then lints every module into
+// $1/tflint.json. --force keeps the exit code for tflint's own failures, so issues come
+// back as findings.
 const tflintScript = `set -eu
-mkdir -p /out
+mkdir -p "$1"
 tflint --init --recursive >&2
-tflint --recursive --format=json --force >/out/tflint.json`
+tflint --recursive --format=json --force >"$1/tflint.json"`
 
 // tflint runs tflint and reads its JSON report through ci/findings.
 func (m *Infra) tflint(ctx context.Context) ([]findings.Finding, error) {
@@ -162,7 +163,7 @@ func (m *Infra) tflint(ctx context.Context) ([]findings.Finding, error) {
 			Sharing: dagger.CacheSharingModeLocked,
 		}).
 		WithEnvVariable("TFLINT_PLUGIN_DIR", "/tflint-plugins").
-		WithExec([]string{"sh", "-c", tflintScript}).
+		WithExec([]string{"sh", "-c", tflintScript, "tflint", "/out"}).
 		File("/out/tflint.json").
 		Contents(ctx)
 	if err != nil {

@@ -288,3 +288,75 @@ func TestFindingPathsRelativeToTerraformDir(t *testing.T) {
 		}
 	}
 }
+
+// misconfigured is Terraform with findings every scanner reports: a public bucket ACL, SSH
+// open to the world, and no required_version for tflint.
+const misconfigured = `resource "aws_s3_bucket_acl" "public" {
+  bucket = "logs"
+  acl    = "public-read"
+}
+
+resource "aws_security_group" "ssh" {
+  ingress {
+    from_port   = 22
+    to_port     = 22
+    protocol    = "tcp"
+    cidr_blocks = ["0.0.0.0/0"]
+  }
+}
+`
+
+func TestScannerCommandsReadByFindings(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(misconfigured), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	env := append(os.Environ(), "HOME="+t.TempDir())
+
+	t.Run("tflint", func(t *testing.T) {
+		need(t, "tflint")
+		if code, log := sh(t, dir, env, tflintScript, "tflint", out); code != 0 {
+			t.Fatalf("tflint script: exit %d\n%s", code, log)
+		}
+		fs, err := findings.ParseTflintJSON("tflint.json", []byte(read(t, filepath.Join(out, "tflint.json"))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !hasFinding(fs, "terraform_required_version", "main.tf") {
+			t.Errorf("tflint findings lack terraform_required_version on main.tf: %+v", fs)
+		}
+	})
+	t.Run("trivy", func(t *testing.T) {
+		need(t, "trivy")
+		report := filepath.Join(out, "trivy.json")
+		args := trivyArgs(t.TempDir(), report)
+		cmd := exec.Command(args[0], args[1:]...)
+		cmd.Dir, cmd.Env = dir, env
+		if log, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("trivy: %v\n%s", err, log)
+		}
+		fs, err := findings.ParseTrivyJSON("trivy.json", []byte(read(t, report)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var failing int
+		for _, f := range findings.Evaluate(fs, findings.High).Failing {
+			if f.File == "main.tf" && f.Line > 0 {
+				failing++
+			}
+		}
+		if failing == 0 {
+			t.Errorf("trivy found nothing HIGH or worse with a file and line in main.tf: %+v", fs)
+		}
+	})
+}
+
+func hasFinding(fs []findings.Finding, rule, file string) bool {
+	for _, f := range fs {
+		if f.RuleID == rule && f.File == file && f.Line > 0 {
+			return true
+		}
+	}
+	return false
+}
