@@ -446,9 +446,8 @@ func (p *pipeline) report(ctx context.Context, reproduce string) (*dagger.Direct
 	if p.files != nil {
 		dir = dir.WithDirectory(".", p.files)
 	}
-	if p.apply != nil && p.apply.backup.file != nil {
-		dir = dir.WithFile("backups/"+p.apply.backup.backup.FileName(), p.apply.backup.file)
-	}
+	// The state backup stays in the bucket's backup prefix (the summary names it): the report
+	// is uploaded as a CI artifact, and a state holds secrets in clear text.
 	return dir, nil
 }
 

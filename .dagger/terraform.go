@@ -464,7 +464,8 @@ func (p *planRun) report(reproduce string, includePlan bool) (*dagger.Directory,
 // Apply applies one environment: plan (or the saved plan given with --plan), the safety gate,
 // a state backup in environments whose profile asks for one (staging and prod), then
 // terraform apply of exactly that saved plan, never a fresh one. It returns apply.log,
-// summary.md, result.json and backups/<state backup>.
+// summary.md, result.json, plan.txt and backups/<state backup> (the state before the apply,
+// also kept in the bucket; like any state it holds secrets in clear text).
 //
 // +cache="never"
 func (m *Infra) Apply(
