@@ -29,11 +29,11 @@ var Types = []string{S3Bucket, DynamoDBTable, SNSTopic, SQSQueue, MetricAlarm, I
 // Identity is what an ARN says about a resource: its Terraform type, its name and the ID
 // `terraform import` expects. Type is empty for services discovery does not support.
 type Identity struct {
-	Type string
+	Type string `json:"type"`
 	// Name is the bucket, table, topic, queue, alarm, role or function name, the group
 	// name of a security group (filled in by Discover), else the ID.
-	Name string
-	ID   string // import ID; for SQS queues see QueueURL
+	Name string `json:"name"`
+	ID   string `json:"import_id"` // for SQS queues, see QueueURL
 }
 
 // arn is the split form of arn:partition:service:region:account:resource.
