@@ -28,6 +28,12 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 export GOTOOLCHAIN=local GOFLAGS="-mod=mod -buildvcs=false"
+# The tests need the tools .ci/tools.sh builds; use its cache when this runs on its own.
+tools_dir="${TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/infrapipe-tools}"
+for d in "$tools_dir"/*/; do
+	case $d in *.tmp/) continue ;; esac
+	PATH="${d%/}:$PATH"
+done
 mod="$work/mod"
 mkdir -p "$mod"
 # Copy the module without generated files a developer's `dagger develop` may have left.
