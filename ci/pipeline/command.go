@@ -1,0 +1,86 @@
+package pipeline
+
+import (
+	"slices"
+	"strings"
+)
+
+// Command is the `dagger call` line that reruns one function with the same options. Every
+// summary ends with one, so a failure in CI can be replayed locally by pasting it. Secrets
+// appear as env:NAME references, never as values.
+type Command struct {
+	options  []string // the constructor's flags, before the function
+	function string
+	args     []string
+}
+
+// Call starts the line for a function (its CLI name, e.g. "restore-state") after the
+// constructor's flags.
+func Call(options []string, function string) Command {
+	return Command{options: slices.Clone(options), function: function}
+}
+
+// Flag adds --name=value; an empty value leaves the flag out, as the function's default.
+func (c Command) Flag(name, value string) Command {
+	if value == "" {
+		return c
+	}
+	return c.with("--" + name + "=" + value)
+}
+
+// Bool adds --name when on; off is every bool flag's default.
+func (c Command) Bool(name string, on bool) Command {
+	if !on {
+		return c
+	}
+	return c.with("--" + name)
+}
+
+// Secret adds --name=env:VAR when the caller gave that secret: the reader supplies their own
+// value through the environment variable.
+func (c Command) Secret(name string, given bool, envVar string) Command {
+	if !given {
+		return c
+	}
+	return c.with("--" + name + "=env:" + envVar)
+}
+
+func (c Command) with(arg string) Command {
+	c.args = append(slices.Clone(c.args), arg)
+	return c
+}
+
+// String is the line, shell-quoted where needed so it can be pasted as is.
+func (c Command) String() string {
+	parts := []string{"dagger", "call"}
+	parts = append(parts, quoteAll(c.options)...)
+	parts = append(parts, c.function)
+	parts = append(parts, quoteAll(c.args)...)
+	return strings.Join(parts, " ")
+}
+
+// Markdown is the line as the closing section of a summary, in the form ci/report's plan
+// summary uses; the fence is longer than any run of backticks in the line.
+func (c Command) Markdown() string {
+	line := c.String()
+	fence := "```"
+	for strings.Contains(line, fence) {
+		fence += "`"
+	}
+	return "\n**Reproduce with:**\n\n" + fence + "shell\n" + line + "\n" + fence + "\n"
+}
+
+// shellSafe are the characters a shell word may hold unquoted.
+const shellSafe = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=./:,@+"
+
+func quoteAll(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if a != "" && strings.Trim(a, shellSafe) == "" {
+			out[i] = a
+		} else {
+			out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return out
+}

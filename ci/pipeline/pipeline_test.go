@@ -1,0 +1,350 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/infrapipe/infrapipe/ci/discovery"
+	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/gate"
+	"github.com/infrapipe/infrapipe/ci/state"
+)
+
+func profile(t *testing.T, name string) environment.Profile {
+	t.Helper()
+	p, err := environment.DefaultConfig().Profile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestNewPlan(t *testing.T) {
+	all := Order
+	tests := []struct {
+		env         string
+		opts        Options
+		want        []Step
+		tflint      bool
+		backupState bool
+	}{
+		{"preview", Options{}, []Step{StepLint, StepPlan, StepApply, StepTests}, false, false},
+		{"preview", Options{Project: "shop"}, []Step{StepLint, StepPlan, StepApply, StepTests}, false, false}, // preview never imports
+		{"test", Options{}, []Step{StepLint, StepSecurityScan, StepPlan, StepApply, StepTests}, true, false},
+		{"test", Options{Project: "shop"}, []Step{StepLint, StepSecurityScan, StepImport, StepPlan, StepApply, StepTests}, true, false},
+		{"staging", Options{Project: "shop", SkipTests: true}, []Step{StepLint, StepSecurityScan, StepImport, StepPlan, StepCompliance, StepCost, StepApply}, true, true},
+		{"prod", Options{Project: "shop"}, all, true, true},
+		{"prod", Options{Project: "shop", DryRun: true}, []Step{StepLint, StepSecurityScan, StepImport, StepPlan, StepCompliance, StepCost}, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.env, func(t *testing.T) {
+			p := NewPlan(profile(t, tt.env), tt.opts)
+			if got := p.Steps(); !slices.Equal(got, tt.want) {
+				t.Errorf("steps = %v, want %v", got, tt.want)
+			}
+			for _, s := range all {
+				if p.Runs(s) != slices.Contains(tt.want, s) {
+					t.Errorf("Runs(%s) = %v", s, p.Runs(s))
+				}
+			}
+			if p.Tflint != tt.tflint || p.BackupState != tt.backupState {
+				t.Errorf("tflint, backup = %v, %v; want %v, %v", p.Tflint, p.BackupState, tt.tflint, tt.backupState)
+			}
+		})
+	}
+}
+
+func TestBroken(t *testing.T) {
+	err := errors.New("checkov: exit code 2")
+	for _, tt := range []struct {
+		env  string
+		want gate.Verdict
+	}{{"preview", gate.Warn}, {"test", gate.Warn}, {"staging", gate.Warn}, {"prod", gate.Block}} {
+		o := Broken(profile(t, tt.env), StepSecurityScan, err)
+		if o.Verdict != tt.want || o.Step != StepSecurityScan {
+			t.Errorf("%s: %+v, want verdict %s", tt.env, o, tt.want)
+		}
+		if want := "Security scan could not run: checkov: exit code 2"; len(o.Reasons) != 1 || o.Reasons[0] != want {
+			t.Errorf("%s: reasons %q, want %q", tt.env, o.Reasons, want)
+		}
+	}
+}
+
+func TestVerdictAndReasons(t *testing.T) {
+	lint := Outcome{Step: StepLint, Verdict: gate.Pass}
+	cost := Outcome{Step: StepCost, Verdict: gate.Warn, Reasons: []string{"no estimate"}}
+	plan := Outcome{Step: StepPlan, Verdict: gate.Block, Reasons: []string{"deletes a", "replaces b"}}
+	tests := []struct {
+		name     string
+		outs     []Outcome
+		verdict  gate.Verdict
+		blocking []string
+		all      []string
+	}{
+		{"no steps", nil, gate.Pass, []string{}, []string{}},
+		{"all pass", []Outcome{lint}, gate.Pass, []string{}, []string{}},
+		{"a warning", []Outcome{lint, cost}, gate.Warn, []string{}, []string{"Cost: no estimate"}},
+		{"block wins", []Outcome{cost, plan, lint}, gate.Block, []string{"Plan: deletes a", "Plan: replaces b"},
+			[]string{"Cost: no estimate", "Plan: deletes a", "Plan: replaces b"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Verdict(tt.outs); got != tt.verdict {
+				t.Errorf("Verdict = %s, want %s", got, tt.verdict)
+			}
+			if got := Reasons(tt.outs, gate.Block); !slices.Equal(got, tt.blocking) {
+				t.Errorf("blocking reasons = %q, want %q", got, tt.blocking)
+			}
+			if got := Reasons(tt.outs, gate.Pass); !slices.Equal(got, tt.all) {
+				t.Errorf("all reasons = %q, want %q", got, tt.all)
+			}
+		})
+	}
+}
+
+func TestSort(t *testing.T) {
+	outs := []Outcome{{Step: StepTests}, {Step: "Custom"}, {Step: StepCost}, {Step: StepLint}, {Step: StepPlan}, {Step: StepSecurityScan}}
+	Sort(outs)
+	var got []Step
+	for _, o := range outs {
+		got = append(got, o.Step)
+	}
+	want := []Step{StepLint, StepSecurityScan, StepPlan, StepCost, StepTests, "Custom"}
+	if !slices.Equal(got, want) {
+		t.Errorf("order = %v, want %v", got, want)
+	}
+}
+
+func readDrift(t *testing.T, file string, exit int) state.Drift {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := state.ReadDrift(environment.Prod, exit, "", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestDriftResult(t *testing.T) {
+	drifted := readDrift(t, "drift-refresh-only-exit2.json", 2)
+	clean := readDrift(t, "drift-refresh-only-exit0.json", 0)
+	failed, err := state.ReadDrift(environment.Prod, 1, "Error: No valid credential sources found\n", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name        string
+		d           state.Drift
+		failOnDrift bool
+		verdict     gate.Verdict
+		reason      string
+	}{
+		{"no drift", clean, true, gate.Pass, ""},
+		{"drift reported", drifted, false, gate.Warn, "2 resource(s) changed outside Terraform: aws_s3_bucket.assets, aws_s3_bucket.logs"},
+		{"drift fails", drifted, true, gate.Block, "2 resource(s) changed outside Terraform: aws_s3_bucket.assets, aws_s3_bucket.logs"},
+		{"check failed", failed, false, gate.Block, "the drift check failed: Error: No valid credential sources found"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := DriftResult(tt.d, tt.failOnDrift)
+			if r.Verdict != tt.verdict || r.Check != "drift" || r.Env != environment.Prod {
+				t.Fatalf("result = %+v, want verdict %s", r, tt.verdict)
+			}
+			if got := strings.Join(r.Reasons, "\n"); !strings.HasPrefix(got, tt.reason) || (tt.reason == "") != (got == "") {
+				t.Errorf("reasons = %q, want %q", got, tt.reason)
+			}
+			if (r.Err() != nil) != (tt.verdict == gate.Block) {
+				t.Errorf("Err() = %v for verdict %s", r.Err(), r.Verdict)
+			}
+		})
+	}
+}
+
+func TestReadResult(t *testing.T) {
+	tests := []struct {
+		name    string
+		data    string
+		wantErr string
+		blocks  string // substring of Err(), empty when it passes
+		line    string
+	}{
+		{"pipeline pass", `{"env":"test","verdict":"pass","reasons":[]}`, "", "", "test pipeline: pass"},
+		{"pipeline warn", `{"env":"staging","verdict":"warn","reasons":["Cost: no estimate"]}`, "", "", "staging pipeline: warn"},
+		{"pipeline block", `{"env":"prod","verdict":"block","reasons":["Plan: deletes a"],"steps":[]}`, "", "prod pipeline blocked:\n- Plan: deletes a", ""},
+		{"drift block", `{"check":"drift","env":"prod","verdict":"block","reasons":["2 resource(s) changed"]}`, "", "prod drift blocked:\n- 2 resource(s) changed", ""},
+		{"block without reasons", `{"env":"prod","verdict":"block"}`, "", "gives no reason", ""},
+		{"unknown verdict", `{"env":"prod","verdict":"maybe"}`, `verdict "maybe": valid values are pass, warn, block`, "", ""},
+		{"no verdict", `{"env":"prod"}`, `verdict "": valid values`, "", ""},
+		{"unknown env", `{"env":"qa","verdict":"pass"}`, "env:", "", ""},
+		{"not JSON", `<html>`, "reports/result.json: not a report result", "", ""},
+		{"empty", ``, "not a report result", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := ReadResult("reports/result.json", []byte(tt.data))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.blocks == "" {
+				if r.Err() != nil || r.String() != tt.line {
+					t.Errorf("Err() = %v, String() = %q; want nil, %q", r.Err(), r.String(), tt.line)
+				}
+				return
+			}
+			if r.Err() == nil || !strings.Contains(r.Err().Error(), tt.blocks) {
+				t.Errorf("Err() = %v, want %q", r.Err(), tt.blocks)
+			}
+		})
+	}
+}
+
+// A result written for one check reads back the same: what the module writes, `verdict`
+// reads.
+func TestResultRoundTrip(t *testing.T) {
+	r := DriftResult(readDrift(t, "drift-refresh-only-exit2.json", 2), true)
+	data, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadResult("result.json", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Err() == nil || back.Err().Error() != r.Err().Error() {
+		t.Errorf("read back %v, wrote %v", back.Err(), r.Err())
+	}
+	failed := FailedCheck("drift", environment.Test, errors.New("terraform init failed"))
+	if failed.Err() == nil || !strings.Contains(failed.Err().Error(), "test drift blocked:\n- the drift check failed: terraform init failed") {
+		t.Errorf("FailedCheck Err() = %v", failed.Err())
+	}
+}
+
+func FuzzReadResult(f *testing.F) {
+	f.Add([]byte(`{"env":"prod","verdict":"block","reasons":["Plan: deletes a"]}`))
+	f.Add([]byte(`{"check":"drift","env":"test","verdict":"pass","reasons":[]}`))
+	f.Add([]byte(`{"env":"qa"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := ReadResult("result.json", data)
+		if err != nil {
+			return
+		}
+		if (r.Err() != nil) != (r.Verdict == gate.Block) {
+			t.Fatalf("Err() = %v for verdict %s", r.Err(), r.Verdict)
+		}
+	})
+}
+
+func TestCommand(t *testing.T) {
+	tests := []struct {
+		name string
+		cmd  Command
+		want string
+	}{
+		{"plain", Call(nil, "plan").Flag("env", "test"), "dagger call plan --env=test"},
+		{"options and flags", Call([]string{"--emulate-aws", "--region=eu-west-1"}, "pipeline").
+			Flag("env", "prod").Bool("dry-run", true).Bool("skip-tests", false).Flag("project", "").
+			Secret("aws-access-key-id", true, "AWS_ACCESS_KEY_ID").Secret("aws-session-token", false, "AWS_SESSION_TOKEN"),
+			"dagger call --emulate-aws --region=eu-west-1 pipeline --env=prod --dry-run --aws-access-key-id=env:AWS_ACCESS_KEY_ID"},
+		{"quoted", Call([]string{"--terraform-dir=infra live"}, "restore-state").Flag("from", "backups/it's.tfstate"),
+			`dagger call '--terraform-dir=infra live' restore-state '--from=backups/it'\''s.tfstate'`},
+		{"placeholder", Call(nil, "apply").Flag("plan", "<plan directory>"), `dagger call apply '--plan=<plan directory>'`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.cmd.String(); got != tt.want {
+				t.Errorf("String() =\n%s\nwant\n%s", got, tt.want)
+			}
+		})
+	}
+}
+
+// Adding to a command never changes the command it came from: functions build several
+// lines from one base.
+func TestCommandIsAValue(t *testing.T) {
+	base := Call(nil, "restore-state").Flag("env", "prod")
+	a := base.Flag("from", "latest")
+	b := base.Bool("confirm", true)
+	if base.String() != "dagger call restore-state --env=prod" || !strings.HasSuffix(a.String(), "--from=latest") ||
+		strings.Contains(b.String(), "--from") {
+		t.Errorf("base %q, a %q, b %q", base, a, b)
+	}
+}
+
+// The line survives a real shell: every word comes back as it went in.
+func TestCommandThroughShell(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Fatalf("sh is not on PATH: %v", err)
+	}
+	words := []string{"--terraform-dir=infra live", "it's", "$HOME", "a`b`", "", "x;y"}
+	cmd := Call(words[:1], "fn").Flag("a", words[1]).Flag("b", words[2]).Flag("c", words[3]).Flag("d", words[5])
+	line := strings.Replace(cmd.String(), "dagger call", `printf '%s\n'`, 1)
+	out, err := exec.Command(sh, "-c", line).Output()
+	if err != nil {
+		t.Fatalf("%s: %v", line, err)
+	}
+	want := "--terraform-dir=infra live\nfn\n--a=it's\n--b=$HOME\n--c=a`b`\n--d=x;y\n"
+	if string(out) != want {
+		t.Errorf("shell read\n%s\nwant\n%s", out, want)
+	}
+	if !strings.Contains(Call(nil, "fn").Flag("x", "```").Markdown(), "````shell\n") {
+		t.Errorf("the fence must outgrow backticks in the line")
+	}
+}
+
+func TestForContainers(t *testing.T) {
+	const queue = "arn:aws:sqs:us-east-1:123456789012:shop-test-jobs"
+	const bucket = "arn:aws:s3:::shop-test-assets"
+	var found []discovery.Resource
+	for _, arn := range []string{queue, bucket} {
+		id, err := discovery.ParseARN(arn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id.Type == discovery.SQSQueue {
+			// As discovery builds it in the module's process: the engine-given address.
+			if id.ID, err = discovery.QueueURL(arn, "http://10.87.0.4:5000"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		found = append(found, discovery.Resource{ARN: arn, Identity: id})
+	}
+	tests := []struct {
+		endpoint string
+		want     string
+	}{
+		{"http://aws:5000", "http://aws:5000/123456789012/shop-test-jobs"},
+		{"", "https://sqs.us-east-1.amazonaws.com/123456789012/shop-test-jobs"},
+	}
+	for _, tt := range tests {
+		got, err := ForContainers(found, tt.endpoint)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got[0].ID != tt.want || got[1].ID != found[1].ID {
+			t.Errorf("endpoint %q: IDs %q, %q; want %q, %q", tt.endpoint, got[0].ID, got[1].ID, tt.want, found[1].ID)
+		}
+	}
+	if found[0].ID != "http://10.87.0.4:5000/123456789012/shop-test-jobs" {
+		t.Errorf("the input changed: %q", found[0].ID)
+	}
+	bad := []discovery.Resource{{ARN: "arn:aws:s3:::x", Identity: discovery.Identity{Type: discovery.SQSQueue}}}
+	if _, err := ForContainers(bad, "http://aws:5000"); err == nil || !strings.Contains(err.Error(), "import ID of arn:aws:s3:::x") {
+		t.Errorf("err = %v, want one naming the ARN", err)
+	}
+}

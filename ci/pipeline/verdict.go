@@ -1,0 +1,64 @@
+package pipeline
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/gate"
+)
+
+// Outcome is how one step ended.
+type Outcome struct {
+	Step    Step
+	Verdict gate.Verdict
+	Reasons []string
+}
+
+// Broken is the outcome of a step that could not run (a tool crashed, the emulator did not
+// answer). It warns, except where the profile makes failures block (prod): there an
+// unchecked change must not reach apply.
+func Broken(p environment.Profile, s Step, err error) Outcome {
+	v := gate.Warn
+	if p.FailuresBlock {
+		v = gate.Block
+	}
+	return Outcome{Step: s, Verdict: v, Reasons: []string{fmt.Sprintf("%s could not run: %v", s, err)}}
+}
+
+// Verdict combines the steps' verdicts: the most serious wins, and no step is pass.
+func Verdict(outs []Outcome) gate.Verdict {
+	v := gate.Pass
+	for _, o := range outs {
+		v = gate.Worse(v, o.Verdict)
+	}
+	return v
+}
+
+// Reasons lists the reasons of the steps whose verdict is at least as serious as min, each
+// prefixed with its step: Reasons(outs, gate.Block) is why a run blocked, Reasons(outs,
+// gate.Pass) everything any step said.
+func Reasons(outs []Outcome, min gate.Verdict) []string {
+	out := []string{}
+	for _, o := range outs {
+		if gate.Worse(o.Verdict, min) != o.Verdict {
+			continue
+		}
+		for _, r := range o.Reasons {
+			out = append(out, fmt.Sprintf("%s: %s", o.Step, r))
+		}
+	}
+	return out
+}
+
+// Sort puts outcomes in report order (Order); steps finish in any order when they run in
+// parallel. Unknown steps go last, in the order they came.
+func Sort(outs []Outcome) {
+	rank := func(s Step) int {
+		if i := slices.Index(Order, s); i >= 0 {
+			return i
+		}
+		return len(Order)
+	}
+	slices.SortStableFunc(outs, func(a, b Outcome) int { return rank(a.Step) - rank(b.Step) })
+}
