@@ -25,8 +25,21 @@ type LockInfo struct {
 }
 
 // ForceUnlockCommand is the exact command that releases this lock. It prompts for
-// confirmation on purpose: a human decides that the holder is really gone.
-func (l LockInfo) ForceUnlockCommand() string { return "terraform force-unlock " + l.ID }
+// confirmation on purpose: a human decides that the holder is really gone. Terraform's lock
+// IDs are UUIDs; anything else came from whoever could write the lock object, so it is
+// single-quoted for the shell: a pasted command must never run more than force-unlock.
+func (l LockInfo) ForceUnlockCommand() string { return "terraform force-unlock " + shellWord(l.ID) }
+
+// plainWord is what a shell passes through as one word, unchanged.
+var plainWord = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+
+// shellWord quotes s for a POSIX shell unless it is a plain word.
+func shellWord(s string) string {
+	if plainWord.MatchString(s) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
 
 // LockError is a run that stopped because the state is locked. The pipeline never retries
 // beyond Terraform's own -lock-timeout: a retry loop would hide a dead holder for ever.

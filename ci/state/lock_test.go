@@ -1,7 +1,9 @@
 package state
 
 import (
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -127,4 +129,54 @@ func FuzzParseLockError(f *testing.F) {
 			_ = (&LockError{Env: environment.Prod, Lock: info}).Error()
 		}
 	})
+}
+
+// TestForceUnlockCommandIsOneWord: the lock object is writable by anyone with access to the
+// state bucket, so its ID is untrusted. The printed command, pasted into a real shell, must
+// pass the ID as one argument and run nothing else.
+func TestForceUnlockCommandIsOneWord(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Fatalf("need a POSIX sh on PATH: %v", err)
+	}
+	real, err := os.ReadFile(filepath.Join("testdata", "lock-s3-lockfile.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const realID = "96b7179c-f2c0-a2f3-e91f-87abe5738472"
+	for _, tt := range []struct{ id, want string }{
+		{realID, "terraform force-unlock " + realID},
+		{"x; touch pwned", `terraform force-unlock 'x; touch pwned'`},
+		{"$(touch pwned)`touch pwned`", "terraform force-unlock '$(touch pwned)`touch pwned`'"},
+		{"it's | tee pwned", `terraform force-unlock 'it'\''s | tee pwned'`},
+	} {
+		t.Run(tt.id, func(t *testing.T) {
+			out := strings.Replace(string(real), realID, tt.id, 1)
+			var lockErr *LockError
+			if !errors.As(CheckLock(environment.Prod, out, 0, time.Time{}), &lockErr) {
+				t.Fatalf("lock not recognised with ID %q", tt.id)
+			}
+			if lockErr.Lock.ID != tt.id {
+				t.Fatalf("parsed ID %q, want %q", lockErr.Lock.ID, tt.id)
+			}
+			cmd := lockErr.Lock.ForceUnlockCommand()
+			if cmd != tt.want || !strings.Contains(lockErr.Error(), "\n  "+tt.want) {
+				t.Errorf("command %s, want %s", cmd, tt.want)
+			}
+			// What a shell makes of the pasted command: print its words, one a line.
+			dir := t.TempDir()
+			c := exec.Command(sh, "-c", `printf '%s\n' `+strings.TrimPrefix(cmd, "terraform "))
+			c.Dir = dir
+			got, err := c.Output()
+			if err != nil {
+				t.Fatalf("sh: %v", err)
+			}
+			if string(got) != "force-unlock\n"+tt.id+"\n" {
+				t.Errorf("the shell reads %q, want the words force-unlock and %q", got, tt.id)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "pwned")); err == nil {
+				t.Error("the pasted command ran a command of its own")
+			}
+		})
+	}
 }
