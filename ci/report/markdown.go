@@ -18,17 +18,29 @@ const maxReproduce = 4096
 
 // Markdown renders the plan summary: verdict and counts, the gate's reasons, destructive
 // changes first, then every change in a collapsed list, ending with the command that
-// reproduces the run (left out when reproduce is empty). Lists that do not fit in MaxMarkdown are cut with a line saying how
-// many entries are missing; result.json always has them all.
+// reproduces the run (left out when reproduce is empty). Lists that do not fit in
+// MaxMarkdown are cut with a line saying how many entries are missing; result.json always
+// has them all.
 func Markdown(r Result, reproduce string) string {
+	footer := Footer(reproduce)
+	return planMarkdown(r, MaxMarkdown-len(footer)) + footer
+}
+
+// Footer is the summary's closing "Reproduce with:" block, or "" when reproduce is empty.
+// A command longer than 4,096 bytes is cut: it is the caller's and could be anything.
+func Footer(reproduce string) string {
+	if reproduce == "" {
+		return ""
+	}
 	if len(reproduce) > maxReproduce {
 		reproduce = reproduce[:maxReproduce] + " …"
 	}
-	footer := ""
-	if reproduce != "" {
-		footer = "\n**Reproduce with:**\n\n" + fence(reproduce) + "\n"
-	}
-	d := &doc{limit: MaxMarkdown - len(footer)}
+	return "\n**Reproduce with:**\n\n" + fence(reproduce) + "\n"
+}
+
+// planMarkdown is the plan summary without a footer, in at most limit bytes.
+func planMarkdown(r Result, limit int) string {
+	d := &doc{limit: limit}
 
 	env := string(r.Env)
 	d.line(fmt.Sprintf("## %s Terraform plan for `%s`: %s", icon(r.Verdict), mdText(env), strings.ToUpper(string(r.Verdict))))
@@ -68,32 +80,26 @@ func Markdown(r Result, reproduce string) string {
 		}
 	}
 	if len(destructive) > 0 {
-		d.line(fmt.Sprintf("### Destructive changes (%d)", len(destructive)))
-		d.line("")
-		d.line("| | Resource | Action | Why |")
-		d.line("|---|---|---|---|")
-		d.list(rows(destructive), share(70), "destructive changes")
-		d.line("")
+		d.table(fmt.Sprintf("### Destructive changes (%d)", len(destructive)), "| | Resource | Action | Why |",
+			rows(destructive), share(70), "destructive changes")
 	}
 	if len(r.Drift) > 0 {
-		d.line(fmt.Sprintf("### Changed outside Terraform (%d)", len(r.Drift)))
-		d.line("")
-		d.line("| | Resource | Change | |")
-		d.line("|---|---|---|---|")
-		d.list(rows(r.Drift), share(80), "drifted resources")
-		d.line("")
+		d.table(fmt.Sprintf("### Changed outside Terraform (%d)", len(r.Drift)), "| | Resource | Change | |",
+			rows(r.Drift), share(80), "drifted resources")
 	}
 	if len(r.Changes) > 0 {
-		d.line(fmt.Sprintf("<details><summary>All changes (%d)</summary>", len(r.Changes)))
-		d.line("")
-		d.line("| | Resource | Action | Why |")
-		d.line("|---|---|---|---|")
-		d.list(rows(r.Changes), d.limit-40, "changes")
-		d.line("")
-		d.line("</details>")
+		// The closing tag is reserved first: an unclosed <details> would swallow every
+		// section the pipeline summary puts after this one.
+		d.limit -= len(detailsEnd)
+		d.table(fmt.Sprintf("<details><summary>All changes (%d)</summary>", len(r.Changes)), "| | Resource | Action | Why |",
+			rows(r.Changes), d.limit-40, "changes")
+		d.limit += len(detailsEnd)
+		d.WriteString(detailsEnd)
 	}
-	return d.String() + footer
+	return d.String()
 }
+
+const detailsEnd = "</details>\n"
 
 // doc is a Markdown document that refuses to grow past its limit.
 type doc struct {
@@ -105,6 +111,16 @@ func (d *doc) line(s string) {
 	if d.Len()+len(s)+1 <= d.limit {
 		d.WriteString(s + "\n")
 	}
+}
+
+// table writes a titled four-column table of rows, cut at upTo bytes, and a blank line.
+func (d *doc) table(title, header string, rows []string, upTo int, what string) {
+	d.line(title)
+	d.line("")
+	d.line(header)
+	d.line("|---|---|---|---|")
+	d.list(rows, upTo, what)
+	d.line("")
 }
 
 // list writes lines while the document stays under upTo bytes, then says what it cut.

@@ -143,6 +143,10 @@ func TestMarkdownTruncates(t *testing.T) {
 			if len(md) > MaxMarkdown {
 				t.Fatalf("summary is %d bytes", len(md))
 			}
+			// An unclosed <details> would hide every section a pipeline summary adds after it.
+			if strings.Count(md, "<details>") != 1 || strings.Count(md, "</details>") != 1 {
+				t.Errorf("the collapsed list is not closed")
+			}
 			if !strings.HasSuffix(md, "./scripts/plan.sh --env prod\n```\n") {
 				t.Error("summary does not end with the reproduce command")
 			}
