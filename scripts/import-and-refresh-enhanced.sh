@@ -3,6 +3,8 @@
 # refreshes it. A thin wrapper: it translates the familiar flags into one `dagger call import`
 # so the discovery, the import blocks and the state backup stay in the Dagger module.
 set -euo pipefail
+# shellcheck source=lib/flags.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/flags.sh"
 
 usage() {
 	cat <<'EOF'
@@ -24,63 +26,26 @@ and AWS_SESSION_TOKEN are set.
 EOF
 }
 
-# fail prints the reason and the usage on stderr and exits 2, the usage-error status.
-fail() {
-	echo "import-and-refresh-enhanced.sh: $1" >&2
-	usage >&2
-	exit 2
-}
-
 env_name="" project="" dry_run="" force="" output=./import-results
 while [ $# -gt 0 ]; do
 	case $1 in
-	-e | --env)
-		[ $# -ge 2 ] || fail "$1 needs a value"
-		env_name=$2
-		shift 2
-		;;
-	-p | --project)
-		[ $# -ge 2 ] || fail "$1 needs a value"
-		project=$2
-		shift 2
-		;;
-	-o | --output)
-		[ $# -ge 2 ] || fail "$1 needs a value"
-		output=$2
-		shift 2
-		;;
-	--dry-run)
-		dry_run=--dry-run
-		shift
-		;;
-	--force)
-		force=--force
-		shift
-		;;
-	-h | --help)
-		usage
-		exit 0
-		;;
+	-e | --env) need_value "$@"; env_name=$2; shift ;;
+	-p | --project) need_value "$@"; project=$2; shift ;;
+	-o | --output) need_value "$@"; output=$2; shift ;;
+	--dry-run) dry_run=--dry-run ;;
+	--force) force=--force ;;
+	-h | --help) usage; exit 0 ;;
 	*) fail "unknown argument: $1" ;;
 	esac
+	shift
 done
-
-case $env_name in
-preview | test | staging | prod) ;;
-"") fail "missing -e ENV" ;;
-*) fail "invalid environment '$env_name': valid values are preview, test, staging, prod" ;;
-esac
-[ -n "$project" ] || fail "missing -p PROJECT"
-[[ $project =~ ^[A-Za-z0-9][A-Za-z0-9._-]*$ ]] ||
-	fail "invalid project '$project': use letters, digits, '.', '_' and '-'"
-# A value starting with '-' is almost always a forgotten argument, not a directory.
-[[ -n $output && $output != -* ]] || fail "invalid output directory '$output'"
+check_env "$env_name"
+check_project "$project"
+check_output "$output"
 
 args=(call import "--env=$env_name" "--project=$project")
 [ -z "$dry_run" ] || args+=("$dry_run")
 [ -z "$force" ] || args+=("$force")
-[ -z "${AWS_ACCESS_KEY_ID:-}" ] || args+=(--aws-access-key-id=env:AWS_ACCESS_KEY_ID)
-[ -z "${AWS_SECRET_ACCESS_KEY:-}" ] || args+=(--aws-secret-access-key=env:AWS_SECRET_ACCESS_KEY)
-[ -z "${AWS_SESSION_TOKEN:-}" ] || args+=(--aws-session-token=env:AWS_SESSION_TOKEN)
+add_aws_secrets
 args+=(export "--path=$output")
 exec dagger "${args[@]}"

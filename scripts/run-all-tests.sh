@@ -2,6 +2,8 @@
 # Runs the post-deployment tests of one environment and saves the JUnit report. A thin
 # wrapper over `dagger call ... test ... export`: the checks themselves live in the Dagger module.
 set -euo pipefail
+# shellcheck source=lib/flags.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/flags.sh"
 
 usage() {
 	cat <<'EOF'
@@ -24,67 +26,27 @@ and AWS_SESSION_TOKEN are set.
 EOF
 }
 
-# fail prints the reason and the usage on stderr and exits 2, the usage-error status.
-fail() {
-	echo "run-all-tests.sh: $1" >&2
-	usage >&2
-	exit 2
-}
-
 env_name="" project="" region="" skip_destructive="" output=./test-results
 while [ $# -gt 0 ]; do
 	case $1 in
-	-e | --env)
-		[ $# -ge 2 ] || fail "$1 needs a value"
-		env_name=$2
-		shift 2
-		;;
-	-p | --project)
-		[ $# -ge 2 ] || fail "$1 needs a value"
-		project=$2
-		shift 2
-		;;
-	-r | --region)
-		[ $# -ge 2 ] || fail "$1 needs a value"
-		region=$2
-		shift 2
-		;;
-	-o | --output)
-		[ $# -ge 2 ] || fail "$1 needs a value"
-		output=$2
-		shift 2
-		;;
-	--skip-destructive)
-		skip_destructive=--skip-destructive
-		shift
-		;;
-	-h | --help)
-		usage
-		exit 0
-		;;
+	-e | --env) need_value "$@"; env_name=$2; shift ;;
+	-p | --project) need_value "$@"; project=$2; shift ;;
+	-r | --region) need_value "$@"; region=$2; shift ;;
+	-o | --output) need_value "$@"; output=$2; shift ;;
+	--skip-destructive) skip_destructive=--skip-destructive ;;
+	-h | --help) usage; exit 0 ;;
 	*) fail "unknown argument: $1" ;;
 	esac
+	shift
 done
-
-case $env_name in
-preview | test | staging | prod) ;;
-"") fail "missing -e ENV" ;;
-*) fail "invalid environment '$env_name': valid values are preview, test, staging, prod" ;;
-esac
-[ -n "$project" ] || fail "missing -p PROJECT"
-[[ $project =~ ^[A-Za-z0-9][A-Za-z0-9._-]*$ ]] ||
-	fail "invalid project '$project': use letters, digits, '.', '_' and '-'"
-[ -n "$region" ] || fail "missing -r REGION"
-[[ $region =~ ^[a-z]{2}(-[a-z]+)+-[0-9]+$ ]] ||
-	fail "invalid region '$region': expected a region name such as eu-west-1"
-# A value starting with '-' is almost always a forgotten argument, not a directory.
-[[ -n $output && $output != -* ]] || fail "invalid output directory '$output'"
+check_env "$env_name"
+check_project "$project"
+check_region "$region"
+check_output "$output"
 
 # The region is a module (constructor) option: it sets the providers, backend and discovery.
 args=(call "--region=$region" test "--env=$env_name" "--project=$project")
 [ -z "$skip_destructive" ] || args+=("$skip_destructive")
-[ -z "${AWS_ACCESS_KEY_ID:-}" ] || args+=(--aws-access-key-id=env:AWS_ACCESS_KEY_ID)
-[ -z "${AWS_SECRET_ACCESS_KEY:-}" ] || args+=(--aws-secret-access-key=env:AWS_SECRET_ACCESS_KEY)
-[ -z "${AWS_SESSION_TOKEN:-}" ] || args+=(--aws-session-token=env:AWS_SESSION_TOKEN)
+add_aws_secrets
 args+=(export "--path=$output")
 exec dagger "${args[@]}"

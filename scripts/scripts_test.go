@@ -5,25 +5,15 @@ package scripts_test
 import (
 	"bytes"
 	"errors"
-	"go/ast"
-	"go/parser"
-	"go/token"
-	"go/types"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"unicode"
-)
 
-// fakeDagger stands in for the dagger CLI: it records its argv (NUL-separated, so arguments
-// holding spaces or newlines stay distinct) and exits with FAKE_DAGGER_EXIT.
-const fakeDagger = `#!/bin/sh
-printf '%s\0' "$@" > "$FAKE_DAGGER_ARGV"
-exit "${FAKE_DAGGER_EXIT:-0}"
-`
+	"github.com/infrapipe/infrapipe/internal/daggertest"
+)
 
 type run struct {
 	code           int
@@ -31,45 +21,39 @@ type run struct {
 	argv           []string // nil when dagger was not called
 }
 
-// runScript runs one wrapper with only the stand-in dagger, bash and coreutils on PATH.
+// runScript runs one wrapper with only the stand-in dagger, bash and coreutils on PATH,
+// from another directory than its own, as a user running ./scripts/x.sh from the
+// repository root does.
 func runScript(t *testing.T, script string, args []string, env map[string]string) run {
 	t.Helper()
-	bin := t.TempDir()
-	if err := os.WriteFile(filepath.Join(bin, "dagger"), []byte(fakeDagger), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	dagger := daggertest.NewFake(t, "")
 	bash, err := exec.LookPath("bash")
 	if err != nil {
 		t.Fatalf("bash is needed to run the wrapper scripts: %v", err)
 	}
-	argvFile := filepath.Join(t.TempDir(), "argv")
-	cmd := exec.Command(bash, append([]string{script}, args...)...)
-	cmd.Env = []string{
-		"PATH=" + bin + string(os.PathListSeparator) + "/usr/bin:/bin",
-		"HOME=" + t.TempDir(),
-		"FAKE_DAGGER_ARGV=" + argvFile,
+	path, err := filepath.Abs(script)
+	if err != nil {
+		t.Fatal(err)
 	}
+	cmd := exec.Command(bash, append([]string{path}, args...)...)
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(dagger.Env(),
+		"PATH="+dagger.Dir+string(os.PathListSeparator)+"/usr/bin:/bin",
+		"HOME="+t.TempDir(),
+	)
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err = cmd.Run()
-	r := run{stdout: stdout.String(), stderr: stderr.String()}
+	r := run{stdout: stdout.String(), stderr: stderr.String(), argv: dagger.Argv(t)}
 	var exitErr *exec.ExitError
 	switch {
 	case errors.As(err, &exitErr):
 		r.code = exitErr.ExitCode()
 	case err != nil:
 		t.Fatalf("run %s: %v", script, err)
-	}
-	recorded, err := os.ReadFile(argvFile)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-	case err != nil:
-		t.Fatal(err)
-	default:
-		r.argv = strings.Split(strings.TrimSuffix(string(recorded), "\x00"), "\x00")
 	}
 	return r
 }
@@ -289,7 +273,7 @@ func TestWrappersHelp(t *testing.T) {
 
 // The wrappers exec dagger, so its exit status is theirs: CI sees a failed scan as a failure.
 func TestWrappersPassDaggerExitStatus(t *testing.T) {
-	r := runScript(t, "security-scan.sh", nil, map[string]string{"FAKE_DAGGER_EXIT": "3"})
+	r := runScript(t, "security-scan.sh", nil, map[string]string{daggertest.ExitVar: "3"})
 	if r.code != 3 {
 		t.Errorf("exit %d, want dagger's 3", r.code)
 	}
@@ -321,83 +305,13 @@ func TestWrappersAreExecutable(t *testing.T) {
 // The calls the wrappers make exist in the Dagger module: each flag is a parameter of the
 // constructor or of the function it follows, named as the Go SDK names them.
 func TestWrappersCallTheModule(t *testing.T) {
-	mod := moduleArgs(t)
+	mod, err := daggertest.ReadModule("../.dagger")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range wrapperCalls {
-		t.Run(tt.name, func(t *testing.T) {
-			fn := ""
-			for _, a := range tt.want[1:] { // after "call"
-				if !strings.HasPrefix(a, "--") {
-					if fn != "" {
-						return // a chained core function such as export
-					}
-					fn = a
-					if mod[fn] == nil {
-						t.Errorf("the module has no function %q", fn)
-						return
-					}
-					continue
-				}
-				flag, _, _ := strings.Cut(strings.TrimPrefix(a, "--"), "=")
-				if !mod[fn][flag] {
-					t.Errorf("the module's %q takes no --%s (\"\" is the constructor)", fn, flag)
-				}
-			}
-		})
-	}
-}
-
-// moduleArgs reads ../.dagger's Go source: per CLI function name, the flags it accepts
-// ("" is the constructor).
-func moduleArgs(t *testing.T) map[string]map[string]bool {
-	t.Helper()
-	files, err := filepath.Glob("../.dagger/*.go")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no module source in ../.dagger: %v", err)
-	}
-	fset := token.NewFileSet()
-	fns := map[string]map[string]bool{}
-	for _, f := range files {
-		file, err := parser.ParseFile(fset, f, nil, parser.SkipObjectResolution)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, d := range file.Decls {
-			fd, ok := d.(*ast.FuncDecl)
-			if !ok || !fd.Name.IsExported() {
-				continue
-			}
-			name := ""
-			switch {
-			case fd.Recv == nil && fd.Name.Name == "New":
-			case fd.Recv != nil && len(fd.Recv.List) == 1 && types.ExprString(fd.Recv.List[0].Type) == "*Infra":
-				name = kebab(fd.Name.Name)
-			default:
-				continue
-			}
-			params := map[string]bool{}
-			for _, p := range fd.Type.Params.List {
-				for _, n := range p.Names {
-					params[kebab(n.Name)] = true
-				}
-			}
-			fns[name] = params
+		if err := mod.Check(tt.want[1:]); err != nil { // after "call"
+			t.Errorf("%s: %v", tt.name, err)
 		}
 	}
-	return fns
-}
-
-// kebab names a Go identifier as the Dagger CLI shows it: awsAccessKeyID -> aws-access-key-id.
-func kebab(s string) string {
-	var b strings.Builder
-	rs := []rune(s)
-	for i, r := range rs {
-		if unicode.IsUpper(r) {
-			if i > 0 && (!unicode.IsUpper(rs[i-1]) || i+1 < len(rs) && unicode.IsLower(rs[i+1])) {
-				b.WriteByte('-')
-			}
-			r = unicode.ToLower(r)
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }

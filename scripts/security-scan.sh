@@ -2,6 +2,8 @@
 # Scans the Terraform code for security problems. A thin wrapper over `dagger call
 # security-scan`: the scanners run in their own containers inside the Dagger module.
 set -euo pipefail
+# shellcheck source=lib/flags.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/flags.sh"
 
 usage() {
 	cat <<'EOF'
@@ -20,41 +22,20 @@ Runs: dagger call security-scan [--env=ENV] export --path=DIR
 EOF
 }
 
-# fail prints the reason and the usage on stderr and exits 2, the usage-error status.
-fail() {
-	echo "security-scan.sh: $1" >&2
-	usage >&2
-	exit 2
-}
-
 env_name="" output=./security-results
 while [ $# -gt 0 ]; do
 	case $1 in
-	-e | --env)
-		[ $# -ge 2 ] || fail "$1 needs a value"
-		env_name=$2
-		shift 2
-		;;
-	-o | --output)
-		[ $# -ge 2 ] || fail "$1 needs a value"
-		output=$2
-		shift 2
-		;;
-	-h | --help)
-		usage
-		exit 0
-		;;
+	-e | --env) need_value "$@"; env_name=$2; shift ;;
+	-o | --output) need_value "$@"; output=$2; shift ;;
+	-h | --help) usage; exit 0 ;;
 	*) fail "unknown argument: $1" ;;
 	esac
+	shift
 done
+check_env "$env_name" optional
+check_output "$output"
 
-case $env_name in
-"" | preview | test | staging | prod) ;;
-*) fail "invalid environment '$env_name': valid values are preview, test, staging, prod" ;;
-esac
-# A value starting with '-' is almost always a forgotten argument, not a directory.
-[[ -n $output && $output != -* ]] || fail "invalid output directory '$output'"
-
+# A scan reads code only: no AWS credentials.
 args=(call security-scan)
 [ -z "$env_name" ] || args+=("--env=$env_name")
 args+=(export "--path=$output")
