@@ -2,10 +2,6 @@ package ghactions
 
 import (
 	"encoding/json"
-	"go/ast"
-	"go/parser"
-	"go/token"
-	"go/types"
 	"maps"
 	"os"
 	"os/exec"
@@ -15,12 +11,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"unicode"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/findings"
+	"github.com/infrapipe/infrapipe/internal/daggertest"
 )
 
 // The workflow is this package's caller: these tests hold it to the rules actionlint does
@@ -209,30 +205,24 @@ func pipelineStep(t *testing.T) string {
 	return ""
 }
 
-// fakeDagger records its argv (NUL-separated) and writes the report files the module
-// would export, then exits with FAKE_DAGGER_EXIT.
-const fakeDagger = `#!/bin/sh
-printf '%s\0' "$@" > "$FAKE_DAGGER_ARGV"
-mkdir -p reports
+// reportFiles are the shell lines with which the stand-in dagger writes the report files
+// the module would export.
+const reportFiles = `mkdir -p reports
 cp "$FAKE_OUTPUTS" reports/outputs.env
-cp "$FAKE_ANNOTATIONS" reports/annotations.txt
-exit "${FAKE_DAGGER_EXIT:-0}"
-`
+cp "$FAKE_ANNOTATIONS" reports/annotations.txt`
 
 // The Pipeline step's shell, run as the runner runs it (bash -eo pipefail) with a stand-in
 // dagger: hostile values arrive as single arguments, the module's outputs and annotations
 // reach the runner, tool output cannot issue commands, and dagger's exit status is the step's.
 func TestWorkflowPipelineStep(t *testing.T) {
 	script := pipelineStep(t)
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "bin")
-	work := filepath.Join(dir, "work")
-	for _, d := range []string{bin, work} {
-		if err := os.Mkdir(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
+	mod, err := daggertest.ReadModule("../../.dagger")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(bin, "dagger"), []byte(fakeDagger), 0o755); err != nil {
+	dir := t.TempDir()
+	work := filepath.Join(dir, "work")
+	if err := os.Mkdir(work, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	outputs, err := RenderOutputs([]Output{{Name: "has_changes", Value: "true"}, {Name: "resources_to_destroy", Value: "1"}})
@@ -272,29 +262,28 @@ func TestWorkflowPipelineStep(t *testing.T) {
 			if err := os.WriteFile(githubOutput, nil, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			argvFile := filepath.Join(dir, "argv")
+			dagger := daggertest.NewFake(t, reportFiles)
 			cmd := exec.Command(bash, "--noprofile", "--norc", "-eo", "pipefail", filepath.Join(dir, "step.sh"))
 			cmd.Dir = work
-			cmd.Env = []string{
-				"PATH=" + bin + ":/usr/bin:/bin",
-				"HOME=" + dir,
+			cmd.Env = append(dagger.Env(),
+				"PATH="+dagger.Dir+":/usr/bin:/bin",
+				"HOME="+dir,
 				"AWS_REGION=eu-west-1",
 				"GITHUB_EVENT_NAME=workflow_dispatch",
 				"GITHUB_REF=refs/heads/main",
 				"GITHUB_EVENT_PATH=/runner/_temp/event.json",
-				"GITHUB_OUTPUT=" + githubOutput,
+				"GITHUB_OUTPUT="+githubOutput,
 				"TARGET_ENV=prod",
-				"REQUESTED_ENV=" + hostile,
+				"REQUESTED_ENV="+hostile,
 				"DRY_RUN=true",
 				"SKIP_TESTS=false",
 				"FORCE_RECREATE=true",
-				"INFRACOST_API_KEY=" + tt.infracostKey,
-				"PROJECT=" + tt.project,
-				"FAKE_DAGGER_ARGV=" + argvFile,
-				"FAKE_DAGGER_EXIT=" + strconv.Itoa(tt.exit),
-				"FAKE_OUTPUTS=" + filepath.Join(dir, "outputs.env"),
-				"FAKE_ANNOTATIONS=" + filepath.Join(dir, "annotations.txt"),
-			}
+				"INFRACOST_API_KEY="+tt.infracostKey,
+				"PROJECT="+tt.project,
+				daggertest.ExitVar+"="+strconv.Itoa(tt.exit),
+				"FAKE_OUTPUTS="+filepath.Join(dir, "outputs.env"),
+				"FAKE_ANNOTATIONS="+filepath.Join(dir, "annotations.txt"),
+			)
 			out, err := cmd.Output()
 			code := 0
 			if ee, ok := err.(*exec.ExitError); ok {
@@ -306,10 +295,6 @@ func TestWorkflowPipelineStep(t *testing.T) {
 				t.Errorf("step exit %d, want dagger's %d", code, tt.exit)
 			}
 
-			argv, err := os.ReadFile(argvFile)
-			if err != nil {
-				t.Fatal(err)
-			}
 			want := []string{"--progress=plain", "call", "--region=eu-west-1", "pipeline", "--report-on-failure",
 				"--github-event-name=workflow_dispatch", "--github-ref=refs/heads/main",
 				"--github-event=/runner/_temp/event.json", "--requested-env=" + hostile,
@@ -320,11 +305,16 @@ func TestWorkflowPipelineStep(t *testing.T) {
 				want = append(want, "--infracost-api-key=env:INFRACOST_API_KEY")
 			}
 			want = append(want, "export", "--path=./reports")
-			got := strings.Split(strings.TrimSuffix(string(argv), "\x00"), "\x00")
+			got := dagger.Argv(t)
+			if len(got) < 2 {
+				t.Fatalf("dagger argv %q: the step did not call dagger call", got)
+			}
 			if !slices.Equal(got, want) {
 				t.Errorf("dagger argv\n got %q\nwant %q", got, want)
 			}
-			checkCall(t, moduleArgs(t), got[2:])
+			if err := mod.Check(got[2:]); err != nil {
+				t.Errorf("the workflow's call: %v", err)
+			}
 			if _, err := os.Stat(filepath.Join(work, "pwned")); err == nil {
 				t.Error("a command substitution in an input ran")
 			}
@@ -376,108 +366,14 @@ func TestWorkflowPipelineStep(t *testing.T) {
 	}
 }
 
-// moduleArgs reads the Dagger module's Go source and returns, per CLI function name, the
-// flags it accepts ("" is the constructor), named as the Go SDK names them (kebab case).
-func moduleArgs(t *testing.T) map[string]map[string]bool {
-	t.Helper()
-	fset := token.NewFileSet()
-	files, err := filepath.Glob("../../.dagger/*.go")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no module source in ../../.dagger: %v", err)
-	}
-	fns := map[string]map[string]bool{}
-	for _, f := range files {
-		file, err := parser.ParseFile(fset, f, nil, parser.SkipObjectResolution)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, d := range file.Decls {
-			fd, ok := d.(*ast.FuncDecl)
-			if !ok || !fd.Name.IsExported() {
-				continue
-			}
-			name := ""
-			switch {
-			case fd.Recv == nil && fd.Name.Name == "New":
-			case fd.Recv != nil && len(fd.Recv.List) == 1 && types.ExprString(fd.Recv.List[0].Type) == "*Infra":
-				name = kebab(fd.Name.Name)
-			default:
-				continue
-			}
-			params := map[string]bool{}
-			for _, p := range fd.Type.Params.List {
-				for _, n := range p.Names {
-					params[kebab(n.Name)] = true
-				}
-			}
-			fns[name] = params
-		}
-	}
-	return fns
-}
-
-// kebab names a Go identifier the way the Dagger CLI shows it: awsAccessKeyID ->
-// aws-access-key-id, infracostAPIKey -> infracost-api-key, SecurityScan -> security-scan.
-func kebab(s string) string {
-	var b strings.Builder
-	rs := []rune(s)
-	for i, r := range rs {
-		if unicode.IsUpper(r) {
-			if i > 0 && (!unicode.IsUpper(rs[i-1]) || i+1 < len(rs) && unicode.IsLower(rs[i+1])) {
-				b.WriteByte('-')
-			}
-			r = unicode.ToLower(r)
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-func TestKebab(t *testing.T) {
-	for in, want := range map[string]string{
-		"awsAccessKeyID": "aws-access-key-id", "infracostAPIKey": "infracost-api-key",
-		"SecurityScan": "security-scan", "githubEventName": "github-event-name", "env": "env",
-		"reportOnFailure": "report-on-failure", "ResolveEnv": "resolve-env",
-	} {
-		if got := kebab(in); got != want {
-			t.Errorf("kebab(%s) = %s, want %s", in, got, want)
-		}
-	}
-}
-
-// checkCall checks a `dagger call` argv (the words after "call") against the module: the
-// constructor's flags, then a function and its flags; what follows (export) is Dagger's.
-func checkCall(t *testing.T, mod map[string]map[string]bool, argv []string) {
-	t.Helper()
-	fn := ""
-	for _, a := range argv {
-		if !strings.HasPrefix(a, "--") {
-			if fn != "" {
-				return // a chained core function such as export
-			}
-			fn = a
-			if mod[fn] == nil {
-				t.Errorf("the module has no function %q (the workflow calls it)", fn)
-				return
-			}
-			continue
-		}
-		flag, _, _ := strings.Cut(strings.TrimPrefix(a, "--"), "=")
-		if !mod[fn][flag] {
-			where := "function " + fn
-			if fn == "" {
-				where = "constructor"
-			}
-			t.Errorf("the module's %s takes no --%s", where, flag)
-		}
-	}
-}
-
 var argsArrayRE = regexp.MustCompile(`(?s)args=\((.*?)\)`)
 
 // The workflow's calls use only functions and flags the module declares.
 func TestWorkflowCallsMatchTheModule(t *testing.T) {
-	mod := moduleArgs(t)
+	mod, err := daggertest.ReadModule("../../.dagger")
+	if err != nil {
+		t.Fatal(err)
+	}
 	w := readWorkflow(t, "infrastructure.yml")
 	found := 0
 	for _, s := range w.Jobs["drift"].Steps {
@@ -486,14 +382,18 @@ func TestWorkflowCallsMatchTheModule(t *testing.T) {
 			if words[0] != "call" {
 				t.Fatalf("drift args start with %q", words[0])
 			}
-			checkCall(t, mod, words[1:])
+			if err := mod.Check(words[1:]); err != nil {
+				t.Errorf("drift: %v", err)
+			}
 			found++
 		}
 	}
 	run := readWorkflow(t, "infrastructure-run.yml")
 	for _, s := range run.Jobs["pipeline"].Steps {
 		if _, rest, ok := strings.Cut(s.Run, "dagger --progress=plain call "); ok && s.Name == "Verdict" {
-			checkCall(t, mod, strings.Fields(rest))
+			if err := mod.Check(strings.Fields(rest)); err != nil {
+				t.Errorf("verdict: %v", err)
+			}
 			found++
 		}
 	}

@@ -1,0 +1,153 @@
+// Package daggertest tests what calls the dagger CLI (the wrapper scripts, the workflow's
+// steps) without an engine: a stand-in dagger executable records the call, and [Module]
+// checks the call's functions and flags against the module's Go source, so a renamed
+// parameter breaks the caller's test rather than a user's run. It sits in the root
+// internal/ rather than ci/internal/ because scripts/ uses it too.
+package daggertest
+
+import (
+	"errors"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"go/types"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode"
+)
+
+// ExitVar names the variable whose value the stand-in dagger exits with (0 when unset), so
+// a test can check that a caller passes dagger's failure on.
+const ExitVar = "FAKE_DAGGER_EXIT"
+
+// Fake is a stand-in dagger executable that records its arguments.
+type Fake struct {
+	// Dir holds the executable named dagger: put it first on the caller's PATH.
+	Dir  string
+	argv string
+}
+
+// NewFake writes a stand-in dagger into a temporary directory. When run it records its
+// arguments (NUL-separated, so arguments holding spaces or newlines stay distinct), runs
+// the shell lines in then (for example, writing the files the module would export; "" for
+// none) and exits with $FAKE_DAGGER_EXIT.
+func NewFake(t *testing.T, then string) *Fake {
+	t.Helper()
+	f := &Fake{Dir: t.TempDir(), argv: filepath.Join(t.TempDir(), "argv")}
+	script := "#!/bin/sh\nprintf '%s\\0' \"$@\" > \"$FAKE_DAGGER_ARGV\"\n" + then +
+		"\nexit \"${" + ExitVar + ":-0}\"\n"
+	if err := os.WriteFile(filepath.Join(f.Dir, "dagger"), []byte(script), 0o755); err != nil {
+		t.Fatalf("write the stand-in dagger: %v", err)
+	}
+	return f
+}
+
+// Env returns the variable the stand-in needs in the caller's environment.
+func (f *Fake) Env() []string {
+	return []string{"FAKE_DAGGER_ARGV=" + f.argv}
+}
+
+// Argv returns the arguments of the last call, or nil when dagger was not called.
+func (f *Fake) Argv(t *testing.T) []string {
+	t.Helper()
+	recorded, err := os.ReadFile(f.argv)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		t.Fatalf("read the stand-in dagger's arguments: %v", err)
+	}
+	return strings.Split(strings.TrimSuffix(string(recorded), "\x00"), "\x00")
+}
+
+// Module holds, per function name as the CLI shows it, the flags the function accepts;
+// the key "" is the constructor (New).
+type Module map[string]map[string]bool
+
+// ReadModule reads the Go source of the Dagger module in dir: New and the exported
+// methods of *Infra, with their parameters named as the Go SDK names them.
+func ReadModule(dir string) (Module, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil || len(files) == 0 {
+		return nil, fmt.Errorf("no module source (*.go) in %s: %v", dir, err)
+	}
+	fset := token.NewFileSet()
+	mod := Module{}
+	for _, f := range files {
+		file, err := parser.ParseFile(fset, f, nil, parser.SkipObjectResolution)
+		if err != nil {
+			return nil, fmt.Errorf("read module source: %w", err)
+		}
+		for _, d := range file.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || !fd.Name.IsExported() {
+				continue
+			}
+			name := ""
+			switch {
+			case fd.Recv == nil && fd.Name.Name == "New":
+			case fd.Recv != nil && len(fd.Recv.List) == 1 && types.ExprString(fd.Recv.List[0].Type) == "*Infra":
+				name = Kebab(fd.Name.Name)
+			default:
+				continue
+			}
+			params := map[string]bool{}
+			for _, p := range fd.Type.Params.List {
+				for _, n := range p.Names {
+					params[Kebab(n.Name)] = true
+				}
+			}
+			mod[name] = params
+		}
+	}
+	return mod, nil
+}
+
+// Check checks the words of a `dagger call` after "call": the constructor's flags, then a
+// function and its flags. What follows the first function (export ...) is Dagger's own.
+func (m Module) Check(argv []string) error {
+	var errs []error
+	fn := ""
+	for _, a := range argv {
+		if !strings.HasPrefix(a, "--") {
+			if fn != "" {
+				break
+			}
+			fn = a
+			if m[fn] == nil {
+				errs = append(errs, fmt.Errorf("the module has no function %q", fn))
+				break
+			}
+			continue
+		}
+		flag, _, _ := strings.Cut(strings.TrimPrefix(a, "--"), "=")
+		if !m[fn][flag] {
+			where := "function " + fn
+			if fn == "" {
+				where = "constructor"
+			}
+			errs = append(errs, fmt.Errorf("the module's %s takes no --%s", where, flag))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Kebab names a Go identifier the way the Dagger CLI shows it: awsAccessKeyID ->
+// aws-access-key-id, infracostAPIKey -> infracost-api-key, SecurityScan -> security-scan.
+func Kebab(s string) string {
+	var b strings.Builder
+	rs := []rune(s)
+	for i, r := range rs {
+		if unicode.IsUpper(r) {
+			if i > 0 && (!unicode.IsUpper(rs[i-1]) || i+1 < len(rs) && unicode.IsLower(rs[i+1])) {
+				b.WriteByte('-')
+			}
+			r = unicode.ToLower(r)
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
