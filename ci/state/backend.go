@@ -39,8 +39,8 @@ var (
 // copied setting fails with the environment and the key named instead of quietly opening
 // someone else's state.
 func ValidateBackend(env environment.Name, b environment.Backend) error {
-	if !knownEnv(env) {
-		return fmt.Errorf("backend: unknown environment %q (valid: %s)", env, envList())
+	if _, err := environment.ParseName(string(env)); err != nil {
+		return fmt.Errorf("backend: %w", err)
 	}
 	var errs []error
 	missing := func(key string) {
@@ -139,23 +139,6 @@ func keyNamesEnv(env environment.Name, field, key string) error {
 		return fmt.Errorf("backend of %s: %s %q does not name the environment; use e.g. %q", env, field, key, example)
 	}
 	return nil
-}
-
-func knownEnv(env environment.Name) bool {
-	for _, n := range environment.Names {
-		if n == env {
-			return true
-		}
-	}
-	return false
-}
-
-func envList() string {
-	s := make([]string, len(environment.Names))
-	for i, n := range environment.Names {
-		s[i] = string(n)
-	}
-	return strings.Join(s, ", ")
 }
 
 // Setting is one backend argument as terraform init takes it.

@@ -105,8 +105,8 @@ type Backup struct {
 
 // NewBackup checks and checksums `terraform state pull` output.
 func NewBackup(env environment.Name, data []byte, takenAt time.Time) (Backup, error) {
-	if !knownEnv(env) {
-		return Backup{}, fmt.Errorf("backup: unknown environment %q (valid: %s)", env, envList())
+	if _, err := environment.ParseName(string(env)); err != nil {
+		return Backup{}, fmt.Errorf("backup: %w", err)
 	}
 	snap, err := ReadState(data)
 	if err != nil {

@@ -102,8 +102,8 @@ func TestNewBackup(t *testing.T) {
 	if _, err := NewBackup(environment.Prod, nil, takenAt); !errors.Is(err, ErrNoState) {
 		t.Errorf("empty state: err = %v, want ErrNoState", err)
 	}
-	if _, err := NewBackup("qa", data, takenAt); err == nil || !strings.Contains(err.Error(), `unknown environment "qa"`) {
-		t.Errorf("unknown env: err = %v", err)
+	if _, err := NewBackup("qa", data, takenAt); err == nil || !strings.Contains(err.Error(), `backup: unknown environment "qa": valid environments are preview, test, staging, prod`) {
+		t.Errorf("unknown env: err = %v, want one naming the input and the valid environments", err)
 	}
 	if _, _, _, err := ParseBackupName("backups/prod/latest.tfstate"); err == nil {
 		t.Error("ParseBackupName accepted a free-form name")
@@ -226,8 +226,8 @@ func TestPrepareRestore(t *testing.T) {
 		if _, err := PrepareRestore(environment.Prod, []byte("<html>"), backup); err == nil || !strings.Contains(err.Error(), "restore prod: current state") {
 			t.Errorf("bad current: %v", err)
 		}
-		if _, err := PrepareRestore("qa", newer, backup); err == nil {
-			t.Error("unknown env accepted")
+		if _, err := PrepareRestore("qa", newer, backup); err == nil || !strings.Contains(err.Error(), `restore: unknown environment "qa": valid environments are preview, test, staging, prod`) {
+			t.Errorf("unknown env: err = %v, want one naming the input and the valid environments", err)
 		}
 	})
 }

@@ -117,6 +117,24 @@ func ReadDrift(env environment.Name, exitCode int, output string, planJSON []byt
 	return d, nil
 }
 
+// Err is the drift check's verdict for a job's exit status. A check that failed always
+// fails: a scheduled check that cannot run (expired role, unreachable backend) must not
+// look like a clean one. Drift fails only with failOnDrift.
+func (d Drift) Err(failOnDrift bool) error {
+	switch d.Status {
+	case DriftNone:
+		return nil
+	case DriftFound:
+		if !failOnDrift {
+			return nil
+		}
+		return fmt.Errorf("%s drifted: %d resource(s) changed outside Terraform", d.Env, len(d.Changes))
+	case DriftError:
+		return fmt.Errorf("drift check of %s failed: %s", d.Env, d.Error)
+	}
+	return fmt.Errorf("drift check of %s: status %q is not one of %s, %s, %s", d.Env, d.Status, DriftNone, DriftFound, DriftError)
+}
+
 // changedAttributes names the top-level attributes whose value differs; nested detail is in
 // plan.json for whoever needs it.
 func changedAttributes(before, after any) []string {

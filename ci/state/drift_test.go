@@ -65,6 +65,41 @@ func TestReadDrift(t *testing.T) {
 	}
 }
 
+// TestDriftErr: the job's exit status. A failed check must fail even without
+// --fail-on-drift, or a scheduled check that never runs reads as "no drift" for ever.
+func TestDriftErr(t *testing.T) {
+	drifted := Drift{Env: environment.Prod, Status: DriftFound, Changes: []DriftChange{{}, {}}}
+	failed := Drift{Env: environment.Prod, Status: DriftError, Error: "Error: No valid credential sources found"}
+	clean := Drift{Env: environment.Prod, Status: DriftNone}
+	tests := []struct {
+		name        string
+		d           Drift
+		failOnDrift bool
+		wantErr     string // "" for none
+	}{
+		{"clean", clean, true, ""},
+		{"drift, reported only", drifted, false, ""},
+		{"drift, failing", drifted, true, "prod drifted: 2 resource(s) changed outside Terraform"},
+		{"failed check", failed, false, "drift check of prod failed: Error: No valid credential sources found"},
+		{"failed check, failing on drift", failed, true, "drift check of prod failed"},
+		{"unknown status", Drift{Env: environment.Prod, Status: "maybe"}, false, `status "maybe" is not one of none, drift, error`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.d.Err(tt.failOnDrift)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Err(%v) = %v, want nil", tt.failOnDrift, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("Err(%v) = %v, want %q", tt.failOnDrift, err, tt.wantErr)
+			}
+		})
+	}
+}
+
 func TestDriftArgs(t *testing.T) {
 	p, err := environment.Default(environment.Prod)
 	if err != nil {

@@ -51,8 +51,8 @@ func (e *LineageError) Error() string {
 // PrepareRestore compares a backup with the current state (`terraform state pull` output,
 // empty when the state is gone) and prepares the file to push.
 func PrepareRestore(env environment.Name, current, backup []byte) (Restore, error) {
-	if !knownEnv(env) {
-		return Restore{}, fmt.Errorf("restore: unknown environment %q (valid: %s)", env, envList())
+	if _, err := environment.ParseName(string(env)); err != nil {
+		return Restore{}, fmt.Errorf("restore: %w", err)
 	}
 	b, err := ReadState(backup)
 	if err != nil {
