@@ -145,24 +145,37 @@ func TestTopChanges(t *testing.T) {
 	}
 }
 
-// TestNotEvaluated: with no API key the profile's RequireEstimate decides, as the preview
-// and test profiles (false: skip) and prod (true: fail) set it.
+// TestNotEvaluated: with no API key the profile decides: a skippable result in preview,
+// test and staging, a failure in prod, unless pipeline.yaml says otherwise.
 func TestNotEvaluated(t *testing.T) {
+	relaxed, err := environment.Parse("pipeline.yaml", []byte("version: 1\nenvironments:\n  prod:\n    budget:\n      require_estimate: false\n  test:\n    budget:\n      require_estimate: true\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
-		budget   environment.Budget
+		config   environment.Config
+		env      string
 		blocking bool
 		want     string
 	}{
-		{environment.Budget{}, false, "Cost not evaluated (no INFRACOST_API_KEY secret was given): skipped."},
-		{environment.Budget{RequireEstimate: true, MonthlyTotal: 500}, true, "**blocking**: this environment requires a cost estimate"},
+		{environment.DefaultConfig(), "preview", false, "Cost not evaluated (no INFRACOST_API_KEY secret was given): skipped."},
+		{environment.DefaultConfig(), "test", false, "Cost not evaluated (no INFRACOST_API_KEY secret was given): skipped."},
+		{environment.DefaultConfig(), "staging", false, "skipped."},
+		{environment.DefaultConfig(), "prod", true, "**blocking**: this environment requires a cost estimate"},
+		{relaxed, "prod", false, "skipped."},
+		{relaxed, "test", true, "**blocking**"},
 	}
 	for _, tt := range tests {
-		r := NotEvaluatedResult("no INFRACOST_API_KEY secret was given", tt.budget)
+		p, err := tt.config.Profile(tt.env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := NotEvaluatedResult("no INFRACOST_API_KEY secret was given", p.Budget)
 		if r.Status != NotEvaluated || r.Blocking != tt.blocking {
-			t.Errorf("RequireEstimate=%v: status %s blocking %v", tt.budget.RequireEstimate, r.Status, r.Blocking)
+			t.Errorf("%s (%s): status %s blocking %v, want blocking %v", tt.env, tt.config.Path, r.Status, r.Blocking, tt.blocking)
 		}
 		if md := r.Markdown(); !strings.Contains(md, tt.want) {
-			t.Errorf("markdown lacks %q:\n%s", tt.want, md)
+			t.Errorf("%s: markdown lacks %q:\n%s", tt.env, tt.want, md)
 		}
 	}
 }
@@ -196,4 +209,19 @@ func FuzzParse(f *testing.F) {
 		}
 		_ = Evaluate(r, environment.Budget{MonthlyTotal: 1, MonthlyDelta: 1}, 3).Markdown()
 	})
+}
+
+// TestMarkdownAddressesAreInert: an address in Infracost's output (for_each keys may hold
+// any character) stays inside its table cell.
+func TestMarkdownAddressesAreInert(t *testing.T) {
+	r := Evaluate(Report{Currency: "USD", TotalMonthly: 3, DeltaMonthly: 3, Changes: []Change{
+		{Resource: "aws_instance.web[\"a|b\n## heading <details>\"]", After: 3, Delta: 3},
+	}}, environment.Budget{}, 5)
+	md := r.Markdown()
+	if strings.Contains(md, "\n## heading") || strings.Contains(md, "<details>") {
+		t.Errorf("address escaped its cell:\n%s", md)
+	}
+	if want := `| aws_instance.web["a\|b ## heading &lt;details&gt;"] | 0.00 USD | 3.00 USD | +3.00 USD |`; !strings.Contains(md, want) {
+		t.Errorf("markdown lacks %q:\n%s", want, md)
+	}
 }

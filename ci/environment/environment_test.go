@@ -145,9 +145,24 @@ func TestLoadRepositoryConfig(t *testing.T) {
 	if c.Path == "" {
 		t.Fatal("terraform/pipeline.yaml not found")
 	}
+	// The example stack keeps the thresholds and gives every checked environment
+	// a budget.
+	want := map[Name]struct {
+		threshold findings.Severity
+		budget    Budget
+	}{
+		Preview: {findings.Critical, Budget{}},
+		Test:    {findings.Critical, Budget{MonthlyTotal: 50}},
+		Staging: {findings.High, Budget{MonthlyTotal: 200, MonthlyDelta: 50}},
+		Prod:    {findings.Medium, Budget{MonthlyTotal: 1000, MonthlyDelta: 100, RequireEstimate: true}},
+	}
 	for _, n := range Names {
-		if _, err := c.Profile(string(n)); err != nil {
-			t.Error(err)
+		p, err := c.Profile(string(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w := want[n]; p.SeverityThreshold != w.threshold || p.Budget != w.budget {
+			t.Errorf("%s: threshold %s budget %+v, want %s %+v", n, p.SeverityThreshold, p.Budget, w.threshold, w.budget)
 		}
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 )
 
 func seed(f *testing.F, name string) []byte {
@@ -62,5 +64,59 @@ func FuzzParseTerraformCompliance(f *testing.F) {
 			return
 		}
 		checkMerges(t, fs)
+	})
+}
+
+func FuzzParseTflintJSON(f *testing.F) {
+	f.Add(seed(f, "tflint-json-terraform-ruleset-warnings.json"))
+	f.Add(seed(f, "tflint-json-module-callers.json"))
+	f.Add([]byte(`{"issues":[],"errors":[{"message":"Failed to load configurations","severity":"error"}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fs, err := ParseTflintJSON("fuzz.json", data)
+		if err != nil {
+			return
+		}
+		checkMerges(t, fs)
+	})
+}
+
+func FuzzParseTrivyJSON(f *testing.F) {
+	f.Add(seed(f, "trivy-config-terraform-remote-module.json"))
+	f.Add([]byte(`{"SchemaVersion":2,"Results":[{"Target":"main.tf","Misconfigurations":[{"AVDID":"AVD-AWS-1","Severity":"LOW","Status":"FAIL","Title":"t"}]}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fs, err := ParseTrivyJSON("fuzz.json", data)
+		if err != nil {
+			return
+		}
+		checkMerges(t, fs)
+	})
+}
+
+// The suppressions file is edited by hand: any content loads or fails with the file's
+// name, and a loaded file never suppresses without a reason.
+func FuzzParseSuppressions(f *testing.F) {
+	f.Add(seed(f, "suppressions.yaml"))
+	f.Add([]byte("suppressions:\n  - rule: A\n    reason: r\n    resource: \"aws_s3_bucket.*\"\n    expires: 2026-12-31\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := ParseSuppressions("fuzz.yaml", data)
+		if err != nil {
+			if !strings.Contains(err.Error(), "fuzz.yaml") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		fs := []Finding{{Tool: "t", RuleID: "A", Resource: "aws_s3_bucket.x", File: "main.tf", Message: "m", Severity: High}}
+		for _, e := range s.Entries {
+			fs = append(fs, Finding{Tool: "t", RuleID: e.RuleID, Resource: e.Resource, File: e.File, Message: "m", Severity: High})
+		}
+		out, _ := s.Apply(fs, time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC))
+		for _, f := range out {
+			if f.Suppressed == "" {
+				continue
+			}
+			if strings.TrimSpace(f.Suppressed) == "" {
+				t.Fatalf("suppressed without a reason: %+v", f)
+			}
+		}
 	})
 }

@@ -7,8 +7,9 @@ import (
 )
 
 // Markdown renders the findings section of the run summary: counts per tool and severity,
-// the top failing findings, every suppressed finding with its reason, and notices about
-// expired suppressions. top bounds the findings table (GitHub truncates long summaries).
+// the top failing findings, the suppressed ones with their reasons, and notices about
+// expired suppressions. top bounds both lists (GitHub cuts long comments); 0 lists all.
+// Tool output is text, never markup: a message cannot open a tag or a link of its own.
 func Markdown(fs []Finding, r Result, notices []string, top int) string {
 	var b strings.Builder
 	b.WriteString("### Security and compliance findings\n\n")
@@ -52,8 +53,8 @@ func Markdown(fs []Finding, r Result, notices []string, top int) string {
 				break
 			}
 			rule := cell(f.RuleID)
-			if f.Link != "" {
-				rule = fmt.Sprintf("[%s](%s)", rule, f.Link)
+			if link := safeLink(f.Link); link != "" {
+				rule = fmt.Sprintf("[%s](%s)", rule, link)
 			}
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", f.Severity, f.Tool, rule, cell(f.Resource), cell(location(f)), cell(f.Message))
 		}
@@ -62,15 +63,19 @@ func Markdown(fs []Finding, r Result, notices []string, top int) string {
 
 	if len(r.Suppressed) > 0 {
 		b.WriteString("**Suppressed**\n\n")
-		for _, f := range r.Suppressed {
-			fmt.Fprintf(&b, "- %s %s %s: %s\n", f.Tool, f.RuleID, nonEmpty(f.Resource, location(f)), f.Suppressed)
+		for i, f := range r.Suppressed {
+			if top > 0 && i == top {
+				fmt.Fprintf(&b, "- …and %d more suppressed findings (see findings.json)\n", len(r.Suppressed)-top)
+				break
+			}
+			fmt.Fprintf(&b, "- %s %s %s: %s\n", cell(f.Tool), cell(f.RuleID), cell(nonEmpty(f.Resource, location(f))), cell(f.Suppressed))
 		}
 		b.WriteString("\n")
 	}
 	if len(notices) > 0 {
 		b.WriteString("**Expired suppressions**\n\n")
 		for _, n := range notices {
-			fmt.Fprintf(&b, "- %s\n", n)
+			fmt.Fprintf(&b, "- %s\n", cell(n))
 		}
 		b.WriteString("\n")
 	}
@@ -94,9 +99,20 @@ func nonEmpty(a, b string) string {
 	return b
 }
 
-// cell keeps a value from breaking the table: pipes escaped, one line.
+// safeLink returns a tool's link when it is a plain http(s) URL that cannot end the
+// Markdown link early; anything else (javascript:, spaces, parentheses) is left out.
+func safeLink(link string) string {
+	if !strings.HasPrefix(link, "https://") && !strings.HasPrefix(link, "http://") ||
+		strings.ContainsAny(link, " \t\n()<>[]|`\"") {
+		return ""
+	}
+	return link
+}
+
+// cell keeps a value from breaking the table or the page: one line, pipes escaped, and
+// angle brackets as entities so that no HTML tag (<details>, <img>) opens.
 func cell(s string) string {
-	s = strings.ReplaceAll(firstLine(s), "|", `\|`)
+	s = strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;").Replace(firstLine(s))
 	if r := []rune(s); len(r) > 160 {
 		s = string(r[:157]) + "..."
 	}

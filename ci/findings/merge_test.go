@@ -3,6 +3,7 @@ package findings
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -382,5 +383,37 @@ func TestMarkdown(t *testing.T) {
 	}
 	if md := Markdown(nil, Evaluate(nil, Medium), nil, 10); !strings.Contains(md, "**Passed**") {
 		t.Errorf("clean run:\n%s", md)
+	}
+}
+
+// TestMarkdownToolTextIsInert: scanner output is text. A message cannot open an HTML block
+// that would swallow the rest of the summary, a link cannot run script, a reason cannot
+// start a heading, and a long suppressed list is bounded like the failing one.
+func TestMarkdownToolTextIsInert(t *testing.T) {
+	fs := []Finding{
+		{Tool: "checkov", RuleID: "CKV_X", Severity: High, Resource: "aws_s3_bucket.a", Message: "open <details><summary>x", Link: "javascript:alert(1)"},
+		{Tool: "trivy", RuleID: "AWS-1", Severity: High, Resource: "aws_s3_bucket.b", Message: "m", Link: "https://avd.aquasec.com/x) [evil](https://evil.example"},
+		{Tool: "tfsec", RuleID: "ok-link", Severity: High, Resource: "aws_s3_bucket.c", Message: "m", Link: "https://aquasecurity.github.io/tfsec/latest/"},
+	}
+	for i := range 40 {
+		fs = append(fs, Finding{Tool: "tflint", RuleID: fmt.Sprintf("r%02d", i), Severity: Low, File: "main.tf",
+			Suppressed: "accepted\n## injected heading <img src=x>"})
+	}
+	md := Markdown(fs, Evaluate(fs, High), []string{"suppression for A expired\n# heading"}, 10)
+	for _, bad := range []string{"<details>", "<img", "javascript:", "](https://avd.aquasec.com/x)", "\n## injected", "\n# heading", "r15"} {
+		if strings.Contains(md, bad) {
+			t.Errorf("summary contains %q:\n%s", bad, md)
+		}
+	}
+	for _, want := range []string{
+		"open &lt;details&gt;&lt;summary&gt;x",
+		"[ok-link](https://aquasecurity.github.io/tfsec/latest/)",
+		"| HIGH | checkov | CKV_X |",
+		"- tflint r00 main.tf: accepted\n",
+		"- …and 30 more suppressed findings (see findings.json)",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("summary lacks %q:\n%s", want, md)
+		}
 	}
 }

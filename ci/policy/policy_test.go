@@ -108,6 +108,9 @@ func TestPackOnRealPlans(t *testing.T) {
 		dir  string
 		env  string
 		want []string
+		// failing counts the findings that fail each environment's default threshold:
+		// test fails on CRITICAL, staging on HIGH, prod on MEDIUM.
+		failing map[environment.Name]int
 	}{
 		{"failing", "prod", []string{
 			"admin_ingress CRITICAL aws_security_group.admin",
@@ -122,7 +125,7 @@ func TestPackOnRealPlans(t *testing.T) {
 			"s3_public_access HIGH aws_s3_bucket.logs",
 			"s3_public_access HIGH aws_s3_bucket_public_access_block.state",
 			"state_bucket_versioning HIGH aws_s3_bucket.state",
-		}},
+		}, map[environment.Name]int{environment.Test: 2, environment.Staging: 11, environment.Prod: 12}},
 		{"failing", "staging", []string{ // deletion protection is for prod only
 			"admin_ingress CRITICAL aws_security_group.admin",
 			"encryption_at_rest HIGH aws_dynamodb_table.locks",
@@ -134,8 +137,8 @@ func TestPackOnRealPlans(t *testing.T) {
 			"s3_public_access HIGH aws_s3_bucket.logs",
 			"s3_public_access HIGH aws_s3_bucket_public_access_block.state",
 			"state_bucket_versioning HIGH aws_s3_bucket.state",
-		}},
-		{"passing", "prod", nil},
+		}, map[environment.Name]int{environment.Test: 2, environment.Staging: 9, environment.Prod: 10}},
+		{"passing", "prod", nil, map[environment.Name]int{environment.Test: 0, environment.Staging: 0, environment.Prod: 0}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.dir+"/"+tt.env, func(t *testing.T) {
@@ -153,6 +156,15 @@ func TestPackOnRealPlans(t *testing.T) {
 			}
 			if len(r.Ignored) != 1 || r.Ignored[0] != "lib" {
 				t.Errorf("ignored packages %v, want [lib]", r.Ignored)
+			}
+			for env, want := range tt.failing {
+				p, err := environment.Default(env)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := len(findings.Evaluate(r.Findings, p.SeverityThreshold).Failing); got != want {
+					t.Errorf("%s (threshold %s): %d failing findings, want %d", env, p.SeverityThreshold, got, want)
+				}
 			}
 		})
 	}
