@@ -1,6 +1,10 @@
 package policy
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/infrapipe/infrapipe/ci/findings"
+)
 
 // opa's output reaches Parse from a container that may have crashed half-way: any bytes
 // give a result or an error, never a panic, and an accepted result is fully formed.
@@ -17,7 +21,7 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("accepted a result without rules")
 		}
 		for _, f := range r.Findings {
-			if f.Tool != "opa" || f.RuleID == "" || f.Message == "" {
+			if f.Tool != "opa" || f.RuleID == "" || f.Message == "" || f.Severity == findings.Unknown {
 				t.Fatalf("incomplete finding %+v", f)
 			}
 		}

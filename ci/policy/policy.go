@@ -218,6 +218,10 @@ func Parse(name string, data []byte) (Result, error) {
 		if err != nil {
 			return Result{}, fmt.Errorf("%s (%s): %w", where, dn.Rule, err)
 		}
+		if sev == findings.Unknown {
+			// UNKNOWN is below every threshold: the denial would never block anything.
+			return Result{}, fmt.Errorf("%s (%s): severity %q: a deny rule must say INFO, LOW, MEDIUM, HIGH or CRITICAL", where, dn.Rule, dn.Severity)
+		}
 		r.Findings = append(r.Findings, findings.Finding{
 			Tool:     "opa",
 			RuleID:   dn.Rule,

@@ -333,6 +333,8 @@ func TestParseRejects(t *testing.T) {
 		{"no deny rules", value(`{"packages":["lib"],"rules":[],"deny":[]}`), "no package under data.infrapipe defines deny (loaded: lib)"},
 		{"string deny", value(`{"packages":["mine"],"rules":["mine"],"deny":[{"package":"mine","deny":"bucket is public"}]}`), `package infrapipe.mine is "bucket is public"`},
 		{"bad severity", value(`{"packages":["mine"],"rules":["mine"],"deny":[{"package":"mine","deny":{"rule":"r","severity":"urgent","resource":"x","message":"m"}}]}`), `unknown severity "urgent"`},
+		// UNKNOWN sorts below every threshold: such a deny could never block anything.
+		{"unknown severity", value(`{"packages":["mine"],"rules":["mine"],"deny":[{"package":"mine","deny":{"rule":"r","severity":"unknown","resource":"x","message":"m"}}]}`), `severity "unknown": a deny rule must say INFO, LOW, MEDIUM, HIGH or CRITICAL`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
