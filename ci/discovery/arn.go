@@ -2,6 +2,7 @@ package discovery
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 )
 
@@ -99,7 +100,8 @@ func cutAny(s, seps string) (before, after string) {
 }
 
 // QueueURL rebuilds an SQS queue URL from its ARN, the form the provider imports by.
-// endpoint is the SQS endpoint override ("" for AWS itself).
+// endpoint is the SQS endpoint override ("" for AWS itself); user information in it
+// (http://key:secret@host) is left out, since the URL goes into imports.tf and reports.
 func QueueURL(queueARN, endpoint string) (string, error) {
 	a, err := splitARN(queueARN)
 	if err != nil {
@@ -109,7 +111,12 @@ func QueueURL(queueARN, endpoint string) (string, error) {
 		return "", fmt.Errorf("queue URL for %q: not an SQS queue ARN", queueARN)
 	}
 	if endpoint != "" {
-		return strings.TrimSuffix(endpoint, "/") + "/" + a.account + "/" + a.resource, nil
+		u, err := url.Parse(endpoint)
+		if err != nil || u.Scheme == "" || u.Host == "" {
+			return "", fmt.Errorf("queue URL for %q: endpoint is not an absolute URL such as http://127.0.0.1:5000", queueARN)
+		}
+		u.User = nil
+		return strings.TrimSuffix(u.String(), "/") + "/" + a.account + "/" + a.resource, nil
 	}
 	host := "amazonaws.com"
 	if a.partition == "aws-cn" {

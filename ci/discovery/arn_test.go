@@ -53,6 +53,8 @@ func TestQueueURL(t *testing.T) {
 	tests := []struct{ arn, endpoint, want, err string }{
 		{arn: "arn:aws:sqs:eu-west-1:123456789012:jobs", want: "https://sqs.eu-west-1.amazonaws.com/123456789012/jobs"},
 		{arn: "arn:aws:sqs:us-east-1:123456789012:jobs", endpoint: "http://127.0.0.1:5000/", want: "http://127.0.0.1:5000/123456789012/jobs"},
+		{arn: "arn:aws:sqs:us-east-1:123456789012:jobs", endpoint: "http://AKIAEXAMPLE:topsecret@127.0.0.1:5000", want: "http://127.0.0.1:5000/123456789012/jobs"},
+		{arn: "arn:aws:sqs:us-east-1:123456789012:jobs", endpoint: "127.0.0.1:5000", err: "endpoint is not an absolute URL such as http://127.0.0.1:5000"},
 		{arn: "arn:aws:sns:us-east-1:123456789012:jobs", err: "not an SQS queue ARN"},
 	}
 	for _, tt := range tests {

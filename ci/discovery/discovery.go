@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"sync/atomic"
 	"time"
@@ -133,7 +134,7 @@ func Discover(ctx context.Context, cfg Config) (Result, error) {
 		res.Resources = nil
 		where := "AWS"
 		if cfg.Endpoint != "" {
-			where = cfg.Endpoint
+			where = redact(cfg.Endpoint)
 		}
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
 			return res, fmt.Errorf("discovery timed out after %s talking to %s (%d calls, %d retries); raise the timeout or check the endpoint: %w",
@@ -142,6 +143,20 @@ func Discover(ctx context.Context, cfg Config) (Result, error) {
 		return res, fmt.Errorf("discovery at %s failed (%d calls, %d retries): %w", where, res.Stats.Calls, res.Stats.Retries, err)
 	}
 	return res, nil
+}
+
+// redact drops the user information from an endpoint URL before it goes into an error: an
+// emulator or proxy URL may carry credentials (http://key:secret@host), and errors end up
+// in job logs and reports.
+func redact(endpoint string) string {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return "the configured endpoint (not a valid URL)"
+	}
+	if u.User != nil {
+		u.User = url.User("REDACTED")
+	}
+	return u.String()
 }
 
 func discover(ctx context.Context, cfg Config, awsCfg aws.Config) ([]Resource, error) {

@@ -3,14 +3,13 @@ package discovery_test
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"sort"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/infrapipe/infrapipe/ci/discovery"
 	"github.com/infrapipe/infrapipe/ci/discovery/discoverytest"
@@ -271,4 +270,25 @@ func TestDiscoverRejectsMissingTags(t *testing.T) {
 	}
 }
 
-var _ = aws.String
+// TestDiscoverErrorsHideEndpointCredentials: an endpoint URL may carry credentials; the
+// error, which lands in job logs and reports, names the endpoint without them.
+func TestDiscoverErrorsHideEndpointCredentials(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens there now: every attempt is refused at once
+	_, err = discovery.Discover(context.Background(), discovery.Config{Project: "shop", Environment: "prod",
+		Endpoint: "http://AKIAEXAMPLE:topsecret@" + addr, Credentials: discoverytest.Credentials,
+		MaxAttempts: 2, MaxBackoff: 10 * time.Millisecond})
+	if err == nil {
+		t.Fatal("discovery succeeded against a closed port")
+	}
+	if strings.Contains(err.Error(), "topsecret") || strings.Contains(err.Error(), "AKIAEXAMPLE") {
+		t.Errorf("error shows the endpoint's credentials: %v", err)
+	}
+	if !strings.Contains(err.Error(), "discovery at http://REDACTED@"+addr) {
+		t.Errorf("error %q does not name the endpoint %s", err, addr)
+	}
+}

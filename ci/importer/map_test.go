@@ -9,6 +9,7 @@ import (
 
 	"github.com/infrapipe/infrapipe/ci/discovery"
 	"github.com/infrapipe/infrapipe/ci/discovery/discoverytest"
+	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/importer"
 	"github.com/infrapipe/infrapipe/ci/internal/mototest"
 )
@@ -254,5 +255,40 @@ func TestMapDecisions(t *testing.T) {
 func TestMapWithoutPlan(t *testing.T) {
 	if _, err := importer.Map(nil, nil, importer.Options{}); err == nil || !strings.Contains(err.Error(), "terraform show -json") {
 		t.Fatalf("err = %v, want one asking for the plan JSON", err)
+	}
+}
+
+// TestProfilesDecideImport: preview is ephemeral and never imports; test, staging and prod
+// (the built-in profiles and the example stack's pipeline.yaml) import fully, with the
+// profile's tag keys.
+func TestProfilesDecideImport(t *testing.T) {
+	example, err := environment.LoadDir("../../terraform")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, src := range []struct {
+		name string
+		cfg  environment.Config
+	}{{"built-in", environment.DefaultConfig()}, {"terraform/pipeline.yaml", example}} {
+		for _, tt := range []struct {
+			env  string
+			want bool
+		}{{"preview", false}, {"test", true}, {"staging", true}, {"prod", true}} {
+			t.Run(src.name+"/"+tt.env, func(t *testing.T) {
+				p, err := src.cfg.Profile(tt.env)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := importer.Enabled(p); got != tt.want {
+					t.Errorf("Enabled = %v (import strategy %q), want %v", got, p.Import, tt.want)
+				}
+				if o := importer.OptionsFor(p); o.ProjectTagKey != p.ProjectTagKey || o.EnvironmentTagKey != p.EnvironmentTagKey || o.ProjectTagKey == "" {
+					t.Errorf("OptionsFor = %+v, want the profile's tag keys %q and %q", o, p.ProjectTagKey, p.EnvironmentTagKey)
+				}
+			})
+		}
+	}
+	if importer.Enabled(environment.Profile{Import: "sometimes"}) {
+		t.Error("an unknown import strategy enables import; it must not")
 	}
 }
