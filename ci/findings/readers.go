@@ -192,7 +192,11 @@ func ParseTflintJSON(name string, data []byte) ([]Finding, error) {
 		return nil, fmt.Errorf("tflint %s: tflint failed: %s", name, strings.Join(msgs, "; "))
 	}
 	var out []Finding
-	for _, is := range *r.Issues {
+	for i, is := range *r.Issues {
+		if is.Rule.Name == "" {
+			// A finding without a rule cannot be suppressed, grouped or uploaded.
+			return nil, fmt.Errorf("tflint %s: issue %d has no rule name: not a tflint --format=json report", name, i)
+		}
 		sev, err := tflintSeverity(is.Rule.Severity)
 		if err != nil {
 			return nil, fmt.Errorf("tflint %s: %s: %w", name, is.Rule.Name, err)

@@ -140,6 +140,7 @@ func TestParseRejectsBrokenOutput(t *testing.T) {
 		{"tflint truncated", "tflint", FormatTflintJSON, tflint[:100], "not valid tflint JSON"},
 		{"tflint other json", "tflint", FormatTflintJSON, `{"version":"2.1.0"}`, "no issues array"},
 		{"tflint own errors", "tflint", FormatTflintJSON, `{"issues":[],"errors":[{"message":"Failed to load configurations","severity":"error"}]}`, "Failed to load configurations"},
+		{"tflint issue without rule", "tflint", FormatTflintJSON, `{"issues":[{"rule":{"severity":"warning"}}]}`, "issue 0 has no rule name"},
 		{"tflint bad severity", "tflint", FormatTflintJSON, `{"issues":[{"rule":{"name":"r","severity":"fatal"}}],"errors":[]}`, `severity "fatal"`},
 		{"trivy empty", "trivy", FormatTrivyJSON, "", "empty output"},
 		{"trivy not a report", "trivy", FormatTrivyJSON, `{"Results":[]}`, "no SchemaVersion"},

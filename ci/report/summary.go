@@ -58,7 +58,8 @@ func Summary(limit int, sections ...Section) string {
 		}
 		left -= len(parts[i])
 	}
-	return strings.Join(parts, "\n")
+	// A section cut to nothing takes no separator either, or a tiny limit would overflow.
+	return strings.Join(slices.DeleteFunc(parts, func(p string) bool { return p == "" }), "\n")
 }
 
 // fit renders a section and holds it to its budget even if the section overruns.
