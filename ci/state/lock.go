@@ -151,13 +151,47 @@ lines:
 }
 
 // CheckLock turns a failed command's output into a *LockError when a held lock was the
-// cause, and returns nil otherwise so the caller reports its own error.
+// cause, into a *LockReleasedError when the lock was let go while the run waited for it,
+// and returns nil otherwise so the caller reports its own error.
 func CheckLock(env environment.Name, output string, lockTimeout time.Duration, now time.Time) error {
 	info, ok := ParseLockError(output)
 	if !ok {
+		if lockReleased(output) {
+			return &LockReleasedError{Env: env}
+		}
 		return nil
 	}
 	return &LockError{Env: env, Lock: info, LockTimeout: lockTimeout, Now: now}
+}
+
+// LockReleasedError is a run that failed to take the state lock only because its holder
+// released it in between: Terraform's conditional write failed, and the lock it then read
+// back to report was already gone. Terraform gives up there even within -lock-timeout
+// (hashicorp/terraform#32690), measured with use_lockfile on Terraform 1.11. Nothing holds
+// the lock now, so running the command once more is safe: it is not a retry that hides a
+// held lock, because a held lock then fails as a *LockError with its ID.
+type LockReleasedError struct {
+	Env environment.Name
+}
+
+func (e *LockReleasedError) Error() string {
+	return fmt.Sprintf("state of %s: the lock was released while this run waited for it, and Terraform "+
+		"stopped instead of taking it (hashicorp/terraform#32690). Nothing holds the lock now: rerun.", e.Env)
+}
+
+// lockReleased recognises that race in Terraform's output: the S3 lock file's conditional
+// PutObject failed (412) and its GetObject found no .tflock (404), or the DynamoDB
+// conditional put failed and the lock item read back empty.
+func lockReleased(output string) bool {
+	text := strings.Join(cleanLines(output), " ")
+	if !strings.Contains(text, "Error acquiring the state lock") {
+		return false
+	}
+	s3 := strings.Contains(text, "PreconditionFailed") && strings.Contains(text, ".tflock'") &&
+		strings.Contains(text, "NoSuchKey")
+	dynamo := strings.Contains(text, "ConditionalCheckFailedException") &&
+		strings.Contains(text, "unexpected end of JSON input")
+	return s3 || dynamo
 }
 
 // LockArgs are the locking flags every plan, apply and refresh-only plan gets: locking is

@@ -95,6 +95,54 @@ func TestLockErrorMessage(t *testing.T) {
 	}
 }
 
+// TestCheckLock: which failures are a held lock, which the lock's release mid-wait, and
+// which are not about the lock at all.
+func TestCheckLock(t *testing.T) {
+	tests := []struct {
+		file string // in testdata, or "" for text
+		text string
+		want string // "held", "released" or "none"
+	}{
+		{file: "lock-s3-lockfile.txt", want: "held"},
+		{file: "lock-dynamodb.txt", want: "held"},
+		{file: "lock-s3-released.txt", want: "released"},
+		{file: "lock-dynamodb-released.txt", want: "released"},
+		{text: "Error: Error acquiring the state lock\n\nError message: network down\n", want: "none"},
+		{text: "Error: creating S3 Bucket: NoSuchKey on app.tflock' PreconditionFailed", want: "none"},
+		{text: "", want: "none"},
+	}
+	for _, tt := range tests {
+		name := tt.file
+		if name == "" {
+			name = tt.text
+		}
+		t.Run(name, func(t *testing.T) {
+			out := tt.text
+			if tt.file != "" {
+				out = string(readTestdata(t, tt.file))
+			}
+			err := CheckLock(environment.Staging, out, time.Minute, time.Now())
+			var held *LockError
+			var released *LockReleasedError
+			got := "none"
+			switch {
+			case errors.As(err, &held):
+				got = "held"
+			case errors.As(err, &released):
+				got = "released"
+				if msg := err.Error(); !strings.Contains(msg, "state of staging") || !strings.Contains(msg, "rerun") {
+					t.Errorf("message %q does not name the environment and what to do", msg)
+				}
+			case err != nil:
+				t.Fatalf("CheckLock = %T %v", err, err)
+			}
+			if got != tt.want {
+				t.Errorf("CheckLock says %s (%v), want %s", got, err, tt.want)
+			}
+		})
+	}
+}
+
 func TestLockArgs(t *testing.T) {
 	for _, tt := range []struct {
 		timeout time.Duration
@@ -113,7 +161,8 @@ func TestLockArgs(t *testing.T) {
 }
 
 func FuzzParseLockError(f *testing.F) {
-	for _, name := range []string{"lock-s3-lockfile.txt", "lock-s3-lockfile-color.txt", "lock-dynamodb.txt"} {
+	for _, name := range []string{"lock-s3-lockfile.txt", "lock-s3-lockfile-color.txt", "lock-dynamodb.txt",
+		"lock-s3-released.txt", "lock-dynamodb-released.txt"} {
 		data, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			f.Fatal(err)
@@ -127,6 +176,10 @@ func FuzzParseLockError(f *testing.F) {
 		}
 		if ok {
 			_ = (&LockError{Env: environment.Prod, Lock: info}).Error()
+		}
+		var released *LockReleasedError
+		if err := CheckLock(environment.Prod, out, 0, time.Time{}); ok != (err != nil && !errors.As(err, &released)) {
+			t.Fatalf("ParseLockError ok=%v but CheckLock = %v", ok, err)
 		}
 	})
 }
