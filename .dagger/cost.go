@@ -7,7 +7,7 @@ import (
 	"dagger/infra/internal/dagger"
 
 	"github.com/infrapipe/infrapipe/ci/cost"
-	"github.com/infrapipe/infrapipe/ci/gate"
+	"github.com/infrapipe/infrapipe/ci/pipeline"
 )
 
 // Cost plans the environment, estimates the plan's monthly cost with Infracost and compares
@@ -33,11 +33,7 @@ func (m *Infra) Cost(
 	// +optional
 	awsSessionToken *dagger.Secret,
 ) (string, error) {
-	r, err := m.newRun(ctx, env, awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken})
-	if err != nil {
-		return "", err
-	}
-	p, err := r.plan(ctx, false)
+	r, p, err := m.plannedRun(ctx, env, awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken}, false)
 	if err != nil {
 		return "", err
 	}
@@ -45,11 +41,8 @@ func (m *Infra) Cost(
 	if err != nil {
 		return "", err
 	}
-	args := []string{"--env=" + env}
-	if infracostAPIKey != nil {
-		args = append(args, "--infracost-api-key=env:INFRACOST_API_KEY")
-	}
-	summary := res.Markdown() + footer(r.reproduce("cost", args...))
+	reproduce := r.call("cost").Secret("infracost-api-key", infracostAPIKey != nil, "INFRACOST_API_KEY")
+	summary := res.Markdown() + reproduce.Markdown()
 	if res.Blocking {
 		return "", fmt.Errorf("cost check failed in %s:\n\n%s", env, summary)
 	}
@@ -62,14 +55,7 @@ func (r *run) costStep(ctx context.Context, planJSON *dagger.File, apiKey *dagge
 	if err != nil {
 		return step{}, err
 	}
-	s := step{name: "Cost", verdict: gate.Pass, markdown: res.Markdown()}
-	switch {
-	case res.Blocking:
-		s.verdict, s.reasons = gate.Block, res.Reasons
-	case res.Status != cost.WithinBudget:
-		s.verdict, s.reasons = gate.Warn, res.Reasons
-	}
-	return s, nil
+	return step{Outcome: pipeline.CostOutcome(res), markdown: res.Markdown()}, nil
 }
 
 // topCostChanges is how many resources the cost section lists.

@@ -10,6 +10,7 @@ import (
 	"github.com/infrapipe/infrapipe/ci/discovery"
 	"github.com/infrapipe/infrapipe/ci/gate"
 	"github.com/infrapipe/infrapipe/ci/importer"
+	"github.com/infrapipe/infrapipe/ci/pipeline"
 )
 
 // Import adopts resources that already exist instead of letting Terraform create duplicates:
@@ -51,13 +52,7 @@ func (m *Infra) Import(
 	if !importer.Enabled(r.profile) {
 		return nil, fmt.Errorf("%s does not import (import strategy %q: its resources are ephemeral); import into test, staging or prod", env, r.profile.Import)
 	}
-	args := []string{"--env=" + env, "--project=" + project}
-	if dryRun {
-		args = append(args, "--dry-run")
-	}
-	if force {
-		args = append(args, "--force")
-	}
+	reproduce := r.call("import").Flag("project", project).Bool("dry-run", dryRun).Bool("force", force)
 	ctr, mapped, err := r.mapImports(ctx, project, force)
 	if err != nil {
 		return nil, err
@@ -85,7 +80,7 @@ func (m *Infra) Import(
 		if err := mapped.resolve(ctx, ctr); err != nil {
 			return nil, err
 		}
-		text, err := planFile(ctx, ctr, "plan.txt")
+		text, err := readOut(ctx, ctr, "plan", "plan.txt")
 		if err != nil {
 			return nil, err
 		}
@@ -102,7 +97,7 @@ func (m *Infra) Import(
 		return nil, fmt.Errorf("write import-report.json: %w", err)
 	}
 	out = out.
-		WithNewFile("import-report.md", report.Markdown()+footer(r.reproduce("import", args...))).
+		WithNewFile("import-report.md", report.Markdown()+reproduce.Markdown()).
 		WithNewFile("import-report.json", string(js))
 	if err := mapped.plan.Err(); err != nil {
 		return nil, fmt.Errorf("import into %s: %w\n\n%s", env, err, report.Markdown())
@@ -128,7 +123,7 @@ func (r *run) mapImports(ctx context.Context, project string, force bool) (*dagg
 	if err != nil {
 		return nil, nil, err
 	}
-	js, err := planFile(ctx, planned, "plan.json")
+	js, err := readOut(ctx, planned, "plan", "plan.json")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -151,7 +146,7 @@ func (r *run) mapImports(ctx context.Context, project string, force bool) (*dagg
 
 // resolve reads, from the plan made with the import blocks, which imports Terraform will do.
 func (im *importMapping) resolve(ctx context.Context, planned *dagger.Container) error {
-	js, err := planFile(ctx, planned, "plan.json")
+	js, err := readOut(ctx, planned, "plan", "plan.json")
 	if err != nil {
 		return err
 	}
@@ -168,7 +163,9 @@ func (im *importMapping) resolve(ctx context.Context, planned *dagger.Container)
 }
 
 // discover lists the environment's tagged resources from this module's own process,
-// through the emulator when there is one.
+// through the emulator when there is one. Import IDs that hold an address (SQS queue URLs)
+// are then given the emulator's address as the Terraform containers reach it, not as this
+// process does: Terraform imports by that URL.
 func (r *run) discover(ctx context.Context, project string) (discovery.Result, error) {
 	if project == "" {
 		return discovery.Result{}, fmt.Errorf("--project is required: the value of the %s tag that marks this project's resources", r.profile.ProjectTagKey)
@@ -180,7 +177,12 @@ func (r *run) discover(ctx context.Context, project string) (discovery.Result, e
 	cfg := discovery.ConfigFor(r.profile, project)
 	cfg.Region = r.region()
 	cfg.Endpoint = endpoint
-	return discovery.Discover(ctx, cfg)
+	found, err := discovery.Discover(ctx, cfg)
+	if err != nil || r.emulator == nil {
+		return found, err
+	}
+	found.Resources, err = pipeline.ForContainers(found.Resources, r.emulatorURL())
+	return found, err
 }
 
 // importFiles is the imports.tf the pipeline adds to the configuration before it plans.
@@ -193,8 +195,8 @@ type importFiles struct {
 // importStep maps existing resources for the pipeline's plan: one plan then imports
 // everything beside the other changes. nil when the profile skips import or no project was
 // given.
-func (p *pipeline) importStep(ctx context.Context) (*importFiles, error) {
-	if !importer.Enabled(p.r.profile) || p.project == "" {
+func (p *pipelineRun) importStep(ctx context.Context) (*importFiles, error) {
+	if !p.plan.Runs(pipeline.StepImport) {
 		return nil, nil
 	}
 	_, mapped, err := p.r.mapImports(ctx, p.project, false)
@@ -214,11 +216,11 @@ func (p *pipeline) importStep(ctx context.Context) (*importFiles, error) {
 }
 
 // importDone records the import step once the plan says what it imports.
-func (p *pipeline) importDone(mapped *importMapping) {
+func (p *pipelineRun) importDone(mapped *importMapping) {
 	report := importer.NewReport(string(p.r.env), p.dryRun, mapped.plan, mapped.stats)
-	s := step{name: "Import", verdict: gate.Pass, markdown: report.Markdown()}
+	s := step{Outcome: pipeline.Outcome{Step: pipeline.StepImport, Verdict: gate.Pass}, markdown: report.Markdown()}
 	if err := mapped.plan.Err(); err != nil {
-		s.verdict, s.reasons = gate.Block, []string{err.Error()}
+		s.Verdict, s.Reasons = gate.Block, []string{err.Error()}
 	}
 	files := dag.Directory().WithNewFile("import-report.md", report.Markdown())
 	if js, err := report.JSON(); err == nil {

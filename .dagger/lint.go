@@ -23,7 +23,7 @@ func (m *Infra) Lint(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	summary := res.markdown() + footer(m.reproduce("lint"))
+	summary := res.markdown() + m.call("lint").Markdown()
 	if !res.passed() {
 		return "", fmt.Errorf("lint failed:\n%s", summary)
 	}
@@ -96,33 +96,21 @@ func (m *Infra) lint(ctx context.Context) (lintResult, error) {
 
 // fmtCheck lists the files terraform fmt would rewrite; fmt needs no providers.
 func (m *Infra) fmtCheck(ctx context.Context) ([]string, error) {
-	ctr := dag.Container().
-		From(m.TerraformImage).
-		WithoutEntrypoint().
-		WithDirectory(srcMount, m.Source).
-		WithWorkdir(m.tfDir()).
-		WithExec([]string{"terraform", "fmt", "-check", "-recursive", "-list=true", "-no-color"},
-			dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny})
-	code, err := ctr.ExitCode(ctx)
+	res, err := execAny(ctx, m.onSource(m.TerraformImage), []string{"terraform", "fmt", "-check", "-recursive", "-list=true", "-no-color"})
 	if err != nil {
 		return nil, fmt.Errorf("terraform fmt: %w", err)
 	}
-	if code == 0 {
+	if res.code == 0 {
 		return nil, nil
 	}
-	out, err := ctr.Stdout(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("terraform fmt: %w", err)
-	}
 	var files []string
-	for _, l := range strings.Split(out, "\n") {
+	for _, l := range strings.Split(res.stdout, "\n") {
 		if l = strings.TrimSpace(l); l != "" {
 			files = append(files, path.Join(m.TerraformDir, l))
 		}
 	}
 	if len(files) == 0 {
-		stderr, _ := ctr.Stderr(ctx)
-		return nil, fmt.Errorf("terraform fmt failed (exit code %d):\n%s", code, tail(stderr, 30))
+		return nil, fmt.Errorf("terraform fmt failed (exit code %d):\n%s", res.code, tail(res.stderr, 30))
 	}
 	return files, nil
 }
@@ -130,18 +118,14 @@ func (m *Infra) fmtCheck(ctx context.Context) ([]string, error) {
 // validate returns terraform validate's diagnostics (they name file and line), or "" when
 // the configuration is valid.
 func (m *Infra) validate(ctx context.Context) (string, error) {
-	ctr := m.terraform().WithExec([]string{"terraform", "validate", "-no-color"},
-		dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny})
-	code, err := ctr.ExitCode(ctx)
+	res, err := execAny(ctx, m.terraform(), []string{"terraform", "validate", "-no-color"})
 	if err != nil {
 		return "", fmt.Errorf("terraform validate: %w", err)
 	}
-	if code == 0 {
+	if res.code == 0 {
 		return "", nil
 	}
-	stdout, _ := ctr.Stdout(ctx)
-	stderr, _ := ctr.Stderr(ctx)
-	return tail(stdout+"\n"+stderr, 80), nil
+	return tail(res.output(), 80), nil
 }
 
 // tflintScript installs the plugins .tflint.hcl asks for, then lints every module into
@@ -154,11 +138,7 @@ tflint --recursive --format=json --force >"$1/tflint.json"`
 
 // tflint runs tflint and reads its JSON report through ci/findings.
 func (m *Infra) tflint(ctx context.Context) ([]findings.Finding, error) {
-	report, err := dag.Container().
-		From(m.TflintImage).
-		WithoutEntrypoint().
-		WithDirectory(srcMount, m.Source).
-		WithWorkdir(m.tfDir()).
+	report, err := m.onSource(m.TflintImage).
 		WithMountedCache("/tflint-plugins", dag.CacheVolume("infrapipe-tflint-plugins"), dagger.ContainerWithMountedCacheOpts{
 			Sharing: dagger.CacheSharingModeLocked,
 		}).
@@ -215,20 +195,4 @@ func (m *Infra) suppress(ctx context.Context, fs []findings.Finding) ([]findings
 	}
 	out, notices := s.Apply(fs, now())
 	return out, notices, nil
-}
-
-// optionalFile reads a repository file that may be absent.
-func (m *Infra) optionalFile(ctx context.Context, p string) (string, bool, error) {
-	ok, err := m.Source.Exists(ctx, p)
-	if err != nil {
-		return "", false, fmt.Errorf("look for %s: %w", p, err)
-	}
-	if !ok {
-		return "", false, nil
-	}
-	data, err := m.Source.File(p).Contents(ctx)
-	if err != nil {
-		return "", false, fmt.Errorf("read %s: %w", p, err)
-	}
-	return data, true, nil
 }

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"dagger/infra/internal/dagger"
+
+	"github.com/infrapipe/infrapipe/ci/pipeline"
 )
 
 // Default images, each pinned. Override them with the constructor's *-image options, for
@@ -189,37 +191,9 @@ func motoService(image string) *dagger.Service {
 		AsService(dagger.ContainerAsServiceOpts{UseEntrypoint: true})
 }
 
-// reproduce is the `dagger call` that reruns fn locally with this call's options; every
-// summary ends with it. Secrets are named as environment variables, never shown.
-func (m *Infra) reproduce(fn string, args ...string) string {
-	parts := append([]string{"dagger", "call"}, quoteAll(m.Options)...)
-	parts = append(parts, fn)
-	parts = append(parts, quoteAll(args)...)
-	return strings.Join(parts, " ")
-}
-
-// footer ends a summary with the reproduce command, in the form ci/report's plan summary
-// uses.
-func footer(command string) string {
-	fence := "```"
-	for strings.Contains(command, fence) {
-		fence += "`"
-	}
-	return "\n**Reproduce with:**\n\n" + fence + "shell\n" + command + "\n" + fence + "\n"
-}
-
-// quoteAll shell-quotes what needs it, so the line can be pasted as is.
-func quoteAll(args []string) []string {
-	out := make([]string, len(args))
-	for i, a := range args {
-		if strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=./:,@+") == "" {
-			out[i] = a
-		} else {
-			out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-		}
-	}
-	return out
-}
+// call starts the `dagger call` line that reruns fn with this call's constructor options;
+// every summary ends with one.
+func (m *Infra) call(fn string) pipeline.Command { return pipeline.Call(m.Options, fn) }
 
 // now is the time suppressions' expiry dates are compared with.
 func now() time.Time { return time.Now().UTC() }

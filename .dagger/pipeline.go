@@ -4,18 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path"
 	"slices"
 	"strings"
 	"sync"
 
-	"golang.org/x/sync/errgroup"
-
 	"dagger/infra/internal/dagger"
 
-	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/findings"
 	"github.com/infrapipe/infrapipe/ci/gate"
+	"github.com/infrapipe/infrapipe/ci/pipeline"
 	"github.com/infrapipe/infrapipe/ci/report"
 )
 
@@ -94,116 +91,128 @@ func (m *Infra) Pipeline(
 	if err != nil {
 		return nil, err
 	}
-	p := &pipeline{r: r, dryRun: dryRun, skipTests: skipTests, forceRecreate: forceRecreate,
-		project: project, infracostAPIKey: infracostAPIKey, why: why}
+	p := &pipelineRun{
+		r:               r,
+		plan:            pipeline.NewPlan(r.profile, pipeline.Options{DryRun: dryRun, SkipTests: skipTests, Project: project}),
+		dryRun:          dryRun,
+		forceRecreate:   forceRecreate,
+		project:         project,
+		infracostAPIKey: infracostAPIKey,
+		why:             why,
+	}
 	p.run(ctx)
 
-	args := []string{"--env=" + env}
-	for flag, on := range map[string]bool{"--dry-run": dryRun, "--skip-tests": skipTests, "--force-recreate": forceRecreate} {
-		if on {
-			args = append(args, flag)
-		}
-	}
-	slices.Sort(args[1:])
-	if project != "" {
-		args = append(args, "--project="+project)
-	}
-	if infracostAPIKey != nil {
-		args = append(args, "--infracost-api-key=env:INFRACOST_API_KEY")
-	}
-	dir, err := p.report(ctx, r.reproduce("pipeline", args...))
+	reproduce := r.call("pipeline").
+		Bool("dry-run", dryRun).
+		Bool("force-recreate", forceRecreate).
+		Bool("skip-tests", skipTests).
+		Flag("project", project).
+		Secret("infracost-api-key", infracostAPIKey != nil, "INFRACOST_API_KEY")
+	dir, res, err := p.report(ctx, reproduce)
 	if err != nil {
 		return nil, err
 	}
-	if p.verdict() == gate.Block && !reportOnFailure {
-		return nil, fmt.Errorf("%s pipeline blocked:\n- %s\nReproduce with: %s", env, strings.Join(p.blockReasons(), "\n- "), r.reproduce("pipeline", args...))
+	if err := res.Err(); err != nil && !reportOnFailure {
+		return nil, fmt.Errorf("%w\nReproduce with: %s", err, reproduce)
 	}
 	return dir, nil
 }
 
-// pipeline is one Pipeline call: its options and, as steps finish, their results.
-type pipeline struct {
+// pipelineRun is one Pipeline call: its steps, its options and, as steps finish, their
+// results.
+type pipelineRun struct {
 	r               *run
+	plan            pipeline.Plan
 	dryRun          bool
-	skipTests       bool
 	forceRecreate   bool
 	project         string
 	infracostAPIKey *dagger.Secret
 	why             string
 
-	mu    sync.Mutex
-	steps []step
-	plan  *planRun
-	apply *applyResult
-	tests *testSuite
-	files *dagger.Directory // extra report files, e.g. the import report
+	mu      sync.Mutex
+	steps   []step
+	planned *planRun
+	tests   *testSuite
+	files   *dagger.Directory // extra report files, e.g. the import report
 }
 
-// step is one step's outcome. A failed check is Block; a step that could not run is Warn,
-// or Block where the profile makes failures block (prod).
+// step is one step's outcome with what the report shows of it.
 type step struct {
-	name     string
-	verdict  gate.Verdict
-	reasons  []string
+	pipeline.Outcome
 	markdown string
 	tools    []string
 	findings []findings.Finding
 }
 
-func (p *pipeline) add(s step) {
+func (p *pipelineRun) add(s step) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.steps = append(p.steps, s)
 }
 
-// broken records a step that could not run.
-func (p *pipeline) broken(name string, err error) {
-	v := gate.Warn
-	if p.r.profile.FailuresBlock {
-		v = gate.Block
-	}
-	p.add(step{name: name, verdict: v, reasons: []string{fmt.Sprintf("%s could not run: %v", name, err)},
+// broken records a step that could not run; ci/pipeline says how much that counts.
+func (p *pipelineRun) broken(name pipeline.Step, err error) {
+	p.add(step{Outcome: pipeline.Broken(p.r.profile, name, err),
 		markdown: fmt.Sprintf("## %s\n\nCould not run:\n\n```\n%s\n```\n", name, tail(err.Error(), 40))})
 }
 
-func (p *pipeline) has(c environment.Check) bool { return slices.Contains(p.r.profile.Checks, c) }
+// failed records a step that ran and failed: it blocks in every environment.
+func (p *pipelineRun) failed(name pipeline.Step, err error) {
+	p.add(step{Outcome: pipeline.Outcome{Step: name, Verdict: gate.Block, Reasons: []string{err.Error()}},
+		markdown: fmt.Sprintf("## %s\n\nFailed:\n\n```\n%s\n```\n", name, tail(err.Error(), 60))})
+}
 
-// run executes the steps in dependency order; independent ones run in parallel. Step
-// failures are recorded, not returned, so the report always covers every step. Nothing is
-// applied before every check has finished and none blocked.
-func (p *pipeline) run(ctx context.Context) {
+// outcomes are the steps so far, as ci/pipeline judges them.
+func (p *pipelineRun) outcomes() []pipeline.Outcome {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]pipeline.Outcome, len(p.steps))
+	for i, s := range p.steps {
+		out[i] = s.Outcome
+	}
+	return out
+}
+
+// blocked reports whether a step so far blocks: then nothing is applied.
+func (p *pipelineRun) blocked() bool { return pipeline.Verdict(p.outcomes()) == gate.Block }
+
+// run executes the planned steps in dependency order; independent ones run in parallel.
+// Step failures are recorded, not returned, so the report always covers every step.
+// Nothing is applied before every check has finished and none blocked.
+func (p *pipelineRun) run(ctx context.Context) {
 	m := p.r.m
 	// Static checks need no state and run beside import and plan; apply waits for them.
 	var static sync.WaitGroup
-	if p.has(environment.CheckFmt) || p.has(environment.CheckValidate) || p.has(environment.CheckLint) {
+	if p.plan.Runs(pipeline.StepLint) {
 		static.Add(1)
 		go func() {
 			defer static.Done()
 			res, err := m.lint(ctx)
 			if err != nil {
-				p.broken("Lint", err)
+				p.broken(pipeline.StepLint, err)
 				return
 			}
-			if !p.has(environment.CheckLint) {
+			if !p.plan.Tflint {
 				res.tflint = nil // basic validation: fmt and validate only
 			}
-			s := step{name: "Lint", verdict: gate.Pass, markdown: res.markdown(), tools: []string{"tflint"}, findings: res.tflint}
+			s := step{Outcome: pipeline.Outcome{Step: pipeline.StepLint, Verdict: gate.Pass},
+				markdown: res.markdown(), tools: []string{"tflint"}, findings: res.tflint}
 			if !res.passed() {
-				s.verdict, s.reasons = gate.Block, []string{"lint failed: see the Lint section"}
+				s.Verdict, s.Reasons = gate.Block, []string{"lint failed: see the Lint section"}
 			}
 			p.add(s)
 		}()
 	}
-	if p.has(environment.CheckSecurity) {
+	if p.plan.Runs(pipeline.StepSecurityScan) {
 		static.Add(1)
 		go func() {
 			defer static.Done()
 			res, err := m.securityScan(ctx)
 			if err != nil {
-				p.broken("Security scan", err)
+				p.broken(pipeline.StepSecurityScan, err)
 				return
 			}
-			p.addFindings("Security scan", res)
+			p.addFindings(pipeline.StepSecurityScan, res)
 		}()
 	}
 	p.deploy(ctx, static.Wait)
@@ -211,112 +220,70 @@ func (p *pipeline) run(ctx context.Context) {
 }
 
 // addFindings records a findings step judged against the environment's threshold.
-func (p *pipeline) addFindings(name string, res scanResult) {
-	verdict := findings.Evaluate(res.findings, p.r.profile.SeverityThreshold)
-	s := step{name: name, verdict: gate.Pass, tools: res.tools, findings: res.findings,
-		markdown: "## " + name + "\n\n" + findings.Markdown(res.findings, verdict, res.notices, 30)}
-	if !verdict.Passed() {
-		s.verdict = gate.Block
-		s.reasons = []string{fmt.Sprintf("%s: %d finding(s) at or above %s", strings.ToLower(name), len(verdict.Failing), p.r.profile.SeverityThreshold)}
-	}
-	p.add(s)
+func (p *pipelineRun) addFindings(name pipeline.Step, res scanResult) {
+	outcome, verdict := pipeline.FindingsOutcome(name, res.findings, p.r.profile.SeverityThreshold)
+	p.add(step{Outcome: outcome, tools: res.tools, findings: res.findings,
+		markdown: "## " + string(name) + "\n\n" + findings.Markdown(res.findings, verdict, res.notices, 30)})
 }
 
 // deploy is the stateful chain: import, plan and gate, then compliance and cost on the plan
 // in parallel, then backup and apply, then post-deploy tests.
-func (p *pipeline) deploy(ctx context.Context, staticChecks func()) {
+func (p *pipelineRun) deploy(ctx context.Context, staticChecks func()) {
 	r := p.r
-	imports, err := p.importStep(ctx)
+	planned, err := p.planWithImports(ctx)
 	if err != nil {
-		p.broken("Import", err)
-		return
-	}
-	ctr, err := r.initialized(ctx)
-	if err == nil && imports != nil {
-		ctr = ctr.WithFile(imports.path, imports.file)
-	}
-	if err == nil {
-		ctr, err = r.planned(ctx, ctr)
-	}
-	var planned *planRun
-	if err == nil {
-		planned, err = r.judge(ctx, ctr, p.forceRecreate)
-	}
-	if err == nil && imports != nil {
-		if err = imports.mapping.resolve(ctx, ctr); err == nil {
-			p.importDone(imports.mapping)
-		}
-	}
-	if err != nil {
-		p.add(step{name: "Plan", verdict: gate.Block, reasons: []string{err.Error()},
-			markdown: fmt.Sprintf("## Plan\n\nFailed:\n\n```\n%s\n```\n", tail(err.Error(), 60))})
+		p.failed(pipeline.StepPlan, err)
 		return
 	}
 	p.mu.Lock()
-	p.plan = planned
+	p.planned = planned
 	p.mu.Unlock()
-	p.add(step{name: "Plan", verdict: planned.decision.Verdict, reasons: planned.decision.Reasons})
+	p.add(step{Outcome: pipeline.Outcome{Step: pipeline.StepPlan, Verdict: planned.decision.Verdict, Reasons: planned.decision.Reasons}})
 
-	g, gctx := errgroup.WithContext(ctx)
-	if p.has(environment.CheckCompliance) {
-		g.Go(func() error {
-			res, err := r.compliance(gctx, planned.jsonFile())
+	var g sync.WaitGroup
+	if p.plan.Runs(pipeline.StepCompliance) {
+		g.Add(1)
+		go func() {
+			defer g.Done()
+			res, err := r.compliance(ctx, planned.jsonFile())
 			if err != nil {
-				p.broken("Compliance", err)
-				return nil
-			}
-			p.addFindings("Compliance", res)
-			return nil
-		})
-	}
-	if p.has(environment.CheckCost) {
-		g.Go(func() error {
-			s, err := r.costStep(gctx, planned.jsonFile(), p.infracostAPIKey)
-			if err != nil {
-				p.broken("Cost", err)
-				return nil
-			}
-			p.add(s)
-			return nil
-		})
-	}
-	_ = g.Wait()
-	staticChecks()
-
-	if p.dryRun || p.verdict() == gate.Block {
-		return
-	}
-	res := &applyResult{plan: planned}
-	if planned.analysis.Counts.HasChanges() {
-		if r.profile.BackupState {
-			if res.backup, err = r.backup(ctx, ctr); err != nil {
-				p.add(step{name: "Apply", verdict: gate.Block, reasons: []string{"state backup failed, nothing was applied: " + err.Error()}})
+				p.broken(pipeline.StepCompliance, err)
 				return
 			}
-		}
-		applied, err := r.applied(ctx, ctr, planned.planFile())
-		if err != nil {
-			reason := err.Error()
-			if res.backup.file != nil {
-				reason += "\nthe state before this apply is backed up at " + res.backup.key + ": see restore-state"
-			}
-			p.add(step{name: "Apply", verdict: gate.Block, reasons: []string{reason},
-				markdown: "## Apply\n\n" + res.backup.markdown() + "\nFailed:\n\n```\n" + tail(err.Error(), 60) + "\n```\n"})
-			return
-		}
-		res.log = applied.File(path.Join(outDir, "apply.log"))
+			p.addFindings(pipeline.StepCompliance, res)
+		}()
 	}
-	p.mu.Lock()
-	p.apply = res
-	p.mu.Unlock()
-	p.add(step{name: "Apply", verdict: gate.Pass, markdown: "## Apply\n\n" + applyLine(res) + res.backup.markdown()})
+	if p.plan.Runs(pipeline.StepCost) {
+		g.Add(1)
+		go func() {
+			defer g.Done()
+			s, err := r.costStep(ctx, planned.jsonFile(), p.infracostAPIKey)
+			if err != nil {
+				p.broken(pipeline.StepCost, err)
+				return
+			}
+			p.add(s)
+		}()
+	}
+	g.Wait()
+	staticChecks()
 
-	if p.skipTests {
+	if !p.plan.Runs(pipeline.StepApply) || p.blocked() {
 		return
 	}
-	ts, err := r.postDeploy(ctx, ctr)
+	applied, err := r.applyPlan(ctx, planned)
 	if err != nil {
-		p.broken("Post-deploy tests", err)
+		p.failed(pipeline.StepApply, err)
+		return
+	}
+	p.add(step{Outcome: pipeline.Outcome{Step: pipeline.StepApply, Verdict: gate.Pass}, markdown: applied.markdown()})
+
+	if !p.plan.Runs(pipeline.StepTests) {
+		return
+	}
+	ts, err := r.postDeploy(ctx, applied.plan.ctr)
+	if err != nil {
+		p.broken(pipeline.StepTests, err)
 		return
 	}
 	p.add(ts.step())
@@ -325,60 +292,62 @@ func (p *pipeline) deploy(ctx context.Context, staticChecks func()) {
 	p.mu.Unlock()
 }
 
-func applyLine(a *applyResult) string {
-	if a.log == nil {
-		return "- Nothing to apply: the plan has no changes.\n"
+// planWithImports plans the environment, with import blocks for the existing resources
+// when the import step runs, and judges the plan: one plan imports and changes together.
+// An import step that cannot run is recorded as broken and the plan goes on without it.
+func (p *pipelineRun) planWithImports(ctx context.Context) (*planRun, error) {
+	r := p.r
+	imports, err := p.importStep(ctx)
+	if err != nil {
+		p.broken(pipeline.StepImport, err)
+		imports = nil
 	}
-	return "- Applied the saved plan of this run.\n"
-}
-
-// verdict combines the steps: the most serious wins.
-func (p *pipeline) verdict() gate.Verdict {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	v := gate.Pass
-	for _, s := range p.steps {
-		v = gate.Worse(v, s.verdict)
+	ctr, err := r.initialized(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return v
-}
-
-// blockReasons lists why the pipeline blocked.
-func (p *pipeline) blockReasons() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var out []string
-	for _, s := range p.steps {
-		if s.verdict == gate.Block {
-			for _, reason := range s.reasons {
-				out = append(out, s.name+": "+reason)
-			}
+	if imports != nil {
+		ctr = ctr.WithFile(imports.path, imports.file)
+	}
+	if ctr, err = r.planned(ctx, ctr); err != nil {
+		return nil, err
+	}
+	planned, err := r.judge(ctx, ctr, p.forceRecreate)
+	if err != nil {
+		return nil, err
+	}
+	if imports != nil {
+		if err := imports.mapping.resolve(ctx, ctr); err != nil {
+			return nil, err
 		}
+		p.importDone(imports.mapping)
 	}
-	return out
+	return planned, nil
 }
 
-// stepOrder is the order of the summary's sections, whatever order steps finished in.
-var stepOrder = []string{"Lint", "Security scan", "Import", "Plan", "Compliance", "Cost", "Apply", "Post-deploy tests"}
-
-// report is the pipeline's one report directory.
-func (p *pipeline) report(ctx context.Context, reproduce string) (*dagger.Directory, error) {
-	verdict := p.verdict()
+// report is the pipeline's one report directory and its verdict.
+func (p *pipelineRun) report(ctx context.Context, reproduce pipeline.Command) (*dagger.Directory, pipeline.Result, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	slices.SortFunc(p.steps, func(a, b step) int {
-		return slices.Index(stepOrder, a.name) - slices.Index(stepOrder, b.name)
-	})
+	slices.SortStableFunc(p.steps, func(a, b step) int { return pipeline.Compare(a.Step, b.Step) })
+	outs := make([]pipeline.Outcome, len(p.steps))
 	var all []findings.Finding
 	var tools []string
-	for _, s := range p.steps {
+	for i, s := range p.steps {
+		outs[i] = s.Outcome
 		all = append(all, s.findings...)
 		tools = append(tools, s.tools...)
+	}
+	verdict := pipeline.Verdict(outs)
+	res := pipelineResult{
+		Result:  pipeline.Result{Check: "pipeline", Env: p.r.env, Verdict: verdict, Reasons: pipeline.Reasons(outs, gate.Pass)},
+		DryRun:  p.dryRun,
+		Outputs: map[string]string{"verdict": string(verdict), "environment": string(p.r.env)},
 	}
 	findings.Sort(all)
 	var sarif strings.Builder
 	if err := findings.WriteSARIF(&sarif, findings.MergeSARIF(all, p.r.m.sarifOptions(ctx, tools))); err != nil {
-		return nil, fmt.Errorf("write results.sarif: %w", err)
+		return nil, res.Result, fmt.Errorf("write results.sarif: %w", err)
 	}
 
 	var b strings.Builder
@@ -391,27 +360,25 @@ func (p *pipeline) report(ctx context.Context, reproduce string) (*dagger.Direct
 	}
 	b.WriteString("| step | verdict |\n|---|---|\n")
 	for _, s := range p.steps {
-		fmt.Fprintf(&b, "| %s | %s |\n", s.name, s.verdict)
+		fmt.Fprintf(&b, "| %s | %s |\n", s.Step, s.Verdict)
 	}
 	b.WriteString("\n")
 	for _, s := range p.steps {
-		if s.verdict != gate.Pass {
-			for _, reason := range s.reasons {
-				fmt.Fprintf(&b, "- **%s** %s: %s\n", s.verdict, s.name, reason)
+		if s.Verdict != gate.Pass {
+			for _, reason := range s.Reasons {
+				fmt.Fprintf(&b, "- **%s** %s: %s\n", s.Verdict, s.Step, reason)
 			}
 		}
 	}
-	outputs := map[string]string{"verdict": string(verdict), "environment": string(p.r.env)}
-	result := pipelineResult{Env: p.r.env, Verdict: verdict, DryRun: p.dryRun, Reasons: p.reasonsLocked(), Outputs: outputs}
 	dir := dag.Directory()
-	if p.plan != nil {
-		res := report.NewResult(p.plan.analysis, p.plan.profile, p.plan.decision)
-		result.Plan = &res
-		b.WriteString("\n" + report.Markdown(res, "") + "\n")
-		dir = dir.WithNewFile("plan.txt", p.plan.text)
-		for k, v := range p.plan.decision.Outputs {
+	if p.planned != nil {
+		planRes := report.NewResult(p.planned.analysis, p.planned.profile, p.planned.decision)
+		res.Plan = &planRes
+		b.WriteString("\n" + report.Markdown(planRes, "") + "\n")
+		dir = dir.WithNewFile("plan.txt", p.planned.text)
+		for k, v := range p.planned.decision.Outputs {
 			if k != "verdict" {
-				outputs[k] = v
+				res.Outputs[k] = v
 			}
 		}
 	}
@@ -419,28 +386,26 @@ func (p *pipeline) report(ctx context.Context, reproduce string) (*dagger.Direct
 		if s.markdown != "" {
 			b.WriteString("\n" + s.markdown + "\n")
 		}
+		res.Steps = append(res.Steps, stepResult{Name: s.Step, Verdict: s.Verdict, Reasons: s.Reasons, Findings: len(s.findings)})
 	}
-	b.WriteString(footer(reproduce))
+	b.WriteString(reproduce.Markdown())
 
-	for _, s := range p.steps {
-		result.Steps = append(result.Steps, stepResult{Name: s.name, Verdict: s.verdict, Reasons: s.reasons, Findings: len(s.findings)})
-	}
-	js, err := json.MarshalIndent(result, "", "  ")
+	js, err := json.MarshalIndent(res, "", "  ")
 	if err != nil {
-		return nil, fmt.Errorf("write result.json: %w", err)
+		return nil, res.Result, fmt.Errorf("write result.json: %w", err)
 	}
 	junit, err := p.junit()
 	if err != nil {
-		return nil, err
+		return nil, res.Result, err
 	}
-	gh, err := p.r.m.gitHubFiles(outputs, all, p.r.profile.SeverityThreshold)
+	gh, err := p.r.m.gitHubFiles(res.Outputs, all, p.r.profile.SeverityThreshold)
 	if err != nil {
-		return nil, err
+		return nil, res.Result, err
 	}
 	dir = dir.
 		WithDirectory(".", gh).
 		WithNewFile("summary.md", b.String()).
-		WithNewFile("result.json", string(js)+"\n").
+		WithNewFile(pipeline.ResultFile, string(js)+"\n").
 		WithNewFile("results.sarif", sarif.String()).
 		WithNewFile("junit.xml", string(junit))
 	if p.files != nil {
@@ -448,16 +413,16 @@ func (p *pipeline) report(ctx context.Context, reproduce string) (*dagger.Direct
 	}
 	// The state backup stays in the bucket's backup prefix (the summary names it): the report
 	// is uploaded as a CI artifact, and a state holds secrets in clear text.
-	return dir, nil
+	return dir, res.Result, nil
 }
 
 // junit is junit.xml: every step as a check, and the post-deploy tests when they ran.
-func (p *pipeline) junit() ([]byte, error) {
+func (p *pipelineRun) junit() ([]byte, error) {
 	checks := report.Suite{Name: "pipeline " + string(p.r.env)}
 	for _, s := range p.steps {
-		c := report.Case{Name: s.name, Classname: string(p.r.env)}
-		if s.verdict == gate.Block {
-			c.Failure = strings.Join(s.reasons, "; ")
+		c := report.Case{Name: string(s.Step), Classname: string(p.r.env)}
+		if s.Verdict == gate.Block {
+			c.Failure = strings.Join(s.Reasons, "; ")
 			c.Output = s.markdown
 		}
 		checks.Cases = append(checks.Cases, c)
@@ -473,22 +438,11 @@ func (p *pipeline) junit() ([]byte, error) {
 	return data, nil
 }
 
-func (p *pipeline) reasonsLocked() []string {
-	var out []string
-	for _, s := range p.steps {
-		for _, reason := range s.reasons {
-			out = append(out, s.name+": "+reason)
-		}
-	}
-	return out
-}
-
-// pipelineResult is result.json: what `verdict` and other tools read.
+// pipelineResult is result.json: ci/pipeline's verdict part, which `verdict` reads, and the
+// detail other tools read.
 type pipelineResult struct {
-	Env     environment.Name  `json:"env"`
-	Verdict gate.Verdict      `json:"verdict"`
+	pipeline.Result
 	DryRun  bool              `json:"dry_run"`
-	Reasons []string          `json:"reasons"`
 	Steps   []stepResult      `json:"steps"`
 	Outputs map[string]string `json:"outputs"`
 	// Plan is the plan's own result (ci/report), when the pipeline got that far.
@@ -496,34 +450,31 @@ type pipelineResult struct {
 }
 
 type stepResult struct {
-	Name     string       `json:"name"`
-	Verdict  gate.Verdict `json:"verdict"`
-	Reasons  []string     `json:"reasons,omitempty"`
-	Findings int          `json:"findings"`
+	Name     pipeline.Step `json:"name"`
+	Verdict  gate.Verdict  `json:"verdict"`
+	Reasons  []string      `json:"reasons,omitempty"`
+	Findings int           `json:"findings"`
 }
 
-// Verdict reads a pipeline report directory (from `pipeline --report-on-failure`) and fails
-// with the reasons when the pipeline blocked: the last step of a CI job, after the report
-// was uploaded.
+// Verdict reads a report directory that was exported before the job failed (`pipeline
+// --report-on-failure`, `drift --report-on-failure`) and fails with the reasons when it
+// blocked; otherwise it prints e.g. "test pipeline: pass". The last step of a CI job, run
+// after the report was uploaded.
 func (m *Infra) Verdict(
 	ctx context.Context,
 	// The report directory, e.g. --report=./reports.
 	report *dagger.Directory,
 ) (string, error) {
-	data, err := report.File("result.json").Contents(ctx)
+	data, err := report.File(pipeline.ResultFile).Contents(ctx)
 	if err != nil {
-		return "", fmt.Errorf("read result.json of the report: %w", err)
+		return "", fmt.Errorf("read %s of the report: %w", pipeline.ResultFile, err)
 	}
-	var res pipelineResult
-	if err := json.Unmarshal([]byte(data), &res); err != nil {
-		return "", fmt.Errorf("result.json of the report: %w", err)
+	res, err := pipeline.ReadResult(pipeline.ResultFile+" of the report", []byte(data))
+	if err != nil {
+		return "", err
 	}
-	switch res.Verdict {
-	case gate.Pass, gate.Warn:
-		return fmt.Sprintf("%s pipeline: %s\n", res.Env, res.Verdict), nil
-	case gate.Block:
-		return "", fmt.Errorf("%s pipeline blocked:\n- %s", res.Env, strings.Join(res.Reasons, "\n- "))
-	default:
-		return "", fmt.Errorf("result.json of the report: verdict %q: valid values are pass, warn, block", res.Verdict)
+	if err := res.Err(); err != nil {
+		return "", err
 	}
+	return res.String() + "\n", nil
 }

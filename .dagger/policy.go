@@ -14,6 +14,7 @@ import (
 	"dagger/infra/internal/dagger"
 
 	"github.com/infrapipe/infrapipe/ci/findings"
+	"github.com/infrapipe/infrapipe/ci/pipeline"
 	"github.com/infrapipe/infrapipe/ci/policy"
 )
 
@@ -38,11 +39,7 @@ func (m *Infra) Compliance(
 	// +optional
 	awsSessionToken *dagger.Secret,
 ) (*dagger.Directory, error) {
-	r, err := m.newRun(ctx, env, awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken})
-	if err != nil {
-		return nil, err
-	}
-	p, err := r.plan(ctx, false)
+	r, p, err := m.plannedRun(ctx, env, awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken}, false)
 	if err != nil {
 		return nil, err
 	}
@@ -50,15 +47,7 @@ func (m *Infra) Compliance(
 	if err != nil {
 		return nil, err
 	}
-	dir, verdict, err := res.report(m.sarifOptions(ctx, res.tools), r.profile.SeverityThreshold, r.reproduce("compliance", "--env="+env))
-	if err != nil {
-		return nil, err
-	}
-	if !verdict.Passed() {
-		summary, _ := dir.File("summary.md").Contents(ctx)
-		return nil, fmt.Errorf("compliance failed in %s: %d finding(s) at or above %s\n\n%s", env, len(verdict.Failing), r.profile.SeverityThreshold, summary)
-	}
-	return dir, nil
+	return m.findingsReport(ctx, pipeline.StepCompliance, string(r.env), res, r.profile.SeverityThreshold, r.call("compliance"))
 }
 
 // compliance evaluates a plan JSON with OPA and, when there are feature files,
@@ -151,11 +140,7 @@ func (r *run) policyPack() (*dagger.Directory, *dagger.File, error) {
 		return nil, nil, err
 	}
 	cfgPath := filepath.Join(tmp, "config.json")
-	cfg := policy.Config{Environment: string(r.env)}
-	if r.profile.Backend.Bucket != "" {
-		cfg.StateBuckets = []string{r.profile.Backend.Bucket}
-	}
-	if err := policy.WriteConfig(cfgPath, cfg); err != nil {
+	if err := policy.WriteConfig(cfgPath, policy.ConfigFor(r.profile)); err != nil {
 		return nil, nil, err
 	}
 	pack, err := directoryOf(filepath.Join(tmp, "pack"))
@@ -225,20 +210,14 @@ func (m *Infra) terraformCompliance(ctx context.Context, planJSON *dagger.File, 
 		From(m.ComplianceImage).
 		WithFile("/input/plan.json", planJSON).
 		WithDirectory("/features", features).
-		WithEnvVariable("TERM", "dumb").
-		WithExec([]string{"-p", "/input/plan.json", "-f", "/features", "--no-ansi"},
-			dagger.ContainerWithExecOpts{UseEntrypoint: true, Expect: dagger.ReturnTypeAny})
-	code, err := ctr.ExitCode(ctx)
+		WithEnvVariable("TERM", "dumb")
+	res, err := execAny(ctx, ctr, []string{"-p", "/input/plan.json", "-f", "/features", "--no-ansi"},
+		dagger.ContainerWithExecOpts{UseEntrypoint: true})
 	if err != nil {
 		return nil, fmt.Errorf("terraform-compliance: %w", err)
 	}
-	out, err := ctr.Stdout(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("terraform-compliance: %w", err)
+	if res.code != 0 && res.code != 1 {
+		return nil, fmt.Errorf("terraform-compliance failed (exit code %d):\n%s", res.code, tail(res.output(), 40))
 	}
-	if code != 0 && code != 1 {
-		stderr, _ := ctr.Stderr(ctx)
-		return nil, fmt.Errorf("terraform-compliance failed (exit code %d):\n%s", code, tail(out+"\n"+stderr, 40))
-	}
-	return findings.ParseTerraformCompliance("terraform-compliance output", []byte(out))
+	return findings.ParseTerraformCompliance("terraform-compliance output", []byte(res.stdout))
 }

@@ -11,6 +11,8 @@ import (
 	"dagger/infra/internal/dagger"
 
 	"github.com/infrapipe/infrapipe/ci/findings"
+	"github.com/infrapipe/infrapipe/ci/gate"
+	"github.com/infrapipe/infrapipe/ci/pipeline"
 )
 
 // SecurityScan scans the Terraform code with Checkov and Trivy (config scanning), in
@@ -43,19 +45,8 @@ func (m *Infra) SecurityScan(
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"--env=" + env}
-	if threshold != "" {
-		args = append(args, "--threshold="+threshold)
-	}
-	dir, verdict, err := res.report(m.sarifOptions(ctx, res.tools), th, m.reproduce("security-scan", args...))
-	if err != nil {
-		return nil, err
-	}
-	if !verdict.Passed() {
-		summary, _ := dir.File("summary.md").Contents(ctx)
-		return nil, fmt.Errorf("security scan failed in %s: %d finding(s) at or above %s\n\n%s", env, len(verdict.Failing), th, summary)
-	}
-	return dir, nil
+	reproduce := m.call("security-scan").Flag("env", env).Flag("threshold", threshold)
+	return m.findingsReport(ctx, pipeline.StepSecurityScan, env, res, th, reproduce)
 }
 
 // scanResult holds the findings of one or more tools, suppressions applied.
@@ -65,23 +56,28 @@ type scanResult struct {
 	notices  []string
 }
 
-// report renders results.sarif, findings.json and summary.md for a threshold.
-func (s scanResult) report(opts findings.SARIFOptions, threshold findings.Severity, reproduce string) (*dagger.Directory, findings.Result, error) {
-	verdict := findings.Evaluate(s.findings, threshold)
+// findingsReport is the directory of a findings function (security-scan, compliance):
+// results.sarif, findings.json and summary.md. It fails, with the summary, when
+// ci/pipeline judges that the findings block at the threshold.
+func (m *Infra) findingsReport(ctx context.Context, name pipeline.Step, env string, s scanResult, threshold findings.Severity, reproduce pipeline.Command) (*dagger.Directory, error) {
+	outcome, verdict := pipeline.FindingsOutcome(name, s.findings, threshold)
 	var sarif strings.Builder
-	if err := findings.WriteSARIF(&sarif, findings.MergeSARIF(s.findings, opts)); err != nil {
-		return nil, verdict, fmt.Errorf("write SARIF: %w", err)
+	if err := findings.WriteSARIF(&sarif, findings.MergeSARIF(s.findings, m.sarifOptions(ctx, s.tools))); err != nil {
+		return nil, fmt.Errorf("write results.sarif: %w", err)
 	}
 	js, err := json.MarshalIndent(s.findings, "", "  ")
 	if err != nil {
-		return nil, verdict, fmt.Errorf("write findings.json: %w", err)
+		return nil, fmt.Errorf("write findings.json: %w", err)
 	}
-	summary := "## Security scan (" + strings.Join(s.tools, ", ") + ")\n\n" +
-		findings.Markdown(s.findings, verdict, s.notices, 50) + footer(reproduce)
+	summary := "## " + string(name) + " (" + strings.Join(s.tools, ", ") + ")\n\n" +
+		findings.Markdown(s.findings, verdict, s.notices, 50) + reproduce.Markdown()
+	if outcome.Verdict == gate.Block {
+		return nil, fmt.Errorf("%s failed in %s: %s\n\n%s", strings.ToLower(string(name)), env, strings.Join(outcome.Reasons, "; "), summary)
+	}
 	return dag.Directory().
 		WithNewFile("results.sarif", sarif.String()).
 		WithNewFile("findings.json", string(js)+"\n").
-		WithNewFile("summary.md", summary), verdict, nil
+		WithNewFile("summary.md", summary), nil
 }
 
 // securityScan runs Checkov and Trivy in parallel and applies the repository's suppressions.
@@ -111,11 +107,7 @@ func (m *Infra) securityScan(ctx context.Context) (scanResult, error) {
 // checkov scans the Terraform directory and reads its SARIF report. --soft-fail leaves the
 // verdict to the environment's threshold; a crash still fails the exec.
 func (m *Infra) checkov(ctx context.Context) ([]findings.Finding, error) {
-	report, err := dag.Container().
-		From(m.CheckovImage).
-		WithoutEntrypoint().
-		WithDirectory(srcMount, m.Source).
-		WithWorkdir(m.tfDir()).
+	report, err := m.onSource(m.CheckovImage).
 		WithDirectory("/out", dag.Directory()).
 		WithExec(checkovArgs("/out")).
 		File("/out/results_sarif.sarif").
@@ -129,11 +121,7 @@ func (m *Infra) checkov(ctx context.Context) ([]findings.Finding, error) {
 // trivy scans the Terraform directory for misconfigurations. Its JSON report carries
 // Trivy's own severities, which SARIF flattens; the check bundle is cached between runs.
 func (m *Infra) trivy(ctx context.Context) ([]findings.Finding, error) {
-	report, err := dag.Container().
-		From(m.TrivyImage).
-		WithoutEntrypoint().
-		WithDirectory(srcMount, m.Source).
-		WithWorkdir(m.tfDir()).
+	report, err := m.onSource(m.TrivyImage).
 		WithMountedCache("/trivy-cache", dag.CacheVolume("infrapipe-trivy"), dagger.ContainerWithMountedCacheOpts{
 			Sharing: dagger.CacheSharingModeLocked,
 		}).

@@ -2,7 +2,8 @@ package main
 
 // The engine never runs these tests (it builds the module without them); .ci/typecheck-dagger.sh
 // runs them against the stand-ins. They check what the module itself holds besides calls:
-// the shell scripts it runs in containers and the reproduce lines. The scripts run here with
+// the shell scripts it runs in containers and the tool command lines. (Reproduce lines are
+// ci/pipeline's Command, tested there.) The scripts run here with
 // real Terraform and a real moto_server, as they run in the Terraform and moto images.
 
 import (
@@ -236,40 +237,6 @@ resource "terraform_data" "x" {
 	}
 	if _, err := os.Stat(filepath.Join(badOut, "plan.json")); err == nil {
 		t.Error("a failed plan left plan.json behind")
-	}
-}
-
-func TestReproduceLinePastesAsIs(t *testing.T) {
-	m := &Infra{Options: []string{"--region=eu-west-1", "--emulate-aws"}}
-	tests := []struct {
-		fn   string
-		args []string
-		want string
-	}{
-		{"lint", nil, "dagger call --region=eu-west-1 --emulate-aws lint"},
-		{"plan", []string{"--env=prod", "--force-recreate"}, "dagger call --region=eu-west-1 --emulate-aws plan --env=prod --force-recreate"},
-		{"import", []string{"--project=it's mine; rm -rf /"}, `dagger call --region=eu-west-1 --emulate-aws import '--project=it'\''s mine; rm -rf /'`},
-		{"apply", []string{"--plan=<plan directory>"}, "dagger call --region=eu-west-1 --emulate-aws apply '--plan=<plan directory>'"},
-	}
-	for _, tt := range tests {
-		if got := m.reproduce(tt.fn, tt.args...); got != tt.want {
-			t.Errorf("reproduce(%s, %q)\n got %s\nwant %s", tt.fn, tt.args, got, tt.want)
-		}
-		// The shell reads the line back into exactly the arguments given.
-		words, err := exec.Command("sh", "-c", "set -- "+tt.want+`; for a in "$@"; do printf '%s\n' "$a"; done`).Output()
-		if err != nil {
-			t.Fatalf("the shell cannot read %s: %v", tt.want, err)
-		}
-		want := append(append(append([]string{"dagger", "call"}, m.Options...), tt.fn), tt.args...)
-		if got := strings.Split(strings.TrimSuffix(string(words), "\n"), "\n"); strings.Join(got, "\x00") != strings.Join(want, "\x00") {
-			t.Errorf("the shell reads %s as %q, want %q", tt.want, got, want)
-		}
-	}
-	if f := footer("dagger call lint"); !strings.HasSuffix(f, "```shell\ndagger call lint\n```\n") {
-		t.Errorf("footer:\n%s", f)
-	}
-	if f := footer("echo ```"); !strings.Contains(f, "````shell\n") {
-		t.Errorf("a command holding a fence needs a longer fence:\n%s", f)
 	}
 }
 

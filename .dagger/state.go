@@ -11,6 +11,7 @@ import (
 
 	"dagger/infra/internal/dagger"
 
+	"github.com/infrapipe/infrapipe/ci/pipeline"
 	"github.com/infrapipe/infrapipe/ci/state"
 )
 
@@ -33,11 +34,7 @@ func (m *Infra) BackupState(
 	// +optional
 	awsSessionToken *dagger.Secret,
 ) (*dagger.File, error) {
-	r, err := m.newRun(ctx, env, awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken})
-	if err != nil {
-		return nil, err
-	}
-	ctr, err := r.initialized(ctx)
+	r, ctr, err := m.initializedRun(ctx, env, awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken})
 	if err != nil {
 		return nil, err
 	}
@@ -46,7 +43,7 @@ func (m *Infra) BackupState(
 		return nil, err
 	}
 	if b.file == nil {
-		return nil, fmt.Errorf("%s has no state yet: nothing to back up", env)
+		return nil, fmt.Errorf("%s has no state yet: nothing to back up", r.env)
 	}
 	return b.file, nil
 }
@@ -244,15 +241,13 @@ func (m *Infra) RestoreState(
 	if err != nil {
 		return "", err
 	}
-	args := []string{"--env=" + env}
-	if from != "" {
-		args = append(args, "--from="+from)
-	} else {
-		args = append(args, "--from-file=<backup file>")
+	reproduce := r.call("restore-state").Flag("from", from)
+	if fromFile != nil {
+		reproduce = reproduce.Flag("from-file", "<backup file>")
 	}
+	reproduce = reproduce.Bool("confirm", true)
 	if !confirm {
-		return restore.Summary() + "\nNothing changed: rerun with --confirm to push this backup.\n" +
-			footer(r.reproduce("restore-state", append(args, "--confirm")...)), nil
+		return restore.Summary() + "\nNothing changed: rerun with --confirm to push this backup.\n" + reproduce.Markdown(), nil
 	}
 	const pushFile = "/tmp/restore/restore.tfstate"
 	_, err = r.exec(ctx, pulled.WithNewFile(pushFile, string(restore.State)), "terraform state push",
@@ -261,7 +256,7 @@ func (m *Infra) RestoreState(
 		return "", err
 	}
 	return restore.Summary() + "\nRestored: pushed as serial " + strconv.FormatUint(restore.PushSerial, 10) + ".\n" +
-		footer(r.reproduce("restore-state", append(args, "--confirm")...)), nil
+		reproduce.Markdown(), nil
 }
 
 // loadBackup reads a backup from the bucket (checked against its recorded checksum) or from
@@ -294,17 +289,25 @@ func (r *run) loadBackup(ctx context.Context, from string, file *dagger.File) ([
 }
 
 // Drift checks whether the real infrastructure still matches the environment's state
-// (terraform plan -refresh-only -detailed-exitcode) and returns drift.md and drift.json, in
-// the same form as a plan summary. Suitable for a scheduled workflow with --fail-on-drift.
+// (terraform plan -refresh-only: it reads, changes nothing) and returns drift.md, drift.json
+// (what changed, in the form of a plan summary) and result.json (the verdict: pass, warn
+// when something drifted, block with --fail-on-drift or when the check could not run).
+// It fails on block, unless --report-on-failure: then it returns the directory and
+// `verdict --report=<dir>` fails the job after the report was kept. Suitable for a
+// scheduled workflow.
 //
 // +cache="never"
 func (m *Infra) Drift(
 	ctx context.Context,
 	// Environment: preview, test, staging or prod.
 	env string,
-	// Fail (non-zero exit) when something drifted, not only when the check failed.
+	// Block (fail) when something drifted, not only when the check could not run.
 	// +optional
 	failOnDrift bool,
+	// Return the report even when the result blocks (result.json says so); then run
+	// `verdict --report=<dir>` to fail the job after keeping the report.
+	// +optional
+	reportOnFailure bool,
 	// AWS access key ID, e.g. env:AWS_ACCESS_KEY_ID.
 	// +optional
 	awsAccessKeyID *dagger.Secret,
@@ -319,20 +322,25 @@ func (m *Infra) Drift(
 	if err != nil {
 		return nil, err
 	}
+	reproduce := r.call("drift").Bool("fail-on-drift", failOnDrift)
+	var md string
+	var res pipeline.Result
 	d, err := r.drift(ctx)
 	if err != nil {
-		return nil, err
+		// Nothing was checked; the report says why, so a scheduled job's artifact is never
+		// missing.
+		res = pipeline.FailedCheck("drift", r.env, err)
+		md = fmt.Sprintf("# Drift check: %s\n\nThe check could not run:\n\n```\n%s\n```\n", r.env, tail(err.Error(), 60))
+	} else {
+		res = pipeline.DriftResult(d, failOnDrift)
+		md = d.Markdown()
 	}
-	args := []string{"--env=" + env}
-	if failOnDrift {
-		args = append(args, "--fail-on-drift")
-	}
-	dir, err := driftReport(d, r.reproduce("drift", args...))
+	dir, err := driftReport(d, res, md+reproduce.Markdown())
 	if err != nil {
 		return nil, err
 	}
-	if failOnDrift && d.Status == state.DriftFound {
-		return nil, fmt.Errorf("%s drifted: %d resource(s) changed outside Terraform\n\n%s", env, len(d.Changes), d.Markdown())
+	if err := res.Err(); err != nil && !reportOnFailure {
+		return nil, fmt.Errorf("%w\n\n%s", err, md)
 	}
 	return dir, nil
 }
@@ -363,14 +371,13 @@ func (r *run) drift(ctx context.Context) (state.Drift, error) {
 		return state.Drift{}, err
 	}
 	args := append([]string{"sh", "-c", driftScript, "drift", outDir}, state.DriftArgs(r.profile, path.Join(outDir, "drift.tfplan"))...)
-	ctr = ctr.WithExec(args, dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny})
-	if _, err := ctr.Sync(ctx); err != nil {
-		return state.Drift{}, fmt.Errorf("drift check (%s): %w", r.env, err)
+	if ctr, err = r.exec(ctx, ctr, "drift check", args); err != nil {
+		return state.Drift{}, err
 	}
 	files := map[string]string{}
 	for _, name := range []string{"drift.log", "drift.exitcode", "drift.json"} {
-		if files[name], err = ctr.File(path.Join(outDir, name)).Contents(ctx); err != nil {
-			return state.Drift{}, fmt.Errorf("read %s of the drift check: %w", name, err)
+		if files[name], err = readOut(ctx, ctr, "drift check", name); err != nil {
+			return state.Drift{}, err
 		}
 	}
 	code, err := strconv.Atoi(strings.TrimSpace(files["drift.exitcode"]))
@@ -380,13 +387,22 @@ func (r *run) drift(ctx context.Context) (state.Drift, error) {
 	return state.ReadDrift(r.env, code, files["drift.log"], []byte(files["drift.json"]))
 }
 
-// driftReport renders drift.md (ending with the reproduce line) and drift.json.
-func driftReport(d state.Drift, reproduce string) (*dagger.Directory, error) {
+// driftReport is drift's directory: drift.md, drift.json (ci/state's report; empty of
+// changes when the check could not run) and result.json (the verdict).
+func driftReport(d state.Drift, res pipeline.Result, md string) (*dagger.Directory, error) {
+	if d.Env == "" {
+		d = state.Drift{Env: res.Env, Status: state.DriftError, Changes: []state.DriftChange{}, Error: strings.Join(res.Reasons, "; ")}
+	}
 	js, err := json.MarshalIndent(d, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("write drift.json: %w", err)
 	}
+	result, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("write %s: %w", pipeline.ResultFile, err)
+	}
 	return dag.Directory().
-		WithNewFile("drift.md", d.Markdown()+footer(reproduce)).
-		WithNewFile("drift.json", string(js)+"\n"), nil
+		WithNewFile("drift.md", md).
+		WithNewFile("drift.json", string(js)+"\n").
+		WithNewFile(pipeline.ResultFile, string(result)+"\n"), nil
 }

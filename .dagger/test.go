@@ -9,7 +9,7 @@ import (
 
 	"dagger/infra/internal/dagger"
 
-	"github.com/infrapipe/infrapipe/ci/gate"
+	"github.com/infrapipe/infrapipe/ci/pipeline"
 	"github.com/infrapipe/infrapipe/ci/report"
 )
 
@@ -41,11 +41,7 @@ func (m *Infra) Test(
 	// +optional
 	awsSessionToken *dagger.Secret,
 ) (*dagger.Directory, error) {
-	r, err := m.newRun(ctx, env, awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken})
-	if err != nil {
-		return nil, err
-	}
-	ctr, err := r.initialized(ctx)
+	r, ctr, err := m.initializedRun(ctx, env, awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken})
 	if err != nil {
 		return nil, err
 	}
@@ -54,18 +50,14 @@ func (m *Infra) Test(
 		return nil, err
 	}
 	ts.project = project
-	args := []string{"--env=" + env}
-	if project != "" {
-		args = append(args, "--project="+project)
-	}
-	if skipDestructive {
-		args = append(args, "--skip-destructive")
-	}
-	dir, err := ts.files(nil)
+	junit, err := report.JUnit([]report.Suite{ts.suite()})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("write junit.xml: %w", err)
 	}
-	dir = dir.WithNewFile("summary.md", ts.step().markdown+footer(r.reproduce("test", args...)))
+	reproduce := r.call("test").Flag("project", project).Bool("skip-destructive", skipDestructive)
+	dir := dag.Directory().
+		WithNewFile("junit.xml", string(junit)).
+		WithNewFile("summary.md", ts.step().markdown+reproduce.Markdown())
 	if failed := ts.failed(); len(failed) > 0 {
 		return nil, fmt.Errorf("post-deploy tests failed in %s: %s", env, strings.Join(failed, "; "))
 	}
@@ -99,7 +91,7 @@ func (t *testSuite) failed() []string {
 
 // step is the suite as a pipeline step.
 func (t *testSuite) step() step {
-	s := step{name: "Post-deploy tests", verdict: gate.Pass}
+	s := step{Outcome: pipeline.TestsOutcome(t.failed())}
 	var b strings.Builder
 	b.WriteString("## Post-deploy tests\n\n| check | result |\n|---|---|\n")
 	for _, c := range t.cases {
@@ -112,23 +104,8 @@ func (t *testSuite) step() step {
 		}
 		fmt.Fprintf(&b, "| %s | %s |\n", c.name, result)
 	}
-	if failed := t.failed(); len(failed) > 0 {
-		s.verdict, s.reasons = gate.Block, failed
-	}
 	s.markdown = b.String()
 	return s
-}
-
-// files adds junit.xml to a report directory (nil starts a new one).
-func (t *testSuite) files(dir *dagger.Directory) (*dagger.Directory, error) {
-	if dir == nil {
-		dir = dag.Directory()
-	}
-	junit, err := report.JUnit([]report.Suite{t.suite()})
-	if err != nil {
-		return nil, fmt.Errorf("write junit.xml: %w", err)
-	}
-	return dir.WithNewFile("junit.xml", string(junit)), nil
 }
 
 // postDeploy runs the checks in an initialized container of the environment. Each check is
@@ -136,6 +113,18 @@ func (t *testSuite) files(dir *dagger.Directory) (*dagger.Directory, error) {
 func (r *run) postDeploy(ctx context.Context, ctr *dagger.Container) (*testSuite, error) {
 	ts := &testSuite{env: string(r.env)}
 	ctr = ctr.WithEnvVariable("CACHEBUSTER", cacheBuster())
+	// run2 runs one check's command: its exit code, and its output (with stderr when it
+	// failed, where the error is).
+	run2 := func(args []string) (int, string, error) {
+		res, err := execAny(ctx, ctr, args)
+		if err != nil {
+			return 0, "", fmt.Errorf("%s: %w", args[0], err)
+		}
+		if res.code != 0 {
+			return res.code, res.output(), nil
+		}
+		return 0, res.stdout, nil
+	}
 
 	// Converged: a plan after the apply has nothing left to do.
 	vars, err := r.varFileArgs(ctx)
@@ -144,7 +133,7 @@ func (r *run) postDeploy(ctx context.Context, ctr *dagger.Container) (*testSuite
 	}
 	start := time.Now()
 	planArgs := append([]string{"terraform", "plan", "-input=false", "-no-color", "-detailed-exitcode"}, r.lockArgs()...)
-	code, out, err := run2(ctx, ctr, append(planArgs, vars...))
+	code, out, err := run2(append(planArgs, vars...))
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +149,7 @@ func (r *run) postDeploy(ctx context.Context, ctr *dagger.Container) (*testSuite
 
 	// Outputs, and the health endpoints among them.
 	start = time.Now()
-	code, out, err = run2(ctx, ctr, []string{"terraform", "output", "-json", "-no-color"})
+	code, out, err = run2([]string{"terraform", "output", "-json", "-no-color"})
 	if err != nil {
 		return nil, err
 	}
@@ -184,7 +173,7 @@ func (r *run) postDeploy(ctx context.Context, ctr *dagger.Container) (*testSuite
 		}
 		endpoints++
 		start = time.Now()
-		code, out, err := run2(ctx, ctr, []string{"wget", "-q", "-O", "/dev/null", "-T", "10", url})
+		code, out, err := run2([]string{"wget", "-q", "-O", "/dev/null", "-T", "10", url})
 		if err != nil {
 			return nil, err
 		}
@@ -200,7 +189,7 @@ func (r *run) postDeploy(ctx context.Context, ctr *dagger.Container) (*testSuite
 
 	// Monitoring: alarms are part of the deployment.
 	start = time.Now()
-	code, out, err = run2(ctx, ctr, []string{"terraform", "state", "list"})
+	code, out, err = run2([]string{"terraform", "state", "list"})
 	if err != nil {
 		return nil, err
 	}
@@ -219,27 +208,6 @@ func (r *run) postDeploy(ctx context.Context, ctr *dagger.Container) (*testSuite
 	}
 	ts.cases = append(ts.cases, c)
 	return ts, nil
-}
-
-// run2 runs a command that may fail and returns its exit code and combined output.
-func run2(ctx context.Context, ctr *dagger.Container, args []string) (int, string, error) {
-	ctr = ctr.WithExec(args, dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny})
-	code, err := ctr.ExitCode(ctx)
-	if err != nil {
-		return 0, "", fmt.Errorf("%s: %w", args[0], err)
-	}
-	stdout, err := ctr.Stdout(ctx)
-	if err != nil {
-		return 0, "", fmt.Errorf("%s: %w", args[0], err)
-	}
-	stderr, err := ctr.Stderr(ctx)
-	if err != nil {
-		return 0, "", fmt.Errorf("%s: %w", args[0], err)
-	}
-	if code != 0 {
-		return code, stdout + "\n" + stderr, nil
-	}
-	return code, stdout, nil
 }
 
 // suite is the checks as a JUnit suite for ci/report.

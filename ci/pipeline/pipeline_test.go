@@ -28,19 +28,18 @@ func profile(t *testing.T, name string) environment.Profile {
 func TestNewPlan(t *testing.T) {
 	all := Order
 	tests := []struct {
-		env         string
-		opts        Options
-		want        []Step
-		tflint      bool
-		backupState bool
+		env    string
+		opts   Options
+		want   []Step
+		tflint bool
 	}{
-		{"preview", Options{}, []Step{StepLint, StepPlan, StepApply, StepTests}, false, false},
-		{"preview", Options{Project: "shop"}, []Step{StepLint, StepPlan, StepApply, StepTests}, false, false}, // preview never imports
-		{"test", Options{}, []Step{StepLint, StepSecurityScan, StepPlan, StepApply, StepTests}, true, false},
-		{"test", Options{Project: "shop"}, []Step{StepLint, StepSecurityScan, StepImport, StepPlan, StepApply, StepTests}, true, false},
-		{"staging", Options{Project: "shop", SkipTests: true}, []Step{StepLint, StepSecurityScan, StepImport, StepPlan, StepCompliance, StepCost, StepApply}, true, true},
-		{"prod", Options{Project: "shop"}, all, true, true},
-		{"prod", Options{Project: "shop", DryRun: true}, []Step{StepLint, StepSecurityScan, StepImport, StepPlan, StepCompliance, StepCost}, true, false},
+		{"preview", Options{}, []Step{StepLint, StepPlan, StepApply, StepTests}, false},
+		{"preview", Options{Project: "shop"}, []Step{StepLint, StepPlan, StepApply, StepTests}, false}, // preview never imports
+		{"test", Options{}, []Step{StepLint, StepSecurityScan, StepPlan, StepApply, StepTests}, true},
+		{"test", Options{Project: "shop"}, []Step{StepLint, StepSecurityScan, StepImport, StepPlan, StepApply, StepTests}, true},
+		{"staging", Options{Project: "shop", SkipTests: true}, []Step{StepLint, StepSecurityScan, StepImport, StepPlan, StepCompliance, StepCost, StepApply}, true},
+		{"prod", Options{Project: "shop"}, all, true},
+		{"prod", Options{Project: "shop", DryRun: true}, []Step{StepLint, StepSecurityScan, StepImport, StepPlan, StepCompliance, StepCost}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.env, func(t *testing.T) {
@@ -53,8 +52,8 @@ func TestNewPlan(t *testing.T) {
 					t.Errorf("Runs(%s) = %v", s, p.Runs(s))
 				}
 			}
-			if p.Tflint != tt.tflint || p.BackupState != tt.backupState {
-				t.Errorf("tflint, backup = %v, %v; want %v, %v", p.Tflint, p.BackupState, tt.tflint, tt.backupState)
+			if p.Tflint != tt.tflint {
+				t.Errorf("Tflint = %v, want %v", p.Tflint, tt.tflint)
 			}
 		})
 	}
@@ -108,9 +107,9 @@ func TestVerdictAndReasons(t *testing.T) {
 	}
 }
 
-func TestSort(t *testing.T) {
+func TestCompare(t *testing.T) {
 	outs := []Outcome{{Step: StepTests}, {Step: "Custom"}, {Step: StepCost}, {Step: StepLint}, {Step: StepPlan}, {Step: StepSecurityScan}}
-	Sort(outs)
+	slices.SortStableFunc(outs, func(a, b Outcome) int { return Compare(a.Step, b.Step) })
 	var got []Step
 	for _, o := range outs {
 		got = append(got, o.Step)

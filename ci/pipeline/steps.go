@@ -39,8 +39,6 @@ type Plan struct {
 	// Tflint: the lint step runs tflint besides fmt and validate (profiles with the lint
 	// check; basic validation is fmt and validate only).
 	Tflint bool
-	// BackupState: apply backs the state up first (profiles that ask for it).
-	BackupState bool
 }
 
 // NewPlan decides the steps from the environment's profile and the caller's options:
@@ -62,7 +60,7 @@ func NewPlan(p environment.Profile, o Options) Plan {
 	add(StepCost, has(environment.CheckCost))
 	add(StepApply, !o.DryRun)
 	add(StepTests, !o.DryRun && !o.SkipTests)
-	return Plan{steps: steps, Tflint: has(environment.CheckLint), BackupState: p.BackupState && !o.DryRun}
+	return Plan{steps: steps, Tflint: has(environment.CheckLint)}
 }
 
 // Runs reports whether the plan includes a step.

@@ -51,14 +51,14 @@ func Reasons(outs []Outcome, min gate.Verdict) []string {
 	return out
 }
 
-// Sort puts outcomes in report order (Order); steps finish in any order when they run in
-// parallel. Unknown steps go last, in the order they came.
-func Sort(outs []Outcome) {
+// Compare orders steps as the report lists them (Order), for slices.SortStableFunc: steps
+// finish in any order when they run in parallel. Unknown steps go last.
+func Compare(a, b Step) int {
 	rank := func(s Step) int {
 		if i := slices.Index(Order, s); i >= 0 {
 			return i
 		}
 		return len(Order)
 	}
-	slices.SortStableFunc(outs, func(a, b Outcome) int { return rank(a.Step) - rank(b.Step) })
+	return rank(a) - rank(b)
 }

@@ -1,0 +1,331 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+
+	"dagger/infra/internal/dagger"
+
+	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/pipeline"
+	"github.com/infrapipe/infrapipe/ci/state"
+)
+
+const (
+	// srcMount is where the repository sits in every container.
+	srcMount = "/src"
+	// outDir collects what a step hands back: plan files, reports, logs.
+	outDir = "/out"
+	// pluginCache is Terraform's provider plugin cache, a cache volume shared by all runs.
+	pluginCache = "/terraform-plugin-cache"
+)
+
+// awsCredentials are the AWS secrets of one call. They reach containers only as secret
+// environment variables, never as arguments, so they stay out of logs and cache keys.
+type awsCredentials struct {
+	accessKeyID, secretAccessKey, sessionToken *dagger.Secret
+}
+
+// run is one call's view of an environment: its profile, its credentials and, when
+// emulating AWS, the started emulator.
+type run struct {
+	m       *Infra
+	env     environment.Name
+	profile environment.Profile
+	creds   awsCredentials
+	// emulator is set only once the emulator is up, so every container binds the same
+	// running instance: moto keeps its state in memory.
+	emulator *dagger.Service
+}
+
+// newRun resolves the environment through ci/environment (the built-in profiles with the
+// repository's pipeline.yaml applied) and starts the AWS emulator when there is one.
+func (m *Infra) newRun(ctx context.Context, env string, creds awsCredentials) (*run, error) {
+	name, profile, err := m.profile(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	r := &run{m: m, env: name, profile: profile, creds: creds}
+	if m.Emulator != nil {
+		if r.emulator, err = m.Emulator.Start(ctx); err != nil {
+			return nil, fmt.Errorf("start the AWS emulator: %w", err)
+		}
+	}
+	return r, nil
+}
+
+// initializedRun is the start of every function that reads or changes an environment's
+// state: the run, and its container after `terraform init` with the environment's backend.
+func (m *Infra) initializedRun(ctx context.Context, env string, creds awsCredentials) (*run, *dagger.Container, error) {
+	r, err := m.newRun(ctx, env, creds)
+	if err != nil {
+		return nil, nil, err
+	}
+	ctr, err := r.initialized(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, ctr, nil
+}
+
+// profile is an environment's profile: the built-in defaults with pipeline.yaml applied.
+func (m *Infra) profile(ctx context.Context, env string) (environment.Name, environment.Profile, error) {
+	name, err := environment.ParseName(env)
+	if err != nil {
+		return "", environment.Profile{}, fmt.Errorf("--env: %w", err)
+	}
+	cfg, err := m.config(ctx)
+	if err != nil {
+		return "", environment.Profile{}, err
+	}
+	profile, err := cfg.Profile(string(name))
+	return name, profile, err
+}
+
+// config reads <terraform-dir>/pipeline.yaml, or the built-in profiles when there is none.
+func (m *Infra) config(ctx context.Context) (environment.Config, error) {
+	p := path.Join(m.TerraformDir, environment.ConfigFile)
+	data, ok, err := m.optionalFile(ctx, p)
+	if err != nil || !ok {
+		return environment.DefaultConfig(), err
+	}
+	return environment.Parse(p, []byte(data))
+}
+
+// optionalFile reads a repository file that may be absent.
+func (m *Infra) optionalFile(ctx context.Context, p string) (string, bool, error) {
+	ok, err := m.Source.Exists(ctx, p)
+	if err != nil {
+		return "", false, fmt.Errorf("look for %s: %w", p, err)
+	}
+	if !ok {
+		return "", false, nil
+	}
+	data, err := m.Source.File(p).Contents(ctx)
+	if err != nil {
+		return "", false, fmt.Errorf("read %s: %w", p, err)
+	}
+	return data, true, nil
+}
+
+// tfDir is the Terraform directory inside containers.
+func (m *Infra) tfDir() string { return path.Join(srcMount, m.TerraformDir) }
+
+// onSource is a tool's image with the repository mounted and the Terraform directory as
+// working directory, the image's entrypoint cleared so commands name their tool: every
+// linter and scanner starts here.
+func (m *Infra) onSource(image string) *dagger.Container {
+	return dag.Container().
+		From(image).
+		WithoutEntrypoint().
+		WithDirectory(srcMount, m.Source).
+		WithWorkdir(m.tfDir())
+}
+
+// terraform is the Terraform image with the repository and the providers the configuration
+// needs. It touches no state, so the engine may cache it.
+//
+// Providers come from a cache volume shared by every run of every pipeline. Terraform's
+// plugin cache is not safe for concurrent writers, so the volume is mounted with locked
+// sharing for the one exec that installs providers (init without backend), and Terraform's
+// symlinks into the cache are replaced by copies before the volume is unmounted. Later
+// execs (plan, apply, validate) then run in parallel without holding the lock.
+func (m *Infra) terraform() *dagger.Container {
+	return m.onSource(m.TerraformImage).
+		WithEnvVariable("TF_IN_AUTOMATION", "1").
+		WithEnvVariable("TF_INPUT", "0").
+		WithEnvVariable("CHECKPOINT_DISABLE", "1").
+		WithMountedCache(pluginCache, dag.CacheVolume("infrapipe-terraform-plugins"), dagger.ContainerWithMountedCacheOpts{
+			Sharing: dagger.CacheSharingModeLocked,
+		}).
+		WithEnvVariable("TF_PLUGIN_CACHE_DIR", pluginCache).
+		WithExec([]string{"sh", "-c", installProvidersScript}).
+		WithoutEnvVariable("TF_PLUGIN_CACHE_DIR").
+		WithoutMount(pluginCache)
+}
+
+// installProvidersScript installs providers through the plugin cache, then dereferences the
+// cache's symlinks so the providers outlive the cache mount.
+const installProvidersScript = `set -eu
+terraform init -backend=false -input=false -no-color
+if [ -d .terraform/providers ]; then
+	cp -RL .terraform/providers .terraform/providers.copy
+	rm -rf .terraform/providers
+	mv .terraform/providers.copy .terraform/providers
+fi`
+
+// container is the Terraform container of this run: credentials, region, the emulator when
+// there is one, and a cache buster, so nothing after it is ever served from an old run.
+func (r *run) container() *dagger.Container {
+	ctr := r.m.terraform().
+		WithEnvVariable("AWS_REGION", r.region()).
+		WithEnvVariable("AWS_DEFAULT_REGION", r.region()).
+		// The example stack's provider region; a variables file still wins, and
+		// configurations without the variable ignore it.
+		WithEnvVariable("TF_VAR_aws_region", r.region())
+	ctr = r.withAWS(ctr)
+	return ctr.WithEnvVariable("CACHEBUSTER", cacheBuster())
+}
+
+// cacheBuster differs on every call: set as an environment variable before an exec, it
+// keeps the engine from serving that exec from an earlier run.
+func cacheBuster() string { return time.Now().UTC().Format(time.RFC3339Nano) }
+
+// region is the backend's region when pipeline.yaml sets one, else the constructor's.
+func (r *run) region() string {
+	if r.profile.Backend.Region != "" {
+		return r.profile.Backend.Region
+	}
+	return r.m.Region
+}
+
+// withAWS gives a container the run's AWS access: the emulator (bound as host "aws", with
+// fake credentials, and the example stack's aws_endpoint variable) or the caller's secrets.
+func (r *run) withAWS(ctr *dagger.Container) *dagger.Container {
+	if r.emulator != nil {
+		return ctr.
+			WithServiceBinding(emulatorAlias, r.emulator).
+			WithEnvVariable("AWS_ENDPOINT_URL", r.emulatorURL()).
+			WithEnvVariable("TF_VAR_aws_endpoint", r.emulatorURL()).
+			WithEnvVariable("AWS_ACCESS_KEY_ID", "test").
+			WithEnvVariable("AWS_SECRET_ACCESS_KEY", "test")
+	}
+	for _, s := range []struct {
+		name   string
+		secret *dagger.Secret
+	}{
+		{"AWS_ACCESS_KEY_ID", r.creds.accessKeyID},
+		{"AWS_SECRET_ACCESS_KEY", r.creds.secretAccessKey},
+		{"AWS_SESSION_TOKEN", r.creds.sessionToken},
+	} {
+		if s.secret != nil {
+			ctr = ctr.WithSecretVariable(s.name, s.secret)
+		}
+	}
+	return ctr
+}
+
+// emulatorURL is the emulator's address as containers see it.
+func (r *run) emulatorURL() string {
+	return fmt.Sprintf("http://%s:%d", emulatorAlias, r.m.EmulatorPort)
+}
+
+// endpoints point the state backend at the emulator; zero for real AWS.
+func (r *run) endpoints() state.Endpoints {
+	if r.emulator == nil {
+		return state.Endpoints{}
+	}
+	u := r.emulatorURL()
+	return state.Endpoints{S3: u, STS: u, DynamoDB: u}
+}
+
+// initialized is the run's container after `terraform init` with the environment's backend,
+// which ci/state validates first: a prod run pointed at another environment's state never
+// reaches init.
+func (r *run) initialized(ctx context.Context) (*dagger.Container, error) {
+	backendFile := path.Join("/tmp", string(r.env)+".tfbackend")
+	args, err := state.InitArgs(r.env, r.profile.Backend, backendFile)
+	if err != nil {
+		return nil, err
+	}
+	ctr := r.container()
+	if r.emulator != nil {
+		if ctr, err = r.bootstrapEmulator(ctx, ctr); err != nil {
+			return nil, err
+		}
+	}
+	ctr = ctr.WithNewFile(backendFile, state.TFBackend(r.profile.Backend, r.endpoints()))
+	return r.exec(ctx, ctr, "terraform init", append([]string{"terraform"}, args...))
+}
+
+// readOut reads one file a step left in outDir; step names the step for the error.
+func readOut(ctx context.Context, ctr *dagger.Container, step, name string) (string, error) {
+	s, err := ctr.File(path.Join(outDir, name)).Contents(ctx)
+	if err != nil {
+		return "", fmt.Errorf("read %s from the %s step: %w", name, step, err)
+	}
+	return s, nil
+}
+
+// exec runs one command that must succeed and turns a failure into an error that names the
+// step, the environment and the tool's own message; a held state lock becomes ci/state's
+// LockError with the exact force-unlock command.
+func (r *run) exec(ctx context.Context, ctr *dagger.Container, step string, args []string) (*dagger.Container, error) {
+	res, err := execAny(ctx, ctr, args)
+	if err != nil {
+		return nil, fmt.Errorf("%s (%s): %w", step, r.env, err)
+	}
+	if res.code == 0 {
+		return res.ctr, nil
+	}
+	output := res.output()
+	if lockErr := state.CheckLock(r.env, output, r.profile.LockTimeout, time.Now()); lockErr != nil {
+		return nil, fmt.Errorf("%s: %w", step, lockErr)
+	}
+	return nil, fmt.Errorf("%s failed in %s (exit code %d):\n%s", step, r.env, res.code, tail(output, 60))
+}
+
+// ran is a finished command whose exit code is part of the answer (terraform fmt -check,
+// plan -detailed-exitcode, terraform-compliance), not only success or failure.
+type ran struct {
+	ctr            *dagger.Container
+	code           int
+	stdout, stderr string
+}
+
+// output is stdout then stderr, for error messages and tools that mix them.
+func (r ran) output() string { return r.stdout + "\n" + r.stderr }
+
+// execAny runs a command that may exit non-zero and returns its exit code and output; an
+// error means the command could not run at all. opts are Dagger's, e.g. UseEntrypoint for
+// images whose entrypoint is the tool.
+func execAny(ctx context.Context, ctr *dagger.Container, args []string, opts ...dagger.ContainerWithExecOpts) (ran, error) {
+	var o dagger.ContainerWithExecOpts
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	o.Expect = dagger.ReturnTypeAny
+	ctr = ctr.WithExec(args, o)
+	res := ran{ctr: ctr}
+	var err error
+	if res.code, err = ctr.ExitCode(ctx); err != nil {
+		return ran{}, err
+	}
+	if res.stdout, err = ctr.Stdout(ctx); err != nil {
+		return ran{}, err
+	}
+	if res.stderr, err = ctr.Stderr(ctx); err != nil {
+		return ran{}, err
+	}
+	return res, nil
+}
+
+// tail keeps the last n non-empty lines, where tools put their error.
+func tail(s string, n int) string {
+	var lines []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.TrimSpace(l) != "" {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) > n {
+		lines = append([]string{fmt.Sprintf("[... %d lines cut]", len(lines)-n)}, lines[len(lines)-n:]...)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// call starts the reproduce line of fn for this run: the constructor's options, the
+// environment, and the credentials given, named as environment variables, never shown.
+func (r *run) call(fn string) pipeline.Command {
+	return r.m.call(fn).
+		Flag("env", string(r.env)).
+		Secret("aws-access-key-id", r.creds.accessKeyID != nil, "AWS_ACCESS_KEY_ID").
+		Secret("aws-secret-access-key", r.creds.secretAccessKey != nil, "AWS_SECRET_ACCESS_KEY").
+		Secret("aws-session-token", r.creds.sessionToken != nil, "AWS_SESSION_TOKEN")
+}
+
+// lockArgs are ci/state's locking flags for this environment.
+func (r *run) lockArgs() []string { return state.LockArgs(r.profile) }

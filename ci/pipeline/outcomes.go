@@ -1,0 +1,44 @@
+package pipeline
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/infrapipe/infrapipe/ci/cost"
+	"github.com/infrapipe/infrapipe/ci/findings"
+	"github.com/infrapipe/infrapipe/ci/gate"
+)
+
+// FindingsOutcome judges a findings step (security scan, compliance) against the
+// environment's severity threshold: any finding at or above it blocks.
+func FindingsOutcome(s Step, fs []findings.Finding, threshold findings.Severity) (Outcome, findings.Result) {
+	res := findings.Evaluate(fs, threshold)
+	o := Outcome{Step: s, Verdict: gate.Pass}
+	if !res.Passed() {
+		o.Verdict = gate.Block
+		o.Reasons = []string{fmt.Sprintf("%s: %d finding(s) at or above %s", strings.ToLower(string(s)), len(res.Failing), res.Threshold)}
+	}
+	return o, res
+}
+
+// CostOutcome judges the cost step: blocking where ci/cost says the budget blocks (over
+// budget, or no estimate where the profile requires one), a warning for any other result
+// that is not within budget (no estimate), so nobody mistakes "not evaluated" for "cheap".
+func CostOutcome(r cost.Result) Outcome {
+	o := Outcome{Step: StepCost, Verdict: gate.Pass}
+	switch {
+	case r.Blocking:
+		o.Verdict, o.Reasons = gate.Block, r.Reasons
+	case r.Status != cost.WithinBudget:
+		o.Verdict, o.Reasons = gate.Warn, r.Reasons
+	}
+	return o
+}
+
+// TestsOutcome judges the post-deploy tests from the checks that failed.
+func TestsOutcome(failed []string) Outcome {
+	if len(failed) == 0 {
+		return Outcome{Step: StepTests, Verdict: gate.Pass}
+	}
+	return Outcome{Step: StepTests, Verdict: gate.Block, Reasons: failed}
+}
