@@ -43,6 +43,32 @@ func NewS3Client(ctx context.Context, region, endpoint string) (*s3.Client, erro
 	}), nil
 }
 
+// VersioningReader is the S3 call CheckVersioning needs; *s3.Client satisfies it.
+type VersioningReader interface {
+	GetBucketVersioning(ctx context.Context, in *s3.GetBucketVersioningInput, opts ...func(*s3.Options)) (*s3.GetBucketVersioningOutput, error)
+}
+
+// CheckVersioning refuses a state bucket whose versioning is off. Versioning is the net
+// under the pipeline's own backups: every state Terraform writes stays recoverable, even one
+// written by hand outside the pipeline. The backend settings cannot say it (it is a property
+// of the bucket), so it is read from the bucket before an apply.
+func CheckVersioning(ctx context.Context, s VersioningReader, env environment.Name, bucket string) error {
+	out, err := s.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String(bucket)})
+	if err != nil {
+		return fmt.Errorf("state bucket %s of %s: read its versioning: %w", bucket, env, err)
+	}
+	if out.Status == types.BucketVersioningStatusEnabled {
+		return nil
+	}
+	status := "never enabled"
+	if out.Status != "" {
+		status = string(out.Status)
+	}
+	return fmt.Errorf("state bucket %s of %s has versioning %s (want Enabled), so an overwritten state would be lost; "+
+		"enable it: aws s3api put-bucket-versioning --bucket %s --versioning-configuration Status=Enabled",
+		bucket, env, status, bucket)
+}
+
 // Object metadata written with every backup, so a listing says what each one is without
 // downloading it.
 const (
