@@ -11,6 +11,8 @@ import (
 	"dagger/infra/internal/dagger"
 
 	"github.com/infrapipe/infrapipe/ci/findings"
+	"github.com/infrapipe/infrapipe/ci/gate"
+	"github.com/infrapipe/infrapipe/ci/pipeline"
 )
 
 // Lint checks the Terraform code without touching state: terraform fmt -check -recursive,
@@ -24,8 +26,8 @@ func (m *Infra) Lint(ctx context.Context) (string, error) {
 		return "", err
 	}
 	summary := res.markdown() + m.call("lint").Markdown()
-	if !res.passed() {
-		return "", fmt.Errorf("lint failed:\n%s", summary)
+	if o := res.outcome(); o.Verdict == gate.Block {
+		return "", fmt.Errorf("lint failed: %s\n\n%s", strings.Join(o.Reasons, "; "), summary)
 	}
 	return summary, nil
 }
@@ -38,12 +40,9 @@ type lintResult struct {
 	notices     []string // expired suppressions
 }
 
-// lintFailAt is the tflint severity that fails lint: tflint's warnings and errors, as tflint
-// itself exits; its notices are reported only.
-const lintFailAt = findings.Low
-
-func (r lintResult) passed() bool {
-	return len(r.unformatted) == 0 && r.validate == "" && findings.Evaluate(r.tflint, lintFailAt).Passed()
+// outcome is ci/pipeline's judgement of the lint step.
+func (r lintResult) outcome() pipeline.Outcome {
+	return pipeline.LintOutcome(r.unformatted, r.validate, r.tflint)
 }
 
 // markdown is the lint section of a summary.
@@ -65,7 +64,7 @@ func (r lintResult) markdown() string {
 	}
 	fmt.Fprintf(&b, "- tflint: %d finding(s)\n\n", len(r.tflint))
 	if len(r.tflint) > 0 || len(r.notices) > 0 {
-		b.WriteString(findings.Markdown(r.tflint, findings.Evaluate(r.tflint, lintFailAt), r.notices, 50))
+		b.WriteString(findings.Markdown(r.tflint, findings.Evaluate(r.tflint, pipeline.LintFailAt), r.notices, 50))
 	}
 	return b.String()
 }

@@ -195,12 +195,7 @@ func (p *pipelineRun) run(ctx context.Context) {
 			if !p.plan.Tflint {
 				res.tflint = nil // basic validation: fmt and validate only
 			}
-			s := step{Outcome: pipeline.Outcome{Step: pipeline.StepLint, Verdict: gate.Pass},
-				markdown: res.markdown(), tools: []string{"tflint"}, findings: res.tflint}
-			if !res.passed() {
-				s.Verdict, s.Reasons = gate.Block, []string{"lint failed: see the Lint section"}
-			}
-			p.add(s)
+			p.add(step{Outcome: res.outcome(), markdown: res.markdown(), tools: []string{"tflint"}, findings: res.tflint})
 		}()
 	}
 	if p.plan.Runs(pipeline.StepSecurityScan) {

@@ -42,3 +42,27 @@ func TestsOutcome(failed []string) Outcome {
 	}
 	return Outcome{Step: StepTests, Verdict: gate.Block, Reasons: failed}
 }
+
+// LintFailAt is the tflint severity that fails lint: tflint's warnings and errors, as tflint
+// itself exits; its notices are reported only.
+const LintFailAt = findings.Low
+
+// LintOutcome judges the lint step: a file terraform fmt would rewrite, any terraform
+// validate diagnostic (validate's output, empty when valid) and tflint findings at
+// LintFailAt and up each block, with a reason saying which.
+func LintOutcome(unformatted []string, validate string, tflint []findings.Finding) Outcome {
+	o := Outcome{Step: StepLint, Verdict: gate.Pass}
+	if len(unformatted) > 0 {
+		o.Reasons = append(o.Reasons, fmt.Sprintf("%d file(s) not formatted: run terraform fmt -recursive", len(unformatted)))
+	}
+	if strings.TrimSpace(validate) != "" {
+		o.Reasons = append(o.Reasons, "terraform validate failed")
+	}
+	if res := findings.Evaluate(tflint, LintFailAt); !res.Passed() {
+		o.Reasons = append(o.Reasons, fmt.Sprintf("tflint: %d finding(s) at or above %s", len(res.Failing), LintFailAt))
+	}
+	if len(o.Reasons) > 0 {
+		o.Verdict = gate.Block
+	}
+	return o
+}

@@ -84,3 +84,41 @@ func TestTestsOutcome(t *testing.T) {
 		t.Errorf("a failure: %+v", o)
 	}
 }
+
+func TestLintOutcome(t *testing.T) {
+	// Real tflint output: one notice (INFO) and two warnings (LOW).
+	warnings, err := findings.ParseTflintJSON("tflint.json", readTestdata(t, "tflint-json-info-and-warning.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var notices []findings.Finding
+	for _, f := range warnings {
+		if f.Severity == findings.Info {
+			notices = append(notices, f)
+		}
+	}
+	tests := []struct {
+		name        string
+		unformatted []string
+		validate    string
+		tflint      []findings.Finding
+		reasons     []string
+	}{
+		{"clean", nil, "", nil, nil},
+		{"tflint notices only", nil, "", notices, nil},
+		{"everything", []string{"terraform/main.tf"}, "Error: Unsupported argument\n  on main.tf line 3", warnings,
+			[]string{"1 file(s) not formatted: run terraform fmt -recursive", "terraform validate failed", "tflint: 2 finding(s) at or above LOW"}},
+		{"validate only", nil, "Error: Missing required argument", nil, []string{"terraform validate failed"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := LintOutcome(tt.unformatted, tt.validate, tt.tflint)
+			if !slices.Equal(o.Reasons, tt.reasons) {
+				t.Errorf("reasons %q, want %q", o.Reasons, tt.reasons)
+			}
+			if want := len(tt.reasons) > 0; (o.Verdict == gate.Block) != want || o.Step != StepLint {
+				t.Errorf("outcome %+v, want block %v", o, want)
+			}
+		})
+	}
+}
