@@ -115,7 +115,7 @@ func TestDecideRealPlans(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := analyse(t, realPlan(t, tt.before, tt.after, tt.planArgs...))
+			a := analyse(t, tftest.New(t, nil).PlanChange(tt.before, tt.after, tt.planArgs...))
 			runs := []struct {
 				env   environment.Name
 				force bool
@@ -219,17 +219,4 @@ func profile(t *testing.T, n environment.Name, protectTerraformData bool) enviro
 		t.Fatal(err)
 	}
 	return p
-}
-
-func realPlan(t *testing.T, before, after string, planArgs ...string) []byte {
-	t.Helper()
-	w := tftest.New(t, nil)
-	if before != "" {
-		w.Write("main.tf", before)
-		w.Init()
-		w.Apply()
-	}
-	w.Write("main.tf", after)
-	w.Init()
-	return w.PlanJSON(planArgs...)
 }

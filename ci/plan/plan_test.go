@@ -141,7 +141,7 @@ resource "terraform_data" "legacy" {}
 func TestAnalyzeRealPlans(t *testing.T) {
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
-			out := realPlan(t, sc.before, sc.after, sc.planArgs...)
+			out := tftest.New(t, nil).PlanChange(sc.before, sc.after, sc.planArgs...)
 			a, err := Analyze(bytes.NewReader(out))
 			if err != nil {
 				t.Fatalf("Analyze: %v\n%s", err, out)
@@ -185,20 +185,6 @@ func TestAnalyzeRealPlans(t *testing.T) {
 			}
 		})
 	}
-}
-
-// realPlan applies before (when set) and returns `terraform show -json` of a plan of after.
-func realPlan(t *testing.T, before, after string, planArgs ...string) []byte {
-	t.Helper()
-	w := tftest.New(t, nil)
-	if before != "" {
-		w.Write("main.tf", before)
-		w.Init()
-		w.Apply()
-	}
-	w.Write("main.tf", after)
-	w.Init()
-	return w.PlanJSON(planArgs...)
 }
 
 // TestSensitiveValuesNeverKept plans a resource whose input is a sensitive variable and a

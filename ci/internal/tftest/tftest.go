@@ -149,3 +149,17 @@ func (w *Workspace) PlanJSON(args ...string) []byte {
 	w.Run(append([]string{"plan", "-no-color", "-input=false", "-out=tfplan"}, args...)...)
 	return []byte(w.Run("show", "-json", "tfplan"))
 }
+
+// PlanChange is the JSON plan of a change to main.tf: it applies before (unless empty),
+// then writes after and plans it with args. Tests of what a plan does share it.
+func (w *Workspace) PlanChange(before, after string, args ...string) []byte {
+	w.t.Helper()
+	if before != "" {
+		w.Write("main.tf", before)
+		w.Init()
+		w.Apply()
+	}
+	w.Write("main.tf", after)
+	w.Init()
+	return w.PlanJSON(args...)
+}
