@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -113,9 +112,9 @@ func (t *testSuite) step() step {
 func (r *run) postDeploy(ctx context.Context, ctr *dagger.Container) (*testSuite, error) {
 	ts := &testSuite{env: string(r.env)}
 	ctr = ctr.WithEnvVariable("CACHEBUSTER", cacheBuster())
-	// run2 runs one check's command: its exit code, and its output (with stderr when it
+	// runCheck runs one check's command: its exit code, and its output (with stderr when it
 	// failed, where the error is).
-	run2 := func(args []string) (int, string, error) {
+	runCheck := func(args []string) (int, string, error) {
 		res, err := execAny(ctx, ctr, args)
 		if err != nil {
 			return 0, "", fmt.Errorf("%s: %w", args[0], err)
@@ -133,7 +132,7 @@ func (r *run) postDeploy(ctx context.Context, ctr *dagger.Container) (*testSuite
 	}
 	start := time.Now()
 	planArgs := append([]string{"terraform", "plan", "-input=false", "-no-color", "-detailed-exitcode"}, r.lockArgs()...)
-	code, out, err := run2(append(planArgs, vars...))
+	code, out, err := runCheck(append(planArgs, vars...))
 	if err != nil {
 		return nil, err
 	}
@@ -149,61 +148,45 @@ func (r *run) postDeploy(ctx context.Context, ctr *dagger.Container) (*testSuite
 
 	// Outputs, and the health endpoints among them.
 	start = time.Now()
-	code, out, err = run2([]string{"terraform", "output", "-json", "-no-color"})
+	code, out, err = runCheck([]string{"terraform", "output", "-json", "-no-color"})
 	if err != nil {
 		return nil, err
 	}
 	c = testCase{name: "outputs readable", elapsed: time.Since(start)}
-	var outputs map[string]struct {
-		Value     any  `json:"value"`
-		Sensitive bool `json:"sensitive"`
-	}
+	var endpoints []pipeline.Endpoint
 	if code != 0 {
 		c.failure = fmt.Sprintf("terraform output failed (exit code %d):\n%s", code, tail(out, 20))
-	} else if err := json.Unmarshal([]byte(out), &outputs); err != nil {
-		c.failure = "terraform output -json is not JSON: " + err.Error()
+	} else if endpoints, err = pipeline.HealthEndpoints([]byte(out)); err != nil {
+		c.failure = err.Error()
 	}
 	ts.cases = append(ts.cases, c)
-	endpoints := 0
-	for name, o := range outputs {
-		url, ok := o.Value.(string)
-		if o.Sensitive || !ok || !(strings.HasSuffix(name, "_url") || strings.HasSuffix(name, "_endpoint")) ||
-			!(strings.HasPrefix(url, "http://") || strings.HasPrefix(url, "https://")) {
-			continue
-		}
-		endpoints++
+	for _, e := range endpoints {
 		start = time.Now()
-		code, out, err := run2([]string{"wget", "-q", "-O", "/dev/null", "-T", "10", url})
+		code, out, err := runCheck([]string{"wget", "-q", "-O", "/dev/null", "-T", "10", e.URL})
 		if err != nil {
 			return nil, err
 		}
-		c := testCase{name: "health endpoint " + name + " answers", elapsed: time.Since(start)}
+		c := testCase{name: "health endpoint " + e.Output + " answers", elapsed: time.Since(start)}
 		if code != 0 {
-			c.failure = fmt.Sprintf("GET %s failed: %s", url, tail(out, 5))
+			c.failure = fmt.Sprintf("GET %s failed: %s", e.URL, tail(out, 5))
 		}
 		ts.cases = append(ts.cases, c)
 	}
-	if endpoints == 0 {
+	if len(endpoints) == 0 {
 		ts.cases = append(ts.cases, testCase{name: "health endpoints answer", skipped: "no *_url or *_endpoint output with an http(s) URL"})
 	}
 
 	// Monitoring: alarms are part of the deployment.
 	start = time.Now()
-	code, out, err = run2([]string{"terraform", "state", "list"})
+	code, out, err = runCheck([]string{"terraform", "state", "list"})
 	if err != nil {
 		return nil, err
 	}
 	c = testCase{name: "monitoring present (CloudWatch alarms in state)", elapsed: time.Since(start)}
-	alarms := 0
-	for _, addr := range strings.Split(out, "\n") {
-		if strings.Contains(addr, "aws_cloudwatch_metric_alarm.") {
-			alarms++
-		}
-	}
 	switch {
 	case code != 0:
 		c.failure = fmt.Sprintf("terraform state list failed (exit code %d):\n%s", code, tail(out, 20))
-	case alarms == 0:
+	case pipeline.Alarms(out) == 0:
 		c.failure = "the state holds no aws_cloudwatch_metric_alarm: nothing watches this deployment"
 	}
 	ts.cases = append(ts.cases, c)

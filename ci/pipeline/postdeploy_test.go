@@ -1,0 +1,102 @@
+package pipeline
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/infrapipe/infrapipe/ci/internal/tftest"
+)
+
+// A real state and real `terraform output -json` / `terraform state list` output, from
+// terraform_data resources standing in for the deployment.
+const deployment = `
+resource "terraform_data" "api" {
+  input = "https://api.example.test/health"
+}
+
+output "api_url" {
+  value = terraform_data.api.output
+}
+output "admin_endpoint" {
+  value = "http://10.0.0.1:8080/"
+}
+output "secret_url" {
+  value     = "https://user:pass@example.test/"
+  sensitive = true
+}
+output "bucket_url" {
+  value = "s3://assets"
+}
+output "queue_url_list" {
+  value = ["https://sqs.example.test/q"]
+}
+output "homepage" {
+  value = "https://example.test/"
+}
+`
+
+func TestHealthEndpointsFromRealOutputs(t *testing.T) {
+	w := tftest.New(t, map[string]string{"main.tf": deployment})
+	w.Init()
+	w.Apply()
+	got, err := HealthEndpoints([]byte(w.Run("output", "-json")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Endpoint{{"admin_endpoint", "http://10.0.0.1:8080/"}, {"api_url", "https://api.example.test/health"}}
+	if !slices.Equal(got, want) {
+		t.Errorf("endpoints = %v, want %v", got, want)
+	}
+	// No outputs at all is "{}": no endpoints, no error.
+	if got, err := HealthEndpoints([]byte("{}\n")); err != nil || len(got) != 0 {
+		t.Errorf("no outputs: %v, %v", got, err)
+	}
+	if _, err := HealthEndpoints([]byte("Error: no state")); err == nil || !strings.Contains(err.Error(), "terraform output -json: not JSON") {
+		t.Errorf("err = %v, want one naming terraform output", err)
+	}
+}
+
+func TestAlarmsFromRealStateList(t *testing.T) {
+	// The state list of a configuration without alarms is real; the alarm addresses are
+	// written as terraform state list prints them.
+	w := tftest.New(t, map[string]string{"main.tf": deployment})
+	w.Init()
+	w.Apply()
+	list := w.Run("state", "list")
+	if !strings.Contains(list, "terraform_data.api") {
+		t.Fatalf("state list = %q", list)
+	}
+	tests := []struct {
+		name string
+		list string
+		want int
+	}{
+		{"no alarms", list, 0},
+		{"root alarms", list + "aws_cloudwatch_metric_alarm.errors\naws_cloudwatch_metric_alarm.latency[\"p99\"]\n", 2},
+		{"in a module", "module.monitoring.aws_cloudwatch_metric_alarm.errors\n", 1},
+		{"data source only", "data.aws_cloudwatch_metric_alarm.existing\nmodule.m.data.aws_cloudwatch_metric_alarm.x\n", 0},
+		{"other resources named alike", "aws_cloudwatch_metric_alarm_other.x\naws_sns_topic.alarms\n", 0},
+	}
+	for _, tt := range tests {
+		if got := Alarms(tt.list); got != tt.want {
+			t.Errorf("%s: Alarms = %d, want %d", tt.name, got, tt.want)
+		}
+	}
+}
+
+func FuzzHealthEndpoints(f *testing.F) {
+	f.Add([]byte(`{"api_url":{"sensitive":false,"type":"string","value":"https://x/"}}`))
+	f.Add([]byte(`{"a_endpoint":{"sensitive":true,"value":"http://x"},"b":{"value":[1]}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		eps, err := HealthEndpoints(data)
+		if err != nil {
+			return
+		}
+		for _, e := range eps {
+			if !strings.HasPrefix(e.URL, "http://") && !strings.HasPrefix(e.URL, "https://") {
+				t.Fatalf("endpoint %v is not an http(s) URL", e)
+			}
+		}
+	})
+}
