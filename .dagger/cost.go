@@ -11,9 +11,10 @@ import (
 )
 
 // Cost plans the environment, estimates the plan's monthly cost with Infracost and compares
-// it with the environment's budget (pipeline.yaml): the monthly total and the monthly
-// change, with the largest cost changes listed. Without an API key the cost is "not
-// evaluated", which fails only where the profile requires an estimate.
+// it with the environment's budget (pipeline.yaml). It returns the cost report as Markdown:
+// the monthly total and the monthly change against the budget, and the largest cost
+// changes. It fails over budget. Without an API key the cost is "not evaluated", which fails
+// only where the profile requires an estimate (prod).
 //
 // +cache="never"
 func (m *Infra) Cost(

@@ -27,9 +27,10 @@ func (g gitHub) given() bool {
 	return g.eventName != "" || g.ref != "" || g.requestedEnv != "" || g.event != nil
 }
 
-// ResolveEnv says which environment a GitHub Actions run targets and why: a
-// workflow_dispatch input wins, then pipeline.yaml's event rules (by default a pull request
-// targets preview and a push to main targets test). Hostile values are rejected.
+// ResolveEnv says which environment a GitHub Actions run targets and why, as
+// "<environment><TAB><why>", e.g. "test<TAB>event push on refs/heads/main". A workflow_dispatch
+// input wins, then pipeline.yaml's event rules (by default a pull request targets preview
+// and a push to main targets test). Hostile values are rejected.
 func (m *Infra) ResolveEnv(
 	ctx context.Context,
 	// The event name, e.g. --github-event-name="$GITHUB_EVENT_NAME".

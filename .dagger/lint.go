@@ -16,8 +16,9 @@ import (
 )
 
 // Lint checks the Terraform code without touching state: terraform fmt -check -recursive,
-// terraform validate (after init without backend) and tflint. It returns the report, or
-// fails with each problem's file and line.
+// terraform validate (after init without backend) and tflint, in parallel. It returns the
+// lint report as Markdown (each tool's result, tflint's findings with file and line), or
+// fails with that report when a file is unformatted, validate fails or tflint warns.
 //
 // +check
 func (m *Infra) Lint(ctx context.Context) (string, error) {

@@ -20,8 +20,9 @@ import (
 // fmt/validate and lint, security scan, import of existing resources, plan with the safety
 // gate, compliance and cost on the plan, state backup, apply of the saved plan, and
 // post-deploy tests. Independent steps run in parallel. It returns one report directory
-// (summary.md, result.json, results.sarif, junit.xml, outputs.env, annotations.txt,
-// plan.txt) and fails with the reason when a step blocks.
+// (summary.md, result.json with the verdict pass, warn or block, results.sarif, junit.xml,
+// outputs.env, annotations.txt, plan.txt, and the import report when import ran) and fails
+// with the reasons when a step blocks, unless --report-on-failure.
 //
 // The environment comes from --env or, in GitHub Actions, from the event values.
 //

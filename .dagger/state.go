@@ -150,7 +150,8 @@ func (r *run) processAWS(ctx context.Context) (string, error) {
 }
 
 // Backups lists the environment's state backups under the backend's backup prefix, newest
-// first: the keys restore-state --from takes.
+// first, one key a line, e.g. backups/prod/20261127T061700Z-serial-42-1a2b3c4d.tfstate: the
+// keys restore-state --from takes.
 //
 // +cache="never"
 func (m *Infra) Backups(
@@ -187,8 +188,10 @@ func (m *Infra) Backups(
 
 // RestoreState puts a backup back as the environment's state. It compares the backup with the
 // current state first (lineage, serial, resources restored or dropped) and refuses a backup
-// from another state (foreign lineage). Without --confirm it only shows that comparison.
-// Nothing is destroyed: the next plan shows what the restored state means.
+// from another state (foreign lineage). Without --confirm it only returns that comparison
+// (Markdown) and changes nothing; with --confirm it pushes the backup and returns the
+// comparison and the new serial. Nothing is destroyed: the next plan shows what the restored
+// state means.
 //
 // +cache="never"
 func (m *Infra) RestoreState(
