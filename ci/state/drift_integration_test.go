@@ -149,6 +149,12 @@ func TestDriftReport(t *testing.T) {
 	if !strings.Contains(string(js), `"status":"drift"`) || !strings.Contains(string(js), `"address":"aws_s3_bucket.logs"`) {
 		t.Errorf("json: %s", js)
 	}
+	// Reports name what changed, never the values: a drifted attribute may hold a secret.
+	for _, value := range []string{"hand-edited", "someone-else"} {
+		if strings.Contains(md, value) || strings.Contains(string(js), value) {
+			t.Errorf("the drift report shows the out-of-band value %q:\n%s\n%s", value, md, js)
+		}
+	}
 
 	// A refresh-only plan only reads: the state still holds the old tags and both buckets.
 	_, snap := pull(t, w)
