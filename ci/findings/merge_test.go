@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -32,10 +35,64 @@ func allFixtureFindings(t *testing.T) []Finding {
 	return all
 }
 
-// checkSARIFSchema checks the merged file as GitHub reads it: generic JSON, against the
-// fields SARIF 2.1.0's schema requires, independently of this package's structs.
+// validateSARIF is the program that checks a file against SARIF 2.1.0's JSON schema
+// (testdata/sarif-schema-2.1.0.json) with Python's jsonschema, a validator that shares
+// nothing with this package.
+const validateSARIF = `
+import json, sys
+import jsonschema
+schema = json.load(open(sys.argv[1]))
+doc = json.load(open(sys.argv[2]))
+errors = sorted(jsonschema.Draft4Validator(schema).iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
+for e in errors[:20]:
+    print("/" + "/".join(map(str, e.absolute_path)) + ": " + e.message[:300])
+sys.exit(1 if errors else 0)
+`
+
+// schemaErrors runs validateSARIF on data; the error is set when the file is invalid.
+func schemaErrors(t *testing.T, data []byte) (string, error) {
+	t.Helper()
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Fatalf("python3 (with jsonschema) is needed to validate SARIF against its schema: %v", err)
+	}
+	file := filepath.Join(t.TempDir(), "merged.sarif")
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(python, "-c", validateSARIF, filepath.Join("testdata", "sarif-schema-2.1.0.json"), file).CombinedOutput()
+	if strings.Contains(string(out), "No module named 'jsonschema'") {
+		t.Fatalf("python3 has no jsonschema module, needed to validate SARIF (apt-get install python3-jsonschema):\n%s", out)
+	}
+	return string(out), err
+}
+
+// TestSARIFSchemaRejects shows the schema check can fail: documents GitHub would refuse.
+func TestSARIFSchemaRejects(t *testing.T) {
+	tests := []struct{ name, doc, want string }{
+		{"bad level", `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"x"}},"results":[{"ruleId":"r","level":"fatal","message":{"text":"m"}}]}]}`, "/runs/0/results/0/level"},
+		{"no driver name", `{"version":"2.1.0","runs":[{"tool":{"driver":{}},"results":[]}]}`, "'name' is a required property"},
+		{"unknown property", `{"version":"2.1.0","runs":[],"extra":1}`, "Additional properties"},
+		{"start line 0", `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"x"}},"results":[{"ruleId":"r","message":{"text":"m"},"locations":[{"physicalLocation":{"artifactLocation":{"uri":"a.tf"},"region":{"startLine":0}}}]}]}]}`, "startLine"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := schemaErrors(t, []byte(tt.doc))
+			if err == nil || !strings.Contains(out, tt.want) {
+				t.Errorf("schema check = %v %q, want a failure mentioning %q", err, out, tt.want)
+			}
+		})
+	}
+}
+
+// checkSARIFSchema checks the merged file as GitHub reads it: valid against the SARIF
+// 2.1.0 schema, and, as generic JSON, with the fields GitHub code scanning needs beyond
+// the schema (a location on every result, fingerprints, rule indexes that point right).
 func checkSARIFSchema(t *testing.T, data []byte) map[string]any {
 	t.Helper()
+	if out, err := schemaErrors(t, data); err != nil {
+		t.Fatalf("merged SARIF is not valid against the SARIF 2.1.0 schema (%v):\n%s", err, out)
+	}
 	var doc map[string]any
 	if err := json.Unmarshal(data, &doc); err != nil {
 		t.Fatalf("merged SARIF is not JSON: %v", err)
