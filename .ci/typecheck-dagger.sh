@@ -250,9 +250,9 @@ for probe in "${probes[@]}"; do
 done
 rm -f zz_typecheck_probe.go
 
-# The module's own tests: its shell scripts with real terraform and moto_server, its
-# reproduce lines. The engine never runs them; a broken script would only show on a user's
-# machine.
-echo "== go test (.dagger: embedded scripts with terraform and moto_server, reproduce lines)"
+# The module's own tests: its shell scripts with real terraform and moto_server, and the
+# tool command lines. The engine never runs them; a broken script would only show on a
+# user's machine. (Its decisions and reproduce lines are ci/pipeline's, tested by go test.)
+echo "== go test (.dagger: embedded scripts with terraform and moto_server, tool command lines)"
 go test -count=1 ./...
 echo "ok: .dagger type-checks and its tests pass"

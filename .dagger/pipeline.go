@@ -113,8 +113,9 @@ func (m *Infra) Pipeline(
 	if err != nil {
 		return nil, err
 	}
-	if err := res.Err(); err != nil && !reportOnFailure {
-		return nil, fmt.Errorf("%w\nReproduce with: %s", err, reproduce)
+	if res.Verdict == gate.Block && !reportOnFailure {
+		res.Reasons = pipeline.Reasons(p.outcomes(), gate.Block) // why it blocked, not every warning
+		return nil, fmt.Errorf("%w\nReproduce with: %s", res.Err(), reproduce)
 	}
 	return dir, nil
 }
