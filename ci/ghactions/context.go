@@ -120,7 +120,7 @@ func (c *Context) readPayload(event map[string]any) error {
 		pr, _ := event["pull_request"].(map[string]any)
 		n, ok := pr["number"].(float64)
 		if !ok || n < 1 || n > math.MaxInt32 || n != math.Trunc(n) {
-			return fmt.Errorf("pull_request.number %v is not a pull request number", pr["number"])
+			return fmt.Errorf("pull_request.number %s is not a pull request number", quote(fmt.Sprint(pr["number"])))
 		}
 		c.PullRequest = int(n)
 		head, _ := pr["head"].(map[string]any)

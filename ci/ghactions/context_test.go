@@ -86,7 +86,7 @@ func TestNewContextRejects(t *testing.T) {
 		t.Fatal(err)
 	}
 	badPR := filepath.Join(t.TempDir(), "event.json")
-	if err := os.WriteFile(badPR, []byte(`{"pull_request": {"number": "2; id"}}`), 0o644); err != nil {
+	if err := os.WriteFile(badPR, []byte(`{"pull_request": {"number": "2; id\n::error::pwned"}}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -168,7 +168,7 @@ func TestNewContextRejects(t *testing.T) {
 		{
 			name: "payload with a pull request number that is not one",
 			v:    Values{EventName: "pull_request", EventPath: badPR},
-			want: []string{"pull_request.number 2; id is not a pull request number"},
+			want: []string{`pull_request.number "2; id\n::error::pwned" is not a pull request number`},
 		},
 	}
 	for _, tt := range tests {

@@ -10,8 +10,9 @@ import (
 	"github.com/infrapipe/infrapipe/ci/findings"
 )
 
-// FuzzNewContext feeds arbitrary payloads and values: NewContext never panics, and whatever
-// it accepts resolves to a real environment and a well-formed ref.
+// FuzzNewContext feeds arbitrary payloads and values: NewContext never panics, its errors
+// (printed in the job log) hold no raw line break that could start a workflow command, and
+// whatever it accepts resolves to a real environment and a well-formed ref.
 func FuzzNewContext(f *testing.F) {
 	seeds, err := filepath.Glob(filepath.Join("testdata", "events", "*.json"))
 	if err != nil || len(seeds) == 0 {
@@ -26,6 +27,7 @@ func FuzzNewContext(f *testing.F) {
 		f.Add(data, event, "", "")
 		f.Add(data, event, "refs/heads/main", "prod")
 	}
+	f.Add([]byte(`{"pull_request": {"number": "2\n::error::pwned"}}`), "pull_request", "", "")
 	f.Fuzz(func(t *testing.T, payload []byte, eventName, ref, requested string) {
 		path := filepath.Join(t.TempDir(), "event.json")
 		if err := os.WriteFile(path, payload, 0o644); err != nil {
@@ -33,6 +35,9 @@ func FuzzNewContext(f *testing.F) {
 		}
 		c, err := NewContext(environment.DefaultConfig(), Values{EventName: eventName, Ref: ref, EventPath: path, RequestedEnv: requested})
 		if err != nil {
+			if strings.ContainsAny(err.Error(), "\r\n") {
+				t.Fatalf("error holds a raw line break: %q", err)
+			}
 			return
 		}
 		if _, err := environment.ParseName(string(c.Target.Name)); err != nil {
