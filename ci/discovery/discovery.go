@@ -117,7 +117,8 @@ type Result struct {
 func Discover(ctx context.Context, cfg Config) (Result, error) {
 	cfg = cfg.withDefaults()
 	if cfg.Project == "" || cfg.Environment == "" {
-		return Result{}, fmt.Errorf("discovery needs a project and an environment tag value (got project %q, environment %q)", cfg.Project, cfg.Environment)
+		return Result{}, fmt.Errorf("discovery needs the values of the %s and %s tags (got %s=%q, %s=%q): pass the project, e.g. --project=myproject",
+			cfg.ProjectTagKey, cfg.EnvironmentTagKey, cfg.ProjectTagKey, cfg.Project, cfg.EnvironmentTagKey, cfg.Environment)
 	}
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)

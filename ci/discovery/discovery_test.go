@@ -264,9 +264,18 @@ func TestDiscoverFailsMidRun(t *testing.T) {
 }
 
 func TestDiscoverRejectsMissingTags(t *testing.T) {
-	_, err := discovery.Discover(context.Background(), discovery.Config{Environment: "prod", Credentials: discoverytest.Credentials})
-	if err == nil || !strings.Contains(err.Error(), "project") {
-		t.Fatalf("err = %v, want one naming the missing project", err)
+	for _, tt := range []struct {
+		cfg  discovery.Config
+		want string
+	}{
+		{discovery.Config{Environment: "prod"}, `values of the Project and Environment tags (got Project="", Environment="prod")`},
+		{discovery.Config{Project: "shop", ProjectTagKey: "app", EnvironmentTagKey: "stage"}, `values of the app and stage tags (got app="shop", stage="")`},
+	} {
+		tt.cfg.Credentials = discoverytest.Credentials
+		_, err := discovery.Discover(context.Background(), tt.cfg)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("err = %v, want one naming the tag keys and values: %q", err, tt.want)
+		}
 	}
 }
 
