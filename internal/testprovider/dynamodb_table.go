@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -105,10 +106,6 @@ func (r *dynamoDBTable) ValidateConfig(ctx context.Context, req resource.Validat
 	}
 }
 
-func (r *dynamoDBTable) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
-}
-
 func (r *dynamoDBTable) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan dynamoDBTableModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
@@ -131,9 +128,7 @@ func (r *dynamoDBTable) Create(ctx context.Context, req resource.CreateRequest, 
 			AttributeType: ddbtypes.ScalarAttributeType(a.Type.ValueString()),
 		})
 	}
-	for _, k := range sortedKeys(tags) {
-		in.Tags = append(in.Tags, ddbtypes.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
-	}
+	in.Tags = tagList(tags, ddbTag)
 	out, err := r.c.dynamodb.CreateTable(ctx, in)
 	if err != nil {
 		resp.Diagnostics.AddError("Create DynamoDB table "+name, err.Error())
@@ -167,14 +162,12 @@ func (r *dynamoDBTable) Read(ctx context.Context, req resource.ReadRequest, resp
 		return
 	}
 	table := out.Table
-	remote, err := r.tags(ctx, aws.ToString(table.TableArn))
-	if err != nil {
-		resp.Diagnostics.AddError("Read tags of DynamoDB table "+name, err.Error())
+	var diags diag.Diagnostics
+	state.Tags, diags = r.readTags(ctx, r, aws.ToString(table.TableArn), "DynamoDB table", state.Tags)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
 		return
 	}
-	var diags diag.Diagnostics
-	state.Tags, diags = r.tagsToState(ctx, state.Tags, remote)
-	resp.Diagnostics.Append(diags...)
 	state.Name = types.StringValue(aws.ToString(table.TableName))
 	state.ARN = types.StringValue(aws.ToString(table.TableArn))
 	// No summary means provisioned capacity, as on AWS: that shows as a difference.
@@ -198,41 +191,7 @@ func (r *dynamoDBTable) Read(ctx context.Context, req resource.ReadRequest, resp
 }
 
 func (r *dynamoDBTable) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var plan, state dynamoDBTableModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	newTags, diags := r.withDefaults(ctx, plan.Tags)
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	arn := aws.String(state.ARN.ValueString())
-	oldTags, err := r.tags(ctx, *arn)
-	if err != nil {
-		resp.Diagnostics.AddError("Read tags of DynamoDB table "+state.ID.ValueString(), err.Error())
-		return
-	}
-	set, remove := tagChanges(oldTags, newTags)
-	if len(remove) > 0 {
-		if _, err := r.c.dynamodb.UntagResource(ctx, &dynamodb.UntagResourceInput{ResourceArn: arn, TagKeys: remove}); err != nil {
-			resp.Diagnostics.AddError("Untag DynamoDB table "+state.ID.ValueString(), err.Error())
-			return
-		}
-	}
-	if len(set) > 0 {
-		in := &dynamodb.TagResourceInput{ResourceArn: arn}
-		for _, k := range sortedKeys(set) {
-			in.Tags = append(in.Tags, ddbtypes.Tag{Key: aws.String(k), Value: aws.String(set[k])})
-		}
-		if _, err := r.c.dynamodb.TagResource(ctx, in); err != nil {
-			resp.Diagnostics.AddError("Tag DynamoDB table "+state.ID.ValueString(), err.Error())
-			return
-		}
-	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+	r.updateTags(ctx, r, "arn", "DynamoDB table", req, resp)
 }
 
 func (r *dynamoDBTable) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -247,6 +206,8 @@ func (r *dynamoDBTable) Delete(ctx context.Context, req resource.DeleteRequest, 
 	}
 }
 
+// tags pages through the table's tags. DynamoDB's tagging calls take the table's ARN, not
+// its name.
 func (r *dynamoDBTable) tags(ctx context.Context, arn string) (map[string]string, error) {
 	tags := map[string]string{}
 	in := &dynamodb.ListTagsOfResourceInput{ResourceArn: aws.String(arn)}
@@ -255,12 +216,26 @@ func (r *dynamoDBTable) tags(ctx context.Context, arn string) (map[string]string
 		if err != nil {
 			return nil, err
 		}
-		for _, t := range out.Tags {
-			tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
-		}
+		maps.Copy(tags, tagMap(out.Tags, func(t ddbtypes.Tag) (*string, *string) { return t.Key, t.Value }))
 		if out.NextToken == nil {
 			return tags, nil
 		}
 		in.NextToken = out.NextToken
 	}
 }
+
+func (r *dynamoDBTable) setTags(ctx context.Context, arn string, tags map[string]string) error {
+	return replaceTags(ctx, r, arn, tags)
+}
+
+func (r *dynamoDBTable) tag(ctx context.Context, arn string, set map[string]string) error {
+	_, err := r.c.dynamodb.TagResource(ctx, &dynamodb.TagResourceInput{ResourceArn: aws.String(arn), Tags: tagList(set, ddbTag)})
+	return err
+}
+
+func (r *dynamoDBTable) untag(ctx context.Context, arn string, remove []string) error {
+	_, err := r.c.dynamodb.UntagResource(ctx, &dynamodb.UntagResourceInput{ResourceArn: aws.String(arn), TagKeys: remove})
+	return err
+}
+
+func ddbTag(key, value *string) ddbtypes.Tag { return ddbtypes.Tag{Key: key, Value: value} }

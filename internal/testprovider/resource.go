@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 
 	"github.com/aws/smithy-go"
-	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
@@ -31,6 +29,12 @@ func (r *configured) Configure(_ context.Context, req resource.ConfigureRequest,
 		return
 	}
 	r.c = c
+}
+
+// ImportState serves every resource: each is imported by its id (the bucket name, the
+// table name, the topic ARN) and Read fills in the rest.
+func (r *configured) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
 }
 
 // Attributes every resource shares, with the real provider's names.
@@ -71,82 +75,4 @@ func isNotFound(err error) bool {
 		return true
 	}
 	return false
-}
-
-// tagsFromConfig converts a tags value. Null means no tags; so does a value not known
-// yet, which only happens while planning, when nothing is written.
-func tagsFromConfig(ctx context.Context, m types.Map) (map[string]string, diag.Diagnostics) {
-	tags := map[string]string{}
-	if m.IsNull() || m.IsUnknown() {
-		return tags, nil
-	}
-	for _, v := range m.Elements() {
-		if v.IsUnknown() {
-			return tags, nil
-		}
-	}
-	diags := m.ElementsAs(ctx, &tags, false)
-	return tags, diags
-}
-
-// withDefaults returns the tags the remote object must carry: the provider's
-// default_tags overridden by the resource's own tags, as in the real provider.
-func (r *configured) withDefaults(ctx context.Context, tags types.Map) (map[string]string, diag.Diagnostics) {
-	own, diags := tagsFromConfig(ctx, tags)
-	all := map[string]string{}
-	maps.Copy(all, r.c.defaultTags)
-	maps.Copy(all, own)
-	return all, diags
-}
-
-// tagsToState turns the remote tags into the tags attribute, which holds what the
-// resource sets itself: keys it had before, and keys that are not default tags with the
-// same value (so a default tag changed out of band shows as drift). There is no tags_all.
-// An object without own tags gets null tags, unless the prior value was an empty map:
-// `tags = {}` in configuration must not look like drift.
-func (r *configured) tagsToState(ctx context.Context, prior types.Map, remote map[string]string) (types.Map, diag.Diagnostics) {
-	own := map[string]string{}
-	for k, v := range remote {
-		_, before := prior.Elements()[k]
-		def, isDefault := r.c.defaultTags[k]
-		if before || !isDefault || def != v {
-			own[k] = v
-		}
-	}
-	switch {
-	case len(own) > 0:
-		return types.MapValueFrom(ctx, types.StringType, own)
-	case !prior.IsNull() && !prior.IsUnknown() && len(prior.Elements()) == 0:
-		return prior, nil
-	default:
-		return types.MapNull(types.StringType), nil
-	}
-}
-
-// tagChanges returns the tags to set (new or changed) and the keys to remove, sorted so
-// requests are deterministic.
-func tagChanges(old, new map[string]string) (set map[string]string, remove []string) {
-	set = map[string]string{}
-	for k, v := range new {
-		if ov, ok := old[k]; !ok || ov != v {
-			set[k] = v
-		}
-	}
-	for k := range old {
-		if _, ok := new[k]; !ok {
-			remove = append(remove, k)
-		}
-	}
-	slices.Sort(remove)
-	return set, remove
-}
-
-// sortedKeys gives tag maps a stable order for requests.
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

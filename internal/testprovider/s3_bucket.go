@@ -10,7 +10,6 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
-	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
@@ -51,10 +50,6 @@ func (r *s3Bucket) Schema(_ context.Context, _ resource.SchemaRequest, resp *res
 	}
 }
 
-func (r *s3Bucket) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
-}
-
 func (r *s3Bucket) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan s3BucketModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
@@ -81,7 +76,7 @@ func (r *s3Bucket) Create(ctx context.Context, req resource.CreateRequest, resp 
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if err := r.putTags(ctx, name, tags); err != nil {
+	if err := r.setTags(ctx, name, tags); err != nil {
 		resp.Diagnostics.AddError("Tag S3 bucket "+name, err.Error())
 	}
 }
@@ -101,14 +96,12 @@ func (r *s3Bucket) Read(ctx context.Context, req resource.ReadRequest, resp *res
 		resp.Diagnostics.AddError("Read S3 bucket "+name, err.Error())
 		return
 	}
-	remote, err := r.getTags(ctx, name)
-	if err != nil {
-		resp.Diagnostics.AddError("Read tags of S3 bucket "+name, err.Error())
+	var diags diag.Diagnostics
+	state.Tags, diags = r.readTags(ctx, r, name, "S3 bucket", state.Tags)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
 		return
 	}
-	var diags diag.Diagnostics
-	state.Tags, diags = r.tagsToState(ctx, state.Tags, remote)
-	resp.Diagnostics.Append(diags...)
 	state.Bucket = types.StringValue(name)
 	state.ARN = types.StringValue("arn:aws:s3:::" + name)
 	if state.ForceDestroy.IsNull() { // after import, as the real provider does
@@ -118,21 +111,7 @@ func (r *s3Bucket) Read(ctx context.Context, req resource.ReadRequest, resp *res
 }
 
 func (r *s3Bucket) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var plan s3BucketModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	tags, diags := r.withDefaults(ctx, plan.Tags)
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if err := r.putTags(ctx, plan.ID.ValueString(), tags); err != nil {
-		resp.Diagnostics.AddError("Tag S3 bucket "+plan.ID.ValueString(), err.Error())
-		return
-	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+	r.updateTags(ctx, r, "id", "S3 bucket", req, resp)
 }
 
 func (r *s3Bucket) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -154,24 +133,22 @@ func (r *s3Bucket) Delete(ctx context.Context, req resource.DeleteRequest, resp 
 	}
 }
 
-// putTags replaces the bucket's whole tag set, which is how S3 tagging works.
-func (r *s3Bucket) putTags(ctx context.Context, name string, tags map[string]string) error {
+// setTags replaces the bucket's whole tag set, which is how S3 tagging works.
+func (r *s3Bucket) setTags(ctx context.Context, name string, tags map[string]string) error {
 	if len(tags) == 0 {
 		_, err := r.c.s3.DeleteBucketTagging(ctx, &s3.DeleteBucketTaggingInput{Bucket: aws.String(name)})
 		return err
 	}
-	set := make([]s3types.Tag, 0, len(tags))
-	for _, k := range sortedKeys(tags) {
-		set = append(set, s3types.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
-	}
 	_, err := r.c.s3.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{
-		Bucket:  aws.String(name),
-		Tagging: &s3types.Tagging{TagSet: set},
+		Bucket: aws.String(name),
+		Tagging: &s3types.Tagging{TagSet: tagList(tags, func(k, v *string) s3types.Tag {
+			return s3types.Tag{Key: k, Value: v}
+		})},
 	})
 	return err
 }
 
-func (r *s3Bucket) getTags(ctx context.Context, name string) (map[string]string, error) {
+func (r *s3Bucket) tags(ctx context.Context, name string) (map[string]string, error) {
 	out, err := r.c.s3.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String(name)})
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) && apiErr.ErrorCode() == "NoSuchTagSet" {
@@ -180,11 +157,7 @@ func (r *s3Bucket) getTags(ctx context.Context, name string) (map[string]string,
 	if err != nil {
 		return nil, err
 	}
-	tags := make(map[string]string, len(out.TagSet))
-	for _, t := range out.TagSet {
-		tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
-	}
-	return tags, nil
+	return tagMap(out.TagSet, func(t s3types.Tag) (*string, *string) { return t.Key, t.Value }), nil
 }
 
 // empty deletes every object version and delete marker, page by page.

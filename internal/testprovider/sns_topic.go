@@ -8,7 +8,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
-	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -41,10 +40,6 @@ func (r *snsTopic) Schema(_ context.Context, _ resource.SchemaRequest, resp *res
 	}
 }
 
-func (r *snsTopic) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
-}
-
 func (r *snsTopic) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan snsTopicModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
@@ -55,7 +50,7 @@ func (r *snsTopic) Create(ctx context.Context, req resource.CreateRequest, resp 
 	}
 	out, err := r.c.sns.CreateTopic(ctx, &sns.CreateTopicInput{
 		Name: aws.String(plan.Name.ValueString()),
-		Tags: snsTags(tags),
+		Tags: tagList(tags, snsTag),
 	})
 	if err != nil {
 		resp.Diagnostics.AddError("Create SNS topic "+plan.Name.ValueString(), err.Error())
@@ -82,51 +77,19 @@ func (r *snsTopic) Read(ctx context.Context, req resource.ReadRequest, resp *res
 		resp.Diagnostics.AddError("Read SNS topic "+arn, err.Error())
 		return
 	}
-	remote, err := r.tags(ctx, arn)
-	if err != nil {
-		resp.Diagnostics.AddError("Read tags of SNS topic "+arn, err.Error())
+	var diags diag.Diagnostics
+	state.Tags, diags = r.readTags(ctx, r, arn, "SNS topic", state.Tags)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
 		return
 	}
-	var diags diag.Diagnostics
-	state.Tags, diags = r.tagsToState(ctx, state.Tags, remote)
-	resp.Diagnostics.Append(diags...)
 	state.ARN = types.StringValue(arn)
 	state.Name = types.StringValue(arn[strings.LastIndex(arn, ":")+1:]) // arn:aws:sns:region:account:name
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 }
 
 func (r *snsTopic) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var plan, state snsTopicModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	newTags, diags := r.withDefaults(ctx, plan.Tags)
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	arn := aws.String(state.ID.ValueString())
-	oldTags, err := r.tags(ctx, *arn)
-	if err != nil {
-		resp.Diagnostics.AddError("Read tags of SNS topic "+*arn, err.Error())
-		return
-	}
-	set, remove := tagChanges(oldTags, newTags)
-	if len(remove) > 0 {
-		if _, err := r.c.sns.UntagResource(ctx, &sns.UntagResourceInput{ResourceArn: arn, TagKeys: remove}); err != nil {
-			resp.Diagnostics.AddError("Untag SNS topic "+*arn, err.Error())
-			return
-		}
-	}
-	if len(set) > 0 {
-		if _, err := r.c.sns.TagResource(ctx, &sns.TagResourceInput{ResourceArn: arn, Tags: snsTags(set)}); err != nil {
-			resp.Diagnostics.AddError("Tag SNS topic "+*arn, err.Error())
-			return
-		}
-	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+	r.updateTags(ctx, r, "arn", "SNS topic", req, resp)
 }
 
 func (r *snsTopic) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -146,17 +109,21 @@ func (r *snsTopic) tags(ctx context.Context, arn string) (map[string]string, err
 	if err != nil {
 		return nil, err
 	}
-	tags := map[string]string{}
-	for _, t := range out.Tags {
-		tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
-	}
-	return tags, nil
+	return tagMap(out.Tags, func(t snstypes.Tag) (*string, *string) { return t.Key, t.Value }), nil
 }
 
-func snsTags(tags map[string]string) []snstypes.Tag {
-	var out []snstypes.Tag
-	for _, k := range sortedKeys(tags) {
-		out = append(out, snstypes.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
-	}
-	return out
+func (r *snsTopic) setTags(ctx context.Context, arn string, tags map[string]string) error {
+	return replaceTags(ctx, r, arn, tags)
 }
+
+func (r *snsTopic) tag(ctx context.Context, arn string, set map[string]string) error {
+	_, err := r.c.sns.TagResource(ctx, &sns.TagResourceInput{ResourceArn: aws.String(arn), Tags: tagList(set, snsTag)})
+	return err
+}
+
+func (r *snsTopic) untag(ctx context.Context, arn string, remove []string) error {
+	_, err := r.c.sns.UntagResource(ctx, &sns.UntagResourceInput{ResourceArn: aws.String(arn), TagKeys: remove})
+	return err
+}
+
+func snsTag(key, value *string) snstypes.Tag { return snstypes.Tag{Key: key, Value: value} }
