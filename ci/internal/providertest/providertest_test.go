@@ -268,130 +268,150 @@ func stateID(t *testing.T, w *tftest.Workspace, address string) string {
 	return ""
 }
 
-// TestLifecycle applies each resource type, changes its tags out of band and expects
-// refresh-only drift, applies the configuration back, and destroys it, checking moto with
-// the SDK at every step.
-func TestLifecycle(t *testing.T) {
+// eachKind runs test once per resource type, in parallel, with a moto_server of the
+// test's own: the kinds' objects have fixed names, so two tests must not share one.
+func eachKind(t *testing.T, test func(t *testing.T, k kind, moto *mototest.Server, a *sdk)) {
 	t.Parallel()
 	moto := mototest.Start(t)
 	a := newSDK(moto)
 	for _, k := range kinds {
 		t.Run(k.typ, func(t *testing.T) {
 			t.Parallel()
-			ctx := context.Background()
-			w := workspace(t, moto, k.config(`{ project = "infrapipe", env = "test" }`))
-			w.Apply()
-			id := stateID(t, w, k.address())
-			want := map[string]string{"project": "infrapipe", "env": "test"}
-			if tags, ok, err := k.get(ctx, a, id); err != nil || !ok || !maps.Equal(tags, want) {
-				t.Fatalf("after apply: exists %v, tags %v, err %v; want tags %v", ok, tags, err, want)
-			}
-			if p := parsePlan(t, w.PlanJSON()); len(p.ResourceDrift) != 0 || changed(p) != nil {
-				t.Fatalf("plan right after apply: drift %d, changes %v; want none", len(p.ResourceDrift), changed(p))
-			}
-
-			if err := k.tag(ctx, a, id, map[string]string{"env": "prod"}); err != nil {
-				t.Fatal(err)
-			}
-			p := parsePlan(t, w.PlanJSON("-refresh-only"))
-			if len(p.ResourceDrift) != 1 {
-				t.Fatalf("refresh-only plan after an out-of-band tag change: %d drifted, want 1", len(p.ResourceDrift))
-			}
-			d := p.ResourceDrift[0]
-			before, after := tagsOf(d.Change.Before), tagsOf(d.Change.After)
-			if d.Address != k.address() || !d.Change.Actions.Update() || before["env"] != "test" || after["env"] != "prod" {
-				t.Fatalf("drift %s %v tags %v -> %v; want %s update env test -> prod",
-					d.Address, d.Change.Actions, before, after, k.address())
-			}
-
-			_, _, err := w.Exec("plan", "-refresh-only", "-detailed-exitcode", "-no-color", "-input=false")
-			if code := exitCode(err); code != 2 {
-				t.Fatalf("plan -refresh-only -detailed-exitcode after drift exits %d (%v), want 2", code, err)
-			}
-
-			w.Apply() // puts the configured tags back
-			if tags, _, err := k.get(ctx, a, id); err != nil || !maps.Equal(tags, want) {
-				t.Fatalf("after re-apply: tags %v, err %v; want %v", tags, err, want)
-			}
-
-			w.Run("destroy", "-auto-approve", "-no-color")
-			if _, ok, err := k.get(ctx, a, id); err != nil || ok {
-				t.Fatalf("after destroy: exists %v, err %v; want gone", ok, err)
-			}
+			test(t, k, moto, a)
 		})
 	}
+}
+
+// createOutOfBand creates the kind's object with the SDK, as something other than
+// Terraform would, tags it and returns its id.
+func (k kind) createOutOfBand(t *testing.T, a *sdk, tags map[string]string) string {
+	t.Helper()
+	id, err := k.create(t.Context(), a)
+	if err != nil {
+		t.Fatalf("create %s out of band: %v", k.typ, err)
+	}
+	if err := k.tag(t.Context(), a, id, tags); err != nil {
+		t.Fatalf("tag %s %s out of band: %v", k.typ, id, err)
+	}
+	return id
+}
+
+// importBlock imports the object with id into the kind's address.
+func (k kind) importBlock(id string) string {
+	return fmt.Sprintf("import {\n  to = %s\n  id = %q\n}\n", k.address(), id)
+}
+
+// isNoOpImport reports whether the plan imports one object and changes nothing.
+func isNoOpImport(p *tfjson.Plan) bool {
+	return changed(p) == nil && len(p.ResourceChanges) == 1 && p.ResourceChanges[0].Change.Importing != nil
+}
+
+// TestLifecycle applies each resource type, changes its tags out of band and expects
+// refresh-only drift, applies the configuration back, drops a tag from it, and destroys
+// it, checking moto with the SDK at every step.
+func TestLifecycle(t *testing.T) {
+	eachKind(t, func(t *testing.T, k kind, moto *mototest.Server, a *sdk) {
+		ctx := t.Context()
+		w := workspace(t, moto, k.config(`{ project = "infrapipe", env = "test" }`))
+		w.Apply()
+		id := stateID(t, w, k.address())
+		want := map[string]string{"project": "infrapipe", "env": "test"}
+		if tags, ok, err := k.get(ctx, a, id); err != nil || !ok || !maps.Equal(tags, want) {
+			t.Fatalf("after apply: exists %v, tags %v, err %v; want tags %v", ok, tags, err, want)
+		}
+		if p := parsePlan(t, w.PlanJSON()); len(p.ResourceDrift) != 0 || changed(p) != nil {
+			t.Fatalf("plan right after apply: drift %d, changes %v; want none", len(p.ResourceDrift), changed(p))
+		}
+
+		if err := k.tag(ctx, a, id, map[string]string{"env": "prod"}); err != nil {
+			t.Fatal(err)
+		}
+		p := parsePlan(t, w.PlanJSON("-refresh-only"))
+		if len(p.ResourceDrift) != 1 {
+			t.Fatalf("refresh-only plan after an out-of-band tag change: %d drifted, want 1", len(p.ResourceDrift))
+		}
+		d := p.ResourceDrift[0]
+		before, after := tagsOf(d.Change.Before), tagsOf(d.Change.After)
+		if d.Address != k.address() || !d.Change.Actions.Update() || before["env"] != "test" || after["env"] != "prod" {
+			t.Fatalf("drift %s %v tags %v -> %v; want %s update env test -> prod",
+				d.Address, d.Change.Actions, before, after, k.address())
+		}
+
+		_, _, err := w.Exec("plan", "-refresh-only", "-detailed-exitcode", "-no-color", "-input=false")
+		if code := exitCode(err); code != 2 {
+			t.Fatalf("plan -refresh-only -detailed-exitcode after drift exits %d (%v), want 2", code, err)
+		}
+
+		w.Apply() // puts the configured tags back
+		if tags, _, err := k.get(ctx, a, id); err != nil || !maps.Equal(tags, want) {
+			t.Fatalf("after re-apply: tags %v, err %v; want %v", tags, err, want)
+		}
+
+		// A tag dropped from the configuration leaves the object, in place.
+		w.Write("main.tf", k.config(`{ project = "infrapipe" }`))
+		w.Apply()
+		want = map[string]string{"project": "infrapipe"}
+		if tags, _, err := k.get(ctx, a, id); err != nil || !maps.Equal(tags, want) {
+			t.Fatalf("after dropping env from the configuration: tags %v, err %v; want %v", tags, err, want)
+		}
+		if got := stateID(t, w, k.address()); got != id {
+			t.Fatalf("state id after a tag change = %q, want %q (updated in place)", got, id)
+		}
+
+		w.Run("destroy", "-auto-approve", "-no-color")
+		if _, ok, err := k.get(ctx, a, id); err != nil || ok {
+			t.Fatalf("after destroy: exists %v, err %v; want gone", ok, err)
+		}
+	})
 }
 
 // TestImport plans an import {} block for an object created with the SDK, as the import
 // pipeline does, then applies it and finds it in state with its remote tags.
 func TestImport(t *testing.T) {
-	t.Parallel()
-	moto := mototest.Start(t)
-	a := newSDK(moto)
-	for _, k := range kinds {
-		t.Run(k.typ, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			id, err := k.create(ctx, a)
-			if err != nil {
-				t.Fatal(err)
+	eachKind(t, func(t *testing.T, k kind, moto *mototest.Server, a *sdk) {
+		ctx := t.Context()
+		id := k.createOutOfBand(t, a, map[string]string{"project": "infrapipe"})
+		// The configured tags differ from the remote ones: the import plans an update.
+		w := workspace(t, moto, k.config(`{ project = "infrapipe", env = "test" }`)+k.importBlock(id))
+		p := parsePlan(t, w.PlanJSON())
+		var imports []string
+		for _, rc := range p.ResourceChanges {
+			if rc.Change.Importing != nil {
+				imports = append(imports, fmt.Sprintf("%s id=%s %v", rc.Address, rc.Change.Importing.ID, rc.Change.Actions))
 			}
-			if err := k.tag(ctx, a, id, map[string]string{"project": "infrapipe"}); err != nil {
-				t.Fatal(err)
-			}
-			// The configured tags differ from the remote ones: the import plans an update.
-			w := workspace(t, moto, k.config(`{ project = "infrapipe", env = "test" }`)+fmt.Sprintf(`
-import {
-  to = %s
-  id = %q
-}
-`, k.address(), id))
-			p := parsePlan(t, w.PlanJSON())
-			var imports []string
-			for _, rc := range p.ResourceChanges {
-				if rc.Change.Importing != nil {
-					imports = append(imports, fmt.Sprintf("%s id=%s %v", rc.Address, rc.Change.Importing.ID, rc.Change.Actions))
-				}
-			}
-			want := fmt.Sprintf("%s id=%s [update]", k.address(), id)
-			if len(imports) != 1 || imports[0] != want {
-				t.Fatalf("plan imports %q, want [%s]", imports, want)
-			}
-			w.Apply()
-			if got := stateID(t, w, k.address()); got != id {
-				t.Fatalf("state id after import = %q, want %q", got, id)
-			}
-			if tags, _, err := k.get(ctx, a, id); err != nil || tags["env"] != "test" {
-				t.Fatalf("after applying the import: tags %v, err %v; want env=test", tags, err)
-			}
-		})
-	}
+		}
+		want := fmt.Sprintf("%s id=%s [update]", k.address(), id)
+		if len(imports) != 1 || imports[0] != want {
+			t.Fatalf("plan imports %q, want [%s]", imports, want)
+		}
+		w.Apply()
+		if got := stateID(t, w, k.address()); got != id {
+			t.Fatalf("state id after import = %q, want %q", got, id)
+		}
+		if tags, _, err := k.get(ctx, a, id); err != nil || tags["env"] != "test" {
+			t.Fatalf("after applying the import: tags %v, err %v; want env=test", tags, err)
+		}
+	})
 }
 
 // TestDeletedOutOfBand expects an object deleted behind Terraform's back to leave the
 // state on refresh (a delete in resource_drift) and to be planned for creation again.
 func TestDeletedOutOfBand(t *testing.T) {
-	t.Parallel()
-	moto := mototest.Start(t)
-	a := newSDK(moto)
-	for _, k := range kinds {
-		t.Run(k.typ, func(t *testing.T) {
-			t.Parallel()
-			w := workspace(t, moto, k.config("{}"))
-			w.Apply()
-			if err := k.delete(context.Background(), a, stateID(t, w, k.address())); err != nil {
-				t.Fatal(err)
-			}
-			p := parsePlan(t, w.PlanJSON("-refresh-only"))
-			if len(p.ResourceDrift) != 1 || !p.ResourceDrift[0].Change.Actions.Delete() {
-				t.Fatalf("refresh-only plan after deleting out of band: drift %v, want one delete", drift(p))
-			}
-			p = parsePlan(t, w.PlanJSON())
-			if got := changed(p); len(got) != 1 || !got[k.address()].Create() {
-				t.Fatalf("plan after deleting out of band: %v, want %s create", got, k.address())
-			}
-		})
-	}
+	eachKind(t, func(t *testing.T, k kind, moto *mototest.Server, a *sdk) {
+		w := workspace(t, moto, k.config("{}"))
+		w.Apply()
+		if err := k.delete(t.Context(), a, stateID(t, w, k.address())); err != nil {
+			t.Fatal(err)
+		}
+		p := parsePlan(t, w.PlanJSON("-refresh-only"))
+		if len(p.ResourceDrift) != 1 || !p.ResourceDrift[0].Change.Actions.Delete() {
+			t.Fatalf("refresh-only plan after deleting out of band: drift %v, want one delete", drift(p))
+		}
+		p = parsePlan(t, w.PlanJSON())
+		if got := changed(p); len(got) != 1 || !got[k.address()].Create() {
+			t.Fatalf("plan after deleting out of band: %v, want %s create", got, k.address())
+		}
+	})
 }
 
 // TestInvalidConfig expects clear plan-time errors naming the input and the valid values.
@@ -475,31 +495,14 @@ func drift(p *tfjson.Plan) map[string]tfjson.Actions {
 // -generate-config-out, as a discovery tool might: the generated HCL must plan the import
 // as a no-op, or the provider's schema would be unusable for generation.
 func TestGenerateConfig(t *testing.T) {
-	t.Parallel()
-	moto := mototest.Start(t)
-	a := newSDK(moto)
-	for _, k := range kinds {
-		t.Run(k.typ, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			id, err := k.create(ctx, a)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := k.tag(ctx, a, id, map[string]string{"project": "infrapipe"}); err != nil {
-				t.Fatal(err)
-			}
-			w := workspace(t, moto, fmt.Sprintf("import {\n  to = %s\n  id = %q\n}\n", k.address(), id))
-			w.Run("plan", "-no-color", "-input=false", "-generate-config-out=generated.tf")
-			p := parsePlan(t, w.PlanJSON())
-			if got := changed(p); got != nil {
-				t.Fatalf("plan with the generated configuration changes %v, want a no-op import", got)
-			}
-			if len(p.ResourceChanges) != 1 || p.ResourceChanges[0].Change.Importing == nil {
-				t.Fatalf("plan with the generated configuration: %d changes, want one import", len(p.ResourceChanges))
-			}
-		})
-	}
+	eachKind(t, func(t *testing.T, k kind, moto *mototest.Server, a *sdk) {
+		id := k.createOutOfBand(t, a, map[string]string{"project": "infrapipe"})
+		w := workspace(t, moto, k.importBlock(id))
+		w.Run("plan", "-no-color", "-input=false", "-generate-config-out=generated.tf")
+		if p := parsePlan(t, w.PlanJSON()); !isNoOpImport(p) {
+			t.Fatalf("plan with the generated configuration: %d changes %v, want one no-op import", len(p.ResourceChanges), changed(p))
+		}
+	})
 }
 
 // TestExplicitProviderBlock configures the provider as HCL for the real provider does,
@@ -541,7 +544,7 @@ resource "aws_sns_topic" "this" {
 		t.Fatalf("topic ARN %q is not in the configured region eu-west-1", arn)
 	}
 	a := newSDK(moto)
-	out, err := a.s3.GetBucketLocation(context.Background(), &s3.GetBucketLocationInput{Bucket: aws.String("eu-logs")})
+	out, err := a.s3.GetBucketLocation(t.Context(), &s3.GetBucketLocationInput{Bucket: aws.String("eu-logs")})
 	if err != nil {
 		t.Fatalf("bucket eu-logs: %v", err)
 	}
@@ -570,52 +573,36 @@ func TestNoRegion(t *testing.T) {
 // expects a no-op import, then changes a default tag out of band and expects drift (in
 // tags: there is no tags_all) that the next apply repairs.
 func TestDefaultTags(t *testing.T) {
-	t.Parallel()
-	moto := mototest.Start(t)
-	a := newSDK(moto)
-	for _, k := range kinds {
-		t.Run(k.typ, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			id, err := k.create(ctx, a)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := map[string]string{"Project": "infrapipe", "env": "test"}
-			if err := k.tag(ctx, a, id, want); err != nil {
-				t.Fatal(err)
-			}
-			w := workspace(t, moto, fmt.Sprintf(`
+	eachKind(t, func(t *testing.T, k kind, moto *mototest.Server, a *sdk) {
+		ctx := t.Context()
+		want := map[string]string{"Project": "infrapipe", "env": "test"}
+		id := k.createOutOfBand(t, a, want)
+		w := workspace(t, moto, `
 provider "aws" {
   default_tags {
     tags = { Project = "infrapipe" }
   }
 }
-import {
-  to = %s
-  id = %q
-}
-`, k.address(), id)+k.config(`{ env = "test" }`))
-			p := parsePlan(t, w.PlanJSON())
-			if got := changed(p); got != nil || len(p.ResourceChanges) != 1 || p.ResourceChanges[0].Change.Importing == nil {
-				t.Fatalf("import with default_tags: changes %v; want one no-op import", got)
-			}
-			w.Apply()
+`+k.importBlock(id)+k.config(`{ env = "test" }`))
+		p := parsePlan(t, w.PlanJSON())
+		if !isNoOpImport(p) {
+			t.Fatalf("import with default_tags: %d changes %v; want one no-op import", len(p.ResourceChanges), changed(p))
+		}
+		w.Apply()
 
-			if err := k.tag(ctx, a, id, map[string]string{"Project": "other"}); err != nil {
-				t.Fatal(err)
-			}
-			p = parsePlan(t, w.PlanJSON("-refresh-only"))
-			if len(p.ResourceDrift) != 1 {
-				t.Fatalf("refresh-only plan after changing a default tag: %d drifted, want 1", len(p.ResourceDrift))
-			}
-			if after := tagsOf(p.ResourceDrift[0].Change.After); after["Project"] != "other" || after["env"] != "test" {
-				t.Fatalf("drifted tags = %v, want Project=other env=test", after)
-			}
-			w.Apply()
-			if tags, _, err := k.get(ctx, a, id); err != nil || !maps.Equal(tags, want) {
-				t.Fatalf("after apply: tags %v, err %v; want %v", tags, err, want)
-			}
-		})
-	}
+		if err := k.tag(ctx, a, id, map[string]string{"Project": "other"}); err != nil {
+			t.Fatal(err)
+		}
+		p = parsePlan(t, w.PlanJSON("-refresh-only"))
+		if len(p.ResourceDrift) != 1 {
+			t.Fatalf("refresh-only plan after changing a default tag: %d drifted, want 1", len(p.ResourceDrift))
+		}
+		if after := tagsOf(p.ResourceDrift[0].Change.After); after["Project"] != "other" || after["env"] != "test" {
+			t.Fatalf("drifted tags = %v, want Project=other env=test", after)
+		}
+		w.Apply()
+		if tags, _, err := k.get(ctx, a, id); err != nil || !maps.Equal(tags, want) {
+			t.Fatalf("after apply: tags %v, err %v; want %v", tags, err, want)
+		}
+	})
 }
