@@ -40,35 +40,35 @@ func Markdown(fs []Finding, r Result, notices []string, top int) string {
 		b.WriteString("| Tool | CRITICAL | HIGH | MEDIUM | LOW | INFO |\n|---|---:|---:|---:|---:|---:|\n")
 		for _, t := range tools {
 			c := counts[t]
-			fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d |\n", t, c[Critical], c[High], c[Medium], c[Low], c[Info]+c[Unknown])
+			fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d |\n", cell(t), c[Critical], c[High], c[Medium], c[Low], c[Info]+c[Unknown])
 		}
 		b.WriteString("\n")
 	}
 
 	if len(r.Failing) > 0 {
 		b.WriteString("| Severity | Tool | Rule | Resource | Location | Message |\n|---|---|---|---|---|---|\n")
-		for i, f := range r.Failing {
-			if top > 0 && i == top {
-				fmt.Fprintf(&b, "\n…and %d more failing findings (see the SARIF upload).\n", len(r.Failing)-top)
-				break
-			}
+		shown, more := upTo(r.Failing, top)
+		for _, f := range shown {
 			rule := cell(f.RuleID)
 			if link := safeLink(f.Link); link != "" {
 				rule = fmt.Sprintf("[%s](%s)", rule, link)
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", f.Severity, f.Tool, rule, cell(f.Resource), cell(location(f)), cell(f.Message))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", f.Severity, cell(f.Tool), rule, cell(f.Resource), cell(location(f)), cell(f.Message))
+		}
+		if more > 0 {
+			fmt.Fprintf(&b, "\n…and %d more failing findings (see the SARIF upload).\n", more)
 		}
 		b.WriteString("\n")
 	}
 
 	if len(r.Suppressed) > 0 {
 		b.WriteString("**Suppressed**\n\n")
-		for i, f := range r.Suppressed {
-			if top > 0 && i == top {
-				fmt.Fprintf(&b, "- …and %d more suppressed findings (see findings.json)\n", len(r.Suppressed)-top)
-				break
-			}
+		shown, more := upTo(r.Suppressed, top)
+		for _, f := range shown {
 			fmt.Fprintf(&b, "- %s %s %s: %s\n", cell(f.Tool), cell(f.RuleID), cell(nonEmpty(f.Resource, location(f))), cell(f.Suppressed))
+		}
+		if more > 0 {
+			fmt.Fprintf(&b, "- …and %d more suppressed findings (see findings.json)\n", more)
 		}
 		b.WriteString("\n")
 	}
@@ -80,6 +80,15 @@ func Markdown(fs []Finding, r Result, notices []string, top int) string {
 		b.WriteString("\n")
 	}
 	return b.String()
+}
+
+// upTo returns the first top findings (all of them when top is 0 or less) and how many
+// it left out.
+func upTo(fs []Finding, top int) ([]Finding, int) {
+	if top <= 0 || len(fs) <= top {
+		return fs, 0
+	}
+	return fs[:top], len(fs) - top
 }
 
 func location(f Finding) string {

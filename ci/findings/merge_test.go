@@ -451,6 +451,7 @@ func TestMarkdownToolTextIsInert(t *testing.T) {
 		{Tool: "checkov", RuleID: "CKV_X", Severity: High, Resource: "aws_s3_bucket.a", Message: "open <details><summary>x", Link: "javascript:alert(1)"},
 		{Tool: "trivy", RuleID: "AWS-1", Severity: High, Resource: "aws_s3_bucket.b", Message: "m", Link: "https://avd.aquasec.com/x) [evil](https://evil.example"},
 		{Tool: "tfsec", RuleID: "ok-link", Severity: High, Resource: "aws_s3_bucket.c", Message: "m", Link: "https://aquasecurity.github.io/tfsec/latest/"},
+		{Tool: "scanner<img src=x>|x", RuleID: "t1", Severity: High, Message: "a SARIF driver may have any name"},
 	}
 	for i := range 40 {
 		fs = append(fs, Finding{Tool: "tflint", RuleID: fmt.Sprintf("r%02d", i), Severity: Low, File: "main.tf",
