@@ -76,6 +76,8 @@ func Enabled(p environment.Profile) bool {
 type Plan struct {
 	Entries []Entry `json:"entries"`
 	// StateRemovals are the addresses to `terraform state rm` before planning (Force).
+	// Each removal is written to the backend at once, before the plan that re-imports the
+	// address: take a state backup (ci/state) first, so a failed plan can be undone.
 	StateRemovals []string `json:"state_removals,omitempty"`
 	// GenerateConfigOut is true when some import targets have no configuration: the plan
 	// must run with -generate-config-out.
