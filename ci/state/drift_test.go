@@ -100,6 +100,21 @@ func TestDriftErr(t *testing.T) {
 	}
 }
 
+// TestDriftErrorMarkdown: Terraform's error is shown in a code block that its own text
+// cannot close, whatever backticks it quotes.
+func TestDriftErrorMarkdown(t *testing.T) {
+	for _, tt := range []struct{ text, fence string }{
+		{"Error: No valid credential sources found", "```"},
+		{"Error: bad value \"```\n# injected heading\"", "````"},
+	} {
+		md := Drift{Env: environment.Test, Status: DriftError, Error: tt.text}.Markdown()
+		want := "The drift check failed:\n\n" + tt.fence + "\n" + tt.text + "\n" + tt.fence + "\n"
+		if !strings.HasSuffix(md, want) {
+			t.Errorf("markdown:\n%s\nwant it to end with:\n%s", md, want)
+		}
+	}
+}
+
 func TestDriftArgs(t *testing.T) {
 	p, err := environment.Default(environment.Prod)
 	if err != nil {
