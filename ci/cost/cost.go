@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/findings"
 )
 
 // Report is the part of `infracost breakdown|diff --format json` the gate uses. Amounts
@@ -214,6 +215,26 @@ type Result struct {
 	Budget   environment.Budget
 	Report   Report   // zero when NotEvaluated
 	Top      []Change // the largest changes, at most the top asked for
+	// Findings are the reasons in the pipeline's one findings shape (tool "infracost"),
+	// for the merged SARIF and the findings list: a blocking reason is CRITICAL, so it
+	// fails every environment's threshold as it blocks the gate; a skipped estimate is INFO.
+	Findings []findings.Finding
+}
+
+// Rule IDs of the cost gate's findings.
+const (
+	RuleMonthlyTotal = "budget.monthly_total"
+	RuleMonthlyDelta = "budget.monthly_delta"
+	RuleNoEstimate   = "cost_not_evaluated"
+)
+
+// finding is one reason of the cost gate as a finding.
+func finding(rule, reason string, blocking bool) findings.Finding {
+	sev := findings.Info
+	if blocking {
+		sev = findings.Critical
+	}
+	return findings.Finding{Tool: "infracost", RuleID: rule, Severity: sev, Message: reason}
 }
 
 // Evaluate compares a report with a budget; a zero bound is no bound. A cost decrease
@@ -223,12 +244,16 @@ func Evaluate(r Report, b environment.Budget, top int) Result {
 	if top >= 0 && len(res.Top) > top {
 		res.Top = res.Top[:top]
 	}
+	over := func(rule, reason string) {
+		res.Reasons = append(res.Reasons, reason)
+		res.Findings = append(res.Findings, finding(rule, reason, true))
+	}
 	if b.MonthlyTotal > 0 && r.TotalMonthly > b.MonthlyTotal {
-		res.Reasons = append(res.Reasons, fmt.Sprintf("monthly total %s exceeds the budget of %s",
+		over(RuleMonthlyTotal, fmt.Sprintf("monthly total %s exceeds the budget of %s",
 			money(r.TotalMonthly, r.Currency), money(b.MonthlyTotal, r.Currency)))
 	}
 	if b.MonthlyDelta > 0 && r.DeltaMonthly > b.MonthlyDelta {
-		res.Reasons = append(res.Reasons, fmt.Sprintf("monthly increase %s exceeds the budget of %s",
+		over(RuleMonthlyDelta, fmt.Sprintf("monthly increase %s exceeds the budget of %s",
 			money(r.DeltaMonthly, r.Currency), money(b.MonthlyDelta, r.Currency)))
 	}
 	if len(res.Reasons) > 0 {
@@ -240,7 +265,8 @@ func Evaluate(r Report, b environment.Budget, top int) Result {
 // NotEvaluatedResult is the result when no estimate could be made. reason says why
 // ("no INFRACOST_API_KEY secret was given").
 func NotEvaluatedResult(reason string, b environment.Budget) Result {
-	return Result{Status: NotEvaluated, Blocking: b.RequireEstimate, Budget: b, Reasons: []string{reason}}
+	return Result{Status: NotEvaluated, Blocking: b.RequireEstimate, Budget: b, Reasons: []string{reason},
+		Findings: []findings.Finding{finding(RuleNoEstimate, "cost not evaluated: "+reason, b.RequireEstimate)}}
 }
 
 func money(v float64, currency string) string {

@@ -1,12 +1,14 @@
 package cost
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/findings"
 )
 
 func read(t *testing.T, name string) Report {
@@ -223,5 +225,49 @@ func TestMarkdownAddressesAreInert(t *testing.T) {
 	}
 	if want := `| aws_instance.web["a\|b ## heading &lt;details&gt;"] | 0.00 USD | 3.00 USD | +3.00 USD |`; !strings.Contains(md, want) {
 		t.Errorf("markdown lacks %q:\n%s", want, md)
+	}
+}
+
+// TestFindings: the cost gate's reasons in the common findings shape fail each
+// environment's threshold exactly when the gate blocks, and merge into valid SARIF.
+func TestFindings(t *testing.T) {
+	increase := read(t, "infracost-diff-aws-cost-increase.json") // 245.26 -> 665.74
+	tests := []struct {
+		name  string
+		res   Result
+		rules []string
+	}{
+		{"within budget", Evaluate(increase, environment.Budget{MonthlyTotal: 1000}, 5), nil},
+		{"both over", Evaluate(increase, environment.Budget{MonthlyTotal: 100, MonthlyDelta: 100}, 5), []string{RuleMonthlyTotal, RuleMonthlyDelta}},
+		{"delta over", Evaluate(increase, environment.Budget{MonthlyDelta: 400}, 5), []string{RuleMonthlyDelta}},
+		{"no key, skippable", NotEvaluatedResult("no API key", environment.Budget{}), []string{RuleNoEstimate}},
+		{"no key, required", NotEvaluatedResult("no API key", environment.Budget{RequireEstimate: true}), []string{RuleNoEstimate}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var rules []string
+			for i, f := range tt.res.Findings {
+				rules = append(rules, f.RuleID)
+				if f.Tool != "infracost" || !strings.Contains(f.Message, tt.res.Reasons[i]) {
+					t.Errorf("finding %+v does not carry reason %q", f, tt.res.Reasons[i])
+				}
+			}
+			if strings.Join(rules, ",") != strings.Join(tt.rules, ",") {
+				t.Errorf("rules %v, want %v", rules, tt.rules)
+			}
+			for _, n := range environment.Names {
+				p, err := environment.Default(n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if failed := !findings.Evaluate(tt.res.Findings, p.SeverityThreshold).Passed(); failed != tt.res.Blocking {
+					t.Errorf("%s: findings fail %v, gate blocks %v", n, failed, tt.res.Blocking)
+				}
+			}
+			var buf bytes.Buffer
+			if err := findings.WriteSARIF(&buf, findings.MergeSARIF(tt.res.Findings, findings.SARIFOptions{Tools: []string{"infracost"}, Root: "terraform"})); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
