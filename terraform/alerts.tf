@@ -70,3 +70,22 @@ resource "aws_cloudwatch_metric_alarm" "data_5xx" {
   alarm_actions       = local.alarm_actions
   ok_actions          = local.alarm_actions
 }
+
+# The topic is watched too: when its deliveries fail, subscribers miss every other alarm. The
+# alarm's own notification may fail the same way, so its state is what to look at in
+# CloudWatch (and what the post-deploy tests read back by name).
+resource "aws_cloudwatch_metric_alarm" "alerts_failed" {
+  alarm_name          = "${aws_sns_topic.alerts.name}-failed-deliveries"
+  alarm_description   = "SNS deliveries from ${aws_sns_topic.alerts.name} are failing: subscribers miss alarms."
+  namespace           = "AWS/SNS"
+  metric_name         = "NumberOfNotificationsFailed"
+  dimensions          = { TopicName = aws_sns_topic.alerts.name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}

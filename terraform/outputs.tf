@@ -35,6 +35,7 @@ output "alarm_names" {
   value = sort(concat(
     [for a in aws_cloudwatch_metric_alarm.table_throttles : a.alarm_name],
     [aws_cloudwatch_metric_alarm.data_4xx.alarm_name, aws_cloudwatch_metric_alarm.data_5xx.alarm_name],
+    [aws_cloudwatch_metric_alarm.alerts_failed.alarm_name],
   ))
 }
 
