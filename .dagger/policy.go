@@ -15,6 +15,7 @@ import (
 
 	"github.com/infrapipe/infrapipe/ci/findings"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
+	"github.com/infrapipe/infrapipe/ci/plan"
 	"github.com/infrapipe/infrapipe/ci/policy"
 )
 
@@ -51,7 +52,8 @@ func (m *Infra) Compliance(
 }
 
 // compliance evaluates a plan JSON with OPA and, when there are feature files,
-// terraform-compliance, in parallel.
+// terraform-compliance, in parallel, and redacts the plan's sensitive values from what they
+// found.
 func (r *run) compliance(ctx context.Context, planJSON *dagger.File) (scanResult, error) {
 	var opa, tfc []findings.Finding
 	tools := []string{"opa"}
@@ -74,7 +76,18 @@ func (r *run) compliance(ctx context.Context, planJSON *dagger.File) (scanResult
 	if err := g.Wait(); err != nil {
 		return scanResult{}, err
 	}
-	all, notices, err := r.m.suppress(ctx, r.m.relativeToTerraform(append(opa, tfc...)))
+	// Policies read the whole plan and may quote a sensitive value; it must not reach the
+	// summary, the SARIF upload or the log.
+	js, err := planJSON.Contents(ctx)
+	if err != nil {
+		return scanResult{}, fmt.Errorf("read plan.json for redaction: %w", err)
+	}
+	sensitive, err := plan.SensitiveValues(strings.NewReader(js))
+	if err != nil {
+		return scanResult{}, err
+	}
+	all := findings.Redact(append(opa, tfc...), sensitive)
+	all, notices, err := r.m.suppress(ctx, r.m.relativeToTerraform(all))
 	if err != nil {
 		return scanResult{}, err
 	}
