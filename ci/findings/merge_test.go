@@ -347,6 +347,23 @@ func TestSuppressions(t *testing.T) {
 	}
 }
 
+// An address with an index is written as it is: its brackets must not act as a glob.
+func TestSuppressionExactAddress(t *testing.T) {
+	s, err := ParseSuppressions("s.yaml", []byte("suppressions:\n  - rule: AWS-0086\n    resource: 'aws_s3_bucket.b[\"eu\"]'\n    reason: r\n  - rule: AWS-0087\n    resource: aws_instance.web[0]\n    reason: r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := []Finding{
+		{RuleID: "AWS-0086", Resource: `aws_s3_bucket.b["eu"]`},
+		{RuleID: "AWS-0087", Resource: "aws_instance.web[0]"},
+		{RuleID: "AWS-0087", Resource: "aws_instance.web[1]"},
+	}
+	got, _ := s.Apply(fs, time.Now())
+	if got[0].Suppressed == "" || got[1].Suppressed == "" || got[2].Suppressed != "" {
+		t.Errorf("suppressed = %q, %q, %q; want the two exact addresses only", got[0].Suppressed, got[1].Suppressed, got[2].Suppressed)
+	}
+}
+
 func TestParseSuppressionsRejects(t *testing.T) {
 	tests := []struct{ name, yaml, want string }{
 		{"no reason", "suppressions:\n  - rule: CKV_AWS_18\n", "reason is required"},

@@ -83,20 +83,18 @@ func ParseSuppressions(name string, data []byte) (Suppressions, error) {
 }
 
 func (e Suppression) matches(f Finding) bool {
-	if e.RuleID != f.RuleID {
-		return false
+	return e.RuleID == f.RuleID && globOrEqual(e.Resource, f.Resource) && globOrEqual(e.File, f.File)
+}
+
+// globOrEqual matches a value against a suppression's pattern; empty matches anything. An
+// exact value matches itself too: an address such as aws_instance.web[0] or
+// aws_s3_bucket.b["eu"] is also a valid glob, whose brackets would match one character.
+func globOrEqual(pattern, value string) bool {
+	if pattern == "" || pattern == value {
+		return true
 	}
-	if e.Resource != "" {
-		if ok, _ := path.Match(e.Resource, f.Resource); !ok {
-			return false
-		}
-	}
-	if e.File != "" {
-		if ok, _ := path.Match(e.File, f.File); !ok {
-			return false
-		}
-	}
-	return true
+	ok, _ := path.Match(pattern, value)
+	return ok
 }
 
 // expired reports whether the suppression's last day is before now's date (UTC).
