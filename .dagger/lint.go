@@ -61,7 +61,7 @@ func (r lintResult) markdown() string {
 	if r.validate == "" {
 		b.WriteString("- terraform validate: ok\n")
 	} else {
-		fmt.Fprintf(&b, "- terraform validate: failed\n\n```\n%s\n```\n", r.validate)
+		b.WriteString("- terraform validate: failed\n\n" + pipeline.CodeBlock("", r.validate))
 	}
 	fmt.Fprintf(&b, "- tflint: %d finding(s)\n\n", len(r.tflint))
 	if len(r.tflint) > 0 || len(r.notices) > 0 {

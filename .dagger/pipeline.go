@@ -155,13 +155,13 @@ func (p *pipelineRun) add(s step) {
 // broken records a step that could not run; ci/pipeline says how much that counts.
 func (p *pipelineRun) broken(name pipeline.Step, err error) {
 	p.add(step{Outcome: pipeline.Broken(p.r.profile, name, err),
-		markdown: fmt.Sprintf("## %s\n\nCould not run:\n\n```\n%s\n```\n", name, tail(err.Error(), 40))})
+		markdown: fmt.Sprintf("## %s\n\nCould not run:\n\n%s", name, pipeline.CodeBlock("", tail(err.Error(), 40)))})
 }
 
 // failed records a step that ran and failed: it blocks in every environment.
 func (p *pipelineRun) failed(name pipeline.Step, err error) {
 	p.add(step{Outcome: pipeline.Outcome{Step: name, Verdict: gate.Block, Reasons: []string{err.Error()}},
-		markdown: fmt.Sprintf("## %s\n\nFailed:\n\n```\n%s\n```\n", name, tail(err.Error(), 60))})
+		markdown: fmt.Sprintf("## %s\n\nFailed:\n\n%s", name, pipeline.CodeBlock("", tail(err.Error(), 60)))})
 }
 
 // outcomes are the steps so far, as ci/pipeline judges them.

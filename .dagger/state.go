@@ -333,7 +333,7 @@ func (m *Infra) Drift(
 		// Nothing was checked; the report says why, so a scheduled job's artifact is never
 		// missing.
 		res = pipeline.FailedCheck("drift", r.env, err)
-		md = fmt.Sprintf("# Drift check: %s\n\nThe check could not run:\n\n```\n%s\n```\n", r.env, tail(err.Error(), 60))
+		md = fmt.Sprintf("# Drift check: %s\n\nThe check could not run:\n\n%s", r.env, pipeline.CodeBlock("", tail(err.Error(), 60)))
 	} else {
 		res = pipeline.DriftResult(d, failOnDrift)
 		md = d.Markdown()

@@ -60,14 +60,20 @@ func (c Command) String() string {
 }
 
 // Markdown is the line as the closing section of a summary, in the form ci/report's plan
-// summary uses; the fence is longer than any run of backticks in the line.
+// summary uses.
 func (c Command) Markdown() string {
-	line := c.String()
+	return "\n**Reproduce with:**\n\n" + CodeBlock("shell", c.String())
+}
+
+// CodeBlock fences text (a tool's output, an error, a command) as a Markdown code block
+// whose fence is longer than any run of backticks in the text: tool output cannot close the
+// block early and turn the rest of a summary into Markdown. lang may be empty.
+func CodeBlock(lang, text string) string {
 	fence := "```"
-	for strings.Contains(line, fence) {
+	for strings.Contains(text, fence) {
 		fence += "`"
 	}
-	return "\n**Reproduce with:**\n\n" + fence + "shell\n" + line + "\n" + fence + "\n"
+	return fence + lang + "\n" + text + "\n" + fence + "\n"
 }
 
 // shellSafe are the characters a shell word may hold unquoted.

@@ -306,6 +306,20 @@ func TestCommandThroughShell(t *testing.T) {
 	}
 }
 
+func TestCodeBlock(t *testing.T) {
+	tests := []struct{ lang, text, want string }{
+		{"", "Error: exit 1", "```\nError: exit 1\n```\n"},
+		{"shell", "dagger call lint", "```shell\ndagger call lint\n```\n"},
+		{"", "see ```\n# injected", "````\nsee ```\n# injected\n````\n"},
+		{"", "a ```` b", "`````\na ```` b\n`````\n"},
+	}
+	for _, tt := range tests {
+		if got := CodeBlock(tt.lang, tt.text); got != tt.want {
+			t.Errorf("CodeBlock(%q, %q) = %q, want %q", tt.lang, tt.text, got, tt.want)
+		}
+	}
+}
+
 func TestForContainers(t *testing.T) {
 	const queue = "arn:aws:sqs:us-east-1:123456789012:shop-test-jobs"
 	const bucket = "arn:aws:s3:::shop-test-assets"
