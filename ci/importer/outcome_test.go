@@ -3,6 +3,7 @@ package importer_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -161,8 +162,9 @@ func FuzzReadOutcome(f *testing.F) {
 	})
 }
 
-// TestPrepareWritesNothingOnFailure: when discovery fails (the server dies) or the file
-// cannot be placed, no imports.tf appears and an earlier one is left untouched.
+// TestPrepareWritesNothingOnFailure: when discovery fails (the server stalls past the
+// timeout or dies) or the file cannot be placed, no imports.tf appears and an earlier one is
+// left untouched.
 func TestPrepareWritesNothingOnFailure(t *testing.T) {
 	moto := mototest.Start(t)
 	discoverytest.New(moto.URL).Create(t, discoverytest.Spec{Type: discovery.S3Bucket, Name: "shop-prod-assets", Tags: prod})
@@ -181,6 +183,29 @@ func TestPrepareWritesNothingOnFailure(t *testing.T) {
 		_, err := importer.Prepare(context.Background(), importer.Request{Discovery: cfg, PlanJSON: plan, Dir: dir})
 		if err == nil || !strings.Contains(err.Error(), "write "+filepath.Join(dir, importer.FileName)) {
 			t.Fatalf("err = %v, want a write error naming the file", err)
+		}
+		assertOnly(t, dir, importer.FileName)
+	})
+	t.Run("server stalled", func(t *testing.T) {
+		stalled := mototest.Start(t)
+		stalled.Stall()
+		t.Cleanup(stalled.Resume) // before mototest stops it
+		dir := t.TempDir()
+		old := "# the previous run's imports\n"
+		if err := os.WriteFile(filepath.Join(dir, importer.FileName), []byte(old), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		stalledCfg := config(stalled)
+		stalledCfg.Timeout = 2 * time.Second
+		res, err := importer.Prepare(context.Background(), importer.Request{Discovery: stalledCfg, PlanJSON: plan, Dir: dir})
+		if err == nil || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "discovery timed out after 2s") {
+			t.Fatalf("err = %v, want the overall timeout", err)
+		}
+		if res.Plan != nil || res.Blocks != nil || res.File != "" {
+			t.Errorf("a timed-out run returned a plan, blocks or a file: %+v", res)
+		}
+		if got, _ := os.ReadFile(filepath.Join(dir, importer.FileName)); string(got) != old {
+			t.Errorf("imports.tf changed to %q", got)
 		}
 		assertOnly(t, dir, importer.FileName)
 	})
