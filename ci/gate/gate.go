@@ -53,9 +53,8 @@ type Decision struct {
 //   - A delete or replace of a managed resource: allowed in preview and test, a warning in
 //     staging, a block in prod unless ForceRecreate (then a warning).
 //   - A protected type (databases, buckets, tables, ...) deleted or replaced: a warning in
-//     every environment, and a block in prod even with ForceRecreate, because that loses
-//     data; removing the type from the environment's protected_types in pipeline.yaml, in a
-//     reviewed change, is the deliberate way through.
+//     every environment that says its data will be lost; in prod a block whose reason asks
+//     for a data backup before --force-recreate, and with it still a warning.
 //   - A forget (removed with destroy = false) is not a destroy, but the object leaves
 //     Terraform's care: a warning everywhere.
 //   - Drift is a warning everywhere: the apply will overwrite a change someone made by hand.
@@ -76,10 +75,11 @@ func Decide(a *plan.Analysis, p environment.Profile, opts Options) Decision {
 		protected := c.Managed() && p.IsProtected(c.Type)
 		what := fmt.Sprintf("%s plan %s %s%s", env, c.Verb(), c.Address, because(c))
 		switch {
+		case c.Destructive() && protected && p.Destroy == environment.DestroyBlock && !opts.ForceRecreate:
+			block(fmt.Sprintf("%s; %s is a protected type whose data would be lost: "+
+				"make sure a backup of its data exists, then rerun with --force-recreate to allow it", what, c.Type))
 		case c.Destructive() && protected && p.Destroy == environment.DestroyBlock:
-			block(fmt.Sprintf("%s; %s is a protected type whose data would be lost, so --force-recreate does not allow it: "+
-				"remove it from environments.%s.protected_types in %s in a reviewed change if this is intended",
-				what, c.Type, env, environment.ConfigFile))
+			warn(fmt.Sprintf("%s; allowed by --force-recreate although %s is a protected type: its data will be lost", what, c.Type))
 		case c.Destructive() && p.Destroy == environment.DestroyBlock && !opts.ForceRecreate:
 			block(what + "; rerun with --force-recreate to allow it")
 		case c.Destructive() && p.Destroy == environment.DestroyBlock:

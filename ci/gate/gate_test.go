@@ -80,8 +80,8 @@ func TestDecideRealPlans(t *testing.T) {
 			before:    stack,
 			after:     strings.Replace(stack, "engine-15", "engine-16", 1),
 			protected: true,
-			want:      verdicts{Warn, Warn, Warn, Block, Block},
-			reason:    "terraform_data is a protected type whose data would be lost, so --force-recreate does not allow it",
+			want:      verdicts{Warn, Warn, Warn, Block, Warn},
+			reason:    "terraform_data is a protected type whose data would be lost: make sure a backup of its data exists, then rerun with --force-recreate",
 		},
 		{
 			name:      "protected update",
@@ -185,6 +185,11 @@ func TestDecideOrdersAndCombines(t *testing.T) {
 		if !strings.HasPrefix(d.Reasons[i], w) {
 			t.Errorf("reason %d = %q, want prefix %q", i, d.Reasons[i], w)
 		}
+	}
+	// --force-recreate lets prod through, but the protected type stays called out.
+	forced := Decide(a, profile(t, environment.Prod, false), Options{ForceRecreate: true})
+	if !strings.Contains(strings.Join(forced.Reasons, "\n"), "allowed by --force-recreate although aws_db_instance is a protected type: its data will be lost") {
+		t.Errorf("forced prod does not call out the protected type: %q", forced.Reasons)
 	}
 	staging := Decide(a, profile(t, environment.Staging, false), Options{})
 	if !strings.Contains(strings.Join(staging.Reasons, "\n"), "aws_db_instance is a protected type: its data will be lost") {
