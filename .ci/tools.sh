@@ -46,6 +46,8 @@ install_tools() {
 	go_tool tflint v0.64.0 github.com/terraform-linters/tflint
 	go_tool trivy v0.74.0 github.com/aquasecurity/trivy/cmd/trivy GOEXPERIMENT=jsonv2
 	apt_tool shellcheck shellcheck
-	command -v moto_server >/dev/null 2>&1 || { echo "tools: moto_server is not installed" >&2; return 1; }
+	command -v moto_server >/dev/null 2>&1 || { echo "tools: moto_server is not installed (pip install 'moto[server]')" >&2; return 1; }
+	# SARIF is validated against its JSON schema with the jsonschema module that moto[server] brings.
+	python3 -c 'import jsonschema' 2>/dev/null || { echo "tools: python3 has no jsonschema module (pip install jsonschema)" >&2; return 1; }
 	export PATH TOOLS_DIR
 }
