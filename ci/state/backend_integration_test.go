@@ -53,16 +53,8 @@ func newStateBucketLocking(t *testing.T, env environment.Name, lockTable string)
 		t.Logf("terraform older than 1.10: locking with a DynamoDB table instead of the S3 lock file")
 		lockTable = "terraform-locks"
 	}
-	moto := mototest.Start(t)
-	for _, kv := range moto.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	moto, client := motoS3(t)
 	ctx := context.Background()
-	client, err := NewS3Client(ctx, "us-east-1", moto.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
 	sb := &stateBucket{
 		moto: moto, s3: client, env: env,
 		backend: environment.Backend{
@@ -97,6 +89,22 @@ func newStateBucketLocking(t *testing.T, env environment.Name, lockTable string)
 		t.Fatalf("enable versioning: %v", err)
 	}
 	return sb
+}
+
+// motoS3 starts moto_server, points the AWS_* variables at it (for Terraform and the SDK's
+// default chain) and returns the S3 client backups use.
+func motoS3(t *testing.T) (*mototest.Server, *s3.Client) {
+	t.Helper()
+	moto := mototest.Start(t)
+	for _, kv := range moto.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	client, err := NewS3Client(context.Background(), "us-east-1", moto.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return moto, client
 }
 
 var (

@@ -10,21 +10,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/infrapipe/infrapipe/ci/environment"
-	"github.com/infrapipe/infrapipe/ci/internal/mototest"
 )
 
 // TestCheckVersioning reads real buckets on moto_server in each versioning state.
 func TestCheckVersioning(t *testing.T) {
-	moto := mototest.Start(t)
-	for _, kv := range moto.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	_, client := motoS3(t)
 	ctx := context.Background()
-	client, err := NewS3Client(ctx, "us-east-1", moto.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
 	tests := []struct {
 		bucket  string
 		status  types.BucketVersioningStatus // "" leaves versioning as created: never enabled
