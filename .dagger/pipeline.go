@@ -347,6 +347,9 @@ func (p *pipelineRun) report(ctx context.Context, reproduce pipeline.Command) (*
 		return nil, res.Result, fmt.Errorf("write results.sarif: %w", err)
 	}
 
+	// The header (verdict, step table, reasons) comes first and the reproduce line last;
+	// report.Summary keeps both and fits the plan and the steps' sections between them into
+	// GitHub's comment limit.
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s pipeline: %s\n\n", p.r.env, verdict)
 	if p.why != "" {
@@ -367,11 +370,12 @@ func (p *pipelineRun) report(ctx context.Context, reproduce pipeline.Command) (*
 			}
 		}
 	}
+	sections := []report.Section{report.Text(b.String())}
 	dir := dag.Directory()
 	if p.planned != nil {
 		planRes := report.NewResult(p.planned.analysis, p.planned.profile, p.planned.decision)
 		res.Plan = &planRes
-		b.WriteString("\n" + report.Markdown(planRes, "") + "\n")
+		sections = append(sections, report.PlanSection(planRes))
 		dir = dir.WithNewFile("plan.txt", p.planned.text)
 		for k, v := range p.planned.decision.Outputs {
 			if k != "verdict" {
@@ -381,11 +385,12 @@ func (p *pipelineRun) report(ctx context.Context, reproduce pipeline.Command) (*
 	}
 	for _, s := range p.steps {
 		if s.markdown != "" {
-			b.WriteString("\n" + s.markdown + "\n")
+			sections = append(sections, report.Text(s.markdown))
 		}
 		res.Steps = append(res.Steps, stepResult{Name: s.Step, Verdict: s.Verdict, Reasons: s.Reasons, Findings: len(s.findings)})
 	}
-	b.WriteString(reproduce.Markdown())
+	sections = append(sections, report.Text(reproduce.Markdown()))
+	summary := report.Summary(report.MaxMarkdown, sections...)
 
 	js, err := json.MarshalIndent(res, "", "  ")
 	if err != nil {
@@ -401,7 +406,7 @@ func (p *pipelineRun) report(ctx context.Context, reproduce pipeline.Command) (*
 	}
 	dir = dir.
 		WithDirectory(".", gh).
-		WithNewFile("summary.md", b.String()).
+		WithNewFile("summary.md", summary).
 		WithNewFile(pipeline.ResultFile, string(js)+"\n").
 		WithNewFile("results.sarif", sarif.String()).
 		WithNewFile("junit.xml", string(junit))
