@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"strings"
 
 	"dagger/infra/internal/dagger"
 
@@ -18,8 +19,9 @@ import (
 // (ci/discovery), maps each to the configuration resource that would create it
 // (ci/importer; missing or ambiguous matches are reported, never guessed), writes imports.tf
 // (Terraform import blocks) and plans them in one plan, targeted at the imported addresses.
-// Without --dry-run it applies that plan. Resources already in state are skipped, so a
-// re-run changes nothing, unless --force re-imports them. Returns imports.tf,
+// Without --dry-run it applies that plan through the safety gate (with a state backup first
+// where the profile asks for one). Resources already in state are skipped, so a re-run
+// changes nothing, unless --force re-imports them (after a state backup). Returns imports.tf,
 // import-report.md, import-report.json and plan.txt; fails if an import failed.
 //
 // +cache="never"
@@ -32,9 +34,15 @@ func (m *Infra) Import(
 	// Show what would be imported; change nothing.
 	// +optional
 	dryRun bool,
-	// Import again resources already in state (they are removed from state first).
+	// Import again resources already in state: the state is backed up, then they are removed
+	// from state and imported in the same plan.
 	// +optional
 	force bool,
+	// Also import discovered resources that have no configuration, into generated addresses,
+	// writing their configuration to generated.tf (terraform plan -generate-config-out):
+	// review it and move it into your code.
+	// +optional
+	generateConfig bool,
 	// AWS access key ID, e.g. env:AWS_ACCESS_KEY_ID.
 	// +optional
 	awsAccessKeyID *dagger.Secret,
@@ -52,14 +60,25 @@ func (m *Infra) Import(
 	if !importer.Enabled(r.profile) {
 		return nil, fmt.Errorf("%s does not import (import strategy %q: its resources are ephemeral); import into test, staging or prod", env, r.profile.Import)
 	}
-	reproduce := r.call("import").Flag("project", project).Bool("dry-run", dryRun).Bool("force", force)
-	ctr, mapped, err := r.mapImports(ctx, project, force)
+	reproduce := r.call("import").Flag("project", project).Bool("dry-run", dryRun).Bool("force", force).Bool("generate-config", generateConfig)
+	opts := importer.OptionsFor(r.profile)
+	opts.Force, opts.GenerateConfig = force, generateConfig
+	ctr, mapped, err := r.mapImports(ctx, project, opts)
 	if err != nil {
 		return nil, err
 	}
 	out := dag.Directory()
+	var notes string
 	if len(mapped.plan.Imports()) > 0 {
-		if !dryRun {
+		if !dryRun && len(mapped.plan.StateRemovals) > 0 {
+			// state rm is written to the backend at once, before the plan: keep the state it
+			// changes, whatever the profile, so a failed plan can be undone with restore-state.
+			b, err := r.backup(ctx, ctr)
+			if err != nil {
+				return nil, fmt.Errorf("state backup before --force removes %d addresses from the %s state (nothing was changed): %w",
+					len(mapped.plan.StateRemovals), env, err)
+			}
+			notes = b.markdown()
 			for _, addr := range mapped.plan.StateRemovals {
 				if ctr, err = r.exec(ctx, ctr, "terraform state rm "+addr, []string{"terraform", "state", "rm", "-no-color", addr}); err != nil {
 					return nil, err
@@ -85,10 +104,22 @@ func (m *Infra) Import(
 			return nil, err
 		}
 		out = out.WithNewFile(importer.FileName, string(mapped.plan.ImportBlocks())).WithNewFile("plan.txt", text)
+		if mapped.plan.GenerateConfigOut {
+			out = out.WithFile("generated.tf", ctr.File(path.Join(m.tfDir(), "generated.tf")))
+		}
 		if !dryRun && mapped.plan.Err() == nil {
-			if _, err := r.applied(ctx, ctr, ctr.File(path.Join(outDir, "tfplan"))); err != nil {
+			p, err := r.judge(ctx, ctr, false)
+			if err != nil {
 				return nil, err
 			}
+			if p.decision.Verdict == gate.Block {
+				return nil, fmt.Errorf("the safety gate blocked the %s import; nothing was imported:\n- %s", env, strings.Join(p.decision.Reasons, "\n- "))
+			}
+			applied, err := r.applyPlan(ctx, p)
+			if err != nil {
+				return nil, err
+			}
+			notes += applied.backup.markdown()
 		}
 	}
 	report := importer.NewReport(env, dryRun, mapped.plan, mapped.stats)
@@ -97,7 +128,7 @@ func (m *Infra) Import(
 		return nil, fmt.Errorf("write import-report.json: %w", err)
 	}
 	out = out.
-		WithNewFile("import-report.md", report.Markdown()+reproduce.Markdown()).
+		WithNewFile("import-report.md", report.Markdown()+notes+reproduce.Markdown()).
 		WithNewFile("import-report.json", string(js))
 	if err := mapped.plan.Err(); err != nil {
 		return nil, fmt.Errorf("import into %s: %w\n\n%s", env, err, report.Markdown())
@@ -114,7 +145,7 @@ type importMapping struct {
 // mapImports plans the configuration without import blocks (its creates are the
 // candidates, its prior state what is already managed), discovers the tagged resources and
 // maps them with ci/importer. It returns the initialized container, without the plan files.
-func (r *run) mapImports(ctx context.Context, project string, force bool) (*dagger.Container, *importMapping, error) {
+func (r *run) mapImports(ctx context.Context, project string, opts importer.Options) (*dagger.Container, *importMapping, error) {
 	ctr, err := r.initialized(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -135,8 +166,6 @@ func (r *run) mapImports(ctx context.Context, project string, force bool) (*dagg
 	if err != nil {
 		return nil, nil, err
 	}
-	opts := importer.OptionsFor(r.profile)
-	opts.Force = force
 	p, err := importer.Map(found.Resources, tfplan, opts)
 	if err != nil {
 		return nil, nil, err
@@ -199,7 +228,7 @@ func (p *pipelineRun) importStep(ctx context.Context) (*importFiles, error) {
 	if !p.plan.Runs(pipeline.StepImport) {
 		return nil, nil
 	}
-	_, mapped, err := p.r.mapImports(ctx, p.project, false)
+	_, mapped, err := p.r.mapImports(ctx, p.project, importer.OptionsFor(p.r.profile))
 	if err != nil {
 		return nil, err
 	}

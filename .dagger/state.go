@@ -94,6 +94,20 @@ func (r *run) backup(ctx context.Context, ctr *dagger.Container) (backupResult, 
 	return backupResult{file: file.WithName(b.FileName()), backup: b, key: key}, nil
 }
 
+// checkVersioning refuses a state bucket without versioning, the net under the pipeline's
+// own backups, before an apply whose profile asks for a backup.
+func (r *run) checkVersioning(ctx context.Context) error {
+	endpoint, err := r.processAWS(ctx)
+	if err != nil {
+		return err
+	}
+	client, err := state.NewS3Client(ctx, r.region(), endpoint)
+	if err != nil {
+		return err
+	}
+	return state.CheckVersioning(ctx, client, r.env, r.profile.Backend.Bucket)
+}
+
 // pullArgs writes `terraform state pull` (the state exactly as the backend holds it, empty
 // when there is none) to a file.
 func pullArgs(file string) []string {

@@ -273,6 +273,9 @@ func (r *run) applyPlan(ctx context.Context, p *planRun) (*applyResult, error) {
 	}
 	var err error
 	if r.profile.BackupState {
+		if err := r.checkVersioning(ctx); err != nil {
+			return nil, fmt.Errorf("before the %s apply (nothing was changed): %w", r.env, err)
+		}
 		if res.backup, err = r.backup(ctx, p.ctr); err != nil {
 			return nil, fmt.Errorf("state backup before the %s apply (nothing was changed): %w", r.env, err)
 		}
