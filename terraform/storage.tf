@@ -1,4 +1,10 @@
 # The data bucket: versioned, KMS-encrypted, private, access-logged.
+
+locals {
+  # Where the data bucket's access logs go in the log bucket; its policy grants exactly this.
+  data_log_prefix = "s3-access/data/"
+}
+
 resource "aws_s3_bucket" "data" {
   bucket = "${local.name}-data-${local.account_id}"
 }
@@ -58,7 +64,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "data" {
 resource "aws_s3_bucket_logging" "data" {
   bucket        = aws_s3_bucket.data.id
   target_bucket = aws_s3_bucket.logs.id
-  target_prefix = "s3-access/data/"
+  target_prefix = local.data_log_prefix
   # S3 checks the target's policy when logging is turned on.
   depends_on = [aws_s3_bucket_policy.logs]
 }
@@ -121,10 +127,12 @@ resource "aws_s3_bucket_policy" "logs" {
 }
 
 data "aws_iam_policy_document" "logs" {
+  # Exactly the data bucket's log prefix: least privilege, and the form moto (the emulator of
+  # `--emulate-aws`) accepts; with a wider prefix it refuses to turn logging on.
   statement {
     sid       = "S3ServerAccessLogs"
     actions   = ["s3:PutObject"]
-    resources = ["${aws_s3_bucket.logs.arn}/s3-access/*"]
+    resources = ["${aws_s3_bucket.logs.arn}/${local.data_log_prefix}*"]
     principals {
       type        = "Service"
       identifiers = ["logging.s3.amazonaws.com"]
