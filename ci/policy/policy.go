@@ -37,49 +37,24 @@ func WritePack(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("write policy pack: %w", err)
 	}
-	files, err := PackContents()
+	entries, err := fs.ReadDir(pack, "pack")
 	if err != nil {
-		return err
+		return fmt.Errorf("read embedded policy pack: %w", err)
 	}
-	for name, data := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasSuffix(name, ".rego") || strings.HasSuffix(name, "_test.rego") {
+			continue
+		}
+		data, err := pack.ReadFile("pack/" + name)
+		if err != nil {
+			return fmt.Errorf("read embedded policy pack: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
 			return fmt.Errorf("write policy pack: %w", err)
 		}
 	}
 	return nil
-}
-
-// PackContents returns the pack's policy files (tests excluded) by name, for a caller that
-// builds a directory without a disk (the Dagger module: WithNewFile per entry).
-func PackContents() (map[string]string, error) {
-	names, err := PackFiles()
-	if err != nil {
-		return nil, err
-	}
-	files := make(map[string]string, len(names))
-	for _, name := range names {
-		data, err := pack.ReadFile("pack/" + name)
-		if err != nil {
-			return nil, fmt.Errorf("read embedded policy pack: %w", err)
-		}
-		files[name] = string(data)
-	}
-	return files, nil
-}
-
-// PackFiles lists the pack's policy files (tests excluded) in name order.
-func PackFiles() ([]string, error) {
-	entries, err := fs.ReadDir(pack, "pack")
-	if err != nil {
-		return nil, fmt.Errorf("read embedded policy pack: %w", err)
-	}
-	var names []string
-	for _, e := range entries {
-		if strings.HasSuffix(e.Name(), ".rego") && !strings.HasSuffix(e.Name(), "_test.rego") {
-			names = append(names, e.Name())
-		}
-	}
-	return names, nil
 }
 
 // Config is data.infrapipe_config, the settings the pack's rules read. Empty fields keep

@@ -279,10 +279,6 @@ func TestWritePack(t *testing.T) {
 	if got := strings.Join(names, ","); got != want {
 		t.Errorf("wrote %s, want %s (tests left out)", got, want)
 	}
-	contents, err := PackContents()
-	if err != nil || len(contents) != len(names) {
-		t.Errorf("PackContents: %d files, %v; want %d", len(contents), err, len(names))
-	}
 	if err := WritePack("/dev/null/pack"); err == nil {
 		t.Error("WritePack into a file path succeeded")
 	}
