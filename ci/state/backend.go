@@ -183,17 +183,8 @@ func BackendSettings(b environment.Backend, ep Endpoints) []Setting {
 	)
 }
 
-// BackendConfigArgs renders the settings as terraform init flags.
-func BackendConfigArgs(b environment.Backend, ep Endpoints) []string {
-	var args []string
-	for _, s := range BackendSettings(b, ep) {
-		args = append(args, "-backend-config="+s.Key+"="+unquote(s.Value))
-	}
-	return args
-}
-
 // TFBackend renders the settings as a .tfbackend file for `terraform init -backend-config=FILE`;
-// a file keeps map values (endpoints) unambiguous, which flags do not.
+// a file keeps map values (endpoints) unambiguous, which -backend-config=key=value flags do not.
 func TFBackend(b environment.Backend, ep Endpoints) string {
 	settings := BackendSettings(b, ep)
 	width := 0
@@ -217,13 +208,3 @@ func InitArgs(env environment.Name, b environment.Backend, backendFile string) (
 }
 
 func quote(s string) string { return fmt.Sprintf("%q", s) }
-
-func unquote(v string) string {
-	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
-		var s string
-		if _, err := fmt.Sscanf(v, "%q", &s); err == nil {
-			return s
-		}
-	}
-	return v
-}

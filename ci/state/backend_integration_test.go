@@ -582,11 +582,11 @@ func TestRestoreForeignLineageRefused(t *testing.T) {
 	}
 }
 
-func TestBackendConfigFlagsInitRealBackend(t *testing.T) {
+// TestTFBackendInitRealBackend: InitArgs with the TFBackend file, as the pipeline runs
+// them, put the state at the environment's key.
+func TestTFBackendInitRealBackend(t *testing.T) {
 	sb := newStateBucket(t, environment.Test)
-	w := tftest.New(t, map[string]string{"main.tf": "terraform {\n  backend \"s3\" {}\n}\n" + slowStack})
-	w.Env = append(w.Env, sb.moto.Env()...)
-	w.Run(append([]string{"init", "-no-color", "-input=false"}, BackendConfigArgs(sb.backend, sb.ep)...)...)
+	w := sb.workspace(t, slowStack)
 	w.Run(apply("1", 0)...)
 	if _, snap := pull(t, w); strings.Join(snap.Addresses, ",") != "terraform_data.app" {
 		t.Errorf("resources = %q", snap.Addresses)

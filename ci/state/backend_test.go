@@ -158,15 +158,6 @@ use_lockfile = true
 			t.Errorf("emulator backend lacks %q:\n%s", want, emu)
 		}
 	}
-
-	args := BackendConfigArgs(b, Endpoints{})
-	wantArgs := []string{
-		"-backend-config=bucket=acme-tfstate", "-backend-config=key=shop/prod/terraform.tfstate",
-		"-backend-config=region=eu-west-1", "-backend-config=encrypt=true", "-backend-config=use_lockfile=true",
-	}
-	if strings.Join(args, " ") != strings.Join(wantArgs, " ") {
-		t.Errorf("args = %q, want %q", args, wantArgs)
-	}
 }
 
 func TestInitArgsRefusesBadBackend(t *testing.T) {
