@@ -1,7 +1,7 @@
 // Package ghactions is the pipeline's GitHub Actions input and output, built on
 // go-githubactions: the run's context from the values the workflow passes in (the Dagger
-// module cannot see the runner's environment), step outputs and the step summary in the
-// runner's file formats, and annotations for findings. Everything that comes from an event or
+// module cannot see the runner's environment), step outputs in the runner's file format,
+// and annotations for findings. Everything that comes from an event or
 // a finding is validated or escaped here, so the workflow's YAML needs no logic.
 package ghactions
 

@@ -28,10 +28,6 @@ const fileDelimiter = "_GitHubActionsFileCommandDelimeter_"
 // starting with a digit); it also keeps '<<', '=' and newlines out of the file's key part.
 var outputNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
 
-// maxStepSummary is GitHub's limit for one step's summary; a larger one is dropped whole
-// with only an error in the log, so it is refused here where the cause is known.
-const maxStepSummary = 1024 * 1024
-
 // SortedOutputs turns a map such as a gate decision's outputs into outputs ordered by name,
 // so the file is the same on every run.
 func SortedOutputs(m map[string]string) []Output {
@@ -96,18 +92,6 @@ func checkOutput(o Output) error {
 		return fmt.Errorf("output %s: the value holds the file delimiter %s and would inject outputs", o.Name, fileDelimiter)
 	}
 	return nil
-}
-
-// AppendStepSummary appends Markdown to the job's summary file ($GITHUB_STEP_SUMMARY).
-func AppendStepSummary(path, markdown string) error {
-	if path == "" {
-		return errors.New("append step summary: no file given (is GITHUB_STEP_SUMMARY set?)")
-	}
-	if len(markdown) > maxStepSummary {
-		return fmt.Errorf("append step summary to %s: %d bytes is over GitHub's limit of %d bytes per step", path, len(markdown), maxStepSummary)
-	}
-	a := githubactions.New(githubactions.WithGetenv(fileEnv("GITHUB_STEP_SUMMARY", path)))
-	return fileCommand(path, func() { a.AddStepSummary(markdown) })
 }
 
 // fileEnv points one GITHUB_* file variable at path and hides the rest of the environment,

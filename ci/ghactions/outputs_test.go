@@ -1,7 +1,6 @@
 package ghactions
 
 import (
-	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -166,27 +165,5 @@ func TestRenderOutputsMatchesWriteOutputs(t *testing.T) {
 	}
 	if _, err := RenderOutputs([]Output{{Name: "bad name", Value: "x"}}); err == nil {
 		t.Error("invalid name rendered")
-	}
-}
-
-func TestAppendStepSummary(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "step_summary")
-	if err := AppendStepSummary(path, "## Plan: preview\n\n| add | 1 |"); err != nil {
-		t.Fatal(err)
-	}
-	if err := AppendStepSummary(path, "`dagger call pipeline --env=preview`"); err != nil {
-		t.Fatal(err)
-	}
-	data, _ := os.ReadFile(path)
-	if want := "## Plan: preview\n\n| add | 1 |\n`dagger call pipeline --env=preview`\n"; string(data) != want {
-		t.Errorf("summary\n got %q\nwant %q", data, want)
-	}
-
-	err := AppendStepSummary(path, strings.Repeat("x", 1024*1024+1))
-	if want := fmt.Sprintf("append step summary to %s: 1048577 bytes is over GitHub's limit of 1048576 bytes per step", path); err == nil || err.Error() != want {
-		t.Errorf("oversized summary: %v", err)
-	}
-	if err := AppendStepSummary("", "x"); err == nil {
-		t.Error("empty path accepted")
 	}
 }
