@@ -65,6 +65,26 @@ func (c Command) Markdown() string {
 	return "\n**Reproduce with:**\n\n" + CodeBlock("shell", c.String())
 }
 
+// Wrap ends a function's error with the line, so a failed run says how to replay it as its
+// summary would have. nil stays nil, and an error that already holds the line (a failure
+// that carries its summary) is returned as it is.
+func (c Command) Wrap(err error) error {
+	if err == nil || strings.Contains(err.Error(), c.String()) {
+		return err
+	}
+	return &reproducible{err: err, line: c.String()}
+}
+
+// reproducible is an error with the line that replays the failed run.
+type reproducible struct {
+	err  error
+	line string
+}
+
+func (e *reproducible) Error() string { return e.err.Error() + "\n\nReproduce with: " + e.line }
+
+func (e *reproducible) Unwrap() error { return e.err }
+
 // CodeBlock fences text (a tool's output, an error, a command) as a Markdown code block
 // whose fence is longer than any run of backticks in the text: tool output cannot close the
 // block early and turn the rest of a summary into Markdown. lang may be empty.

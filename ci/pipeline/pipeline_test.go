@@ -3,6 +3,7 @@ package pipeline
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -281,6 +282,47 @@ func TestCommandIsAValue(t *testing.T) {
 	if base.String() != "dagger call restore-state --env=prod" || !strings.HasSuffix(a.String(), "--from=latest") ||
 		strings.Contains(b.String(), "--from") {
 		t.Errorf("base %q, a %q, b %q", base, a, b)
+	}
+}
+
+// A failed run's error ends with its line, once, and still matches what it wraps.
+func TestCommandWrap(t *testing.T) {
+	cmd := Call([]string{"--emulate-aws"}, "apply").Flag("env", "prod").Secret("aws-access-key-id", true, "AWS_ACCESS_KEY_ID")
+	line := "dagger call --emulate-aws apply --env=prod --aws-access-key-id=env:AWS_ACCESS_KEY_ID"
+	lock := errors.New("state lock held")
+	tests := []struct {
+		name string
+		err  error
+		want string // "" for a nil error
+	}{
+		{"nil stays nil", nil, ""},
+		{"failure gets the line", fmt.Errorf("terraform apply failed in prod: %w", lock),
+			"terraform apply failed in prod: state lock held\n\nReproduce with: " + line},
+		{"summary already ends with it", errors.New("lint failed\n\n```shell\n" + line + "\n```\n"),
+			"lint failed\n\n```shell\n" + line + "\n```\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := cmd.Wrap(tt.err)
+			if tt.want == "" {
+				if got != nil {
+					t.Fatalf("Wrap(nil) = %v", got)
+				}
+				return
+			}
+			if got.Error() != tt.want {
+				t.Errorf("Wrap() =\n%s\nwant\n%s", got, tt.want)
+			}
+			if !errors.Is(got, tt.err) {
+				t.Errorf("Wrap() no longer matches the error it wraps")
+			}
+			if again := cmd.Wrap(got); again.Error() != got.Error() {
+				t.Errorf("wrapping twice repeats the line:\n%s", again)
+			}
+		})
+	}
+	if errors.Is(cmd.Wrap(errors.New("other")), lock) {
+		t.Errorf("a wrapped error matches an unrelated one")
 	}
 }
 
