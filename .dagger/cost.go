@@ -34,15 +34,16 @@ func (m *Infra) Cost(
 	// +optional
 	awsSessionToken *dagger.Secret,
 ) (string, error) {
-	r, p, err := m.plannedRun(ctx, env, awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken}, false)
+	creds := awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken}
+	reproduce := m.envCall("cost", env, creds).Secret("infracost-api-key", infracostAPIKey != nil, "INFRACOST_API_KEY")
+	r, p, err := m.plannedRun(ctx, env, creds, false)
 	if err != nil {
-		return "", err
+		return "", reproduce.Wrap(err)
 	}
 	res, err := r.cost(ctx, p.jsonFile(), infracostAPIKey)
 	if err != nil {
-		return "", err
+		return "", reproduce.Wrap(err)
 	}
-	reproduce := r.call("cost").Secret("infracost-api-key", infracostAPIKey != nil, "INFRACOST_API_KEY")
 	summary := res.Markdown() + reproduce.Markdown()
 	if res.Blocking {
 		return "", fmt.Errorf("cost check failed in %s:\n\n%s", env, summary)

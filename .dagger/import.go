@@ -53,14 +53,23 @@ func (m *Infra) Import(
 	// +optional
 	awsSessionToken *dagger.Secret,
 ) (*dagger.Directory, error) {
-	r, err := m.newRun(ctx, env, awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken})
+	creds := awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken}
+	reproduce := m.envCall("import", env, creds).Flag("project", project).Bool("dry-run", dryRun).Bool("force", force).Bool("generate-config", generateConfig)
+	r, err := m.newRun(ctx, env, creds)
 	if err != nil {
-		return nil, err
+		return nil, reproduce.Wrap(err)
 	}
+	out, err := r.importResources(ctx, project, dryRun, force, generateConfig, reproduce)
+	return out, reproduce.Wrap(err)
+}
+
+// importResources is Import's story: map, back up and remove what --force re-imports, plan
+// the imports, and apply that plan through the gate unless dryRun.
+func (r *run) importResources(ctx context.Context, project string, dryRun, force, generateConfig bool, reproduce pipeline.Command) (_ *dagger.Directory, failure error) {
+	env := string(r.env)
 	if !importer.Enabled(r.profile) {
 		return nil, fmt.Errorf("%s does not import (import strategy %q: its resources are ephemeral); import into test, staging or prod", env, r.profile.Import)
 	}
-	reproduce := r.call("import").Flag("project", project).Bool("dry-run", dryRun).Bool("force", force).Bool("generate-config", generateConfig)
 	opts := importer.OptionsFor(r.profile)
 	opts.Force, opts.GenerateConfig = force, generateConfig
 	ctr, mapped, err := r.mapImports(ctx, project, opts)
@@ -79,13 +88,20 @@ func (m *Infra) Import(
 					len(mapped.plan.StateRemovals), env, err)
 			}
 			notes = b.markdown()
+			// From here on the state has lost addresses until the import is applied: every
+			// failure says how to put them back.
+			defer func() {
+				if failure != nil {
+					failure = stateChanged(failure, r, b, mapped.plan.StateRemovals)
+				}
+			}()
 			for _, addr := range mapped.plan.StateRemovals {
 				if ctr, err = r.exec(ctx, ctr, "terraform state rm "+addr, []string{"terraform", "state", "rm", "-no-color", addr}); err != nil {
 					return nil, err
 				}
 			}
 		}
-		ctr = ctr.WithNewFile(path.Join(m.tfDir(), importer.FileName), string(mapped.plan.ImportBlocks()))
+		ctr = ctr.WithNewFile(path.Join(r.m.tfDir(), importer.FileName), string(mapped.plan.ImportBlocks()))
 		var targets []string
 		for _, e := range mapped.plan.Imports() {
 			targets = append(targets, "-target="+e.Address)
@@ -105,7 +121,7 @@ func (m *Infra) Import(
 		}
 		out = out.WithNewFile(importer.FileName, string(mapped.plan.ImportBlocks())).WithNewFile("plan.txt", text)
 		if mapped.plan.GenerateConfigOut {
-			out = out.WithFile("generated.tf", ctr.File(path.Join(m.tfDir(), "generated.tf")))
+			out = out.WithFile("generated.tf", ctr.File(path.Join(r.m.tfDir(), "generated.tf")))
 		}
 		if !dryRun && mapped.plan.Err() == nil {
 			p, err := r.judge(ctx, ctr, false)
@@ -134,6 +150,14 @@ func (m *Infra) Import(
 		return nil, fmt.Errorf("import into %s: %w\n\n%s", env, err, report.Markdown())
 	}
 	return out, nil
+}
+
+// stateChanged is an import failure after --force removed addresses from the state: the
+// error says which are gone and how to put the state back from the backup taken first.
+func stateChanged(err error, r *run, b backupResult, removed []string) error {
+	return fmt.Errorf("%w\n\n--force removed %s from the %s state before this failed, and they were not imported again. "+
+		"Put the state back from the backup taken first:\n%s", err, strings.Join(removed, ", "), r.env,
+		pipeline.CodeBlock("shell", r.call("restore-state").Flag("from", b.key).Bool("confirm", true).String()))
 }
 
 // importMapping is discovery's result mapped onto the configuration.

@@ -31,6 +31,7 @@ const (
 	defaultComplianceImage  = "eerkunt/terraform-compliance:1.3.32"
 	defaultMotoImage        = "motoserver/moto:5.1.22"
 	defaultRegion           = "us-east-1"
+	defaultEmulatorPort     = 5000 // moto_server's port, also --aws-emulator-port's default
 )
 
 // emulatorAlias is the host name every container reaches the AWS emulator under.
@@ -169,7 +170,11 @@ func New(
 	}
 	if awsEmulator != nil {
 		// A service cannot be named on a command line; the reader substitutes their own.
-		m.Options = append(m.Options, "--aws-emulator=tcp://localhost:"+strconv.Itoa(awsEmulatorPort))
+		port := strconv.Itoa(awsEmulatorPort)
+		m.Options = append(m.Options, "--aws-emulator=tcp://localhost:"+port)
+		if awsEmulatorPort != defaultEmulatorPort {
+			m.Options = append(m.Options, "--aws-emulator-port="+port)
+		}
 	}
 	switch {
 	case awsEmulator != nil && emulateAws:
@@ -177,7 +182,7 @@ func New(
 	case awsEmulator != nil:
 		m.Emulator, m.EmulatorPort = awsEmulator, awsEmulatorPort
 	case emulateAws:
-		m.Emulator, m.EmulatorPort = motoService(motoImage), 5000
+		m.Emulator, m.EmulatorPort = motoService(motoImage), defaultEmulatorPort
 	}
 	return m, nil
 }
@@ -187,7 +192,7 @@ func New(
 func motoService(image string) *dagger.Service {
 	return dag.Container().
 		From(image).
-		WithExposedPort(5000).
+		WithExposedPort(defaultEmulatorPort).
 		AsService(dagger.ContainerAsServiceOpts{UseEntrypoint: true})
 }
 

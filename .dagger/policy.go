@@ -40,15 +40,17 @@ func (m *Infra) Compliance(
 	// +optional
 	awsSessionToken *dagger.Secret,
 ) (*dagger.Directory, error) {
-	r, p, err := m.plannedRun(ctx, env, awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken}, false)
+	creds := awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken}
+	reproduce := m.envCall("compliance", env, creds)
+	r, p, err := m.plannedRun(ctx, env, creds, false)
 	if err != nil {
-		return nil, err
+		return nil, reproduce.Wrap(err)
 	}
 	res, err := r.compliance(ctx, p.jsonFile())
 	if err != nil {
-		return nil, err
+		return nil, reproduce.Wrap(err)
 	}
-	return m.findingsReport(ctx, pipeline.StepCompliance, string(r.env), res, r.profile.SeverityThreshold, r.call("compliance"))
+	return m.findingsReport(ctx, pipeline.StepCompliance, string(r.env), res, r.profile.SeverityThreshold, reproduce)
 }
 
 // compliance evaluates a plan JSON with OPA and, when there are feature files,

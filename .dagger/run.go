@@ -317,14 +317,18 @@ func tail(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// call starts the reproduce line of fn for this run: the constructor's options, the
-// environment, and the credentials given, named as environment variables, never shown.
-func (r *run) call(fn string) pipeline.Command {
-	return r.m.call(fn).
-		Flag("env", string(r.env)).
-		Secret("aws-access-key-id", r.creds.accessKeyID != nil, "AWS_ACCESS_KEY_ID").
-		Secret("aws-secret-access-key", r.creds.secretAccessKey != nil, "AWS_SECRET_ACCESS_KEY").
-		Secret("aws-session-token", r.creds.sessionToken != nil, "AWS_SESSION_TOKEN")
+// call starts the reproduce line of fn for this run.
+func (r *run) call(fn string) pipeline.Command { return r.m.envCall(fn, string(r.env), r.creds) }
+
+// envCall starts the reproduce line of a function on an environment: the constructor's
+// options, the environment, and the credentials given, named as environment variables, never
+// shown. Functions make it before anything can fail, so every error ends with it.
+func (m *Infra) envCall(fn, env string, creds awsCredentials) pipeline.Command {
+	return m.call(fn).
+		Flag("env", env).
+		Secret("aws-access-key-id", creds.accessKeyID != nil, "AWS_ACCESS_KEY_ID").
+		Secret("aws-secret-access-key", creds.secretAccessKey != nil, "AWS_SECRET_ACCESS_KEY").
+		Secret("aws-session-token", creds.sessionToken != nil, "AWS_SESSION_TOKEN")
 }
 
 // lockArgs are ci/state's locking flags for this environment.

@@ -335,11 +335,12 @@ func (m *Infra) Drift(
 	// +optional
 	awsSessionToken *dagger.Secret,
 ) (*dagger.Directory, error) {
-	r, err := m.newRun(ctx, env, awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken})
+	creds := awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken}
+	reproduce := m.envCall("drift", env, creds).Bool("fail-on-drift", failOnDrift)
+	r, err := m.newRun(ctx, env, creds)
 	if err != nil {
-		return nil, err
+		return nil, reproduce.Wrap(err)
 	}
-	reproduce := r.call("drift").Bool("fail-on-drift", failOnDrift)
 	var md string
 	var res pipeline.Result
 	d, err := r.drift(ctx)
@@ -357,7 +358,7 @@ func (m *Infra) Drift(
 		return nil, err
 	}
 	if err := res.Err(); err != nil && !reportOnFailure {
-		return nil, fmt.Errorf("%w\n\n%s", err, md)
+		return nil, reproduce.Wrap(fmt.Errorf("%w\n\n%s", err, md))
 	}
 	return dir, nil
 }

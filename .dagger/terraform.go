@@ -116,11 +116,13 @@ func (m *Infra) Plan(
 	// +optional
 	awsSessionToken *dagger.Secret,
 ) (*dagger.Directory, error) {
-	r, p, err := m.plannedRun(ctx, env, awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken}, forceRecreate)
+	creds := awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken}
+	reproduce := m.envCall("plan", env, creds).Bool("force-recreate", forceRecreate).Bool("include-plan", includePlan)
+	_, p, err := m.plannedRun(ctx, env, creds, forceRecreate)
 	if err != nil {
-		return nil, err
+		return nil, reproduce.Wrap(err)
 	}
-	return p.report(r.call("plan").Bool("force-recreate", forceRecreate).Bool("include-plan", includePlan), includePlan)
+	return p.report(reproduce, includePlan)
 }
 
 // plannedRun is the start of the functions that judge a plan (plan, compliance, cost): the
@@ -216,19 +218,21 @@ func (m *Infra) Apply(
 	// +optional
 	awsSessionToken *dagger.Secret,
 ) (*dagger.Directory, error) {
-	r, ctr, err := m.initializedRun(ctx, env, awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken})
-	if err != nil {
-		return nil, err
-	}
-	res, err := r.apply(ctx, ctr, forceRecreate, plan)
-	if err != nil {
-		return nil, err
-	}
+	creds := awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken}
 	saved := ""
 	if plan != nil {
 		saved = "<plan directory>"
 	}
-	return res.report(r.call("apply").Bool("force-recreate", forceRecreate).Flag("plan", saved))
+	reproduce := m.envCall("apply", env, creds).Bool("force-recreate", forceRecreate).Flag("plan", saved)
+	r, ctr, err := m.initializedRun(ctx, env, creds)
+	if err != nil {
+		return nil, reproduce.Wrap(err)
+	}
+	res, err := r.apply(ctx, ctr, forceRecreate, plan)
+	if err != nil {
+		return nil, reproduce.Wrap(err)
+	}
+	return res.report(reproduce)
 }
 
 // applyResult is an applied plan with its backup and log.

@@ -40,25 +40,26 @@ func (m *Infra) Test(
 	// +optional
 	awsSessionToken *dagger.Secret,
 ) (*dagger.Directory, error) {
-	r, ctr, err := m.initializedRun(ctx, env, awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken})
+	creds := awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken}
+	reproduce := m.envCall("test", env, creds).Flag("project", project).Bool("skip-destructive", skipDestructive)
+	r, ctr, err := m.initializedRun(ctx, env, creds)
 	if err != nil {
-		return nil, err
+		return nil, reproduce.Wrap(err)
 	}
 	ts, err := r.postDeploy(ctx, ctr)
 	if err != nil {
-		return nil, err
+		return nil, reproduce.Wrap(err)
 	}
 	ts.project = project
 	junit, err := report.JUnit([]report.Suite{ts.suite()})
 	if err != nil {
 		return nil, fmt.Errorf("write junit.xml: %w", err)
 	}
-	reproduce := r.call("test").Flag("project", project).Bool("skip-destructive", skipDestructive)
 	dir := dag.Directory().
 		WithNewFile("junit.xml", string(junit)).
 		WithNewFile("summary.md", ts.step().markdown+reproduce.Markdown())
 	if failed := ts.failed(); len(failed) > 0 {
-		return nil, fmt.Errorf("post-deploy tests failed in %s: %s", env, strings.Join(failed, "; "))
+		return nil, reproduce.Wrap(fmt.Errorf("post-deploy tests failed in %s: %s", env, strings.Join(failed, "; ")))
 	}
 	return dir, nil
 }
