@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/infrapipe/infrapipe/ci/gate"
+	"github.com/infrapipe/infrapipe/ci/internal/markdown"
 	"github.com/infrapipe/infrapipe/ci/plan"
 )
 
@@ -35,7 +36,7 @@ func Footer(reproduce string) string {
 	if len(reproduce) > maxReproduce {
 		reproduce = reproduce[:maxReproduce] + " …"
 	}
-	return "\n**Reproduce with:**\n\n" + fence(reproduce) + "\n"
+	return "\n**Reproduce with:**\n\n" + markdown.CodeBlock("shell", reproduce) + "\n"
 }
 
 // planMarkdown is the plan summary without a footer, in at most limit bytes.
@@ -176,15 +177,6 @@ func mdText(s string) string {
 	s = html.EscapeString(s)
 	s = strings.ReplaceAll(s, "`", "&#96;")
 	return strings.Join(strings.Fields(s), " ")
-}
-
-// fence puts text in a code block whose fence is longer than any backtick run inside it.
-func fence(s string) string {
-	f := "```"
-	for strings.Contains(s, f) {
-		f += "`"
-	}
-	return f + "shell\n" + s + "\n" + f
 }
 
 func icon(v gate.Verdict) string {

@@ -12,6 +12,7 @@ import (
 	tfjson "github.com/hashicorp/terraform-json"
 
 	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/internal/markdown"
 	"github.com/infrapipe/infrapipe/ci/plan"
 )
 
@@ -164,8 +165,7 @@ func (d Drift) Markdown() string {
 		sb.WriteString("No drift: real infrastructure matches the state.\n")
 		return sb.String()
 	case DriftError:
-		fence := codeFence(d.Error)
-		fmt.Fprintf(&sb, "The drift check failed:\n\n%s\n%s\n%s\n", fence, d.Error, fence)
+		fmt.Fprintf(&sb, "The drift check failed:\n\n%s\n", markdown.CodeBlock("", d.Error))
 		return sb.String()
 	}
 	fmt.Fprintf(&sb, "%d resource(s) changed outside Terraform", len(d.Changes))
@@ -187,21 +187,6 @@ func (d Drift) Markdown() string {
 		fmt.Fprintf(&sb, "\nOutputs: %s\n", "`"+strings.Join(d.Outputs, "`, `")+"`")
 	}
 	return sb.String()
-}
-
-// codeFence is a Markdown fence longer than any run of backticks in text, so Terraform's
-// output (which may quote a value holding backticks) cannot close the block early.
-func codeFence(text string) string {
-	longest, run := 0, 0
-	for _, r := range text {
-		if r == '`' {
-			run++
-			longest = max(longest, run)
-		} else {
-			run = 0
-		}
-	}
-	return strings.Repeat("`", max(3, longest+1))
 }
 
 // firstError keeps Terraform's first "Error:" diagnostic, which names the cause, and drops

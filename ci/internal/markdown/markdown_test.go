@@ -1,0 +1,44 @@
+package markdown
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestCodeBlock(t *testing.T) {
+	tests := []struct {
+		name, lang, text, want string
+	}{
+		{"plain", "shell", "terraform plan", "```shell\nterraform plan\n```"},
+		{"no language", "", "Error: boom", "```\nError: boom\n```"},
+		{"inline backticks", "", "value `x`", "```\nvalue `x`\n```"},
+		{"a fence inside", "", "a\n```\nb", "````\na\n```\nb\n````"},
+		{"a longer run inside", "", "x `````` y", "```````\nx `````` y\n```````"},
+		{"empty", "", "", "```\n\n```"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := CodeBlock(tt.lang, tt.text); got != tt.want {
+				t.Errorf("CodeBlock(%q, %q) = %q, want %q", tt.lang, tt.text, got, tt.want)
+			}
+		})
+	}
+}
+
+// FuzzCodeBlock: whatever the text, its lines never hold the closing fence, so the block
+// ends where CodeBlock ends it.
+func FuzzCodeBlock(f *testing.F) {
+	for _, s := range []string{"", "`", "```", "a\n````\nb", "Error: `x`\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		block := CodeBlock("", text)
+		first, _, _ := strings.Cut(block, "\n")
+		if strings.Contains(text, first) {
+			t.Fatalf("text %q holds the fence %q", text, first)
+		}
+		if !strings.HasSuffix(block, "\n"+first) {
+			t.Fatalf("block %q does not end with its fence %q", block, first)
+		}
+	})
+}
