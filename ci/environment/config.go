@@ -137,7 +137,8 @@ type tagsFile struct {
 	Environment *string `yaml:"environment"`
 }
 
-// maxConfigSize bounds what Load reads: a pipeline.yaml is a page, not a data set.
+// maxConfigSize bounds what Load reads and Parse accepts: a pipeline.yaml is a page, not a
+// data set.
 const maxConfigSize = 1 << 20
 
 // LoadDir loads dir/pipeline.yaml, or returns the defaults when the file does not exist.
@@ -160,14 +161,14 @@ func Load(path string) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("read pipeline config %s: %w", path, err)
 	}
-	if len(data) > maxConfigSize {
-		return Config{}, fmt.Errorf("%s: larger than %d bytes; a pipeline config is a short file", path, maxConfigSize)
-	}
 	return Parse(path, data)
 }
 
 // Parse applies pipeline.yaml content to the built-in profiles; path names the file in errors.
 func Parse(path string, data []byte) (Config, error) {
+	if len(data) > maxConfigSize {
+		return Config{}, fmt.Errorf("%s: larger than %d bytes; a pipeline config is a short file", path, maxConfigSize)
+	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return Config{}, fmt.Errorf("%s: not valid YAML: %w", path, err)

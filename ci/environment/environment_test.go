@@ -253,13 +253,19 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
+// TestLoadTooLarge: the bound holds for Parse too, which the Dagger module calls with the
+// file's content.
 func TestLoadTooLarge(t *testing.T) {
+	huge := []byte("version: 1\n# " + strings.Repeat("x", maxConfigSize) + "\n")
 	path := filepath.Join(t.TempDir(), ConfigFile)
-	if err := os.WriteFile(path, []byte("version: 1\n# "+strings.Repeat("x", maxConfigSize)+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(path, huge, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Errorf("Load of a huge file = %v", err)
+	}
+	if _, err := Parse(path, huge); err == nil || !strings.Contains(err.Error(), path+": larger than") {
+		t.Errorf("Parse of a huge file = %v", err)
 	}
 }
 
