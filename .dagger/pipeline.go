@@ -88,9 +88,16 @@ func (m *Infra) Pipeline(
 		dryRun = dryRun || ctxGH.Inputs.DryRun
 		skipTests = skipTests || ctxGH.Inputs.SkipTests
 	}
-	r, err := m.newRun(ctx, env, awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken})
+	creds := awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken}
+	reproduce := m.envCall("pipeline", env, creds).
+		Bool("dry-run", dryRun).
+		Bool("force-recreate", forceRecreate).
+		Bool("skip-tests", skipTests).
+		Flag("project", project).
+		Secret("infracost-api-key", infracostAPIKey != nil, "INFRACOST_API_KEY")
+	r, err := m.newRun(ctx, env, creds)
 	if err != nil {
-		return nil, err
+		return nil, reproduce.Wrap(err)
 	}
 	p := &pipelineRun{
 		r:               r,
@@ -103,19 +110,13 @@ func (m *Infra) Pipeline(
 	}
 	p.run(ctx)
 
-	reproduce := r.call("pipeline").
-		Bool("dry-run", dryRun).
-		Bool("force-recreate", forceRecreate).
-		Bool("skip-tests", skipTests).
-		Flag("project", project).
-		Secret("infracost-api-key", infracostAPIKey != nil, "INFRACOST_API_KEY")
 	dir, res, err := p.report(ctx, reproduce)
 	if err != nil {
-		return nil, err
+		return nil, reproduce.Wrap(err)
 	}
 	if res.Verdict == gate.Block && !reportOnFailure {
 		res.Reasons = pipeline.Reasons(p.outcomes(), gate.Block) // why it blocked, not every warning
-		return nil, fmt.Errorf("%w\nReproduce with: %s", res.Err(), reproduce)
+		return nil, reproduce.Wrap(res.Err())
 	}
 	return dir, nil
 }

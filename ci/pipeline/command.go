@@ -3,6 +3,8 @@ package pipeline
 import (
 	"slices"
 	"strings"
+
+	"github.com/infrapipe/infrapipe/ci/internal/markdown"
 )
 
 // Command is the `dagger call` line that reruns one function with the same options. Every
@@ -85,16 +87,11 @@ func (e *reproducible) Error() string { return e.err.Error() + "\n\nReproduce wi
 
 func (e *reproducible) Unwrap() error { return e.err }
 
-// CodeBlock fences text (a tool's output, an error, a command) as a Markdown code block
-// whose fence is longer than any run of backticks in the text: tool output cannot close the
-// block early and turn the rest of a summary into Markdown. lang may be empty.
-func CodeBlock(lang, text string) string {
-	fence := "```"
-	for strings.Contains(text, fence) {
-		fence += "`"
-	}
-	return fence + lang + "\n" + text + "\n" + fence + "\n"
-}
+// CodeBlock fences text (a tool's output, an error, a command) as a Markdown code block,
+// ending with a newline, for the module's summaries: ci/internal/markdown's fence, which
+// tool output cannot close early, offered to the module, which cannot import ci/internal.
+// lang may be empty.
+func CodeBlock(lang, text string) string { return markdown.CodeBlock(lang, text) + "\n" }
 
 // shellSafe are the characters a shell word may hold unquoted.
 const shellSafe = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=./:,@+"
