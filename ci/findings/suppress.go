@@ -2,8 +2,9 @@ package findings
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
-	"os"
+	"io"
 	"path"
 	"strings"
 	"time"
@@ -31,18 +32,6 @@ type Suppressions struct {
 	Entries []Suppression `yaml:"suppressions"`
 }
 
-// LoadSuppressions reads a suppressions file. A missing file is no suppressions.
-func LoadSuppressions(path string) (Suppressions, error) {
-	data, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
-		return Suppressions{}, nil
-	}
-	if err != nil {
-		return Suppressions{}, fmt.Errorf("read suppressions: %w", err)
-	}
-	return ParseSuppressions(path, data)
-}
-
 // ParseSuppressions reads the YAML form:
 //
 //	suppressions:
@@ -54,7 +43,7 @@ func ParseSuppressions(name string, data []byte) (Suppressions, error) {
 	var s Suppressions
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	if err := dec.Decode(&s); err != nil && err.Error() != "EOF" {
+	if err := dec.Decode(&s); err != nil && !errors.Is(err, io.EOF) { // an empty file is no suppressions
 		return Suppressions{}, fmt.Errorf("suppressions %s: %w (valid keys: rule, resource, file, reason, expires)", name, err)
 	}
 	for i := range s.Entries {
