@@ -266,8 +266,11 @@ func (m *Infra) RestoreState(
 	if !confirm {
 		return restore.Summary() + "\nNothing changed: rerun with --confirm to push this backup.\n" + reproduce.Markdown(), nil
 	}
-	const pushFile = "/tmp/restore/restore.tfstate"
-	_, err = r.exec(ctx, pulled.WithNewFile(pushFile, string(restore.State)), "terraform state push",
+	// A state holds secrets in clear text: it reaches the container as a secret mount, never
+	// as file contents in the call graph, which traces and logs show.
+	const pushFile = "/run/restore/restore.tfstate"
+	backupState := dag.SetSecret("restore-state-"+string(r.env), string(restore.State))
+	_, err = r.exec(ctx, pulled.WithMountedSecret(pushFile, backupState), "terraform state push",
 		append([]string{"terraform"}, state.PushArgs(pushFile)...))
 	if err != nil {
 		return "", err
