@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -283,11 +284,10 @@ func (f Finding) Fingerprint() string {
 // toolOrder lists the tools in the order their runs appear in the merged log.
 var toolOrder = []string{"tflint", "tfsec", "trivy", "checkov", "opa", "terraform-compliance", "infracost"}
 
+// toolRank places a tool missing from toolOrder (a SARIF driver of any name) last.
 func toolRank(tool string) int {
-	for i, t := range toolOrder {
-		if t == tool {
-			return i
-		}
+	if i := slices.Index(toolOrder, tool); i >= 0 {
+		return i
 	}
 	return len(toolOrder)
 }
@@ -444,7 +444,7 @@ func (l SARIFLog) Validate() error {
 			if r.RuleID == "" {
 				return fmt.Errorf("sarif: run %d (%s) result %d: ruleId is empty", i, run.Tool.Driver.Name, j)
 			}
-			if !contains(sarifLevels, r.Level) {
+			if !slices.Contains(sarifLevels, r.Level) {
 				return fmt.Errorf("sarif: run %d (%s) result %d: level %q: valid values are %s",
 					i, run.Tool.Driver.Name, j, r.Level, strings.Join(sarifLevels, ", "))
 			}
@@ -466,13 +466,4 @@ func (l SARIFLog) Validate() error {
 		}
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -179,7 +180,7 @@ func Parse(name string, data []byte) (Result, error) {
 	}
 	r := Result{Rules: v.Rules}
 	for _, p := range v.Packages {
-		if !contains(v.Rules, p) {
+		if !slices.Contains(v.Rules, p) {
 			r.Ignored = append(r.Ignored, p)
 		}
 	}
@@ -217,13 +218,4 @@ func compact(raw json.RawMessage) string {
 		return string(raw)
 	}
 	return buf.String()
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -188,7 +189,7 @@ func TestProviderDefaultTags(t *testing.T) {
 func TestUserPolicies(t *testing.T) {
 	user := filepath.Join("..", "..", "terraform", "policies")
 	r := evalPlan(t, "passing", Config{Environment: "prod"}, user)
-	if !contains(r.Rules, "required_tags") || !contains(r.Rules, "no_gp2_volumes") {
+	if !slices.Contains(r.Rules, "required_tags") || !slices.Contains(r.Rules, "no_gp2_volumes") {
 		t.Errorf("rules %v: want the built-in and the user's", r.Rules)
 	}
 
