@@ -251,9 +251,13 @@ func (o *override) applyTo(p *Profile, at string) error {
 		p.SeverityThreshold = s
 	}
 	if b := o.Budget; b != nil {
-		for key, v := range map[string]*float64{"monthly_total": b.MonthlyTotal, "monthly_delta": b.MonthlyDelta} {
-			if v != nil && (*v < 0 || *v != *v || *v > 1e12) {
-				return fmt.Errorf("%s.budget.%s: %v is not a valid amount: use a number of USD per month from 0 (no bound) up", at, key, *v)
+		// A slice, not a map: with both amounts wrong, the error names the same one each run.
+		for _, f := range []struct {
+			key string
+			v   *float64
+		}{{"monthly_total", b.MonthlyTotal}, {"monthly_delta", b.MonthlyDelta}} {
+			if f.v != nil && (*f.v < 0 || *f.v != *f.v || *f.v > 1e12) {
+				return fmt.Errorf("%s.budget.%s: %v is not a valid amount: use a number of USD per month from 0 (no bound) up", at, f.key, *f.v)
 			}
 		}
 		if b.MonthlyTotal != nil {
@@ -322,9 +326,12 @@ func (o *override) applyTo(p *Profile, at string) error {
 		}
 	}
 	if t := o.Tags; t != nil {
-		for key, v := range map[string]*string{"project": t.Project, "environment": t.Environment} {
-			if v != nil && !tagKeyRE.MatchString(*v) {
-				return fmt.Errorf("%s.tags.%s: %q is not a valid AWS tag key: use 1 to 128 letters, digits, spaces or _.:/=+-@", at, key, *v)
+		for _, f := range []struct {
+			key string
+			v   *string
+		}{{"project", t.Project}, {"environment", t.Environment}} {
+			if f.v != nil && !tagKeyRE.MatchString(*f.v) {
+				return fmt.Errorf("%s.tags.%s: %q is not a valid AWS tag key: use 1 to 128 letters, digits, spaces or _.:/=+-@", at, f.key, *f.v)
 			}
 		}
 		if t.Project != nil {

@@ -253,6 +253,23 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
+// TestParseErrorIsStable: with several bad values, the error names the first in the
+// schema's order on every run, so a user fixing them one by one is not sent back and forth.
+func TestParseErrorIsStable(t *testing.T) {
+	tests := []struct{ yaml, want string }{
+		{"version: 1\ndefaults:\n  budget:\n    monthly_delta: -1\n    monthly_total: -1\n", "defaults.budget.monthly_total:"},
+		{"version: 1\ndefaults:\n  tags:\n    environment: \"\"\n    project: \"\"\n", "defaults.tags.project:"},
+	}
+	for _, tt := range tests {
+		for range 20 {
+			_, err := Parse(ConfigFile, []byte(tt.yaml))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Parse(%q) = %v, want an error naming %s", tt.yaml, err, tt.want)
+			}
+		}
+	}
+}
+
 // TestLoadTooLarge: the bound holds for Parse too, which the Dagger module calls with the
 // file's content.
 func TestLoadTooLarge(t *testing.T) {
