@@ -2,6 +2,12 @@ package main
 
 import (
 	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"go/types"
+	"io/fs"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -85,5 +91,116 @@ func TestStateChangedSaysHowToRestore(t *testing.T) {
 	}
 	if !errors.Is(err, cause) {
 		t.Errorf("the error no longer wraps its cause")
+	}
+}
+
+// moduleFunction is an exported method of Infra as the engine reads it: its pragmas and,
+// per parameter after ctx, its type and the comment above it.
+type moduleFunction struct {
+	name    string
+	doc     string
+	params  []moduleParam
+	pos     string
+	returns string
+}
+
+type moduleParam struct{ name, typ, doc string }
+
+// moduleFunctions parses the module's own source (not its tests), as the engine does.
+func moduleFunctions(t *testing.T) []moduleFunction {
+	t.Helper()
+	fset := token.NewFileSet()
+	pkgs, err := parser.ParseDir(fset, ".", func(fi fs.FileInfo) bool {
+		return !strings.HasSuffix(fi.Name(), "_test.go") && fi.Name() != "dagger.gen.go" // the engine writes that one
+	}, parser.ParseComments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []moduleFunction
+	for _, pkg := range pkgs {
+		for _, f := range pkg.Files {
+			cmap := ast.NewCommentMap(fset, f, f.Comments)
+			for _, d := range f.Decls {
+				fn, ok := d.(*ast.FuncDecl)
+				if !ok || fn.Recv == nil || !fn.Name.IsExported() || types.ExprString(fn.Recv.List[0].Type) != "*Infra" {
+					continue
+				}
+				mf := moduleFunction{name: fn.Name.Name, doc: fn.Doc.Text(), pos: fset.Position(fn.Pos()).String()}
+				for _, p := range fn.Type.Params.List {
+					var doc strings.Builder
+					for _, c := range cmap[p] {
+						doc.WriteString(c.Text())
+					}
+					for _, n := range p.Names {
+						mf.params = append(mf.params, moduleParam{name: n.Name, typ: types.ExprString(p.Type), doc: doc.String()})
+					}
+				}
+				out = append(out, mf)
+			}
+		}
+	}
+	if len(out) < 10 {
+		t.Fatalf("found only %d module functions: is the test running in .dagger?", len(out))
+	}
+	return out
+}
+
+// The engine's rules that Go does not check, read from the source: a function that can reach
+// AWS is never cached (a plan or apply served from an old run is wrong), secrets are
+// *dagger.Secret (never a string that lands in logs and cache keys), and a check takes no
+// required argument (`dagger check` passes none).
+func TestFunctionPragmas(t *testing.T) {
+	secretWord := regexp.MustCompile(`(?i)(key|token|secret|password)`)
+	for _, fn := range moduleFunctions(t) {
+		neverCached := strings.Contains(fn.doc, `+cache="never"`)
+		check := strings.Contains(fn.doc, "+check")
+		for _, p := range fn.params {
+			if p.typ == "context.Context" {
+				continue
+			}
+			if secretWord.MatchString(p.name) && p.typ != "*dagger.Secret" {
+				t.Errorf("%s: %s(%s %s) takes a credential as %s; use *dagger.Secret", fn.pos, fn.name, p.name, p.typ, p.typ)
+			}
+			if strings.HasPrefix(p.name, "aws") && p.typ == "*dagger.Secret" && !neverCached {
+				t.Errorf("%s: %s takes AWS credentials, so it reaches AWS, but is not +cache=\"never\"", fn.pos, fn.name)
+				neverCached = true // said once
+			}
+			if check && !strings.Contains(p.doc, "+optional") && !strings.Contains(p.doc, "+default=") {
+				t.Errorf("%s: %s is a +check but its argument %s is required; dagger check passes none", fn.pos, fn.name, p.name)
+			}
+		}
+		if neverCached && check {
+			t.Errorf("%s: %s is a +check that touches state; checks must be reproducible from the source alone", fn.pos, fn.name)
+		}
+	}
+}
+
+// The functions that touch state or infrastructure, and the checks, are the ones the
+// README promises; a new function is added here on purpose.
+func TestFunctionsThatTouchStateAreNeverCached(t *testing.T) {
+	want := map[string]string{
+		"Plan": "never", "Apply": "never", "Import": "never", "Compliance": "never", "Cost": "never",
+		"Test": "never", "Drift": "never", "BackupState": "never", "Backups": "never", "RestoreState": "never",
+		"Pipeline": "never", "Lint": "check", "SecurityScan": "check", "Verdict": "", "ResolveEnv": "",
+	}
+	seen := map[string]bool{}
+	for _, fn := range moduleFunctions(t) {
+		seen[fn.name] = true
+		kind, ok := want[fn.name]
+		if !ok {
+			t.Errorf("%s: new function %s: say here whether it touches state (+cache=\"never\") or is a check", fn.pos, fn.name)
+			continue
+		}
+		if got := strings.Contains(fn.doc, `+cache="never"`); got != (kind == "never") {
+			t.Errorf("%s: %s +cache=\"never\" is %v, want %v", fn.pos, fn.name, got, kind == "never")
+		}
+		if got := strings.Contains(fn.doc, "+check"); got != (kind == "check") {
+			t.Errorf("%s: %s +check is %v, want %v", fn.pos, fn.name, got, kind == "check")
+		}
+	}
+	for name := range want {
+		if !seen[name] {
+			t.Errorf("function %s is gone; update this list and the README", name)
+		}
 	}
 }
