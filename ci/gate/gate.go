@@ -104,14 +104,14 @@ func Decide(a *plan.Analysis, p environment.Profile, opts Options) Decision {
 		d.Verdict = Warn
 	}
 	d.Reasons = append(append(d.Reasons, blocks...), warns...)
-	d.Outputs = Outputs(a.Counts)
+	d.Outputs = outputs(a.Counts)
 	d.Outputs["verdict"] = string(d.Verdict)
 	return d
 }
 
-// Outputs are the plan counts under the names the workflow reads. "add" and "destroy"
+// outputs are the plan counts under the names the workflow reads. "add" and "destroy"
 // include replacements, as in Terraform's own "Plan: N to add, M to change, K to destroy".
-func Outputs(n plan.Counts) map[string]string {
+func outputs(n plan.Counts) map[string]string {
 	itoa := strconv.Itoa
 	return map[string]string{
 		"resources_to_add":     itoa(n.Create + n.Replace),

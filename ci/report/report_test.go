@@ -113,8 +113,8 @@ func TestMarkdownRealPlan(t *testing.T) {
 }
 
 func TestMarkdownPassAndNoChanges(t *testing.T) {
-	r := NewResult(&plan.Analysis{FormatVersion: "1.2"}, mustProfile(t, environment.Test),
-		gate.Decision{Verdict: gate.Pass, Outputs: gate.Outputs(plan.Counts{})})
+	a, p := &plan.Analysis{FormatVersion: "1.2"}, mustProfile(t, environment.Test)
+	r := NewResult(a, p, gate.Decide(a, p, gate.Options{}))
 	md := Markdown(r, "make plan ENV=test")
 	if !strings.Contains(md, "## ✅ Terraform plan for `test`: PASS") || !strings.Contains(md, "**No changes.**") ||
 		strings.Contains(md, "<details>") || strings.Contains(md, "### Gate") {
