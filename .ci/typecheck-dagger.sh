@@ -250,9 +250,11 @@ for probe in "${probes[@]}"; do
 done
 rm -f zz_typecheck_probe.go
 
-# The module's own tests: its shell scripts with real terraform and moto_server, and the
-# tool command lines. The engine never runs them; a broken script would only show on a
-# user's machine. (Its decisions and reproduce lines are ci/pipeline's, tested by go test.)
-echo "== go test (.dagger: embedded scripts with terraform and moto_server, tool command lines)"
+# The module's own tests: its shell scripts with real terraform and moto_server, the tool
+# command lines, the constructor options its reproduce lines carry, and the functions'
+# pragmas read from the source (never-cached AWS functions, secrets, argument-free checks).
+# The engine never runs them; a broken script would only show on a user's machine. (Its
+# decisions and the reproduce line's format are ci/pipeline's, tested by go test.)
+echo "== go test (.dagger: embedded scripts with terraform and moto_server, tool command lines, pragmas)"
 go test -count=1 ./...
 echo "ok: .dagger type-checks and its tests pass"
