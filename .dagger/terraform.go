@@ -310,6 +310,13 @@ func (r *run) checkSavedPlan(ctx context.Context, saved *dagger.Directory) error
 	if res.Env != r.env {
 		return fmt.Errorf("--plan holds a plan for %q, not %q: plan %s again and apply that", res.Env, r.env, r.env)
 	}
+	ok, err := saved.Exists(ctx, "tfplan")
+	if err != nil {
+		return fmt.Errorf("--plan: look for tfplan in the plan directory: %w", err)
+	}
+	if !ok {
+		return fmt.Errorf("--plan: the plan directory has no tfplan (the saved plan): make it with `plan --env=%s --include-plan`", r.env)
+	}
 	return nil
 }
 
