@@ -195,15 +195,10 @@ func (r *dynamoDBTable) Update(ctx context.Context, req resource.UpdateRequest, 
 }
 
 func (r *dynamoDBTable) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	var state dynamoDBTableModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	_, err := r.c.dynamodb.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(state.ID.ValueString())})
-	if err != nil && !isNotFound(err) {
-		resp.Diagnostics.AddError("Delete DynamoDB table "+state.ID.ValueString(), err.Error())
-	}
+	deleteByID(ctx, "DynamoDB table", req, resp, func(name string) error {
+		_, err := r.c.dynamodb.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(name)})
+		return err
+	})
 }
 
 // tags pages through the table's tags. DynamoDB's tagging calls take the table's ARN, not

@@ -63,6 +63,19 @@ func requiredForceNew(description string) schema.StringAttribute {
 	}
 }
 
+// deleteByID is the Delete of a resource whose id alone names the remote object: an object
+// already gone is no error, so a destroy after someone deleted it by hand completes.
+func deleteByID(ctx context.Context, what string, req resource.DeleteRequest, resp *resource.DeleteResponse, del func(id string) error) {
+	var id types.String
+	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("id"), &id)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if err := del(id.ValueString()); err != nil && !isNotFound(err) {
+		resp.Diagnostics.AddError("Delete "+what+" "+id.ValueString(), err.Error())
+	}
+}
+
 // isNotFound reports whether an AWS error says the object does not exist, across the
 // services' different error codes.
 func isNotFound(err error) bool {

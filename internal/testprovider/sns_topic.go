@@ -93,15 +93,10 @@ func (r *snsTopic) Update(ctx context.Context, req resource.UpdateRequest, resp 
 }
 
 func (r *snsTopic) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	var state snsTopicModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	_, err := r.c.sns.DeleteTopic(ctx, &sns.DeleteTopicInput{TopicArn: aws.String(state.ID.ValueString())})
-	if err != nil && !isNotFound(err) {
-		resp.Diagnostics.AddError("Delete SNS topic "+state.ID.ValueString(), err.Error())
-	}
+	deleteByID(ctx, "SNS topic", req, resp, func(arn string) error {
+		_, err := r.c.sns.DeleteTopic(ctx, &sns.DeleteTopicInput{TopicArn: aws.String(arn)})
+		return err
+	})
 }
 
 func (r *snsTopic) tags(ctx context.Context, arn string) (map[string]string, error) {
