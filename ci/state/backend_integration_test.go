@@ -597,3 +597,32 @@ func TestTFBackendInitRealBackend(t *testing.T) {
 		t.Errorf("state object not at %s: %v", sb.backend.Key, err)
 	}
 }
+
+// TestListBackupsStaysInItsPrefix: a backup_prefix written without its trailing slash still
+// lists only the folder UploadBackup writes to, not a sibling that shares the prefix.
+func TestListBackupsStaysInItsPrefix(t *testing.T) {
+	_, client := motoS3(t)
+	ctx := context.Background()
+	b := environment.Backend{Bucket: "infrapipe-tfstate", BackupPrefix: "backups/test"}
+	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b.Bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	data := []byte(`{"version":4,"serial":3,"lineage":"l-1","resources":[]}`)
+	backup, err := NewBackup(environment.Test, data, time.Date(2026, 11, 27, 0, 50, 39, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := UploadBackup(ctx, client, b, backup, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.PutObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String(b.Bucket), Key: aws.String("backups/test-old/" + backup.FileName()), Body: bytes.NewReader(data),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := ListBackups(ctx, client, environment.Test, b)
+	if err != nil || len(keys) != 1 || keys[0] != key {
+		t.Errorf("ListBackups = %q, %v; want [%s]", keys, err, key)
+	}
+}

@@ -131,13 +131,19 @@ func (b Backup) FileName() string {
 // DefaultBackupPrefix is where backups go when the backend names no backup_prefix.
 func DefaultBackupPrefix(env environment.Name) string { return "backups/" + string(env) + "/" }
 
+// backupFolder is the folder backups of env go to: prefix (DefaultBackupPrefix when empty)
+// with one trailing slash, so writing and listing agree whether or not the config wrote it.
+func backupFolder(env environment.Name, prefix string) string {
+	if prefix == "" {
+		return DefaultBackupPrefix(env)
+	}
+	return strings.TrimSuffix(prefix, "/") + "/"
+}
+
 // Key is the object key of the backup under prefix (DefaultBackupPrefix when empty), e.g.
 // backups/prod/20261127T005039Z-serial-4-1a2b3c4d.tfstate.
 func (b Backup) Key(prefix string) string {
-	if prefix == "" {
-		prefix = DefaultBackupPrefix(b.Env)
-	}
-	return strings.TrimSuffix(prefix, "/") + "/" + b.FileName()
+	return backupFolder(b.Env, prefix) + b.FileName()
 }
 
 var backupName = regexp.MustCompile(`^(\d{8}T\d{6}Z)-serial-(\d+)-([0-9a-f]{8})\.tfstate$`)

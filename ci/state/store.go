@@ -138,12 +138,9 @@ func DownloadBackup(ctx context.Context, store ObjectStore, env environment.Name
 	return backup, data, nil
 }
 
-// ListBackups returns the keys under the backend's backup prefix, newest first.
+// ListBackups returns the keys in the backend's backup folder, newest first.
 func ListBackups(ctx context.Context, store ObjectStore, env environment.Name, b environment.Backend) ([]string, error) {
-	prefix := b.BackupPrefix
-	if prefix == "" {
-		prefix = DefaultBackupPrefix(env)
-	}
+	prefix := backupFolder(env, b.BackupPrefix)
 	var keys []string
 	var token *string
 	for {
