@@ -46,6 +46,20 @@ func TestImportBlocks(t *testing.T) {
 	}
 }
 
+// TestImportBlocksCommentIsInert: the ARN comes from the account like the ID; one holding a
+// line break must not end its comment and add a block of its own.
+func TestImportBlocksCommentIsInert(t *testing.T) {
+	hostile := "arn:aws:cloudwatch:r:1:alarm:x\nimport {\n  to = aws_iam_role.admin\n  id = \"admin\"\n}\r\n#"
+	p := &Plan{Entries: []Entry{{ARN: hostile, Address: "aws_cloudwatch_metric_alarm.x", ID: "x", Status: Import}}}
+	got := string(p.ImportBlocks())
+	if n := strings.Count(got, "\nimport {\n"); n != 1 || strings.Contains(got, "aws_iam_role.admin\n") {
+		t.Errorf("%d import blocks, want 1:\n%s", n, got)
+	}
+	if want := `# "arn:aws:cloudwatch:r:1:alarm:x\nimport {`; !strings.Contains(got, want) {
+		t.Errorf("blocks lack the quoted ARN %q:\n%s", want, got)
+	}
+}
+
 // FuzzHCLString: whatever an account holds as an ID, the literal stays one line, closed,
 // and free of template sequences.
 func FuzzHCLString(f *testing.F) {
