@@ -180,11 +180,15 @@ func (d Drift) Markdown() string {
 			if c.Kind == plan.Delete {
 				attrs = "deleted outside Terraform"
 			}
-			fmt.Fprintf(&sb, "| %s | `%s` | %s |\n", c.Kind, c.Address, attrs)
+			fmt.Fprintf(&sb, "| %s | %s | %s |\n", c.Kind, markdown.CodeSpan(c.Address), attrs)
 		}
 	}
 	if len(d.Outputs) > 0 {
-		fmt.Fprintf(&sb, "\nOutputs: %s\n", "`"+strings.Join(d.Outputs, "`, `")+"`")
+		spans := make([]string, len(d.Outputs))
+		for i, o := range d.Outputs {
+			spans[i] = markdown.CodeSpan(o)
+		}
+		fmt.Fprintf(&sb, "\nOutputs: %s\n", strings.Join(spans, ", "))
 	}
 	return sb.String()
 }

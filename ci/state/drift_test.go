@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/plan"
 )
 
 func TestReadDrift(t *testing.T) {
@@ -112,6 +113,18 @@ func TestDriftErrorMarkdown(t *testing.T) {
 		if !strings.HasSuffix(md, want) {
 			t.Errorf("markdown:\n%s\nwant it to end with:\n%s", md, want)
 		}
+	}
+}
+
+// TestDriftMarkdownAddressIsInert: a for_each key may hold a backtick, a pipe or a line
+// break; the address stays one code span in one table cell.
+func TestDriftMarkdownAddressIsInert(t *testing.T) {
+	d := Drift{Env: environment.Test, Status: DriftFound, Changes: []DriftChange{
+		{Change: plan.Change{Address: "aws_s3_bucket.b[\"x`|<details>\n# y\"]", Kind: plan.Update}, Attributes: []string{"tags"}},
+	}}
+	want := "| update | ``aws_s3_bucket.b[\"x`\\|<details> # y\"]`` | tags |\n"
+	if md := d.Markdown(); !strings.Contains(md, want) {
+		t.Errorf("markdown:\n%s\nwant the row %q", md, want)
 	}
 }
 

@@ -15,3 +15,23 @@ func CodeBlock(lang, text string) string {
 	}
 	return fence + lang + "\n" + text + "\n" + fence
 }
+
+// CodeSpan puts text in an inline code span that is safe in a table cell: the span's
+// backticks outnumber any run inside it, a pipe is escaped (GitHub splits cells on it even
+// inside code), and line breaks become spaces. A resource address is the usual text, and a
+// for_each key may hold any of these. Empty text is an empty string, not a pair of
+// backticks that would show as such.
+func CodeSpan(text string) string {
+	if text == "" {
+		return ""
+	}
+	text = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "|", `\|`).Replace(text)
+	ticks := "`"
+	for strings.Contains(text, ticks) {
+		ticks += "`"
+	}
+	if strings.HasPrefix(text, "`") || strings.HasSuffix(text, "`") {
+		text = " " + text + " " // a span's content may not touch its own backticks
+	}
+	return ticks + text + ticks
+}

@@ -25,6 +25,25 @@ func TestCodeBlock(t *testing.T) {
 	}
 }
 
+func TestCodeSpan(t *testing.T) {
+	tests := []struct{ name, text, want string }{
+		{"address", "aws_s3_bucket.logs", "`aws_s3_bucket.logs`"},
+		{"for_each key", `aws_s3_bucket.b["eu"]`, "`aws_s3_bucket.b[\"eu\"]`"},
+		{"backtick inside", "a.b[\"x`y\"]", "``a.b[\"x`y\"]``"},
+		{"backtick at the edge", "`x", "`` `x ``"},
+		{"pipe", `a.b["x|y"]`, "`a.b[\"x\\|y\"]`"},
+		{"line break", "a.b[\"x\ny\"]", "`a.b[\"x y\"]`"},
+		{"empty", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := CodeSpan(tt.text); got != tt.want {
+				t.Errorf("CodeSpan(%q) = %q, want %q", tt.text, got, tt.want)
+			}
+		})
+	}
+}
+
 // FuzzCodeBlock: whatever the text, its lines never hold the closing fence, so the block
 // ends where CodeBlock ends it.
 func FuzzCodeBlock(f *testing.F) {
@@ -39,6 +58,26 @@ func FuzzCodeBlock(f *testing.F) {
 		}
 		if !strings.HasSuffix(block, "\n"+first) {
 			t.Fatalf("block %q does not end with its fence %q", block, first)
+		}
+	})
+}
+
+// FuzzCodeSpan: whatever the text, the span is one line, holds no bare pipe, and no run of
+// backticks inside it is as long as its own.
+func FuzzCodeSpan(f *testing.F) {
+	for _, s := range []string{"", "`", "a|b", "x\n``y", "\\|"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		span := CodeSpan(text)
+		if text == "" {
+			return
+		}
+		n := len(span) - len(strings.TrimLeft(span, "`"))
+		inner := span[n : len(span)-n]
+		if strings.ContainsAny(span, "\r\n") || strings.Contains(inner, strings.Repeat("`", n)) ||
+			strings.Count(inner, "|") != strings.Count(inner, `\|`) {
+			t.Fatalf("CodeSpan(%q) = %q", text, span)
 		}
 	})
 }
