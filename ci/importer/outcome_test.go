@@ -251,7 +251,7 @@ func assertOnly(t *testing.T, dir string, names ...string) {
 
 func TestReport(t *testing.T) {
 	p := &importer.Plan{Entries: []importer.Entry{
-		{ARN: "arn:aws:s3:::a", Type: "aws_s3_bucket", ID: "a", Address: "aws_s3_bucket.a", Status: importer.Failed, Reason: "boom | bad\nline"},
+		{ARN: "arn:aws:s3:::a", Type: "aws_s3_bucket", ID: "a", Address: "aws_s3_bucket.a", Status: importer.Failed, Reason: "boom | `bad`\nline"},
 		{ARN: "arn:aws:s3:::b", Type: "aws_s3_bucket", ID: "b", Status: importer.Ambiguous, Candidates: []string{"aws_s3_bucket.x", "aws_s3_bucket.y"}},
 		{ARN: "arn:aws:sqs:r:1:q", Type: "aws_sqs_queue", ID: "http://q", Address: "aws_sqs_queue.q", Status: importer.Import},
 	}}
@@ -259,7 +259,7 @@ func TestReport(t *testing.T) {
 		dryRun bool
 		want   []string
 	}{
-		{false, []string{"### Import: prod", "1 to import, 1 failed, 1 ambiguous", "| failed | `aws_s3_bucket.a` | `aws_s3_bucket` | `a` | `boom \\| bad line` |",
+		{false, []string{"### Import: prod", "1 to import, 1 failed, 1 ambiguous", "| failed | `aws_s3_bucket.a` | `aws_s3_bucket` | `a` | ``boom \\| `bad` line`` |",
 			"| ambiguous | `aws_s3_bucket.x, aws_s3_bucket.y` |", "already exists"}},
 		{true, []string{"### Import (dry run: nothing written): prod", "1 would import", "| would import | `aws_sqs_queue.q` |"}},
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/infrapipe/infrapipe/ci/discovery"
+	"github.com/infrapipe/infrapipe/ci/internal/markdown"
 )
 
 // Report is the import step's record: what was found, what became of each resource, and
@@ -71,8 +72,8 @@ func (r Report) Markdown() string {
 			if id == "" {
 				id = e.ARN
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", label(e.Status, r.DryRun), cell(addr), cell(e.Type),
-				cell(id), cell(e.Reason))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", label(e.Status, r.DryRun), markdown.CodeSpan(addr),
+				markdown.CodeSpan(e.Type), markdown.CodeSpan(id), markdown.CodeSpan(e.Reason))
 		}
 	}
 	if len(r.StateRemovals) > 0 {
@@ -93,13 +94,4 @@ func label(s Status, dryRun bool) string {
 		return "to import"
 	}
 	return string(s)
-}
-
-// cell keeps a value from breaking the Markdown table.
-func cell(s string) string {
-	if s == "" {
-		return ""
-	}
-	s = strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ").Replace(s)
-	return "`" + strings.ReplaceAll(s, "`", "'") + "`"
 }
