@@ -211,8 +211,7 @@ func TestDiscoverFailsMidRun(t *testing.T) {
 		{
 			name: "server stalled: overall timeout",
 			fail: func(t *testing.T, m *mototest.Server) {
-				m.Stall()
-				t.Cleanup(m.Resume) // runs before mototest's Stop
+				m.Stall(t)
 			},
 			timeout:  3 * time.Second,
 			wantErr:  []string{"discovery timed out after 3s talking to http://127.0.0.1", "raise the timeout"},

@@ -188,8 +188,7 @@ func TestPrepareWritesNothingOnFailure(t *testing.T) {
 	})
 	t.Run("server stalled", func(t *testing.T) {
 		stalled := mototest.Start(t)
-		stalled.Stall()
-		t.Cleanup(stalled.Resume) // before mototest stops it
+		stalled.Stall(t)
 		dir := t.TempDir()
 		old := "# the previous run's imports\n"
 		if err := os.WriteFile(filepath.Join(dir, importer.FileName), []byte(old), 0o644); err != nil {

@@ -66,9 +66,19 @@ func (s *Server) Stop() {
 	s.cmd = nil
 }
 
-// Stall freezes the server (SIGSTOP) so requests hang; Resume undoes it.
-func (s *Server) Stall()  { _ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGSTOP) }
-func (s *Server) Resume() { _ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGCONT) }
+// Stall freezes the server (SIGSTOP) so requests hang, until Resume or the end of the test
+// (the cleanup resumes it before Stop, registered earlier, kills it).
+func (s *Server) Stall(t testing.TB) {
+	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGSTOP)
+	t.Cleanup(s.Resume)
+}
+
+// Resume lets a stalled server answer again.
+func (s *Server) Resume() {
+	if s.cmd != nil && s.cmd.Process != nil {
+		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGCONT)
+	}
+}
 
 // Reset clears every resource the server holds.
 func (s *Server) Reset(t testing.TB) {
