@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/infrapipe/infrapipe/ci/findings"
+	"github.com/infrapipe/infrapipe/ci/internal/untrusted"
 )
 
 // DefaultProtectedTypes are the stateful AWS resource types whose delete or replace loses
@@ -61,7 +62,7 @@ func ParseName(s string) (Name, error) {
 			return n, nil
 		}
 	}
-	return "", fmt.Errorf("unknown environment %s: valid environments are %s", quoteShort(s), nameList())
+	return "", fmt.Errorf("unknown environment %s: valid environments are %s", untrusted.Quote(s), nameList())
 }
 
 func nameList() string {
@@ -70,16 +71,6 @@ func nameList() string {
 		s[i] = string(n)
 	}
 	return strings.Join(s, ", ")
-}
-
-// quoteShort quotes an untrusted value for an error message without letting a hostile
-// payload flood the log or inject a workflow command: %q escapes newlines and controls.
-func quoteShort(s string) string {
-	const max = 64
-	if len(s) > max {
-		return fmt.Sprintf("%q (%d bytes, truncated)", s[:max], len(s))
-	}
-	return fmt.Sprintf("%q", s)
 }
 
 // Default returns the built-in profile of an environment, before any pipeline.yaml.

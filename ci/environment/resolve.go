@@ -6,6 +6,8 @@ import (
 	"path"
 
 	"github.com/sethvargo/go-githubactions"
+
+	"github.com/infrapipe/infrapipe/ci/internal/untrusted"
 )
 
 // Trigger is what the workflow knows about why it runs. The Dagger module cannot see the
@@ -82,7 +84,7 @@ func (c Config) Resolve(t Trigger) (Target, error) {
 		return Target{Name: r.Environment, Why: why}, nil
 	}
 	return Target{}, fmt.Errorf("no environment for event %s on ref %s: pass the %q input, or add a rule under resolve.rules in %s",
-		quoteShort(gh.EventName), quoteShort(ref), input, ConfigFile)
+		untrusted.Quote(gh.EventName), untrusted.Quote(ref), input, ConfigFile)
 }
 
 func (c Config) rulesOrDefault() []Rule {

@@ -15,6 +15,7 @@ import (
 	"github.com/sethvargo/go-githubactions"
 
 	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/internal/untrusted"
 )
 
 // Values are the GitHub facts the workflow hands over as plain arguments, e.g.
@@ -62,7 +63,7 @@ var (
 // environment wins, then the first matching event rule).
 func NewContext(cfg environment.Config, v Values) (*Context, error) {
 	if !eventNameRE.MatchString(v.EventName) {
-		return nil, fmt.Errorf("GitHub event name %s is not valid: expected an event such as push, pull_request or workflow_dispatch", quote(v.EventName))
+		return nil, fmt.Errorf("GitHub event name %s is not valid: expected an event such as push, pull_request or workflow_dispatch", untrusted.Quote(v.EventName))
 	}
 	if v.Ref != "" {
 		if err := checkRef(v.Ref); err != nil {
@@ -120,7 +121,7 @@ func (c *Context) readPayload(event map[string]any) error {
 		pr, _ := event["pull_request"].(map[string]any)
 		n, ok := pr["number"].(float64)
 		if !ok || n < 1 || n > math.MaxInt32 || n != math.Trunc(n) {
-			return fmt.Errorf("pull_request.number %s is not a pull request number", quote(fmt.Sprint(pr["number"])))
+			return fmt.Errorf("pull_request.number %s is not a pull request number", untrusted.Quote(fmt.Sprint(pr["number"])))
 		}
 		c.PullRequest = int(n)
 		head, _ := pr["head"].(map[string]any)
@@ -146,7 +147,7 @@ func (c *Context) readPayload(event map[string]any) error {
 	}
 	if sha != "" {
 		if !shaRE.MatchString(sha) {
-			return fmt.Errorf("commit %s is not a commit SHA", quote(sha))
+			return fmt.Errorf("commit %s is not a commit SHA", untrusted.Quote(sha))
 		}
 		c.SHA = sha
 	}
@@ -169,7 +170,7 @@ func boolInput(name string, v any) (bool, error) {
 			return true, nil
 		}
 	}
-	return false, fmt.Errorf("workflow_dispatch input %s is %s: valid values are true and false", name, quote(fmt.Sprint(v)))
+	return false, fmt.Errorf("workflow_dispatch input %s is %s: valid values are true and false", name, untrusted.Quote(fmt.Sprint(v)))
 }
 
 // checkRef accepts what git accepts as a full ref name (git check-ref-format), so a hostile
@@ -185,7 +186,7 @@ func checkRef(ref string) error {
 		}
 	}
 	if bad {
-		return fmt.Errorf("GitHub ref %s is not a valid ref: expected a full ref such as refs/heads/main or refs/pull/1/merge", quote(ref))
+		return fmt.Errorf("GitHub ref %s is not a valid ref: expected a full ref such as refs/heads/main or refs/pull/1/merge", untrusted.Quote(ref))
 	}
 	return nil
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/sethvargo/go-githubactions"
+
+	"github.com/infrapipe/infrapipe/ci/internal/untrusted"
 )
 
 // Output is one step output, e.g. resources_to_destroy=2, read by later jobs as
@@ -86,7 +88,7 @@ func RenderOutputs(outs []Output) ([]byte, error) {
 
 func checkOutput(o Output) error {
 	if !outputNameRE.MatchString(o.Name) {
-		return fmt.Errorf("output name %s is not valid: use letters, digits, '-' and '_', not starting with a digit", quote(o.Name))
+		return fmt.Errorf("output name %s is not valid: use letters, digits, '-' and '_', not starting with a digit", untrusted.Quote(o.Name))
 	}
 	if strings.Contains(o.Value, fileDelimiter) {
 		return fmt.Errorf("output %s: the value holds the file delimiter %s and would inject outputs", o.Name, fileDelimiter)
@@ -123,14 +125,4 @@ func fileCommand(path string, write func()) (err error) {
 	}()
 	write()
 	return nil
-}
-
-// quote shows an untrusted value in an error message: %q escapes newlines and control
-// characters, so the message cannot start a workflow command of its own.
-func quote(s string) string {
-	const max = 64
-	if len(s) > max {
-		return fmt.Sprintf("%q (%d bytes, truncated)", s[:max], len(s))
-	}
-	return fmt.Sprintf("%q", s)
 }
