@@ -16,6 +16,7 @@ import (
 
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/findings"
+	"github.com/infrapipe/infrapipe/ci/internal/markdown"
 )
 
 // Report is the part of `infracost breakdown|diff --format json` the gate uses. Amounts
@@ -307,7 +308,7 @@ func (r Result) Markdown() string {
 	if len(r.Top) > 0 {
 		b.WriteString("| Resource | Before | After | Change |\n|---|---:|---:|---:|\n")
 		for _, c := range r.Top {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", cell(c.Resource),
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", markdown.Cell(c.Resource),
 				money(c.Before, cur), money(c.After, cur), signed(c.Delta, cur))
 		}
 		if n := len(r.Report.Changes) - len(r.Top); n > 0 {
@@ -323,11 +324,4 @@ func bound(v float64, cur string) string {
 		return "none"
 	}
 	return money(v, cur)
-}
-
-// cell keeps an address from Infracost's output from breaking the table or the page: one
-// line, pipes escaped, angle brackets as entities.
-func cell(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	return strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;").Replace(s)
 }

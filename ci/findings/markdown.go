@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/infrapipe/infrapipe/ci/internal/markdown"
 )
 
 // Markdown renders the findings section of the run summary: counts per tool and severity,
@@ -118,10 +120,10 @@ func safeLink(link string) string {
 	return link
 }
 
-// cell keeps a value from breaking the table or the page: one line, pipes escaped, and
-// angle brackets as entities so that no HTML tag (<details>, <img>) opens.
+// cell keeps a tool's value from breaking the table or the page (markdown.Cell) and from
+// crowding it: only its first line, at most 160 characters.
 func cell(s string) string {
-	s = strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;").Replace(firstLine(s))
+	s = markdown.Cell(firstLine(s))
 	if r := []rune(s); len(r) > 160 {
 		s = string(r[:157]) + "..."
 	}

@@ -473,13 +473,14 @@ func TestMarkdownToolTextIsInert(t *testing.T) {
 		{Tool: "trivy", RuleID: "AWS-1", Severity: High, Resource: "aws_s3_bucket.b", Message: "m", Link: "https://avd.aquasec.com/x) [evil](https://evil.example"},
 		{Tool: "tfsec", RuleID: "ok-link", Severity: High, Resource: "aws_s3_bucket.c", Message: "m", Link: "https://aquasecurity.github.io/tfsec/latest/"},
 		{Tool: "scanner<img src=x>|x", RuleID: "t1", Severity: High, Message: "a SARIF driver may have any name"},
+		{Tool: "checkov", RuleID: "CKV_CRLF", Severity: High, Resource: "aws_s3_bucket.d", Message: "Windows\tline\r\nsecond line"},
 	}
 	for i := range 40 {
 		fs = append(fs, Finding{Tool: "tflint", RuleID: fmt.Sprintf("r%02d", i), Severity: Low, File: "main.tf",
 			Suppressed: "accepted\n## injected heading <img src=x>"})
 	}
 	md := Markdown(fs, Evaluate(fs, High), []string{"suppression for A expired\n# heading"}, 10)
-	for _, bad := range []string{"<details>", "<img", "javascript:", "](https://avd.aquasec.com/x)", "\n## injected", "\n# heading", "r15"} {
+	for _, bad := range []string{"<details>", "<img", "javascript:", "](https://avd.aquasec.com/x)", "\n## injected", "\n# heading", "r15", "\r", "second line"} {
 		if strings.Contains(md, bad) {
 			t.Errorf("summary contains %q:\n%s", bad, md)
 		}
@@ -488,6 +489,7 @@ func TestMarkdownToolTextIsInert(t *testing.T) {
 		"open &lt;details&gt;&lt;summary&gt;x",
 		"[ok-link](https://aquasecurity.github.io/tfsec/latest/)",
 		"| HIGH | checkov | CKV_X |",
+		"| Windows line |\n", // a CRLF message keeps its row on one line
 		"- tflint r00 main.tf: accepted\n",
 		"- …and 30 more suppressed findings (see findings.json)",
 	} {

@@ -35,3 +35,15 @@ func CodeSpan(text string) string {
 	}
 	return ticks + text + ticks
 }
+
+// Cell makes plain text (a scanner's message, an address from a tool's JSON) safe in a
+// table cell where it should read as prose, not code: line breaks and runs of whitespace
+// become one space so the row stays one line, a pipe is escaped so the cell does not
+// split, and angle brackets become entities so that no HTML tag (<details>, <img>) opens
+// and swallows the rest of the summary. Use CodeSpan for text that should look like code.
+func Cell(text string) string {
+	text = strings.Join(strings.Fields(text), " ")
+	return cellEscaper.Replace(text)
+}
+
+var cellEscaper = strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;")

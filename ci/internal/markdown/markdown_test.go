@@ -44,6 +44,26 @@ func TestCodeSpan(t *testing.T) {
 	}
 }
 
+func TestCell(t *testing.T) {
+	tests := []struct{ name, text, want string }{
+		{"message", "Bucket has no encryption", "Bucket has no encryption"},
+		{"pipe", `aws_instance.web["a|b"]`, `aws_instance.web["a\|b"]`},
+		{"html tag", "open <details><img src=x>", "open &lt;details&gt;&lt;img src=x&gt;"},
+		{"line breaks", "one\r\ntwo\nthree\rfour", "one two three four"},
+		{"heading after a break", "x\n## heading", "x ## heading"},
+		{"runs of space", "  a \t b  ", "a b"},
+		{"backticks stay", "use `x`", "use `x`"},
+		{"empty", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Cell(tt.text); got != tt.want {
+				t.Errorf("Cell(%q) = %q, want %q", tt.text, got, tt.want)
+			}
+		})
+	}
+}
+
 // FuzzCodeBlock: whatever the text, its lines never hold the closing fence, so the block
 // ends where CodeBlock ends it.
 func FuzzCodeBlock(f *testing.F) {
@@ -78,6 +98,19 @@ func FuzzCodeSpan(f *testing.F) {
 		if strings.ContainsAny(span, "\r\n") || strings.Contains(inner, strings.Repeat("`", n)) ||
 			strings.Count(inner, "|") != strings.Count(inner, `\|`) {
 			t.Fatalf("CodeSpan(%q) = %q", text, span)
+		}
+	})
+}
+
+// FuzzCell: whatever the text, the cell is one line with no bare pipe and no angle bracket.
+func FuzzCell(f *testing.F) {
+	for _, s := range []string{"", "a|b", "<details>", "x\r\n## y", `\|`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		c := Cell(text)
+		if strings.ContainsAny(c, "\r\n<>") || strings.Count(c, "|") != strings.Count(c, `\|`) {
+			t.Fatalf("Cell(%q) = %q", text, c)
 		}
 	})
 }
