@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/infrapipe/infrapipe/ci/internal/markdown"
+	"github.com/infrapipe/infrapipe/ci/report"
 )
 
 // Command is the `dagger call` line that reruns one function with the same options. Every
@@ -61,11 +62,10 @@ func (c Command) String() string {
 	return strings.Join(parts, " ")
 }
 
-// Markdown is the line as the closing section of a summary, in the form ci/report's plan
-// summary uses.
-func (c Command) Markdown() string {
-	return "\n**Reproduce with:**\n\n" + CodeBlock("shell", c.String())
-}
+// Markdown is the line as the closing section of a summary: ci/report's footer, so every
+// summary ends as the plan summary does (and a line made huge by its flags' values is cut
+// there too).
+func (c Command) Markdown() string { return report.Footer(c.String()) }
 
 // Wrap ends a function's error with the line, so a failed run says how to replay it as its
 // summary would have. nil stays nil, and an error that already holds the line (a failure
