@@ -45,7 +45,7 @@ func (m *Infra) Cost(
 		return "", reproduce.Wrap(err)
 	}
 	summary := res.Markdown() + reproduce.Markdown()
-	if res.Blocking {
+	if res.Blocking() {
 		return "", fmt.Errorf("cost check failed in %s:\n\n%s", env, summary)
 	}
 	return summary, nil

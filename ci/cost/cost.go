@@ -208,18 +208,39 @@ const (
 	NotEvaluated Status = "not-evaluated"
 )
 
-// Result is the cost gate's decision for one environment.
+// Result is the cost gate's decision for one environment. Whether it blocks and its
+// findings are methods, derived from Status, Budget and Report, so they cannot disagree
+// with the decision.
 type Result struct {
-	Status   Status
-	Blocking bool
-	Reasons  []string // why it is over budget, or why it was not evaluated
-	Budget   environment.Budget
-	Report   Report   // zero when NotEvaluated
-	Top      []Change // the largest changes, at most the top asked for
-	// Findings are the reasons in the pipeline's one findings shape (tool "infracost"),
-	// for the merged SARIF and the findings list: a blocking reason is CRITICAL, so it
-	// fails every environment's threshold as it blocks the gate; a skipped estimate is INFO.
-	Findings []findings.Finding
+	Status  Status
+	Reasons []string // why it is over budget, or why it was not evaluated
+	Budget  environment.Budget
+	Report  Report   // zero when NotEvaluated
+	Top     []Change // the largest changes, at most the top asked for
+}
+
+// Blocking reports whether the result stops the run: over budget always, no estimate
+// only where the environment's budget requires one.
+func (r Result) Blocking() bool {
+	return r.Status == OverBudget || r.Status == NotEvaluated && r.Budget.RequireEstimate
+}
+
+// Findings are the reasons in the pipeline's one findings shape (tool "infracost"), for
+// the merged SARIF and the findings list: a blocking reason is CRITICAL, so it fails every
+// environment's threshold as it blocks the gate; a skipped estimate is INFO.
+func (r Result) Findings() []findings.Finding {
+	var fs []findings.Finding
+	switch r.Status {
+	case NotEvaluated:
+		for _, reason := range r.Reasons {
+			fs = append(fs, finding(RuleNoEstimate, "cost not evaluated: "+reason, r.Blocking()))
+		}
+	case OverBudget:
+		for _, o := range overruns(r.Report, r.Budget) {
+			fs = append(fs, finding(o.rule, o.reason, true))
+		}
+	}
+	return fs
 }
 
 // Rule IDs of the cost gate's findings.
@@ -245,29 +266,36 @@ func Evaluate(r Report, b environment.Budget, top int) Result {
 	if top >= 0 && len(res.Top) > top {
 		res.Top = res.Top[:top]
 	}
-	over := func(rule, reason string) {
-		res.Reasons = append(res.Reasons, reason)
-		res.Findings = append(res.Findings, finding(rule, reason, true))
-	}
-	if b.MonthlyTotal > 0 && r.TotalMonthly > b.MonthlyTotal {
-		over(RuleMonthlyTotal, fmt.Sprintf("monthly total %s exceeds the budget of %s",
-			money(r.TotalMonthly, r.Currency), money(b.MonthlyTotal, r.Currency)))
-	}
-	if b.MonthlyDelta > 0 && r.DeltaMonthly > b.MonthlyDelta {
-		over(RuleMonthlyDelta, fmt.Sprintf("monthly increase %s exceeds the budget of %s",
-			money(r.DeltaMonthly, r.Currency), money(b.MonthlyDelta, r.Currency)))
-	}
-	if len(res.Reasons) > 0 {
-		res.Status, res.Blocking = OverBudget, true
+	for _, o := range overruns(r, b) {
+		res.Status = OverBudget
+		res.Reasons = append(res.Reasons, o.reason)
 	}
 	return res
+}
+
+// overrun is one bound of a budget that a report exceeds.
+type overrun struct{ rule, reason string }
+
+// overruns lists the bounds r exceeds, total first; a zero bound is no bound, and a cost
+// decrease never exceeds the delta bound. Evaluate's reasons and Result.Findings both come
+// from here, so they stay in step.
+func overruns(r Report, b environment.Budget) []overrun {
+	var out []overrun
+	if b.MonthlyTotal > 0 && r.TotalMonthly > b.MonthlyTotal {
+		out = append(out, overrun{RuleMonthlyTotal, fmt.Sprintf("monthly total %s exceeds the budget of %s",
+			money(r.TotalMonthly, r.Currency), money(b.MonthlyTotal, r.Currency))})
+	}
+	if b.MonthlyDelta > 0 && r.DeltaMonthly > b.MonthlyDelta {
+		out = append(out, overrun{RuleMonthlyDelta, fmt.Sprintf("monthly increase %s exceeds the budget of %s",
+			money(r.DeltaMonthly, r.Currency), money(b.MonthlyDelta, r.Currency))})
+	}
+	return out
 }
 
 // NotEvaluatedResult is the result when no estimate could be made. reason says why
 // ("no INFRACOST_API_KEY secret was given").
 func NotEvaluatedResult(reason string, b environment.Budget) Result {
-	return Result{Status: NotEvaluated, Blocking: b.RequireEstimate, Budget: b, Reasons: []string{reason},
-		Findings: []findings.Finding{finding(RuleNoEstimate, "cost not evaluated: "+reason, b.RequireEstimate)}}
+	return Result{Status: NotEvaluated, Budget: b, Reasons: []string{reason}}
 }
 
 func money(v float64, currency string) string {
@@ -292,7 +320,7 @@ func (r Result) Markdown() string {
 	switch r.Status {
 	case NotEvaluated:
 		verdict := "skipped"
-		if r.Blocking {
+		if r.Blocking() {
 			verdict = "**blocking**: this environment requires a cost estimate"
 		}
 		fmt.Fprintf(&b, "Cost not evaluated (%s): %s.\n\n", strings.Join(r.Reasons, "; "), verdict)

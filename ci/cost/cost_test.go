@@ -115,8 +115,8 @@ func TestEvaluate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := Evaluate(tt.report, tt.budget, 5)
-			if r.Status != tt.status || r.Blocking != (tt.status == OverBudget) {
-				t.Errorf("status %s blocking %v, want %s", r.Status, r.Blocking, tt.status)
+			if r.Status != tt.status || r.Blocking() != (tt.status == OverBudget) {
+				t.Errorf("status %s blocking %v, want %s", r.Status, r.Blocking(), tt.status)
 			}
 			if got := strings.Join(r.Reasons, "; "); got != tt.reasons {
 				t.Errorf("reasons %q, want %q", got, tt.reasons)
@@ -173,8 +173,8 @@ func TestNotEvaluated(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := NotEvaluatedResult("no INFRACOST_API_KEY secret was given", p.Budget)
-		if r.Status != NotEvaluated || r.Blocking != tt.blocking {
-			t.Errorf("%s (%s): status %s blocking %v, want blocking %v", tt.env, tt.config.Path, r.Status, r.Blocking, tt.blocking)
+		if r.Status != NotEvaluated || r.Blocking() != tt.blocking {
+			t.Errorf("%s (%s): status %s blocking %v, want blocking %v", tt.env, tt.config.Path, r.Status, r.Blocking(), tt.blocking)
 		}
 		if md := r.Markdown(); !strings.Contains(md, tt.want) {
 			t.Errorf("%s: markdown lacks %q:\n%s", tt.env, tt.want, md)
@@ -246,7 +246,7 @@ func TestFindings(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var rules []string
-			for i, f := range tt.res.Findings {
+			for i, f := range tt.res.Findings() {
 				rules = append(rules, f.RuleID)
 				if f.Tool != "infracost" || !strings.Contains(f.Message, tt.res.Reasons[i]) {
 					t.Errorf("finding %+v does not carry reason %q", f, tt.res.Reasons[i])
@@ -260,12 +260,12 @@ func TestFindings(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if failed := !findings.Evaluate(tt.res.Findings, p.SeverityThreshold).Passed(); failed != tt.res.Blocking {
-					t.Errorf("%s: findings fail %v, gate blocks %v", n, failed, tt.res.Blocking)
+				if failed := !findings.Evaluate(tt.res.Findings(), p.SeverityThreshold).Passed(); failed != tt.res.Blocking() {
+					t.Errorf("%s: findings fail %v, gate blocks %v", n, failed, tt.res.Blocking())
 				}
 			}
 			var buf bytes.Buffer
-			if err := findings.WriteSARIF(&buf, findings.MergeSARIF(tt.res.Findings, findings.SARIFOptions{Tools: []string{"infracost"}, Root: "terraform"})); err != nil {
+			if err := findings.WriteSARIF(&buf, findings.MergeSARIF(tt.res.Findings(), findings.SARIFOptions{Tools: []string{"infracost"}, Root: "terraform"})); err != nil {
 				t.Fatal(err)
 			}
 		})

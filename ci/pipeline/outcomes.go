@@ -27,7 +27,7 @@ func FindingsOutcome(s Step, fs []findings.Finding, threshold findings.Severity)
 func CostOutcome(r cost.Result) Outcome {
 	o := Outcome{Step: StepCost, Verdict: gate.Pass}
 	switch {
-	case r.Blocking:
+	case r.Blocking():
 		o.Verdict, o.Reasons = gate.Block, r.Reasons
 	case r.Status != cost.WithinBudget:
 		o.Verdict, o.Reasons = gate.Warn, r.Reasons
