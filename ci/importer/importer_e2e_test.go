@@ -2,6 +2,7 @@ package importer_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/infrapipe/infrapipe/ci/internal/mototest"
 	"github.com/infrapipe/infrapipe/ci/internal/providertest"
 	"github.com/infrapipe/infrapipe/ci/internal/tftest"
+	"github.com/infrapipe/infrapipe/ci/pipeline"
 )
 
 var prod = discoverytest.Tags("Project", "shop", "Environment", "prod")
@@ -253,24 +255,31 @@ resource "aws_sns_topic" "events" {
 	if _, err := client.DeleteBucket(context.Background(), &s3.DeleteBucketInput{Bucket: ptr("shop-prod-assets")}); err != nil {
 		t.Fatal(err)
 	}
-	log, _, err := w.Exec("plan", "-json", "-input=false", "-out=tfplan")
-	if err == nil {
-		t.Fatal("plan importing a deleted bucket succeeded")
+	// The -json log names the address; the plain output (how the Dagger module plans)
+	// fails the run with Terraform's message. Either way every row fails with it.
+	for _, flag := range []string{"-json", "-no-color"} {
+		t.Run(flag, func(t *testing.T) {
+			stdout, stderr, err := w.Exec("plan", flag, "-input=false", "-out=tfplan")
+			if err == nil {
+				t.Fatal("plan importing a deleted bucket succeeded")
+			}
+			outcome, err := importer.ReadOutcome(nil, []byte(stdout+stderr))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resolved := res.Plan.Resolve(outcome)
+			err = resolved.Err()
+			if err == nil || !strings.Contains(err.Error(), "aws_s3_bucket.assets") {
+				t.Fatalf("Err() = %v, want a failure naming aws_s3_bucket.assets", err)
+			}
+			md := importer.NewReport("prod", false, resolved, res.Stats).Markdown()
+			for _, want := range []string{"| failed | `aws_s3_bucket.assets`", "| failed | `aws_sns_topic.events`", "Cannot import non-existent remote object"} {
+				if !strings.Contains(md, want) {
+					t.Errorf("report lacks %q:\n%s", want, md)
+				}
+			}
+		})
 	}
-	outcome, err := importer.ReadOutcome(nil, []byte(log))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resolved := res.Plan.Resolve(outcome)
-	err = resolved.Err()
-	if err == nil || !strings.Contains(err.Error(), "aws_s3_bucket.assets") {
-		t.Fatalf("Err() = %v, want a failure naming aws_s3_bucket.assets", err)
-	}
-	md := importer.NewReport("prod", false, resolved, res.Stats).Markdown()
-	if !strings.Contains(md, "| failed | `aws_s3_bucket.assets`") || !strings.Contains(md, "| failed | `aws_sns_topic.events`") {
-		t.Errorf("report lacks the failed row:\n%s", md)
-	}
-	t.Log(md)
 }
 
 func ptr(s string) *string { return &s }
@@ -314,5 +323,61 @@ func TestGenerateConfigWithRealTerraform(t *testing.T) {
 	generated, err := os.ReadFile(filepath.Join(w.Dir, "generated.tf"))
 	if err != nil || !strings.Contains(string(generated), `bucket`) {
 		t.Errorf("generated.tf: %v\n%s", err, generated)
+	}
+}
+
+// TestPrepareImportIDs: Request.ImportIDs changes the import IDs before mapping, as the
+// Dagger module does with pipeline.ForContainers so that a queue URL names the emulator
+// as Terraform's container reaches it; with an empty Dir only Result.Blocks carries them.
+func TestPrepareImportIDs(t *testing.T) {
+	moto := mototest.Start(t)
+	discoverytest.New(moto.URL).Create(t, discoverytest.Spec{Type: discovery.SQSQueue, Name: "shop-prod-jobs", Tags: prod})
+	plan, err := json.Marshal(planOf([]create{{"aws_sqs_queue.jobs", map[string]any{"name": "shop-prod-jobs"}}}, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const inNetwork = "http://emulator:5000"
+	tests := []struct {
+		name    string
+		ids     func([]discovery.Resource) ([]discovery.Resource, error)
+		wantID  string
+		wantErr string
+	}{
+		{name: "as discovered", wantID: moto.URL + "/123456789012/shop-prod-jobs"},
+		{
+			name: "for the containers",
+			ids: func(found []discovery.Resource) ([]discovery.Resource, error) {
+				return pipeline.ForContainers(found, inNetwork)
+			},
+			wantID: inNetwork + "/123456789012/shop-prod-jobs",
+		},
+		{
+			name: "a bad endpoint",
+			ids: func(found []discovery.Resource) ([]discovery.Resource, error) {
+				return pipeline.ForContainers(found, "emulator")
+			},
+			wantErr: "import: import ID of arn:aws:sqs:us-east-1:123456789012:shop-prod-jobs: queue URL for",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := importer.Prepare(context.Background(), importer.Request{Discovery: config(moto), PlanJSON: plan, ImportIDs: tt.ids})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := "import {\n  to = aws_sqs_queue.jobs\n  id = \"" + tt.wantID + "\"\n}"
+			if !strings.Contains(string(res.Blocks), want) {
+				t.Errorf("blocks lack\n%s\ngot:\n%s", want, res.Blocks)
+			}
+			if res.File != "" || exists(importer.FileName) {
+				t.Errorf("Prepare without Dir wrote %q", res.File)
+			}
+		})
 	}
 }

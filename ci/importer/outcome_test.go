@@ -89,6 +89,19 @@ func TestReadOutcome(t *testing.T) {
 			reason:  "Cannot import non-existent remote object",
 		},
 		{
+			// The Dagger module plans with -no-color: the same failure, read from the
+			// plain output. The targeting warning before it is not an error.
+			name: "the object vanished, plain output",
+			log:  "testdata/plan-import-failed.txt",
+			entries: []importer.Entry{pending("aws_s3_bucket.assets", "shop-prod-assets"),
+				pending("aws_sns_topic.events", "arn:aws:sns:us-east-1:123456789012:shop-prod-events")},
+			want:    []importer.Status{importer.Failed, importer.Failed},
+			counted: -1,
+			reason: `the run failed: Cannot import non-existent remote object: While attempting to import an existing object to "aws_s3_bucket.assets", the ` +
+				`provider detected that no object exists with the given id. Only pre-existing objects can be imported; check that the id is correct and that it is ` +
+				`associated with the provider's configured region or endpoint, or use "terraform apply" to create a new remote object for this resource.`,
+		},
+		{
 			name:    "no log at all",
 			entries: []importer.Entry{pending("aws_s3_bucket.assets", "b")},
 			want:    []importer.Status{importer.Failed},

@@ -23,8 +23,9 @@ type Outcome struct {
 }
 
 // ReadOutcome collects the imports and errors from a plan (may be nil, e.g. when the plan
-// failed) and a machine-readable log (may be empty). Lines that are not JSON objects are
-// ignored: the log may be interleaved with plain output.
+// failed) and a log (may be empty): Terraform's machine-readable one (-json), its plain
+// output (-no-color, as the Dagger module runs it), or both interleaved. In plain output
+// only the "Error: " diagnostics count; they name no address, so they fail the whole run.
 func ReadOutcome(plan *tfjson.Plan, log []byte) (*Outcome, error) {
 	o := &Outcome{importing: map[string]string{}, errors: map[string][]string{}, Counted: -1}
 	if plan != nil {
@@ -34,15 +35,14 @@ func ReadOutcome(plan *tfjson.Plan, log []byte) (*Outcome, error) {
 			}
 		}
 	}
+	var plain plainErrors
 	sc := bufio.NewScanner(bytes.NewReader(log))
 	sc.Buffer(make([]byte, 0, 64*1024), 16*1024*1024)
 	for sc.Scan() {
 		line := bytes.TrimSpace(sc.Bytes())
-		if len(line) == 0 || line[0] != '{' {
-			continue
-		}
 		var m logLine
-		if err := json.Unmarshal(line, &m); err != nil {
+		if len(line) == 0 || line[0] != '{' || json.Unmarshal(line, &m) != nil {
+			plain.add(string(line))
 			continue
 		}
 		switch m.Type {
@@ -72,9 +72,48 @@ func ReadOutcome(plan *tfjson.Plan, log []byte) (*Outcome, error) {
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read terraform JSON log: %w", err)
+		return nil, fmt.Errorf("read terraform log: %w", err)
 	}
+	o.general = append(o.general, plain.done()...)
 	return o, nil
+}
+
+// plainErrors collects the diagnostics of Terraform's -no-color output: "Error: SUMMARY",
+// then the detail paragraphs up to the next diagnostic or the end of the output (Terraform
+// prints errors last), read as "SUMMARY: DETAIL" like a -json diagnostic.
+type plainErrors struct {
+	errs    []string
+	summary string
+	detail  []string
+	open    bool
+}
+
+func (p *plainErrors) add(line string) {
+	switch {
+	case strings.HasPrefix(line, "Error: "):
+		p.close()
+		p.summary, p.open = strings.TrimSpace(strings.TrimPrefix(line, "Error: ")), true
+	case strings.HasPrefix(line, "Warning: "):
+		p.close()
+	case p.open && line != "":
+		p.detail = append(p.detail, line)
+	}
+}
+
+func (p *plainErrors) close() {
+	if p.open {
+		msg := p.summary
+		if len(p.detail) > 0 {
+			msg += ": " + strings.Join(p.detail, " ")
+		}
+		p.errs = append(p.errs, msg)
+	}
+	p.summary, p.detail, p.open = "", nil, false
+}
+
+func (p *plainErrors) done() []string {
+	p.close()
+	return p.errs
 }
 
 // logLine is the part of Terraform's machine-readable UI the importer needs.

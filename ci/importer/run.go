@@ -31,6 +31,11 @@ type Request struct {
 	// and take Result.Blocks instead (a Dagger module adds them to its directory).
 	Dir    string
 	DryRun bool // map and report, write nothing
+	// ImportIDs, when set, adjusts what discovery found before it is mapped. Import IDs
+	// that hold an address (SQS queue URLs) must name the endpoint as Terraform reaches
+	// it, which is not always how discovery reached it: the Dagger module passes
+	// pipeline.ForContainers with the emulator's address inside its network.
+	ImportIDs func([]discovery.Resource) ([]discovery.Resource, error)
 }
 
 // Result is what Prepare did. Blocks is the content of imports.tf (nil when there is
@@ -42,9 +47,9 @@ type Result struct {
 	File   string
 }
 
-// Prepare discovers, maps and (unless DryRun) writes imports.tf. Nothing is written when
-// any step fails, so a failed discovery never leaves a partial set of import blocks.
-// The caller then, if Plan.StateRemovals is not empty, runs `terraform state rm` for
+// Prepare discovers, maps and (unless DryRun or Dir is empty) writes imports.tf: the one
+// flow the tests and the Dagger module share. Nothing is written when any step fails, so
+// a failed discovery never leaves a partial set of import blocks. The caller then, if Plan.StateRemovals is not empty, runs `terraform state rm` for
 // each; runs `terraform plan -out` (with -generate-config-out=generated.tf when
 // Plan.GenerateConfigOut); reads the outcome with ReadOutcome and Plan.Resolve; and fails
 // on Plan.Err.
@@ -56,6 +61,11 @@ func Prepare(ctx context.Context, req Request) (Result, error) {
 	found, err := discovery.Discover(ctx, req.Discovery)
 	if err != nil {
 		return Result{Stats: found.Stats}, fmt.Errorf("import: %w", err)
+	}
+	if req.ImportIDs != nil {
+		if found.Resources, err = req.ImportIDs(found.Resources); err != nil {
+			return Result{Stats: found.Stats}, fmt.Errorf("import: %w", err)
+		}
 	}
 	mapped, err := Map(found.Resources, plan, req.Options)
 	if err != nil {
