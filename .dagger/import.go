@@ -110,7 +110,7 @@ func (r *run) importResources(ctx context.Context, project string, dryRun, force
 			targets = append(targets, "-generate-config-out=generated.tf")
 		}
 		if ctr, err = r.planned(ctx, ctr, targets...); err != nil {
-			return nil, err
+			return nil, mapped.planFailed(env, dryRun, err)
 		}
 		if err := mapped.resolve(ctx, ctr); err != nil {
 			return nil, err
@@ -147,9 +147,28 @@ func (r *run) importResources(ctx context.Context, project string, dryRun, force
 		WithNewFile("import-report.md", report.Markdown()+notes+reproduce.Markdown()).
 		WithNewFile("import-report.json", string(js))
 	if err := mapped.plan.Err(); err != nil {
-		return nil, fmt.Errorf("import into %s: %w\n\n%s", env, err, report.Markdown())
+		return nil, reportError(env, err, report)
 	}
 	return out, nil
+}
+
+// reportError is a failed import with its report: the function cannot return the report's
+// directory and an error at once, so, as the pipeline's error carries its reasons, this one
+// carries import-report.md.
+func reportError(env string, err error, report importer.Report) error {
+	return fmt.Errorf("import into %s: %w\n\n%s", env, err, report.Markdown())
+}
+
+// planFailed is the plan with the import blocks failing (an object vanished after
+// discovery, an ID the provider rejects): nothing is imported, and every row of the report
+// says so with Terraform's error, read from the plan's output that err holds.
+func (im *importMapping) planFailed(env string, dryRun bool, err error) error {
+	outcome, readErr := importer.ReadOutcome(nil, []byte(err.Error()))
+	if readErr != nil {
+		return fmt.Errorf("import into %s: %w (its output could not be read: %v)", env, err, readErr)
+	}
+	im.plan = im.plan.Resolve(outcome)
+	return reportError(env, err, importer.NewReport(env, dryRun, im.plan, im.stats))
 }
 
 // stateChanged is an import failure after --force removed addresses from the state: the
@@ -167,9 +186,14 @@ type importMapping struct {
 }
 
 // mapImports plans the configuration without import blocks (its creates are the
-// candidates, its prior state what is already managed), discovers the tagged resources and
-// maps them with ci/importer. It returns the initialized container, without the plan files.
+// candidates, its prior state what is already managed), then discovers the tagged resources
+// and maps them with importer.Prepare, the flow ci/importer's tests run, writing no file: the
+// caller adds the blocks to its container. It returns the initialized container, without
+// the plan files.
 func (r *run) mapImports(ctx context.Context, project string, opts importer.Options) (*dagger.Container, *importMapping, error) {
+	if project == "" {
+		return nil, nil, fmt.Errorf("--project is required: the value of the %s tag that marks this project's resources", r.profile.ProjectTagKey)
+	}
 	ctr, err := r.initialized(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -182,19 +206,37 @@ func (r *run) mapImports(ctx context.Context, project string, opts importer.Opti
 	if err != nil {
 		return nil, nil, err
 	}
-	tfplan, err := importer.ReadPlan([]byte(js))
+	req, err := r.importRequest(ctx, project, opts)
 	if err != nil {
 		return nil, nil, err
 	}
-	found, err := r.discover(ctx, project)
+	req.PlanJSON = []byte(js)
+	res, err := importer.Prepare(ctx, req)
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := importer.Map(found.Resources, tfplan, opts)
+	return ctr, &importMapping{plan: res.Plan, stats: res.Stats}, nil
+}
+
+// importRequest discovers from this module's own process, through the emulator when there
+// is one. Import IDs that hold an address (SQS queue URLs) are then given the emulator's
+// address as the Terraform containers reach it, not as this process does: Terraform imports
+// by that URL.
+func (r *run) importRequest(ctx context.Context, project string, opts importer.Options) (importer.Request, error) {
+	endpoint, err := r.processAWS(ctx)
 	if err != nil {
-		return nil, nil, err
+		return importer.Request{}, err
 	}
-	return ctr, &importMapping{plan: p, stats: found.Stats}, nil
+	cfg := discovery.ConfigFor(r.profile, project)
+	cfg.Region = r.region()
+	cfg.Endpoint = endpoint
+	req := importer.Request{Discovery: cfg, Options: opts}
+	if r.emulator != nil {
+		req.ImportIDs = func(found []discovery.Resource) ([]discovery.Resource, error) {
+			return pipeline.ForContainers(found, r.emulatorURL())
+		}
+	}
+	return req, nil
 }
 
 // resolve reads, from the plan made with the import blocks, which imports Terraform will do.
@@ -213,29 +255,6 @@ func (im *importMapping) resolve(ctx context.Context, planned *dagger.Container)
 	}
 	im.plan = im.plan.Resolve(outcome)
 	return nil
-}
-
-// discover lists the environment's tagged resources from this module's own process,
-// through the emulator when there is one. Import IDs that hold an address (SQS queue URLs)
-// are then given the emulator's address as the Terraform containers reach it, not as this
-// process does: Terraform imports by that URL.
-func (r *run) discover(ctx context.Context, project string) (discovery.Result, error) {
-	if project == "" {
-		return discovery.Result{}, fmt.Errorf("--project is required: the value of the %s tag that marks this project's resources", r.profile.ProjectTagKey)
-	}
-	endpoint, err := r.processAWS(ctx)
-	if err != nil {
-		return discovery.Result{}, err
-	}
-	cfg := discovery.ConfigFor(r.profile, project)
-	cfg.Region = r.region()
-	cfg.Endpoint = endpoint
-	found, err := discovery.Discover(ctx, cfg)
-	if err != nil || r.emulator == nil {
-		return found, err
-	}
-	found.Resources, err = pipeline.ForContainers(found.Resources, r.emulatorURL())
-	return found, err
 }
 
 // importFiles is the imports.tf the pipeline adds to the configuration before it plans.
