@@ -24,6 +24,10 @@ func pending(addr, id string) importer.Entry {
 
 // TestReadOutcome resolves pending imports against real `terraform plan -json` logs.
 func TestReadOutcome(t *testing.T) {
+	// The imports of testdata/plan-import*: Resolve copies entries, so the cases share them.
+	three := []importer.Entry{pending("aws_s3_bucket.assets", "shop-prod-assets"),
+		pending("aws_dynamodb_table.orders", "shop-prod-orders"),
+		pending("aws_sns_topic.events", "arn:aws:sns:us-east-1:123456789012:shop-prod-events")}
 	tests := []struct {
 		name    string
 		plan    string // `terraform show -json` of the saved plan, if any
@@ -34,23 +38,19 @@ func TestReadOutcome(t *testing.T) {
 		reason  string
 	}{
 		{
-			name: "all three imported",
-			log:  "testdata/plan-import.jsonl",
-			entries: []importer.Entry{pending("aws_s3_bucket.assets", "shop-prod-assets"),
-				pending("aws_dynamodb_table.orders", "shop-prod-orders"),
-				pending("aws_sns_topic.events", "arn:aws:sns:us-east-1:123456789012:shop-prod-events")},
+			name:    "all three imported",
+			log:     "testdata/plan-import.jsonl",
+			entries: three,
 			want:    []importer.Status{importer.Imported, importer.Imported, importer.Imported},
 			counted: 3,
 		},
 		{
 			// An apply log names no import (a no-op import prints nothing per resource):
 			// the saved plan says what was imported, the log says whether it failed.
-			name: "apply of the saved plan",
-			plan: "testdata/plan-import.json",
-			log:  "testdata/apply-import.jsonl",
-			entries: []importer.Entry{pending("aws_s3_bucket.assets", "shop-prod-assets"),
-				pending("aws_dynamodb_table.orders", "shop-prod-orders"),
-				pending("aws_sns_topic.events", "arn:aws:sns:us-east-1:123456789012:shop-prod-events")},
+			name:    "apply of the saved plan",
+			plan:    "testdata/plan-import.json",
+			log:     "testdata/apply-import.jsonl",
+			entries: three,
 			want:    []importer.Status{importer.Imported, importer.Imported, importer.Imported},
 			counted: 3,
 		},
@@ -79,10 +79,9 @@ func TestReadOutcome(t *testing.T) {
 			reason:  "the plan does not import it",
 		},
 		{
-			name: "the object vanished before the plan",
-			log:  "testdata/plan-import-failed.jsonl",
-			entries: []importer.Entry{pending("aws_s3_bucket.assets", "shop-prod-assets"),
-				pending("aws_sns_topic.events", "arn:aws:sns:us-east-1:123456789012:shop-prod-events")},
+			name:    "the object vanished before the plan",
+			log:     "testdata/plan-import-failed.jsonl",
+			entries: []importer.Entry{three[0], three[2]},
 			// The plan failed, so nothing was imported: the topic's import fails too.
 			want:    []importer.Status{importer.Failed, importer.Failed},
 			counted: 1,
@@ -91,10 +90,9 @@ func TestReadOutcome(t *testing.T) {
 		{
 			// The Dagger module plans with -no-color: the same failure, read from the
 			// plain output. The targeting warning before it is not an error.
-			name: "the object vanished, plain output",
-			log:  "testdata/plan-import-failed.txt",
-			entries: []importer.Entry{pending("aws_s3_bucket.assets", "shop-prod-assets"),
-				pending("aws_sns_topic.events", "arn:aws:sns:us-east-1:123456789012:shop-prod-events")},
+			name:    "the object vanished, plain output",
+			log:     "testdata/plan-import-failed.txt",
+			entries: []importer.Entry{three[0], three[2]},
 			want:    []importer.Status{importer.Failed, importer.Failed},
 			counted: -1,
 			reason: `the run failed: Cannot import non-existent remote object: While attempting to import an existing object to "aws_s3_bucket.assets", the ` +
@@ -155,7 +153,7 @@ func TestReadOutcome(t *testing.T) {
 }
 
 func FuzzReadOutcome(f *testing.F) {
-	for _, name := range []string{"testdata/plan-import.jsonl", "testdata/plan-import-failed.jsonl", "testdata/apply-import.jsonl"} {
+	for _, name := range []string{"testdata/plan-import.jsonl", "testdata/plan-import-failed.jsonl", "testdata/plan-import-failed.txt", "testdata/apply-import.jsonl"} {
 		b, err := os.ReadFile(name)
 		if err != nil {
 			f.Fatal(err)
