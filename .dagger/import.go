@@ -164,12 +164,21 @@ func reportError(env string, err error, report importer.Report) error {
 // discovery, an ID the provider rejects): nothing is imported, and every row of the report
 // says so with Terraform's error, read from the plan's output that err holds.
 func (im *importMapping) planFailed(env string, dryRun bool, err error) error {
-	outcome, readErr := importer.ReadOutcome(nil, []byte(err.Error()))
-	if readErr != nil {
+	if readErr := im.resolveFailure(err); readErr != nil {
 		return fmt.Errorf("import into %s: %w (its output could not be read: %v)", env, err, readErr)
 	}
-	im.plan = im.plan.Resolve(outcome)
 	return reportError(env, err, importer.NewReport(env, dryRun, im.plan, im.stats))
+}
+
+// resolveFailure marks every import failed with the error a failed plan printed: a plan
+// that fails imports nothing.
+func (im *importMapping) resolveFailure(err error) error {
+	outcome, readErr := importer.ReadOutcome(nil, []byte(err.Error()))
+	if readErr != nil {
+		return readErr
+	}
+	im.plan = im.plan.Resolve(outcome)
+	return nil
 }
 
 // stateChanged is an import failure after --force removed addresses from the state: the

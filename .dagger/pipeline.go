@@ -308,6 +308,10 @@ func (p *pipelineRun) planWithImports(ctx context.Context) (*planRun, error) {
 		ctr = ctr.WithFile(imports.path, imports.file)
 	}
 	if ctr, err = r.planned(ctx, ctr); err != nil {
+		// The report still says which imports failed, and why.
+		if imports != nil && imports.mapping.resolveFailure(err) == nil {
+			p.importDone(imports.mapping)
+		}
 		return nil, err
 	}
 	planned, err := r.judge(ctx, ctr, p.forceRecreate)
