@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"dagger/infra/internal/dagger"
 
 	"github.com/infrapipe/infrapipe/ci/pipeline"
@@ -97,11 +99,7 @@ func (r *run) backup(ctx context.Context, ctr *dagger.Container) (backupResult, 
 // checkVersioning refuses a state bucket without versioning, the net under the pipeline's
 // own backups, before an apply whose profile asks for a backup.
 func (r *run) checkVersioning(ctx context.Context) error {
-	endpoint, err := r.processAWS(ctx)
-	if err != nil {
-		return err
-	}
-	client, err := state.NewS3Client(ctx, r.region(), endpoint)
+	client, err := r.stateBucket(ctx)
 	if err != nil {
 		return err
 	}
@@ -114,8 +112,13 @@ func pullArgs(file string) []string {
 	return []string{"sh", "-c", `mkdir -p "$(dirname "$1")" && terraform state pull >"$1"`, "pull", file}
 }
 
-// objectStore is the state bucket as this module's own process reaches it.
+// objectStore is the state bucket's objects, for backups.
 func (r *run) objectStore(ctx context.Context) (state.ObjectStore, error) {
+	return r.stateBucket(ctx)
+}
+
+// stateBucket is an S3 client for the state bucket as this module's own process reaches it.
+func (r *run) stateBucket(ctx context.Context) (*s3.Client, error) {
 	endpoint, err := r.processAWS(ctx)
 	if err != nil {
 		return nil, err
