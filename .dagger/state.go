@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -78,10 +79,10 @@ func (r *run) backup(ctx context.Context, ctr *dagger.Container) (backupResult, 
 	if err != nil {
 		return backupResult{}, fmt.Errorf("read pulled state of %s: %w", r.env, err)
 	}
-	if strings.TrimSpace(data) == "" {
-		return backupResult{}, nil
-	}
 	b, err := state.NewBackup(r.env, []byte(data), now())
+	if errors.Is(err, state.ErrNoState) {
+		return backupResult{}, nil // a fresh backend: nothing to keep, nothing to lose
+	}
 	if err != nil {
 		return backupResult{}, err
 	}
@@ -234,10 +235,31 @@ func (m *Infra) RestoreState(
 	// +optional
 	awsSessionToken *dagger.Secret,
 ) (string, error) {
-	if (from == "") == (fromFile == nil) {
-		return "", fmt.Errorf("give exactly one of --from=<backup key or latest> and --from-file=<backup file>")
+	creds := awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken}
+	// The line reruns exactly this call; a show-only run names the --confirm line separately.
+	reproduce := m.envCall("restore-state", env, creds).Flag("from", from)
+	if fromFile != nil {
+		reproduce = reproduce.Flag("from-file", "<backup file>")
 	}
-	r, err := m.newRun(ctx, env, awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken})
+	push := reproduce.Bool("confirm", true)
+	reproduce = reproduce.Bool("confirm", confirm)
+	if (from == "") == (fromFile == nil) {
+		return "", reproduce.Wrap(fmt.Errorf("give exactly one of --from=<backup key or latest> and --from-file=<backup file>"))
+	}
+	summary, err := m.restoreState(ctx, env, from, fromFile, confirm, creds)
+	if err != nil {
+		return "", reproduce.Wrap(err)
+	}
+	if !confirm {
+		return summary + "\nNothing changed. To push this backup, run:\n\n" + pipeline.CodeBlock("sh", push.String()) + reproduce.Markdown(), nil
+	}
+	return summary + reproduce.Markdown(), nil
+}
+
+// restoreState compares the backup with the current state and, when confirmed, pushes it;
+// it returns the comparison (and the new serial once pushed).
+func (m *Infra) restoreState(ctx context.Context, env, from string, fromFile *dagger.File, confirm bool, creds awsCredentials) (string, error) {
+	r, err := m.newRun(ctx, env, creds)
 	if err != nil {
 		return "", err
 	}
@@ -261,13 +283,8 @@ func (m *Infra) RestoreState(
 	if err != nil {
 		return "", err
 	}
-	reproduce := r.call("restore-state").Flag("from", from)
-	if fromFile != nil {
-		reproduce = reproduce.Flag("from-file", "<backup file>")
-	}
-	reproduce = reproduce.Bool("confirm", true)
 	if !confirm {
-		return restore.Summary() + "\nNothing changed: rerun with --confirm to push this backup.\n" + reproduce.Markdown(), nil
+		return restore.Summary(), nil
 	}
 	// A state holds secrets in clear text: it reaches the container as a secret mount, never
 	// as file contents in the call graph, which traces and logs show.
@@ -278,8 +295,7 @@ func (m *Infra) RestoreState(
 	if err != nil {
 		return "", err
 	}
-	return restore.Summary() + "\nRestored: pushed as serial " + strconv.FormatUint(restore.PushSerial, 10) + ".\n" +
-		reproduce.Markdown(), nil
+	return restore.Summary() + "\nRestored: pushed as serial " + strconv.FormatUint(restore.PushSerial, 10) + ".\n", nil
 }
 
 // loadBackup reads a backup from the bucket (checked against its recorded checksum) or from
@@ -395,6 +411,7 @@ func (r *run) drift(ctx context.Context) (state.Drift, error) {
 		return state.Drift{}, err
 	}
 	args := append([]string{"sh", "-c", driftScript, "drift", outDir}, state.DriftArgs(r.profile, path.Join(outDir, "drift.tfplan"))...)
+	args = append(args, r.secretVarArgs()...)
 	if ctr, err = r.exec(ctx, ctr, "drift check", args); err != nil {
 		return state.Drift{}, err
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -625,4 +626,50 @@ func TestListBackupsStaysInItsPrefix(t *testing.T) {
 	if err != nil || len(keys) != 1 || keys[0] != key {
 		t.Errorf("ListBackups = %q, %v; want [%s]", keys, err, key)
 	}
+}
+
+// A fresh S3 backend holds no state object, and Terraform 1.11's `terraform state pull`
+// prints an empty state for it (serial 0, no lineage), not nothing. The first staging or
+// prod apply backs that up, and restore may push onto it: both must see "no state yet".
+func TestFreshBackendPullsAsNoState(t *testing.T) {
+	sb := newStateBucket(t, environment.Prod)
+	w := sb.workspace(t, `resource "terraform_data" "a" {}`)
+	data := []byte(w.Run("state", "pull"))
+	t.Logf("state pull on a fresh backend printed %d bytes", len(data))
+
+	if _, err := ReadState(data); !errors.Is(err, ErrNoState) {
+		t.Fatalf("ReadState of a fresh backend's pull = %v, want ErrNoState\n%s", err, data)
+	}
+	if _, err := NewBackup(environment.Prod, data, time.Now()); !errors.Is(err, ErrNoState) {
+		t.Errorf("NewBackup of a fresh backend's pull = %v, want ErrNoState", err)
+	}
+
+	// A backup (here of a local state applied elsewhere) restores onto the empty one as it is.
+	other := tftest.New(t, map[string]string{"main.tf": `resource "terraform_data" "a" {}`})
+	other.Init()
+	other.Apply()
+	backup, snap := pull(t, other)
+	r, err := PrepareRestore(environment.Prod, data, backup)
+	if err != nil {
+		t.Fatalf("restore onto a fresh backend: %v", err)
+	}
+	if r.Current != nil || r.PushSerial != snap.Serial || !bytes.Equal(r.State, backup) {
+		t.Errorf("restore onto a fresh backend: current %v, push serial %d (want %d), state changed: %v",
+			r.Current, r.PushSerial, snap.Serial, !bytes.Equal(r.State, backup))
+	}
+	w.Run("state", "push", writeTemp(t, r.State))
+	// Terraform gives a state pushed onto an empty backend a lineage of its own (with or
+	// without -force); the resources are what must come back.
+	if _, got := pull(t, w); !slices.Equal(got.Addresses, snap.Addresses) {
+		t.Errorf("after the push the backend holds %v, want %v", got.Addresses, snap.Addresses)
+	}
+}
+
+func writeTemp(t *testing.T, data []byte) string {
+	t.Helper()
+	f := t.TempDir() + "/restore.tfstate"
+	if err := os.WriteFile(f, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
 }

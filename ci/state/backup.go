@@ -16,9 +16,11 @@ import (
 	"github.com/infrapipe/infrapipe/ci/environment"
 )
 
-// ErrNoState is returned for empty `terraform state pull` output: the environment has never
-// been applied, so there is nothing to back up (and nothing to lose).
-var ErrNoState = errors.New("no state: terraform state pull printed nothing (never applied?)")
+// ErrNoState is returned for `terraform state pull` output that holds no state: nothing at
+// all, or the empty state Terraform 1.11 prints for a backend without a state object
+// (serial 0, no lineage, no resources). The environment has never been applied, so there is
+// nothing to back up (and nothing to lose).
+var ErrNoState = errors.New("no state yet: the backend holds none (never applied?)")
 
 // Snapshot is what the pipeline needs to know about one state file.
 type Snapshot struct {
@@ -54,6 +56,9 @@ func ReadState(data []byte) (Snapshot, error) {
 		return Snapshot{}, fmt.Errorf("not a Terraform state (JSON): %w", err)
 	}
 	switch {
+	case raw.Version != nil && *raw.Version == 4 && raw.Lineage == "" &&
+		raw.Serial != nil && *raw.Serial == 0 && len(raw.Resources) == 0:
+		return Snapshot{}, ErrNoState
 	case raw.Version == nil:
 		return Snapshot{}, errors.New("not a Terraform state: no \"version\"")
 	case *raw.Version != 4:

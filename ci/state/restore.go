@@ -92,7 +92,7 @@ func (r Restore) Summary() string {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "Restore %s state (lineage %s)\n", r.Env, r.Backup.Lineage)
 	if r.Current == nil {
-		fmt.Fprintf(&sb, "- current state: none; the backup (serial %d) becomes the state\n", r.Backup.Serial)
+		fmt.Fprintf(&sb, "- current state: none; the backup's resources (serial %d) become the state, under the new lineage Terraform gives a pushed state on an empty backend\n", r.Backup.Serial)
 	} else {
 		fmt.Fprintf(&sb, "- backup serial %d, current serial %d (%+d); pushed as serial %d\n",
 			r.Backup.Serial, r.Current.Serial, r.SerialDelta, r.PushSerial)
