@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -167,6 +168,9 @@ func (r *run) container() *dagger.Container {
 		// configurations without the variable ignore it.
 		WithEnvVariable("TF_VAR_aws_region", r.region())
 	ctr = r.withAWS(ctr)
+	if r.m.TfVarFile != nil {
+		ctr = ctr.WithMountedSecret(secretVarFile, r.m.TfVarFile)
+	}
 	return ctr.WithEnvVariable("CACHEBUSTER", cacheBuster())
 }
 
@@ -301,6 +305,34 @@ func execAny(ctx context.Context, ctr *dagger.Container, args []string, opts ...
 		return ran{}, err
 	}
 	return res, nil
+}
+
+// quietScript runs a command with its output in files instead of the engine's progress
+// stream, which CI logs print: $1 is the directory for stdout, stderr and the exit code.
+const quietScript = `out=$1
+shift
+mkdir -p "$out"
+"$@" >"$out/stdout" 2>"$out/stderr"
+echo $? >"$out/code"`
+
+// execQuiet is execAny for commands whose output can hold secrets (terraform output -json
+// prints sensitive values in clear text): nothing of it reaches the progress stream.
+func execQuiet(ctx context.Context, ctr *dagger.Container, args []string) (ran, error) {
+	const dir = "/tmp/infrapipe-quiet"
+	ctr = ctr.WithExec(append([]string{"sh", "-c", quietScript, "quiet", dir}, args...))
+	var out [3]string
+	for i, name := range []string{"code", "stdout", "stderr"} {
+		s, err := ctr.File(path.Join(dir, name)).Contents(ctx)
+		if err != nil {
+			return ran{}, err
+		}
+		out[i] = s
+	}
+	code, err := strconv.Atoi(strings.TrimSpace(out[0]))
+	if err != nil {
+		return ran{}, fmt.Errorf("exit code of %s: %q: %w", args[0], out[0], err)
+	}
+	return ran{ctr: ctr, code: code, stdout: out[1], stderr: out[2]}, nil
 }
 
 // tail keeps the last n non-empty lines, where tools put their error.

@@ -114,9 +114,10 @@ func (r *run) postDeploy(ctx context.Context, ctr *dagger.Container) (*testSuite
 	ts := &testSuite{env: string(r.env)}
 	ctr = ctr.WithEnvVariable("CACHEBUSTER", cacheBuster())
 	// runCheck runs one check's command: its exit code, and its output (with stderr when it
-	// failed, where the error is).
+	// failed, where the error is). The output stays out of the log: terraform output -json
+	// holds sensitive values in clear text, and the checks' results go to the report.
 	runCheck := func(args []string) (int, string, error) {
-		res, err := execAny(ctx, ctr, args)
+		res, err := execQuiet(ctx, ctr, args)
 		if err != nil {
 			return 0, "", fmt.Errorf("%s: %w", args[0], err)
 		}
