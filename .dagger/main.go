@@ -34,6 +34,9 @@ const (
 	defaultEmulatorPort     = 5000 // moto_server's port, also --aws-emulator-port's default
 )
 
+// secretVarsEnv is the variable that reproduce lines read --tf-var-file from.
+const secretVarsEnv = "SECRET_TFVARS"
+
 // emulatorAlias is the host name every container reaches the AWS emulator under.
 const emulatorAlias = "aws"
 
@@ -64,6 +67,9 @@ type Infra struct {
 	MotoImage string
 	// +private
 	Region string
+	// Terraform variables that must not live in the repository, as a tfvars file.
+	// +private
+	TfVarFile *dagger.Secret
 	// The AWS API emulator the providers, the backend and discovery use; nil for real AWS.
 	// +private
 	Emulator *dagger.Service
@@ -126,6 +132,12 @@ func New(
 	// Port of --aws-emulator.
 	// +default=5000
 	awsEmulatorPort int,
+	// Terraform variables that must not live in the repository (passwords, tokens), as a
+	// tfvars file passed as a secret, e.g. env:SECRET_TFVARS or file:./secret.tfvars. Plan,
+	// post-deploy tests and drift read it after the environment's own variables file;
+	// declare those variables sensitive so Terraform masks them in plans.
+	// +optional
+	tfVarFile *dagger.Secret,
 ) (*Infra, error) {
 	if terraformImage == "" {
 		terraformImage = "hashicorp/terraform:" + terraformVersion
@@ -147,6 +159,7 @@ func New(
 		ComplianceImage:  terraformComplianceImage,
 		MotoImage:        motoImage,
 		Region:           region,
+		TfVarFile:        tfVarFile,
 	}
 	for _, o := range []struct{ flag, value, def string }{
 		{"terraform-dir", terraformDir, "terraform"},
@@ -167,6 +180,10 @@ func New(
 	}
 	if emulateAws {
 		m.Options = append(m.Options, "--emulate-aws")
+	}
+	if tfVarFile != nil {
+		// A secret is named, never shown: the reader passes their own file the same way.
+		m.Options = append(m.Options, "--tf-var-file=env:"+secretVarsEnv)
 	}
 	if awsEmulator != nil {
 		// A service cannot be named on a command line; the reader substitutes their own.

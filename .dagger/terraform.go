@@ -16,10 +16,11 @@ import (
 	"github.com/infrapipe/infrapipe/ci/report"
 )
 
-// varFileArgs passes the environment's variables file when the repository has one.
+// varFileArgs passes the environment's variables file when the repository has one, then
+// the secret variables file (--tf-var-file) when given, so secrets win.
 func (r *run) varFileArgs(ctx context.Context) ([]string, error) {
 	if r.profile.VarFile == "" {
-		return nil, nil
+		return r.secretVarArgs(), nil
 	}
 	p := path.Join(r.m.TerraformDir, r.profile.VarFile)
 	ok, err := r.m.Source.Exists(ctx, p)
@@ -27,9 +28,20 @@ func (r *run) varFileArgs(ctx context.Context) ([]string, error) {
 		return nil, fmt.Errorf("look for %s: %w", p, err)
 	}
 	if !ok {
-		return nil, nil
+		return r.secretVarArgs(), nil
 	}
-	return []string{"-var-file=" + r.profile.VarFile}, nil
+	return append([]string{"-var-file=" + r.profile.VarFile}, r.secretVarArgs()...), nil
+}
+
+// secretVarFile is where --tf-var-file is mounted: a secret mount, never a layer or a log.
+const secretVarFile = "/run/secrets/infrapipe/secret.tfvars"
+
+// secretVarArgs reads --tf-var-file, which container() mounts, when it was given.
+func (r *run) secretVarArgs() []string {
+	if r.m.TfVarFile == nil {
+		return nil
+	}
+	return []string{"-var-file=" + secretVarFile}
 }
 
 // planScript runs plan, then renders the saved plan as JSON and text, in one exec: the three
