@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -242,7 +243,21 @@ func (r *run) initialized(ctx context.Context) (*dagger.Container, error) {
 		}
 	}
 	ctr = ctr.WithNewFile(backendFile, state.TFBackend(r.profile.Backend, r.endpoints()))
-	return r.exec(ctx, ctr, "terraform init", append([]string{"terraform"}, args...))
+	if ctr, err = r.exec(ctx, ctr, "terraform init", append([]string{"terraform"}, args...)); err != nil {
+		return nil, err
+	}
+	// Terraform's record of the backend it set up; absent when the configuration has none.
+	var backend string
+	dotTerraform := ctr.Directory(path.Join(r.m.tfDir(), ".terraform"))
+	if names, err := dotTerraform.Entries(ctx); err == nil && slices.Contains(names, "terraform.tfstate") {
+		if backend, err = dotTerraform.File("terraform.tfstate").Contents(ctx); err != nil {
+			return nil, fmt.Errorf("read the backend terraform init set up: %w", err)
+		}
+	}
+	if err := state.CheckInitializedBackend(r.env, []byte(backend)); err != nil {
+		return nil, err
+	}
+	return ctr, nil
 }
 
 // readOut reads one file a step left in outDir; step names the step for the error.

@@ -4,6 +4,8 @@
 package state
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path"
@@ -208,3 +210,31 @@ func InitArgs(env environment.Name, b environment.Backend, backendFile string) (
 }
 
 func quote(s string) string { return fmt.Sprintf("%q", s) }
+
+// CheckInitializedBackend reads the backend `terraform init` set up (the contents of
+// .terraform/terraform.tfstate; empty when init wrote none) and refuses anything but the S3
+// backend pipeline.yaml describes (init's -backend-config sets its bucket and key, over
+// anything the block says). A configuration without `backend "s3" {}` initialises
+// the local backend with only a warning, and its apply then keeps the state in a
+// container that is thrown away.
+func CheckInitializedBackend(env environment.Name, data []byte) error {
+	fix := fmt.Sprintf("declare `terraform { backend \"s3\" {} }` in the configuration; the pipeline fills in %s's bucket, key and region from pipeline.yaml", env)
+	if len(bytes.TrimSpace(data)) == 0 {
+		return fmt.Errorf("the configuration declares no backend, so %s's state would be lost after the run: %s", env, fix)
+	}
+	var got struct {
+		Backend *struct {
+			Type string `json:"type"`
+		} `json:"backend"`
+	}
+	if err := json.Unmarshal(data, &got); err != nil {
+		return fmt.Errorf("read the backend terraform init set up for %s: %w", env, err)
+	}
+	switch {
+	case got.Backend == nil || got.Backend.Type == "" || got.Backend.Type == "local":
+		return fmt.Errorf("the configuration declares no backend, so %s's state would be lost after the run: %s", env, fix)
+	case got.Backend.Type != "s3":
+		return fmt.Errorf("the configuration declares backend %q, but pipeline.yaml describes an S3 backend for %s: %s", got.Backend.Type, env, fix)
+	}
+	return nil
+}

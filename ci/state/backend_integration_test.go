@@ -673,3 +673,51 @@ func writeTemp(t *testing.T, data []byte) string {
 	}
 	return f
 }
+
+// Terraform's own record of the backend init set up decides: a configuration without a
+// backend block initialises the local backend with only a warning, and its apply loses the
+// state.
+func TestCheckInitializedBackend(t *testing.T) {
+	sb := newStateBucket(t, environment.Staging)
+	for _, tt := range []struct {
+		name, terraform string
+		want            string // part of the error; "" for none
+	}{
+		{"s3 backend", `terraform {
+  backend "s3" {}
+}`, ""},
+		{"no backend", ``, "declares no backend"},
+		{"key in the block", `terraform {
+  backend "s3" {
+    key = "elsewhere/terraform.tfstate"
+  }
+}`, ""}, // -backend-config from pipeline.yaml wins over the block's own key
+	} {
+		// (A backend "local" block never gets this far: init itself rejects the S3 settings.)
+		t.Run(tt.name, func(t *testing.T) {
+			w := tftest.New(t, map[string]string{
+				"main.tf":           tt.terraform + "\nresource \"terraform_data\" \"a\" {}\n",
+				"backend.tfbackend": TFBackend(sb.backend, sb.ep),
+			})
+			w.Env = append(w.Env, sb.moto.Env()...)
+			args, err := InitArgs(sb.env, sb.backend, "backend.tfbackend")
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Run(args...)
+			data, err := os.ReadFile(w.Dir + "/.terraform/terraform.tfstate")
+			if err != nil && !errors.Is(err, os.ErrNotExist) {
+				t.Fatal(err)
+			}
+			err = CheckInitializedBackend(sb.env, data)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("error %v, want one saying %q", err, tt.want)
+			case tt.want != "" && !strings.Contains(err.Error(), `backend "s3" {}`):
+				t.Errorf("error %q does not say how to fix it", err)
+			}
+		})
+	}
+}
