@@ -92,7 +92,7 @@ func (m *Infra) config(ctx context.Context) (environment.Config, error) {
 	p := path.Join(m.TerraformDir, environment.ConfigFile)
 	data, ok, err := m.optionalFile(ctx, p)
 	if err != nil || !ok {
-		return environment.DefaultConfig(), err
+		return environment.StackConfig(environment.DirStack(m.TerraformDir)), err
 	}
 	return environment.Parse(p, []byte(data))
 }

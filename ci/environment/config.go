@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -29,7 +30,11 @@ const ConfigVersion = 1
 // Config is the built-in profiles with a repository's pipeline.yaml applied.
 type Config struct {
 	// Path is the file the overrides came from; empty for the built-in defaults.
-	Path     string
+	Path string
+	// Stack names the Terraform root module in state keys and backup prefixes, so stacks
+	// that share a bucket never share a state: pipeline.yaml's stack, else the directory
+	// the configuration lives in; empty for a configuration at the repository's root.
+	Stack    string
 	profiles map[Name]Profile
 	// Rules map a GitHub event (and ref) to an environment, first match wins.
 	Rules []Rule
@@ -56,14 +61,42 @@ var DefaultRules = []Rule{
 // DefaultDispatchInput is the workflow_dispatch input read when pipeline.yaml names none.
 const DefaultDispatchInput = "environment"
 
-// DefaultConfig is the configuration of a repository without a pipeline.yaml.
-func DefaultConfig() Config {
-	c := Config{profiles: map[Name]Profile{}, Rules: slices.Clone(DefaultRules), DispatchInput: DefaultDispatchInput}
+// DefaultConfig is the configuration of a stack at the repository's root without a
+// pipeline.yaml.
+func DefaultConfig() Config { return StackConfig("") }
+
+// StackConfig is the configuration of a stack without a pipeline.yaml: the built-in
+// profiles, with state keys and backup prefixes under the stack's name.
+func StackConfig(stack string) Config {
+	c := Config{Stack: stack, profiles: map[Name]Profile{}, Rules: slices.Clone(DefaultRules), DispatchInput: DefaultDispatchInput}
 	for _, n := range Names {
 		p, _ := Default(n)
+		if stack != "" {
+			p.Backend.Key = StackKey(stack, n)
+			p.Backend.BackupPrefix = "backups/" + stack + "/" + string(n) + "/"
+		}
 		c.profiles[n] = p
 	}
 	return c
+}
+
+// StackKey is the default state key of a stack's environment: <stack>/<env>/terraform.tfstate.
+func StackKey(stack string, env Name) string {
+	return path.Join(stack, string(env), "terraform.tfstate")
+}
+
+// DirStack is the default stack name of a configuration in dir, a path inside the
+// repository: the directory itself, "" at the root. Leading "../" (a test's view of the
+// repository from its package) and "/" are dropped.
+func DirStack(dir string) string {
+	dir = strings.TrimLeft(path.Clean(filepath.ToSlash(dir)), "/")
+	for strings.HasPrefix(dir, "../") {
+		dir = dir[len("../"):]
+	}
+	if dir == "." || dir == ".." {
+		return ""
+	}
+	return dir
 }
 
 // Profile returns the profile of a named environment; the name is validated, so it may come
@@ -86,6 +119,7 @@ func (c Config) Profile(name string) (Profile, error) {
 // "absent" (keep the default) differs from "set to zero".
 type file struct {
 	Version      *int                 `yaml:"version"`
+	Stack        *string              `yaml:"stack"`
 	Defaults     *override            `yaml:"defaults"`
 	Environments map[string]*override `yaml:"environments"`
 	Resolve      *resolveFile         `yaml:"resolve"`
@@ -145,7 +179,7 @@ const maxConfigSize = 1 << 20
 func LoadDir(dir string) (Config, error) {
 	c, err := Load(filepath.Join(dir, ConfigFile))
 	if errors.Is(err, fs.ErrNotExist) {
-		return DefaultConfig(), nil
+		return StackConfig(DirStack(dir)), nil
 	}
 	return c, err
 }
@@ -187,7 +221,11 @@ func Parse(path string, data []byte) (Config, error) {
 	if err := dec.Decode(&f); err != nil {
 		return Config{}, fmt.Errorf("%s: %w", path, err)
 	}
-	c, err := f.apply()
+	var next yaml.Node
+	if err := dec.Decode(&next); !errors.Is(err, io.EOF) {
+		return Config{}, fmt.Errorf("%s: holds more than one YAML document (a \"---\" line); the pipeline reads one: merge them into a single document", path)
+	}
+	c, err := f.apply(DirStack(filepath.Dir(path)))
 	if err != nil {
 		return Config{}, fmt.Errorf("%s: %w", path, err)
 	}
@@ -195,14 +233,22 @@ func Parse(path string, data []byte) (Config, error) {
 	return c, nil
 }
 
-func (f file) apply() (Config, error) {
+// apply applies the file to the built-in profiles of a stack whose default name is dirStack.
+func (f file) apply(dirStack string) (Config, error) {
 	if f.Version == nil {
 		return Config{}, fmt.Errorf("version: missing; add \"version: %d\" at the top", ConfigVersion)
 	}
 	if *f.Version != ConfigVersion {
 		return Config{}, fmt.Errorf("version: %d is not supported: valid values are %d", *f.Version, ConfigVersion)
 	}
-	c := DefaultConfig()
+	stack := dirStack
+	if f.Stack != nil {
+		if err := checkPath(*f.Stack, "stack", false); err != nil {
+			return Config{}, err
+		}
+		stack = strings.Trim(*f.Stack, "/")
+	}
+	c := StackConfig(stack)
 	for name := range f.Environments {
 		if _, err := ParseName(name); err != nil {
 			return Config{}, fmt.Errorf("environments.%s: %w", name, err)

@@ -117,7 +117,7 @@ func TestLoadExample(t *testing.T) {
 	if !slices.Equal(test.ProtectedTypes, []string{"aws_db_instance"}) || !test.Runs(CheckCost) || !test.Runs(CheckLint) {
 		t.Errorf("test profile = %+v", test)
 	}
-	if test.Backend.Bucket != "octo-infra-state" || test.Backend.Key != "test/terraform.tfstate" {
+	if test.Backend.Bucket != "octo-infra-state" || test.Backend.Key != "shop/app/test/terraform.tfstate" || test.Backend.BackupPrefix != "backups/shop/app/test/" {
 		t.Errorf("defaults section not applied to test backend: %+v", test.Backend)
 	}
 	staging, _ := c.Profile("staging")
@@ -190,7 +190,7 @@ func TestLoadErrors(t *testing.T) {
 		{"no version", "environments: {}\n", []string{"version: missing"}},
 		{"future version", "version: 2\n", []string{"version: 2 is not supported", "valid values are 1"}},
 		{"version as text", "version: one\n", []string{"version: want a whole number", `"one"`}},
-		{"unknown top key", "version: 1\nenviroments: {}\n", []string{"enviroments: unknown key", "valid keys are version, defaults, environments, resolve"}},
+		{"unknown top key", "version: 1\nenviroments: {}\n", []string{"enviroments: unknown key", "valid keys are version, stack, defaults, environments, resolve"}},
 		{"unknown env", "version: 1\nenvironments:\n  production: {}\n", []string{"environments.production", "valid environments are preview, test, staging, prod"}},
 		{"unknown env key", "version: 1\nenvironments:\n  prod:\n    severity: HIGH\n", []string{"environments.prod.severity: unknown key", "severity_threshold"}},
 		{"bad severity", "version: 1\nenvironments:\n  prod:\n    severity_threshold: SEVERE\n", []string{"environments.prod.severity_threshold", `"SEVERE"`, "INFO, LOW, MEDIUM, HIGH, CRITICAL"}},
@@ -322,4 +322,44 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Two stacks sharing a bucket must never share a state object: the default key and backup
+// prefix carry the stack (pipeline.yaml's stack, else the configuration's directory).
+func TestDefaultKeyIsPerStack(t *testing.T) {
+	for _, tt := range []struct {
+		name, path, yaml string
+		wantKey          string
+		wantBackups      string
+	}{
+		{"directory names the stack", "stacks/network/pipeline.yaml", "version: 1\n", "stacks/network/prod/terraform.tfstate", "backups/stacks/network/prod/"},
+		{"stack key wins", "terraform/pipeline.yaml", "version: 1\nstack: shop\n", "shop/prod/terraform.tfstate", "backups/shop/prod/"},
+		{"configuration at the root", "pipeline.yaml", "version: 1\n", "prod/terraform.tfstate", "backups/prod/"},
+		{"explicit key kept", "terraform/pipeline.yaml", "version: 1\nenvironments:\n  prod:\n    backend:\n      key: prod/terraform.tfstate\n", "prod/terraform.tfstate", "backups/terraform/prod/"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse(tt.path, []byte(tt.yaml))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, _ := c.Profile("prod")
+			if p.Backend.Key != tt.wantKey || p.Backend.BackupPrefix != tt.wantBackups {
+				t.Errorf("key %q, backups %q; want %q, %q", p.Backend.Key, p.Backend.BackupPrefix, tt.wantKey, tt.wantBackups)
+			}
+		})
+	}
+	if p, _ := StackConfig(DirStack("stacks/app")).Profile("test"); p.Backend.Key != "stacks/app/test/terraform.tfstate" {
+		t.Errorf("without pipeline.yaml: key %q", p.Backend.Key)
+	}
+	if _, err := Parse("pipeline.yaml", []byte("version: 1\nstack: ../other\n")); err == nil || !strings.Contains(err.Error(), "stack:") {
+		t.Errorf("stack ../other: error %v, want one naming the stack key", err)
+	}
+}
+
+// A second YAML document would be ignored by the decoder: refuse it instead.
+func TestMultiDocumentRefused(t *testing.T) {
+	_, err := Parse("pipeline.yaml", []byte("version: 1\n---\nenvironments:\n  prod:\n    destroy: allow\n"))
+	if err == nil || !strings.Contains(err.Error(), "more than one YAML document") {
+		t.Errorf("error %v, want one saying the file holds more than one document", err)
+	}
 }

@@ -88,6 +88,14 @@ type Backend struct {
 	BackupPrefix string `json:"backup_prefix,omitempty" yaml:"backup_prefix,omitempty"`
 }
 
+// URL names the state object, s3://<bucket>/<key>, for summaries; "" without a bucket.
+func (b Backend) URL() string {
+	if b.Bucket == "" {
+		return ""
+	}
+	return "s3://" + b.Bucket + "/" + b.Key
+}
+
 // Profile is everything the pipeline decides per environment.
 type Profile struct {
 	Name        Name           `json:"name"`

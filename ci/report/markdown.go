@@ -46,6 +46,10 @@ func planMarkdown(r Result, limit int) string {
 	env := string(r.Env)
 	d.line(fmt.Sprintf("## %s Terraform plan for `%s`: %s", icon(r.Verdict), mdText(env), strings.ToUpper(string(r.Verdict))))
 	d.line("")
+	if r.State != "" {
+		d.line("State: " + markdown.CodeSpan(r.State))
+		d.line("")
+	}
 	n := r.Counts
 	if !n.HasChanges() {
 		d.line("**No changes.** The infrastructure matches the configuration.")

@@ -123,6 +123,12 @@ func TestMarkdownPassAndNoChanges(t *testing.T) {
 	if strings.Contains(Markdown(r, ""), "Reproduce") {
 		t.Errorf("summary of an empty plan:\n%s", md)
 	}
+	// The summary and result.json name the state object, so two stacks' runs never blur.
+	p.Backend.Bucket, p.Backend.Key = "acme-state", "network/test/terraform.tfstate"
+	r = NewResult(a, p, gate.Decide(a, p, gate.Options{}))
+	if md := Markdown(r, ""); !strings.Contains(md, "State: `s3://acme-state/network/test/terraform.tfstate`") || r.State != "s3://acme-state/network/test/terraform.tfstate" {
+		t.Errorf("state object not named: %q\n%s", r.State, md)
+	}
 }
 
 func TestMarkdownTruncates(t *testing.T) {

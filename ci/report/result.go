@@ -19,8 +19,10 @@ const ResultSchemaVersion = 1
 
 // Result is result.json: one plan's analysis and gate decision for one environment.
 type Result struct {
-	SchemaVersion    int               `json:"schema_version"`
-	Env              environment.Name  `json:"env"`
+	SchemaVersion int              `json:"schema_version"`
+	Env           environment.Name `json:"env"`
+	// State is the state object the run used, s3://<bucket>/<key>.
+	State            string            `json:"state,omitempty"`
 	Verdict          gate.Verdict      `json:"verdict"`
 	Reasons          []string          `json:"reasons"`
 	Counts           plan.Counts       `json:"counts"`
@@ -49,6 +51,7 @@ func NewResult(a *plan.Analysis, p environment.Profile, d gate.Decision) Result 
 	r := Result{
 		SchemaVersion:    ResultSchemaVersion,
 		Env:              p.Name,
+		State:            p.Backend.URL(),
 		Verdict:          d.Verdict,
 		Reasons:          d.Reasons,
 		Counts:           a.Counts,
