@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	"dagger/infra/internal/dagger"
 
+	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/findings"
 	"github.com/infrapipe/infrapipe/ci/ghactions"
 )
@@ -28,7 +30,8 @@ func (g gitHub) given() bool {
 }
 
 // ResolveEnv says which environment a GitHub Actions run targets and why, as
-// "<environment><TAB><why>", e.g. "test<TAB>event push on refs/heads/main". A workflow_dispatch
+// "<environment><TAB><why>", e.g. "test<TAB>event push on refs/heads/main", or "none<TAB>why"
+// when there is nothing to deploy (a push that deleted a branch or tag). A workflow_dispatch
 // input wins, then pipeline.yaml's event rules (by default a pull request targets preview
 // and a push to main targets test). Hostile values are rejected.
 func (m *Infra) ResolveEnv(
@@ -46,6 +49,9 @@ func (m *Infra) ResolveEnv(
 	githubEvent *dagger.File,
 ) (string, error) {
 	gh, err := m.gitHubContext(ctx, gitHub{githubEventName, githubRef, requestedEnv, githubEvent})
+	if errors.Is(err, environment.ErrNothingToDeploy) {
+		return fmt.Sprintf("none\t%s\n", err), nil
+	}
 	if err != nil {
 		return "", err
 	}
@@ -59,7 +65,7 @@ func (m *Infra) gitHubContext(ctx context.Context, g gitHub) (*ghactions.Context
 	if err != nil {
 		return nil, err
 	}
-	v := ghactions.Values{EventName: g.eventName, Ref: g.ref, RequestedEnv: g.requestedEnv}
+	v := ghactions.Values{EventName: g.eventName, Ref: g.ref, RequestedEnv: g.requestedEnv, EventLabel: "--github-event"}
 	if g.event != nil {
 		payload, err := g.event.Contents(ctx)
 		if err != nil {

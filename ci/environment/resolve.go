@@ -1,6 +1,7 @@
 package environment
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -28,6 +29,10 @@ type Target struct {
 	Name Name
 	Why  string
 }
+
+// ErrNothingToDeploy is returned (wrapped, with the reason) for an event that needs no run:
+// a push that deleted a branch or tag. Callers report it and succeed without planning.
+var ErrNothingToDeploy = errors.New("nothing to deploy")
 
 // Resolve decides which environment a run targets: a workflow_dispatch input wins, then the
 // first matching rule of the config. Whatever the source, the result is checked against the
@@ -66,6 +71,9 @@ func (c Config) Resolve(t Trigger) (Target, error) {
 		if r, ok := gh.Event["ref"].(string); ok {
 			ref = r
 		}
+	}
+	if deleted, _ := gh.Event["deleted"].(bool); deleted && gh.EventName == "push" {
+		return Target{}, fmt.Errorf("the push deleted %s: %w", untrusted.Quote(ref), ErrNothingToDeploy)
 	}
 	for _, r := range c.rulesOrDefault() {
 		if r.Event != gh.EventName {

@@ -30,6 +30,16 @@ type Values struct {
 	// RequestedEnv is the environment the caller asks for (the workflow_dispatch input, or a
 	// promotion job's fixed stage); it wins over the event rules.
 	RequestedEnv string
+	// EventLabel names the payload in errors the way the caller gave it (the module's
+	// "--github-event", whose file lives at a temporary path); EventPath when empty.
+	EventLabel string
+}
+
+func (v Values) eventLabel() string {
+	if v.EventLabel != "" {
+		return v.EventLabel
+	}
+	return v.EventPath
 }
 
 // Context is one run's GitHub context, validated and resolved to an environment.
@@ -84,7 +94,7 @@ func NewContext(cfg environment.Config, v Values) (*Context, error) {
 	}
 	gh, err := githubactions.New(githubactions.WithGetenv(func(k string) string { return env[k] })).Context()
 	if err != nil {
-		return nil, fmt.Errorf("GitHub event payload %s: %w", v.EventPath, err)
+		return nil, fmt.Errorf("GitHub event payload %s: %w", v.eventLabel(), err)
 	}
 
 	c := &Context{EventName: gh.EventName, Ref: gh.Ref}
@@ -97,7 +107,7 @@ func NewContext(cfg environment.Config, v Values) (*Context, error) {
 		}
 	}
 	if err := c.readPayload(gh.Event); err != nil {
-		return nil, fmt.Errorf("GitHub event payload %s: %w", v.EventPath, err)
+		return nil, fmt.Errorf("GitHub event payload %s: %w", v.eventLabel(), err)
 	}
 	c.Target, err = cfg.Resolve(environment.Trigger{
 		EventName: v.EventName,

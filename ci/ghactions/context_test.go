@@ -1,6 +1,8 @@
 package ghactions
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -101,7 +103,7 @@ func TestNewContextRejects(t *testing.T) {
 		},
 		{
 			name: "push of a tag matches no rule",
-			v:    Values{EventName: "push", Ref: "refs/tags/simple-tag", EventPath: event("push-tag-deleted.json")},
+			v:    Values{EventName: "push", Ref: "refs/tags/simple-tag"},
 			want: []string{`no environment for event "push" on ref "refs/tags/simple-tag"`},
 		},
 		{
@@ -206,11 +208,21 @@ resolve:
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := NewContext(cfg, Values{EventName: "push", Ref: "refs/tags/simple-tag", EventPath: event("push-tag-deleted.json")})
+	got, err := NewContext(cfg, Values{EventName: "push", Ref: "refs/tags/v1.2.0"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Target.Name != environment.Prod || got.SHA != strings.Repeat("0", 40) {
-		t.Errorf("got %+v, want prod at the zero SHA of a deleted tag", *got)
+	if got.Target.Name != environment.Prod {
+		t.Errorf("got %+v, want prod for a pushed tag", *got)
+	}
+
+	// A push that deleted the tag (GitHub's real payload: deleted, a zero "after") matches
+	// the same rule, but there is nothing to deploy: no error to fix, no plan to run.
+	_, err = NewContext(cfg, Values{EventName: "push", Ref: "refs/tags/simple-tag", EventPath: event("push-tag-deleted.json")})
+	if !errors.Is(err, environment.ErrNothingToDeploy) || !strings.Contains(err.Error(), `the push deleted "refs/tags/simple-tag"`) {
+		t.Errorf("deleted tag: error %v, want nothing to deploy naming the ref", err)
+	}
+	if strings.Contains(fmt.Sprint(err), "add a rule") {
+		t.Errorf("deleted tag: error %q tells the user to add a rule", err)
 	}
 }
