@@ -13,6 +13,7 @@ import (
 	"github.com/infrapipe/infrapipe/ci/findings"
 	"github.com/infrapipe/infrapipe/ci/gate"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
+	"github.com/infrapipe/infrapipe/ci/report"
 )
 
 // Lint checks the Terraform code without touching state: terraform fmt -check -recursive,
@@ -55,7 +56,7 @@ func (r lintResult) markdown() string {
 	} else {
 		fmt.Fprintf(&b, "- terraform fmt: %d file(s) not formatted; run `terraform fmt -recursive`:\n", len(r.unformatted))
 		for _, f := range r.unformatted {
-			fmt.Fprintf(&b, "  - `%s`\n", f)
+			fmt.Fprintf(&b, "  - %s\n", report.Escape(f))
 		}
 	}
 	if r.validate == "" {

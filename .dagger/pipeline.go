@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"dagger/infra/internal/dagger"
 
+	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/findings"
 	"github.com/infrapipe/infrapipe/ci/gate"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
@@ -80,6 +82,10 @@ func (m *Infra) Pipeline(
 			return nil, fmt.Errorf("no environment: pass --env (preview, test, staging or prod) or the GitHub values (--github-event-name, --github-ref, --requested-env)")
 		}
 		ctxGH, err := m.gitHubContext(ctx, gh)
+		if errors.Is(err, environment.ErrNothingToDeploy) {
+			// A push that deleted a branch or tag: say so and succeed, with no plan.
+			return dag.Directory().WithNewFile("summary.md", "# Nothing to deploy\n\n"+report.Escape(err.Error())+"\n"), nil
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -358,7 +364,7 @@ func (p *pipelineRun) report(ctx context.Context, reproduce pipeline.Command) (*
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s pipeline: %s\n\n", p.r.env, verdict)
 	if p.why != "" {
-		fmt.Fprintf(&b, "Environment chosen by %s.\n\n", p.why)
+		fmt.Fprintf(&b, "Environment chosen by %s.\n\n", report.Escape(p.why))
 	}
 	if p.dryRun {
 		b.WriteString("Dry run: nothing was imported or applied.\n\n")
@@ -371,7 +377,7 @@ func (p *pipelineRun) report(ctx context.Context, reproduce pipeline.Command) (*
 	for _, s := range p.steps {
 		if s.Verdict != gate.Pass {
 			for _, reason := range s.Reasons {
-				fmt.Fprintf(&b, "- **%s** %s: %s\n", s.Verdict, s.Step, reason)
+				fmt.Fprintf(&b, "- **%s** %s: %s\n", s.Verdict, s.Step, report.Escape(reason))
 			}
 		}
 	}

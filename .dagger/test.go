@@ -102,7 +102,7 @@ func (t *testSuite) step() step {
 		case c.skipped != "":
 			result = "skipped: " + c.skipped
 		}
-		fmt.Fprintf(&b, "| %s | %s |\n", c.name, result)
+		fmt.Fprintf(&b, "| %s | %s |\n", report.Escape(c.name), report.Escape(result))
 	}
 	s.markdown = b.String()
 	return s

@@ -336,7 +336,7 @@ func (r Result) Markdown() string {
 	if len(r.Top) > 0 {
 		b.WriteString("| Resource | Before | After | Change |\n|---|---:|---:|---:|\n")
 		for _, c := range r.Top {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", markdown.Cell(c.Resource),
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", markdown.Text(c.Resource),
 				money(c.Before, cur), money(c.After, cur), signed(c.Delta, cur))
 		}
 		if n := len(r.Report.Changes) - len(r.Top); n > 0 {

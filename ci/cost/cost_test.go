@@ -138,7 +138,7 @@ func TestTopChanges(t *testing.T) {
 		"**Within budget**",
 		"| Total | 81.12 USD | none |",
 		"| Change | +40.56 USD | none |",
-		"| module.db.module.db_2.module.db_instance.aws_db_instance.this[0] | 0.00 USD | 12.98 USD | +12.98 USD |",
+		`| module.db.module.db\_2.module.db\_instance.aws\_db\_instance.this\[0\] | 0.00 USD | 12.98 USD | +12.98 USD |`,
 		"…and 5 smaller changes.",
 	} {
 		if !strings.Contains(md, want) {
@@ -187,7 +187,7 @@ func TestOverBudgetMarkdown(t *testing.T) {
 	md := r.Markdown()
 	for _, want := range []string{
 		"**Over budget**: monthly increase 420.48 USD exceeds the budget of 100.00 USD.",
-		"| aws_instance.web_app | 245.26 USD | 665.74 USD | +420.48 USD |",
+		`| aws\_instance.web\_app | 245.26 USD | 665.74 USD | +420.48 USD |`,
 		"| Change | +420.48 USD | 100.00 USD |",
 	} {
 		if !strings.Contains(md, want) {
@@ -220,10 +220,10 @@ func TestMarkdownAddressesAreInert(t *testing.T) {
 		{Resource: "aws_instance.web[\"a|b\n## heading <details>\"]", After: 3, Delta: 3},
 	}}, environment.Budget{}, 5)
 	md := r.Markdown()
-	if strings.Contains(md, "\n## heading") || strings.Contains(md, "<details>") {
+	if strings.Contains(md, "\n## heading") || strings.Contains(md, " <details>") {
 		t.Errorf("address escaped its cell:\n%s", md)
 	}
-	if want := `| aws_instance.web["a\|b ## heading &lt;details&gt;"] | 0.00 USD | 3.00 USD | +3.00 USD |`; !strings.Contains(md, want) {
+	if want := `| aws\_instance.web\["a\|b \#\# heading \<details\>"\] | 0.00 USD | 3.00 USD | +3.00 USD |`; !strings.Contains(md, want) {
 		t.Errorf("markdown lacks %q:\n%s", want, md)
 	}
 }

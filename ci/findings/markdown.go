@@ -123,7 +123,7 @@ func safeLink(link string) string {
 // cell keeps a tool's value from breaking the table or the page (markdown.Cell) and from
 // crowding it: only its first line, at most 160 characters.
 func cell(s string) string {
-	s = markdown.Cell(firstLine(s))
+	s = markdown.Text(firstLine(s))
 	if r := []rune(s); len(r) > 160 {
 		s = string(r[:157]) + "..."
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -449,7 +450,7 @@ func TestMarkdown(t *testing.T) {
 		"| trivy | 0 | 1 | 1 | 1 | 0 |",
 		"| HIGH | trivy | [AWS-0132](https://avd.aquasec.com/misconfig/aws-0132) | module.bucket | terraform-aws-modules/s3-bucket/aws/main.tf:",
 		"more failing findings",
-		"- checkov CKV_AWS_28 aws_dynamodb_table.token_cache: cache table, rebuilt on loss",
+		`- checkov CKV\_AWS\_28 aws\_dynamodb\_table.token\_cache: cache table, rebuilt on loss`,
 		"suppression for X expired on 2026-01-01",
 	} {
 		if !strings.Contains(md, want) {
@@ -480,15 +481,19 @@ func TestMarkdownToolTextIsInert(t *testing.T) {
 			Suppressed: "accepted\n## injected heading <img src=x>"})
 	}
 	md := Markdown(fs, Evaluate(fs, High), []string{"suppression for A expired\n# heading"}, 10)
-	for _, bad := range []string{"<details>", "<img", "javascript:", "](https://avd.aquasec.com/x)", "\n## injected", "\n# heading", "r15", "\r", "second line"} {
+	// An angle bracket may only appear escaped (\<), where it renders as text.
+	if unescaped := regexp.MustCompile(`(^|[^\\])<(details|img)`).FindString(md); unescaped != "" {
+		t.Errorf("summary contains an unescaped %q:\n%s", unescaped, md)
+	}
+	for _, bad := range []string{"javascript:", "](https://avd.aquasec.com/x)", "\n## injected", "\n# heading", "r15", "\r", "second line"} {
 		if strings.Contains(md, bad) {
 			t.Errorf("summary contains %q:\n%s", bad, md)
 		}
 	}
 	for _, want := range []string{
-		"open &lt;details&gt;&lt;summary&gt;x",
+		`open \<details\>\<summary\>x`,
 		"[ok-link](https://aquasecurity.github.io/tfsec/latest/)",
-		"| HIGH | checkov | CKV_X |",
+		`| HIGH | checkov | CKV\_X |`,
 		"| Windows line |\n", // a CRLF message keeps its row on one line
 		"- tflint r00 main.tf: accepted\n",
 		"- …and 30 more suppressed findings (see findings.json)",

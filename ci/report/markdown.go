@@ -44,7 +44,7 @@ func planMarkdown(r Result, limit int) string {
 	d := &doc{limit: limit}
 
 	env := string(r.Env)
-	d.line(fmt.Sprintf("## %s Terraform plan for `%s`: %s", icon(r.Verdict), mdText(env), strings.ToUpper(string(r.Verdict))))
+	d.line(fmt.Sprintf("## %s Terraform plan for `%s`: %s", icon(r.Verdict), Escape(env), strings.ToUpper(string(r.Verdict))))
 	d.line("")
 	if r.State != "" {
 		d.line("State: " + markdown.CodeSpan(r.State))
@@ -72,7 +72,7 @@ func planMarkdown(r Result, limit int) string {
 		d.line("")
 		lines := make([]string, len(r.Reasons))
 		for i, s := range r.Reasons {
-			lines[i] = "- " + mdText(s)
+			lines[i] = "- " + Escape(s)
 		}
 		d.list(lines, share(40), "reasons")
 		d.line("")
@@ -177,11 +177,9 @@ func cell(s string) string {
 }
 
 // mdText escapes text for a Markdown paragraph or list item.
-func mdText(s string) string {
-	s = html.EscapeString(s)
-	s = strings.ReplaceAll(s, "`", "&#96;")
-	return strings.Join(strings.Fields(s), " ")
-}
+// Escape is ci/internal/markdown's escaper for outside text in Markdown prose: every report
+// and the module's summaries put reasons, keys and messages through it.
+func Escape(s string) string { return markdown.Text(s) }
 
 func icon(v gate.Verdict) string {
 	switch v {

@@ -61,7 +61,7 @@ func TestMarkdownRealPlan(t *testing.T) {
 		"**Plan:** 2 to add, 1 to change, 2 to destroy (1 of them replaced), 0 to import, 0 to forget.",
 		"| 1 | 1 | 1 | 1 | 0 | 0 | 0 | 0 | 0 |",
 		"### Gate: block",
-		"- prod plan replaces terraform_data.database (triggers_replace changed); rerun with --force-recreate to allow it",
+		"- prod plan replaces terraform\\_data.database (triggers\\_replace changed); rerun with --force-recreate to allow it",
 		"### Destructive changes (2)",
 		"| ⚠️ | <code>terraform_data.database</code> | replace-delete-first | triggers_replace changed |",
 		"<details><summary>All changes (4)</summary>",

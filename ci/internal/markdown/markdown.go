@@ -36,14 +36,22 @@ func CodeSpan(text string) string {
 	return ticks + text + ticks
 }
 
-// Cell makes plain text (a scanner's message, an address from a tool's JSON) safe in a
-// table cell where it should read as prose, not code: line breaks and runs of whitespace
-// become one space so the row stays one line, a pipe is escaped so the cell does not
-// split, and angle brackets become entities so that no HTML tag (<details>, <img>) opens
-// and swallows the rest of the summary. Use CodeSpan for text that should look like code.
-func Cell(text string) string {
+// Text makes outside text (a gate reason holding a for_each key, a scanner's message, an
+// error) safe as one line of Markdown prose, in a paragraph, a list item or a table cell:
+// line breaks and runs of whitespace become one space, and every character that can start
+// Markdown or HTML is backslash-escaped, so no key can open a link (`](https://…)`), an
+// image, emphasis, an HTML comment (`<!--`) that hides the rest of a PR comment, or a new
+// table cell. It is the one escaper for prose from outside; CodeSpan is for text that
+// should look like code.
+func Text(text string) string {
 	text = strings.Join(strings.Fields(text), " ")
-	return cellEscaper.Replace(text)
+	return textEscaper.Replace(text)
 }
 
-var cellEscaper = strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;")
+var textEscaper = func() *strings.Replacer {
+	var pairs []string
+	for _, c := range "\\`*_[]<>&|!~#" {
+		pairs = append(pairs, string(c), `\`+string(c))
+	}
+	return strings.NewReplacer(pairs...)
+}()

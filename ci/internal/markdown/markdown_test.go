@@ -44,21 +44,26 @@ func TestCodeSpan(t *testing.T) {
 	}
 }
 
-func TestCell(t *testing.T) {
+func TestText(t *testing.T) {
 	tests := []struct{ name, text, want string }{
 		{"message", "Bucket has no encryption", "Bucket has no encryption"},
-		{"pipe", `aws_instance.web["a|b"]`, `aws_instance.web["a\|b"]`},
-		{"html tag", "open <details><img src=x>", "open &lt;details&gt;&lt;img src=x&gt;"},
+		{"pipe", `aws_instance.web["a|b"]`, `aws\_instance.web\["a\|b"\]`},
+		{"html tag", "open <details><img src=x>", `open \<details\>\<img src=x\>`},
+		{"html comment hides the rest", `aws_s3_bucket.x["<!--"]`, `aws\_s3\_bucket.x\["\<\!--"\]`},
+		{"link", `delete of x["](https://evil.example)"]`, `delete of x\["\](https://evil.example)"\]`},
+		{"image", `![x](https://evil.example/a.png)`, `\!\[x\](https://evil.example/a.png)`},
 		{"line breaks", "one\r\ntwo\nthree\rfour", "one two three four"},
-		{"heading after a break", "x\n## heading", "x ## heading"},
+		{"heading after a break", "x\n## heading", `x \#\# heading`},
 		{"runs of space", "  a \t b  ", "a b"},
-		{"backticks stay", "use `x`", "use `x`"},
+		{"backticks and emphasis", "use `x` *now* ~~y~~", "use \\`x\\` \\*now\\* \\~\\~y\\~\\~"},
+		{"entity", "&lt;script&gt;", `\&lt;script\&gt;`},
+		{"backslash", `a\|b`, `a\\\|b`},
 		{"empty", "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := Cell(tt.text); got != tt.want {
-				t.Errorf("Cell(%q) = %q, want %q", tt.text, got, tt.want)
+			if got := Text(tt.text); got != tt.want {
+				t.Errorf("Text(%q) = %q, want %q", tt.text, got, tt.want)
 			}
 		})
 	}
@@ -102,15 +107,37 @@ func FuzzCodeSpan(f *testing.F) {
 	})
 }
 
-// FuzzCell: whatever the text, the cell is one line with no bare pipe and no angle bracket.
-func FuzzCell(f *testing.F) {
-	for _, s := range []string{"", "a|b", "<details>", "x\r\n## y", `\|`} {
+// FuzzText: whatever the text (hostile resource addresses among the seeds), the result is
+// one line in which every Markdown or HTML character is escaped, and removing the escapes
+// gives back the text with its whitespace collapsed: nothing is lost, nothing can render.
+func FuzzText(f *testing.F) {
+	for _, s := range []string{"", "a|b", "<details>", "x\r\n## y", `\|`, `aws_s3_bucket.x["<!--"]`,
+		`module.m["](https://e.x)"].aws_sns_topic.t`, "`code`", `\\[`, "![i](u)"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
-		c := Cell(text)
-		if strings.ContainsAny(c, "\r\n<>") || strings.Count(c, "|") != strings.Count(c, `\|`) {
-			t.Fatalf("Cell(%q) = %q", text, c)
+		got := Text(text)
+		if strings.ContainsAny(got, "\r\n") {
+			t.Fatalf("Text(%q) = %q spans lines", text, got)
+		}
+		var plain strings.Builder
+		for i := 0; i < len(got); i++ {
+			c := got[i]
+			if c == '\\' {
+				if i+1 == len(got) || !strings.ContainsRune("\\`*_[]<>&|!~#", rune(got[i+1])) {
+					t.Fatalf("Text(%q) = %q: stray backslash at %d", text, got, i)
+				}
+				i++
+				plain.WriteByte(got[i])
+				continue
+			}
+			if strings.ContainsRune("`*_[]<>&|!~#", rune(c)) {
+				t.Fatalf("Text(%q) = %q: unescaped %q at %d", text, got, c, i)
+			}
+			plain.WriteByte(c)
+		}
+		if want := strings.Join(strings.Fields(text), " "); plain.String() != want {
+			t.Fatalf("Text(%q) unescaped = %q, want %q", text, plain.String(), want)
 		}
 	})
 }
