@@ -78,6 +78,7 @@ func (r *run) importResources(ctx context.Context, project string, dryRun, force
 		return nil, err
 	}
 	out := dag.Directory()
+	var files []string // report files: name, contents, ...
 	var notes string
 	if len(mapped.plan.Imports()) > 0 {
 		if !dryRun && len(mapped.plan.StateRemovals) > 0 {
@@ -120,7 +121,7 @@ func (r *run) importResources(ctx context.Context, project string, dryRun, force
 		if err != nil {
 			return nil, err
 		}
-		out = out.WithNewFile(importer.FileName, string(mapped.plan.ImportBlocks())).WithNewFile("plan.txt", text)
+		files = append(files, importer.FileName, string(mapped.plan.ImportBlocks()), "plan.txt", text)
 		if mapped.plan.GenerateConfigOut {
 			out = out.WithFile("generated.tf", ctr.File(path.Join(r.m.tfDir(), "generated.tf")))
 		}
@@ -144,9 +145,12 @@ func (r *run) importResources(ctx context.Context, project string, dryRun, force
 	if err != nil {
 		return nil, fmt.Errorf("write import-report.json: %w", err)
 	}
-	out = out.
-		WithNewFile("import-report.md", report.Markdown()+notes+reproduce.Markdown()).
-		WithNewFile("import-report.json", string(js))
+	files = append(files, "import-report.md", report.Markdown()+notes+reproduce.Markdown(), "import-report.json", string(js))
+	reports, err := reportDir(ctx, files...)
+	if err != nil {
+		return nil, err
+	}
+	out = out.WithDirectory(".", reports)
 	if err := mapped.plan.Err(); err != nil {
 		return nil, reportError(env, err, report)
 	}
@@ -304,19 +308,15 @@ func (p *pipelineRun) importDone(mapped *importMapping) {
 	if err := mapped.plan.Err(); err != nil {
 		s.Verdict, s.Reasons = gate.Block, []string{err.Error()}
 	}
-	files := dag.Directory().WithNewFile("import-report.md", report.Markdown())
+	files := []string{"import-report.md", report.Markdown()}
 	if js, err := report.JSON(); err == nil {
-		files = files.WithNewFile("import-report.json", string(js))
+		files = append(files, "import-report.json", string(js))
 	}
 	if len(mapped.plan.Imports()) > 0 {
-		files = files.WithNewFile(importer.FileName, string(mapped.plan.ImportBlocks()))
+		files = append(files, importer.FileName, string(mapped.plan.ImportBlocks()))
 	}
 	p.add(s)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.files == nil {
-		p.files = files
-	} else {
-		p.files = p.files.WithDirectory(".", files)
-	}
+	p.files = append(p.files, files...)
 }

@@ -142,7 +142,7 @@ type pipelineRun struct {
 	steps   []step
 	planned *planRun
 	tests   *testSuite
-	files   *dagger.Directory // extra report files, e.g. the import report
+	files   []string // extra report files (name, contents, ...), e.g. the import report
 }
 
 // step is one step's outcome with what the report shows of it.
@@ -382,12 +382,12 @@ func (p *pipelineRun) report(ctx context.Context, reproduce pipeline.Command) (*
 		}
 	}
 	sections := []report.Section{report.Text(b.String())}
-	dir := dag.Directory()
+	var files []string // name, contents, ...
 	if p.planned != nil {
 		planRes := report.NewResult(p.planned.analysis, p.planned.profile, p.planned.decision)
 		res.Plan = &planRes
 		sections = append(sections, report.PlanSection(planRes))
-		dir = dir.WithNewFile("plan.txt", p.planned.text)
+		files = append(files, "plan.txt", p.planned.text)
 		for k, v := range p.planned.decision.Outputs {
 			if k != "verdict" {
 				res.Outputs[k] = v
@@ -415,14 +415,15 @@ func (p *pipelineRun) report(ctx context.Context, reproduce pipeline.Command) (*
 	if err != nil {
 		return nil, res.Result, err
 	}
-	dir = dir.
-		WithDirectory(".", gh).
-		WithNewFile("summary.md", summary).
-		WithNewFile(pipeline.ResultFile, string(js)+"\n").
-		WithNewFile("results.sarif", sarif.String()).
-		WithNewFile("junit.xml", string(junit))
-	if p.files != nil {
-		dir = dir.WithDirectory(".", p.files)
+	files = append(files, gh...)
+	files = append(files, "summary.md", summary, pipeline.ResultFile, string(js)+"\n",
+		"results.sarif", sarif.String(), "junit.xml", string(junit))
+	p.mu.Lock()
+	files = append(files, p.files...)
+	p.mu.Unlock()
+	dir, err := reportDir(ctx, files...)
+	if err != nil {
+		return nil, res.Result, err
 	}
 	// The state backup stays in the bucket's backup prefix (the summary names it): the report
 	// is uploaded as a CI artifact, and a state holds secrets in clear text.

@@ -74,10 +74,7 @@ func (m *Infra) findingsReport(ctx context.Context, name pipeline.Step, env stri
 	if outcome.Verdict == gate.Block {
 		return nil, fmt.Errorf("%s failed in %s: %s\n\n%s", strings.ToLower(string(name)), env, strings.Join(outcome.Reasons, "; "), summary)
 	}
-	return dag.Directory().
-		WithNewFile("results.sarif", sarif.String()).
-		WithNewFile("findings.json", string(js)+"\n").
-		WithNewFile("summary.md", summary), nil
+	return reportDir(ctx, "results.sarif", sarif.String(), "findings.json", string(js)+"\n", "summary.md", summary)
 }
 
 // securityScan runs Checkov and Trivy in parallel and applies the repository's suppressions.

@@ -375,7 +375,7 @@ func (m *Infra) Drift(
 		res = pipeline.DriftResult(d, failOnDrift)
 		md = d.Markdown()
 	}
-	dir, err := driftReport(d, res, md+reproduce.Markdown())
+	dir, err := driftReport(ctx, d, res, md+reproduce.Markdown())
 	if err != nil {
 		return nil, err
 	}
@@ -430,7 +430,7 @@ func (r *run) drift(ctx context.Context) (state.Drift, error) {
 
 // driftReport is drift's directory: drift.md, drift.json (ci/state's report; empty of
 // changes when the check could not run) and result.json (the verdict).
-func driftReport(d state.Drift, res pipeline.Result, md string) (*dagger.Directory, error) {
+func driftReport(ctx context.Context, d state.Drift, res pipeline.Result, md string) (*dagger.Directory, error) {
 	if d.Env == "" {
 		d = state.Drift{Env: res.Env, Status: state.DriftError, Changes: []state.DriftChange{}, Error: strings.Join(res.Reasons, "; ")}
 	}
@@ -442,8 +442,5 @@ func driftReport(d state.Drift, res pipeline.Result, md string) (*dagger.Directo
 	if err != nil {
 		return nil, fmt.Errorf("write %s: %w", pipeline.ResultFile, err)
 	}
-	return dag.Directory().
-		WithNewFile("drift.md", md).
-		WithNewFile("drift.json", string(js)+"\n").
-		WithNewFile(pipeline.ResultFile, string(result)+"\n"), nil
+	return reportDir(ctx, "drift.md", md, "drift.json", string(js)+"\n", pipeline.ResultFile, string(result)+"\n")
 }

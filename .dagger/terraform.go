@@ -134,7 +134,7 @@ func (m *Infra) Plan(
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
-	return p.report(reproduce, includePlan)
+	return p.report(ctx, reproduce, includePlan)
 }
 
 // plannedRun is the start of the functions that judge a plan (plan, compliance, cost): the
@@ -187,15 +187,15 @@ func (r *run) judge(ctx context.Context, ctr *dagger.Container, forceRecreate bo
 
 // report is the plan's directory: plan.txt, summary.md, result.json, and with includePlan
 // the secret-bearing tfplan and plan.json.
-func (p *planRun) report(reproduce pipeline.Command, includePlan bool) (*dagger.Directory, error) {
+func (p *planRun) report(ctx context.Context, reproduce pipeline.Command, includePlan bool) (*dagger.Directory, error) {
 	summary, result, err := p.files(reproduce.String())
 	if err != nil {
 		return nil, err
 	}
-	dir := dag.Directory().
-		WithNewFile("plan.txt", p.text).
-		WithNewFile("summary.md", summary).
-		WithNewFile("result.json", result)
+	dir, err := reportDir(ctx, "plan.txt", p.text, "summary.md", summary, "result.json", result)
+	if err != nil {
+		return nil, err
+	}
 	if includePlan {
 		dir = dir.WithFile("tfplan", p.planFile()).WithFile("plan.json", p.jsonFile())
 	}
@@ -244,7 +244,7 @@ func (m *Infra) Apply(
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
-	return res.report(reproduce)
+	return res.report(ctx, reproduce)
 }
 
 // applyResult is an applied plan with its backup and log.
@@ -333,7 +333,7 @@ func (r *run) checkSavedPlan(ctx context.Context, saved *dagger.Directory) error
 }
 
 // report is the apply's directory.
-func (a *applyResult) report(reproduce pipeline.Command) (*dagger.Directory, error) {
+func (a *applyResult) report(ctx context.Context, reproduce pipeline.Command) (*dagger.Directory, error) {
 	summary, result, err := a.plan.files("")
 	if err != nil {
 		return nil, err
@@ -342,10 +342,10 @@ func (a *applyResult) report(reproduce pipeline.Command) (*dagger.Directory, err
 	b.WriteString(summary)
 	b.WriteString("\n" + a.markdown())
 	b.WriteString(reproduce.Markdown())
-	dir := dag.Directory().
-		WithNewFile("summary.md", b.String()).
-		WithNewFile("result.json", result).
-		WithNewFile("plan.txt", a.plan.text)
+	dir, err := reportDir(ctx, "summary.md", b.String(), "result.json", result, "plan.txt", a.plan.text)
+	if err != nil {
+		return nil, err
+	}
 	if a.log != nil {
 		dir = dir.WithFile("apply.log", a.log)
 	}

@@ -55,9 +55,10 @@ func (m *Infra) Test(
 	if err != nil {
 		return nil, fmt.Errorf("write junit.xml: %w", err)
 	}
-	dir := dag.Directory().
-		WithNewFile("junit.xml", string(junit)).
-		WithNewFile("summary.md", ts.step().markdown+reproduce.Markdown())
+	dir, err := reportDir(ctx, "junit.xml", string(junit), "summary.md", ts.step().markdown+reproduce.Markdown())
+	if err != nil {
+		return nil, reproduce.Wrap(err)
+	}
 	if failed := ts.failed(); len(failed) > 0 {
 		return nil, reproduce.Wrap(fmt.Errorf("post-deploy tests failed in %s: %s", env, strings.Join(failed, "; ")))
 	}

@@ -1,0 +1,31 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"dagger/infra/internal/dagger"
+)
+
+// reportDir writes report files (name, contents, name, contents, ...) to the module's scratch
+// directory and returns them as a Directory. Unlike WithNewFile, their contents never enter
+// the call graph that `dagger call`'s progress output and traces print: plan.txt, summaries
+// and results reach the caller as files, not as lines in a CI log.
+func reportDir(ctx context.Context, nameContents ...string) (*dagger.Directory, error) {
+	if len(nameContents)%2 != 0 {
+		return nil, fmt.Errorf("reportDir: a file name without contents")
+	}
+	dir, err := os.MkdirTemp(".", "report-")
+	if err != nil {
+		return nil, fmt.Errorf("write the report: %w", err)
+	}
+	for i := 0; i < len(nameContents); i += 2 {
+		if err := os.WriteFile(filepath.Join(dir, nameContents[i]), []byte(nameContents[i+1]), 0o644); err != nil {
+			return nil, fmt.Errorf("write %s: %w", nameContents[i], err)
+		}
+	}
+	// Sync loads the files into the engine now, while this function's process still runs.
+	return dag.CurrentModule().Workdir(filepath.Base(dir)).Sync(ctx)
+}
