@@ -1,7 +1,7 @@
 package main
 
-// The engine never runs these tests (it builds the module without them); .ci/typecheck-dagger.sh
-// runs them against the stand-ins. They check what the module itself holds besides calls:
+// The engine never runs these tests (it builds the module without them); .ci/module-check.sh
+// runs them on the real generated code. They check what the module itself holds besides calls:
 // the shell scripts it runs in containers and the tool command lines. (Reproduce lines are
 // ci/pipeline's Command, tested there.) The scripts run here with
 // real Terraform and a real moto_server, as they run in the Terraform and moto images.
