@@ -2,6 +2,7 @@ package plan
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,6 +26,21 @@ func AnalyzeFile(path string) (*Analysis, error) {
 	return a, nil
 }
 
+// checkEncoding refuses plan JSON that is not plain UTF-8, with what it is and how to write
+// it: a PowerShell redirect (`>`) writes UTF-16, and some editors add a byte-order mark, and
+// either otherwise fails as "invalid character 'ï'" or 'ÿ'.
+func checkEncoding(br *bufio.Reader) error {
+	head, _ := br.Peek(3)
+	const howTo = "write it as UTF-8 without a byte-order mark: terraform show -json tfplan > plan.json in a POSIX shell, or in PowerShell terraform show -json tfplan | Out-File -Encoding utf8NoBOM plan.json"
+	switch {
+	case bytes.HasPrefix(head, []byte{0xEF, 0xBB, 0xBF}):
+		return errors.New("the plan JSON starts with a UTF-8 byte-order mark: " + howTo)
+	case bytes.HasPrefix(head, []byte{0xFF, 0xFE}), bytes.HasPrefix(head, []byte{0xFE, 0xFF}):
+		return errors.New("the plan JSON is UTF-16 (as a PowerShell redirect writes it): " + howTo)
+	}
+	return nil
+}
+
 // Analyze reads `terraform show -json` plan output.
 //
 // It decodes the document as a stream, one resource change at a time, and skips the parts
@@ -32,7 +48,11 @@ func AnalyzeFile(path string) (*Analysis, error) {
 // stays a small multiple of one resource rather than of the whole plan: a plan of tens of
 // thousands of resources is analysed in well under a second.
 func Analyze(r io.Reader) (*Analysis, error) {
-	dec := json.NewDecoder(bufio.NewReaderSize(r, 64<<10))
+	br := bufio.NewReaderSize(r, 64<<10)
+	if err := checkEncoding(br); err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(br)
 	tok, err := dec.Token()
 	if err == io.EOF {
 		return nil, errors.New("empty input: expected the output of terraform show -json <planfile>")
