@@ -46,7 +46,7 @@ func ValidateBackend(env environment.Name, b environment.Backend) error {
 	}
 	var errs []error
 	missing := func(key string) {
-		errs = append(errs, fmt.Errorf("backend of %s: %s is missing (set environments.%s.backend.%s in pipeline.yaml)", env, key, env, key))
+		errs = append(errs, fmt.Errorf("backend of %s: %s is missing (set defaults.backend.%s, or environments.%s.backend.%s, in pipeline.yaml next to the Terraform code; a new one starts with \"version: 1\")", env, key, key, env, key))
 	}
 	switch {
 	case b.Bucket == "":

@@ -32,7 +32,7 @@ func TestValidateBackend(t *testing.T) {
 		{"valid preview per pull request", environment.Preview, with(environment.Preview, func(b *environment.Backend) { b.Key = "shop/preview/pr-42/terraform.tfstate" }), nil},
 		{"valid no backup prefix", environment.Prod, with(environment.Prod, func(b *environment.Backend) { b.BackupPrefix = "" }), nil},
 		{"missing bucket", environment.Prod, with(environment.Prod, func(b *environment.Backend) { b.Bucket = "" }),
-			[]string{"backend of prod: bucket is missing", "environments.prod.backend.bucket"}},
+			[]string{"backend of prod: bucket is missing", "defaults.backend.bucket", "environments.prod.backend.bucket", `starts with "version: 1"`}},
 		{"missing key", environment.Staging, with(environment.Staging, func(b *environment.Backend) { b.Key = "" }),
 			[]string{"backend of staging: key is missing"}},
 		{"missing region", environment.Test, with(environment.Test, func(b *environment.Backend) { b.Region = "" }),
