@@ -37,6 +37,7 @@ func (m *Infra) Lint(ctx context.Context) (string, error) {
 // lintResult is what the three linters found.
 type lintResult struct {
 	unformatted []string // files terraform fmt would change
+	fmtDiff     string   // and how: terraform fmt -diff
 	validate    string   // terraform validate's diagnostics; empty when valid
 	tflint      []findings.Finding
 	notices     []string // expired suppressions
@@ -58,6 +59,9 @@ func (r lintResult) markdown() string {
 		for _, f := range r.unformatted {
 			fmt.Fprintf(&b, "  - %s\n", report.Escape(f))
 		}
+		if r.fmtDiff != "" {
+			b.WriteString("\n" + pipeline.CodeBlock("diff", tail(r.fmtDiff, 80)))
+		}
 	}
 	if r.validate == "" {
 		b.WriteString("- terraform validate: ok\n")
@@ -76,7 +80,7 @@ func (m *Infra) lint(ctx context.Context) (lintResult, error) {
 	var res lintResult
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) {
-		res.unformatted, err = m.fmtCheck(gctx)
+		res.unformatted, res.fmtDiff, err = m.fmtCheck(gctx)
 		return err
 	})
 	g.Go(func() (err error) {
@@ -95,14 +99,22 @@ func (m *Infra) lint(ctx context.Context) (lintResult, error) {
 	return res, err
 }
 
-// fmtCheck lists the files terraform fmt would rewrite; fmt needs no providers.
-func (m *Infra) fmtCheck(ctx context.Context) ([]string, error) {
-	res, err := execAny(ctx, m.onSource(m.TerraformImage), []string{"terraform", "fmt", "-check", "-recursive", "-list=true", "-no-color"})
+// fmtScript lists the files terraform fmt would rewrite on stdout and shows the changes
+// (-diff) on stderr, keeping the list's exit code.
+const fmtScript = `terraform fmt -check -recursive -list=true -no-color
+code=$?
+[ "$code" -eq 0 ] || terraform fmt -check -recursive -diff -no-color >&2
+exit "$code"`
+
+// fmtCheck lists the files terraform fmt would rewrite, and the diff that would fix them;
+// fmt needs no providers.
+func (m *Infra) fmtCheck(ctx context.Context) ([]string, string, error) {
+	res, err := execAny(ctx, m.onSource(m.TerraformImage), []string{"sh", "-c", fmtScript})
 	if err != nil {
-		return nil, fmt.Errorf("terraform fmt: %w", err)
+		return nil, "", fmt.Errorf("terraform fmt: %w", err)
 	}
 	if res.code == 0 {
-		return nil, nil
+		return nil, "", nil
 	}
 	var files []string
 	for _, l := range strings.Split(res.stdout, "\n") {
@@ -111,9 +123,9 @@ func (m *Infra) fmtCheck(ctx context.Context) ([]string, error) {
 		}
 	}
 	if len(files) == 0 {
-		return nil, fmt.Errorf("terraform fmt failed (exit code %d):\n%s", res.code, tail(res.stderr, 30))
+		return nil, "", fmt.Errorf("terraform fmt failed (exit code %d):\n%s", res.code, tail(res.stderr, 30))
 	}
-	return files, nil
+	return files, res.stderr, nil
 }
 
 // validate returns terraform validate's diagnostics (they name file and line), or "" when

@@ -329,3 +329,23 @@ func hasFinding(fs []findings.Finding, rule, file string) bool {
 	}
 	return false
 }
+
+// Lint names an unformatted file and shows the change that fixes it, with fmt's exit code.
+func TestFmtScriptShowsTheDiff(t *testing.T) {
+	need(t, "terraform")
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte("resource \"terraform_data\" \"a\" {\ninput=\"x\"\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "TF_CLI_CONFIG_FILE=/dev/null"}
+	code, out := sh(t, dir, env, fmtScript)
+	if code != 3 || !strings.Contains(out, "main.tf\n") || !strings.Contains(out, "-input=\"x\"") || !strings.Contains(out, `+  input = "x"`) {
+		t.Errorf("exit %d, output:\n%s", code, out)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte("resource \"terraform_data\" \"a\" {\n  input = \"x\"\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := sh(t, dir, env, fmtScript); code != 0 || out != "" {
+		t.Errorf("formatted file: exit %d, output %q", code, out)
+	}
+}
