@@ -3,7 +3,7 @@
 // tool in its own container. Every decision (which checks an environment runs, what blocks a
 // plan, what a finding means) is made by the Go packages in ci/, which this module calls.
 //
-// Start with `dagger call --emulate-aws pipeline --env=test`: the whole test pipeline on the
+// Start with "dagger call --emulate-aws pipeline --env=test": the whole test pipeline on the
 // example stack against a local AWS emulator, with no cloud account.
 package main
 

@@ -216,7 +216,7 @@ func (m *Infra) RestoreState(
 	ctx context.Context,
 	// Environment: preview, test, staging or prod.
 	env string,
-	// Backup to restore: an object key from `backups`, or "latest".
+	// Backup to restore: an object key that "backups" lists, or "latest".
 	// +optional
 	from string,
 	// A backup file instead, e.g. the one apply returned.
@@ -332,7 +332,7 @@ func (r *run) loadBackup(ctx context.Context, from string, file *dagger.File) ([
 // (what changed, in the form of a plan summary) and result.json (the verdict: pass, warn
 // when something drifted, block with --fail-on-drift or when the check could not run).
 // It fails on block, unless --report-on-failure: then it returns the directory and
-// `verdict --report=<dir>` fails the job after the report was kept. Suitable for a
+// "verdict --report=<dir>" fails the job after the report was kept. Suitable for a
 // scheduled workflow.
 //
 // +cache="never"
@@ -344,7 +344,7 @@ func (m *Infra) Drift(
 	// +optional
 	failOnDrift bool,
 	// Return the report even when the result blocks (result.json says so); then run
-	// `verdict --report=<dir>` to fail the job after keeping the report.
+	// "verdict --report=<dir>" to fail the job after keeping the report.
 	// +optional
 	reportOnFailure bool,
 	// AWS access key ID, e.g. env:AWS_ACCESS_KEY_ID.

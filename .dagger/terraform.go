@@ -115,7 +115,7 @@ func (m *Infra) Plan(
 	// Judge the plan as an apply with --force-recreate would.
 	// +optional
 	forceRecreate bool,
-	// Add tfplan and plan.json (clear-text secrets) for `apply --plan`.
+	// Add tfplan and plan.json (clear-text secrets) for "apply --plan".
 	// +optional
 	includePlan bool,
 	// AWS access key ID, e.g. env:AWS_ACCESS_KEY_ID.
@@ -216,7 +216,7 @@ func (m *Infra) Apply(
 	// Allow prod to delete or replace resources that are not of a protected type.
 	// +optional
 	forceRecreate bool,
-	// A directory from `plan --include-plan` to apply instead of planning now. Terraform
+	// A directory from "plan --include-plan" to apply instead of planning now. Terraform
 	// refuses it if the state changed since.
 	// +optional
 	plan *dagger.Directory,
