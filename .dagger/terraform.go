@@ -105,7 +105,8 @@ func (r *run) applied(ctx context.Context, ctr *dagger.Container, tfplan *dagger
 // variables file, the profile's lock timeout) and returns a directory with plan.txt,
 // summary.md and result.json: the plan analysed by ci/plan and the safety gate's verdict from
 // ci/gate. The saved plan (tfplan) and plan.json hold secrets in clear text and are added
-// only with --include-plan. It never reuses an earlier run.
+// only with --include-plan. It never reuses an earlier run. A plan the gate blocks still
+// succeeds (the summary says why; apply and pipeline refuse it) unless --fail-on-block.
 //
 // +cache="never"
 func (m *Infra) Plan(
@@ -118,6 +119,10 @@ func (m *Infra) Plan(
 	// Add tfplan and plan.json (clear-text secrets) for "apply --plan".
 	// +optional
 	includePlan bool,
+	// Fail the call when the safety gate blocks the plan (a pre-merge check); the error
+	// holds the summary.
+	// +optional
+	failOnBlock bool,
 	// AWS access key ID, e.g. env:AWS_ACCESS_KEY_ID.
 	// +optional
 	awsAccessKeyID *dagger.Secret,
@@ -129,10 +134,18 @@ func (m *Infra) Plan(
 	awsSessionToken *dagger.Secret,
 ) (*dagger.Directory, error) {
 	creds := awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken}
-	reproduce := m.envCall("plan", env, creds).Bool("force-recreate", forceRecreate).Bool("include-plan", includePlan)
+	reproduce := m.envCall("plan", env, creds).Bool("force-recreate", forceRecreate).
+		Bool("include-plan", includePlan).Bool("fail-on-block", failOnBlock)
 	_, p, err := m.plannedRun(ctx, env, creds, forceRecreate)
 	if err != nil {
 		return nil, reproduce.Wrap(err)
+	}
+	if failOnBlock && p.decision.Verdict == gate.Block {
+		summary, _, err := p.files(reproduce.String())
+		if err != nil {
+			return nil, reproduce.Wrap(err)
+		}
+		return nil, fmt.Errorf("the safety gate blocked the %s plan:\n- %s\n\n%s", env, strings.Join(p.decision.Reasons, "\n- "), summary)
 	}
 	return p.report(ctx, reproduce, includePlan)
 }
