@@ -2,21 +2,24 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
 	"dagger/infra/internal/dagger"
 
+	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
 	"github.com/infrapipe/infrapipe/ci/report"
 )
 
-// Test checks a deployed environment and returns junit.xml and summary.md: the deployment
+// Test checks a deployed environment and returns junit.xml, summary.md and result.json: the deployment
 // converged (a fresh plan has nothing to do: every resource exists as configured), its
 // outputs are readable, every health endpoint among the outputs (*_url, *_endpoint with an
-// http(s) value) answers, and monitoring exists (CloudWatch alarms in the state). It fails
-// when a check fails.
+// http(s) value) answers, and monitoring exists (CloudWatch alarms in the state); pipeline.yaml's
+// post_deploy picks the categories per environment. It fails when a check fails, unless
+// --report-on-failure.
 //
 // +cache="never"
 func (m *Infra) Test(
@@ -30,6 +33,10 @@ func (m *Infra) Test(
 	// changes nothing yet; the flag is accepted for run-all-tests.sh.
 	// +optional
 	skipDestructive bool,
+	// Return the report (junit.xml, summary.md) even when a check fails, so CI can upload it;
+	// then run "verdict" on it to fail the job.
+	// +optional
+	reportOnFailure bool,
 	// AWS access key ID, e.g. env:AWS_ACCESS_KEY_ID.
 	// +optional
 	awsAccessKeyID *dagger.Secret,
@@ -41,7 +48,8 @@ func (m *Infra) Test(
 	awsSessionToken *dagger.Secret,
 ) (*dagger.Directory, error) {
 	creds := awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken}
-	reproduce := m.envCall("test", env, creds).Flag("project", project).Bool("skip-destructive", skipDestructive)
+	reproduce := m.envCall("test", env, creds).Flag("project", project).Bool("skip-destructive", skipDestructive).
+		Bool("report-on-failure", reportOnFailure)
 	r, ctr, err := m.initializedRun(ctx, env, creds)
 	if err != nil {
 		return nil, reproduce.Wrap(err)
@@ -55,11 +63,16 @@ func (m *Infra) Test(
 	if err != nil {
 		return nil, fmt.Errorf("write junit.xml: %w", err)
 	}
-	dir, err := reportDir(ctx, "junit.xml", string(junit), "summary.md", ts.step().markdown+reproduce.Markdown())
+	result, err := json.MarshalIndent(pipeline.TestsResult(r.env, ts.failed()), "", "  ")
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
-	if failed := ts.failed(); len(failed) > 0 {
+	dir, err := reportDir(ctx, "junit.xml", string(junit), "summary.md", ts.step().markdown+reproduce.Markdown(),
+		pipeline.ResultFile, string(result)+"\n")
+	if err != nil {
+		return nil, reproduce.Wrap(err)
+	}
+	if failed := ts.failed(); len(failed) > 0 && !reportOnFailure {
 		return nil, reproduce.Wrap(fmt.Errorf("post-deploy tests failed in %s: %s", env, strings.Join(failed, "; ")))
 	}
 	return dir, nil
@@ -128,43 +141,70 @@ func (r *run) postDeploy(ctx context.Context, ctr *dagger.Container) (*testSuite
 		return 0, res.stdout, nil
 	}
 
+	// skip records a category that pipeline.yaml's post_deploy leaves out, so the report
+	// says it did not run rather than that it passed.
+	skip := func(name string) {
+		ts.cases = append(ts.cases, testCase{name: name, skipped: "not in post_deploy for " + string(r.env) + " in pipeline.yaml"})
+	}
+
 	// Converged: a plan after the apply has nothing left to do.
-	vars, err := r.varFileArgs(ctx)
-	if err != nil {
-		return nil, err
+	if r.profile.RunsPostDeploy(environment.PostDeployConverged) {
+		vars, err := r.varFileArgs(ctx)
+		if err != nil {
+			return nil, err
+		}
+		start := time.Now()
+		planArgs := append([]string{"terraform", "plan", "-input=false", "-no-color", "-detailed-exitcode"}, r.lockArgs()...)
+		code, out, err := runCheck(append(planArgs, vars...))
+		if err != nil {
+			return nil, err
+		}
+		c := testCase{name: "deployment converged (plan has no changes)", elapsed: time.Since(start)}
+		switch code {
+		case 0:
+		case 2:
+			c.failure = "terraform plan still has changes after the apply:\n" + tail(out, 20)
+		default:
+			c.failure = fmt.Sprintf("terraform plan failed (exit code %d):\n%s", code, tail(out, 20))
+		}
+		ts.cases = append(ts.cases, c)
+	} else {
+		skip("deployment converged (plan has no changes)")
 	}
-	start := time.Now()
-	planArgs := append([]string{"terraform", "plan", "-input=false", "-no-color", "-detailed-exitcode"}, r.lockArgs()...)
-	code, out, err := runCheck(append(planArgs, vars...))
-	if err != nil {
-		return nil, err
-	}
-	c := testCase{name: "deployment converged (plan has no changes)", elapsed: time.Since(start)}
-	switch code {
-	case 0:
-	case 2:
-		c.failure = "terraform plan still has changes after the apply:\n" + tail(out, 20)
-	default:
-		c.failure = fmt.Sprintf("terraform plan failed (exit code %d):\n%s", code, tail(out, 20))
-	}
-	ts.cases = append(ts.cases, c)
 
 	// Outputs, and the health endpoints among them.
-	start = time.Now()
-	code, out, err = runCheck([]string{"terraform", "output", "-json", "-no-color"})
-	if err != nil {
-		return nil, err
-	}
-	c = testCase{name: "outputs readable", elapsed: time.Since(start)}
+	wantOutputs, wantHealth := r.profile.RunsPostDeploy(environment.PostDeployOutputs), r.profile.RunsPostDeploy(environment.PostDeployHealth)
 	var endpoints []pipeline.Endpoint
-	if code != 0 {
-		c.failure = fmt.Sprintf("terraform output failed (exit code %d):\n%s", code, tail(out, 20))
-	} else if endpoints, err = pipeline.HealthEndpoints([]byte(out)); err != nil {
-		c.failure = err.Error()
+	if wantOutputs || wantHealth {
+		start := time.Now()
+		code, out, err := runCheck([]string{"terraform", "output", "-json", "-no-color"})
+		if err != nil {
+			return nil, err
+		}
+		c := testCase{name: "outputs readable", elapsed: time.Since(start)}
+		if code != 0 {
+			c.failure = fmt.Sprintf("terraform output failed (exit code %d):\n%s", code, tail(out, 20))
+		} else if endpoints, err = pipeline.HealthEndpoints([]byte(out)); err != nil {
+			c.failure = err.Error()
+		}
+		if wantOutputs || c.failure != "" {
+			ts.cases = append(ts.cases, c)
+		}
 	}
-	ts.cases = append(ts.cases, c)
+	if !wantOutputs {
+		skip("outputs readable")
+	}
+	switch {
+	case !wantHealth:
+		skip("health endpoints answer")
+	case len(endpoints) == 0:
+		ts.cases = append(ts.cases, testCase{name: "health endpoints answer", skipped: "no *_url or *_endpoint output with an http(s) URL"})
+	}
 	for _, e := range endpoints {
-		start = time.Now()
+		if !wantHealth {
+			break
+		}
+		start := time.Now()
 		code, out, err := runCheck([]string{"wget", "-q", "-O", "/dev/null", "-T", "10", e.URL})
 		if err != nil {
 			return nil, err
@@ -175,22 +215,23 @@ func (r *run) postDeploy(ctx context.Context, ctr *dagger.Container) (*testSuite
 		}
 		ts.cases = append(ts.cases, c)
 	}
-	if len(endpoints) == 0 {
-		ts.cases = append(ts.cases, testCase{name: "health endpoints answer", skipped: "no *_url or *_endpoint output with an http(s) URL"})
-	}
 
-	// Monitoring: alarms are part of the deployment.
-	start = time.Now()
-	code, out, err = runCheck([]string{"terraform", "state", "list"})
+	// Monitoring: alarms are part of the deployment, unless the stack says it has none.
+	if !r.profile.RunsPostDeploy(environment.PostDeployMonitoring) {
+		skip("monitoring present (CloudWatch alarms in state)")
+		return ts, nil
+	}
+	start := time.Now()
+	code, out, err := runCheck([]string{"terraform", "state", "list"})
 	if err != nil {
 		return nil, err
 	}
-	c = testCase{name: "monitoring present (CloudWatch alarms in state)", elapsed: time.Since(start)}
+	c := testCase{name: "monitoring present (CloudWatch alarms in state)", elapsed: time.Since(start)}
 	switch {
 	case code != 0:
 		c.failure = fmt.Sprintf("terraform state list failed (exit code %d):\n%s", code, tail(out, 20))
 	case pipeline.Alarms(out) == 0:
-		c.failure = "the state holds no aws_cloudwatch_metric_alarm: nothing watches this deployment"
+		c.failure = "the state holds no aws_cloudwatch_metric_alarm: nothing watches this deployment (a stack without alarms leaves monitoring out of post_deploy in pipeline.yaml)"
 	}
 	ts.cases = append(ts.cases, c)
 	return ts, nil

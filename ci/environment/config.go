@@ -112,6 +112,7 @@ func (c Config) Profile(name string) (Profile, error) {
 	p := c.profiles[n]
 	p.Checks = slices.Clone(p.Checks)
 	p.ProtectedTypes = slices.Clone(p.ProtectedTypes)
+	p.PostDeploy = slices.Clone(p.PostDeploy)
 	return p, nil
 }
 
@@ -144,6 +145,7 @@ type override struct {
 	ProtectedTypes    *[]string    `yaml:"protected_types"`     // replaces the list
 	AddProtectedTypes []string     `yaml:"add_protected_types"` // adds to it
 	ExtraChecks       []string     `yaml:"extra_checks"`
+	PostDeploy        *[]string    `yaml:"post_deploy"` // replaces the list
 	LockTimeout       *string      `yaml:"lock_timeout"`
 	VarFile           *string      `yaml:"var_file"`
 	Destroy           *string      `yaml:"destroy"`
@@ -337,6 +339,22 @@ func (o *override) applyTo(p *Profile, at string) error {
 		}
 		if !slices.Contains(p.Checks, c) {
 			p.Checks = append(p.Checks, c)
+		}
+	}
+	if o.PostDeploy != nil {
+		p.PostDeploy = []PostDeployCheck{}
+		for i, s := range *o.PostDeploy {
+			c := PostDeployCheck(s)
+			if !slices.Contains(AllPostDeployChecks, c) {
+				names := make([]string, len(AllPostDeployChecks))
+				for j, a := range AllPostDeployChecks {
+					names[j] = string(a)
+				}
+				return fmt.Errorf("%s.post_deploy[%d]: unknown check %q: valid values are %s", at, i, s, strings.Join(names, ", "))
+			}
+			if !slices.Contains(p.PostDeploy, c) {
+				p.PostDeploy = append(p.PostDeploy, c)
+			}
 		}
 	}
 	if o.LockTimeout != nil {

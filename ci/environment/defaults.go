@@ -83,6 +83,7 @@ func Default(name Name) (Profile, error) {
 		ProtectedTypes:    slices.Clone(DefaultProtectedTypes),
 		LockTimeout:       DefaultLockTimeout,
 		VarFile:           "environments/" + string(name) + ".tfvars",
+		PostDeploy:        slices.Clone(AllPostDeployChecks),
 		ProjectTagKey:     "Project",
 		EnvironmentTagKey: "Environment",
 		Backend: Backend{

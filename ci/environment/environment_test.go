@@ -363,3 +363,24 @@ func TestMultiDocumentRefused(t *testing.T) {
 		t.Errorf("error %v, want one saying the file holds more than one document", err)
 	}
 }
+
+// Post-deploy checks are chosen per environment: a stack without alarms drops monitoring
+// instead of failing every run; a typo names the valid categories.
+func TestPostDeployChecks(t *testing.T) {
+	c, err := Parse("pipeline.yaml", []byte("version: 1\nenvironments:\n  test:\n    post_deploy: [converged, health]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	test, _ := c.Profile("test")
+	prod, _ := c.Profile("prod")
+	if !slices.Equal(test.PostDeploy, []PostDeployCheck{PostDeployConverged, PostDeployHealth}) || test.RunsPostDeploy(PostDeployMonitoring) {
+		t.Errorf("test post_deploy = %v", test.PostDeploy)
+	}
+	if !slices.Equal(prod.PostDeploy, AllPostDeployChecks) {
+		t.Errorf("prod keeps every category by default: %v", prod.PostDeploy)
+	}
+	_, err = Parse("pipeline.yaml", []byte("version: 1\ndefaults:\n  post_deploy: [alarms]\n"))
+	if err == nil || !strings.Contains(err.Error(), `defaults.post_deploy[0]: unknown check "alarms": valid values are converged, outputs, health, monitoring`) {
+		t.Errorf("error %v", err)
+	}
+}

@@ -3,6 +3,7 @@
 package environment
 
 import (
+	"slices"
 	"time"
 
 	"github.com/infrapipe/infrapipe/ci/findings"
@@ -42,6 +43,21 @@ const (
 	CheckCompliance Check = "compliance"
 	CheckCost       Check = "cost"
 )
+
+// PostDeployCheck is one category of the checks `test` runs on a deployed environment.
+type PostDeployCheck string
+
+const (
+	PostDeployConverged  PostDeployCheck = "converged"  // a fresh plan has nothing to do
+	PostDeployOutputs    PostDeployCheck = "outputs"    // terraform output reads
+	PostDeployHealth     PostDeployCheck = "health"     // *_url and *_endpoint outputs answer
+	PostDeployMonitoring PostDeployCheck = "monitoring" // CloudWatch alarms are in the state
+)
+
+// AllPostDeployChecks are the categories, in the order they run; every environment runs
+// them all unless pipeline.yaml's post_deploy names fewer (a stack without alarms drops
+// monitoring instead of failing every run).
+var AllPostDeployChecks = []PostDeployCheck{PostDeployConverged, PostDeployOutputs, PostDeployHealth, PostDeployMonitoring}
 
 // ImportStrategy says whether existing cloud resources are discovered and imported.
 type ImportStrategy string
@@ -96,6 +112,9 @@ func (b Backend) URL() string {
 	return "s3://" + b.Bucket + "/" + b.Key
 }
 
+// RunsPostDeploy reports whether the profile asks for a post-deploy check category.
+func (p Profile) RunsPostDeploy(c PostDeployCheck) bool { return slices.Contains(p.PostDeploy, c) }
+
 // Profile is everything the pipeline decides per environment.
 type Profile struct {
 	Name        Name           `json:"name"`
@@ -115,6 +134,8 @@ type Profile struct {
 	ProtectedTypes []string      `json:"protected_types"`
 	LockTimeout    time.Duration `json:"lock_timeout"`
 	VarFile        string        `json:"var_file"` // relative to the Terraform directory
+	// PostDeploy are the categories of checks `test` runs after an apply.
+	PostDeploy []PostDeployCheck `json:"post_deploy"`
 	Backend        Backend       `json:"backend"`
 	// TagKeys name the tags that discovery filters on.
 	ProjectTagKey     string `json:"project_tag_key"`

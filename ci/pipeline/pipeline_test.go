@@ -169,6 +169,32 @@ func TestDriftResult(t *testing.T) {
 	}
 }
 
+// The post-deploy report carries a verdict that "verdict" reads back: a failed check fails
+// the job after the report (and its junit.xml) was kept.
+func TestTestsResult(t *testing.T) {
+	pass := TestsResult(environment.Test, nil)
+	failed := TestsResult(environment.Test, []string{"monitoring present: no alarm"})
+	for _, tt := range []struct {
+		r       Result
+		verdict gate.Verdict
+	}{{pass, gate.Pass}, {failed, gate.Block}} {
+		data, err := json.Marshal(tt.r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := ReadResult("result.json", data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if back.Check != "test" || back.Verdict != tt.verdict || (back.Err() != nil) != (tt.verdict == gate.Block) {
+			t.Errorf("read back %+v (err %v), want verdict %s", back, back.Err(), tt.verdict)
+		}
+	}
+	if err := failed.Err(); err == nil || !strings.Contains(err.Error(), "monitoring present: no alarm") {
+		t.Errorf("Err() = %v, want the failed check", err)
+	}
+}
+
 func TestReadResult(t *testing.T) {
 	tests := []struct {
 		name    string

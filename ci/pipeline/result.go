@@ -104,6 +104,17 @@ func DriftResult(d state.Drift, failOnDrift bool) Result {
 	return r
 }
 
+// TestsResult is the result of the post-deploy tests: blocked by the checks that failed
+// (each "check: why"), so `verdict` fails a job that kept the test report.
+func TestsResult(env environment.Name, failed []string) Result {
+	o := TestsOutcome(failed)
+	r := Result{Check: "test", Env: env, Verdict: o.Verdict, Reasons: o.Reasons}
+	if r.Reasons == nil {
+		r.Reasons = []string{}
+	}
+	return r
+}
+
 // FailedCheck is the result of a check that stopped before it could judge anything, so its
 // report still carries a verdict.
 func FailedCheck(check string, env environment.Name, err error) Result {
