@@ -28,7 +28,7 @@ func (m *Infra) Lint(ctx context.Context) (string, error) {
 		return "", err
 	}
 	summary := res.markdown() + m.call("lint").Markdown()
-	if o := res.outcome(); o.Verdict == gate.Block {
+	if o := res.outcome(pipeline.LintFailAt); o.Verdict == gate.Block {
 		return "", fmt.Errorf("lint failed: %s\n\n%s", strings.Join(o.Reasons, "; "), summary)
 	}
 	return summary, nil
@@ -43,9 +43,9 @@ type lintResult struct {
 	notices     []string // expired suppressions
 }
 
-// outcome is ci/pipeline's judgement of the lint step.
-func (r lintResult) outcome() pipeline.Outcome {
-	return pipeline.LintOutcome(r.unformatted, r.validate, r.tflint)
+// outcome is ci/pipeline's judgement of the lint step, tflint's findings failing at failAt.
+func (r lintResult) outcome(failAt findings.Severity) pipeline.Outcome {
+	return pipeline.LintOutcome(r.unformatted, r.validate, r.tflint, failAt)
 }
 
 // markdown is the lint section of a summary.

@@ -204,7 +204,7 @@ func (p *pipelineRun) run(ctx context.Context) {
 			if !p.plan.Tflint {
 				res.tflint = nil // basic validation: fmt and validate only
 			}
-			p.add(step{Outcome: res.outcome(), markdown: res.markdown(), tools: []string{"tflint"}, findings: res.tflint})
+			p.add(step{Outcome: res.outcome(p.r.profile.SeverityThreshold), markdown: res.markdown(), tools: []string{"tflint"}, findings: res.tflint})
 		}()
 	}
 	if p.plan.Runs(pipeline.StepSecurityScan) {

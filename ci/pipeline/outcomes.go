@@ -43,14 +43,15 @@ func TestsOutcome(failed []string) Outcome {
 	return Outcome{Step: StepTests, Verdict: gate.Block, Reasons: failed}
 }
 
-// LintFailAt is the tflint severity that fails lint: tflint's warnings and errors, as tflint
-// itself exits; its notices are reported only.
+// LintFailAt is the tflint severity that fails the lint function on its own: tflint's
+// warnings and errors, as tflint itself exits; its notices are reported only. In a pipeline
+// the environment's severity threshold decides instead, as for the scanners.
 const LintFailAt = findings.Low
 
-// LintOutcome judges the lint step: a file terraform fmt would rewrite, any terraform
-// validate diagnostic (validate's output, empty when valid) and tflint findings at
-// LintFailAt and up each block, with a reason saying which.
-func LintOutcome(unformatted []string, validate string, tflint []findings.Finding) Outcome {
+// LintOutcome judges the lint step: a file terraform fmt would rewrite and any terraform
+// validate diagnostic (validate's output, empty when valid) block; tflint findings at failAt
+// and up block, and those below it warn, each with a reason saying which.
+func LintOutcome(unformatted []string, validate string, tflint []findings.Finding, failAt findings.Severity) Outcome {
 	o := Outcome{Step: StepLint, Verdict: gate.Pass}
 	if len(unformatted) > 0 {
 		o.Reasons = append(o.Reasons, fmt.Sprintf("%d file(s) not formatted: run terraform fmt -recursive", len(unformatted)))
@@ -58,11 +59,16 @@ func LintOutcome(unformatted []string, validate string, tflint []findings.Findin
 	if strings.TrimSpace(validate) != "" {
 		o.Reasons = append(o.Reasons, "terraform validate failed")
 	}
-	if res := findings.Evaluate(tflint, LintFailAt); !res.Passed() {
-		o.Reasons = append(o.Reasons, fmt.Sprintf("tflint: %d finding(s) at or above %s", len(res.Failing), LintFailAt))
+	if res := findings.Evaluate(tflint, failAt); !res.Passed() {
+		o.Reasons = append(o.Reasons, fmt.Sprintf("tflint: %d finding(s) at or above %s", len(res.Failing), failAt))
 	}
 	if len(o.Reasons) > 0 {
 		o.Verdict = gate.Block
+		return o
+	}
+	if below := findings.Evaluate(tflint, findings.Low); !below.Passed() {
+		o.Verdict = gate.Warn
+		o.Reasons = append(o.Reasons, fmt.Sprintf("tflint: %d finding(s) below %s", len(below.Failing), failAt))
 	}
 	return o
 }

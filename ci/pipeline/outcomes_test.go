@@ -102,22 +102,28 @@ func TestLintOutcome(t *testing.T) {
 		unformatted []string
 		validate    string
 		tflint      []findings.Finding
+		failAt      findings.Severity
+		verdict     gate.Verdict
 		reasons     []string
 	}{
-		{"clean", nil, "", nil, nil},
-		{"tflint notices only", nil, "", notices, nil},
-		{"everything", []string{"terraform/main.tf"}, "Error: Unsupported argument\n  on main.tf line 3", warnings,
+		{"clean", nil, "", nil, LintFailAt, gate.Pass, nil},
+		{"tflint notices only", nil, "", notices, LintFailAt, gate.Pass, nil},
+		{"everything", []string{"terraform/main.tf"}, "Error: Unsupported argument\n  on main.tf line 3", warnings, LintFailAt, gate.Block,
 			[]string{"1 file(s) not formatted: run terraform fmt -recursive", "terraform validate failed", "tflint: 2 finding(s) at or above LOW"}},
-		{"validate only", nil, "Error: Missing required argument", nil, []string{"terraform validate failed"}},
+		{"validate only", nil, "Error: Missing required argument", nil, findings.Critical, gate.Block, []string{"terraform validate failed"}},
+		// In test (threshold CRITICAL), tflint's warnings (such as terraform_required_version)
+		// are reported and warn; they do not block the pipeline.
+		{"warnings under the environment's threshold", nil, "", warnings, findings.Critical, gate.Warn,
+			[]string{"tflint: 2 finding(s) below CRITICAL"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o := LintOutcome(tt.unformatted, tt.validate, tt.tflint)
+			o := LintOutcome(tt.unformatted, tt.validate, tt.tflint, tt.failAt)
 			if !slices.Equal(o.Reasons, tt.reasons) {
 				t.Errorf("reasons %q, want %q", o.Reasons, tt.reasons)
 			}
-			if want := len(tt.reasons) > 0; (o.Verdict == gate.Block) != want || o.Step != StepLint {
-				t.Errorf("outcome %+v, want block %v", o, want)
+			if o.Verdict != tt.verdict || o.Step != StepLint {
+				t.Errorf("outcome %+v, want %s", o, tt.verdict)
 			}
 		})
 	}
