@@ -137,6 +137,7 @@ func (r *run) importResources(ctx context.Context, project string, dryRun, force
 			if err != nil {
 				return nil, err
 			}
+			mapped.plan = mapped.plan.Applied()
 			notes += applied.backup.markdown()
 		}
 	}

@@ -21,8 +21,8 @@ import (
 type Status string
 
 const (
-	Import    Status = "import"    // an import block is written; the plan has not run yet
-	Imported  Status = "imported"  // the plan (or apply) imports it
+	Import    Status = "import"    // an import block is written, and the plan (once run) imports it
+	Imported  Status = "imported"  // the apply of that plan imported it
 	Skipped   Status = "skipped"   // already managed: in state at Address
 	Failed    Status = "failed"    // the import block was written but Terraform did not import it
 	Unmapped  Status = "unmapped"  // no configuration resource would create it

@@ -165,8 +165,16 @@ func TestImportWithRealTerraform(t *testing.T) {
 			t.Fatal(err)
 		}
 		resolved := res.Plan.Resolve(outcome)
-		report := importer.NewReport("prod", false, resolved, res.Stats)
-		if report.Counts[importer.Imported] != 3 || resolved.Err() != nil {
+		// A dry run stops here: it would import all three, and says so; imports.tf keeps
+		// the blocks it planned.
+		dry := importer.NewReport("prod", true, resolved, res.Stats)
+		if dry.Counts[importer.Import] != 3 || dry.Counts[importer.Imported] != 0 || !strings.Contains(dry.Markdown(), "3 would import") ||
+			strings.Contains(dry.Markdown(), "| imported |") || strings.Count(string(resolved.ImportBlocks()), "import {") != 3 {
+			t.Errorf("%s: dry run report:\n%s\nimports.tf:\n%s", name, dry.Markdown(), resolved.ImportBlocks())
+		}
+		// Applied, the same plan reports them imported, with the same blocks.
+		report := importer.NewReport("prod", false, resolved.Applied(), res.Stats)
+		if report.Counts[importer.Imported] != 3 || resolved.Err() != nil || strings.Count(string(resolved.Applied().ImportBlocks()), "import {") != 3 {
 			t.Errorf("%s: imported %d, want 3; err %v\n%s", name, report.Counts[importer.Imported], resolved.Err(), report.Markdown())
 		}
 		if o.log != "" && outcome.Counted != 3 {

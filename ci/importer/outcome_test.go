@@ -41,7 +41,7 @@ func TestReadOutcome(t *testing.T) {
 			name:    "all three imported",
 			log:     "testdata/plan-import.jsonl",
 			entries: three,
-			want:    []importer.Status{importer.Imported, importer.Imported, importer.Imported},
+			want:    []importer.Status{importer.Import, importer.Import, importer.Import},
 			counted: 3,
 		},
 		{
@@ -51,7 +51,7 @@ func TestReadOutcome(t *testing.T) {
 			plan:    "testdata/plan-import.json",
 			log:     "testdata/apply-import.jsonl",
 			entries: three,
-			want:    []importer.Status{importer.Imported, importer.Imported, importer.Imported},
+			want:    []importer.Status{importer.Import, importer.Import, importer.Import},
 			counted: 3,
 		},
 		{
@@ -167,7 +167,7 @@ func FuzzReadOutcome(f *testing.F) {
 			return
 		}
 		p := (&importer.Plan{Entries: []importer.Entry{pending("aws_s3_bucket.a", "a")}}).Resolve(o)
-		if s := p.Entries[0].Status; s != importer.Imported && s != importer.Failed {
+		if s := p.Entries[0].Status; s != importer.Import && s != importer.Failed {
 			t.Fatalf("status %s after Resolve", s)
 		}
 	})

@@ -169,10 +169,23 @@ func (p *Plan) Resolve(o *Outcome) *Plan {
 			case len(runErrs) > 0:
 				e.Status, e.Reason = Failed, "the run failed: "+strings.Join(runErrs, "; ")
 			case importing:
-				e.Status, e.Reason = Imported, ""
+				e.Status, e.Reason = Import, "" // imported once the plan is applied: Applied
 			default:
 				e.Status, e.Reason = Failed, "the plan does not import it (import block not applied)"
 			}
+		}
+		out.Entries = append(out.Entries, e)
+	}
+	return out
+}
+
+// Applied is the plan after its apply succeeded: what it imports is now imported. A dry run,
+// or a plan the gate blocked, is never Applied, so its report says "would import".
+func (p *Plan) Applied() *Plan {
+	out := &Plan{StateRemovals: p.StateRemovals, GenerateConfigOut: p.GenerateConfigOut}
+	for _, e := range p.Entries {
+		if e.Status == Import {
+			e.Status = Imported
 		}
 		out.Entries = append(out.Entries, e)
 	}
