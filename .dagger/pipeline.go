@@ -418,9 +418,7 @@ func (p *pipelineRun) report(ctx context.Context, reproduce pipeline.Command) (*
 	files = append(files, gh...)
 	files = append(files, "summary.md", summary, pipeline.ResultFile, string(js)+"\n",
 		"results.sarif", sarif.String(), "junit.xml", string(junit))
-	p.mu.Lock()
-	files = append(files, p.files...)
-	p.mu.Unlock()
+	files = append(files, p.files...) // report holds p.mu
 	dir, err := reportDir(ctx, files...)
 	if err != nil {
 		return nil, res.Result, err
