@@ -7,6 +7,7 @@ import (
 	"dagger/infra/internal/dagger"
 
 	"github.com/infrapipe/infrapipe/ci/cost"
+	"github.com/infrapipe/infrapipe/ci/gate"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
 )
 
@@ -23,7 +24,7 @@ func (m *Infra) Cost(
 	env string,
 	// Infracost API key, e.g. env:INFRACOST_API_KEY.
 	// +optional
-	infracostAPIKey *dagger.Secret,
+	infracostApiKey *dagger.Secret,
 	// AWS access key ID, e.g. env:AWS_ACCESS_KEY_ID.
 	// +optional
 	awsAccessKeyID *dagger.Secret,
@@ -35,17 +36,17 @@ func (m *Infra) Cost(
 	awsSessionToken *dagger.Secret,
 ) (string, error) {
 	creds := awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken}
-	reproduce := m.envCall("cost", env, creds).Secret("infracost-api-key", infracostAPIKey != nil, "INFRACOST_API_KEY")
+	reproduce := m.envCall("cost", env, creds).Secret("infracost-api-key", infracostApiKey != nil, "INFRACOST_API_KEY")
 	r, p, err := m.plannedRun(ctx, env, creds, false)
 	if err != nil {
 		return "", reproduce.Wrap(err)
 	}
-	res, err := r.cost(ctx, p.jsonFile(), infracostAPIKey)
+	res, broken, err := r.cost(ctx, p.jsonFile(), infracostApiKey)
 	if err != nil {
 		return "", reproduce.Wrap(err)
 	}
 	summary := res.Markdown() + reproduce.Markdown()
-	if res.Blocking() {
+	if r.costOutcome(res, broken).Verdict == gate.Block {
 		return "", fmt.Errorf("cost check failed in %s:\n\n%s", env, summary)
 	}
 	return summary, nil
@@ -53,11 +54,17 @@ func (m *Infra) Cost(
 
 // costStep is the pipeline's cost step.
 func (r *run) costStep(ctx context.Context, planJSON *dagger.File, apiKey *dagger.Secret) (step, error) {
-	res, err := r.cost(ctx, planJSON, apiKey)
+	res, broken, err := r.cost(ctx, planJSON, apiKey)
 	if err != nil {
 		return step{}, err
 	}
-	return step{Outcome: pipeline.CostOutcome(res), markdown: res.Markdown()}, nil
+	return step{Outcome: r.costOutcome(res, broken), markdown: res.Markdown()}, nil
+}
+
+// costOutcome judges the estimate against the budget, and Infracost not running by the
+// profile, with ci/pipeline.
+func (r *run) costOutcome(res cost.Result, broken []pipeline.ToolFailure) pipeline.Outcome {
+	return pipeline.Merge(pipeline.CostOutcome(res), pipeline.ToolsOutcome(r.profile, pipeline.StepCost, broken))
 }
 
 // topCostChanges is how many resources the cost section lists.
@@ -65,11 +72,12 @@ const topCostChanges = 10
 
 // cost runs `infracost breakdown` on the plan JSON in Infracost's image and evaluates the
 // estimate against the budget with ci/cost. The API key reaches the container only as a
-// secret variable.
-func (r *run) cost(ctx context.Context, planJSON *dagger.File, apiKey *dagger.Secret) (cost.Result, error) {
+// secret variable. When Infracost cannot run (its image missing, a crash) there is no
+// estimate, and the failure is returned for ci/pipeline to judge by the profile.
+func (r *run) cost(ctx context.Context, planJSON *dagger.File, apiKey *dagger.Secret) (cost.Result, []pipeline.ToolFailure, error) {
 	budget := r.profile.Budget
 	if apiKey == nil {
-		return cost.NotEvaluatedResult("no Infracost API key was given (--infracost-api-key=env:INFRACOST_API_KEY)", budget), nil
+		return cost.NotEvaluatedResult("no Infracost API key was given (--infracost-api-key=env:INFRACOST_API_KEY)", budget), nil, nil
 	}
 	out, err := dag.Container().
 		From(r.m.InfracostImage).
@@ -82,11 +90,13 @@ func (r *run) cost(ctx context.Context, planJSON *dagger.File, apiKey *dagger.Se
 		File("/tmp/infracost.json").
 		Contents(ctx)
 	if err != nil {
-		return cost.Result{}, fmt.Errorf("infracost breakdown: %w", err)
+		broken := pipeline.ToolFailure{Tool: pipeline.Tool{Name: "infracost", Image: r.m.InfracostImage, Flag: "infracost-image"}, Err: fmt.Errorf("infracost breakdown: %w", err)}
+		reason := broken.Error() + "; " + pipeline.CouldNotRunEffect(r.profile)
+		return cost.NotEvaluatedResult(reason, budget), []pipeline.ToolFailure{broken}, nil
 	}
 	report, err := cost.Parse("infracost.json", []byte(out))
 	if err != nil {
-		return cost.Result{}, err
+		return cost.Result{}, nil, err
 	}
-	return cost.Evaluate(report, budget, topCostChanges), nil
+	return cost.Evaluate(report, budget, topCostChanges), nil, nil
 }

@@ -73,7 +73,7 @@ func (m *Infra) Pipeline(
 	awsSessionToken *dagger.Secret,
 	// Infracost API key for the cost step, e.g. env:INFRACOST_API_KEY.
 	// +optional
-	infracostAPIKey *dagger.Secret,
+	infracostApiKey *dagger.Secret,
 ) (*dagger.Directory, error) {
 	gh := gitHub{githubEventName, githubRef, requestedEnv, githubEvent}
 	var why string
@@ -100,7 +100,7 @@ func (m *Infra) Pipeline(
 		Bool("force-recreate", forceRecreate).
 		Bool("skip-tests", skipTests).
 		Flag("project", project).
-		Secret("infracost-api-key", infracostAPIKey != nil, "INFRACOST_API_KEY")
+		Secret("infracost-api-key", infracostApiKey != nil, "INFRACOST_API_KEY")
 	r, err := m.newRun(ctx, env, creds)
 	if err != nil {
 		return nil, reproduce.Wrap(err)
@@ -111,7 +111,7 @@ func (m *Infra) Pipeline(
 		dryRun:          dryRun,
 		forceRecreate:   forceRecreate,
 		project:         project,
-		infracostAPIKey: infracostAPIKey,
+		infracostAPIKey: infracostApiKey,
 		why:             why,
 	}
 	p.run(ctx)
@@ -225,9 +225,9 @@ func (p *pipelineRun) run(ctx context.Context) {
 
 // addFindings records a findings step judged against the environment's threshold.
 func (p *pipelineRun) addFindings(name pipeline.Step, res scanResult) {
-	outcome, verdict := pipeline.FindingsOutcome(name, res.findings, p.r.profile.SeverityThreshold)
+	outcome, section := res.outcome(name, p.r.profile, p.r.profile.SeverityThreshold)
 	p.add(step{Outcome: outcome, tools: res.tools, findings: res.findings,
-		markdown: "## " + string(name) + "\n\n" + findings.Markdown(res.findings, verdict, res.notices, 30)})
+		markdown: "## " + string(name) + "\n\n" + section})
 }
 
 // deploy is the stateful chain: import, plan and gate, then compliance and cost on the plan

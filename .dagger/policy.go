@@ -50,7 +50,7 @@ func (m *Infra) Compliance(
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
-	return m.findingsReport(ctx, pipeline.StepCompliance, string(r.env), res, r.profile.SeverityThreshold, reproduce)
+	return m.findingsReport(ctx, pipeline.StepCompliance, r.profile, res, r.profile.SeverityThreshold, reproduce)
 }
 
 // compliance evaluates a plan JSON with OPA and, when there are feature files,
@@ -68,15 +68,22 @@ func (r *run) compliance(ctx context.Context, planJSON *dagger.File) (scanResult
 		opa, err = r.opa(gctx, planJSON)
 		return err
 	})
+	// terraform-compliance runs only the repository's own scenarios: when it cannot run, the
+	// built-in pack still counts and ci/pipeline judges the missing tool by the profile.
+	var tfcErr error
 	if features != nil {
 		tools = append(tools, "terraform-compliance")
-		g.Go(func() (err error) {
-			tfc, err = r.m.terraformCompliance(gctx, planJSON, features)
-			return err
+		g.Go(func() error {
+			tfc, tfcErr = r.m.terraformCompliance(gctx, planJSON, features)
+			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return scanResult{}, err
+	}
+	var broken []pipeline.ToolFailure
+	if tfcErr != nil {
+		broken = append(broken, pipeline.ToolFailure{Tool: pipeline.Tool{Name: "terraform-compliance", Image: r.m.ComplianceImage, Flag: "terraform-compliance-image"}, Err: tfcErr})
 	}
 	// Policies read the whole plan and may quote a sensitive value; it must not reach the
 	// summary, the SARIF upload or the log.
@@ -94,7 +101,7 @@ func (r *run) compliance(ctx context.Context, planJSON *dagger.File) (scanResult
 		return scanResult{}, err
 	}
 	findings.Sort(all)
-	return scanResult{tools: tools, findings: all, notices: notices}, nil
+	return scanResult{tools: tools, findings: all, notices: notices, broken: broken}, nil
 }
 
 // policiesDir is where a repository keeps its own policies, next to the Terraform code.

@@ -10,9 +10,11 @@ import (
 
 	"dagger/infra/internal/dagger"
 
+	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/findings"
 	"github.com/infrapipe/infrapipe/ci/gate"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
+	"github.com/infrapipe/infrapipe/ci/report"
 )
 
 // SecurityScan scans the Terraform code with Checkov and Trivy (config scanning), in
@@ -46,21 +48,38 @@ func (m *Infra) SecurityScan(
 		return nil, err
 	}
 	reproduce := m.call("security-scan").Flag("env", env).Flag("threshold", threshold)
-	return m.findingsReport(ctx, pipeline.StepSecurityScan, env, res, th, reproduce)
+	return m.findingsReport(ctx, pipeline.StepSecurityScan, profile, res, th, reproduce)
 }
 
-// scanResult holds the findings of one or more tools, suppressions applied.
+// scanResult holds the findings of one or more tools, suppressions applied, and the tools
+// that could not run.
 type scanResult struct {
 	tools    []string
 	findings []findings.Finding
 	notices  []string
+	broken   []pipeline.ToolFailure
+}
+
+// outcome judges the findings against the threshold, and the tools that could not run by
+// the profile, with ci/pipeline; the string is the step's section, those tools first.
+func (s scanResult) outcome(name pipeline.Step, profile environment.Profile, threshold findings.Severity) (pipeline.Outcome, string) {
+	outcome, verdict := pipeline.FindingsOutcome(name, s.findings, threshold)
+	tools := pipeline.ToolsOutcome(profile, name, s.broken)
+	var b strings.Builder
+	for _, reason := range tools.Reasons {
+		fmt.Fprintf(&b, "- **%s** %s\n", tools.Verdict, report.Escape(reason))
+	}
+	if b.Len() > 0 {
+		b.WriteString("\n")
+	}
+	return pipeline.Merge(outcome, tools), b.String() + findings.Markdown(s.findings, verdict, s.notices, 50)
 }
 
 // findingsReport is the directory of a findings function (security-scan, compliance):
 // results.sarif, findings.json and summary.md. It fails, with the summary, when
 // ci/pipeline judges that the findings block at the threshold.
-func (m *Infra) findingsReport(ctx context.Context, name pipeline.Step, env string, s scanResult, threshold findings.Severity, reproduce pipeline.Command) (*dagger.Directory, error) {
-	outcome, verdict := pipeline.FindingsOutcome(name, s.findings, threshold)
+func (m *Infra) findingsReport(ctx context.Context, name pipeline.Step, profile environment.Profile, s scanResult, threshold findings.Severity, reproduce pipeline.Command) (*dagger.Directory, error) {
+	outcome, section := s.outcome(name, profile, threshold)
 	var sarif strings.Builder
 	if err := findings.WriteSARIF(&sarif, findings.MergeSARIF(s.findings, m.sarifOptions(ctx, s.tools))); err != nil {
 		return nil, fmt.Errorf("write results.sarif: %w", err)
@@ -70,27 +89,35 @@ func (m *Infra) findingsReport(ctx context.Context, name pipeline.Step, env stri
 		return nil, fmt.Errorf("write findings.json: %w", err)
 	}
 	summary := "## " + string(name) + " (" + strings.Join(s.tools, ", ") + ")\n\n" +
-		findings.Markdown(s.findings, verdict, s.notices, 50) + reproduce.Markdown()
+		section + reproduce.Markdown()
 	if outcome.Verdict == gate.Block {
-		return nil, fmt.Errorf("%s failed in %s: %s\n\n%s", strings.ToLower(string(name)), env, strings.Join(outcome.Reasons, "; "), summary)
+		return nil, fmt.Errorf("%s failed in %s: %s\n\n%s", strings.ToLower(string(name)), profile.Name, strings.Join(outcome.Reasons, "; "), summary)
 	}
 	return reportDir(ctx, "results.sarif", sarif.String(), "findings.json", string(js)+"\n", "summary.md", summary)
 }
 
 // securityScan runs Checkov and Trivy in parallel and applies the repository's suppressions.
+// A scanner that cannot run (its image missing, a crash) does not stop the other: it is
+// listed as broken, and ci/pipeline judges that by the environment's profile.
 func (m *Infra) securityScan(ctx context.Context) (scanResult, error) {
 	var checkov, trivy []findings.Finding
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) {
-		checkov, err = m.checkov(gctx)
-		return err
+	var checkovErr, trivyErr error
+	var g errgroup.Group
+	g.Go(func() error {
+		checkov, checkovErr = m.checkov(ctx)
+		return nil
 	})
-	g.Go(func() (err error) {
-		trivy, err = m.trivy(gctx)
-		return err
+	g.Go(func() error {
+		trivy, trivyErr = m.trivy(ctx)
+		return nil
 	})
-	if err := g.Wait(); err != nil {
-		return scanResult{}, err
+	_ = g.Wait()
+	var broken []pipeline.ToolFailure
+	if checkovErr != nil {
+		broken = append(broken, pipeline.ToolFailure{Tool: pipeline.Tool{Name: "checkov", Image: m.CheckovImage, Flag: "checkov-image"}, Err: checkovErr})
+	}
+	if trivyErr != nil {
+		broken = append(broken, pipeline.ToolFailure{Tool: pipeline.Tool{Name: "trivy", Image: m.TrivyImage, Flag: "trivy-image"}, Err: trivyErr})
 	}
 	all := append(checkov, trivy...)
 	all, notices, err := m.suppress(ctx, m.relativeToTerraform(all))
@@ -98,7 +125,7 @@ func (m *Infra) securityScan(ctx context.Context) (scanResult, error) {
 		return scanResult{}, err
 	}
 	findings.Sort(all)
-	return scanResult{tools: []string{"checkov", "trivy"}, findings: all, notices: notices}, nil
+	return scanResult{tools: []string{"checkov", "trivy"}, findings: all, notices: notices, broken: broken}, nil
 }
 
 // checkov scans the Terraform directory and reads its SARIF report. --soft-fail leaves the

@@ -135,14 +135,16 @@ func (m Module) Check(argv []string) error {
 	return errors.Join(errs...)
 }
 
-// Kebab names a Go identifier the way the Dagger CLI shows it: awsAccessKeyID ->
-// aws-access-key-id, infracostAPIKey -> infracost-api-key, SecurityScan -> security-scan.
+// Kebab names a Go identifier the way the Dagger CLI (v0.19) shows it: awsAccessKeyID ->
+// aws-access-key-id, SecurityScan -> security-scan. The engine first camel-cases the name,
+// lowering every capital that follows a capital, so an acronym before a word merges with
+// it: infracostAPIKey -> infracost-apikey (write infracostApiKey for infracost-api-key).
 func Kebab(s string) string {
 	var b strings.Builder
 	rs := []rune(s)
 	for i, r := range rs {
 		if unicode.IsUpper(r) {
-			if i > 0 && (!unicode.IsUpper(rs[i-1]) || i+1 < len(rs) && unicode.IsLower(rs[i+1])) {
+			if i > 0 && !unicode.IsUpper(rs[i-1]) {
 				b.WriteByte('-')
 			}
 			r = unicode.ToLower(r)

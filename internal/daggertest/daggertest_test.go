@@ -12,7 +12,7 @@ import (
 
 func TestKebab(t *testing.T) {
 	for in, want := range map[string]string{
-		"awsAccessKeyID": "aws-access-key-id", "infracostAPIKey": "infracost-api-key",
+		"awsAccessKeyID": "aws-access-key-id", "infracostAPIKey": "infracost-apikey", "infracostApiKey": "infracost-api-key",
 		"SecurityScan": "security-scan", "githubEventName": "github-event-name", "env": "env",
 		"reportOnFailure": "report-on-failure", "ResolveEnv": "resolve-env",
 	} {

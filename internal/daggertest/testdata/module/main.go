@@ -9,7 +9,7 @@ func (m *Infra) SecurityScan(ctx context.Context, env string, failOn string) (*D
 	return nil, nil
 }
 
-func (m *Infra) Pipeline(ctx context.Context, infracostAPIKey *Secret) (string, error) {
+func (m *Infra) Pipeline(ctx context.Context, infracostApiKey *Secret) (string, error) {
 	return "", nil
 }
 
