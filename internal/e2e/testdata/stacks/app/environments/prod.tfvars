@@ -1,0 +1,2 @@
+project     = "e2e"
+environment = "prod"
