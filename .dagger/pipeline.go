@@ -432,12 +432,7 @@ func (p *pipelineRun) report(ctx context.Context, reproduce pipeline.Command) (*
 func (p *pipelineRun) junit() ([]byte, error) {
 	checks := report.Suite{Name: "pipeline " + string(p.r.env)}
 	for _, s := range p.steps {
-		c := report.Case{Name: string(s.Step), Classname: string(p.r.env)}
-		if s.Verdict == gate.Block {
-			c.Failure = strings.Join(s.Reasons, "; ")
-			c.Output = s.markdown
-		}
-		checks.Cases = append(checks.Cases, c)
+		checks.Cases = append(checks.Cases, pipeline.JUnitCase(p.r.env, s.Outcome, s.markdown))
 	}
 	suites := []report.Suite{checks}
 	if p.tests != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/infrapipe/infrapipe/ci/report"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -427,5 +428,38 @@ func TestForContainers(t *testing.T) {
 	bad := []discovery.Resource{{ARN: "arn:aws:s3:::x", Identity: discovery.Identity{Type: discovery.SQSQueue}}}
 	if _, err := ForContainers(bad, "http://aws:5000"); err == nil || !strings.Contains(err.Error(), "import ID of arn:aws:s3:::x") {
 		t.Errorf("err = %v, want one naming the ARN", err)
+	}
+}
+
+// A step that could not run is never a passed test case, whatever the environment makes of
+// it; a blocking step fails with its report.
+func TestJUnitCase(t *testing.T) {
+	test, _ := environment.Default(environment.Test)
+	prod, _ := environment.Default(environment.Prod)
+	down := errors.New("moto did not answer")
+	for _, tt := range []struct {
+		name          string
+		o             Outcome
+		skip, failure bool
+	}{
+		{"passed", Outcome{Step: StepPlan, Verdict: gate.Pass}, false, false},
+		{"warned after running", Outcome{Step: StepLint, Verdict: gate.Warn, Reasons: []string{"tflint: 2 finding(s) below CRITICAL"}}, false, false},
+		{"could not run, warns in test", Broken(test, StepCost, down), true, false},
+		{"could not run, blocks in prod", Broken(prod, StepCost, down), false, true},
+		{"blocked", Outcome{Step: StepSecurityScan, Verdict: gate.Block, Reasons: []string{"1 finding at or above HIGH"}}, false, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := JUnitCase(environment.Test, tt.o, "## report")
+			if (c.Skipped != "") != tt.skip || (c.Failure != "") != tt.failure {
+				t.Errorf("case %+v: want skipped %v, failure %v", c, tt.skip, tt.failure)
+			}
+			if tt.skip && !strings.Contains(c.Skipped, "could not run: moto did not answer") {
+				t.Errorf("skipped %q does not say why", c.Skipped)
+			}
+		})
+	}
+	data, err := report.JUnit([]report.Suite{{Name: "pipeline test", Cases: []report.Case{JUnitCase(environment.Test, Broken(test, StepCost, down), "")}}})
+	if err != nil || !strings.Contains(string(data), `skipped="1"`) || !strings.Contains(string(data), "<skipped message=") {
+		t.Errorf("junit.xml of a step that could not run:\n%s (%v)", data, err)
 	}
 }

@@ -3,9 +3,11 @@ package pipeline
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/gate"
+	"github.com/infrapipe/infrapipe/ci/report"
 )
 
 // Outcome is how one step ended.
@@ -13,6 +15,9 @@ type Outcome struct {
 	Step    Step
 	Verdict gate.Verdict
 	Reasons []string
+	// CouldNotRun marks a step that did not run at all (Broken): whatever its verdict, it
+	// checked nothing.
+	CouldNotRun bool
 }
 
 // Broken is the outcome of a step that could not run (a tool crashed, the emulator did not
@@ -23,7 +28,7 @@ func Broken(p environment.Profile, s Step, err error) Outcome {
 	if p.FailuresBlock {
 		v = gate.Block
 	}
-	return Outcome{Step: s, Verdict: v, Reasons: []string{fmt.Sprintf("%s could not run: %v", s, err)}}
+	return Outcome{Step: s, Verdict: v, Reasons: []string{fmt.Sprintf("%s could not run: %v", s, err)}, CouldNotRun: true}
 }
 
 // Verdict combines the steps' verdicts: the most serious wins, and no step is pass.
@@ -61,4 +66,19 @@ func Compare(a, b Step) int {
 		return len(Order)
 	}
 	return rank(a) - rank(b)
+}
+
+// JUnitCase is a step as a JUnit test case of env: a blocking step fails with its reasons
+// (output, the step's report, goes with it), and a step that could not run is skipped with
+// why, even where it only warns: a report reader must never see it as passed.
+func JUnitCase(env environment.Name, o Outcome, output string) report.Case {
+	c := report.Case{Name: string(o.Step), Classname: string(env)}
+	switch {
+	case o.Verdict == gate.Block:
+		c.Failure = strings.Join(o.Reasons, "; ")
+		c.Output = output
+	case o.CouldNotRun:
+		c.Skipped = strings.Join(o.Reasons, "; ")
+	}
+	return c
 }
