@@ -326,6 +326,12 @@ func TestProdReplaceBackupAndRestore(t *testing.T) {
 	if got := moto.MustState(t, prodKey); got.Serial != v1.Serial {
 		t.Fatalf("the refused apply changed the state: serial %d -> %d", v1.Serial, got.Serial)
 	}
+	// plan shows the blocked plan and succeeds; with --fail-on-block it fails with the reasons.
+	mustCall(t, nil, append(ctor(gen2), "plan", "--env=prod")...)
+	blocked := mustFail(t, nil, append(ctor(gen2), "plan", "--env=prod", "--fail-on-block")...)
+	if !strings.Contains(blocked.Stderr, "the safety gate blocked the prod plan") || !strings.Contains(blocked.Stderr, "prod plan replaces terraform_data.release") {
+		t.Errorf("plan --fail-on-block does not fail with the gate's reasons:\n%s", lastLines(blocked.Stderr, 30))
+	}
 
 	// backup-state on demand, then the apply's own backup: both listed, newest first.
 	backupFile := filepath.Join(t.TempDir(), "prod.tfstate")
@@ -357,8 +363,17 @@ func TestProdReplaceBackupAndRestore(t *testing.T) {
 
 	// Show only: nothing changes.
 	shown := mustCall(t, nil, append(ctor(s), "restore-state", "--env=prod", "--from="+key)...)
-	if !strings.Contains(shown.Stdout, "--confirm") {
+	if !strings.Contains(shown.Stdout, "To push this backup, run:") {
 		t.Errorf("restore-state without --confirm does not name the --confirm line:\n%s", shown.Stdout)
+	}
+	// Its reproduce line reruns what ran (no --confirm): copying it must never push.
+	if lines := daggerLines(shown.Stdout); len(lines) < 2 || strings.Contains(lines[len(lines)-1], "--confirm") || !strings.Contains(lines[len(lines)-2], "--confirm") {
+		t.Errorf("restore-state show-only: the --confirm line must come first and the reproduce line must not confirm: %q", lines)
+	}
+	// A refusal ends with its reproduce line too.
+	refused := mustFail(t, nil, append(ctor(s), "restore-state", "--env=prod", "--from=backups/prod/missing.tfstate")...)
+	if !strings.Contains(refused.Stderr, "Reproduce with: dagger call") {
+		t.Errorf("a refused restore has no reproduce line:\n%s", lastLines(refused.Stderr, 20))
 	}
 	if got := moto.MustState(t, prodKey); got.Serial != v2.Serial || got.Attr("terraform_data.release", "id") != v2.Attr("terraform_data.release", "id") {
 		t.Fatalf("restore-state without --confirm changed the state (serial %d -> %d)", v2.Serial, got.Serial)
@@ -627,6 +642,20 @@ func TestLint(t *testing.T) {
 	if !strings.Contains(res.Stderr, "bad.tf") {
 		t.Errorf("lint of a misformatted bad.tf does not name it:\n%s", lastLines(res.Stderr, 30))
 	}
+	if !strings.Contains(res.Stderr, `-input=   "x"`) || !strings.Contains(res.Stderr, `+  input = "x"`) {
+		t.Errorf("lint does not show the diff that fixes bad.tf:\n%s", lastLines(res.Stderr, 40))
+	}
+}
+
+// daggerLines are the `dagger call` lines of a function's output, in order.
+func daggerLines(out string) []string {
+	var lines []string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "dagger call ") {
+			lines = append(lines, strings.TrimSpace(l))
+		}
+	}
+	return lines
 }
 
 // TestResolveEnv: the GitHub values resolve to an environment by pipeline.yaml's rules, and

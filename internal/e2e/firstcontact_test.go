@@ -1,0 +1,91 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestRefusesConfigurationWithoutBackend: without `backend "s3" {}` Terraform would plan
+// and apply on a local state that dies with the container; the module refuses, saying how
+// to fix it.
+func TestRefusesConfigurationWithoutBackend(t *testing.T) {
+	requireEngine(t)
+	t.Parallel()
+	s := newStack(t, "app")
+	data, err := os.ReadFile(filepath.Join(s.Dir, "versions.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Write(t, "versions.tf", strings.Replace(string(data), `backend "s3" {}`, "", 1))
+	res := mustFail(t, nil, append(s.Ctor("--emulate-aws"), "apply", "--env=test")...)
+	for _, want := range []string{"the configuration declares no backend", `backend "s3" {}`, "Reproduce with: dagger call"} {
+		if !strings.Contains(res.Stderr, want) {
+			t.Errorf("apply without a backend block does not say %q:\n%s", want, lastLines(res.Stderr, 20))
+		}
+	}
+}
+
+// TestNothingToDeployOnDeletedBranch: GitHub's payload of a push that deleted a branch
+// resolves to nothing to deploy: resolve-env says "none", the pipeline succeeds without a
+// plan.
+func TestNothingToDeployOnDeletedBranch(t *testing.T) {
+	requireEngine(t)
+	t.Parallel()
+	s := newStack(t, "app")
+	event := filepath.Join(t.TempDir(), "event.json")
+	payload := `{"ref": "refs/heads/feature", "before": "6113728f27ae82c7b1a177c8d03f9e96e0adf246",
+ "after": "0000000000000000000000000000000000000000", "created": false, "deleted": true, "commits": [], "head_commit": null}`
+	if err := os.WriteFile(event, []byte(payload), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gh := []string{"--github-event-name=push", "--github-ref=refs/heads/feature", "--github-event=" + event}
+	res := mustCall(t, nil, append(append(s.Ctor(), "resolve-env"), gh...)...)
+	if !strings.HasPrefix(res.Stdout, "none\t") || !strings.Contains(res.Stdout, "nothing to deploy") {
+		t.Errorf("resolve-env of a deleted branch printed %q, want none and why", res.Stdout)
+	}
+	out := export(t, nil, append(append(s.Ctor("--emulate-aws"), "pipeline"), gh...)...)
+	summary := readFile(t, out, "summary.md")
+	if !strings.Contains(summary, "# Nothing to deploy") || !strings.Contains(summary, "refs/heads/feature") {
+		t.Errorf("pipeline summary of a deleted branch:\n%s", summary)
+	}
+	if _, err := os.Stat(filepath.Join(out, "plan.txt")); err == nil {
+		t.Errorf("a deleted branch was planned")
+	}
+}
+
+// TestPostDeployReportSurvivesFailure: test --report-on-failure returns junit.xml of a
+// failed run and a result.json that verdict fails on; post_deploy in pipeline.yaml drops a
+// category the stack has no use for.
+func TestPostDeployReportSurvivesFailure(t *testing.T) {
+	requireEngine(t)
+	t.Parallel()
+	moto := startMoto(t)
+	s := newStack(t, "app")
+	ctor := append(s.Ctor(), moto.Ctor()...)
+	export(t, nil, append(ctor, "apply", "--env=test")...)
+
+	// The stack has no CloudWatch alarm: monitoring fails, the report is kept.
+	out := export(t, nil, append(ctor, "test", "--env=test", "--report-on-failure")...)
+	junit := readFile(t, out, "junit.xml")
+	if !strings.Contains(junit, "<failure") || !strings.Contains(junit, "monitoring present") {
+		t.Errorf("junit.xml of the failed run:\n%s", junit)
+	}
+	res := mustFail(t, nil, "verdict", "--report="+out)
+	if !strings.Contains(res.Stderr, "monitoring present") {
+		t.Errorf("verdict on the kept report does not fail with the check:\n%s", lastLines(res.Stderr, 20))
+	}
+
+	// Without monitoring in post_deploy, the same deployment passes and says what it skipped.
+	cfg, err := os.ReadFile(filepath.Join(s.Dir, "pipeline.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Write(t, "pipeline.yaml", strings.Replace(string(cfg), "  test:\n", "  test:\n    post_deploy: [converged, outputs, health]\n", 1))
+	out = export(t, nil, append(ctor, "test", "--env=test")...)
+	if summary := readFile(t, out, "summary.md"); !strings.Contains(summary, "not in post\\_deploy for test") {
+		t.Errorf("summary does not say monitoring was left out:\n%s", summary)
+	}
+	mustCall(t, nil, "verdict", "--report="+out)
+}
