@@ -136,7 +136,7 @@ type Profile struct {
 	VarFile        string        `json:"var_file"` // relative to the Terraform directory
 	// PostDeploy are the categories of checks `test` runs after an apply.
 	PostDeploy []PostDeployCheck `json:"post_deploy"`
-	Backend        Backend       `json:"backend"`
+	Backend    Backend           `json:"backend"`
 	// TagKeys name the tags that discovery filters on.
 	ProjectTagKey     string `json:"project_tag_key"`
 	EnvironmentTagKey string `json:"environment_tag_key"`
