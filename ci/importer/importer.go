@@ -198,6 +198,9 @@ func Map(resources []discovery.Resource, plan *tfjson.Plan, opts Options) (*Plan
 var statusOrder = map[Status]int{Failed: 0, Ambiguous: 1, Unmapped: 2, Import: 3, Imported: 4, Skipped: 5}
 
 func matchDescription(r discovery.Resource, opts Options) string {
+	if r.Type == discovery.SecurityGroup && r.Name == "" {
+		return "its name: the group has no Name tag (groups are matched by that tag; tag it with its group name, or import it by hand)"
+	}
 	if _, ok := nameAttribute[r.Type]; ok {
 		return fmt.Sprintf("name %q", r.Name)
 	}

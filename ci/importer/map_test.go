@@ -66,7 +66,7 @@ func TestMapAllTypes(t *testing.T) {
 		discoverytest.Spec{Type: discovery.KMSKey, Name: "shop-prod-data", Tags: prod},
 		discoverytest.Spec{Type: discovery.LambdaFunction, Name: "shop-prod-worker", Tags: prod},
 		discoverytest.Spec{Type: discovery.Subnet, Name: "shop-prod-a", Tags: prod},
-		discoverytest.Spec{Type: discovery.SecurityGroup, Name: "shop-prod-web", Tags: prod},
+		discoverytest.Spec{Type: discovery.SecurityGroup, Name: "shop-prod-web", Tags: discoverytest.Tags("Project", "shop", "Environment", "prod", "Name", "shop-prod-web")},
 	)
 	found, err := discovery.Discover(context.Background(), config(moto))
 	if err != nil {
@@ -290,5 +290,33 @@ func TestProfilesDecideImport(t *testing.T) {
 	}
 	if importer.Enabled(environment.Profile{Import: "sometimes"}) {
 		t.Error("an unknown import strategy enables import; it must not")
+	}
+}
+
+// A security group is matched by its Name tag (discovery does not call EC2 for group
+// names): one without the tag is unmapped, and the reason says what to do.
+func TestSecurityGroupWithoutNameTag(t *testing.T) {
+	plan := planOf([]create{{"aws_security_group.web", map[string]any{"name": "shop-prod-web"}}}, nil)
+	for _, tt := range []struct {
+		name   string
+		group  discovery.Resource
+		status importer.Status
+	}{
+		{"Name tag", res(discovery.SecurityGroup, "shop-prod-web", "sg-1", "Name", "shop-prod-web"), importer.Import},
+		{"no Name tag", res(discovery.SecurityGroup, "", "sg-2"), importer.Unmapped},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			mapped, err := importer.Map([]discovery.Resource{tt.group}, plan, importer.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := mapped.Entries[0]
+			if e.Status != tt.status {
+				t.Fatalf("status %s (%s), want %s", e.Status, e.Reason, tt.status)
+			}
+			if tt.status == importer.Unmapped && !strings.Contains(e.Reason, "has no Name tag") {
+				t.Errorf("reason %q does not say the group lacks a Name tag", e.Reason)
+			}
+		})
 	}
 }
