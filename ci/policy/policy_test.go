@@ -67,9 +67,14 @@ func evalPlan(t *testing.T, dir string, cfg Config, user ...string) Result {
 // evalPlanTags is evalPlan with the aws provider's default_tags given.
 func evalPlanTags(t *testing.T, dir string, providerTags map[string]string, cfg Config, user ...string) Result {
 	t.Helper()
+	return evalPlanJSON(t, awsPlan(t, readFiles(t, filepath.Join("testdata", dir)), providerTags), cfg, user...)
+}
+
+// evalPlanJSON runs the built-in pack (and user policies) on plan JSON with cfg.
+func evalPlanJSON(t *testing.T, data []byte, cfg Config, user ...string) Result {
+	t.Helper()
 	tmp := t.TempDir()
 	plan := filepath.Join(tmp, "plan.json")
-	data := awsPlan(t, readFiles(t, filepath.Join("testdata", dir)), providerTags)
 	if err := os.WriteFile(plan, data, 0o644); err != nil {
 		t.Fatal(err)
 	}

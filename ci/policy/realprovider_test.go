@@ -71,32 +71,10 @@ provider "aws" {
 	return w.PlanJSON()
 }
 
-// evalRealPlan runs the built-in pack on a real plan.
+// evalRealPlan runs the built-in pack on a real plan, as prod with its default tags.
 func evalRealPlan(t *testing.T, plan []byte) Result {
 	t.Helper()
-	tmp := t.TempDir()
-	input := filepath.Join(tmp, "plan.json")
-	if err := os.WriteFile(input, plan, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	packDir := filepath.Join(tmp, "pack")
-	if err := WritePack(packDir); err != nil {
-		t.Fatal(err)
-	}
-	cfgFile := filepath.Join(tmp, "config.json")
-	cfg := Config{Environment: "prod", RequiredTags: []string{"Project", "Environment", "Owner"}, ProtectedEnvironments: []string{"prod"}}
-	if err := WriteConfig(cfgFile, cfg); err != nil {
-		t.Fatal(err)
-	}
-	out, err := runOPA(t, Eval{Pack: packDir, Config: cfgFile, Input: input})
-	if err != nil {
-		t.Fatalf("opa eval: %v\n%s", err, out)
-	}
-	r, err := Parse("opa.json", out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return evalPlanJSON(t, plan, Config{Environment: "prod", RequiredTags: []string{"Project", "Environment", "Owner"}, ProtectedEnvironments: []string{"prod"}})
 }
 
 // The encryption rule on what the real provider writes: a DynamoDB table whose
