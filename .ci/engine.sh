@@ -409,6 +409,43 @@ EOF
 	push_image "$ref" "$key" "$dir" --entrypoint /usr/local/bin/terraform -e TF_CLI_CONFIG_FILE=/etc/terraformrc
 }
 
+# terraform_aws_image: Terraform with the real hashicorp/aws provider, when this machine holds
+# one in a filesystem mirror (this kind of machine ships 5.100.0 in /opt/tf-plugins;
+# INFRAPIPE_AWS_PROVIDER_MIRROR names another). The example stack needs it (KMS keys, alarms,
+# bucket policies), so the end-to-end suite runs the README's main command with it, as
+# --terraform-image=$TERRAFORM_AWS_IMAGE. Without a mirror it is skipped, saying so.
+TERRAFORM_AWS_IMAGE=
+terraform_aws_image() {
+	local mirror=${INFRAPIPE_AWS_PROVIDER_MIRROR:-/opt/tf-plugins} tf key dir ref providers
+	providers=("$mirror"/registry.terraform.io/hashicorp/aws/*/linux_amd64/terraform-provider-aws_*)
+	if [ ! -f "${providers[0]}" ]; then
+		log "real aws provider: none in $mirror (set INFRAPIPE_AWS_PROVIDER_MIRROR); the README's main command is not run here"
+		return 0
+	fi
+	tf=$(command -v terraform) || return 0
+	ref=infrapipe/terraform-aws:$TERRAFORM_VERSION
+	key="$(sha256sum <"$tf") $(stat -c '%n %s %Y' "${providers[@]}" | sha256sum)"
+	TERRAFORM_AWS_IMAGE=$REGISTRY/$ref
+	image_current "$ref" "$key" && return
+	log "building $ref (Terraform $TERRAFORM_VERSION and the real hashicorp/aws from $mirror)"
+	dir=$(layer_dir terraform-aws)
+	mkdir -p "$dir/usr/local/bin" "$dir/etc" "$dir/usr/local/share/terraform/plugins" &&
+		cp "$tf" "$dir/usr/local/bin/terraform" &&
+		cp -r "$mirror/registry.terraform.io" "$dir/usr/local/share/terraform/plugins/" || return 1
+	cat >"$dir/etc/terraformrc" <<EOF || return 1
+provider_installation {
+  filesystem_mirror {
+    path    = "/usr/local/share/terraform/plugins"
+    include = ["registry.terraform.io/hashicorp/aws"]
+  }
+  direct {
+    exclude = ["registry.terraform.io/hashicorp/aws"]
+  }
+}
+EOF
+	push_image "$ref" "$key" "$dir" --entrypoint /usr/local/bin/terraform -e TF_CLI_CONFIG_FILE=/etc/terraformrc
+}
+
 # module_default_terraform: the Terraform version .dagger/main.go defaults to.
 module_default_terraform() {
 	local tf
@@ -507,6 +544,7 @@ missing_image() {
 tool_images() {
 	local line ref
 	terraform_image || missing_image "hashicorp/terraform:$TERRAFORM_VERSION" "terraform image: build failed"
+	terraform_aws_image || { TERRAFORM_AWS_IMAGE= && log "terraform image with the real aws provider: build failed"; }
 	binary_image "$TFLINT_IMAGE" tflint v0.64.0 github.com/terraform-linters/tflint ||
 		missing_image "$TFLINT_IMAGE" "tflint image: build failed"
 	binary_image "$TRIVY_IMAGE" trivy v0.74.0 github.com/aquasecurity/trivy/cmd/trivy GOEXPERIMENT=jsonv2 ||
@@ -661,6 +699,7 @@ write_env() {
 		echo "export INFRAPIPE_ENGINE=$kind"
 		echo "export INFRAPIPE_TERRAFORM_VERSION=$tf"
 		echo "export INFRAPIPE_MISSING_IMAGES=\"${MISSING_IMAGES[*]}\""
+		echo "export INFRAPIPE_TERRAFORM_AWS_IMAGE=$TERRAFORM_AWS_IMAGE"
 		echo "export DAGGER_NO_NAG=1"
 		echo "export DO_NOT_TRACK=1"
 	} >"$env.tmp"

@@ -89,3 +89,31 @@ func TestPostDeployReportSurvivesFailure(t *testing.T) {
 	}
 	mustCall(t, nil, "verdict", "--report="+out)
 }
+
+// TestReadmeMainCommand runs the README's first set-up command on the example stack
+// (terraform/), as a user with Docker runs it, with one difference: the Terraform image is the
+// harness's one holding the real hashicorp/aws provider (the registry is unreachable here).
+// Every step that can run here must pass; only the images that cannot be had may warn.
+func TestReadmeMainCommand(t *testing.T) {
+	requireEngine(t)
+	image := os.Getenv("INFRAPIPE_TERRAFORM_AWS_IMAGE")
+	if image == "" {
+		t.Skip("no Terraform image with the real aws provider (.ci/engine.sh builds one when a provider mirror exists): the example stack needs it")
+	}
+	t.Parallel()
+	out := export(t, nil, "--terraform-image="+image, "--emulate-aws", "pipeline", "--env=test")
+	summary := readFile(t, out, "summary.md")
+	for _, want := range []string{"| Lint | pass |", "| Plan | pass |", "| Apply | pass |", "| Post-deploy tests | pass |"} {
+		if !strings.Contains(summary, want) {
+			t.Errorf("the main command's summary lacks %q:\n%s", want, summary)
+		}
+	}
+	if strings.Contains(summary, "pipeline: block") {
+		t.Errorf("the main command blocked:\n%s", summary)
+	}
+	for _, line := range strings.Split(summary, "\n") {
+		if strings.HasPrefix(line, "- **warn**") && !strings.Contains(line, "is not available (use --") {
+			t.Errorf("a warning other than an image that cannot be had here: %s", line)
+		}
+	}
+}
