@@ -374,7 +374,7 @@ go_sdk_image() {
 # and every other provider directly. Sets TERRAFORM_VERSION.
 TERRAFORM_VERSION=
 terraform_image() {
-	local tf provider key dir ref mirror=/usr/local/share/terraform/plugins
+	local tf provider key dir ref
 	tf=$(command -v terraform 2>/dev/null) || {
 		TERRAFORM_VERSION=$(module_default_terraform)
 		missing_image "hashicorp/terraform:$TERRAFORM_VERSION" "terraform image: not obtainable here (no terraform on PATH; run .ci/tools.sh install_tools)"
@@ -391,14 +391,25 @@ terraform_image() {
 	image_current "$ref" "$key" && return
 	log "building $ref (Terraform from $tf, hashicorp/aws $AWS_TEST_PROVIDER_VERSION = internal/testprovider)"
 	dir=$(layer_dir terraform)
-	mkdir -p "$dir/usr/local/bin" "$dir/etc" "$dir$mirror/registry.terraform.io/hashicorp/aws/$AWS_TEST_PROVIDER_VERSION/linux_amd64" &&
-		cp "$tf" "$dir/usr/local/bin/terraform" &&
-		cp "$provider" "$dir$mirror/registry.terraform.io/hashicorp/aws/$AWS_TEST_PROVIDER_VERSION/linux_amd64/terraform-provider-aws_v$AWS_TEST_PROVIDER_VERSION" ||
+	mkdir -p "$dir$PLUGIN_MIRROR/registry.terraform.io/hashicorp/aws/$AWS_TEST_PROVIDER_VERSION/linux_amd64" &&
+		cp "$provider" "$dir$PLUGIN_MIRROR/registry.terraform.io/hashicorp/aws/$AWS_TEST_PROVIDER_VERSION/linux_amd64/terraform-provider-aws_v$AWS_TEST_PROVIDER_VERSION" ||
 		return 1
+	push_terraform "$ref" "$key" "$dir" "$tf"
+}
+
+# PLUGIN_MIRROR is where a Terraform image holds its providers; its CLI configuration
+# installs hashicorp/aws from there only.
+PLUGIN_MIRROR=/usr/local/share/terraform/plugins
+
+# push_terraform REF KEY DIR TF: DIR holds the providers under $PLUGIN_MIRROR; adds the
+# Terraform binary TF and its CLI configuration, and pushes REF with terraform as entrypoint.
+push_terraform() {
+	local ref=$1 key=$2 dir=$3 tf=$4
+	mkdir -p "$dir/usr/local/bin" "$dir/etc" && cp "$tf" "$dir/usr/local/bin/terraform" || return 1
 	cat >"$dir/etc/terraformrc" <<EOF || return 1
 provider_installation {
   filesystem_mirror {
-    path    = "$mirror"
+    path    = "$PLUGIN_MIRROR"
     include = ["registry.terraform.io/hashicorp/aws"]
   }
   direct {
@@ -429,21 +440,8 @@ terraform_aws_image() {
 	image_current "$ref" "$key" && return
 	log "building $ref (Terraform $TERRAFORM_VERSION and the real hashicorp/aws from $mirror)"
 	dir=$(layer_dir terraform-aws)
-	mkdir -p "$dir/usr/local/bin" "$dir/etc" "$dir/usr/local/share/terraform/plugins" &&
-		cp "$tf" "$dir/usr/local/bin/terraform" &&
-		cp -r "$mirror/registry.terraform.io" "$dir/usr/local/share/terraform/plugins/" || return 1
-	cat >"$dir/etc/terraformrc" <<EOF || return 1
-provider_installation {
-  filesystem_mirror {
-    path    = "/usr/local/share/terraform/plugins"
-    include = ["registry.terraform.io/hashicorp/aws"]
-  }
-  direct {
-    exclude = ["registry.terraform.io/hashicorp/aws"]
-  }
-}
-EOF
-	push_image "$ref" "$key" "$dir" --entrypoint /usr/local/bin/terraform -e TF_CLI_CONFIG_FILE=/etc/terraformrc
+	mkdir -p "$dir$PLUGIN_MIRROR" && cp -r "$mirror/registry.terraform.io" "$dir$PLUGIN_MIRROR/" || return 1
+	push_terraform "$ref" "$key" "$dir" "$tf"
 }
 
 # module_default_terraform: the Terraform version .dagger/main.go defaults to.
