@@ -84,7 +84,7 @@ func (m *Infra) Pipeline(
 		ctxGH, err := m.gitHubContext(ctx, gh)
 		if errors.Is(err, environment.ErrNothingToDeploy) {
 			// A push that deleted a branch or tag: say so and succeed, with no plan.
-			return dag.Directory().WithNewFile("summary.md", "# Nothing to deploy\n\n"+report.Escape(err.Error())+"\n"), nil
+			return reportDir(ctx, "summary.md", "# Nothing to deploy\n\n"+report.Escape(err.Error())+"\n")
 		}
 		if err != nil {
 			return nil, err
