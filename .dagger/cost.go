@@ -35,7 +35,13 @@ func (m *Infra) Cost(
 	// +optional
 	awsSessionToken *dagger.Secret,
 ) (string, error) {
-	creds := awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken}
+	creds, err := credentials(ctx, awsAccessKeyID, awsSecretAccessKey, awsSessionToken)
+	if err != nil {
+		return "", err
+	}
+	if infracostApiKey, err = given(ctx, "infracost-api-key", infracostApiKey); err != nil {
+		return "", err
+	}
 	reproduce := m.envCall("cost", env, creds).Secret("infracost-api-key", infracostApiKey != nil, "INFRACOST_API_KEY")
 	r, p, err := m.plannedRun(ctx, env, creds, false)
 	if err != nil {

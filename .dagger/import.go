@@ -54,7 +54,10 @@ func (m *Infra) Import(
 	// +optional
 	awsSessionToken *dagger.Secret,
 ) (*dagger.Directory, error) {
-	creds := awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken}
+	creds, err := credentials(ctx, awsAccessKeyID, awsSecretAccessKey, awsSessionToken)
+	if err != nil {
+		return nil, err
+	}
 	reproduce := m.envCall("import", env, creds).Flag("project", project).Bool("dry-run", dryRun).Bool("force", force).Bool("generate-config", generateConfig)
 	r, err := m.newRun(ctx, env, creds)
 	if err != nil {

@@ -94,13 +94,20 @@ func (m *Infra) Pipeline(
 		dryRun = dryRun || ctxGH.Inputs.DryRun
 		skipTests = skipTests || ctxGH.Inputs.SkipTests
 	}
-	creds := awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken}
+	creds, err := credentials(ctx, awsAccessKeyID, awsSecretAccessKey, awsSessionToken)
+	if err != nil {
+		return nil, err
+	}
+	if infracostApiKey, err = given(ctx, "infracost-api-key", infracostApiKey); err != nil {
+		return nil, err
+	}
 	reproduce := m.envCall("pipeline", env, creds).
 		Bool("dry-run", dryRun).
 		Bool("force-recreate", forceRecreate).
 		Bool("skip-tests", skipTests).
 		Flag("project", project).
 		Secret("infracost-api-key", infracostApiKey != nil, "INFRACOST_API_KEY")
+	announce(reproduce)
 	r, err := m.newRun(ctx, env, creds)
 	if err != nil {
 		return nil, reproduce.Wrap(err)
@@ -402,6 +409,7 @@ func (p *pipelineRun) report(ctx context.Context, reproduce pipeline.Command) (*
 	}
 	sections = append(sections, report.Text(reproduce.Markdown()))
 	summary := report.Summary(report.MaxMarkdown, sections...)
+	res.Outputs["reproduce"] = reproduce.String()
 
 	js, err := json.MarshalIndent(res, "", "  ")
 	if err != nil {
@@ -416,7 +424,8 @@ func (p *pipelineRun) report(ctx context.Context, reproduce pipeline.Command) (*
 		return nil, res.Result, err
 	}
 	files = append(files, gh...)
-	files = append(files, "summary.md", summary, pipeline.ResultFile, string(js)+"\n",
+	files = append(files, "summary.md", summary, "comment.md", report.Comment(string(p.r.env), sections...),
+		pipeline.ResultFile, string(js)+"\n",
 		"results.sarif", sarif.String(), "junit.xml", string(junit))
 	files = append(files, p.files...) // report holds p.mu
 	dir, err := reportDir(ctx, files...)

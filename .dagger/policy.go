@@ -40,7 +40,10 @@ func (m *Infra) Compliance(
 	// +optional
 	awsSessionToken *dagger.Secret,
 ) (*dagger.Directory, error) {
-	creds := awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken}
+	creds, err := credentials(ctx, awsAccessKeyID, awsSecretAccessKey, awsSessionToken)
+	if err != nil {
+		return nil, err
+	}
 	reproduce := m.envCall("compliance", env, creds)
 	r, p, err := m.plannedRun(ctx, env, creds, false)
 	if err != nil {

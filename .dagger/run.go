@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"path"
 	"slices"
 	"strconv"
@@ -29,6 +30,38 @@ const (
 // environment variables, never as arguments, so they stay out of logs and cache keys.
 type awsCredentials struct {
 	accessKeyID, secretAccessKey, sessionToken *dagger.Secret
+}
+
+// credentials are the AWS flags of a call, each dropped when empty (see given).
+func credentials(ctx context.Context, accessKeyID, secretAccessKey, sessionToken *dagger.Secret) (awsCredentials, error) {
+	var c awsCredentials
+	var err error
+	if c.accessKeyID, err = given(ctx, "aws-access-key-id", accessKeyID); err != nil {
+		return c, err
+	}
+	if c.secretAccessKey, err = given(ctx, "aws-secret-access-key", secretAccessKey); err != nil {
+		return c, err
+	}
+	c.sessionToken, err = given(ctx, "aws-session-token", sessionToken)
+	return c, err
+}
+
+// given is the secret of flag --name, or nil when the caller left it empty: a workflow
+// passes env:INFRACOST_API_KEY whether or not the repository holds that secret (GitHub sets
+// the variable to ""), and an empty secret means what a missing flag means, rather than a
+// branch in the workflow's shell.
+func given(ctx context.Context, name string, s *dagger.Secret) (*dagger.Secret, error) {
+	if s == nil {
+		return nil, nil
+	}
+	v, err := s.Plaintext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read --%s: %w", name, err)
+	}
+	if v == "" {
+		return nil, nil
+	}
+	return s, nil
 }
 
 // run is one call's view of an environment: its profile, its credentials and, when
@@ -376,6 +409,12 @@ func (m *Infra) envCall(fn, env string, creds awsCredentials) pipeline.Command {
 		Secret("aws-access-key-id", creds.accessKeyID != nil, "AWS_ACCESS_KEY_ID").
 		Secret("aws-secret-access-key", creds.secretAccessKey != nil, "AWS_SECRET_ACCESS_KEY").
 		Secret("aws-session-token", creds.sessionToken != nil, "AWS_SESSION_TOKEN")
+}
+
+// announce prints the line that replays this call to the call's log before anything runs,
+// so a CI job's log starts with the command that reproduces it on a laptop.
+func announce(c pipeline.Command) {
+	fmt.Fprintf(os.Stderr, "Reproduce locally (with your own AWS credentials in the environment):\n  %s\n", c)
 }
 
 // lockArgs are ci/state's locking flags for this environment.

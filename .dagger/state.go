@@ -37,7 +37,11 @@ func (m *Infra) BackupState(
 	// +optional
 	awsSessionToken *dagger.Secret,
 ) (*dagger.File, error) {
-	r, ctr, err := m.initializedRun(ctx, env, awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken})
+	creds, err := credentials(ctx, awsAccessKeyID, awsSecretAccessKey, awsSessionToken)
+	if err != nil {
+		return nil, err
+	}
+	r, ctr, err := m.initializedRun(ctx, env, creds)
 	if err != nil {
 		return nil, err
 	}
@@ -186,7 +190,11 @@ func (m *Infra) Backups(
 	// +optional
 	awsSessionToken *dagger.Secret,
 ) (string, error) {
-	r, err := m.newRun(ctx, env, awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken})
+	creds, err := credentials(ctx, awsAccessKeyID, awsSecretAccessKey, awsSessionToken)
+	if err != nil {
+		return "", err
+	}
+	r, err := m.newRun(ctx, env, creds)
 	if err != nil {
 		return "", err
 	}
@@ -235,7 +243,10 @@ func (m *Infra) RestoreState(
 	// +optional
 	awsSessionToken *dagger.Secret,
 ) (string, error) {
-	creds := awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken}
+	creds, err := credentials(ctx, awsAccessKeyID, awsSecretAccessKey, awsSessionToken)
+	if err != nil {
+		return "", err
+	}
 	// The line reruns exactly this call; a show-only run names the --confirm line separately.
 	reproduce := m.envCall("restore-state", env, creds).Flag("from", from)
 	if fromFile != nil {
@@ -357,8 +368,12 @@ func (m *Infra) Drift(
 	// +optional
 	awsSessionToken *dagger.Secret,
 ) (*dagger.Directory, error) {
-	creds := awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken}
+	creds, err := credentials(ctx, awsAccessKeyID, awsSecretAccessKey, awsSessionToken)
+	if err != nil {
+		return nil, err
+	}
 	reproduce := m.envCall("drift", env, creds).Bool("fail-on-drift", failOnDrift)
+	announce(reproduce)
 	r, err := m.newRun(ctx, env, creds)
 	if err != nil {
 		return nil, reproduce.Wrap(err)

@@ -133,7 +133,10 @@ func (m *Infra) Plan(
 	// +optional
 	awsSessionToken *dagger.Secret,
 ) (*dagger.Directory, error) {
-	creds := awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken}
+	creds, err := credentials(ctx, awsAccessKeyID, awsSecretAccessKey, awsSessionToken)
+	if err != nil {
+		return nil, err
+	}
 	reproduce := m.envCall("plan", env, creds).Bool("force-recreate", forceRecreate).
 		Bool("include-plan", includePlan).Bool("fail-on-block", failOnBlock)
 	_, p, err := m.plannedRun(ctx, env, creds, forceRecreate)
@@ -243,7 +246,10 @@ func (m *Infra) Apply(
 	// +optional
 	awsSessionToken *dagger.Secret,
 ) (*dagger.Directory, error) {
-	creds := awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken}
+	creds, err := credentials(ctx, awsAccessKeyID, awsSecretAccessKey, awsSessionToken)
+	if err != nil {
+		return nil, err
+	}
 	saved := ""
 	if plan != nil {
 		saved = "<plan directory>"

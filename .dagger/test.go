@@ -47,7 +47,10 @@ func (m *Infra) Test(
 	// +optional
 	awsSessionToken *dagger.Secret,
 ) (*dagger.Directory, error) {
-	creds := awsCredentials{awsAccessKeyID, awsSecretAccessKey, awsSessionToken}
+	creds, err := credentials(ctx, awsAccessKeyID, awsSecretAccessKey, awsSessionToken)
+	if err != nil {
+		return nil, err
+	}
 	reproduce := m.envCall("test", env, creds).Flag("project", project).Bool("skip-destructive", skipDestructive).
 		Bool("report-on-failure", reportOnFailure)
 	r, ctr, err := m.initializedRun(ctx, env, creds)

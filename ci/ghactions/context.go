@@ -52,7 +52,8 @@ type Context struct {
 	PullRequest int
 	// SHA is the commit the run is about: the pull request's head or the pushed commit.
 	SHA string
-	// Inputs are the workflow_dispatch switches from the payload; false on other events.
+	// Inputs are the workflow_dispatch switches from the payload; on pull request events
+	// DryRun is on (code under review is planned, never applied) and the rest are off.
 	Inputs Inputs
 }
 
@@ -109,6 +110,9 @@ func NewContext(cfg environment.Config, v Values) (*Context, error) {
 	if err := c.readPayload(gh.Event); err != nil {
 		return nil, fmt.Errorf("GitHub event payload %s: %w", v.eventLabel(), err)
 	}
+	if isPullRequest(c.EventName) {
+		c.Inputs.DryRun = true
+	}
 	c.Target, err = cfg.Resolve(environment.Trigger{
 		EventName: v.EventName,
 		Ref:       c.Ref,
@@ -126,8 +130,8 @@ func (c *Context) readPayload(event map[string]any) error {
 		return nil
 	}
 	sha := ""
-	switch c.EventName {
-	case "pull_request", "pull_request_target":
+	switch {
+	case isPullRequest(c.EventName):
 		pr, _ := event["pull_request"].(map[string]any)
 		n, ok := pr["number"].(float64)
 		if !ok || n < 1 || n > math.MaxInt32 || n != math.Trunc(n) {
@@ -136,9 +140,9 @@ func (c *Context) readPayload(event map[string]any) error {
 		c.PullRequest = int(n)
 		head, _ := pr["head"].(map[string]any)
 		sha, _ = head["sha"].(string)
-	case "push":
+	case c.EventName == "push":
 		sha, _ = event["after"].(string)
-	case "workflow_dispatch":
+	case c.EventName == "workflow_dispatch":
 		inputs, _ := event["inputs"].(map[string]any)
 		for _, in := range []struct {
 			name string
@@ -162,6 +166,11 @@ func (c *Context) readPayload(event map[string]any) error {
 		c.SHA = sha
 	}
 	return nil
+}
+
+// isPullRequest reports whether an event runs for a pull request's code.
+func isPullRequest(event string) bool {
+	return event == "pull_request" || event == "pull_request_target"
 }
 
 // boolInput reads a boolean workflow_dispatch input: the payload carries "true"/"false"

@@ -24,13 +24,13 @@ func TestNewContext(t *testing.T) {
 		{
 			name: "pull request plans the preview environment",
 			v:    Values{EventName: "pull_request", Ref: "refs/pull/2/merge", EventPath: event("pull_request-synchronize.json")},
-			want: Context{EventName: "pull_request", Ref: "refs/pull/2/merge", PullRequest: 2, SHA: prHead,
+			want: Context{EventName: "pull_request", Ref: "refs/pull/2/merge", PullRequest: 2, SHA: prHead, Inputs: Inputs{DryRun: true},
 				Target: environment.Target{Name: environment.Preview, Why: "event pull_request"}},
 		},
 		{
 			name: "pull request without a payload still resolves",
 			v:    Values{EventName: "pull_request", Ref: "refs/pull/7/merge"},
-			want: Context{EventName: "pull_request", Ref: "refs/pull/7/merge",
+			want: Context{EventName: "pull_request", Ref: "refs/pull/7/merge", Inputs: Inputs{DryRun: true},
 				Target: environment.Target{Name: environment.Preview, Why: "event pull_request"}},
 		},
 		{
@@ -44,6 +44,12 @@ func TestNewContext(t *testing.T) {
 			v:    Values{EventName: "push", Ref: "refs/heads/main", EventPath: event("push-main.json"), RequestedEnv: "staging"},
 			want: Context{EventName: "push", Ref: "refs/heads/main", SHA: prHead,
 				Target: environment.Target{Name: environment.Staging, Why: "explicit input staging"}},
+		},
+		{
+			name: "a pull request is a dry run even when it names an environment",
+			v:    Values{EventName: "pull_request", Ref: "refs/pull/2/merge", EventPath: event("pull_request-synchronize.json"), RequestedEnv: "test"},
+			want: Context{EventName: "pull_request", Ref: "refs/pull/2/merge", PullRequest: 2, SHA: prHead, Inputs: Inputs{DryRun: true},
+				Target: environment.Target{Name: environment.Test, Why: "explicit input test"}},
 		},
 		{
 			name: "workflow_dispatch reads the environment and switches from the payload",

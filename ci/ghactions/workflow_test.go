@@ -192,16 +192,15 @@ func TestWorkflowPins(t *testing.T) {
 	}
 }
 
-// pipelineStep returns the script of infrastructure-run.yml's Pipeline step.
-func pipelineStep(t *testing.T) string {
+// runStep returns the script of a job's step, by name.
+func runStep(t *testing.T, file, jobName, stepName string) string {
 	t.Helper()
-	w := readWorkflow(t, "infrastructure-run.yml")
-	for _, s := range w.Jobs["pipeline"].Steps {
-		if s.Name == "Pipeline" {
+	for _, s := range readWorkflow(t, file).Jobs[jobName].Steps {
+		if s.Name == stepName {
 			return s.Run
 		}
 	}
-	t.Fatal("no Pipeline step in infrastructure-run.yml")
+	t.Fatalf("no step %q in job %s of %s", stepName, jobName, file)
 	return ""
 }
 
@@ -209,35 +208,32 @@ func pipelineStep(t *testing.T) string {
 // the module would export.
 const reportFiles = `mkdir -p reports
 cp "$FAKE_OUTPUTS" reports/outputs.env
-cp "$FAKE_ANNOTATIONS" reports/annotations.txt`
+cp "$FAKE_ANNOTATIONS" reports/annotations.txt
+echo '# summary' > reports/summary.md`
 
-// The Pipeline step's shell, run as the runner runs it (bash -eo pipefail) with a stand-in
-// dagger: hostile values arrive as single arguments, the module's outputs and annotations
-// reach the runner, tool output cannot issue commands, and dagger's exit status is the step's.
+// The Pipeline and publish steps' shell, run as the runner runs it (bash -eo pipefail) with a
+// stand-in dagger: hostile values arrive as single arguments, tool output cannot issue
+// commands, dagger's exit status is the step's, and the module's outputs, annotations and
+// summary reach the runner.
 func TestWorkflowPipelineStep(t *testing.T) {
-	script := pipelineStep(t)
+	const file = "infrastructure-run.yml"
+	pipelineScript := runStep(t, file, "pipeline", "Pipeline")
+	publishScript := runStep(t, file, "pipeline", "Outputs, annotations and step summary")
 	mod, err := daggertest.ReadModule("../../.dagger")
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	work := filepath.Join(dir, "work")
-	if err := os.Mkdir(work, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	outputs, err := RenderOutputs([]Output{{Name: "has_changes", Value: "true"}, {Name: "resources_to_destroy", Value: "1"}})
+	outputs, err := RenderOutputs([]Output{{Name: "has_changes", Value: "true"}, {Name: "reproduce", Value: "dagger call pipeline --env=prod"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var annotations strings.Builder
 	Annotate(&annotations, []findings.Finding{{Tool: "trivy", RuleID: "AVD-AWS-0086", Severity: findings.High, File: "terraform/main.tf", Line: 3, Message: "public\nbucket"}}, AnnotateOptions{})
-	files := map[string]string{
-		"step.sh":         script,
-		"outputs.env":     string(outputs),
-		"annotations.txt": annotations.String(),
-		"github_output":   "",
-	}
-	for name, content := range files {
+	for name, content := range map[string]string{
+		"pipeline.sh": pipelineScript, "publish.sh": publishScript,
+		"outputs.env": string(outputs), "annotations.txt": annotations.String(),
+	} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -249,155 +245,168 @@ func TestWorkflowPipelineStep(t *testing.T) {
 	hostile := "prod\n::error::pwned $(touch pwned) `id`; x"
 
 	for _, tt := range []struct {
-		name         string
-		exit         int
-		infracostKey string
-		project      string
+		name    string
+		exit    int
+		project string
 	}{
-		{"success with an Infracost key and a project", 0, "ico-123", "my-project"},
-		{"the module fails", 3, "", ""},
+		{"success with a project", 0, "my-project"},
+		{"the module fails", 3, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			githubOutput := filepath.Join(dir, "github_output")
-			if err := os.WriteFile(githubOutput, nil, 0o644); err != nil {
-				t.Fatal(err)
-			}
+			work := t.TempDir()
+			githubOutput, summary := filepath.Join(work, "github_output"), filepath.Join(work, "step_summary")
 			dagger := daggertest.NewFake(t, reportFiles)
-			cmd := exec.Command(bash, "--noprofile", "--norc", "-eo", "pipefail", filepath.Join(dir, "step.sh"))
-			cmd.Dir = work
-			cmd.Env = append(dagger.Env(),
-				"PATH="+dagger.Dir+":/usr/bin:/bin",
-				"HOME="+dir,
-				"AWS_REGION=eu-west-1",
-				"GITHUB_EVENT_NAME=workflow_dispatch",
-				"GITHUB_REF=refs/heads/main",
-				"GITHUB_EVENT_PATH=/runner/_temp/event.json",
-				"GITHUB_OUTPUT="+githubOutput,
-				"TARGET_ENV=prod",
-				"REQUESTED_ENV="+hostile,
-				"DRY_RUN=true",
-				"SKIP_TESTS=false",
-				"FORCE_RECREATE=true",
-				"INFRACOST_API_KEY="+tt.infracostKey,
-				"PROJECT="+tt.project,
-				daggertest.ExitVar+"="+strconv.Itoa(tt.exit),
-				"FAKE_OUTPUTS="+filepath.Join(dir, "outputs.env"),
-				"FAKE_ANNOTATIONS="+filepath.Join(dir, "annotations.txt"),
-			)
-			out, err := cmd.Output()
-			code := 0
-			if ee, ok := err.(*exec.ExitError); ok {
-				code = ee.ExitCode()
-			} else if err != nil {
-				t.Fatal(err)
+			run := func(script string) (string, int) {
+				cmd := exec.Command(bash, "--noprofile", "--norc", "-eo", "pipefail", filepath.Join(dir, script))
+				cmd.Dir = work
+				cmd.Env = append(dagger.Env(),
+					"PATH="+dagger.Dir+":/usr/bin:/bin",
+					"HOME="+dir,
+					"AWS_REGION=eu-west-1",
+					"GITHUB_EVENT_NAME=workflow_dispatch",
+					"GITHUB_REF=refs/heads/main",
+					"GITHUB_EVENT_PATH=/runner/_temp/event.json",
+					"GITHUB_OUTPUT="+githubOutput,
+					"GITHUB_STEP_SUMMARY="+summary,
+					"ENVIRONMENT="+hostile,
+					"INFRACOST_API_KEY=",
+					"PROJECT="+tt.project,
+					daggertest.ExitVar+"="+strconv.Itoa(tt.exit),
+					"FAKE_OUTPUTS="+filepath.Join(dir, "outputs.env"),
+					"FAKE_ANNOTATIONS="+filepath.Join(dir, "annotations.txt"),
+				)
+				out, err := cmd.Output()
+				if ee, ok := err.(*exec.ExitError); ok {
+					return string(out), ee.ExitCode()
+				} else if err != nil {
+					t.Fatal(err)
+				}
+				return string(out), 0
 			}
+			log, code := run("pipeline.sh")
 			if code != tt.exit {
 				t.Errorf("step exit %d, want dagger's %d", code, tt.exit)
 			}
-
 			want := []string{"--progress=plain", "call", "--region=eu-west-1", "pipeline", "--report-on-failure",
 				"--github-event-name=workflow_dispatch", "--github-ref=refs/heads/main",
 				"--github-event=/runner/_temp/event.json", "--requested-env=" + hostile,
-				"--dry-run=true", "--skip-tests=false", "--force-recreate=true", "--project=" + tt.project,
+				"--project=" + tt.project, "--infracost-api-key=env:INFRACOST_API_KEY",
 				"--aws-access-key-id=env:AWS_ACCESS_KEY_ID", "--aws-secret-access-key=env:AWS_SECRET_ACCESS_KEY",
-				"--aws-session-token=env:AWS_SESSION_TOKEN"}
-			if tt.infracostKey != "" {
-				want = append(want, "--infracost-api-key=env:INFRACOST_API_KEY")
-			}
-			want = append(want, "export", "--path=./reports")
+				"--aws-session-token=env:AWS_SESSION_TOKEN", "export", "--path=./reports"}
 			got := dagger.Argv(t)
-			if len(got) < 2 {
-				t.Fatalf("dagger argv %q: the step did not call dagger call", got)
-			}
 			if !slices.Equal(got, want) {
 				t.Errorf("dagger argv\n got %q\nwant %q", got, want)
 			}
-			if err := mod.Check(got[2:]); err != nil {
-				t.Errorf("the workflow's call: %v", err)
+			if len(got) > 2 {
+				if err := mod.Check(got[2:]); err != nil {
+					t.Errorf("the workflow's call: %v", err)
+				}
 			}
 			if _, err := os.Stat(filepath.Join(work, "pwned")); err == nil {
 				t.Error("a command substitution in an input ran")
 			}
-
-			// The runner reads the reproduce line and the module's outputs from GITHUB_OUTPUT.
-			data, _ := os.ReadFile(githubOutput)
-			gotOut := parseOutputFile(t, string(data))
-			reproduce := "dagger call --region=eu-west-1 pipeline --env=prod --dry-run --force-recreate "
-			if tt.project != "" {
-				reproduce += "--project=" + tt.project + " "
-			}
-			reproduce += "--aws-access-key-id=env:AWS_ACCESS_KEY_ID --aws-secret-access-key=env:AWS_SECRET_ACCESS_KEY --aws-session-token=env:AWS_SESSION_TOKEN "
-			if tt.infracostKey != "" {
-				reproduce += "--infracost-api-key=env:INFRACOST_API_KEY "
-			}
-			reproduce += "export --path=./reports "
-			wantOut := map[string]string{"reproduce": reproduce, "has_changes": "true", "resources_to_destroy": "1"}
-			if !maps.Equal(gotOut, wantOut) {
-				t.Errorf("GITHUB_OUTPUT\n got %q\nwant %q", gotOut, wantOut)
-			}
-
-			// Commands are off while dagger runs; the annotations come after they are back on.
-			log := string(out)
+			// Commands are off while dagger runs, and back on when the step ends.
 			lines := strings.Split(strings.TrimSuffix(log, "\n"), "\n")
-			var stop, resume, annotation = -1, -1, -1
-			token := ""
-			for i, l := range lines {
-				switch {
-				case strings.HasPrefix(l, "::stop-commands::"):
-					stop, token = i, strings.TrimPrefix(l, "::stop-commands::")
-				case token != "" && l == "::"+token+"::":
-					resume = i
-				case strings.HasPrefix(l, "::error file=terraform/main.tf,line=3"):
-					annotation = i
-				}
+			token, _ := strings.CutPrefix(lines[0], "::stop-commands::")
+			if len(token) != 32 || lines[len(lines)-1] != "::"+token+"::" {
+				t.Errorf("want stop-commands with a random token first and its resume last; log:\n%s", log)
 			}
-			if len(token) != 32 || stop < 0 || resume < stop || annotation < resume {
-				t.Errorf("want stop-commands (random token), dagger, resume, then annotations; log:\n%s", log)
+
+			// The publish step copies what the module wrote, and prints the annotations with
+			// commands on.
+			log, code = run("publish.sh")
+			if code != 0 {
+				t.Errorf("publish step exit %d:\n%s", code, log)
 			}
-			if lines[len(lines)-1] != strings.TrimSuffix(annotations.String(), "\n") {
-				t.Errorf("last line %q, want the annotation", lines[len(lines)-1])
+			data, _ := os.ReadFile(githubOutput)
+			if got, want := parseOutputFile(t, string(data)), map[string]string{"has_changes": "true", "reproduce": "dagger call pipeline --env=prod"}; !maps.Equal(got, want) {
+				t.Errorf("GITHUB_OUTPUT\n got %q\nwant %q", got, want)
 			}
-			for i, l := range lines {
-				if strings.HasPrefix(l, "::error::pwned") {
-					t.Errorf("line %d: the hostile input became a workflow command: %q", i+1, l)
-				}
+			if log != annotations.String() {
+				t.Errorf("publish log %q, want exactly the annotations %q", log, annotations.String())
+			}
+			if data, _ := os.ReadFile(summary); string(data) != "# summary\n" {
+				t.Errorf("step summary %q, want the module's summary.md", data)
 			}
 		})
 	}
+
+	// No report at all (dagger failed before exporting): the publish step still succeeds and
+	// says so in the step summary.
+	t.Run("no report", func(t *testing.T) {
+		work := t.TempDir()
+		summary := filepath.Join(work, "step_summary")
+		cmd := exec.Command(bash, "--noprofile", "--norc", "-eo", "pipefail", filepath.Join(dir, "publish.sh"))
+		cmd.Dir = work
+		cmd.Env = []string{"PATH=/usr/bin:/bin", "GITHUB_OUTPUT=" + filepath.Join(work, "out"), "GITHUB_STEP_SUMMARY=" + summary, "ENVIRONMENT=test"}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("publish step without a report: %v\n%s", err, out)
+		}
+		if data, _ := os.ReadFile(summary); !strings.Contains(string(data), "test: no report") {
+			t.Errorf("step summary %q, want the no-report line", data)
+		}
+	})
 }
 
-var argsArrayRE = regexp.MustCompile(`(?s)args=\((.*?)\)`)
-
-// The workflow's calls use only functions and flags the module declares.
+// Every `dagger call` in every run block of the workflows uses only functions and flags the
+// module declares; the workflows call pipeline, drift and verdict.
 func TestWorkflowCallsMatchTheModule(t *testing.T) {
 	mod, err := daggertest.ReadModule("../../.dagger")
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := readWorkflow(t, "infrastructure.yml")
-	found := 0
-	for _, s := range w.Jobs["drift"].Steps {
-		if m := argsArrayRE.FindStringSubmatch(s.Run); m != nil {
-			words := strings.Fields(strings.ReplaceAll(m[1], `"`, ""))
-			if words[0] != "call" {
-				t.Fatalf("drift args start with %q", words[0])
+	files, err := filepath.Glob(filepath.Join(workflowDir, "*.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	functions := map[string]int{}
+	for _, f := range files {
+		w := readWorkflow(t, filepath.Base(f))
+		for jn, j := range w.Jobs {
+			for _, s := range j.Steps {
+				for _, c := range daggertest.Calls(s.Run) {
+					if err := mod.Check(c.Argv); err != nil {
+						t.Errorf("%s job %s step %q: dagger call %s\n%v", filepath.Base(f), jn, s.Name, strings.Join(c.Argv, " "), err)
+					}
+					for _, a := range c.Argv {
+						if !strings.HasPrefix(a, "--") {
+							functions[a]++
+							break
+						}
+					}
+				}
 			}
-			if err := mod.Check(words[1:]); err != nil {
-				t.Errorf("drift: %v", err)
-			}
-			found++
 		}
 	}
-	run := readWorkflow(t, "infrastructure-run.yml")
-	for _, s := range run.Jobs["pipeline"].Steps {
-		if _, rest, ok := strings.Cut(s.Run, "dagger --progress=plain call "); ok && s.Name == "Verdict" {
-			if err := mod.Check(strings.Fields(rest)); err != nil {
-				t.Errorf("verdict: %v", err)
+	if want := map[string]int{"pipeline": 1, "drift": 1, "verdict": 2}; !maps.Equal(functions, want) {
+		t.Errorf("the workflows call %v, want %v: the parser missed a call, or a step was added", functions, want)
+	}
+}
+
+// The caller stays minimal: both files together within about 200 lines, and no run block
+// over 10 lines (logic belongs in the module, where a laptop runs it too).
+func TestWorkflowIsMinimal(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(workflowDir, "*.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += strings.Count(string(data), "\n")
+		w := readWorkflow(t, filepath.Base(f))
+		for jn, j := range w.Jobs {
+			for _, s := range j.Steps {
+				if n := strings.Count(strings.TrimSuffix(s.Run, "\n"), "\n") + 1; s.Run != "" && n > 10 {
+					t.Errorf("%s job %s step %q: a run block of %d lines, want at most 10", filepath.Base(f), jn, s.Name, n)
+				}
 			}
-			found++
 		}
 	}
-	if found != 2 {
-		t.Errorf("checked %d static calls, want drift and verdict", found)
+	if total > 200 {
+		t.Errorf("the workflows hold %d lines, want at most 200", total)
 	}
 }

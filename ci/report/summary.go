@@ -124,3 +124,14 @@ func closing(fence string, details int) string {
 	}
 	return s + strings.Repeat("\n</details>\n", details)
 }
+
+// CommentMarker is the first line of the pull request comment for env: the workflow finds
+// the comment it posted before by this line and edits it, so pushes do not pile up comments.
+func CommentMarker(env string) string { return "<!-- infrapipe:summary:" + env + " -->" }
+
+// Comment is the summary as a pull request comment: the marker line, then the sections fitted
+// so that the whole stays within GitHub's limit (MaxMarkdown).
+func Comment(env string, sections ...Section) string {
+	marker := CommentMarker(env)
+	return marker + "\n" + Summary(MaxMarkdown-len(marker)-1, sections...)
+}

@@ -162,3 +162,38 @@ func FuzzSummary(f *testing.F) {
 		}
 	})
 }
+
+// A comment starts with its environment's marker and, whatever the sections hold, fits the
+// comment limit with the marker included; small sections pass through unchanged.
+func TestComment(t *testing.T) {
+	huge := strings.Repeat("| a row of a very long plan |\n", 10000)
+	for _, tt := range []struct {
+		name     string
+		sections []string
+	}{
+		{"small", []string{"# test pipeline: pass\n", "footer\n"}},
+		{"over the limit", []string{"# prod pipeline: block\n", huge, "footer\n"}},
+		{"exactly the limit", []string{strings.Repeat("x", MaxMarkdown-1) + "\n"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sections := make([]Section, len(tt.sections))
+			for i, s := range tt.sections {
+				sections[i] = Text(s)
+			}
+			c := Comment("prod", sections...)
+			first, rest, _ := strings.Cut(c, "\n")
+			if first != CommentMarker("prod") || first != "<!-- infrapipe:summary:prod -->" {
+				t.Errorf("first line %q, want the prod marker", first)
+			}
+			if len(c) > MaxMarkdown {
+				t.Errorf("comment is %d bytes, over GitHub's %d", len(c), MaxMarkdown)
+			}
+			if whole := Summary(MaxMarkdown, sections...); len(whole)+len(first)+1 <= MaxMarkdown && rest != whole {
+				t.Errorf("a summary that fits was changed:\n%q\nwant\n%q", rest, whole)
+			}
+			if !strings.HasSuffix(c, "footer\n") && tt.name != "exactly the limit" {
+				t.Errorf("the footer was lost:\n%s", c[len(c)-200:])
+			}
+		})
+	}
+}

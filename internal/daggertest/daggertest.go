@@ -153,3 +153,99 @@ func Kebab(s string) string {
 	}
 	return b.String()
 }
+
+// Call is one `dagger ... call ...` command found in a script or a document.
+type Call struct {
+	Line int      // 1-based line of the text where the command starts
+	Argv []string // the words after "call", quotes removed
+}
+
+// Calls finds the `dagger ... call ...` commands in shell text (a workflow's run block, a
+// README code block): backslash continuations are joined, and each command is cut at a
+// shell operator (&&, ||, ;, |) or a comment. Variables stay as written ("$ENVIRONMENT"),
+// which a flag check does not need to expand.
+func Calls(text string) []Call {
+	var calls []Call
+	pending, start := "", 0
+	for n, line := range strings.Split(text, "\n") {
+		if pending == "" {
+			start = n + 1
+		}
+		if strings.HasSuffix(line, `\`) {
+			pending += strings.TrimSuffix(line, `\`) + " "
+			continue
+		}
+		cmd := pending + line
+		pending = ""
+		for _, part := range splitCommands(cmd) {
+			words := shellWords(part)
+			for i, w := range words {
+				if w == "call" && i > 0 && words[0] == "dagger" {
+					calls = append(calls, Call{Line: start, Argv: words[i+1:]})
+					break
+				}
+			}
+		}
+	}
+	return calls
+}
+
+// splitCommands cuts a command line at &&, || and ; outside quotes.
+func splitCommands(s string) []string {
+	var parts []string
+	quote, last := rune(0), 0
+	rs := []rune(s)
+	for i := 0; i < len(rs); i++ {
+		r := rs[i]
+		switch {
+		case quote != 0:
+			if r == quote {
+				quote = 0
+			}
+		case r == '"' || r == '\'':
+			quote = r
+		case r == ';', (r == '&' || r == '|') && i+1 < len(rs) && rs[i+1] == r:
+			parts = append(parts, string(rs[last:i]))
+			if r != ';' {
+				i++
+			}
+			last = i + 1
+		}
+	}
+	return append(parts, string(rs[last:]))
+}
+
+// shellWords splits a command into words, honouring quotes and stopping at a comment or a
+// pipe: enough for documentation and workflow steps, not a shell.
+func shellWords(s string) []string {
+	var words []string
+	var cur strings.Builder
+	quote, inWord := rune(0), false
+	for _, r := range s {
+		switch {
+		case quote != 0:
+			if r == quote {
+				quote = 0
+			} else {
+				cur.WriteRune(r)
+			}
+		case r == '"' || r == '\'':
+			quote, inWord = r, true
+		case r == ' ' || r == '\t':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		case (r == '#' || r == '|') && !inWord:
+			return words
+		default:
+			cur.WriteRune(r)
+			inWord = true
+		}
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words
+}

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"os"
 	"os/exec"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -108,6 +109,31 @@ func TestFake(t *testing.T) {
 			}
 			if out, err := os.ReadFile(then); err != nil || string(out) != "ran then\n" {
 				t.Errorf("then lines: %q, %v; want them run", out, err)
+			}
+		})
+	}
+}
+
+func TestCalls(t *testing.T) {
+	for _, tt := range []struct {
+		name, text string
+		want       []Call
+	}{
+		{"none", "echo dagger call\nls", nil},
+		{"one line", "dagger call lint", []Call{{1, []string{"lint"}}}},
+		{"progress flag and quotes", `dagger --progress=plain call --region="$AWS_REGION" plan --env='a b'`,
+			[]Call{{1, []string{"--region=$AWS_REGION", "plan", "--env=a b"}}}},
+		{"continuations join, the line is the first", "x=1\ndagger call \\\n  plan \\\n  --env=test\n",
+			[]Call{{2, []string{"plan", "--env=test"}}}},
+		{"operators end a call", `guard=1 && dagger call lint || status=$?; dagger call verdict --report=./r && echo "a && dagger call no"`,
+			[]Call{{1, []string{"lint"}}, {1, []string{"verdict", "--report=./r"}}}},
+		{"a comment and a pipe end a call", "dagger call plan --env=test # dagger call x\ndagger call lint | tee out",
+			[]Call{{1, []string{"plan", "--env=test"}}, {2, []string{"lint"}}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Calls(tt.text)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Calls\n got %q\nwant %q", got, tt.want)
 			}
 		})
 	}
