@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -315,9 +316,20 @@ func (r *run) exec(ctx context.Context, ctr *dagger.Container, step string, args
 	}
 	output := res.output()
 	if lockErr := state.CheckLock(r.env, output, r.profile.LockTimeout, time.Now()); lockErr != nil {
-		return nil, fmt.Errorf("%s: %w", step, lockErr)
+		return nil, fmt.Errorf("%s: %w", step, r.lockHelp(lockErr))
 	}
 	return nil, fmt.Errorf("%s failed in %s (exit code %d):\n%s", step, r.env, res.code, tail(output, 60))
+}
+
+// lockHelp points a held-lock error at this module's force-unlock and import lines, so the
+// reader recovers without initialising Terraform by hand.
+func (r *run) lockHelp(err error) error {
+	var lockErr *state.LockError
+	if errors.As(err, &lockErr) {
+		lockErr.Unlock = r.call("force-unlock").Flag("lock-id", lockErr.Lock.ID).String()
+		lockErr.Import = r.importLine("").String()
+	}
+	return err
 }
 
 // ran is a finished command whose exit code is part of the answer (terraform fmt -check,

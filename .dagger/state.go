@@ -440,7 +440,8 @@ func (r *run) drift(ctx context.Context) (state.Drift, error) {
 	if err != nil {
 		return state.Drift{}, fmt.Errorf("drift check (%s): no exit code: %w", r.env, err)
 	}
-	return state.ReadDrift(r.env, code, files["drift.log"], []byte(files["drift.json"]))
+	d, err := state.ReadDrift(r.env, code, files["drift.log"], []byte(files["drift.json"]))
+	return d, r.lockHelp(err)
 }
 
 // driftReport is drift's directory: drift.md, drift.json (ci/state's report; empty of

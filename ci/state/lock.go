@@ -48,6 +48,11 @@ type LockError struct {
 	Lock        LockInfo
 	LockTimeout time.Duration // how long this run waited
 	Now         time.Time     // when the error was seen, for the lock's age
+	// Unlock is the command that releases the lock through the pipeline (the module's
+	// force-unlock line); empty, the message gives Terraform's own command.
+	Unlock string
+	// Import is the command that adopts what a killed run created but did not record.
+	Import string
 }
 
 func (e *LockError) Error() string {
@@ -68,9 +73,21 @@ func (e *LockError) Error() string {
 	if e.LockTimeout > 0 {
 		fmt.Fprintf(&sb, "; waited %s (-lock-timeout)", e.LockTimeout)
 	}
-	fmt.Fprintf(&sb, ".\nIf that run is still going, wait for it and rerun."+
-		"\nIf it is gone (cancelled or killed job), release the lock from the Terraform directory initialised for %s:\n  %s",
-		e.Env, l.ForceUnlockCommand())
+	sb.WriteString(".\nIf that run is still going, wait for it and rerun.")
+	if e.Unlock != "" {
+		fmt.Fprintf(&sb, "\nIf it is gone (cancelled or killed job), release the lock:\n  %s", e.Unlock)
+	} else {
+		fmt.Fprintf(&sb, "\nIf it is gone (cancelled or killed job), release the lock from the Terraform directory initialised for %s:\n  %s",
+			e.Env, l.ForceUnlockCommand())
+	}
+	if operationName(l.Operation) == "an apply" {
+		sb.WriteString("\nA killed apply may have created resources it never wrote to the state: the next plan would create them again.")
+		if e.Import != "" {
+			fmt.Fprintf(&sb, " After the unlock, adopt them by their tags first:\n  %s", e.Import)
+		} else {
+			sb.WriteString(" After the unlock, import them before the next apply.")
+		}
+	}
 	return sb.String()
 }
 

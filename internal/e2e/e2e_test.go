@@ -204,7 +204,7 @@ environments:
 	wg.Wait()
 
 	var winners []string
-	lockID := regexp.MustCompile(`terraform force-unlock ([0-9a-f-]{36})`)
+	lockID := regexp.MustCompile(`dagger call .* force-unlock --env=test --lock-id=([0-9a-f-]{36})`)
 	for i, res := range results {
 		if res.Err == nil {
 			winners = append(winners, releases[i])

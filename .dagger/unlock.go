@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"dagger/infra/internal/dagger"
+
+	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/pipeline"
+	"github.com/infrapipe/infrapipe/ci/state"
+)
+
+// ForceUnlock releases the state lock a cancelled or killed run left behind, in the same
+// container set-up as apply (backend, credentials, emulator), so nobody initialises
+// Terraform by hand. It asks Terraform which lock holds the state, and refuses an ID that is
+// not that lock's, and a lock younger than 15 minutes unless --force (its run may still be
+// going). In prod it shows the lock and releases nothing until --confirm. It returns what it
+// released and, after a killed apply, the import line that adopts what that apply created.
+//
+// +cache="never"
+func (m *Infra) ForceUnlock(
+	ctx context.Context,
+	// Environment: preview, test, staging or prod.
+	env string,
+	// ID of the lock to release, from the lock error.
+	lockID string,
+	// Release a lock younger than 15 minutes: you have checked that no run holds it.
+	// +optional
+	force bool,
+	// Release in prod; without it prod shows the lock and changes nothing.
+	// +optional
+	confirm bool,
+	// Project tag value, for the import line the report gives after a killed apply.
+	// +optional
+	project string,
+	// AWS access key ID, e.g. env:AWS_ACCESS_KEY_ID.
+	// +optional
+	awsAccessKeyID *dagger.Secret,
+	// AWS secret access key, e.g. env:AWS_SECRET_ACCESS_KEY.
+	// +optional
+	awsSecretAccessKey *dagger.Secret,
+	// AWS session token, e.g. env:AWS_SESSION_TOKEN.
+	// +optional
+	awsSessionToken *dagger.Secret,
+) (string, error) {
+	creds, err := credentials(ctx, awsAccessKeyID, awsSecretAccessKey, awsSessionToken)
+	if err != nil {
+		return "", err
+	}
+	reproduce := m.envCall("force-unlock", env, creds).Flag("lock-id", lockID).Bool("force", force).Flag("project", project)
+	release := reproduce.Bool("confirm", true)
+	reproduce = reproduce.Bool("confirm", confirm)
+	if err := state.CheckLockID(lockID); err != nil {
+		return "", reproduce.Wrap(err)
+	}
+	r, ctr, err := m.initializedRun(ctx, env, creds)
+	if err != nil {
+		return "", reproduce.Wrap(err)
+	}
+	held, err := r.currentLock(ctx, ctr)
+	if err != nil {
+		return "", reproduce.Wrap(err)
+	}
+	now := time.Now()
+	err = state.CheckUnlock(state.UnlockRequest{
+		Env: r.env, LockID: lockID, Force: force, Confirm: confirm, Now: now,
+		ConfirmFirst: r.profile.Approval == environment.ApprovalManual,
+	}, held)
+	if errors.Is(err, state.ErrConfirmFirst) {
+		return state.UnlockSummary(r.env, *held, now, false, release.String()) + reproduce.Markdown(), nil
+	}
+	if err != nil {
+		return "", reproduce.Wrap(err)
+	}
+	if _, err := r.exec(ctx, ctr, "terraform force-unlock", []string{"terraform", "force-unlock", "-force", lockID}); err != nil {
+		return "", reproduce.Wrap(err)
+	}
+	return state.UnlockSummary(r.env, *held, now, true, r.importLine(project).String()) + reproduce.Markdown(), nil
+}
+
+// currentLock asks Terraform which lock holds the state: a plan without refresh that gives
+// up at once takes the lock exactly as apply would, for any backend (S3 lockfile or
+// DynamoDB). nil means nothing holds it (the plan took the lock and let it go).
+func (r *run) currentLock(ctx context.Context, ctr *dagger.Container) (*state.LockInfo, error) {
+	vars, err := r.varFileArgs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	args := append([]string{"terraform", "plan", "-input=false", "-no-color", "-refresh=false", "-lock=true", "-lock-timeout=0s"}, vars...)
+	res, err := execAny(ctx, ctr, args)
+	if err != nil {
+		return nil, err
+	}
+	if res.code == 0 {
+		return nil, nil
+	}
+	if info, ok := state.ParseLockError(res.output()); ok {
+		return &info, nil
+	}
+	return nil, errors.New("find the lock of " + string(r.env) + " (terraform plan -refresh=false) failed:\n" + tail(res.output(), 30))
+}
+
+// importLine is the import call that adopts, by their tags, resources a killed apply created
+// but never wrote to the state.
+func (r *run) importLine(project string) pipeline.Command {
+	if project == "" {
+		project = "<your Project tag>"
+	}
+	return r.call("import").Flag("project", project)
+}
