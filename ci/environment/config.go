@@ -147,6 +147,7 @@ type override struct {
 	ExtraChecks       []string     `yaml:"extra_checks"`
 	PostDeploy        *[]string    `yaml:"post_deploy"` // replaces the list
 	LockTimeout       *string      `yaml:"lock_timeout"`
+	PlanMaxAge        *string      `yaml:"plan_max_age"`
 	VarFile           *string      `yaml:"var_file"`
 	Destroy           *string      `yaml:"destroy"`
 	Backend           *backendFile `yaml:"backend"`
@@ -363,6 +364,13 @@ func (o *override) applyTo(p *Profile, at string) error {
 			return fmt.Errorf("%s.lock_timeout: %q is not valid: use a duration from 1s to 2h, e.g. \"5m\"", at, *o.LockTimeout)
 		}
 		p.LockTimeout = d
+	}
+	if o.PlanMaxAge != nil {
+		d, err := time.ParseDuration(*o.PlanMaxAge)
+		if err != nil || d < time.Minute || d > 7*24*time.Hour {
+			return fmt.Errorf("%s.plan_max_age: %q is not valid: use a duration from 1m to 168h, e.g. \"24h\"", at, *o.PlanMaxAge)
+		}
+		p.PlanMaxAge = d
 	}
 	if o.VarFile != nil {
 		if err := checkPath(*o.VarFile, at+".var_file", true); err != nil {

@@ -39,6 +39,10 @@ var DefaultProtectedTypes = []string{
 // long enough to queue behind a short apply, short enough to notice a stuck lock.
 const DefaultLockTimeout = 5 * time.Minute
 
+// DefaultPlanMaxAge is how old a stored plan may be when it is applied: a working day for a
+// review, short enough that the plan still describes the infrastructure it was made on.
+const DefaultPlanMaxAge = 24 * time.Hour
+
 // checksFor lists the checks each validation level runs, each level adding to the last.
 func checksFor(v Validation) []Check {
 	switch v {
@@ -82,6 +86,7 @@ func Default(name Name) (Profile, error) {
 		Name:              name,
 		ProtectedTypes:    slices.Clone(DefaultProtectedTypes),
 		LockTimeout:       DefaultLockTimeout,
+		PlanMaxAge:        DefaultPlanMaxAge,
 		VarFile:           "environments/" + string(name) + ".tfvars",
 		PostDeploy:        slices.Clone(AllPostDeployChecks),
 		ProjectTagKey:     "Project",

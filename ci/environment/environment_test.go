@@ -45,7 +45,7 @@ func TestDefault(t *testing.T) {
 				t.Errorf("checks = %v, want %v", p.Checks, tt.checks)
 			}
 			if p.VarFile != "environments/"+string(tt.name)+".tfvars" || p.ProjectTagKey != "Project" ||
-				p.EnvironmentTagKey != "Environment" || p.LockTimeout != DefaultLockTimeout {
+				p.EnvironmentTagKey != "Environment" || p.LockTimeout != DefaultLockTimeout || p.PlanMaxAge != DefaultPlanMaxAge {
 				t.Errorf("defaults not set: %+v", p)
 			}
 			// Only production refuses to run without a cost estimate.
@@ -100,7 +100,8 @@ func TestLoadExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	if prod.SeverityThreshold != findings.Low || prod.Budget.MonthlyTotal != 500 || prod.Budget.MonthlyDelta != 50 ||
-		!prod.Budget.RequireEstimate || prod.LockTimeout != 10*time.Minute || prod.VarFile != "env/prod.tfvars" {
+		!prod.Budget.RequireEstimate || prod.LockTimeout != 10*time.Minute || prod.VarFile != "env/prod.tfvars" ||
+		prod.PlanMaxAge != 4*time.Hour {
 		t.Errorf("prod overrides not applied: %+v", prod)
 	}
 	if prod.Backend != (Backend{Bucket: "octo-infra-state", Key: "infra/prod.tfstate", Region: "eu-west-1",
@@ -203,6 +204,8 @@ func TestLoadErrors(t *testing.T) {
 		{"bad extra check", "version: 1\nenvironments:\n  test:\n    extra_checks: [cost, fuzz]\n", []string{"environments.test.extra_checks[1]", `"fuzz"`, "fmt, validate, lint, security, compliance, cost"}},
 		{"bad lock timeout", "version: 1\ndefaults:\n  lock_timeout: forever\n", []string{"defaults.lock_timeout", "1s to 2h"}},
 		{"lock timeout too long", "version: 1\ndefaults:\n  lock_timeout: 3h\n", []string{"defaults.lock_timeout"}},
+		{"bad plan max age", "version: 1\nenvironments:\n  prod:\n    plan_max_age: soon\n", []string{"environments.prod.plan_max_age", "1m to 168h"}},
+		{"plan max age too long", "version: 1\ndefaults:\n  plan_max_age: 200h\n", []string{"defaults.plan_max_age"}},
 		{"var file escapes", "version: 1\nenvironments:\n  prod:\n    var_file: ../secrets.tfvars\n", []string{"environments.prod.var_file", "without .."}},
 		{"var file absolute", "version: 1\nenvironments:\n  prod:\n    var_file: /etc/passwd\n", []string{"environments.prod.var_file"}},
 		{"var file option", "version: 1\nenvironments:\n  prod:\n    var_file: -destroy\n", []string{"environments.prod.var_file"}},

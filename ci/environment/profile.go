@@ -133,7 +133,9 @@ type Profile struct {
 	// every environment (databases, buckets, tables by default).
 	ProtectedTypes []string      `json:"protected_types"`
 	LockTimeout    time.Duration `json:"lock_timeout"`
-	VarFile        string        `json:"var_file"` // relative to the Terraform directory
+	// PlanMaxAge is how old a stored plan (plan --store-plan) may be when it is applied.
+	PlanMaxAge time.Duration `json:"plan_max_age"`
+	VarFile    string        `json:"var_file"` // relative to the Terraform directory
 	// PostDeploy are the categories of checks `test` runs after an apply.
 	PostDeploy []PostDeployCheck `json:"post_deploy"`
 	Backend    Backend           `json:"backend"`

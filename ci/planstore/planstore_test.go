@@ -1,0 +1,232 @@
+package planstore
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/internal/mototest"
+	"github.com/infrapipe/infrapipe/ci/internal/tftest"
+	"github.com/infrapipe/infrapipe/ci/state"
+)
+
+func TestParseRef(t *testing.T) {
+	for _, tt := range []struct {
+		in      string
+		want    Ref
+		wantErr string
+	}{
+		{in: "plans/prod/20261205T054000Z-9f86d081.tfplan", want: Ref{Env: "prod", Run: "20261205T054000Z-9f86d081"}},
+		{in: "plans/staging/r_1.tfplan", want: Ref{Env: "staging", Run: "r_1"}},
+		{in: "prod/20261205T054000Z-9f86d081.tfplan", wantErr: "does not start with plans/"},
+		{in: "plans/prod/x.tfstate", wantErr: "does not end with .tfplan"},
+		{in: "plans/x.tfplan", wantErr: "no environment directory"},
+		{in: "plans/production/x.tfplan", wantErr: "unknown environment"},
+		{in: "plans/prod/../test/x.tfplan", wantErr: "letters, digits"},
+		{in: "plans/prod/a/b.tfplan", wantErr: "letters, digits"},
+		{in: "plans/prod/.tfplan", wantErr: "letters, digits"},
+		{in: "plans/prod/-x.tfplan", wantErr: "letters, digits"},
+		{in: "plans/prod/x\n::error::pwned.tfplan", wantErr: `"plans/prod/x\n::error::pwned.tfplan"`},
+		{in: "", wantErr: "does not start with plans/"},
+	} {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := ParseRef(tt.in)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "--plan-ref") {
+					t.Fatalf("ParseRef = %v, %v; want an error naming --plan-ref with %q", got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want || got.Key() != tt.in {
+				t.Fatalf("ParseRef = %+v, %v; want %+v with key %s", got, err, tt.want, tt.in)
+			}
+		})
+	}
+	if r := NewRef(environment.Prod, time.Date(2026, 12, 5, 5, 40, 0, 0, time.UTC), "9f86d081"); r.Key() != "plans/prod/20261205T054000Z-9f86d081.tfplan" {
+		t.Errorf("NewRef key %s", r.Key())
+	}
+}
+
+// A reference that parses is exactly the key it names, and a parsed run never leaves its
+// environment's directory.
+func FuzzParseRef(f *testing.F) {
+	for _, s := range []string{"plans/prod/20261205T054000Z-9f86d081.tfplan", "plans/test/a.tfplan", "plans/prod/../x.tfplan", "plans//x.tfplan", "plans/prod/x.tfplan/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ref, err := ParseRef(s)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error spans lines: %q", err)
+			}
+			return
+		}
+		if ref.Key() != s {
+			t.Fatalf("ParseRef(%q).Key() = %q", s, ref.Key())
+		}
+		if strings.ContainsAny(ref.Run, "/.\\ \n") || strings.Count(s, "/") != 2 {
+			t.Fatalf("ParseRef(%q) run %q escapes its directory", s, ref.Run)
+		}
+	})
+}
+
+func TestCheckSHA256(t *testing.T) {
+	if err := CheckSHA256(Sum([]byte("x"))); err != nil {
+		t.Errorf("a real SHA-256 refused: %v", err)
+	}
+	for _, bad := range []string{"", "abc", strings.ToUpper(Sum([]byte("x"))), Sum([]byte("x")) + "0", "sha256:" + Sum([]byte("x"))} {
+		if err := CheckSHA256(bad); err == nil || !strings.Contains(err.Error(), "--plan-sha256") {
+			t.Errorf("CheckSHA256(%q) = %v", bad, err)
+		}
+	}
+}
+
+// realPlans are two plan files Terraform wrote: one on no state, one on the state the first
+// one's apply left, and that state as `terraform state pull` prints it.
+func realPlans(t *testing.T) (first, second, pulled []byte) {
+	t.Helper()
+	w := tftest.New(t, map[string]string{"main.tf": `resource "terraform_data" "a" { input = "one" }`})
+	w.Init()
+	w.Run("plan", "-input=false", "-out=first.tfplan")
+	w.Run("apply", "-input=false", "first.tfplan")
+	w.Write("main.tf", `resource "terraform_data" "a" { input = "two" }`)
+	w.Run("plan", "-input=false", "-out=second.tfplan")
+	read := func(name string) []byte {
+		data, err := os.ReadFile(filepath.Join(w.Dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	return read("first.tfplan"), read("second.tfplan"), []byte(w.Run("state", "pull"))
+}
+
+// Staleness on real plan files: a plan made on the current state is fresh, one made before
+// the last apply is stale, and a plan made on no state is stale once a state exists.
+func TestPriorAndCheckFresh(t *testing.T) {
+	first, second, pulled := realPlans(t)
+	current, err := Current(pulled)
+	if err != nil || current.Lineage == "" || current.Serial == 0 {
+		t.Fatalf("Current = %+v, %v", current, err)
+	}
+	ref := Ref{Env: "prod", Run: "r1"}
+	p1, err := Prior(first)
+	if err != nil || p1 != (StateID{}) {
+		t.Fatalf("Prior(first) = %+v, %v; want no state", p1, err)
+	}
+	p2, err := Prior(second)
+	if err != nil || p2 != current {
+		t.Fatalf("Prior(second) = %+v, %v; want the current state %+v", p2, err, current)
+	}
+	if err := CheckFresh("prod", ref, p2, current); err != nil {
+		t.Errorf("a plan on the current state is stale: %v", err)
+	}
+	err = CheckFresh("prod", ref, p1, current)
+	if err == nil || !strings.Contains(err.Error(), "is stale: it was made on no state, and the state of prod is now serial") {
+		t.Errorf("CheckFresh of a plan made before the apply = %v", err)
+	}
+	if empty, err := Current(nil); err != nil || CheckFresh("prod", ref, p1, empty) != nil {
+		t.Errorf("a plan on no state, with still no state: %v", err)
+	}
+	if _, err := Prior([]byte("not a zip")); err == nil || !strings.Contains(err.Error(), "not a Terraform plan file") {
+		t.Errorf("Prior of junk = %v", err)
+	}
+}
+
+// The store on moto S3 with a real plan file: stored encrypted with its record, read back
+// and checked, refused for each way it can be wrong, and gone once deleted.
+func TestStoreOnMoto(t *testing.T) {
+	_, second, _ := realPlans(t)
+	moto := mototest.Start(t)
+	for _, kv := range moto.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	ctx := context.Background()
+	client, err := state.NewS3Client(ctx, "us-east-1", moto.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const bucket = "plans-state"
+	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	ref := NewRef(environment.Prod, now, "abc123")
+	const commit = "0123456789abcdef0123456789abcdef01234567"
+	meta, err := Put(ctx, client, bucket, ref, second, commit, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(ref.Key())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if head.ServerSideEncryption != types.ServerSideEncryptionAes256 {
+		t.Errorf("stored with encryption %q, want AES256", head.ServerSideEncryption)
+	}
+	plan, got, modified, err := Get(ctx, client, bucket, ref)
+	if err != nil || !bytes.Equal(plan, second) || got != meta || modified.IsZero() {
+		t.Fatalf("Get = %d bytes, %+v, %v, %v; want the plan and %+v", len(plan), got, modified, err, meta)
+	}
+	want := Want{Env: environment.Prod, SHA256: Sum(second), Commit: commit, MaxAge: time.Hour, Now: now.Add(time.Minute)}
+	if err := Check(ref, want, plan, got, modified); err != nil {
+		t.Fatalf("the approved plan is refused: %v", err)
+	}
+
+	tests := []struct {
+		name    string
+		ref     Ref
+		change  func(w *Want, plan *[]byte, m *Meta)
+		wantErr string
+	}{
+		{"a staging plan given to prod", Ref{Env: "staging", Run: ref.Run}, nil, "was made for staging, not prod"},
+		{"a record that says staging", ref, func(_ *Want, _ *[]byte, m *Meta) { m.Env = "staging" }, "was made for staging, not prod"},
+		{"a wrong hash", ref, func(w *Want, _ *[]byte, _ *Meta) { w.SHA256 = Sum([]byte("other")) }, "not the approved"},
+		{"a tampered object", ref, func(_ *Want, p *[]byte, _ *Meta) { *p = append(bytes.Clone(*p), 0) }, "not the plan that was reviewed"},
+		{"an expired plan", ref, func(w *Want, _ *[]byte, _ *Meta) { w.Now = now.Add(2 * time.Hour) }, "older than 1h0m0s (plan_max_age of prod)"},
+		{"another commit", ref, func(w *Want, _ *[]byte, _ *Meta) { w.Commit = strings.Repeat("f", 40) }, "was made from \"0123456789abcdef"},
+		{"no recorded commit", ref, func(_ *Want, _ *[]byte, m *Meta) { m.Commit = "" }, "made from \"no recorded commit\""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w, p, m := want, bytes.Clone(plan), got
+			if tt.change != nil {
+				tt.change(&w, &p, &m)
+			}
+			err := Check(tt.ref, w, p, m, modified)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("Check = %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+
+	// An object replaced in the bucket after the review fails the hash.
+	if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(ref.Key()),
+		Body: bytes.NewReader(append(bytes.Clone(second), '\n')), Metadata: map[string]string{metaEnv: "prod", metaCommit: commit, metaSHA256: Sum(second)}}); err != nil {
+		t.Fatal(err)
+	}
+	plan, got, modified, err = Get(ctx, client, bucket, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Check(ref, want, plan, got, modified); err == nil || !strings.Contains(err.Error(), "not the plan that was reviewed") {
+		t.Errorf("a replaced object passed: %v", err)
+	}
+
+	if err := Delete(ctx, client, bucket, ref); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := Get(ctx, client, bucket, ref); err == nil || !strings.Contains(err.Error(), "no stored plan at s3://plans-state/"+ref.Key()+": it was applied already") {
+		t.Errorf("Get after Delete = %v", err)
+	}
+}
