@@ -74,6 +74,21 @@ func (m *Infra) Pipeline(
 	// Infracost API key for the cost step, e.g. env:INFRACOST_API_KEY.
 	// +optional
 	infracostApiKey *dagger.Secret,
+	// First phase of a reviewed deploy: plan and check only, and store the plan for
+	// "--plan-ref" (the summary gives its reference and SHA-256). Implies --dry-run.
+	// +optional
+	storePlan bool,
+	// Second phase: apply this stored plan instead of planning, once it is proven to be the
+	// approved one (--plan-sha256), for this environment and commit, and still current.
+	// +optional
+	planRef string,
+	// SHA-256 of the stored plan, from the approved summary.
+	// +optional
+	planSha256 string,
+	// The commit being deployed, recorded with a stored plan and checked against it; taken
+	// from the GitHub event when empty.
+	// +optional
+	commit string,
 ) (*dagger.Directory, error) {
 	gh := gitHub{githubEventName, githubRef, requestedEnv, githubEvent}
 	var why string
@@ -90,6 +105,9 @@ func (m *Infra) Pipeline(
 			return nil, err
 		}
 		env, why = string(ctxGH.Target.Name), ctxGH.Target.Why
+		if commit == "" {
+			commit = ctxGH.SHA
+		}
 		forceRecreate = forceRecreate || ctxGH.Inputs.ForceRecreate
 		dryRun = dryRun || ctxGH.Inputs.DryRun
 		skipTests = skipTests || ctxGH.Inputs.SkipTests
@@ -101,13 +119,22 @@ func (m *Infra) Pipeline(
 	if infracostApiKey, err = given(ctx, "infracost-api-key", infracostApiKey); err != nil {
 		return nil, err
 	}
+	dryRun = dryRun || storePlan
 	reproduce := m.envCall("pipeline", env, creds).
 		Bool("dry-run", dryRun).
 		Bool("force-recreate", forceRecreate).
 		Bool("skip-tests", skipTests).
 		Flag("project", project).
-		Secret("infracost-api-key", infracostApiKey != nil, "INFRACOST_API_KEY")
+		Secret("infracost-api-key", infracostApiKey != nil, "INFRACOST_API_KEY").
+		Bool("store-plan", storePlan).Flag("plan-ref", planRef).Flag("plan-sha256", planSha256).Flag("commit", commit)
 	announce(reproduce)
+	stored, err := parseStoredRef(planRef, planSha256, commit)
+	if err != nil {
+		return nil, reproduce.Wrap(err)
+	}
+	if stored != nil && storePlan {
+		return nil, reproduce.Wrap(fmt.Errorf("give one of --store-plan (first phase) and --plan-ref (second phase)"))
+	}
 	r, err := m.newRun(ctx, env, creds)
 	if err != nil {
 		return nil, reproduce.Wrap(err)
@@ -120,6 +147,10 @@ func (m *Infra) Pipeline(
 		project:         project,
 		infracostAPIKey: infracostApiKey,
 		why:             why,
+		storePlan:       storePlan,
+		stored:          stored,
+		commit:          commit,
+		creds:           creds,
 	}
 	p.run(ctx)
 
@@ -144,6 +175,11 @@ type pipelineRun struct {
 	project         string
 	infracostAPIKey *dagger.Secret
 	why             string
+	storePlan       bool       // store the judged plan for a later apply
+	stored          *storedRef // apply this stored plan instead of planning
+	commit          string
+	creds           awsCredentials
+	storedSection   string // the stored plan's summary section, once stored
 
 	mu      sync.Mutex
 	steps   []step
@@ -279,6 +315,16 @@ func (p *pipelineRun) deploy(ctx context.Context, staticChecks func()) {
 	g.Wait()
 	staticChecks()
 
+	if p.storePlan && !p.blocked() {
+		section, err := r.storeForApply(ctx, planned, p.commit, p.creds)
+		if err != nil {
+			p.failed(pipeline.StepPlan, fmt.Errorf("store the plan for a later apply: %w", err))
+			return
+		}
+		p.mu.Lock()
+		p.storedSection = section
+		p.mu.Unlock()
+	}
 	if !p.plan.Runs(pipeline.StepApply) || p.blocked() {
 		return
 	}
@@ -286,6 +332,9 @@ func (p *pipelineRun) deploy(ctx context.Context, staticChecks func()) {
 	if err != nil {
 		p.failed(pipeline.StepApply, err)
 		return
+	}
+	if p.stored != nil {
+		applied.stored, applied.storedNote = p.stored, r.deleteStored(ctx, p.stored)
 	}
 	p.add(step{Outcome: pipeline.Outcome{Step: pipeline.StepApply, Verdict: gate.Pass}, markdown: applied.markdown()})
 
@@ -308,6 +357,14 @@ func (p *pipelineRun) deploy(ctx context.Context, staticChecks func()) {
 // An import step that cannot run is recorded as broken and the plan goes on without it.
 func (p *pipelineRun) planWithImports(ctx context.Context) (*planRun, error) {
 	r := p.r
+	if p.stored != nil {
+		// The stored plan is applied as reviewed, imports and all: nothing is planned again.
+		ctr, err := r.initialized(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return r.storedPlan(ctx, ctr, p.stored, p.forceRecreate)
+	}
 	imports, err := p.importStep(ctx)
 	if err != nil {
 		p.broken(pipeline.StepImport, err)
@@ -394,6 +451,9 @@ func (p *pipelineRun) report(ctx context.Context, reproduce pipeline.Command) (*
 		planRes := report.NewResult(p.planned.analysis, p.planned.profile, p.planned.decision)
 		res.Plan = &planRes
 		sections = append(sections, report.PlanSection(planRes))
+		if p.storedSection != "" {
+			sections = append(sections, report.Text(p.storedSection))
+		}
 		files = append(files, "plan.txt", p.planned.text)
 		for k, v := range p.planned.decision.Outputs {
 			if k != "verdict" {

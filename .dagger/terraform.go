@@ -13,6 +13,7 @@ import (
 	"github.com/infrapipe/infrapipe/ci/gate"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
 	"github.com/infrapipe/infrapipe/ci/plan"
+	"github.com/infrapipe/infrapipe/ci/planstore"
 	"github.com/infrapipe/infrapipe/ci/report"
 )
 
@@ -123,6 +124,14 @@ func (m *Infra) Plan(
 	// holds the summary.
 	// +optional
 	failOnBlock bool,
+	// Store the saved plan in the state bucket for a later "apply --plan-ref": the summary
+	// gives its reference, its SHA-256 and the apply line. A blocked plan is not stored.
+	// +optional
+	storePlan bool,
+	// The commit the plan is made from, recorded with a stored plan; apply refuses the plan
+	// for another commit.
+	// +optional
+	commit string,
 	// AWS access key ID, e.g. env:AWS_ACCESS_KEY_ID.
 	// +optional
 	awsAccessKeyID *dagger.Secret,
@@ -138,10 +147,16 @@ func (m *Infra) Plan(
 		return nil, err
 	}
 	reproduce := m.envCall("plan", env, creds).Bool("force-recreate", forceRecreate).
-		Bool("include-plan", includePlan).Bool("fail-on-block", failOnBlock)
-	_, p, err := m.plannedRun(ctx, env, creds, forceRecreate)
+		Bool("include-plan", includePlan).Bool("fail-on-block", failOnBlock).Bool("store-plan", storePlan).Flag("commit", commit)
+	r, p, err := m.plannedRun(ctx, env, creds, forceRecreate)
 	if err != nil {
 		return nil, reproduce.Wrap(err)
+	}
+	stored := ""
+	if storePlan && p.decision.Verdict != gate.Block {
+		if stored, err = r.storeForApply(ctx, p, commit, creds); err != nil {
+			return nil, reproduce.Wrap(err)
+		}
 	}
 	if failOnBlock && p.decision.Verdict == gate.Block {
 		summary, _, err := p.files(reproduce.String())
@@ -150,7 +165,7 @@ func (m *Infra) Plan(
 		}
 		return nil, fmt.Errorf("the safety gate blocked the %s plan:\n- %s\n\n%s", env, strings.Join(p.decision.Reasons, "\n- "), summary)
 	}
-	return p.report(ctx, reproduce, includePlan)
+	return p.report(ctx, reproduce, includePlan, stored)
 }
 
 // plannedRun is the start of the functions that judge a plan (plan, compliance, cost): the
@@ -203,11 +218,12 @@ func (r *run) judge(ctx context.Context, ctr *dagger.Container, forceRecreate bo
 
 // report is the plan's directory: plan.txt, summary.md, result.json, and with includePlan
 // the secret-bearing tfplan and plan.json.
-func (p *planRun) report(ctx context.Context, reproduce pipeline.Command, includePlan bool) (*dagger.Directory, error) {
-	summary, result, err := p.files(reproduce.String())
+func (p *planRun) report(ctx context.Context, reproduce pipeline.Command, includePlan bool, extra string) (*dagger.Directory, error) {
+	summary, result, err := p.files("")
 	if err != nil {
 		return nil, err
 	}
+	summary += extra + reproduce.Markdown()
 	dir, err := reportDir(ctx, "plan.txt", p.text, "summary.md", summary, "result.json", result)
 	if err != nil {
 		return nil, err
@@ -236,6 +252,17 @@ func (m *Infra) Apply(
 	// refuses it if the state changed since.
 	// +optional
 	plan *dagger.Directory,
+	// A plan stored by "plan --store-plan", e.g. plans/prod/20261205T054000Z-9f86d081.tfplan:
+	// applied only if it is the approved one (--plan-sha256), for this environment and
+	// commit, younger than plan_max_age, and made on the current state.
+	// +optional
+	planRef string,
+	// SHA-256 of the stored plan, from the summary the reviewer approved.
+	// +optional
+	planSha256 string,
+	// The commit being deployed; a stored plan made from another commit is refused.
+	// +optional
+	commit string,
 	// AWS access key ID, e.g. env:AWS_ACCESS_KEY_ID.
 	// +optional
 	awsAccessKeyID *dagger.Secret,
@@ -254,14 +281,37 @@ func (m *Infra) Apply(
 	if plan != nil {
 		saved = "<plan directory>"
 	}
-	reproduce := m.envCall("apply", env, creds).Bool("force-recreate", forceRecreate).Flag("plan", saved)
+	reproduce := m.envCall("apply", env, creds).Bool("force-recreate", forceRecreate).Flag("plan", saved).
+		Flag("plan-ref", planRef).Flag("plan-sha256", planSha256).Flag("commit", commit)
+	stored, err := parseStoredRef(planRef, planSha256, commit)
+	if err != nil {
+		return nil, reproduce.Wrap(err)
+	}
+	if stored != nil && plan != nil {
+		return nil, reproduce.Wrap(fmt.Errorf("give one of --plan (a plan directory) and --plan-ref (a stored plan)"))
+	}
 	r, ctr, err := m.initializedRun(ctx, env, creds)
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
-	res, err := r.apply(ctx, ctr, forceRecreate, plan)
+	var p *planRun
+	if stored != nil {
+		p, err = r.storedPlan(ctx, ctr, stored, forceRecreate)
+	} else {
+		p, err = r.planFor(ctx, ctr, forceRecreate, plan)
+	}
 	if err != nil {
 		return nil, reproduce.Wrap(err)
+	}
+	if p.decision.Verdict == gate.Block {
+		return nil, reproduce.Wrap(fmt.Errorf("the safety gate blocked the %s apply; nothing was changed:\n- %s", r.env, strings.Join(p.decision.Reasons, "\n- ")))
+	}
+	res, err := r.applyPlan(ctx, p)
+	if err != nil {
+		return nil, reproduce.Wrap(err)
+	}
+	if stored != nil {
+		res.stored, res.storedNote = stored, r.deleteStored(ctx, stored)
 	}
 	return res.report(ctx, reproduce)
 }
@@ -271,10 +321,15 @@ type applyResult struct {
 	plan   *planRun
 	backup backupResult
 	log    *dagger.File // nil when the gate blocked or nothing changed
+	// stored is the stored plan applied, if any; storedNote says when it could not be
+	// deleted afterwards.
+	stored     *storedRef
+	storedNote string
 }
 
-// apply is Apply's story: plan, gate, backup, apply the saved plan.
-func (r *run) apply(ctx context.Context, ctr *dagger.Container, forceRecreate bool, saved *dagger.Directory) (*applyResult, error) {
+// planFor is the judged plan an apply applies: a fresh plan, or the saved one of a plan
+// directory (checked to be this environment's).
+func (r *run) planFor(ctx context.Context, ctr *dagger.Container, forceRecreate bool, saved *dagger.Directory) (*planRun, error) {
 	var err error
 	if saved != nil {
 		if err := r.checkSavedPlan(ctx, saved); err != nil {
@@ -288,14 +343,7 @@ func (r *run) apply(ctx context.Context, ctr *dagger.Container, forceRecreate bo
 	if err != nil {
 		return nil, err
 	}
-	p, err := r.judge(ctx, ctr, forceRecreate)
-	if err != nil {
-		return nil, err
-	}
-	if p.decision.Verdict == gate.Block {
-		return nil, fmt.Errorf("the safety gate blocked the %s apply; nothing was changed:\n- %s", r.env, strings.Join(p.decision.Reasons, "\n- "))
-	}
-	return r.applyPlan(ctx, p)
+	return r.judge(ctx, ctr, forceRecreate)
 }
 
 // applyPlan applies a judged plan: a state backup first where the profile asks for one
@@ -377,8 +425,11 @@ func (a *applyResult) report(ctx context.Context, reproduce pipeline.Command) (*
 // markdown is the apply section of a summary: what was applied and the state backup.
 func (a *applyResult) markdown() string {
 	line := "- Applied the saved plan of this run.\n"
-	if a.log == nil {
+	switch {
+	case a.log == nil:
 		line = "- Nothing to apply: the plan has no changes.\n"
+	case a.stored != nil:
+		line = planstore.Applied(a.stored.ref, a.stored.sha256, a.storedNote)
 	}
 	return "## Apply\n\n" + line + a.backup.markdown()
 }

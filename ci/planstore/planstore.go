@@ -89,6 +89,14 @@ func ParseRef(s string) (Ref, error) {
 	return Ref{Env: name, Run: run}, nil
 }
 
+// CheckEnv refuses a reference to another environment's plan before it is even fetched.
+func (r Ref) CheckEnv(env environment.Name) error {
+	if r.Env != env {
+		return fmt.Errorf("the stored plan %s was made for %s, not %s: plan %s and apply that", r.Key(), r.Env, env, env)
+	}
+	return nil
+}
+
 // sha256RE is a SHA-256 as the summary prints it.
 var sha256RE = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
@@ -146,8 +154,8 @@ func Put(ctx context.Context, objs Objects, bucket string, ref Ref, plan []byte,
 // maxPlan bounds a download: a plan file of a large stack is a few megabytes.
 const maxPlan = 256 << 20
 
-// Get reads a stored plan and what was recorded with it. The time is the object's
-// LastModified, which the bucket sets and a writer cannot backdate.
+// Get reads a stored plan and what was recorded with it, and the object's LastModified, which
+// the bucket sets on every write.
 func Get(ctx context.Context, objs Objects, bucket string, ref Ref) ([]byte, Meta, time.Time, error) {
 	out, err := objs.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(ref.Key())})
 	if err != nil {
@@ -196,19 +204,21 @@ type Want struct {
 // environment's, a different file than the hash says, too old, or from another commit.
 // Each refusal says what to do; nothing has been applied when it returns an error.
 func Check(ref Ref, want Want, plan []byte, meta Meta, modified time.Time) error {
-	if ref.Env != want.Env || meta.Env != want.Env {
-		made := ref.Env
-		if meta.Env != want.Env && meta.Env != "" {
-			made = meta.Env
-		}
-		return fmt.Errorf("the stored plan %s was made for %s, not %s: plan %s and apply that", ref.Key(), made, want.Env, want.Env)
+	if err := ref.CheckEnv(want.Env); err != nil {
+		return err
+	}
+	if meta.Env != want.Env {
+		return fmt.Errorf("the stored plan %s was recorded for %s, not %s: plan %s and apply that",
+			ref.Key(), untrusted.Quote(string(meta.Env)), want.Env, want.Env)
 	}
 	if got := Sum(plan); got != want.SHA256 {
 		return fmt.Errorf("the stored plan %s has SHA-256 %s, not the approved %s: it is not the plan that was reviewed (changed or replaced since); nothing was applied, plan %s again and have it reviewed",
 			ref.Key(), got, want.SHA256, want.Env)
 	}
+	// The plan is as old as the earliest sign of it: putting the same bytes back in the
+	// bucket renews LastModified, not the plan.
 	created := modified
-	if meta.Created.After(created) {
+	if !meta.Created.IsZero() && meta.Created.Before(created) {
 		created = meta.Created
 	}
 	if age := want.Now.Sub(created); want.MaxAge > 0 && age > want.MaxAge {

@@ -190,10 +190,11 @@ func TestStoreOnMoto(t *testing.T) {
 		wantErr string
 	}{
 		{"a staging plan given to prod", Ref{Env: "staging", Run: ref.Run}, nil, "was made for staging, not prod"},
-		{"a record that says staging", ref, func(_ *Want, _ *[]byte, m *Meta) { m.Env = "staging" }, "was made for staging, not prod"},
+		{"a record that says staging", ref, func(_ *Want, _ *[]byte, m *Meta) { m.Env = "staging" }, `was recorded for "staging", not prod`},
 		{"a wrong hash", ref, func(w *Want, _ *[]byte, _ *Meta) { w.SHA256 = Sum([]byte("other")) }, "not the approved"},
 		{"a tampered object", ref, func(_ *Want, p *[]byte, _ *Meta) { *p = append(bytes.Clone(*p), 0) }, "not the plan that was reviewed"},
 		{"an expired plan", ref, func(w *Want, _ *[]byte, _ *Meta) { w.Now = now.Add(2 * time.Hour) }, "older than 1h0m0s (plan_max_age of prod)"},
+		{"an expired plan put back in the bucket", ref, func(w *Want, _ *[]byte, m *Meta) { m.Created = now.Add(-2 * time.Hour) }, "older than 1h0m0s"},
 		{"another commit", ref, func(w *Want, _ *[]byte, _ *Meta) { w.Commit = strings.Repeat("f", 40) }, "was made from \"0123456789abcdef"},
 		{"no recorded commit", ref, func(_ *Want, _ *[]byte, m *Meta) { m.Commit = "" }, "made from \"no recorded commit\""},
 	}
@@ -228,5 +229,23 @@ func TestStoreOnMoto(t *testing.T) {
 	}
 	if _, _, _, err := Get(ctx, client, bucket, ref); err == nil || !strings.Contains(err.Error(), "no stored plan at s3://plans-state/"+ref.Key()+": it was applied already") {
 		t.Errorf("Get after Delete = %v", err)
+	}
+}
+
+func TestSection(t *testing.T) {
+	ref := Ref{Env: "prod", Run: "20261205T054000Z-9f86d081"}
+	meta := Meta{Env: "prod", Commit: "0123456789abcdef0123456789abcdef01234567", Created: time.Date(2026, 12, 5, 5, 40, 0, 0, time.UTC), SHA256: Sum([]byte("p"))}
+	md := Section(ref, meta, "dagger call apply --env=prod --plan-ref="+ref.Key()+" --plan-sha256="+meta.SHA256)
+	for _, want := range []string{"## Stored plan", "`plans/prod/20261205T054000Z-9f86d081.tfplan`", "`" + meta.SHA256 + "`",
+		"commit `0123456789abcdef", "2026-12-05 05:40 UTC", "```sh\ndagger call apply --env=prod --plan-ref="} {
+		if !strings.Contains(md, want) {
+			t.Errorf("section lacks %q:\n%s", want, md)
+		}
+	}
+	if a := Applied(ref, meta.SHA256, ""); !strings.Contains(a, "deleted from the bucket") {
+		t.Errorf("Applied = %q", a)
+	}
+	if a := Applied(ref, meta.SHA256, "access denied\n# forged"); strings.Contains(a, "\n#") {
+		t.Errorf("a note was not escaped: %q", a)
 	}
 }

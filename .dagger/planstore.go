@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+
+	"dagger/infra/internal/dagger"
+
+	"github.com/infrapipe/infrapipe/ci/planstore"
+)
+
+// storedRef is a stored plan an apply was given: its reference and the approved SHA-256.
+type storedRef struct {
+	ref    planstore.Ref
+	sha256 string
+	commit string // the commit being deployed; "" skips the check
+}
+
+// parseStoredRef checks --plan-ref and --plan-sha256 before anything runs; a nil result
+// means no stored plan was given.
+func parseStoredRef(planRef, planSha256, commit string) (*storedRef, error) {
+	if planRef == "" && planSha256 == "" {
+		return nil, nil
+	}
+	if planRef == "" || planSha256 == "" {
+		return nil, fmt.Errorf("give --plan-ref and --plan-sha256 together: both are in the summary of `plan --store-plan`")
+	}
+	ref, err := planstore.ParseRef(planRef)
+	if err != nil {
+		return nil, err
+	}
+	if err := planstore.CheckSHA256(planSha256); err != nil {
+		return nil, err
+	}
+	return &storedRef{ref: ref, sha256: planSha256, commit: commit}, nil
+}
+
+// storePlan keeps a judged plan in the environment's state bucket for a later apply.
+func (r *run) storePlan(ctx context.Context, p *planRun, commit string) (planstore.Ref, planstore.Meta, error) {
+	data, err := r.planBytes(ctx, p)
+	if err != nil {
+		return planstore.Ref{}, planstore.Meta{}, err
+	}
+	objs, err := r.stateBucket(ctx)
+	if err != nil {
+		return planstore.Ref{}, planstore.Meta{}, err
+	}
+	nonce := make([]byte, 4)
+	if _, err := rand.Read(nonce); err != nil {
+		return planstore.Ref{}, planstore.Meta{}, fmt.Errorf("name the stored plan: %w", err)
+	}
+	now := time.Now()
+	ref := planstore.NewRef(r.env, now, hex.EncodeToString(nonce))
+	meta, err := planstore.Put(ctx, objs, r.profile.Backend.Bucket, ref, data, commit, now)
+	return ref, meta, err
+}
+
+// storeForApply stores a judged plan and returns the summary section a reviewer approves,
+// with the apply line; the plan's outputs gain plan_ref and plan_sha256 for a workflow.
+func (r *run) storeForApply(ctx context.Context, p *planRun, commit string, creds awsCredentials) (string, error) {
+	ref, meta, err := r.storePlan(ctx, p, commit)
+	if err != nil {
+		return "", err
+	}
+	if p.decision.Outputs == nil {
+		p.decision.Outputs = map[string]string{}
+	}
+	p.decision.Outputs["plan_ref"], p.decision.Outputs["plan_sha256"] = ref.Key(), meta.SHA256
+	apply := r.m.envCall("apply", string(r.env), creds).Flag("plan-ref", ref.Key()).Flag("plan-sha256", meta.SHA256).Flag("commit", commit)
+	return planstore.Section(ref, meta, apply.String()), nil
+}
+
+// planBytes reads the saved plan file byte for byte. The engine's API carries file contents
+// as text, which a zip would not survive, so it travels as base64 through a file (never the
+// progress stream: a plan holds secrets).
+func (r *run) planBytes(ctx context.Context, p *planRun) ([]byte, error) {
+	const step = "read the saved plan"
+	ctr, err := r.exec(ctx, p.ctr, step, []string{"sh", "-c", `base64 "$1/tfplan" >"$1/tfplan.b64"`, "b64", outDir})
+	if err != nil {
+		return nil, err
+	}
+	encoded, err := readOut(ctx, ctr, step, "tfplan.b64")
+	if err != nil {
+		return nil, err
+	}
+	data, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(encoded), ""))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", step, err)
+	}
+	return data, nil
+}
+
+// storedPlan fetches a stored plan and proves it is the approved one before anything is
+// applied: its hash, environment, age and commit (ci/planstore), then that the state has
+// not moved since it was made. The plan then goes through the safety gate again, as judged
+// for this run.
+func (r *run) storedPlan(ctx context.Context, ctr *dagger.Container, s *storedRef, forceRecreate bool) (*planRun, error) {
+	if err := s.ref.CheckEnv(r.env); err != nil {
+		return nil, err
+	}
+	objs, err := r.stateBucket(ctx)
+	if err != nil {
+		return nil, err
+	}
+	data, meta, modified, err := planstore.Get(ctx, objs, r.profile.Backend.Bucket, s.ref)
+	if err != nil {
+		return nil, err
+	}
+	want := planstore.Want{Env: r.env, SHA256: s.sha256, Commit: s.commit, MaxAge: r.profile.PlanMaxAge, Now: time.Now()}
+	if err := planstore.Check(s.ref, want, data, meta, modified); err != nil {
+		return nil, err
+	}
+	prior, err := planstore.Prior(data)
+	if err != nil {
+		return nil, err
+	}
+	pulled, err := r.exec(ctx, ctr, "terraform state pull", pullArgs(path.Join(outDir, "current.tfstate")))
+	if err != nil {
+		return nil, err
+	}
+	state, err := readOut(ctx, pulled, "terraform state pull", "current.tfstate")
+	if err != nil {
+		return nil, err
+	}
+	current, err := planstore.Current([]byte(state))
+	if err != nil {
+		return nil, err
+	}
+	if err := planstore.CheckFresh(r.env, s.ref, prior, current); err != nil {
+		return nil, err
+	}
+	// Like a state, the plan reaches the container as a secret mount, never as file contents
+	// in the call graph.
+	const mounted = "/run/stored-plan/tfplan.b64"
+	plan := dag.SetSecret("stored-plan-"+s.ref.Run, base64.StdEncoding.EncodeToString(data))
+	shown, err := r.exec(ctx, pulled.WithMountedSecret(mounted, plan), "terraform show (the stored plan)",
+		[]string{"sh", "-c", `base64 -d "$2" >"$1/tfplan" && terraform show -json "$1/tfplan" >"$1/plan.json" && terraform show -no-color "$1/tfplan" >"$1/plan.txt"`,
+			"show", outDir, mounted})
+	if err != nil {
+		return nil, err
+	}
+	return r.judge(ctx, shown, forceRecreate)
+}
+
+// deleteStored removes an applied plan so it cannot be applied twice; a failure is reported,
+// not returned: the apply is done, and Terraform refuses the now stale plan anyway.
+func (r *run) deleteStored(ctx context.Context, s *storedRef) string {
+	objs, err := r.stateBucket(ctx)
+	if err == nil {
+		err = planstore.Delete(ctx, objs, r.profile.Backend.Bucket, s.ref)
+	}
+	if err != nil {
+		return fmt.Sprintf("the applied plan stays in the bucket (%v); Terraform refuses to apply it again, as the state has moved", err)
+	}
+	return ""
+}
