@@ -451,6 +451,9 @@ func (p *pipelineRun) report(ctx context.Context, reproduce pipeline.Command) (*
 		planRes := report.NewResult(p.planned.analysis, p.planned.profile, p.planned.decision)
 		res.Plan = &planRes
 		sections = append(sections, report.PlanSection(planRes))
+		if p.planned.risky != "" {
+			sections = append(sections, report.Text(p.planned.risky))
+		}
 		if p.storedSection != "" {
 			sections = append(sections, report.Text(p.storedSection))
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/infrapipe/infrapipe/ci/plan"
 	"github.com/infrapipe/infrapipe/ci/planstore"
 	"github.com/infrapipe/infrapipe/ci/report"
+	"github.com/infrapipe/infrapipe/ci/riskdiff"
 )
 
 // varFileArgs passes the environment's variables file when the repository has one, then
@@ -193,10 +194,15 @@ type planRun struct {
 	text     string
 	analysis *plan.Analysis
 	decision gate.Decision
+	// risky is the summary section of access and encryption changes, "" when none.
+	risky string
 }
 
 func (p *planRun) jsonFile() *dagger.File { return p.ctr.File(path.Join(outDir, "plan.json")) }
 func (p *planRun) planFile() *dagger.File { return p.ctr.File(path.Join(outDir, "tfplan")) }
+
+// maxRiskyRows bounds the access and encryption table of a summary; the plan has the rest.
+const maxRiskyRows = 30
 
 // judge reads plan.json and plan.txt of a container's outDir through ci/plan and ci/gate.
 func (r *run) judge(ctx context.Context, ctr *dagger.Container, forceRecreate bool) (*planRun, error) {
@@ -213,7 +219,11 @@ func (r *run) judge(ctx context.Context, ctr *dagger.Container, forceRecreate bo
 		return nil, fmt.Errorf("%s plan: %w", r.env, err)
 	}
 	d := gate.Decide(a, r.profile, gate.Options{ForceRecreate: forceRecreate})
-	return &planRun{profile: r.profile, ctr: ctr, text: text, analysis: a, decision: d}, nil
+	diffs, err := riskdiff.Read(strings.NewReader(js))
+	if err != nil {
+		return nil, fmt.Errorf("%s plan: %w", r.env, err)
+	}
+	return &planRun{profile: r.profile, ctr: ctr, text: text, analysis: a, decision: d, risky: riskdiff.Markdown(diffs, maxRiskyRows)}, nil
 }
 
 // report is the plan's directory: plan.txt, summary.md, result.json, and with includePlan
@@ -223,7 +233,7 @@ func (p *planRun) report(ctx context.Context, reproduce pipeline.Command, includ
 	if err != nil {
 		return nil, err
 	}
-	summary += extra + reproduce.Markdown()
+	summary += p.risky + extra + reproduce.Markdown()
 	dir, err := reportDir(ctx, "plan.txt", p.text, "summary.md", summary, "result.json", result)
 	if err != nil {
 		return nil, err
@@ -407,6 +417,7 @@ func (a *applyResult) report(ctx context.Context, reproduce pipeline.Command) (*
 	}
 	var b strings.Builder
 	b.WriteString(summary)
+	b.WriteString(a.plan.risky)
 	b.WriteString("\n" + a.markdown())
 	b.WriteString(reproduce.Markdown())
 	dir, err := reportDir(ctx, "summary.md", b.String(), "result.json", result, "plan.txt", a.plan.text)

@@ -1,0 +1,198 @@
+package riskdiff
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/infrapipe/infrapipe/ci/internal/mototest"
+	"github.com/infrapipe/infrapipe/ci/internal/tftest"
+)
+
+// awsWorkspace is a Terraform working directory with the real hashicorp/aws provider (from
+// the machine's filesystem mirror) pointed at moto, so plans have the provider's real shapes,
+// unknown values and all.
+func awsWorkspace(t *testing.T, moto *mototest.Server) *tftest.Workspace {
+	t.Helper()
+	mirror := os.Getenv("INFRAPIPE_AWS_PROVIDER_MIRROR")
+	if mirror == "" {
+		mirror = "/opt/tf-plugins"
+	}
+	if m, _ := filepath.Glob(filepath.Join(mirror, "registry.terraform.io/hashicorp/aws/*/linux_amd64/terraform-provider-aws_*")); len(m) == 0 {
+		t.Skipf("no real hashicorp/aws provider in %s (set INFRAPIPE_AWS_PROVIDER_MIRROR to a filesystem mirror holding one)", mirror)
+	}
+	w := tftest.New(t, map[string]string{"provider.tf": `
+terraform {
+  required_providers {
+    aws = { source = "hashicorp/aws" }
+  }
+}
+provider "aws" {
+  region                      = "us-east-1"
+  access_key                  = "testing"
+  secret_key                  = "testing"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  s3_use_path_style           = true
+  endpoints {
+    ec2 = "` + moto.URL + `"
+    iam = "` + moto.URL + `"
+    s3  = "` + moto.URL + `"
+    sts = "` + moto.URL + `"
+  }
+}
+`})
+	cli := filepath.Join(t.TempDir(), "mirror.tfrc")
+	if err := os.WriteFile(cli, []byte(`provider_installation {
+  filesystem_mirror {
+    path    = "`+mirror+`"
+    include = ["registry.terraform.io/hashicorp/aws"]
+  }
+  direct {
+    exclude = ["registry.terraform.io/hashicorp/aws"]
+  }
+}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.Env = append(w.Env, "TF_CLI_CONFIG_FILE="+cli)
+	return w
+}
+
+const before = `
+resource "aws_security_group" "web" {
+  name = "web"
+  ingress {
+    from_port   = 443
+    to_port     = 443
+    protocol    = "tcp"
+    cidr_blocks = ["10.0.0.0/8"]
+  }
+}
+resource "aws_iam_policy" "read" {
+  name   = "read"
+  policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = ["s3:GetObject"], Resource = "*" }] })
+}
+resource "aws_s3_bucket" "data" {
+  bucket = "data"
+}
+resource "aws_s3_bucket_public_access_block" "data" {
+  bucket                  = aws_s3_bucket.data.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+`
+
+// The security group opened to the internet, the policy widened to every S3 action, the
+// public access block loosened, and a new rule open to the internet: each appears with its
+// before and after as the real provider plans them. Unchanged attributes, the bucket, and a
+// new group whose rules the provider fills in after apply (none set here) do not.
+func TestReadRealProviderPlan(t *testing.T) {
+	moto := mototest.Start(t)
+	for _, kv := range moto.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	w := awsWorkspace(t, moto)
+	w.Write("main.tf", before)
+	w.Init()
+	w.Apply()
+	after := strings.NewReplacer(`"10.0.0.0/8"`, `"0.0.0.0/0"`, `["s3:GetObject"]`, `["s3:*"]`, "block_public_policy     = true", "block_public_policy     = false").Replace(before) + `
+resource "aws_security_group" "admin" {
+  name = "admin"
+}
+resource "aws_vpc_security_group_ingress_rule" "ssh" {
+  security_group_id = aws_security_group.admin.id
+  cidr_ipv4         = "0.0.0.0/0"
+  from_port         = 22
+  to_port           = 22
+  ip_protocol       = "tcp"
+}
+`
+	w.Write("main.tf", after)
+	diffs, err := Read(bytes.NewReader(w.PlanJSON()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]Diff{}
+	for _, d := range diffs {
+		got[d.Address+" "+d.Attribute] = d
+	}
+	for key, want := range map[string][2]string{
+		"aws_security_group.web ingress":                             {"10.0.0.0/8", "0.0.0.0/0"},
+		"aws_iam_policy.read policy":                                 {`"s3:GetObject"`, `"s3:*"`},
+		"aws_s3_bucket_public_access_block.data block_public_policy": {"true", "false"},
+		"aws_vpc_security_group_ingress_rule.ssh cidr_ipv4":          {none, `"0.0.0.0/0"`},
+	} {
+		d, ok := got[key]
+		if !ok {
+			t.Errorf("no diff for %s; got %v", key, diffs)
+			continue
+		}
+		if !strings.Contains(d.Before, want[0]) || !strings.Contains(d.After, want[1]) {
+			t.Errorf("%s: %s -> %s, want %s -> %s", key, d.Before, d.After, want[0], want[1])
+		}
+	}
+	for key := range got {
+		if strings.HasPrefix(key, "aws_s3_bucket.data ") || strings.HasPrefix(key, "aws_security_group.admin ") || key == "aws_security_group.web egress" ||
+			key == "aws_s3_bucket_public_access_block.data block_public_acls" {
+			t.Errorf("an unchanged attribute or a type without risky attributes is listed: %s", key)
+		}
+	}
+	if d := got["aws_security_group.web ingress"]; d.Actions != "update" {
+		t.Errorf("the widened group is a %q, want an update", d.Actions)
+	}
+	md := Markdown(diffs, 50)
+	if !strings.Contains(md, "## Access and encryption changes") || !strings.Contains(md, "`aws_security_group.web`") {
+		t.Errorf("Markdown:\n%s", md)
+	}
+}
+
+// A value Terraform marks sensitive is never shown, before or after; a long policy is cut.
+func TestRenderSensitiveUnknownAndLong(t *testing.T) {
+	values := map[string]any{"policy": strings.Repeat("x", 1000), "secret": "hunter2", "cidr": []any{"0.0.0.0/0"}}
+	if got := render(values, map[string]any{"secret": true}, nil, "secret"); got != sensitive {
+		t.Errorf("sensitive value shown: %s", got)
+	}
+	if got := render(values, map[string]any{"cidr": []any{false, true}}, nil, "cidr"); got != sensitive {
+		t.Errorf("a partly sensitive list shown: %s", got)
+	}
+	if got := render(values, nil, map[string]any{"cidr": []any{true}}, "cidr"); got != unknown {
+		t.Errorf("an unknown value: %s", got)
+	}
+	if got := render(values, nil, nil, "policy"); len(got) > maxValue+30 || !strings.Contains(got, "bytes)") {
+		t.Errorf("a long value not cut: %d bytes", len(got))
+	}
+	if md := Markdown([]Diff{{Address: "a", Attribute: "policy", Before: "x|y", After: "`z`"}}, 10); strings.Contains(md, "x|y") {
+		t.Errorf("a pipe in a value splits the table:\n%s", md)
+	}
+	if Markdown(nil, 10) != "" {
+		t.Error("no diffs, yet a section")
+	}
+}
+
+// Any plan JSON, however odd its values and markers, is read without a panic, and a value
+// marked sensitive never reaches the output.
+func FuzzRead(f *testing.F) {
+	f.Add(`{"format_version":"1.2","resource_changes":[{"address":"aws_iam_policy.p","mode":"managed","type":"aws_iam_policy","change":{"actions":["update"],"before":{"policy":"{}"},"after":{"policy":"secret-value"},"after_sensitive":{"policy":true}}}]}`)
+	f.Add(`{"format_version":"1.2","resource_changes":[{"address":"aws_security_group.g","mode":"managed","type":"aws_security_group","change":{"actions":["create"],"after":{"ingress":[{"cidr_blocks":["0.0.0.0/0"]}]},"after_unknown":{"ingress":[{"cidr_blocks":[false]}]}}}]}`)
+	f.Fuzz(func(t *testing.T, plan string) {
+		diffs, err := Read(strings.NewReader(plan))
+		if err != nil {
+			return
+		}
+		_ = Markdown(diffs, 5)
+		if strings.Contains(plan, `"after_sensitive":{"policy":true}`) {
+			for _, d := range diffs {
+				if d.Attribute == "policy" && strings.Contains(d.After, "secret-value") {
+					t.Fatalf("a sensitive value was shown: %+v", d)
+				}
+			}
+		}
+	})
+}
