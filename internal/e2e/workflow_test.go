@@ -36,6 +36,7 @@ func TestWorkflowPipelineCall(t *testing.T) {
 			vars := map[string]string{
 				"AWS_REGION": "us-east-1", "GITHUB_EVENT_NAME": tt.event, "GITHUB_REF": tt.ref,
 				"GITHUB_EVENT_PATH": filepath.Join(events, tt.eventFile), "ENVIRONMENT": tt.env, "PROJECT": "",
+				"STORE_PLAN": "false", "PLAN_REF": "", "PLAN_SHA256": "",
 			}
 			args := append(append(s.Ctor(), moto.Ctor()...), expand(argv, vars)...)
 			secrets := []string{"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_SESSION_TOKEN=", "INFRACOST_API_KEY="}
@@ -50,6 +51,8 @@ func TestWorkflowPipelineCall(t *testing.T) {
 			if !tt.applies {
 				wantLine += " --dry-run" // the module's own choice for a pull request
 			}
+			// The commit comes from the event payload (the pushed commit, the pull request's head).
+			wantLine += " --commit=" + prHead
 			outputs := readFile(t, dir, "outputs.env")
 			if !strings.Contains(outputs, "reproduce<<") || !strings.Contains(outputs, "\n"+wantLine+"\n") {
 				t.Errorf("outputs.env has no reproduce output %q (the empty secrets left out):\n%s", wantLine, outputs)
@@ -77,6 +80,9 @@ func TestWorkflowPipelineCall(t *testing.T) {
 		})
 	}
 }
+
+// prHead is the commit of the push and pull request payloads in ci/ghactions/testdata/events.
+const prHead = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
 
 // workflowCall is the argv after "call" of the one `dagger call` in a workflow step.
 func workflowCall(t *testing.T, file, job, step string) []string {
