@@ -176,7 +176,7 @@ func TestFunctionPragmas(t *testing.T) {
 }
 
 // The functions that touch state or infrastructure, and the checks, are the ones the
-// README promises; a new function is added here on purpose.
+// module reference (docs/module.md) promises; a new function is added here on purpose.
 func TestFunctionsThatTouchStateAreNeverCached(t *testing.T) {
 	want := map[string]string{
 		"Plan": "never", "Apply": "never", "Import": "never", "Compliance": "never", "Cost": "never",
@@ -200,7 +200,7 @@ func TestFunctionsThatTouchStateAreNeverCached(t *testing.T) {
 	}
 	for name := range want {
 		if !seen[name] {
-			t.Errorf("function %s is gone; update this list and the README", name)
+			t.Errorf("function %s is gone; update this list and docs/module.md", name)
 		}
 	}
 }

@@ -49,7 +49,7 @@ type Decision struct {
 
 // Decide applies a profile's destroy policy and protected types to a plan.
 //
-// The rules, in the README's words:
+// The rules, in the words of docs/safety-gate.md:
 //   - A delete or replace of a managed resource: allowed in preview and test, a warning in
 //     staging, a block in prod unless ForceRecreate (then a warning).
 //   - A protected type (databases, buckets, tables, ...) deleted or replaced: a warning in

@@ -10,7 +10,7 @@ import (
 	"github.com/infrapipe/infrapipe/ci/environment"
 )
 
-// exampleDir is the repository's example stack, which the README documents.
+// exampleDir is the repository's example stack, which the README and docs/ document.
 const exampleDir = "../../terraform"
 
 // settingLine reads `key = value` from .tfbackend and .tfvars files, which are flat.

@@ -3,26 +3,35 @@ package daggertest
 import (
 	"bufio"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
 
-// TestReadmeCalls checks every `dagger call` in the README's code blocks against the module:
-// the guide is a caller too, and a renamed function or flag must break this test before it
-// breaks a reader's first command.
-func TestReadmeCalls(t *testing.T) {
+// TestDocsCalls checks every `dagger call` in the code blocks of the README and the pages
+// under docs/ against the module: the guide is a caller too, and a renamed function or flag
+// must break this test before it breaks a reader's first command.
+func TestDocsCalls(t *testing.T) {
 	mod, err := ReadModule("../../.dagger")
 	if err != nil {
 		t.Fatal(err)
 	}
-	calls := readmeCalls(t, "../../README.md")
-	if len(calls) < 20 {
-		t.Fatalf("found only %d dagger calls in README.md code blocks; the parser is broken", len(calls))
+	pages, err := filepath.Glob("../../docs/*.md")
+	if err != nil || len(pages) == 0 {
+		t.Fatalf("no pages in docs/: %v", err)
 	}
-	for _, c := range calls {
-		if err := mod.Check(c.Argv); err != nil {
-			t.Errorf("README.md:%d: %s\n%v", c.Line, strings.Join(c.Argv, " "), err)
+	total := 0
+	for _, page := range append([]string{"../../README.md"}, pages...) {
+		calls := readmeCalls(t, page)
+		total += len(calls)
+		for _, c := range calls {
+			if err := mod.Check(c.Argv); err != nil {
+				t.Errorf("%s:%d: %s\n%v", strings.TrimPrefix(page, "../../"), c.Line, strings.Join(c.Argv, " "), err)
+			}
 		}
+	}
+	if total < 40 {
+		t.Fatalf("found only %d dagger calls in the README's and docs' code blocks; the parser is broken", total)
 	}
 }
 

@@ -18,7 +18,7 @@ import (
 // TestInterruptedApplyThenForceUnlock interrupts a slow apply the way Ctrl-C does (SIGINT to
 // the dagger CLI) while Terraform holds the state lock. The v0.19.10 engine kills a running
 // exec with SIGKILL when its client goes away, so the lock stays behind: the test holds the
-// README to that. The next apply's message leads to force-unlock and import; force-unlock
+// docs/state.md to that. The next apply's message leads to force-unlock and import; force-unlock
 // refuses a wrong ID and a fresh lock, releases it with --force, and prod shows a lock and
 // releases it only with --confirm. Then apply succeeds and a plan is clean.
 func TestInterruptedApplyThenForceUnlock(t *testing.T) {
@@ -72,7 +72,7 @@ environments:
 	time.Sleep(5 * time.Second) // let the engine finish killing
 	left, held := moto.Object(t, testKey+".tflock")
 	if !held {
-		t.Fatalf("the interrupted apply released its lock: the engine now stops Terraform gracefully; update the README's \"Cancelled and killed runs\" and this test")
+		t.Fatalf("the interrupted apply released its lock: the engine now stops Terraform gracefully; update docs/state.md \"Cancelled and killed runs\" and this test")
 	}
 	if !bytes.Equal(left, lock.raw) {
 		t.Errorf("the lock left behind is not the apply's:\n%s\nwant\n%s", left, lock.raw)
