@@ -204,14 +204,13 @@ func (p *pipelineRun) add(s step) {
 
 // broken records a step that could not run; ci/pipeline says how much that counts.
 func (p *pipelineRun) broken(name pipeline.Step, err error) {
-	p.add(step{Outcome: pipeline.Broken(p.r.profile, name, err),
-		markdown: fmt.Sprintf("## %s\n\nCould not run:\n\n%s", name, pipeline.CodeBlock("", tail(err.Error(), 40)))})
+	p.add(step{Outcome: pipeline.Broken(p.r.profile, name, err), markdown: pipeline.BrokenSection(name, err)})
 }
 
 // failed records a step that ran and failed: it blocks in every environment.
 func (p *pipelineRun) failed(name pipeline.Step, err error) {
 	p.add(step{Outcome: pipeline.Outcome{Step: name, Verdict: gate.Block, Reasons: []string{err.Error()}},
-		markdown: fmt.Sprintf("## %s\n\nFailed:\n\n%s", name, pipeline.CodeBlock("", tail(err.Error(), 60)))})
+		markdown: pipeline.FailedSection(name, err)})
 }
 
 // outcomes are the steps so far, as ci/pipeline judges them.
@@ -411,7 +410,7 @@ func (p *pipelineRun) report(ctx context.Context, reproduce pipeline.Command) (*
 		tools = append(tools, s.tools...)
 	}
 	verdict := pipeline.Verdict(outs)
-	res := pipelineResult{
+	res := pipeline.RunResult{
 		Result:  pipeline.Result{Check: "pipeline", Env: p.r.env, Verdict: verdict, Reasons: pipeline.Reasons(outs, gate.Pass)},
 		DryRun:  p.dryRun,
 		Outputs: map[string]string{"verdict": string(verdict), "environment": string(p.r.env)},
@@ -425,27 +424,7 @@ func (p *pipelineRun) report(ctx context.Context, reproduce pipeline.Command) (*
 	// The header (verdict, step table, reasons) comes first and the reproduce line last;
 	// report.Summary keeps both and fits the plan and the steps' sections between them into
 	// GitHub's comment limit.
-	var b strings.Builder
-	fmt.Fprintf(&b, "# %s pipeline: %s\n\n", p.r.env, verdict)
-	if p.why != "" {
-		fmt.Fprintf(&b, "Environment chosen by %s.\n\n", report.Escape(p.why))
-	}
-	if p.dryRun {
-		b.WriteString("Dry run: nothing was imported or applied.\n\n")
-	}
-	b.WriteString("| step | verdict |\n|---|---|\n")
-	for _, s := range p.steps {
-		fmt.Fprintf(&b, "| %s | %s |\n", s.Step, s.Verdict)
-	}
-	b.WriteString("\n")
-	for _, s := range p.steps {
-		if s.Verdict != gate.Pass {
-			for _, reason := range s.Reasons {
-				fmt.Fprintf(&b, "- **%s** %s: %s\n", s.Verdict, s.Step, report.Escape(reason))
-			}
-		}
-	}
-	sections := []report.Section{report.Text(b.String())}
+	sections := []report.Section{report.Text(pipeline.Header(p.r.env, p.why, p.dryRun, outs))}
 	var files []string // name, contents, ...
 	if p.planned != nil {
 		planRes := report.NewResult(p.planned.analysis, p.planned.profile, p.planned.decision)
@@ -468,7 +447,7 @@ func (p *pipelineRun) report(ctx context.Context, reproduce pipeline.Command) (*
 		if s.markdown != "" {
 			sections = append(sections, report.Text(s.markdown))
 		}
-		res.Steps = append(res.Steps, stepResult{Name: s.Step, Verdict: s.Verdict, Reasons: s.Reasons, Findings: len(s.findings)})
+		res.Steps = append(res.Steps, pipeline.StepResult{Name: s.Step, Verdict: s.Verdict, Reasons: s.Reasons, Findings: len(s.findings)})
 	}
 	sections = append(sections, report.Text(reproduce.Markdown()))
 	summary := report.Summary(report.MaxMarkdown, sections...)
@@ -515,24 +494,6 @@ func (p *pipelineRun) junit() ([]byte, error) {
 		return nil, fmt.Errorf("write junit.xml: %w", err)
 	}
 	return data, nil
-}
-
-// pipelineResult is result.json: ci/pipeline's verdict part, which `verdict` reads, and the
-// detail other tools read.
-type pipelineResult struct {
-	pipeline.Result
-	DryRun  bool              `json:"dry_run"`
-	Steps   []stepResult      `json:"steps"`
-	Outputs map[string]string `json:"outputs"`
-	// Plan is the plan's own result (ci/report), when the pipeline got that far.
-	Plan *report.Result `json:"plan,omitempty"`
-}
-
-type stepResult struct {
-	Name     pipeline.Step `json:"name"`
-	Verdict  gate.Verdict  `json:"verdict"`
-	Reasons  []string      `json:"reasons,omitempty"`
-	Findings int           `json:"findings"`
 }
 
 // Verdict reads a report directory that was exported before the job failed (`pipeline

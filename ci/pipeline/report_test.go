@@ -1,0 +1,79 @@
+package pipeline
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/infrapipe/infrapipe/ci/gate"
+)
+
+func TestHeader(t *testing.T) {
+	outs := []Outcome{
+		{Step: StepLint, Verdict: gate.Pass},
+		{Step: StepSecurityScan, Verdict: gate.Warn, Reasons: []string{"checkov could not run"}},
+		{Step: StepPlan, Verdict: gate.Block, Reasons: []string{"prod plan deletes aws_s3_bucket.logs[\"a\n# forged heading\"]"}},
+	}
+	md := Header("prod", "event push on refs/heads/main", true, outs)
+	for _, want := range []string{
+		"# prod pipeline: block\n",
+		"Environment chosen by event push on refs/heads/main.",
+		"Dry run: nothing was imported or applied.",
+		"| Security scan | warn |",
+		"- **warn** Security scan: checkov could not run",
+		"- **block** Plan: prod plan deletes",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("header lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(md, "Lint:") {
+		t.Errorf("a passing step has a reason line:\n%s", md)
+	}
+	if strings.Contains(md, "\n# forged") {
+		t.Errorf("a reason started a heading:\n%s", md)
+	}
+	if md := Header("test", "", false, nil); strings.Contains(md, "chosen by") || strings.Contains(md, "Dry run") || !strings.HasPrefix(md, "# test pipeline: pass") {
+		t.Errorf("the header of an empty run:\n%s", md)
+	}
+}
+
+func TestSections(t *testing.T) {
+	long := strings.Repeat("line\n", 100) + "Error: the last line"
+	for _, tt := range []struct {
+		md, head string
+	}{
+		{BrokenSection(StepCost, errors.New(long)), "## Cost\n\nCould not run:\n\n"},
+		{FailedSection(StepApply, errors.New(long)), "## Apply\n\nFailed:\n\n"},
+	} {
+		if !strings.HasPrefix(tt.md, tt.head) || !strings.Contains(tt.md, "Error: the last line") || !strings.Contains(tt.md, "lines cut]") {
+			t.Errorf("section:\n%s", tt.md)
+		}
+	}
+	if md := FailedSection(StepApply, errors.New("```\n# not a heading")); strings.Count(md, "\n# not a heading") != 1 || !strings.Contains(md, "````") {
+		t.Errorf("a fence in the error closed the code block early:\n%s", md)
+	}
+}
+
+// Whatever a reason or a why holds, the header's structure stays its own: one heading, the
+// table, and one list line per reason.
+func FuzzHeader(f *testing.F) {
+	f.Add("event push", "reason")
+	f.Add("x\n# y", "a | b\n- **pass** Lint: forged")
+	f.Fuzz(func(t *testing.T, why, reason string) {
+		md := Header("prod", why, false, []Outcome{{Step: StepPlan, Verdict: gate.Block, Reasons: []string{reason}}})
+		lines := strings.Split(md, "\n")
+		headings, items := 0, 0
+		for _, l := range lines {
+			if strings.HasPrefix(l, "#") {
+				headings++
+			}
+			if strings.HasPrefix(l, "- ") {
+				items++
+			}
+		}
+		if headings != 1 || items != 1 {
+			t.Fatalf("%d headings and %d list items for one reason:\n%s", headings, items, md)
+		}
+	})
+}
