@@ -13,7 +13,6 @@ import (
 	"github.com/infrapipe/infrapipe/ci/findings"
 	"github.com/infrapipe/infrapipe/ci/gate"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
-	"github.com/infrapipe/infrapipe/ci/report"
 )
 
 // Lint checks the Terraform code without touching state: terraform fmt -check -recursive,
@@ -48,31 +47,9 @@ func (r lintResult) outcome(failAt findings.Severity) pipeline.Outcome {
 	return pipeline.LintOutcome(r.unformatted, r.validate, r.tflint, failAt)
 }
 
-// markdown is the lint section of a summary.
+// markdown is the lint section of a summary, ci/pipeline's.
 func (r lintResult) markdown() string {
-	var b strings.Builder
-	b.WriteString("## Lint\n\n")
-	if len(r.unformatted) == 0 {
-		b.WriteString("- terraform fmt: ok\n")
-	} else {
-		fmt.Fprintf(&b, "- terraform fmt: %d file(s) not formatted; run `terraform fmt -recursive`:\n", len(r.unformatted))
-		for _, f := range r.unformatted {
-			fmt.Fprintf(&b, "  - %s\n", report.Escape(f))
-		}
-		if r.fmtDiff != "" {
-			b.WriteString("\n" + pipeline.CodeBlock("diff", tail(r.fmtDiff, 80)))
-		}
-	}
-	if r.validate == "" {
-		b.WriteString("- terraform validate: ok\n")
-	} else {
-		b.WriteString("- terraform validate: failed\n\n" + pipeline.CodeBlock("", r.validate))
-	}
-	fmt.Fprintf(&b, "- tflint: %d finding(s)\n\n", len(r.tflint))
-	if len(r.tflint) > 0 || len(r.notices) > 0 {
-		b.WriteString(findings.Markdown(r.tflint, findings.Evaluate(r.tflint, pipeline.LintFailAt), r.notices, 50))
-	}
-	return b.String()
+	return pipeline.LintSection(pipeline.Lint{Unformatted: r.unformatted, FmtDiff: r.fmtDiff, Validate: r.validate, Tflint: r.tflint, Notices: r.notices})
 }
 
 // lint runs fmt, validate and tflint in parallel.

@@ -99,7 +99,7 @@ func (m *Infra) Pipeline(
 		ctxGH, err := m.gitHubContext(ctx, gh)
 		if errors.Is(err, environment.ErrNothingToDeploy) {
 			// A push that deleted a branch or tag: say so and succeed, with no plan.
-			return reportDir(ctx, "summary.md", "# Nothing to deploy\n\n"+report.Escape(err.Error())+"\n")
+			return reportDir(ctx, "summary.md", pipeline.NothingToDeploy(err))
 		}
 		if err != nil {
 			return nil, err
@@ -269,7 +269,7 @@ func (p *pipelineRun) run(ctx context.Context) {
 func (p *pipelineRun) addFindings(name pipeline.Step, res scanResult) {
 	outcome, section := res.outcome(name, p.r.profile, p.r.profile.SeverityThreshold)
 	p.add(step{Outcome: outcome, tools: res.tools, findings: res.findings,
-		markdown: "## " + string(name) + "\n\n" + section})
+		markdown: pipeline.StepHeading(name, nil) + section})
 }
 
 // deploy is the stateful chain: import, plan and gate, then compliance and cost on the plan

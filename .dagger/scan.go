@@ -14,7 +14,6 @@ import (
 	"github.com/infrapipe/infrapipe/ci/findings"
 	"github.com/infrapipe/infrapipe/ci/gate"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
-	"github.com/infrapipe/infrapipe/ci/report"
 )
 
 // SecurityScan scans the Terraform code with Checkov and Trivy (config scanning), in
@@ -65,14 +64,7 @@ type scanResult struct {
 func (s scanResult) outcome(name pipeline.Step, profile environment.Profile, threshold findings.Severity) (pipeline.Outcome, string) {
 	outcome, verdict := pipeline.FindingsOutcome(name, s.findings, threshold)
 	tools := pipeline.ToolsOutcome(profile, name, s.broken)
-	var b strings.Builder
-	for _, reason := range tools.Reasons {
-		fmt.Fprintf(&b, "- **%s** %s\n", tools.Verdict, report.Escape(reason))
-	}
-	if b.Len() > 0 {
-		b.WriteString("\n")
-	}
-	return pipeline.Merge(outcome, tools), b.String() + findings.Markdown(s.findings, verdict, s.notices, 50)
+	return pipeline.Merge(outcome, tools), pipeline.FindingsSection(tools, s.findings, verdict, s.notices)
 }
 
 // findingsReport is the directory of a findings function (security-scan, compliance):
@@ -88,8 +80,7 @@ func (m *Infra) findingsReport(ctx context.Context, name pipeline.Step, profile 
 	if err != nil {
 		return nil, fmt.Errorf("write findings.json: %w", err)
 	}
-	summary := "## " + string(name) + " (" + strings.Join(s.tools, ", ") + ")\n\n" +
-		section + reproduce.Markdown()
+	summary := pipeline.StepHeading(name, s.tools) + section + reproduce.Markdown()
 	if outcome.Verdict == gate.Block {
 		return nil, fmt.Errorf("%s failed in %s: %s\n\n%s", strings.ToLower(string(name)), profile.Name, strings.Join(outcome.Reasons, "; "), summary)
 	}

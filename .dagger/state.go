@@ -65,10 +65,9 @@ type backupResult struct {
 // markdown is the backup line of a summary.
 func (b backupResult) markdown() string {
 	if b.file == nil {
-		return "- State backup: none needed, the environment has no state yet\n"
+		return b.backup.SummaryLine("")
 	}
-	return fmt.Sprintf("- State backup: serial %d, lineage `%s`, sha256 `%s`, %d resources, kept at `%s` and returned as `backups/%s`\n",
-		b.backup.Serial, b.backup.Lineage, b.backup.SHA256, b.backup.Resources, b.key, b.backup.FileName())
+	return b.backup.SummaryLine(b.key)
 }
 
 // backup pulls the state in an initialized container, checks it with ci/state and uploads it
@@ -385,7 +384,7 @@ func (m *Infra) Drift(
 		// Nothing was checked; the report says why, so a scheduled job's artifact is never
 		// missing.
 		res = pipeline.FailedCheck("drift", r.env, err)
-		md = fmt.Sprintf("# Drift check: %s\n\nThe check could not run:\n\n%s", r.env, pipeline.CodeBlock("", tail(err.Error(), 60)))
+		md = pipeline.DriftFailed(r.env, err)
 	} else {
 		res = pipeline.DriftResult(d, failOnDrift)
 		md = d.Markdown()

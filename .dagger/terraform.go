@@ -435,14 +435,11 @@ func (a *applyResult) report(ctx context.Context, reproduce pipeline.Command) (*
 
 // markdown is the apply section of a summary: what was applied and the state backup.
 func (a *applyResult) markdown() string {
-	line := "- Applied the saved plan of this run.\n"
-	switch {
-	case a.log == nil:
-		line = "- Nothing to apply: the plan has no changes.\n"
-	case a.stored != nil:
-		line = planstore.Applied(a.stored.ref, a.stored.sha256, a.storedNote)
+	stored := ""
+	if a.stored != nil {
+		stored = planstore.Applied(a.stored.ref, a.stored.sha256, a.storedNote)
 	}
-	return "## Apply\n\n" + line + a.backup.markdown()
+	return pipeline.ApplySection(a.log != nil, stored, a.backup.markdown())
 }
 
 // files renders a plan's summary.md (ending with reproduce, unless empty) and result.json

@@ -109,19 +109,18 @@ func (t *testSuite) failed() []string {
 // step is the suite as a pipeline step.
 func (t *testSuite) step() step {
 	s := step{Outcome: pipeline.TestsOutcome(t.failed())}
-	var b strings.Builder
-	b.WriteString("## Post-deploy tests\n\n| check | result |\n|---|---|\n")
-	for _, c := range t.cases {
+	cases := make([]pipeline.TestCase, len(t.cases))
+	for i, c := range t.cases {
 		result := "pass"
 		switch {
 		case c.failure != "":
-			result = "FAIL: " + strings.ReplaceAll(c.failure, "\n", " ")
+			result = "FAIL: " + c.failure
 		case c.skipped != "":
 			result = "skipped: " + c.skipped
 		}
-		fmt.Fprintf(&b, "| %s | %s |\n", report.Escape(c.name), report.Escape(result))
+		cases[i] = pipeline.TestCase{Name: c.name, Result: result}
 	}
-	s.markdown = b.String()
+	s.markdown = pipeline.TestsSection(cases)
 	return s
 }
 

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/infrapipe/infrapipe/ci/discovery"
-	"github.com/infrapipe/infrapipe/ci/internal/discoverytest"
 	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/internal/discoverytest"
 	"github.com/infrapipe/infrapipe/ci/internal/mototest"
 )
 

@@ -12,8 +12,8 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/infrapipe/infrapipe/ci/discovery"
-	"github.com/infrapipe/infrapipe/ci/internal/discoverytest"
 	"github.com/infrapipe/infrapipe/ci/importer"
+	"github.com/infrapipe/infrapipe/ci/internal/discoverytest"
 	"github.com/infrapipe/infrapipe/ci/internal/mototest"
 )
 

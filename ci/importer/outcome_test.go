@@ -13,8 +13,8 @@ import (
 	tfjson "github.com/hashicorp/terraform-json"
 
 	"github.com/infrapipe/infrapipe/ci/discovery"
-	"github.com/infrapipe/infrapipe/ci/internal/discoverytest"
 	"github.com/infrapipe/infrapipe/ci/importer"
+	"github.com/infrapipe/infrapipe/ci/internal/discoverytest"
 	"github.com/infrapipe/infrapipe/ci/internal/mototest"
 )
 

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/findings"
 	"github.com/infrapipe/infrapipe/ci/gate"
 	"github.com/infrapipe/infrapipe/ci/internal/markdown"
 	"github.com/infrapipe/infrapipe/ci/report"
@@ -79,4 +80,101 @@ func lastLines(s string, n int) string {
 		lines = append([]string{fmt.Sprintf("[... %d lines cut]", len(lines)-n)}, lines[len(lines)-n:]...)
 	}
 	return strings.Join(lines, "\n")
+}
+
+// Lint is what the three linters found, for the lint section.
+type Lint struct {
+	Unformatted []string // files terraform fmt would change
+	FmtDiff     string   // and how: terraform fmt -diff
+	Validate    string   // terraform validate's diagnostics; empty when valid
+	Tflint      []findings.Finding
+	Notices     []string // expired suppressions
+}
+
+// LintSection is the lint section of a summary: fmt, validate and tflint in turn.
+func LintSection(l Lint) string {
+	var b strings.Builder
+	b.WriteString("## Lint\n\n")
+	if len(l.Unformatted) == 0 {
+		b.WriteString("- terraform fmt: ok\n")
+	} else {
+		fmt.Fprintf(&b, "- terraform fmt: %d file(s) not formatted; run `terraform fmt -recursive`:\n", len(l.Unformatted))
+		for _, f := range l.Unformatted {
+			fmt.Fprintf(&b, "  - %s\n", markdown.Text(f))
+		}
+		if l.FmtDiff != "" {
+			b.WriteString("\n" + CodeBlock("diff", lastLines(l.FmtDiff, 80)))
+		}
+	}
+	if l.Validate == "" {
+		b.WriteString("- terraform validate: ok\n")
+	} else {
+		b.WriteString("- terraform validate: failed\n\n" + CodeBlock("", l.Validate))
+	}
+	fmt.Fprintf(&b, "- tflint: %d finding(s)\n\n", len(l.Tflint))
+	if len(l.Tflint) > 0 || len(l.Notices) > 0 {
+		b.WriteString(findings.Markdown(l.Tflint, findings.Evaluate(l.Tflint, LintFailAt), l.Notices, 50))
+	}
+	return b.String()
+}
+
+// FindingsSection is the body of a findings step's section (security scan, compliance):
+// the tools that could not run first, then the findings against the threshold's verdict.
+func FindingsSection(tools Outcome, fs []findings.Finding, verdict findings.Result, notices []string) string {
+	var b strings.Builder
+	for _, reason := range tools.Reasons {
+		fmt.Fprintf(&b, "- **%s** %s\n", tools.Verdict, markdown.Text(reason))
+	}
+	if b.Len() > 0 {
+		b.WriteString("\n")
+	}
+	return b.String() + findings.Markdown(fs, verdict, notices, 50)
+}
+
+// StepHeading heads a step's section, naming the tools that ran when there are any.
+func StepHeading(s Step, tools []string) string {
+	if len(tools) == 0 {
+		return "## " + string(s) + "\n\n"
+	}
+	return "## " + string(s) + " (" + markdown.Text(strings.Join(tools, ", ")) + ")\n\n"
+}
+
+// NothingToDeploy is the summary of a run whose event has nothing to deploy (a push that
+// deleted a branch), which passes.
+func NothingToDeploy(why error) string {
+	return "# Nothing to deploy\n\n" + markdown.Text(why.Error()) + "\n"
+}
+
+// DriftFailed is the drift report of a check that could not run.
+func DriftFailed(env environment.Name, err error) string {
+	return fmt.Sprintf("# Drift check: %s\n\nThe check could not run:\n\n%s", env, CodeBlock("", lastLines(err.Error(), 60)))
+}
+
+// ApplySection is the apply section of a summary: what was applied, then the state backup
+// line (ci/state's).
+func ApplySection(applied bool, stored, backup string) string {
+	line := "- Applied the saved plan of this run.\n"
+	switch {
+	case !applied:
+		line = "- Nothing to apply: the plan has no changes.\n"
+	case stored != "":
+		line = stored
+	}
+	return "## Apply\n\n" + line + backup
+}
+
+// TestCase is one post-deploy check as the tests section shows it.
+type TestCase struct {
+	Name   string
+	Result string // "pass", "FAIL: <why>", "skipped: <why>"
+}
+
+// TestsSection is the post-deploy tests section: one row per check.
+func TestsSection(cases []TestCase) string {
+	var b strings.Builder
+	b.WriteString("## Post-deploy tests\n\n| check | result |\n|---|---|\n")
+	for _, c := range cases {
+		fmt.Fprintf(&b, "| %s | %s |\n", markdown.Text(c.Name), markdown.Text(c.Result))
+	}
+	return b.String()
 }

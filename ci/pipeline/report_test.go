@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/infrapipe/infrapipe/ci/findings"
 	"github.com/infrapipe/infrapipe/ci/gate"
 )
 
@@ -76,4 +77,44 @@ func FuzzHeader(f *testing.F) {
 			t.Fatalf("%d headings and %d list items for one reason:\n%s", headings, items, md)
 		}
 	})
+}
+
+// The sections the module hands its results to, each with the hostile text a tool or a
+// configuration could put in it.
+func TestStepSections(t *testing.T) {
+	hostile := "x | y\n# forged"
+	for _, tt := range []struct {
+		name string
+		md   string
+		want []string
+		not  []string
+	}{
+		{"lint clean", LintSection(Lint{}), []string{"## Lint\n", "- terraform fmt: ok", "- terraform validate: ok", "- tflint: 0 finding(s)"}, nil},
+		{"lint dirty", LintSection(Lint{Unformatted: []string{"main.tf", hostile}, FmtDiff: "-a\n+b", Validate: "Error: x"}),
+			[]string{"2 file(s) not formatted", "  - main.tf", "```diff\n-a\n+b", "- terraform validate: failed"}, []string{"\n# forged"}},
+		{"findings with a tool that could not run", FindingsSection(Outcome{Verdict: gate.Warn, Reasons: []string{hostile}}, nil, findings.Result{}, nil),
+			[]string{"- **warn** x \\| y"}, []string{"\n# forged"}},
+		{"heading with tools", StepHeading(StepSecurityScan, []string{"checkov", "trivy"}), []string{"## Security scan (checkov, trivy)\n\n"}, nil},
+		{"heading without tools", StepHeading(StepCompliance, nil), []string{"## Compliance\n\n"}, []string{"()"}},
+		{"nothing to deploy", NothingToDeploy(errors.New(hostile)), []string{"# Nothing to deploy\n\n"}, []string{"\n# forged"}},
+		{"drift failed", DriftFailed("prod", errors.New("lock held")), []string{"# Drift check: prod\n\nThe check could not run:", "lock held"}, nil},
+		{"applied", ApplySection(true, "", "- State backup: x\n"), []string{"## Apply\n\n- Applied the saved plan of this run.\n- State backup: x"}, nil},
+		{"applied a stored plan", ApplySection(true, "- Applied the stored plan p\n", ""), []string{"- Applied the stored plan p"}, []string{"saved plan of this run"}},
+		{"nothing to apply", ApplySection(false, "- Applied the stored plan p\n", ""), []string{"- Nothing to apply: the plan has no changes."}, []string{"stored"}},
+		{"tests", TestsSection([]TestCase{{"health api", "pass"}, {hostile, "FAIL: 500\nInternal"}}),
+			[]string{"| check | result |", "| health api | pass |", "| FAIL: 500 Internal |"}, []string{"\n# forged", "x | y"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, w := range tt.want {
+				if !strings.Contains(tt.md, w) {
+					t.Errorf("lacks %q:\n%s", w, tt.md)
+				}
+			}
+			for _, n := range tt.not {
+				if strings.Contains(tt.md, n) {
+					t.Errorf("holds %q:\n%s", n, tt.md)
+				}
+			}
+		})
+	}
 }

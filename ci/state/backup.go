@@ -180,3 +180,13 @@ func (b Backup) Verify(data []byte) error {
 	}
 	return nil
 }
+
+// SummaryLine is the backup's line in an apply summary: where it is kept and how it is
+// returned. key is "" when there was no state to back up.
+func (b Backup) SummaryLine(key string) string {
+	if key == "" {
+		return "- State backup: none needed, the environment has no state yet\n"
+	}
+	return fmt.Sprintf("- State backup: serial %d, lineage `%s`, sha256 `%s`, %d resources, kept at `%s` and returned as `backups/%s`\n",
+		b.Serial, b.Lineage, b.SHA256, b.Resources, key, b.FileName())
+}

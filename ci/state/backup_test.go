@@ -256,3 +256,16 @@ func FuzzReadState(f *testing.F) {
 		}
 	})
 }
+
+func TestBackupSummaryLine(t *testing.T) {
+	b := Backup{Serial: 4, Lineage: "l-1", SHA256: "abc", Resources: 3, TakenAt: time.Date(2026, 12, 5, 6, 0, 0, 0, time.UTC), Env: "prod"}
+	if got := b.SummaryLine(""); got != "- State backup: none needed, the environment has no state yet\n" {
+		t.Errorf("no state: %q", got)
+	}
+	got := b.SummaryLine("backups/prod/x.tfstate")
+	for _, want := range []string{"serial 4", "lineage `l-1`", "sha256 `abc`", "3 resources", "kept at `backups/prod/x.tfstate`", "returned as `backups/" + b.FileName() + "`"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("line lacks %q: %s", want, got)
+		}
+	}
+}
