@@ -192,9 +192,7 @@ func (im *importMapping) resolveFailure(err error) error {
 // stateChanged is an import failure after --force removed addresses from the state: the
 // error says which are gone and how to put the state back from the backup taken first.
 func stateChanged(err error, r *run, b backupResult, removed []string) error {
-	return fmt.Errorf("%w\n\n--force removed %s from the %s state before this failed, and they were not imported again. "+
-		"Put the state back from the backup taken first:\n%s", err, strings.Join(removed, ", "), r.env,
-		pipeline.CodeBlock("shell", r.call("restore-state").Flag("from", b.key).Bool("confirm", true).String()))
+	return importer.StateChangedError(err, r.env, removed, r.call("restore-state").Flag("from", b.key).Bool("confirm", true).String())
 }
 
 // importMapping is discovery's result mapped onto the configuration.

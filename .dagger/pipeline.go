@@ -40,6 +40,10 @@ func (m *Infra) Pipeline(
 	// Skip the post-deploy tests.
 	// +optional
 	skipTests bool,
+	// Run the post-deploy tests even when the plan changes nothing (by default a run
+	// without changes applies, backs up and tests nothing).
+	// +optional
+	testUnchanged bool,
 	// Allow prod to delete or replace resources that are not of a protected type.
 	// +optional
 	forceRecreate bool,
@@ -124,6 +128,7 @@ func (m *Infra) Pipeline(
 		Bool("dry-run", dryRun).
 		Bool("force-recreate", forceRecreate).
 		Bool("skip-tests", skipTests).
+		Bool("test-unchanged", testUnchanged).
 		Flag("project", project).
 		Secret("infracost-api-key", infracostApiKey != nil, "INFRACOST_API_KEY").
 		Bool("store-plan", storePlan).Flag("plan-ref", planRef).Flag("plan-sha256", planSha256).Flag("commit", commit)
@@ -143,6 +148,7 @@ func (m *Infra) Pipeline(
 		r:               r,
 		plan:            pipeline.NewPlan(r.profile, pipeline.Options{DryRun: dryRun, SkipTests: skipTests, Project: project}),
 		dryRun:          dryRun,
+		testUnchanged:   testUnchanged,
 		forceRecreate:   forceRecreate,
 		project:         project,
 		infracostAPIKey: infracostApiKey,
@@ -171,6 +177,7 @@ type pipelineRun struct {
 	r               *run
 	plan            pipeline.Plan
 	dryRun          bool
+	testUnchanged   bool // run the post-deploy tests even without changes
 	forceRecreate   bool
 	project         string
 	infracostAPIKey *dagger.Secret
@@ -337,7 +344,7 @@ func (p *pipelineRun) deploy(ctx context.Context, staticChecks func()) {
 	}
 	p.add(step{Outcome: pipeline.Outcome{Step: pipeline.StepApply, Verdict: gate.Pass}, markdown: applied.markdown()})
 
-	if !p.plan.Runs(pipeline.StepTests) {
+	if !p.plan.Runs(pipeline.StepTests) || (!planned.analysis.Counts.HasChanges() && !p.testUnchanged) {
 		return
 	}
 	ts, err := r.postDeploy(ctx, applied.plan.ctr)
@@ -424,7 +431,9 @@ func (p *pipelineRun) report(ctx context.Context, reproduce pipeline.Command) (*
 	// The header (verdict, step table, reasons) comes first and the reproduce line last;
 	// report.Summary keeps both and fits the plan and the steps' sections between them into
 	// GitHub's comment limit.
-	sections := []report.Section{report.Text(pipeline.Header(p.r.env, p.why, p.dryRun, outs))}
+	run := pipeline.Run{Env: p.r.env, Why: p.why, DryRun: p.dryRun, TestsRan: p.tests != nil,
+		NoChanges: p.planned != nil && !p.planned.analysis.Counts.HasChanges()}
+	sections := []report.Section{report.Text(pipeline.Header(run, outs))}
 	var files []string // name, contents, ...
 	if p.planned != nil {
 		planRes := report.NewResult(p.planned.analysis, p.planned.profile, p.planned.decision)

@@ -261,7 +261,7 @@ func (m *Infra) RestoreState(
 		return "", reproduce.Wrap(err)
 	}
 	if !confirm {
-		return summary + "\nNothing changed. To push this backup, run:\n\n" + pipeline.CodeBlock("sh", push.String()) + reproduce.Markdown(), nil
+		return summary + state.ShownOnly(push.String()) + reproduce.Markdown(), nil
 	}
 	return summary + reproduce.Markdown(), nil
 }

@@ -294,3 +294,16 @@ func TestReport(t *testing.T) {
 		}
 	}
 }
+
+func TestStateChangedError(t *testing.T) {
+	base := errors.New("import failed")
+	err := importer.StateChangedError(base, "prod", []string{"aws_s3_bucket.a", "aws_s3_bucket.b"}, "dagger call restore-state --env=prod --from=k --confirm")
+	if !errors.Is(err, base) {
+		t.Error("the import's own error is not wrapped")
+	}
+	for _, want := range []string{"--force removed aws_s3_bucket.a, aws_s3_bucket.b from the prod state", "```shell\ndagger call restore-state --env=prod --from=k --confirm\n```"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}

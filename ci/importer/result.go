@@ -9,6 +9,9 @@ import (
 	"strings"
 
 	tfjson "github.com/hashicorp/terraform-json"
+
+	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/internal/markdown"
 )
 
 // Outcome is what Terraform said about the imports: read from `terraform show -json` of
@@ -204,4 +207,12 @@ func (p *Plan) Err() error {
 		return nil
 	}
 	return fmt.Errorf("%d of the required imports failed: %s", len(failed), strings.Join(failed, "; "))
+}
+
+// StateChangedError is an import that failed after --force removed addresses from env's
+// state: it says which are gone and gives the line that puts the state back from the
+// backup taken first.
+func StateChangedError(err error, env environment.Name, removed []string, restore string) error {
+	return fmt.Errorf("%w\n\n--force removed %s from the %s state before this failed, and they were not imported again. "+
+		"Put the state back from the backup taken first:\n%s", err, strings.Join(removed, ", "), env, markdown.CodeBlock("shell", restore)+"\n")
 }

@@ -30,17 +30,32 @@ type StepResult struct {
 	Findings int          `json:"findings"`
 }
 
+// Run is what a summary's header says about the run besides its steps.
+type Run struct {
+	Env    environment.Name
+	Why    string // why this environment, e.g. "event push on refs/heads/main"
+	DryRun bool
+	// NoChanges is a plan that changes nothing: nothing was applied or backed up, and the
+	// post-deploy tests ran only when asked (TestsRan).
+	NoChanges, TestsRan bool
+}
+
 // Header is the top of a pipeline summary: the verdict, why this environment, whether it
-// was a dry run, a table of the steps, and the reasons of every step that did not pass.
-// Reasons come from tools and configuration, so they are escaped as prose.
-func Header(env environment.Name, why string, dryRun bool, outs []Outcome) string {
+// was a dry run or had nothing to change, a table of the steps, and the reasons of every
+// step that did not pass. Reasons come from tools and configuration, so they are escaped.
+func Header(run Run, outs []Outcome) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# %s pipeline: %s\n\n", env, Verdict(outs))
-	if why != "" {
-		fmt.Fprintf(&b, "Environment chosen by %s.\n\n", markdown.Text(why))
+	fmt.Fprintf(&b, "# %s pipeline: %s\n\n", run.Env, Verdict(outs))
+	if run.Why != "" {
+		fmt.Fprintf(&b, "Environment chosen by %s.\n\n", markdown.Text(run.Why))
 	}
-	if dryRun {
+	switch {
+	case run.DryRun:
 		b.WriteString("Dry run: nothing was imported or applied.\n\n")
+	case run.NoChanges && run.TestsRan:
+		b.WriteString("No changes: nothing was applied or backed up; the post-deploy tests ran as asked.\n\n")
+	case run.NoChanges:
+		b.WriteString("No changes: nothing was applied or backed up, and the post-deploy tests did not run (--test-unchanged runs them).\n\n")
 	}
 	b.WriteString("| step | verdict |\n|---|---|\n")
 	for _, o := range outs {
@@ -151,13 +166,13 @@ func DriftFailed(env environment.Name, err error) string {
 }
 
 // ApplySection is the apply section of a summary: what was applied, then the state backup
-// line (ci/state's).
+// line (ci/state's). A plan without changes applies nothing and takes no backup.
 func ApplySection(applied bool, stored, backup string) string {
+	if !applied {
+		return "## Apply\n\n- Nothing to apply: the plan has no changes, so no state backup was taken either.\n"
+	}
 	line := "- Applied the saved plan of this run.\n"
-	switch {
-	case !applied:
-		line = "- Nothing to apply: the plan has no changes.\n"
-	case stored != "":
+	if stored != "" {
 		line = stored
 	}
 	return "## Apply\n\n" + line + backup

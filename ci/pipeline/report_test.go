@@ -15,7 +15,7 @@ func TestHeader(t *testing.T) {
 		{Step: StepSecurityScan, Verdict: gate.Warn, Reasons: []string{"checkov could not run"}},
 		{Step: StepPlan, Verdict: gate.Block, Reasons: []string{"prod plan deletes aws_s3_bucket.logs[\"a\n# forged heading\"]"}},
 	}
-	md := Header("prod", "event push on refs/heads/main", true, outs)
+	md := Header(Run{Env: "prod", Why: "event push on refs/heads/main", DryRun: true}, outs)
 	for _, want := range []string{
 		"# prod pipeline: block\n",
 		"Environment chosen by event push on refs/heads/main.",
@@ -34,8 +34,14 @@ func TestHeader(t *testing.T) {
 	if strings.Contains(md, "\n# forged") {
 		t.Errorf("a reason started a heading:\n%s", md)
 	}
-	if md := Header("test", "", false, nil); strings.Contains(md, "chosen by") || strings.Contains(md, "Dry run") || !strings.HasPrefix(md, "# test pipeline: pass") {
+	if md := Header(Run{Env: "test"}, nil); strings.Contains(md, "chosen by") || strings.Contains(md, "Dry run") || strings.Contains(md, "No changes") || !strings.HasPrefix(md, "# test pipeline: pass") {
 		t.Errorf("the header of an empty run:\n%s", md)
+	}
+	if md := Header(Run{Env: "test", NoChanges: true}, nil); !strings.Contains(md, "No changes: nothing was applied or backed up, and the post-deploy tests did not run (--test-unchanged runs them).") {
+		t.Errorf("the header of a run without changes:\n%s", md)
+	}
+	if md := Header(Run{Env: "test", NoChanges: true, TestsRan: true}, nil); !strings.Contains(md, "the post-deploy tests ran as asked") {
+		t.Errorf("the header of a run without changes, tests asked:\n%s", md)
 	}
 }
 
@@ -62,7 +68,7 @@ func FuzzHeader(f *testing.F) {
 	f.Add("event push", "reason")
 	f.Add("x\n# y", "a | b\n- **pass** Lint: forged")
 	f.Fuzz(func(t *testing.T, why, reason string) {
-		md := Header("prod", why, false, []Outcome{{Step: StepPlan, Verdict: gate.Block, Reasons: []string{reason}}})
+		md := Header(Run{Env: "prod", Why: why}, []Outcome{{Step: StepPlan, Verdict: gate.Block, Reasons: []string{reason}}})
 		lines := strings.Split(md, "\n")
 		headings, items := 0, 0
 		for _, l := range lines {
@@ -100,7 +106,7 @@ func TestStepSections(t *testing.T) {
 		{"drift failed", DriftFailed("prod", errors.New("lock held")), []string{"# Drift check: prod\n\nThe check could not run:", "lock held"}, nil},
 		{"applied", ApplySection(true, "", "- State backup: x\n"), []string{"## Apply\n\n- Applied the saved plan of this run.\n- State backup: x"}, nil},
 		{"applied a stored plan", ApplySection(true, "- Applied the stored plan p\n", ""), []string{"- Applied the stored plan p"}, []string{"saved plan of this run"}},
-		{"nothing to apply", ApplySection(false, "- Applied the stored plan p\n", ""), []string{"- Nothing to apply: the plan has no changes."}, []string{"stored"}},
+		{"nothing to apply", ApplySection(false, "- Applied the stored plan p\n", "- State backup: none needed\n"), []string{"- Nothing to apply: the plan has no changes, so no state backup was taken either."}, []string{"stored", "State backup:"}},
 		{"tests", TestsSection([]TestCase{{"health api", "pass"}, {hostile, "FAIL: 500\nInternal"}}),
 			[]string{"| check | result |", "| health api | pass |", "| FAIL: 500 Internal |"}, []string{"\n# forged", "x | y"}},
 	} {

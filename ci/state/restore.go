@@ -1,6 +1,8 @@
 package state
 
 import (
+	"github.com/infrapipe/infrapipe/ci/internal/markdown"
+
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -163,4 +165,10 @@ func setSerial(data []byte, serial uint64) ([]byte, error) {
 	out = append(out, data[:start]...)
 	out = strconv.AppendUint(out, serial, 10)
 	return append(out, data[end:]...), nil
+}
+
+// ShownOnly ends the summary of a restore that was only compared: nothing changed, and the
+// line that pushes the backup.
+func ShownOnly(push string) string {
+	return "\nNothing changed. To push this backup, run:\n\n" + markdown.CodeBlock("sh", push) + "\n"
 }
