@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/infrapipe/infrapipe/ci/importer"
+	"github.com/infrapipe/infrapipe/ci/pipeline"
 )
 
 // failedImportPlan is the end of `terraform plan -no-color` importing a bucket deleted after
@@ -40,7 +41,7 @@ func TestImportPlanFailureCarriesTheReport(t *testing.T) {
 		pending("aws_sns_topic.events", "arn:aws:sns:us-east-1:123456789012:shop-prod-events"),
 	}}}
 	// As run.exec words a failed step, with tail's blank lines dropped.
-	cause := fmt.Errorf("terraform plan -target=aws_s3_bucket.assets -target=aws_sns_topic.events failed in prod (exit code 1):\n%s", tail(failedImportPlan, 60))
+	cause := fmt.Errorf("terraform plan -target=aws_s3_bucket.assets -target=aws_sns_topic.events failed in prod (exit code 1):\n%s", pipeline.Tail(failedImportPlan, 60))
 	err := im.planFailed("prod", false, cause)
 	if !errors.Is(err, cause) {
 		t.Fatalf("the error no longer wraps the plan's failure: %v", err)

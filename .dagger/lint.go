@@ -33,46 +33,38 @@ func (m *Infra) Lint(ctx context.Context) (string, error) {
 	return summary, nil
 }
 
-// lintResult is what the three linters found.
-type lintResult struct {
-	unformatted []string // files terraform fmt would change
-	fmtDiff     string   // and how: terraform fmt -diff
-	validate    string   // terraform validate's diagnostics; empty when valid
-	tflint      []findings.Finding
-	notices     []string // expired suppressions
-}
+// lintResult is what the three linters found, as ci/pipeline reads it.
+type lintResult struct{ pipeline.Lint }
 
 // outcome is ci/pipeline's judgement of the lint step, tflint's findings failing at failAt.
 func (r lintResult) outcome(failAt findings.Severity) pipeline.Outcome {
-	return pipeline.LintOutcome(r.unformatted, r.validate, r.tflint, failAt)
+	return pipeline.LintOutcome(r.Unformatted, r.Validate, r.Tflint, failAt)
 }
 
 // markdown is the lint section of a summary, ci/pipeline's.
-func (r lintResult) markdown() string {
-	return pipeline.LintSection(pipeline.Lint{Unformatted: r.unformatted, FmtDiff: r.fmtDiff, Validate: r.validate, Tflint: r.tflint, Notices: r.notices})
-}
+func (r lintResult) markdown() string { return pipeline.LintSection(r.Lint) }
 
 // lint runs fmt, validate and tflint in parallel.
 func (m *Infra) lint(ctx context.Context) (lintResult, error) {
 	var res lintResult
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) {
-		res.unformatted, res.fmtDiff, err = m.fmtCheck(gctx)
+		res.Unformatted, res.FmtDiff, err = m.fmtCheck(gctx)
 		return err
 	})
 	g.Go(func() (err error) {
-		res.validate, err = m.validate(gctx)
+		res.Validate, err = m.validate(gctx)
 		return err
 	})
 	g.Go(func() (err error) {
-		res.tflint, err = m.tflint(gctx)
+		res.Tflint, err = m.tflint(gctx)
 		return err
 	})
 	if err := g.Wait(); err != nil {
 		return lintResult{}, err
 	}
 	var err error
-	res.tflint, res.notices, err = m.suppress(ctx, res.tflint)
+	res.Tflint, res.Notices, err = m.suppress(ctx, res.Tflint)
 	return res, err
 }
 
@@ -100,7 +92,7 @@ func (m *Infra) fmtCheck(ctx context.Context) ([]string, string, error) {
 		}
 	}
 	if len(files) == 0 {
-		return nil, "", fmt.Errorf("terraform fmt failed (exit code %d):\n%s", res.code, tail(res.stderr, 30))
+		return nil, "", fmt.Errorf("terraform fmt failed (exit code %d):\n%s", res.code, pipeline.Tail(res.stderr, 30))
 	}
 	return files, res.stderr, nil
 }
@@ -115,7 +107,7 @@ func (m *Infra) validate(ctx context.Context) (string, error) {
 	if res.code == 0 {
 		return "", nil
 	}
-	return tail(res.output(), 80), nil
+	return pipeline.Tail(res.output(), 80), nil
 }
 
 // tflintScript installs the plugins .tflint.hcl asks for, then lints every module into

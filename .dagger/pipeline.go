@@ -251,9 +251,9 @@ func (p *pipelineRun) run(ctx context.Context) {
 				return
 			}
 			if !p.plan.Tflint {
-				res.tflint = nil // basic validation: fmt and validate only
+				res.Tflint = nil // basic validation: fmt and validate only
 			}
-			p.add(step{Outcome: res.outcome(p.r.profile.SeverityThreshold), markdown: res.markdown(), tools: []string{"tflint"}, findings: res.tflint})
+			p.add(step{Outcome: res.outcome(p.r.profile.SeverityThreshold), markdown: res.markdown(), tools: []string{"tflint"}, findings: res.Tflint})
 		}()
 	}
 	if p.plan.Runs(pipeline.StepSecurityScan) {

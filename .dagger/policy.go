@@ -242,7 +242,7 @@ func (m *Infra) terraformCompliance(ctx context.Context, planJSON *dagger.File, 
 		return nil, fmt.Errorf("terraform-compliance: %w", err)
 	}
 	if res.code != 0 && res.code != 1 {
-		return nil, fmt.Errorf("terraform-compliance failed (exit code %d):\n%s", res.code, tail(res.output(), 40))
+		return nil, fmt.Errorf("terraform-compliance failed (exit code %d):\n%s", res.code, pipeline.Tail(res.output(), 40))
 	}
 	return findings.ParseTerraformCompliance("terraform-compliance output", []byte(res.stdout))
 }

@@ -318,7 +318,7 @@ func (r *run) exec(ctx context.Context, ctr *dagger.Container, step string, args
 	if lockErr := state.CheckLock(r.env, output, r.profile.LockTimeout, time.Now()); lockErr != nil {
 		return nil, fmt.Errorf("%s: %w", step, r.lockHelp(lockErr))
 	}
-	return nil, fmt.Errorf("%s failed in %s (exit code %d):\n%s", step, r.env, res.code, tail(output, 60))
+	return nil, fmt.Errorf("%s failed in %s (exit code %d):\n%s", step, r.env, res.code, pipeline.Tail(output, 60))
 }
 
 // lockHelp points a held-lock error at this module's force-unlock and import lines, so the
@@ -395,19 +395,6 @@ func execQuiet(ctx context.Context, ctr *dagger.Container, args []string) (ran, 
 	return ran{ctr: ctr, code: code, stdout: out[1], stderr: out[2]}, nil
 }
 
-// tail keeps the last n non-empty lines, where tools put their error.
-func tail(s string, n int) string {
-	var lines []string
-	for _, l := range strings.Split(s, "\n") {
-		if strings.TrimSpace(l) != "" {
-			lines = append(lines, l)
-		}
-	}
-	if len(lines) > n {
-		lines = append([]string{fmt.Sprintf("[... %d lines cut]", len(lines)-n)}, lines[len(lines)-n:]...)
-	}
-	return strings.Join(lines, "\n")
-}
 
 // call starts the reproduce line of fn for this run.
 func (r *run) call(fn string) pipeline.Command { return r.m.envCall(fn, string(r.env), r.creds) }

@@ -165,9 +165,9 @@ func (r *run) postDeploy(ctx context.Context, ctr *dagger.Container) (*testSuite
 		switch code {
 		case 0:
 		case 2:
-			c.failure = "terraform plan still has changes after the apply:\n" + tail(out, 20)
+			c.failure = "terraform plan still has changes after the apply:\n" + pipeline.Tail(out, 20)
 		default:
-			c.failure = fmt.Sprintf("terraform plan failed (exit code %d):\n%s", code, tail(out, 20))
+			c.failure = fmt.Sprintf("terraform plan failed (exit code %d):\n%s", code, pipeline.Tail(out, 20))
 		}
 		ts.cases = append(ts.cases, c)
 	} else {
@@ -185,7 +185,7 @@ func (r *run) postDeploy(ctx context.Context, ctr *dagger.Container) (*testSuite
 		}
 		c := testCase{name: "outputs readable", elapsed: time.Since(start)}
 		if code != 0 {
-			c.failure = fmt.Sprintf("terraform output failed (exit code %d):\n%s", code, tail(out, 20))
+			c.failure = fmt.Sprintf("terraform output failed (exit code %d):\n%s", code, pipeline.Tail(out, 20))
 		} else if endpoints, err = pipeline.HealthEndpoints([]byte(out)); err != nil {
 			c.failure = err.Error()
 		}
@@ -214,7 +214,7 @@ func (r *run) postDeploy(ctx context.Context, ctr *dagger.Container) (*testSuite
 		}
 		c := testCase{name: "health endpoint " + e.Output + " answers", elapsed: time.Since(start)}
 		if code != 0 {
-			c.failure = fmt.Sprintf("GET %s failed: %s", e.URL, tail(out, 5))
+			c.failure = fmt.Sprintf("GET %s failed: %s", e.URL, pipeline.Tail(out, 5))
 		}
 		ts.cases = append(ts.cases, c)
 	}
@@ -232,7 +232,7 @@ func (r *run) postDeploy(ctx context.Context, ctr *dagger.Container) (*testSuite
 	c := testCase{name: "monitoring present (CloudWatch alarms in state)", elapsed: time.Since(start)}
 	switch {
 	case code != 0:
-		c.failure = fmt.Sprintf("terraform state list failed (exit code %d):\n%s", code, tail(out, 20))
+		c.failure = fmt.Sprintf("terraform state list failed (exit code %d):\n%s", code, pipeline.Tail(out, 20))
 	case pipeline.Alarms(out) == 0:
 		c.failure = "the state holds no aws_cloudwatch_metric_alarm: nothing watches this deployment (a stack without alarms leaves monitoring out of post_deploy in pipeline.yaml)"
 	}

@@ -99,7 +99,7 @@ func (r *run) currentLock(ctx context.Context, ctr *dagger.Container) (*state.Lo
 	if info, ok := state.ParseLockError(res.output()); ok {
 		return &info, nil
 	}
-	return nil, errors.New("find the lock of " + string(r.env) + " (terraform plan -refresh=false) failed:\n" + tail(res.output(), 30))
+	return nil, errors.New("find the lock of " + string(r.env) + " (terraform plan -refresh=false) failed:\n" + pipeline.Tail(res.output(), 30))
 }
 
 // importLine is the import call that adopts, by their tags, resources a killed apply created

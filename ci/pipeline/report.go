@@ -75,16 +75,16 @@ func Header(run Run, outs []Outcome) string {
 
 // BrokenSection is the summary section of a step that could not run: the end of its error.
 func BrokenSection(s Step, err error) string {
-	return fmt.Sprintf("## %s\n\nCould not run:\n\n%s", s, CodeBlock("", lastLines(err.Error(), 40)))
+	return fmt.Sprintf("## %s\n\nCould not run:\n\n%s", s, CodeBlock("", Tail(err.Error(), 40)))
 }
 
 // FailedSection is the summary section of a step that ran and failed.
 func FailedSection(s Step, err error) string {
-	return fmt.Sprintf("## %s\n\nFailed:\n\n%s", s, CodeBlock("", lastLines(err.Error(), 60)))
+	return fmt.Sprintf("## %s\n\nFailed:\n\n%s", s, CodeBlock("", Tail(err.Error(), 60)))
 }
 
-// lastLines keeps the last n non-empty lines, where tools put their error.
-func lastLines(s string, n int) string {
+// Tail keeps the last n non-empty lines of a tool's output, where tools put their error.
+func Tail(s string, n int) string {
 	var lines []string
 	for _, l := range strings.Split(s, "\n") {
 		if strings.TrimSpace(l) != "" {
@@ -118,7 +118,7 @@ func LintSection(l Lint) string {
 			fmt.Fprintf(&b, "  - %s\n", markdown.Text(f))
 		}
 		if l.FmtDiff != "" {
-			b.WriteString("\n" + CodeBlock("diff", lastLines(l.FmtDiff, 80)))
+			b.WriteString("\n" + CodeBlock("diff", Tail(l.FmtDiff, 80)))
 		}
 	}
 	if l.Validate == "" {
@@ -162,7 +162,7 @@ func NothingToDeploy(why error) string {
 
 // DriftFailed is the drift report of a check that could not run.
 func DriftFailed(env environment.Name, err error) string {
-	return fmt.Sprintf("# Drift check: %s\n\nThe check could not run:\n\n%s", env, CodeBlock("", lastLines(err.Error(), 60)))
+	return fmt.Sprintf("# Drift check: %s\n\nThe check could not run:\n\n%s", env, CodeBlock("", Tail(err.Error(), 60)))
 }
 
 // ApplySection is the apply section of a summary: what was applied, then the state backup

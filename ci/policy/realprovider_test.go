@@ -2,29 +2,11 @@ package policy
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/infrapipe/infrapipe/ci/internal/tftest"
 )
-
-// awsProviderMirror is a filesystem mirror holding the real hashicorp/aws provider. The
-// registry is unreachable here, but this machine image ships one (5.100.0) in /opt/tf-plugins;
-// INFRAPIPE_AWS_PROVIDER_MIRROR names another.
-func awsProviderMirror(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("INFRAPIPE_AWS_PROVIDER_MIRROR")
-	if dir == "" {
-		dir = "/opt/tf-plugins"
-	}
-	matches, _ := filepath.Glob(filepath.Join(dir, "registry.terraform.io/hashicorp/aws/*/linux_amd64/terraform-provider-aws_*"))
-	if len(matches) == 0 {
-		t.Skipf("no real hashicorp/aws provider in %s (set INFRAPIPE_AWS_PROVIDER_MIRROR to a filesystem mirror holding one)", dir)
-	}
-	return dir
-}
 
 // realAWSPlan plans main.tf with the real hashicorp/aws provider, as users' plans are made:
 // its schema's computed blocks come out unknown (after_unknown), not empty. The provider
@@ -32,7 +14,6 @@ func awsProviderMirror(t *testing.T) string {
 // API call.
 func realAWSPlan(t *testing.T, mainTF string) []byte {
 	t.Helper()
-	mirror := awsProviderMirror(t)
 	w := tftest.New(t, map[string]string{"main.tf": `
 terraform {
   required_providers {
@@ -53,20 +34,7 @@ provider "aws" {
   }
 }
 ` + mainTF})
-	cli := filepath.Join(t.TempDir(), "mirror.tfrc")
-	if err := os.WriteFile(cli, []byte(`provider_installation {
-  filesystem_mirror {
-    path    = "`+mirror+`"
-    include = ["registry.terraform.io/hashicorp/aws"]
-  }
-  direct {
-    exclude = ["registry.terraform.io/hashicorp/aws"]
-  }
-}
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	w.Env = append(w.Env, "TF_CLI_CONFIG_FILE="+cli)
+	w.UseRealAWSProvider()
 	w.Init()
 	return w.PlanJSON()
 }

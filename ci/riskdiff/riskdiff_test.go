@@ -2,8 +2,6 @@ package riskdiff
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -16,13 +14,6 @@ import (
 // unknown values and all.
 func awsWorkspace(t *testing.T, moto *mototest.Server) *tftest.Workspace {
 	t.Helper()
-	mirror := os.Getenv("INFRAPIPE_AWS_PROVIDER_MIRROR")
-	if mirror == "" {
-		mirror = "/opt/tf-plugins"
-	}
-	if m, _ := filepath.Glob(filepath.Join(mirror, "registry.terraform.io/hashicorp/aws/*/linux_amd64/terraform-provider-aws_*")); len(m) == 0 {
-		t.Skipf("no real hashicorp/aws provider in %s (set INFRAPIPE_AWS_PROVIDER_MIRROR to a filesystem mirror holding one)", mirror)
-	}
 	w := tftest.New(t, map[string]string{"provider.tf": `
 terraform {
   required_providers {
@@ -45,20 +36,7 @@ provider "aws" {
   }
 }
 `})
-	cli := filepath.Join(t.TempDir(), "mirror.tfrc")
-	if err := os.WriteFile(cli, []byte(`provider_installation {
-  filesystem_mirror {
-    path    = "`+mirror+`"
-    include = ["registry.terraform.io/hashicorp/aws"]
-  }
-  direct {
-    exclude = ["registry.terraform.io/hashicorp/aws"]
-  }
-}
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	w.Env = append(w.Env, "TF_CLI_CONFIG_FILE="+cli)
+	w.UseRealAWSProvider()
 	return w
 }
 

@@ -175,16 +175,7 @@ func TestConcurrentAppliesLeaveOneConsistentState(t *testing.T) {
 	moto := startMoto(t)
 	s := newStack(t, "app")
 	// A short lock timeout: the losers give up while the winner still holds the lock.
-	s.Write(t, "pipeline.yaml", `version: 1
-defaults:
-  backend:
-    bucket: `+stateBucket+`
-    region: us-east-1
-    use_lockfile: true
-environments:
-  test:
-    lock_timeout: 1s
-`)
+	s.ShortLockTimeouts(t, "1s", "test")
 	export(t, nil, append(append(s.Ctor(), moto.Ctor()...), "apply", "--env=test")...)
 	base := moto.MustState(t, testKey)
 

@@ -122,6 +122,18 @@ func (s *Stack) Write(t *testing.T, name, content string) {
 	}
 }
 
+// ShortLockTimeouts writes a pipeline.yaml (the e2e state bucket, S3 lock file) in which
+// envs give up on a held lock after timeout, so a test sees the lock error at once.
+func (s *Stack) ShortLockTimeouts(t *testing.T, timeout string, envs ...string) {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("version: 1\ndefaults:\n  backend:\n    bucket: " + stateBucket + "\n    region: us-east-1\n    use_lockfile: true\nenvironments:\n")
+	for _, env := range envs {
+		b.WriteString("  " + env + ":\n    lock_timeout: " + timeout + "\n")
+	}
+	s.Write(t, "pipeline.yaml", b.String())
+}
+
 // Copy is a second copy of the stack (same project), e.g. to change a variable while the
 // first copy stays as it was.
 func (s *Stack) Copy(t *testing.T) *Stack {

@@ -26,18 +26,7 @@ func TestInterruptedApplyThenForceUnlock(t *testing.T) {
 	t.Parallel()
 	moto := startMoto(t)
 	s := newStack(t, "app")
-	s.Write(t, "pipeline.yaml", `version: 1
-defaults:
-  backend:
-    bucket: `+stateBucket+`
-    region: us-east-1
-    use_lockfile: true
-environments:
-  test:
-    lock_timeout: 1s
-  prod:
-    lock_timeout: 1s
-`)
+	s.ShortLockTimeouts(t, "1s", "test", "prod")
 	ctor := append(s.Ctor(), moto.Ctor()...)
 	arg := func(a ...string) []string { return append(append([]string{}, ctor...), a...) }
 

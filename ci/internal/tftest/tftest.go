@@ -163,3 +163,34 @@ func (w *Workspace) PlanChange(before, after string, args ...string) []byte {
 	w.Init()
 	return w.PlanJSON(args...)
 }
+
+// UseRealAWSProvider makes the workspace install the real hashicorp/aws provider from a
+// filesystem mirror: the registry is unreachable here, but this machine image ships one
+// (/opt/tf-plugins); INFRAPIPE_AWS_PROVIDER_MIRROR names another. Without one the test is
+// skipped, saying where it looked.
+func (w *Workspace) UseRealAWSProvider() {
+	w.t.Helper()
+	mirror := os.Getenv("INFRAPIPE_AWS_PROVIDER_MIRROR")
+	if mirror == "" {
+		mirror = "/opt/tf-plugins"
+	}
+	if m, _ := filepath.Glob(filepath.Join(mirror, "registry.terraform.io/hashicorp/aws/*/linux_amd64/terraform-provider-aws_*")); len(m) == 0 {
+		w.t.Skipf("no real hashicorp/aws provider in %s (set INFRAPIPE_AWS_PROVIDER_MIRROR to a filesystem mirror holding one)", mirror)
+	}
+	cli := filepath.Join(w.t.TempDir(), "mirror.tfrc")
+	config := `disable_checkpoint = true
+provider_installation {
+  filesystem_mirror {
+    path    = "` + mirror + `"
+    include = ["registry.terraform.io/hashicorp/aws"]
+  }
+  direct {
+    exclude = ["registry.terraform.io/hashicorp/aws"]
+  }
+}
+`
+	if err := os.WriteFile(cli, []byte(config), 0o644); err != nil {
+		w.t.Fatal(err)
+	}
+	w.Env = append(w.Env, "TF_CLI_CONFIG_FILE="+cli)
+}
