@@ -395,7 +395,6 @@ func execQuiet(ctx context.Context, ctr *dagger.Container, args []string) (ran, 
 	return ran{ctr: ctr, code: code, stdout: out[1], stderr: out[2]}, nil
 }
 
-
 // call starts the reproduce line of fn for this run.
 func (r *run) call(fn string) pipeline.Command { return r.m.envCall(fn, string(r.env), r.creds) }
 
