@@ -10,6 +10,7 @@ import (
 	"dagger/infra/internal/dagger"
 
 	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/livecheck"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
 	"github.com/infrapipe/infrapipe/ci/report"
 )
@@ -174,6 +175,27 @@ func (r *run) postDeploy(ctx context.Context, ctr *dagger.Container) (*testSuite
 		skip("deployment converged (plan has no changes)")
 	}
 
+	// Deployment and security: the cloud API, not the state, says what exists and how it is
+	// set (ci/livecheck), for the resources the state records.
+	live, err := r.liveClients(ctx, runCheck)
+	if err != nil {
+		return nil, err
+	}
+	for _, check := range []struct {
+		category environment.PostDeployCheck
+		name     string
+		run      func(context.Context, livecheck.Clients, []livecheck.Resource) (livecheck.Result, error)
+	}{
+		{environment.PostDeployDeployment, livecheck.DeploymentName, livecheck.Deployment},
+		{environment.PostDeploySecurity, livecheck.SecurityName, livecheck.Security},
+	} {
+		if !r.profile.RunsPostDeploy(check.category) {
+			skip(check.name)
+			continue
+		}
+		ts.cases = append(ts.cases, live.run(ctx, check.name, check.run))
+	}
+
 	// Outputs, and the health endpoints among them.
 	wantOutputs, wantHealth := r.profile.RunsPostDeploy(environment.PostDeployOutputs), r.profile.RunsPostDeploy(environment.PostDeployHealth)
 	var endpoints []pipeline.Endpoint
@@ -219,25 +241,61 @@ func (r *run) postDeploy(ctx context.Context, ctr *dagger.Container) (*testSuite
 		ts.cases = append(ts.cases, c)
 	}
 
-	// Monitoring: alarms are part of the deployment, unless the stack says it has none.
+	// Monitoring: alarms are part of the deployment, unless the stack says it has none, and
+	// each notifies a topic somebody is subscribed to.
 	if !r.profile.RunsPostDeploy(environment.PostDeployMonitoring) {
-		skip("monitoring present (CloudWatch alarms in state)")
+		skip(livecheck.MonitoringName)
 		return ts, nil
 	}
-	start := time.Now()
-	code, out, err := runCheck([]string{"terraform", "state", "list"})
+	ts.cases = append(ts.cases, live.run(ctx, livecheck.MonitoringName, livecheck.Monitoring))
+	return ts, nil
+}
+
+// liveState is what the live checks need: the state's resources and the API clients.
+type liveState struct {
+	clients   livecheck.Clients
+	resources []livecheck.Resource
+	err       string // why the state could not be read: every live check fails with it
+}
+
+// liveClients reads the state's resources (terraform show -json, kept out of the log: it
+// holds sensitive values) and connects to AWS as this module's process reaches it.
+func (r *run) liveClients(ctx context.Context, runCheck func([]string) (int, string, error)) (*liveState, error) {
+	ls := &liveState{}
+	code, out, err := runCheck([]string{"terraform", "show", "-json", "-no-color"})
 	if err != nil {
 		return nil, err
 	}
-	c := testCase{name: "monitoring present (CloudWatch alarms in state)", elapsed: time.Since(start)}
-	switch {
-	case code != 0:
-		c.failure = fmt.Sprintf("terraform state list failed (exit code %d):\n%s", code, pipeline.Tail(out, 20))
-	case pipeline.Alarms(out) == 0:
-		c.failure = "the state holds no aws_cloudwatch_metric_alarm: nothing watches this deployment (a stack without alarms leaves monitoring out of post_deploy in pipeline.yaml)"
+	if code != 0 {
+		ls.err = fmt.Sprintf("terraform show -json failed (exit code %d):\n%s", code, pipeline.Tail(out, 20))
+	} else if ls.resources, err = livecheck.Resources([]byte(out)); err != nil {
+		ls.err = err.Error()
 	}
-	ts.cases = append(ts.cases, c)
-	return ts, nil
+	endpoint, err := r.processAWS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if ls.clients, err = livecheck.Connect(ctx, r.region(), endpoint); err != nil {
+		return nil, err
+	}
+	return ls, nil
+}
+
+// run runs one live check as a test case; an API that cannot be asked fails the case.
+func (ls *liveState) run(ctx context.Context, name string, check func(context.Context, livecheck.Clients, []livecheck.Resource) (livecheck.Result, error)) testCase {
+	start := time.Now()
+	res, err := check(ctx, ls.clients, ls.resources)
+	if res.Name != "" {
+		name = res.Name // it may say what it could not ask about
+	}
+	c := testCase{name: name, failure: res.Failure, skipped: res.Skipped, elapsed: time.Since(start)}
+	switch {
+	case ls.err != "":
+		c.failure = ls.err
+	case err != nil:
+		c.failure = err.Error()
+	}
+	return c
 }
 
 // suite is the checks as a JUnit suite for ci/report.

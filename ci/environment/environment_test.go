@@ -383,7 +383,7 @@ func TestPostDeployChecks(t *testing.T) {
 		t.Errorf("prod keeps every category by default: %v", prod.PostDeploy)
 	}
 	_, err = Parse("pipeline.yaml", []byte("version: 1\ndefaults:\n  post_deploy: [alarms]\n"))
-	if err == nil || !strings.Contains(err.Error(), `defaults.post_deploy[0]: unknown check "alarms": valid values are converged, outputs, health, monitoring`) {
+	if err == nil || !strings.Contains(err.Error(), `defaults.post_deploy[0]: unknown check "alarms": valid values are converged, deployment, security, outputs, health, monitoring`) {
 		t.Errorf("error %v", err)
 	}
 }

@@ -49,15 +49,18 @@ type PostDeployCheck string
 
 const (
 	PostDeployConverged  PostDeployCheck = "converged"  // a fresh plan has nothing to do
+	PostDeployDeployment PostDeployCheck = "deployment" // every managed resource exists in the account
+	PostDeploySecurity   PostDeployCheck = "security"   // encryption and public access as configured, per the API
 	PostDeployOutputs    PostDeployCheck = "outputs"    // terraform output reads
 	PostDeployHealth     PostDeployCheck = "health"     // *_url and *_endpoint outputs answer
-	PostDeployMonitoring PostDeployCheck = "monitoring" // CloudWatch alarms are in the state
+	PostDeployMonitoring PostDeployCheck = "monitoring" // alarms exist and notify a subscribed topic
 )
 
 // AllPostDeployChecks are the categories, in the order they run; every environment runs
 // them all unless pipeline.yaml's post_deploy names fewer (a stack without alarms drops
 // monitoring instead of failing every run).
-var AllPostDeployChecks = []PostDeployCheck{PostDeployConverged, PostDeployOutputs, PostDeployHealth, PostDeployMonitoring}
+var AllPostDeployChecks = []PostDeployCheck{PostDeployConverged, PostDeployDeployment, PostDeploySecurity,
+	PostDeployOutputs, PostDeployHealth, PostDeployMonitoring}
 
 // ImportStrategy says whether existing cloud resources are discovered and imported.
 type ImportStrategy string

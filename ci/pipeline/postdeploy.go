@@ -37,21 +37,3 @@ func HealthEndpoints(outputJSON []byte) ([]Endpoint, error) {
 	slices.SortFunc(out, func(a, b Endpoint) int { return strings.Compare(a.Output, b.Output) })
 	return out, nil
 }
-
-// Alarms counts the CloudWatch metric alarms in `terraform state list` output: the
-// post-deploy tests require monitoring to be part of the deployment.
-func Alarms(stateList string) int {
-	n := 0
-	for _, addr := range strings.Split(stateList, "\n") {
-		addr = strings.TrimSpace(addr)
-		// Addresses inside modules are module.x.aws_cloudwatch_metric_alarm.y; data
-		// sources read alarms, they do not create them.
-		if strings.Contains(addr, "data.aws_cloudwatch_metric_alarm.") {
-			continue
-		}
-		if strings.HasPrefix(addr, "aws_cloudwatch_metric_alarm.") || strings.Contains(addr, ".aws_cloudwatch_metric_alarm.") {
-			n++
-		}
-	}
-	return n
-}

@@ -57,34 +57,6 @@ func TestHealthEndpointsFromRealOutputs(t *testing.T) {
 	}
 }
 
-func TestAlarmsFromRealStateList(t *testing.T) {
-	// The state list of a configuration without alarms is real; the alarm addresses are
-	// written as terraform state list prints them.
-	w := tftest.New(t, map[string]string{"main.tf": deployment})
-	w.Init()
-	w.Apply()
-	list := w.Run("state", "list")
-	if !strings.Contains(list, "terraform_data.api") {
-		t.Fatalf("state list = %q", list)
-	}
-	tests := []struct {
-		name string
-		list string
-		want int
-	}{
-		{"no alarms", list, 0},
-		{"root alarms", list + "aws_cloudwatch_metric_alarm.errors\naws_cloudwatch_metric_alarm.latency[\"p99\"]\n", 2},
-		{"in a module", "module.monitoring.aws_cloudwatch_metric_alarm.errors\n", 1},
-		{"data source only", "data.aws_cloudwatch_metric_alarm.existing\nmodule.m.data.aws_cloudwatch_metric_alarm.x\n", 0},
-		{"other resources named alike", "aws_cloudwatch_metric_alarm_other.x\naws_sns_topic.alarms\n", 0},
-	}
-	for _, tt := range tests {
-		if got := Alarms(tt.list); got != tt.want {
-			t.Errorf("%s: Alarms = %d, want %d", tt.name, got, tt.want)
-		}
-	}
-}
-
 func FuzzHealthEndpoints(f *testing.F) {
 	f.Add([]byte(`{"api_url":{"sensitive":false,"type":"string","value":"https://x/"}}`))
 	f.Add([]byte(`{"a_endpoint":{"sensitive":true,"value":"http://x"},"b":{"value":[1]}}`))

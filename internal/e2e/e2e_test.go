@@ -451,10 +451,10 @@ func TestImportAdoptsTaggedResourcesAndDriftSeesTags(t *testing.T) {
 	// Post-deploy tests on the adopted stack: converged and outputs pass; the stack has no
 	// CloudWatch alarm (the test provider has none), which the module refuses by name.
 	tests := mustFail(t, nil, append(slices.Clone(ctor), "test", "--env=test", "--project="+s.Project)...)
-	if want := "post-deploy tests failed in test: monitoring present (CloudWatch alarms in state): the state holds no aws_cloudwatch_metric_alarm"; !strings.Contains(tests.Stderr, want) {
+	if want := "post-deploy tests failed in test: monitoring: alarms exist and notify a subscribed topic: the state holds no aws_cloudwatch_metric_alarm"; !strings.Contains(tests.Stderr, want) {
 		t.Errorf("post-deploy tests do not fail with %q:\n%s", want, lastLines(tests.Stderr, 30))
 	}
-	for _, other := range []string{"converged", "outputs"} {
+	for _, other := range []string{"converged", "outputs", "deployment", "security"} {
 		if regexp.MustCompile(`(?i)failed in test: [^\n]*` + other).MatchString(tests.Stderr) {
 			t.Errorf("post-deploy check %q failed on the converged stack:\n%s", other, lastLines(tests.Stderr, 30))
 		}

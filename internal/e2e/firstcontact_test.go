@@ -1,10 +1,14 @@
 package e2e
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
 // TestRefusesConfigurationWithoutBackend: without `backend "s3" {}` Terraform would plan
@@ -69,11 +73,11 @@ func TestPostDeployReportSurvivesFailure(t *testing.T) {
 	// The stack has no CloudWatch alarm: monitoring fails, the report is kept.
 	out := export(t, nil, append(ctor, "test", "--env=test", "--report-on-failure")...)
 	junit := readFile(t, out, "junit.xml")
-	if !strings.Contains(junit, "<failure") || !strings.Contains(junit, "monitoring present") {
+	if !strings.Contains(junit, "<failure") || !strings.Contains(junit, "monitoring: alarms exist") {
 		t.Errorf("junit.xml of the failed run:\n%s", junit)
 	}
 	res := mustFail(t, nil, "verdict", "--report="+out)
-	if !strings.Contains(res.Stderr, "monitoring present") {
+	if !strings.Contains(res.Stderr, "monitoring: alarms exist") {
 		t.Errorf("verdict on the kept report does not fail with the check:\n%s", lastLines(res.Stderr, 20))
 	}
 
@@ -82,12 +86,26 @@ func TestPostDeployReportSurvivesFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Write(t, "pipeline.yaml", strings.Replace(string(cfg), "  test:\n", "  test:\n    post_deploy: [converged, outputs, health]\n", 1))
+	s.Write(t, "pipeline.yaml", strings.Replace(string(cfg), "  test:\n", "  test:\n    post_deploy: [converged, deployment, security, outputs, health]\n", 1))
 	out = export(t, nil, append(ctor, "test", "--env=test")...)
-	if summary := readFile(t, out, "summary.md"); !strings.Contains(summary, "not in post\\_deploy for test") {
+	summary := readFile(t, out, "summary.md")
+	if !strings.Contains(summary, "not in post\\_deploy for test") {
 		t.Errorf("summary does not say monitoring was left out:\n%s", summary)
 	}
+	if !strings.Contains(summary, "| deployment: every managed resource exists in the account") {
+		t.Errorf("summary has no passing deployment check:\n%s", summary)
+	}
 	mustCall(t, nil, "verdict", "--report="+out)
+
+	// The bucket deleted by hand: the deployment check asks S3, not the state, and names it.
+	bucket := moto.MustState(t, testKey).Attr("aws_s3_bucket.data", "bucket")
+	if _, err := moto.S3().DeleteBucket(context.Background(), &s3.DeleteBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	res = mustFail(t, nil, append(ctor, "test", "--env=test")...)
+	if want := "aws_s3_bucket.data is in the state but not in the account"; !strings.Contains(res.Stderr, want) {
+		t.Errorf("test after the bucket was deleted by hand does not say %q:\n%s", want, lastLines(res.Stderr, 20))
+	}
 }
 
 // TestReadmeMainCommand runs the README's first set-up command on the example stack

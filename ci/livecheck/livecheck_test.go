@@ -1,0 +1,220 @@
+package livecheck
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/infrapipe/infrapipe/ci/internal/mototest"
+	"github.com/infrapipe/infrapipe/ci/internal/tftest"
+)
+
+// stack is deployed with the real hashicorp/aws provider on moto: a bucket encrypted with a
+// KMS key behind a public access block, a table with KMS encryption, an encrypted topic with
+// a subscription, and an alarm that notifies it.
+const stack = `
+resource "aws_kms_key" "data" {}
+resource "aws_s3_bucket" "data" {
+  bucket        = "live-data"
+  force_destroy = true
+}
+resource "aws_s3_bucket_server_side_encryption_configuration" "data" {
+  bucket = aws_s3_bucket.data.id
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = "aws:kms"
+      kms_master_key_id = aws_kms_key.data.arn
+    }
+  }
+}
+resource "aws_s3_bucket_public_access_block" "data" {
+  bucket                  = aws_s3_bucket.data.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+resource "aws_dynamodb_table" "items" {
+  name         = "live-items"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "id"
+  attribute {
+    name = "id"
+    type = "S"
+  }
+  server_side_encryption {
+    enabled = true
+  }
+}
+resource "aws_sns_topic" "alerts" {
+  name              = "live-alerts"
+  kms_master_key_id = "alias/aws/sns"
+}
+resource "aws_sns_topic_subscription" "oncall" {
+  topic_arn = aws_sns_topic.alerts.arn
+  protocol  = "email"
+  endpoint  = "oncall@example.com"
+}
+resource "aws_cloudwatch_metric_alarm" "errors" {
+  alarm_name          = "live-errors"
+  comparison_operator = "GreaterThanThreshold"
+  evaluation_periods  = 1
+  metric_name         = "Errors"
+  namespace           = "AWS/Lambda"
+  period              = 60
+  statistic           = "Sum"
+  threshold           = 1
+  alarm_actions       = [aws_sns_topic.alerts.arn]
+}
+`
+
+// deploy applies the stack on moto and returns its resources as `terraform show -json`
+// records them, and clients for the same emulator.
+func deploy(t *testing.T) ([]Resource, Clients) {
+	t.Helper()
+	moto := mototest.Start(t)
+	for _, kv := range moto.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	w := tftest.New(t, map[string]string{"provider.tf": `
+terraform {
+  required_providers {
+    aws = { source = "hashicorp/aws" }
+  }
+}
+provider "aws" {
+  region                      = "us-east-1"
+  access_key                  = "testing"
+  secret_key                  = "testing"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  s3_use_path_style           = true
+  endpoints {
+    cloudwatch = "` + moto.URL + `"
+    dynamodb   = "` + moto.URL + `"
+    kms        = "` + moto.URL + `"
+    s3         = "` + moto.URL + `"
+    sns        = "` + moto.URL + `"
+    sts        = "` + moto.URL + `"
+  }
+}
+`, "main.tf": stack})
+	w.UseRealAWSProvider()
+	w.Init()
+	w.Apply()
+	rs, err := Resources([]byte(w.Run("show", "-json")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithRegion("us-east-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs, NewClients(cfg, moto.URL)
+}
+
+// The checks on a real deployment pass, then each fails, naming the address, once the
+// account is changed by hand: a bucket deleted, its encryption removed, its public access
+// block loosened, an alarm stripped of its actions, a topic's subscription removed.
+func TestChecksOnMoto(t *testing.T) {
+	rs, c := deploy(t)
+	ctx := context.Background()
+	run := func(check func(context.Context, Clients, []Resource) (Result, error)) Result {
+		t.Helper()
+		r, err := check(ctx, c, rs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	for _, check := range []func(context.Context, Clients, []Resource) (Result, error){Deployment, Security, Monitoring} {
+		if r := run(check); r.Failure != "" || r.Skipped != "" {
+			t.Errorf("%s on the untouched deployment: failure %q, skipped %q", r.Name, r.Failure, r.Skipped)
+		}
+	}
+
+	// Encryption removed and public access loosened by hand.
+	if _, err := c.S3.DeleteBucketEncryption(ctx, &s3.DeleteBucketEncryptionInput{Bucket: aws.String("live-data")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.S3.PutPublicAccessBlock(ctx, &s3.PutPublicAccessBlockInput{Bucket: aws.String("live-data"),
+		PublicAccessBlockConfiguration: &s3types.PublicAccessBlockConfiguration{BlockPublicAcls: aws.Bool(true), BlockPublicPolicy: aws.Bool(false),
+			IgnorePublicAcls: aws.Bool(true), RestrictPublicBuckets: aws.Bool(true)}}); err != nil {
+		t.Fatal(err)
+	}
+	sec := run(Security)
+	for _, want := range []string{"aws_s3_bucket_server_side_encryption_configuration.data: bucket live-data", "aws:kms",
+		"aws_s3_bucket_public_access_block.data: bucket live-data has block_public_policy = false"} {
+		if !strings.Contains(sec.Failure, want) {
+			t.Errorf("security after the hand edits lacks %q:\n%s", want, sec.Failure)
+		}
+	}
+
+	// An alarm without actions, and the topic's subscription gone.
+	if _, err := c.CloudWatch.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String("live-errors"),
+		ComparisonOperator: "GreaterThanThreshold", EvaluationPeriods: aws.Int32(1), MetricName: aws.String("Errors"),
+		Namespace: aws.String("AWS/Lambda"), Period: aws.Int32(60), Statistic: "Sum", Threshold: aws.Float64(1)}); err != nil {
+		t.Fatal(err)
+	}
+	if mon := run(Monitoring); !strings.Contains(mon.Failure, "aws_cloudwatch_metric_alarm.errors: alarm live-errors has no alarm actions") {
+		t.Errorf("monitoring of an alarm without actions:\n%s", mon.Failure)
+	}
+	var topic string
+	for _, r := range rs {
+		if r.Address == "aws_sns_topic.alerts" {
+			topic = r.str("arn")
+		}
+	}
+	if _, err := c.CloudWatch.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String("live-errors"),
+		ComparisonOperator: "GreaterThanThreshold", EvaluationPeriods: aws.Int32(1), MetricName: aws.String("Errors"),
+		Namespace: aws.String("AWS/Lambda"), Period: aws.Int32(60), Statistic: "Sum", Threshold: aws.Float64(1), AlarmActions: []string{topic}}); err != nil {
+		t.Fatal(err)
+	}
+	subs, err := c.SNS.ListSubscriptionsByTopic(ctx, &sns.ListSubscriptionsByTopicInput{TopicArn: aws.String(topic)})
+	if err != nil || len(subs.Subscriptions) == 0 {
+		t.Fatalf("the topic's subscriptions: %v, %v", subs, err)
+	}
+	for _, s := range subs.Subscriptions {
+		if _, err := c.SNS.Unsubscribe(ctx, &sns.UnsubscribeInput{SubscriptionArn: s.SubscriptionArn}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if mon := run(Monitoring); !strings.Contains(mon.Failure, "which has no subscription: nobody hears it") {
+		t.Errorf("monitoring of a topic without subscribers:\n%s", mon.Failure)
+	}
+
+	// The bucket deleted by hand.
+	if _, err := c.S3.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("live-data")}); err != nil {
+		t.Fatal(err)
+	}
+	if dep := run(Deployment); !strings.Contains(dep.Failure, "aws_s3_bucket.data is in the state but not in the account") {
+		t.Errorf("deployment after the bucket was deleted:\n%s", dep.Failure)
+	}
+}
+
+// A state without alarms fails monitoring, and one without settings to compare skips
+// security, each saying why.
+func TestNothingToCheck(t *testing.T) {
+	rs := []Resource{{Address: "terraform_data.x", Type: "terraform_data"}}
+	if r, err := Monitoring(context.Background(), Clients{}, rs); err != nil || !strings.Contains(r.Failure, "the state holds no aws_cloudwatch_metric_alarm") {
+		t.Errorf("Monitoring without alarms = %+v, %v", r, err)
+	}
+	if r, err := Security(context.Background(), Clients{}, rs); err != nil || r.Failure != "" || !strings.Contains(r.Skipped, "sets no bucket encryption") {
+		t.Errorf("Security with nothing to compare = %+v, %v", r, err)
+	}
+	if r, err := Deployment(context.Background(), Clients{}, rs); err != nil || r.Failure != "" || !strings.Contains(r.Skipped, "no resource of a type") {
+		t.Errorf("Deployment with nothing to ask = %+v, %v", r, err)
+	}
+	if rs, err := Resources([]byte("{")); err == nil || rs != nil {
+		t.Errorf("Resources of broken JSON = %v, %v", rs, err)
+	}
+}
