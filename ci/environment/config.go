@@ -18,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/infrapipe/infrapipe/ci/findings"
+	"github.com/infrapipe/infrapipe/ci/internal/untrusted"
 )
 
 // ConfigFile is the name of the pipeline configuration that lives next to the Terraform code.
@@ -113,6 +114,7 @@ func (c Config) Profile(name string) (Profile, error) {
 	p.Checks = slices.Clone(p.Checks)
 	p.ProtectedTypes = slices.Clone(p.ProtectedTypes)
 	p.PostDeploy = slices.Clone(p.PostDeploy)
+	p.Notify.Channels = slices.Clone(p.Notify.Channels)
 	return p, nil
 }
 
@@ -148,10 +150,17 @@ type override struct {
 	PostDeploy        *[]string    `yaml:"post_deploy"` // replaces the list
 	LockTimeout       *string      `yaml:"lock_timeout"`
 	PlanMaxAge        *string      `yaml:"plan_max_age"`
+	Notify            *notifyFile  `yaml:"notify"`
 	VarFile           *string      `yaml:"var_file"`
 	Destroy           *string      `yaml:"destroy"`
 	Backend           *backendFile `yaml:"backend"`
 	Tags              *tagsFile    `yaml:"tags"`
+}
+
+type notifyFile struct {
+	Channels *[]string `yaml:"channels"` // replaces the list
+	Pipeline *string   `yaml:"pipeline"`
+	Drift    *string   `yaml:"drift"`
 }
 
 type budgetFile struct {
@@ -364,6 +373,11 @@ func (o *override) applyTo(p *Profile, at string) error {
 			return fmt.Errorf("%s.lock_timeout: %q is not valid: use a duration from 1s to 2h, e.g. \"5m\"", at, *o.LockTimeout)
 		}
 		p.LockTimeout = d
+	}
+	if o.Notify != nil {
+		if err := o.Notify.applyTo(&p.Notify, at+".notify"); err != nil {
+			return err
+		}
 	}
 	if o.PlanMaxAge != nil {
 		d, err := time.ParseDuration(*o.PlanMaxAge)
@@ -636,4 +650,49 @@ func orRoot(at string) string {
 		return "top level"
 	}
 	return at
+}
+
+func (n *notifyFile) applyTo(p *Notify, at string) error {
+	if n.Channels != nil {
+		p.Channels = []Channel{}
+		for i, s := range *n.Channels {
+			c := Channel(s)
+			if !slices.Contains(Channels, c) {
+				return fmt.Errorf("%s.channels[%d]: unknown channel %s: valid channels are %s", at, i, untrusted.Quote(s), joinChannels())
+			}
+			if !slices.Contains(p.Channels, c) {
+				p.Channels = append(p.Channels, c)
+			}
+		}
+	}
+	for _, w := range []struct {
+		field string
+		value *string
+		dst   *When
+		valid []When
+	}{
+		{"pipeline", n.Pipeline, &p.Pipeline, []When{NotifyAlways, NotifyFailure, NotifyNever}},
+		{"drift", n.Drift, &p.Drift, []When{NotifyAlways, NotifyDrifted, NotifyNever}},
+	} {
+		if w.value == nil {
+			continue
+		}
+		if !slices.Contains(w.valid, When(*w.value)) {
+			valid := make([]string, len(w.valid))
+			for i, v := range w.valid {
+				valid[i] = string(v)
+			}
+			return fmt.Errorf("%s.%s: %s is not valid: use %s", at, w.field, untrusted.Quote(*w.value), strings.Join(valid, ", "))
+		}
+		*w.dst = When(*w.value)
+	}
+	return nil
+}
+
+func joinChannels() string {
+	s := make([]string, len(Channels))
+	for i, c := range Channels {
+		s[i] = string(c)
+	}
+	return strings.Join(s, ", ")
 }

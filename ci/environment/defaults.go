@@ -83,10 +83,12 @@ func Default(name Name) (Profile, error) {
 		return Profile{}, err
 	}
 	p := Profile{
-		Name:              name,
-		ProtectedTypes:    slices.Clone(DefaultProtectedTypes),
-		LockTimeout:       DefaultLockTimeout,
-		PlanMaxAge:        DefaultPlanMaxAge,
+		Name:           name,
+		ProtectedTypes: slices.Clone(DefaultProtectedTypes),
+		LockTimeout:    DefaultLockTimeout,
+		PlanMaxAge:     DefaultPlanMaxAge,
+		// Nothing is sent until pipeline.yaml names channels; then failures and drift.
+		Notify:            Notify{Pipeline: NotifyFailure, Drift: NotifyDrifted},
 		VarFile:           "environments/" + string(name) + ".tfvars",
 		PostDeploy:        slices.Clone(AllPostDeployChecks),
 		ProjectTagKey:     "Project",

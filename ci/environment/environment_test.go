@@ -387,3 +387,58 @@ func TestPostDeployChecks(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 }
+
+func TestNotifyConfig(t *testing.T) {
+	c, err := Parse("pipeline.yaml", []byte(`version: 1
+defaults:
+  notify:
+    channels: [slack]
+environments:
+  prod:
+    notify:
+      channels: [slack, teams, webhook]
+      pipeline: always
+  test:
+    notify:
+      drift: never
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod, _ := c.Profile("prod")
+	test, _ := c.Profile("test")
+	staging, _ := c.Profile("staging")
+	if !slices.Equal(prod.Notify.Channels, []Channel{ChannelSlack, ChannelTeams, ChannelWebhook}) || prod.Notify.Pipeline != NotifyAlways || prod.Notify.Drift != NotifyDrifted {
+		t.Errorf("prod notify = %+v", prod.Notify)
+	}
+	if !slices.Equal(staging.Notify.Channels, []Channel{ChannelSlack}) || staging.Notify.Pipeline != NotifyFailure {
+		t.Errorf("staging keeps the defaults: %+v", staging.Notify)
+	}
+	for _, tt := range []struct {
+		n       Notify
+		check   string
+		verdict string
+		want    bool
+	}{
+		{prod.Notify, "pipeline", "pass", true},
+		{staging.Notify, "pipeline", "pass", false},
+		{staging.Notify, "pipeline", "warn", false},
+		{staging.Notify, "pipeline", "block", true},
+		{staging.Notify, "drift", "warn", true},
+		{staging.Notify, "drift", "pass", false},
+		{test.Notify, "drift", "block", false},
+	} {
+		if got := tt.n.Notifies(tt.check, tt.verdict); got != tt.want {
+			t.Errorf("%+v.Notifies(%s, %s) = %v", tt.n, tt.check, tt.verdict, got)
+		}
+	}
+	for _, bad := range []struct{ yaml, want string }{
+		{"version: 1\ndefaults:\n  notify:\n    channels: [email]\n", `defaults.notify.channels[0]: unknown channel "email": valid channels are slack, teams, webhook`},
+		{"version: 1\nenvironments:\n  prod:\n    notify:\n      pipeline: drifted\n", `environments.prod.notify.pipeline: "drifted" is not valid: use always, failure, never`},
+		{"version: 1\nenvironments:\n  prod:\n    notify:\n      drift: failure\n", `environments.prod.notify.drift: "failure" is not valid: use always, drifted, never`},
+	} {
+		if _, err := Parse("pipeline.yaml", []byte(bad.yaml)); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("Parse(%q) = %v, want %q", bad.yaml, err, bad.want)
+		}
+	}
+}

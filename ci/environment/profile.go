@@ -44,6 +44,55 @@ const (
 	CheckCost       Check = "cost"
 )
 
+// Channel is a kind of place a notification goes; its URL is a secret (--notify-webhooks).
+type Channel string
+
+// The channels.
+const (
+	ChannelSlack   Channel = "slack"   // a Slack incoming webhook (Block Kit)
+	ChannelTeams   Channel = "teams"   // a Microsoft Teams workflow webhook (Adaptive Card)
+	ChannelWebhook Channel = "webhook" // any endpoint taking infrapipe's JSON payload
+)
+
+// Channels are the channels in the order they are tried.
+var Channels = []Channel{ChannelSlack, ChannelTeams, ChannelWebhook}
+
+// When says which outcomes of a run notify.
+type When string
+
+// The choices: always, never, a pipeline that blocks, a drift check that found drift (or
+// could not run).
+const (
+	NotifyAlways  When = "always"
+	NotifyFailure When = "failure"
+	NotifyDrifted When = "drifted"
+	NotifyNever   When = "never"
+)
+
+// Notify is where and when an environment's runs are announced.
+type Notify struct {
+	Channels []Channel `json:"channels"`
+	Pipeline When      `json:"pipeline"`
+	Drift    When      `json:"drift"`
+}
+
+// Notifies reports whether a run of check ("pipeline" or "drift") with verdict is announced.
+func (n Notify) Notifies(check string, verdict string) bool {
+	when := n.Pipeline
+	if check == "drift" {
+		when = n.Drift
+	}
+	switch when {
+	case NotifyAlways:
+		return true
+	case NotifyFailure:
+		return verdict == "block"
+	case NotifyDrifted:
+		return verdict != "pass"
+	}
+	return false
+}
+
 // PostDeployCheck is one category of the checks `test` runs on a deployed environment.
 type PostDeployCheck string
 
@@ -136,6 +185,8 @@ type Profile struct {
 	// every environment (databases, buckets, tables by default).
 	ProtectedTypes []string      `json:"protected_types"`
 	LockTimeout    time.Duration `json:"lock_timeout"`
+	// Notify says where and when a run is announced.
+	Notify Notify `json:"notify"`
 	// PlanMaxAge is how old a stored plan (plan --store-plan) may be when it is applied.
 	PlanMaxAge time.Duration `json:"plan_max_age"`
 	VarFile    string        `json:"var_file"` // relative to the Terraform directory
