@@ -213,6 +213,9 @@ func ParseWebhooks(secret string) (map[environment.Channel]string, error) {
 		}
 		out[c] = u.String()
 	}
+	if err := s.Err(); err != nil {
+		return nil, fmt.Errorf("--notify-webhooks: %w", err)
+	}
 	return out, nil
 }
 
