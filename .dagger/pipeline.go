@@ -14,6 +14,7 @@ import (
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/findings"
 	"github.com/infrapipe/infrapipe/ci/gate"
+	"github.com/infrapipe/infrapipe/ci/notify"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
 	"github.com/infrapipe/infrapipe/ci/report"
 )
@@ -93,6 +94,14 @@ func (m *Infra) Pipeline(
 	// from the GitHub event when empty.
 	// +optional
 	commit string,
+	// Webhook URLs for the channels pipeline.yaml's notify names, one "channel=URL" a line
+	// (slack, teams, webhook), e.g. env:NOTIFY_WEBHOOKS. Never in a reproduce line: a laptop
+	// rerun does not notify.
+	// +optional
+	notifyWebhooks *dagger.Secret,
+	// The CI run's URL, for the notification's link.
+	// +optional
+	runUrl string,
 ) (*dagger.Directory, error) {
 	gh := gitHub{githubEventName, githubRef, requestedEnv, githubEvent}
 	var why string
@@ -121,6 +130,9 @@ func (m *Infra) Pipeline(
 		return nil, err
 	}
 	if infracostApiKey, err = given(ctx, "infracost-api-key", infracostApiKey); err != nil {
+		return nil, err
+	}
+	if notifyWebhooks, err = given(ctx, "notify-webhooks", notifyWebhooks); err != nil {
 		return nil, err
 	}
 	dryRun = dryRun || storePlan
@@ -157,6 +169,8 @@ func (m *Infra) Pipeline(
 		stored:          stored,
 		commit:          commit,
 		creds:           creds,
+		notifyWebhooks:  notifyWebhooks,
+		runURL:          runUrl,
 	}
 	p.run(ctx)
 
@@ -187,6 +201,8 @@ type pipelineRun struct {
 	commit          string
 	creds           awsCredentials
 	storedSection   string // the stored plan's summary section, once stored
+	notifyWebhooks  *dagger.Secret
+	runURL          string
 
 	mu      sync.Mutex
 	steps   []step
@@ -458,6 +474,13 @@ func (p *pipelineRun) report(ctx context.Context, reproduce pipeline.Command) (*
 		}
 		res.Steps = append(res.Steps, pipeline.StepResult{Name: s.Step, Verdict: s.Verdict, Reasons: s.Reasons, Findings: len(s.findings)})
 	}
+	res.Notifications = p.r.notify(ctx, p.notifyWebhooks, notify.Message{
+		Check: "pipeline", Env: p.r.env, Verdict: string(verdict), Reasons: pipeline.Reasons(outs, gate.Warn),
+		Counts: p.counts(), RunURL: p.runURL, Reproduce: reproduce.String(),
+	})
+	if md := notify.Markdown(res.Notifications); md != "" {
+		sections = append(sections, report.Text(md))
+	}
 	sections = append(sections, report.Text(reproduce.Markdown()))
 	summary := report.Summary(report.MaxMarkdown, sections...)
 	res.Outputs["reproduce"] = reproduce.String()
@@ -486,6 +509,15 @@ func (p *pipelineRun) report(ctx context.Context, reproduce pipeline.Command) (*
 	// The state backup stays in the bucket's backup prefix (the summary names it): the report
 	// is uploaded as a CI artifact, and a state holds secrets in clear text.
 	return dir, res.Result, nil
+}
+
+// counts are the plan's counts a notification gives; none before a plan.
+func (p *pipelineRun) counts() map[string]int {
+	if p.planned == nil {
+		return nil
+	}
+	c := p.planned.analysis.Counts
+	return map[string]int{"create": c.Create, "update": c.Update, "replace": c.Replace, "delete": c.Delete, "import": c.Import}
 }
 
 // junit is junit.xml: every step as a check, and the post-deploy tests when they ran.

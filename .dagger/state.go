@@ -14,6 +14,7 @@ import (
 
 	"dagger/infra/internal/dagger"
 
+	"github.com/infrapipe/infrapipe/ci/notify"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
 	"github.com/infrapipe/infrapipe/ci/state"
 )
@@ -357,6 +358,13 @@ func (m *Infra) Drift(
 	// "verdict --report=<dir>" to fail the job after keeping the report.
 	// +optional
 	reportOnFailure bool,
+	// Webhook URLs for the channels pipeline.yaml's notify names, one "channel=URL" a line,
+	// e.g. env:NOTIFY_WEBHOOKS.
+	// +optional
+	notifyWebhooks *dagger.Secret,
+	// The CI run's URL, for the notification's link.
+	// +optional
+	runUrl string,
 	// AWS access key ID, e.g. env:AWS_ACCESS_KEY_ID.
 	// +optional
 	awsAccessKeyID *dagger.Secret,
@@ -369,6 +377,9 @@ func (m *Infra) Drift(
 ) (*dagger.Directory, error) {
 	creds, err := credentials(ctx, awsAccessKeyID, awsSecretAccessKey, awsSessionToken)
 	if err != nil {
+		return nil, err
+	}
+	if notifyWebhooks, err = given(ctx, "notify-webhooks", notifyWebhooks); err != nil {
 		return nil, err
 	}
 	reproduce := m.envCall("drift", env, creds).Bool("fail-on-drift", failOnDrift)
@@ -389,6 +400,11 @@ func (m *Infra) Drift(
 		res = pipeline.DriftResult(d, failOnDrift)
 		md = d.Markdown()
 	}
+	res.Notifications = r.notify(ctx, notifyWebhooks, notify.Message{
+		Check: "drift", Env: r.env, Verdict: string(res.Verdict), Reasons: res.Reasons,
+		Counts: map[string]int{"drifted": len(d.Changes)}, RunURL: runUrl, Reproduce: reproduce.String(),
+	})
+	md += notify.Markdown(res.Notifications)
 	dir, err := driftReport(ctx, d, res, md+reproduce.Markdown())
 	if err != nil {
 		return nil, err

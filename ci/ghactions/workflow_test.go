@@ -275,6 +275,9 @@ func TestWorkflowPipelineStep(t *testing.T) {
 					"GITHUB_EVENT_NAME=workflow_dispatch",
 					"GITHUB_REF=refs/heads/main",
 					"GITHUB_EVENT_PATH=/runner/_temp/event.json",
+					"GITHUB_SERVER_URL=https://github.com",
+					"GITHUB_REPOSITORY=o/r",
+					"GITHUB_RUN_ID=42",
 					"GITHUB_OUTPUT="+githubOutput,
 					"GITHUB_STEP_SUMMARY="+summary,
 					"ENVIRONMENT="+hostile,
@@ -304,6 +307,7 @@ func TestWorkflowPipelineStep(t *testing.T) {
 				"--github-event=/runner/_temp/event.json", "--requested-env=" + hostile,
 				"--project=" + tt.project, "--infracost-api-key=env:INFRACOST_API_KEY",
 				"--store-plan=false", "--plan-ref=" + hostile, "--plan-sha256=",
+				"--notify-webhooks=env:NOTIFY_WEBHOOKS", "--run-url=https://github.com/o/r/actions/runs/42",
 				"--aws-access-key-id=env:AWS_ACCESS_KEY_ID", "--aws-secret-access-key=env:AWS_SECRET_ACCESS_KEY",
 				"--aws-session-token=env:AWS_SESSION_TOKEN", "export", "--path=./reports"}
 			got := dagger.Argv(t)
@@ -396,9 +400,9 @@ func TestWorkflowCallsMatchTheModule(t *testing.T) {
 	}
 }
 
-// The caller stays minimal: both files together within about 200 lines (210: the two-phase
-// prod deploy added a job), and no run block over 10 lines (logic belongs in the module,
-// where a laptop runs it too).
+// The caller stays minimal: both files together within about 200 lines (215: the two-phase
+// prod deploy added a job, notifications a secret), and no run block over 10 lines (logic
+// belongs in the module, where a laptop runs it too).
 func TestWorkflowIsMinimal(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join(workflowDir, "*.yml"))
 	if err != nil {
@@ -420,7 +424,7 @@ func TestWorkflowIsMinimal(t *testing.T) {
 			}
 		}
 	}
-	if total > 210 {
-		t.Errorf("the workflows hold %d lines, want at most about 200 (210)", total)
+	if total > 215 {
+		t.Errorf("the workflows hold %d lines, want at most about 200 (215)", total)
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/gate"
+	"github.com/infrapipe/infrapipe/ci/notify"
 	"github.com/infrapipe/infrapipe/ci/state"
 )
 
@@ -23,6 +24,9 @@ type Result struct {
 	Env     environment.Name `json:"env"`
 	Verdict gate.Verdict     `json:"verdict"`
 	Reasons []string         `json:"reasons"`
+	// Notifications say how the run was announced; a failed delivery never changes the
+	// verdict.
+	Notifications []notify.Delivery `json:"notifications,omitempty"`
 }
 
 // ReadResult reads the verdict part of a result.json; name says where it came from.

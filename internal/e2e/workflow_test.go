@@ -37,9 +37,10 @@ func TestWorkflowPipelineCall(t *testing.T) {
 				"AWS_REGION": "us-east-1", "GITHUB_EVENT_NAME": tt.event, "GITHUB_REF": tt.ref,
 				"GITHUB_EVENT_PATH": filepath.Join(events, tt.eventFile), "ENVIRONMENT": tt.env, "PROJECT": "",
 				"STORE_PLAN": "false", "PLAN_REF": "", "PLAN_SHA256": "",
+				"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "o/r", "GITHUB_RUN_ID": "1",
 			}
 			args := append(append(s.Ctor(), moto.Ctor()...), expand(argv, vars)...)
-			secrets := []string{"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_SESSION_TOKEN=", "INFRACOST_API_KEY="}
+			secrets := []string{"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_SESSION_TOKEN=", "INFRACOST_API_KEY=", "NOTIFY_WEBHOOKS="}
 			// The call exports to ./reports, relative to where dagger runs: point it at a
 			// temporary directory instead.
 			dir := filepath.Join(t.TempDir(), "reports")
