@@ -102,6 +102,11 @@ func (m *Infra) Pipeline(
 	// The CI run's URL, for the notification's link.
 	// +optional
 	runUrl string,
+	// The paths the change touches, one a line (git diff --name-only; a line "*" means
+	// unknown): when none touches the stack, its local modules or the pipeline, nothing runs
+	// and the run passes. Manual dispatch and the schedule always run.
+	// +optional
+	changedFiles *dagger.File,
 ) (*dagger.Directory, error) {
 	gh := gitHub{githubEventName, githubRef, requestedEnv, githubEvent}
 	var why string
@@ -128,6 +133,11 @@ func (m *Infra) Pipeline(
 	creds, err := credentials(ctx, awsAccessKeyID, awsSecretAccessKey, awsSessionToken)
 	if err != nil {
 		return nil, err
+	}
+	if changedFiles != nil && githubEventName != "workflow_dispatch" && githubEventName != "schedule" {
+		if dir, err := m.unaffected(ctx, env, changedFiles); dir != nil || err != nil {
+			return dir, err
+		}
 	}
 	if infracostApiKey, err = given(ctx, "infracost-api-key", infracostApiKey); err != nil {
 		return nil, err

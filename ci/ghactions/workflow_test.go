@@ -303,7 +303,7 @@ func TestWorkflowPipelineStep(t *testing.T) {
 				t.Errorf("step exit %d, want dagger's %d", code, tt.exit)
 			}
 			want := []string{"--progress=plain", "call", "--region=eu-west-1", "pipeline", "--report-on-failure",
-				"--github-event-name=workflow_dispatch", "--github-ref=refs/heads/main",
+				"--changed-files=./changed.txt", "--github-event-name=workflow_dispatch", "--github-ref=refs/heads/main",
 				"--github-event=/runner/_temp/event.json", "--requested-env=" + hostile,
 				"--project=" + tt.project, "--infracost-api-key=env:INFRACOST_API_KEY",
 				"--store-plan=false", "--plan-ref=" + hostile, "--plan-sha256=",
@@ -321,6 +321,10 @@ func TestWorkflowPipelineStep(t *testing.T) {
 			}
 			if _, err := os.Stat(filepath.Join(work, "pwned")); err == nil {
 				t.Error("a command substitution in an input ran")
+			}
+			// Outside a git checkout the change is not known: the list says so, and all runs.
+			if data, err := os.ReadFile(filepath.Join(work, "changed.txt")); err != nil || string(data) != "*\n" {
+				t.Errorf("changed.txt = %q, %v; want \"*\" when git cannot diff", data, err)
 			}
 			// Commands are off while dagger runs, and back on when the step ends.
 			lines := strings.Split(strings.TrimSuffix(log, "\n"), "\n")

@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -45,4 +47,44 @@ func stepNames(r resultJSON) string {
 		names = append(names, s.Name+":"+s.Verdict)
 	}
 	return strings.Join(names, ", ")
+}
+
+// TestUnaffectedChangeRunsNothing: with the stack in a directory of a larger repository, a
+// change that touches only other files plans, applies and tests nothing and passes, saying
+// why; manual dispatch runs anyway.
+func TestUnaffectedChangeRunsNothing(t *testing.T) {
+	requireEngine(t)
+	t.Parallel()
+	moto := startMoto(t)
+	s := newStack(t, "app")
+	repo := t.TempDir()
+	if err := os.CopyFS(filepath.Join(repo, "infra"), os.DirFS(s.Dir)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(repo, "docs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(repo, "docs", "guide.md"), []byte("# guide\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	changed := filepath.Join(t.TempDir(), "changed.txt")
+	if err := os.WriteFile(changed, []byte("docs/guide.md\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctor := append([]string{"--source=" + repo, "--terraform-dir=infra"}, moto.Ctor()...)
+	dir := export(t, nil, append(ctor, "pipeline", "--env=test", "--changed-files="+changed)...)
+	summary, res := readFile(t, dir, "summary.md"), readResult(t, dir)
+	if res.Verdict != "pass" || !strings.Contains(summary, "No change touches this stack") || !strings.Contains(summary, "`docs/guide.md`") {
+		t.Errorf("verdict %s, summary:\n%s", res.Verdict, summary)
+	}
+	if _, ok := moto.State(t, testKey); ok {
+		t.Error("a change outside the stack applied something")
+	}
+	mustCall(t, nil, "verdict", "--report="+dir)
+
+	// A manual dispatch always runs, whatever the list says.
+	dir = export(t, nil, append(ctor, "pipeline", "--env=test", "--dry-run", "--changed-files="+changed, "--github-event-name=workflow_dispatch")...)
+	if summary := readFile(t, dir, "summary.md"); strings.Contains(summary, "No change touches") || !strings.Contains(summary, "| Plan |") {
+		t.Errorf("a dispatch with the same list did not run:\n%s", summary)
+	}
 }

@@ -45,6 +45,16 @@ func TestWorkflowPipelineCall(t *testing.T) {
 			// temporary directory instead.
 			dir := filepath.Join(t.TempDir(), "reports")
 			args[len(args)-1] = "--path=" + dir
+			// The list the step writes with git diff: here, the stack's files changed.
+			changed := filepath.Join(t.TempDir(), "changed.txt")
+			if err := os.WriteFile(changed, []byte("main.tf\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			for i, a := range args {
+				if a == "--changed-files=./changed.txt" {
+					args[i] = "--changed-files=" + changed
+				}
+			}
 			res := mustCall(t, secrets, args...)
 
 			wantLine := "dagger call --terraform-dir=. " + strings.Join(moto.Ctor(), " ") + " pipeline --env=" + tt.env +

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path"
+
+	"dagger/infra/internal/dagger"
+
+	"github.com/infrapipe/infrapipe/ci/changes"
+	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/gate"
+	"github.com/infrapipe/infrapipe/ci/pipeline"
+)
+
+// unaffected is the report of a run whose change touches nothing this pipeline deploys
+// (ci/changes decides), or nil when the pipeline must run.
+func (m *Infra) unaffected(ctx context.Context, env string, changedFiles *dagger.File) (*dagger.Directory, error) {
+	list, err := changedFiles.Contents(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read --changed-files: %w", err)
+	}
+	changed, err := changes.ReadList(list)
+	if err != nil {
+		return nil, err
+	}
+	d, err := changes.Decide(sourceTree{ctx: ctx, src: m.Source}, m.TerraformDir, changed)
+	if err != nil || d.Affected {
+		return nil, err
+	}
+	name, err := environment.ParseName(env)
+	if err != nil {
+		return nil, err
+	}
+	res := pipeline.RunResult{Result: pipeline.Result{Check: "pipeline", Env: name, Verdict: gate.Pass, Reasons: []string{}},
+		Outputs: map[string]string{"verdict": string(gate.Pass), "environment": env, "has_changes": "false"}}
+	js, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("write result.json: %w", err)
+	}
+	gh, err := m.gitHubFiles(res.Outputs, nil, 0)
+	if err != nil {
+		return nil, err
+	}
+	return reportDir(ctx, append(gh, "summary.md", changes.Unaffected(env, changed), pipeline.ResultFile, string(js)+"\n")...)
+}
+
+// sourceTree is ci/changes' view of the repository the module was given.
+type sourceTree struct {
+	ctx context.Context
+	src *dagger.Directory
+}
+
+func (t sourceTree) TFFiles(dir string) ([]string, error) {
+	return t.src.Glob(t.ctx, path.Join(dir, "*.tf"))
+}
+
+func (t sourceTree) Read(file string) ([]byte, error) {
+	s, err := t.src.File(file).Contents(t.ctx)
+	return []byte(s), err
+}

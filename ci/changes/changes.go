@@ -1,0 +1,234 @@
+// Package changes decides whether a change touches what a stack's pipeline deploys: the
+// stack's own files (its configuration, pipeline.yaml, policies and suppressions live in its
+// directory), the local modules it uses, followed through nested modules, and the pipeline
+// itself (the Dagger module, ci/, the workflows). The workflow hands the module the list of
+// changed paths and the module decides, instead of path filters copied around YAML.
+package changes
+
+import (
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/infrapipe/infrapipe/ci/internal/markdown"
+	"github.com/infrapipe/infrapipe/ci/internal/untrusted"
+)
+
+// Everything is the line of a changed-files list that means "the change is not known": a
+// workflow writes it when git cannot diff (a force push, a first push), and the pipeline
+// then runs as if everything changed.
+const Everything = "*"
+
+// Pipeline are the paths of the pipeline itself: a change to them runs every stack.
+var Pipeline = []string{".dagger/", "dagger.json", "ci/", "go.mod", "go.sum", ".github/workflows/"}
+
+// Tree is read access to the repository.
+type Tree interface {
+	// TFFiles lists the .tf files directly in dir (a path from the repository root).
+	TFFiles(dir string) ([]string, error)
+	// Read returns a file's contents.
+	Read(file string) ([]byte, error)
+}
+
+// DirTree is a Tree over a directory on disk.
+type DirTree string
+
+// TFFiles lists dir's .tf files, as paths from the tree's root.
+func (d DirTree) TFFiles(dir string) ([]string, error) {
+	matches, err := filepath.Glob(filepath.Join(string(d), filepath.FromSlash(dir), "*.tf"))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(matches))
+	for i, m := range matches {
+		rel, err := filepath.Rel(string(d), m)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = filepath.ToSlash(rel)
+	}
+	return out, nil
+}
+
+// Read reads a file of the tree.
+func (d DirTree) Read(file string) ([]byte, error) {
+	return os.ReadFile(filepath.Join(string(d), filepath.FromSlash(file)))
+}
+
+// Decision says whether a change touches a stack, and which changed paths do.
+type Decision struct {
+	Affected bool
+	// Why lists the changed paths that touch the stack, each with what it is to the stack.
+	Why []string
+}
+
+// ReadList reads a changed-files list, as `git diff --name-only` writes it: one path from
+// the repository root a line. Paths that leave the repository are refused.
+func ReadList(data string) ([]string, error) {
+	var out []string
+	for n, line := range strings.Split(strings.ReplaceAll(data, "\r\n", "\n"), "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case line == "":
+			continue
+		case line == Everything:
+			return []string{Everything}, nil
+		case strings.ContainsRune(line, 0) || path.IsAbs(line) || strings.HasPrefix(path.Clean(line), "../") || path.Clean(line) == "..":
+			return nil, fmt.Errorf("--changed-files line %d: %s is not a path inside the repository (git diff --name-only writes those)", n+1, untrusted.Quote(line))
+		}
+		out = append(out, path.Clean(line))
+	}
+	return out, nil
+}
+
+// Decide says whether the changed paths touch the stack in stackDir (a path from the
+// repository root; "" or "." for the root).
+func Decide(t Tree, stackDir string, changed []string) (Decision, error) {
+	if slices.Contains(changed, Everything) {
+		return Decision{Affected: true, Why: []string{"the change is not known (" + Everything + "): everything runs"}}, nil
+	}
+	stackDir = path.Clean(stackDir)
+	modules, err := LocalModules(t, stackDir)
+	if err != nil {
+		return Decision{}, err
+	}
+	// The deepest module that holds a path names it.
+	slices.SortStableFunc(modules, func(a, b string) int { return len(b) - len(a) })
+	var d Decision
+	for _, p := range changed {
+		why := ""
+		switch {
+		case within(p, stackDir):
+			why = "in the stack"
+		case slices.ContainsFunc(Pipeline, func(prefix string) bool { return p == strings.TrimSuffix(prefix, "/") || strings.HasPrefix(p, prefix) }):
+			why = "part of the pipeline"
+		default:
+			for _, m := range modules {
+				if within(p, m) {
+					why = "in module " + m + ", which the stack uses"
+					break
+				}
+			}
+		}
+		if why != "" {
+			d.Affected = true
+			d.Why = append(d.Why, p+": "+why)
+		}
+	}
+	return d, nil
+}
+
+// within reports whether p is dir or below it; "." holds everything.
+func within(p, dir string) bool {
+	return dir == "." || p == dir || strings.HasPrefix(p, dir+"/")
+}
+
+// LocalModules are the directories of the local modules ("./x", "../x") the configuration
+// in dir uses, and those they use in turn, as paths from the repository root. A source that
+// is not local (a registry or a git address) is not followed. A .tf file that does not parse
+// is an error naming it.
+func LocalModules(t Tree, dir string) ([]string, error) {
+	seen := map[string]bool{}
+	var walk func(dir string) error
+	walk = func(dir string) error {
+		files, err := t.TFFiles(dir)
+		if err != nil {
+			return fmt.Errorf("list the .tf files of %s: %w", dir, err)
+		}
+		for _, f := range files {
+			sources, err := moduleSources(t, f)
+			if err != nil {
+				return err
+			}
+			for _, src := range sources {
+				if !strings.HasPrefix(src, "./") && !strings.HasPrefix(src, "../") {
+					continue
+				}
+				m := path.Clean(path.Join(dir, src))
+				if m == ".." || strings.HasPrefix(m, "../") {
+					return fmt.Errorf("%s: module source %s leaves the repository", f, untrusted.Quote(src))
+				}
+				if !seen[m] {
+					seen[m] = true
+					if err := walk(m); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return nil
+	}
+	if err := walk(dir); err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(seen))
+	for m := range seen {
+		out = append(out, m)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+var moduleSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "module", LabelNames: []string{"name"}}}}
+var sourceSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "source"}}}
+
+// moduleSources are the literal sources of a file's module blocks.
+func moduleSources(t Tree, file string) ([]string, error) {
+	src, err := t.Read(file)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", file, err)
+	}
+	f, diags := hclsyntax.ParseConfig(src, file, hcl.InitialPos)
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("%s does not parse as Terraform configuration: %s", file, diags.Error())
+	}
+	content, _, diags := f.Body.PartialContent(moduleSchema)
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("%s: %s", file, diags.Error())
+	}
+	var out []string
+	for _, b := range content.Blocks {
+		attrs, _, diags := b.Body.PartialContent(sourceSchema)
+		if diags.HasErrors() {
+			return nil, fmt.Errorf("%s: module %q: %s", file, b.Labels[0], diags.Error())
+		}
+		a, ok := attrs.Attributes["source"]
+		if !ok {
+			continue
+		}
+		v, diags := a.Expr.Value(nil)
+		if diags.HasErrors() || !v.Type().Equals(cty.String) || v.IsNull() {
+			return nil, fmt.Errorf("%s: module %q: source must be a literal string (Terraform requires it)", file, b.Labels[0])
+		}
+		out = append(out, v.AsString())
+	}
+	return out, nil
+}
+
+// Unaffected is the summary of a run that had nothing to do: the change touches neither the
+// stack nor the pipeline. It lists (some of) what did change.
+func Unaffected(env string, changed []string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# %s pipeline: pass\n\nNo change touches this stack, the local modules it uses or the pipeline: nothing was planned, applied or tested.\n\n", env)
+	if len(changed) == 0 {
+		b.WriteString("The change holds no files.\n")
+		return b.String()
+	}
+	b.WriteString("Changed:\n\n")
+	for i, p := range changed {
+		if i == 20 {
+			fmt.Fprintf(&b, "- … and %d more\n", len(changed)-20)
+			break
+		}
+		fmt.Fprintf(&b, "- %s\n", markdown.CodeSpan(p))
+	}
+	return b.String()
+}

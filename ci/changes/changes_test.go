@@ -1,0 +1,186 @@
+package changes
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// repo writes a repository: a stack using a local module (which uses a nested one) and a
+// registry module, an unused module, and files that are none of the stack's business.
+func repo(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"terraform/main.tf": `module "net" {
+  source = "../modules/network"
+}
+module "vpc" {
+  source  = "terraform-aws-modules/vpc/aws"
+  version = "5.0.0"
+}
+`,
+		"terraform/pipeline.yaml":              "version: 1\n",
+		"modules/network/main.tf":              "module \"subnets\" {\n  source = \"./subnets\"\n}\n",
+		"modules/network/subnets/main.tf":      "resource \"terraform_data\" \"s\" {}\n",
+		"modules/unused/main.tf":               "resource \"terraform_data\" \"u\" {}\n",
+		"docs/guide.md":                        "# guide\n",
+		".dagger/main.go":                      "package main\n",
+		".github/workflows/infrastructure.yml": "name: x\n",
+	} {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestDecide(t *testing.T) {
+	tree := DirTree(repo(t))
+	mods, err := LocalModules(tree, "terraform")
+	if err != nil || strings.Join(mods, ",") != "modules/network,modules/network/subnets" {
+		t.Fatalf("LocalModules = %v, %v", mods, err)
+	}
+	for _, tt := range []struct {
+		name     string
+		changed  []string
+		affected bool
+		why      string
+	}{
+		{"docs only", []string{"docs/guide.md", "README.md"}, false, ""},
+		{"the stack's pipeline.yaml", []string{"docs/guide.md", "terraform/pipeline.yaml"}, true, "terraform/pipeline.yaml: in the stack"},
+		{"a nested module the stack uses", []string{"modules/network/subnets/main.tf"}, true, "in module modules/network/subnets, which the stack uses"},
+		{"a module nobody uses", []string{"modules/unused/main.tf"}, false, ""},
+		{"the Dagger module", []string{".dagger/main.go"}, true, ".dagger/main.go: part of the pipeline"},
+		{"the workflow", []string{".github/workflows/infrastructure.yml"}, true, "part of the pipeline"},
+		{"a file named like a prefix", []string{"terraform-notes.md", "cix/x.go"}, false, ""},
+		{"unknown change", []string{Everything}, true, "everything runs"},
+		{"nothing", nil, false, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := Decide(tree, "terraform", tt.changed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Affected != tt.affected || !strings.Contains(strings.Join(d.Why, "\n"), tt.why) {
+				t.Errorf("Decide(%v) = %+v, want affected %v with %q", tt.changed, d, tt.affected, tt.why)
+			}
+		})
+	}
+	if d, err := Decide(tree, ".", []string{"docs/guide.md"}); err != nil || !d.Affected {
+		t.Errorf("a stack at the root holds every file: %+v, %v", d, err)
+	}
+}
+
+func TestDecideRefusesBrokenConfiguration(t *testing.T) {
+	dir := repo(t)
+	if err := os.WriteFile(filepath.Join(dir, "modules/network/bad.tf"), []byte("module \"x\" {\n  source = \n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Decide(DirTree(dir), "terraform", []string{"docs/guide.md"}); err == nil || !strings.Contains(err.Error(), "modules/network/bad.tf does not parse") {
+		t.Errorf("broken HCL: %v", err)
+	}
+	dir = repo(t)
+	if err := os.WriteFile(filepath.Join(dir, "terraform/escape.tf"), []byte("module \"x\" {\n  source = \"../../outside\"\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Decide(DirTree(dir), "terraform", nil); err == nil || !strings.Contains(err.Error(), `terraform/escape.tf: module source "../../outside" leaves the repository`) {
+		t.Errorf("a source outside the repository: %v", err)
+	}
+}
+
+func TestReadList(t *testing.T) {
+	got, err := ReadList("terraform/main.tf\r\n\n./docs//guide.md\n")
+	if err != nil || strings.Join(got, ",") != "terraform/main.tf,docs/guide.md" {
+		t.Errorf("ReadList = %v, %v", got, err)
+	}
+	if got, err := ReadList("a\n*\nb"); err != nil || len(got) != 1 || got[0] != Everything {
+		t.Errorf("ReadList with * = %v, %v", got, err)
+	}
+	for _, bad := range []string{"../etc/passwd", "/etc/passwd", "a/../../b", "..", "x\x00y"} {
+		if _, err := ReadList("ok.tf\n" + bad); err == nil || !strings.Contains(err.Error(), "--changed-files line 2") {
+			t.Errorf("ReadList(%q) = %v", bad, err)
+		}
+	}
+}
+
+// The list as git writes it, in a real repository: a commit that touches only the nested
+// module selects the stack; one that touches only docs does not.
+func TestDecideOnGitDiff(t *testing.T) {
+	git, err := exec.LookPath("git")
+	if err != nil {
+		t.Skip("git is not installed")
+	}
+	dir := repo(t)
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(git, args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	run("init", "-q")
+	run("add", ".")
+	run("commit", "-qm", "base")
+	for _, tt := range []struct {
+		file     string
+		affected bool
+	}{
+		{"docs/guide.md", false},
+		{"modules/network/subnets/main.tf", true},
+	} {
+		if err := os.WriteFile(filepath.Join(dir, tt.file), []byte("# changed\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		run("commit", "-qam", "change "+tt.file)
+		changed, err := ReadList(run("diff", "--name-only", "HEAD~1", "HEAD"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := Decide(DirTree(dir), "terraform", changed)
+		if err != nil || d.Affected != tt.affected {
+			t.Errorf("%s changed: %+v, %v; want affected %v", tt.file, d, err, tt.affected)
+		}
+	}
+}
+
+// Whatever a changed-files list holds, a path it returns stays inside the repository.
+func FuzzReadList(f *testing.F) {
+	f.Add("terraform/main.tf\n../x\n")
+	f.Add("*\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := ReadList(s)
+		if err != nil {
+			return
+		}
+		for _, p := range got {
+			if p != Everything && (strings.HasPrefix(p, "/") || p == ".." || strings.HasPrefix(p, "../")) {
+				t.Fatalf("ReadList(%q) returned %q", s, p)
+			}
+		}
+	})
+}
+
+func TestUnaffected(t *testing.T) {
+	many := make([]string, 25)
+	for i := range many {
+		many[i] = "docs/page" + strings.Repeat("x", i) + ".md"
+	}
+	md := Unaffected("test", many)
+	if !strings.HasPrefix(md, "# test pipeline: pass\n") || !strings.Contains(md, "- `docs/page.md`") || !strings.Contains(md, "… and 5 more") {
+		t.Errorf("Unaffected:\n%s", md)
+	}
+	if md := Unaffected("test", []string{"a`|b"}); strings.Contains(md, "- a`|b") {
+		t.Errorf("a path was not quoted as code:\n%s", md)
+	}
+}
