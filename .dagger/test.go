@@ -229,14 +229,12 @@ func (r *run) postDeploy(ctx context.Context, ctr *dagger.Container) (*testSuite
 		if !wantHealth {
 			break
 		}
+		// Asked from this process, with retries and a bounded wait for a fresh service.
 		start := time.Now()
-		code, out, err := runCheck([]string{"wget", "-q", "-O", "/dev/null", "-T", "10", e.URL})
-		if err != nil {
-			return nil, err
-		}
+		_, err := livecheck.Health(ctx, livecheck.ViaEndpoint(e.URL, emulatorAlias, live.endpoint), livecheck.HealthOptions{})
 		c := testCase{name: "health endpoint " + e.Output + " answers", elapsed: time.Since(start)}
-		if code != 0 {
-			c.failure = fmt.Sprintf("GET %s failed: %s", e.URL, pipeline.Tail(out, 5))
+		if err != nil {
+			c.failure = err.Error()
 		}
 		ts.cases = append(ts.cases, c)
 	}
@@ -253,6 +251,7 @@ func (r *run) postDeploy(ctx context.Context, ctr *dagger.Container) (*testSuite
 
 // liveState is what the live checks need: the state's resources and the API clients.
 type liveState struct {
+	endpoint  string // the emulator's, as this process reaches it; "" for AWS
 	clients   livecheck.Clients
 	resources []livecheck.Resource
 	err       string // why the state could not be read: every live check fails with it
@@ -271,11 +270,10 @@ func (r *run) liveClients(ctx context.Context, runCheck func([]string) (int, str
 	} else if ls.resources, err = livecheck.Resources([]byte(out)); err != nil {
 		ls.err = err.Error()
 	}
-	endpoint, err := r.processAWS(ctx)
-	if err != nil {
+	if ls.endpoint, err = r.processAWS(ctx); err != nil {
 		return nil, err
 	}
-	if ls.clients, err = livecheck.Connect(ctx, r.region(), endpoint); err != nil {
+	if ls.clients, err = livecheck.Connect(ctx, r.region(), ls.endpoint); err != nil {
 		return nil, err
 	}
 	return ls, nil

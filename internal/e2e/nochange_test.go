@@ -16,11 +16,16 @@ func TestNoChangesAppliesAndTestsNothing(t *testing.T) {
 	moto := startMoto(t)
 	s := newStack(t, "app")
 	// The stack has no alarms: monitoring is left out, so the tests can pass.
-	s.Write(t, "pipeline.yaml", strings.Replace(readStackFile(t, s, "pipeline.yaml"), "  test:\n", "  test:\n    post_deploy: [converged, outputs]\n", 1))
+	// A health endpoint served by the emulator: the module asks it from its own process.
+	s.Write(t, "pipeline.yaml", strings.Replace(readStackFile(t, s, "pipeline.yaml"), "  test:\n", "  test:\n    post_deploy: [converged, deployment, outputs, health]\n", 1))
+	s.Write(t, "health.tf", "output \"health_url\" {\n  value = \"${var.aws_endpoint}/moto-api/\"\n}\n")
 	ctor := append(s.Ctor(), moto.Ctor()...)
 	first := export(t, nil, append(ctor, "pipeline", "--env=test")...)
-	if steps := stepNames(readResult(t, first)); !strings.Contains(steps, "Post-deploy tests") {
-		t.Fatalf("the first run did not test its apply (steps %s)", steps)
+	if steps := stepNames(readResult(t, first)); !strings.Contains(steps, "Post-deploy tests:pass") {
+		t.Fatalf("the first run did not test its apply, or the tests failed (steps %s):\n%s", steps, readFile(t, first, "summary.md"))
+	}
+	if summary := readFile(t, first, "summary.md"); !strings.Contains(summary, "| health endpoint health\\_url answers | pass |") {
+		t.Errorf("the health endpoint was not asked:\n%s", summary)
 	}
 
 	second := export(t, nil, append(ctor, "pipeline", "--env=test")...)
