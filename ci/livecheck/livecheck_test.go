@@ -84,31 +84,8 @@ func deploy(t *testing.T) ([]Resource, Clients) {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
-	w := tftest.New(t, map[string]string{"provider.tf": `
-terraform {
-  required_providers {
-    aws = { source = "hashicorp/aws" }
-  }
-}
-provider "aws" {
-  region                      = "us-east-1"
-  access_key                  = "testing"
-  secret_key                  = "testing"
-  skip_credentials_validation = true
-  skip_requesting_account_id  = true
-  skip_metadata_api_check     = true
-  s3_use_path_style           = true
-  endpoints {
-    cloudwatch = "` + moto.URL + `"
-    dynamodb   = "` + moto.URL + `"
-    kms        = "` + moto.URL + `"
-    s3         = "` + moto.URL + `"
-    sns        = "` + moto.URL + `"
-    sts        = "` + moto.URL + `"
-  }
-}
-`, "main.tf": stack})
-	w.UseRealAWSProvider()
+	w := tftest.New(t, map[string]string{"main.tf": stack})
+	w.UseRealAWSProviderOn(moto.URL, "cloudwatch", "dynamodb", "kms", "s3", "sns", "sts")
 	w.Init()
 	w.Apply()
 	rs, err := Resources([]byte(w.Run("show", "-json")))

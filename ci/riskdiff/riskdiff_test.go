@@ -14,29 +14,8 @@ import (
 // unknown values and all.
 func awsWorkspace(t *testing.T, moto *mototest.Server) *tftest.Workspace {
 	t.Helper()
-	w := tftest.New(t, map[string]string{"provider.tf": `
-terraform {
-  required_providers {
-    aws = { source = "hashicorp/aws" }
-  }
-}
-provider "aws" {
-  region                      = "us-east-1"
-  access_key                  = "testing"
-  secret_key                  = "testing"
-  skip_credentials_validation = true
-  skip_requesting_account_id  = true
-  skip_metadata_api_check     = true
-  s3_use_path_style           = true
-  endpoints {
-    ec2 = "` + moto.URL + `"
-    iam = "` + moto.URL + `"
-    s3  = "` + moto.URL + `"
-    sts = "` + moto.URL + `"
-  }
-}
-`})
-	w.UseRealAWSProvider()
+	w := tftest.New(t, nil)
+	w.UseRealAWSProviderOn(moto.URL, "ec2", "iam", "s3", "sts")
 	return w
 }
 

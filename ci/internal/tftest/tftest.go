@@ -194,3 +194,32 @@ provider_installation {
 	}
 	w.Env = append(w.Env, "TF_CLI_CONFIG_FILE="+cli)
 }
+
+// UseRealAWSProviderOn writes provider.tf for the real hashicorp/aws provider with every
+// service named pointed at an emulator (moto) and fake credentials, and installs the provider
+// as UseRealAWSProvider does: plans and applies then have the provider's real shapes.
+func (w *Workspace) UseRealAWSProviderOn(emulatorURL string, services ...string) {
+	w.t.Helper()
+	var endpoints strings.Builder
+	for _, s := range services {
+		fmt.Fprintf(&endpoints, "    %s = %q\n", s, emulatorURL)
+	}
+	w.Write("provider.tf", `terraform {
+  required_providers {
+    aws = { source = "hashicorp/aws" }
+  }
+}
+provider "aws" {
+  region                      = "us-east-1"
+  access_key                  = "testing"
+  secret_key                  = "testing"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  s3_use_path_style           = true
+  endpoints {
+`+endpoints.String()+`  }
+}
+`)
+	w.UseRealAWSProvider()
+}
