@@ -214,8 +214,17 @@ func heard(ctx context.Context, c Clients, address, topic string) ([]string, err
 	if err != nil {
 		return nil, fmt.Errorf("list the subscriptions of %s: %w", topic, err)
 	}
-	if len(subs.Subscriptions) == 0 {
+	confirmed := 0
+	for _, s := range subs.Subscriptions {
+		if aws.ToString(s.SubscriptionArn) != "PendingConfirmation" {
+			confirmed++
+		}
+	}
+	switch {
+	case len(subs.Subscriptions) == 0:
 		return []string{fmt.Sprintf("%s: notifies topic %s, which has no subscription: nobody hears it", address, topic)}, nil
+	case confirmed == 0:
+		return []string{fmt.Sprintf("%s: notifies topic %s, whose subscriptions all wait for confirmation: nobody hears it yet", address, topic)}, nil
 	}
 	return nil, nil
 }
