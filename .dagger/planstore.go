@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
-	"path"
 	"strings"
 	"time"
 
@@ -120,11 +119,7 @@ func (r *run) storedPlan(ctx context.Context, ctr *dagger.Container, s *storedRe
 	if err != nil {
 		return nil, err
 	}
-	pulled, err := r.exec(ctx, ctr, "terraform state pull", pullArgs(path.Join(outDir, "current.tfstate")))
-	if err != nil {
-		return nil, err
-	}
-	state, err := readOut(ctx, pulled, "terraform state pull", "current.tfstate")
+	pulled, _, state, err := r.pullState(ctx, ctr)
 	if err != nil {
 		return nil, err
 	}

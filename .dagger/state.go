@@ -74,14 +74,9 @@ func (b backupResult) markdown() string {
 // backup pulls the state in an initialized container, checks it with ci/state and uploads it
 // to the backend's backup prefix before anything changes.
 func (r *run) backup(ctx context.Context, ctr *dagger.Container) (backupResult, error) {
-	pulled, err := r.exec(ctx, ctr, "terraform state pull", pullArgs(path.Join(outDir, "state.tfstate")))
+	_, file, data, err := r.pullState(ctx, ctr)
 	if err != nil {
 		return backupResult{}, err
-	}
-	file := pulled.File(path.Join(outDir, "state.tfstate"))
-	data, err := file.Contents(ctx)
-	if err != nil {
-		return backupResult{}, fmt.Errorf("read pulled state of %s: %w", r.env, err)
 	}
 	b, err := state.NewBackup(r.env, []byte(data), now())
 	if errors.Is(err, state.ErrNoState) {
@@ -109,6 +104,23 @@ func (r *run) checkVersioning(ctx context.Context) error {
 		return err
 	}
 	return state.CheckVersioning(ctx, client, r.env, r.profile.Backend.Bucket)
+}
+
+// pullState is the state exactly as the backend holds it ("" when there is none yet),
+// pulled in an initialized container: the container after the pull, the state's file in it,
+// and its contents. Backup, restore and a stored plan's staleness check all start here.
+func (r *run) pullState(ctx context.Context, ctr *dagger.Container) (*dagger.Container, *dagger.File, string, error) {
+	const pulledState = "pulled.tfstate"
+	pulled, err := r.exec(ctx, ctr, "terraform state pull", pullArgs(path.Join(outDir, pulledState)))
+	if err != nil {
+		return nil, nil, "", err
+	}
+	file := pulled.File(path.Join(outDir, pulledState))
+	data, err := file.Contents(ctx)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("read the pulled state of %s: %w", r.env, err)
+	}
+	return pulled, file, data, nil
 }
 
 // pullArgs writes `terraform state pull` (the state exactly as the backend holds it, empty
@@ -282,13 +294,9 @@ func (m *Infra) restoreState(ctx context.Context, env, from string, fromFile *da
 	if err != nil {
 		return "", err
 	}
-	pulled, err := r.exec(ctx, ctr, "terraform state pull", pullArgs(path.Join(outDir, "current.tfstate")))
+	pulled, _, current, err := r.pullState(ctx, ctr)
 	if err != nil {
 		return "", err
-	}
-	current, err := pulled.File(path.Join(outDir, "current.tfstate")).Contents(ctx)
-	if err != nil {
-		return "", fmt.Errorf("read current state of %s: %w", env, err)
 	}
 	restore, err := state.PrepareRestore(r.env, []byte(current), backup)
 	if err != nil {

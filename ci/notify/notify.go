@@ -16,6 +16,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -201,7 +202,7 @@ func ParseWebhooks(secret string) (map[environment.Channel]string, error) {
 		switch {
 		case !ok:
 			return nil, fmt.Errorf("--notify-webhooks line %d: want channel=URL (slack, teams or webhook)", n)
-		case !isChannel(c):
+		case !slices.Contains(environment.Channels, c):
 			return nil, fmt.Errorf("--notify-webhooks line %d: unknown channel %s: valid channels are slack, teams, webhook", n, untrusted.Quote(name))
 		}
 		u, err := url.Parse(strings.TrimSpace(raw))
@@ -217,15 +218,6 @@ func ParseWebhooks(secret string) (map[environment.Channel]string, error) {
 		return nil, fmt.Errorf("--notify-webhooks: %w", err)
 	}
 	return out, nil
-}
-
-func isChannel(c environment.Channel) bool {
-	for _, k := range environment.Channels {
-		if c == k {
-			return true
-		}
-	}
-	return false
 }
 
 // Options bound a delivery.
@@ -270,7 +262,7 @@ func Send(ctx context.Context, channels []environment.Channel, urls map[environm
 	o = o.withDefaults()
 	var out []Delivery
 	for _, c := range environment.Channels {
-		if !contains(channels, c) {
+		if !slices.Contains(channels, c) {
 			continue
 		}
 		u, ok := urls[c]
@@ -286,15 +278,6 @@ func Send(ctx context.Context, channels []environment.Channel, urls map[environm
 		out = append(out, post(ctx, c, u, body, o))
 	}
 	return out
-}
-
-func contains(cs []environment.Channel, c environment.Channel) bool {
-	for _, x := range cs {
-		if x == c {
-			return true
-		}
-	}
-	return false
 }
 
 // post delivers one body with retries; every error is scrubbed of the URL.

@@ -62,14 +62,7 @@ func (e *LockError) Error() string {
 	if l.Path != "" {
 		fmt.Fprintf(&sb, " (%s)", l.Path)
 	}
-	fmt.Fprintf(&sb, ": held by %s", orUnknown(l.Who))
-	if !l.Created.IsZero() {
-		fmt.Fprintf(&sb, " since %s", l.Created.UTC().Format("2006-01-02 15:04:05 UTC"))
-		if !e.Now.IsZero() && e.Now.After(l.Created) {
-			fmt.Fprintf(&sb, " (%s ago)", e.Now.Sub(l.Created).Round(time.Second))
-		}
-	}
-	fmt.Fprintf(&sb, " for %s with Terraform %s, lock ID %s", operationName(l.Operation), orUnknown(l.Version), l.ID)
+	fmt.Fprintf(&sb, ": held by %s%s for %s with Terraform %s, lock ID %s", orUnknown(l.Who), l.since(e.Now), operationName(l.Operation), orUnknown(l.Version), l.ID)
 	if e.LockTimeout > 0 {
 		fmt.Fprintf(&sb, "; waited %s (-lock-timeout)", e.LockTimeout)
 	}
@@ -80,7 +73,7 @@ func (e *LockError) Error() string {
 		fmt.Fprintf(&sb, "\nIf it is gone (cancelled or killed job), release the lock from the Terraform directory initialised for %s:\n  %s",
 			e.Env, l.ForceUnlockCommand())
 	}
-	if operationName(l.Operation) == "an apply" {
+	if l.isApply() {
 		sb.WriteString("\nA killed apply may have created resources it never wrote to the state: the next plan would create them again.")
 		if e.Import != "" {
 			fmt.Fprintf(&sb, " After the unlock, adopt them by their tags first:\n  %s", e.Import)
@@ -265,6 +258,23 @@ func operationName(op string) string {
 		return "a " + name
 	}
 }
+
+// since is " since <created> (<age> ago)", what is known of it, or "" when Terraform gave
+// no creation time.
+func (l LockInfo) since(now time.Time) string {
+	if l.Created.IsZero() {
+		return ""
+	}
+	s := " since " + l.Created.UTC().Format("2006-01-02 15:04:05 UTC")
+	if !now.IsZero() && now.After(l.Created) {
+		s += fmt.Sprintf(" (%s ago)", now.Sub(l.Created).Round(time.Second))
+	}
+	return s
+}
+
+// isApply reports whether the lock was taken by an apply, which may have created resources
+// it never recorded.
+func (l LockInfo) isApply() bool { return operationName(l.Operation) == "an apply" }
 
 func orUnknown(s string) string {
 	if s == "" {

@@ -90,14 +90,8 @@ func CheckUnlock(req UnlockRequest, held *LockInfo) error {
 // Describe is the lock in one line for a person deciding whether its holder is gone.
 func (l LockInfo) Describe(now time.Time) string {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "lock %s: held by %s", untrusted.Quote(l.ID), untrusted.Quote(orUnknown(l.Who)))
-	if !l.Created.IsZero() {
-		fmt.Fprintf(&sb, " since %s", l.Created.UTC().Format("2006-01-02 15:04:05 UTC"))
-		if !now.IsZero() && now.After(l.Created) {
-			fmt.Fprintf(&sb, " (%s ago)", now.Sub(l.Created).Round(time.Second))
-		}
-	}
-	fmt.Fprintf(&sb, " for %s with Terraform %s", operationName(l.Operation), untrusted.Quote(orUnknown(l.Version)))
+	fmt.Fprintf(&sb, "lock %s: held by %s%s for %s with Terraform %s", untrusted.Quote(l.ID), untrusted.Quote(orUnknown(l.Who)), l.since(now),
+		operationName(l.Operation), untrusted.Quote(orUnknown(l.Version)))
 	return sb.String()
 }
 
@@ -113,7 +107,7 @@ func UnlockSummary(env environment.Name, held LockInfo, now time.Time, released 
 		return sb.String()
 	}
 	fmt.Fprintf(&sb, "# %s: state lock released\n\nReleased %s.\n\n", env, markdown.Text(held.Describe(now)))
-	if operationName(held.Operation) == "an apply" && next != "" {
+	if held.isApply() && next != "" {
 		sb.WriteString("The run that held it was applying: whatever it created but did not write to the state, the next plan would create again. Adopt such resources by their tags first:\n\n")
 		sb.WriteString(markdown.CodeBlock("sh", next) + "\n\n")
 	}
