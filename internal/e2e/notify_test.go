@@ -1,19 +1,22 @@
 package e2e
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
-	"io"
+	"fmt"
 	"net"
 	"net/http"
-	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
+	"time"
 )
 
 // containerHost is the address the engine's containers reach this host at: the engine's
-// bridge (dagger0, made by .ci/engine.sh). A webhook receiver listening there is what a
-// real Slack or Teams endpoint is to the module: a server across the network.
+// bridge (dagger0, made by .ci/engine.sh).
 func containerHost(t *testing.T) string {
 	t.Helper()
 	iface, err := net.InterfaceByName("dagger0")
@@ -33,37 +36,85 @@ func containerHost(t *testing.T) string {
 	return ""
 }
 
-// TestNotifications: a pipeline run announces itself on the three channels pipeline.yaml
-// names, with the URLs from one secret. Slack gets Block Kit, the webhook gets the versioned
-// payload after one 500 (retried), Teams answers 500 for ever and is reported as not
-// delivered while the run's verdict stays its own. The URLs' secret part appears nowhere.
-func TestNotifications(t *testing.T) {
-	requireEngine(t)
-	t.Parallel()
+// Receiver is the webhook endpoint (./receiver) running in a container the engine serves as
+// a Dagger service, its port tunnelled to this host by `dagger up`.
+type Receiver struct {
+	URL   string // as the module's containers reach it
+	local string // as this test reaches it
+}
+
+// startReceiver builds ./receiver, serves it from a scratch container as a Dagger service
+// and waits until it answers. args are the receiver's flags.
+func startReceiver(t *testing.T, args ...string) Receiver {
+	t.Helper()
 	host := containerHost(t)
-	var mu sync.Mutex
-	got := map[string][][]byte{}
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		channel := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")[0]
-		got[channel] = append(got[channel], body)
-		n := len(got[channel])
-		mu.Unlock()
-		switch {
-		case channel == "teams", channel == "hook" && n == 1:
-			w.WriteHeader(http.StatusInternalServerError)
-		default:
-			w.WriteHeader(http.StatusOK)
-		}
-	}))
-	l, err := net.Listen("tcp", host+":0")
+	dir := t.TempDir()
+	build := exec.Command("go", "build", "-o", filepath.Join(dir, "receiver"), "./receiver")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the receiver: %v\n%s", err, out)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.Listener = l
-	srv.Start()
-	t.Cleanup(srv.Close)
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		quoted[i] = fmt.Sprintf("%q", a)
+	}
+	script := fmt.Sprintf("container | with-file /receiver $(host | file %s) | with-exposed-port 8080 | "+
+		"as-service --args /receiver,%s | up --ports %d:8080", filepath.Join(dir, "receiver"), strings.Join(quoted, ","), port)
+	ctx, cancel := context.WithCancel(context.Background())
+	up := exec.CommandContext(ctx, "dagger", "--progress=plain", "--no-mod", "-c", script)
+	up.Dir = dir
+	var log bytes.Buffer
+	up.Stdout, up.Stderr = &log, &log
+	if err := up.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = up.Wait(); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	r := Receiver{URL: fmt.Sprintf("http://%s:%d", host, port), local: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	for deadline := time.Now().Add(3 * time.Minute); time.Now().Before(deadline); time.Sleep(time.Second) {
+		select {
+		case <-done:
+			t.Fatalf("the receiver service ended: %s", lastLines(log.String(), 20))
+		default:
+		}
+		if _, err := r.Received(); err == nil {
+			return r
+		}
+	}
+	t.Fatalf("the receiver service did not answer within 3 minutes: %s", lastLines(log.String(), 20))
+	return r
+}
+
+// Received is what each channel was sent, in order.
+func (r Receiver) Received() (map[string][]string, error) {
+	resp, err := http.Get(r.local + "/received")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	got := map[string][]string{}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET /received: %s", resp.Status)
+	}
+	return got, json.NewDecoder(resp.Body).Decode(&got)
+}
+
+// TestNotifications: a pipeline run announces itself on the three channels pipeline.yaml
+// names, with the URLs from one secret, to a receiver in another container of the engine.
+// Slack gets Block Kit, the webhook gets the versioned payload after one 500 (retried), Teams
+// answers 500 for ever and is reported as not delivered while the run's verdict stays its
+// own. The URLs' secret part appears nowhere.
+func TestNotifications(t *testing.T) {
+	requireEngine(t)
+	t.Parallel()
+	srv := startReceiver(t, "-fail=teams", "-fail-once=hook")
 
 	moto := startMoto(t)
 	s := newStack(t, "app")
@@ -76,8 +127,10 @@ func TestNotifications(t *testing.T) {
 	res := mustCall(t, []string{webhooks}, append(append(s.Ctor(), moto.Ctor()...), "pipeline", "--env=test", "--dry-run",
 		"--notify-webhooks=env:NOTIFY_WEBHOOKS", "--run-url=https://github.com/o/r/actions/runs/7", "export", "--path="+dir)...)
 
-	mu.Lock()
-	defer mu.Unlock()
+	got, err := srv.Received()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var slack struct {
 		Blocks []struct {
 			Type string `json:"type"`
@@ -86,7 +139,7 @@ func TestNotifications(t *testing.T) {
 			} `json:"text"`
 		} `json:"blocks"`
 	}
-	if len(got["slack"]) != 1 || json.Unmarshal(got["slack"][0], &slack) != nil || len(slack.Blocks) == 0 ||
+	if len(got["slack"]) != 1 || json.Unmarshal([]byte(got["slack"][0]), &slack) != nil || len(slack.Blocks) == 0 ||
 		!strings.HasPrefix(slack.Blocks[0].Text.Text, "test pipeline: ") {
 		t.Errorf("slack received %q", got["slack"])
 	}
@@ -96,7 +149,7 @@ func TestNotifications(t *testing.T) {
 		RunURL        string `json:"run_url"`
 		Reproduce     string `json:"reproduce"`
 	}
-	if len(got["hook"]) != 2 || json.Unmarshal(got["hook"][1], &payload) != nil || payload.SchemaVersion != 1 || payload.Env != "test" ||
+	if len(got["hook"]) != 2 || json.Unmarshal([]byte(got["hook"][1]), &payload) != nil || payload.SchemaVersion != 1 || payload.Env != "test" ||
 		payload.RunURL != "https://github.com/o/r/actions/runs/7" || !strings.Contains(payload.Reproduce, "pipeline --env=test --dry-run") {
 		t.Errorf("the webhook received %d requests, the last %q; want the payload after one retry", len(got["hook"]), got["hook"])
 	}
