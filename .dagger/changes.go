@@ -11,6 +11,7 @@ import (
 	"github.com/infrapipe/infrapipe/ci/changes"
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/gate"
+	"github.com/infrapipe/infrapipe/ci/ghactions"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
 )
 
@@ -39,7 +40,7 @@ func (m *Infra) unaffected(ctx context.Context, env string, changedFiles *dagger
 	if err != nil {
 		return nil, fmt.Errorf("write result.json: %w", err)
 	}
-	gh, err := m.gitHubFiles(res.Outputs, nil, 0)
+	gh, err := pipeline.GitHubFiles(res.Outputs, nil, ghactions.AnnotateOptions{})
 	if err != nil {
 		return nil, err
 	}

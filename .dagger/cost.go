@@ -59,12 +59,12 @@ func (m *Infra) Cost(
 }
 
 // costStep is the pipeline's cost step.
-func (r *run) costStep(ctx context.Context, planJSON *dagger.File, apiKey *dagger.Secret) (step, error) {
+func (r *run) costStep(ctx context.Context, planJSON *dagger.File, apiKey *dagger.Secret) (pipeline.StepReport, error) {
 	res, broken, err := r.cost(ctx, planJSON, apiKey)
 	if err != nil {
-		return step{}, err
+		return pipeline.StepReport{}, err
 	}
-	return step{Outcome: r.costOutcome(res, broken), markdown: res.Markdown()}, nil
+	return pipeline.StepReport{Outcome: r.costOutcome(res, broken), Markdown: res.Markdown()}, nil
 }
 
 // costOutcome judges the estimate against the budget, and Infracost not running by the

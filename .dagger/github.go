@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"dagger/infra/internal/dagger"
 
 	"github.com/infrapipe/infrapipe/ci/environment"
-	"github.com/infrapipe/infrapipe/ci/findings"
 	"github.com/infrapipe/infrapipe/ci/ghactions"
 )
 
@@ -82,17 +80,4 @@ func (m *Infra) gitHubContext(ctx context.Context, g gitHub) (*ghactions.Context
 		}
 	}
 	return ghactions.NewContext(cfg, v)
-}
-
-// gitHubFiles are the report files a workflow hands to the runner, as name, contents, ...:
-// outputs.env (append it to $GITHUB_OUTPUT) and annotations.txt (print it: the runner turns
-// each line into an annotation on the pull request).
-func (m *Infra) gitHubFiles(outputs map[string]string, fs []findings.Finding, failAt findings.Severity) ([]string, error) {
-	env, err := ghactions.RenderOutputs(ghactions.SortedOutputs(outputs))
-	if err != nil {
-		return nil, fmt.Errorf("render outputs.env: %w", err)
-	}
-	var annotations bytes.Buffer
-	ghactions.Annotate(&annotations, fs, ghactions.AnnotateOptions{Dir: m.TerraformDir, FailAt: failAt})
-	return []string{"outputs.env", string(env), "annotations.txt", annotations.String()}, nil
 }

@@ -306,7 +306,7 @@ func (p *pipelineRun) importStep(ctx context.Context) (*importFiles, error) {
 // importDone records the import step once the plan says what it imports.
 func (p *pipelineRun) importDone(mapped *importMapping) {
 	report := importer.NewReport(string(p.r.env), p.dryRun, mapped.plan, mapped.stats)
-	s := step{Outcome: pipeline.Outcome{Step: pipeline.StepImport, Verdict: gate.Pass}, markdown: report.Markdown()}
+	s := pipeline.StepReport{Outcome: pipeline.Outcome{Step: pipeline.StepImport, Verdict: gate.Pass}, Markdown: report.Markdown()}
 	if err := mapped.plan.Err(); err != nil {
 		s.Verdict, s.Reasons = gate.Block, []string{err.Error()}
 	}

@@ -2,21 +2,15 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"sync"
 
 	"dagger/infra/internal/dagger"
 
 	"github.com/infrapipe/infrapipe/ci/environment"
-	"github.com/infrapipe/infrapipe/ci/findings"
 	"github.com/infrapipe/infrapipe/ci/gate"
-	"github.com/infrapipe/infrapipe/ci/notify"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
-	"github.com/infrapipe/infrapipe/ci/report"
 )
 
 // Pipeline runs one environment's whole pipeline, the steps its profile asks for:
@@ -215,21 +209,13 @@ type pipelineRun struct {
 	runURL          string
 
 	mu      sync.Mutex
-	steps   []step
+	steps   []pipeline.StepReport
 	planned *planRun
 	tests   *testSuite
 	files   []string // extra report files (name, contents, ...), e.g. the import report
 }
 
-// step is one step's outcome with what the report shows of it.
-type step struct {
-	pipeline.Outcome
-	markdown string
-	tools    []string
-	findings []findings.Finding
-}
-
-func (p *pipelineRun) add(s step) {
+func (p *pipelineRun) add(s pipeline.StepReport) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.steps = append(p.steps, s)
@@ -237,13 +223,13 @@ func (p *pipelineRun) add(s step) {
 
 // broken records a step that could not run; ci/pipeline says how much that counts.
 func (p *pipelineRun) broken(name pipeline.Step, err error) {
-	p.add(step{Outcome: pipeline.Broken(p.r.profile, name, err), markdown: pipeline.BrokenSection(name, err)})
+	p.add(pipeline.StepReport{Outcome: pipeline.Broken(p.r.profile, name, err), Markdown: pipeline.BrokenSection(name, err)})
 }
 
 // failed records a step that ran and failed: it blocks in every environment.
 func (p *pipelineRun) failed(name pipeline.Step, err error) {
-	p.add(step{Outcome: pipeline.Outcome{Step: name, Verdict: gate.Block, Reasons: []string{err.Error()}},
-		markdown: pipeline.FailedSection(name, err)})
+	p.add(pipeline.StepReport{Outcome: pipeline.Outcome{Step: name, Verdict: gate.Block, Reasons: []string{err.Error()}},
+		Markdown: pipeline.FailedSection(name, err)})
 }
 
 // outcomes are the steps so far, as ci/pipeline judges them.
@@ -279,7 +265,7 @@ func (p *pipelineRun) run(ctx context.Context) {
 			if !p.plan.Tflint {
 				res.Tflint = nil // basic validation: fmt and validate only
 			}
-			p.add(step{Outcome: res.outcome(p.r.profile.SeverityThreshold), markdown: res.markdown(), tools: []string{"tflint"}, findings: res.Tflint})
+			p.add(pipeline.StepReport{Outcome: res.outcome(p.r.profile.SeverityThreshold), Markdown: res.markdown(), Tools: []string{"tflint"}, Findings: res.Tflint})
 		}()
 	}
 	if p.plan.Runs(pipeline.StepSecurityScan) {
@@ -301,8 +287,8 @@ func (p *pipelineRun) run(ctx context.Context) {
 // addFindings records a findings step judged against the environment's threshold.
 func (p *pipelineRun) addFindings(name pipeline.Step, res scanResult) {
 	outcome, section := res.outcome(name, p.r.profile, p.r.profile.SeverityThreshold)
-	p.add(step{Outcome: outcome, tools: res.tools, findings: res.findings,
-		markdown: pipeline.StepHeading(name, nil) + section})
+	p.add(pipeline.StepReport{Outcome: outcome, Tools: res.tools, Findings: res.findings,
+		Markdown: pipeline.StepHeading(name, nil) + section})
 }
 
 // deploy is the stateful chain: import, plan and gate, then compliance and cost on the plan
@@ -317,7 +303,7 @@ func (p *pipelineRun) deploy(ctx context.Context, staticChecks func()) {
 	p.mu.Lock()
 	p.planned = planned
 	p.mu.Unlock()
-	p.add(step{Outcome: pipeline.Outcome{Step: pipeline.StepPlan, Verdict: planned.decision.Verdict, Reasons: planned.decision.Reasons}})
+	p.add(pipeline.StepReport{Outcome: pipeline.Outcome{Step: pipeline.StepPlan, Verdict: planned.decision.Verdict, Reasons: planned.decision.Reasons}})
 
 	var g sync.WaitGroup
 	if p.plan.Runs(pipeline.StepCompliance) {
@@ -368,7 +354,7 @@ func (p *pipelineRun) deploy(ctx context.Context, staticChecks func()) {
 	if p.stored != nil {
 		applied.stored, applied.storedNote = p.stored, r.deleteStored(ctx, p.stored)
 	}
-	p.add(step{Outcome: pipeline.Outcome{Step: pipeline.StepApply, Verdict: gate.Pass}, markdown: applied.markdown()})
+	p.add(pipeline.StepReport{Outcome: pipeline.Outcome{Step: pipeline.StepApply, Verdict: gate.Pass}, Markdown: applied.markdown()})
 
 	if !p.plan.Runs(pipeline.StepTests) || (!planned.analysis.Counts.HasChanges() && !p.testUnchanged) {
 		return
@@ -429,122 +415,38 @@ func (p *pipelineRun) planWithImports(ctx context.Context) (*planRun, error) {
 	return planned, nil
 }
 
-// report is the pipeline's one report directory and its verdict.
+// report is the pipeline's one report directory and its verdict, assembled by ci/pipeline
+// once the run is announced on the environment's channels.
 func (p *pipelineRun) report(ctx context.Context, reproduce pipeline.Command) (*dagger.Directory, pipeline.Result, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	slices.SortStableFunc(p.steps, func(a, b step) int { return pipeline.Compare(a.Step, b.Step) })
-	outs := make([]pipeline.Outcome, len(p.steps))
-	var all []findings.Finding
-	var tools []string
-	for i, s := range p.steps {
-		outs[i] = s.Outcome
-		all = append(all, s.findings...)
-		tools = append(tools, s.tools...)
+	rep := pipeline.Report{
+		Run:       pipeline.Run{Env: p.r.env, Why: p.why, DryRun: p.dryRun},
+		Steps:     p.steps,
+		Reproduce: reproduce,
+		SARIF:     p.r.m.sarifOptions(ctx, nil),
+		FailAt:    p.r.profile.SeverityThreshold,
+		Extra:     p.files,
 	}
-	verdict := pipeline.Verdict(outs)
-	res := pipeline.RunResult{
-		Result:  pipeline.Result{Check: "pipeline", Env: p.r.env, Verdict: verdict, Reasons: pipeline.Reasons(outs, gate.Pass)},
-		DryRun:  p.dryRun,
-		Outputs: map[string]string{"verdict": string(verdict), "environment": string(p.r.env)},
-	}
-	findings.Sort(all)
-	var sarif strings.Builder
-	if err := findings.WriteSARIF(&sarif, findings.MergeSARIF(all, p.r.m.sarifOptions(ctx, tools))); err != nil {
-		return nil, res.Result, fmt.Errorf("write results.sarif: %w", err)
-	}
-
-	// The header (verdict, step table, reasons) comes first and the reproduce line last;
-	// report.Summary keeps both and fits the plan and the steps' sections between them into
-	// GitHub's comment limit.
-	run := pipeline.Run{Env: p.r.env, Why: p.why, DryRun: p.dryRun, TestsRan: p.tests != nil,
-		NoChanges: p.planned != nil && !p.planned.analysis.Counts.HasChanges()}
-	sections := []report.Section{report.Text(pipeline.Header(run, outs))}
-	var files []string // name, contents, ...
 	if p.planned != nil {
-		planRes := report.NewResult(p.planned.analysis, p.planned.profile, p.planned.decision)
-		res.Plan = &planRes
-		sections = append(sections, report.PlanSection(planRes))
-		if p.planned.risky != "" {
-			sections = append(sections, report.Text(p.planned.risky))
-		}
-		if p.storedSection != "" {
-			sections = append(sections, report.Text(p.storedSection))
-		}
-		files = append(files, "plan.txt", p.planned.text)
-		for k, v := range p.planned.decision.Outputs {
-			if k != "verdict" {
-				res.Outputs[k] = v
-			}
-		}
+		rep.Plan = &pipeline.PlanReport{Analysis: p.planned.analysis, Profile: p.planned.profile, Decision: p.planned.decision,
+			Text: p.planned.text, Sections: []string{p.planned.risky, p.storedSection}}
 	}
-	for _, s := range p.steps {
-		if s.markdown != "" {
-			sections = append(sections, report.Text(s.markdown))
-		}
-		res.Steps = append(res.Steps, pipeline.StepResult{Name: s.Step, Verdict: s.Verdict, Reasons: s.Reasons, Findings: len(s.findings)})
+	if p.tests != nil {
+		suite := p.tests.suite()
+		rep.Tests = &suite
 	}
-	res.Notifications = p.r.notify(ctx, p.notifyWebhooks, notify.Message{
-		Check: "pipeline", Env: p.r.env, Verdict: string(verdict), Reasons: pipeline.Reasons(outs, gate.Warn),
-		Counts: p.counts(), RunURL: p.runURL, Reproduce: reproduce.String(),
-	})
-	if md := notify.Markdown(res.Notifications); md != "" {
-		sections = append(sections, report.Text(md))
-	}
-	sections = append(sections, report.Text(reproduce.Markdown()))
-	summary := report.Summary(report.MaxMarkdown, sections...)
-	res.Outputs["reproduce"] = reproduce.String()
-
-	js, err := json.MarshalIndent(res, "", "  ")
-	if err != nil {
-		return nil, res.Result, fmt.Errorf("write result.json: %w", err)
-	}
-	junit, err := p.junit()
-	if err != nil {
-		return nil, res.Result, err
-	}
-	gh, err := p.r.m.gitHubFiles(res.Outputs, all, p.r.profile.SeverityThreshold)
-	if err != nil {
-		return nil, res.Result, err
-	}
-	files = append(files, gh...)
-	files = append(files, "summary.md", summary, "comment.md", report.Comment(string(p.r.env), sections...),
-		pipeline.ResultFile, string(js)+"\n",
-		"results.sarif", sarif.String(), "junit.xml", string(junit))
-	files = append(files, p.files...) // report holds p.mu
-	dir, err := reportDir(ctx, files...)
+	msg := rep.Message()
+	msg.RunURL = p.runURL
+	rep.Notifications = p.r.notify(ctx, p.notifyWebhooks, msg)
+	files, res, err := rep.Files()
 	if err != nil {
 		return nil, res.Result, err
 	}
 	// The state backup stays in the bucket's backup prefix (the summary names it): the report
 	// is uploaded as a CI artifact, and a state holds secrets in clear text.
-	return dir, res.Result, nil
-}
-
-// counts are the plan's counts a notification gives; none before a plan.
-func (p *pipelineRun) counts() map[string]int {
-	if p.planned == nil {
-		return nil
-	}
-	c := p.planned.analysis.Counts
-	return map[string]int{"create": c.Create, "update": c.Update, "replace": c.Replace, "delete": c.Delete, "import": c.Import}
-}
-
-// junit is junit.xml: every step as a check, and the post-deploy tests when they ran.
-func (p *pipelineRun) junit() ([]byte, error) {
-	checks := report.Suite{Name: "pipeline " + string(p.r.env)}
-	for _, s := range p.steps {
-		checks.Cases = append(checks.Cases, pipeline.JUnitCase(p.r.env, s.Outcome, s.markdown))
-	}
-	suites := []report.Suite{checks}
-	if p.tests != nil {
-		suites = append(suites, p.tests.suite())
-	}
-	data, err := report.JUnit(suites)
-	if err != nil {
-		return nil, fmt.Errorf("write junit.xml: %w", err)
-	}
-	return data, nil
+	dir, err := reportDir(ctx, files...)
+	return dir, res.Result, err
 }
 
 // Verdict reads a report directory that was exported before the job failed (`pipeline

@@ -71,7 +71,7 @@ func (m *Infra) Test(
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
-	dir, err := reportDir(ctx, "junit.xml", string(junit), "summary.md", ts.step().markdown+reproduce.Markdown(),
+	dir, err := reportDir(ctx, "junit.xml", string(junit), "summary.md", ts.step().Markdown+reproduce.Markdown(),
 		pipeline.ResultFile, string(result)+"\n")
 	if err != nil {
 		return nil, reproduce.Wrap(err)
@@ -108,8 +108,8 @@ func (t *testSuite) failed() []string {
 }
 
 // step is the suite as a pipeline step.
-func (t *testSuite) step() step {
-	s := step{Outcome: pipeline.TestsOutcome(t.failed())}
+func (t *testSuite) step() pipeline.StepReport {
+	s := pipeline.StepReport{Outcome: pipeline.TestsOutcome(t.failed())}
 	cases := make([]pipeline.TestCase, len(t.cases))
 	for i, c := range t.cases {
 		result := "pass"
@@ -121,7 +121,7 @@ func (t *testSuite) step() step {
 		}
 		cases[i] = pipeline.TestCase{Name: c.name, Result: result}
 	}
-	s.markdown = pipeline.TestsSection(cases)
+	s.Markdown = pipeline.TestsSection(cases)
 	return s
 }
 

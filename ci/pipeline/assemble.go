@@ -1,0 +1,175 @@
+package pipeline
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/findings"
+	"github.com/infrapipe/infrapipe/ci/gate"
+	"github.com/infrapipe/infrapipe/ci/ghactions"
+	"github.com/infrapipe/infrapipe/ci/notify"
+	"github.com/infrapipe/infrapipe/ci/plan"
+	"github.com/infrapipe/infrapipe/ci/report"
+)
+
+// Report is what one pipeline run gathered as its steps finished: the module fills it,
+// Files turns it into the report directory. Steps may arrive in any order.
+type Report struct {
+	Run   Run
+	Steps []StepReport
+	// Plan is the judged plan, nil when the run did not get that far.
+	Plan *PlanReport
+	// Tests are the post-deploy tests, nil when they did not run.
+	Tests *report.Suite
+	// Notifications are the deliveries made for this run (see Message).
+	Notifications []notify.Delivery
+	Reproduce     Command
+	// SARIF places findings in the repository; its Tools are taken from the steps.
+	SARIF findings.SARIFOptions
+	// FailAt is the severity whose annotations are errors rather than warnings.
+	FailAt findings.Severity
+	// Extra are more report files, name then contents, e.g. the import report.
+	Extra []string
+}
+
+// StepReport is one step's outcome and what the report shows of it.
+type StepReport struct {
+	Outcome
+	Markdown string             // the step's section of the summary, "" for none
+	Tools    []string           // the SARIF runs it contributes
+	Findings []findings.Finding // its findings, for SARIF and annotations
+}
+
+// PlanReport is the plan a run judged.
+type PlanReport struct {
+	Analysis *plan.Analysis
+	Profile  environment.Profile
+	Decision gate.Decision
+	Text     string // terraform show, for plan.txt
+	// Sections follow the plan in the summary: access and encryption changes, the stored
+	// plan's reference. Empty ones are left out.
+	Sections []string
+}
+
+// Outcomes are the steps' outcomes in pipeline order.
+func (r *Report) Outcomes() []Outcome {
+	slices.SortStableFunc(r.Steps, func(a, b StepReport) int { return Compare(a.Step, b.Step) })
+	outs := make([]Outcome, len(r.Steps))
+	for i, s := range r.Steps {
+		outs[i] = s.Outcome
+	}
+	return outs
+}
+
+// Message is the notification of this run, before its link to the CI run.
+func (r *Report) Message() notify.Message {
+	outs := r.Outcomes()
+	m := notify.Message{Check: "pipeline", Env: r.Run.Env, Verdict: string(Verdict(outs)),
+		Reasons: Reasons(outs, gate.Warn), Reproduce: r.Reproduce.String()}
+	if r.Plan != nil {
+		c := r.Plan.Analysis.Counts
+		m.Counts = map[string]int{"create": c.Create, "update": c.Update, "replace": c.Replace, "delete": c.Delete, "import": c.Import}
+	}
+	return m
+}
+
+// Files is the report directory, name then contents: summary.md and comment.md (the header
+// first and the reproduce line last, the plan and the steps' sections fitted between them
+// into GitHub's limits), result.json, results.sarif, junit.xml, outputs.env,
+// annotations.txt, plan.txt when there is a plan, and Extra. The result is returned too.
+func (r *Report) Files() ([]string, RunResult, error) {
+	outs := r.Outcomes()
+	verdict := Verdict(outs)
+	res := RunResult{
+		Result: Result{Check: "pipeline", Env: r.Run.Env, Verdict: verdict, Reasons: Reasons(outs, gate.Pass),
+			Notifications: r.Notifications},
+		DryRun:  r.Run.DryRun,
+		Steps:   []StepResult{},
+		Outputs: map[string]string{"verdict": string(verdict), "environment": string(r.Run.Env)},
+	}
+	run := r.Run
+	var files []string
+	sections := []report.Section{}
+	if r.Plan != nil {
+		run.NoChanges = !r.Plan.Analysis.Counts.HasChanges()
+		planRes := report.NewResult(r.Plan.Analysis, r.Plan.Profile, r.Plan.Decision)
+		res.Plan = &planRes
+		sections = append(sections, report.PlanSection(planRes))
+		for _, s := range r.Plan.Sections {
+			if s != "" {
+				sections = append(sections, report.Text(s))
+			}
+		}
+		files = append(files, "plan.txt", r.Plan.Text)
+		for k, v := range r.Plan.Decision.Outputs {
+			if k != "verdict" {
+				res.Outputs[k] = v
+			}
+		}
+	}
+	run.TestsRan = r.Tests != nil
+	sections = append([]report.Section{report.Text(Header(run, outs))}, sections...)
+
+	var all []findings.Finding
+	sarif := r.SARIF
+	checks := report.Suite{Name: "pipeline " + string(r.Run.Env)}
+	for _, s := range r.Steps {
+		if s.Markdown != "" {
+			sections = append(sections, report.Text(s.Markdown))
+		}
+		res.Steps = append(res.Steps, StepResult{Name: s.Step, Verdict: s.Verdict, Reasons: s.Reasons, Findings: len(s.Findings)})
+		checks.Cases = append(checks.Cases, JUnitCase(r.Run.Env, s.Outcome, s.Markdown))
+		all = append(all, s.Findings...)
+		sarif.Tools = append(sarif.Tools, s.Tools...)
+	}
+	if md := notify.Markdown(r.Notifications); md != "" {
+		sections = append(sections, report.Text(md))
+	}
+	sections = append(sections, report.Text(r.Reproduce.Markdown()))
+	res.Outputs["reproduce"] = r.Reproduce.String()
+
+	findings.Sort(all)
+	var sarifOut strings.Builder
+	if err := findings.WriteSARIF(&sarifOut, findings.MergeSARIF(all, sarif)); err != nil {
+		return nil, res, fmt.Errorf("write results.sarif: %w", err)
+	}
+	suites := []report.Suite{checks}
+	if r.Tests != nil {
+		suites = append(suites, *r.Tests)
+	}
+	junit, err := report.JUnit(suites)
+	if err != nil {
+		return nil, res, fmt.Errorf("write junit.xml: %w", err)
+	}
+	js, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return nil, res, fmt.Errorf("write result.json: %w", err)
+	}
+	gh, err := GitHubFiles(res.Outputs, all, ghactions.AnnotateOptions{Dir: sarif.Root, FailAt: r.FailAt})
+	if err != nil {
+		return nil, res, err
+	}
+	files = append(files, gh...)
+	files = append(files, "summary.md", report.Summary(report.MaxMarkdown, sections...),
+		"comment.md", report.Comment(string(r.Run.Env), sections...),
+		ResultFile, string(js)+"\n", "results.sarif", sarifOut.String(), "junit.xml", string(junit))
+	return append(files, r.Extra...), res, nil
+}
+
+// GitHubFiles are the report files a workflow hands to the runner, name then contents:
+// outputs.env (appended to $GITHUB_OUTPUT) and annotations.txt (printed: the runner turns
+// each line into an annotation on the pull request).
+func GitHubFiles(outputs map[string]string, fs []findings.Finding, o ghactions.AnnotateOptions) ([]string, error) {
+	env, err := ghactions.RenderOutputs(ghactions.SortedOutputs(maps.Clone(outputs)))
+	if err != nil {
+		return nil, fmt.Errorf("render outputs.env: %w", err)
+	}
+	var annotations bytes.Buffer
+	ghactions.Annotate(&annotations, fs, o)
+	return []string{"outputs.env", string(env), "annotations.txt", annotations.String()}, nil
+}
