@@ -44,17 +44,8 @@ func (m *Infra) Import(
 	// review it and move it into your code.
 	// +optional
 	generateConfig bool,
-	// AWS access key ID, e.g. env:AWS_ACCESS_KEY_ID.
-	// +optional
-	awsAccessKeyID *dagger.Secret,
-	// AWS secret access key, e.g. env:AWS_SECRET_ACCESS_KEY.
-	// +optional
-	awsSecretAccessKey *dagger.Secret,
-	// AWS session token, e.g. env:AWS_SESSION_TOKEN.
-	// +optional
-	awsSessionToken *dagger.Secret,
 ) (*dagger.Directory, error) {
-	creds, err := credentials(ctx, awsAccessKeyID, awsSecretAccessKey, awsSessionToken)
+	creds, err := m.credentials(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -70,6 +70,13 @@ type Infra struct {
 	// Terraform variables that must not live in the repository, as a tfvars file.
 	// +private
 	TfVarFile *dagger.Secret
+	// The caller's AWS credentials, for every function that reaches AWS.
+	// +private
+	AwsAccessKeyID *dagger.Secret
+	// +private
+	AwsSecretAccessKey *dagger.Secret
+	// +private
+	AwsSessionToken *dagger.Secret
 	// The AWS API emulator the providers, the backend and discovery use; nil for real AWS.
 	// +private
 	Emulator *dagger.Service
@@ -138,6 +145,16 @@ func New(
 	// declare those variables sensitive so Terraform masks them in plans.
 	// +optional
 	tfVarFile *dagger.Secret,
+	// AWS access key ID, e.g. env:AWS_ACCESS_KEY_ID. Credentials reach containers only as
+	// secret variables; an empty one counts as not given.
+	// +optional
+	awsAccessKeyID *dagger.Secret,
+	// AWS secret access key, e.g. env:AWS_SECRET_ACCESS_KEY.
+	// +optional
+	awsSecretAccessKey *dagger.Secret,
+	// AWS session token, e.g. env:AWS_SESSION_TOKEN.
+	// +optional
+	awsSessionToken *dagger.Secret,
 ) (*Infra, error) {
 	if terraformImage == "" {
 		terraformImage = "hashicorp/terraform:" + terraformVersion
@@ -160,6 +177,10 @@ func New(
 		MotoImage:        motoImage,
 		Region:           region,
 		TfVarFile:        tfVarFile,
+
+		AwsAccessKeyID:     awsAccessKeyID,
+		AwsSecretAccessKey: awsSecretAccessKey,
+		AwsSessionToken:    awsSessionToken,
 	}
 	for _, o := range []struct{ flag, value, def string }{
 		{"terraform-dir", terraformDir, "terraform"},

@@ -30,7 +30,7 @@ func newInfra(t *testing.T, set func(*constructorArgs)) *Infra {
 		set(&a)
 	}
 	m, err := New(nil, a.terraformDir, a.terraformVersion, a.terraformImage, a.tflintImage, a.checkovImage, a.trivyImage,
-		a.opaImage, a.infracostImage, a.complianceImage, a.motoImage, a.region, false, a.emulator, a.emulatorPort, nil)
+		a.opaImage, a.infracostImage, a.complianceImage, a.motoImage, a.region, false, a.emulator, a.emulatorPort, nil, nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -61,15 +61,6 @@ func (m *Infra) Pipeline(
 	// GitHub event payload, e.g. --github-event="$GITHUB_EVENT_PATH".
 	// +optional
 	githubEvent *dagger.File,
-	// AWS access key ID, e.g. env:AWS_ACCESS_KEY_ID.
-	// +optional
-	awsAccessKeyID *dagger.Secret,
-	// AWS secret access key, e.g. env:AWS_SECRET_ACCESS_KEY.
-	// +optional
-	awsSecretAccessKey *dagger.Secret,
-	// AWS session token, e.g. env:AWS_SESSION_TOKEN.
-	// +optional
-	awsSessionToken *dagger.Secret,
 	// Infracost API key for the cost step, e.g. env:INFRACOST_API_KEY.
 	// +optional
 	infracostApiKey *dagger.Secret,
@@ -124,7 +115,7 @@ func (m *Infra) Pipeline(
 		dryRun = dryRun || ctxGH.Inputs.DryRun
 		skipTests = skipTests || ctxGH.Inputs.SkipTests
 	}
-	creds, err := credentials(ctx, awsAccessKeyID, awsSecretAccessKey, awsSessionToken)
+	creds, err := m.credentials(ctx)
 	if err != nil {
 		return nil, err
 	}

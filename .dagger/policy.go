@@ -30,17 +30,8 @@ func (m *Infra) Compliance(
 	ctx context.Context,
 	// Environment: preview, test, staging or prod.
 	env string,
-	// AWS access key ID, e.g. env:AWS_ACCESS_KEY_ID.
-	// +optional
-	awsAccessKeyID *dagger.Secret,
-	// AWS secret access key, e.g. env:AWS_SECRET_ACCESS_KEY.
-	// +optional
-	awsSecretAccessKey *dagger.Secret,
-	// AWS session token, e.g. env:AWS_SESSION_TOKEN.
-	// +optional
-	awsSessionToken *dagger.Secret,
 ) (*dagger.Directory, error) {
-	creds, err := credentials(ctx, awsAccessKeyID, awsSecretAccessKey, awsSessionToken)
+	creds, err := m.credentials(ctx)
 	if err != nil {
 		return nil, err
 	}

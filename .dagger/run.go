@@ -33,17 +33,17 @@ type awsCredentials struct {
 	accessKeyID, secretAccessKey, sessionToken *dagger.Secret
 }
 
-// credentials are the AWS flags of a call, each dropped when empty (see given).
-func credentials(ctx context.Context, accessKeyID, secretAccessKey, sessionToken *dagger.Secret) (awsCredentials, error) {
+// credentials are the constructor's AWS flags, each dropped when empty (see given).
+func (m *Infra) credentials(ctx context.Context) (awsCredentials, error) {
 	var c awsCredentials
 	var err error
-	if c.accessKeyID, err = given(ctx, "aws-access-key-id", accessKeyID); err != nil {
+	if c.accessKeyID, err = given(ctx, "aws-access-key-id", m.AwsAccessKeyID); err != nil {
 		return c, err
 	}
-	if c.secretAccessKey, err = given(ctx, "aws-secret-access-key", secretAccessKey); err != nil {
+	if c.secretAccessKey, err = given(ctx, "aws-secret-access-key", m.AwsSecretAccessKey); err != nil {
 		return c, err
 	}
-	c.sessionToken, err = given(ctx, "aws-session-token", sessionToken)
+	c.sessionToken, err = given(ctx, "aws-session-token", m.AwsSessionToken)
 	return c, err
 }
 
@@ -399,14 +399,14 @@ func execQuiet(ctx context.Context, ctr *dagger.Container, args []string) (ran, 
 func (r *run) call(fn string) pipeline.Command { return r.m.envCall(fn, string(r.env), r.creds) }
 
 // envCall starts the reproduce line of a function on an environment: the constructor's
-// options, the environment, and the credentials given, named as environment variables, never
-// shown. Functions make it before anything can fail, so every error ends with it.
+// options with the credentials given, named as environment variables, never shown, then the
+// environment. Functions make it before anything can fail, so every error ends with it.
 func (m *Infra) envCall(fn, env string, creds awsCredentials) pipeline.Command {
 	return m.call(fn).
-		Flag("env", env).
-		Secret("aws-access-key-id", creds.accessKeyID != nil, "AWS_ACCESS_KEY_ID").
-		Secret("aws-secret-access-key", creds.secretAccessKey != nil, "AWS_SECRET_ACCESS_KEY").
-		Secret("aws-session-token", creds.sessionToken != nil, "AWS_SESSION_TOKEN")
+		SecretOption("aws-access-key-id", creds.accessKeyID != nil, "AWS_ACCESS_KEY_ID").
+		SecretOption("aws-secret-access-key", creds.secretAccessKey != nil, "AWS_SECRET_ACCESS_KEY").
+		SecretOption("aws-session-token", creds.sessionToken != nil, "AWS_SESSION_TOKEN").
+		Flag("env", env)
 }
 
 // announce prints the line that replays this call to the call's log before anything runs,

@@ -28,17 +28,8 @@ func (m *Infra) BackupState(
 	ctx context.Context,
 	// Environment: preview, test, staging or prod.
 	env string,
-	// AWS access key ID, e.g. env:AWS_ACCESS_KEY_ID.
-	// +optional
-	awsAccessKeyID *dagger.Secret,
-	// AWS secret access key, e.g. env:AWS_SECRET_ACCESS_KEY.
-	// +optional
-	awsSecretAccessKey *dagger.Secret,
-	// AWS session token, e.g. env:AWS_SESSION_TOKEN.
-	// +optional
-	awsSessionToken *dagger.Secret,
 ) (*dagger.File, error) {
-	creds, err := credentials(ctx, awsAccessKeyID, awsSecretAccessKey, awsSessionToken)
+	creds, err := m.credentials(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -192,17 +183,8 @@ func (m *Infra) Backups(
 	ctx context.Context,
 	// Environment: preview, test, staging or prod.
 	env string,
-	// AWS access key ID, e.g. env:AWS_ACCESS_KEY_ID.
-	// +optional
-	awsAccessKeyID *dagger.Secret,
-	// AWS secret access key, e.g. env:AWS_SECRET_ACCESS_KEY.
-	// +optional
-	awsSecretAccessKey *dagger.Secret,
-	// AWS session token, e.g. env:AWS_SESSION_TOKEN.
-	// +optional
-	awsSessionToken *dagger.Secret,
 ) (string, error) {
-	creds, err := credentials(ctx, awsAccessKeyID, awsSecretAccessKey, awsSessionToken)
+	creds, err := m.credentials(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -245,17 +227,8 @@ func (m *Infra) RestoreState(
 	// Push the backup; without it the comparison is shown and nothing changes.
 	// +optional
 	confirm bool,
-	// AWS access key ID, e.g. env:AWS_ACCESS_KEY_ID.
-	// +optional
-	awsAccessKeyID *dagger.Secret,
-	// AWS secret access key, e.g. env:AWS_SECRET_ACCESS_KEY.
-	// +optional
-	awsSecretAccessKey *dagger.Secret,
-	// AWS session token, e.g. env:AWS_SESSION_TOKEN.
-	// +optional
-	awsSessionToken *dagger.Secret,
 ) (string, error) {
-	creds, err := credentials(ctx, awsAccessKeyID, awsSecretAccessKey, awsSessionToken)
+	creds, err := m.credentials(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -373,17 +346,8 @@ func (m *Infra) Drift(
 	// The CI run's URL, for the notification's link.
 	// +optional
 	runUrl string,
-	// AWS access key ID, e.g. env:AWS_ACCESS_KEY_ID.
-	// +optional
-	awsAccessKeyID *dagger.Secret,
-	// AWS secret access key, e.g. env:AWS_SECRET_ACCESS_KEY.
-	// +optional
-	awsSecretAccessKey *dagger.Secret,
-	// AWS session token, e.g. env:AWS_SESSION_TOKEN.
-	// +optional
-	awsSessionToken *dagger.Secret,
 ) (*dagger.Directory, error) {
-	creds, err := credentials(ctx, awsAccessKeyID, awsSecretAccessKey, awsSessionToken)
+	creds, err := m.credentials(ctx)
 	if err != nil {
 		return nil, err
 	}

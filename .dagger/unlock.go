@@ -35,17 +35,8 @@ func (m *Infra) ForceUnlock(
 	// Project tag value, for the import line the report gives after a killed apply.
 	// +optional
 	project string,
-	// AWS access key ID, e.g. env:AWS_ACCESS_KEY_ID.
-	// +optional
-	awsAccessKeyID *dagger.Secret,
-	// AWS secret access key, e.g. env:AWS_SECRET_ACCESS_KEY.
-	// +optional
-	awsSecretAccessKey *dagger.Secret,
-	// AWS session token, e.g. env:AWS_SESSION_TOKEN.
-	// +optional
-	awsSessionToken *dagger.Secret,
 ) (string, error) {
-	creds, err := credentials(ctx, awsAccessKeyID, awsSecretAccessKey, awsSessionToken)
+	creds, err := m.credentials(ctx)
 	if err != nil {
 		return "", err
 	}

@@ -43,9 +43,10 @@ check_env "$env_name"
 check_project "$project"
 check_output "$output"
 
-args=(call import "--env=$env_name" "--project=$project")
+args=(call)
+add_aws_secrets
+args+=(import "--env=$env_name" "--project=$project")
 [ -z "$dry_run" ] || args+=("$dry_run")
 [ -z "$force" ] || args+=("$force")
-add_aws_secrets
 args+=(export "--path=$output")
 exec dagger "${args[@]}"

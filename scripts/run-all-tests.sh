@@ -44,9 +44,10 @@ check_project "$project"
 check_region "$region"
 check_output "$output"
 
-# The region is a module (constructor) option: it sets the providers, backend and discovery.
-args=(call "--region=$region" test "--env=$env_name" "--project=$project")
-[ -z "$skip_destructive" ] || args+=("$skip_destructive")
+# The region and the credentials are module (constructor) options.
+args=(call "--region=$region")
 add_aws_secrets
+args+=(test "--env=$env_name" "--project=$project")
+[ -z "$skip_destructive" ] || args+=("$skip_destructive")
 args+=(export "--path=$output")
 exec dagger "${args[@]}"

@@ -104,14 +104,14 @@ var wrapperCalls = []wrapperCall{
 		script: "import-and-refresh-enhanced.sh",
 		args:   []string{"-e", "prod", "-p", "myproject"},
 		env:    awsEnv,
-		want:   concat([]string{"call", "import", "--env=prod", "--project=myproject"}, awsArgs, []string{"export", "--path=./import-results"}),
+		want:   concat([]string{"call"}, awsArgs, []string{"import", "--env=prod", "--project=myproject", "export", "--path=./import-results"}),
 	},
 	{
 		name:   "import passes only the credentials that are set",
 		script: "import-and-refresh-enhanced.sh",
 		args:   []string{"-e", "prod", "-p", "myproject"},
 		env:    map[string]string{"AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"},
-		want:   concat([]string{"call", "import", "--env=prod", "--project=myproject"}, awsArgs[:2], []string{"export", "--path=./import-results"}),
+		want:   concat([]string{"call"}, awsArgs[:2], []string{"import", "--env=prod", "--project=myproject", "export", "--path=./import-results"}),
 	},
 	{
 		name:   "security scan with the module's defaults",
@@ -136,7 +136,7 @@ var wrapperCalls = []wrapperCall{
 		script: "validate-compliance.sh",
 		args:   []string{"--env", "prod", "--output", "./c"},
 		env:    awsEnv,
-		want:   concat([]string{"call", "compliance", "--env=prod"}, awsArgs, []string{"export", "--path=./c"}),
+		want:   concat([]string{"call"}, awsArgs, []string{"compliance", "--env=prod", "export", "--path=./c"}),
 	},
 	{
 		name:   "tests, the issue's example",
@@ -157,8 +157,8 @@ var wrapperCalls = []wrapperCall{
 		script: "run-all-tests.sh",
 		args:   []string{"-e", "prod", "-p", "myproject", "-r", "eu-west-1", "--output", "out dir/$(x)"},
 		env:    awsEnv,
-		want: concat([]string{"call", "--region=eu-west-1", "test", "--env=prod", "--project=myproject"},
-			awsArgs, []string{"export", "--path=out dir/$(x)"}),
+		want: concat([]string{"call", "--region=eu-west-1"}, awsArgs,
+			[]string{"test", "--env=prod", "--project=myproject", "export", "--path=out dir/$(x)"}),
 	},
 }
 

@@ -35,7 +35,8 @@ done
 check_env "$env_name"
 check_output "$output"
 
-args=(call compliance "--env=$env_name")
+args=(call)
 add_aws_secrets
+args+=(compliance "--env=$env_name")
 args+=(export "--path=$output")
 exec dagger "${args[@]}"

@@ -302,14 +302,13 @@ func TestWorkflowPipelineStep(t *testing.T) {
 			if code != tt.exit {
 				t.Errorf("step exit %d, want dagger's %d", code, tt.exit)
 			}
-			want := []string{"--progress=plain", "call", "--region=eu-west-1", "pipeline", "--report-on-failure",
+			want := []string{"--progress=plain", "call", "--region=eu-west-1", "--aws-access-key-id=env:AWS_ACCESS_KEY_ID",
+				"--aws-secret-access-key=env:AWS_SECRET_ACCESS_KEY", "--aws-session-token=env:AWS_SESSION_TOKEN", "pipeline", "--report-on-failure",
 				"--changed-files=./changed.txt", "--github-event-name=workflow_dispatch", "--github-ref=refs/heads/main",
 				"--github-event=/runner/_temp/event.json", "--requested-env=" + hostile,
 				"--project=" + tt.project, "--infracost-api-key=env:INFRACOST_API_KEY",
 				"--store-plan=false", "--plan-ref=" + hostile, "--plan-sha256=",
-				"--notify-webhooks=env:NOTIFY_WEBHOOKS", "--run-url=https://github.com/o/r/actions/runs/42",
-				"--aws-access-key-id=env:AWS_ACCESS_KEY_ID", "--aws-secret-access-key=env:AWS_SECRET_ACCESS_KEY",
-				"--aws-session-token=env:AWS_SESSION_TOKEN", "export", "--path=./reports"}
+				"--notify-webhooks=env:NOTIFY_WEBHOOKS", "--run-url=https://github.com/o/r/actions/runs/42", "export", "--path=./reports"}
 			got := dagger.Argv(t)
 			if !slices.Equal(got, want) {
 				t.Errorf("dagger argv\n got %q\nwant %q", got, want)

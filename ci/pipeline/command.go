@@ -48,6 +48,14 @@ func (c Command) Secret(name string, given bool, envVar string) Command {
 	return c.with("--" + name + "=env:" + envVar)
 }
 
+// SecretOption is Secret for a constructor flag: it goes before the function.
+func (c Command) SecretOption(name string, given bool, envVar string) Command {
+	if given {
+		c.options = append(slices.Clone(c.options), "--"+name+"=env:"+envVar)
+	}
+	return c
+}
+
 func (c Command) with(arg string) Command {
 	c.args = append(slices.Clone(c.args), arg)
 	return c

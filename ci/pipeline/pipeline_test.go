@@ -290,6 +290,9 @@ func TestCommand(t *testing.T) {
 		{"quoted", Call([]string{"--terraform-dir=infra live"}, "restore-state").Flag("from", "backups/it's.tfstate"),
 			`dagger call '--terraform-dir=infra live' restore-state '--from=backups/it'\''s.tfstate'`},
 		{"placeholder", Call(nil, "apply").Flag("plan", "<plan directory>"), `dagger call apply '--plan=<plan directory>'`},
+		{"constructor secrets go before the function", Call([]string{"--emulate-aws"}, "drift").Flag("env", "prod").
+			SecretOption("aws-access-key-id", true, "AWS_ACCESS_KEY_ID").SecretOption("aws-session-token", false, "AWS_SESSION_TOKEN"),
+			"dagger call --emulate-aws --aws-access-key-id=env:AWS_ACCESS_KEY_ID drift --env=prod"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

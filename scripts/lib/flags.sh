@@ -47,8 +47,8 @@ check_output() {
 	[[ -n $1 && $1 != -* ]] || fail "invalid output directory '$1'"
 }
 
-# add_aws_secrets appends to the caller's args array the flags that pass each AWS
-# credential that is set as a Dagger secret (env:NAME), never as a value.
+# add_aws_secrets appends to the caller's args array the module (constructor) flags that
+# pass each AWS credential that is set as a Dagger secret (env:NAME), never as a value.
 add_aws_secrets() {
 	local name flag
 	for name in AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN; do
