@@ -1,0 +1,351 @@
+package runs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/infrapipe/infrapipe/ci/cost"
+	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/findings"
+	"github.com/infrapipe/infrapipe/ci/gate"
+	"github.com/infrapipe/infrapipe/ci/internal/mototest"
+	"github.com/infrapipe/infrapipe/ci/pipeline"
+	"github.com/infrapipe/infrapipe/ci/plan"
+	"github.com/infrapipe/infrapipe/ci/state"
+)
+
+var t0 = time.Date(2026, 12, 5, 8, 30, 0, 0, time.UTC)
+
+// realFacts are a run's facts from real tool output: a real plan's counts, real tflint
+// findings and a real Infracost estimate.
+func realFacts(t testing.TB) Facts {
+	t.Helper()
+	a, err := plan.AnalyzeFile(filepath.Join("testdata", "terraform-plan-replace-tainted.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, err := findings.ReadFile(findings.FormatTflintJSON, filepath.Join("testdata", "tflint-json-info-and-warning.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs[0].Suppressed = "accepted in suppressions.yaml"
+	data, err := os.ReadFile(filepath.Join("testdata", "infracost-breakdown-aws-example-plan.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := cost.Parse("infracost.json", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Facts{
+		ID: NewID(t0, "9f86d081"), Kind: KindPipeline, Env: environment.Staging,
+		Commit: strings.Repeat("a", 40), Ref: "refs/heads/main", Trigger: "push", Actor: "octocat",
+		Started: t0, Ended: t0.Add(7*time.Minute + 30*time.Second),
+		Verdict: gate.Warn, Reasons: []string{"Lint: 2 warning(s)\nline two of a tool's output"},
+		Steps: []Step{
+			StepOf(string(pipeline.StepLint), gate.Warn, len(fs), t0, t0.Add(40*time.Second)),
+			StepOf(string(pipeline.StepPlan), gate.Pass, 0, t0, t0.Add(3*time.Minute)),
+		},
+		Plan: &a.Counts, Findings: fs, Cost: &c, Applied: true,
+		Reproduce: "dagger call pipeline --env=staging --aws-access-key-id=env:AWS_ACCESS_KEY_ID",
+	}
+}
+
+func TestNew(t *testing.T) {
+	f := realFacts(t)
+	r := New(f)
+	if r.SchemaVersion != SchemaVersion || r.Duration() != 7*time.Minute+30*time.Second || !r.Succeeded() || !r.Applied {
+		t.Errorf("record %+v", r)
+	}
+	if want := []string{"Lint: 2 warning(s)"}; !reflect.DeepEqual(r.Reasons, want) {
+		t.Errorf("reasons %q, want the first line only %q", r.Reasons, want)
+	}
+	if r.Counts == nil || r.Counts.Replace != f.Plan.Replace || r.Counts.Replace == 0 {
+		t.Errorf("counts %+v, plan %+v", r.Counts, f.Plan)
+	}
+	if r.Cost == nil || r.Cost.Currency != "USD" || r.Cost.Monthly != f.Cost.TotalMonthly || r.Cost.Monthly == 0 {
+		t.Errorf("cost %+v, report %+v", r.Cost, f.Cost)
+	}
+	var total, suppressed int
+	for _, c := range r.Findings {
+		total += c.Count
+		suppressed += c.Suppressed
+		if c.Tool != "tflint" {
+			t.Errorf("finding count %+v: tool", c)
+		}
+	}
+	if total+suppressed != len(f.Findings) || suppressed != 1 {
+		t.Errorf("findings %+v: %d counted, %d suppressed, of %d", r.Findings, total, suppressed, len(f.Findings))
+	}
+	if s, ok := r.Step("Lint"); !ok || s.DurationMS != 40000 {
+		t.Errorf("Lint step %+v %v", s, ok)
+	}
+	// Nothing a tool said about a resource reaches the record: only counts.
+	data, err := r.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range f.Findings {
+		if strings.Contains(string(data), f.Message) {
+			t.Errorf("record holds a finding's message %q", f.Message)
+		}
+	}
+}
+
+func TestShorten(t *testing.T) {
+	long := strings.Repeat("é", 200) // 400 bytes
+	got := shorten(long)
+	if len(got) > maxReason+len("…") || !strings.HasSuffix(got, "…") || !strings.HasPrefix(got, "éé") {
+		t.Errorf("shorten cut %q (%d bytes)", got, len(got))
+	}
+	for _, r := range strings.TrimSuffix(got, "…") {
+		if r != 'é' {
+			t.Fatalf("shorten split a character: %q", got)
+		}
+	}
+}
+
+func TestParse(t *testing.T) {
+	good, err := New(realFacts(t)).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	with := func(old, new string) []byte { return []byte(strings.Replace(string(good), old, new, 1)) }
+	for _, tt := range []struct {
+		name    string
+		data    []byte
+		wantErr string
+		newer   bool
+	}{
+		{"valid", good, "", false},
+		{"newer schema", with(`"schema_version": 1`, `"schema_version": 2`), "schema_version 2 (this infrapipe reads 1)", true},
+		{"no schema", with(`"schema_version": 1,`, ``), "schema_version 0: valid values are 1 to 1", false},
+		{"bad verdict", with(`"verdict": "warn"`, `"verdict": "fine"`), `verdict "fine": valid values are pass, warn, block`, false},
+		{"bad env", with(`"env": "staging"`, `"env": "production"`), "env:", false},
+		{"bad kind", with(`"kind": "pipeline"`, `"kind": "plan"`), `kind "plan"`, false},
+		{"bad id", with(`"id": "20261205T083000Z-9f86d081"`, `"id": "../x"`), `id "../x"`, false},
+		{"no start", with(`"started": "2026-12-05T08:30:00Z"`, `"started": "0001-01-01T00:00:00Z"`), "started and ended are required", false},
+		{"negative duration", with(`"duration_ms": 40000`, `"duration_ms": -1`), "steps[0].duration_ms -1", false},
+		{"not JSON", []byte("<html>"), "not a run record", false},
+		{"too big", make([]byte, maxRecord+1), "over the", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := Parse("runs/x.json", tt.data)
+			if tt.wantErr == "" {
+				if err != nil || r.ID != "20261205T083000Z-9f86d081" {
+					t.Fatalf("Parse = %+v, %v", r, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.HasPrefix(err.Error(), "runs/x.json: ") {
+				t.Fatalf("Parse error %v, want one naming runs/x.json with %q", err, tt.wantErr)
+			}
+			if errors.Is(err, ErrNewerSchema) != tt.newer {
+				t.Errorf("errors.Is(ErrNewerSchema) = %v, want %v", !tt.newer, tt.newer)
+			}
+		})
+	}
+}
+
+// A record that parses is valid, survives a write and a read unchanged, and an error is
+// one line naming the object.
+func FuzzParse(f *testing.F) {
+	good, err := New(realFacts(f)).Marshal()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add([]byte(`{"schema_version": 9}`))
+	f.Add([]byte(`{"schema_version": 1, "id": "20261205T083000Z-a", "kind": "drift", "env": "prod", "verdict": "block", "started": "2026-12-05T08:30:00Z", "ended": "2026-12-05T08:00:00Z", "steps": null, "findings": [{"count": -1}]}`))
+	f.Add([]byte(`null`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := Parse("runs/fuzz.json", data)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error spans lines: %q", err)
+			}
+			return
+		}
+		if err := r.Check(); err != nil {
+			t.Fatalf("Parse accepted an invalid record: %v", err)
+		}
+		again, err := r.Marshal()
+		if err != nil {
+			t.Fatalf("Marshal of a parsed record: %v", err)
+		}
+		r2, err := Parse("again", again)
+		if err != nil {
+			t.Fatalf("a written record does not parse: %v\n%s", err, again)
+		}
+		if !reflect.DeepEqual(normal(r), normal(r2)) {
+			t.Fatalf("round trip changed the record:\n%+v\n%+v", r, r2)
+		}
+	})
+}
+
+// normal drops what JSON cannot tell apart (nil and empty slices, time zones).
+func normal(r Record) Record {
+	r.Started, r.Ended = r.Started.UTC(), r.Ended.UTC()
+	if len(r.Reasons) == 0 {
+		r.Reasons = nil
+	}
+	if len(r.Steps) == 0 {
+		r.Steps = nil
+	}
+	if len(r.Findings) == 0 {
+		r.Findings = nil
+	}
+	return r
+}
+
+func TestKey(t *testing.T) {
+	r := New(realFacts(t))
+	if got, want := Key(Prefix("terraform"), r), "runs/terraform/staging/2026/12/05/20261205T083000Z-9f86d081.json"; got != want {
+		t.Errorf("Key = %s, want %s", got, want)
+	}
+	if got := Prefix(""); got != "runs/" {
+		t.Errorf("Prefix(\"\") = %s", got)
+	}
+}
+
+// bucketOnMoto is an S3 client on a fresh moto_server and a bucket in it.
+func bucketOnMoto(t testing.TB) (*mototest.Server, *s3.Client, string) {
+	t.Helper()
+	moto := mototest.Start(t)
+	for _, kv := range moto.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	ctx := context.Background()
+	client, err := state.NewS3Client(ctx, "us-east-1", moto.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const bucket = "infrapipe-terraform-state"
+	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	return moto, client, bucket
+}
+
+// Records are written to moto's S3 and read back for a period: only the period's, sorted,
+// with records of a newer schema and objects that are not records counted apart.
+func TestWriteReadOnMoto(t *testing.T) {
+	_, client, bucket := bucketOnMoto(t)
+	ctx := context.Background()
+	prefix := Prefix("terraform")
+	base := New(realFacts(t))
+	var want []string
+	for i := range 5 {
+		r := base
+		r.Started = t0.AddDate(0, 0, -i).Add(time.Duration(i) * time.Hour) // one a day, going back
+		r.Ended = r.Started.Add(time.Minute)
+		r.ID = NewID(r.Started, fmt.Sprintf("n%d", i))
+		w := Write(ctx, client, bucket, prefix, r, WriteTimeout)
+		if w.Warning != "" || w.Key != Key(prefix, r) || w.Markdown() != "" {
+			t.Fatalf("Write = %+v", w)
+		}
+		if i < 3 {
+			want = append([]string{r.ID}, want...)
+		}
+	}
+	// Another environment's record, a newer schema's and a broken object in the period.
+	other := base
+	other.Env, other.ID = environment.Prod, NewID(t0, "prod")
+	if w := Write(ctx, client, bucket, prefix, other, WriteTimeout); w.Warning != "" {
+		t.Fatal(w.Warning)
+	}
+	day := prefix + "staging/2026/12/05/"
+	for name, body := range map[string]string{
+		"20261205T090000Z-newer.json":  `{"schema_version": 2, "anything": "new"}`,
+		"20261205T090100Z-broken.json": `{"schema_version": 1, "verdict": "maybe"}`,
+		"notes.txt":                    "not a record",
+	} {
+		if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(day + name), Body: strings.NewReader(body)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	h, err := Read(ctx, client, bucket, prefix, environment.Staging, t0.AddDate(0, 0, -2).Truncate(24*time.Hour), t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range h.Records {
+		got = append(got, r.ID)
+		if !reflect.DeepEqual(normal(r), normal(withID(base, r))) {
+			t.Errorf("record %s read back differs:\n%+v\n%+v", r.ID, r, base)
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("read %v, want %v (oldest first, the period's only)", got, want)
+	}
+	if h.Newer != 1 || !reflect.DeepEqual(h.Invalid, []string{day + "20261205T090100Z-broken.json"}) {
+		t.Errorf("newer %d, invalid %v", h.Newer, h.Invalid)
+	}
+	// The object is encrypted at rest, like the state.
+	head, err := client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(Key(prefix, h.Records[0]))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if head.ServerSideEncryption != "AES256" {
+		t.Errorf("record object encryption %q, want AES256", head.ServerSideEncryption)
+	}
+
+	empty, err := Read(ctx, client, bucket, prefix, environment.Preview, t0.AddDate(0, 0, -30), t0)
+	if err != nil || len(empty.Records) != 0 {
+		t.Errorf("preview: %+v, %v", empty, err)
+	}
+}
+
+func withID(base, r Record) Record {
+	base.ID, base.Started, base.Ended = r.ID, r.Started, r.Ended
+	return base
+}
+
+// A record that cannot be written (the bucket refuses it, or the emulator stalls) is a
+// warning within the timeout, never an error: the run's result.json keeps its verdict and
+// `verdict` reads it the same.
+func TestWriteFailureLeavesTheVerdict(t *testing.T) {
+	moto, client, bucket := bucketOnMoto(t)
+	ctx := context.Background()
+	r := New(realFacts(t))
+	for _, tt := range []struct {
+		name, bucket, want string
+		stall              bool
+	}{
+		{"the bucket refuses", "no-such-bucket", "NoSuchBucket", false},
+		{"the emulator stalls", bucket, "no answer within 2s", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.stall {
+				moto.Stall(t)
+			}
+			for _, verdict := range []gate.Verdict{gate.Pass, gate.Block} {
+				res := pipeline.RunResult{Result: pipeline.Result{Check: "pipeline", Env: environment.Staging, Verdict: verdict, Reasons: []string{}}}
+				before := res.Err()
+				start := time.Now()
+				w := Write(ctx, client, tt.bucket, Prefix("terraform"), r, 2*time.Second)
+				if time.Since(start) > time.Minute {
+					t.Fatalf("Write took %s", time.Since(start))
+				}
+				if w.Warning == "" || w.Key != "" || !strings.Contains(w.Warning, tt.want) || !strings.Contains(w.Markdown(), "not written") {
+					t.Fatalf("Write = %+v, want a warning with %q", w, tt.want)
+				}
+				if res.Verdict != verdict || fmt.Sprint(res.Err()) != fmt.Sprint(before) {
+					t.Errorf("the verdict changed: %v → %v", before, res.Err())
+				}
+			}
+		})
+	}
+}
