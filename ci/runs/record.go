@@ -62,6 +62,10 @@ type Record struct {
 	Cost          *Cost            `json:"cost,omitempty"` // when Infracost estimated it
 	Applied       bool             `json:"applied"`
 	Reproduce     string           `json:"reproduce,omitempty"`
+
+	// Stored is when the bucket received the record (its LastModified), set by Read: one
+	// clock for every runner, which orders runs when runners' clocks disagree.
+	Stored time.Time `json:"-"`
 }
 
 // Step is one step of a run.

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -210,7 +213,7 @@ func normal(r Record) Record {
 
 func TestKey(t *testing.T) {
 	r := New(realFacts(t))
-	if got, want := Key(Prefix("terraform"), r), "runs/terraform/staging/2026/12/05/20261205T083000Z-9f86d081.json"; got != want {
+	if got, want := Key(Prefix("terraform"), r), "runs/terraform/staging/2026/12/05/20261205T083000Z-9f86d081_v1_pipeline_warn_live_450000_w_n_n_0_"+num(r.Cost.Monthly)+"USD.json"; got != want {
 		t.Errorf("Key = %s, want %s", got, want)
 	}
 	if got := Prefix(""); got != "runs/" {
@@ -283,6 +286,10 @@ func TestWriteReadOnMoto(t *testing.T) {
 	var got []string
 	for _, r := range h.Records {
 		got = append(got, r.ID)
+		if time.Since(r.Stored) > time.Minute {
+			t.Errorf("record %s: stored %s, want the bucket's time of the write", r.ID, r.Stored)
+		}
+		r.Stored = time.Time{}
 		if !reflect.DeepEqual(normal(r), normal(withID(base, r))) {
 			t.Errorf("record %s read back differs:\n%+v\n%+v", r.ID, r, base)
 		}
@@ -305,6 +312,30 @@ func TestWriteReadOnMoto(t *testing.T) {
 	empty, err := Read(ctx, client, bucket, prefix, environment.Preview, t0.AddDate(0, 0, -30), t0)
 	if err != nil || len(empty.Records) != 0 {
 		t.Errorf("preview: %+v, %v", empty, err)
+	}
+}
+
+func TestFolders(t *testing.T) {
+	day := func(m time.Month, d int) time.Time { return time.Date(2026, m, d, 0, 0, 0, 0, time.UTC) }
+	for _, tt := range []struct {
+		first, last time.Time
+		want        []string
+	}{
+		{day(12, 4), day(12, 6), []string{"r/prod/2026/12/04/", "r/prod/2026/12/05/", "r/prod/2026/12/06/"}},
+		{day(10, 30), day(12, 2), []string{"r/prod/2026/10/30/", "r/prod/2026/10/31/", "r/prod/2026/11/", "r/prod/2026/12/01/", "r/prod/2026/12/02/"}},
+		{day(11, 1), day(11, 30), []string{"r/prod/2026/11/"}},
+		{day(11, 1), day(11, 29), nil}, // 29 days, checked by count below
+	} {
+		got := folders("r/", environment.Prod, tt.first, tt.last)
+		if tt.want == nil {
+			if len(got) != 29 {
+				t.Errorf("folders %s..%s = %d folders, want 29 days", tt.first, tt.last, len(got))
+			}
+			continue
+		}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("folders %s..%s = %v, want %v", tt.first.Format(time.DateOnly), tt.last.Format(time.DateOnly), got, tt.want)
+		}
 	}
 }
 
@@ -348,4 +379,110 @@ func TestWriteFailureLeavesTheVerdict(t *testing.T) {
 			}
 		})
 	}
+}
+
+func num(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+// indexed is the part of a record its name keeps.
+func indexed(r Record) Record {
+	out := Record{SchemaVersion: r.SchemaVersion, ID: r.ID, Kind: r.Kind, Env: r.Env, Started: r.Started.UTC(), Verdict: r.Verdict, DryRun: r.DryRun,
+		Steps: []Step{}, Findings: []FindingCount{}, Stored: r.Stored}
+	out.Ended = out.Started.Add(time.Duration(max(r.Ended.Sub(r.Started).Milliseconds(), 0)) * time.Millisecond)
+	for _, name := range indexSteps {
+		if s, ok := r.Step(name); ok {
+			out.Steps = append(out.Steps, Step{Name: name, Verdict: s.Verdict})
+		}
+	}
+	if n := r.Critical(); n > 0 && r.Scanned() {
+		out.Findings = append(out.Findings, FindingCount{Severity: "CRITICAL", Count: n})
+	}
+	if r.Cost != nil {
+		out.Cost = &Cost{Currency: r.Cost.Currency, Monthly: r.Cost.Monthly}
+	}
+	return out
+}
+
+// Index reads from the names what Read reads from the objects, downloads only what has no
+// summary in its name, and counts a newer schema's name without downloading it.
+func TestIndexOnMoto(t *testing.T) {
+	_, client, bucket := bucketOnMoto(t)
+	ctx := context.Background()
+	prefix := Prefix("terraform")
+	base := New(realFacts(t))
+	var written []Record
+	for i, mod := range []func(*Record){
+		func(r *Record) {},
+		func(r *Record) { r.DryRun, r.Verdict, r.Cost = true, gate.Block, nil },
+		func(r *Record) { r.Kind, r.Steps, r.Findings = KindApply, []Step{{Name: "Apply", Verdict: gate.Pass}}, nil },
+		func(r *Record) {
+			r.Steps = append(r.Steps, Step{Name: StepSecurityScan, Verdict: gate.Block}, Step{Name: StepCompliance, Verdict: gate.Pass})
+			r.Findings = append(r.Findings, FindingCount{Tool: "checkov", Severity: "CRITICAL", Count: 3, Suppressed: 2})
+			r.Cost = &Cost{Currency: "EUR", Monthly: 1234.5678}
+		},
+	} {
+		r := base
+		r.Steps = slices.Clone(base.Steps)
+		r.Findings = slices.Clone(base.Findings)
+		r.ID = NewID(t0, fmt.Sprintf("i%d", i))
+		mod(&r)
+		if w := Write(ctx, client, bucket, prefix, r, WriteTimeout); w.Warning != "" {
+			t.Fatal(w.Warning)
+		}
+		written = append(written, r)
+	}
+	day := prefix + "staging/2026/12/05/"
+	hand := written[0]
+	hand.ID = NewID(t0, "hand")
+	data, _ := hand.Marshal()
+	for name, body := range map[string]string{
+		hand.ID + ".json": string(data), // copied in by hand: no summary, downloaded
+		"20261205T083000Z-future_v2_pipeline_pass_live_1_n_n_n_n_n.json": "never downloaded: not JSON",
+	} {
+		if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(day + name), Body: strings.NewReader(body)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	written = append(written, hand)
+	Sort(written)
+
+	h, err := Index(ctx, client, bucket, prefix, environment.Staging, t0.Add(-time.Hour), t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.Records) != len(written) || h.Newer != 1 || len(h.Invalid) != 0 {
+		t.Fatalf("index: %d records, %d newer, invalid %v", len(h.Records), h.Newer, h.Invalid)
+	}
+	for i, got := range h.Records {
+		got.Stored = time.Time{}
+		want := indexed(written[i])
+		if got.ID == hand.ID {
+			got = indexed(got) // read whole: compare what an index keeps
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("record %s from its name:\n got %+v\nwant %+v", got.ID, got, want)
+		}
+	}
+}
+
+// A name FromName reads is the name Key writes for what it read: the summary cannot say
+// more, or other, than a record.
+func FuzzFromName(f *testing.F) {
+	r := New(realFacts(f))
+	f.Add(path.Base(Key("runs/", r)))
+	f.Add("20261205T083000Z-a_v1_apply_block_dry_0_n_b_p_7_0.5EUR.json")
+	f.Add("20261205T083000Z-a_v3_x.json")
+	f.Add("20261205T083000Z-a.json")
+	f.Fuzz(func(t *testing.T, name string) {
+		r, err := FromName(environment.Prod, name)
+		if err != nil {
+			return
+		}
+		if err := r.Check(); err != nil {
+			t.Fatalf("FromName(%q) gave an invalid record: %v", name, err)
+		}
+		again, err := FromName(environment.Prod, path.Base(Key("runs/", r)))
+		if err != nil || !reflect.DeepEqual(again, r) {
+			t.Fatalf("FromName(%q) = %+v; its own name reads %+v, %v", name, r, again, err)
+		}
+	})
 }

@@ -42,11 +42,12 @@ func NewID(started time.Time, nonce string) string {
 	return started.UTC().Format("20060102T150405Z") + "-" + nonce
 }
 
-// Key is the record's object key: <prefix><env>/<YYYY>/<MM>/<DD>/<id>.json, the day of its
-// start. One folder per day lets a reader list only the days of the period it asks about,
-// so reading a week costs a week whatever the length of the history.
+// Key is the record's object key: <prefix><env>/<YYYY>/<MM>/<DD>/<id>_<summary>.json, the
+// day of its start (see summary for the rest of the name). One folder per day lets a reader
+// list only the days of the period it asks about, so reading a week costs a week whatever
+// the length of the history.
 func Key(prefix string, r Record) string {
-	return dayPrefix(prefix, r.Env, r.Started) + r.ID + ".json"
+	return dayPrefix(prefix, r.Env, r.Started) + r.ID + "_" + summary(r) + ".json"
 }
 
 func dayPrefix(prefix string, env environment.Name, day time.Time) string {
@@ -121,12 +122,13 @@ const Parallel = 16
 // Records that cannot be parsed are counted in the history, never fatal; a bucket that
 // cannot be listed or read is.
 func Read(ctx context.Context, objs Objects, bucket, prefix string, env environment.Name, from, to time.Time) (History, error) {
+	return read(ctx, objs, bucket, prefix, env, from, to, false)
+}
+
+func read(ctx context.Context, objs Objects, bucket, prefix string, env environment.Name, from, to time.Time, names bool) (History, error) {
 	h := History{Env: env, From: from.UTC(), To: to.UTC()}
-	var days []string
-	for d := dayStart(from).AddDate(0, 0, -1); !d.After(to.UTC().AddDate(0, 0, 1)); d = d.AddDate(0, 0, 1) {
-		days = append(days, dayPrefix(prefix, env, d))
-	}
-	keys := make([][]string, len(days))
+	days := folders(prefix, env, dayStart(from).AddDate(0, 0, -1), dayStart(to).AddDate(0, 0, 1))
+	keys := make([][]object, len(days))
 	if err := each(ctx, len(days), func(ctx context.Context, i int) error {
 		var err error
 		keys[i], err = list(ctx, objs, bucket, days[i])
@@ -134,7 +136,7 @@ func Read(ctx context.Context, objs Objects, bucket, prefix string, env environm
 	}); err != nil {
 		return History{}, err
 	}
-	var all []string
+	var all []object
 	for _, k := range keys {
 		all = append(all, k...)
 	}
@@ -144,11 +146,20 @@ func Read(ctx context.Context, objs Objects, bucket, prefix string, env environm
 	}
 	results := make([]got, len(all))
 	if err := each(ctx, len(all), func(ctx context.Context, i int) error {
-		data, err := get(ctx, objs, bucket, all[i])
+		if names {
+			r, err := FromName(env, path.Base(all[i].key))
+			if !errors.Is(err, errNoSummary) {
+				results[i].rec, results[i].err = r, err
+				results[i].rec.Stored = all[i].modified
+				return nil
+			}
+		}
+		data, err := get(ctx, objs, bucket, all[i].key)
 		if err != nil {
 			return err
 		}
-		results[i].rec, results[i].err = Parse(all[i], data)
+		results[i].rec, results[i].err = Parse(all[i].key, data)
+		results[i].rec.Stored = all[i].modified
 		return nil
 	}); err != nil {
 		return History{}, err
@@ -158,9 +169,9 @@ func Read(ctx context.Context, objs Objects, bucket, prefix string, env environm
 		case errors.Is(g.err, ErrNewerSchema):
 			h.Newer++
 		case g.err != nil:
-			h.Invalid = append(h.Invalid, all[i])
+			h.Invalid = append(h.Invalid, all[i].key)
 		case g.rec.Env != env:
-			h.Invalid = append(h.Invalid, all[i]) // a record filed under another environment
+			h.Invalid = append(h.Invalid, all[i].key) // a record filed under another environment
 		case !g.rec.Started.Before(h.From) && g.rec.Started.Before(h.To):
 			h.Records = append(h.Records, g.rec)
 		}
@@ -179,13 +190,36 @@ func Sort(rs []Record) {
 	})
 }
 
+// folders are the prefixes that cover the days first to last: a month's folder where the
+// whole month is in, the days' folders at the edges. Fewer, fuller listings: S3 answers a
+// thousand keys a call.
+func folders(prefix string, env environment.Name, first, last time.Time) []string {
+	var out []string
+	for d := first; !d.After(last); {
+		if next := d.AddDate(0, 1, 0); d.Day() == 1 && !next.AddDate(0, 0, -1).After(last) {
+			out = append(out, prefix+string(env)+"/"+d.Format("2006/01")+"/")
+			d = next
+			continue
+		}
+		out = append(out, dayPrefix(prefix, env, d))
+		d = d.AddDate(0, 0, 1)
+	}
+	return out
+}
+
 func dayStart(t time.Time) time.Time {
 	t = t.UTC()
 	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 }
 
-func list(ctx context.Context, objs Objects, bucket, prefix string) ([]string, error) {
-	var keys []string
+// object is a listed record: its key and when the bucket received it.
+type object struct {
+	key      string
+	modified time.Time
+}
+
+func list(ctx context.Context, objs Objects, bucket, prefix string) ([]object, error) {
+	var keys []object
 	var token *string
 	for {
 		out, err := objs.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix), ContinuationToken: token})
@@ -194,7 +228,7 @@ func list(ctx context.Context, objs Objects, bucket, prefix string) ([]string, e
 		}
 		for _, o := range out.Contents {
 			if k := aws.ToString(o.Key); path.Ext(k) == ".json" {
-				keys = append(keys, k)
+				keys = append(keys, object{k, aws.ToTime(o.LastModified).UTC()})
 			}
 		}
 		if !aws.ToBool(out.IsTruncated) {
