@@ -413,7 +413,9 @@ func TestIndexOnMoto(t *testing.T) {
 	for i, mod := range []func(*Record){
 		func(r *Record) {},
 		func(r *Record) { r.DryRun, r.Verdict, r.Cost = true, gate.Block, nil },
-		func(r *Record) { r.Kind, r.Steps, r.Findings = KindApply, []Step{{Name: "Apply", Verdict: gate.Pass}}, nil },
+		func(r *Record) {
+			r.Kind, r.Steps, r.Findings = KindApply, []Step{{Name: "Apply", Verdict: gate.Pass}}, nil
+		},
 		func(r *Record) {
 			r.Steps = append(r.Steps, Step{Name: StepSecurityScan, Verdict: gate.Block}, Step{Name: StepCompliance, Verdict: gate.Pass})
 			r.Findings = append(r.Findings, FindingCount{Tool: "checkov", Severity: "CRITICAL", Count: 3, Suppressed: 2})
