@@ -64,7 +64,11 @@ func (r *run) costStep(ctx context.Context, planJSON *dagger.File, apiKey *dagge
 	if err != nil {
 		return step{}, err
 	}
-	return step{Outcome: r.costOutcome(res, broken), markdown: res.Markdown()}, nil
+	s := step{Outcome: r.costOutcome(res, broken), markdown: res.Markdown()}
+	if res.Status != cost.NotEvaluated {
+		s.cost = &res.Report
+	}
+	return s, nil
 }
 
 // costOutcome judges the estimate against the budget, and Infracost not running by the

@@ -8,9 +8,11 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"dagger/infra/internal/dagger"
 
+	"github.com/infrapipe/infrapipe/ci/cost"
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/findings"
 	"github.com/infrapipe/infrapipe/ci/gate"
@@ -108,8 +110,9 @@ func (m *Infra) Pipeline(
 	// +optional
 	changedFiles *dagger.File,
 ) (*dagger.Directory, error) {
+	started := time.Now()
 	gh := gitHub{githubEventName, githubRef, requestedEnv, githubEvent}
-	var why string
+	var why, actor string
 	if env == "" {
 		if !gh.given() {
 			return nil, fmt.Errorf("no environment: pass --env (preview, test, staging or prod) or the GitHub values (--github-event-name, --github-ref, --requested-env)")
@@ -122,7 +125,10 @@ func (m *Infra) Pipeline(
 		if err != nil {
 			return nil, err
 		}
-		env, why = string(ctxGH.Target.Name), ctxGH.Target.Why
+		env, why, actor = string(ctxGH.Target.Name), ctxGH.Target.Why, ctxGH.Actor
+		if githubRef == "" {
+			githubRef = ctxGH.Ref
+		}
 		if commit == "" {
 			commit = ctxGH.SHA
 		}
@@ -181,6 +187,8 @@ func (m *Infra) Pipeline(
 		creds:           creds,
 		notifyWebhooks:  notifyWebhooks,
 		runURL:          runUrl,
+		started:         started,
+		trigger:         runTrigger{event: githubEventName, ref: githubRef, actor: actor},
 	}
 	p.run(ctx)
 
@@ -213,8 +221,11 @@ type pipelineRun struct {
 	storedSection   string // the stored plan's summary section, once stored
 	notifyWebhooks  *dagger.Secret
 	runURL          string
+	started         time.Time
+	trigger         runTrigger // the GitHub values, for the run record
 
 	mu      sync.Mutex
+	began   map[pipeline.Step]time.Time // when each step started, for the run record
 	steps   []step
 	planned *planRun
 	tests   *testSuite
@@ -227,12 +238,29 @@ type step struct {
 	markdown string
 	tools    []string
 	findings []findings.Finding
+	cost     *cost.Report // the cost step's estimate, when Infracost made one
+
+	started, ended time.Time
 }
 
 func (p *pipelineRun) add(s step) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	s.started, s.ended = p.began[s.Step], time.Now()
+	if s.started.IsZero() {
+		s.started = p.started
+	}
 	p.steps = append(p.steps, s)
+}
+
+// begin notes when a step starts; add notes when it ends.
+func (p *pipelineRun) begin(name pipeline.Step) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.began == nil {
+		p.began = map[pipeline.Step]time.Time{}
+	}
+	p.began[name] = time.Now()
 }
 
 // broken records a step that could not run; ci/pipeline says how much that counts.
@@ -271,6 +299,7 @@ func (p *pipelineRun) run(ctx context.Context) {
 		static.Add(1)
 		go func() {
 			defer static.Done()
+			p.begin(pipeline.StepLint)
 			res, err := m.lint(ctx)
 			if err != nil {
 				p.broken(pipeline.StepLint, err)
@@ -286,6 +315,7 @@ func (p *pipelineRun) run(ctx context.Context) {
 		static.Add(1)
 		go func() {
 			defer static.Done()
+			p.begin(pipeline.StepSecurityScan)
 			res, err := m.securityScan(ctx)
 			if err != nil {
 				p.broken(pipeline.StepSecurityScan, err)
@@ -324,6 +354,7 @@ func (p *pipelineRun) deploy(ctx context.Context, staticChecks func()) {
 		g.Add(1)
 		go func() {
 			defer g.Done()
+			p.begin(pipeline.StepCompliance)
 			res, err := r.compliance(ctx, planned.jsonFile())
 			if err != nil {
 				p.broken(pipeline.StepCompliance, err)
@@ -336,6 +367,7 @@ func (p *pipelineRun) deploy(ctx context.Context, staticChecks func()) {
 		g.Add(1)
 		go func() {
 			defer g.Done()
+			p.begin(pipeline.StepCost)
 			s, err := r.costStep(ctx, planned.jsonFile(), p.infracostAPIKey)
 			if err != nil {
 				p.broken(pipeline.StepCost, err)
@@ -360,6 +392,7 @@ func (p *pipelineRun) deploy(ctx context.Context, staticChecks func()) {
 	if !p.plan.Runs(pipeline.StepApply) || p.blocked() {
 		return
 	}
+	p.begin(pipeline.StepApply)
 	applied, err := r.applyPlan(ctx, planned)
 	if err != nil {
 		p.failed(pipeline.StepApply, err)
@@ -373,6 +406,7 @@ func (p *pipelineRun) deploy(ctx context.Context, staticChecks func()) {
 	if !p.plan.Runs(pipeline.StepTests) || (!planned.analysis.Counts.HasChanges() && !p.testUnchanged) {
 		return
 	}
+	p.begin(pipeline.StepTests)
 	ts, err := r.postDeploy(ctx, applied.plan.ctr)
 	if err != nil {
 		p.broken(pipeline.StepTests, err)
@@ -389,6 +423,7 @@ func (p *pipelineRun) deploy(ctx context.Context, staticChecks func()) {
 // An import step that cannot run is recorded as broken and the plan goes on without it.
 func (p *pipelineRun) planWithImports(ctx context.Context) (*planRun, error) {
 	r := p.r
+	p.begin(pipeline.StepPlan)
 	if p.stored != nil {
 		// The stored plan is applied as reviewed, imports and all: nothing is planned again.
 		ctr, err := r.initialized(ctx)
@@ -397,11 +432,13 @@ func (p *pipelineRun) planWithImports(ctx context.Context) (*planRun, error) {
 		}
 		return r.storedPlan(ctx, ctr, p.stored, p.forceRecreate)
 	}
+	p.begin(pipeline.StepImport)
 	imports, err := p.importStep(ctx)
 	if err != nil {
 		p.broken(pipeline.StepImport, err)
 		imports = nil
 	}
+	p.begin(pipeline.StepPlan) // the import's time runs on through the plan that imports
 	ctr, err := r.initialized(ctx)
 	if err != nil {
 		return nil, err
@@ -489,6 +526,11 @@ func (p *pipelineRun) report(ctx context.Context, reproduce pipeline.Command) (*
 		Counts: p.counts(), RunURL: p.runURL, Reproduce: reproduce.String(),
 	})
 	if md := notify.Markdown(res.Notifications); md != "" {
+		sections = append(sections, report.Text(md))
+	}
+	record := p.keepRecord(ctx, res, all, reproduce) // report holds p.mu
+	res.Record = &record
+	if md := record.Markdown(); md != "" {
 		sections = append(sections, report.Text(md))
 	}
 	sections = append(sections, report.Text(reproduce.Markdown()))

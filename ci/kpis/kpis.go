@@ -106,6 +106,8 @@ type Env struct {
 	Trends map[string][]Point `json:"trends"`
 	// Open is a failure not yet recovered at the end of the period, if any.
 	Open *time.Time `json:"failing_since,omitempty"`
+	// Unread says why the records could not be read; then there are no KPIs.
+	Unread string `json:"unread,omitempty"`
 }
 
 // Report is kpis.json.
@@ -128,6 +130,9 @@ type Input struct {
 	// Billed is AWS's actual daily cost of the environment (Cost Explorer), or nil when it
 	// was not read.
 	Billed *Billed
+	// Unread says why the records could not be read; the report says so for the
+	// environment instead of reporting an empty history.
+	Unread string
 }
 
 // Compute is the report over [from, to) of every input, in the inputs' order.
@@ -144,6 +149,10 @@ func computeEnv(from, to time.Time, in Input) Env {
 	h := in.History
 	t := in.Targets
 	e := Env{Env: h.Env, Targets: t, Runs: len(h.Records), Newer: h.Newer, Invalid: len(h.Invalid), Trends: map[string][]Point{}}
+	if in.Unread != "" {
+		e.Unread = in.Unread
+		return e
+	}
 	deps := deployments(h.Records)
 	e.Deployments = len(deps)
 	// Records are ordered by start: each part of the period is a subslice, never a copy.

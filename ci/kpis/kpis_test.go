@@ -269,6 +269,15 @@ func TestComputeEdgeCases(t *testing.T) {
 			}
 		}
 	})
+	t.Run("records that cannot be read", func(t *testing.T) {
+		r := Compute(from, to, []Input{{History: runs.History{Env: environment.Preview}, Unread: "list run records s3://b/runs/: AccessDenied"}})
+		if e := r.Envs[0]; e.Unread == "" || len(e.KPIs) != 0 {
+			t.Errorf("env %+v", e)
+		}
+		if md := r.Markdown(); !strings.Contains(md, "## preview\n\nThe run records could not be read, so there are no KPIs:\n\n```\nlist run records s3://b/runs/: AccessDenied\n```") {
+			t.Errorf("Markdown:\n%s", md)
+		}
+	})
 	t.Run("targets from pipeline.yaml", func(t *testing.T) {
 		targets := environment.DefaultTargets
 		targets.SuccessRate, targets.DeployTime = 50, 5*time.Minute

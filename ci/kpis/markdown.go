@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/infrapipe/infrapipe/ci/internal/markdown"
 )
 
 // JSON is kpis.json.
@@ -25,6 +27,10 @@ func (r Report) Markdown() string {
 	fmt.Fprintf(&b, "# Deployment KPIs\n\n%s to %s (%s days), trends by %s.\n\n", r.From.Format(time.DateOnly), r.To.Format(time.DateOnly), num(round(days)), r.Slice)
 	for _, e := range r.Envs {
 		fmt.Fprintf(&b, "## %s\n\n", e.Env)
+		if e.Unread != "" {
+			fmt.Fprintf(&b, "The run records could not be read, so there are no KPIs:\n\n%s\n\n", markdown.CodeBlock("", e.Unread))
+			continue
+		}
 		if e.Runs == 0 {
 			b.WriteString("No run records in the period: nothing to report. Records are written by `pipeline`, `apply`, `import` and `drift` to the state bucket (runs/).\n\n")
 			e.skipped(&b)
