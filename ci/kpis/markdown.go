@@ -135,6 +135,9 @@ func chart(title, unit, slice string, points []Point) string {
 		hi = lo + 1
 	}
 	lo = min(lo, 0)
+	if unit == "%" {
+		lo, hi = 0, 100 // a rate's scale is its whole range: 90% must not look like 0%
+	}
 	return fmt.Sprintf("```mermaid\nxychart-beta\n    title \"%s by %s\"\n    x-axis [%s]\n    y-axis \"%s\" %s --> %s\n    line [%s]\n```\n\n",
 		title, slice, strings.Join(labels, ", "), unit, num(lo), num(hi), strings.Join(values, ", "))
 }

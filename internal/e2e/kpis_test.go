@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -108,6 +109,16 @@ func TestRunRecordsAndKPIs(t *testing.T) {
 		if !strings.Contains(md, want) {
 			t.Errorf("kpis.md lacks %q:\n%s", want, md)
 		}
+	}
+
+	// The workflow's weekly step, as GitHub runs it (the empty session token included).
+	argv := workflowCall(t, "infrastructure.yml", "drift", "KPIs")
+	args := append(append(s.Ctor(), moto.Ctor()...), expand(argv, map[string]string{"AWS_REGION": "us-east-1", "ENVIRONMENT": "test"})...)
+	weekly := filepath.Join(t.TempDir(), "kpis")
+	args[len(args)-1] = "--path=" + weekly
+	mustCall(t, []string{"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_SESSION_TOKEN="}, args...)
+	if md := readFile(t, weekly, "kpis.md"); !strings.Contains(md, "## test\n\n3 runs") || strings.Contains(md, "## prod") {
+		t.Errorf("the weekly step's kpis.md:\n%s", md)
 	}
 
 	// A record of a newer schema is counted, not read.
