@@ -307,9 +307,9 @@ func (m *Infra) Apply(
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
-	record := runs.Facts{Kind: runs.KindApply, Commit: commit, Started: started, Reproduce: reproduce.String()}
+	record, recorded := runs.Facts{Kind: runs.KindApply, Commit: commit, Started: started, Reproduce: reproduce.String()}, false
 	defer func() {
-		if failure != nil {
+		if failure != nil && !recorded {
 			r.recordOutcome(ctx, record, failure)
 		}
 	}()
@@ -340,7 +340,7 @@ func (m *Infra) Apply(
 	}
 	record.Verdict, record.Reasons, record.Applied = p.decision.Verdict, p.decision.Reasons, res.log != nil
 	record.Steps = append(record.Steps, runs.StepOf(string(pipeline.StepApply), gate.Pass, 0, applyStarted, time.Now()))
-	res.recordNote = r.recordOutcome(ctx, record, nil).Markdown()
+	res.recordNote, recorded = r.recordOutcome(ctx, record, nil).Markdown(), true
 	return res.report(ctx, reproduce)
 }
 
