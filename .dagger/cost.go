@@ -55,7 +55,11 @@ func (r *run) costStep(ctx context.Context, planJSON *dagger.File, apiKey *dagge
 	if err != nil {
 		return pipeline.StepReport{}, err
 	}
-	return pipeline.StepReport{Outcome: r.costOutcome(res, broken), Markdown: res.Markdown()}, nil
+	s := pipeline.StepReport{Outcome: r.costOutcome(res, broken), Markdown: res.Markdown()}
+	if res.Status != cost.NotEvaluated {
+		s.Cost = &res.Report
+	}
+	return s, nil
 }
 
 // costOutcome judges the estimate against the budget, and Infracost not running by the

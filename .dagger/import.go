@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"time"
 
 	"dagger/infra/internal/dagger"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/infrapipe/infrapipe/ci/gate"
 	"github.com/infrapipe/infrapipe/ci/importer"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
+	"github.com/infrapipe/infrapipe/ci/runs"
 )
 
 // Import adopts resources that already exist instead of letting Terraform create duplicates:
@@ -45,6 +47,7 @@ func (m *Infra) Import(
 	// +optional
 	generateConfig bool,
 ) (*dagger.Directory, error) {
+	started := time.Now()
 	creds, err := m.credentials(ctx)
 	if err != nil {
 		return nil, err
@@ -55,6 +58,11 @@ func (m *Infra) Import(
 		return nil, reproduce.Wrap(err)
 	}
 	out, err := r.importResources(ctx, project, dryRun, force, generateConfig, reproduce)
+	note := r.recordOutcome(ctx, runs.Facts{Kind: runs.KindImport, Started: started, DryRun: dryRun, Applied: err == nil && !dryRun,
+		Steps: []runs.Step{runs.StepOf(string(pipeline.StepImport), verdictOf(err), 0, started, time.Now())}, Reproduce: reproduce.String()}, err).Markdown()
+	if err == nil && note != "" {
+		out, err = withNote(ctx, out, "import-report.md", note)
+	}
 	return out, reproduce.Wrap(err)
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"dagger/infra/internal/dagger"
 
@@ -93,8 +94,9 @@ func (m *Infra) Pipeline(
 	// +optional
 	changedFiles *dagger.File,
 ) (*dagger.Directory, error) {
+	started := time.Now()
 	gh := gitHub{githubEventName, githubRef, requestedEnv, githubEvent}
-	var why string
+	var why, actor string
 	if env == "" {
 		if !gh.given() {
 			return nil, fmt.Errorf("no environment: pass --env (preview, test, staging or prod) or the GitHub values (--github-event-name, --github-ref, --requested-env)")
@@ -107,7 +109,10 @@ func (m *Infra) Pipeline(
 		if err != nil {
 			return nil, err
 		}
-		env, why = string(ctxGH.Target.Name), ctxGH.Target.Why
+		env, why, actor = string(ctxGH.Target.Name), ctxGH.Target.Why, ctxGH.Actor
+		if githubRef == "" {
+			githubRef = ctxGH.Ref
+		}
 		if commit == "" {
 			commit = ctxGH.SHA
 		}
@@ -166,6 +171,8 @@ func (m *Infra) Pipeline(
 		creds:           creds,
 		notifyWebhooks:  notifyWebhooks,
 		runURL:          runUrl,
+		started:         started,
+		trigger:         runTrigger{event: githubEventName, ref: githubRef, actor: actor},
 	}
 	p.run(ctx)
 
@@ -198,8 +205,11 @@ type pipelineRun struct {
 	storedSection   string // the stored plan's summary section, once stored
 	notifyWebhooks  *dagger.Secret
 	runURL          string
+	started         time.Time
+	trigger         runTrigger // the GitHub values, for the run record
 
 	mu      sync.Mutex
+	began   map[pipeline.Step]time.Time // when each step started, for the run record
 	steps   []pipeline.StepReport
 	planned *planRun
 	tests   *testSuite
@@ -209,7 +219,21 @@ type pipelineRun struct {
 func (p *pipelineRun) add(s pipeline.StepReport) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	s.Started, s.Ended = p.began[s.Step], time.Now()
+	if s.Started.IsZero() {
+		s.Started = p.started
+	}
 	p.steps = append(p.steps, s)
+}
+
+// begin notes when a step starts; add notes when it ends.
+func (p *pipelineRun) begin(name pipeline.Step) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.began == nil {
+		p.began = map[pipeline.Step]time.Time{}
+	}
+	p.began[name] = time.Now()
 }
 
 // broken records a step that could not run; ci/pipeline says how much that counts.
@@ -248,6 +272,7 @@ func (p *pipelineRun) run(ctx context.Context) {
 		static.Add(1)
 		go func() {
 			defer static.Done()
+			p.begin(pipeline.StepLint)
 			res, err := m.lint(ctx)
 			if err != nil {
 				p.broken(pipeline.StepLint, err)
@@ -263,6 +288,7 @@ func (p *pipelineRun) run(ctx context.Context) {
 		static.Add(1)
 		go func() {
 			defer static.Done()
+			p.begin(pipeline.StepSecurityScan)
 			res, err := m.securityScan(ctx)
 			if err != nil {
 				p.broken(pipeline.StepSecurityScan, err)
@@ -301,6 +327,7 @@ func (p *pipelineRun) deploy(ctx context.Context, staticChecks func()) {
 		g.Add(1)
 		go func() {
 			defer g.Done()
+			p.begin(pipeline.StepCompliance)
 			res, err := r.compliance(ctx, planned.jsonFile())
 			if err != nil {
 				p.broken(pipeline.StepCompliance, err)
@@ -313,6 +340,7 @@ func (p *pipelineRun) deploy(ctx context.Context, staticChecks func()) {
 		g.Add(1)
 		go func() {
 			defer g.Done()
+			p.begin(pipeline.StepCost)
 			s, err := r.costStep(ctx, planned.jsonFile(), p.infracostAPIKey)
 			if err != nil {
 				p.broken(pipeline.StepCost, err)
@@ -337,6 +365,7 @@ func (p *pipelineRun) deploy(ctx context.Context, staticChecks func()) {
 	if !p.plan.Runs(pipeline.StepApply) || p.blocked() {
 		return
 	}
+	p.begin(pipeline.StepApply)
 	applied, err := r.applyPlan(ctx, planned)
 	if err != nil {
 		p.failed(pipeline.StepApply, err)
@@ -350,6 +379,7 @@ func (p *pipelineRun) deploy(ctx context.Context, staticChecks func()) {
 	if !p.plan.Runs(pipeline.StepTests) || (!planned.analysis.Counts.HasChanges() && !p.testUnchanged) {
 		return
 	}
+	p.begin(pipeline.StepTests)
 	ts, err := r.postDeploy(ctx, applied.plan.ctr)
 	if err != nil {
 		p.broken(pipeline.StepTests, err)
@@ -366,6 +396,7 @@ func (p *pipelineRun) deploy(ctx context.Context, staticChecks func()) {
 // An import step that cannot run is recorded as broken and the plan goes on without it.
 func (p *pipelineRun) planWithImports(ctx context.Context) (*planRun, error) {
 	r := p.r
+	p.begin(pipeline.StepPlan)
 	if p.stored != nil {
 		// The stored plan is applied as reviewed, imports and all: nothing is planned again.
 		ctr, err := r.initialized(ctx)
@@ -374,11 +405,13 @@ func (p *pipelineRun) planWithImports(ctx context.Context) (*planRun, error) {
 		}
 		return r.storedPlan(ctx, ctr, p.stored, p.forceRecreate)
 	}
+	p.begin(pipeline.StepImport)
 	imports, err := p.importStep(ctx)
 	if err != nil {
 		p.broken(pipeline.StepImport, err)
 		imports = nil
 	}
+	p.begin(pipeline.StepPlan) // the import's time runs on through the plan that imports
 	ctr, err := r.initialized(ctx)
 	if err != nil {
 		return nil, err
@@ -430,6 +463,8 @@ func (p *pipelineRun) report(ctx context.Context, reproduce pipeline.Command) (*
 	msg := rep.Message()
 	msg.RunURL = p.runURL
 	rep.Notifications = p.r.notify(ctx, p.notifyWebhooks, msg)
+	record := p.keepRecord(ctx, &rep) // report holds p.mu
+	rep.Record = &record
 	files, res, err := rep.Files()
 	if err != nil {
 		return nil, res.Result, err

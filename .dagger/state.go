@@ -9,6 +9,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -16,6 +17,8 @@ import (
 
 	"github.com/infrapipe/infrapipe/ci/notify"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
+	"github.com/infrapipe/infrapipe/ci/plan"
+	"github.com/infrapipe/infrapipe/ci/runs"
 	"github.com/infrapipe/infrapipe/ci/state"
 )
 
@@ -354,6 +357,7 @@ func (m *Infra) Drift(
 	if notifyWebhooks, err = given(ctx, "notify-webhooks", notifyWebhooks); err != nil {
 		return nil, err
 	}
+	started := time.Now()
 	reproduce := m.envCall("drift", env, creds).Bool("fail-on-drift", failOnDrift)
 	announce(reproduce)
 	r, err := m.newRun(ctx, env, creds)
@@ -377,6 +381,9 @@ func (m *Infra) Drift(
 		Counts: map[string]int{"drifted": len(d.Changes)}, RunURL: runUrl, Reproduce: reproduce.String(),
 	})
 	md += notify.Markdown(res.Notifications)
+	md += r.recordOutcome(ctx, runs.Facts{Kind: runs.KindDrift, Started: started, Verdict: res.Verdict, Reasons: res.Reasons,
+		Plan: &plan.Counts{Drift: len(d.Changes)}, Steps: []runs.Step{runs.StepOf("Drift check", res.Verdict, 0, started, time.Now())},
+		Reproduce: reproduce.String()}, nil).Markdown()
 	dir, err := driftReport(ctx, d, res, md+reproduce.Markdown())
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"time"
 
 	"dagger/infra/internal/dagger"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/infrapipe/infrapipe/ci/planstore"
 	"github.com/infrapipe/infrapipe/ci/report"
 	"github.com/infrapipe/infrapipe/ci/riskdiff"
+	"github.com/infrapipe/infrapipe/ci/runs"
 )
 
 // varFileArgs passes the environment's variables file when the repository has one, then
@@ -264,7 +266,8 @@ func (m *Infra) Apply(
 	// The commit being deployed; a stored plan made from another commit is refused.
 	// +optional
 	commit string,
-) (*dagger.Directory, error) {
+) (_ *dagger.Directory, failure error) {
+	started := time.Now()
 	creds, err := m.credentials(ctx)
 	if err != nil {
 		return nil, err
@@ -282,7 +285,17 @@ func (m *Infra) Apply(
 	if stored != nil && plan != nil {
 		return nil, reproduce.Wrap(fmt.Errorf("give one of --plan (a plan directory) and --plan-ref (a stored plan)"))
 	}
-	r, ctr, err := m.initializedRun(ctx, env, creds)
+	r, err := m.newRun(ctx, env, creds)
+	if err != nil {
+		return nil, reproduce.Wrap(err)
+	}
+	record, recorded := runs.Facts{Kind: runs.KindApply, Commit: commit, Started: started, Reproduce: reproduce.String()}, false
+	defer func() {
+		if failure != nil && !recorded {
+			r.recordOutcome(ctx, record, failure)
+		}
+	}()
+	ctr, err := r.initialized(ctx)
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
@@ -295,9 +308,11 @@ func (m *Infra) Apply(
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
+	record.Plan, record.Steps = &p.analysis.Counts, []runs.Step{runs.StepOf(string(pipeline.StepPlan), p.decision.Verdict, 0, started, time.Now())}
 	if p.decision.Verdict == gate.Block {
 		return nil, reproduce.Wrap(fmt.Errorf("the safety gate blocked the %s apply; nothing was changed:\n- %s", r.env, strings.Join(p.decision.Reasons, "\n- ")))
 	}
+	applyStarted := time.Now()
 	res, err := r.applyPlan(ctx, p)
 	if err != nil {
 		return nil, reproduce.Wrap(err)
@@ -305,6 +320,9 @@ func (m *Infra) Apply(
 	if stored != nil {
 		res.stored, res.storedNote = stored, r.deleteStored(ctx, stored)
 	}
+	record.Verdict, record.Reasons, record.Applied = p.decision.Verdict, p.decision.Reasons, res.log != nil
+	record.Steps = append(record.Steps, runs.StepOf(string(pipeline.StepApply), gate.Pass, 0, applyStarted, time.Now()))
+	res.recordNote, recorded = r.recordOutcome(ctx, record, nil).Markdown(), true
 	return res.report(ctx, reproduce)
 }
 
@@ -317,6 +335,7 @@ type applyResult struct {
 	// deleted afterwards.
 	stored     *storedRef
 	storedNote string
+	recordNote string // why the run record was not written, if it was not
 }
 
 // planFor is the judged plan an apply applies: a fresh plan, or the saved one of a plan
@@ -401,6 +420,7 @@ func (a *applyResult) report(ctx context.Context, reproduce pipeline.Command) (*
 	b.WriteString(summary)
 	b.WriteString(a.plan.risky)
 	b.WriteString("\n" + a.markdown())
+	b.WriteString(a.recordNote)
 	b.WriteString(reproduce.Markdown())
 	dir, err := reportDir(ctx, "summary.md", b.String(), "result.json", result, "plan.txt", a.plan.text)
 	if err != nil {

@@ -155,6 +155,7 @@ type override struct {
 	Destroy           *string      `yaml:"destroy"`
 	Backend           *backendFile `yaml:"backend"`
 	Tags              *tagsFile    `yaml:"tags"`
+	KPIs              *targetsFile `yaml:"kpis"`
 }
 
 type notifyFile struct {
@@ -408,6 +409,11 @@ func (o *override) applyTo(p *Profile, at string) error {
 	}
 	if b := o.Backend; b != nil {
 		if err := b.applyTo(&p.Backend, at+".backend"); err != nil {
+			return err
+		}
+	}
+	if o.KPIs != nil {
+		if err := o.KPIs.applyTo(&p.KPIs, at+".kpis"); err != nil {
 			return err
 		}
 	}

@@ -93,6 +93,7 @@ func Default(name Name) (Profile, error) {
 		PostDeploy:        slices.Clone(AllPostDeployChecks),
 		ProjectTagKey:     "Project",
 		EnvironmentTagKey: "Environment",
+		KPIs:              DefaultTargets,
 		Backend: Backend{
 			Key:          string(name) + "/terraform.tfstate",
 			UseLockfile:  true,

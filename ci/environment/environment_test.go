@@ -229,6 +229,14 @@ func TestLoadErrors(t *testing.T) {
 		{"duplicate key", "version: 1\nversion: 1\n", []string{"version: key appears twice"}},
 		{"alias", "version: 1\ndefaults: &d {}\nenvironments:\n  prod: *d\n", []string{"aliases are not supported"}},
 		{"list at top", "- version: 1\n", []string{"top level: want a mapping"}},
+		{"kpi rate over 100", "version: 1\ndefaults:\n  kpis:\n    success_rate: 101\n", []string{"defaults.kpis.success_rate", "percentage from 0 to 100"}},
+		{"kpi rate negative", "version: 1\nenvironments:\n  prod:\n    kpis:\n      cost_variance: -1\n", []string{"environments.prod.kpis.cost_variance", "percentage"}},
+		{"kpi rate nan", "version: 1\ndefaults:\n  kpis:\n    scan_pass_rate: .nan\n", []string{"defaults.kpis.scan_pass_rate"}},
+		{"kpi rate as text", "version: 1\ndefaults:\n  kpis:\n    compliance_pass_rate: all\n", []string{"defaults.kpis.compliance_pass_rate: want a number", `"all"`}},
+		{"kpi bad duration", "version: 1\ndefaults:\n  kpis:\n    deploy_time: 15\n", []string{"defaults.kpis.deploy_time", "1s to 168h", `"15"`}},
+		{"kpi duration too long", "version: 1\ndefaults:\n  kpis:\n    recovery_time: 200h\n", []string{"defaults.kpis.recovery_time"}},
+		{"kpi negative count", "version: 1\ndefaults:\n  kpis:\n    critical_findings: -1\n", []string{"defaults.kpis.critical_findings", "from 0"}},
+		{"kpi unknown key", "version: 1\ndefaults:\n  kpis:\n    mttr: 30m\n", []string{"defaults.kpis.mttr: unknown key", "success_rate, deploy_time, recovery_time, scan_pass_rate, compliance_pass_rate, critical_findings, cost_variance"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -253,6 +261,26 @@ func TestLoadErrors(t *testing.T) {
 	}
 	if _, err := Load(filepath.Join(t.TempDir(), "missing.yaml")); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
 		t.Errorf("missing file error = %v", err)
+	}
+}
+
+// Targets default to the review numbers and are set per environment, defaults first.
+func TestKPITargets(t *testing.T) {
+	c, err := Parse(ConfigFile, []byte("version: 1\ndefaults:\n  kpis:\n    success_rate: 95\nenvironments:\n  prod:\n    kpis:\n      success_rate: 99.5\n      deploy_time: 20m\n      recovery_time: 1h\n      critical_findings: 2\n      cost_variance: 5\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod, _ := c.Profile("prod")
+	test, _ := c.Profile("test")
+	wantProd := DefaultTargets
+	wantProd.SuccessRate, wantProd.DeployTime, wantProd.RecoveryTime, wantProd.CriticalFindings, wantProd.CostVariance = 99.5, 20*time.Minute, time.Hour, 2, 5
+	wantTest := DefaultTargets
+	wantTest.SuccessRate = 95
+	if prod.KPIs != wantProd || test.KPIs != wantTest {
+		t.Errorf("prod %+v\ntest %+v", prod.KPIs, test.KPIs)
+	}
+	if d, _ := Default(Staging); d.KPIs != (Targets{SuccessRate: 99, DeployTime: 15 * time.Minute, RecoveryTime: 30 * time.Minute, ScanPassRate: 100, CompliancePassRate: 100, CostVariance: 10}) {
+		t.Errorf("default targets %+v", d.KPIs)
 	}
 }
 
@@ -297,6 +325,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte("version: 1\nenvironments:\n  prod:\n    destroy: warn\n"))
 	f.Add([]byte("version: 1\ndefaults: &d {}\nenvironments: {prod: *d}\n"))
+	f.Add([]byte("version: 1\ndefaults: {kpis: {success_rate: 95}}\nenvironments: {prod: {kpis: {deploy_time: 20m, critical_findings: 2, cost_variance: 5.5}}}\n"))
 	f.Add([]byte("version: 1\nresolve: {rules: [{event: push, ref: 'refs/heads/*', environment: test}]}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Parse("pipeline.yaml", data)
@@ -314,6 +343,15 @@ func FuzzParse(f *testing.F) {
 			}
 			if n == Prod && p.Destroy != DestroyBlock {
 				t.Errorf("config loosened prod to %s", p.Destroy)
+			}
+			k := p.KPIs
+			for _, rate := range []float64{k.SuccessRate, k.ScanPassRate, k.CompliancePassRate, k.CostVariance} {
+				if !(rate >= 0 && rate <= 100) {
+					t.Errorf("KPI percentage %v accepted: %+v", rate, k)
+				}
+			}
+			if k.DeployTime < time.Second || k.RecoveryTime < time.Second || k.CriticalFindings < 0 {
+				t.Errorf("invalid KPI targets accepted: %+v", k)
 			}
 			if p.LockTimeout < time.Second || strings.Contains(p.VarFile, "..") {
 				t.Errorf("invalid profile accepted: %+v", p)

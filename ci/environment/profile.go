@@ -196,4 +196,6 @@ type Profile struct {
 	// TagKeys name the tags that discovery filters on.
 	ProjectTagKey     string `json:"project_tag_key"`
 	EnvironmentTagKey string `json:"environment_tag_key"`
+	// KPIs are the targets `kpis` reports this environment's runs against.
+	KPIs Targets `json:"kpis"`
 }

@@ -55,6 +55,9 @@ type Context struct {
 	// Inputs are the workflow_dispatch switches from the payload; on pull request events
 	// DryRun is on (code under review is planned, never applied) and the rest are off.
 	Inputs Inputs
+	// Actor is the login of who triggered the event (the payload's sender), for the run
+	// record; empty when the payload has none or it is not a GitHub login.
+	Actor string
 }
 
 // Inputs are the boolean workflow_dispatch inputs of infrastructure.yml.
@@ -67,6 +70,8 @@ type Inputs struct {
 var (
 	eventNameRE = regexp.MustCompile(`^[a-z_]{1,64}$`)
 	shaRE       = regexp.MustCompile(`^([0-9a-f]{40}|[0-9a-f]{64})$`)
+	// loginRE is a GitHub login, or an app's bot account (dependabot[bot]).
+	loginRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,38}(\[bot\])?$`)
 )
 
 // NewContext validates the values, reads the payload through go-githubactions and resolves
@@ -128,6 +133,11 @@ func NewContext(cfg environment.Config, v Values) (*Context, error) {
 func (c *Context) readPayload(event map[string]any) error {
 	if event == nil {
 		return nil
+	}
+	if sender, ok := event["sender"].(map[string]any); ok {
+		if login, ok := sender["login"].(string); ok && loginRE.MatchString(login) {
+			c.Actor = login
+		}
 	}
 	sha := ""
 	switch {

@@ -24,7 +24,7 @@ func TestNewContext(t *testing.T) {
 		{
 			name: "pull request plans the preview environment",
 			v:    Values{EventName: "pull_request", Ref: "refs/pull/2/merge", EventPath: event("pull_request-synchronize.json")},
-			want: Context{EventName: "pull_request", Ref: "refs/pull/2/merge", PullRequest: 2, SHA: prHead, Inputs: Inputs{DryRun: true},
+			want: Context{Actor: "Codertocat", EventName: "pull_request", Ref: "refs/pull/2/merge", PullRequest: 2, SHA: prHead, Inputs: Inputs{DryRun: true},
 				Target: environment.Target{Name: environment.Preview, Why: "event pull_request"}},
 		},
 		{
@@ -36,38 +36,38 @@ func TestNewContext(t *testing.T) {
 		{
 			name: "push to main deploys test; the ref comes from the payload when not passed",
 			v:    Values{EventName: "push", EventPath: event("push-main.json")},
-			want: Context{EventName: "push", Ref: "refs/heads/main", SHA: prHead,
+			want: Context{Actor: "Codertocat", EventName: "push", Ref: "refs/heads/main", SHA: prHead,
 				Target: environment.Target{Name: environment.Test, Why: "event push on refs/heads/main"}},
 		},
 		{
 			name: "a promotion job names its stage on a push",
 			v:    Values{EventName: "push", Ref: "refs/heads/main", EventPath: event("push-main.json"), RequestedEnv: "staging"},
-			want: Context{EventName: "push", Ref: "refs/heads/main", SHA: prHead,
+			want: Context{Actor: "Codertocat", EventName: "push", Ref: "refs/heads/main", SHA: prHead,
 				Target: environment.Target{Name: environment.Staging, Why: "explicit input staging"}},
 		},
 		{
 			name: "a pull request is a dry run even when it names an environment",
 			v:    Values{EventName: "pull_request", Ref: "refs/pull/2/merge", EventPath: event("pull_request-synchronize.json"), RequestedEnv: "test"},
-			want: Context{EventName: "pull_request", Ref: "refs/pull/2/merge", PullRequest: 2, SHA: prHead, Inputs: Inputs{DryRun: true},
+			want: Context{Actor: "Codertocat", EventName: "pull_request", Ref: "refs/pull/2/merge", PullRequest: 2, SHA: prHead, Inputs: Inputs{DryRun: true},
 				Target: environment.Target{Name: environment.Test, Why: "explicit input test"}},
 		},
 		{
 			name: "workflow_dispatch reads the environment and switches from the payload",
 			v:    Values{EventName: "workflow_dispatch", Ref: "refs/heads/main", EventPath: event("workflow_dispatch-staging.json")},
-			want: Context{EventName: "workflow_dispatch", Ref: "refs/heads/main", Inputs: Inputs{ForceRecreate: true},
+			want: Context{Actor: "Codertocat", EventName: "workflow_dispatch", Ref: "refs/heads/main", Inputs: Inputs{ForceRecreate: true},
 				Target: environment.Target{Name: environment.Staging, Why: "workflow_dispatch: the event payload's inputs.environment is staging"}},
 		},
 		{
 			name: "workflow_dispatch input passed by the workflow wins over the payload",
 			v: Values{EventName: "workflow_dispatch", Ref: "refs/heads/main", EventPath: event("workflow_dispatch-staging.json"),
 				RequestedEnv: "prod"},
-			want: Context{EventName: "workflow_dispatch", Ref: "refs/heads/main", Inputs: Inputs{ForceRecreate: true},
+			want: Context{Actor: "Codertocat", EventName: "workflow_dispatch", Ref: "refs/heads/main", Inputs: Inputs{ForceRecreate: true},
 				Target: environment.Target{Name: environment.Prod, Why: "workflow_dispatch: the workflow input is prod"}},
 		},
 		{
 			name: "workflow_dispatch with boolean inputs",
 			v:    Values{EventName: "workflow_dispatch", EventPath: event("workflow_dispatch-prod-booleans.json")},
-			want: Context{EventName: "workflow_dispatch", Ref: "refs/heads/main", Inputs: Inputs{ForceRecreate: true, SkipTests: true},
+			want: Context{Actor: "Codertocat", EventName: "workflow_dispatch", Ref: "refs/heads/main", Inputs: Inputs{ForceRecreate: true, SkipTests: true},
 				Target: environment.Target{Name: environment.Prod, Why: "workflow_dispatch: the event payload's inputs.environment is prod"}},
 		},
 	}
@@ -81,6 +81,17 @@ func TestNewContext(t *testing.T) {
 				t.Errorf("context\n got %+v\nwant %+v", *got, tt.want)
 			}
 		})
+	}
+}
+
+// The actor is the payload's sender when it is a GitHub login; anything else is left out
+// of the run record rather than failing the run.
+func TestActor(t *testing.T) {
+	for login, want := range map[string]string{"octocat": "octocat", "dependabot[bot]": "dependabot[bot]", "x\n::error::y": "", "": "", strings.Repeat("a", 40): ""} {
+		c := &Context{EventName: "push"}
+		if err := c.readPayload(map[string]any{"sender": map[string]any{"login": login}}); err != nil || c.Actor != want {
+			t.Errorf("sender %q: actor %q, %v; want %q", login, c.Actor, err, want)
+		}
 	}
 }
 

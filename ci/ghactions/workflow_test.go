@@ -369,7 +369,7 @@ func TestWorkflowPipelineStep(t *testing.T) {
 }
 
 // Every `dagger call` in every run block of the workflows uses only functions and flags the
-// module declares; the workflows call pipeline, drift and verdict.
+// module declares; the workflows call pipeline, drift, kpis and verdict.
 func TestWorkflowCallsMatchTheModule(t *testing.T) {
 	mod, err := daggertest.ReadModule("../../.dagger")
 	if err != nil {
@@ -398,13 +398,13 @@ func TestWorkflowCallsMatchTheModule(t *testing.T) {
 			}
 		}
 	}
-	if want := map[string]int{"pipeline": 1, "drift": 1, "verdict": 2}; !maps.Equal(functions, want) {
+	if want := map[string]int{"pipeline": 1, "drift": 1, "kpis": 1, "verdict": 2}; !maps.Equal(functions, want) {
 		t.Errorf("the workflows call %v, want %v: the parser missed a call, or a step was added", functions, want)
 	}
 }
 
-// The caller stays minimal: both files together within about 200 lines (215: the two-phase
-// prod deploy added a job, notifications a secret), and no run block over 10 lines (logic
+// The caller stays minimal: both files together within about 200 lines (222: the two-phase
+// prod deploy added a job, notifications a secret, the weekly KPI review a step), and no run block over 10 lines (logic
 // belongs in the module, where a laptop runs it too).
 func TestWorkflowIsMinimal(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join(workflowDir, "*.yml"))
@@ -427,7 +427,7 @@ func TestWorkflowIsMinimal(t *testing.T) {
 			}
 		}
 	}
-	if total > 215 {
-		t.Errorf("the workflows hold %d lines, want at most about 200 (215)", total)
+	if total > 222 {
+		t.Errorf("the workflows hold %d lines, want at most about 200 (222)", total)
 	}
 }

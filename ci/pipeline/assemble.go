@@ -7,7 +7,9 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/infrapipe/infrapipe/ci/cost"
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/findings"
 	"github.com/infrapipe/infrapipe/ci/gate"
@@ -15,6 +17,7 @@ import (
 	"github.com/infrapipe/infrapipe/ci/notify"
 	"github.com/infrapipe/infrapipe/ci/plan"
 	"github.com/infrapipe/infrapipe/ci/report"
+	"github.com/infrapipe/infrapipe/ci/runs"
 )
 
 // Report is what one pipeline run gathered as its steps finished: the module fills it,
@@ -28,7 +31,9 @@ type Report struct {
 	Tests *report.Suite
 	// Notifications are the deliveries made for this run (see Message).
 	Notifications []notify.Delivery
-	Reproduce     Command
+	// Record says where the run's record went (ci/runs), or why it was not written.
+	Record    *runs.Written
+	Reproduce Command
 	// SARIF places findings in the repository; its Tools are taken from the steps.
 	SARIF findings.SARIFOptions
 	// FailAt is the severity whose annotations are errors rather than warnings.
@@ -43,6 +48,9 @@ type StepReport struct {
 	Markdown string             // the step's section of the summary, "" for none
 	Tools    []string           // the SARIF runs it contributes
 	Findings []findings.Finding // its findings, for SARIF and annotations
+	Cost     *cost.Report       // the cost step's estimate, when Infracost made one
+	// Started and Ended time the step for the run record.
+	Started, Ended time.Time
 }
 
 // PlanReport is the plan a run judged.
@@ -64,6 +72,15 @@ func (r *Report) Outcomes() []Outcome {
 		outs[i] = s.Outcome
 	}
 	return outs
+}
+
+// Findings are every step's findings.
+func (r *Report) Findings() []findings.Finding {
+	var all []findings.Finding
+	for _, s := range r.Steps {
+		all = append(all, s.Findings...)
+	}
+	return all
 }
 
 // Message is the notification of this run, before its link to the CI run.
@@ -88,6 +105,7 @@ func (r *Report) Files() ([]string, RunResult, error) {
 	res := RunResult{
 		Result: Result{Check: "pipeline", Env: r.Run.Env, Verdict: verdict, Reasons: Reasons(outs, gate.Pass),
 			Notifications: r.Notifications},
+		Record:  r.Record,
 		DryRun:  r.Run.DryRun,
 		Steps:   []StepResult{},
 		Outputs: map[string]string{"verdict": string(verdict), "environment": string(r.Run.Env)},
@@ -129,6 +147,9 @@ func (r *Report) Files() ([]string, RunResult, error) {
 	}
 	if md := notify.Markdown(r.Notifications); md != "" {
 		sections = append(sections, report.Text(md))
+	}
+	if r.Record != nil && r.Record.Markdown() != "" {
+		sections = append(sections, report.Text(r.Record.Markdown()))
 	}
 	sections = append(sections, report.Text(r.Reproduce.Markdown()))
 	res.Outputs["reproduce"] = r.Reproduce.String()

@@ -9,6 +9,7 @@ import (
 	"github.com/infrapipe/infrapipe/ci/gate"
 	"github.com/infrapipe/infrapipe/ci/internal/markdown"
 	"github.com/infrapipe/infrapipe/ci/report"
+	"github.com/infrapipe/infrapipe/ci/runs"
 )
 
 // RunResult is a pipeline run's result.json: the verdict part `verdict` reads, and the
@@ -20,6 +21,9 @@ type RunResult struct {
 	Outputs map[string]string `json:"outputs"`
 	// Plan is the plan's own result (ci/report), when the run got that far.
 	Plan *report.Result `json:"plan,omitempty"`
+	// Record says where the run's record went (ci/runs), or why it was not written: never
+	// a reason to fail the run.
+	Record *runs.Written `json:"record,omitempty"`
 }
 
 // StepResult is one step in result.json.

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"dagger/infra/internal/dagger"
+
+	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/gate"
+	"github.com/infrapipe/infrapipe/ci/kpis"
+	"github.com/infrapipe/infrapipe/ci/pipeline"
+	"github.com/infrapipe/infrapipe/ci/runs"
+)
+
+// runTrigger is what the GitHub values say of a run, for its record.
+type runTrigger struct{ event, ref, actor string }
+
+// keepRecord writes the pipeline's run record (ci/runs) from its report; the caller holds
+// p.mu.
+func (p *pipelineRun) keepRecord(ctx context.Context, rep *pipeline.Report) runs.Written {
+	outs := rep.Outcomes()
+	f := runs.Facts{
+		Kind: runs.KindPipeline, Commit: p.commit, Ref: p.trigger.ref, Trigger: p.trigger.event, Actor: p.trigger.actor,
+		Started: p.started, Verdict: pipeline.Verdict(outs), Reasons: pipeline.Reasons(outs, gate.Pass), DryRun: p.dryRun,
+		Findings: rep.Findings(), Reproduce: rep.Reproduce.String(),
+	}
+	for _, s := range rep.Steps {
+		f.Steps = append(f.Steps, runs.StepOf(string(s.Step), s.Verdict, len(s.Findings), s.Started, s.Ended))
+		if s.Step == pipeline.StepApply && s.Verdict == gate.Pass {
+			f.Applied = p.planned != nil && p.planned.analysis.Counts.HasChanges()
+		}
+		if s.Cost != nil {
+			f.Cost = s.Cost
+		}
+	}
+	if p.planned != nil {
+		f.Plan = &p.planned.analysis.Counts
+	}
+	return p.r.keepRecord(ctx, f)
+}
+
+// keepRecord writes a run's record to the environment's state bucket, under runs/ beside the
+// backups. It never fails the run: a record that cannot be written comes back as a warning,
+// which is also logged.
+func (r *run) keepRecord(ctx context.Context, f runs.Facts) runs.Written {
+	f.Env = r.env
+	if f.Ended.IsZero() {
+		f.Ended = time.Now()
+	}
+	w := r.writeRecord(ctx, f)
+	if w.Warning != "" {
+		fmt.Fprintf(os.Stderr, "warning: the run record was not written: %s\n", w.Warning)
+	}
+	return w
+}
+
+func (r *run) writeRecord(ctx context.Context, f runs.Facts) runs.Written {
+	nonce := make([]byte, 4)
+	if _, err := rand.Read(nonce); err != nil {
+		return runs.Written{Warning: fmt.Sprintf("name the record: %v", err)}
+	}
+	f.ID = runs.NewID(f.Started, hex.EncodeToString(nonce))
+	bucket := r.profile.Backend.Bucket
+	if bucket == "" {
+		return runs.Written{Warning: fmt.Sprintf("%s has no state bucket (pipeline.yaml backend.bucket) to keep it in", r.env)}
+	}
+	prefix, err := r.m.runsPrefix(ctx)
+	if err != nil {
+		return runs.Written{Warning: err.Error()}
+	}
+	objs, err := r.stateBucket(ctx)
+	if err != nil {
+		return runs.Written{Warning: err.Error()}
+	}
+	return runs.Write(ctx, objs, bucket, prefix, runs.New(f), runs.WriteTimeout)
+}
+
+// recordOutcome writes the record of an apply, import or drift run that ended with err (nil
+// when it succeeded) and facts; a failure records verdict block with the error's first
+// line.
+func (r *run) recordOutcome(ctx context.Context, f runs.Facts, err error) runs.Written {
+	if err != nil {
+		f.Verdict, f.Reasons, f.Applied = gate.Block, []string{err.Error()}, false
+	}
+	if f.Verdict == "" {
+		f.Verdict = gate.Pass
+	}
+	return r.keepRecord(ctx, f)
+}
+
+// runsPrefix is where the stack's records live: runs/<stack>/.
+func (m *Infra) runsPrefix(ctx context.Context) (string, error) {
+	cfg, err := m.config(ctx)
+	if err != nil {
+		return "", err
+	}
+	return runs.Prefix(cfg.Stack), nil
+}
+
+// Kpis reads the run records that pipeline, apply, import and drift keep in each
+// environment's state bucket and reports the deployment KPIs of the period against
+// pipeline.yaml's targets (kpis): success rate, mean time to deploy and to recovery, scan
+// and compliance pass rates, critical findings, the cost estimate over time and, with
+// --billing, the variance between the estimates and what AWS billed. Returns kpis.md
+// (tables and trend charts for a step summary; it says how each KPI is computed) and
+// kpis.json.
+//
+// +cache="never"
+func (m *Infra) Kpis(
+	ctx context.Context,
+	// Environment: preview, test, staging or prod; every environment when empty.
+	// +optional
+	env string,
+	// The period, ending now: days (30d), weeks (2w) or hours (72h).
+	// +default="30d"
+	since string,
+	// Also read what AWS billed each environment (Cost Explorer, grouped by the environment
+	// tag; every call is billed by AWS) for the cost variance.
+	// +optional
+	billing bool,
+) (*dagger.Directory, error) {
+	creds, err := m.credentials(ctx)
+	if err != nil {
+		return nil, err
+	}
+	reproduce := m.envCall("kpis", env, creds).Flag("since", since).Bool("billing", billing)
+	period, err := kpis.ParseSince(since)
+	if err != nil {
+		return nil, reproduce.Wrap(err)
+	}
+	names := environment.Names
+	if env != "" {
+		name, err := environment.ParseName(env)
+		if err != nil {
+			return nil, reproduce.Wrap(fmt.Errorf("--env: %w", err))
+		}
+		names = []environment.Name{name}
+	}
+	prefix, err := m.runsPrefix(ctx)
+	if err != nil {
+		return nil, reproduce.Wrap(err)
+	}
+	to := time.Now().UTC()
+	from := to.Add(-period)
+	var inputs []kpis.Input
+	var failures []error
+	billed := map[string]map[environment.Name]*kpis.Billed{} // by tag key
+	for _, name := range names {
+		in, err := m.kpiInput(ctx, name, creds, prefix, from, to, billing, billed)
+		if err != nil {
+			failures = append(failures, err)
+		}
+		inputs = append(inputs, in)
+	}
+	if len(failures) == len(names) {
+		return nil, reproduce.Wrap(errors.Join(failures...))
+	}
+	report := kpis.Compute(from, to, inputs)
+	js, err := report.JSON()
+	if err != nil {
+		return nil, err
+	}
+	return reportDir(ctx, "kpis.md", report.Markdown()+reproduce.Markdown(), "kpis.json", string(js))
+}
+
+// kpiInput is one environment's records and targets, and its bill when asked; an error is
+// also in the input (Unread), so the report says which environment could not be read.
+func (m *Infra) kpiInput(ctx context.Context, name environment.Name, creds awsCredentials, prefix string, from, to time.Time,
+	billing bool, billed map[string]map[environment.Name]*kpis.Billed) (kpis.Input, error) {
+	in := kpis.Input{History: runs.History{Env: name, From: from, To: to}}
+	fail := func(err error) (kpis.Input, error) {
+		in.Unread = strings.TrimSpace(err.Error())
+		return in, fmt.Errorf("%s: %w", name, err)
+	}
+	r, err := m.newRun(ctx, string(name), creds)
+	if err != nil {
+		return fail(err)
+	}
+	in.Targets = r.profile.KPIs
+	if r.profile.Backend.Bucket == "" {
+		return fail(fmt.Errorf("no state bucket (pipeline.yaml backend.bucket) holds its records"))
+	}
+	objs, err := r.stateBucket(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	if in.History, err = runs.Index(ctx, objs, r.profile.Backend.Bucket, prefix, name, from, to); err != nil {
+		return fail(err)
+	}
+	if billing {
+		tag := r.profile.EnvironmentTagKey
+		if _, ok := billed[tag]; !ok {
+			endpoint, err := r.processAWS(ctx)
+			if err != nil {
+				return fail(err)
+			}
+			ce, err := kpis.NewCostExplorer(ctx, endpoint)
+			if err != nil {
+				return fail(err)
+			}
+			if billed[tag], err = kpis.ReadBilled(ctx, ce, tag, from, to); err != nil {
+				return fail(err)
+			}
+		}
+		in.Billed = billed[tag][name]
+		if in.Billed == nil {
+			in.Billed = &kpis.Billed{Days: map[time.Time]float64{}} // read, and nothing billed
+		}
+	}
+	return in, nil
+}
+
+// verdictOf is a step's verdict by its error.
+func verdictOf(err error) gate.Verdict {
+	if err != nil {
+		return gate.Block
+	}
+	return gate.Pass
+}
+
+// withNote appends note to a report file of dir.
+func withNote(ctx context.Context, dir *dagger.Directory, name, note string) (*dagger.Directory, error) {
+	text, err := dir.File(name).Contents(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	return dir.WithNewFile(name, text+"\n"+note), nil
+}
