@@ -14,13 +14,14 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/infrapipe/infrapipe/ci/changes"
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/internal/untrusted"
 )
 
 // RepoFile is the repository's pipeline.yaml, at its root: where its stacks are, how they
 // depend on each other (its stacks section) and the defaults every stack inherits.
-const RepoFile = environment.ConfigFile
+const RepoFile = changes.RepoConfig
 
 // DefaultMarker is the file that makes a directory of .tf files a stack without a backend
 // block: the stack's own pipeline.yaml.
