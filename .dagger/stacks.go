@@ -62,9 +62,9 @@ func (m *Infra) selectStacks(ctx context.Context, spec string, changedFiles *dag
 		if changed == nil {
 			changed = []string{} // an empty list: nothing changed
 		}
-		if always {
-			changed = []string{changes.Everything}
-		}
+	}
+	if always {
+		changed = []string{changes.Everything}
 	}
 	if spec == "" {
 		spec = stacks.AllStacks

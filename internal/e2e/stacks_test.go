@@ -158,3 +158,38 @@ func TestStacksBlockedDependencyHoldsApply(t *testing.T) {
 		t.Errorf("verdict does not name the blocked stack:\n%s", lastLines(v.Stderr, 10))
 	}
 }
+
+// TestExampleStacksPipeline runs docs/stacks.md's first command on the repository's own
+// stacks (terraform/ and stacks/network/, sharing modules/naming), with the harness's
+// Terraform image holding the real hashicorp/aws provider: both stacks apply and pass their
+// post-deploy tests; only the images that cannot be had here may warn.
+func TestExampleStacksPipeline(t *testing.T) {
+	requireEngine(t)
+	image := os.Getenv("INFRAPIPE_TERRAFORM_AWS_IMAGE")
+	if image == "" {
+		t.Skip("no Terraform image with the real aws provider (.ci/engine.sh builds one when a provider mirror exists): the example stacks need it")
+	}
+	t.Parallel()
+	out := export(t, nil, "--terraform-image="+image, "--emulate-aws", "pipeline", "--env=test", "--stacks=all")
+	res := readStacksResult(t, out)
+	summary := readFile(t, out, "summary.md")
+	if res.Verdict == "block" || len(res.Stacks) != 2 || res.Stacks[0].Stack != "stacks/network" || res.Stacks[1].Stack != "terraform" {
+		t.Fatalf("verdict %s, stacks %+v:\n%s", res.Verdict, res.Stacks, summary)
+	}
+	for _, s := range res.Stacks {
+		own := readFile(t, filepath.Join(out, s.Report), "summary.md")
+		for _, want := range []string{"| Plan | pass |", "| Apply | pass |", "| Post-deploy tests | pass |", "terraform.tfstate"} {
+			if !strings.Contains(own, want) {
+				t.Errorf("%s's summary lacks %q:\n%s", s.Stack, want, own)
+			}
+		}
+		if !strings.Contains(own, "s3://infrapipe-terraform-state/"+s.Stack+"/test/terraform.tfstate") {
+			t.Errorf("%s did not use a state key of its own:\n%s", s.Stack, own)
+		}
+	}
+	for _, line := range strings.Split(summary, "\n") {
+		if strings.HasPrefix(line, "- **warn**") && !strings.Contains(line, "is not available (use --") {
+			t.Errorf("a warning other than an image that cannot be had here: %s", line)
+		}
+	}
+}
