@@ -230,7 +230,7 @@ func (m *Infra) pipelineStacks(ctx context.Context, o stacksOptions, run stackPi
 	}
 	gh[3] = strings.Join(annotations, "") // each stack's annotations, made with its own threshold
 	files := append(gh, "summary.md", pipeline.StacksSummary(report.MaxMarkdown, res, reproduce),
-		"comment.md", pipeline.StacksComment(res, reproduce),
+		"comment.md", pipeline.StacksComment(res, reproduce, namedStacks(o.spec)),
 		pipeline.ResultFile, string(js)+"\n", "results.sarif", sarif.String())
 	out, err := reportDir(ctx, files...)
 	if err != nil {
@@ -282,4 +282,12 @@ func readStackReport(ctx context.Context, r pipeline.StackRun, dir *dagger.Direc
 	}
 	annotations, _, err := read("annotations.txt")
 	return r, sarif, annotations, err
+}
+
+// namedStacks is --stacks when it names stacks, "" for changed or all.
+func namedStacks(spec string) string {
+	if spec == stacks.ChangedStacks || spec == stacks.AllStacks {
+		return ""
+	}
+	return spec
 }

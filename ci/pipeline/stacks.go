@@ -156,8 +156,19 @@ func StacksSummary(limit int, r StacksResult, reproduce Command) string {
 }
 
 // StacksComment is the combined summary as a pull request comment, within GitHub's limit.
-func StacksComment(r StacksResult, reproduce Command) string {
-	marker := report.CommentMarker(string(r.Env))
+// named is the --stacks list when the run named its stacks ("" for changed or all): one CI
+// job per stack then posts and edits a comment of its own instead of overwriting the others'.
+func StacksComment(r StacksResult, reproduce Command, named string) string {
+	key := string(r.Env)
+	if named != "" {
+		key += ":" + strings.Map(func(c rune) rune {
+			if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("_./,", c) {
+				return c
+			}
+			return '_' // the marker is an HTML comment: no "--" or ">" may end it early
+		}, named)
+	}
+	marker := report.CommentMarker(key)
 	return marker + "\n" + StacksSummary(report.MaxMarkdown-len(marker)-1, r, reproduce)
 }
 

@@ -90,7 +90,7 @@ func TestStacksSummaryFitsCommentLimit(t *testing.T) {
 	r := NewStacksResult("test", false, runs, nil)
 	reproduce := Call(nil, "pipeline").Flag("env", "test").Flag("stacks", "changed")
 	summary := StacksSummary(report.MaxMarkdown, r, reproduce)
-	comment := StacksComment(r, reproduce)
+	comment := StacksComment(r, reproduce, "")
 	for name, md := range map[string]string{"summary": summary, "comment": comment} {
 		if len(md) > report.MaxMarkdown {
 			t.Fatalf("%s is %d bytes, over %d", name, len(md), report.MaxMarkdown)
@@ -112,6 +112,13 @@ func TestStacksSummaryFitsCommentLimit(t *testing.T) {
 	}
 	if !strings.HasPrefix(comment, report.CommentMarker("test")+"\n") {
 		t.Errorf("the comment does not start with its marker")
+	}
+	// One job per stack: each edits a comment of its own.
+	if got := StacksComment(r, reproduce, "stacks/network"); !strings.HasPrefix(got, "<!-- infrapipe:summary:test:stacks/network -->\n") {
+		t.Errorf("a named stack's comment starts %q", got[:60])
+	}
+	if got := StacksComment(r, reproduce, "a-->b"); !strings.HasPrefix(got, "<!-- infrapipe:summary:test:a___b -->\n") {
+		t.Errorf("a hostile name's comment starts %q", got[:60])
 	}
 	if !strings.Contains(summary, "more lines of this section not shown") {
 		t.Errorf("long summaries were not cut")
@@ -173,11 +180,13 @@ func FuzzStacksComment(f *testing.F) {
 		for i := range runs {
 			runs[i] = StackRun{Stack: fmt.Sprint(stack, i), Verdict: gate.Warn, Reasons: []string{reason}, Summary: strings.Repeat(summary, 1+i%3)}
 		}
-		md := StacksComment(NewStacksResult("test", false, runs, []string{stack}), Call(nil, "pipeline"))
+		md := StacksComment(NewStacksResult("test", false, runs, []string{stack}), Call(nil, "pipeline"), stack)
 		if len(md) > report.MaxMarkdown {
 			t.Fatalf("%d bytes", len(md))
 		}
-		if !strings.HasPrefix(md, report.CommentMarker("test")+"\n# test pipeline: warn") {
+		marker, rest, _ := strings.Cut(md, "\n")
+		if !strings.HasPrefix(marker, "<!-- infrapipe:summary:test:") || strings.Count(marker, "-->") != 1 || !strings.HasSuffix(marker, " -->") ||
+			!strings.HasPrefix(rest, "# test pipeline: warn") {
 			t.Fatalf("starts %q", md[:min(len(md), 100)])
 		}
 	})
