@@ -16,7 +16,12 @@ import (
 // ci/changes reads them. Renames are listed as a deletion and an addition (--no-renames),
 // so a stack moved elsewhere shows both where it was and where it is. The workflow writes
 // the same list for --changed-files: the module's copy of the repository has no .git.
+// An empty base (a push that created a branch: ghactions.Context.Base) means the change is
+// not known: the list is changes.Everything.
 func GitDiff(ctx context.Context, dir, base, head string) ([]string, error) {
+	if base == "" {
+		return []string{changes.Everything}, nil
+	}
 	for _, ref := range []struct{ name, value string }{{"base", base}, {"head", head}} {
 		if ref.value == "" || strings.HasPrefix(ref.value, "-") || strings.ContainsAny(ref.value, " \t\n\x00") || strings.Contains(ref.value, "..") {
 			return nil, fmt.Errorf("%s ref %s is not a commit, branch or tag name", ref.name, untrusted.Quote(ref.value))

@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/ghactions"
 )
 
 // write writes files (path from root → content) under root.
@@ -337,8 +340,48 @@ func TestMatrix(t *testing.T) {
 	}
 }
 
+// The pull request's values, as GitHub's payload gives them, select what the pull request
+// changes; a push that created a branch (no commit before it) selects every stack.
+func TestChangedFromPullRequestPayload(t *testing.T) {
+	g := newGitRepo(t, layout())
+	g.git("checkout", "-qb", "feature")
+	write(t, g.dir, map[string]string{"modules/db/main.tf": "resource \"terraform_data\" \"db3\" {}\n"})
+	g.git("commit", "-qam", "db")
+	// main moves on meanwhile: the pull request's diff starts where it branched.
+	g.git("checkout", "-q", "main")
+	write(t, g.dir, map[string]string{"legacy/main.tf": backendS3 + "# main moved on\n"})
+	g.git("commit", "-qam", "main moves")
+	mainHead := strings.TrimSpace(g.git("rev-parse", "HEAD"))
+	g.git("checkout", "-q", "feature")
+	head := strings.TrimSpace(g.git("rev-parse", "HEAD"))
+	event := filepath.Join(t.TempDir(), "event.json")
+	payload := `{"pull_request": {"number": 7, "head": {"sha": "` + head + `"}, "base": {"sha": "` + mainHead + `"}}}`
+	if err := os.WriteFile(event, []byte(payload), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gh, err := ghactions.NewContext(environment.DefaultConfig(), ghactions.Values{EventName: "pull_request", Ref: "refs/pull/7/merge", EventPath: event})
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed, err := GitDiff(context.Background(), g.dir, gh.Base, gh.SHA)
+	if err != nil || strings.Join(changed, ",") != "modules/db/main.tf" {
+		t.Fatalf("GitDiff(base %s, head %s) = %v, %v (main's own change must not show)", gh.Base, gh.SHA, changed, err)
+	}
+	r, err := Discover(NewDirTree(g.dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sel, err := r.Changed(NewDirTree(g.dir), changed); err != nil || strings.Join(sel.Dirs(), ",") != "stacks/data,stacks/app" {
+		t.Errorf("selected %v, %v", sel.Dirs(), err)
+	}
+	// A push that created the branch: GitHub gives no commit before it.
+	if changed, err := GitDiff(context.Background(), g.dir, "", head); err != nil || strings.Join(changed, ",") != "*" {
+		t.Errorf("no base: %v, %v", changed, err)
+	}
+}
+
 func TestGitDiffRefusesOptions(t *testing.T) {
-	for _, ref := range []string{"--output=/tmp/x", "", "a b", "main..x"} {
+	for _, ref := range []string{"--output=/tmp/x", "a b", "main..x", "-"} {
 		if _, err := GitDiff(context.Background(), t.TempDir(), ref, "HEAD"); err == nil || !strings.Contains(err.Error(), "base ref") {
 			t.Errorf("GitDiff(%q) = %v", ref, err)
 		}
