@@ -137,8 +137,8 @@ type stacksOptions struct {
 
 // pipelineStacks runs the pipeline of every selected stack in this one call: at most
 // maxParallel at once, each after the selected stacks it depends on. A stack whose
-// dependency blocked is planned and checked as a dry run: nothing is applied on top of a
-// blocked dependency, while independent stacks go on. The report holds a combined
+// dependency blocked, or was itself held, is planned and checked as a dry run: nothing is
+// applied on top of a blocked dependency, however deep, while independent stacks go on. The report holds a combined
 // summary.md (ci/pipeline), result.json, results.sarif, and each stack's own report under
 // stacks/<stack>/.
 func (m *Infra) pipelineStacks(ctx context.Context, o stacksOptions, run stackPipeline) (*dagger.Directory, error) {
@@ -171,7 +171,7 @@ func (m *Infra) pipelineStacks(ctx context.Context, o stacksOptions, run stackPi
 	}
 	slots := make(chan struct{}, o.maxParallel)
 	var mu sync.Mutex
-	blocked := map[string]bool{}
+	stopped := map[string]bool{} // blocked, or held: what depends on it is not applied either
 	var wg sync.WaitGroup
 	for i, s := range sel.Stacks {
 		wg.Add(1)
@@ -183,7 +183,7 @@ func (m *Infra) pipelineStacks(ctx context.Context, o stacksOptions, run stackPi
 				if ch, ok := done[d]; ok {
 					<-ch
 					mu.Lock()
-					if blocked[d] {
+					if stopped[d] {
 						held = append(held, d)
 					}
 					mu.Unlock()
@@ -197,13 +197,15 @@ func (m *Infra) pipelineStacks(ctx context.Context, o stacksOptions, run stackPi
 				r, sarifs[i], annotations[i], err = readStackReport(ctx, r, dir)
 			}
 			if err != nil {
-				r.Verdict, r.Reasons = gate.Block, []string{pipeline.Tail(err.Error(), 1)}
+				// The first line is the reason; a reproduce line may follow.
+				reason, _, _ := strings.Cut(err.Error(), "\n")
+				r.Verdict, r.Reasons = gate.Block, []string{reason}
 				r.Summary = "The stack's pipeline could not run:\n\n" + pipeline.CodeBlock("", pipeline.Tail(err.Error(), 40))
 				dir = nil
 			}
 			runs[i], dirs[i] = r, dir
 			mu.Lock()
-			blocked[s.Dir] = r.Verdict == gate.Block
+			stopped[s.Dir] = r.Verdict == gate.Block || len(held) > 0
 			mu.Unlock()
 		}()
 	}

@@ -23,8 +23,8 @@ type StackRun struct {
 	Stack   string       `json:"stack"`
 	Verdict gate.Verdict `json:"verdict"`
 	Reasons []string     `json:"reasons"`
-	// Held names the stacks it depends on that blocked: it was planned and checked, and
-	// nothing of it was applied.
+	// Held names the stacks it depends on that blocked or were held themselves: it was
+	// planned and checked, and nothing of it was applied.
 	Held []string `json:"held,omitempty"`
 	// Why lists what selected it (a changed path, a dependency); empty when named.
 	Why []string `json:"why,omitempty"`
@@ -108,7 +108,7 @@ func StacksHeader(r StacksResult) string {
 	}
 	for _, s := range r.Stacks {
 		if len(s.Held) > 0 {
-			fmt.Fprintf(&b, "- **held** %s: planned and checked, not applied: %s, which it depends on, blocked\n", markdown.CodeSpan(s.Stack), strings.Join(codeSpans(s.Held), ", "))
+			fmt.Fprintf(&b, "- **held** %s: planned and checked, not applied: it depends on %s, which blocked or was held\n", markdown.CodeSpan(s.Stack), strings.Join(codeSpans(s.Held), ", "))
 		}
 	}
 	for _, s := range r.Stacks {

@@ -45,7 +45,7 @@ func TestNewStacksResult(t *testing.T) {
 		"# prod pipeline: block (3 stacks)",
 		"| `stacks/network` | block | named |",
 		"| `stacks/app` | warn, not applied | named |",
-		"- **held** `stacks/app`: planned and checked, not applied: `stacks/network`, which it depends on, blocked",
+		"- **held** `stacks/app`: planned and checked, not applied: it depends on `stacks/network`, which blocked or was held",
 		"- **block** `stacks/network`: prod plan deletes aws\\_vpc.main",
 		"- **removed** `legacy`: the change deletes its Terraform files",
 	} {

@@ -115,14 +115,14 @@ func TestStacksPlannedInParallel(t *testing.T) {
 	mustCall(t, nil, "verdict", "--report="+dir)
 }
 
-// TestStacksBlockedDependencyHoldsApply: stack a blocks (its plan fails), b depends on a, c
-// depends on nothing. One call applies c, plans b without applying it, and blocks; without
-// --report-on-failure it fails naming a.
+// TestStacksBlockedDependencyHoldsApply: stack a blocks (its plan fails), b depends on a, d
+// on b, c on nothing. One call applies c, plans b and d without applying them (d's
+// dependency did not block, but was held), and blocks; verdict fails naming a.
 func TestStacksBlockedDependencyHoldsApply(t *testing.T) {
 	requireEngine(t)
 	t.Parallel()
 	moto := startMoto(t)
-	repo := stacksRepo(t, "version: 1\nstacks:\n  depends_on:\n    stacks/b: [stacks/a]\n", "a", "b", "c")
+	repo := stacksRepo(t, "version: 1\nstacks:\n  depends_on:\n    stacks/b: [stacks/a]\n    stacks/d: [stacks/b]\n", "a", "b", "c", "d")
 	if err := os.WriteFile(filepath.Join(repo, "stacks", "a", "broken.tf"), []byte("resource \"terraform_data\" \"broken\" {\n  input = var.undeclared\n}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -133,25 +133,28 @@ func TestStacksBlockedDependencyHoldsApply(t *testing.T) {
 	verdicts := map[string]string{}
 	for _, s := range res.Stacks {
 		verdicts[s.Stack] = s.Verdict
-		if s.Stack == "stacks/b" && !slices.Equal(s.Held, []string{"stacks/a"}) {
-			t.Errorf("stacks/b held by %v, want stacks/a", s.Held)
+		if s.Stack == "stacks/b" && !slices.Equal(s.Held, []string{"stacks/a"}) || s.Stack == "stacks/d" && !slices.Equal(s.Held, []string{"stacks/b"}) {
+			t.Errorf("%s held by %v", s.Stack, s.Held)
 		}
 	}
 	summary := readFile(t, dir, "summary.md")
 	if res.Verdict != "block" || verdicts["stacks/a"] != "block" || verdicts["stacks/c"] == "block" || verdicts["stacks/b"] == "" ||
-		!strings.Contains(summary, "- **held** `stacks/b`: planned and checked, not applied: `stacks/a`") {
+		!strings.Contains(summary, "- **held** `stacks/b`: planned and checked, not applied: it depends on `stacks/a`") ||
+		!strings.Contains(summary, "- **held** `stacks/d`: planned and checked, not applied: it depends on `stacks/b`") {
 		t.Errorf("verdict %s, stacks %v:\n%s", res.Verdict, verdicts, summary)
 	}
 	if _, ok := moto.State(t, "stacks/c/test/terraform.tfstate"); !ok {
 		t.Errorf("the independent stack c was not applied")
 	}
-	for _, s := range []string{"a", "b"} {
+	for _, s := range []string{"a", "b", "d"} {
 		if _, ok := moto.State(t, "stacks/"+s+"/test/terraform.tfstate"); ok {
 			t.Errorf("stack %s was applied although it (or a stack it depends on) blocked", s)
 		}
 	}
-	if plan := readFile(t, filepath.Join(dir, "stacks", "stacks", "b"), "plan.txt"); !strings.Contains(plan, "will be created") {
-		t.Errorf("the held stack b was not planned:\n%s", plan)
+	for _, s := range []string{"b", "d"} {
+		if plan := readFile(t, filepath.Join(dir, "stacks", "stacks", s), "plan.txt"); !strings.Contains(plan, "will be created") {
+			t.Errorf("the held stack %s was not planned:\n%s", s, plan)
+		}
 	}
 	v := mustFail(t, nil, "verdict", "--report="+dir)
 	if !strings.Contains(v.Stderr, "stacks/a: ") {
