@@ -139,8 +139,8 @@ type stacksOptions struct {
 // maxParallel at once, each after the selected stacks it depends on. A stack whose
 // dependency blocked, or was itself held, is planned and checked as a dry run: nothing is
 // applied on top of a blocked dependency, however deep, while independent stacks go on. The report holds a combined
-// summary.md (ci/pipeline), result.json, results.sarif, and each stack's own report under
-// stacks/<stack>/.
+// summary.md (ci/pipeline), result.json, results.sarif, junit.xml, and each stack's own
+// report under stacks/<stack>/.
 func (m *Infra) pipelineStacks(ctx context.Context, o stacksOptions, run stackPipeline) (*dagger.Directory, error) {
 	if o.maxParallel < 1 {
 		return nil, fmt.Errorf("--max-parallel is %d: give at least 1", o.maxParallel)
@@ -163,7 +163,8 @@ func (m *Infra) pipelineStacks(ctx context.Context, o stacksOptions, run stackPi
 
 	runs := make([]pipeline.StackRun, len(sel.Stacks))
 	dirs := make([]*dagger.Directory, len(sel.Stacks))
-	sarifs := make([]pipeline.StackSARIF, len(sel.Stacks))
+	sarifs := make([]pipeline.StackFile, len(sel.Stacks))
+	junits := make([]pipeline.StackFile, len(sel.Stacks))
 	annotations := make([]string, len(sel.Stacks))
 	done := map[string]chan struct{}{}
 	for _, s := range sel.Stacks {
@@ -194,7 +195,7 @@ func (m *Infra) pipelineStacks(ctx context.Context, o stacksOptions, run stackPi
 			r := pipeline.StackRun{Stack: s.Dir, Why: s.Why, Held: held, Report: pipeline.StackReport(s.Dir)}
 			dir, err := run(ctx, m.forStack(s.Dir), o.dryRun || len(held) > 0)
 			if err == nil {
-				r, sarifs[i], annotations[i], err = readStackReport(ctx, r, dir)
+				r, sarifs[i], junits[i], annotations[i], err = readStackReport(ctx, r, dir)
 			}
 			if err != nil {
 				// The first line is the reason; a reproduce line may follow.
@@ -217,8 +218,12 @@ func (m *Infra) pipelineStacks(ctx context.Context, o stacksOptions, run stackPi
 	if err != nil {
 		return nil, fmt.Errorf("write result.json: %w", err)
 	}
-	logs := slices.DeleteFunc(sarifs, func(l pipeline.StackSARIF) bool { return l.Data == nil })
-	merged, err := pipeline.MergeStacksSARIF(logs)
+	missing := func(f pipeline.StackFile) bool { return f.Data == nil }
+	merged, err := pipeline.MergeStacksSARIF(slices.DeleteFunc(sarifs, missing))
+	if err != nil {
+		return nil, err
+	}
+	junit, err := pipeline.MergeStacksJUnit(slices.DeleteFunc(junits, missing))
 	if err != nil {
 		return nil, err
 	}
@@ -233,7 +238,7 @@ func (m *Infra) pipelineStacks(ctx context.Context, o stacksOptions, run stackPi
 	gh[3] = strings.Join(annotations, "") // each stack's annotations, made with its own threshold
 	files := append(gh, "summary.md", pipeline.StacksSummary(report.MaxMarkdown, res, reproduce),
 		"comment.md", pipeline.StacksComment(res, reproduce, namedStacks(o.spec)),
-		pipeline.ResultFile, string(js)+"\n", "results.sarif", sarif.String())
+		pipeline.ResultFile, string(js)+"\n", "results.sarif", sarif.String(), "junit.xml", string(junit))
 	out, err := reportDir(ctx, files...)
 	if err != nil {
 		return nil, err
@@ -250,8 +255,8 @@ func (m *Infra) pipelineStacks(ctx context.Context, o stacksOptions, run stackPi
 }
 
 // readStackReport reads what the combined report takes from a stack's own: its verdict and
-// reasons, its summary, its SARIF log and its annotations.
-func readStackReport(ctx context.Context, r pipeline.StackRun, dir *dagger.Directory) (pipeline.StackRun, pipeline.StackSARIF, string, error) {
+// reasons, its summary, its SARIF log, its junit.xml and its annotations.
+func readStackReport(ctx context.Context, r pipeline.StackRun, dir *dagger.Directory) (pipeline.StackRun, pipeline.StackFile, pipeline.StackFile, string, error) {
 	read := func(name string) (string, bool, error) {
 		ok, err := dir.Exists(ctx, name)
 		if err != nil || !ok {
@@ -260,30 +265,37 @@ func readStackReport(ctx context.Context, r pipeline.StackRun, dir *dagger.Direc
 		s, err := dir.File(name).Contents(ctx)
 		return s, err == nil, err
 	}
+	var sarif, junit pipeline.StackFile
 	summary, _, err := read("summary.md")
 	if err != nil {
-		return r, pipeline.StackSARIF{}, "", err
+		return r, sarif, junit, "", err
 	}
 	r.Summary, r.Verdict, r.Reasons = summary, gate.Pass, []string{}
 	js, ok, err := read(pipeline.ResultFile)
 	if err != nil {
-		return r, pipeline.StackSARIF{}, "", err
+		return r, sarif, junit, "", err
 	}
 	if ok { // a push that deleted a branch has nothing to deploy, and no result
 		res, err := pipeline.ReadResult(path.Join(r.Stack, pipeline.ResultFile), []byte(js))
 		if err != nil {
-			return r, pipeline.StackSARIF{}, "", err
+			return r, sarif, junit, "", err
 		}
 		r.Verdict, r.Reasons = res.Verdict, res.Reasons
 	}
-	var sarif pipeline.StackSARIF
-	if data, ok, err := read("results.sarif"); err != nil {
-		return r, sarif, "", err
-	} else if ok {
-		sarif = pipeline.StackSARIF{Stack: r.Stack, Data: []byte(data)}
+	for _, f := range []struct {
+		name string
+		dst  *pipeline.StackFile
+	}{{"results.sarif", &sarif}, {"junit.xml", &junit}} {
+		data, ok, err := read(f.name)
+		if err != nil {
+			return r, sarif, junit, "", err
+		}
+		if ok {
+			*f.dst = pipeline.StackFile{Stack: r.Stack, Data: []byte(data)}
+		}
 	}
 	annotations, _, err := read("annotations.txt")
-	return r, sarif, annotations, err
+	return r, sarif, junit, annotations, err
 }
 
 // namedStacks is --stacks when it names stacks, "" for changed or all.

@@ -192,8 +192,8 @@ func demote(md string) string {
 	return strings.Join(lines, "")
 }
 
-// StackSARIF is one stack's results.sarif.
-type StackSARIF struct {
+// StackFile is one file of a stack's report: its results.sarif or its junit.xml.
+type StackFile struct {
 	Stack string
 	Data  []byte
 }
@@ -201,7 +201,7 @@ type StackSARIF struct {
 // MergeStacksSARIF is one SARIF log of every stack's findings, one run per tool as GitHub
 // code scanning wants (it refuses two runs of one tool in an upload). The stacks' logs
 // already hold repository paths.
-func MergeStacksSARIF(logs []StackSARIF) (findings.SARIFLog, error) {
+func MergeStacksSARIF(logs []StackFile) (findings.SARIFLog, error) {
 	var all []findings.Finding
 	var tools []string
 	fallback := ""
@@ -227,4 +227,26 @@ func MergeStacksSARIF(logs []StackSARIF) (findings.SARIFLog, error) {
 	}
 	findings.Sort(all)
 	return findings.MergeSARIF(all, findings.SARIFOptions{Tools: tools, Fallback: fallback}), nil
+}
+
+// MergeStacksJUnit is one junit.xml of every stack's, each suite named after its stack
+// ("stacks/network: pipeline test"), for the test reporters that read one file.
+func MergeStacksJUnit(files []StackFile) ([]byte, error) {
+	var all []report.Suite
+	for _, f := range files {
+		suites, err := report.ReadJUnit(path.Join(f.Stack, "junit.xml"), f.Data)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range suites {
+			for i := range s.Cases {
+				if s.Cases[i].Classname == "" {
+					s.Cases[i].Classname = s.Name // the suite's name, before the stack is added
+				}
+			}
+			s.Name = f.Stack + ": " + s.Name
+			all = append(all, s)
+		}
+	}
+	return report.JUnit(all)
 }

@@ -140,7 +140,7 @@ func TestMergeStacksSARIF(t *testing.T) {
 	network := sarif("stacks/network", []findings.Finding{{Tool: "checkov", RuleID: "CKV2_AWS_12", Severity: findings.High, File: "main.tf", Line: 3, Message: "default SG"}}, "checkov", "trivy")
 	app := sarif("terraform", []findings.Finding{{Tool: "checkov", RuleID: "CKV_AWS_18", Severity: findings.Medium, File: "storage.tf", Line: 9, Message: "logging"},
 		{Tool: "tflint", RuleID: "terraform_unused_declarations", Severity: findings.Low, File: "variables.tf", Line: 1, Message: "unused"}}, "checkov", "tflint")
-	log, err := MergeStacksSARIF([]StackSARIF{{"stacks/network", network}, {"terraform", app}})
+	log, err := MergeStacksSARIF([]StackFile{{"stacks/network", network}, {"terraform", app}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +164,7 @@ func TestMergeStacksSARIF(t *testing.T) {
 			t.Errorf("merged SARIF lacks %s: %v", want, uris)
 		}
 	}
-	if _, err := MergeStacksSARIF([]StackSARIF{{"x", []byte("{")}}); err == nil || !strings.Contains(err.Error(), "x/results.sarif") {
+	if _, err := MergeStacksSARIF([]StackFile{{"x", []byte("{")}}); err == nil || !strings.Contains(err.Error(), "x/results.sarif") {
 		t.Errorf("a broken log: %v", err)
 	}
 }
@@ -190,4 +190,29 @@ func FuzzStacksComment(f *testing.F) {
 			t.Fatalf("starts %q", md[:min(len(md), 100)])
 		}
 	})
+}
+
+func TestMergeStacksJUnit(t *testing.T) {
+	junit := func(cases ...report.Case) []byte {
+		data, err := report.JUnit([]report.Suite{{Name: "pipeline test", Cases: cases}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	data, err := MergeStacksJUnit([]StackFile{
+		{"stacks/network", junit(report.Case{Name: "Plan"}, report.Case{Name: "Post-deploy tests", Failure: "monitoring: no alarm"})},
+		{"terraform", junit(report.Case{Name: "Plan"})},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	suites, err := report.ReadJUnit("merged", data)
+	if err != nil || len(suites) != 2 || suites[0].Name != "stacks/network: pipeline test" || suites[1].Name != "terraform: pipeline test" ||
+		suites[0].Cases[1].Failure != "monitoring: no alarm" || !strings.Contains(string(data), `tests="3" failures="1"`) {
+		t.Errorf("merged junit.xml (%v):\n%s", err, data)
+	}
+	if _, err := MergeStacksJUnit([]StackFile{{"x", []byte("<nope")}}); err == nil || !strings.Contains(err.Error(), "x/junit.xml") {
+		t.Errorf("a broken file: %v", err)
+	}
 }

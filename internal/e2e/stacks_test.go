@@ -112,6 +112,9 @@ func TestStacksPlannedInParallel(t *testing.T) {
 	if err := json.Unmarshal([]byte(readFile(t, dir, "results.sarif")), &sarif); err != nil || sarif.Version != "2.1.0" || len(sarif.Runs) == 0 {
 		t.Errorf("results.sarif: %v, %+v", err, sarif)
 	}
+	if junit := readFile(t, dir, "junit.xml"); !strings.Contains(junit, `name="stacks/a: pipeline test"`) || !strings.Contains(junit, `name="stacks/b: pipeline test"`) {
+		t.Errorf("junit.xml does not hold both stacks' suites:\n%s", junit)
+	}
 	mustCall(t, nil, "verdict", "--report="+dir)
 }
 
