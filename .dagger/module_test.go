@@ -181,7 +181,7 @@ func TestFunctionsThatTouchStateAreNeverCached(t *testing.T) {
 	want := map[string]string{
 		"Plan": "never", "Apply": "never", "Import": "never", "Compliance": "never", "Cost": "never",
 		"Test": "never", "Drift": "never", "BackupState": "never", "Backups": "never", "RestoreState": "never",
-		"Pipeline": "never", "ForceUnlock": "never", "Kpis": "never", "Lint": "check", "SecurityScan": "check", "Verdict": "", "ResolveEnv": "",
+		"Pipeline": "never", "ForceUnlock": "never", "Kpis": "never", "Lint": "check", "SecurityScan": "check", "Verdict": "", "ResolveEnv": "", "Stacks": "",
 	}
 	seen := map[string]bool{}
 	for _, fn := range moduleFunctions(t) {

@@ -93,6 +93,14 @@ func (m *Infra) Pipeline(
 	// and the run passes. Manual dispatch and the schedule always run.
 	// +optional
 	changedFiles *dagger.File,
+	// Run several stacks of the repository in this call (docs/stacks.md): changed (those
+	// --changed-files touches), all, or stack directories separated by commas. They run in
+	// parallel and in dependency order into one report, each stack's own under stacks/.
+	// +optional
+	stacks string,
+	// With --stacks: how many stacks run at once.
+	// +default=4
+	maxParallel int,
 ) (*dagger.Directory, error) {
 	started := time.Now()
 	gh := gitHub{githubEventName, githubRef, requestedEnv, githubEvent}
@@ -119,6 +127,18 @@ func (m *Infra) Pipeline(
 		forceRecreate = forceRecreate || ctxGH.Inputs.ForceRecreate
 		dryRun = dryRun || ctxGH.Inputs.DryRun
 		skipTests = skipTests || ctxGH.Inputs.SkipTests
+	}
+	if stacks != "" {
+		if planRef != "" {
+			return nil, fmt.Errorf("--plan-ref applies one stack's stored plan: give it with --terraform-dir=<stack>, not --stacks")
+		}
+		always := githubEventName == "workflow_dispatch" || githubEventName == "schedule"
+		return m.pipelineStacks(ctx, stacksOptions{spec: stacks, maxParallel: maxParallel, changedFiles: changedFiles, always: always,
+			env: env, dryRun: dryRun || storePlan, reportOnFailure: reportOnFailure},
+			func(ctx context.Context, sm *Infra, dry bool) (*dagger.Directory, error) {
+				return sm.Pipeline(ctx, env, dry, skipTests, testUnchanged, forceRecreate, project, true, githubEventName, githubRef, requestedEnv, githubEvent,
+					infracostApiKey, storePlan, "", "", commit, notifyWebhooks, runUrl, nil, "", maxParallel)
+			})
 	}
 	creds, err := m.credentials(ctx)
 	if err != nil {

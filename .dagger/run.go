@@ -121,8 +121,12 @@ func (m *Infra) profile(ctx context.Context, env string) (environment.Name, envi
 	return name, profile, err
 }
 
-// config reads <terraform-dir>/pipeline.yaml, or the built-in profiles when there is none.
+// config reads <terraform-dir>/pipeline.yaml (over the repository's, see inheritedConfig),
+// or the built-in profiles when there is none.
 func (m *Infra) config(ctx context.Context) (environment.Config, error) {
+	if c, ok, err := m.inheritedConfig(ctx); ok || err != nil {
+		return c, err
+	}
 	p := path.Join(m.TerraformDir, environment.ConfigFile)
 	data, ok, err := m.optionalFile(ctx, p)
 	if err != nil || !ok {

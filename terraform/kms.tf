@@ -1,7 +1,14 @@
 data "aws_caller_identity" "current" {}
 
+module "naming" {
+  source = "../modules/naming"
+
+  project     = var.project
+  environment = var.environment
+}
+
 locals {
-  name       = "${var.project}-${var.environment}"
+  name       = module.naming.name
   account_id = data.aws_caller_identity.current.account_id
 }
 

@@ -30,6 +30,10 @@ const Everything = "*"
 // Pipeline are the paths of the pipeline itself: a change to them runs every stack.
 var Pipeline = []string{".dagger/", "dagger.json", "ci/", "go.mod", "go.sum", ".github/workflows/"}
 
+// RepoConfig is the repository's pipeline.yaml, at its root: every stack inherits its
+// defaults (ci/stacks, environment.ParseInherited).
+const RepoConfig = "pipeline.yaml"
+
 // Tree is read access to the repository.
 type Tree interface {
 	// TFFiles lists the .tf files directly in dir (a path from the repository root).
@@ -108,6 +112,8 @@ func Decide(t Tree, stackDir string, changed []string) (Decision, error) {
 		switch {
 		case within(p, stackDir):
 			why = "in the stack"
+		case p == RepoConfig:
+			why = "the repository's pipeline.yaml, which the stack inherits"
 		case slices.ContainsFunc(Pipeline, func(prefix string) bool { return p == strings.TrimSuffix(prefix, "/") || strings.HasPrefix(p, prefix) }):
 			why = "part of the pipeline"
 		default:

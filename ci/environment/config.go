@@ -213,30 +213,9 @@ func Load(path string) (Config, error) {
 
 // Parse applies pipeline.yaml content to the built-in profiles; path names the file in errors.
 func Parse(path string, data []byte) (Config, error) {
-	if len(data) > maxConfigSize {
-		return Config{}, fmt.Errorf("%s: larger than %d bytes; a pipeline config is a short file", path, maxConfigSize)
-	}
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return Config{}, fmt.Errorf("%s: not valid YAML: %w", path, err)
-	}
-	if len(root.Content) == 0 {
-		return Config{}, fmt.Errorf("%s: empty; it needs at least \"version: %d\"", path, ConfigVersion)
-	}
-	// Check every key and scalar against the schema first, so that an error names the
-	// key's full path and the valid keys rather than a Go type.
-	if err := checkNode(root.Content[0], reflect.TypeOf(file{}), ""); err != nil {
-		return Config{}, fmt.Errorf("%s: %w", path, err)
-	}
-	var f file
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&f); err != nil {
-		return Config{}, fmt.Errorf("%s: %w", path, err)
-	}
-	var next yaml.Node
-	if err := dec.Decode(&next); !errors.Is(err, io.EOF) {
-		return Config{}, fmt.Errorf("%s: holds more than one YAML document (a \"---\" line); the pipeline reads one: merge them into a single document", path)
+	f, err := decode(path, data, "")
+	if err != nil {
+		return Config{}, err
 	}
 	c, err := f.apply(DirStack(filepath.Dir(path)))
 	if err != nil {
@@ -246,47 +225,100 @@ func Parse(path string, data []byte) (Config, error) {
 	return c, nil
 }
 
+// decode checks a pipeline.yaml against the schema and decodes it. A top-level key named
+// skip is left out: the repository's pipeline.yaml has a stacks section that ci/stacks reads.
+func decode(path string, data []byte, skip string) (file, error) {
+	if len(data) > maxConfigSize {
+		return file{}, fmt.Errorf("%s: larger than %d bytes; a pipeline config is a short file", path, maxConfigSize)
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return file{}, fmt.Errorf("%s: not valid YAML: %w", path, err)
+	}
+	if len(root.Content) == 0 {
+		return file{}, fmt.Errorf("%s: empty; it needs at least \"version: %d\"", path, ConfigVersion)
+	}
+	doc := root.Content[0]
+	if skip != "" && doc.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(doc.Content); i += 2 {
+			if doc.Content[i].Value == skip {
+				doc.Content = slices.Delete(slices.Clone(doc.Content), i, i+2)
+				break
+			}
+		}
+	}
+	// Check every key and scalar against the schema first, so that an error names the
+	// key's full path and the valid keys rather than a Go type.
+	if err := checkNode(doc, reflect.TypeOf(file{}), ""); err != nil {
+		return file{}, fmt.Errorf("%s: %w", path, err)
+	}
+	var f file
+	if err := doc.Decode(&f); err != nil {
+		return file{}, fmt.Errorf("%s: %w", path, err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var first, next yaml.Node
+	if err := dec.Decode(&first); err != nil {
+		return file{}, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := dec.Decode(&next); !errors.Is(err, io.EOF) {
+		return file{}, fmt.Errorf("%s: holds more than one YAML document (a \"---\" line); the pipeline reads one: merge them into a single document", path)
+	}
+	return f, nil
+}
+
 // apply applies the file to the built-in profiles of a stack whose default name is dirStack.
 func (f file) apply(dirStack string) (Config, error) {
-	if f.Version == nil {
-		return Config{}, fmt.Errorf("version: missing; add \"version: %d\" at the top", ConfigVersion)
-	}
-	if *f.Version != ConfigVersion {
-		return Config{}, fmt.Errorf("version: %d is not supported: valid values are %d", *f.Version, ConfigVersion)
-	}
-	stack := dirStack
-	if f.Stack != nil {
-		if err := checkPath(*f.Stack, "stack", false); err != nil {
-			return Config{}, err
-		}
-		stack = strings.Trim(*f.Stack, "/")
+	stack, err := f.stack(dirStack)
+	if err != nil {
+		return Config{}, err
 	}
 	c := StackConfig(stack)
+	return c, f.applyOver(&c)
+}
+
+// stack checks the file's version and names its stack: its stack key, else dirStack.
+func (f file) stack(dirStack string) (string, error) {
+	if f.Version == nil {
+		return "", fmt.Errorf("version: missing; add \"version: %d\" at the top", ConfigVersion)
+	}
+	if *f.Version != ConfigVersion {
+		return "", fmt.Errorf("version: %d is not supported: valid values are %d", *f.Version, ConfigVersion)
+	}
+	if f.Stack == nil {
+		return dirStack, nil
+	}
+	if err := checkPath(*f.Stack, "stack", false); err != nil {
+		return "", err
+	}
+	return strings.Trim(*f.Stack, "/"), nil
+}
+
+// applyOver applies the file's defaults, environments and resolve rules to c.
+func (f file) applyOver(c *Config) error {
 	for name := range f.Environments {
 		if _, err := ParseName(name); err != nil {
-			return Config{}, fmt.Errorf("environments.%s: %w", name, err)
+			return fmt.Errorf("environments.%s: %w", name, err)
 		}
 	}
 	for _, n := range Names {
 		p := c.profiles[n]
 		if f.Defaults != nil {
 			if err := f.Defaults.applyTo(&p, "defaults"); err != nil {
-				return Config{}, err
+				return err
 			}
 		}
 		if o := f.Environments[string(n)]; o != nil {
 			if err := o.applyTo(&p, "environments."+string(n)); err != nil {
-				return Config{}, err
+				return err
 			}
 		}
 		c.profiles[n] = p
 	}
 	if f.Resolve != nil {
-		if err := f.Resolve.applyTo(&c); err != nil {
-			return Config{}, err
-		}
+		return f.Resolve.applyTo(c)
 	}
-	return c, nil
+	return nil
 }
 
 var (

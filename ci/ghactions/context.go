@@ -52,6 +52,9 @@ type Context struct {
 	PullRequest int
 	// SHA is the commit the run is about: the pull request's head or the pushed commit.
 	SHA string
+	// Base is what the change is compared with: the pull request's base commit, or the
+	// commit before a push; empty when unknown (a new branch, another event).
+	Base string
 	// Inputs are the workflow_dispatch switches from the payload; on pull request events
 	// DryRun is on (code under review is planned, never applied) and the rest are off.
 	Inputs Inputs
@@ -139,7 +142,7 @@ func (c *Context) readPayload(event map[string]any) error {
 			c.Actor = login
 		}
 	}
-	sha := ""
+	sha, base := "", ""
 	switch {
 	case isPullRequest(c.EventName):
 		pr, _ := event["pull_request"].(map[string]any)
@@ -150,8 +153,11 @@ func (c *Context) readPayload(event map[string]any) error {
 		c.PullRequest = int(n)
 		head, _ := pr["head"].(map[string]any)
 		sha, _ = head["sha"].(string)
+		b, _ := pr["base"].(map[string]any)
+		base, _ = b["sha"].(string)
 	case c.EventName == "push":
 		sha, _ = event["after"].(string)
+		base, _ = event["before"].(string)
 	case c.EventName == "workflow_dispatch":
 		inputs, _ := event["inputs"].(map[string]any)
 		for _, in := range []struct {
@@ -174,6 +180,13 @@ func (c *Context) readPayload(event map[string]any) error {
 			return fmt.Errorf("commit %s is not a commit SHA", untrusted.Quote(sha))
 		}
 		c.SHA = sha
+	}
+	// A push that created a branch has no commit before it: all zeros, unknown here.
+	if base != "" && strings.Trim(base, "0") != "" {
+		if !shaRE.MatchString(base) {
+			return fmt.Errorf("base commit %s is not a commit SHA", untrusted.Quote(base))
+		}
+		c.Base = base
 	}
 	return nil
 }

@@ -24,8 +24,8 @@ func TestNewContext(t *testing.T) {
 		{
 			name: "pull request plans the preview environment",
 			v:    Values{EventName: "pull_request", Ref: "refs/pull/2/merge", EventPath: event("pull_request-synchronize.json")},
-			want: Context{Actor: "Codertocat", EventName: "pull_request", Ref: "refs/pull/2/merge", PullRequest: 2, SHA: prHead, Inputs: Inputs{DryRun: true},
-				Target: environment.Target{Name: environment.Preview, Why: "event pull_request"}},
+			want: Context{Actor: "Codertocat", EventName: "pull_request", Ref: "refs/pull/2/merge", PullRequest: 2, SHA: prHead, Base: "f95f852bd8fca8fcc58a9a2d6c842781e32a215e",
+				Inputs: Inputs{DryRun: true}, Target: environment.Target{Name: environment.Preview, Why: "event pull_request"}},
 		},
 		{
 			name: "pull request without a payload still resolves",
@@ -36,20 +36,20 @@ func TestNewContext(t *testing.T) {
 		{
 			name: "push to main deploys test; the ref comes from the payload when not passed",
 			v:    Values{EventName: "push", EventPath: event("push-main.json")},
-			want: Context{Actor: "Codertocat", EventName: "push", Ref: "refs/heads/main", SHA: prHead,
+			want: Context{Actor: "Codertocat", EventName: "push", Ref: "refs/heads/main", SHA: prHead, Base: "6113728f27ae82c7b1a177c8d03f9e96e0adf246",
 				Target: environment.Target{Name: environment.Test, Why: "event push on refs/heads/main"}},
 		},
 		{
 			name: "a promotion job names its stage on a push",
 			v:    Values{EventName: "push", Ref: "refs/heads/main", EventPath: event("push-main.json"), RequestedEnv: "staging"},
-			want: Context{Actor: "Codertocat", EventName: "push", Ref: "refs/heads/main", SHA: prHead,
+			want: Context{Actor: "Codertocat", EventName: "push", Ref: "refs/heads/main", SHA: prHead, Base: "6113728f27ae82c7b1a177c8d03f9e96e0adf246",
 				Target: environment.Target{Name: environment.Staging, Why: "explicit input staging"}},
 		},
 		{
 			name: "a pull request is a dry run even when it names an environment",
 			v:    Values{EventName: "pull_request", Ref: "refs/pull/2/merge", EventPath: event("pull_request-synchronize.json"), RequestedEnv: "test"},
-			want: Context{Actor: "Codertocat", EventName: "pull_request", Ref: "refs/pull/2/merge", PullRequest: 2, SHA: prHead, Inputs: Inputs{DryRun: true},
-				Target: environment.Target{Name: environment.Test, Why: "explicit input test"}},
+			want: Context{Actor: "Codertocat", EventName: "pull_request", Ref: "refs/pull/2/merge", PullRequest: 2, SHA: prHead, Base: "f95f852bd8fca8fcc58a9a2d6c842781e32a215e",
+				Inputs: Inputs{DryRun: true}, Target: environment.Target{Name: environment.Test, Why: "explicit input test"}},
 		},
 		{
 			name: "workflow_dispatch reads the environment and switches from the payload",
@@ -102,6 +102,10 @@ func TestNewContextRejects(t *testing.T) {
 	}
 	badSHA := filepath.Join(t.TempDir(), "event.json")
 	if err := os.WriteFile(badSHA, []byte(`{"after": "abc\n::error::pwned"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	badBase := filepath.Join(t.TempDir(), "event.json")
+	if err := os.WriteFile(badBase, []byte(`{"after": "`+prHead+`", "before": "HEAD~1 --output=/tmp/x"}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	badPR := filepath.Join(t.TempDir(), "event.json")
@@ -183,6 +187,11 @@ func TestNewContextRejects(t *testing.T) {
 			name: "payload with a hostile SHA",
 			v:    Values{EventName: "push", Ref: "refs/heads/main", EventPath: badSHA},
 			want: []string{`commit "abc\n::error::pwned" is not a commit SHA`},
+		},
+		{
+			name: "payload with a hostile base commit",
+			v:    Values{EventName: "push", Ref: "refs/heads/main", EventPath: badBase},
+			want: []string{`base commit "HEAD~1 --output=/tmp/x" is not a commit SHA`},
 		},
 		{
 			name: "payload with a pull request number that is not one",

@@ -1,0 +1,79 @@
+package environment
+
+import (
+	"fmt"
+	"path"
+)
+
+// StacksKey is the top-level key of the repository's pipeline.yaml that says where its
+// stacks are (read by ci/stacks); the rest of that file is the defaults every stack inherits.
+const StacksKey = "stacks"
+
+// ParseInherited is a stack's configuration in a repository of several stacks: the
+// built-in profiles, then the repository's pipeline.yaml (repoData, without its stacks
+// section), then the stack's own (stackData; nil when the stack has none), so the stack's
+// file wins over the repository's, which wins over the built-in defaults. A list replaces a
+// list (add_protected_types and extra_checks add). The repository's file may not name a
+// stack, a state key or a backup prefix: every stack would then share one state.
+func ParseInherited(repoPath string, repoData []byte, stackPath string, stackData []byte) (Config, error) {
+	repo, err := decode(repoPath, repoData, StacksKey)
+	if err != nil {
+		return Config{}, err
+	}
+	if err := repo.inheritable(); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", repoPath, err)
+	}
+	dirStack := DirStack(path.Dir(stackPath))
+	if _, err := repo.stack(dirStack); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", repoPath, err)
+	}
+	stack, own := dirStack, file{}
+	if stackData != nil {
+		if own, err = decode(stackPath, stackData, ""); err != nil {
+			return Config{}, err
+		}
+		if stack, err = own.stack(dirStack); err != nil {
+			return Config{}, fmt.Errorf("%s: %w", stackPath, err)
+		}
+	}
+	c := StackConfig(stack)
+	if err := repo.applyOver(&c); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", repoPath, err)
+	}
+	if err := own.applyOver(&c); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", stackPath, err)
+	}
+	c.Path = stackPath
+	if stackData == nil {
+		c.Path = repoPath
+	}
+	return c, nil
+}
+
+// inheritable refuses what would make every stack of a repository share one state.
+func (f file) inheritable() error {
+	if f.Stack != nil {
+		return fmt.Errorf("stack: the repository's pipeline.yaml is inherited by every stack and cannot name one; set stack in the stack's own pipeline.yaml")
+	}
+	at := []string{"defaults"}
+	overrides := []*override{f.Defaults}
+	for _, n := range Names {
+		if o := f.Environments[string(n)]; o != nil {
+			at, overrides = append(at, "environments."+string(n)), append(overrides, o)
+		}
+	}
+	for i, o := range overrides {
+		if o == nil || o.Backend == nil {
+			continue
+		}
+		for _, k := range []struct {
+			key string
+			set bool
+		}{{"key", o.Backend.Key != nil}, {"backup_prefix", o.Backend.BackupPrefix != nil}} {
+			if k.set {
+				return fmt.Errorf("%s.backend.%s: every stack inherits the repository's pipeline.yaml, so they would share one state; set it in a stack's own pipeline.yaml, or leave it out (each stack's default is <stack>/<env>/terraform.tfstate)", at[i], k.key)
+			}
+		}
+	}
+	return nil
+}

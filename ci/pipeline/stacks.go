@@ -1,0 +1,252 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/findings"
+	"github.com/infrapipe/infrapipe/ci/gate"
+	"github.com/infrapipe/infrapipe/ci/internal/markdown"
+	"github.com/infrapipe/infrapipe/ci/report"
+)
+
+// StacksDir is the folder of a combined report that holds each stack's own report, at
+// stacks/<stack directory>/.
+const StacksDir = "stacks"
+
+// StackRun is one stack's part of a run of several stacks (pipeline --stacks).
+type StackRun struct {
+	Stack   string       `json:"stack"`
+	Verdict gate.Verdict `json:"verdict"`
+	Reasons []string     `json:"reasons"`
+	// Held names the stacks it depends on that blocked or were held themselves: it was
+	// planned and checked, and nothing of it was applied.
+	Held []string `json:"held,omitempty"`
+	// Why lists what selected it (a changed path, a dependency); empty when named.
+	Why []string `json:"why,omitempty"`
+	// Report is its own report directory inside the combined one.
+	Report string `json:"report"`
+	// Summary is its own summary.md.
+	Summary string `json:"-"`
+}
+
+// StackReport is where a stack's report sits in the combined one.
+func StackReport(stack string) string { return path.Join(StacksDir, stack) + "/" }
+
+// StacksResult is result.json of a run of several stacks: the worst verdict (what
+// `verdict --report` judges), each stack's, and the directories the change removed.
+type StacksResult struct {
+	Result
+	DryRun  bool              `json:"dry_run"`
+	Stacks  []StackRun        `json:"stacks"`
+	Removed []string          `json:"removed,omitempty"`
+	Outputs map[string]string `json:"outputs"`
+}
+
+// NewStacksResult judges a run of several stacks: it blocks when one blocks, and its
+// reasons are the stacks' reasons, each prefixed with the stack.
+func NewStacksResult(env environment.Name, dryRun bool, runs []StackRun, removed []string) StacksResult {
+	r := StacksResult{Result: Result{Check: "pipeline", Env: env, Verdict: gate.Pass, Reasons: []string{}},
+		DryRun: dryRun, Stacks: runs, Removed: removed}
+	if r.Stacks == nil {
+		r.Stacks = []StackRun{}
+	}
+	for _, s := range runs {
+		r.Verdict = worse(r.Verdict, s.Verdict)
+		for _, reason := range s.Reasons {
+			r.Reasons = append(r.Reasons, s.Stack+": "+reason)
+		}
+	}
+	names := make([]string, len(runs))
+	for i, s := range runs {
+		names[i] = s.Stack
+	}
+	r.Outputs = map[string]string{"verdict": string(r.Verdict), "environment": string(env), "stacks": strings.Join(names, ",")}
+	return r
+}
+
+// worse is the more severe verdict.
+func worse(a, b gate.Verdict) gate.Verdict {
+	rank := func(v gate.Verdict) int { return slices.Index([]gate.Verdict{gate.Pass, gate.Warn, gate.Block}, v) }
+	if rank(b) > rank(a) {
+		return b
+	}
+	return a
+}
+
+// StacksHeader is the top of a combined summary: the verdict, a table of the stacks with
+// their verdicts (a held stack says so), and the removed directories.
+func StacksHeader(r StacksResult) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# %s pipeline: %s (%d stacks)\n\n", r.Env, r.Verdict, len(r.Stacks))
+	if r.DryRun {
+		b.WriteString("Dry run: nothing was imported or applied.\n\n")
+	}
+	if len(r.Stacks) == 0 {
+		b.WriteString("No change touches a stack, a local module a stack uses, the repository's pipeline.yaml or the pipeline: nothing was planned, applied or tested.\n\n")
+	} else {
+		b.WriteString("| stack | verdict | why it ran |\n|---|---|---|\n")
+		for _, s := range r.Stacks {
+			verdict := string(s.Verdict)
+			if len(s.Held) > 0 {
+				verdict += ", not applied"
+			}
+			why := "named"
+			if len(s.Why) > 0 {
+				why = cell(s.Why[0])
+				if len(s.Why) > 1 {
+					why += fmt.Sprintf(" (+%d)", len(s.Why)-1)
+				}
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", markdown.CodeSpan(s.Stack), verdict, why)
+		}
+		b.WriteString("\n")
+	}
+	for _, s := range r.Stacks {
+		if len(s.Held) > 0 {
+			fmt.Fprintf(&b, "- **held** %s: planned and checked, not applied: it depends on %s, which blocked or was held\n", markdown.CodeSpan(s.Stack), strings.Join(codeSpans(s.Held), ", "))
+		}
+	}
+	for _, s := range r.Stacks {
+		if s.Verdict == gate.Pass {
+			continue
+		}
+		for _, reason := range s.Reasons {
+			fmt.Fprintf(&b, "- **%s** %s: %s\n", s.Verdict, markdown.CodeSpan(s.Stack), markdown.Text(reason))
+		}
+	}
+	for _, d := range r.Removed {
+		fmt.Fprintf(&b, "- **removed** %s: the change deletes its Terraform files. If it was a stack, its state and resources are still there: no pipeline runs for it any more, so destroy them with the code that made them first (`terraform destroy` before the deletion is merged).\n", markdown.CodeSpan(d))
+	}
+	return b.String()
+}
+
+// cell is text safe in a Markdown table cell.
+func cell(s string) string { return strings.ReplaceAll(markdown.Text(s), "|", `\|`) }
+
+func codeSpans(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = markdown.CodeSpan(s)
+	}
+	return out
+}
+
+// StacksSummary is the combined summary in at most limit bytes: the header (the table of
+// stacks) first and whole, unless it alone takes more than half; then each stack's own
+// summary under a heading of its own (its headings one level down, so they nest under it),
+// fitted together by report.Summary so that no one stack's long plan pushes the others out;
+// then the reproduce line.
+func StacksSummary(limit int, r StacksResult, reproduce Command) string {
+	head := StacksHeader(r)
+	if len(head) > limit/2 {
+		head = report.Text(head)(limit / 2)
+	}
+	sections := make([]report.Section, 0, len(r.Stacks)+1)
+	for _, s := range r.Stacks {
+		sections = append(sections, report.Text(fmt.Sprintf("# Stack %s: %s\n\nIts own report: %s\n\n%s",
+			markdown.CodeSpan(s.Stack), s.Verdict, markdown.CodeSpan(s.Report), demote(s.Summary))))
+	}
+	sections = append(sections, report.Text(reproduce.Markdown()))
+	return head + "\n" + report.Summary(limit-len(head)-1, sections...)
+}
+
+// StacksComment is the combined summary as a pull request comment, within GitHub's limit.
+// named is the --stacks list when the run named its stacks ("" for changed or all): one CI
+// job per stack then posts and edits a comment of its own instead of overwriting the others'.
+func StacksComment(r StacksResult, reproduce Command, named string) string {
+	key := string(r.Env)
+	if named != "" {
+		key += ":" + strings.Map(func(c rune) rune {
+			if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("_./,", c) {
+				return c
+			}
+			return '_' // the marker is an HTML comment: no "--" or ">" may end it early
+		}, named)
+	}
+	marker := report.CommentMarker(key)
+	return marker + "\n" + StacksSummary(report.MaxMarkdown-len(marker)-1, r, reproduce)
+}
+
+// demote moves every heading of md one level down, outside code fences.
+func demote(md string) string {
+	lines := strings.SplitAfter(md, "\n")
+	fence := ""
+	for i, line := range lines {
+		t := strings.TrimSpace(line)
+		switch {
+		case fence != "":
+			if strings.HasPrefix(t, fence) && strings.Trim(t, "`") == "" {
+				fence = ""
+			}
+		case strings.HasPrefix(t, "```"):
+			fence = t[:len(t)-len(strings.TrimLeft(t, "`"))]
+		case strings.HasPrefix(line, "#") && strings.HasPrefix(strings.TrimLeft(line, "#"), " ") && len(line)-len(strings.TrimLeft(line, "#")) < 6:
+			lines[i] = "#" + line
+		}
+	}
+	return strings.Join(lines, "")
+}
+
+// StackFile is one file of a stack's report: its results.sarif or its junit.xml.
+type StackFile struct {
+	Stack string
+	Data  []byte
+}
+
+// MergeStacksSARIF is one SARIF log of every stack's findings, one run per tool as GitHub
+// code scanning wants (it refuses two runs of one tool in an upload). The stacks' logs
+// already hold repository paths.
+func MergeStacksSARIF(logs []StackFile) (findings.SARIFLog, error) {
+	var all []findings.Finding
+	var tools []string
+	fallback := ""
+	for _, l := range logs {
+		fs, err := findings.ParseSARIF(path.Join(l.Stack, "results.sarif"), l.Data)
+		if err != nil {
+			return findings.SARIFLog{}, err
+		}
+		all = append(all, fs...)
+		// A tool that ran and found nothing keeps its run: the upload shows it ran.
+		var log findings.SARIFLog
+		if err := json.Unmarshal(l.Data, &log); err != nil {
+			return findings.SARIFLog{}, fmt.Errorf("%s: %w", path.Join(l.Stack, "results.sarif"), err)
+		}
+		for _, run := range log.Runs {
+			if t := strings.ToLower(strings.TrimSpace(run.Tool.Driver.Name)); !slices.Contains(tools, t) {
+				tools = append(tools, t)
+			}
+		}
+		if fallback == "" {
+			fallback = path.Join(l.Stack, "main.tf")
+		}
+	}
+	findings.Sort(all)
+	return findings.MergeSARIF(all, findings.SARIFOptions{Tools: tools, Fallback: fallback}), nil
+}
+
+// MergeStacksJUnit is one junit.xml of every stack's, each suite named after its stack
+// ("stacks/network: pipeline test"), for the test reporters that read one file.
+func MergeStacksJUnit(files []StackFile) ([]byte, error) {
+	var all []report.Suite
+	for _, f := range files {
+		suites, err := report.ReadJUnit(path.Join(f.Stack, "junit.xml"), f.Data)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range suites {
+			for i := range s.Cases {
+				if s.Cases[i].Classname == "" {
+					s.Cases[i].Classname = s.Name // the suite's name, before the stack is added
+				}
+			}
+			s.Name = f.Stack + ": " + s.Name
+			all = append(all, s)
+		}
+	}
+	return report.JUnit(all)
+}

@@ -1,0 +1,216 @@
+package stacks
+
+import (
+	"encoding/json"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/infrapipe/infrapipe/ci/changes"
+	"github.com/infrapipe/infrapipe/ci/internal/untrusted"
+)
+
+// Selected is a stack a run takes, and why.
+type Selected struct {
+	Stack
+	// Why lists what selects it: a changed path and what it is to the stack, or a stack
+	// it depends on; empty when it was named (--stacks=a,b or all).
+	Why []string `json:"why,omitempty"`
+}
+
+// Selection is what a run takes, in dependency order.
+type Selection struct {
+	Stacks []Selected `json:"stacks"`
+	// Removed are directories whose .tf files the change touches but that hold none any
+	// more: a module or a stack deleted or moved. A stack's state and resources stay behind;
+	// the report says so, since no pipeline runs for a stack that is gone.
+	Removed []string `json:"removed,omitempty"`
+}
+
+// Changed selects the stacks the changed paths touch (ci/changes.ReadList's list): a
+// stack's files (a path in a stack nested in another belongs to the inner one), the local
+// modules it uses, followed through nested modules, the repository's pipeline.yaml (every
+// stack inherits it) and the pipeline itself; then every stack that depends on a selected
+// one. A list holding changes.Everything selects every stack.
+func (r Repo) Changed(t changes.Tree, changed []string) (Selection, error) {
+	why := make(map[string][]string, len(r.Stacks))
+	all := func(reason string) {
+		for _, s := range r.Stacks {
+			why[s.Dir] = append(why[s.Dir], reason)
+		}
+	}
+	modules := make(map[string][]string, len(r.Stacks)) // stack → its local modules
+	for _, s := range r.Stacks {
+		m, err := changes.LocalModules(t, s.Dir)
+		if err != nil {
+			return Selection{}, fmt.Errorf("stack %s: %w", s.Dir, err)
+		}
+		// The deepest module that holds a path names it.
+		slices.SortStableFunc(m, func(a, b string) int { return len(b) - len(a) })
+		modules[s.Dir] = m
+	}
+	var sel Selection
+	for _, p := range changed {
+		switch {
+		case p == changes.Everything:
+			all("the change is not known (" + changes.Everything + "): every stack runs")
+			continue
+		case p == RepoFile:
+			all(p + ": the repository's pipeline.yaml, which every stack inherits")
+			continue
+		case slices.ContainsFunc(changes.Pipeline, func(prefix string) bool { return p == strings.TrimSuffix(prefix, "/") || strings.HasPrefix(p, prefix) }):
+			all(p + ": part of the pipeline")
+			continue
+		}
+		owner := r.owner(p)
+		if owner != "" {
+			why[owner] = append(why[owner], p+": in the stack")
+		}
+		used := false
+		for _, s := range r.Stacks {
+			for _, m := range modules[s.Dir] {
+				if within(p, m) && s.Dir != owner {
+					why[s.Dir] = append(why[s.Dir], p+": in module "+m+", which the stack uses")
+					used = true
+					break
+				}
+			}
+		}
+		if owner == "" && !used && strings.HasSuffix(p, ".tf") {
+			dir := path.Dir(p)
+			files, err := t.TFFiles(dir)
+			if err != nil {
+				return Selection{}, fmt.Errorf("list the .tf files of %s: %w", dir, err)
+			}
+			if len(files) == 0 && !slices.Contains(sel.Removed, dir) {
+				sel.Removed = append(sel.Removed, dir)
+			}
+		}
+	}
+	// Dependents, in dependency order: a stack's dependencies come before it.
+	for _, s := range r.Stacks {
+		for _, d := range s.DependsOn {
+			if len(why[d]) > 0 {
+				why[s.Dir] = append(why[s.Dir], "depends on "+d+", which the change touches")
+			}
+		}
+	}
+	for _, s := range r.Stacks {
+		if len(why[s.Dir]) > 0 {
+			sel.Stacks = append(sel.Stacks, Selected{Stack: s, Why: dedupe(why[s.Dir])})
+		}
+	}
+	slices.Sort(sel.Removed)
+	return sel, nil
+}
+
+// owner is the stack whose directory holds p, the deepest when stacks nest; "" for none.
+func (r Repo) owner(p string) string {
+	best := ""
+	for _, s := range r.Stacks {
+		if within(p, s.Dir) && (best == "" || len(s.Dir) > len(best) || best == ".") {
+			best = s.Dir
+		}
+	}
+	return best
+}
+
+// within reports whether p is dir or below it; "." holds everything.
+func within(p, dir string) bool {
+	return dir == "." || p == dir || strings.HasPrefix(p, dir+"/")
+}
+
+func dedupe(s []string) []string {
+	var out []string
+	for _, v := range s {
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// Special values of --stacks.
+const (
+	// ChangedStacks selects the stacks a change touches (with --changed-files).
+	ChangedStacks = "changed"
+	// AllStacks selects every stack.
+	AllStacks = "all"
+)
+
+// Select is what --stacks asks for: "changed" (the stacks changed selects; changed nil is
+// an error, there being no list), "all", or stack directories separated by commas, taken
+// as named (their dependencies are not added) and run in dependency order.
+func (r Repo) Select(t changes.Tree, spec string, changed []string) (Selection, error) {
+	switch strings.TrimSpace(spec) {
+	case ChangedStacks:
+		if changed == nil {
+			return Selection{}, fmt.Errorf("--stacks=changed needs --changed-files (git diff --name-only --no-renames <base> <head>); or name the stacks, or pass --stacks=all")
+		}
+		return r.Changed(t, changed)
+	case AllStacks:
+		sel := Selection{Stacks: make([]Selected, len(r.Stacks))}
+		for i, s := range r.Stacks {
+			sel.Stacks[i] = Selected{Stack: s}
+		}
+		return sel, nil
+	case "":
+		return Selection{}, fmt.Errorf("--stacks is empty: give changed, all or stack directories separated by commas (%s)", names(r.Stacks))
+	}
+	want := map[string]bool{}
+	for _, name := range strings.Split(spec, ",") {
+		dir, err := stackName(strings.TrimSpace(name))
+		if err != nil {
+			return Selection{}, fmt.Errorf("--stacks: %w", err)
+		}
+		if _, ok := r.Stack(dir); !ok {
+			return Selection{}, fmt.Errorf("--stacks: %s is not a stack: valid values are changed, all, or some of %s", untrusted.Quote(name), names(r.Stacks))
+		}
+		want[dir] = true
+	}
+	var sel Selection
+	for _, s := range r.Stacks {
+		if want[s.Dir] {
+			sel.Stacks = append(sel.Stacks, Selected{Stack: s})
+		}
+	}
+	return sel, nil
+}
+
+// Dirs are the selected stacks' directories, in dependency order.
+func (s Selection) Dirs() []string {
+	out := make([]string, len(s.Stacks))
+	for i, st := range s.Stacks {
+		out[i] = st.Dir
+	}
+	return out
+}
+
+// MatrixEntry is one job of a GitHub Actions matrix: the stack it runs, and the level it
+// may run at (a job of level n after the jobs of the levels below).
+type MatrixEntry struct {
+	Stack     string   `json:"stack"`
+	Level     int      `json:"level"`
+	DependsOn []string `json:"depends_on"`
+}
+
+// Matrix is the selection as a GitHub Actions matrix, one job per stack:
+// {"include":[{"stack":"stacks/network","level":0,"depends_on":[]},...]}, for
+// strategy.matrix: ${{ fromJSON(...) }}. The JSON is one line, for $GITHUB_OUTPUT.
+func (s Selection) Matrix() string {
+	m := struct {
+		Include []MatrixEntry `json:"include"`
+	}{Include: []MatrixEntry{}}
+	for _, st := range s.Stacks {
+		deps := []string{}
+		for _, d := range st.DependsOn {
+			if slices.ContainsFunc(s.Stacks, func(o Selected) bool { return o.Dir == d }) {
+				deps = append(deps, d)
+			}
+		}
+		m.Include = append(m.Include, MatrixEntry{Stack: st.Dir, Level: st.Level, DependsOn: deps})
+	}
+	data, _ := json.Marshal(m) // strings and ints only: never fails
+	return string(data)
+}

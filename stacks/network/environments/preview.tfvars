@@ -1,0 +1,3 @@
+environment = "preview"
+owner       = "platform-team"
+cidr_block  = "10.0.0.0/16"

@@ -1,0 +1,3 @@
+environment = "prod"
+owner       = "platform-team"
+cidr_block  = "10.2.0.0/16"
