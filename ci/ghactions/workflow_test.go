@@ -101,6 +101,12 @@ func TestWorkflowPermissionsAreLeast(t *testing.T) {
 			t.Errorf("job %s has no permissions block", name)
 			continue
 		}
+		if name == "changes" { // reads the repository, nothing else: no cloud, no secrets
+			if !maps.Equal(j.Permissions, map[string]string{"contents": "read"}) {
+				t.Errorf("job changes: permissions %v, want contents: read only", j.Permissions)
+			}
+			continue
+		}
 		if j.Permissions["contents"] != "read" || j.Permissions["id-token"] != "write" {
 			t.Errorf("job %s: permissions %v, want contents: read and id-token: write (OIDC)", name, j.Permissions)
 		}
@@ -398,13 +404,14 @@ func TestWorkflowCallsMatchTheModule(t *testing.T) {
 			}
 		}
 	}
-	if want := map[string]int{"pipeline": 1, "drift": 1, "kpis": 1, "verdict": 2}; !maps.Equal(functions, want) {
+	if want := map[string]int{"pipeline": 1, "drift": 1, "kpis": 1, "verdict": 2, "stacks": 1}; !maps.Equal(functions, want) {
 		t.Errorf("the workflows call %v, want %v: the parser missed a call, or a step was added", functions, want)
 	}
 }
 
-// The caller stays minimal: both files together within about 200 lines (222: the two-phase
-// prod deploy added a job, notifications a secret, the weekly KPI review a step), and no run block over 10 lines (logic
+// The caller stays minimal: both files together within about 200 lines (243: the two-phase
+// prod deploy added a job, notifications a secret, the weekly KPI review a step, and the
+// job that asks the module whether a change affects any stack), and no run block over 10 lines (logic
 // belongs in the module, where a laptop runs it too).
 func TestWorkflowIsMinimal(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join(workflowDir, "*.yml"))
@@ -427,7 +434,89 @@ func TestWorkflowIsMinimal(t *testing.T) {
 			}
 		}
 	}
-	if total > 222 {
-		t.Errorf("the workflows hold %d lines, want at most about 200 (222)", total)
+	if total > 243 {
+		t.Errorf("the workflows hold %d lines, want at most about 200 (243)", total)
+	}
+}
+
+// Preview and test (and so staging and prod after it) run only when the module says the
+// change affects a stack: the changes job's Stacks step, run here as the runner runs it on a
+// real git history, lists the change with git (renames at both paths), asks `dagger call
+// stacks` and hands its matrix on; a dagger failure fails the step rather than passing an
+// empty list on. Dispatch and the schedule never wait for it.
+func TestWorkflowRunsInfrastructureOnlyWhenAffected(t *testing.T) {
+	w := readWorkflow(t, "infrastructure.yml")
+	const gate = `contains(needs.changes.outputs.stacks, '"stack"')`
+	for name, j := range w.Jobs {
+		gated := name == "preview" || name == "test"
+		if got := j.Needs == "changes" && strings.Contains(j.If, gate); got != gated {
+			t.Errorf("job %s: needs %v, if %q: gated by the changes job %v, want %v", name, j.Needs, j.If, got, gated)
+		}
+	}
+	if got := w.Jobs["changes"].If; got != "github.event_name == 'pull_request' || github.event_name == 'push'" {
+		t.Errorf("the changes job runs if %q, want for pull requests and pushes only", got)
+	}
+
+	repo := t.TempDir()
+	git := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("git", args...)
+		cmd.Dir = repo
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@e", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@e")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	git("init", "-q", "-b", "main")
+	for name, content := range map[string]string{"stacks/a/main.tf": "# a\n", "docs/x.md": "x\n"} {
+		if err := os.MkdirAll(filepath.Join(repo, filepath.Dir(name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(repo, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	git("add", ".")
+	git("commit", "-qm", "one")
+	base := git("rev-parse", "HEAD")
+	git("mv", "stacks/a", "stacks/b")
+	git("commit", "-qm", "move")
+
+	script := filepath.Join(t.TempDir(), "stacks.sh")
+	if err := os.WriteFile(script, []byte(runStep(t, "infrastructure.yml", "changes", "Stacks")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	matrix := `{"include":[{"stack":"stacks/b","level":0,"depends_on":[]}]}`
+	for _, tt := range []struct {
+		name, base, wantList, wantOutput string
+		exit                             int
+	}{
+		{"a move lists both paths", base, "stacks/a/main.tf\nstacks/b/main.tf\n", "stacks=" + matrix + "\n", 0},
+		{"no base: not known", "", "*\n", "stacks=" + matrix + "\n", 0},
+		{"dagger fails", base, "stacks/a/main.tf\nstacks/b/main.tf\n", "", 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dagger := daggertest.NewFake(t, `echo "$FAKE_STDOUT"`)
+			output := filepath.Join(t.TempDir(), "github_output")
+			cmd := exec.Command("bash", "--noprofile", "--norc", "-eo", "pipefail", script)
+			cmd.Dir = repo
+			cmd.Env = append(dagger.Env(), "PATH="+dagger.Dir+":"+os.Getenv("PATH"), "BASE="+tt.base,
+				"GITHUB_OUTPUT="+output, "FAKE_STDOUT="+matrix, daggertest.ExitVar+"="+strconv.Itoa(tt.exit))
+			out, err := cmd.CombinedOutput()
+			if code := cmd.ProcessState.ExitCode(); code != tt.exit {
+				t.Fatalf("step exit %d (%v), want %d:\n%s", code, err, tt.exit, out)
+			}
+			if got, want := dagger.Argv(t), []string{"--progress=plain", "call", "stacks", "--changed-files=./changed.txt"}; !slices.Equal(got, want) {
+				t.Errorf("dagger argv %q, want %q", got, want)
+			}
+			if data, _ := os.ReadFile(filepath.Join(repo, "changed.txt")); string(data) != tt.wantList {
+				t.Errorf("changed.txt = %q, want %q", data, tt.wantList)
+			}
+			if data, _ := os.ReadFile(output); string(data) != tt.wantOutput {
+				t.Errorf("GITHUB_OUTPUT = %q, want %q", data, tt.wantOutput)
+			}
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -130,4 +131,50 @@ func expand(argv []string, vars map[string]string) []string {
 		out[i] = os.Expand(a, func(k string) string { return vars[k] })
 	}
 	return out
+}
+
+// TestWorkflowChangesGate runs the `dagger call` of the workflow's changes job on this
+// repository with the lists git would write: what it prints is what decides whether preview
+// and test run (they need a "stack" in it; ci/ghactions checks the jobs' conditions).
+func TestWorkflowChangesGate(t *testing.T) {
+	requireEngine(t)
+	t.Parallel()
+	argv := workflowCall(t, "infrastructure.yml", "changes", "Stacks")
+	for _, tt := range []struct {
+		name, changed string
+		want          []string // the stacks the matrix names, in order
+	}{
+		{"docs only", "docs/stacks.md\nREADME.md\n", nil},
+		{"one stack", "stacks/network/main.tf\n", []string{"stacks/network"}},
+		{"the shared module", "modules/naming/main.tf\n", []string{"stacks/network", "terraform"}},
+		{"the pipeline", ".dagger/pipeline.go\n", []string{"stacks/network", "terraform"}},
+		{"not known", "*\n", []string{"stacks/network", "terraform"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			changed := filepath.Join(t.TempDir(), "changed.txt")
+			if err := os.WriteFile(changed, []byte(tt.changed), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			args := slices.Clone(argv)
+			for i, a := range args {
+				if a == "--changed-files=./changed.txt" {
+					args[i] = "--changed-files=" + changed
+				}
+			}
+			out := strings.TrimSpace(mustCall(t, nil, args...).Stdout)
+			var matrix struct {
+				Include []struct{ Stack string } `json:"include"`
+			}
+			if err := json.Unmarshal([]byte(out), &matrix); err != nil {
+				t.Fatalf("stdout is not the matrix: %v\n%s", err, out)
+			}
+			var got []string
+			for _, e := range matrix.Include {
+				got = append(got, e.Stack)
+			}
+			if !slices.Equal(got, tt.want) || strings.Contains(out, `"stack"`) != (len(tt.want) > 0) {
+				t.Errorf("matrix %s, want the stacks %v", out, tt.want)
+			}
+		})
+	}
 }
