@@ -2,22 +2,17 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"path"
 	"slices"
 	"strings"
-	"sync"
 
 	"dagger/infra/internal/dagger"
 
 	"github.com/infrapipe/infrapipe/ci/changes"
 	"github.com/infrapipe/infrapipe/ci/environment"
-	"github.com/infrapipe/infrapipe/ci/findings"
 	"github.com/infrapipe/infrapipe/ci/gate"
-	"github.com/infrapipe/infrapipe/ci/ghactions"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
-	"github.com/infrapipe/infrapipe/ci/report"
 	"github.com/infrapipe/infrapipe/ci/stacks"
 )
 
@@ -143,9 +138,6 @@ type stacksOptions struct {
 // summary.md (ci/pipeline), result.json, results.sarif, junit.xml, and each stack's own
 // report under stacks/<stack>/.
 func (m *Infra) pipelineStacks(ctx context.Context, o stacksOptions, run stackPipeline) (*dagger.Directory, error) {
-	if o.maxParallel < 1 {
-		return nil, fmt.Errorf("--max-parallel is %d: give at least 1", o.maxParallel)
-	}
 	_, sel, err := m.selectStacks(ctx, o.spec, o.changedFiles, o.always)
 	if err != nil {
 		return nil, err
@@ -167,83 +159,33 @@ func (m *Infra) pipelineStacks(ctx context.Context, o stacksOptions, run stackPi
 	announce(reproduce)
 
 	runs := make([]pipeline.StackRun, len(sel.Stacks))
+	own := make([]pipeline.StackOwn, len(sel.Stacks))
 	dirs := make([]*dagger.Directory, len(sel.Stacks))
-	sarifs := make([]pipeline.StackFile, len(sel.Stacks))
-	junits := make([]pipeline.StackFile, len(sel.Stacks))
-	annotations := make([]string, len(sel.Stacks))
-	done := map[string]chan struct{}{}
-	for _, s := range sel.Stacks {
-		done[s.Dir] = make(chan struct{})
+	err = stacks.Schedule(sel.Stacks, o.maxParallel, func(i int, held []string) bool {
+		s := sel.Stacks[i]
+		r := pipeline.StackRun{Stack: s.Dir, Why: s.Why, Held: held, Report: pipeline.StackReport(s.Dir)}
+		dir, err := run(ctx, m.forStack(s.Dir), o.dryRun || len(held) > 0)
+		if err == nil {
+			r, own[i], err = readStackReport(ctx, r, dir)
+		}
+		if err != nil {
+			// The first line is the reason; a reproduce line may follow.
+			reason, _, _ := strings.Cut(err.Error(), "\n")
+			r.Verdict, r.Reasons = gate.Block, []string{reason}
+			r.Summary = "The stack's pipeline could not run:\n\n" + pipeline.CodeBlock("", pipeline.Tail(err.Error(), 40))
+			dir, own[i] = nil, pipeline.StackOwn{}
+		}
+		runs[i], dirs[i] = r, dir
+		return r.Verdict == gate.Block
+	})
+	if err != nil {
+		return nil, err
 	}
-	slots := make(chan struct{}, o.maxParallel)
-	var mu sync.Mutex
-	stopped := map[string]bool{} // blocked, or held: what depends on it is not applied either
-	var wg sync.WaitGroup
-	for i, s := range sel.Stacks {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer close(done[s.Dir])
-			var held []string
-			for _, d := range s.DependsOn {
-				if ch, ok := done[d]; ok {
-					<-ch
-					mu.Lock()
-					if stopped[d] {
-						held = append(held, d)
-					}
-					mu.Unlock()
-				}
-			}
-			slots <- struct{}{}
-			defer func() { <-slots }()
-			r := pipeline.StackRun{Stack: s.Dir, Why: s.Why, Held: held, Report: pipeline.StackReport(s.Dir)}
-			dir, err := run(ctx, m.forStack(s.Dir), o.dryRun || len(held) > 0)
-			if err == nil {
-				r, sarifs[i], junits[i], annotations[i], err = readStackReport(ctx, r, dir)
-			}
-			if err != nil {
-				// The first line is the reason; a reproduce line may follow.
-				reason, _, _ := strings.Cut(err.Error(), "\n")
-				r.Verdict, r.Reasons = gate.Block, []string{reason}
-				r.Summary = "The stack's pipeline could not run:\n\n" + pipeline.CodeBlock("", pipeline.Tail(err.Error(), 40))
-				dir = nil
-			}
-			runs[i], dirs[i] = r, dir
-			mu.Lock()
-			stopped[s.Dir] = r.Verdict == gate.Block || len(held) > 0
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-
 	res := pipeline.NewStacksResult(name, o.dryRun, runs, sel.Removed)
-	res.Outputs["reproduce"] = reproduce.String()
-	js, err := json.MarshalIndent(res, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("write result.json: %w", err)
-	}
-	missing := func(f pipeline.StackFile) bool { return f.Data == nil }
-	merged, err := pipeline.MergeStacksSARIF(slices.DeleteFunc(sarifs, missing))
+	files, err := pipeline.StacksFiles(res, reproduce, namedStacks(o.spec), own)
 	if err != nil {
 		return nil, err
 	}
-	junit, err := pipeline.MergeStacksJUnit(slices.DeleteFunc(junits, missing))
-	if err != nil {
-		return nil, err
-	}
-	var sarif strings.Builder
-	if err := findings.WriteSARIF(&sarif, merged); err != nil {
-		return nil, fmt.Errorf("write results.sarif: %w", err)
-	}
-	gh, err := pipeline.GitHubFiles(res.Outputs, nil, ghactions.AnnotateOptions{})
-	if err != nil {
-		return nil, err
-	}
-	gh[3] = strings.Join(annotations, "") // each stack's annotations, made with its own threshold
-	files := append(gh, "summary.md", pipeline.StacksSummary(report.MaxMarkdown, res, reproduce),
-		"comment.md", pipeline.StacksComment(res, reproduce, namedStacks(o.spec)),
-		pipeline.ResultFile, string(js)+"\n", "results.sarif", sarif.String(), "junit.xml", string(junit))
 	out, err := reportDir(ctx, files...)
 	if err != nil {
 		return nil, err
@@ -261,46 +203,40 @@ func (m *Infra) pipelineStacks(ctx context.Context, o stacksOptions, run stackPi
 
 // readStackReport reads what the combined report takes from a stack's own: its verdict and
 // reasons, its summary, its SARIF log, its junit.xml and its annotations.
-func readStackReport(ctx context.Context, r pipeline.StackRun, dir *dagger.Directory) (pipeline.StackRun, pipeline.StackFile, pipeline.StackFile, string, error) {
-	read := func(name string) (string, bool, error) {
-		ok, err := dir.Exists(ctx, name)
-		if err != nil || !ok {
-			return "", false, err
+func readStackReport(ctx context.Context, r pipeline.StackRun, dir *dagger.Directory) (pipeline.StackRun, pipeline.StackOwn, error) {
+	var own pipeline.StackOwn
+	read := func(name string) ([]byte, error) {
+		if ok, err := dir.Exists(ctx, name); err != nil || !ok {
+			return nil, err
 		}
 		s, err := dir.File(name).Contents(ctx)
-		return s, err == nil, err
+		return []byte(s), err
 	}
-	var sarif, junit pipeline.StackFile
-	summary, _, err := read("summary.md")
+	summary, err := read("summary.md")
 	if err != nil {
-		return r, sarif, junit, "", err
+		return r, own, err
 	}
-	r.Summary, r.Verdict, r.Reasons = summary, gate.Pass, []string{}
-	js, ok, err := read(pipeline.ResultFile)
+	r.Summary, r.Verdict, r.Reasons = string(summary), gate.Pass, []string{}
+	js, err := read(pipeline.ResultFile)
 	if err != nil {
-		return r, sarif, junit, "", err
+		return r, own, err
 	}
-	if ok { // a push that deleted a branch has nothing to deploy, and no result
-		res, err := pipeline.ReadResult(path.Join(r.Stack, pipeline.ResultFile), []byte(js))
+	if js != nil { // a push that deleted a branch has nothing to deploy, and no result
+		res, err := pipeline.ReadResult(path.Join(r.Stack, pipeline.ResultFile), js)
 		if err != nil {
-			return r, sarif, junit, "", err
+			return r, own, err
 		}
 		r.Verdict, r.Reasons = res.Verdict, res.Reasons
 	}
-	for _, f := range []struct {
-		name string
-		dst  *pipeline.StackFile
-	}{{"results.sarif", &sarif}, {"junit.xml", &junit}} {
-		data, ok, err := read(f.name)
-		if err != nil {
-			return r, sarif, junit, "", err
-		}
-		if ok {
-			*f.dst = pipeline.StackFile{Stack: r.Stack, Data: []byte(data)}
-		}
+	if own.SARIF, err = read("results.sarif"); err != nil {
+		return r, own, err
 	}
-	annotations, _, err := read("annotations.txt")
-	return r, sarif, junit, annotations, err
+	if own.JUnit, err = read("junit.xml"); err != nil {
+		return r, own, err
+	}
+	annotations, err := read("annotations.txt")
+	own.Annotations = string(annotations)
+	return r, own, err
 }
 
 // namedStacks is --stacks when it names stacks, "" for changed or all.

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/findings"
 	"github.com/infrapipe/infrapipe/ci/gate"
+	"github.com/infrapipe/infrapipe/ci/ghactions"
 	"github.com/infrapipe/infrapipe/ci/internal/markdown"
 	"github.com/infrapipe/infrapipe/ci/report"
 )
@@ -249,4 +251,67 @@ func MergeStacksJUnit(files []StackFile) ([]byte, error) {
 		}
 	}
 	return report.JUnit(all)
+}
+
+// StackOwn is what the combined report takes from a stack's own report besides its
+// summary: its results.sarif and junit.xml (nil when it wrote none) and its annotations.
+type StackOwn struct {
+	SARIF, JUnit []byte
+	Annotations  string
+}
+
+// StacksFiles is the combined report of a run of several stacks, as name, content pairs
+// for the report directory: summary.md and comment.md, result.json (with the reproduce
+// line among its outputs), outputs.env, annotations.txt (each stack's, made with its own
+// threshold), one results.sarif and one junit.xml. own is in r.Stacks' order; named is
+// the --stacks list when the run named its stacks.
+func StacksFiles(r StacksResult, reproduce Command, named string, own []StackOwn) ([]string, error) {
+	if len(own) != len(r.Stacks) {
+		return nil, fmt.Errorf("the report of %d stacks was given the files of %d", len(r.Stacks), len(own))
+	}
+	r.Outputs = maps.Clone(r.Outputs)
+	if r.Outputs == nil {
+		r.Outputs = map[string]string{}
+	}
+	r.Outputs["reproduce"] = reproduce.String()
+	js, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("write result.json: %w", err)
+	}
+	var sarifs, junits []StackFile
+	var annotations strings.Builder
+	for i, o := range own {
+		if o.SARIF != nil {
+			sarifs = append(sarifs, StackFile{Stack: r.Stacks[i].Stack, Data: o.SARIF})
+		}
+		if o.JUnit != nil {
+			junits = append(junits, StackFile{Stack: r.Stacks[i].Stack, Data: o.JUnit})
+		}
+		annotations.WriteString(o.Annotations)
+	}
+	merged, err := MergeStacksSARIF(sarifs)
+	if err != nil {
+		return nil, err
+	}
+	var sarif strings.Builder
+	if err := findings.WriteSARIF(&sarif, merged); err != nil {
+		return nil, fmt.Errorf("write results.sarif: %w", err)
+	}
+	junit, err := MergeStacksJUnit(junits)
+	if err != nil {
+		return nil, err
+	}
+	env, err := ghactions.RenderOutputs(ghactions.SortedOutputs(r.Outputs))
+	if err != nil {
+		return nil, fmt.Errorf("render outputs.env: %w", err)
+	}
+	return []string{
+		"summary.md", StacksSummary(report.MaxMarkdown, r, reproduce),
+		"comment.md", StacksComment(r, reproduce, named),
+		ResultFile, string(js) + "\n",
+		"outputs.env", string(env),
+		"annotations.txt", annotations.String(),
+		"results.sarif", sarif.String(),
+		"junit.xml", string(junit),
+	}, nil
 }

@@ -2,7 +2,10 @@ package pipeline
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -214,5 +217,77 @@ func TestMergeStacksJUnit(t *testing.T) {
 	}
 	if _, err := MergeStacksJUnit([]StackFile{{"x", []byte("<nope")}}); err == nil || !strings.Contains(err.Error(), "x/junit.xml") {
 		t.Errorf("a broken file: %v", err)
+	}
+}
+
+// The combined report's files, from real SARIF and JUnit as the stacks' own reports write
+// them: every file there once, the reproduce line in result.json and outputs.env, each
+// stack's annotations kept as made, a stack that wrote no SARIF or JUnit left out of those.
+func TestStacksFiles(t *testing.T) {
+	var sarif bytes.Buffer
+	fs := []findings.Finding{{Tool: "trivy", RuleID: "AWS-0178", Severity: findings.Medium, File: "main.tf", Line: 2, Message: "flow logs"}}
+	if err := findings.WriteSARIF(&sarif, findings.MergeSARIF(fs, findings.SARIFOptions{Tools: []string{"trivy"}, Root: "stacks/network"})); err != nil {
+		t.Fatal(err)
+	}
+	junit, err := report.JUnit([]report.Suite{{Name: "pipeline test", Cases: []report.Case{{Name: "Plan"}, {Name: "Apply", Failure: "refused"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := []StackRun{
+		{Stack: "stacks/network", Verdict: gate.Pass, Report: StackReport("stacks/network"), Summary: "# test pipeline: pass\n"},
+		{Stack: "terraform", Verdict: gate.Block, Reasons: []string{"apply refused"}, Held: []string{"stacks/network"}, Report: StackReport("terraform"), Summary: "# test pipeline: block\n"},
+	}
+	res := NewStacksResult("test", false, runs, nil)
+	reproduce := Call(nil, "pipeline").Flag("env", "test").Flag("stacks", "stacks/network,terraform")
+	own := []StackOwn{
+		{SARIF: sarif.Bytes(), Annotations: "::warning file=stacks/network/main.tf,line=2::flow logs\n"},
+		{JUnit: junit, Annotations: "::error::apply refused\n"},
+	}
+	list, err := StacksFiles(res, reproduce, "", own)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{}
+	for i := 0; i+1 < len(list); i += 2 {
+		if _, dup := files[list[i]]; dup {
+			t.Errorf("%s twice", list[i])
+		}
+		files[list[i]] = list[i+1]
+	}
+	if len(files) != 7 || len(list) != 14 {
+		t.Errorf("files %v", slices.Collect(maps.Keys(files)))
+	}
+	var back StacksResult
+	if err := json.Unmarshal([]byte(files[ResultFile]), &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Verdict != gate.Block || back.Outputs["reproduce"] != reproduce.String() || len(back.Stacks) != 2 || back.Stacks[1].Held[0] != "stacks/network" {
+		t.Errorf("result.json %s", files[ResultFile])
+	}
+	if _, ok := res.Outputs["reproduce"]; ok {
+		t.Error("StacksFiles changed the caller's outputs")
+	}
+	if !strings.Contains(files["outputs.env"], "reproduce<<") || !strings.Contains(files["outputs.env"], "verdict<<") && !strings.Contains(files["outputs.env"], "verdict=block") {
+		t.Errorf("outputs.env:\n%s", files["outputs.env"])
+	}
+	if files["annotations.txt"] != own[0].Annotations+own[1].Annotations {
+		t.Errorf("annotations.txt %q", files["annotations.txt"])
+	}
+	if !strings.Contains(files["results.sarif"], "stacks/network/main.tf") || !strings.Contains(files["junit.xml"], `name="terraform: pipeline test"`) ||
+		strings.Contains(files["junit.xml"], "stacks/network:") {
+		t.Errorf("merged SARIF or JUnit:\n%s\n%s", files["results.sarif"], files["junit.xml"])
+	}
+	for _, name := range []string{"summary.md", "comment.md"} {
+		if !strings.Contains(files[name], "# test pipeline: block") || !strings.Contains(files[name], reproduce.String()) {
+			t.Errorf("%s:\n%s", name, files[name])
+		}
+	}
+
+	if _, err := StacksFiles(res, reproduce, "", own[:1]); err == nil || !strings.Contains(err.Error(), "2 stacks was given the files of 1") {
+		t.Errorf("files of one stack for two: %v", err)
+	}
+	own[1].JUnit = []byte("<testsuites><testsuite")
+	if _, err := StacksFiles(res, reproduce, "", own); err == nil || !strings.Contains(err.Error(), "terraform/junit.xml") {
+		t.Errorf("a broken junit.xml: %v", err)
 	}
 }
