@@ -19,10 +19,7 @@ import (
 func motoCE(t *testing.T, results ...map[string]any) *mototest.Server {
 	t.Helper()
 	moto := mototest.Start(t)
-	for _, kv := range moto.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	moto.Setenv(t)
 	body, err := json.Marshal(map[string]any{"results": results})
 	if err != nil {
 		t.Fatal(err)
@@ -101,10 +98,7 @@ func TestCostVarianceAgainstTheBill(t *testing.T) {
 // A Cost Explorer that refuses (here: nothing listens) is an error naming the call.
 func TestReadBilledRefused(t *testing.T) {
 	moto := mototest.Start(t)
-	for _, kv := range moto.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	moto.Setenv(t)
 	url := moto.URL
 	moto.Stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -80,10 +80,7 @@ resource "aws_cloudwatch_metric_alarm" "errors" {
 func deploy(t *testing.T) ([]Resource, Clients) {
 	t.Helper()
 	moto := mototest.Start(t)
-	for _, kv := range moto.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	moto.Setenv(t)
 	w := tftest.New(t, map[string]string{"main.tf": stack})
 	w.UseRealAWSProviderOn(moto.URL, "cloudwatch", "dynamodb", "kms", "s3", "sns", "sts")
 	w.Init()

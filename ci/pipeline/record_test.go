@@ -23,10 +23,7 @@ import (
 // verdict, and fails (or passes) the job the same, as without a record.
 func TestRecordFailureLeavesTheVerdict(t *testing.T) {
 	moto := mototest.Start(t)
-	for _, kv := range moto.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	moto.Setenv(t)
 	ctx := context.Background()
 	client, err := state.NewS3Client(ctx, "us-east-1", moto.URL)
 	if err != nil {

@@ -147,10 +147,7 @@ func TestPriorAndCheckFresh(t *testing.T) {
 func TestStoreOnMoto(t *testing.T) {
 	_, second, _ := realPlans(t)
 	moto := mototest.Start(t)
-	for _, kv := range moto.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	moto.Setenv(t)
 	ctx := context.Background()
 	client, err := state.NewS3Client(ctx, "us-east-1", moto.URL)
 	if err != nil {

@@ -51,10 +51,7 @@ resource "aws_s3_bucket_public_access_block" "data" {
 // new group whose rules the provider fills in after apply (none set here) do not.
 func TestReadRealProviderPlan(t *testing.T) {
 	moto := mototest.Start(t)
-	for _, kv := range moto.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	moto.Setenv(t)
 	w := awsWorkspace(t, moto)
 	w.Write("main.tf", before)
 	w.Init()

@@ -224,10 +224,7 @@ func TestKey(t *testing.T) {
 func bucketOnMoto(t testing.TB) (*mototest.Server, *s3.Client, string) {
 	t.Helper()
 	moto := mototest.Start(t)
-	for _, kv := range moto.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	moto.Setenv(t)
 	ctx := context.Background()
 	client, err := state.NewS3Client(ctx, "us-east-1", moto.URL)
 	if err != nil {

@@ -97,10 +97,7 @@ func newStateBucketLocking(t *testing.T, env environment.Name, lockTable string)
 func motoS3(t *testing.T) (*mototest.Server, *s3.Client) {
 	t.Helper()
 	moto := mototest.Start(t)
-	for _, kv := range moto.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	moto.Setenv(t)
 	client, err := NewS3Client(context.Background(), "us-east-1", moto.URL)
 	if err != nil {
 		t.Fatal(err)

@@ -90,6 +90,16 @@ func (s *Server) Reset(t testing.TB) {
 	resp.Body.Close()
 }
 
+// Setenv points this test's AWS SDK clients and Terraform at dummy credentials and region
+// (Env) for the rest of the test; tests that call it cannot run in parallel.
+func (s *Server) Setenv(t testing.TB) {
+	t.Helper()
+	for _, kv := range s.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+}
+
 // Env returns dummy AWS credentials and region for SDK clients and Terraform.
 func (s *Server) Env() []string {
 	return []string{
