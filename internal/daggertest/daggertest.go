@@ -215,12 +215,21 @@ func splitCommands(s string) []string {
 	return append(parts, string(rs[last:]))
 }
 
-// shellWords splits a command into words, honouring quotes and stopping at a comment or a
-// pipe: enough for documentation and workflow steps, not a shell.
+// shellWords splits a command into words, honouring quotes, leaving out redirections
+// (> out.json, 2>&1, < in) and stopping at a comment or a pipe: enough for documentation
+// and workflow steps, not a shell.
 func shellWords(s string) []string {
 	var words []string
 	var cur strings.Builder
-	quote, inWord := rune(0), false
+	quote, inWord, target := rune(0), false, false
+	flush := func() {
+		if inWord && !target {
+			words = append(words, cur.String())
+		}
+		target = target && !inWord // a redirection's target is the word after it
+		cur.Reset()
+		inWord = false
+	}
 	for _, r := range s {
 		switch {
 		case quote != 0:
@@ -232,20 +241,22 @@ func shellWords(s string) []string {
 		case r == '"' || r == '\'':
 			quote, inWord = r, true
 		case r == ' ' || r == '\t':
-			if inWord {
-				words = append(words, cur.String())
-				cur.Reset()
+			flush()
+		case r == '>' || r == '<':
+			if strings.Trim(cur.String(), "0123456789&") == "" {
+				cur.Reset() // the descriptor of 2> or &>, not a word
 				inWord = false
 			}
+			flush()
+			target = true
 		case (r == '#' || r == '|') && !inWord:
+			flush()
 			return words
 		default:
 			cur.WriteRune(r)
 			inWord = true
 		}
 	}
-	if inWord {
-		words = append(words, cur.String())
-	}
+	flush()
 	return words
 }

@@ -127,6 +127,9 @@ func TestCalls(t *testing.T) {
 			[]Call{{2, []string{"plan", "--env=test"}}}},
 		{"operators end a call", `guard=1 && dagger call lint || status=$?; dagger call verdict --report=./r && echo "a && dagger call no"`,
 			[]Call{{1, []string{"lint"}}, {1, []string{"verdict", "--report=./r"}}}},
+		{"redirections are no arguments", `dagger call stacks --changed-files=./c.txt > stacks.json 2>&1; dagger call lint >>log <in --x=1; dagger call a 2> err b`,
+			[]Call{{1, []string{"stacks", "--changed-files=./c.txt"}}, {1, []string{"lint", "--x=1"}}, {1, []string{"a", "b"}}}},
+		{"a quoted > is an argument", `dagger call plan --note='a > b' >out`, []Call{{1, []string{"plan", "--note=a > b"}}}},
 		{"a comment and a pipe end a call", "dagger call plan --env=test # dagger call x\ndagger call lint | tee out",
 			[]Call{{1, []string{"plan", "--env=test"}}, {2, []string{"lint"}}}},
 	} {
