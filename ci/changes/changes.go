@@ -104,24 +104,19 @@ func Decide(t Tree, stackDir string, changed []string) (Decision, error) {
 	if err != nil {
 		return Decision{}, err
 	}
-	// The deepest module that holds a path names it.
-	slices.SortStableFunc(modules, func(a, b string) int { return len(b) - len(a) })
 	var d Decision
 	for _, p := range changed {
 		why := ""
 		switch {
-		case within(p, stackDir):
+		case Within(p, stackDir):
 			why = "in the stack"
 		case p == RepoConfig:
 			why = "the repository's pipeline.yaml, which the stack inherits"
-		case slices.ContainsFunc(Pipeline, func(prefix string) bool { return p == strings.TrimSuffix(prefix, "/") || strings.HasPrefix(p, prefix) }):
+		case InPipeline(p):
 			why = "part of the pipeline"
 		default:
-			for _, m := range modules {
-				if within(p, m) {
-					why = "in module " + m + ", which the stack uses"
-					break
-				}
+			if m, ok := ModuleHolding(modules, p); ok {
+				why = "in module " + m + ", which the stack uses"
 			}
 		}
 		if why != "" {
@@ -132,9 +127,26 @@ func Decide(t Tree, stackDir string, changed []string) (Decision, error) {
 	return d, nil
 }
 
-// within reports whether p is dir or below it; "." holds everything.
-func within(p, dir string) bool {
+// Within reports whether p is dir or below it; "." holds everything.
+func Within(p, dir string) bool {
 	return dir == "." || p == dir || strings.HasPrefix(p, dir+"/")
+}
+
+// InPipeline reports whether p is part of the pipeline itself (Pipeline).
+func InPipeline(p string) bool {
+	return slices.ContainsFunc(Pipeline, func(prefix string) bool { return p == strings.TrimSuffix(prefix, "/") || strings.HasPrefix(p, prefix) })
+}
+
+// ModuleHolding is the module of modules (LocalModules') that holds p, the deepest when
+// modules nest: that one names it.
+func ModuleHolding(modules []string, p string) (string, bool) {
+	best := ""
+	for _, m := range modules {
+		if Within(p, m) && len(m) > len(best) {
+			best = m
+		}
+	}
+	return best, best != ""
 }
 
 // LocalModules are the directories of the local modules ("./x", "../x") the configuration

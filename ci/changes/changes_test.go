@@ -185,3 +185,21 @@ func TestUnaffected(t *testing.T) {
 		t.Errorf("a path was not quoted as code:\n%s", md)
 	}
 }
+
+// The module that names a changed path is the deepest that holds it, whatever the order of
+// the list; "modules/a" does not hold "modules/ab".
+func TestModuleHolding(t *testing.T) {
+	modules := []string{"modules/net/subnets", "modules/net", "modules/a"}
+	for _, tt := range []struct{ path, want string }{
+		{"modules/net/subnets/main.tf", "modules/net/subnets"},
+		{"modules/net/main.tf", "modules/net"},
+		{"modules/net", "modules/net"},
+		{"modules/ab/main.tf", ""},
+		{"terraform/main.tf", ""},
+	} {
+		got, ok := ModuleHolding(modules, tt.path)
+		if got != tt.want || ok != (tt.want != "") {
+			t.Errorf("ModuleHolding(%q) = %q, %v; want %q", tt.path, got, ok, tt.want)
+		}
+	}
+}

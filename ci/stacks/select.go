@@ -46,8 +46,6 @@ func (r Repo) Changed(t changes.Tree, changed []string) (Selection, error) {
 		if err != nil {
 			return Selection{}, fmt.Errorf("stack %s: %w", s.Dir, err)
 		}
-		// The deepest module that holds a path names it.
-		slices.SortStableFunc(m, func(a, b string) int { return len(b) - len(a) })
 		modules[s.Dir] = m
 	}
 	var sel Selection
@@ -59,7 +57,7 @@ func (r Repo) Changed(t changes.Tree, changed []string) (Selection, error) {
 		case p == RepoFile:
 			all(p + ": the repository's pipeline.yaml, which every stack inherits")
 			continue
-		case slices.ContainsFunc(changes.Pipeline, func(prefix string) bool { return p == strings.TrimSuffix(prefix, "/") || strings.HasPrefix(p, prefix) }):
+		case changes.InPipeline(p):
 			all(p + ": part of the pipeline")
 			continue
 		}
@@ -69,12 +67,9 @@ func (r Repo) Changed(t changes.Tree, changed []string) (Selection, error) {
 		}
 		used := false
 		for _, s := range r.Stacks {
-			for _, m := range modules[s.Dir] {
-				if within(p, m) && s.Dir != owner {
-					why[s.Dir] = append(why[s.Dir], p+": in module "+m+", which the stack uses")
-					used = true
-					break
-				}
+			if m, ok := changes.ModuleHolding(modules[s.Dir], p); ok && s.Dir != owner {
+				why[s.Dir] = append(why[s.Dir], p+": in module "+m+", which the stack uses")
+				used = true
 			}
 		}
 		if owner == "" && !used && strings.HasSuffix(p, ".tf") {
@@ -109,16 +104,11 @@ func (r Repo) Changed(t changes.Tree, changed []string) (Selection, error) {
 func (r Repo) owner(p string) string {
 	best := ""
 	for _, s := range r.Stacks {
-		if within(p, s.Dir) && (best == "" || len(s.Dir) > len(best) || best == ".") {
+		if changes.Within(p, s.Dir) && (best == "" || len(s.Dir) > len(best) || best == ".") {
 			best = s.Dir
 		}
 	}
 	return best
-}
-
-// within reports whether p is dir or below it; "." holds everything.
-func within(p, dir string) bool {
-	return dir == "." || p == dir || strings.HasPrefix(p, dir+"/")
 }
 
 func dedupe(s []string) []string {
