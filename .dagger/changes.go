@@ -18,11 +18,7 @@ import (
 // unaffected is the report of a run whose change touches nothing this pipeline deploys
 // (ci/changes decides), or nil when the pipeline must run.
 func (m *Infra) unaffected(ctx context.Context, env string, changedFiles *dagger.File) (*dagger.Directory, error) {
-	list, err := changedFiles.Contents(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read --changed-files: %w", err)
-	}
-	changed, err := changes.ReadList(list)
+	changed, err := readChangedFiles(ctx, changedFiles)
 	if err != nil {
 		return nil, err
 	}
@@ -45,6 +41,20 @@ func (m *Infra) unaffected(ctx context.Context, env string, changedFiles *dagger
 		return nil, err
 	}
 	return reportDir(ctx, append(gh, "summary.md", changes.Unaffected(env, changed), pipeline.ResultFile, string(js)+"\n")...)
+}
+
+// readChangedFiles is --changed-files as ci/changes reads it: an empty list is nothing
+// changed (not nil), a line "*" everything.
+func readChangedFiles(ctx context.Context, f *dagger.File) ([]string, error) {
+	list, err := f.Contents(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read --changed-files: %w", err)
+	}
+	changed, err := changes.ReadList(list)
+	if changed == nil && err == nil {
+		changed = []string{}
+	}
+	return changed, err
 }
 
 // sourceTree is ci/changes' view of the repository the module was given.

@@ -416,9 +416,9 @@ func (p *pipelineRun) deploy(ctx context.Context, staticChecks func()) {
 // An import step that cannot run is recorded as broken and the plan goes on without it.
 func (p *pipelineRun) planWithImports(ctx context.Context) (*planRun, error) {
 	r := p.r
-	p.begin(pipeline.StepPlan)
 	if p.stored != nil {
 		// The stored plan is applied as reviewed, imports and all: nothing is planned again.
+		p.begin(pipeline.StepPlan)
 		ctr, err := r.initialized(ctx)
 		if err != nil {
 			return nil, err

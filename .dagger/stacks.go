@@ -48,15 +48,8 @@ func (m *Infra) selectStacks(ctx context.Context, spec string, changedFiles *dag
 	}
 	var changed []string
 	if changedFiles != nil {
-		list, err := changedFiles.Contents(ctx)
-		if err != nil {
-			return repo, stacks.Selection{}, fmt.Errorf("read --changed-files: %w", err)
-		}
-		if changed, err = changes.ReadList(list); err != nil {
+		if changed, err = readChangedFiles(ctx, changedFiles); err != nil {
 			return repo, stacks.Selection{}, err
-		}
-		if changed == nil {
-			changed = []string{} // an empty list: nothing changed
 		}
 	}
 	if always {
