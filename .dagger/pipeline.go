@@ -12,6 +12,7 @@ import (
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/gate"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
+	"github.com/infrapipe/infrapipe/ci/postdeploy"
 )
 
 // Pipeline runs one environment's whole pipeline, the steps its profile asks for:
@@ -232,7 +233,7 @@ type pipelineRun struct {
 	began   map[pipeline.Step]time.Time // when each step started, for the run record
 	steps   []pipeline.StepReport
 	planned *planRun
-	tests   *testSuite
+	tests   *postdeploy.Suite
 	files   []string // extra report files (name, contents, ...), e.g. the import report
 }
 
@@ -405,7 +406,7 @@ func (p *pipelineRun) deploy(ctx context.Context, staticChecks func()) {
 		p.broken(pipeline.StepTests, err)
 		return
 	}
-	p.add(ts.step())
+	p.add(ts.Step())
 	p.mu.Lock()
 	p.tests = ts
 	p.mu.Unlock()
@@ -477,7 +478,7 @@ func (p *pipelineRun) report(ctx context.Context, reproduce pipeline.Command) (*
 			Text: p.planned.text, Sections: []string{p.planned.risky, p.storedSection}}
 	}
 	if p.tests != nil {
-		suite := p.tests.suite()
+		suite := p.tests.JUnit()
 		rep.Tests = &suite
 	}
 	msg := rep.Message()

@@ -1,0 +1,396 @@
+package postdeploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+
+	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/gate"
+	"github.com/infrapipe/infrapipe/ci/internal/mototest"
+	"github.com/infrapipe/infrapipe/ci/internal/tftest"
+	"github.com/infrapipe/infrapipe/ci/livecheck"
+)
+
+// host runs terraform in a test's workspace, as the module runs it in the environment's
+// container: a non-zero exit is a code, not an error.
+func host(w *tftest.Workspace) Runner {
+	return func(_ context.Context, args []string) (int, string, string, error) {
+		stdout, stderr, err := w.Exec(args...)
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			return exit.ExitCode(), stdout, stderr, nil
+		}
+		return 0, stdout, stderr, err
+	}
+}
+
+// profile is the test environment's built-in profile with post_deploy set to checks.
+func profile(t *testing.T, checks ...environment.PostDeployCheck) environment.Profile {
+	t.Helper()
+	p, err := environment.Default("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.PostDeploy = checks
+	return p
+}
+
+// results are the suite's cases as the summary shows them: name → "pass", "FAIL: …" or
+// "skipped: …".
+func results(s *Suite) map[string]string {
+	out := map[string]string{}
+	for _, c := range s.Cases {
+		switch {
+		case c.Failure != "":
+			out[c.Name] = "FAIL: " + c.Failure
+		case c.Skipped != "":
+			out[c.Name] = "skipped: " + c.Skipped
+		default:
+			out[c.Name] = "pass"
+		}
+	}
+	return out
+}
+
+// stack stands in for a deployment: a resource set by a variable, and an output that may
+// be a health endpoint.
+func stack(url string) string {
+	return fmt.Sprintf(`
+variable "release" {
+  type = string
+}
+resource "terraform_data" "app" {
+  input = var.release
+}
+output "release" {
+  value = terraform_data.app.output
+}
+output "api_url" {
+  value = %q
+}
+`, url)
+}
+
+const notInPostDeploy = "skipped: not in post_deploy for test in pipeline.yaml"
+
+// Each category runs only when post_deploy names it, and each judges what real Terraform
+// and a real HTTP server say: a stack whose plan still has changes, or whose plan cannot
+// run, fails converged; a state that cannot be read fails the outputs and every live check;
+// a health endpoint answering 500 fails; one on the emulator's alias is asked through the
+// emulator's endpoint.
+func TestRun(t *testing.T) {
+	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	t.Cleanup(ok.Close)
+	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusInternalServerError) }))
+	t.Cleanup(broken.Close)
+	corrupt := func(w *tftest.Workspace) { w.Write("terraform.tfstate", "{") }
+	applied := []string{"-var=release=1"}
+	all := environment.AllPostDeployChecks
+	const (
+		deployment = livecheck.DeploymentName
+		security   = livecheck.SecurityName
+		monitoring = livecheck.MonitoringName
+		apiURL     = "health endpoint api_url answers"
+	)
+	for _, tt := range []struct {
+		name     string
+		checks   []environment.PostDeployCheck
+		url      string                    // the api_url output
+		after    func(w *tftest.Workspace) // what happens to the deployment after its apply
+		planArgs []string
+		// want: every case, by name: the first string starts its result, the others are in it.
+		want map[string][]string
+	}{{
+		name: "converged stack passes", checks: all[:5], url: ok.URL + "/health", planArgs: applied,
+		want: map[string][]string{
+			ConvergedName: {"pass"},
+			deployment:    {"skipped: no resource of a type this check can ask about"},
+			security:      {"skipped: ", "sets no bucket encryption"},
+			OutputsName:   {"pass"},
+			apiURL:        {"pass"},
+			monitoring:    {notInPostDeploy},
+		},
+	}, {
+		name: "pending changes fail converged", checks: all[:1], url: ok.URL, planArgs: []string{"-var=release=2"},
+		want: map[string][]string{
+			ConvergedName: {"FAIL: terraform plan still has changes after the apply:\n", "terraform_data.app will be updated in-place", `input  = "1" -> "2"`},
+			deployment:    {notInPostDeploy}, security: {notInPostDeploy}, OutputsName: {notInPostDeploy},
+			HealthName: {notInPostDeploy}, monitoring: {notInPostDeploy},
+		},
+	}, {
+		name: "a plan that cannot run fails converged", checks: all[:1], url: ok.URL,
+		want: map[string][]string{
+			ConvergedName: {"FAIL: terraform plan failed (exit code 1):\n", "No value for required variable"},
+			deployment:    {notInPostDeploy}, security: {notInPostDeploy}, OutputsName: {notInPostDeploy},
+			HealthName: {notInPostDeploy}, monitoring: {notInPostDeploy},
+		},
+	}, {
+		name: "an unreadable state fails the outputs and the live checks", url: ok.URL, after: corrupt,
+		checks: []environment.PostDeployCheck{environment.PostDeployDeployment, environment.PostDeployOutputs, environment.PostDeployHealth, environment.PostDeployMonitoring},
+		want: map[string][]string{
+			ConvergedName: {notInPostDeploy},
+			deployment:    {"FAIL: terraform show -json failed (exit code 1):\n"},
+			security:      {notInPostDeploy},
+			OutputsName:   {"FAIL: terraform output failed (exit code 1):\n"},
+			HealthName:    {"skipped: no *_url or *_endpoint output with an http(s) URL"},
+			monitoring:    {"FAIL: terraform show -json failed (exit code 1):\n"},
+		},
+	}, {
+		name: "health alone counts the outputs' failure", checks: []environment.PostDeployCheck{environment.PostDeployHealth}, url: ok.URL, after: corrupt,
+		want: map[string][]string{
+			ConvergedName: {notInPostDeploy}, deployment: {notInPostDeploy}, security: {notInPostDeploy},
+			OutputsName: {"FAIL: terraform output failed (exit code 1):\n"},
+			HealthName:  {"skipped: no *_url or *_endpoint output with an http(s) URL"},
+			monitoring:  {notInPostDeploy},
+		},
+	}, {
+		name: "health alone skips readable outputs", checks: []environment.PostDeployCheck{environment.PostDeployHealth}, url: ok.URL,
+		want: map[string][]string{
+			ConvergedName: {notInPostDeploy}, deployment: {notInPostDeploy}, security: {notInPostDeploy},
+			OutputsName: {notInPostDeploy}, apiURL: {"pass"}, monitoring: {notInPostDeploy},
+		},
+	}, {
+		name: "an endpoint answering 500 fails", checks: all[3:5], url: broken.URL + "/health",
+		want: map[string][]string{
+			ConvergedName: {notInPostDeploy}, deployment: {notInPostDeploy}, security: {notInPostDeploy},
+			OutputsName: {"pass"}, apiURL: {"FAIL: GET " + broken.URL + "/health: HTTP 500"}, monitoring: {notInPostDeploy},
+		},
+	}, {
+		name: "an endpoint on the emulator's alias is asked through its endpoint", checks: all[4:5], url: "http://aws:5000/health",
+		want: map[string][]string{
+			ConvergedName: {notInPostDeploy}, deployment: {notInPostDeploy}, security: {notInPostDeploy},
+			OutputsName: {notInPostDeploy}, apiURL: {"pass"}, monitoring: {notInPostDeploy},
+		},
+	}, {
+		name: "no http(s) output skips health", checks: all[4:5], url: "s3://assets",
+		want: map[string][]string{
+			ConvergedName: {notInPostDeploy}, deployment: {notInPostDeploy}, security: {notInPostDeploy},
+			OutputsName: {notInPostDeploy}, HealthName: {"skipped: no *_url or *_endpoint output with an http(s) URL"}, monitoring: {notInPostDeploy},
+		},
+	}, {
+		name: "a state without alarms fails monitoring", checks: all[5:], url: ok.URL,
+		want: map[string][]string{
+			ConvergedName: {notInPostDeploy}, deployment: {notInPostDeploy}, security: {notInPostDeploy},
+			OutputsName: {notInPostDeploy}, HealthName: {notInPostDeploy},
+			monitoring: {"FAIL: ", "the state holds no aws_cloudwatch_metric_alarm"},
+		},
+	}, {
+		name: "an empty post_deploy skips everything", url: ok.URL,
+		want: map[string][]string{
+			ConvergedName: {notInPostDeploy}, deployment: {notInPostDeploy}, security: {notInPostDeploy},
+			OutputsName: {notInPostDeploy}, HealthName: {notInPostDeploy}, monitoring: {notInPostDeploy},
+		},
+	}} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := tftest.New(t, map[string]string{"main.tf": stack(tt.url)})
+			w.Init()
+			w.Apply(applied...)
+			if tt.after != nil {
+				tt.after(w)
+			}
+			s, err := Run(context.Background(), Checks{
+				Env: "test", Profile: profile(t, tt.checks...), Terraform: host(w), PlanArgs: tt.planArgs,
+				Endpoint: ok.URL, Alias: "aws",
+				Health: livecheck.HealthOptions{Attempt: time.Second, Total: 2 * time.Second, FirstGap: 100 * time.Millisecond},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := results(s)
+			var failed []string
+			for name, want := range tt.want {
+				r, ok := got[name]
+				if !ok {
+					t.Errorf("no case %q; got %v", name, got)
+					continue
+				}
+				if !strings.HasPrefix(r, want[0]) {
+					t.Errorf("%s = %q, want it to start with %q", name, r, want[0])
+				}
+				for _, part := range want[1:] {
+					if !strings.Contains(r, part) {
+						t.Errorf("%s = %q, want it to hold %q", name, r, part)
+					}
+				}
+				if strings.HasPrefix(want[0], "FAIL: ") {
+					failed = append(failed, name+": "+strings.TrimPrefix(r, "FAIL: "))
+				}
+			}
+			if len(got) != len(tt.want) {
+				t.Errorf("cases %v, want exactly %d", got, len(tt.want))
+			}
+			if gotFailed := s.Failed(); !sameSet(gotFailed, failed) {
+				t.Errorf("Failed() = %q, want %q", gotFailed, failed)
+			}
+		})
+	}
+}
+
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
+
+// A terraform that cannot run at all is an error of the run, not a failed check.
+func TestRunnerError(t *testing.T) {
+	cannot := func(context.Context, []string) (int, string, string, error) {
+		return 0, "", "", errors.New("container exited")
+	}
+	for _, checks := range [][]environment.PostDeployCheck{{environment.PostDeployConverged}, nil} {
+		s, err := Run(context.Background(), Checks{Env: "test", Profile: profile(t, checks...), Terraform: cannot})
+		if err == nil || err.Error() != "terraform: container exited" || s != nil {
+			t.Errorf("post_deploy %v: Run = %v, %v; want the runner's error", checks, s, err)
+		}
+	}
+}
+
+// The suite reads the same in the summary, the step's reasons and junit.xml: a failure's
+// first line is its JUnit message, the whole failure its output.
+func TestSuiteReports(t *testing.T) {
+	s := &Suite{Env: "prod", Cases: []Case{
+		{Name: ConvergedName, Failure: "terraform plan still has changes after the apply:\n~ terraform_data.app", Elapsed: time.Second},
+		{Name: OutputsName},
+		{Name: HealthName, Skipped: "not in post_deploy for prod in pipeline.yaml"},
+	}}
+	step := s.Step()
+	if step.Verdict != gate.Block || !slices.Equal(step.Reasons, []string{ConvergedName + ": terraform plan still has changes after the apply:\n~ terraform_data.app"}) {
+		t.Errorf("step outcome = %+v", step.Outcome)
+	}
+	for _, row := range []string{"## Post-deploy tests", "| outputs readable | pass |", `| health endpoints answer | skipped: not in post\_deploy for prod in pipeline.yaml |`, "FAIL: terraform plan still has changes"} {
+		if !strings.Contains(step.Markdown, row) {
+			t.Errorf("summary lacks %q:\n%s", row, step.Markdown)
+		}
+	}
+	if (&Suite{Env: "prod", Cases: s.Cases[1:]}).Step().Verdict != gate.Pass {
+		t.Error("a suite without failures does not pass")
+	}
+	for _, tt := range []struct{ project, name string }{{"", "post-deploy prod"}, {"shop", "post-deploy prod (shop)"}} {
+		s.Project = tt.project
+		j := s.JUnit()
+		if j.Name != tt.name || len(j.Cases) != 3 {
+			t.Fatalf("JUnit() = %+v, want suite %q with 3 cases", j, tt.name)
+		}
+		c := j.Cases[0]
+		if c.Failure != "terraform plan still has changes after the apply:" || c.Output != s.Cases[0].Failure || c.Classname != "prod" || c.Time != time.Second {
+			t.Errorf("failed case = %+v", c)
+		}
+		if j.Cases[1].Failure != "" || j.Cases[2].Skipped != s.Cases[2].Skipped {
+			t.Errorf("passed and skipped cases = %+v", j.Cases[1:])
+		}
+	}
+}
+
+// liveStack is deployed with the real hashicorp/aws provider on moto: a bucket behind a
+// public access block, and an alarm that notifies a topic somebody is subscribed to.
+const liveStack = `
+resource "aws_s3_bucket" "data" {
+  bucket        = "postdeploy-data"
+  force_destroy = true
+}
+resource "aws_s3_bucket_public_access_block" "data" {
+  bucket                  = aws_s3_bucket.data.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+resource "aws_sns_topic" "alerts" {
+  name = "postdeploy-alerts"
+}
+resource "aws_sns_topic_subscription" "oncall" {
+  topic_arn = aws_sns_topic.alerts.arn
+  protocol  = "email"
+  endpoint  = "oncall@example.com"
+}
+resource "aws_cloudwatch_metric_alarm" "errors" {
+  alarm_name          = "postdeploy-errors"
+  comparison_operator = "GreaterThanThreshold"
+  evaluation_periods  = 1
+  metric_name         = "Errors"
+  namespace           = "AWS/Lambda"
+  period              = 60
+  statistic           = "Sum"
+  threshold           = 1
+  alarm_actions       = [aws_sns_topic.alerts.arn]
+}
+output "bucket" {
+  value = aws_s3_bucket.data.id
+}
+`
+
+// On a real deployment (moto) every category passes; once the alarm is deleted by hand,
+// converged, deployment and monitoring fail, each saying so, and the others still pass.
+func TestLiveChecksOnMoto(t *testing.T) {
+	moto := mototest.Start(t)
+	moto.Setenv(t)
+	w := tftest.New(t, map[string]string{"main.tf": liveStack})
+	w.UseRealAWSProviderOn(moto.URL, "cloudwatch", "s3", "sns", "sts")
+	w.Init()
+	w.Apply()
+	ctx := context.Background()
+	clients, err := livecheck.Connect(ctx, "us-east-1", moto.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func() map[string]string {
+		t.Helper()
+		s, err := Run(ctx, Checks{Env: "test", Profile: profile(t, environment.AllPostDeployChecks...), Terraform: host(w),
+			Clients: clients, Endpoint: moto.URL, Alias: "aws"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return results(s)
+	}
+	// byPrefix finds a case whose name a live check may have extended (types not asked).
+	byPrefix := func(got map[string]string, prefix string) string {
+		for name, r := range got {
+			if strings.HasPrefix(name, prefix) {
+				return r
+			}
+		}
+		t.Fatalf("no case %q in %v", prefix, got)
+		return ""
+	}
+
+	got := run()
+	for _, name := range []string{ConvergedName, livecheck.DeploymentName, livecheck.SecurityName, OutputsName, livecheck.MonitoringName} {
+		if r := byPrefix(got, name); r != "pass" {
+			t.Errorf("%s on the untouched deployment = %q", name, r)
+		}
+	}
+	if r := got[HealthName]; r != "skipped: no *_url or *_endpoint output with an http(s) URL" {
+		t.Errorf("health without endpoints = %q", r)
+	}
+
+	if _, err := clients.CloudWatch.DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: []string{"postdeploy-errors"}}); err != nil {
+		t.Fatal(err)
+	}
+	got = run()
+	for name, want := range map[string]string{
+		ConvergedName:            "Plan: 1 to add, 0 to change, 0 to destroy.",
+		livecheck.DeploymentName: "aws_cloudwatch_metric_alarm.errors is in the state but not in the account",
+		livecheck.MonitoringName: "FAIL: ",
+	} {
+		if r := byPrefix(got, name); !strings.HasPrefix(r, "FAIL: ") || !strings.Contains(r, want) {
+			t.Errorf("%s after the alarm was deleted = %q, want a failure with %q", name, r, want)
+		}
+	}
+	for _, name := range []string{livecheck.SecurityName, OutputsName} {
+		if r := byPrefix(got, name); r != "pass" {
+			t.Errorf("%s after the alarm was deleted = %q", name, r)
+		}
+	}
+}
