@@ -167,11 +167,14 @@ func (m *Infra) sarifOptions(ctx context.Context, tools []string) findings.SARIF
 // suppress applies <terraform-dir>/suppressions.yaml when the repository has one.
 func (m *Infra) suppress(ctx context.Context, fs []findings.Finding) ([]findings.Finding, []string, error) {
 	p := path.Join(m.TerraformDir, "suppressions.yaml")
-	data, ok, err := m.optionalFile(ctx, p)
-	if err != nil || !ok {
-		return fs, nil, err
+	data, ok, err := m.readFile(ctx)(p)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read %s: %w", p, err)
 	}
-	s, err := findings.ParseSuppressions(p, []byte(data))
+	if !ok {
+		return fs, nil, nil
+	}
+	s, err := findings.ParseSuppressions(p, data)
 	if err != nil {
 		return nil, nil, err
 	}
