@@ -139,19 +139,9 @@ func (m *Infra) tflint(ctx context.Context) ([]findings.Finding, error) {
 }
 
 // relativeToTerraform makes finding paths relative to the Terraform directory, as ci/
-// expects (suppressions match them, SARIF and annotations prefix the directory): absolute
-// container paths lose the directory, and Checkov's "/main.tf" (relative to the scanned
-// directory, with a leading slash) loses the slash.
+// expects, from the container paths the scanners report.
 func (m *Infra) relativeToTerraform(fs []findings.Finding) []findings.Finding {
-	prefix := m.tfDir() + "/"
-	for i := range fs {
-		f := strings.TrimPrefix(fs[i].File, prefix)
-		if strings.HasPrefix(f, "/") && !strings.HasPrefix(f, srcMount+"/") {
-			f = f[1:]
-		}
-		fs[i].File = f
-	}
-	return fs
+	return findings.RelativeTo(fs, m.tfDir(), srcMount)
 }
 
 // sarifOptions place merged SARIF in the repository. Findings without a usable file (policy
@@ -167,11 +157,14 @@ func (m *Infra) sarifOptions(ctx context.Context, tools []string) findings.SARIF
 // suppress applies <terraform-dir>/suppressions.yaml when the repository has one.
 func (m *Infra) suppress(ctx context.Context, fs []findings.Finding) ([]findings.Finding, []string, error) {
 	p := path.Join(m.TerraformDir, "suppressions.yaml")
-	data, ok, err := m.optionalFile(ctx, p)
-	if err != nil || !ok {
-		return fs, nil, err
+	data, ok, err := m.readFile(ctx)(p)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read %s: %w", p, err)
 	}
-	s, err := findings.ParseSuppressions(p, []byte(data))
+	if !ok {
+		return fs, nil, nil
+	}
+	s, err := findings.ParseSuppressions(p, data)
 	if err != nil {
 		return nil, nil, err
 	}

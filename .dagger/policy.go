@@ -3,10 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"io/fs"
-	"os"
 	"path"
-	"path/filepath"
 	"strings"
 
 	"golang.org/x/sync/errgroup"
@@ -144,54 +141,22 @@ func (r *run) opa(ctx context.Context, planJSON *dagger.File) ([]findings.Findin
 	return res.Findings, nil
 }
 
-// policyPack writes ci/policy's built-in pack and the environment's settings in this
-// process and hands them to the engine as a directory and a file.
+// policyPack is ci/policy's built-in pack and the environment's settings, as a directory
+// and a file for OPA's container.
 func (r *run) policyPack() (*dagger.Directory, *dagger.File, error) {
-	tmp, err := os.MkdirTemp("", "policy")
-	if err != nil {
-		return nil, nil, fmt.Errorf("policy pack: %w", err)
-	}
-	defer os.RemoveAll(tmp)
-	if err := policy.WritePack(filepath.Join(tmp, "pack")); err != nil {
-		return nil, nil, err
-	}
-	cfgPath := filepath.Join(tmp, "config.json")
-	if err := policy.WriteConfig(cfgPath, policy.ConfigFor(r.profile)); err != nil {
-		return nil, nil, err
-	}
-	pack, err := directoryOf(filepath.Join(tmp, "pack"))
+	files, err := policy.PackFiles()
 	if err != nil {
 		return nil, nil, err
 	}
-	data, err := os.ReadFile(cfgPath)
-	if err != nil {
-		return nil, nil, fmt.Errorf("policy config: %w", err)
+	pack := dag.Directory()
+	for name, data := range files {
+		pack = pack.WithNewFile(name, string(data))
 	}
-	return pack, dag.File("config.json", string(data)), nil
-}
-
-// directoryOf copies a directory of this process into the engine.
-func directoryOf(root string) (*dagger.Directory, error) {
-	dir := dag.Directory()
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(root, p)
-		if err != nil {
-			return err
-		}
-		dir = dir.WithNewFile(filepath.ToSlash(rel), string(data))
-		return nil
-	})
+	config, err := policy.ConfigJSON(policy.ConfigFor(r.profile))
 	if err != nil {
-		return nil, fmt.Errorf("copy %s: %w", root, err)
+		return nil, nil, err
 	}
-	return dir, nil
+	return pack, dag.File("config.json", string(config)), nil
 }
 
 // featureDir gathers the terraform-compliance .feature files under the policies directory

@@ -121,34 +121,21 @@ func (m *Infra) profile(ctx context.Context, env string) (environment.Name, envi
 	return name, profile, err
 }
 
-// config reads <terraform-dir>/pipeline.yaml (over the repository's, see inheritedConfig),
-// or the built-in profiles when there is none.
+// config is the stack's pipeline.yaml over the repository's root one, or the built-in
+// profiles when there is none (ci/environment.LoadStack).
 func (m *Infra) config(ctx context.Context) (environment.Config, error) {
-	if c, ok, err := m.inheritedConfig(ctx); ok || err != nil {
-		return c, err
-	}
-	p := path.Join(m.TerraformDir, environment.ConfigFile)
-	data, ok, err := m.optionalFile(ctx, p)
-	if err != nil || !ok {
-		return environment.StackConfig(environment.DirStack(m.TerraformDir)), err
-	}
-	return environment.Parse(p, []byte(data))
+	return environment.LoadStack(m.readFile(ctx), m.TerraformDir)
 }
 
-// optionalFile reads a repository file that may be absent.
-func (m *Infra) optionalFile(ctx context.Context, p string) (string, bool, error) {
-	ok, err := m.Source.Exists(ctx, p)
-	if err != nil {
-		return "", false, fmt.Errorf("look for %s: %w", p, err)
+// readFile reads a repository file that may be absent.
+func (m *Infra) readFile(ctx context.Context) environment.ReadFile {
+	return func(p string) ([]byte, bool, error) {
+		if ok, err := m.Source.Exists(ctx, p); err != nil || !ok {
+			return nil, false, err
+		}
+		data, err := m.Source.File(p).Contents(ctx)
+		return []byte(data), err == nil, err
 	}
-	if !ok {
-		return "", false, nil
-	}
-	data, err := m.Source.File(p).Contents(ctx)
-	if err != nil {
-		return "", false, fmt.Errorf("read %s: %w", p, err)
-	}
-	return data, true, nil
 }
 
 // tfDir is the Terraform directory inside containers.

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"strings"
 
 	"golang.org/x/sync/errgroup"
 
@@ -12,7 +10,6 @@ import (
 
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/findings"
-	"github.com/infrapipe/infrapipe/ci/gate"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
 )
 
@@ -59,32 +56,23 @@ type scanResult struct {
 	broken   []pipeline.ToolFailure
 }
 
-// outcome judges the findings against the threshold, and the tools that could not run by
-// the profile, with ci/pipeline; the string is the step's section, those tools first.
+// outcome is ci/pipeline's judgement of the findings and the step's section.
 func (s scanResult) outcome(name pipeline.Step, profile environment.Profile, threshold findings.Severity) (pipeline.Outcome, string) {
-	outcome, verdict := pipeline.FindingsOutcome(name, s.findings, threshold)
-	tools := pipeline.ToolsOutcome(profile, name, s.broken)
-	return pipeline.Merge(outcome, tools), pipeline.FindingsSection(tools, s.findings, verdict, s.notices)
+	return s.scan().Judge(name, profile, threshold)
 }
 
-// findingsReport is the directory of a findings function (security-scan, compliance):
-// results.sarif, findings.json and summary.md. It fails, with the summary, when
-// ci/pipeline judges that the findings block at the threshold.
+func (s scanResult) scan() pipeline.Scan {
+	return pipeline.Scan{Tools: s.tools, Findings: s.findings, Notices: s.notices, Broken: s.broken}
+}
+
+// findingsReport is the directory of a findings function (security-scan, compliance), or
+// the error with its summary when the findings block at the threshold.
 func (m *Infra) findingsReport(ctx context.Context, name pipeline.Step, profile environment.Profile, s scanResult, threshold findings.Severity, reproduce pipeline.Command) (*dagger.Directory, error) {
-	outcome, section := s.outcome(name, profile, threshold)
-	var sarif strings.Builder
-	if err := findings.WriteSARIF(&sarif, findings.MergeSARIF(s.findings, m.sarifOptions(ctx, s.tools))); err != nil {
-		return nil, fmt.Errorf("write results.sarif: %w", err)
-	}
-	js, err := json.MarshalIndent(s.findings, "", "  ")
+	files, err := pipeline.ScanFiles(name, profile, s.scan(), threshold, m.sarifOptions(ctx, nil), reproduce)
 	if err != nil {
-		return nil, fmt.Errorf("write findings.json: %w", err)
+		return nil, err
 	}
-	summary := pipeline.StepHeading(name, s.tools) + section + reproduce.Markdown()
-	if outcome.Verdict == gate.Block {
-		return nil, fmt.Errorf("%s failed in %s: %s\n\n%s", strings.ToLower(string(name)), profile.Name, strings.Join(outcome.Reasons, "; "), summary)
-	}
-	return reportDir(ctx, "results.sarif", sarif.String(), "findings.json", string(js)+"\n", "summary.md", summary)
+	return reportDir(ctx, files...)
 }
 
 // securityScan runs Checkov and Trivy in parallel and applies the repository's suppressions.

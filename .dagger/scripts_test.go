@@ -240,24 +240,6 @@ resource "terraform_data" "x" {
 	}
 }
 
-func TestFindingPathsRelativeToTerraformDir(t *testing.T) {
-	m := &Infra{TerraformDir: "infra/live"}
-	in := []findings.Finding{
-		{File: "main.tf"},                    // tflint, trivy: relative to the scanned directory
-		{File: "/main.tf"},                   // checkov: scan-relative with a leading slash
-		{File: "/modules/db/main.tf"},        // checkov, deeper
-		{File: "/src/infra/live/network.tf"}, // an absolute container path
-		{File: ""},                           // policy findings on the plan
-		{File: "modules/app/variables.tf"},
-	}
-	want := []string{"main.tf", "main.tf", "modules/db/main.tf", "network.tf", "", "modules/app/variables.tf"}
-	for i, f := range m.relativeToTerraform(in) {
-		if f.File != want[i] {
-			t.Errorf("finding %d: file %q, want %q", i, f.File, want[i])
-		}
-	}
-}
-
 // misconfigured is Terraform with findings every scanner reports: a public bucket ACL, SSH
 // open to the world, and no required_version for tflint.
 const misconfigured = `resource "aws_s3_bucket_acl" "public" {

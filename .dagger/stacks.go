@@ -72,31 +72,6 @@ func (t stackTree) Find(name string) ([]string, error) { return t.src.Glob(t.ctx
 
 func (t stackTree) Exists(file string) (bool, error) { return t.src.Exists(t.ctx, file) }
 
-// inheritedConfig is the stack's configuration in a repository with a pipeline.yaml at its
-// root: the stack's own pipeline.yaml over the repository's (environment.ParseInherited).
-// ok is false when there is nothing to inherit: the stack is the root, or the root has no
-// pipeline.yaml.
-func (m *Infra) inheritedConfig(ctx context.Context) (environment.Config, bool, error) {
-	if m.TerraformDir == "." {
-		return environment.Config{}, false, nil
-	}
-	repo, ok, err := m.optionalFile(ctx, stacks.RepoFile)
-	if err != nil || !ok {
-		return environment.Config{}, false, err
-	}
-	p := path.Join(m.TerraformDir, environment.ConfigFile)
-	own, ok, err := m.optionalFile(ctx, p)
-	if err != nil {
-		return environment.Config{}, false, err
-	}
-	var ownData []byte
-	if ok {
-		ownData = []byte(own)
-	}
-	c, err := environment.ParseInherited(stacks.RepoFile, []byte(repo), p, ownData)
-	return c, true, err
-}
-
 // forStack is this module on one stack of the repository: its Terraform directory, and
 // reproduce lines that name it.
 func (m *Infra) forStack(dir string) *Infra {

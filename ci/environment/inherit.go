@@ -77,3 +77,35 @@ func (f file) inheritable() error {
 	}
 	return nil
 }
+
+// ReadFile reads a file of the repository by its slash path from the root; ok is false
+// when the file does not exist.
+type ReadFile func(path string) (data []byte, ok bool, err error)
+
+// LoadStack is the configuration of the stack in dir (a slash path inside the repository,
+// "." for the root): its pipeline.yaml over the repository's root pipeline.yaml
+// (ParseInherited) when the stack is not the root and the root has one; else its own; else
+// the built-in profiles. The module reads the repository it was given through read.
+func LoadStack(read ReadFile, dir string) (Config, error) {
+	own := path.Join(dir, ConfigFile)
+	data, ok, err := read(own)
+	if err != nil {
+		return Config{}, fmt.Errorf("read %s: %w", own, err)
+	}
+	if dir != "." {
+		repo, inherit, err := read(ConfigFile)
+		if err != nil {
+			return Config{}, fmt.Errorf("read %s: %w", ConfigFile, err)
+		}
+		if inherit {
+			if !ok {
+				data = nil
+			}
+			return ParseInherited(ConfigFile, repo, own, data)
+		}
+	}
+	if !ok {
+		return StackConfig(DirStack(dir)), nil
+	}
+	return Parse(own, data)
+}

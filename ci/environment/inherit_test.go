@@ -1,6 +1,10 @@
 package environment
 
 import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -72,5 +76,71 @@ func TestParseInheritedErrors(t *testing.T) {
 	// A stack's own file may not hold the repository's stacks section.
 	if _, err := Parse("stacks/network/pipeline.yaml", []byte("version: 1\nstacks: {}\n")); err == nil || !strings.Contains(err.Error(), "stacks: unknown key") {
 		t.Errorf("stacks in a stack's file: %v", err)
+	}
+}
+
+// dirReader reads the repository in root as the module reads the one it was given.
+func dirReader(root string) ReadFile {
+	return func(p string) ([]byte, bool, error) {
+		data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(p)))
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, false, nil
+		}
+		return data, err == nil, err
+	}
+}
+
+func TestLoadStack(t *testing.T) {
+	own := "version: 1\ndefaults:\n  severity_threshold: MEDIUM\n"
+	for _, tt := range []struct {
+		name      string
+		files     map[string]string
+		dir       string
+		wantPath  string
+		wantKey   string // prod's state key
+		wantLevel findings.Severity
+	}{
+		{"nothing: the built-in profiles", nil, "terraform", "", "terraform/prod/terraform.tfstate", findings.Medium},
+		{"the stack's own file", map[string]string{"terraform/pipeline.yaml": own}, "terraform", "terraform/pipeline.yaml", "terraform/prod/terraform.tfstate", findings.Medium},
+		{"the repository's file, inherited", map[string]string{"pipeline.yaml": repoFile}, "stacks/network", "pipeline.yaml", "stacks/network/prod/terraform.tfstate", findings.High},
+		{"both: the stack's wins", map[string]string{"pipeline.yaml": repoFile, "stacks/network/pipeline.yaml": "version: 1\nenvironments:\n  prod:\n    severity_threshold: CRITICAL\n"},
+			"stacks/network", "stacks/network/pipeline.yaml", "stacks/network/prod/terraform.tfstate", findings.Critical},
+		{"the root stack reads only its own", map[string]string{"pipeline.yaml": "version: 1\nenvironments:\n  prod:\n    severity_threshold: LOW\n"}, ".", "pipeline.yaml", "prod/terraform.tfstate", findings.Low},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			for name, content := range tt.files {
+				p := filepath.Join(root, filepath.FromSlash(name))
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c, err := LoadStack(dirReader(root), tt.dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			prod, _ := c.Profile("prod")
+			if c.Path != tt.wantPath || prod.Backend.Key != tt.wantKey || prod.SeverityThreshold != tt.wantLevel {
+				t.Errorf("path %q, prod key %q, prod threshold %v; want %q, %q, %v", c.Path, prod.Backend.Key, prod.SeverityThreshold, tt.wantPath, tt.wantKey, tt.wantLevel)
+			}
+		})
+	}
+}
+
+func TestLoadStackErrors(t *testing.T) {
+	broken := errors.New("engine unreachable")
+	failing := func(string) ([]byte, bool, error) { return nil, false, broken }
+	if _, err := LoadStack(failing, "terraform"); !errors.Is(err, broken) || !strings.Contains(err.Error(), "read terraform/pipeline.yaml") {
+		t.Errorf("error %v, want the read error naming terraform/pipeline.yaml", err)
+	}
+	root := t.TempDir()
+	if err := os.WriteFile(filepath.Join(root, "pipeline.yaml"), []byte("defaults: {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadStack(dirReader(root), "terraform"); err == nil || !strings.Contains(err.Error(), "pipeline.yaml: version: missing") {
+		t.Errorf("error %v, want the root file's own error", err)
 	}
 }

@@ -32,25 +32,36 @@ const Query = `{"packages": object.keys(data.infrapipe), ` +
 	`"rules": [p | some p, pkg in data.infrapipe; pkg.deny], ` +
 	`"deny": [{"package": p, "deny": d} | some p, pkg in data.infrapipe; some d in pkg.deny]}`
 
-// WritePack writes the built-in pack's .rego files (not its tests) into dir, for the opa
-// container to load. dir is created if needed.
-func WritePack(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("write policy pack: %w", err)
-	}
+// PackFiles is the built-in pack's .rego files (not its tests) by file name: the module
+// hands them to the opa container as they are, with no temporary directory.
+func PackFiles() (map[string][]byte, error) {
 	entries, err := fs.ReadDir(pack, "pack")
 	if err != nil {
-		return fmt.Errorf("read embedded policy pack: %w", err)
+		return nil, fmt.Errorf("read embedded policy pack: %w", err)
 	}
+	files := map[string][]byte{}
 	for _, e := range entries {
 		name := e.Name()
 		if !strings.HasSuffix(name, ".rego") || strings.HasSuffix(name, "_test.rego") {
 			continue
 		}
-		data, err := pack.ReadFile("pack/" + name)
-		if err != nil {
-			return fmt.Errorf("read embedded policy pack: %w", err)
+		if files[name], err = pack.ReadFile("pack/" + name); err != nil {
+			return nil, fmt.Errorf("read embedded policy pack: %w", err)
 		}
+	}
+	return files, nil
+}
+
+// WritePack writes PackFiles into dir, for an opa process to load. dir is created if needed.
+func WritePack(dir string) error {
+	files, err := PackFiles()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("write policy pack: %w", err)
+	}
+	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
 			return fmt.Errorf("write policy pack: %w", err)
 		}
@@ -81,13 +92,22 @@ func ConfigFor(p environment.Profile) Config {
 	return c
 }
 
-// WriteConfig writes the settings as a JSON data document for `opa eval --data`.
-func WriteConfig(path string, c Config) error {
+// ConfigJSON is the settings as the JSON data document `opa eval --data` loads.
+func ConfigJSON(c Config) ([]byte, error) {
 	data, err := json.MarshalIndent(map[string]Config{"infrapipe_config": c}, "", "  ")
 	if err != nil {
-		return fmt.Errorf("write policy config: %w", err)
+		return nil, fmt.Errorf("write policy config: %w", err)
 	}
-	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+	return append(data, '\n'), nil
+}
+
+// WriteConfig writes ConfigJSON to a file.
+func WriteConfig(path string, c Config) error {
+	data, err := ConfigJSON(c)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
 		return fmt.Errorf("write policy config: %w", err)
 	}
 	return nil

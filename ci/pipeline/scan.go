@@ -1,0 +1,49 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/findings"
+	"github.com/infrapipe/infrapipe/ci/gate"
+)
+
+// Scan is what the tools of a findings step (security scan, compliance) found, with the
+// repository's suppressions applied, and the tools that could not run.
+type Scan struct {
+	Tools    []string
+	Findings []findings.Finding
+	Notices  []string // expired suppressions
+	Broken   []ToolFailure
+}
+
+// Judge judges the findings against threshold and the tools that could not run by the
+// profile; the string is the step's section without its heading, those tools first.
+func (s Scan) Judge(step Step, p environment.Profile, threshold findings.Severity) (Outcome, string) {
+	outcome, verdict := FindingsOutcome(step, s.Findings, threshold)
+	tools := ToolsOutcome(p, step, s.Broken)
+	return Merge(outcome, tools), FindingsSection(tools, s.Findings, verdict, s.Notices)
+}
+
+// ScanFiles are the report files of a findings function (security-scan, compliance):
+// results.sarif, findings.json and summary.md, as name, contents pairs. When the scan
+// blocks at threshold there are no files: the error holds the reasons and the summary.
+func ScanFiles(step Step, p environment.Profile, s Scan, threshold findings.Severity, sarif findings.SARIFOptions, reproduce Command) ([]string, error) {
+	outcome, section := s.Judge(step, p, threshold)
+	summary := StepHeading(step, s.Tools) + section + reproduce.Markdown()
+	if outcome.Verdict == gate.Block {
+		return nil, fmt.Errorf("%s failed in %s: %s\n\n%s", strings.ToLower(string(step)), p.Name, strings.Join(outcome.Reasons, "; "), summary)
+	}
+	sarif.Tools = s.Tools
+	var log strings.Builder
+	if err := findings.WriteSARIF(&log, findings.MergeSARIF(s.Findings, sarif)); err != nil {
+		return nil, fmt.Errorf("write results.sarif: %w", err)
+	}
+	js, err := json.MarshalIndent(s.Findings, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("write findings.json: %w", err)
+	}
+	return []string{"results.sarif", log.String(), "findings.json", string(js) + "\n", "summary.md", summary}, nil
+}
