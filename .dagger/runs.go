@@ -4,10 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"dagger/infra/internal/dagger"
@@ -149,18 +147,9 @@ func (m *Infra) Kpis(
 	}
 	to := time.Now().UTC()
 	from := to.Add(-period)
-	var inputs []kpis.Input
-	var failures []error
-	billed := map[string]map[environment.Name]*kpis.Billed{} // by tag key
-	for _, name := range names {
-		in, err := m.kpiInput(ctx, name, creds, prefix, from, to, billing, billed)
-		if err != nil {
-			failures = append(failures, err)
-		}
-		inputs = append(inputs, in)
-	}
-	if len(failures) == len(names) {
-		return nil, reproduce.Wrap(errors.Join(failures...))
+	inputs, err := kpis.Gather(ctx, names, m.kpiSource(creds), prefix, from, to, billing)
+	if err != nil {
+		return nil, reproduce.Wrap(err)
 	}
 	report := kpis.Compute(from, to, inputs)
 	js, err := report.JSON()
@@ -170,51 +159,26 @@ func (m *Infra) Kpis(
 	return reportDir(ctx, "kpis.md", report.Markdown()+reproduce.Markdown(), "kpis.json", string(js))
 }
 
-// kpiInput is one environment's records and targets, and its bill when asked; an error is
-// also in the input (Unread), so the report says which environment could not be read.
-func (m *Infra) kpiInput(ctx context.Context, name environment.Name, creds awsCredentials, prefix string, from, to time.Time,
-	billing bool, billed map[string]map[environment.Name]*kpis.Billed) (kpis.Input, error) {
-	in := kpis.Input{History: runs.History{Env: name, From: from, To: to}}
-	fail := func(err error) (kpis.Input, error) {
-		in.Unread = strings.TrimSpace(err.Error())
-		return in, fmt.Errorf("%s: %w", name, err)
-	}
-	r, err := m.newRun(ctx, string(name), creds)
-	if err != nil {
-		return fail(err)
-	}
-	in.Targets = r.profile.KPIs
-	if r.profile.Backend.Bucket == "" {
-		return fail(fmt.Errorf("no state bucket (pipeline.yaml backend.bucket) holds its records"))
-	}
-	objs, err := r.stateBucket(ctx)
-	if err != nil {
-		return fail(err)
-	}
-	if in.History, err = runs.Index(ctx, objs, r.profile.Backend.Bucket, prefix, name, from, to); err != nil {
-		return fail(err)
-	}
-	if billing {
-		tag := r.profile.EnvironmentTagKey
-		if _, ok := billed[tag]; !ok {
-			endpoint, err := r.processAWS(ctx)
-			if err != nil {
-				return fail(err)
-			}
-			ce, err := kpis.NewCostExplorer(ctx, endpoint)
-			if err != nil {
-				return fail(err)
-			}
-			if billed[tag], err = kpis.ReadBilled(ctx, ce, tag, from, to); err != nil {
-				return fail(err)
-			}
+// kpiSource opens an environment for ci/kpis: its profile, and its state bucket and Cost
+// Explorer as this module's own process reaches them.
+func (m *Infra) kpiSource(creds awsCredentials) kpis.Opener {
+	return func(ctx context.Context, name environment.Name) (kpis.Source, error) {
+		r, err := m.newRun(ctx, string(name), creds)
+		if err != nil {
+			return kpis.Source{}, err
 		}
-		in.Billed = billed[tag][name]
-		if in.Billed == nil {
-			in.Billed = &kpis.Billed{Days: map[time.Time]float64{}} // read, and nothing billed
-		}
+		return kpis.Source{
+			Profile: r.profile,
+			Objects: func(ctx context.Context) (runs.Objects, error) { return r.stateBucket(ctx) },
+			CostExplorer: func(ctx context.Context) (kpis.CostAndUsage, error) {
+				endpoint, err := r.processAWS(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return kpis.NewCostExplorer(ctx, endpoint)
+			},
+		}, nil
 	}
-	return in, nil
 }
 
 // verdictOf is a step's verdict by its error.

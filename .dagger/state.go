@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -15,10 +14,7 @@ import (
 
 	"dagger/infra/internal/dagger"
 
-	"github.com/infrapipe/infrapipe/ci/notify"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
-	"github.com/infrapipe/infrapipe/ci/plan"
-	"github.com/infrapipe/infrapipe/ci/runs"
 	"github.com/infrapipe/infrapipe/ci/state"
 )
 
@@ -364,32 +360,20 @@ func (m *Infra) Drift(
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
-	var md string
-	var res pipeline.Result
 	d, err := r.drift(ctx)
-	if err != nil {
-		// Nothing was checked; the report says why, so a scheduled job's artifact is never
-		// missing.
-		res = pipeline.FailedCheck("drift", r.env, err)
-		md = pipeline.DriftFailed(r.env, err)
-	} else {
-		res = pipeline.DriftResult(d, failOnDrift)
-		md = d.Markdown()
-	}
-	res.Notifications = r.notify(ctx, notifyWebhooks, notify.Message{
-		Check: "drift", Env: r.env, Verdict: string(res.Verdict), Reasons: res.Reasons,
-		Counts: map[string]int{"drifted": len(d.Changes)}, RunURL: runUrl, Reproduce: reproduce.String(),
-	})
-	md += notify.Markdown(res.Notifications)
-	md += r.recordOutcome(ctx, runs.Facts{Kind: runs.KindDrift, Started: started, Verdict: res.Verdict, Reasons: res.Reasons,
-		Plan: &plan.Counts{Drift: len(d.Changes)}, Steps: []runs.Step{runs.StepOf("Drift check", res.Verdict, 0, started, time.Now())},
-		Reproduce: reproduce.String()}, nil).Markdown()
-	dir, err := driftReport(ctx, d, res, md+reproduce.Markdown())
+	rep := pipeline.NewDriftReport(r.env, d, err, failOnDrift)
+	rep.Result.Notifications = r.notify(ctx, notifyWebhooks, rep.Message(runUrl, reproduce))
+	written := r.recordOutcome(ctx, rep.Facts(started, time.Now(), reproduce), nil)
+	files, err := rep.Files(written, reproduce)
 	if err != nil {
 		return nil, err
 	}
-	if err := res.Err(); err != nil && !reportOnFailure {
-		return nil, reproduce.Wrap(fmt.Errorf("%w\n\n%s", err, md))
+	dir, err := reportDir(ctx, files...)
+	if err != nil {
+		return nil, err
+	}
+	if err := rep.Result.Err(); err != nil && !reportOnFailure {
+		return nil, reproduce.Wrap(fmt.Errorf("%w\n\n%s", err, rep.Summary(written)))
 	}
 	return dir, nil
 }
@@ -436,21 +420,4 @@ func (r *run) drift(ctx context.Context) (state.Drift, error) {
 	}
 	d, err := state.ReadDrift(r.env, code, files["drift.log"], []byte(files["drift.json"]))
 	return d, r.lockHelp(err)
-}
-
-// driftReport is drift's directory: drift.md, drift.json (ci/state's report; empty of
-// changes when the check could not run) and result.json (the verdict).
-func driftReport(ctx context.Context, d state.Drift, res pipeline.Result, md string) (*dagger.Directory, error) {
-	if d.Env == "" {
-		d = state.Drift{Env: res.Env, Status: state.DriftError, Changes: []state.DriftChange{}, Error: strings.Join(res.Reasons, "; ")}
-	}
-	js, err := json.MarshalIndent(d, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("write drift.json: %w", err)
-	}
-	result, err := json.MarshalIndent(res, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("write %s: %w", pipeline.ResultFile, err)
-	}
-	return reportDir(ctx, "drift.md", md, "drift.json", string(js)+"\n", pipeline.ResultFile, string(result)+"\n")
 }
