@@ -10,6 +10,7 @@ import (
 
 	"dagger/infra/internal/dagger"
 
+	"github.com/infrapipe/infrapipe/ci/commands"
 	"github.com/infrapipe/infrapipe/ci/findings"
 	"github.com/infrapipe/infrapipe/ci/gate"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
@@ -68,17 +69,10 @@ func (m *Infra) lint(ctx context.Context) (lintResult, error) {
 	return res, err
 }
 
-// fmtScript lists the files terraform fmt would rewrite on stdout and shows the changes
-// (-diff) on stderr, keeping the list's exit code.
-const fmtScript = `terraform fmt -check -recursive -list=true -no-color
-code=$?
-[ "$code" -eq 0 ] || terraform fmt -check -recursive -diff -no-color >&2
-exit "$code"`
-
 // fmtCheck lists the files terraform fmt would rewrite, and the diff that would fix them;
 // fmt needs no providers.
 func (m *Infra) fmtCheck(ctx context.Context) ([]string, string, error) {
-	res, err := execAny(ctx, m.onSource(m.TerraformImage), []string{"sh", "-c", fmtScript})
+	res, err := execAny(ctx, m.onSource(m.TerraformImage), commands.FmtCheck())
 	if err != nil {
 		return nil, "", fmt.Errorf("terraform fmt: %w", err)
 	}
@@ -110,14 +104,6 @@ func (m *Infra) validate(ctx context.Context) (string, error) {
 	return pipeline.Tail(res.output(), 80), nil
 }
 
-// tflintScript installs the plugins .tflint.hcl asks for, then lints every module into
-// $1/tflint.json. --force keeps the exit code for tflint's own failures, so issues come
-// back as findings.
-const tflintScript = `set -eu
-mkdir -p "$1"
-tflint --init --recursive >&2
-tflint --recursive --format=json --force >"$1/tflint.json"`
-
 // tflint runs tflint and reads its JSON report through ci/findings.
 func (m *Infra) tflint(ctx context.Context) ([]findings.Finding, error) {
 	report, err := m.onSource(m.TflintImage).
@@ -125,7 +111,7 @@ func (m *Infra) tflint(ctx context.Context) ([]findings.Finding, error) {
 			Sharing: dagger.CacheSharingModeLocked,
 		}).
 		WithEnvVariable("TFLINT_PLUGIN_DIR", "/tflint-plugins").
-		WithExec([]string{"sh", "-c", tflintScript, "tflint", "/out"}).
+		WithExec(commands.Tflint("/out")).
 		File("/out/tflint.json").
 		Contents(ctx)
 	if err != nil {

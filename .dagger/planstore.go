@@ -11,6 +11,7 @@ import (
 
 	"dagger/infra/internal/dagger"
 
+	"github.com/infrapipe/infrapipe/ci/commands"
 	"github.com/infrapipe/infrapipe/ci/planstore"
 )
 
@@ -80,7 +81,7 @@ func (r *run) storeForApply(ctx context.Context, p *planRun, commit string, cred
 // progress stream: a plan holds secrets).
 func (r *run) planBytes(ctx context.Context, p *planRun) ([]byte, error) {
 	const step = "read the saved plan"
-	ctr, err := r.exec(ctx, p.ctr, step, []string{"sh", "-c", `base64 "$1/tfplan" >"$1/tfplan.b64"`, "b64", outDir})
+	ctr, err := r.exec(ctx, p.ctr, step, commands.Encode(outDir))
 	if err != nil {
 		return nil, err
 	}
@@ -135,8 +136,7 @@ func (r *run) storedPlan(ctx context.Context, ctr *dagger.Container, s *storedRe
 	const mounted = "/run/stored-plan/tfplan.b64"
 	plan := dag.SetSecret("stored-plan-"+s.ref.Run, base64.StdEncoding.EncodeToString(data))
 	shown, err := r.exec(ctx, pulled.WithMountedSecret(mounted, plan), "terraform show (the stored plan)",
-		[]string{"sh", "-c", `base64 -d "$2" >"$1/tfplan" && terraform show -json "$1/tfplan" >"$1/plan.json" && terraform show -no-color "$1/tfplan" >"$1/plan.txt"`,
-			"show", outDir, mounted})
+		commands.ShowEncoded(outDir, mounted))
 	if err != nil {
 		return nil, err
 	}

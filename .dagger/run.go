@@ -13,6 +13,7 @@ import (
 
 	"dagger/infra/internal/dagger"
 
+	"github.com/infrapipe/infrapipe/ci/commands"
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
 	"github.com/infrapipe/infrapipe/ci/state"
@@ -169,20 +170,10 @@ func (m *Infra) terraform() *dagger.Container {
 			Sharing: dagger.CacheSharingModeLocked,
 		}).
 		WithEnvVariable("TF_PLUGIN_CACHE_DIR", pluginCache).
-		WithExec([]string{"sh", "-c", installProvidersScript}).
+		WithExec(commands.InstallProviders()).
 		WithoutEnvVariable("TF_PLUGIN_CACHE_DIR").
 		WithoutMount(pluginCache)
 }
-
-// installProvidersScript installs providers through the plugin cache, then dereferences the
-// cache's symlinks so the providers outlive the cache mount.
-const installProvidersScript = `set -eu
-terraform init -backend=false -input=false -no-color
-if [ -d .terraform/providers ]; then
-	cp -RL .terraform/providers .terraform/providers.copy
-	rm -rf .terraform/providers
-	mv .terraform/providers.copy .terraform/providers
-fi`
 
 // container is the Terraform container of this run: credentials, region, the emulator when
 // there is one, and a cache buster, so nothing after it is ever served from an old run.
@@ -358,19 +349,11 @@ func execAny(ctx context.Context, ctr *dagger.Container, args []string, opts ...
 	return res, nil
 }
 
-// quietScript runs a command with its output in files instead of the engine's progress
-// stream, which CI logs print: $1 is the directory for stdout, stderr and the exit code.
-const quietScript = `out=$1
-shift
-mkdir -p "$out"
-"$@" >"$out/stdout" 2>"$out/stderr"
-echo $? >"$out/code"`
-
 // execQuiet is execAny for commands whose output can hold secrets (terraform output -json
 // prints sensitive values in clear text): nothing of it reaches the progress stream.
 func execQuiet(ctx context.Context, ctr *dagger.Container, args []string) (ran, error) {
 	const dir = "/tmp/infrapipe-quiet"
-	ctr = ctr.WithExec(append([]string{"sh", "-c", quietScript, "quiet", dir}, args...))
+	ctr = ctr.WithExec(commands.Quiet(dir, args...))
 	var out [3]string
 	for i, name := range []string{"code", "stdout", "stderr"} {
 		s, err := ctr.File(path.Join(dir, name)).Contents(ctx)

@@ -8,6 +8,7 @@ import (
 
 	"dagger/infra/internal/dagger"
 
+	"github.com/infrapipe/infrapipe/ci/commands"
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/findings"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
@@ -112,7 +113,7 @@ func (m *Infra) securityScan(ctx context.Context) (scanResult, error) {
 func (m *Infra) checkov(ctx context.Context) ([]findings.Finding, error) {
 	report, err := m.onSource(m.CheckovImage).
 		WithDirectory("/out", dag.Directory()).
-		WithExec(checkovArgs("/out")).
+		WithExec(commands.Checkov("/out")).
 		File("/out/results_sarif.sarif").
 		Contents(ctx)
 	if err != nil {
@@ -129,29 +130,11 @@ func (m *Infra) trivy(ctx context.Context) ([]findings.Finding, error) {
 			Sharing: dagger.CacheSharingModeLocked,
 		}).
 		WithDirectory("/out", dag.Directory()).
-		WithExec(trivyArgs("/trivy-cache", "/out/trivy.json")).
+		WithExec(commands.Trivy("/trivy-cache", "/out/trivy.json")).
 		File("/out/trivy.json").
 		Contents(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("trivy: %w", err)
 	}
 	return findings.ParseTrivyJSON("trivy.json", []byte(report))
-}
-
-// checkovArgs scans the working directory's Terraform into out/results_sarif.sarif.
-func checkovArgs(out string) []string {
-	return []string{
-		"checkov", "--directory", ".", "--framework", "terraform",
-		"--output", "sarif", "--output-file-path", out,
-		"--soft-fail", "--quiet", "--compact", "--download-external-modules", "false",
-	}
-}
-
-// trivyArgs scans the working directory's Terraform into a JSON report. Offline, Trivy falls
-// back to its embedded checks; --exit-code 0 leaves the verdict to the threshold.
-func trivyArgs(cacheDir, report string) []string {
-	return []string{
-		"trivy", "config", "--cache-dir", cacheDir, "--format", "json",
-		"--output", report, "--exit-code", "0", ".",
-	}
 }

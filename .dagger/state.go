@@ -14,6 +14,7 @@ import (
 
 	"dagger/infra/internal/dagger"
 
+	"github.com/infrapipe/infrapipe/ci/commands"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
 	"github.com/infrapipe/infrapipe/ci/state"
 )
@@ -101,7 +102,7 @@ func (r *run) checkVersioning(ctx context.Context) error {
 // and its contents. Backup, restore and a stored plan's staleness check all start here.
 func (r *run) pullState(ctx context.Context, ctr *dagger.Container) (*dagger.Container, *dagger.File, string, error) {
 	const pulledState = "pulled.tfstate"
-	pulled, err := r.exec(ctx, ctr, "terraform state pull", pullArgs(path.Join(outDir, pulledState)))
+	pulled, err := r.exec(ctx, ctr, "terraform state pull", commands.Pull(path.Join(outDir, pulledState)))
 	if err != nil {
 		return nil, nil, "", err
 	}
@@ -111,12 +112,6 @@ func (r *run) pullState(ctx context.Context, ctr *dagger.Container) (*dagger.Con
 		return nil, nil, "", fmt.Errorf("read the pulled state of %s: %w", r.env, err)
 	}
 	return pulled, file, data, nil
-}
-
-// pullArgs writes `terraform state pull` (the state exactly as the backend holds it, empty
-// when there is none) to a file.
-func pullArgs(file string) []string {
-	return []string{"sh", "-c", `mkdir -p "$(dirname "$1")" && terraform state pull >"$1"`, "pull", file}
 }
 
 // objectStore is the state bucket's objects, for backups.
@@ -378,32 +373,13 @@ func (m *Infra) Drift(
 	return dir, nil
 }
 
-// driftScript runs the refresh-only plan and keeps its exit code (0 none, 2 drift, 1 error)
-// for ci/state, which also reads a held lock out of the output.
-//
-// $1 is the output directory; the remaining arguments are ci/state's refresh-only plan,
-// whose saved plan goes to $1/drift.tfplan.
-const driftScript = `set -u
-out=$1
-shift
-mkdir -p "$out"
-terraform "$@" >"$out/drift.log" 2>&1
-code=$?
-cat "$out/drift.log"
-echo "$code" >"$out/drift.exitcode"
-if [ "$code" -eq 0 ] || [ "$code" -eq 2 ]; then
-	terraform show -json "$out/drift.tfplan" >"$out/drift.json" || exit 1
-else
-	: >"$out/drift.json"
-fi`
-
 // drift runs the refresh-only plan and reads it with ci/state.
 func (r *run) drift(ctx context.Context) (state.Drift, error) {
 	ctr, err := r.initialized(ctx)
 	if err != nil {
 		return state.Drift{}, err
 	}
-	args := append([]string{"sh", "-c", driftScript, "drift", outDir}, state.DriftArgs(r.profile, path.Join(outDir, "drift.tfplan"))...)
+	args := commands.Drift(outDir, state.DriftArgs(r.profile, path.Join(outDir, "drift.tfplan"))...)
 	args = append(args, r.secretVarArgs()...)
 	if ctr, err = r.exec(ctx, ctr, "drift check", args); err != nil {
 		return state.Drift{}, err

@@ -1,17 +1,9 @@
-package main
-
-// The engine never runs these tests (it builds the module without them); .ci/module-check.sh
-// runs them on the real generated code. They check what the module itself holds besides calls:
-// the shell scripts it runs in containers and the tool command lines. (Reproduce lines are
-// ci/pipeline's Command, tested there.) The scripts run here with
-// real Terraform and a real moto_server, as they run in the Terraform and moto images.
+package commands
 
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"net"
-	"net/http"
+	"encoding/base64"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +13,8 @@ import (
 
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/findings"
+	"github.com/infrapipe/infrapipe/ci/internal/mototest"
+	"github.com/infrapipe/infrapipe/ci/internal/tftest"
 	"github.com/infrapipe/infrapipe/ci/plan"
 	"github.com/infrapipe/infrapipe/ci/state"
 )
@@ -32,37 +26,11 @@ func need(t *testing.T, tool string) {
 	}
 }
 
-// startMoto runs moto_server on a free port until the test ends.
-func startMoto(t *testing.T) string {
+// run runs a command line in dir, as the module runs it in a container, and returns its
+// exit code and combined output.
+func run(t *testing.T, dir string, env []string, args []string) (int, string) {
 	t.Helper()
-	need(t, "moto_server")
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cmd := exec.Command("moto_server", "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start moto_server: %v", err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if resp, err := http.Get(url + "/moto-api/"); err == nil {
-			resp.Body.Close()
-			return url
-		}
-	}
-	t.Fatalf("moto_server did not answer on %s", url)
-	return ""
-}
-
-// sh runs a script the way the module does (sh -c SCRIPT NAME ARGS...) and returns its exit
-// code and combined output.
-func sh(t *testing.T, dir string, env []string, script string, args ...string) (int, string) {
-	t.Helper()
-	cmd := exec.Command("sh", append([]string{"-c", script}, args...)...)
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Dir, cmd.Env = dir, env
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -71,7 +39,7 @@ func sh(t *testing.T, dir string, env []string, script string, args ...string) (
 		return ee.ExitCode(), out.String()
 	}
 	if err != nil {
-		t.Fatalf("run %s: %v", args[0], err)
+		t.Fatalf("run %s: %v", strings.Join(args, " "), err)
 	}
 	return 0, out.String()
 }
@@ -85,48 +53,32 @@ func read(t *testing.T, path string) string {
 	return string(data)
 }
 
-func TestScriptsWithTerraformAndMoto(t *testing.T) {
-	need(t, "terraform")
-	endpoint := startMoto(t)
+// TestTerraformCommands runs the Terraform command lines in the order a deploy runs them,
+// against an S3 backend on moto, with the real terraform.
+func TestTerraformCommands(t *testing.T) {
+	terraform := tftest.Binary(t)
+	moto := mototest.Start(t)
 	tmp := t.TempDir()
 	cliConfig := filepath.Join(tmp, "terraformrc")
 	if err := os.WriteFile(cliConfig, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	env := append(os.Environ(),
-		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=eu-west-1",
-		"AWS_ENDPOINT_URL="+endpoint, "TF_IN_AUTOMATION=1", "TF_INPUT=0", "CHECKPOINT_DISABLE=1",
-		"TF_CLI_CONFIG_FILE="+cliConfig,
-	)
-	// Locking through the DynamoDB table the bootstrap creates: it works on every Terraform
-	// .ci/tools.sh may provide (use_lockfile needs 1.10).
+	env := append(os.Environ(), moto.Env()...)
+	env = append(env, "AWS_REGION=eu-west-1", "AWS_ENDPOINT_URL="+moto.URL, "TF_IN_AUTOMATION=1", "TF_INPUT=0", "CHECKPOINT_DISABLE=1",
+		"TF_CLI_CONFIG_FILE="+cliConfig, "PATH="+filepath.Dir(terraform)+string(os.PathListSeparator)+os.Getenv("PATH"))
+	// Locking through a DynamoDB table: it works on every Terraform .ci/tools.sh may provide
+	// (use_lockfile needs 1.10).
 	backend := environment.Backend{
-		Bucket: "infrapipe-scripts-test", Key: "test/terraform.tfstate", Region: "eu-west-1",
-		DynamoDBTable: "infrapipe-scripts-locks",
+		Bucket: "infrapipe-commands-test", Key: "test/terraform.tfstate", Region: "eu-west-1",
+		DynamoDBTable: "infrapipe-commands-locks",
 	}
-
-	// The emulator bootstrap (ci/state, tested there) creates the versioned bucket and the
-	// lock table, from this process as the module's own process does.
 	t.Setenv("AWS_ACCESS_KEY_ID", "test")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	if err := state.PrepareEmulator(context.Background(), backend.Region, endpoint, backend); err != nil {
+	if err := state.PrepareEmulator(context.Background(), backend.Region, moto.URL, backend); err != nil {
 		t.Fatal(err)
-	}
-	resp, err := http.Get(endpoint + "/" + backend.Bucket + "?versioning")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var body bytes.Buffer
-	_, _ = body.ReadFrom(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(body.String(), "<Status>Enabled</Status>") {
-		t.Fatalf("state bucket versioning after bootstrap: %s", body.String())
 	}
 
 	dir := filepath.Join(tmp, "terraform")
-	if err := os.MkdirAll(filepath.Join(dir, "environments"), 0o755); err != nil {
-		t.Fatal(err)
-	}
 	files := map[string]string{
 		"main.tf": `terraform {
   backend "s3" {}
@@ -140,25 +92,26 @@ resource "terraform_data" "x" {
 }
 `,
 		"environments/test.tfvars": "v = \"a\"\n",
-		"test.tfbackend":           state.TFBackend(backend, state.Endpoints{S3: endpoint, STS: endpoint, DynamoDB: endpoint}),
+		"test.tfbackend":           state.TFBackend(backend, state.Endpoints{S3: moto.URL, STS: moto.URL, DynamoDB: moto.URL}),
 	}
 	for name, content := range files {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
 
-	if code, out := sh(t, dir, append(env, "TF_PLUGIN_CACHE_DIR="+filepath.Join(tmp, "plugins")), installProvidersScript, "providers"); code != 0 {
+	if code, out := run(t, dir, append(env, "TF_PLUGIN_CACHE_DIR="+filepath.Join(tmp, "plugins")), InstallProviders()); code != 0 {
 		t.Fatalf("install providers: exit %d\n%s", code, out)
 	}
 	initArgs, err := state.InitArgs(environment.Test, backend, "test.tfbackend")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("terraform", initArgs...)
-	cmd.Dir, cmd.Env = dir, env
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("terraform init: %v\n%s", err, out)
+	if code, out := run(t, dir, env, append([]string{"terraform"}, initArgs...)); code != 0 {
+		t.Fatalf("terraform init: exit %d\n%s", code, out)
 	}
 
 	profile, err := environment.Default(environment.Test)
@@ -170,8 +123,8 @@ resource "terraform_data" "x" {
 
 	// A plan with changes: the three files of one plan, plan's own exit code kept.
 	planOut := filepath.Join(tmp, "plan")
-	if code, out := sh(t, dir, env, planScript, append([]string{"plan", planOut}, planArgs...)...); code != 0 {
-		t.Fatalf("plan script: exit %d\n%s", code, out)
+	if code, out := run(t, dir, env, Plan(planOut, planArgs...)); code != 0 {
+		t.Fatalf("plan: exit %d\n%s", code, out)
 	}
 	if got := strings.TrimSpace(read(t, filepath.Join(planOut, "plan.exitcode"))); got != "2" {
 		t.Errorf("plan.exitcode = %s, want 2 (changes)", got)
@@ -187,23 +140,43 @@ resource "terraform_data" "x" {
 		t.Errorf("plan.txt does not render the plan:\n%s", txt)
 	}
 
+	// A stored plan travels as base64 and renders the same plan again.
+	if code, out := run(t, dir, env, Encode(planOut)); code != 0 {
+		t.Fatalf("encode: exit %d\n%s", code, out)
+	}
+	decoded, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(read(t, filepath.Join(planOut, "tfplan.b64"))), ""))
+	if err != nil || !bytes.Equal(decoded, []byte(read(t, filepath.Join(planOut, "tfplan")))) {
+		t.Fatalf("tfplan.b64 does not decode to tfplan (%v)", err)
+	}
+	storedOut := filepath.Join(tmp, "stored")
+	if err := os.MkdirAll(storedOut, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := run(t, dir, env, ShowEncoded(storedOut, filepath.Join(planOut, "tfplan.b64"))); code != 0 {
+		t.Fatalf("show the stored plan: exit %d\n%s", code, out)
+	}
+	if got, want := read(t, filepath.Join(storedOut, "plan.txt")), read(t, filepath.Join(planOut, "plan.txt")); got != want {
+		t.Errorf("the stored plan renders differently:\n%s\nwant:\n%s", got, want)
+	}
+	if code, out := run(t, dir, env, Show(storedOut)); code != 0 || read(t, filepath.Join(storedOut, "plan.json")) != read(t, filepath.Join(planOut, "plan.json")) {
+		t.Errorf("show the saved plan: exit %d, plan.json differs\n%s", code, out)
+	}
+
 	// The saved plan applies; applying it a second time is refused as stale.
 	applyOut := filepath.Join(tmp, "apply")
-	code, out := sh(t, dir, env, applyScript, append([]string{"apply", applyOut, filepath.Join(planOut, "tfplan")}, state.LockArgs(profile)...)...)
-	if code != 0 {
-		t.Fatalf("apply script: exit %d\n%s", code, out)
+	if code, out := run(t, dir, env, Apply(applyOut, filepath.Join(planOut, "tfplan"), state.LockArgs(profile)...)); code != 0 {
+		t.Fatalf("apply: exit %d\n%s", code, out)
 	}
 	if log := read(t, filepath.Join(applyOut, "apply.log")); !strings.Contains(log, "Apply complete! Resources: 1 added") {
 		t.Errorf("apply.log:\n%s", log)
 	}
-	if code, out := sh(t, dir, env, applyScript, "apply", applyOut, filepath.Join(planOut, "tfplan")); code == 0 || !strings.Contains(out, "Saved plan is stale") {
+	if code, out := run(t, dir, env, Apply(applyOut, filepath.Join(planOut, "tfplan"))); code == 0 || !strings.Contains(out, "Saved plan is stale") {
 		t.Errorf("a second apply of the same saved plan: exit %d, want a stale-plan refusal\n%s", code, out)
 	}
 
 	// The pulled state is a valid backup.
 	pulled := filepath.Join(tmp, "pull", "state.tfstate")
-	args := pullArgs(pulled)
-	if code, out := sh(t, dir, env, args[2], args[3:]...); code != 0 {
+	if code, out := run(t, dir, env, Pull(pulled)); code != 0 {
 		t.Fatalf("state pull: exit %d\n%s", code, out)
 	}
 	b, err := state.NewBackup(environment.Test, []byte(read(t, pulled)), time.Now())
@@ -216,9 +189,8 @@ resource "terraform_data" "x" {
 
 	// Nothing changed outside Terraform: the drift check says so.
 	driftOut := filepath.Join(tmp, "drift")
-	driftArgs := append([]string{"drift", driftOut}, state.DriftArgs(profile, filepath.Join(driftOut, "drift.tfplan"))...)
-	if code, out := sh(t, dir, env, driftScript, driftArgs...); code != 0 {
-		t.Fatalf("drift script: exit %d\n%s", code, out)
+	if code, out := run(t, dir, env, Drift(driftOut, state.DriftArgs(profile, filepath.Join(driftOut, "drift.tfplan"))...)); code != 0 {
+		t.Fatalf("drift: exit %d\n%s", code, out)
 	}
 	exitCode := strings.TrimSpace(read(t, filepath.Join(driftOut, "drift.exitcode")))
 	d, err := state.ReadDrift(environment.Test, map[string]int{"0": 0, "2": 2}[exitCode], read(t, filepath.Join(driftOut, "drift.log")), []byte(read(t, filepath.Join(driftOut, "drift.json"))))
@@ -226,15 +198,38 @@ resource "terraform_data" "x" {
 		t.Errorf("drift: exit code %s, status %s, err %v", exitCode, d.Status, err)
 	}
 
-	// A failing plan fails the script with Terraform's message, and no plan.json is left to
-	// be mistaken for a result.
+	// terraform output -json (sensitive values in clear text) leaves nothing on the output.
+	quietOut := filepath.Join(tmp, "quiet")
+	if code, out := run(t, dir, env, Quiet(quietOut, "terraform", "output", "-json", "-no-color")); code != 0 || out != "" {
+		t.Errorf("quiet: exit %d, output %q, want none", code, out)
+	}
+	if got := strings.TrimSpace(read(t, filepath.Join(quietOut, "code"))); got != "0" || strings.TrimSpace(read(t, filepath.Join(quietOut, "stdout"))) != "{}" {
+		t.Errorf("quiet: code %s, stdout %q", got, read(t, filepath.Join(quietOut, "stdout")))
+	}
+
+	// A failing plan fails with Terraform's message, and no plan.json is left to be
+	// mistaken for a result.
 	badOut := filepath.Join(tmp, "bad")
-	code, out = sh(t, dir, env, planScript, "plan", badOut, "-var-file=environments/missing.tfvars")
+	code, out := run(t, dir, env, Plan(badOut, "-var-file=environments/missing.tfvars"))
 	if code == 0 || !strings.Contains(out, "missing.tfvars") {
 		t.Errorf("plan with a missing var file: exit %d\n%s", code, out)
 	}
 	if _, err := os.Stat(filepath.Join(badOut, "plan.json")); err == nil {
 		t.Error("a failed plan left plan.json behind")
+	}
+}
+
+// Quiet keeps a failing command's exit code and both streams.
+func TestQuietKeepsAFailure(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "q")
+	code, printed := run(t, t.TempDir(), os.Environ(), Quiet(out, "sh", "-c", "echo secret-out; echo secret-err >&2; exit 3"))
+	if code != 0 || printed != "" {
+		t.Errorf("quiet itself: exit %d, printed %q; want 0 and nothing", code, printed)
+	}
+	for name, want := range map[string]string{"code": "3\n", "stdout": "secret-out\n", "stderr": "secret-err\n"} {
+		if got := read(t, filepath.Join(out, name)); got != want {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
 	}
 }
 
@@ -265,8 +260,8 @@ func TestScannerCommandsReadByFindings(t *testing.T) {
 
 	t.Run("tflint", func(t *testing.T) {
 		need(t, "tflint")
-		if code, log := sh(t, dir, env, tflintScript, "tflint", out); code != 0 {
-			t.Fatalf("tflint script: exit %d\n%s", code, log)
+		if code, log := run(t, dir, env, Tflint(out)); code != 0 {
+			t.Fatalf("tflint: exit %d\n%s", code, log)
 		}
 		fs, err := findings.ParseTflintJSON("tflint.json", []byte(read(t, filepath.Join(out, "tflint.json"))))
 		if err != nil {
@@ -279,11 +274,8 @@ func TestScannerCommandsReadByFindings(t *testing.T) {
 	t.Run("trivy", func(t *testing.T) {
 		need(t, "trivy")
 		report := filepath.Join(out, "trivy.json")
-		args := trivyArgs(t.TempDir(), report)
-		cmd := exec.Command(args[0], args[1:]...)
-		cmd.Dir, cmd.Env = dir, env
-		if log, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("trivy: %v\n%s", err, log)
+		if code, log := run(t, dir, env, Trivy(t.TempDir(), report)); code != 0 {
+			t.Fatalf("trivy: exit %d\n%s", code, log)
 		}
 		fs, err := findings.ParseTrivyJSON("trivy.json", []byte(read(t, report)))
 		if err != nil {
@@ -310,22 +302,23 @@ func hasFinding(fs []findings.Finding, rule, file string) bool {
 	return false
 }
 
-// Lint names an unformatted file and shows the change that fixes it, with fmt's exit code.
-func TestFmtScriptShowsTheDiff(t *testing.T) {
-	need(t, "terraform")
+// FmtCheck names an unformatted file and shows the change that fixes it, with fmt's exit
+// code.
+func TestFmtCheckShowsTheDiff(t *testing.T) {
+	terraform := tftest.Binary(t)
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte("resource \"terraform_data\" \"a\" {\ninput=\"x\"\n}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "TF_CLI_CONFIG_FILE=/dev/null"}
-	code, out := sh(t, dir, env, fmtScript)
+	env := []string{"PATH=" + filepath.Dir(terraform) + string(os.PathListSeparator) + os.Getenv("PATH"), "HOME=" + t.TempDir(), "TF_CLI_CONFIG_FILE=/dev/null"}
+	code, out := run(t, dir, env, FmtCheck())
 	if code != 3 || !strings.Contains(out, "main.tf\n") || !strings.Contains(out, "-input=\"x\"") || !strings.Contains(out, `+  input = "x"`) {
 		t.Errorf("exit %d, output:\n%s", code, out)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte("resource \"terraform_data\" \"a\" {\n  input = \"x\"\n}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if code, out := sh(t, dir, env, fmtScript); code != 0 || out != "" {
+	if code, out := run(t, dir, env, FmtCheck()); code != 0 || out != "" {
 		t.Errorf("formatted file: exit %d, output %q", code, out)
 	}
 }
