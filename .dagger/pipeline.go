@@ -192,6 +192,7 @@ func (m *Infra) Pipeline(
 		notifyWebhooks:  notifyWebhooks,
 		runURL:          runUrl,
 		started:         started,
+		rec:             pipeline.NewRecorder(r.profile, started),
 		trigger:         runTrigger{event: githubEventName, ref: githubRef, actor: actor},
 	}
 	p.run(ctx)
@@ -201,7 +202,7 @@ func (m *Infra) Pipeline(
 		return nil, reproduce.Wrap(err)
 	}
 	if res.Verdict == gate.Block && !reportOnFailure {
-		res.Reasons = pipeline.Reasons(p.outcomes(), gate.Block) // why it blocked, not every warning
+		res.Reasons = pipeline.Reasons(p.rec.Outcomes(), gate.Block) // why it blocked, not every warning
 		return nil, reproduce.Wrap(res.Err())
 	}
 	return dir, nil
@@ -228,187 +229,99 @@ type pipelineRun struct {
 	started         time.Time
 	trigger         runTrigger // the GitHub values, for the run record
 
-	mu      sync.Mutex
-	began   map[pipeline.Step]time.Time // when each step started, for the run record
-	steps   []pipeline.StepReport
+	rec     *pipeline.Recorder // the steps as they finish
+	mu      sync.Mutex         // guards what the steps leave for the report:
 	planned *planRun
 	tests   *testSuite
 	files   []string // extra report files (name, contents, ...), e.g. the import report
 }
 
-func (p *pipelineRun) add(s pipeline.StepReport) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	s.Started, s.Ended = p.began[s.Step], time.Now()
-	if s.Started.IsZero() {
-		s.Started = p.started
-	}
-	p.steps = append(p.steps, s)
-}
-
-// begin notes when a step starts; add notes when it ends.
-func (p *pipelineRun) begin(name pipeline.Step) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.began == nil {
-		p.began = map[pipeline.Step]time.Time{}
-	}
-	p.began[name] = time.Now()
-}
-
-// broken records a step that could not run; ci/pipeline says how much that counts.
-func (p *pipelineRun) broken(name pipeline.Step, err error) {
-	p.add(pipeline.StepReport{Outcome: pipeline.Broken(p.r.profile, name, err), Markdown: pipeline.BrokenSection(name, err)})
-}
-
-// failed records a step that ran and failed: it blocks in every environment.
-func (p *pipelineRun) failed(name pipeline.Step, err error) {
-	p.add(pipeline.StepReport{Outcome: pipeline.Outcome{Step: name, Verdict: gate.Block, Reasons: []string{err.Error()}},
-		Markdown: pipeline.FailedSection(name, err)})
-}
-
-// outcomes are the steps so far, as ci/pipeline judges them.
-func (p *pipelineRun) outcomes() []pipeline.Outcome {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := make([]pipeline.Outcome, len(p.steps))
-	for i, s := range p.steps {
-		out[i] = s.Outcome
-	}
-	return out
-}
-
-// blocked reports whether a step so far blocks: then nothing is applied.
-func (p *pipelineRun) blocked() bool { return pipeline.Verdict(p.outcomes()) == gate.Block }
-
-// run executes the planned steps in dependency order; independent ones run in parallel.
-// Step failures are recorded, not returned, so the report always covers every step.
-// Nothing is applied before every check has finished and none blocked.
+// run executes the planned steps in ci/pipeline's order (pipeline.Execute), which records
+// them, failures too, so the report always covers every step. Each step here runs its
+// containers and hands their output to ci/.
 func (p *pipelineRun) run(ctx context.Context) {
-	m := p.r.m
-	// Static checks need no state and run beside import and plan; apply waits for them.
-	var static sync.WaitGroup
-	if p.plan.Runs(pipeline.StepLint) {
-		static.Add(1)
-		go func() {
-			defer static.Done()
-			p.begin(pipeline.StepLint)
+	m, r := p.r.m, p.r
+	var planned *planRun
+	var applied *applyResult
+	steps := pipeline.Steps{
+		Lint: func(ctx context.Context) (pipeline.StepReport, error) {
 			res, err := m.lint(ctx)
 			if err != nil {
-				p.broken(pipeline.StepLint, err)
-				return
+				return pipeline.StepReport{}, err
 			}
 			if !p.plan.Tflint {
 				res.Tflint = nil // basic validation: fmt and validate only
 			}
-			p.add(pipeline.StepReport{Outcome: res.outcome(p.r.profile.SeverityThreshold), Markdown: res.markdown(), Tools: []string{"tflint"}, Findings: res.Tflint})
-		}()
-	}
-	if p.plan.Runs(pipeline.StepSecurityScan) {
-		static.Add(1)
-		go func() {
-			defer static.Done()
-			p.begin(pipeline.StepSecurityScan)
+			return pipeline.StepReport{Outcome: res.outcome(r.profile.SeverityThreshold), Markdown: res.markdown(), Tools: []string{"tflint"}, Findings: res.Tflint}, nil
+		},
+		SecurityScan: func(ctx context.Context) (pipeline.StepReport, error) {
 			res, err := m.securityScan(ctx)
 			if err != nil {
-				p.broken(pipeline.StepSecurityScan, err)
-				return
+				return pipeline.StepReport{}, err
 			}
-			p.addFindings(pipeline.StepSecurityScan, res)
-		}()
-	}
-	p.deploy(ctx, static.Wait)
-	static.Wait()
-}
-
-// addFindings records a findings step judged against the environment's threshold.
-func (p *pipelineRun) addFindings(name pipeline.Step, res scanResult) {
-	outcome, section := res.outcome(name, p.r.profile, p.r.profile.SeverityThreshold)
-	p.add(pipeline.StepReport{Outcome: outcome, Tools: res.tools, Findings: res.findings,
-		Markdown: pipeline.StepHeading(name, nil) + section})
-}
-
-// deploy is the stateful chain: import, plan and gate, then compliance and cost on the plan
-// in parallel, then backup and apply, then post-deploy tests.
-func (p *pipelineRun) deploy(ctx context.Context, staticChecks func()) {
-	r := p.r
-	planned, err := p.planWithImports(ctx)
-	if err != nil {
-		p.failed(pipeline.StepPlan, err)
-		return
-	}
-	p.mu.Lock()
-	p.planned = planned
-	p.mu.Unlock()
-	p.add(pipeline.StepReport{Outcome: pipeline.Outcome{Step: pipeline.StepPlan, Verdict: planned.decision.Verdict, Reasons: planned.decision.Reasons}})
-
-	var g sync.WaitGroup
-	if p.plan.Runs(pipeline.StepCompliance) {
-		g.Add(1)
-		go func() {
-			defer g.Done()
-			p.begin(pipeline.StepCompliance)
+			return p.findingsStep(pipeline.StepSecurityScan, res), nil
+		},
+		Plan: func(ctx context.Context) (pipeline.Planned, error) {
+			var err error
+			if planned, err = p.planWithImports(ctx); err != nil {
+				return pipeline.Planned{}, err
+			}
+			p.mu.Lock()
+			p.planned = planned
+			p.mu.Unlock()
+			return pipeline.Planned{Analysis: planned.analysis, Decision: planned.decision}, nil
+		},
+		Compliance: func(ctx context.Context) (pipeline.StepReport, error) {
 			res, err := r.compliance(ctx, planned.jsonFile())
 			if err != nil {
-				p.broken(pipeline.StepCompliance, err)
-				return
+				return pipeline.StepReport{}, err
 			}
-			p.addFindings(pipeline.StepCompliance, res)
-		}()
-	}
-	if p.plan.Runs(pipeline.StepCost) {
-		g.Add(1)
-		go func() {
-			defer g.Done()
-			p.begin(pipeline.StepCost)
-			s, err := r.costStep(ctx, planned.jsonFile(), p.infracostAPIKey)
+			return p.findingsStep(pipeline.StepCompliance, res), nil
+		},
+		Cost: func(ctx context.Context) (pipeline.StepReport, error) {
+			return r.costStep(ctx, planned.jsonFile(), p.infracostAPIKey)
+		},
+		Apply: func(ctx context.Context) (pipeline.StepReport, error) {
+			var err error
+			if applied, err = r.applyPlan(ctx, planned); err != nil {
+				return pipeline.StepReport{}, err
+			}
+			if p.stored != nil {
+				applied.stored, applied.storedNote = p.stored, r.deleteStored(ctx, p.stored)
+			}
+			return pipeline.StepReport{Outcome: pipeline.Outcome{Step: pipeline.StepApply, Verdict: gate.Pass}, Markdown: applied.markdown()}, nil
+		},
+		Tests: func(ctx context.Context) (pipeline.StepReport, error) {
+			ts, err := r.postDeploy(ctx, applied.plan.ctr)
 			if err != nil {
-				p.broken(pipeline.StepCost, err)
-				return
+				return pipeline.StepReport{}, err
 			}
-			p.add(s)
-		}()
+			p.mu.Lock()
+			p.tests = ts
+			p.mu.Unlock()
+			return ts.step(), nil
+		},
 	}
-	g.Wait()
-	staticChecks()
-
-	if p.storePlan && !p.blocked() {
-		section, err := r.storeForApply(ctx, planned, p.commit, p.creds)
-		if err != nil {
-			p.failed(pipeline.StepPlan, fmt.Errorf("store the plan for a later apply: %w", err))
-			return
+	if p.storePlan {
+		steps.Store = func(ctx context.Context) error {
+			section, err := r.storeForApply(ctx, planned, p.commit, p.creds)
+			if err != nil {
+				return err
+			}
+			p.mu.Lock()
+			p.storedSection = section
+			p.mu.Unlock()
+			return nil
 		}
-		p.mu.Lock()
-		p.storedSection = section
-		p.mu.Unlock()
 	}
-	if !p.plan.Runs(pipeline.StepApply) || p.blocked() {
-		return
-	}
-	p.begin(pipeline.StepApply)
-	applied, err := r.applyPlan(ctx, planned)
-	if err != nil {
-		p.failed(pipeline.StepApply, err)
-		return
-	}
-	if p.stored != nil {
-		applied.stored, applied.storedNote = p.stored, r.deleteStored(ctx, p.stored)
-	}
-	p.add(pipeline.StepReport{Outcome: pipeline.Outcome{Step: pipeline.StepApply, Verdict: gate.Pass}, Markdown: applied.markdown()})
+	pipeline.Execute(ctx, p.plan, p.testUnchanged, steps, p.rec)
+}
 
-	if !p.plan.Runs(pipeline.StepTests) || (!planned.analysis.Counts.HasChanges() && !p.testUnchanged) {
-		return
-	}
-	p.begin(pipeline.StepTests)
-	ts, err := r.postDeploy(ctx, applied.plan.ctr)
-	if err != nil {
-		p.broken(pipeline.StepTests, err)
-		return
-	}
-	p.add(ts.step())
-	p.mu.Lock()
-	p.tests = ts
-	p.mu.Unlock()
+// findingsStep is a findings step judged against the environment's threshold.
+func (p *pipelineRun) findingsStep(name pipeline.Step, res scanResult) pipeline.StepReport {
+	outcome, section := res.outcome(name, p.r.profile, p.r.profile.SeverityThreshold)
+	return pipeline.StepReport{Outcome: outcome, Tools: res.tools, Findings: res.findings,
+		Markdown: pipeline.StepHeading(name, nil) + section}
 }
 
 // planWithImports plans the environment, with import blocks for the existing resources
@@ -418,20 +331,20 @@ func (p *pipelineRun) planWithImports(ctx context.Context) (*planRun, error) {
 	r := p.r
 	if p.stored != nil {
 		// The stored plan is applied as reviewed, imports and all: nothing is planned again.
-		p.begin(pipeline.StepPlan)
+		p.rec.Begin(pipeline.StepPlan)
 		ctr, err := r.initialized(ctx)
 		if err != nil {
 			return nil, err
 		}
 		return r.storedPlan(ctx, ctr, p.stored, p.forceRecreate)
 	}
-	p.begin(pipeline.StepImport)
+	p.rec.Begin(pipeline.StepImport)
 	imports, err := p.importStep(ctx)
 	if err != nil {
-		p.broken(pipeline.StepImport, err)
+		p.rec.Broken(pipeline.StepImport, err)
 		imports = nil
 	}
-	p.begin(pipeline.StepPlan) // the import's time runs on through the plan that imports
+	p.rec.Begin(pipeline.StepPlan) // the import's time runs on through the plan that imports
 	ctr, err := r.initialized(ctx)
 	if err != nil {
 		return nil, err
@@ -466,7 +379,7 @@ func (p *pipelineRun) report(ctx context.Context, reproduce pipeline.Command) (*
 	defer p.mu.Unlock()
 	rep := pipeline.Report{
 		Run:       pipeline.Run{Env: p.r.env, Why: p.why, DryRun: p.dryRun},
-		Steps:     p.steps,
+		Steps:     p.rec.Steps(),
 		Reproduce: reproduce,
 		SARIF:     p.r.m.sarifOptions(ctx, nil),
 		FailAt:    p.r.profile.SeverityThreshold,
