@@ -102,14 +102,47 @@ func (m *Infra) Pipeline(
 	// +default=4
 	maxParallel int,
 ) (*dagger.Directory, error) {
+	return m.runPipeline(ctx, pipelineFlags{
+		env: env, dryRun: dryRun, skipTests: skipTests, testUnchanged: testUnchanged, forceRecreate: forceRecreate,
+		project: project, reportOnFailure: reportOnFailure, gh: gitHub{githubEventName, githubRef, requestedEnv, githubEvent},
+		infracostAPIKey: infracostApiKey, storePlan: storePlan, planRef: planRef, planSha256: planSha256, commit: commit,
+		notifyWebhooks: notifyWebhooks, runURL: runUrl, changedFiles: changedFiles, stacks: stacks, maxParallel: maxParallel,
+	})
+}
+
+// pipelineFlags are Pipeline's arguments, gathered so that each stack of --stacks runs the
+// same pipeline with the few flags of its own.
+type pipelineFlags struct {
+	env                                             string
+	dryRun, skipTests, testUnchanged, forceRecreate bool
+	project                                         string
+	reportOnFailure                                 bool
+	gh                                              gitHub
+	infracostAPIKey                                 *dagger.Secret
+	storePlan                                       bool
+	planRef, planSha256, commit                     string
+	notifyWebhooks                                  *dagger.Secret
+	runURL                                          string
+	changedFiles                                    *dagger.File
+	stacks                                          string
+	maxParallel                                     int
+}
+
+// always reports whether the event runs everything, whatever the change touches: manual
+// dispatch and the schedule.
+func (f pipelineFlags) always() bool {
+	return f.gh.eventName == "workflow_dispatch" || f.gh.eventName == "schedule"
+}
+
+// runPipeline is Pipeline, on its flags.
+func (m *Infra) runPipeline(ctx context.Context, f pipelineFlags) (*dagger.Directory, error) {
 	started := time.Now()
-	gh := gitHub{githubEventName, githubRef, requestedEnv, githubEvent}
 	var why, actor string
-	if env == "" {
-		if !gh.given() {
+	if f.env == "" {
+		if !f.gh.given() {
 			return nil, fmt.Errorf("no environment: pass --env (preview, test, staging or prod) or the GitHub values (--github-event-name, --github-ref, --requested-env)")
 		}
-		ctxGH, err := m.gitHubContext(ctx, gh)
+		ctxGH, err := m.gitHubContext(ctx, f.gh)
 		if errors.Is(err, environment.ErrNothingToDeploy) {
 			// A push that deleted a branch or tag: say so and succeed, with no plan.
 			return reportDir(ctx, "summary.md", pipeline.NothingToDeploy(err))
@@ -117,83 +150,83 @@ func (m *Infra) Pipeline(
 		if err != nil {
 			return nil, err
 		}
-		env, why, actor = string(ctxGH.Target.Name), ctxGH.Target.Why, ctxGH.Actor
-		if githubRef == "" {
-			githubRef = ctxGH.Ref
+		f.env, why, actor = string(ctxGH.Target.Name), ctxGH.Target.Why, ctxGH.Actor
+		if f.gh.ref == "" {
+			f.gh.ref = ctxGH.Ref
 		}
-		if commit == "" {
-			commit = ctxGH.SHA
+		if f.commit == "" {
+			f.commit = ctxGH.SHA
 		}
-		forceRecreate = forceRecreate || ctxGH.Inputs.ForceRecreate
-		dryRun = dryRun || ctxGH.Inputs.DryRun
-		skipTests = skipTests || ctxGH.Inputs.SkipTests
+		f.forceRecreate = f.forceRecreate || ctxGH.Inputs.ForceRecreate
+		f.dryRun = f.dryRun || ctxGH.Inputs.DryRun
+		f.skipTests = f.skipTests || ctxGH.Inputs.SkipTests
 	}
-	if stacks != "" {
-		if planRef != "" {
+	if f.stacks != "" {
+		if f.planRef != "" {
 			return nil, fmt.Errorf("--plan-ref applies one stack's stored plan: give it with --terraform-dir=<stack>, not --stacks")
 		}
-		always := githubEventName == "workflow_dispatch" || githubEventName == "schedule"
-		return m.pipelineStacks(ctx, stacksOptions{spec: stacks, maxParallel: maxParallel, changedFiles: changedFiles, always: always,
-			env: env, dryRun: dryRun || storePlan, reportOnFailure: reportOnFailure},
+		return m.pipelineStacks(ctx, stacksOptions{spec: f.stacks, maxParallel: f.maxParallel, changedFiles: f.changedFiles, always: f.always(),
+			env: f.env, dryRun: f.dryRun || f.storePlan, reportOnFailure: f.reportOnFailure},
 			func(ctx context.Context, sm *Infra, dry bool) (*dagger.Directory, error) {
-				return sm.Pipeline(ctx, env, dry, skipTests, testUnchanged, forceRecreate, project, true, githubEventName, githubRef, requestedEnv, githubEvent,
-					infracostApiKey, storePlan, "", "", commit, notifyWebhooks, runUrl, nil, "", maxParallel)
+				one := f // one stack: its report goes into the combined one, which decides the verdict
+				one.dryRun, one.reportOnFailure, one.planSha256, one.changedFiles, one.stacks = dry, true, "", nil, ""
+				return sm.runPipeline(ctx, one)
 			})
 	}
 	creds, err := m.credentials(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if changedFiles != nil && githubEventName != "workflow_dispatch" && githubEventName != "schedule" {
-		if dir, err := m.unaffected(ctx, env, changedFiles); dir != nil || err != nil {
+	if f.changedFiles != nil && !f.always() {
+		if dir, err := m.unaffected(ctx, f.env, f.changedFiles); dir != nil || err != nil {
 			return dir, err
 		}
 	}
-	if infracostApiKey, err = given(ctx, "infracost-api-key", infracostApiKey); err != nil {
+	if f.infracostAPIKey, err = given(ctx, "infracost-api-key", f.infracostAPIKey); err != nil {
 		return nil, err
 	}
-	if notifyWebhooks, err = given(ctx, "notify-webhooks", notifyWebhooks); err != nil {
+	if f.notifyWebhooks, err = given(ctx, "notify-webhooks", f.notifyWebhooks); err != nil {
 		return nil, err
 	}
-	dryRun = dryRun || storePlan
-	reproduce := m.envCall("pipeline", env, creds).
-		Bool("dry-run", dryRun).
-		Bool("force-recreate", forceRecreate).
-		Bool("skip-tests", skipTests).
-		Bool("test-unchanged", testUnchanged).
-		Flag("project", project).
-		Secret("infracost-api-key", infracostApiKey != nil, "INFRACOST_API_KEY").
-		Bool("store-plan", storePlan).Flag("plan-ref", planRef).Flag("plan-sha256", planSha256).Flag("commit", commit)
+	f.dryRun = f.dryRun || f.storePlan
+	reproduce := m.envCall("pipeline", f.env, creds).
+		Bool("dry-run", f.dryRun).
+		Bool("force-recreate", f.forceRecreate).
+		Bool("skip-tests", f.skipTests).
+		Bool("test-unchanged", f.testUnchanged).
+		Flag("project", f.project).
+		Secret("infracost-api-key", f.infracostAPIKey != nil, "INFRACOST_API_KEY").
+		Bool("store-plan", f.storePlan).Flag("plan-ref", f.planRef).Flag("plan-sha256", f.planSha256).Flag("commit", f.commit)
 	announce(reproduce)
-	stored, err := parseStoredRef(planRef, planSha256, commit)
+	stored, err := parseStoredRef(f.planRef, f.planSha256, f.commit)
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
-	if stored != nil && storePlan {
+	if stored != nil && f.storePlan {
 		return nil, reproduce.Wrap(fmt.Errorf("give one of --store-plan (first phase) and --plan-ref (second phase)"))
 	}
-	r, err := m.newRun(ctx, env, creds)
+	r, err := m.newRun(ctx, f.env, creds)
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
 	p := &pipelineRun{
 		r:               r,
-		plan:            pipeline.NewPlan(r.profile, pipeline.Options{DryRun: dryRun, SkipTests: skipTests, Project: project}),
-		dryRun:          dryRun,
-		testUnchanged:   testUnchanged,
-		forceRecreate:   forceRecreate,
-		project:         project,
-		infracostAPIKey: infracostApiKey,
+		plan:            pipeline.NewPlan(r.profile, pipeline.Options{DryRun: f.dryRun, SkipTests: f.skipTests, Project: f.project}),
+		dryRun:          f.dryRun,
+		testUnchanged:   f.testUnchanged,
+		forceRecreate:   f.forceRecreate,
+		project:         f.project,
+		infracostAPIKey: f.infracostAPIKey,
 		why:             why,
-		storePlan:       storePlan,
+		storePlan:       f.storePlan,
 		stored:          stored,
-		commit:          commit,
+		commit:          f.commit,
 		creds:           creds,
-		notifyWebhooks:  notifyWebhooks,
-		runURL:          runUrl,
+		notifyWebhooks:  f.notifyWebhooks,
+		runURL:          f.runURL,
 		started:         started,
 		rec:             pipeline.NewRecorder(r.profile, started),
-		trigger:         runTrigger{event: githubEventName, ref: githubRef, actor: actor},
+		trigger:         runTrigger{event: f.gh.eventName, ref: f.gh.ref, actor: actor},
 	}
 	p.run(ctx)
 
@@ -201,7 +234,7 @@ func (m *Infra) Pipeline(
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
-	if res.Verdict == gate.Block && !reportOnFailure {
+	if res.Verdict == gate.Block && !f.reportOnFailure {
 		res.Reasons = pipeline.Reasons(p.rec.Outcomes(), gate.Block) // why it blocked, not every warning
 		return nil, reproduce.Wrap(res.Err())
 	}
