@@ -114,12 +114,12 @@ func (m *Infra) Pipeline(
 // same pipeline with the few flags of its own.
 type pipelineFlags struct {
 	env                                             string
-	dryRun, skipTests, testUnchanged, forceRecreate bool
+	dryRun, skipTests, testUnchanged, forceRecreate bool // testUnchanged: tests even without changes
 	project                                         string
 	reportOnFailure                                 bool
 	gh                                              gitHub
 	infracostAPIKey                                 *dagger.Secret
-	storePlan                                       bool
+	storePlan                                       bool // store the judged plan for a later apply
 	planRef, planSha256, commit                     string
 	notifyWebhooks                                  *dagger.Secret
 	runURL                                          string
@@ -210,23 +210,15 @@ func (m *Infra) runPipeline(ctx context.Context, f pipelineFlags) (*dagger.Direc
 		return nil, reproduce.Wrap(err)
 	}
 	p := &pipelineRun{
-		r:               r,
-		plan:            pipeline.NewPlan(r.profile, pipeline.Options{DryRun: f.dryRun, SkipTests: f.skipTests, Project: f.project}),
-		dryRun:          f.dryRun,
-		testUnchanged:   f.testUnchanged,
-		forceRecreate:   f.forceRecreate,
-		project:         f.project,
-		infracostAPIKey: f.infracostAPIKey,
-		why:             why,
-		storePlan:       f.storePlan,
-		stored:          stored,
-		commit:          f.commit,
-		creds:           creds,
-		notifyWebhooks:  f.notifyWebhooks,
-		runURL:          f.runURL,
-		started:         started,
-		rec:             pipeline.NewRecorder(r.profile, started),
-		trigger:         runTrigger{event: f.gh.eventName, ref: f.gh.ref, actor: actor},
+		pipelineFlags: f,
+		r:             r,
+		plan:          pipeline.NewPlan(r.profile, pipeline.Options{DryRun: f.dryRun, SkipTests: f.skipTests, Project: f.project}),
+		why:           why,
+		stored:        stored,
+		creds:         creds,
+		started:       started,
+		rec:           pipeline.NewRecorder(r.profile, started),
+		trigger:       runTrigger{event: f.gh.eventName, ref: f.gh.ref, actor: actor},
 	}
 	p.run(ctx)
 
@@ -244,23 +236,15 @@ func (m *Infra) runPipeline(ctx context.Context, f pipelineFlags) (*dagger.Direc
 // pipelineRun is one Pipeline call: its steps, its options and, as steps finish, their
 // results.
 type pipelineRun struct {
-	r               *run
-	plan            pipeline.Plan
-	dryRun          bool
-	testUnchanged   bool // run the post-deploy tests even without changes
-	forceRecreate   bool
-	project         string
-	infracostAPIKey *dagger.Secret
-	why             string
-	storePlan       bool       // store the judged plan for a later apply
-	stored          *storedRef // apply this stored plan instead of planning
-	commit          string
-	creds           awsCredentials
-	storedSection   string // the stored plan's summary section, once stored
-	notifyWebhooks  *dagger.Secret
-	runURL          string
-	started         time.Time
-	trigger         runTrigger // the GitHub values, for the run record
+	pipelineFlags
+	r             *run
+	plan          pipeline.Plan
+	why           string
+	stored        *storedRef // apply this stored plan instead of planning
+	creds         awsCredentials
+	storedSection string // the stored plan's summary section, once stored
+	started       time.Time
+	trigger       runTrigger // the GitHub values, for the run record
 
 	rec     *pipeline.Recorder // the steps as they finish
 	mu      sync.Mutex         // guards what the steps leave for the report:
