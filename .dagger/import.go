@@ -316,7 +316,7 @@ func (p *pipelineRun) importDone(mapped *importMapping) {
 	if len(mapped.plan.Imports()) > 0 {
 		files = append(files, importer.FileName, string(mapped.plan.ImportBlocks()))
 	}
-	p.add(s)
+	p.rec.Add(s)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.files = append(p.files, files...)

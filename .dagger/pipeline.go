@@ -103,14 +103,47 @@ func (m *Infra) Pipeline(
 	// +default=4
 	maxParallel int,
 ) (*dagger.Directory, error) {
+	return m.runPipeline(ctx, pipelineFlags{
+		env: env, dryRun: dryRun, skipTests: skipTests, testUnchanged: testUnchanged, forceRecreate: forceRecreate,
+		project: project, reportOnFailure: reportOnFailure, gh: gitHub{githubEventName, githubRef, requestedEnv, githubEvent},
+		infracostAPIKey: infracostApiKey, storePlan: storePlan, planRef: planRef, planSha256: planSha256, commit: commit,
+		notifyWebhooks: notifyWebhooks, runURL: runUrl, changedFiles: changedFiles, stacks: stacks, maxParallel: maxParallel,
+	})
+}
+
+// pipelineFlags are Pipeline's arguments, gathered so that each stack of --stacks runs the
+// same pipeline with the few flags of its own.
+type pipelineFlags struct {
+	env                                             string
+	dryRun, skipTests, testUnchanged, forceRecreate bool // testUnchanged: tests even without changes
+	project                                         string
+	reportOnFailure                                 bool
+	gh                                              gitHub
+	infracostAPIKey                                 *dagger.Secret
+	storePlan                                       bool // store the judged plan for a later apply
+	planRef, planSha256, commit                     string
+	notifyWebhooks                                  *dagger.Secret
+	runURL                                          string
+	changedFiles                                    *dagger.File
+	stacks                                          string
+	maxParallel                                     int
+}
+
+// always reports whether the event runs everything, whatever the change touches: manual
+// dispatch and the schedule.
+func (f pipelineFlags) always() bool {
+	return f.gh.eventName == "workflow_dispatch" || f.gh.eventName == "schedule"
+}
+
+// runPipeline is Pipeline, on its flags.
+func (m *Infra) runPipeline(ctx context.Context, f pipelineFlags) (*dagger.Directory, error) {
 	started := time.Now()
-	gh := gitHub{githubEventName, githubRef, requestedEnv, githubEvent}
 	var why, actor string
-	if env == "" {
-		if !gh.given() {
+	if f.env == "" {
+		if !f.gh.given() {
 			return nil, fmt.Errorf("no environment: pass --env (preview, test, staging or prod) or the GitHub values (--github-event-name, --github-ref, --requested-env)")
 		}
-		ctxGH, err := m.gitHubContext(ctx, gh)
+		ctxGH, err := m.gitHubContext(ctx, f.gh)
 		if errors.Is(err, environment.ErrNothingToDeploy) {
 			// A push that deleted a branch or tag: say so and succeed, with no plan.
 			return reportDir(ctx, "summary.md", pipeline.NothingToDeploy(err))
@@ -118,82 +151,75 @@ func (m *Infra) Pipeline(
 		if err != nil {
 			return nil, err
 		}
-		env, why, actor = string(ctxGH.Target.Name), ctxGH.Target.Why, ctxGH.Actor
-		if githubRef == "" {
-			githubRef = ctxGH.Ref
+		f.env, why, actor = string(ctxGH.Target.Name), ctxGH.Target.Why, ctxGH.Actor
+		if f.gh.ref == "" {
+			f.gh.ref = ctxGH.Ref
 		}
-		if commit == "" {
-			commit = ctxGH.SHA
+		if f.commit == "" {
+			f.commit = ctxGH.SHA
 		}
-		forceRecreate = forceRecreate || ctxGH.Inputs.ForceRecreate
-		dryRun = dryRun || ctxGH.Inputs.DryRun
-		skipTests = skipTests || ctxGH.Inputs.SkipTests
+		f.forceRecreate = f.forceRecreate || ctxGH.Inputs.ForceRecreate
+		f.dryRun = f.dryRun || ctxGH.Inputs.DryRun
+		f.skipTests = f.skipTests || ctxGH.Inputs.SkipTests
 	}
-	if stacks != "" {
-		if planRef != "" {
+	if f.stacks != "" {
+		if f.planRef != "" {
 			return nil, fmt.Errorf("--plan-ref applies one stack's stored plan: give it with --terraform-dir=<stack>, not --stacks")
 		}
-		always := githubEventName == "workflow_dispatch" || githubEventName == "schedule"
-		return m.pipelineStacks(ctx, stacksOptions{spec: stacks, maxParallel: maxParallel, changedFiles: changedFiles, always: always,
-			env: env, dryRun: dryRun || storePlan, reportOnFailure: reportOnFailure},
+		return m.pipelineStacks(ctx, stacksOptions{spec: f.stacks, maxParallel: f.maxParallel, changedFiles: f.changedFiles, always: f.always(),
+			env: f.env, dryRun: f.dryRun || f.storePlan, reportOnFailure: f.reportOnFailure},
 			func(ctx context.Context, sm *Infra, dry bool) (*dagger.Directory, error) {
-				return sm.Pipeline(ctx, env, dry, skipTests, testUnchanged, forceRecreate, project, true, githubEventName, githubRef, requestedEnv, githubEvent,
-					infracostApiKey, storePlan, "", "", commit, notifyWebhooks, runUrl, nil, "", maxParallel)
+				one := f // one stack: its report goes into the combined one, which decides the verdict
+				one.dryRun, one.reportOnFailure, one.planSha256, one.changedFiles, one.stacks = dry, true, "", nil, ""
+				return sm.runPipeline(ctx, one)
 			})
 	}
 	creds, err := m.credentials(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if changedFiles != nil && githubEventName != "workflow_dispatch" && githubEventName != "schedule" {
-		if dir, err := m.unaffected(ctx, env, changedFiles); dir != nil || err != nil {
+	if f.changedFiles != nil && !f.always() {
+		if dir, err := m.unaffected(ctx, f.env, f.changedFiles); dir != nil || err != nil {
 			return dir, err
 		}
 	}
-	if infracostApiKey, err = given(ctx, "infracost-api-key", infracostApiKey); err != nil {
+	if f.infracostAPIKey, err = given(ctx, "infracost-api-key", f.infracostAPIKey); err != nil {
 		return nil, err
 	}
-	if notifyWebhooks, err = given(ctx, "notify-webhooks", notifyWebhooks); err != nil {
+	if f.notifyWebhooks, err = given(ctx, "notify-webhooks", f.notifyWebhooks); err != nil {
 		return nil, err
 	}
-	dryRun = dryRun || storePlan
-	reproduce := m.envCall("pipeline", env, creds).
-		Bool("dry-run", dryRun).
-		Bool("force-recreate", forceRecreate).
-		Bool("skip-tests", skipTests).
-		Bool("test-unchanged", testUnchanged).
-		Flag("project", project).
-		Secret("infracost-api-key", infracostApiKey != nil, "INFRACOST_API_KEY").
-		Bool("store-plan", storePlan).Flag("plan-ref", planRef).Flag("plan-sha256", planSha256).Flag("commit", commit)
+	f.dryRun = f.dryRun || f.storePlan
+	reproduce := m.envCall("pipeline", f.env, creds).
+		Bool("dry-run", f.dryRun).
+		Bool("force-recreate", f.forceRecreate).
+		Bool("skip-tests", f.skipTests).
+		Bool("test-unchanged", f.testUnchanged).
+		Flag("project", f.project).
+		Secret("infracost-api-key", f.infracostAPIKey != nil, "INFRACOST_API_KEY").
+		Bool("store-plan", f.storePlan).Flag("plan-ref", f.planRef).Flag("plan-sha256", f.planSha256).Flag("commit", f.commit)
 	announce(reproduce)
-	stored, err := parseStoredRef(planRef, planSha256, commit)
+	stored, err := parseStoredRef(f.planRef, f.planSha256, f.commit)
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
-	if stored != nil && storePlan {
+	if stored != nil && f.storePlan {
 		return nil, reproduce.Wrap(fmt.Errorf("give one of --store-plan (first phase) and --plan-ref (second phase)"))
 	}
-	r, err := m.newRun(ctx, env, creds)
+	r, err := m.newRun(ctx, f.env, creds)
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
 	p := &pipelineRun{
-		r:               r,
-		plan:            pipeline.NewPlan(r.profile, pipeline.Options{DryRun: dryRun, SkipTests: skipTests, Project: project}),
-		dryRun:          dryRun,
-		testUnchanged:   testUnchanged,
-		forceRecreate:   forceRecreate,
-		project:         project,
-		infracostAPIKey: infracostApiKey,
-		why:             why,
-		storePlan:       storePlan,
-		stored:          stored,
-		commit:          commit,
-		creds:           creds,
-		notifyWebhooks:  notifyWebhooks,
-		runURL:          runUrl,
-		started:         started,
-		trigger:         runTrigger{event: githubEventName, ref: githubRef, actor: actor},
+		pipelineFlags: f,
+		r:             r,
+		plan:          pipeline.NewPlan(r.profile, pipeline.Options{DryRun: f.dryRun, SkipTests: f.skipTests, Project: f.project}),
+		why:           why,
+		stored:        stored,
+		creds:         creds,
+		started:       started,
+		rec:           pipeline.NewRecorder(r.profile, started),
+		trigger:       runTrigger{event: f.gh.eventName, ref: f.gh.ref, actor: actor},
 	}
 	p.run(ctx)
 
@@ -201,8 +227,8 @@ func (m *Infra) Pipeline(
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
-	if res.Verdict == gate.Block && !reportOnFailure {
-		res.Reasons = pipeline.Reasons(p.outcomes(), gate.Block) // why it blocked, not every warning
+	if res.Verdict == gate.Block && !f.reportOnFailure {
+		res.Reasons = pipeline.Reasons(p.rec.Outcomes(), gate.Block) // why it blocked, not every warning
 		return nil, reproduce.Wrap(res.Err())
 	}
 	return dir, nil
@@ -211,205 +237,109 @@ func (m *Infra) Pipeline(
 // pipelineRun is one Pipeline call: its steps, its options and, as steps finish, their
 // results.
 type pipelineRun struct {
-	r               *run
-	plan            pipeline.Plan
-	dryRun          bool
-	testUnchanged   bool // run the post-deploy tests even without changes
-	forceRecreate   bool
-	project         string
-	infracostAPIKey *dagger.Secret
-	why             string
-	storePlan       bool       // store the judged plan for a later apply
-	stored          *storedRef // apply this stored plan instead of planning
-	commit          string
-	creds           awsCredentials
-	storedSection   string // the stored plan's summary section, once stored
-	notifyWebhooks  *dagger.Secret
-	runURL          string
-	started         time.Time
-	trigger         runTrigger // the GitHub values, for the run record
+	pipelineFlags
+	r             *run
+	plan          pipeline.Plan
+	why           string
+	stored        *storedRef // apply this stored plan instead of planning
+	creds         awsCredentials
+	storedSection string // the stored plan's summary section, once stored
+	started       time.Time
+	trigger       runTrigger // the GitHub values, for the run record
 
-	mu      sync.Mutex
-	began   map[pipeline.Step]time.Time // when each step started, for the run record
-	steps   []pipeline.StepReport
+	rec     *pipeline.Recorder // the steps as they finish
+	mu      sync.Mutex         // guards what the steps leave for the report:
 	planned *planRun
 	tests   *postdeploy.Suite
 	files   []string // extra report files (name, contents, ...), e.g. the import report
 }
 
-func (p *pipelineRun) add(s pipeline.StepReport) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	s.Started, s.Ended = p.began[s.Step], time.Now()
-	if s.Started.IsZero() {
-		s.Started = p.started
-	}
-	p.steps = append(p.steps, s)
-}
-
-// begin notes when a step starts; add notes when it ends.
-func (p *pipelineRun) begin(name pipeline.Step) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.began == nil {
-		p.began = map[pipeline.Step]time.Time{}
-	}
-	p.began[name] = time.Now()
-}
-
-// broken records a step that could not run; ci/pipeline says how much that counts.
-func (p *pipelineRun) broken(name pipeline.Step, err error) {
-	p.add(pipeline.StepReport{Outcome: pipeline.Broken(p.r.profile, name, err), Markdown: pipeline.BrokenSection(name, err)})
-}
-
-// failed records a step that ran and failed: it blocks in every environment.
-func (p *pipelineRun) failed(name pipeline.Step, err error) {
-	p.add(pipeline.StepReport{Outcome: pipeline.Outcome{Step: name, Verdict: gate.Block, Reasons: []string{err.Error()}},
-		Markdown: pipeline.FailedSection(name, err)})
-}
-
-// outcomes are the steps so far, as ci/pipeline judges them.
-func (p *pipelineRun) outcomes() []pipeline.Outcome {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := make([]pipeline.Outcome, len(p.steps))
-	for i, s := range p.steps {
-		out[i] = s.Outcome
-	}
-	return out
-}
-
-// blocked reports whether a step so far blocks: then nothing is applied.
-func (p *pipelineRun) blocked() bool { return pipeline.Verdict(p.outcomes()) == gate.Block }
-
-// run executes the planned steps in dependency order; independent ones run in parallel.
-// Step failures are recorded, not returned, so the report always covers every step.
-// Nothing is applied before every check has finished and none blocked.
+// run executes the planned steps in ci/pipeline's order (pipeline.Execute), which records
+// them, failures too, so the report always covers every step. Each step here runs its
+// containers and hands their output to ci/.
 func (p *pipelineRun) run(ctx context.Context) {
-	m := p.r.m
-	// Static checks need no state and run beside import and plan; apply waits for them.
-	var static sync.WaitGroup
-	if p.plan.Runs(pipeline.StepLint) {
-		static.Add(1)
-		go func() {
-			defer static.Done()
-			p.begin(pipeline.StepLint)
+	m, r := p.r.m, p.r
+	var planned *planRun
+	var applied *applyResult
+	steps := pipeline.Steps{
+		Lint: func(ctx context.Context) (pipeline.StepReport, error) {
 			res, err := m.lint(ctx)
 			if err != nil {
-				p.broken(pipeline.StepLint, err)
-				return
+				return pipeline.StepReport{}, err
 			}
 			if !p.plan.Tflint {
 				res.Tflint = nil // basic validation: fmt and validate only
 			}
-			p.add(pipeline.StepReport{Outcome: res.outcome(p.r.profile.SeverityThreshold), Markdown: res.markdown(), Tools: []string{"tflint"}, Findings: res.Tflint})
-		}()
-	}
-	if p.plan.Runs(pipeline.StepSecurityScan) {
-		static.Add(1)
-		go func() {
-			defer static.Done()
-			p.begin(pipeline.StepSecurityScan)
+			return pipeline.StepReport{Outcome: res.outcome(r.profile.SeverityThreshold), Markdown: res.markdown(), Tools: []string{"tflint"}, Findings: res.Tflint}, nil
+		},
+		SecurityScan: func(ctx context.Context) (pipeline.StepReport, error) {
 			res, err := m.securityScan(ctx)
 			if err != nil {
-				p.broken(pipeline.StepSecurityScan, err)
-				return
+				return pipeline.StepReport{}, err
 			}
-			p.addFindings(pipeline.StepSecurityScan, res)
-		}()
-	}
-	p.deploy(ctx, static.Wait)
-	static.Wait()
-}
-
-// addFindings records a findings step judged against the environment's threshold.
-func (p *pipelineRun) addFindings(name pipeline.Step, res scanResult) {
-	outcome, section := res.outcome(name, p.r.profile, p.r.profile.SeverityThreshold)
-	p.add(pipeline.StepReport{Outcome: outcome, Tools: res.tools, Findings: res.findings,
-		Markdown: pipeline.StepHeading(name, nil) + section})
-}
-
-// deploy is the stateful chain: import, plan and gate, then compliance and cost on the plan
-// in parallel, then backup and apply, then post-deploy tests.
-func (p *pipelineRun) deploy(ctx context.Context, staticChecks func()) {
-	r := p.r
-	planned, err := p.planWithImports(ctx)
-	if err != nil {
-		p.failed(pipeline.StepPlan, err)
-		return
-	}
-	p.mu.Lock()
-	p.planned = planned
-	p.mu.Unlock()
-	p.add(pipeline.StepReport{Outcome: pipeline.Outcome{Step: pipeline.StepPlan, Verdict: planned.decision.Verdict, Reasons: planned.decision.Reasons}})
-
-	var g sync.WaitGroup
-	if p.plan.Runs(pipeline.StepCompliance) {
-		g.Add(1)
-		go func() {
-			defer g.Done()
-			p.begin(pipeline.StepCompliance)
+			return p.findingsStep(pipeline.StepSecurityScan, res), nil
+		},
+		Plan: func(ctx context.Context) (pipeline.Planned, error) {
+			var err error
+			if planned, err = p.planWithImports(ctx); err != nil {
+				return pipeline.Planned{}, err
+			}
+			p.mu.Lock()
+			p.planned = planned
+			p.mu.Unlock()
+			return pipeline.Planned{Analysis: planned.analysis, Decision: planned.decision}, nil
+		},
+		Compliance: func(ctx context.Context) (pipeline.StepReport, error) {
 			res, err := r.compliance(ctx, planned.jsonFile())
 			if err != nil {
-				p.broken(pipeline.StepCompliance, err)
-				return
+				return pipeline.StepReport{}, err
 			}
-			p.addFindings(pipeline.StepCompliance, res)
-		}()
-	}
-	if p.plan.Runs(pipeline.StepCost) {
-		g.Add(1)
-		go func() {
-			defer g.Done()
-			p.begin(pipeline.StepCost)
-			s, err := r.costStep(ctx, planned.jsonFile(), p.infracostAPIKey)
+			return p.findingsStep(pipeline.StepCompliance, res), nil
+		},
+		Cost: func(ctx context.Context) (pipeline.StepReport, error) {
+			return r.costStep(ctx, planned.jsonFile(), p.infracostAPIKey)
+		},
+		Apply: func(ctx context.Context) (pipeline.StepReport, error) {
+			var err error
+			if applied, err = r.applyPlan(ctx, planned); err != nil {
+				return pipeline.StepReport{}, err
+			}
+			if p.stored != nil {
+				applied.stored, applied.storedNote = p.stored, r.deleteStored(ctx, p.stored)
+			}
+			return pipeline.StepReport{Outcome: pipeline.Outcome{Step: pipeline.StepApply, Verdict: gate.Pass}, Markdown: applied.markdown()}, nil
+		},
+		Tests: func(ctx context.Context) (pipeline.StepReport, error) {
+			ts, err := r.postDeploy(ctx, applied.plan.ctr)
 			if err != nil {
-				p.broken(pipeline.StepCost, err)
-				return
+				return pipeline.StepReport{}, err
 			}
-			p.add(s)
-		}()
+			p.mu.Lock()
+			p.tests = ts
+			p.mu.Unlock()
+			return ts.Step(), nil
+		},
 	}
-	g.Wait()
-	staticChecks()
-
-	if p.storePlan && !p.blocked() {
-		section, err := r.storeForApply(ctx, planned, p.commit, p.creds)
-		if err != nil {
-			p.failed(pipeline.StepPlan, fmt.Errorf("store the plan for a later apply: %w", err))
-			return
+	if p.storePlan {
+		steps.Store = func(ctx context.Context) error {
+			section, err := r.storeForApply(ctx, planned, p.commit, p.creds)
+			if err != nil {
+				return err
+			}
+			p.mu.Lock()
+			p.storedSection = section
+			p.mu.Unlock()
+			return nil
 		}
-		p.mu.Lock()
-		p.storedSection = section
-		p.mu.Unlock()
 	}
-	if !p.plan.Runs(pipeline.StepApply) || p.blocked() {
-		return
-	}
-	p.begin(pipeline.StepApply)
-	applied, err := r.applyPlan(ctx, planned)
-	if err != nil {
-		p.failed(pipeline.StepApply, err)
-		return
-	}
-	if p.stored != nil {
-		applied.stored, applied.storedNote = p.stored, r.deleteStored(ctx, p.stored)
-	}
-	p.add(pipeline.StepReport{Outcome: pipeline.Outcome{Step: pipeline.StepApply, Verdict: gate.Pass}, Markdown: applied.markdown()})
+	pipeline.Execute(ctx, p.plan, p.testUnchanged, steps, p.rec)
+}
 
-	if !p.plan.Runs(pipeline.StepTests) || (!planned.analysis.Counts.HasChanges() && !p.testUnchanged) {
-		return
-	}
-	p.begin(pipeline.StepTests)
-	ts, err := r.postDeploy(ctx, applied.plan.ctr)
-	if err != nil {
-		p.broken(pipeline.StepTests, err)
-		return
-	}
-	p.add(ts.Step())
-	p.mu.Lock()
-	p.tests = ts
-	p.mu.Unlock()
+// findingsStep is a findings step judged against the environment's threshold.
+func (p *pipelineRun) findingsStep(name pipeline.Step, res scanResult) pipeline.StepReport {
+	outcome, section := res.outcome(name, p.r.profile, p.r.profile.SeverityThreshold)
+	return pipeline.StepReport{Outcome: outcome, Tools: res.tools, Findings: res.findings,
+		Markdown: pipeline.StepHeading(name, nil) + section}
 }
 
 // planWithImports plans the environment, with import blocks for the existing resources
@@ -419,20 +349,20 @@ func (p *pipelineRun) planWithImports(ctx context.Context) (*planRun, error) {
 	r := p.r
 	if p.stored != nil {
 		// The stored plan is applied as reviewed, imports and all: nothing is planned again.
-		p.begin(pipeline.StepPlan)
+		p.rec.Begin(pipeline.StepPlan)
 		ctr, err := r.initialized(ctx)
 		if err != nil {
 			return nil, err
 		}
 		return r.storedPlan(ctx, ctr, p.stored, p.forceRecreate)
 	}
-	p.begin(pipeline.StepImport)
+	p.rec.Begin(pipeline.StepImport)
 	imports, err := p.importStep(ctx)
 	if err != nil {
-		p.broken(pipeline.StepImport, err)
+		p.rec.Broken(pipeline.StepImport, err)
 		imports = nil
 	}
-	p.begin(pipeline.StepPlan) // the import's time runs on through the plan that imports
+	p.rec.Begin(pipeline.StepPlan) // the import's time runs on through the plan that imports
 	ctr, err := r.initialized(ctx)
 	if err != nil {
 		return nil, err
@@ -467,7 +397,7 @@ func (p *pipelineRun) report(ctx context.Context, reproduce pipeline.Command) (*
 	defer p.mu.Unlock()
 	rep := pipeline.Report{
 		Run:       pipeline.Run{Env: p.r.env, Why: p.why, DryRun: p.dryRun},
-		Steps:     p.steps,
+		Steps:     p.rec.Steps(),
 		Reproduce: reproduce,
 		SARIF:     p.r.m.sarifOptions(ctx, nil),
 		FailAt:    p.r.profile.SeverityThreshold,
