@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path"
-	"strings"
 	"time"
 
 	"dagger/infra/internal/dagger"
@@ -80,8 +79,7 @@ func (r *run) importResources(ctx context.Context, project string, dryRun, force
 		return nil, err
 	}
 	out := dag.Directory()
-	var files []string // report files: name, contents, ...
-	var notes string
+	var text, notes string // the plan with the import blocks; the state backup lines
 	if len(mapped.plan.Imports()) > 0 {
 		if !dryRun && len(mapped.plan.StateRemovals) > 0 {
 			// state rm is written to the backend at once, before the plan: keep the state it
@@ -119,11 +117,9 @@ func (r *run) importResources(ctx context.Context, project string, dryRun, force
 		if err := mapped.resolve(ctx, ctr); err != nil {
 			return nil, err
 		}
-		text, err := readOut(ctx, ctr, "plan", "plan.txt")
-		if err != nil {
+		if text, err = readOut(ctx, ctr, "plan", "plan.txt"); err != nil {
 			return nil, err
 		}
-		files = append(files, importer.FileName, string(mapped.plan.ImportBlocks()), "plan.txt", text)
 		if mapped.plan.GenerateConfigOut {
 			out = out.WithFile("generated.tf", ctr.File(path.Join(r.m.tfDir(), "generated.tf")))
 		}
@@ -132,8 +128,8 @@ func (r *run) importResources(ctx context.Context, project string, dryRun, force
 			if err != nil {
 				return nil, err
 			}
-			if p.decision.Verdict == gate.Block {
-				return nil, fmt.Errorf("the safety gate blocked the %s import; nothing was imported:\n- %s", env, strings.Join(p.decision.Reasons, "\n- "))
+			if err := p.planReport().Blocked("import; nothing was imported"); err != nil {
+				return nil, err
 			}
 			applied, err := r.applyPlan(ctx, p)
 			if err != nil {
@@ -144,27 +140,18 @@ func (r *run) importResources(ctx context.Context, project string, dryRun, force
 		}
 	}
 	report := importer.NewReport(env, dryRun, mapped.plan, mapped.stats)
-	js, err := report.JSON()
-	if err != nil {
-		return nil, fmt.Errorf("write import-report.json: %w", err)
+	if err := mapped.plan.Err(); err != nil {
+		return nil, report.Error(err)
 	}
-	files = append(files, "import-report.md", report.Markdown()+notes+reproduce.Markdown(), "import-report.json", string(js))
+	files, err := report.Files(text, notes, reproduce.Markdown())
+	if err != nil {
+		return nil, err
+	}
 	reports, err := reportDir(ctx, files...)
 	if err != nil {
 		return nil, err
 	}
-	out = out.WithDirectory(".", reports)
-	if err := mapped.plan.Err(); err != nil {
-		return nil, reportError(env, err, report)
-	}
-	return out, nil
-}
-
-// reportError is a failed import with its report: the function cannot return the report's
-// directory and an error at once, so, as the pipeline's error carries its reasons, this one
-// carries import-report.md.
-func reportError(env string, err error, report importer.Report) error {
-	return fmt.Errorf("import into %s: %w\n\n%s", env, err, report.Markdown())
+	return out.WithDirectory(".", reports), nil
 }
 
 // planFailed is the plan with the import blocks failing (an object vanished after
@@ -174,7 +161,7 @@ func (im *importMapping) planFailed(env string, dryRun bool, err error) error {
 	if readErr := im.resolveFailure(err); readErr != nil {
 		return fmt.Errorf("import into %s: %w (its output could not be read: %v)", env, err, readErr)
 	}
-	return reportError(env, err, importer.NewReport(env, dryRun, im.plan, im.stats))
+	return importer.NewReport(env, dryRun, im.plan, im.stats).Error(err)
 }
 
 // resolveFailure marks every import failed with the error a failed plan printed: a plan

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 
 	"dagger/infra/internal/dagger"
+
+	"github.com/infrapipe/infrapipe/ci/pipeline"
 )
 
 // reportDir writes report files (name, contents, name, contents, ...) to the module's scratch
@@ -28,4 +30,20 @@ func reportDir(ctx context.Context, nameContents ...string) (*dagger.Directory, 
 	}
 	// Sync loads the files into the engine now, while this function's process still runs.
 	return dag.CurrentModule().Workdir(filepath.Base(dir)).Sync(ctx)
+}
+
+// dirReader reads the text files of a report directory for ci/pipeline: ok is false for a
+// file the directory does not have.
+func dirReader(ctx context.Context, dir *dagger.Directory) pipeline.ReadFunc {
+	return func(name string) ([]byte, bool, error) {
+		ok, err := dir.Exists(ctx, name)
+		if err != nil || !ok {
+			return nil, false, err
+		}
+		s, err := dir.File(name).Contents(ctx)
+		if err != nil {
+			return nil, false, fmt.Errorf("read %s: %w", name, err)
+		}
+		return []byte(s), true, nil
+	}
 }

@@ -134,14 +134,10 @@ func (m *Infra) pipelineStacks(ctx context.Context, o stacksOptions, run stackPi
 		r := pipeline.StackRun{Stack: s.Dir, Why: s.Why, Held: held, Report: pipeline.StackReport(s.Dir)}
 		dir, err := run(ctx, m.forStack(s.Dir), o.dryRun || len(held) > 0)
 		if err == nil {
-			r, own[i], err = readStackReport(ctx, r, dir)
+			r, own[i], err = pipeline.ReadStackReport(r, dirReader(ctx, dir))
 		}
 		if err != nil {
-			// The first line is the reason; a reproduce line may follow.
-			reason, _, _ := strings.Cut(err.Error(), "\n")
-			r.Verdict, r.Reasons = gate.Block, []string{reason}
-			r.Summary = "The stack's pipeline could not run:\n\n" + pipeline.CodeBlock("", pipeline.Tail(err.Error(), 40))
-			dir, own[i] = nil, pipeline.StackOwn{}
+			r, dir, own[i] = pipeline.StackFailed(r, err), nil, pipeline.StackOwn{}
 		}
 		runs[i], dirs[i] = r, dir
 		return r.Verdict == gate.Block
@@ -167,44 +163,6 @@ func (m *Infra) pipelineStacks(ctx context.Context, o stacksOptions, run stackPi
 		return nil, reproduce.Wrap(res.Err())
 	}
 	return out, nil
-}
-
-// readStackReport reads what the combined report takes from a stack's own: its verdict and
-// reasons, its summary, its SARIF log, its junit.xml and its annotations.
-func readStackReport(ctx context.Context, r pipeline.StackRun, dir *dagger.Directory) (pipeline.StackRun, pipeline.StackOwn, error) {
-	var own pipeline.StackOwn
-	read := func(name string) ([]byte, error) {
-		if ok, err := dir.Exists(ctx, name); err != nil || !ok {
-			return nil, err
-		}
-		s, err := dir.File(name).Contents(ctx)
-		return []byte(s), err
-	}
-	summary, err := read("summary.md")
-	if err != nil {
-		return r, own, err
-	}
-	r.Summary, r.Verdict, r.Reasons = string(summary), gate.Pass, []string{}
-	js, err := read(pipeline.ResultFile)
-	if err != nil {
-		return r, own, err
-	}
-	if js != nil { // a push that deleted a branch has nothing to deploy, and no result
-		res, err := pipeline.ReadResult(path.Join(r.Stack, pipeline.ResultFile), js)
-		if err != nil {
-			return r, own, err
-		}
-		r.Verdict, r.Reasons = res.Verdict, res.Reasons
-	}
-	if own.SARIF, err = read("results.sarif"); err != nil {
-		return r, own, err
-	}
-	if own.JUnit, err = read("junit.xml"); err != nil {
-		return r, own, err
-	}
-	annotations, err := read("annotations.txt")
-	own.Annotations = string(annotations)
-	return r, own, err
 }
 
 // namedStacks is --stacks when it names stacks, "" for changed or all.

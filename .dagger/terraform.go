@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"path"
 	"strings"
@@ -14,8 +13,6 @@ import (
 	"github.com/infrapipe/infrapipe/ci/gate"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
 	"github.com/infrapipe/infrapipe/ci/plan"
-	"github.com/infrapipe/infrapipe/ci/planstore"
-	"github.com/infrapipe/infrapipe/ci/report"
 	"github.com/infrapipe/infrapipe/ci/riskdiff"
 	"github.com/infrapipe/infrapipe/ci/runs"
 )
@@ -152,12 +149,10 @@ func (m *Infra) Plan(
 			return nil, reproduce.Wrap(err)
 		}
 	}
-	if failOnBlock && p.decision.Verdict == gate.Block {
-		summary, _, err := p.files(reproduce.String())
-		if err != nil {
+	if failOnBlock {
+		if err := p.planReport().FailOnBlock(reproduce); err != nil {
 			return nil, reproduce.Wrap(err)
 		}
-		return nil, fmt.Errorf("the safety gate blocked the %s plan:\n- %s\n\n%s", env, strings.Join(p.decision.Reasons, "\n- "), summary)
 	}
 	return p.report(ctx, reproduce, includePlan, stored)
 }
@@ -219,15 +214,21 @@ func (r *run) judge(ctx context.Context, ctr *dagger.Container, forceRecreate bo
 	return &planRun{profile: r.profile, ctr: ctr, text: text, analysis: a, decision: d, risky: riskdiff.Markdown(diffs, maxRiskyRows)}, nil
 }
 
-// report is the plan's directory: plan.txt, summary.md, result.json, and with includePlan
-// the secret-bearing tfplan and plan.json.
-func (p *planRun) report(ctx context.Context, reproduce pipeline.Command, includePlan bool, extra string) (*dagger.Directory, error) {
-	summary, result, err := p.files("")
+// planReport is the plan as ci/pipeline reports it; the access and encryption changes
+// follow the plan in the summary.
+func (p *planRun) planReport(sections ...string) *pipeline.PlanReport {
+	return &pipeline.PlanReport{Analysis: p.analysis, Profile: p.profile, Decision: p.decision, Text: p.text,
+		Sections: append([]string{p.risky}, sections...)}
+}
+
+// report is the plan's directory: plan.txt, summary.md, result.json (ci/pipeline), and with
+// includePlan the secret-bearing tfplan and plan.json. stored is the stored plan's section.
+func (p *planRun) report(ctx context.Context, reproduce pipeline.Command, includePlan bool, stored string) (*dagger.Directory, error) {
+	files, err := p.planReport(stored).Files(reproduce)
 	if err != nil {
 		return nil, err
 	}
-	summary += p.risky + extra + reproduce.Markdown()
-	dir, err := reportDir(ctx, "plan.txt", p.text, "summary.md", summary, "result.json", result)
+	dir, err := reportDir(ctx, files...)
 	if err != nil {
 		return nil, err
 	}
@@ -309,8 +310,8 @@ func (m *Infra) Apply(
 		return nil, reproduce.Wrap(err)
 	}
 	record.Plan, record.Steps = &p.analysis.Counts, []runs.Step{runs.StepOf(string(pipeline.StepPlan), p.decision.Verdict, 0, started, time.Now())}
-	if p.decision.Verdict == gate.Block {
-		return nil, reproduce.Wrap(fmt.Errorf("the safety gate blocked the %s apply; nothing was changed:\n- %s", r.env, strings.Join(p.decision.Reasons, "\n- ")))
+	if err := p.planReport().Blocked("apply; nothing was changed"); err != nil {
+		return nil, reproduce.Wrap(err)
 	}
 	applyStarted := time.Now()
 	res, err := r.applyPlan(ctx, p)
@@ -385,44 +386,38 @@ func (r *run) applyPlan(ctx context.Context, p *planRun) (*applyResult, error) {
 	return res, nil
 }
 
-// checkSavedPlan refuses a plan directory made for another environment: a saved plan
-// carries its own backend settings, so applying a test plan with --env=prod would change
-// test while the gate judged it as prod.
+// checkSavedPlan refuses a plan directory made for another environment, or without its
+// saved plan (pipeline.CheckSavedPlan).
 func (r *run) checkSavedPlan(ctx context.Context, saved *dagger.Directory) error {
-	data, err := saved.File("result.json").Contents(ctx)
+	result, _, err := dirReader(ctx, saved)(pipeline.ResultFile)
 	if err != nil {
-		return fmt.Errorf("--plan: read result.json of the plan directory (made by `plan --include-plan`): %w", err)
+		return fmt.Errorf("--plan: %w", err)
 	}
-	var res report.Result
-	if err := json.Unmarshal([]byte(data), &res); err != nil {
-		return fmt.Errorf("--plan: result.json of the plan directory: %w", err)
-	}
-	if res.Env != r.env {
-		return fmt.Errorf("--plan holds a plan for %q, not %q: plan %s again and apply that", res.Env, r.env, r.env)
-	}
-	ok, err := saved.Exists(ctx, "tfplan")
+	hasPlan, err := saved.Exists(ctx, "tfplan")
 	if err != nil {
 		return fmt.Errorf("--plan: look for tfplan in the plan directory: %w", err)
 	}
-	if !ok {
-		return fmt.Errorf("--plan: the plan directory has no tfplan (the saved plan): make it with `plan --env=%s --include-plan`", r.env)
-	}
-	return nil
+	return pipeline.CheckSavedPlan(r.env, result, hasPlan)
 }
 
-// report is the apply's directory.
+// apply is the apply as ci/pipeline reports it.
+func (a *applyResult) apply() pipeline.Apply {
+	res := pipeline.Apply{Plan: a.plan.planReport(), Applied: a.log != nil, StoredNote: a.storedNote,
+		Backup: a.backup.markdown(), Record: a.recordNote}
+	if a.stored != nil {
+		res.Stored, res.StoredSHA256 = &a.stored.ref, a.stored.sha256
+	}
+	return res
+}
+
+// report is the apply's directory: ci/pipeline's report files, apply.log and the state
+// backup.
 func (a *applyResult) report(ctx context.Context, reproduce pipeline.Command) (*dagger.Directory, error) {
-	summary, result, err := a.plan.files("")
+	files, err := a.apply().Files(reproduce)
 	if err != nil {
 		return nil, err
 	}
-	var b strings.Builder
-	b.WriteString(summary)
-	b.WriteString(a.plan.risky)
-	b.WriteString("\n" + a.markdown())
-	b.WriteString(a.recordNote)
-	b.WriteString(reproduce.Markdown())
-	dir, err := reportDir(ctx, "summary.md", b.String(), "result.json", result, "plan.txt", a.plan.text)
+	dir, err := reportDir(ctx, files...)
 	if err != nil {
 		return nil, err
 	}
@@ -436,21 +431,4 @@ func (a *applyResult) report(ctx context.Context, reproduce pipeline.Command) (*
 }
 
 // markdown is the apply section of a summary: what was applied and the state backup.
-func (a *applyResult) markdown() string {
-	stored := ""
-	if a.stored != nil {
-		stored = planstore.Applied(a.stored.ref, a.stored.sha256, a.storedNote)
-	}
-	return pipeline.ApplySection(a.log != nil, stored, a.backup.markdown())
-}
-
-// files renders a plan's summary.md (ending with reproduce, unless empty) and result.json
-// with ci/report.
-func (p *planRun) files(reproduce string) (string, string, error) {
-	res := report.NewResult(p.analysis, p.profile, p.decision)
-	var js strings.Builder
-	if err := res.WriteJSON(&js); err != nil {
-		return "", "", fmt.Errorf("write result.json: %w", err)
-	}
-	return report.Markdown(res, reproduce), js.String(), nil
-}
+func (a *applyResult) markdown() string { return a.apply().Section() }

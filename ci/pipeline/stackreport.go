@@ -1,0 +1,72 @@
+package pipeline
+
+import (
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/infrapipe/infrapipe/ci/gate"
+)
+
+// ReadFunc reads one file of a report directory; ok is false when the directory has no
+// such file, which is not an error.
+type ReadFunc func(name string) (data []byte, ok bool, err error)
+
+// ReadStackReport fills in what the combined report takes from a stack's own report
+// directory: its verdict and reasons (result.json), its summary, and its results.sarif,
+// junit.xml and annotations.txt. A report without result.json (a push that deleted a branch
+// has nothing to deploy) passes.
+func ReadStackReport(r StackRun, read ReadFunc) (StackRun, StackOwn, error) {
+	var own StackOwn
+	get := func(name string) ([]byte, error) {
+		data, ok, err := read(name)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", path.Join(r.Stack, name), err)
+		}
+		if !ok {
+			return nil, nil
+		}
+		if data == nil {
+			data = []byte{} // there, and empty: not the same as missing
+		}
+		return data, nil
+	}
+	summary, err := get("summary.md")
+	if err != nil {
+		return r, own, err
+	}
+	r.Summary, r.Verdict, r.Reasons = string(summary), gate.Pass, []string{}
+	js, err := get(ResultFile)
+	if err != nil {
+		return r, own, err
+	}
+	if js != nil {
+		res, err := ReadResult(path.Join(r.Stack, ResultFile), js)
+		if err != nil {
+			return r, own, err
+		}
+		r.Verdict, r.Reasons = res.Verdict, res.Reasons
+		if r.Reasons == nil {
+			r.Reasons = []string{}
+		}
+	}
+	if own.SARIF, err = get("results.sarif"); err != nil {
+		return r, own, err
+	}
+	if own.JUnit, err = get("junit.xml"); err != nil {
+		return r, own, err
+	}
+	annotations, err := get("annotations.txt")
+	own.Annotations = string(annotations)
+	return r, own, err
+}
+
+// StackFailed is the row of a stack whose pipeline could not run at all (no report came
+// back): it blocks with the error's first line as its reason (a reproduce line may follow),
+// and its summary holds the end of the error.
+func StackFailed(r StackRun, err error) StackRun {
+	reason, _, _ := strings.Cut(err.Error(), "\n")
+	r.Verdict, r.Reasons = gate.Block, []string{reason}
+	r.Summary = "The stack's pipeline could not run:\n\n" + CodeBlock("", Tail(err.Error(), 40))
+	return r
+}
