@@ -296,12 +296,9 @@ func (p *pipelineRun) importDone(mapped *importMapping) {
 	if err := mapped.plan.Err(); err != nil {
 		s.Verdict, s.Reasons = gate.Block, []string{err.Error()}
 	}
-	files := []string{"import-report.md", report.Markdown()}
-	if js, err := report.JSON(); err == nil {
-		files = append(files, "import-report.json", string(js))
-	}
-	if len(mapped.plan.Imports()) > 0 {
-		files = append(files, importer.FileName, string(mapped.plan.ImportBlocks()))
+	files, err := report.Files("")
+	if err != nil {
+		s.Verdict, s.Reasons = gate.Block, []string{err.Error()}
 	}
 	p.rec.Add(s)
 	p.mu.Lock()

@@ -9,6 +9,7 @@ import (
 
 	"dagger/infra/internal/dagger"
 
+	"github.com/infrapipe/infrapipe/ci/commands"
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/gate"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
@@ -45,23 +46,6 @@ func (r *run) secretVarArgs() []string {
 	return []string{"-var-file=" + secretVarFile}
 }
 
-// planScript runs plan, then renders the saved plan as JSON and text, in one exec: the three
-// files describe the same plan, never two runs. $1 is the output directory; the remaining
-// arguments go to terraform plan. The exit code of plan (0 no changes, 2 changes) is kept.
-const planScript = `set -u
-out=$1
-shift
-mkdir -p "$out"
-terraform plan -input=false -no-color -detailed-exitcode -out="$out/tfplan" "$@" >"$out/plan.log" 2>&1
-code=$?
-cat "$out/plan.log"
-echo "$code" >"$out/plan.exitcode"
-if [ "$code" -ne 0 ] && [ "$code" -ne 2 ]; then
-	exit "$code"
-fi
-terraform show -json "$out/tfplan" >"$out/plan.json" || exit 1
-terraform show -no-color "$out/tfplan" >"$out/plan.txt" || exit 1`
-
 // planned runs terraform plan for the run's environment in an initialized container and
 // returns the container holding outDir/{tfplan,plan.json,plan.txt,plan.log}. extra adds plan
 // flags (-target for import).
@@ -70,10 +54,7 @@ func (r *run) planned(ctx context.Context, ctr *dagger.Container, extra ...strin
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"sh", "-c", planScript, "plan", outDir}
-	args = append(args, r.lockArgs()...)
-	args = append(args, vars...)
-	args = append(args, extra...)
+	args := commands.Plan(outDir, append(append(r.lockArgs(), vars...), extra...)...)
 	step := "terraform plan"
 	if len(extra) > 0 {
 		step += " " + strings.Join(extra, " ")
@@ -81,25 +62,10 @@ func (r *run) planned(ctx context.Context, ctr *dagger.Container, extra ...strin
 	return r.exec(ctx, ctr, step, args)
 }
 
-// applyScript applies the saved plan of the same run: never a fresh plan, so what was
-// reviewed and gated is what changes. $1 is the output directory (apply.log), $2 the saved
-// plan; the remaining arguments go to terraform apply.
-const applyScript = `set -u
-out=$1
-plan=$2
-shift 2
-mkdir -p "$out"
-terraform apply -input=false -no-color -auto-approve "$@" "$plan" >"$out/apply.log" 2>&1
-code=$?
-cat "$out/apply.log"
-exit "$code"`
-
 // applied applies a saved plan file in an initialized container.
 func (r *run) applied(ctx context.Context, ctr *dagger.Container, tfplan *dagger.File) (*dagger.Container, error) {
 	const planPath = "/tmp/apply/tfplan"
-	args := []string{"sh", "-c", applyScript, "apply", outDir, planPath}
-	args = append(args, r.lockArgs()...)
-	return r.exec(ctx, ctr.WithFile(planPath, tfplan), "terraform apply", args)
+	return r.exec(ctx, ctr.WithFile(planPath, tfplan), "terraform apply", commands.Apply(outDir, planPath, r.lockArgs()...))
 }
 
 // Plan runs terraform plan for one environment (init with that environment's backend, its
@@ -348,7 +314,7 @@ func (r *run) planFor(ctx context.Context, ctr *dagger.Container, forceRecreate 
 			return nil, err
 		}
 		ctr, err = r.exec(ctx, ctr.WithFile(path.Join(outDir, "tfplan"), saved.File("tfplan")), "terraform show (the saved plan)",
-			[]string{"sh", "-c", `terraform show -json "$1/tfplan" >"$1/plan.json" && terraform show -no-color "$1/tfplan" >"$1/plan.txt"`, "show", outDir})
+			commands.Show(outDir))
 	} else {
 		ctr, err = r.planned(ctx, ctr)
 	}
