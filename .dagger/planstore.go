@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
@@ -22,20 +20,11 @@ type storedRef struct {
 	commit string // the commit being deployed; "" skips the check
 }
 
-// parseStoredRef checks --plan-ref and --plan-sha256 before anything runs; a nil result
-// means no stored plan was given.
+// parseStoredRef checks --plan-ref and --plan-sha256 (ci/planstore) before anything runs; a
+// nil result means no stored plan was given.
 func parseStoredRef(planRef, planSha256, commit string) (*storedRef, error) {
-	if planRef == "" && planSha256 == "" {
-		return nil, nil
-	}
-	if planRef == "" || planSha256 == "" {
-		return nil, fmt.Errorf("give --plan-ref and --plan-sha256 together: both are in the summary of `plan --store-plan`")
-	}
-	ref, err := planstore.ParseRef(planRef)
-	if err != nil {
-		return nil, err
-	}
-	if err := planstore.CheckSHA256(planSha256); err != nil {
+	ref, given, err := planstore.ParseFlags(planRef, planSha256)
+	if err != nil || !given {
 		return nil, err
 	}
 	return &storedRef{ref: ref, sha256: planSha256, commit: commit}, nil
@@ -51,14 +40,7 @@ func (r *run) storePlan(ctx context.Context, p *planRun, commit string) (plansto
 	if err != nil {
 		return planstore.Ref{}, planstore.Meta{}, err
 	}
-	nonce := make([]byte, 4)
-	if _, err := rand.Read(nonce); err != nil {
-		return planstore.Ref{}, planstore.Meta{}, fmt.Errorf("name the stored plan: %w", err)
-	}
-	now := time.Now()
-	ref := planstore.NewRef(r.env, now, hex.EncodeToString(nonce))
-	meta, err := planstore.Put(ctx, objs, r.profile.Backend.Bucket, ref, data, commit, now)
-	return ref, meta, err
+	return planstore.Store(ctx, objs, r.profile.Backend.Bucket, r.env, data, commit, time.Now())
 }
 
 // storeForApply stores a judged plan and returns the summary section a reviewer approves,
@@ -97,26 +79,11 @@ func (r *run) planBytes(ctx context.Context, p *planRun) ([]byte, error) {
 }
 
 // storedPlan fetches a stored plan and proves it is the approved one before anything is
-// applied: its hash, environment, age and commit (ci/planstore), then that the state has
-// not moved since it was made. The plan then goes through the safety gate again, as judged
+// applied (ci/planstore): its hash, environment, age and commit, and that the state pulled
+// now is the one it was made on. The plan then goes through the safety gate again, as judged
 // for this run.
 func (r *run) storedPlan(ctx context.Context, ctr *dagger.Container, s *storedRef, forceRecreate bool) (*planRun, error) {
-	if err := s.ref.CheckEnv(r.env); err != nil {
-		return nil, err
-	}
 	objs, err := r.stateBucket(ctx)
-	if err != nil {
-		return nil, err
-	}
-	data, meta, modified, err := planstore.Get(ctx, objs, r.profile.Backend.Bucket, s.ref)
-	if err != nil {
-		return nil, err
-	}
-	want := planstore.Want{Env: r.env, SHA256: s.sha256, Commit: s.commit, MaxAge: r.profile.PlanMaxAge, Now: time.Now()}
-	if err := planstore.Check(s.ref, want, data, meta, modified); err != nil {
-		return nil, err
-	}
-	prior, err := planstore.Prior(data)
 	if err != nil {
 		return nil, err
 	}
@@ -124,11 +91,9 @@ func (r *run) storedPlan(ctx context.Context, ctr *dagger.Container, s *storedRe
 	if err != nil {
 		return nil, err
 	}
-	current, err := planstore.Current([]byte(state))
+	want := planstore.Want{Env: r.env, SHA256: s.sha256, Commit: s.commit, MaxAge: r.profile.PlanMaxAge, Now: time.Now()}
+	data, err := planstore.FetchApproved(ctx, objs, r.profile.Backend.Bucket, s.ref, want, []byte(state))
 	if err != nil {
-		return nil, err
-	}
-	if err := planstore.CheckFresh(r.env, s.ref, prior, current); err != nil {
 		return nil, err
 	}
 	// Like a state, the plan reaches the container as a secret mount, never as file contents
@@ -143,15 +108,12 @@ func (r *run) storedPlan(ctx context.Context, ctr *dagger.Container, s *storedRe
 	return r.judge(ctx, shown, forceRecreate)
 }
 
-// deleteStored removes an applied plan so it cannot be applied twice; a failure is reported,
-// not returned: the apply is done, and Terraform refuses the now stale plan anyway.
+// deleteStored removes an applied plan so it cannot be applied twice; a failure is reported
+// in the summary's note, not returned (ci/planstore says why).
 func (r *run) deleteStored(ctx context.Context, s *storedRef) string {
 	objs, err := r.stateBucket(ctx)
 	if err == nil {
 		err = planstore.Delete(ctx, objs, r.profile.Backend.Bucket, s.ref)
 	}
-	if err != nil {
-		return fmt.Sprintf("the applied plan stays in the bucket (%v); Terraform refuses to apply it again, as the state has moved", err)
-	}
-	return ""
+	return planstore.DeleteNote(err)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -62,17 +61,10 @@ func (b backupResult) markdown() string {
 	return b.backup.SummaryLine(b.key)
 }
 
-// backup pulls the state in an initialized container, checks it with ci/state and uploads it
-// to the backend's backup prefix before anything changes.
+// backup pulls the state in an initialized container and hands it to ci/state, which checks
+// it and uploads it to the backend's backup prefix before anything changes.
 func (r *run) backup(ctx context.Context, ctr *dagger.Container) (backupResult, error) {
 	_, file, data, err := r.pullState(ctx, ctr)
-	if err != nil {
-		return backupResult{}, err
-	}
-	b, err := state.NewBackup(r.env, []byte(data), now())
-	if errors.Is(err, state.ErrNoState) {
-		return backupResult{}, nil // a fresh backend: nothing to keep, nothing to lose
-	}
 	if err != nil {
 		return backupResult{}, err
 	}
@@ -80,9 +72,9 @@ func (r *run) backup(ctx context.Context, ctr *dagger.Container) (backupResult, 
 	if err != nil {
 		return backupResult{}, err
 	}
-	key, err := state.UploadBackup(ctx, store, r.profile.Backend, b, []byte(data))
-	if err != nil {
-		return backupResult{}, err
+	b, key, err := state.TakeBackup(ctx, store, r.env, r.profile.Backend, []byte(data), now())
+	if err != nil || key == "" {
+		return backupResult{}, err // no key: a fresh backend, nothing to keep
 	}
 	return backupResult{file: file.WithName(b.FileName()), backup: b, key: key}, nil
 }
@@ -190,14 +182,7 @@ func (m *Infra) Backups(
 	if err != nil {
 		return "", err
 	}
-	keys, err := state.ListBackups(ctx, store, r.env, r.profile.Backend)
-	if err != nil {
-		return "", err
-	}
-	if len(keys) == 0 {
-		return fmt.Sprintf("no backups of %s yet\n", env), nil
-	}
-	return strings.Join(keys, "\n") + "\n", nil
+	return state.BackupListing(ctx, store, r.env, r.profile.Backend)
 }
 
 // RestoreState puts a backup back as the environment's state. It compares the backup with the
@@ -233,44 +218,38 @@ func (m *Infra) RestoreState(
 	}
 	push := reproduce.Bool("confirm", true)
 	reproduce = reproduce.Bool("confirm", confirm)
-	if (from == "") == (fromFile == nil) {
-		return "", reproduce.Wrap(fmt.Errorf("give exactly one of --from=<backup key or latest> and --from-file=<backup file>"))
+	if err := state.CheckRestoreSource(from, fromFile != nil); err != nil {
+		return "", reproduce.Wrap(err)
 	}
-	summary, err := m.restoreState(ctx, env, from, fromFile, confirm, creds)
+	restore, err := m.restoreState(ctx, env, from, fromFile, confirm, creds)
 	if err != nil {
 		return "", reproduce.Wrap(err)
 	}
-	if !confirm {
-		return summary + state.ShownOnly(push.String()) + reproduce.Markdown(), nil
-	}
-	return summary + reproduce.Markdown(), nil
+	return restore.Report(confirm, push.String()) + reproduce.Markdown(), nil
 }
 
-// restoreState compares the backup with the current state and, when confirmed, pushes it;
-// it returns the comparison (and the new serial once pushed).
-func (m *Infra) restoreState(ctx context.Context, env, from string, fromFile *dagger.File, confirm bool, creds awsCredentials) (string, error) {
+// restoreState compares the backup with the current state (ci/state) and, when confirmed,
+// pushes it.
+func (m *Infra) restoreState(ctx context.Context, env, from string, fromFile *dagger.File, confirm bool, creds awsCredentials) (state.Restore, error) {
 	r, err := m.newRun(ctx, env, creds)
 	if err != nil {
-		return "", err
+		return state.Restore{}, err
 	}
 	backup, err := r.loadBackup(ctx, from, fromFile)
 	if err != nil {
-		return "", err
+		return state.Restore{}, err
 	}
 	ctr, err := r.initialized(ctx)
 	if err != nil {
-		return "", err
+		return state.Restore{}, err
 	}
 	pulled, _, current, err := r.pullState(ctx, ctr)
 	if err != nil {
-		return "", err
+		return state.Restore{}, err
 	}
 	restore, err := state.PrepareRestore(r.env, []byte(current), backup)
-	if err != nil {
-		return "", err
-	}
-	if !confirm {
-		return restore.Summary(), nil
+	if err != nil || !confirm {
+		return restore, err
 	}
 	// A state holds secrets in clear text: it reaches the container as a secret mount, never
 	// as file contents in the call graph, which traces and logs show.
@@ -278,14 +257,11 @@ func (m *Infra) restoreState(ctx context.Context, env, from string, fromFile *da
 	backupState := dag.SetSecret("restore-state-"+string(r.env), string(restore.State))
 	_, err = r.exec(ctx, pulled.WithMountedSecret(pushFile, backupState), "terraform state push",
 		append([]string{"terraform"}, state.PushArgs(pushFile)...))
-	if err != nil {
-		return "", err
-	}
-	return restore.Summary() + "\nRestored: pushed as serial " + strconv.FormatUint(restore.PushSerial, 10) + ".\n", nil
+	return restore, err
 }
 
-// loadBackup reads a backup from the bucket (checked against its recorded checksum) or from
-// a file the caller kept.
+// loadBackup reads a backup from the bucket (ci/state resolves "latest" and checks it
+// against its recorded checksum) or from a file the caller kept.
 func (r *run) loadBackup(ctx context.Context, from string, file *dagger.File) ([]byte, error) {
 	if file != nil {
 		data, err := file.Contents(ctx)
@@ -298,19 +274,7 @@ func (r *run) loadBackup(ctx context.Context, from string, file *dagger.File) ([
 	if err != nil {
 		return nil, err
 	}
-	key := from
-	if from == "latest" {
-		keys, err := state.ListBackups(ctx, store, r.env, r.profile.Backend)
-		if err != nil {
-			return nil, err
-		}
-		if len(keys) == 0 {
-			return nil, fmt.Errorf("--from=latest: %s has no backups under its backup prefix", r.env)
-		}
-		key = keys[0]
-	}
-	_, data, err := state.DownloadBackup(ctx, store, r.env, r.profile.Backend.Bucket, key)
-	return data, err
+	return state.LoadBackup(ctx, store, r.env, r.profile.Backend, from)
 }
 
 // Drift checks whether the real infrastructure still matches the environment's state

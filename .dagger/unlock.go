@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"dagger/infra/internal/dagger"
@@ -54,26 +53,23 @@ func (m *Infra) ForceUnlock(
 	if err != nil {
 		return "", reproduce.Wrap(err)
 	}
-	now := time.Now()
-	err = state.CheckUnlock(state.UnlockRequest{
-		Env: r.env, LockID: lockID, Force: force, Confirm: confirm, Now: now,
+	req := state.UnlockRequest{
+		Env: r.env, LockID: lockID, Force: force, Confirm: confirm, Now: time.Now(),
 		ConfirmFirst: r.profile.Approval == environment.ApprovalManual,
-	}, held)
-	if errors.Is(err, state.ErrConfirmFirst) {
-		return state.UnlockSummary(r.env, *held, now, false, release.String()) + reproduce.Markdown(), nil
 	}
+	summary, err := state.Unlock(req, held, release.String(), r.importLine(project).String(), func() error {
+		_, err := r.exec(ctx, ctr, "terraform force-unlock", []string{"terraform", "force-unlock", "-force", lockID})
+		return err
+	})
 	if err != nil {
 		return "", reproduce.Wrap(err)
 	}
-	if _, err := r.exec(ctx, ctr, "terraform force-unlock", []string{"terraform", "force-unlock", "-force", lockID}); err != nil {
-		return "", reproduce.Wrap(err)
-	}
-	return state.UnlockSummary(r.env, *held, now, true, r.importLine(project).String()) + reproduce.Markdown(), nil
+	return summary + reproduce.Markdown(), nil
 }
 
 // currentLock asks Terraform which lock holds the state: a plan without refresh that gives
 // up at once takes the lock exactly as apply would, for any backend (S3 lockfile or
-// DynamoDB). nil means nothing holds it (the plan took the lock and let it go).
+// DynamoDB); ci/state reads its outcome. nil means nothing holds it.
 func (r *run) currentLock(ctx context.Context, ctr *dagger.Container) (*state.LockInfo, error) {
 	vars, err := r.varFileArgs(ctx)
 	if err != nil {
@@ -84,13 +80,7 @@ func (r *run) currentLock(ctx context.Context, ctr *dagger.Container) (*state.Lo
 	if err != nil {
 		return nil, err
 	}
-	if res.code == 0 {
-		return nil, nil
-	}
-	if info, ok := state.ParseLockError(res.output()); ok {
-		return &info, nil
-	}
-	return nil, errors.New("find the lock of " + string(r.env) + " (terraform plan -refresh=false) failed:\n" + pipeline.Tail(res.output(), 30))
+	return state.ReadLockProbe(r.env, res.code, res.output())
 }
 
 // importLine is the import call that adopts, by their tags, resources a killed apply created

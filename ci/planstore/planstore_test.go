@@ -14,9 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/infrapipe/infrapipe/ci/environment"
-	"github.com/infrapipe/infrapipe/ci/internal/mototest"
 	"github.com/infrapipe/infrapipe/ci/internal/tftest"
-	"github.com/infrapipe/infrapipe/ci/state"
 )
 
 func TestParseRef(t *testing.T) {
@@ -146,17 +144,8 @@ func TestPriorAndCheckFresh(t *testing.T) {
 // and checked, refused for each way it can be wrong, and gone once deleted.
 func TestStoreOnMoto(t *testing.T) {
 	_, second, _ := realPlans(t)
-	moto := mototest.Start(t)
-	moto.Setenv(t)
+	client, bucket := motoBucket(t)
 	ctx := context.Background()
-	client, err := state.NewS3Client(ctx, "us-east-1", moto.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const bucket = "plans-state"
-	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		t.Fatal(err)
-	}
 	now := time.Now().UTC().Truncate(time.Second)
 	ref := NewRef(environment.Prod, now, "abc123")
 	const commit = "0123456789abcdef0123456789abcdef01234567"

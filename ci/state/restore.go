@@ -172,3 +172,20 @@ func setSerial(data []byte, serial uint64) ([]byte, error) {
 func ShownOnly(push string) string {
 	return "\nNothing changed. To push this backup, run:\n\n" + markdown.CodeBlock("sh", push) + "\n"
 }
+
+// CheckRestoreSource refuses a restore-state call that names no backup, or two.
+func CheckRestoreSource(from string, fromFile bool) error {
+	if (from == "") == !fromFile {
+		return errors.New("give exactly one of --from=<backup key or latest> and --from-file=<backup file>")
+	}
+	return nil
+}
+
+// Report is restore-state's answer: the comparison, then either the serial the backup was
+// pushed as or, when it was only compared, that nothing changed and the line that pushes it.
+func (r Restore) Report(pushed bool, pushLine string) string {
+	if !pushed {
+		return r.Summary() + ShownOnly(pushLine)
+	}
+	return r.Summary() + "\nRestored: pushed as serial " + strconv.FormatUint(r.PushSerial, 10) + ".\n"
+}

@@ -3,6 +3,7 @@ package state
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -160,4 +161,54 @@ func ListBackups(ctx context.Context, store ObjectStore, env environment.Name, b
 	}
 	sort.Sort(sort.Reverse(sort.StringSlice(keys)))
 	return keys, nil
+}
+
+// TakeBackup checks and checksums `terraform state pull` output and uploads it under the
+// backend's backup prefix, before anything changes. An empty key and no error mean the
+// environment has no state yet: nothing to keep, nothing to lose.
+func TakeBackup(ctx context.Context, store ObjectStore, env environment.Name, b environment.Backend, pulled []byte, now time.Time) (Backup, string, error) {
+	backup, err := NewBackup(env, pulled, now)
+	if errors.Is(err, ErrNoState) {
+		return Backup{}, "", nil
+	}
+	if err != nil {
+		return Backup{}, "", err
+	}
+	key, err := UploadBackup(ctx, store, b, backup, pulled)
+	if err != nil {
+		return Backup{}, "", err
+	}
+	return backup, key, nil
+}
+
+// BackupListing is the environment's backup keys, newest first, one a line: the keys
+// restore-state --from takes; or a line saying there are none yet.
+func BackupListing(ctx context.Context, store ObjectStore, env environment.Name, b environment.Backend) (string, error) {
+	keys, err := ListBackups(ctx, store, env, b)
+	if err != nil {
+		return "", err
+	}
+	if len(keys) == 0 {
+		return fmt.Sprintf("no backups of %s yet\n", env), nil
+	}
+	return strings.Join(keys, "\n") + "\n", nil
+}
+
+// LoadBackup reads the backup restore-state --from names: an object key, or "latest" for
+// the newest under the backend's backup prefix. It is checked against its recorded checksum
+// and environment (DownloadBackup) before anyone compares or pushes it.
+func LoadBackup(ctx context.Context, store ObjectStore, env environment.Name, b environment.Backend, from string) ([]byte, error) {
+	key := from
+	if from == "latest" {
+		keys, err := ListBackups(ctx, store, env, b)
+		if err != nil {
+			return nil, err
+		}
+		if len(keys) == 0 {
+			return nil, fmt.Errorf("--from=latest: %s has no backups under its backup prefix", env)
+		}
+		key = keys[0]
+	}
+	_, data, err := DownloadBackup(ctx, store, env, b.Bucket, key)
+	return data, err
 }

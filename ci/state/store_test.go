@@ -1,9 +1,11 @@
 package state
 
 import (
+	"bytes"
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -53,5 +55,131 @@ func TestCheckVersioning(t *testing.T) {
 				t.Fatalf("CheckVersioning = %v, want %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// newBackupBucket is an empty state bucket on moto_server and the prod backend writing to it.
+func newBackupBucket(t *testing.T) (*s3.Client, environment.Backend) {
+	t.Helper()
+	_, client := motoS3(t)
+	b := environment.Backend{Bucket: "infrapipe-tfstate", BackupPrefix: "backups/prod/"}
+	if _, err := client.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(b.Bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	return client, b
+}
+
+// TestTakeBackup backs up real `state pull` output: a state is uploaded, a fresh backend's
+// pull is nothing to keep, and anything else is refused before it is kept.
+func TestTakeBackup(t *testing.T) {
+	client, b := newBackupBucket(t)
+	ctx := context.Background()
+	real := readTestdata(t, "state-serial4.tfstate")
+	taken := time.Date(2026, 11, 27, 6, 17, 0, 0, time.UTC)
+	tests := []struct {
+		name    string
+		pulled  []byte
+		wantKey string // prefix; "" for no backup
+		wantErr string
+	}{
+		{name: "a state", pulled: real, wantKey: "backups/prod/20261127T061700Z-serial-4-"},
+		{name: "a fresh backend", pulled: []byte(`{"version":4,"terraform_version":"1.11.4","serial":0,"lineage":"","outputs":{},"resources":[],"check_results":null}`)},
+		{name: "nothing pulled", pulled: nil},
+		{name: "an error message", pulled: []byte("Error: Failed to load state"), wantErr: "backup of prod: not a Terraform state (JSON)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before, err := ListBackups(ctx, client, environment.Prod, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			backup, key, err := TakeBackup(ctx, client, environment.Prod, b, tt.pulled, taken)
+			after, listErr := ListBackups(ctx, client, environment.Prod, b)
+			if listErr != nil {
+				t.Fatal(listErr)
+			}
+			switch {
+			case tt.wantErr != "":
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || len(after) != len(before) {
+					t.Fatalf("TakeBackup = %q, %v (backups %d -> %d); want %q and nothing kept", key, err, len(before), len(after), tt.wantErr)
+				}
+			case tt.wantKey == "":
+				if err != nil || key != "" || len(after) != len(before) {
+					t.Fatalf("TakeBackup = %q, %v (backups %d -> %d); want nothing kept", key, err, len(before), len(after))
+				}
+			default:
+				if err != nil || !strings.HasPrefix(key, tt.wantKey) || key != backup.Key(b.BackupPrefix) || len(after) != len(before)+1 {
+					t.Fatalf("TakeBackup = %q, %v (backups %d -> %d); want a key %s…", key, err, len(before), len(after), tt.wantKey)
+				}
+				got, data, err := DownloadBackup(ctx, client, environment.Prod, b.Bucket, key)
+				if err != nil || got != backup || !bytes.Equal(data, tt.pulled) {
+					t.Fatalf("the uploaded backup reads back as %+v, %v; want %+v and the pulled bytes", got, err, backup)
+				}
+			}
+		})
+	}
+}
+
+// TestBackupListingAndLoadBackup lists and loads real backups on moto_server, by key and as
+// "latest", and refuses a missing or corrupt one.
+func TestBackupListingAndLoadBackup(t *testing.T) {
+	client, b := newBackupBucket(t)
+	ctx := context.Background()
+	if got, err := BackupListing(ctx, client, environment.Prod, b); err != nil || got != "no backups of prod yet\n" {
+		t.Fatalf("BackupListing of an empty prefix = %q, %v", got, err)
+	}
+	if _, err := LoadBackup(ctx, client, environment.Prod, b, "latest"); err == nil ||
+		err.Error() != "--from=latest: prod has no backups under its backup prefix" {
+		t.Fatalf("LoadBackup latest of no backups = %v", err)
+	}
+
+	real := readTestdata(t, "state-serial4.tfstate")
+	older, newer := withSerial(t, real, 3, ""), withSerial(t, real, 4, "")
+	var keys []string
+	for i, data := range [][]byte{older, newer} {
+		_, key, err := TakeBackup(ctx, client, environment.Prod, b, data, time.Date(2026, 11, 27, 6, i, 0, 0, time.UTC))
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, key)
+	}
+	// A backup whose bytes no longer match its recorded checksum.
+	corrupt := "backups/prod/20261127T070000Z-serial-9-00000000.tfstate"
+	if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(b.Bucket), Key: aws.String(corrupt), Body: bytes.NewReader(older)}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := BackupListing(ctx, client, environment.Prod, b); err != nil || got != corrupt+"\n"+keys[1]+"\n"+keys[0]+"\n" {
+		t.Errorf("BackupListing = %q, %v; want the three keys newest first", got, err)
+	}
+
+	tests := []struct {
+		from    string
+		want    []byte
+		wantErr string
+	}{
+		{from: keys[0], want: older},
+		{from: keys[1], want: newer},
+		{from: "latest", wantErr: "is corrupt: name says sha256 00000000…"}, // the newest is the corrupt one
+		{from: "backups/prod/missing.tfstate", wantErr: "download backup s3://infrapipe-tfstate/backups/prod/missing.tfstate"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.from, func(t *testing.T) {
+			got, err := LoadBackup(ctx, client, environment.Prod, b, tt.from)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("LoadBackup(%s) = %v, want %q", tt.from, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || !bytes.Equal(got, tt.want) {
+				t.Fatalf("LoadBackup(%s) = %d bytes, %v; want the backup's bytes", tt.from, len(got), err)
+			}
+		})
+	}
+	if _, err := client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(b.Bucket), Key: aws.String(corrupt)}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := LoadBackup(ctx, client, environment.Prod, b, "latest"); err != nil || !bytes.Equal(got, newer) {
+		t.Errorf("LoadBackup latest = %d bytes, %v; want the newest backup", len(got), err)
 	}
 }

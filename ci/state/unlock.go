@@ -114,3 +114,34 @@ func UnlockSummary(env environment.Name, held LockInfo, now time.Time, released 
 	sb.WriteString("The next plan shows what is left to do.\n")
 	return sb.String()
 }
+
+// ReadLockProbe reads the plan force-unlock runs to find the lock (no refresh, no wait): exit
+// 0 means it took the lock and let it go, so nothing holds it (nil); a lock error names the
+// lock that holds it; anything else is a failure to find out, which says why.
+func ReadLockProbe(env environment.Name, exitCode int, output string) (*LockInfo, error) {
+	if exitCode == 0 {
+		return nil, nil
+	}
+	if info, ok := ParseLockError(output); ok {
+		return &info, nil
+	}
+	return nil, fmt.Errorf("find the lock of %s (terraform plan -refresh=false) failed (exit %d):\n%s", env, exitCode, firstError(output))
+}
+
+// Unlock is force-unlock from the lock found to the report: it decides (CheckUnlock), shows
+// the lock with the --confirm line where the environment wants that first, and otherwise
+// calls release, which runs terraform force-unlock, and reports what it released with the
+// import line that adopts what a killed apply created.
+func Unlock(req UnlockRequest, held *LockInfo, confirmLine, importLine string, release func() error) (string, error) {
+	err := CheckUnlock(req, held)
+	if errors.Is(err, ErrConfirmFirst) {
+		return UnlockSummary(req.Env, *held, req.Now, false, confirmLine), nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if err := release(); err != nil {
+		return "", err
+	}
+	return UnlockSummary(req.Env, *held, req.Now, true, importLine), nil
+}

@@ -3,12 +3,14 @@ package state
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/internal/tftest"
 )
 
 // TestCheckUnlock decides on the lock Terraform really printed (an S3 lockfile held by an
@@ -112,5 +114,124 @@ func TestLockErrorLeadsToForceUnlockAndImport(t *testing.T) {
 	}
 	if strings.Contains(msg, "terraform force-unlock") {
 		t.Errorf("the message still sends the reader to Terraform by hand:\n%s", msg)
+	}
+}
+
+// TestReadLockProbe reads what force-unlock's probe (a plan without refresh that does not
+// wait for the lock) printed: real Terraform output, on a free state and on a held one.
+func TestReadLockProbe(t *testing.T) {
+	probe := []string{"plan", "-input=false", "-no-color", "-refresh=false", "-lock=true", "-lock-timeout=0s"}
+	run := func(t *testing.T, mainTF string) (int, string) {
+		w := tftest.New(t, map[string]string{"main.tf": mainTF})
+		w.Init()
+		stdout, stderr, err := w.Exec(probe...)
+		var exit *exec.ExitError
+		switch {
+		case err == nil:
+			return 0, stdout + stderr
+		case errors.As(err, &exit):
+			return exit.ExitCode(), stdout + stderr
+		}
+		t.Fatal(err)
+		return 0, ""
+	}
+	tests := []struct {
+		name    string
+		output  func(t *testing.T) (int, string)
+		wantID  string // "" for nothing held
+		wantErr []string
+	}{
+		{name: "a free state", output: func(t *testing.T) (int, string) {
+			return run(t, `resource "terraform_data" "a" {}`)
+		}},
+		{name: "held by an S3 lock file", wantID: "96b7179c-f2c0-a2f3-e91f-87abe5738472", output: func(t *testing.T) (int, string) {
+			return 1, string(readTestdata(t, "lock-s3-lockfile.txt"))
+		}},
+		{name: "held through DynamoDB", wantID: "a9dff60c-4fbd-f62c-4274-c01be24dedfa", output: func(t *testing.T) (int, string) {
+			return 1, string(readTestdata(t, "lock-dynamodb.txt"))
+		}},
+		{name: "the plan fails for another reason", output: func(t *testing.T) (int, string) {
+			return run(t, `resource "terraform_data" "a" { input = var.missing }`)
+		}, wantErr: []string{"find the lock of prod (terraform plan -refresh=false) failed (exit 1):\nError: Reference to undeclared input variable"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, output := tt.output(t)
+			held, err := ReadLockProbe(environment.Prod, code, output)
+			switch {
+			case tt.wantErr != nil:
+				if err == nil {
+					t.Fatalf("ReadLockProbe = %+v, want an error", held)
+				}
+				for _, w := range tt.wantErr {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error lacks %q:\n%v", w, err)
+					}
+				}
+			case err != nil:
+				t.Fatalf("ReadLockProbe: %v\n%s", err, output)
+			case tt.wantID == "" && held != nil:
+				t.Errorf("ReadLockProbe = %+v, want nothing held", held)
+			case tt.wantID != "" && (held == nil || held.ID != tt.wantID):
+				t.Errorf("ReadLockProbe = %+v, want lock %s", held, tt.wantID)
+			}
+		})
+	}
+}
+
+// TestUnlock runs force-unlock's sequence on the lock Terraform printed: release is called
+// exactly when the lock may go, and the report says what happened and what to run next.
+func TestUnlock(t *testing.T) {
+	held, ok := ParseLockError(string(readTestdata(t, "lock-s3-lockfile.txt")))
+	if !ok {
+		t.Fatal("the fixture holds no lock")
+	}
+	const (
+		confirmLine = "dagger call force-unlock --env=prod --lock-id=96b7179c-f2c0-a2f3-e91f-87abe5738472 --confirm"
+		importLine  = "dagger call import --env=test --project=shop"
+	)
+	old, young := held.Created.Add(time.Hour), held.Created.Add(time.Minute)
+	tests := []struct {
+		name        string
+		req         UnlockRequest
+		held        *LockInfo
+		releaseErr  error
+		wantRelease bool
+		want        []string // in the report
+		wantErr     string
+	}{
+		{name: "an old lock is released", req: UnlockRequest{Env: "test", LockID: held.ID, Now: old}, held: &held, wantRelease: true,
+			want: []string{"# test: state lock released", "The run that held it was applying", "```sh\n" + importLine + "\n```"}},
+		{name: "prod shows it first", req: UnlockRequest{Env: "prod", LockID: held.ID, Now: old, ConfirmFirst: true}, held: &held,
+			want: []string{"# prod: state lock shown, not released", "Nothing was released", "```sh\n" + confirmLine + "\n```"}},
+		{name: "prod with --confirm releases", req: UnlockRequest{Env: "prod", LockID: held.ID, Now: old, ConfirmFirst: true, Confirm: true}, held: &held,
+			wantRelease: true, want: []string{"# prod: state lock released"}},
+		{name: "a young lock is refused", req: UnlockRequest{Env: "test", LockID: held.ID, Now: young}, held: &held, wantErr: "pass --force"},
+		{name: "nothing holds the state", req: UnlockRequest{Env: "test", LockID: held.ID, Now: old}, wantErr: "is not locked"},
+		{name: "terraform force-unlock fails", req: UnlockRequest{Env: "test", LockID: held.ID, Now: old}, held: &held,
+			releaseErr: errors.New("terraform force-unlock: exit 1"), wantRelease: true, wantErr: "terraform force-unlock: exit 1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			released := 0
+			got, err := Unlock(tt.req, tt.held, confirmLine, importLine, func() error { released++; return tt.releaseErr })
+			if want := map[bool]int{true: 1, false: 0}[tt.wantRelease]; released != want {
+				t.Errorf("release ran %d times, want %d", released, want)
+			}
+			if tt.wantErr != "" {
+				if err == nil || got != "" || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Unlock = %q, %v; want no report and %q", got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("report lacks %q:\n%s", w, got)
+				}
+			}
+		})
 	}
 }
