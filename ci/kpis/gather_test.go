@@ -7,9 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/gate"
 	"github.com/infrapipe/infrapipe/ci/runs"
@@ -66,14 +63,8 @@ func TestGatherOnMoto(t *testing.T) {
 		"GroupDefinitions": []any{}, "DimensionValueAttributes": []any{},
 	})
 	ctx := context.Background()
-	client, err := state.NewS3Client(ctx, "us-east-1", moto.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
 	const bucket = "infrapipe-terraform-state"
-	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		t.Fatal(err)
-	}
+	client := moto.Bucket(t, bucket)
 	prefix := runs.Prefix("shop")
 	written := map[environment.Name]int{environment.Staging: 3, environment.Prod: 5}
 	for env, n := range written {

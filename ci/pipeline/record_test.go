@@ -8,31 +8,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/gate"
 	"github.com/infrapipe/infrapipe/ci/internal/mototest"
 	"github.com/infrapipe/infrapipe/ci/runs"
-	"github.com/infrapipe/infrapipe/ci/state"
 )
 
 // A run record that cannot be written (the bucket refuses it, or the emulator stalls) is a
 // warning in result.json within the timeout, never an error: `verdict` reads the same
 // verdict, and fails (or passes) the job the same, as without a record.
 func TestRecordFailureLeavesTheVerdict(t *testing.T) {
-	moto := mototest.Start(t)
-	moto.Setenv(t)
-	ctx := context.Background()
-	client, err := state.NewS3Client(ctx, "us-east-1", moto.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
 	const bucket = "infrapipe-terraform-state"
-	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		t.Fatal(err)
-	}
+	moto := mototest.Start(t)
+	client := moto.Bucket(t, bucket)
+	ctx := context.Background()
 	started := time.Date(2026, 12, 5, 8, 30, 0, 0, time.UTC)
 	for _, tt := range []struct {
 		name, bucket, want string

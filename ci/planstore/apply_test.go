@@ -7,12 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/internal/mototest"
-	"github.com/infrapipe/infrapipe/ci/state"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -48,18 +46,8 @@ func TestParseFlags(t *testing.T) {
 // motoBucket is an empty bucket on moto_server and an S3 client for it.
 func motoBucket(t *testing.T) (*s3.Client, string) {
 	t.Helper()
-	moto := mototest.Start(t)
-	moto.Setenv(t)
-	ctx := context.Background()
-	client, err := state.NewS3Client(ctx, "us-east-1", moto.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
 	const bucket = "plans-state"
-	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		t.Fatal(err)
-	}
-	return client, bucket
+	return mototest.Start(t).Bucket(t, bucket), bucket
 }
 
 // Two plans stored in the same second get names of their own, and each reads back as stored.

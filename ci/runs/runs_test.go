@@ -23,7 +23,6 @@ import (
 	"github.com/infrapipe/infrapipe/ci/gate"
 	"github.com/infrapipe/infrapipe/ci/internal/mototest"
 	"github.com/infrapipe/infrapipe/ci/plan"
-	"github.com/infrapipe/infrapipe/ci/state"
 )
 
 var t0 = time.Date(2026, 12, 5, 8, 30, 0, 0, time.UTC)
@@ -223,18 +222,9 @@ func TestKey(t *testing.T) {
 // bucketOnMoto is an S3 client on a fresh moto_server and a bucket in it.
 func bucketOnMoto(t testing.TB) (*mototest.Server, *s3.Client, string) {
 	t.Helper()
-	moto := mototest.Start(t)
-	moto.Setenv(t)
-	ctx := context.Background()
-	client, err := state.NewS3Client(ctx, "us-east-1", moto.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
 	const bucket = "infrapipe-terraform-state"
-	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		t.Fatal(err)
-	}
-	return moto, client, bucket
+	moto := mototest.Start(t)
+	return moto, moto.Bucket(t, bucket), bucket
 }
 
 // Records are written to moto's S3 and read back for a period: only the period's, sorted,

@@ -2,6 +2,7 @@
 package mototest
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -11,6 +12,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
 // Server is a running moto_server.
@@ -115,4 +120,24 @@ func freePort(t testing.TB) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Bucket points this test's AWS SDK at the server (Setenv), creates an empty bucket in
+// us-east-1 and returns an S3 client for it, path-style as the pipeline's own client is.
+func (s *Server) Bucket(t testing.TB, name string) *s3.Client {
+	t.Helper()
+	s.Setenv(t)
+	ctx := context.Background()
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion("us-east-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.BaseEndpoint, o.UsePathStyle = aws.String(s.URL), true
+		o.DisableLogOutputChecksumValidationSkipped = true
+	})
+	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
+		t.Fatalf("create bucket %s on moto: %v", name, err)
+	}
+	return client
 }
