@@ -6,6 +6,7 @@ import (
 
 	"dagger/infra/internal/dagger"
 
+	"github.com/infrapipe/infrapipe/ci/commands"
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
 	"github.com/infrapipe/infrapipe/ci/state"
@@ -75,8 +76,7 @@ func (r *run) currentLock(ctx context.Context, ctr *dagger.Container) (*state.Lo
 	if err != nil {
 		return nil, err
 	}
-	args := append([]string{"terraform", "plan", "-input=false", "-no-color", "-refresh=false", "-lock=true", "-lock-timeout=0s"}, vars...)
-	res, err := execAny(ctx, ctr, args)
+	res, err := execAny(ctx, ctr, commands.LockProbe(vars...))
 	if err != nil {
 		return nil, err
 	}

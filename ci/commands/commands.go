@@ -110,6 +110,14 @@ func Drift(out string, args ...string) []string {
 	return script(driftScript, "drift", append([]string{out}, args...)...)
 }
 
+// LockProbe is a plan without refresh that gives up at once on a held lock: it takes the
+// state's lock exactly as apply would, for any backend (S3 lockfile or DynamoDB), so its
+// failure names the lock that holds the state (ci/state.ReadLockProbe) and its success
+// means none does. args are the variables files.
+func LockProbe(args ...string) []string {
+	return append([]string{"terraform", "plan", "-input=false", "-no-color", "-refresh=false", "-lock=true", "-lock-timeout=0s"}, args...)
+}
+
 // quietScript runs a command with its output in files instead of the engine's progress stream,
 // which CI logs print.
 const quietScript = `out=$1

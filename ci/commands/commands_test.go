@@ -174,6 +174,11 @@ resource "terraform_data" "x" {
 		t.Errorf("a second apply of the same saved plan: exit %d, want a stale-plan refusal\n%s", code, out)
 	}
 
+	// Nobody holds the lock: the probe takes it and lets it go.
+	if code, out := run(t, dir, env, LockProbe("-var-file="+profile.VarFile)); code != 0 {
+		t.Errorf("lock probe on a free state: exit %d\n%s", code, out)
+	}
+
 	// The pulled state is a valid backup.
 	pulled := filepath.Join(tmp, "pull", "state.tfstate")
 	if code, out := run(t, dir, env, Pull(pulled)); code != 0 {
