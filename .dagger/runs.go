@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"time"
@@ -20,28 +18,10 @@ import (
 // runTrigger is what the GitHub values say of a run, for its record.
 type runTrigger struct{ event, ref, actor string }
 
-// keepRecord writes the pipeline's run record (ci/runs) from its report; the caller holds
-// p.mu.
+// keepRecord writes the pipeline's run record (ci/runs) from its report.
 func (p *pipelineRun) keepRecord(ctx context.Context, rep *pipeline.Report) runs.Written {
-	outs := rep.Outcomes()
-	f := runs.Facts{
-		Kind: runs.KindPipeline, Commit: p.commit, Ref: p.trigger.ref, Trigger: p.trigger.event, Actor: p.trigger.actor,
-		Started: p.started, Verdict: pipeline.Verdict(outs), Reasons: pipeline.Reasons(outs, gate.Pass), DryRun: p.dryRun,
-		Findings: rep.Findings(), Reproduce: rep.Reproduce.String(),
-	}
-	for _, s := range rep.Steps {
-		f.Steps = append(f.Steps, runs.StepOf(string(s.Step), s.Verdict, len(s.Findings), s.Started, s.Ended))
-		if s.Step == pipeline.StepApply && s.Verdict == gate.Pass {
-			f.Applied = p.planned != nil && p.planned.analysis.Counts.HasChanges()
-		}
-		if s.Cost != nil {
-			f.Cost = s.Cost
-		}
-	}
-	if p.planned != nil {
-		f.Plan = &p.planned.analysis.Counts
-	}
-	return p.r.keepRecord(ctx, f)
+	return p.r.keepRecord(ctx, rep.Facts(runs.Facts{Kind: runs.KindPipeline, Commit: p.commit, Ref: p.trigger.ref,
+		Trigger: p.trigger.event, Actor: p.trigger.actor, Started: p.started}))
 }
 
 // keepRecord writes a run's record to the environment's state bucket, under runs/ beside the
@@ -49,48 +29,24 @@ func (p *pipelineRun) keepRecord(ctx context.Context, rep *pipeline.Report) runs
 // which is also logged.
 func (r *run) keepRecord(ctx context.Context, f runs.Facts) runs.Written {
 	f.Env = r.env
-	if f.Ended.IsZero() {
-		f.Ended = time.Now()
-	}
-	w := r.writeRecord(ctx, f)
+	w := runs.Keep(ctx, r.profile.Backend.Bucket, f, func() (runs.Objects, string, error) {
+		prefix, err := r.m.runsPrefix(ctx)
+		if err != nil {
+			return nil, "", err
+		}
+		objs, err := r.stateBucket(ctx)
+		return objs, prefix, err
+	})
 	if w.Warning != "" {
 		fmt.Fprintf(os.Stderr, "warning: the run record was not written: %s\n", w.Warning)
 	}
 	return w
 }
 
-func (r *run) writeRecord(ctx context.Context, f runs.Facts) runs.Written {
-	nonce := make([]byte, 4)
-	if _, err := rand.Read(nonce); err != nil {
-		return runs.Written{Warning: fmt.Sprintf("name the record: %v", err)}
-	}
-	f.ID = runs.NewID(f.Started, hex.EncodeToString(nonce))
-	bucket := r.profile.Backend.Bucket
-	if bucket == "" {
-		return runs.Written{Warning: fmt.Sprintf("%s has no state bucket (pipeline.yaml backend.bucket) to keep it in", r.env)}
-	}
-	prefix, err := r.m.runsPrefix(ctx)
-	if err != nil {
-		return runs.Written{Warning: err.Error()}
-	}
-	objs, err := r.stateBucket(ctx)
-	if err != nil {
-		return runs.Written{Warning: err.Error()}
-	}
-	return runs.Write(ctx, objs, bucket, prefix, runs.New(f), runs.WriteTimeout)
-}
-
 // recordOutcome writes the record of an apply, import or drift run that ended with err (nil
-// when it succeeded) and facts; a failure records verdict block with the error's first
-// line.
+// when it succeeded).
 func (r *run) recordOutcome(ctx context.Context, f runs.Facts, err error) runs.Written {
-	if err != nil {
-		f.Verdict, f.Reasons, f.Applied = gate.Block, []string{err.Error()}, false
-	}
-	if f.Verdict == "" {
-		f.Verdict = gate.Pass
-	}
-	return r.keepRecord(ctx, f)
+	return r.keepRecord(ctx, f.Outcome(err))
 }
 
 // runsPrefix is where the stack's records live: runs/<stack>/.

@@ -194,3 +194,26 @@ func GitHubFiles(outputs map[string]string, fs []findings.Finding, o ghactions.A
 	ghactions.Annotate(&annotations, fs, o)
 	return []string{"outputs.env", string(env), "annotations.txt", annotations.String()}, nil
 }
+
+// Facts are what the run record keeps of this report, over base (kind, commit, trigger,
+// start): the verdict and reasons of its steps, each step's timing, the plan's counts, the
+// findings, the cost estimate, and whether apply changed anything.
+func (r *Report) Facts(base runs.Facts) runs.Facts {
+	outs := r.Outcomes()
+	f := base
+	f.Verdict, f.Reasons, f.DryRun = Verdict(outs), Reasons(outs, gate.Pass), r.Run.DryRun
+	f.Findings, f.Reproduce = r.Findings(), r.Reproduce.String()
+	for _, s := range r.Steps {
+		f.Steps = append(f.Steps, runs.StepOf(string(s.Step), s.Verdict, len(s.Findings), s.Started, s.Ended))
+		if s.Step == StepApply && s.Verdict == gate.Pass {
+			f.Applied = r.Plan != nil && r.Plan.Analysis.Counts.HasChanges()
+		}
+		if s.Cost != nil {
+			f.Cost = s.Cost
+		}
+	}
+	if r.Plan != nil {
+		f.Plan = &r.Plan.Analysis.Counts
+	}
+	return f
+}
