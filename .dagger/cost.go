@@ -6,7 +6,6 @@ import (
 
 	"dagger/infra/internal/dagger"
 
-	"github.com/infrapipe/infrapipe/ci/cost"
 	"github.com/infrapipe/infrapipe/ci/gate"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
 )
@@ -38,12 +37,13 @@ func (m *Infra) Cost(
 	if err != nil {
 		return "", reproduce.Wrap(err)
 	}
-	res, broken, err := r.cost(ctx, p.jsonFile(), infracostApiKey)
+	est, err := r.cost(ctx, p.jsonFile(), infracostApiKey)
 	if err != nil {
 		return "", reproduce.Wrap(err)
 	}
-	summary := res.Markdown() + reproduce.Markdown()
-	if r.costOutcome(res, broken).Verdict == gate.Block {
+	step := est.Step()
+	summary := step.Markdown + reproduce.Markdown()
+	if step.Verdict == gate.Block {
 		return "", fmt.Errorf("cost check failed in %s:\n\n%s", env, summary)
 	}
 	return summary, nil
@@ -51,34 +51,20 @@ func (m *Infra) Cost(
 
 // costStep is the pipeline's cost step.
 func (r *run) costStep(ctx context.Context, planJSON *dagger.File, apiKey *dagger.Secret) (pipeline.StepReport, error) {
-	res, broken, err := r.cost(ctx, planJSON, apiKey)
+	est, err := r.cost(ctx, planJSON, apiKey)
 	if err != nil {
 		return pipeline.StepReport{}, err
 	}
-	s := pipeline.StepReport{Outcome: r.costOutcome(res, broken), Markdown: res.Markdown()}
-	if res.Status != cost.NotEvaluated {
-		s.Cost = &res.Report
-	}
-	return s, nil
+	return est.Step(), nil
 }
-
-// costOutcome judges the estimate against the budget, and Infracost not running by the
-// profile, with ci/pipeline.
-func (r *run) costOutcome(res cost.Result, broken []pipeline.ToolFailure) pipeline.Outcome {
-	return pipeline.Merge(pipeline.CostOutcome(res), pipeline.ToolsOutcome(r.profile, pipeline.StepCost, broken))
-}
-
-// topCostChanges is how many resources the cost section lists.
-const topCostChanges = 10
 
 // cost runs `infracost breakdown` on the plan JSON in Infracost's image and evaluates the
 // estimate against the budget with ci/cost. The API key reaches the container only as a
 // secret variable. When Infracost cannot run (its image missing, a crash) there is no
 // estimate, and the failure is returned for ci/pipeline to judge by the profile.
-func (r *run) cost(ctx context.Context, planJSON *dagger.File, apiKey *dagger.Secret) (cost.Result, []pipeline.ToolFailure, error) {
-	budget := r.profile.Budget
+func (r *run) cost(ctx context.Context, planJSON *dagger.File, apiKey *dagger.Secret) (pipeline.Estimate, error) {
 	if apiKey == nil {
-		return cost.NotEvaluatedResult("no Infracost API key was given (--infracost-api-key=env:INFRACOST_API_KEY)", budget), nil, nil
+		return pipeline.NoEstimate(r.profile), nil
 	}
 	out, err := dag.Container().
 		From(r.m.InfracostImage).
@@ -90,14 +76,5 @@ func (r *run) cost(ctx context.Context, planJSON *dagger.File, apiKey *dagger.Se
 		WithExec([]string{"infracost", "breakdown", "--path", "/input/plan.json", "--format", "json", "--out-file", "/tmp/infracost.json"}).
 		File("/tmp/infracost.json").
 		Contents(ctx)
-	if err != nil {
-		broken := pipeline.ToolFailure{Tool: pipeline.Tool{Name: "infracost", Image: r.m.InfracostImage, Flag: "infracost-image"}, Err: fmt.Errorf("infracost breakdown: %w", err)}
-		reason := broken.Error() + "; " + pipeline.CouldNotRunEffect(r.profile)
-		return cost.NotEvaluatedResult(reason, budget), []pipeline.ToolFailure{broken}, nil
-	}
-	report, err := cost.Parse("infracost.json", []byte(out))
-	if err != nil {
-		return cost.Result{}, nil, err
-	}
-	return cost.Evaluate(report, budget, topCostChanges), nil, nil
+	return pipeline.EstimateCost(r.profile, []byte(out), err, pipeline.Tool{Name: "infracost", Image: r.m.InfracostImage, Flag: "infracost-image"})
 }
