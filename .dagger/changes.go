@@ -2,16 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"path"
 
 	"dagger/infra/internal/dagger"
 
 	"github.com/infrapipe/infrapipe/ci/changes"
-	"github.com/infrapipe/infrapipe/ci/environment"
-	"github.com/infrapipe/infrapipe/ci/gate"
-	"github.com/infrapipe/infrapipe/ci/ghactions"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
 )
 
@@ -26,21 +22,11 @@ func (m *Infra) unaffected(ctx context.Context, env string, changedFiles *dagger
 	if err != nil || d.Affected {
 		return nil, err
 	}
-	name, err := environment.ParseName(env)
+	files, err := pipeline.UnaffectedFiles(env, changed)
 	if err != nil {
 		return nil, err
 	}
-	res := pipeline.RunResult{Result: pipeline.Result{Check: "pipeline", Env: name, Verdict: gate.Pass, Reasons: []string{}},
-		Outputs: map[string]string{"verdict": string(gate.Pass), "environment": env, "has_changes": "false"}}
-	js, err := json.MarshalIndent(res, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("write result.json: %w", err)
-	}
-	gh, err := pipeline.GitHubFiles(res.Outputs, nil, ghactions.AnnotateOptions{})
-	if err != nil {
-		return nil, err
-	}
-	return reportDir(ctx, append(gh, "summary.md", changes.Unaffected(env, changed), pipeline.ResultFile, string(js)+"\n")...)
+	return reportDir(ctx, files...)
 }
 
 // readChangedFiles is --changed-files as ci/changes reads it: an empty list is nothing

@@ -2,14 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	"dagger/infra/internal/dagger"
 
-	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/ghactions"
 )
 
@@ -46,14 +44,7 @@ func (m *Infra) ResolveEnv(
 	// +optional
 	githubEvent *dagger.File,
 ) (string, error) {
-	gh, err := m.gitHubContext(ctx, gitHub{githubEventName, githubRef, requestedEnv, githubEvent})
-	if errors.Is(err, environment.ErrNothingToDeploy) {
-		return fmt.Sprintf("none\t%s\n", err), nil
-	}
-	if err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("%s\t%s\n", gh.Target.Name, gh.Target.Why), nil
+	return ghactions.TargetLine(m.gitHubContext(ctx, gitHub{githubEventName, githubRef, requestedEnv, githubEvent}))
 }
 
 // gitHubContext validates the values and resolves the target environment with ci/ghactions

@@ -8,10 +8,6 @@
 package main
 
 import (
-	"fmt"
-	"path"
-	"strconv"
-	"strings"
 	"time"
 
 	"dagger/infra/internal/dagger"
@@ -34,8 +30,13 @@ const (
 	defaultEmulatorPort     = 5000 // moto_server's port, also --aws-emulator-port's default
 )
 
-// secretVarsEnv is the variable that reproduce lines read --tf-var-file from.
-const secretVarsEnv = "SECRET_TFVARS"
+// defaults are the constructor's defaults, for the options reproduce lines leave out.
+var defaults = pipeline.Settings{
+	TerraformDir: "terraform", TerraformVersion: defaultTerraformVersion, TflintImage: defaultTflintImage,
+	CheckovImage: defaultCheckovImage, TrivyImage: defaultTrivyImage, OpaImage: defaultOpaImage,
+	InfracostImage: defaultInfracostImage, ComplianceImage: defaultComplianceImage, MotoImage: defaultMotoImage,
+	Region: defaultRegion, AWSEmulatorPort: defaultEmulatorPort,
+}
 
 // emulatorAlias is the host name every container reaches the AWS emulator under.
 const emulatorAlias = "aws"
@@ -156,18 +157,21 @@ func New(
 	// +optional
 	awsSessionToken *dagger.Secret,
 ) (*Infra, error) {
-	if terraformImage == "" {
-		terraformImage = "hashicorp/terraform:" + terraformVersion
-	}
-	dir := path.Clean(strings.TrimPrefix(terraformDir, "/"))
-	if dir == ".." || strings.HasPrefix(dir, "../") {
-		return nil, fmt.Errorf("terraform-dir %q leaves the source directory: give a path inside it, e.g. terraform", terraformDir)
+	setup, err := pipeline.Configure(pipeline.Settings{
+		TerraformDir: terraformDir, TerraformVersion: terraformVersion, TerraformImage: terraformImage,
+		TflintImage: tflintImage, CheckovImage: checkovImage, TrivyImage: trivyImage, OpaImage: opaImage,
+		InfracostImage: infracostImage, ComplianceImage: terraformComplianceImage, MotoImage: motoImage,
+		Region: region, EmulateAWS: emulateAws, AWSEmulator: awsEmulator != nil, TfVarFile: tfVarFile != nil,
+		AWSEmulatorPort: awsEmulatorPort,
+	}, defaults)
+	if err != nil {
+		return nil, err
 	}
 	m := &Infra{
 		Source:           source,
-		TerraformDir:     dir,
+		TerraformDir:     setup.TerraformDir,
 		TerraformVersion: terraformVersion,
-		TerraformImage:   terraformImage,
+		TerraformImage:   setup.TerraformImage,
 		TflintImage:      tflintImage,
 		CheckovImage:     checkovImage,
 		TrivyImage:       trivyImage,
@@ -177,50 +181,18 @@ func New(
 		MotoImage:        motoImage,
 		Region:           region,
 		TfVarFile:        tfVarFile,
+		EmulatorPort:     setup.EmulatorPort,
+		Options:          setup.Options,
 
 		AwsAccessKeyID:     awsAccessKeyID,
 		AwsSecretAccessKey: awsSecretAccessKey,
 		AwsSessionToken:    awsSessionToken,
 	}
-	for _, o := range []struct{ flag, value, def string }{
-		{"terraform-dir", terraformDir, "terraform"},
-		{"terraform-version", terraformVersion, defaultTerraformVersion},
-		{"terraform-image", terraformImage, "hashicorp/terraform:" + terraformVersion},
-		{"tflint-image", tflintImage, defaultTflintImage},
-		{"checkov-image", checkovImage, defaultCheckovImage},
-		{"trivy-image", trivyImage, defaultTrivyImage},
-		{"opa-image", opaImage, defaultOpaImage},
-		{"infracost-image", infracostImage, defaultInfracostImage},
-		{"terraform-compliance-image", terraformComplianceImage, defaultComplianceImage},
-		{"moto-image", motoImage, defaultMotoImage},
-		{"region", region, defaultRegion},
-	} {
-		if o.value != o.def {
-			m.Options = append(m.Options, "--"+o.flag+"="+o.value)
-		}
-	}
-	if emulateAws {
-		m.Options = append(m.Options, "--emulate-aws")
-	}
-	if tfVarFile != nil {
-		// A secret is named, never shown: the reader passes their own file the same way.
-		m.Options = append(m.Options, "--tf-var-file=env:"+secretVarsEnv)
-	}
-	if awsEmulator != nil {
-		// A service cannot be named on a command line; the reader substitutes their own.
-		port := strconv.Itoa(awsEmulatorPort)
-		m.Options = append(m.Options, "--aws-emulator=tcp://localhost:"+port)
-		if awsEmulatorPort != defaultEmulatorPort {
-			m.Options = append(m.Options, "--aws-emulator-port="+port)
-		}
-	}
-	switch {
-	case awsEmulator != nil && emulateAws:
-		return nil, fmt.Errorf("--emulate-aws starts its own emulator and --aws-emulator passes one in: give one of them")
-	case awsEmulator != nil:
-		m.Emulator, m.EmulatorPort = awsEmulator, awsEmulatorPort
-	case emulateAws:
-		m.Emulator, m.EmulatorPort = motoService(motoImage), defaultEmulatorPort
+	switch setup.Emulator {
+	case pipeline.GivenEmulator:
+		m.Emulator = awsEmulator
+	case pipeline.StartMoto:
+		m.Emulator = motoService(motoImage)
 	}
 	return m, nil
 }

@@ -285,9 +285,8 @@ func readOut(ctx context.Context, ctr *dagger.Container, step, name string) (str
 	return s, nil
 }
 
-// exec runs one command that must succeed and turns a failure into an error that names the
-// step, the environment and the tool's own message; a held state lock becomes ci/state's
-// LockError with the exact force-unlock command.
+// exec runs one command that must succeed; ci/pipeline.StepFailed words a failure, and a
+// held state lock gets this module's force-unlock and import lines (lockHelp).
 func (r *run) exec(ctx context.Context, ctr *dagger.Container, step string, args []string) (*dagger.Container, error) {
 	res, err := execAny(ctx, ctr, args)
 	if err != nil {
@@ -296,11 +295,7 @@ func (r *run) exec(ctx context.Context, ctr *dagger.Container, step string, args
 	if res.code == 0 {
 		return res.ctr, nil
 	}
-	output := res.output()
-	if lockErr := state.CheckLock(r.env, output, r.profile.LockTimeout, time.Now()); lockErr != nil {
-		return nil, fmt.Errorf("%s: %w", step, r.lockHelp(lockErr))
-	}
-	return nil, fmt.Errorf("%s failed in %s (exit code %d):\n%s", step, r.env, res.code, pipeline.Tail(output, 60))
+	return nil, r.lockHelp(pipeline.StepFailed(step, r.env, res.code, res.output(), r.profile.LockTimeout, time.Now()))
 }
 
 // lockHelp points a held-lock error at this module's force-unlock and import lines, so the

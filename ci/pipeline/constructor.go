@@ -1,0 +1,102 @@
+package pipeline
+
+import (
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+)
+
+// secretVarsEnv is the variable that reproduce lines read --tf-var-file from.
+const secretVarsEnv = "SECRET_TFVARS"
+
+// Settings are the module constructor's options as the call gave them, defaults filled in
+// by `dagger call`. A secret or a service is only given or not: no line ever shows one.
+type Settings struct {
+	TerraformDir     string
+	TerraformVersion string
+	// TerraformImage is "" for hashicorp/terraform:<TerraformVersion>.
+	TerraformImage                                                  string
+	TflintImage, CheckovImage, TrivyImage, OpaImage, InfracostImage string
+	ComplianceImage, MotoImage, Region                              string
+	EmulateAWS, AWSEmulator, TfVarFile                              bool
+	AWSEmulatorPort                                                 int
+}
+
+// EmulatorSource is where a call's AWS emulator comes from.
+type EmulatorSource int
+
+const (
+	// NoEmulator is real AWS.
+	NoEmulator EmulatorSource = iota
+	// StartMoto is --emulate-aws: the module starts moto on the default emulator port.
+	StartMoto
+	// GivenEmulator is --aws-emulator: the caller's service on --aws-emulator-port.
+	GivenEmulator
+)
+
+// Setup is what the constructor keeps of its options.
+type Setup struct {
+	// TerraformDir is the Terraform directory, cleaned, inside the source.
+	TerraformDir   string
+	TerraformImage string
+	Emulator       EmulatorSource
+	// EmulatorPort is the emulator's port, 0 without one.
+	EmulatorPort int
+	// Options are the constructor flags that differ from the defaults, for reproduce lines.
+	Options []string
+}
+
+// Configure checks the constructor's options against each other and the defaults (the
+// constructor's own, with AWSEmulatorPort moto's port) and says what the module keeps.
+func Configure(s, defaults Settings) (Setup, error) {
+	if s.TerraformImage == "" {
+		s.TerraformImage = "hashicorp/terraform:" + s.TerraformVersion
+	}
+	dir := path.Clean(strings.TrimPrefix(s.TerraformDir, "/"))
+	if dir == ".." || strings.HasPrefix(dir, "../") {
+		return Setup{}, fmt.Errorf("terraform-dir %q leaves the source directory: give a path inside it, e.g. terraform", s.TerraformDir)
+	}
+	setup := Setup{TerraformDir: dir, TerraformImage: s.TerraformImage}
+	for _, o := range []struct{ flag, value, def string }{
+		{"terraform-dir", s.TerraformDir, defaults.TerraformDir},
+		{"terraform-version", s.TerraformVersion, defaults.TerraformVersion},
+		{"terraform-image", s.TerraformImage, "hashicorp/terraform:" + s.TerraformVersion},
+		{"tflint-image", s.TflintImage, defaults.TflintImage},
+		{"checkov-image", s.CheckovImage, defaults.CheckovImage},
+		{"trivy-image", s.TrivyImage, defaults.TrivyImage},
+		{"opa-image", s.OpaImage, defaults.OpaImage},
+		{"infracost-image", s.InfracostImage, defaults.InfracostImage},
+		{"terraform-compliance-image", s.ComplianceImage, defaults.ComplianceImage},
+		{"moto-image", s.MotoImage, defaults.MotoImage},
+		{"region", s.Region, defaults.Region},
+	} {
+		if o.value != o.def {
+			setup.Options = append(setup.Options, "--"+o.flag+"="+o.value)
+		}
+	}
+	if s.EmulateAWS {
+		setup.Options = append(setup.Options, "--emulate-aws")
+	}
+	if s.TfVarFile {
+		// A secret is named, never shown: the reader passes their own file the same way.
+		setup.Options = append(setup.Options, "--tf-var-file=env:"+secretVarsEnv)
+	}
+	if s.AWSEmulator {
+		// A service cannot be named on a command line; the reader substitutes their own.
+		port := strconv.Itoa(s.AWSEmulatorPort)
+		setup.Options = append(setup.Options, "--aws-emulator=tcp://localhost:"+port)
+		if s.AWSEmulatorPort != defaults.AWSEmulatorPort {
+			setup.Options = append(setup.Options, "--aws-emulator-port="+port)
+		}
+	}
+	switch {
+	case s.AWSEmulator && s.EmulateAWS:
+		return Setup{}, fmt.Errorf("--emulate-aws starts its own emulator and --aws-emulator passes one in: give one of them")
+	case s.AWSEmulator:
+		setup.Emulator, setup.EmulatorPort = GivenEmulator, s.AWSEmulatorPort
+	case s.EmulateAWS:
+		setup.Emulator, setup.EmulatorPort = StartMoto, defaults.AWSEmulatorPort
+	}
+	return setup, nil
+}

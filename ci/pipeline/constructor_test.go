@@ -1,0 +1,85 @@
+package pipeline
+
+import (
+	"strings"
+	"testing"
+)
+
+// testDefaults are the module constructor's defaults.
+var testDefaults = Settings{
+	TerraformDir: "terraform", TerraformVersion: "1.11.4", TflintImage: "ghcr.io/terraform-linters/tflint:v0.64.0",
+	CheckovImage: "bridgecrew/checkov:3.2.524", TrivyImage: "aquasec/trivy:0.74.0", OpaImage: "openpolicyagent/opa:1.15.2",
+	InfracostImage: "infracost/infracost:ci-0.10", ComplianceImage: "eerkunt/terraform-compliance:1.3.32",
+	MotoImage: "motoserver/moto:5.1.22", Region: "us-east-1", AWSEmulatorPort: 5000,
+}
+
+// Reproduce lines carry exactly the options that differ from the defaults (a secret or a
+// service by a stand-in), and conflicting or escaping options stop the constructor.
+func TestConfigure(t *testing.T) {
+	tests := []struct {
+		name    string
+		set     func(*Settings)
+		want    Setup
+		wantErr string
+	}{
+		{"defaults", nil,
+			Setup{TerraformDir: "terraform", TerraformImage: "hashicorp/terraform:1.11.4"}, ""},
+		{"region and image", func(s *Settings) { s.Region, s.TrivyImage = "eu-west-1", "mirror.example.com/trivy:0.74.0" },
+			Setup{TerraformDir: "terraform", TerraformImage: "hashicorp/terraform:1.11.4",
+				Options: []string{"--trivy-image=mirror.example.com/trivy:0.74.0", "--region=eu-west-1"}}, ""},
+		{"terraform version picks the image", func(s *Settings) { s.TerraformVersion = "1.10.5" },
+			Setup{TerraformDir: "terraform", TerraformImage: "hashicorp/terraform:1.10.5", Options: []string{"--terraform-version=1.10.5"}}, ""},
+		{"the default image named is no option", func(s *Settings) { s.TerraformImage = "hashicorp/terraform:1.11.4" },
+			Setup{TerraformDir: "terraform", TerraformImage: "hashicorp/terraform:1.11.4"}, ""},
+		{"own image", func(s *Settings) { s.TerraformImage = "mirror.example.com/terraform:1.11.4" },
+			Setup{TerraformDir: "terraform", TerraformImage: "mirror.example.com/terraform:1.11.4",
+				Options: []string{"--terraform-image=mirror.example.com/terraform:1.11.4"}}, ""},
+		{"directory is cleaned, the option kept as given", func(s *Settings) { s.TerraformDir = "/stacks/./app/" },
+			Setup{TerraformDir: "stacks/app", TerraformImage: "hashicorp/terraform:1.11.4", Options: []string{"--terraform-dir=/stacks/./app/"}}, ""},
+		{"emulate AWS starts moto on its port", func(s *Settings) { s.EmulateAWS = true },
+			Setup{TerraformDir: "terraform", TerraformImage: "hashicorp/terraform:1.11.4", Emulator: StartMoto, EmulatorPort: 5000,
+				Options: []string{"--emulate-aws"}}, ""},
+		{"emulator on the default port", func(s *Settings) { s.AWSEmulator = true },
+			Setup{TerraformDir: "terraform", TerraformImage: "hashicorp/terraform:1.11.4", Emulator: GivenEmulator, EmulatorPort: 5000,
+				Options: []string{"--aws-emulator=tcp://localhost:5000"}}, ""},
+		{"emulator on another port", func(s *Settings) { s.AWSEmulator, s.AWSEmulatorPort = true, 4566 },
+			Setup{TerraformDir: "terraform", TerraformImage: "hashicorp/terraform:1.11.4", Emulator: GivenEmulator, EmulatorPort: 4566,
+				Options: []string{"--aws-emulator=tcp://localhost:4566", "--aws-emulator-port=4566"}}, ""},
+		{"a port without an emulator is no option", func(s *Settings) { s.AWSEmulatorPort = 4566 },
+			Setup{TerraformDir: "terraform", TerraformImage: "hashicorp/terraform:1.11.4"}, ""},
+		{"secret variables are named by their variable", func(s *Settings) { s.TfVarFile = true },
+			Setup{TerraformDir: "terraform", TerraformImage: "hashicorp/terraform:1.11.4", Options: []string{"--tf-var-file=env:SECRET_TFVARS"}}, ""},
+		{"both emulators", func(s *Settings) { s.EmulateAWS, s.AWSEmulator = true, true }, Setup{},
+			"--emulate-aws starts its own emulator and --aws-emulator passes one in: give one of them"},
+		{"directory above the source", func(s *Settings) { s.TerraformDir = "../infra" }, Setup{},
+			`terraform-dir "../infra" leaves the source directory: give a path inside it, e.g. terraform`},
+		{"directory that climbs out", func(s *Settings) { s.TerraformDir = "/a/../../b" }, Setup{},
+			`terraform-dir "/a/../../b" leaves the source directory`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := testDefaults
+			if tt.set != nil {
+				tt.set(&s)
+			}
+			got, err := Configure(s, testDefaults)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.TerraformDir != tt.want.TerraformDir || got.TerraformImage != tt.want.TerraformImage ||
+				got.Emulator != tt.want.Emulator || got.EmulatorPort != tt.want.EmulatorPort ||
+				strings.Join(got.Options, " ") != strings.Join(tt.want.Options, " ") {
+				t.Errorf("got %+v\nwant %+v", got, tt.want)
+			}
+			if line := Call(got.Options, "plan").String(); !strings.HasPrefix(line, "dagger call "+strings.Join(append(tt.want.Options, "plan"), " ")) {
+				t.Errorf("reproduce line %q does not carry the options", line)
+			}
+		})
+	}
+}

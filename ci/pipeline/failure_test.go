@@ -1,0 +1,67 @@
+package pipeline
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/infrapipe/infrapipe/ci/state"
+)
+
+// A failed step names itself, the environment and the exit code over the end of the tool's
+// output; a held or released state lock says so instead, and the lock error's lines filled
+// in afterwards (as the module does) show in the message.
+func TestStepFailed(t *testing.T) {
+	read := func(name string) string {
+		data, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(data)
+	}
+	now := time.Date(2026, 11, 27, 0, 52, 0, 0, time.UTC)
+	long := strings.Repeat("provider error line\n", 70) + "Error: the last line"
+	tests := []struct {
+		name     string
+		output   string
+		want     []string
+		lock     bool
+		released bool
+	}{
+		{"tool error", "\nError: Invalid provider configuration\n\n  on main.tf line 3\n",
+			[]string{"terraform init failed in test (exit code 1):\nError: Invalid provider configuration\n  on main.tf line 3"}, false, false},
+		{"long output keeps its end", long,
+			[]string{"terraform init failed in test (exit code 1):\n[... 11 lines cut]\nprovider error line", "Error: the last line"}, false, false},
+		{"held lock", read("lock-s3-lockfile.txt"),
+			[]string{"terraform init: state of test is locked", "lock ID 96b7179c-f2c0-a2f3-e91f-87abe5738472", "waited 5m0s (-lock-timeout)",
+				"release the lock:\n  dagger call force-unlock --env=test --lock-id=96b7179c-f2c0-a2f3-e91f-87abe5738472",
+				"adopt them by their tags first:\n  dagger call import --env=test"}, true, false},
+		{"lock released while waiting", read("lock-s3-released.txt"),
+			[]string{"terraform init: state of test: the lock was released while this run waited for it"}, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := StepFailed("terraform init", "test", 1, tt.output, 5*time.Minute, now)
+			var lockErr *state.LockError
+			if errors.As(err, &lockErr) != tt.lock {
+				t.Fatalf("lock error %v, want %v: %v", !tt.lock, tt.lock, err)
+			}
+			if tt.lock {
+				lockErr.Unlock = "dagger call force-unlock --env=test --lock-id=" + lockErr.Lock.ID
+				lockErr.Import = "dagger call import --env=test"
+			}
+			var released *state.LockReleasedError
+			if errors.As(err, &released) != tt.released {
+				t.Fatalf("released-lock error %v, want %v: %v", !tt.released, tt.released, err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%s", w, err)
+				}
+			}
+		})
+	}
+}

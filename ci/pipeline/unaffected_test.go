@@ -1,0 +1,64 @@
+package pipeline
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/infrapipe/infrapipe/ci/gate"
+)
+
+// An unaffected run passes with has_changes=false, in result.json and the workflow outputs,
+// and its summary lists the change; an unknown environment is refused.
+func TestUnaffectedFiles(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     string
+		changed []string
+		summary []string
+		wantErr string
+	}{
+		{"docs changed", "test", []string{"README.md", "docs/usage.md"},
+			[]string{"# test pipeline: pass", "- `README.md`\n- `docs/usage.md`\n"}, ""},
+		{"nothing changed", "preview", []string{}, []string{"# preview pipeline: pass", "The change holds no files."}, ""},
+		{"unknown environment", "qa", nil, nil, "unknown environment"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			list, err := UnaffectedFiles(tt.env, tt.changed)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			fs := files(t, list)
+			if len(fs) != 4 {
+				t.Errorf("files %v, want outputs.env, annotations.txt, summary.md, %s", list, ResultFile)
+			}
+			for _, w := range tt.summary {
+				if !strings.Contains(fs["summary.md"], w) {
+					t.Errorf("summary.md lacks %q:\n%s", w, fs["summary.md"])
+				}
+			}
+			const delim = "_GitHubActionsFileCommandDelimeter_" // go-githubactions' heredoc delimiter
+			for _, o := range []string{"environment<<" + delim + "\n" + tt.env, "has_changes<<" + delim + "\nfalse", "verdict<<" + delim + "\npass"} {
+				if !strings.Contains(fs["outputs.env"], o+"\n"+delim+"\n") {
+					t.Errorf("outputs.env lacks %q:\n%s", o, fs["outputs.env"])
+				}
+			}
+			res, err := ReadResult(ResultFile, []byte(fs[ResultFile]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Verdict != gate.Pass || string(res.Env) != tt.env || res.Check != "pipeline" || res.Err() != nil {
+				t.Errorf("result.json reads back as %+v", res)
+			}
+			if !strings.Contains(fs[ResultFile], `"has_changes": "false"`) || !strings.HasSuffix(fs[ResultFile], "}\n") {
+				t.Errorf("result.json:\n%s", fs[ResultFile])
+			}
+		})
+	}
+}
