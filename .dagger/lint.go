@@ -27,81 +27,45 @@ func (m *Infra) Lint(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	summary := res.markdown() + m.call("lint").Markdown()
-	if o := res.outcome(pipeline.LintFailAt); o.Verdict == gate.Block {
+	summary := res.Markdown() + m.call("lint").Markdown()
+	if o := res.Outcome(pipeline.LintFailAt); o.Verdict == gate.Block {
 		return "", fmt.Errorf("lint failed: %s\n\n%s", strings.Join(o.Reasons, "; "), summary)
 	}
 	return summary, nil
 }
 
-// lintResult is what the three linters found, as ci/pipeline reads it.
-type lintResult struct{ pipeline.Lint }
-
-// outcome is ci/pipeline's judgement of the lint step, tflint's findings failing at failAt.
-func (r lintResult) outcome(failAt findings.Severity) pipeline.Outcome {
-	return pipeline.LintOutcome(r.Unformatted, r.Validate, r.Tflint, failAt)
-}
-
-// markdown is the lint section of a summary, ci/pipeline's.
-func (r lintResult) markdown() string { return pipeline.LintSection(r.Lint) }
-
-// lint runs fmt, validate and tflint in parallel.
-func (m *Infra) lint(ctx context.Context) (lintResult, error) {
-	var res lintResult
+// lint runs fmt, validate and tflint in parallel, and applies the repository's suppressions
+// to tflint's findings.
+func (m *Infra) lint(ctx context.Context) (pipeline.Lint, error) {
+	var res pipeline.Lint
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) {
-		res.Unformatted, res.FmtDiff, err = m.fmtCheck(gctx)
+	g.Go(func() error {
+		fmtRes, err := execAny(gctx, m.onSource(m.TerraformImage), commands.FmtCheck())
+		if err != nil {
+			return fmt.Errorf("terraform fmt: %w", err)
+		}
+		res.Unformatted, res.FmtDiff, err = pipeline.ReadFmt(m.TerraformDir, fmtRes.code, fmtRes.stdout, fmtRes.stderr)
 		return err
 	})
-	g.Go(func() (err error) {
-		res.Validate, err = m.validate(gctx)
-		return err
+	g.Go(func() error {
+		validate, err := execAny(gctx, m.terraform(), []string{"terraform", "validate", "-no-color"})
+		if err != nil {
+			return fmt.Errorf("terraform validate: %w", err)
+		}
+		res.Validate = pipeline.ReadValidate(validate.code, validate.stdout, validate.stderr)
+		return nil
 	})
 	g.Go(func() (err error) {
 		res.Tflint, err = m.tflint(gctx)
 		return err
 	})
 	if err := g.Wait(); err != nil {
-		return lintResult{}, err
+		return pipeline.Lint{}, err
 	}
+	repo := m.repo(ctx)
 	var err error
-	res.Tflint, res.Notices, err = m.suppress(ctx, res.Tflint)
+	res.Tflint, res.Notices, err = repo.Suppress(repo.Relative(res.Tflint), now())
 	return res, err
-}
-
-// fmtCheck lists the files terraform fmt would rewrite, and the diff that would fix them;
-// fmt needs no providers.
-func (m *Infra) fmtCheck(ctx context.Context) ([]string, string, error) {
-	res, err := execAny(ctx, m.onSource(m.TerraformImage), commands.FmtCheck())
-	if err != nil {
-		return nil, "", fmt.Errorf("terraform fmt: %w", err)
-	}
-	if res.code == 0 {
-		return nil, "", nil
-	}
-	var files []string
-	for _, l := range strings.Split(res.stdout, "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			files = append(files, path.Join(m.TerraformDir, l))
-		}
-	}
-	if len(files) == 0 {
-		return nil, "", fmt.Errorf("terraform fmt failed (exit code %d):\n%s", res.code, pipeline.Tail(res.stderr, 30))
-	}
-	return files, res.stderr, nil
-}
-
-// validate returns terraform validate's diagnostics (they name file and line), or "" when
-// the configuration is valid.
-func (m *Infra) validate(ctx context.Context) (string, error) {
-	res, err := execAny(ctx, m.terraform(), []string{"terraform", "validate", "-no-color"})
-	if err != nil {
-		return "", fmt.Errorf("terraform validate: %w", err)
-	}
-	if res.code == 0 {
-		return "", nil
-	}
-	return pipeline.Tail(res.output(), 80), nil
 }
 
 // tflint runs tflint and reads its JSON report through ci/findings.
@@ -117,17 +81,13 @@ func (m *Infra) tflint(ctx context.Context) ([]findings.Finding, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tflint: %w", err)
 	}
-	fs, err := findings.ParseTflintJSON("tflint.json", []byte(report))
-	if err != nil {
-		return nil, err
-	}
-	return m.relativeToTerraform(fs), nil
+	return findings.ParseTflintJSON("tflint.json", []byte(report))
 }
 
-// relativeToTerraform makes finding paths relative to the Terraform directory, as ci/
-// expects, from the container paths the scanners report.
-func (m *Infra) relativeToTerraform(fs []findings.Finding) []findings.Finding {
-	return findings.RelativeTo(fs, m.tfDir(), srcMount)
+// repo is the repository as ci/ reads the scanners' findings: where the Terraform code is,
+// where the containers mount it, and its files.
+func (m *Infra) repo(ctx context.Context) pipeline.Repo {
+	return pipeline.Repo{TerraformDir: m.TerraformDir, Mount: srcMount, Read: m.readFile(ctx)}
 }
 
 // sarifOptions place merged SARIF in the repository. Findings without a usable file (policy
@@ -138,22 +98,4 @@ func (m *Infra) sarifOptions(ctx context.Context, tools []string) findings.SARIF
 		o.Fallback = path.Join(m.TerraformDir, files[0])
 	}
 	return o
-}
-
-// suppress applies <terraform-dir>/suppressions.yaml when the repository has one.
-func (m *Infra) suppress(ctx context.Context, fs []findings.Finding) ([]findings.Finding, []string, error) {
-	p := path.Join(m.TerraformDir, "suppressions.yaml")
-	data, ok, err := m.readFile(ctx)(p)
-	if err != nil {
-		return nil, nil, fmt.Errorf("read %s: %w", p, err)
-	}
-	if !ok {
-		return fs, nil, nil
-	}
-	s, err := findings.ParseSuppressions(p, data)
-	if err != nil {
-		return nil, nil, err
-	}
-	out, notices := s.Apply(fs, now())
-	return out, notices, nil
 }

@@ -270,7 +270,7 @@ func (p *pipelineRun) run(ctx context.Context) {
 			if !p.plan.Tflint {
 				res.Tflint = nil // basic validation: fmt and validate only
 			}
-			return pipeline.StepReport{Outcome: res.outcome(r.profile.SeverityThreshold), Markdown: res.markdown(), Tools: []string{"tflint"}, Findings: res.Tflint}, nil
+			return pipeline.StepReport{Outcome: res.Outcome(r.profile.SeverityThreshold), Markdown: res.Markdown(), Tools: []string{"tflint"}, Findings: res.Tflint}, nil
 		},
 		SecurityScan: func(ctx context.Context) (pipeline.StepReport, error) {
 			res, err := m.securityScan(ctx)
@@ -336,9 +336,9 @@ func (p *pipelineRun) run(ctx context.Context) {
 }
 
 // findingsStep is a findings step judged against the environment's threshold.
-func (p *pipelineRun) findingsStep(name pipeline.Step, res scanResult) pipeline.StepReport {
-	outcome, section := res.outcome(name, p.r.profile, p.r.profile.SeverityThreshold)
-	return pipeline.StepReport{Outcome: outcome, Tools: res.tools, Findings: res.findings,
+func (p *pipelineRun) findingsStep(name pipeline.Step, res pipeline.Scan) pipeline.StepReport {
+	outcome, section := res.Judge(name, p.r.profile, p.r.profile.SeverityThreshold)
+	return pipeline.StepReport{Outcome: outcome, Tools: res.Tools, Findings: res.Findings,
 		Markdown: pipeline.StepHeading(name, nil) + section}
 }
 

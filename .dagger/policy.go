@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path"
-	"strings"
 
 	"golang.org/x/sync/errgroup"
 
@@ -12,7 +11,6 @@ import (
 
 	"github.com/infrapipe/infrapipe/ci/findings"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
-	"github.com/infrapipe/infrapipe/ci/plan"
 	"github.com/infrapipe/infrapipe/ci/policy"
 )
 
@@ -47,52 +45,38 @@ func (m *Infra) Compliance(
 // compliance evaluates a plan JSON with OPA and, when there are feature files,
 // terraform-compliance, in parallel, and redacts the plan's sensitive values from what they
 // found.
-func (r *run) compliance(ctx context.Context, planJSON *dagger.File) (scanResult, error) {
-	var opa, tfc []findings.Finding
-	tools := []string{"opa"}
+func (r *run) compliance(ctx context.Context, planJSON *dagger.File) (pipeline.Scan, error) {
 	features, err := r.m.featureDir(ctx)
 	if err != nil {
-		return scanResult{}, err
+		return pipeline.Scan{}, err
 	}
+	opa := pipeline.ToolRun{Tool: pipeline.Tool{Name: "opa", Image: r.m.OpaImage, Flag: "opa-image"}}
+	tfc := pipeline.ToolRun{Tool: pipeline.Tool{Name: "terraform-compliance", Image: r.m.ComplianceImage, Flag: "terraform-compliance-image"}}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) {
-		opa, err = r.opa(gctx, planJSON)
+		opa.Findings, err = r.opa(gctx, planJSON)
 		return err
 	})
 	// terraform-compliance runs only the repository's own scenarios: when it cannot run, the
 	// built-in pack still counts and ci/pipeline judges the missing tool by the profile.
-	var tfcErr error
 	if features != nil {
-		tools = append(tools, "terraform-compliance")
 		g.Go(func() error {
-			tfc, tfcErr = r.m.terraformCompliance(gctx, planJSON, features)
+			tfc.Findings, tfc.Err = r.m.terraformCompliance(gctx, planJSON, features)
 			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return scanResult{}, err
+		return pipeline.Scan{}, err
 	}
-	var broken []pipeline.ToolFailure
-	if tfcErr != nil {
-		broken = append(broken, pipeline.ToolFailure{Tool: pipeline.Tool{Name: "terraform-compliance", Image: r.m.ComplianceImage, Flag: "terraform-compliance-image"}, Err: tfcErr})
-	}
-	// Policies read the whole plan and may quote a sensitive value; it must not reach the
-	// summary, the SARIF upload or the log.
 	js, err := planJSON.Contents(ctx)
 	if err != nil {
-		return scanResult{}, fmt.Errorf("read plan.json for redaction: %w", err)
+		return pipeline.Scan{}, fmt.Errorf("read plan.json for redaction: %w", err)
 	}
-	sensitive, err := plan.SensitiveValues(strings.NewReader(js))
-	if err != nil {
-		return scanResult{}, err
+	runs := []pipeline.ToolRun{opa}
+	if features != nil {
+		runs = append(runs, tfc)
 	}
-	all := findings.Redact(append(opa, tfc...), sensitive)
-	all, notices, err := r.m.suppress(ctx, r.m.relativeToTerraform(all))
-	if err != nil {
-		return scanResult{}, err
-	}
-	findings.Sort(all)
-	return scanResult{tools: tools, findings: all, notices: notices, broken: broken}, nil
+	return pipeline.MergeCompliance(r.m.repo(ctx), now(), []byte(js), runs...)
 }
 
 // policiesDir is where a repository keeps its own policies, next to the Terraform code.
@@ -178,7 +162,7 @@ func (m *Infra) featureDir(ctx context.Context) (*dagger.Directory, error) {
 	}
 	dir := dag.Directory()
 	for _, f := range files {
-		dir = dir.WithFile(strings.ReplaceAll(f, "/", "__"), src.File(f))
+		dir = dir.WithFile(policy.FeatureFile(f), src.File(f))
 	}
 	return dir, nil
 }
@@ -197,8 +181,5 @@ func (m *Infra) terraformCompliance(ctx context.Context, planJSON *dagger.File, 
 	if err != nil {
 		return nil, fmt.Errorf("terraform-compliance: %w", err)
 	}
-	if res.code != 0 && res.code != 1 {
-		return nil, fmt.Errorf("terraform-compliance failed (exit code %d):\n%s", res.code, pipeline.Tail(res.output(), 40))
-	}
-	return findings.ParseTerraformCompliance("terraform-compliance output", []byte(res.stdout))
+	return pipeline.ReadTerraformCompliance(res.code, res.stdout, res.stderr)
 }

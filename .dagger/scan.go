@@ -48,28 +48,10 @@ func (m *Infra) SecurityScan(
 	return m.findingsReport(ctx, pipeline.StepSecurityScan, profile, res, th, reproduce)
 }
 
-// scanResult holds the findings of one or more tools, suppressions applied, and the tools
-// that could not run.
-type scanResult struct {
-	tools    []string
-	findings []findings.Finding
-	notices  []string
-	broken   []pipeline.ToolFailure
-}
-
-// outcome is ci/pipeline's judgement of the findings and the step's section.
-func (s scanResult) outcome(name pipeline.Step, profile environment.Profile, threshold findings.Severity) (pipeline.Outcome, string) {
-	return s.scan().Judge(name, profile, threshold)
-}
-
-func (s scanResult) scan() pipeline.Scan {
-	return pipeline.Scan{Tools: s.tools, Findings: s.findings, Notices: s.notices, Broken: s.broken}
-}
-
 // findingsReport is the directory of a findings function (security-scan, compliance), or
 // the error with its summary when the findings block at the threshold.
-func (m *Infra) findingsReport(ctx context.Context, name pipeline.Step, profile environment.Profile, s scanResult, threshold findings.Severity, reproduce pipeline.Command) (*dagger.Directory, error) {
-	files, err := pipeline.ScanFiles(name, profile, s.scan(), threshold, m.sarifOptions(ctx, nil), reproduce)
+func (m *Infra) findingsReport(ctx context.Context, name pipeline.Step, profile environment.Profile, s pipeline.Scan, threshold findings.Severity, reproduce pipeline.Command) (*dagger.Directory, error) {
+	files, err := pipeline.ScanFiles(name, profile, s, threshold, m.sarifOptions(ctx, nil), reproduce)
 	if err != nil {
 		return nil, err
 	}
@@ -79,33 +61,20 @@ func (m *Infra) findingsReport(ctx context.Context, name pipeline.Step, profile 
 // securityScan runs Checkov and Trivy in parallel and applies the repository's suppressions.
 // A scanner that cannot run (its image missing, a crash) does not stop the other: it is
 // listed as broken, and ci/pipeline judges that by the environment's profile.
-func (m *Infra) securityScan(ctx context.Context) (scanResult, error) {
-	var checkov, trivy []findings.Finding
-	var checkovErr, trivyErr error
+func (m *Infra) securityScan(ctx context.Context) (pipeline.Scan, error) {
+	checkov := pipeline.ToolRun{Tool: pipeline.Tool{Name: "checkov", Image: m.CheckovImage, Flag: "checkov-image"}}
+	trivy := pipeline.ToolRun{Tool: pipeline.Tool{Name: "trivy", Image: m.TrivyImage, Flag: "trivy-image"}}
 	var g errgroup.Group
 	g.Go(func() error {
-		checkov, checkovErr = m.checkov(ctx)
+		checkov.Findings, checkov.Err = m.checkov(ctx)
 		return nil
 	})
 	g.Go(func() error {
-		trivy, trivyErr = m.trivy(ctx)
+		trivy.Findings, trivy.Err = m.trivy(ctx)
 		return nil
 	})
 	_ = g.Wait()
-	var broken []pipeline.ToolFailure
-	if checkovErr != nil {
-		broken = append(broken, pipeline.ToolFailure{Tool: pipeline.Tool{Name: "checkov", Image: m.CheckovImage, Flag: "checkov-image"}, Err: checkovErr})
-	}
-	if trivyErr != nil {
-		broken = append(broken, pipeline.ToolFailure{Tool: pipeline.Tool{Name: "trivy", Image: m.TrivyImage, Flag: "trivy-image"}, Err: trivyErr})
-	}
-	all := append(checkov, trivy...)
-	all, notices, err := m.suppress(ctx, m.relativeToTerraform(all))
-	if err != nil {
-		return scanResult{}, err
-	}
-	findings.Sort(all)
-	return scanResult{tools: []string{"checkov", "trivy"}, findings: all, notices: notices, broken: broken}, nil
+	return pipeline.MergeScan(m.repo(ctx), now(), checkov, trivy)
 }
 
 // checkov scans the Terraform directory and reads its SARIF report. --soft-fail leaves the

@@ -1,0 +1,151 @@
+package pipeline
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/infrapipe/infrapipe/ci/commands"
+	"github.com/infrapipe/infrapipe/ci/findings"
+	"github.com/infrapipe/infrapipe/ci/gate"
+	"github.com/infrapipe/infrapipe/ci/internal/tftest"
+)
+
+// execIn runs args in dir with the real terraform first on PATH, as the module's container
+// runs them, and returns the exit code and the two streams apart.
+func execIn(t *testing.T, dir string, args ...string) (int, string, string) {
+	t.Helper()
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(tftest.Binary(t))+string(os.PathListSeparator)+os.Getenv("PATH"),
+		"TF_CLI_CONFIG_FILE=/dev/null", "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode(), out.String(), errb.String()
+	}
+	if err != nil {
+		t.Fatalf("run %s: %v", strings.Join(args, " "), err)
+	}
+	return 0, out.String(), errb.String()
+}
+
+func writeFiles(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// TestReadFmt runs commands.FmtCheck with the real terraform and reads what it left as the
+// module does, with the Terraform directory "terraform".
+func TestReadFmt(t *testing.T) {
+	const formatted = "resource \"terraform_data\" \"a\" {\n  input = \"x\"\n}\n"
+	tests := []struct {
+		name      string
+		files     map[string]string
+		want      []string // unformatted files
+		wantDiff  []string // in the diff
+		wantErr   string
+		wantBlock bool
+	}{
+		{name: "formatted", files: map[string]string{"main.tf": formatted, "modules/m/main.tf": formatted}},
+		{
+			name:      "unformatted, recursively",
+			files:     map[string]string{"main.tf": "resource \"terraform_data\" \"a\" {\ninput=\"x\"\n}\n", "modules/m/main.tf": "locals {\n   a=1\n}\n", "ok.tf": formatted},
+			want:      []string{"terraform/main.tf", "terraform/modules/m/main.tf"},
+			wantDiff:  []string{`-input="x"`, `+  input = "x"`, "+  a = 1"},
+			wantBlock: true,
+		},
+		{
+			name:    "fmt cannot parse the code",
+			files:   map[string]string{"main.tf": "resource \"terraform_data\" \"a\" {\n"},
+			wantErr: "terraform fmt failed (exit code ",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := execIn(t, writeFiles(t, tt.files), commands.FmtCheck()...)
+			got, diff, err := ReadFmt("terraform", code, stdout, stderr)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "main.tf") {
+					t.Fatalf("error %v, want %q naming main.tf (exit %d, stdout %q)", err, tt.wantErr, code, stdout)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Errorf("unformatted %q, want %q", got, tt.want)
+			}
+			for _, w := range tt.wantDiff {
+				if !strings.Contains(diff, w) {
+					t.Errorf("diff lacks %q:\n%s", w, diff)
+				}
+			}
+			if tt.want == nil && diff != "" {
+				t.Errorf("diff of formatted code: %q", diff)
+			}
+			l := Lint{Unformatted: got, FmtDiff: diff}
+			if o := l.Outcome(findings.High); (o.Verdict == gate.Block) != tt.wantBlock {
+				t.Errorf("outcome %+v, want block %v", o, tt.wantBlock)
+			}
+			for _, f := range tt.want {
+				if !strings.Contains(l.Markdown(), f) {
+					t.Errorf("section lacks %s:\n%s", f, l.Markdown())
+				}
+			}
+		})
+	}
+}
+
+// TestReadValidate runs the real terraform validate on valid and invalid code.
+func TestReadValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		main string
+		want []string // in the diagnostics; none means valid
+	}{
+		{name: "valid", main: "resource \"terraform_data\" \"a\" {\n  input = \"x\"\n}\n"},
+		{
+			name: "undeclared reference",
+			main: "resource \"terraform_data\" \"a\" {\n  input = var.missing\n}\n",
+			want: []string{"Reference to undeclared input variable", "main.tf line 2"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := tftest.New(t, map[string]string{"main.tf": tt.main})
+			w.Init("-backend=false")
+			code, stdout, stderr := execIn(t, w.Dir, "terraform", "validate", "-no-color")
+			got := ReadValidate(code, stdout, stderr)
+			if len(tt.want) == 0 && got != "" {
+				t.Errorf("valid code: %q", got)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(got, want) {
+					t.Errorf("diagnostics lack %q:\n%s", want, got)
+				}
+			}
+			l := Lint{Validate: got}
+			if o := l.Outcome(findings.High); (o.Verdict == gate.Block) != (len(tt.want) > 0) {
+				t.Errorf("outcome %+v", o)
+			}
+		})
+	}
+}

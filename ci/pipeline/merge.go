@@ -1,0 +1,105 @@
+package pipeline
+
+import (
+	"bytes"
+	"fmt"
+	"path"
+	"time"
+
+	"github.com/infrapipe/infrapipe/ci/findings"
+	"github.com/infrapipe/infrapipe/ci/plan"
+)
+
+// Repo is the repository as the scanners saw it: TerraformDir is the Terraform directory
+// from the repository's root, Mount where the repository sits in the tools' containers, and
+// Read reads a repository file that may be absent (suppressions.yaml).
+type Repo struct {
+	TerraformDir string
+	Mount        string
+	Read         func(path string) (data []byte, ok bool, err error)
+}
+
+// Relative makes finding paths relative to the Terraform directory, as the rest of ci/
+// expects, from the container paths the scanners report.
+func (r Repo) Relative(fs []findings.Finding) []findings.Finding {
+	return findings.RelativeTo(fs, path.Join(r.Mount, r.TerraformDir), r.Mount)
+}
+
+// Suppress applies <terraform-dir>/suppressions.yaml, when the repository has one, as of
+// now; the strings are the notices of expired suppressions.
+func (r Repo) Suppress(fs []findings.Finding, now time.Time) ([]findings.Finding, []string, error) {
+	p := path.Join(r.TerraformDir, "suppressions.yaml")
+	data, ok, err := r.Read(p)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read %s: %w", p, err)
+	}
+	if !ok {
+		return fs, nil, nil
+	}
+	s, err := findings.ParseSuppressions(p, data)
+	if err != nil {
+		return nil, nil, err
+	}
+	out, notices := s.Apply(fs, now)
+	return out, notices, nil
+}
+
+// ToolRun is what one scanner returned: its findings, or Err when it could not run (its
+// image missing, a crash).
+type ToolRun struct {
+	Tool     Tool
+	Findings []findings.Finding
+	Err      error
+}
+
+// MergeScan is the findings of several tools as one scan: a tool that could not run does
+// not stop the others, it is listed as broken for Scan.Judge to weigh by the profile; the
+// findings' paths are made relative, the repository's suppressions applied and the result
+// sorted.
+func MergeScan(repo Repo, now time.Time, runs ...ToolRun) (Scan, error) {
+	return merge(repo, now, nil, runs)
+}
+
+// MergeCompliance is MergeScan for the tools that read the plan (OPA, terraform-compliance):
+// they may quote a sensitive value of planJSON (terraform show -json), and it must not reach
+// the summary, the SARIF upload or the log, so it is redacted first.
+func MergeCompliance(repo Repo, now time.Time, planJSON []byte, runs ...ToolRun) (Scan, error) {
+	sensitive, err := plan.SensitiveValues(bytes.NewReader(planJSON))
+	if err != nil {
+		return Scan{}, err
+	}
+	return merge(repo, now, sensitive, runs)
+}
+
+func merge(repo Repo, now time.Time, sensitive []string, runs []ToolRun) (Scan, error) {
+	var s Scan
+	var all []findings.Finding
+	for _, r := range runs {
+		s.Tools = append(s.Tools, r.Tool.Name)
+		if r.Err != nil {
+			s.Broken = append(s.Broken, ToolFailure{Tool: r.Tool, Err: r.Err})
+			continue
+		}
+		all = append(all, r.Findings...)
+	}
+	if sensitive != nil {
+		all = findings.Redact(all, sensitive)
+	}
+	all, notices, err := repo.Suppress(repo.Relative(all), now)
+	if err != nil {
+		return Scan{}, err
+	}
+	findings.Sort(all)
+	s.Findings, s.Notices = all, notices
+	return s, nil
+}
+
+// ReadTerraformCompliance reads terraform-compliance's run: exit code 0 (all scenarios
+// pass) and 1 (a scenario fails) are results, read from its console output (stdout); any
+// other code is the tool failing, an error with its output's tail.
+func ReadTerraformCompliance(code int, stdout, stderr string) ([]findings.Finding, error) {
+	if code != 0 && code != 1 {
+		return nil, fmt.Errorf("terraform-compliance failed (exit code %d):\n%s", code, Tail(stdout+"\n"+stderr, 40))
+	}
+	return findings.ParseTerraformCompliance("terraform-compliance output", []byte(stdout))
+}
