@@ -86,8 +86,7 @@ func (r *run) importResources(ctx context.Context, project string, dryRun, force
 			// changes, whatever the profile, so a failed plan can be undone with restore-state.
 			b, err := r.backup(ctx, ctr)
 			if err != nil {
-				return nil, fmt.Errorf("state backup before --force removes %d addresses from the %s state (nothing was changed): %w",
-					len(mapped.plan.StateRemovals), env, err)
+				return nil, mapped.plan.BackupError(r.env, err)
 			}
 			notes = b.markdown()
 			// From here on the state has lost addresses until the import is applied: every
@@ -104,14 +103,7 @@ func (r *run) importResources(ctx context.Context, project string, dryRun, force
 			}
 		}
 		ctr = ctr.WithNewFile(path.Join(r.m.tfDir(), importer.FileName), string(mapped.plan.ImportBlocks()))
-		var targets []string
-		for _, e := range mapped.plan.Imports() {
-			targets = append(targets, "-target="+e.Address)
-		}
-		if mapped.plan.GenerateConfigOut {
-			targets = append(targets, "-generate-config-out=generated.tf")
-		}
-		if ctr, err = r.planned(ctx, ctr, targets...); err != nil {
+		if ctr, err = r.planned(ctx, ctr, mapped.plan.TargetArgs()...); err != nil {
 			return nil, mapped.planFailed(env, dryRun, err)
 		}
 		if err := mapped.resolve(ctx, ctr); err != nil {
@@ -121,7 +113,7 @@ func (r *run) importResources(ctx context.Context, project string, dryRun, force
 			return nil, err
 		}
 		if mapped.plan.GenerateConfigOut {
-			out = out.WithFile("generated.tf", ctr.File(path.Join(r.m.tfDir(), "generated.tf")))
+			out = out.WithFile(importer.GeneratedFile, ctr.File(path.Join(r.m.tfDir(), importer.GeneratedFile)))
 		}
 		if !dryRun && mapped.plan.Err() == nil {
 			p, err := r.judge(ctx, ctr, false)
@@ -193,8 +185,8 @@ type importMapping struct {
 // caller adds the blocks to its container. It returns the initialized container, without
 // the plan files.
 func (r *run) mapImports(ctx context.Context, project string, opts importer.Options) (*dagger.Container, *importMapping, error) {
-	if project == "" {
-		return nil, nil, fmt.Errorf("--project is required: the value of the %s tag that marks this project's resources", r.profile.ProjectTagKey)
+	if err := importer.CheckProject(project, r.profile); err != nil {
+		return nil, nil, err
 	}
 	ctr, err := r.initialized(ctx)
 	if err != nil {
@@ -229,10 +221,7 @@ func (r *run) importRequest(ctx context.Context, project string, opts importer.O
 	if err != nil {
 		return importer.Request{}, err
 	}
-	cfg := discovery.ConfigFor(r.profile, project)
-	cfg.Region = r.region()
-	cfg.Endpoint = endpoint
-	req := importer.Request{Discovery: cfg, Options: opts}
+	req := importer.RequestFor(r.profile, project, r.region(), endpoint, opts)
 	if r.emulator != nil {
 		req.ImportIDs = func(found []discovery.Resource) ([]discovery.Resource, error) {
 			return pipeline.ForContainers(found, r.emulatorURL())

@@ -14,37 +14,37 @@ import (
 	"github.com/infrapipe/infrapipe/ci/gate"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
 	"github.com/infrapipe/infrapipe/ci/plan"
-	"github.com/infrapipe/infrapipe/ci/riskdiff"
 	"github.com/infrapipe/infrapipe/ci/runs"
 )
 
-// varFileArgs passes the environment's variables file when the repository has one, then
-// the secret variables file (--tf-var-file) when given, so secrets win.
+// varFileArgs are the variable file flags (pipeline.VarFileArgs): the environment's file when
+// the repository has one, then --tf-var-file.
 func (r *run) varFileArgs(ctx context.Context) ([]string, error) {
-	if r.profile.VarFile == "" {
-		return r.secretVarArgs(), nil
+	exists := false
+	if r.profile.VarFile != "" {
+		p := path.Join(r.m.TerraformDir, r.profile.VarFile)
+		ok, err := r.m.Source.Exists(ctx, p)
+		if err != nil {
+			return nil, fmt.Errorf("look for %s: %w", p, err)
+		}
+		exists = ok
 	}
-	p := path.Join(r.m.TerraformDir, r.profile.VarFile)
-	ok, err := r.m.Source.Exists(ctx, p)
-	if err != nil {
-		return nil, fmt.Errorf("look for %s: %w", p, err)
-	}
-	if !ok {
-		return r.secretVarArgs(), nil
-	}
-	return append([]string{"-var-file=" + r.profile.VarFile}, r.secretVarArgs()...), nil
+	return pipeline.VarFileArgs(r.profile.VarFile, exists, r.secretVars()), nil
 }
 
 // secretVarFile is where --tf-var-file is mounted: a secret mount, never a layer or a log.
 const secretVarFile = "/run/secrets/infrapipe/secret.tfvars"
 
-// secretVarArgs reads --tf-var-file, which container() mounts, when it was given.
-func (r *run) secretVarArgs() []string {
+// secretVars is where container() mounts --tf-var-file, "" when it was not given.
+func (r *run) secretVars() string {
 	if r.m.TfVarFile == nil {
-		return nil
+		return ""
 	}
-	return []string{"-var-file=" + secretVarFile}
+	return secretVarFile
 }
+
+// secretVarArgs reads --tf-var-file when it was given.
+func (r *run) secretVarArgs() []string { return pipeline.VarFileArgs("", false, r.secretVars()) }
 
 // planned runs terraform plan for the run's environment in an initialized container and
 // returns the container holding outDir/{tfplan,plan.json,plan.txt,plan.log}. extra adds plan
@@ -155,10 +155,7 @@ type planRun struct {
 func (p *planRun) jsonFile() *dagger.File { return p.ctr.File(path.Join(outDir, "plan.json")) }
 func (p *planRun) planFile() *dagger.File { return p.ctr.File(path.Join(outDir, "tfplan")) }
 
-// maxRiskyRows bounds the access and encryption table of a summary; the plan has the rest.
-const maxRiskyRows = 30
-
-// judge reads plan.json and plan.txt of a container's outDir through ci/plan and ci/gate.
+// judge reads plan.json and plan.txt of a container's outDir through pipeline.Judge.
 func (r *run) judge(ctx context.Context, ctr *dagger.Container, forceRecreate bool) (*planRun, error) {
 	js, err := readOut(ctx, ctr, "plan", "plan.json")
 	if err != nil {
@@ -168,16 +165,11 @@ func (r *run) judge(ctx context.Context, ctr *dagger.Container, forceRecreate bo
 	if err != nil {
 		return nil, err
 	}
-	a, err := plan.Analyze(strings.NewReader(js))
+	j, err := pipeline.Judge(r.env, r.profile, js, text, forceRecreate)
 	if err != nil {
-		return nil, fmt.Errorf("%s plan: %w", r.env, err)
+		return nil, err
 	}
-	d := gate.Decide(a, r.profile, gate.Options{ForceRecreate: forceRecreate})
-	diffs, err := riskdiff.Read(strings.NewReader(js))
-	if err != nil {
-		return nil, fmt.Errorf("%s plan: %w", r.env, err)
-	}
-	return &planRun{profile: r.profile, ctr: ctr, text: text, analysis: a, decision: d, risky: riskdiff.Markdown(diffs, maxRiskyRows)}, nil
+	return &planRun{profile: j.Profile, ctr: ctr, text: j.Text, analysis: j.Analysis, decision: j.Decision, risky: j.Sections[0]}, nil
 }
 
 // planReport is the plan as ci/pipeline reports it; the access and encryption changes
@@ -275,7 +267,7 @@ func (m *Infra) Apply(
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
-	record.Plan, record.Steps = &p.analysis.Counts, []runs.Step{runs.StepOf(string(pipeline.StepPlan), p.decision.Verdict, 0, started, time.Now())}
+	record = p.planReport().PlanFacts(record, started, time.Now())
 	if err := p.planReport().Blocked("apply; nothing was changed"); err != nil {
 		return nil, reproduce.Wrap(err)
 	}
@@ -287,8 +279,7 @@ func (m *Infra) Apply(
 	if stored != nil {
 		res.stored, res.storedNote = stored, r.deleteStored(ctx, stored)
 	}
-	record.Verdict, record.Reasons, record.Applied = p.decision.Verdict, p.decision.Reasons, res.log != nil
-	record.Steps = append(record.Steps, runs.StepOf(string(pipeline.StepApply), gate.Pass, 0, applyStarted, time.Now()))
+	record = res.apply().Facts(record, applyStarted, time.Now())
 	res.recordNote, recorded = r.recordOutcome(ctx, record, nil).Markdown(), true
 	return res.report(ctx, reproduce)
 }

@@ -227,7 +227,7 @@ func TestImportWithRealTerraform(t *testing.T) {
 	for _, addr := range forced.Plan.StateRemovals {
 		w.Run("state", "rm", addr)
 	}
-	log = w.Run("plan", "-json", "-input=false", "-out=tfplan")
+	log = w.Run(append([]string{"plan", "-json", "-input=false", "-out=tfplan"}, forced.Plan.TargetArgs()...)...)
 	outcome, err := importer.ReadOutcome(nil, []byte(log))
 	if err != nil {
 		t.Fatal(err)
@@ -320,7 +320,8 @@ func TestGenerateConfigWithRealTerraform(t *testing.T) {
 	if !res.Plan.GenerateConfigOut || !strings.Contains(string(res.Blocks), "to = aws_s3_bucket.shop_prod_orphan\n") {
 		t.Fatalf("GenerateConfigOut %v, blocks:\n%s", res.Plan.GenerateConfigOut, res.Blocks)
 	}
-	log := w.Run("plan", "-json", "-input=false", "-generate-config-out=generated.tf", "-out=tfplan")
+	// The plan the module runs: targeted at the imports, writing their configuration.
+	log := w.Run(append([]string{"plan", "-json", "-input=false", "-out=tfplan"}, res.Plan.TargetArgs()...)...)
 	outcome, err := importer.ReadOutcome(nil, []byte(log))
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,65 @@
+package pipeline
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/gate"
+	"github.com/infrapipe/infrapipe/ci/plan"
+	"github.com/infrapipe/infrapipe/ci/riskdiff"
+	"github.com/infrapipe/infrapipe/ci/runs"
+)
+
+// MaxRiskyRows bounds the access and encryption table of a summary; the plan has the rest.
+const MaxRiskyRows = 30
+
+// Judge reads a plan (terraform show -json, and its text for plan.txt) of env through
+// ci/plan and ci/gate: the report's Sections start with its access and encryption changes
+// (ci/riskdiff), "" when there are none. forceRecreate judges it as apply --force-recreate
+// would.
+func Judge(env environment.Name, profile environment.Profile, planJSON, text string, forceRecreate bool) (*PlanReport, error) {
+	a, err := plan.Analyze(strings.NewReader(planJSON))
+	if err != nil {
+		return nil, fmt.Errorf("%s plan: %w", env, err)
+	}
+	diffs, err := riskdiff.Read(strings.NewReader(planJSON))
+	if err != nil {
+		return nil, fmt.Errorf("%s plan: %w", env, err)
+	}
+	return &PlanReport{Analysis: a, Profile: profile, Decision: gate.Decide(a, profile, gate.Options{ForceRecreate: forceRecreate}),
+		Text: text, Sections: []string{riskdiff.Markdown(diffs, MaxRiskyRows)}}, nil
+}
+
+// PlanFacts are an apply's run record once its plan is judged (base: kind, commit, start):
+// the plan's counts and the plan step from started to ended, so a run that stops at the gate
+// or fails later still records its plan.
+func (p *PlanReport) PlanFacts(base runs.Facts, started, ended time.Time) runs.Facts {
+	f := base
+	f.Plan, f.Steps = &p.Analysis.Counts, []runs.Step{runs.StepOf(string(StepPlan), p.Decision.Verdict, 0, started, ended)}
+	return f
+}
+
+// Facts are the record of an apply that ran, over planned (PlanFacts): the gate's verdict
+// and reasons, whether anything was applied, and the apply step from started to ended.
+func (a Apply) Facts(planned runs.Facts, started, ended time.Time) runs.Facts {
+	f := planned
+	f.Verdict, f.Reasons, f.Applied = a.Plan.Decision.Verdict, a.Plan.Decision.Reasons, a.Applied
+	f.Steps = append(append([]runs.Step{}, f.Steps...), runs.StepOf(string(StepApply), gate.Pass, 0, started, ended))
+	return f
+}
+
+// VarFileArgs are terraform's variable file flags: the environment's file (the profile's
+// var_file, relative to the Terraform directory) when the repository has it, then the
+// secret file (--tf-var-file, "" when not given), so secrets win.
+func VarFileArgs(varFile string, exists bool, secretFile string) []string {
+	var args []string
+	if varFile != "" && exists {
+		args = append(args, "-var-file="+varFile)
+	}
+	if secretFile != "" {
+		args = append(args, "-var-file="+secretFile)
+	}
+	return args
+}
