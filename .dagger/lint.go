@@ -87,7 +87,7 @@ func (m *Infra) tflint(ctx context.Context) ([]findings.Finding, error) {
 // repo is the repository as ci/ reads the scanners' findings: where the Terraform code is,
 // where the containers mount it, and its files.
 func (m *Infra) repo(ctx context.Context) pipeline.Repo {
-	return pipeline.Repo{TerraformDir: m.TerraformDir, Mount: srcMount, Read: m.readFile(ctx)}
+	return pipeline.Repo{TerraformDir: m.TerraformDir, Mount: srcMount, Read: dirReader(ctx, m.Source)}
 }
 
 // sarifOptions place merged SARIF in the repository. Findings without a usable file (policy

@@ -8,7 +8,7 @@ import (
 
 	"dagger/infra/internal/dagger"
 
-	"github.com/infrapipe/infrapipe/ci/pipeline"
+	"github.com/infrapipe/infrapipe/ci/environment"
 )
 
 // reportDir writes report files (name, contents, name, contents, ...) to the module's scratch
@@ -32,18 +32,14 @@ func reportDir(ctx context.Context, nameContents ...string) (*dagger.Directory, 
 	return dag.CurrentModule().Workdir(filepath.Base(dir)).Sync(ctx)
 }
 
-// dirReader reads the text files of a report directory for ci/pipeline: ok is false for a
-// file the directory does not have.
-func dirReader(ctx context.Context, dir *dagger.Directory) pipeline.ReadFunc {
+// dirReader reads the text files of a directory (the repository, a report) for ci/: ok is
+// false for a file the directory does not have.
+func dirReader(ctx context.Context, dir *dagger.Directory) environment.ReadFile {
 	return func(name string) ([]byte, bool, error) {
-		ok, err := dir.Exists(ctx, name)
-		if err != nil || !ok {
+		if ok, err := dir.Exists(ctx, name); err != nil || !ok {
 			return nil, false, err
 		}
 		s, err := dir.File(name).Contents(ctx)
-		if err != nil {
-			return nil, false, fmt.Errorf("read %s: %w", name, err)
-		}
-		return []byte(s), true, nil
+		return []byte(s), err == nil, err
 	}
 }

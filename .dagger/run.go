@@ -125,18 +125,7 @@ func (m *Infra) profile(ctx context.Context, env string) (environment.Name, envi
 // config is the stack's pipeline.yaml over the repository's root one, or the built-in
 // profiles when there is none (ci/environment.LoadStack).
 func (m *Infra) config(ctx context.Context) (environment.Config, error) {
-	return environment.LoadStack(m.readFile(ctx), m.TerraformDir)
-}
-
-// readFile reads a repository file that may be absent.
-func (m *Infra) readFile(ctx context.Context) environment.ReadFile {
-	return func(p string) ([]byte, bool, error) {
-		if ok, err := m.Source.Exists(ctx, p); err != nil || !ok {
-			return nil, false, err
-		}
-		data, err := m.Source.File(p).Contents(ctx)
-		return []byte(data), err == nil, err
-	}
+	return environment.LoadStack(dirReader(ctx, m.Source), m.TerraformDir)
 }
 
 // tfDir is the Terraform directory inside containers.

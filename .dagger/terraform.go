@@ -348,7 +348,7 @@ func (r *run) applyPlan(ctx context.Context, p *planRun) (*applyResult, error) {
 func (r *run) checkSavedPlan(ctx context.Context, saved *dagger.Directory) error {
 	result, _, err := dirReader(ctx, saved)(pipeline.ResultFile)
 	if err != nil {
-		return fmt.Errorf("--plan: %w", err)
+		return fmt.Errorf("--plan: read %s: %w", pipeline.ResultFile, err)
 	}
 	hasPlan, err := saved.Exists(ctx, "tfplan")
 	if err != nil {

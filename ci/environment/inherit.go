@@ -78,8 +78,9 @@ func (f file) inheritable() error {
 	return nil
 }
 
-// ReadFile reads a file of the repository by its slash path from the root; ok is false
-// when the file does not exist.
+// ReadFile reads a file by its slash path (in the repository, or in a report directory); ok
+// is false when the file does not exist, which is not an error. Callers name the file in
+// their errors.
 type ReadFile func(path string) (data []byte, ok bool, err error)
 
 // LoadStack is the configuration of the stack in dir (a slash path inside the repository,

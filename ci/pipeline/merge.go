@@ -6,6 +6,7 @@ import (
 	"path"
 	"time"
 
+	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/findings"
 	"github.com/infrapipe/infrapipe/ci/plan"
 )
@@ -16,7 +17,7 @@ import (
 type Repo struct {
 	TerraformDir string
 	Mount        string
-	Read         func(path string) (data []byte, ok bool, err error)
+	Read         environment.ReadFile
 }
 
 // Relative makes finding paths relative to the Terraform directory, as the rest of ci/

@@ -5,18 +5,15 @@ import (
 	"path"
 	"strings"
 
+	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/gate"
 )
-
-// ReadFunc reads one file of a report directory; ok is false when the directory has no
-// such file, which is not an error.
-type ReadFunc func(name string) (data []byte, ok bool, err error)
 
 // ReadStackReport fills in what the combined report takes from a stack's own report
 // directory: its verdict and reasons (result.json), its summary, and its results.sarif,
 // junit.xml and annotations.txt. A report without result.json (a push that deleted a branch
 // has nothing to deploy) passes.
-func ReadStackReport(r StackRun, read ReadFunc) (StackRun, StackOwn, error) {
+func ReadStackReport(r StackRun, read environment.ReadFile) (StackRun, StackOwn, error) {
 	var own StackOwn
 	get := func(name string) ([]byte, error) {
 		data, ok, err := read(name)

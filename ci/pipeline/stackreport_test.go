@@ -14,8 +14,8 @@ import (
 )
 
 // reportOnDisk writes a report's files to a directory, as the module exports them, and
-// reads them back through a ReadFunc as the module reads a stack's report directory.
-func reportOnDisk(t *testing.T, list []string) ReadFunc {
+// reads them back through a environment.ReadFile as the module reads a stack's report directory.
+func reportOnDisk(t *testing.T, list []string) environment.ReadFile {
 	t.Helper()
 	dir := t.TempDir()
 	for name, data := range files(t, list) {
@@ -49,7 +49,7 @@ func TestReadStackReport(t *testing.T) {
 	}
 	cases := []struct {
 		name     string
-		read     ReadFunc
+		read     environment.ReadFile
 		verdict  gate.Verdict
 		reasons  []string
 		summary  string // a line the stack's summary holds
