@@ -10,8 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -52,23 +50,6 @@ func PackFiles() (map[string][]byte, error) {
 	return files, nil
 }
 
-// WritePack writes PackFiles into dir, for an opa process to load. dir is created if needed.
-func WritePack(dir string) error {
-	files, err := PackFiles()
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("write policy pack: %w", err)
-	}
-	for name, data := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
-			return fmt.Errorf("write policy pack: %w", err)
-		}
-	}
-	return nil
-}
-
 // Config is data.infrapipe_config, the settings the pack's rules read. Empty fields keep
 // the pack's defaults.
 type Config struct {
@@ -101,24 +82,12 @@ func ConfigJSON(c Config) ([]byte, error) {
 	return append(data, '\n'), nil
 }
 
-// WriteConfig writes ConfigJSON to a file.
-func WriteConfig(path string, c Config) error {
-	data, err := ConfigJSON(c)
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		return fmt.Errorf("write policy config: %w", err)
-	}
-	return nil
-}
-
 // Eval says what `opa eval` loads. Paths are as the opa process sees them (inside its
 // container in the pipeline).
 type Eval struct {
-	Pack   string   // directory written by WritePack; empty leaves the built-in pack out (replace it)
+	Pack   string   // a directory holding PackFiles; empty leaves the built-in pack out (replace it)
 	User   []string // the user's Rego directories or files, loaded beside the pack
-	Config string   // file written by WriteConfig; optional
+	Config string   // a file holding ConfigJSON; optional
 	Input  string   // plan JSON from terraform show -json
 }
 
