@@ -1,0 +1,322 @@
+// Package workdir runs the pipeline's Terraform sequences, the ones that run several commands
+// in a row and branch on what they read back: plan and judge, apply with the state backup
+// first, stored plans, state pull, restore and drift. They run on an initialized Terraform
+// working directory that the caller provides: the Dagger module's container, or a host
+// directory in this package's tests, with the real Terraform either way.
+package workdir
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/infrapipe/infrapipe/ci/commands"
+	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/pipeline"
+	"github.com/infrapipe/infrapipe/ci/planstore"
+	"github.com/infrapipe/infrapipe/ci/state"
+)
+
+// Dir is an environment's Terraform working directory after `terraform init`. Methods that
+// change it return the directory after the change, so a container stays immutable and a
+// sequence may go on from an earlier step.
+type Dir[D any] interface {
+	// Out is the directory the commands leave their files in (commands' out).
+	Out() string
+	// Run runs a command in the Terraform directory. A non-zero exit is an error that
+	// names step and the environment, worded by pipeline.StepFailed.
+	Run(ctx context.Context, step string, args []string) (D, error)
+	// Read is a file of Out, as the last command left it.
+	Read(ctx context.Context, name string) (string, error)
+	// WithFile adds a file to the Terraform directory, e.g. the import blocks.
+	WithFile(name, contents string) D
+	// WithSecret puts data in a file that is never part of a layer, a cache key or a log
+	// (a state, a plan), and returns its path.
+	WithSecret(name string, data []byte) (D, string)
+}
+
+// Env is what the sequences need of the environment besides its directory.
+type Env struct {
+	Name    environment.Name
+	Profile environment.Profile
+	// PlanArgs are every plan's flags: locking, then the variable files.
+	PlanArgs []string
+	// Bucket opens the state bucket from the caller's process: backups, stored plans and
+	// the versioning check go through it, not through Terraform.
+	Bucket func(context.Context) (*s3.Client, error)
+}
+
+// Judged is a plan made or shown in Dir, read and judged by pipeline.Judge. Dir holds its
+// files in Out: tfplan, plan.json, plan.txt.
+type Judged[D any] struct {
+	Dir    D
+	Report *pipeline.PlanReport
+}
+
+// With is the plan's report with more summary sections after the plan's own (the access
+// and encryption changes), e.g. the stored plan's.
+func (j Judged[D]) With(sections ...string) *pipeline.PlanReport {
+	r := *j.Report
+	r.Sections = append(append([]string(nil), j.Report.Sections...), sections...)
+	return &r
+}
+
+// Plan runs terraform plan with the environment's flags and extra (-target for import),
+// and judges the plan.
+func Plan[D Dir[D]](ctx context.Context, d D, e Env, forceRecreate bool, extra ...string) (Judged[D], error) {
+	step := "terraform plan"
+	if len(extra) > 0 {
+		step += " " + strings.Join(extra, " ")
+	}
+	planned, err := d.Run(ctx, step, commands.Plan(d.Out(), append(append([]string(nil), e.PlanArgs...), extra...)...))
+	if err != nil {
+		return Judged[D]{}, err
+	}
+	return Judge(ctx, planned, e, forceRecreate)
+}
+
+// Show renders the saved plan the caller put at Out/tfplan (a plan directory's) and judges
+// it: terraform refuses it at apply if the state changed since.
+func Show[D Dir[D]](ctx context.Context, d D, e Env, forceRecreate bool) (Judged[D], error) {
+	shown, err := d.Run(ctx, "terraform show (the saved plan)", commands.Show(d.Out()))
+	if err != nil {
+		return Judged[D]{}, err
+	}
+	return Judge(ctx, shown, e, forceRecreate)
+}
+
+// Judge reads plan.json and plan.txt of Out through pipeline.Judge.
+func Judge[D Dir[D]](ctx context.Context, d D, e Env, forceRecreate bool) (Judged[D], error) {
+	js, err := read(ctx, d, "plan", "plan.json")
+	if err != nil {
+		return Judged[D]{}, err
+	}
+	text, err := read(ctx, d, "plan", "plan.txt")
+	if err != nil {
+		return Judged[D]{}, err
+	}
+	rep, err := pipeline.Judge(e.Name, e.Profile, js, text, forceRecreate)
+	if err != nil {
+		return Judged[D]{}, err
+	}
+	return Judged[D]{Dir: d, Report: rep}, nil
+}
+
+// read is one file of Out; step names the step that wrote it, for the error.
+func read[D Dir[D]](ctx context.Context, d D, step, name string) (string, error) {
+	s, err := d.Read(ctx, name)
+	if err != nil {
+		return "", fmt.Errorf("read %s from the %s step: %w", name, step, err)
+	}
+	return s, nil
+}
+
+// PulledState is the file of Out that Pull leaves the state in.
+const PulledState = "pulled.tfstate"
+
+// Pull is the state exactly as the backend holds it ("" when there is none yet): the
+// directory after the pull, which holds it in Out/PulledState, and its contents. Backup,
+// restore and a stored plan's staleness check start here.
+func Pull[D Dir[D]](ctx context.Context, d D, e Env) (D, string, error) {
+	pulled, err := d.Run(ctx, "terraform state pull", commands.Pull(d.Out()+"/"+PulledState))
+	if err != nil {
+		return pulled, "", err
+	}
+	data, err := pulled.Read(ctx, PulledState)
+	if err != nil {
+		return pulled, "", fmt.Errorf("read the pulled state of %s: %w", e.Name, err)
+	}
+	return pulled, data, nil
+}
+
+// Backup is a state backup: the directory holding it in Out/PulledState, what ci/state
+// recorded and its key in the bucket. Key is "" when the environment has no state yet.
+type Backup[D any] struct {
+	Dir    D
+	Backup state.Backup
+	Key    string
+}
+
+// Taken reports whether there was a state to back up.
+func (b Backup[D]) Taken() bool { return b.Key != "" }
+
+// SummaryLine is the backup's line of a summary.
+func (b Backup[D]) SummaryLine() string { return b.Backup.SummaryLine(b.Key) }
+
+// TakeBackup pulls the state and hands it to ci/state, which checks it and uploads it under
+// the backend's backup prefix before anything changes.
+func TakeBackup[D Dir[D]](ctx context.Context, d D, e Env, now time.Time) (Backup[D], error) {
+	pulled, data, err := Pull(ctx, d, e)
+	if err != nil {
+		return Backup[D]{}, err
+	}
+	bucket, err := e.Bucket(ctx)
+	if err != nil {
+		return Backup[D]{}, err
+	}
+	b, key, err := state.TakeBackup(ctx, bucket, e.Name, e.Profile.Backend, []byte(data), now)
+	if err != nil {
+		return Backup[D]{}, err
+	}
+	return Backup[D]{Dir: pulled, Backup: b, Key: key}, nil
+}
+
+// Applied is an applied plan. Dir holds Out/apply.log when Changed; Backup is the state
+// before the apply, when the profile asks for one.
+type Applied[D any] struct {
+	Plan    Judged[D]
+	Dir     D
+	Changed bool // false when the plan had no changes: nothing ran
+	Backup  Backup[D]
+}
+
+// ApplyLog is the file of Out an apply leaves its output in.
+const ApplyLog = "apply.log"
+
+// Apply applies a judged plan the gate let through: where the profile asks for a backup,
+// the state bucket's versioning is checked and the state backed up first (nothing is
+// changed when either fails), then terraform apply runs exactly that saved plan.
+func Apply[D Dir[D]](ctx context.Context, e Env, p Judged[D], now time.Time) (Applied[D], error) {
+	res := Applied[D]{Plan: p, Dir: p.Dir}
+	if !p.Report.Analysis.Counts.HasChanges() {
+		return res, nil
+	}
+	d := p.Dir
+	if e.Profile.BackupState {
+		bucket, err := e.Bucket(ctx)
+		if err == nil {
+			err = state.CheckVersioning(ctx, bucket, e.Name, e.Profile.Backend.Bucket)
+		}
+		if err != nil {
+			return Applied[D]{}, fmt.Errorf("before the %s apply (nothing was changed): %w", e.Name, err)
+		}
+		if res.Backup, err = TakeBackup(ctx, d, e, now); err != nil {
+			return Applied[D]{}, fmt.Errorf("state backup before the %s apply (nothing was changed): %w", e.Name, err)
+		}
+		if res.Backup.Taken() {
+			d = res.Backup.Dir
+		}
+	}
+	applied, err := d.Run(ctx, "terraform apply", commands.Apply(d.Out(), d.Out()+"/tfplan", state.LockArgs(e.Profile)...))
+	if err != nil {
+		if res.Backup.Taken() {
+			return Applied[D]{}, fmt.Errorf("%w\nthe state before this apply is backed up at %s: see restore-state", err, res.Backup.Key)
+		}
+		return Applied[D]{}, err
+	}
+	res.Dir, res.Changed = applied, true
+	return res, nil
+}
+
+// Restore compares a backup with the state the backend holds now (ci/state) and, when
+// confirm, pushes it with terraform state push: Terraform refuses a backup of another
+// lineage or an older serial than it allows. The backup reaches the directory as a secret.
+func Restore[D Dir[D]](ctx context.Context, d D, e Env, backup []byte, confirm bool) (state.Restore, error) {
+	pulled, current, err := Pull(ctx, d, e)
+	if err != nil {
+		return state.Restore{}, err
+	}
+	restore, err := state.PrepareRestore(e.Name, []byte(current), backup)
+	if err != nil || !confirm {
+		return restore, err
+	}
+	withBackup, file := pulled.WithSecret("restore-"+string(e.Name)+".tfstate", restore.State)
+	_, err = withBackup.Run(ctx, "terraform state push", append([]string{"terraform"}, state.PushArgs(file)...))
+	return restore, err
+}
+
+// Drift runs the refresh-only plan (it reads, changes nothing) and reads it with ci/state.
+// extra are flags after the environment's own, e.g. the secret variables file.
+func Drift[D Dir[D]](ctx context.Context, d D, e Env, extra ...string) (state.Drift, error) {
+	const step = "drift check"
+	args := append(state.DriftArgs(e.Profile, d.Out()+"/drift.tfplan"), extra...)
+	ran, err := d.Run(ctx, step, commands.Drift(d.Out(), args...))
+	if err != nil {
+		return state.Drift{}, err
+	}
+	files := map[string]string{}
+	for _, name := range []string{"drift.log", "drift.exitcode", "drift.json"} {
+		if files[name], err = read(ctx, ran, step, name); err != nil {
+			return state.Drift{}, err
+		}
+	}
+	code, err := strconv.Atoi(strings.TrimSpace(files["drift.exitcode"]))
+	if err != nil {
+		return state.Drift{}, fmt.Errorf("%s (%s): no exit code: %w", step, e.Name, err)
+	}
+	return state.ReadDrift(e.Name, code, files["drift.log"], []byte(files["drift.json"]))
+}
+
+// Store keeps a judged plan in the environment's state bucket for a later apply
+// (ci/planstore names it and records its hash, environment and commit).
+func Store[D Dir[D]](ctx context.Context, e Env, p Judged[D], commit string, now time.Time) (planstore.Ref, planstore.Meta, error) {
+	data, err := planBytes(ctx, p.Dir)
+	if err != nil {
+		return planstore.Ref{}, planstore.Meta{}, err
+	}
+	bucket, err := e.Bucket(ctx)
+	if err != nil {
+		return planstore.Ref{}, planstore.Meta{}, err
+	}
+	return planstore.Store(ctx, bucket, e.Profile.Backend.Bucket, e.Name, data, commit, now)
+}
+
+// planBytes reads the saved plan byte for byte. A container's file contents travel as text,
+// which a zip would not survive, so it is read as base64 through a file (never a log: a plan
+// holds secrets).
+func planBytes[D Dir[D]](ctx context.Context, d D) ([]byte, error) {
+	const step = "read the saved plan"
+	encoded, err := d.Run(ctx, step, commands.Encode(d.Out()))
+	if err != nil {
+		return nil, err
+	}
+	text, err := read(ctx, encoded, step, "tfplan.b64")
+	if err != nil {
+		return nil, err
+	}
+	data, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(text), ""))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", step, err)
+	}
+	return data, nil
+}
+
+// Stored fetches a stored plan and proves it is the approved one before anything is applied
+// (ci/planstore): its hash, environment, age and commit, and that the state pulled now is the
+// one it was made on. The plan reaches the directory as a secret and goes through the
+// safety gate again, judged for this run.
+func Stored[D Dir[D]](ctx context.Context, d D, e Env, ref planstore.Ref, want planstore.Want, forceRecreate bool) (Judged[D], error) {
+	bucket, err := e.Bucket(ctx)
+	if err != nil {
+		return Judged[D]{}, err
+	}
+	pulled, current, err := Pull(ctx, d, e)
+	if err != nil {
+		return Judged[D]{}, err
+	}
+	data, err := planstore.FetchApproved(ctx, bucket, e.Profile.Backend.Bucket, ref, want, []byte(current))
+	if err != nil {
+		return Judged[D]{}, err
+	}
+	withPlan, file := pulled.WithSecret("stored-plan-"+ref.Run+".b64", []byte(base64.StdEncoding.EncodeToString(data)))
+	shown, err := withPlan.Run(ctx, "terraform show (the stored plan)", commands.ShowEncoded(d.Out(), file))
+	if err != nil {
+		return Judged[D]{}, err
+	}
+	return Judge(ctx, shown, e, forceRecreate)
+}
+
+// DeleteStored removes an applied plan so it cannot be applied twice. A failure does not
+// fail the apply: it comes back as the summary's note (planstore.DeleteNote).
+func DeleteStored(ctx context.Context, e Env, ref planstore.Ref) string {
+	bucket, err := e.Bucket(ctx)
+	if err == nil {
+		err = planstore.Delete(ctx, bucket, e.Profile.Backend.Bucket, ref)
+	}
+	return planstore.DeleteNote(err)
+}
