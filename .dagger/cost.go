@@ -37,7 +37,7 @@ func (m *Infra) Cost(
 	if err != nil {
 		return "", reproduce.Wrap(err)
 	}
-	est, err := r.cost(ctx, p.jsonFile(), infracostApiKey)
+	est, err := r.cost(ctx, p.Dir.file("plan.json"), infracostApiKey)
 	if err != nil {
 		return "", reproduce.Wrap(err)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -12,8 +11,6 @@ import (
 	"testing"
 
 	"dagger/infra/internal/dagger"
-
-	"github.com/infrapipe/infrapipe/ci/state"
 )
 
 // newInfra calls the constructor with its defaults (as `dagger call` fills them in), changed
@@ -73,24 +70,13 @@ func TestReproduceLineHasTheConstructorOptions(t *testing.T) {
 	}
 }
 
-// A failed --force import after its state rm names what left the state and the exact
-// restore-state line for the backup taken first.
-func TestStateChangedSaysHowToRestore(t *testing.T) {
+// A failed --force import after its state rm gives the exact restore-state line for the
+// backup taken first (ci/importer.StateChangedError words the rest).
+func TestRestoreLine(t *testing.T) {
 	r := &run{m: newInfra(t, nil), env: "prod"}
-	b := backupResult{file: &dagger.File{}, backup: state.Backup{}, key: "backups/prod/20261127T013000Z-serial-7-1a2b3c4d.tfstate"}
-	cause := errors.New("terraform plan failed in prod (exit code 1)")
-	err := stateChanged(cause, r, b, []string{"aws_s3_bucket.data", "aws_dynamodb_table.orders"})
-	for _, want := range []string{
-		"terraform plan failed in prod (exit code 1)",
-		"removed aws_s3_bucket.data, aws_dynamodb_table.orders from the prod state",
-		"dagger call restore-state --env=prod --from=backups/prod/20261127T013000Z-serial-7-1a2b3c4d.tfstate --confirm",
-	} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error lacks %q:\n%s", want, err)
-		}
-	}
-	if !errors.Is(err, cause) {
-		t.Errorf("the error no longer wraps its cause")
+	got := r.restoreLine("backups/prod/20261127T013000Z-serial-7-1a2b3c4d.tfstate")
+	if want := "dagger call restore-state --env=prod --from=backups/prod/20261127T013000Z-serial-7-1a2b3c4d.tfstate --confirm"; got != want {
+		t.Errorf("restore line\n%s\nwant\n%s", got, want)
 	}
 }
 

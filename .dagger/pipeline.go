@@ -13,6 +13,7 @@ import (
 	"github.com/infrapipe/infrapipe/ci/gate"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
 	"github.com/infrapipe/infrapipe/ci/postdeploy"
+	"github.com/infrapipe/infrapipe/ci/workdir"
 )
 
 // Pipeline runs one environment's whole pipeline, the steps its profile asks for:
@@ -249,7 +250,7 @@ type pipelineRun struct {
 
 	rec     *pipeline.Recorder // the steps as they finish
 	mu      sync.Mutex         // guards what the steps leave for the report:
-	planned *planRun
+	planned *judged
 	tests   *postdeploy.Suite
 	files   []string // extra report files (name, contents, ...), e.g. the import report
 }
@@ -259,7 +260,7 @@ type pipelineRun struct {
 // containers and hands their output to ci/.
 func (p *pipelineRun) run(ctx context.Context) {
 	m, r := p.r.m, p.r
-	var planned *planRun
+	var planned judged
 	var applied *applyResult
 	steps := pipeline.Steps{
 		Lint: func(ctx context.Context) (pipeline.StepReport, error) {
@@ -285,19 +286,19 @@ func (p *pipelineRun) run(ctx context.Context) {
 				return pipeline.Planned{}, err
 			}
 			p.mu.Lock()
-			p.planned = planned
+			p.planned = &planned
 			p.mu.Unlock()
-			return pipeline.Planned{Analysis: planned.analysis, Decision: planned.decision}, nil
+			return pipeline.Planned{Analysis: planned.Report.Analysis, Decision: planned.Report.Decision}, nil
 		},
 		Compliance: func(ctx context.Context) (pipeline.StepReport, error) {
-			res, err := r.compliance(ctx, planned.jsonFile())
+			res, err := r.compliance(ctx, planned.Dir.file("plan.json"))
 			if err != nil {
 				return pipeline.StepReport{}, err
 			}
 			return p.findingsStep(pipeline.StepCompliance, res), nil
 		},
 		Cost: func(ctx context.Context) (pipeline.StepReport, error) {
-			return r.costStep(ctx, planned.jsonFile(), p.infracostAPIKey)
+			return r.costStep(ctx, planned.Dir.file("plan.json"), p.infracostAPIKey)
 		},
 		Apply: func(ctx context.Context) (pipeline.StepReport, error) {
 			var err error
@@ -310,7 +311,7 @@ func (p *pipelineRun) run(ctx context.Context) {
 			return pipeline.StepReport{Outcome: pipeline.Outcome{Step: pipeline.StepApply, Verdict: gate.Pass}, Markdown: applied.markdown()}, nil
 		},
 		Tests: func(ctx context.Context) (pipeline.StepReport, error) {
-			ts, err := r.postDeploy(ctx, applied.plan.ctr)
+			ts, err := r.postDeploy(ctx, applied.Plan.Dir.ctr)
 			if err != nil {
 				return pipeline.StepReport{}, err
 			}
@@ -343,51 +344,36 @@ func (p *pipelineRun) findingsStep(name pipeline.Step, res pipeline.Scan) pipeli
 }
 
 // planWithImports plans the environment, with import blocks for the existing resources
-// when the import step runs, and judges the plan: one plan imports and changes together.
-// An import step that cannot run is recorded as broken and the plan goes on without it.
-func (p *pipelineRun) planWithImports(ctx context.Context) (*planRun, error) {
+// when the import step runs, and judges the plan: one plan imports and changes together
+// (ci/workdir.PlanImports). An import step that cannot run is recorded as broken and the
+// plan goes on without it.
+func (p *pipelineRun) planWithImports(ctx context.Context) (judged, error) {
 	r := p.r
 	if p.stored != nil {
 		// The stored plan is applied as reviewed, imports and all: nothing is planned again.
 		p.rec.Begin(pipeline.StepPlan)
-		ctr, err := r.initialized(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return r.storedPlan(ctx, ctr, p.stored, p.forceRecreate)
+		return r.storedPlan(ctx, p.stored, p.forceRecreate)
 	}
 	p.rec.Begin(pipeline.StepImport)
-	imports, err := p.importStep(ctx)
+	mapped, err := p.importStep(ctx)
 	if err != nil {
 		p.rec.Broken(pipeline.StepImport, err)
-		imports = nil
+		mapped = nil
 	}
 	p.rec.Begin(pipeline.StepPlan) // the import's time runs on through the plan that imports
-	ctr, err := r.initialized(ctx)
+	d, err := r.initialized(ctx)
 	if err != nil {
-		return nil, err
+		return judged{}, err
 	}
-	if imports != nil {
-		ctr = ctr.WithFile(imports.path, imports.file)
-	}
-	if ctr, err = r.planned(ctx, ctr); err != nil {
-		// The report still says which imports failed, and why.
-		if imports != nil && imports.mapping.resolveFailure(err) == nil {
-			p.importDone(imports.mapping)
-		}
-		return nil, err
-	}
-	planned, err := r.judge(ctx, ctr, p.forceRecreate)
+	e, err := r.workEnv(ctx)
 	if err != nil {
-		return nil, err
+		return judged{}, err
 	}
-	if imports != nil {
-		if err := imports.mapping.resolve(ctx, ctr); err != nil {
-			return nil, err
-		}
-		p.importDone(imports.mapping)
+	planned, resolved, err := workdir.PlanImports(ctx, d, e, mapped, p.forceRecreate)
+	if resolved {
+		p.importDone(mapped)
 	}
-	return planned, nil
+	return planned, err
 }
 
 // report is the pipeline's one report directory and its verdict, assembled by ci/pipeline
@@ -404,8 +390,7 @@ func (p *pipelineRun) report(ctx context.Context, reproduce pipeline.Command) (*
 		Extra:     p.files,
 	}
 	if p.planned != nil {
-		rep.Plan = &pipeline.PlanReport{Analysis: p.planned.analysis, Profile: p.planned.profile, Decision: p.planned.decision,
-			Text: p.planned.text, Sections: []string{p.planned.risky, p.storedSection}}
+		rep.Plan = p.planned.With(p.storedSection)
 	}
 	if p.tests != nil {
 		suite := p.tests.JUnit()

@@ -35,7 +35,7 @@ func (m *Infra) Compliance(
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
-	res, err := r.compliance(ctx, p.jsonFile())
+	res, err := r.compliance(ctx, p.Dir.file("plan.json"))
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}

@@ -96,16 +96,13 @@ func (m *Infra) newRun(ctx context.Context, env string, creds awsCredentials) (*
 
 // initializedRun is the start of every function that reads or changes an environment's
 // state: the run, and its container after `terraform init` with the environment's backend.
-func (m *Infra) initializedRun(ctx context.Context, env string, creds awsCredentials) (*run, *dagger.Container, error) {
+func (m *Infra) initializedRun(ctx context.Context, env string, creds awsCredentials) (*run, tfDir, error) {
 	r, err := m.newRun(ctx, env, creds)
 	if err != nil {
-		return nil, nil, err
+		return nil, tfDir{}, err
 	}
-	ctr, err := r.initialized(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	return r, ctr, nil
+	d, err := r.initialized(ctx)
+	return r, d, err
 }
 
 // profile is an environment's profile: the built-in defaults with pipeline.yaml applied.
@@ -235,43 +232,31 @@ func (r *run) endpoints() state.Endpoints {
 // initialized is the run's container after `terraform init` with the environment's backend,
 // which ci/state validates first: a prod run pointed at another environment's state never
 // reaches init.
-func (r *run) initialized(ctx context.Context) (*dagger.Container, error) {
+func (r *run) initialized(ctx context.Context) (tfDir, error) {
 	backendFile := path.Join("/tmp", string(r.env)+".tfbackend")
 	args, err := state.InitArgs(r.env, r.profile.Backend, backendFile)
 	if err != nil {
-		return nil, err
+		return tfDir{}, err
 	}
 	ctr := r.container()
 	if r.emulator != nil {
 		if ctr, err = r.bootstrapEmulator(ctx, ctr); err != nil {
-			return nil, err
+			return tfDir{}, err
 		}
 	}
 	ctr = ctr.WithNewFile(backendFile, state.TFBackend(r.profile.Backend, r.endpoints()))
 	if ctr, err = r.exec(ctx, ctr, "terraform init", append([]string{"terraform"}, args...)); err != nil {
-		return nil, err
+		return tfDir{}, err
 	}
 	// Terraform's record of the backend it set up; absent when the configuration has none.
 	var backend string
 	dotTerraform := ctr.Directory(path.Join(r.m.tfDir(), ".terraform"))
 	if names, err := dotTerraform.Entries(ctx); err == nil && slices.Contains(names, "terraform.tfstate") {
 		if backend, err = dotTerraform.File("terraform.tfstate").Contents(ctx); err != nil {
-			return nil, fmt.Errorf("read the backend terraform init set up: %w", err)
+			return tfDir{}, fmt.Errorf("read the backend terraform init set up: %w", err)
 		}
 	}
-	if err := state.CheckInitializedBackend(r.env, []byte(backend)); err != nil {
-		return nil, err
-	}
-	return ctr, nil
-}
-
-// readOut reads one file a step left in outDir; step names the step for the error.
-func readOut(ctx context.Context, ctr *dagger.Container, step, name string) (string, error) {
-	s, err := ctr.File(path.Join(outDir, name)).Contents(ctx)
-	if err != nil {
-		return "", fmt.Errorf("read %s from the %s step: %w", name, step, err)
-	}
-	return s, nil
+	return tfDir{r: r, ctr: ctr}, state.CheckInitializedBackend(r.env, []byte(backend))
 }
 
 // exec runs one command that must succeed; ci/pipeline.StepFailed words a failure, and a

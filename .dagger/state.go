@@ -4,18 +4,15 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"dagger/infra/internal/dagger"
 
-	"github.com/infrapipe/infrapipe/ci/commands"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
 	"github.com/infrapipe/infrapipe/ci/state"
+	"github.com/infrapipe/infrapipe/ci/workdir"
 )
 
 // BackupState pulls the environment's current state, checks it (a valid state with lineage
@@ -32,83 +29,18 @@ func (m *Infra) BackupState(
 	if err != nil {
 		return nil, err
 	}
-	r, ctr, err := m.initializedRun(ctx, env, creds)
+	r, d, err := m.initializedRun(ctx, env, creds)
 	if err != nil {
 		return nil, err
 	}
-	b, err := r.backup(ctx, ctr)
+	b, err := workdir.TakeBackup(ctx, d, r.stateEnv(), now())
 	if err != nil {
 		return nil, err
 	}
-	if b.file == nil {
+	if !b.Taken() {
 		return nil, fmt.Errorf("%s has no state yet: nothing to back up", r.env)
 	}
-	return b.file, nil
-}
-
-// backupResult is one state backup: the file, what ci/state recorded, and where it went.
-type backupResult struct {
-	file   *dagger.File // nil when the environment has no state yet
-	backup state.Backup
-	key    string
-}
-
-// markdown is the backup line of a summary.
-func (b backupResult) markdown() string {
-	if b.file == nil {
-		return b.backup.SummaryLine("")
-	}
-	return b.backup.SummaryLine(b.key)
-}
-
-// backup pulls the state in an initialized container and hands it to ci/state, which checks
-// it and uploads it to the backend's backup prefix before anything changes.
-func (r *run) backup(ctx context.Context, ctr *dagger.Container) (backupResult, error) {
-	_, file, data, err := r.pullState(ctx, ctr)
-	if err != nil {
-		return backupResult{}, err
-	}
-	store, err := r.objectStore(ctx)
-	if err != nil {
-		return backupResult{}, err
-	}
-	b, key, err := state.TakeBackup(ctx, store, r.env, r.profile.Backend, []byte(data), now())
-	if err != nil || key == "" {
-		return backupResult{}, err // no key: a fresh backend, nothing to keep
-	}
-	return backupResult{file: file.WithName(b.FileName()), backup: b, key: key}, nil
-}
-
-// checkVersioning refuses a state bucket without versioning, the net under the pipeline's
-// own backups, before an apply whose profile asks for a backup.
-func (r *run) checkVersioning(ctx context.Context) error {
-	client, err := r.stateBucket(ctx)
-	if err != nil {
-		return err
-	}
-	return state.CheckVersioning(ctx, client, r.env, r.profile.Backend.Bucket)
-}
-
-// pullState is the state exactly as the backend holds it ("" when there is none yet),
-// pulled in an initialized container: the container after the pull, the state's file in it,
-// and its contents. Backup, restore and a stored plan's staleness check all start here.
-func (r *run) pullState(ctx context.Context, ctr *dagger.Container) (*dagger.Container, *dagger.File, string, error) {
-	const pulledState = "pulled.tfstate"
-	pulled, err := r.exec(ctx, ctr, "terraform state pull", commands.Pull(path.Join(outDir, pulledState)))
-	if err != nil {
-		return nil, nil, "", err
-	}
-	file := pulled.File(path.Join(outDir, pulledState))
-	data, err := file.Contents(ctx)
-	if err != nil {
-		return nil, nil, "", fmt.Errorf("read the pulled state of %s: %w", r.env, err)
-	}
-	return pulled, file, data, nil
-}
-
-// objectStore is the state bucket's objects, for backups.
-func (r *run) objectStore(ctx context.Context) (state.ObjectStore, error) {
-	return r.stateBucket(ctx)
+	return b.Dir.file(workdir.PulledState).WithName(b.Backup.FileName()), nil
 }
 
 // stateBucket is an S3 client for the state bucket as this module's own process reaches it.
@@ -178,7 +110,7 @@ func (m *Infra) Backups(
 	if err != nil {
 		return "", err
 	}
-	store, err := r.objectStore(ctx)
+	store, err := r.stateBucket(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -239,25 +171,11 @@ func (m *Infra) restoreState(ctx context.Context, env, from string, fromFile *da
 	if err != nil {
 		return state.Restore{}, err
 	}
-	ctr, err := r.initialized(ctx)
+	d, err := r.initialized(ctx)
 	if err != nil {
 		return state.Restore{}, err
 	}
-	pulled, _, current, err := r.pullState(ctx, ctr)
-	if err != nil {
-		return state.Restore{}, err
-	}
-	restore, err := state.PrepareRestore(r.env, []byte(current), backup)
-	if err != nil || !confirm {
-		return restore, err
-	}
-	// A state holds secrets in clear text: it reaches the container as a secret mount, never
-	// as file contents in the call graph, which traces and logs show.
-	const pushFile = "/run/restore/restore.tfstate"
-	backupState := dag.SetSecret("restore-state-"+string(r.env), string(restore.State))
-	_, err = r.exec(ctx, pulled.WithMountedSecret(pushFile, backupState), "terraform state push",
-		append([]string{"terraform"}, state.PushArgs(pushFile)...))
-	return restore, err
+	return workdir.Restore(ctx, d, r.stateEnv(), backup, confirm)
 }
 
 // loadBackup reads a backup from the bucket (ci/state resolves "latest" and checks it
@@ -270,7 +188,7 @@ func (r *run) loadBackup(ctx context.Context, from string, file *dagger.File) ([
 		}
 		return []byte(data), nil
 	}
-	store, err := r.objectStore(ctx)
+	store, err := r.stateBucket(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -337,27 +255,12 @@ func (m *Infra) Drift(
 	return dir, nil
 }
 
-// drift runs the refresh-only plan and reads it with ci/state.
+// drift runs the refresh-only plan and reads it (ci/workdir.Drift).
 func (r *run) drift(ctx context.Context) (state.Drift, error) {
-	ctr, err := r.initialized(ctx)
+	d, err := r.initialized(ctx)
 	if err != nil {
 		return state.Drift{}, err
 	}
-	args := commands.Drift(outDir, state.DriftArgs(r.profile, path.Join(outDir, "drift.tfplan"))...)
-	args = append(args, r.secretVarArgs()...)
-	if ctr, err = r.exec(ctx, ctr, "drift check", args); err != nil {
-		return state.Drift{}, err
-	}
-	files := map[string]string{}
-	for _, name := range []string{"drift.log", "drift.exitcode", "drift.json"} {
-		if files[name], err = readOut(ctx, ctr, "drift check", name); err != nil {
-			return state.Drift{}, err
-		}
-	}
-	code, err := strconv.Atoi(strings.TrimSpace(files["drift.exitcode"]))
-	if err != nil {
-		return state.Drift{}, fmt.Errorf("drift check (%s): no exit code: %w", r.env, err)
-	}
-	d, err := state.ReadDrift(r.env, code, files["drift.log"], []byte(files["drift.json"]))
-	return d, r.lockHelp(err)
+	drift, err := workdir.Drift(ctx, d, r.stateEnv(), r.secretVarArgs()...)
+	return drift, r.lockHelp(err)
 }

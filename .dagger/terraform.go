@@ -4,17 +4,14 @@ import (
 	"context"
 	"fmt"
 	"path"
-	"strings"
 	"time"
 
 	"dagger/infra/internal/dagger"
 
-	"github.com/infrapipe/infrapipe/ci/commands"
-	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/gate"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
-	"github.com/infrapipe/infrapipe/ci/plan"
 	"github.com/infrapipe/infrapipe/ci/runs"
+	"github.com/infrapipe/infrapipe/ci/workdir"
 )
 
 // varFileArgs are the variable file flags (pipeline.VarFileArgs): the environment's file when
@@ -45,28 +42,6 @@ func (r *run) secretVars() string {
 
 // secretVarArgs reads --tf-var-file when it was given.
 func (r *run) secretVarArgs() []string { return pipeline.VarFileArgs("", false, r.secretVars()) }
-
-// planned runs terraform plan for the run's environment in an initialized container and
-// returns the container holding outDir/{tfplan,plan.json,plan.txt,plan.log}. extra adds plan
-// flags (-target for import).
-func (r *run) planned(ctx context.Context, ctr *dagger.Container, extra ...string) (*dagger.Container, error) {
-	vars, err := r.varFileArgs(ctx)
-	if err != nil {
-		return nil, err
-	}
-	args := commands.Plan(outDir, append(append(r.lockArgs(), vars...), extra...)...)
-	step := "terraform plan"
-	if len(extra) > 0 {
-		step += " " + strings.Join(extra, " ")
-	}
-	return r.exec(ctx, ctr, step, args)
-}
-
-// applied applies a saved plan file in an initialized container.
-func (r *run) applied(ctx context.Context, ctr *dagger.Container, tfplan *dagger.File) (*dagger.Container, error) {
-	const planPath = "/tmp/apply/tfplan"
-	return r.exec(ctx, ctr.WithFile(planPath, tfplan), "terraform apply", commands.Apply(outDir, planPath, r.lockArgs()...))
-}
 
 // Plan runs terraform plan for one environment (init with that environment's backend, its
 // variables file, the profile's lock timeout) and returns a directory with plan.txt,
@@ -110,79 +85,38 @@ func (m *Infra) Plan(
 		return nil, reproduce.Wrap(err)
 	}
 	stored := ""
-	if storePlan && p.decision.Verdict != gate.Block {
+	if storePlan && p.Report.Decision.Verdict != gate.Block {
 		if stored, err = r.storeForApply(ctx, p, commit, creds); err != nil {
 			return nil, reproduce.Wrap(err)
 		}
 	}
 	if failOnBlock {
-		if err := p.planReport().FailOnBlock(reproduce); err != nil {
+		if err := p.Report.FailOnBlock(reproduce); err != nil {
 			return nil, reproduce.Wrap(err)
 		}
 	}
-	return p.report(ctx, reproduce, includePlan, stored)
+	return planDir(ctx, p, reproduce, includePlan, stored)
 }
 
 // plannedRun is the start of the functions that judge a plan (plan, compliance, cost): the
-// run, and its plan analysed by ci/plan and judged by ci/gate.
-func (m *Infra) plannedRun(ctx context.Context, env string, creds awsCredentials, forceRecreate bool) (*run, *planRun, error) {
-	r, ctr, err := m.initializedRun(ctx, env, creds)
+// run, and its plan judged by ci/workdir.
+func (m *Infra) plannedRun(ctx context.Context, env string, creds awsCredentials, forceRecreate bool) (*run, judged, error) {
+	r, d, err := m.initializedRun(ctx, env, creds)
 	if err != nil {
-		return nil, nil, err
+		return nil, judged{}, err
 	}
-	if ctr, err = r.planned(ctx, ctr); err != nil {
-		return nil, nil, err
-	}
-	p, err := r.judge(ctx, ctr, forceRecreate)
+	e, err := r.workEnv(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, judged{}, err
 	}
-	return r, p, nil
+	p, err := workdir.Plan(ctx, d, e, forceRecreate)
+	return r, p, err
 }
 
-// planRun is a plan of this run: the container holding its files, what ci/plan read from
-// it and what ci/gate decided.
-type planRun struct {
-	profile  environment.Profile
-	ctr      *dagger.Container
-	text     string
-	analysis *plan.Analysis
-	decision gate.Decision
-	// risky is the summary section of access and encryption changes, "" when none.
-	risky string
-}
-
-func (p *planRun) jsonFile() *dagger.File { return p.ctr.File(path.Join(outDir, "plan.json")) }
-func (p *planRun) planFile() *dagger.File { return p.ctr.File(path.Join(outDir, "tfplan")) }
-
-// judge reads plan.json and plan.txt of a container's outDir through pipeline.Judge.
-func (r *run) judge(ctx context.Context, ctr *dagger.Container, forceRecreate bool) (*planRun, error) {
-	js, err := readOut(ctx, ctr, "plan", "plan.json")
-	if err != nil {
-		return nil, err
-	}
-	text, err := readOut(ctx, ctr, "plan", "plan.txt")
-	if err != nil {
-		return nil, err
-	}
-	j, err := pipeline.Judge(r.env, r.profile, js, text, forceRecreate)
-	if err != nil {
-		return nil, err
-	}
-	return &planRun{profile: j.Profile, ctr: ctr, text: j.Text, analysis: j.Analysis, decision: j.Decision, risky: j.Sections[0]}, nil
-}
-
-// planReport is the plan as ci/pipeline reports it; the access and encryption changes
-// follow the plan in the summary.
-func (p *planRun) planReport(sections ...string) *pipeline.PlanReport {
-	return &pipeline.PlanReport{Analysis: p.analysis, Profile: p.profile, Decision: p.decision, Text: p.text,
-		Sections: append([]string{p.risky}, sections...)}
-}
-
-// report is the plan's directory: plan.txt, summary.md, result.json (ci/pipeline), and with
+// planDir is the plan's directory: plan.txt, summary.md, result.json (ci/pipeline), and with
 // includePlan the secret-bearing tfplan and plan.json. stored is the stored plan's section.
-func (p *planRun) report(ctx context.Context, reproduce pipeline.Command, includePlan bool, stored string) (*dagger.Directory, error) {
-	files, err := p.planReport(stored).Files(reproduce)
+func planDir(ctx context.Context, p judged, reproduce pipeline.Command, includePlan bool, stored string) (*dagger.Directory, error) {
+	files, err := p.With(stored).Files(reproduce)
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +125,7 @@ func (p *planRun) report(ctx context.Context, reproduce pipeline.Command, includ
 		return nil, err
 	}
 	if includePlan {
-		dir = dir.WithFile("tfplan", p.planFile()).WithFile("plan.json", p.jsonFile())
+		dir = dir.WithFile("tfplan", p.Dir.file("tfplan")).WithFile("plan.json", p.Dir.file("plan.json"))
 	}
 	return dir, nil
 }
@@ -254,21 +188,17 @@ func (m *Infra) Apply(
 			r.recordOutcome(ctx, record, failure)
 		}
 	}()
-	ctr, err := r.initialized(ctx)
-	if err != nil {
-		return nil, reproduce.Wrap(err)
-	}
-	var p *planRun
+	var p judged
 	if stored != nil {
-		p, err = r.storedPlan(ctx, ctr, stored, forceRecreate)
+		p, err = r.storedPlan(ctx, stored, forceRecreate)
 	} else {
-		p, err = r.planFor(ctx, ctr, forceRecreate, plan)
+		p, err = r.planFor(ctx, forceRecreate, plan)
 	}
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
-	record = p.planReport().PlanFacts(record, started, time.Now())
-	if err := p.planReport().Blocked("apply; nothing was changed"); err != nil {
+	record = p.Report.PlanFacts(record, started, time.Now())
+	if err := p.Report.Blocked("apply; nothing was changed"); err != nil {
 		return nil, reproduce.Wrap(err)
 	}
 	applyStarted := time.Now()
@@ -284,11 +214,9 @@ func (m *Infra) Apply(
 	return res.report(ctx, reproduce)
 }
 
-// applyResult is an applied plan with its backup and log.
+// applyResult is an applied plan (ci/workdir) and what the report says beside it.
 type applyResult struct {
-	plan   *planRun
-	backup backupResult
-	log    *dagger.File // nil when the gate blocked or nothing changed
+	workdir.Applied[tfDir]
 	// stored is the stored plan applied, if any; storedNote says when it could not be
 	// deleted afterwards.
 	stored     *storedRef
@@ -298,49 +226,33 @@ type applyResult struct {
 
 // planFor is the judged plan an apply applies: a fresh plan, or the saved one of a plan
 // directory (checked to be this environment's).
-func (r *run) planFor(ctx context.Context, ctr *dagger.Container, forceRecreate bool, saved *dagger.Directory) (*planRun, error) {
-	var err error
-	if saved != nil {
-		if err := r.checkSavedPlan(ctx, saved); err != nil {
-			return nil, err
-		}
-		ctr, err = r.exec(ctx, ctr.WithFile(path.Join(outDir, "tfplan"), saved.File("tfplan")), "terraform show (the saved plan)",
-			commands.Show(outDir))
-	} else {
-		ctr, err = r.planned(ctx, ctr)
-	}
+func (r *run) planFor(ctx context.Context, forceRecreate bool, saved *dagger.Directory) (judged, error) {
+	d, err := r.initialized(ctx)
 	if err != nil {
-		return nil, err
+		return judged{}, err
 	}
-	return r.judge(ctx, ctr, forceRecreate)
+	e, err := r.workEnv(ctx)
+	if err != nil {
+		return judged{}, err
+	}
+	if saved == nil {
+		return workdir.Plan(ctx, d, e, forceRecreate)
+	}
+	if err := r.checkSavedPlan(ctx, saved); err != nil {
+		return judged{}, err
+	}
+	d.ctr = d.ctr.WithFile(path.Join(outDir, "tfplan"), saved.File("tfplan"))
+	return workdir.Show(ctx, d, e, forceRecreate)
 }
 
-// applyPlan applies a judged plan: a state backup first where the profile asks for one
-// (nothing is changed when it fails), then terraform apply of exactly that saved plan.
-// Nothing runs when the plan has no changes.
-func (r *run) applyPlan(ctx context.Context, p *planRun) (*applyResult, error) {
-	res := &applyResult{plan: p}
-	if !p.analysis.Counts.HasChanges() {
-		return res, nil
-	}
-	var err error
-	if r.profile.BackupState {
-		if err := r.checkVersioning(ctx); err != nil {
-			return nil, fmt.Errorf("before the %s apply (nothing was changed): %w", r.env, err)
-		}
-		if res.backup, err = r.backup(ctx, p.ctr); err != nil {
-			return nil, fmt.Errorf("state backup before the %s apply (nothing was changed): %w", r.env, err)
-		}
-	}
-	applied, err := r.applied(ctx, p.ctr, p.planFile())
+// applyPlan applies a judged plan with ci/workdir: the state backup first where the profile
+// asks for one, then exactly that saved plan.
+func (r *run) applyPlan(ctx context.Context, p judged) (*applyResult, error) {
+	applied, err := workdir.Apply(ctx, r.stateEnv(), p, now())
 	if err != nil {
-		if res.backup.file != nil {
-			return nil, fmt.Errorf("%w\nthe state before this apply is backed up at %s: see restore-state", err, res.backup.key)
-		}
 		return nil, err
 	}
-	res.log = applied.File(path.Join(outDir, "apply.log"))
-	return res, nil
+	return &applyResult{Applied: applied}, nil
 }
 
 // checkSavedPlan refuses a plan directory made for another environment, or without its
@@ -359,8 +271,8 @@ func (r *run) checkSavedPlan(ctx context.Context, saved *dagger.Directory) error
 
 // apply is the apply as ci/pipeline reports it.
 func (a *applyResult) apply() pipeline.Apply {
-	res := pipeline.Apply{Plan: a.plan.planReport(), Applied: a.log != nil, StoredNote: a.storedNote,
-		Backup: a.backup.markdown(), Record: a.recordNote}
+	res := pipeline.Apply{Plan: a.Plan.Report, Applied: a.Changed, StoredNote: a.storedNote,
+		Backup: a.Backup.SummaryLine(), Record: a.recordNote}
 	if a.stored != nil {
 		res.Stored, res.StoredSHA256 = &a.stored.ref, a.stored.sha256
 	}
@@ -378,11 +290,11 @@ func (a *applyResult) report(ctx context.Context, reproduce pipeline.Command) (*
 	if err != nil {
 		return nil, err
 	}
-	if a.log != nil {
-		dir = dir.WithFile("apply.log", a.log)
+	if a.Changed {
+		dir = dir.WithFile(workdir.ApplyLog, a.Dir.file(workdir.ApplyLog))
 	}
-	if a.backup.file != nil {
-		dir = dir.WithFile(path.Join("backups", a.backup.backup.FileName()), a.backup.file)
+	if a.Backup.Taken() {
+		dir = dir.WithFile(path.Join("backups", a.Backup.Backup.FileName()), a.Backup.Dir.file(workdir.PulledState))
 	}
 	return dir, nil
 }

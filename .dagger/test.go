@@ -44,11 +44,11 @@ func (m *Infra) Test(
 	}
 	reproduce := m.envCall("test", env, creds).Flag("project", project).Bool("skip-destructive", skipDestructive).
 		Bool("report-on-failure", reportOnFailure)
-	r, ctr, err := m.initializedRun(ctx, env, creds)
+	r, d, err := m.initializedRun(ctx, env, creds)
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
-	ts, err := r.postDeploy(ctx, ctr)
+	ts, err := r.postDeploy(ctx, d.ctr)
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}

@@ -46,11 +46,11 @@ func (m *Infra) ForceUnlock(
 	if err := state.CheckLockID(lockID); err != nil {
 		return "", reproduce.Wrap(err)
 	}
-	r, ctr, err := m.initializedRun(ctx, env, creds)
+	r, d, err := m.initializedRun(ctx, env, creds)
 	if err != nil {
 		return "", reproduce.Wrap(err)
 	}
-	held, err := r.currentLock(ctx, ctr)
+	held, err := r.currentLock(ctx, d.ctr)
 	if err != nil {
 		return "", reproduce.Wrap(err)
 	}
@@ -59,7 +59,7 @@ func (m *Infra) ForceUnlock(
 		ConfirmFirst: r.profile.Approval == environment.ApprovalManual,
 	}
 	summary, err := state.Unlock(req, held, release.String(), r.importLine(project).String(), func() error {
-		_, err := r.exec(ctx, ctr, "terraform force-unlock", []string{"terraform", "force-unlock", "-force", lockID})
+		_, err := d.Run(ctx, "terraform force-unlock", []string{"terraform", "force-unlock", "-force", lockID})
 		return err
 	})
 	if err != nil {

@@ -85,6 +85,14 @@ func (m *Mapping) PlanFailed(env string, dryRun bool, err error) error {
 	return m.Report(env, dryRun).Error(err)
 }
 
+// Failed is the run's error when an import failed (importer.Plan.Err), with the report.
+func (m *Mapping) Failed(env string, dryRun bool) error {
+	if err := m.Plan.Err(); err != nil {
+		return m.Report(env, dryRun).Error(err)
+	}
+	return nil
+}
+
 // Step is the pipeline's import step once the plan says what it imports, and the import
 // report's files for the pipeline's report.
 func (m *Mapping) Step(env string, dryRun bool) (pipeline.StepReport, []string) {
@@ -113,12 +121,12 @@ type Imported[D any] struct {
 // Import imports what m maps. With --force (Plan.StateRemovals) and not dryRun, the state is
 // backed up and those addresses removed from it first. The import blocks are then planned,
 // targeted at the imported addresses, and m resolved from that plan. Unless dryRun, the
-// plan goes through the safety gate and is applied, with the profile's backup. restoreLine
-// is the restore-state line for a backup key: once --force changed the state, every
-// failure gives it. Failed imports are left in m.Plan (Plan.Err), for the caller's report.
+// plan goes through the safety gate and is applied, with the profile's backup. A failed
+// import fails the run with its report (Mapping.Failed). restoreLine is the restore-state
+// line for a backup key: once --force changed the state, every failure gives it.
 func Import[D Dir[D]](ctx context.Context, d D, e Env, m *Mapping, dryRun bool, restoreLine func(key string) string, now time.Time) (_ Imported[D], failure error) {
 	if len(m.Plan.Imports()) == 0 {
-		return Imported[D]{Dir: d}, nil
+		return Imported[D]{Dir: d}, m.Failed(string(e.Name), dryRun)
 	}
 	var backups string
 	if !dryRun && len(m.Plan.StateRemovals) > 0 {
@@ -153,8 +161,11 @@ func Import[D Dir[D]](ctx context.Context, d D, e Env, m *Mapping, dryRun bool, 
 	if err := m.Resolve(js); err != nil {
 		return Imported[D]{}, err
 	}
+	if err := m.Failed(string(e.Name), dryRun); err != nil {
+		return Imported[D]{}, err
+	}
 	res := Imported[D]{Dir: p.Dir, Planned: true, Text: p.Report.Text, Backups: backups}
-	if dryRun || m.Plan.Err() != nil {
+	if dryRun {
 		return res, nil
 	}
 	if err := p.Report.Blocked("import; nothing was imported"); err != nil {
@@ -167,4 +178,27 @@ func Import[D Dir[D]](ctx context.Context, d D, e Env, m *Mapping, dryRun bool, 
 	m.Plan = m.Plan.Applied()
 	res.Backups += applied.Backup.SummaryLine()
 	return res, nil
+}
+
+// PlanImports is the pipeline's plan: one plan that imports what m maps (nil: nothing)
+// beside the other changes. m is resolved from that plan or, when the plan fails, from its
+// error, so the report still says which imports failed and why; resolved says whether m
+// could be.
+func PlanImports[D Dir[D]](ctx context.Context, d D, e Env, m *Mapping, forceRecreate bool) (_ Judged[D], resolved bool, _ error) {
+	if m == nil {
+		p, err := Plan(ctx, d, e, forceRecreate)
+		return p, false, err
+	}
+	p, err := Plan(ctx, WithBlocks(d, m), e, forceRecreate)
+	if err != nil {
+		return p, m.ResolveFailure(err) == nil, err
+	}
+	js, err := read(ctx, p.Dir, "plan", "plan.json")
+	if err != nil {
+		return p, false, err
+	}
+	if err := m.Resolve(js); err != nil {
+		return p, false, err
+	}
+	return p, true, nil
 }

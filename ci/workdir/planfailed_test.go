@@ -1,4 +1,4 @@
-package main
+package workdir
 
 import (
 	"errors"
@@ -12,7 +12,7 @@ import (
 
 // failedImportPlan is the end of `terraform plan -no-color` importing a bucket deleted after
 // discovery (Terraform 1.11.4 with moto; ci/importer/testdata/plan-import-failed.txt), as
-// planScript prints it: the targeting warning, then the error.
+// commands.Plan prints it: the targeting warning, then the error.
 const failedImportPlan = `Plan: 1 to import, 0 to add, 1 to change, 0 to destroy.
 
 Warning: Resource targeting is in effect
@@ -36,13 +36,13 @@ func TestImportPlanFailureCarriesTheReport(t *testing.T) {
 	pending := func(addr, id string) importer.Entry {
 		return importer.Entry{ARN: "arn:" + id, Type: strings.Split(addr, ".")[0], ID: id, Address: addr, Status: importer.Import}
 	}
-	im := &importMapping{plan: &importer.Plan{Entries: []importer.Entry{
+	im := &Mapping{Plan: &importer.Plan{Entries: []importer.Entry{
 		pending("aws_s3_bucket.assets", "shop-prod-assets"),
 		pending("aws_sns_topic.events", "arn:aws:sns:us-east-1:123456789012:shop-prod-events"),
 	}}}
-	// As run.exec words a failed step, with tail's blank lines dropped.
+	// As pipeline.StepFailed words a failed step, with tail's blank lines dropped.
 	cause := fmt.Errorf("terraform plan -target=aws_s3_bucket.assets -target=aws_sns_topic.events failed in prod (exit code 1):\n%s", pipeline.Tail(failedImportPlan, 60))
-	err := im.planFailed("prod", false, cause)
+	err := im.PlanFailed("prod", false, cause)
 	if !errors.Is(err, cause) {
 		t.Fatalf("the error no longer wraps the plan's failure: %v", err)
 	}
@@ -56,7 +56,7 @@ func TestImportPlanFailureCarriesTheReport(t *testing.T) {
 			t.Errorf("error lacks %q:\n%s", want, err)
 		}
 	}
-	if im.plan.Err() == nil {
-		t.Errorf("the mapping still holds pending imports: %+v", im.plan.Entries)
+	if im.Plan.Err() == nil {
+		t.Errorf("the mapping still holds pending imports: %+v", im.Plan.Entries)
 	}
 }
