@@ -30,17 +30,13 @@ func (m *Infra) unaffected(ctx context.Context, env string, changedFiles *dagger
 }
 
 // readChangedFiles is --changed-files as ci/changes reads it: an empty list is nothing
-// changed (not nil), a line "*" everything.
+// changed, a line "*" everything.
 func readChangedFiles(ctx context.Context, f *dagger.File) ([]string, error) {
 	list, err := f.Contents(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read --changed-files: %w", err)
 	}
-	changed, err := changes.ReadList(list)
-	if changed == nil && err == nil {
-		changed = []string{}
-	}
-	return changed, err
+	return changes.ReadList(list)
 }
 
 // sourceTree is ci/changes' view of the repository the module was given.

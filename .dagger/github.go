@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"dagger/infra/internal/dagger"
 
@@ -60,15 +58,7 @@ func (m *Infra) gitHubContext(ctx context.Context, g gitHub) (*ghactions.Context
 		if err != nil {
 			return nil, fmt.Errorf("read --github-event: %w", err)
 		}
-		dir, err := os.MkdirTemp("", "github-event")
-		if err != nil {
-			return nil, fmt.Errorf("keep --github-event: %w", err)
-		}
-		defer os.RemoveAll(dir)
-		v.EventPath = filepath.Join(dir, "event.json")
-		if err := os.WriteFile(v.EventPath, []byte(payload), 0o600); err != nil {
-			return nil, fmt.Errorf("keep --github-event: %w", err)
-		}
+		v.Event = []byte(payload)
 	}
 	return ghactions.NewContext(cfg, v)
 }

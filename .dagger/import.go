@@ -11,7 +11,6 @@ import (
 	"github.com/infrapipe/infrapipe/ci/discovery"
 	"github.com/infrapipe/infrapipe/ci/importer"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
-	"github.com/infrapipe/infrapipe/ci/runs"
 	"github.com/infrapipe/infrapipe/ci/workdir"
 )
 
@@ -56,48 +55,44 @@ func (m *Infra) Import(
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
-	out, err := r.importResources(ctx, project, dryRun, force, generateConfig, reproduce)
-	note := r.recordOutcome(ctx, runs.Facts{Kind: runs.KindImport, Started: started, DryRun: dryRun, Applied: err == nil && !dryRun,
-		Steps: []runs.Step{runs.StepOf(string(pipeline.StepImport), verdictOf(err), 0, started, time.Now())}, Reproduce: reproduce.String()}, err).Markdown()
-	if err == nil && note != "" {
-		out, err = withNote(ctx, out, "import-report.md", note)
+	mapped, imported, err := r.importResources(ctx, project, dryRun, force, generateConfig)
+	note := r.keepRecord(ctx, pipeline.ImportFacts(started, time.Now(), dryRun, err, reproduce)).Markdown()
+	if err != nil {
+		return nil, reproduce.Wrap(err)
 	}
-	return out, reproduce.Wrap(err)
+	files, err := mapped.Report(string(r.env), dryRun).Files(imported.Text, imported.Backups, note, reproduce.Markdown())
+	if err != nil {
+		return nil, reproduce.Wrap(err)
+	}
+	out, err := reportDir(ctx, files...)
+	if err != nil {
+		return nil, reproduce.Wrap(err)
+	}
+	if imported.Planned && mapped.Plan.GenerateConfigOut {
+		out = out.WithFile(importer.GeneratedFile, imported.Dir.ctr.File(path.Join(m.tfDir(), importer.GeneratedFile)))
+	}
+	return out, nil
 }
 
 // importResources is Import's story, told by ci/workdir.Import: map, back up and remove what
 // --force re-imports, plan the imports, and apply that plan through the gate unless dryRun.
-func (r *run) importResources(ctx context.Context, project string, dryRun, force, generateConfig bool, reproduce pipeline.Command) (*dagger.Directory, error) {
-	env := string(r.env)
+func (r *run) importResources(ctx context.Context, project string, dryRun, force, generateConfig bool) (*workdir.Mapping, workdir.Imported[tfDir], error) {
+	var none workdir.Imported[tfDir]
 	if !importer.Enabled(r.profile) {
-		return nil, fmt.Errorf("%s does not import (import strategy %q: its resources are ephemeral); import into test, staging or prod", env, r.profile.Import)
+		return nil, none, fmt.Errorf("%s does not import (import strategy %q: its resources are ephemeral); import into test, staging or prod", r.env, r.profile.Import)
 	}
 	opts := importer.OptionsFor(r.profile)
 	opts.Force, opts.GenerateConfig = force, generateConfig
 	d, mapped, err := r.mapImports(ctx, project, opts)
 	if err != nil {
-		return nil, err
+		return nil, none, err
 	}
 	e, err := r.workEnv(ctx)
 	if err != nil {
-		return nil, err
+		return nil, none, err
 	}
 	imported, err := workdir.Import(ctx, d, e, mapped, dryRun, r.restoreLine, now())
-	if err != nil {
-		return nil, err
-	}
-	files, err := mapped.Report(env, dryRun).Files(imported.Text, imported.Backups, reproduce.Markdown())
-	if err != nil {
-		return nil, err
-	}
-	out, err := reportDir(ctx, files...)
-	if err != nil {
-		return nil, err
-	}
-	if imported.Planned && mapped.Plan.GenerateConfigOut {
-		out = out.WithFile(importer.GeneratedFile, imported.Dir.ctr.File(path.Join(r.m.tfDir(), importer.GeneratedFile)))
-	}
-	return out, nil
+	return mapped, imported, err
 }
 
 // restoreLine is the call that puts back the state backed up at key.

@@ -9,7 +9,6 @@ import (
 	"dagger/infra/internal/dagger"
 
 	"github.com/infrapipe/infrapipe/ci/environment"
-	"github.com/infrapipe/infrapipe/ci/gate"
 	"github.com/infrapipe/infrapipe/ci/kpis"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
 	"github.com/infrapipe/infrapipe/ci/runs"
@@ -135,21 +134,4 @@ func (m *Infra) kpiSource(creds awsCredentials) kpis.Opener {
 			},
 		}, nil
 	}
-}
-
-// verdictOf is a step's verdict by its error.
-func verdictOf(err error) gate.Verdict {
-	if err != nil {
-		return gate.Block
-	}
-	return gate.Pass
-}
-
-// withNote appends note to a report file of dir.
-func withNote(ctx context.Context, dir *dagger.Directory, name, note string) (*dagger.Directory, error) {
-	text, err := dir.File(name).Contents(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", name, err)
-	}
-	return dir.WithNewFile(name, text+"\n"+note), nil
 }

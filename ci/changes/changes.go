@@ -75,9 +75,10 @@ type Decision struct {
 }
 
 // ReadList reads a changed-files list, as `git diff --name-only` writes it: one path from
-// the repository root a line. Paths that leave the repository are refused.
+// the repository root a line. Paths that leave the repository are refused. An empty list
+// is nothing changed: an empty slice, never nil, which callers keep for "no list given".
 func ReadList(data string) ([]string, error) {
-	var out []string
+	out := []string{}
 	for n, line := range strings.Split(strings.ReplaceAll(data, "\r\n", "\n"), "\n") {
 		line = strings.TrimSpace(line)
 		switch {

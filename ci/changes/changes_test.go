@@ -104,6 +104,11 @@ func TestReadList(t *testing.T) {
 	if got, err := ReadList("a\n*\nb"); err != nil || len(got) != 1 || got[0] != Everything {
 		t.Errorf("ReadList with * = %v, %v", got, err)
 	}
+	// An empty diff is a list of nothing, which Decide reads as "nothing changed"; nil would
+	// read as "no list given".
+	if got, err := ReadList("\n\n"); err != nil || got == nil || len(got) != 0 {
+		t.Errorf("ReadList of an empty diff = %#v, %v; want an empty, non-nil list", got, err)
+	}
 	for _, bad := range []string{"../etc/passwd", "/etc/passwd", "a/../../b", "..", "x\x00y"} {
 		if _, err := ReadList("ok.tf\n" + bad); err == nil || !strings.Contains(err.Error(), "--changed-files line 2") {
 			t.Errorf("ReadList(%q) = %v", bad, err)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -27,6 +28,9 @@ type Values struct {
 	// EventPath is the webhook payload file (GITHUB_EVENT_PATH); optional. Without it the
 	// pull request number, the SHA and the workflow_dispatch switches stay unknown.
 	EventPath string
+	// Event is the payload itself, for a caller that holds no file of it (the module's
+	// --github-event); it is kept in a private temporary file while NewContext reads it.
+	Event []byte
 	// RequestedEnv is the environment the caller asks for (the workflow_dispatch input, or a
 	// promotion job's fixed stage); it wins over the event rules.
 	RequestedEnv string
@@ -87,6 +91,17 @@ func NewContext(cfg environment.Config, v Values) (*Context, error) {
 	if v.Ref != "" {
 		if err := checkRef(v.Ref); err != nil {
 			return nil, err
+		}
+	}
+	if v.Event != nil {
+		dir, err := os.MkdirTemp("", "github-event")
+		if err != nil {
+			return nil, fmt.Errorf("keep the GitHub event payload %s: %w", v.eventLabel(), err)
+		}
+		defer os.RemoveAll(dir)
+		v.EventPath = filepath.Join(dir, "event.json")
+		if err := os.WriteFile(v.EventPath, v.Event, 0o600); err != nil {
+			return nil, fmt.Errorf("keep the GitHub event payload %s: %w", v.eventLabel(), err)
 		}
 	}
 	if v.EventPath != "" {

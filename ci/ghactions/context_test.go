@@ -80,6 +80,19 @@ func TestNewContext(t *testing.T) {
 			if *got != tt.want {
 				t.Errorf("context\n got %+v\nwant %+v", *got, tt.want)
 			}
+			if tt.v.EventPath == "" {
+				return
+			}
+			// The same payload handed over as bytes (the module's --github-event) reads the same.
+			payload, err := os.ReadFile(tt.v.EventPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := tt.v
+			v.EventPath, v.Event = "", payload
+			if got, err := NewContext(environment.DefaultConfig(), v); err != nil || *got != tt.want {
+				t.Errorf("from the payload's bytes: context %+v, %v\nwant %+v", got, err, tt.want)
+			}
 		})
 	}
 }

@@ -280,6 +280,31 @@ func Send(ctx context.Context, channels []environment.Channel, urls map[environm
 	return out
 }
 
+// Announce posts m on the channels n names when m's outcome is one n notifies of. webhooks
+// reads --notify-webhooks ("" when it was not given), only then. A secret that cannot be
+// read or parsed is a failed delivery on every channel: a notification never changes the
+// run's verdict.
+func Announce(ctx context.Context, n environment.Notify, m Message, webhooks func() (string, error), o Options) []Delivery {
+	if len(n.Channels) == 0 || !n.Notifies(m.Check, m.Verdict) {
+		return nil
+	}
+	secret, err := webhooks()
+	var urls map[environment.Channel]string
+	if err == nil {
+		urls, err = ParseWebhooks(secret)
+	}
+	if err != nil {
+		var ds []Delivery
+		for _, c := range environment.Channels { // Send's order
+			if slices.Contains(n.Channels, c) {
+				ds = append(ds, Delivery{Channel: c, Error: err.Error()})
+			}
+		}
+		return ds
+	}
+	return Send(ctx, n.Channels, urls, m, o)
+}
+
 // post delivers one body with retries; every error is scrubbed of the URL.
 func post(ctx context.Context, c environment.Channel, u string, body []byte, o Options) Delivery {
 	d := Delivery{Channel: c}

@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -252,4 +253,63 @@ func FuzzParseWebhooks(f *testing.F) {
 			t.Fatalf("error %q repeats the value %q", err, v)
 		}
 	})
+}
+
+// Announce reads the webhooks only when the environment's settings notify of this outcome,
+// and a secret it cannot read or parse fails every channel's delivery, not the run; the
+// deliveries come in one order (slack, teams, webhook) whatever pipeline.yaml's.
+func TestAnnounce(t *testing.T) {
+	r := newReceiver(t, status(200))
+	onFailure := environment.Notify{Channels: []environment.Channel{environment.ChannelWebhook, environment.ChannelSlack},
+		Pipeline: environment.NotifyFailure}
+	webhooks := "webhook=" + r.url() + "\nslack=" + r.url() + "\n"
+	tests := []struct {
+		name    string
+		n       environment.Notify
+		verdict string
+		secret  string
+		readErr error
+		read    bool     // whether the secret is read
+		want    []string // each delivery: "channel ok" or "channel <error text>"
+	}{
+		{"no channels", environment.Notify{Pipeline: environment.NotifyAlways}, "block", webhooks, nil, false, nil},
+		{"a pass when only failures notify", onFailure, "pass", webhooks, nil, false, nil},
+		{"a block is announced on every channel", onFailure, "block", webhooks, nil, true, []string{"slack ok", "webhook ok"}},
+		{"the secret cannot be read", onFailure, "block", "", errors.New("read --notify-webhooks: boom"), true,
+			[]string{"slack read --notify-webhooks: boom", "webhook read --notify-webhooks: boom"}},
+		{"the secret is not channel=URL lines", onFailure, "block", "not a line", nil, true,
+			[]string{"slack --notify-webhooks line 1", "webhook --notify-webhooks line 1"}},
+		{"no secret given", onFailure, "block", "", nil, true,
+			[]string{"slack no URL for slack", "webhook no URL for webhook"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := msg
+			m.Verdict = tt.verdict
+			read := false
+			ds := Announce(context.Background(), tt.n, m, func() (string, error) {
+				read = true
+				return tt.secret, tt.readErr
+			}, Options{Attempt: time.Second, Total: 2 * time.Second, MaxAttempts: 1})
+			if read != tt.read {
+				t.Errorf("webhooks read: %v, want %v", read, tt.read)
+			}
+			var got []string
+			for _, d := range ds {
+				if d.Delivered {
+					got = append(got, string(d.Channel)+" ok")
+				} else {
+					got = append(got, string(d.Channel)+" "+d.Error)
+				}
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("deliveries %q, want %q", got, tt.want)
+			}
+			for i := range got {
+				if !strings.HasPrefix(got[i], tt.want[i]) {
+					t.Errorf("delivery %d: %q, want it to start with %q", i, got[i], tt.want[i])
+				}
+			}
+		})
+	}
 }

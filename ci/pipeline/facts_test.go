@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -59,6 +60,40 @@ func TestReportFacts(t *testing.T) {
 			}
 			if (f.Plan != nil) != (tt.plan != nil) || (f.Cost != nil) != (len(tt.steps) > 2) {
 				t.Errorf("plan %v, cost %v", f.Plan, f.Cost)
+			}
+		})
+	}
+}
+
+// An import's record: one step, blocked with the error as its reason when the import
+// failed, and applied only by a successful import that was no dry run.
+func TestImportFacts(t *testing.T) {
+	t0 := time.Date(2026, 12, 5, 8, 30, 0, 0, time.UTC)
+	reproduce := Call(nil, "import").Flag("env", "prod").Flag("project", "shop")
+	for _, tt := range []struct {
+		name        string
+		dryRun      bool
+		err         error
+		wantVerdict gate.Verdict
+		wantApplied bool
+	}{
+		{"imported", false, nil, gate.Pass, true},
+		{"dry run", true, nil, gate.Pass, false},
+		{"failed", false, errors.New("1 of the required imports failed"), gate.Block, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := ImportFacts(t0, t0.Add(90*time.Second), tt.dryRun, tt.err, reproduce)
+			if f.Kind != runs.KindImport || f.Verdict != tt.wantVerdict || f.Applied != tt.wantApplied || f.DryRun != tt.dryRun {
+				t.Errorf("kind %s verdict %s applied %v dry run %v", f.Kind, f.Verdict, f.Applied, f.DryRun)
+			}
+			if len(f.Steps) != 1 || f.Steps[0].Name != string(StepImport) || f.Steps[0].Verdict != tt.wantVerdict || f.Steps[0].DurationMS != 90000 {
+				t.Errorf("steps %+v", f.Steps)
+			}
+			if tt.err != nil && (len(f.Reasons) != 1 || f.Reasons[0] != tt.err.Error()) {
+				t.Errorf("reasons %q, want the error", f.Reasons)
+			}
+			if f.Reproduce != "dagger call import --env=prod --project=shop" {
+				t.Errorf("reproduce %q", f.Reproduce)
 			}
 		})
 	}

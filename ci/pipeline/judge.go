@@ -63,3 +63,14 @@ func VarFileArgs(varFile string, exists bool, secretFile string) []string {
 	}
 	return args
 }
+
+// ImportFacts are the run record of an import call that ended with err: its one step, and
+// applied only when it was no dry run and succeeded.
+func ImportFacts(started, ended time.Time, dryRun bool, err error, reproduce Command) runs.Facts {
+	verdict := gate.Pass
+	if err != nil {
+		verdict = gate.Block
+	}
+	return runs.Facts{Kind: runs.KindImport, Started: started, Ended: ended, DryRun: dryRun, Applied: err == nil && !dryRun,
+		Steps: []runs.Step{runs.StepOf(string(StepImport), verdict, 0, started, ended)}, Reproduce: reproduce.String()}.Outcome(err)
+}

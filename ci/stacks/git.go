@@ -44,9 +44,5 @@ func GitDiff(ctx context.Context, dir, base, head string) ([]string, error) {
 		}
 		names = append(names, n)
 	}
-	list, err := changes.ReadList(strings.Join(names, "\n"))
-	if list == nil && err == nil {
-		list = []string{} // a list, empty: nothing changed
-	}
-	return list, err
+	return changes.ReadList(strings.Join(names, "\n"))
 }
