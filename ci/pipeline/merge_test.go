@@ -180,17 +180,7 @@ func TestRepoRelative(t *testing.T) {
 // found, with terraform-compliance's real console output beside OPA's finding.
 func TestMergeCompliance(t *testing.T) {
 	const secret = "s3cr3t-db-password"
-	w := tftest.New(t, map[string]string{"main.tf": `
-variable "password" {
-  type      = string
-  sensitive = true
-}
-resource "terraform_data" "db" {
-  input = var.password
-}
-`})
-	w.Init()
-	js := w.PlanJSON("-var=password=" + secret)
+	js := tftest.SensitivePlan(t, secret)
 	// An OPA rule that quotes the attribute, as a careless policy may (ci/policy runs the
 	// real one in TestPolicyMessagesRedacted).
 	opa := []findings.Finding{{Tool: "opa", RuleID: "quotes_input", Severity: findings.High, Resource: "terraform_data.db",

@@ -28,17 +28,7 @@ deny contains {"rule": "quotes_input", "severity": "HIGH", "resource": rc.addres
 // plan.SensitiveValues removes it before it can reach a summary, the SARIF or a log.
 func TestPolicyMessagesRedacted(t *testing.T) {
 	const secret = "s3cr3t-db-password"
-	w := tftest.New(t, map[string]string{"main.tf": `
-variable "password" {
-  type      = string
-  sensitive = true
-}
-resource "terraform_data" "db" {
-  input = var.password
-}
-`})
-	w.Init()
-	js := w.PlanJSON("-var=password=" + secret)
+	js := tftest.SensitivePlan(t, secret)
 	tmp := t.TempDir()
 	planFile, userDir := filepath.Join(tmp, "plan.json"), filepath.Join(tmp, "policies")
 	if err := os.MkdirAll(userDir, 0o755); err != nil {

@@ -223,3 +223,20 @@ provider "aws" {
 `)
 	w.UseRealAWSProvider()
 }
+
+// SensitivePlan is the JSON plan of terraform_data.db whose input is a sensitive variable set
+// to secret: the plan holds it in clear text, for tests of what must never repeat it.
+func SensitivePlan(t testing.TB, secret string) []byte {
+	t.Helper()
+	w := New(t, map[string]string{"main.tf": `
+variable "password" {
+  type      = string
+  sensitive = true
+}
+resource "terraform_data" "db" {
+  input = var.password
+}
+`})
+	w.Init()
+	return w.PlanJSON("-var=password=" + secret)
+}
