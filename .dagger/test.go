@@ -2,16 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"strings"
 
 	"dagger/infra/internal/dagger"
 
 	"github.com/infrapipe/infrapipe/ci/livecheck"
-	"github.com/infrapipe/infrapipe/ci/pipeline"
 	"github.com/infrapipe/infrapipe/ci/postdeploy"
-	"github.com/infrapipe/infrapipe/ci/report"
 )
 
 // Test checks a deployed environment and returns junit.xml, summary.md and result.json: the deployment
@@ -53,21 +48,16 @@ func (m *Infra) Test(
 		return nil, reproduce.Wrap(err)
 	}
 	ts.Project = project
-	junit, err := report.JUnit([]report.Suite{ts.JUnit()})
-	if err != nil {
-		return nil, fmt.Errorf("write junit.xml: %w", err)
-	}
-	result, err := json.MarshalIndent(pipeline.TestsResult(r.env, ts.Failed()), "", "  ")
+	files, err := ts.Files(r.env, reproduce)
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
-	dir, err := reportDir(ctx, "junit.xml", string(junit), "summary.md", ts.Step().Markdown+reproduce.Markdown(),
-		pipeline.ResultFile, string(result)+"\n")
+	dir, err := reportDir(ctx, files...)
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
-	if failed := ts.Failed(); len(failed) > 0 && !reportOnFailure {
-		return nil, reproduce.Wrap(fmt.Errorf("post-deploy tests failed in %s: %s", env, strings.Join(failed, "; ")))
+	if err := ts.Err(); err != nil && !reportOnFailure {
+		return nil, reproduce.Wrap(err)
 	}
 	return dir, nil
 }

@@ -8,6 +8,7 @@ package postdeploy
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -99,6 +100,29 @@ func (s *Suite) JUnit() report.Suite {
 		suite.Cases = append(suite.Cases, tc)
 	}
 	return suite
+}
+
+// Files are the test function's report, name then contents: junit.xml, summary.md (the
+// checks, then the reproduce line) and result.json.
+func (s *Suite) Files(env environment.Name, reproduce pipeline.Command) ([]string, error) {
+	junit, err := report.JUnit([]report.Suite{s.JUnit()})
+	if err != nil {
+		return nil, fmt.Errorf("write junit.xml: %w", err)
+	}
+	result, err := json.MarshalIndent(pipeline.TestsResult(env, s.Failed()), "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("write %s: %w", pipeline.ResultFile, err)
+	}
+	return []string{"junit.xml", string(junit), "summary.md", s.Step().Markdown + reproduce.Markdown(),
+		pipeline.ResultFile, string(result) + "\n"}, nil
+}
+
+// Err fails the test function when a check failed, naming each.
+func (s *Suite) Err() error {
+	if failed := s.Failed(); len(failed) > 0 {
+		return fmt.Errorf("post-deploy tests failed in %s: %s", s.Env, strings.Join(failed, "; "))
+	}
+	return nil
 }
 
 // The checks' names, as reports and the end-to-end suite read them.

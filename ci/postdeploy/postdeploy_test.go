@@ -19,6 +19,7 @@ import (
 	"github.com/infrapipe/infrapipe/ci/internal/mototest"
 	"github.com/infrapipe/infrapipe/ci/internal/tftest"
 	"github.com/infrapipe/infrapipe/ci/livecheck"
+	"github.com/infrapipe/infrapipe/ci/pipeline"
 )
 
 // host runs terraform in a test's workspace, as the module runs it in the environment's
@@ -290,6 +291,51 @@ func TestSuiteReports(t *testing.T) {
 		if j.Cases[1].Failure != "" || j.Cases[2].Skipped != s.Cases[2].Skipped {
 			t.Errorf("passed and skipped cases = %+v", j.Cases[1:])
 		}
+	}
+}
+
+// The test function's report: junit.xml and result.json say the same as the summary, the
+// summary ends with the reproduce line, and only a failed check fails the call.
+func TestSuiteFiles(t *testing.T) {
+	failing := &Suite{Env: "prod", Cases: []Case{
+		{Name: ConvergedName, Failure: "terraform plan still has changes after the apply:\n~ terraform_data.app"},
+		{Name: OutputsName},
+	}}
+	passing := &Suite{Env: "prod", Cases: failing.Cases[1:]}
+	reproduce := pipeline.Call(nil, "test").Flag("env", "prod")
+	for _, tt := range []struct {
+		name        string
+		s           *Suite
+		wantVerdict gate.Verdict
+		wantErr     string
+	}{
+		{"a failed check", failing, gate.Block, "post-deploy tests failed in prod: " + ConvergedName + ": terraform plan still has changes"},
+		{"every check passed", passing, gate.Pass, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			files, err := tt.s.Files(environment.Prod, reproduce)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			for i := 0; i+1 < len(files); i += 2 {
+				got[files[i]] = files[i+1]
+			}
+			res, err := pipeline.ReadResult(pipeline.ResultFile, []byte(got[pipeline.ResultFile]))
+			if err != nil || res.Check != "test" || res.Verdict != tt.wantVerdict {
+				t.Errorf("result.json = %+v, %v; want check test, verdict %s", res, err, tt.wantVerdict)
+			}
+			if !strings.Contains(got["junit.xml"], `<testsuite name="post-deploy prod"`) {
+				t.Errorf("junit.xml:\n%s", got["junit.xml"])
+			}
+			if !strings.HasSuffix(strings.TrimSpace(got["summary.md"]), "dagger call test --env=prod\n```") {
+				t.Errorf("summary.md does not end with the reproduce line:\n%s", got["summary.md"])
+			}
+			err = tt.s.Err()
+			if (err == nil) != (tt.wantErr == "") || (err != nil && !strings.HasPrefix(err.Error(), tt.wantErr)) {
+				t.Errorf("Err() = %v, want %q", err, tt.wantErr)
+			}
+		})
 	}
 }
 
