@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"fmt"
 
 	"dagger/infra/internal/dagger"
 
-	"github.com/infrapipe/infrapipe/ci/gate"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
 )
 
@@ -41,12 +39,7 @@ func (m *Infra) Cost(
 	if err != nil {
 		return "", reproduce.Wrap(err)
 	}
-	step := est.Step()
-	summary := step.Markdown + reproduce.Markdown()
-	if step.Verdict == gate.Block {
-		return "", fmt.Errorf("cost check failed in %s:\n\n%s", env, summary)
-	}
-	return summary, nil
+	return est.Summary(reproduce)
 }
 
 // costStep is the pipeline's cost step.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path"
-	"strings"
 
 	"golang.org/x/sync/errgroup"
 
@@ -12,7 +11,6 @@ import (
 
 	"github.com/infrapipe/infrapipe/ci/commands"
 	"github.com/infrapipe/infrapipe/ci/findings"
-	"github.com/infrapipe/infrapipe/ci/gate"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
 )
 
@@ -27,11 +25,7 @@ func (m *Infra) Lint(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	summary := res.Markdown() + m.call("lint").Markdown()
-	if o := res.Outcome(pipeline.LintFailAt); o.Verdict == gate.Block {
-		return "", fmt.Errorf("lint failed: %s\n\n%s", strings.Join(o.Reasons, "; "), summary)
-	}
-	return summary, nil
+	return res.Summary(m.call("lint"))
 }
 
 // lint runs fmt, validate and tflint in parallel, and applies the repository's suppressions

@@ -106,12 +106,11 @@ func (m *Infra) Kpis(
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
-	report := kpis.Compute(from, to, inputs)
-	js, err := report.JSON()
+	files, err := kpis.Compute(from, to, inputs).Files(reproduce.Markdown())
 	if err != nil {
-		return nil, err
+		return nil, reproduce.Wrap(err)
 	}
-	return reportDir(ctx, "kpis.md", report.Markdown()+reproduce.Markdown(), "kpis.json", string(js))
+	return reportDir(ctx, files...)
 }
 
 // kpiSource opens an environment for ci/kpis: its profile, and its state bucket and Cost

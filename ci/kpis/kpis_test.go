@@ -1,6 +1,7 @@
 package kpis
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -177,8 +178,14 @@ func TestComputeKnownHistory(t *testing.T) {
 			t.Errorf("Markdown lacks %q:\n%s", want, md)
 		}
 	}
-	if _, err := r.JSON(); err != nil {
+	files, err := r.Files("\nfooter\n")
+	if err != nil {
 		t.Fatal(err)
+	}
+	var back Report
+	if len(files) != 4 || files[0] != "kpis.md" || files[1] != md+"\nfooter\n" || files[2] != "kpis.json" ||
+		json.Unmarshal([]byte(files[3]), &back) != nil || len(back.Envs) != len(r.Envs) {
+		t.Errorf("Files() = %q", files)
 	}
 }
 

@@ -18,6 +18,16 @@ func (r Report) JSON() ([]byte, error) {
 	return append(data, '\n'), nil
 }
 
+// Files are the kpis function's report, name then contents: kpis.md (the report, then
+// footer, e.g. the reproduce line) and kpis.json.
+func (r Report) Files(footer string) ([]string, error) {
+	js, err := r.JSON()
+	if err != nil {
+		return nil, err
+	}
+	return []string{"kpis.md", r.Markdown() + footer, "kpis.json", string(js)}, nil
+}
+
 // Markdown is the report for a step summary: per environment a table of the KPIs against
 // their targets with the trend between the period's halves, Mermaid charts of the trends
 // (GitHub renders xychart-beta), and how each KPI is computed.

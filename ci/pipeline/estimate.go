@@ -5,6 +5,7 @@ import (
 
 	"github.com/infrapipe/infrapipe/ci/cost"
 	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/gate"
 )
 
 // topCostChanges is how many resources the cost section lists.
@@ -51,4 +52,15 @@ func (e Estimate) Step() StepReport {
 		s.Cost = &e.Result.Report
 	}
 	return s
+}
+
+// Summary is the cost function's answer: the cost section and the reproduce line, or, when
+// the estimate blocks, an error that holds both.
+func (e Estimate) Summary(reproduce Command) (string, error) {
+	step := e.Step()
+	summary := step.Markdown + reproduce.Markdown()
+	if step.Verdict == gate.Block {
+		return "", fmt.Errorf("cost check failed in %s:\n\n%s", e.Profile.Name, summary)
+	}
+	return summary, nil
 }

@@ -48,6 +48,20 @@ func TestEstimateCost(t *testing.T) {
 			if !strings.Contains(s.Markdown, tt.wantText) {
 				t.Errorf("cost section lacks %q:\n%s", tt.wantText, s.Markdown)
 			}
+			// The cost function's answer: the section and the reproduce line, inside the
+			// error when the estimate blocks.
+			reproduce := Call(nil, "cost").Flag("env", tt.env)
+			summary, err := est.Summary(reproduce)
+			text := summary
+			if err != nil {
+				text = err.Error()
+			}
+			if (err != nil) != (tt.wantVerdict == gate.Block) || !strings.Contains(text, s.Markdown) || !strings.Contains(text, reproduce.String()) {
+				t.Errorf("Summary() = %q, %v; want the section and the reproduce line, an error only on block", summary, err)
+			}
+			if err != nil && !strings.HasPrefix(err.Error(), "cost check failed in "+tt.env) {
+				t.Errorf("the error does not name %s: %v", tt.env, err)
+			}
 		})
 	}
 	if _, err := EstimateCost(profile(t, "test"), []byte("{not json"), nil, infracost); err == nil || !strings.Contains(err.Error(), "infracost.json") {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/infrapipe/infrapipe/ci/findings"
+	"github.com/infrapipe/infrapipe/ci/gate"
 )
 
 // ReadFmt reads what commands.FmtCheck left: the files terraform fmt would rewrite (its
@@ -43,3 +44,13 @@ func (l Lint) Outcome(failAt findings.Severity) Outcome {
 
 // Markdown is the lint section of a summary.
 func (l Lint) Markdown() string { return LintSection(l) }
+
+// Summary is the lint function's answer: the lint section and the reproduce line, or, when
+// lint blocks at LintFailAt, an error that holds both.
+func (l Lint) Summary(reproduce Command) (string, error) {
+	summary := l.Markdown() + reproduce.Markdown()
+	if o := l.Outcome(LintFailAt); o.Verdict == gate.Block {
+		return "", fmt.Errorf("lint failed: %s\n\n%s", strings.Join(o.Reasons, "; "), summary)
+	}
+	return summary, nil
+}

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/infrapipe/infrapipe/ci/cost"
@@ -124,6 +125,23 @@ func TestLintOutcome(t *testing.T) {
 			}
 			if o.Verdict != tt.verdict || o.Step != StepLint {
 				t.Errorf("outcome %+v, want %s", o, tt.verdict)
+			}
+			if tt.failAt != LintFailAt {
+				return
+			}
+			// The lint function's answer, judged at LintFailAt: the section and the reproduce
+			// line, inside the error when lint blocks.
+			l := Lint{Unformatted: tt.unformatted, Validate: tt.validate, Tflint: tt.tflint}
+			summary, err := l.Summary(Call(nil, "lint"))
+			text := summary
+			if err != nil {
+				text = err.Error()
+			}
+			if (err != nil) != (tt.verdict == gate.Block) || !strings.Contains(text, l.Markdown()) || !strings.Contains(text, "dagger call lint") {
+				t.Errorf("Summary() = %q, %v", summary, err)
+			}
+			if err != nil && !strings.HasPrefix(err.Error(), "lint failed: "+strings.Join(tt.reasons, "; ")) {
+				t.Errorf("the error does not give the reasons: %v", err)
 			}
 		})
 	}
