@@ -187,5 +187,8 @@ func (r Restore) Report(pushed bool, pushLine string) string {
 	if !pushed {
 		return r.Summary() + ShownOnly(pushLine)
 	}
-	return r.Summary() + "\nRestored: pushed as serial " + strconv.FormatUint(r.PushSerial, 10) + ".\n"
+	// The S3 backend records the push one serial higher, as Terraform counts its own write:
+	// say so, or a reader comparing with `terraform state pull` sees a serial that is off.
+	return r.Summary() + "\nRestored: pushed as serial " + strconv.FormatUint(r.PushSerial, 10) +
+		" (the backend may record it one higher: Terraform counts its own write).\n"
 }
