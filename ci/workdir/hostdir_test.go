@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -28,13 +29,15 @@ import (
 // module does on a container, with the same failure wording (pipeline.StepFailed). It is
 // mutable: every method returns the directory itself.
 type hostDir struct {
-	t       testing.TB
 	dir     string // the Terraform directory, initialized
 	out     string
 	secrets string // a private directory for WithSecret
 	env     []string
 	name    environment.Name
 	profile environment.Profile
+	// err is a failed WithFile or WithSecret, which have no error to return: the next Run
+	// returns it, as a container's would fail at its next exec.
+	err error
 }
 
 var _ workdir.Dir[*hostDir] = (*hostDir)(nil)
@@ -42,6 +45,9 @@ var _ workdir.Dir[*hostDir] = (*hostDir)(nil)
 func (h *hostDir) Out() string { return h.out }
 
 func (h *hostDir) Run(ctx context.Context, step string, args []string) (*hostDir, error) {
+	if h.err != nil {
+		return h, fmt.Errorf("%s (%s): %w", step, h.name, h.err)
+	}
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Dir, cmd.Env = h.dir, h.env
 	var out bytes.Buffer
@@ -63,63 +69,65 @@ func (h *hostDir) Read(_ context.Context, name string) (string, error) {
 }
 
 func (h *hostDir) WithFile(name, contents string) *hostDir {
-	h.t.Helper()
-	if err := os.WriteFile(filepath.Join(h.dir, name), []byte(contents), 0o644); err != nil {
-		h.t.Fatalf("write %s: %v", name, err)
+	if err := os.WriteFile(filepath.Join(h.dir, name), []byte(contents), 0o644); err != nil && h.err == nil {
+		h.err = err
 	}
 	return h
 }
 
 func (h *hostDir) WithSecret(name string, data []byte) (*hostDir, string) {
-	h.t.Helper()
 	p := filepath.Join(h.secrets, name)
-	if err := os.WriteFile(p, data, 0o600); err != nil {
-		h.t.Fatalf("write the secret %s: %v", name, err)
+	if err := os.WriteFile(p, data, 0o600); err != nil && h.err == nil {
+		h.err = err
 	}
 	return h, p
 }
 
 // terraform runs terraform in the directory outside the sequences under test (state list,
 // state pull), failing the test when it fails.
-func (h *hostDir) terraform(args ...string) string {
-	h.t.Helper()
+func (h *hostDir) terraform(t testing.TB, args ...string) string {
+	t.Helper()
 	cmd := exec.Command("terraform", args...)
 	cmd.Dir, cmd.Env = h.dir, h.env
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		h.t.Fatalf("terraform %s: %v\n%s", strings.Join(args, " "), err, out)
+		t.Fatalf("terraform %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return string(out)
 }
 
-// stateList is `terraform state list`, one address an entry.
-func (h *hostDir) stateList() []string {
-	h.t.Helper()
-	return strings.Fields(h.terraform("state", "list"))
+// stateList is the addresses in the state the backend holds now, sorted; none when
+// there is no state yet (where `terraform state list` fails).
+func (h *hostDir) stateList(t testing.TB) []string {
+	t.Helper()
+	return h.snapshot(t).Addresses
 }
 
 // snapshot is the state the backend holds now; a zero Snapshot when there is none.
-func (h *hostDir) snapshot() state.Snapshot {
-	h.t.Helper()
-	pulled := h.terraform("state", "pull")
-	if strings.TrimSpace(pulled) == "" {
+func (h *hostDir) snapshot(t testing.TB) state.Snapshot {
+	t.Helper()
+	s, err := state.ReadState([]byte(h.terraform(t, "state", "pull")))
+	if errors.Is(err, state.ErrNoState) {
 		return state.Snapshot{}
 	}
-	s, err := state.ReadState([]byte(pulled))
 	if err != nil {
-		h.t.Fatalf("read the pulled state: %v", err)
+		t.Fatalf("read the pulled state: %v", err)
 	}
 	return s
 }
 
 // setVars replaces the profile's variables file.
-func (h *hostDir) setVars(vars string) { h.WithFile(h.profile.VarFile, vars) }
+func (h *hostDir) setVars(t testing.TB, vars string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(h.dir, h.profile.VarFile), []byte(vars), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
 
 // backendFixture is one environment's S3 backend on a real moto_server: a versioned state
 // bucket and a DynamoDB lock table (locking that works on every Terraform .ci/tools.sh may
 // provide), as state.PrepareEmulator makes them.
 type backendFixture struct {
-	t       testing.TB
 	moto    *mototest.Server
 	env     workdir.Env
 	s3      *s3.Client
@@ -159,7 +167,7 @@ func newBackend(t *testing.T, name environment.Name) *backendFixture {
 	tfEnv := append(os.Environ(), "AWS_ENDPOINT_URL="+moto.URL, "TF_IN_AUTOMATION=1", "TF_INPUT=0", "CHECKPOINT_DISABLE=1",
 		"TF_CLI_CONFIG_FILE="+cliConfig, "PATH="+filepath.Dir(terraform)+string(os.PathListSeparator)+os.Getenv("PATH"))
 	return &backendFixture{
-		t: t, moto: moto, s3: client, tfEnv: tfEnv, backend: backend,
+		moto: moto, s3: client, tfEnv: tfEnv, backend: backend,
 		env: workdir.Env{
 			Name: name, Profile: profile,
 			PlanArgs: append(state.LockArgs(profile), "-var-file="+profile.VarFile),
@@ -191,10 +199,11 @@ resource "terraform_data" "y" {
 `
 
 // workdir writes files and the backend file into a fresh directory and runs terraform init
-// on the fixture's backend at key ("" for the profile's).
-func (f *backendFixture) workdir(key string, files map[string]string) *hostDir {
-	f.t.Helper()
-	dir := f.t.TempDir()
+// on the fixture's backend at key ("" for the profile's); env are more variables for every
+// command (KEY=VALUE, overriding the fixture's).
+func (f *backendFixture) workdir(t testing.TB, key string, files map[string]string, env ...string) *hostDir {
+	t.Helper()
+	dir := t.TempDir()
 	backend := f.backend
 	if key != "" {
 		backend.Key = key
@@ -202,61 +211,61 @@ func (f *backendFixture) workdir(key string, files map[string]string) *hostDir {
 	files["backend.tfbackend"] = state.TFBackend(backend, state.Endpoints{S3: f.moto.URL, STS: f.moto.URL, DynamoDB: f.moto.URL})
 	for name, content := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			f.t.Fatal(err)
+			t.Fatal(err)
 		}
 	}
-	secrets, err := os.MkdirTemp(f.t.TempDir(), "secrets-")
+	secrets, err := os.MkdirTemp(t.TempDir(), "secrets-")
 	if err != nil {
-		f.t.Fatal(err)
+		t.Fatal(err)
 	}
-	h := &hostDir{t: f.t, dir: dir, out: f.t.TempDir(), secrets: secrets, env: f.tfEnv, name: f.env.Name, profile: f.env.Profile}
+	h := &hostDir{dir: dir, out: t.TempDir(), secrets: secrets, env: append(slices.Clip(f.tfEnv), env...), name: f.env.Name, profile: f.env.Profile}
 	args, err := state.InitArgs(f.env.Name, backend, "backend.tfbackend")
 	if err != nil {
-		f.t.Fatal(err)
+		t.Fatal(err)
 	}
-	h.terraform(args...)
+	h.terraform(t, args...)
 	return h
 }
 
 // dataDir is a working directory of dataTF with v set.
-func (f *backendFixture) dataDir(key, vars string) *hostDir {
-	f.t.Helper()
-	return f.workdir(key, map[string]string{"main.tf": dataTF, f.env.Profile.VarFile: vars})
+func (f *backendFixture) dataDir(t testing.TB, key, vars string) *hostDir {
+	t.Helper()
+	return f.workdir(t, key, map[string]string{"main.tf": dataTF, f.env.Profile.VarFile: vars})
 }
 
 // apply plans and applies what the directory holds now, through the sequences under test.
-func (f *backendFixture) apply(d *hostDir) workdir.Applied[*hostDir] {
-	f.t.Helper()
+func (f *backendFixture) apply(t testing.TB, d *hostDir) workdir.Applied[*hostDir] {
+	t.Helper()
 	ctx := context.Background()
 	p, err := workdir.Plan(ctx, d, f.env, true)
 	if err != nil {
-		f.t.Fatal(err)
+		t.Fatal(err)
 	}
 	a, err := workdir.Apply(ctx, f.env, p, time.Now())
 	if err != nil {
-		f.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return a
 }
 
 // backups lists the environment's backup keys, newest first.
-func (f *backendFixture) backups() []string {
-	f.t.Helper()
+func (f *backendFixture) backups(t testing.TB) []string {
+	t.Helper()
 	keys, err := state.ListBackups(context.Background(), f.s3, f.env.Name, f.backend)
 	if err != nil {
-		f.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return keys
 }
 
 // setVersioning turns the state bucket's versioning on or suspends it.
-func (f *backendFixture) setVersioning(status string) {
-	f.t.Helper()
+func (f *backendFixture) setVersioning(t testing.TB, status string) {
+	t.Helper()
 	_, err := f.s3.PutBucketVersioning(context.Background(), &s3.PutBucketVersioningInput{
 		Bucket:                  aws.String(f.backend.Bucket),
 		VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatus(status)},
 	})
 	if err != nil {
-		f.t.Fatal(err)
+		t.Fatal(err)
 	}
 }

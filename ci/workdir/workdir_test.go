@@ -25,7 +25,7 @@ import (
 // is blocked unless forceRecreate, and a failed plan names its flags and the environment.
 func TestPlanAndJudge(t *testing.T) {
 	f := newBackend(t, environment.Prod)
-	d := f.dataDir("", `v = "a"`+"\n")
+	d := f.dataDir(t, "", `v = "a"`+"\n")
 	ctx := context.Background()
 
 	created, err := workdir.Plan(ctx, d, f.env, false)
@@ -42,7 +42,7 @@ func TestPlanAndJudge(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	d.setVars(`v = "b"` + "\n")
+	d.setVars(t, `v = "b"`+"\n")
 	tests := []struct {
 		name          string
 		forceRecreate bool
@@ -95,7 +95,7 @@ func TestApply(t *testing.T) {
 	if !f.env.Profile.BackupState {
 		t.Fatal("prod's profile takes no backup: this test needs one that does")
 	}
-	d := f.dataDir("", `v = "a"`+"\n")
+	d := f.dataDir(t, "", `v = "a"`+"\n")
 	ctx := context.Background()
 
 	t.Run("a first apply on an empty state has nothing to back up", func(t *testing.T) {
@@ -107,10 +107,10 @@ func TestApply(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !a.Changed || a.Backup.Taken() || len(f.backups()) != 0 {
-			t.Errorf("changed %v, backup taken %v, backups %q; want an apply and no backup", a.Changed, a.Backup.Taken(), f.backups())
+		if !a.Changed || a.Backup.Taken() || len(f.backups(t)) != 0 {
+			t.Errorf("changed %v, backup taken %v, backups %q; want an apply and no backup", a.Changed, a.Backup.Taken(), f.backups(t))
 		}
-		if got := d.stateList(); !slices.Equal(got, []string{"terraform_data.x"}) {
+		if got := d.stateList(t); !slices.Equal(got, []string{"terraform_data.x"}) {
 			t.Errorf("state list after the apply: %q", got)
 		}
 		if log, err := a.Dir.Read(ctx, workdir.ApplyLog); err != nil || !strings.Contains(log, "Apply complete! Resources: 1 added") {
@@ -118,25 +118,25 @@ func TestApply(t *testing.T) {
 		}
 	})
 
-	d.setVars(`v = "b"` + "\n")
+	d.setVars(t, `v = "b"`+"\n")
 	replace, err := workdir.Plan(ctx, d, f.env, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := d.snapshot()
+	before := d.snapshot(t)
 
 	t.Run("a bucket without versioning is refused before anything changes", func(t *testing.T) {
-		f.setVersioning("Suspended")
-		defer f.setVersioning("Enabled")
+		f.setVersioning(t, "Suspended")
+		defer f.setVersioning(t, "Enabled")
 		_, err := workdir.Apply(ctx, f.env, replace, time.Now())
 		if err == nil || !strings.Contains(err.Error(), "before the prod apply (nothing was changed)") ||
 			!strings.Contains(err.Error(), "has versioning Suspended") {
 			t.Fatalf("error %v, want the versioning refusal", err)
 		}
-		if after := d.snapshot(); after.Serial != before.Serial || after.Lineage != before.Lineage {
+		if after := d.snapshot(t); after.Serial != before.Serial || after.Lineage != before.Lineage {
 			t.Errorf("state moved from serial %d to %d", before.Serial, after.Serial)
 		}
-		if keys := f.backups(); len(keys) != 0 {
+		if keys := f.backups(t); len(keys) != 0 {
 			t.Errorf("backups taken: %q", keys)
 		}
 	})
@@ -146,7 +146,7 @@ func TestApply(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		keys := f.backups()
+		keys := f.backups(t)
 		if !a.Changed || !a.Backup.Taken() || len(keys) != 1 || a.Backup.Key != keys[0] ||
 			!strings.HasPrefix(a.Backup.Key, f.backend.BackupPrefix) {
 			t.Fatalf("changed %v, backup %q, bucket holds %q; want one backup under %s", a.Changed, a.Backup.Key, keys, f.backend.BackupPrefix)
@@ -161,7 +161,7 @@ func TestApply(t *testing.T) {
 		if !strings.Contains(a.Backup.SummaryLine(), a.Backup.Key) {
 			t.Errorf("summary line %q does not name the backup", a.Backup.SummaryLine())
 		}
-		if after := d.snapshot(); after.Serial <= before.Serial {
+		if after := d.snapshot(t); after.Serial <= before.Serial {
 			t.Errorf("state serial %d after the apply, was %d", after.Serial, before.Serial)
 		}
 	})
@@ -171,28 +171,28 @@ func TestApply(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		serial := d.snapshot().Serial
+		serial := d.snapshot(t).Serial
 		a, err := workdir.Apply(ctx, f.env, p, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if a.Changed || a.Backup.Taken() || len(f.backups()) != 1 || d.snapshot().Serial != serial {
-			t.Errorf("changed %v, backup %q, backups %q: want nothing run", a.Changed, a.Backup.Key, f.backups())
+		if a.Changed || a.Backup.Taken() || len(f.backups(t)) != 1 || d.snapshot(t).Serial != serial {
+			t.Errorf("changed %v, backup %q, backups %q: want nothing run", a.Changed, a.Backup.Key, f.backups(t))
 		}
 	})
 
 	t.Run("a failed apply names the backup to restore", func(t *testing.T) {
-		d.setVars(`v = "c"` + "\n")
+		d.setVars(t, `v = "c"`+"\n")
 		p, err := workdir.Plan(ctx, d, f.env, true)
 		if err != nil {
 			t.Fatal(err)
 		}
 		// Another run applies first (with its own backup): the saved plan is stale, and
 		// Terraform refuses it after this apply's backup.
-		f.apply(f.dataDir("", "v = \"b\"\nextra = true\n"))
-		taken := len(f.backups())
+		f.apply(t, f.dataDir(t, "", "v = \"b\"\nextra = true\n"))
+		taken := len(f.backups(t))
 		_, err = workdir.Apply(ctx, f.env, p, time.Now())
-		keys := f.backups()
+		keys := f.backups(t)
 		if err == nil || len(keys) != taken+1 {
 			t.Fatalf("error %v, backups %q; want a failure after a second backup", err, keys)
 		}
@@ -208,10 +208,10 @@ func TestApply(t *testing.T) {
 // only with the approved hash, only on the state it was made on, and once applied, deleted.
 func TestStoredPlans(t *testing.T) {
 	f := newBackend(t, environment.Staging)
-	d := f.dataDir("", `v = "a"`+"\n")
+	d := f.dataDir(t, "", `v = "a"`+"\n")
 	ctx := context.Background()
-	f.apply(d)
-	d.setVars(`v = "b"` + "\n")
+	f.apply(t, d)
+	d.setVars(t, `v = "b"`+"\n")
 	p, err := workdir.Plan(ctx, d, f.env, false)
 	if err != nil {
 		t.Fatal(err)
@@ -225,7 +225,7 @@ func TestStoredPlans(t *testing.T) {
 	}
 	want := planstore.Want{Env: f.env.Name, SHA256: meta.SHA256, Commit: "c0ffee", MaxAge: f.env.Profile.PlanMaxAge, Now: time.Now()}
 	// The apply job's own directory: another checkout of the same configuration.
-	applier := f.dataDir("", `v = "b"`+"\n")
+	applier := f.dataDir(t, "", `v = "b"`+"\n")
 
 	tests := []struct {
 		name string
@@ -240,9 +240,9 @@ func TestStoredPlans(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			serial := applier.snapshot().Serial
+			serial := applier.snapshot(t).Serial
 			j, err := workdir.Stored(ctx, applier, f.env, ref, tt.want(want), false)
-			if applier.snapshot().Serial != serial {
+			if applier.snapshot(t).Serial != serial {
 				t.Errorf("fetching a stored plan changed the state")
 			}
 			if tt.err != "" {
@@ -262,7 +262,7 @@ func TestStoredPlans(t *testing.T) {
 	}
 
 	t.Run("a plan made before the state changed is refused as stale", func(t *testing.T) {
-		f.apply(f.dataDir("", "v = \"a\"\nextra = true\n"))
+		f.apply(t, f.dataDir(t, "", "v = \"a\"\nextra = true\n"))
 		_, err := workdir.Stored(ctx, applier, f.env, ref, want, false)
 		if err == nil || !strings.Contains(err.Error(), "is stale") {
 			t.Fatalf("error %v, want a stale plan", err)
@@ -270,7 +270,7 @@ func TestStoredPlans(t *testing.T) {
 	})
 
 	t.Run("a fresh stored plan applies and is deleted", func(t *testing.T) {
-		d.setVars("v = \"b\"\nextra = true\n")
+		d.setVars(t, "v = \"b\"\nextra = true\n")
 		p, err := workdir.Plan(ctx, d, f.env, false)
 		if err != nil {
 			t.Fatal(err)
@@ -288,7 +288,7 @@ func TestStoredPlans(t *testing.T) {
 		if err != nil || !a.Changed {
 			t.Fatalf("apply the stored plan: changed %v, %v", a.Changed, err)
 		}
-		if got := applier.terraform("state", "show", "-no-color", "terraform_data.x"); !regexp.MustCompile(`input\s+=\s+"b"`).MatchString(got) {
+		if got := applier.terraform(t, "state", "show", "-no-color", "terraform_data.x"); !regexp.MustCompile(`input\s+=\s+"b"`).MatchString(got) {
 			t.Errorf("the stored plan was not what got applied:\n%s", got)
 		}
 		if note := workdir.DeleteStored(ctx, f.env, ref); note != "" {
@@ -312,7 +312,7 @@ func TestStoredPlans(t *testing.T) {
 // inputOf is terraform_data.x's input in the state d's backend holds.
 func inputOf(t *testing.T, d *hostDir) string {
 	t.Helper()
-	m := regexp.MustCompile(`input\s+=\s+"([^"]*)"`).FindStringSubmatch(d.terraform("state", "show", "-no-color", "terraform_data.x"))
+	m := regexp.MustCompile(`input\s+=\s+"([^"]*)"`).FindStringSubmatch(d.terraform(t, "state", "show", "-no-color", "terraform_data.x"))
 	if m == nil {
 		t.Fatal("terraform_data.x has no input in state")
 	}
@@ -323,16 +323,16 @@ func inputOf(t *testing.T, d *hostDir) string {
 // another state.
 func TestRestore(t *testing.T) {
 	f := newBackend(t, environment.Staging)
-	d := f.dataDir("", `v = "a"`+"\n")
+	d := f.dataDir(t, "", `v = "a"`+"\n")
 	ctx := context.Background()
-	f.apply(d)
-	earlier := []byte(d.terraform("state", "pull"))
-	old := d.snapshot()
-	d.setVars(`v = "b"` + "\n")
-	f.apply(d)
-	other := f.dataDir("other/staging/terraform.tfstate", `v = "a"`+"\n")
-	f.apply(other)
-	foreign := []byte(other.terraform("state", "pull"))
+	f.apply(t, d)
+	earlier := []byte(d.terraform(t, "state", "pull"))
+	old := d.snapshot(t)
+	d.setVars(t, `v = "b"`+"\n")
+	f.apply(t, d)
+	other := f.dataDir(t, "other/staging/terraform.tfstate", `v = "a"`+"\n")
+	f.apply(t, other)
+	foreign := []byte(other.terraform(t, "state", "pull"))
 
 	tests := []struct {
 		name    string
@@ -348,7 +348,7 @@ func TestRestore(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			current := d.snapshot()
+			current := d.snapshot(t)
 			r, err := workdir.Restore(ctx, d, f.env, tt.backup, tt.confirm)
 			if tt.err != "" {
 				var lineage *state.LineageError
@@ -361,7 +361,7 @@ func TestRestore(t *testing.T) {
 				r.SerialDelta >= 0 || r.PushSerial != current.Serial+1 {
 				t.Errorf("restore %+v: want backup serial %d over current %d, pushed as %d", r, old.Serial, current.Serial, current.Serial+1)
 			}
-			after := d.snapshot()
+			after := d.snapshot(t)
 			if after.Lineage != current.Lineage {
 				t.Errorf("lineage %s after the restore, was %s", after.Lineage, current.Lineage)
 			}
@@ -380,12 +380,12 @@ func TestRestore(t *testing.T) {
 	}
 
 	t.Run("onto an empty state, the backup becomes the state", func(t *testing.T) {
-		empty := f.dataDir("empty/staging/terraform.tfstate", `v = "a"`+"\n")
+		empty := f.dataDir(t, "empty/staging/terraform.tfstate", `v = "a"`+"\n")
 		r, err := workdir.Restore(ctx, empty, f.env, earlier, true)
 		if err != nil {
 			t.Fatal(err)
 		}
-		after := empty.snapshot()
+		after := empty.snapshot(t)
 		// Terraform gives a state pushed onto an empty backend a new lineage, as the
 		// restore's summary says; the serial and the resources are the backup's.
 		if r.Current != nil || after.Serial != old.Serial || after.Lineage == old.Lineage || inputOf(t, empty) != "a" ||
@@ -401,9 +401,9 @@ func TestRestore(t *testing.T) {
 // nothing remote, so it cannot drift: TestImport drifts a real bucket.)
 func TestDrift(t *testing.T) {
 	f := newBackend(t, environment.Test)
-	d := f.dataDir("", `v = "a"`+"\n")
+	d := f.dataDir(t, "", `v = "a"`+"\n")
 	ctx := context.Background()
-	f.apply(d)
+	f.apply(t, d)
 
 	t.Run("no drift", func(t *testing.T) {
 		got, err := workdir.Drift(ctx, d, f.env)
