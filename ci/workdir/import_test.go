@@ -1,0 +1,164 @@
+package workdir_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/infrapipe/infrapipe/ci/discovery"
+	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/gate"
+	"github.com/infrapipe/infrapipe/ci/importer"
+	"github.com/infrapipe/infrapipe/ci/internal/discoverytest"
+	"github.com/infrapipe/infrapipe/ci/internal/tftest"
+	"github.com/infrapipe/infrapipe/ci/state"
+	"github.com/infrapipe/infrapipe/ci/workdir"
+)
+
+// bucketTF manages one bucket that already exists on moto, tagged for discovery.
+const bucketTF = `terraform {
+  backend "s3" {}
+}
+resource "aws_s3_bucket" "assets" {
+  bucket = "shop-prod-assets"
+  tags   = { Project = "shop", Environment = "prod" }
+}
+`
+
+// TestImport maps a tagged bucket onto the configuration and imports it, with the real
+// hashicorp/aws provider on moto and the state in an S3 backend on the same moto: a plan
+// that fails imports nothing, a dry run only plans, an import applies, and the imported
+// bucket then drifts when its tags change out of band (terraform_data cannot drift). One
+// setup for every step: the provider is slow to start on two cores (each plan here loads it
+// three times: plan, show -json, show).
+func TestImport(t *testing.T) {
+	if testing.Short() {
+		t.Skip("several minutes of the real AWS provider on two cores")
+	}
+	f := newBackend(t, environment.Prod)
+	// The provider block and the CLI configuration that installs the real provider from
+	// its filesystem mirror (skips when there is none).
+	w := tftest.New(t, nil)
+	w.UseRealAWSProviderOn(f.moto.URL, "s3", "sts")
+	provider, err := os.ReadFile(filepath.Join(w.Dir, "provider.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := f.workdir(t, "", map[string]string{"main.tf": bucketTF, "provider.tf": string(provider), f.env.Profile.VarFile: ""}, w.Env...)
+	ctx := context.Background()
+	seeder := discoverytest.New(f.moto.URL)
+	seed := func() {
+		seeder.Create(t, discoverytest.Spec{Type: discovery.S3Bucket, Name: "shop-prod-assets",
+			Tags: discoverytest.Tags("Project", "shop", "Environment", "prod")})
+	}
+	seed()
+	req := importer.Request{Discovery: discovery.Config{Project: "shop", Environment: "prod", Endpoint: f.moto.URL,
+		Credentials: discoverytest.Credentials, Timeout: time.Minute}}
+	restoreLine := func(key string) string { return "restore-state --from=" + key }
+	mapped := func(t *testing.T) *workdir.Mapping {
+		t.Helper()
+		// Each run starts from the checkout, as the module's container does: without the
+		// import blocks an earlier run added (hostDir is mutable).
+		if err := os.Remove(filepath.Join(d.dir, importer.FileName)); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		m, err := workdir.Map(ctx, d, f.env, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		imports := m.Plan.Imports()
+		if len(imports) != 1 || imports[0].Address != "aws_s3_bucket.assets" || imports[0].ID != "shop-prod-assets" {
+			t.Fatalf("mapped %+v, want shop-prod-assets into aws_s3_bucket.assets", m.Plan.Entries)
+		}
+		if _, err := os.Stat(filepath.Join(d.dir, importer.FileName)); err == nil {
+			t.Fatalf("Map wrote %s", importer.FileName)
+		}
+		return m
+	}
+
+	t.Run("a bucket gone after mapping fails every row and imports nothing", func(t *testing.T) {
+		m := mapped(t)
+		if _, err := f.s3.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("shop-prod-assets")}); err != nil {
+			t.Fatal(err)
+		}
+		defer seed()
+		_, err := workdir.Import(ctx, d, f.env, m, false, restoreLine, time.Now())
+		if err == nil {
+			t.Fatal("the import of a deleted bucket did not fail")
+		}
+		report := m.Report(string(f.env.Name), false)
+		if report.Counts[importer.Failed] != 1 || len(report.Counts) != 1 {
+			t.Errorf("report counts %v, want every row failed", report.Counts)
+		}
+		for _, want := range []string{"import into prod", "terraform plan -target=aws_s3_bucket.assets failed in prod", report.Markdown()} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error lacks %q:\n%v", want, err)
+			}
+		}
+		if got := d.stateList(t); len(got) != 0 {
+			t.Errorf("state after a failed import: %q", got)
+		}
+	})
+
+	t.Run("a dry run plans the import and changes nothing", func(t *testing.T) {
+		m := mapped(t)
+		res, err := workdir.Import(ctx, d, f.env, m, true, restoreLine, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.Planned || !strings.Contains(res.Text, "aws_s3_bucket.assets will be imported") || res.Backups != "" {
+			t.Errorf("planned %v, backups %q, text:\n%s", res.Planned, res.Backups, res.Text)
+		}
+		if n := m.Report(string(f.env.Name), true).Counts[importer.Import]; n != 1 {
+			t.Errorf("dry run: %d would import, want 1", n)
+		}
+		if got := d.stateList(t); len(got) != 0 {
+			t.Errorf("state after a dry run: %q", got)
+		}
+		if step, _ := m.Step(string(f.env.Name), true); step.Verdict != gate.Pass {
+			t.Errorf("dry run step: %s %q", step.Verdict, step.Reasons)
+		}
+	})
+
+	t.Run("an import applies", func(t *testing.T) {
+		m := mapped(t)
+		res, err := workdir.Import(ctx, d, f.env, m, false, restoreLine, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := d.stateList(t); !slices.Equal(got, []string{"aws_s3_bucket.assets"}) {
+			t.Errorf("state after the import: %q", got)
+		}
+		if !res.Planned || !strings.Contains(res.Backups, "none needed") {
+			t.Errorf("planned %v, backups %q; want the empty state's no-backup line", res.Planned, res.Backups)
+		}
+		report := m.Report(string(f.env.Name), false)
+		if report.Counts[importer.Imported] != 1 || m.Plan.Err() != nil {
+			t.Errorf("report counts %v, err %v; want one imported", report.Counts, m.Plan.Err())
+		}
+		step, files := m.Step(string(f.env.Name), false)
+		if step.Verdict != gate.Pass || !strings.Contains(step.Markdown, "imported") || len(files) == 0 {
+			t.Errorf("import step: %s %q, %d files\n%s", step.Verdict, step.Reasons, len(files), step.Markdown)
+		}
+	})
+
+	t.Run("drift", func(t *testing.T) {
+		if _, err := f.s3.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String("shop-prod-assets"),
+			Tagging: &s3types.Tagging{TagSet: []s3types.Tag{{Key: aws.String("Project"), Value: aws.String("shop")},
+				{Key: aws.String("Environment"), Value: aws.String("prod")}, {Key: aws.String("Owner"), Value: aws.String("by-hand")}}}}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := workdir.Drift(ctx, d, f.env)
+		if err != nil || got.Status != state.DriftFound || len(got.Changes) != 1 || got.Changes[0].Address != "aws_s3_bucket.assets" {
+			t.Fatalf("after a tag changed by hand: drift %+v, %v; want aws_s3_bucket.assets", got, err)
+		}
+	})
+}

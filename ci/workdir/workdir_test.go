@@ -1,0 +1,439 @@
+package workdir_test
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/gate"
+	"github.com/infrapipe/infrapipe/ci/planstore"
+	"github.com/infrapipe/infrapipe/ci/state"
+	"github.com/infrapipe/infrapipe/ci/workdir"
+)
+
+// TestPlanAndJudge plans real changes in prod and judges them: a create passes, a replace
+// is blocked unless forceRecreate, and a failed plan names its flags and the environment.
+func TestPlanAndJudge(t *testing.T) {
+	f := newBackend(t, environment.Prod)
+	d := f.dataDir(t, "", `v = "a"`+"\n")
+	ctx := context.Background()
+
+	created, err := workdir.Plan(ctx, d, f.env, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, n := created.Report.Decision.Verdict, created.Report.Analysis.Counts.Create; v != gate.Pass || n != 1 {
+		t.Fatalf("create plan: verdict %s, %d creates; want pass, 1\n%s", v, n, created.Report.Decision.Reasons)
+	}
+	if !strings.Contains(created.Report.Text, "terraform_data.x will be created") {
+		t.Errorf("the report's text is not the plan's:\n%s", created.Report.Text)
+	}
+	if _, err := workdir.Apply(ctx, f.env, created, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+
+	d.setVars(t, `v = "b"`+"\n")
+	tests := []struct {
+		name          string
+		forceRecreate bool
+		extra         []string
+		verdict       gate.Verdict
+		err           []string // every one in the error; nil for no error
+	}{
+		{name: "a replace is blocked in prod", verdict: gate.Block},
+		{name: "forceRecreate lets the replace through", forceRecreate: true, verdict: gate.Warn},
+		{name: "a target narrows the plan", extra: []string{"-target=terraform_data.y"}, verdict: gate.Pass},
+		{name: "a failed plan names its flags and the environment", extra: []string{"-target=terraform_data."},
+			err: []string{"terraform plan -target=terraform_data. failed in prod (exit code 1)", "Invalid target"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := workdir.Plan(ctx, d, f.env, tt.forceRecreate, tt.extra...)
+			if tt.err != nil {
+				if err == nil {
+					t.Fatalf("no error, want one with %q", tt.err)
+				}
+				for _, want := range tt.err {
+					if !strings.Contains(err.Error(), want) {
+						t.Errorf("error lacks %q:\n%v", want, err)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.Report.Decision.Verdict; got != tt.verdict {
+				t.Errorf("verdict %s, want %s: %q", got, tt.verdict, p.Report.Decision.Reasons)
+			}
+			blocked := p.Report.Blocked("apply; nothing was changed")
+			if (blocked != nil) != (tt.verdict == gate.Block) {
+				t.Errorf("Blocked = %v with verdict %s", blocked, tt.verdict)
+			}
+			if blocked != nil && !strings.Contains(blocked.Error(), "terraform_data.x") {
+				t.Errorf("the block does not name the replaced resource: %v", blocked)
+			}
+		})
+	}
+}
+
+// TestApply applies real plans with prod's backup: none on an empty state, a refusal
+// before anything changes when the bucket is not versioned, then a backup in the bucket
+// before the state changes; a plan without changes runs nothing.
+func TestApply(t *testing.T) {
+	f := newBackend(t, environment.Prod)
+	if !f.env.Profile.BackupState {
+		t.Fatal("prod's profile takes no backup: this test needs one that does")
+	}
+	d := f.dataDir(t, "", `v = "a"`+"\n")
+	ctx := context.Background()
+
+	t.Run("a first apply on an empty state has nothing to back up", func(t *testing.T) {
+		p, err := workdir.Plan(ctx, d, f.env, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := workdir.Apply(ctx, f.env, p, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !a.Changed || a.Backup.Taken() || len(f.backups(t)) != 0 {
+			t.Errorf("changed %v, backup taken %v, backups %q; want an apply and no backup", a.Changed, a.Backup.Taken(), f.backups(t))
+		}
+		if got := d.stateList(t); !slices.Equal(got, []string{"terraform_data.x"}) {
+			t.Errorf("state list after the apply: %q", got)
+		}
+		if log, err := a.Dir.Read(ctx, workdir.ApplyLog); err != nil || !strings.Contains(log, "Apply complete! Resources: 1 added") {
+			t.Errorf("%s: %q (%v)", workdir.ApplyLog, log, err)
+		}
+	})
+
+	d.setVars(t, `v = "b"`+"\n")
+	replace, err := workdir.Plan(ctx, d, f.env, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := d.snapshot(t)
+
+	t.Run("a bucket without versioning is refused before anything changes", func(t *testing.T) {
+		f.setVersioning(t, "Suspended")
+		defer f.setVersioning(t, "Enabled")
+		_, err := workdir.Apply(ctx, f.env, replace, time.Now())
+		if err == nil || !strings.Contains(err.Error(), "before the prod apply (nothing was changed)") ||
+			!strings.Contains(err.Error(), "has versioning Suspended") {
+			t.Fatalf("error %v, want the versioning refusal", err)
+		}
+		if after := d.snapshot(t); after.Serial != before.Serial || after.Lineage != before.Lineage {
+			t.Errorf("state moved from serial %d to %d", before.Serial, after.Serial)
+		}
+		if keys := f.backups(t); len(keys) != 0 {
+			t.Errorf("backups taken: %q", keys)
+		}
+	})
+
+	t.Run("the state is backed up under the backup prefix before the apply", func(t *testing.T) {
+		a, err := workdir.Apply(ctx, f.env, replace, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys := f.backups(t)
+		if !a.Changed || !a.Backup.Taken() || len(keys) != 1 || a.Backup.Key != keys[0] ||
+			!strings.HasPrefix(a.Backup.Key, f.backend.BackupPrefix) {
+			t.Fatalf("changed %v, backup %q, bucket holds %q; want one backup under %s", a.Changed, a.Backup.Key, keys, f.backend.BackupPrefix)
+		}
+		b, data, err := state.DownloadBackup(ctx, f.s3, f.env.Name, f.backend.Bucket, a.Backup.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.Serial != before.Serial || b.Lineage != before.Lineage || b.SHA256 != a.Backup.Backup.SHA256 || !strings.Contains(string(data), `"value": "a"`) {
+			t.Errorf("backup %+v of %q; want serial %d of lineage %s, the state before the apply", b, data, before.Serial, before.Lineage)
+		}
+		if !strings.Contains(a.Backup.SummaryLine(), a.Backup.Key) {
+			t.Errorf("summary line %q does not name the backup", a.Backup.SummaryLine())
+		}
+		if after := d.snapshot(t); after.Serial <= before.Serial {
+			t.Errorf("state serial %d after the apply, was %d", after.Serial, before.Serial)
+		}
+	})
+
+	t.Run("a plan without changes runs nothing", func(t *testing.T) {
+		p, err := workdir.Plan(ctx, d, f.env, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		serial := d.snapshot(t).Serial
+		a, err := workdir.Apply(ctx, f.env, p, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Changed || a.Backup.Taken() || len(f.backups(t)) != 1 || d.snapshot(t).Serial != serial {
+			t.Errorf("changed %v, backup %q, backups %q: want nothing run", a.Changed, a.Backup.Key, f.backups(t))
+		}
+	})
+
+	t.Run("a failed apply names the backup to restore", func(t *testing.T) {
+		d.setVars(t, `v = "c"`+"\n")
+		p, err := workdir.Plan(ctx, d, f.env, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Another run applies first (with its own backup): the saved plan is stale, and
+		// Terraform refuses it after this apply's backup.
+		f.apply(t, f.dataDir(t, "", "v = \"b\"\nextra = true\n"))
+		taken := len(f.backups(t))
+		_, err = workdir.Apply(ctx, f.env, p, time.Now())
+		keys := f.backups(t)
+		if err == nil || len(keys) != taken+1 {
+			t.Fatalf("error %v, backups %q; want a failure after a second backup", err, keys)
+		}
+		for _, want := range []string{"terraform apply failed in prod", "Saved plan is stale", "backed up at " + keys[0] + ": see restore-state"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error lacks %q:\n%v", want, err)
+			}
+		}
+	})
+}
+
+// TestStoredPlans stores a judged plan in the bucket and fetches it back as an apply does:
+// only with the approved hash, only on the state it was made on, and once applied, deleted.
+func TestStoredPlans(t *testing.T) {
+	f := newBackend(t, environment.Staging)
+	d := f.dataDir(t, "", `v = "a"`+"\n")
+	ctx := context.Background()
+	f.apply(t, d)
+	d.setVars(t, `v = "b"`+"\n")
+	p, err := workdir.Plan(ctx, d, f.env, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, meta, err := workdir.Store(ctx, f.env, p, "c0ffee", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if saved, err := p.Dir.Read(ctx, "tfplan"); err != nil || meta.SHA256 != planstore.Sum([]byte(saved)) || ref.Env != f.env.Name {
+		t.Fatalf("stored %s with SHA-256 %s; want the saved plan's (%v)", ref, meta.SHA256, err)
+	}
+	want := planstore.Want{Env: f.env.Name, SHA256: meta.SHA256, Commit: "c0ffee", MaxAge: f.env.Profile.PlanMaxAge, Now: time.Now()}
+	// The apply job's own directory: another checkout of the same configuration.
+	applier := f.dataDir(t, "", `v = "b"`+"\n")
+
+	tests := []struct {
+		name string
+		want func(planstore.Want) planstore.Want
+		err  string
+	}{
+		{name: "the approved plan shows and judges the same", want: func(w planstore.Want) planstore.Want { return w }},
+		{name: "a wrong SHA-256 is refused", err: "not the approved",
+			want: func(w planstore.Want) planstore.Want { w.SHA256 = planstore.Sum([]byte("another plan")); return w }},
+		{name: "another commit is refused", err: "not commit",
+			want: func(w planstore.Want) planstore.Want { w.Commit = "d34db33f"; return w }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			serial := applier.snapshot(t).Serial
+			j, err := workdir.Stored(ctx, applier, f.env, ref, tt.want(want), false)
+			if applier.snapshot(t).Serial != serial {
+				t.Errorf("fetching a stored plan changed the state")
+			}
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("error %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if j.Report.Text != p.Report.Text || j.Report.Analysis.Counts != p.Report.Analysis.Counts || j.Report.Decision.Verdict != p.Report.Decision.Verdict {
+				t.Errorf("the stored plan judges differently:\n%s\n%+v %s\nwant:\n%s\n%+v %s", j.Report.Text, j.Report.Analysis.Counts,
+					j.Report.Decision.Verdict, p.Report.Text, p.Report.Analysis.Counts, p.Report.Decision.Verdict)
+			}
+		})
+	}
+
+	t.Run("a plan made before the state changed is refused as stale", func(t *testing.T) {
+		f.apply(t, f.dataDir(t, "", "v = \"a\"\nextra = true\n"))
+		_, err := workdir.Stored(ctx, applier, f.env, ref, want, false)
+		if err == nil || !strings.Contains(err.Error(), "is stale") {
+			t.Fatalf("error %v, want a stale plan", err)
+		}
+	})
+
+	t.Run("a fresh stored plan applies and is deleted", func(t *testing.T) {
+		d.setVars(t, "v = \"b\"\nextra = true\n")
+		p, err := workdir.Plan(ctx, d, f.env, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, meta, err := workdir.Store(ctx, f.env, p, "", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := planstore.Want{Env: f.env.Name, SHA256: meta.SHA256, MaxAge: f.env.Profile.PlanMaxAge, Now: time.Now()}
+		j, err := workdir.Stored(ctx, applier, f.env, ref, w, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := workdir.Apply(ctx, f.env, j, time.Now())
+		if err != nil || !a.Changed {
+			t.Fatalf("apply the stored plan: changed %v, %v", a.Changed, err)
+		}
+		if got := applier.terraform(t, "state", "show", "-no-color", "terraform_data.x"); !regexp.MustCompile(`input\s+=\s+"b"`).MatchString(got) {
+			t.Errorf("the stored plan was not what got applied:\n%s", got)
+		}
+		if note := workdir.DeleteStored(ctx, f.env, ref); note != "" {
+			t.Fatalf("delete: %s", note)
+		}
+		if _, err := workdir.Stored(ctx, applier, f.env, ref, w, false); err == nil || !strings.Contains(err.Error(), ref.Key()) {
+			t.Errorf("a deleted plan: error %v, want one naming %s", err, ref.Key())
+		}
+		// S3 deletes are idempotent: a second delete is no failure to report.
+		if note := workdir.DeleteStored(ctx, f.env, ref); note != "" {
+			t.Errorf("second delete: %s", note)
+		}
+		unreachable := f.env
+		unreachable.Bucket = func(context.Context) (*s3.Client, error) { return nil, errors.New("no credentials") }
+		if note := workdir.DeleteStored(ctx, unreachable, ref); !strings.Contains(note, "stays in the bucket (no credentials)") {
+			t.Errorf("delete without the bucket: note %q", note)
+		}
+	})
+}
+
+// inputOf is terraform_data.x's input in the state d's backend holds.
+func inputOf(t *testing.T, d *hostDir) string {
+	t.Helper()
+	m := regexp.MustCompile(`input\s+=\s+"([^"]*)"`).FindStringSubmatch(d.terraform(t, "state", "show", "-no-color", "terraform_data.x"))
+	if m == nil {
+		t.Fatal("terraform_data.x has no input in state")
+	}
+	return m[1]
+}
+
+// TestRestore compares and pushes a backup of an earlier serial, and refuses one of
+// another state.
+func TestRestore(t *testing.T) {
+	f := newBackend(t, environment.Staging)
+	d := f.dataDir(t, "", `v = "a"`+"\n")
+	ctx := context.Background()
+	f.apply(t, d)
+	earlier := []byte(d.terraform(t, "state", "pull"))
+	old := d.snapshot(t)
+	d.setVars(t, `v = "b"`+"\n")
+	f.apply(t, d)
+	other := f.dataDir(t, "other/staging/terraform.tfstate", `v = "a"`+"\n")
+	f.apply(t, other)
+	foreign := []byte(other.terraform(t, "state", "pull"))
+
+	tests := []struct {
+		name    string
+		backup  []byte
+		confirm bool
+		err     string
+		input   string // terraform_data.x's input afterwards
+		pushed  bool
+	}{
+		{name: "compared only, nothing changes", backup: earlier, input: "b"},
+		{name: "another lineage is refused", backup: foreign, confirm: true, err: "restore refused: backup lineage", input: "b"},
+		{name: "confirmed, the backup is pushed as the next serial", backup: earlier, confirm: true, input: "a", pushed: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			current := d.snapshot(t)
+			r, err := workdir.Restore(ctx, d, f.env, tt.backup, tt.confirm)
+			if tt.err != "" {
+				var lineage *state.LineageError
+				if !errors.As(err, &lineage) || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("error %v, want a *state.LineageError", err)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			} else if r.Current == nil || r.Current.Serial != current.Serial || r.Backup.Serial != old.Serial ||
+				r.SerialDelta >= 0 || r.PushSerial != current.Serial+1 {
+				t.Errorf("restore %+v: want backup serial %d over current %d, pushed as %d", r, old.Serial, current.Serial, current.Serial+1)
+			}
+			after := d.snapshot(t)
+			if after.Lineage != current.Lineage {
+				t.Errorf("lineage %s after the restore, was %s", after.Lineage, current.Lineage)
+			}
+			switch {
+			// Terraform's push writes the state once more than the file it was given: the
+			// backend holds PushSerial+1 (restore.go: "Terraform may add one more").
+			case tt.pushed && after.Serial != r.PushSerial+1:
+				t.Errorf("serial %d after the push of serial %d, want %d", after.Serial, r.PushSerial, r.PushSerial+1)
+			case !tt.pushed && after.Serial != current.Serial:
+				t.Errorf("serial moved from %d to %d", current.Serial, after.Serial)
+			}
+			if got := inputOf(t, d); got != tt.input {
+				t.Errorf("terraform_data.x input %q, want %q", got, tt.input)
+			}
+		})
+	}
+
+	t.Run("onto an empty state, the backup becomes the state", func(t *testing.T) {
+		empty := f.dataDir(t, "empty/staging/terraform.tfstate", `v = "a"`+"\n")
+		r, err := workdir.Restore(ctx, empty, f.env, earlier, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		after := empty.snapshot(t)
+		// Terraform gives a state pushed onto an empty backend a new lineage, as the
+		// restore's summary says; the serial and the resources are the backup's.
+		if r.Current != nil || after.Serial != old.Serial || after.Lineage == old.Lineage || inputOf(t, empty) != "a" ||
+			!strings.Contains(r.Summary(), "under the new lineage") {
+			t.Errorf("restore %+v: state now serial %d lineage %s; want the backup's serial %d under a lineage other than %s",
+				r, after.Serial, after.Lineage, old.Serial, old.Lineage)
+		}
+	})
+}
+
+// TestDrift runs the refresh-only plan: no drift on a state just applied, and a held
+// lock comes back as the lock's error, not as a drift report. (terraform_data reads
+// nothing remote, so it cannot drift: TestImport drifts a real bucket.)
+func TestDrift(t *testing.T) {
+	f := newBackend(t, environment.Test)
+	d := f.dataDir(t, "", `v = "a"`+"\n")
+	ctx := context.Background()
+	f.apply(t, d)
+
+	t.Run("no drift", func(t *testing.T) {
+		got, err := workdir.Drift(ctx, d, f.env)
+		if err != nil || got.Status != state.DriftNone {
+			t.Fatalf("drift %+v, %v; want none", got, err)
+		}
+	})
+
+	t.Run("a held lock", func(t *testing.T) {
+		const id = "8a7f3c1e-0000-4000-8000-workdirtest01"
+		db := dynamodb.NewFromConfig(aws.Config{Region: f.backend.Region, Credentials: f.s3.Options().Credentials},
+			func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(f.moto.URL) })
+		lockID := f.backend.Bucket + "/" + f.backend.Key
+		info := `{"ID":"` + id + `","Operation":"OperationTypeApply","Info":"","Who":"someone@elsewhere","Version":"1.11.4","Created":"` +
+			time.Now().UTC().Format(time.RFC3339Nano) + `","Path":"` + lockID + `"}`
+		if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(f.backend.DynamoDBTable), Item: map[string]dbtypes.AttributeValue{
+			"LockID": &dbtypes.AttributeValueMemberS{Value: lockID}, "Info": &dbtypes.AttributeValueMemberS{Value: info},
+		}}); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			if _, err := db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(f.backend.DynamoDBTable),
+				Key: map[string]dbtypes.AttributeValue{"LockID": &dbtypes.AttributeValueMemberS{Value: lockID}}}); err != nil {
+				t.Error(err)
+			}
+		}()
+		_, err := workdir.Drift(ctx, d, f.env)
+		var lock *state.LockError
+		if !errors.As(err, &lock) || lock.Lock.ID != id || lock.Lock.Who != "someone@elsewhere" {
+			t.Fatalf("error %v, want the lock %s held by someone@elsewhere", err, id)
+		}
+	})
+}
