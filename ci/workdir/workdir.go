@@ -23,8 +23,10 @@ import (
 )
 
 // Dir is an environment's Terraform working directory after `terraform init`. Methods that
-// change it return the directory after the change, so a container stays immutable and a
-// sequence may go on from an earlier step.
+// change it return the directory after the change: a container stays immutable, so a
+// sequence may go on from an earlier step. A mutable implementation (the tests' host
+// directory) returns itself, and what a sequence wrote (imports.tf, plan files) stays for
+// the next one, as it would in a checkout.
 type Dir[D any] interface {
 	// Out is the directory the commands leave their files in (commands' out).
 	Out() string
