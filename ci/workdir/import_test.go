@@ -150,6 +150,43 @@ func TestImport(t *testing.T) {
 		}
 	})
 
+	// --force: what is managed is removed from the state and imported again, after a backup
+	// of the state it changes.
+	forced := func(t *testing.T) *workdir.Mapping {
+		t.Helper()
+		if err := os.Remove(filepath.Join(d.dir, importer.FileName)); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		force := req
+		force.Options.Force = true
+		m, err := workdir.Map(ctx, d, f.env, force)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(m.Plan.StateRemovals, []string{"aws_s3_bucket.assets"}) {
+			t.Fatalf("state removals %q, want the managed bucket", m.Plan.StateRemovals)
+		}
+		return m
+	}
+
+	t.Run("--force re-imports what is managed, after a state backup", func(t *testing.T) {
+		before := len(f.backups(t))
+		res, err := workdir.Import(ctx, d, f.env, forced(t), false, restoreLine, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := d.stateList(t); !slices.Equal(got, []string{"aws_s3_bucket.assets"}) {
+			t.Errorf("state after the forced import: %q", got)
+		}
+		// Two backups: the state before its state rm (the bucket still in it), then, as before
+		// every prod apply, the state the import's apply starts from.
+		lines := strings.Split(strings.TrimSpace(res.Backups), "\n")
+		if n := len(f.backups(t)); n != before+2 || len(lines) != 2 || !strings.Contains(lines[0], "1 resources, kept at `backups/prod/") ||
+			!strings.Contains(lines[1], "0 resources, kept at `backups/prod/") {
+			t.Errorf("%d backups (%d before), backup lines %q; want the state before the state rm, then before the apply", n, before, res.Backups)
+		}
+	})
+
 	t.Run("drift", func(t *testing.T) {
 		if _, err := f.s3.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String("shop-prod-assets"),
 			Tagging: &s3types.Tagging{TagSet: []s3types.Tag{{Key: aws.String("Project"), Value: aws.String("shop")},
@@ -159,6 +196,26 @@ func TestImport(t *testing.T) {
 		got, err := workdir.Drift(ctx, d, f.env)
 		if err != nil || got.Status != state.DriftFound || len(got.Changes) != 1 || got.Changes[0].Address != "aws_s3_bucket.assets" {
 			t.Fatalf("after a tag changed by hand: drift %+v, %v; want aws_s3_bucket.assets", got, err)
+		}
+	})
+	// Last: it leaves the bucket out of the state.
+	t.Run("a --force import that fails after its state rm says how to restore", func(t *testing.T) {
+		m := forced(t)
+		if _, err := f.s3.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("shop-prod-assets")}); err != nil {
+			t.Fatal(err)
+		}
+		_, err := workdir.Import(ctx, d, f.env, m, false, restoreLine, time.Now())
+		if err == nil {
+			t.Fatal("the forced import of a deleted bucket did not fail")
+		}
+		backups := f.backups(t)
+		for _, want := range []string{"--force removed aws_s3_bucket.assets from the prod state", "restore-state --from=" + backups[0]} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error lacks %q:\n%v", want, err)
+			}
+		}
+		if got := d.stateList(t); len(got) != 0 {
+			t.Errorf("state after the failed forced import: %q (the state rm is written at once)", got)
 		}
 	})
 }
