@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"path"
 	"time"
 
@@ -78,8 +77,8 @@ func (m *Infra) Import(
 // --force re-imports, plan the imports, and apply that plan through the gate unless dryRun.
 func (r *run) importResources(ctx context.Context, project string, dryRun, force, generateConfig bool) (*workdir.Mapping, workdir.Imported[tfDir], error) {
 	var none workdir.Imported[tfDir]
-	if !importer.Enabled(r.profile) {
-		return nil, none, fmt.Errorf("%s does not import (import strategy %q: its resources are ephemeral); import into test, staging or prod", r.env, r.profile.Import)
+	if err := importer.CheckEnabled(r.env, r.profile); err != nil {
+		return nil, none, err
 	}
 	opts := importer.OptionsFor(r.profile)
 	opts.Force, opts.GenerateConfig = force, generateConfig

@@ -42,7 +42,7 @@ func (r *run) keepRecord(ctx context.Context, f runs.Facts) runs.Written {
 	return w
 }
 
-// recordOutcome writes the record of an apply, import or drift run that ended with err (nil
+// recordOutcome writes the record of an apply or drift run that ended with err (nil
 // when it succeeded).
 func (r *run) recordOutcome(ctx context.Context, f runs.Facts, err error) runs.Written {
 	return r.keepRecord(ctx, f.Outcome(err))

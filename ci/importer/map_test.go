@@ -282,6 +282,10 @@ func TestProfilesDecideImport(t *testing.T) {
 				if got := importer.Enabled(p); got != tt.want {
 					t.Errorf("Enabled = %v (import strategy %q), want %v", got, p.Import, tt.want)
 				}
+				if err := importer.CheckEnabled(environment.Name(tt.env), p); (err == nil) != tt.want ||
+					(err != nil && !strings.HasPrefix(err.Error(), tt.env+" does not import")) {
+					t.Errorf("CheckEnabled = %v, want an error only where import is off", err)
+				}
 				if o := importer.OptionsFor(p); o.ProjectTagKey != p.ProjectTagKey || o.EnvironmentTagKey != p.EnvironmentTagKey || o.ProjectTagKey == "" {
 					t.Errorf("OptionsFor = %+v, want the profile's tag keys %q and %q", o, p.ProjectTagKey, p.EnvironmentTagKey)
 				}

@@ -40,6 +40,14 @@ func CheckProject(project string, profile environment.Profile) error {
 	return nil
 }
 
+// CheckEnabled refuses an import into an environment that does not import (Enabled).
+func CheckEnabled(env environment.Name, profile environment.Profile) error {
+	if !Enabled(profile) {
+		return fmt.Errorf("%s does not import (import strategy %q: its resources are ephemeral); import into test, staging or prod", env, profile.Import)
+	}
+	return nil
+}
+
 // RequestFor is the import request of project in profile's environment: discovery by its
 // tags in region, through endpoint ("" for AWS itself), mapped with opts.
 func RequestFor(profile environment.Profile, project, region, endpoint string, opts Options) Request {
