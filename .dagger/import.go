@@ -146,7 +146,7 @@ func (p *pipelineRun) importStep(ctx context.Context) (*workdir.Mapping, error) 
 	if !p.plan.Runs(pipeline.StepImport) {
 		return nil, nil
 	}
-	_, mapped, err := p.r.mapImports(ctx, p.project, importer.OptionsFor(p.r.profile))
+	_, mapped, err := p.r.mapImports(ctx, p.Project, importer.OptionsFor(p.r.profile))
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +159,7 @@ func (p *pipelineRun) importStep(ctx context.Context) (*workdir.Mapping, error) 
 
 // importDone records the import step once the plan says what it imports.
 func (p *pipelineRun) importDone(mapped *workdir.Mapping) {
-	s, files := mapped.Step(string(p.r.env), p.dryRun)
+	s, files := mapped.Step(string(p.r.env), p.DryRun)
 	p.rec.Add(s)
 	p.mu.Lock()
 	defer p.mu.Unlock()

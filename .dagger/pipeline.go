@@ -105,42 +105,30 @@ func (m *Infra) Pipeline(
 	maxParallel int,
 ) (*dagger.Directory, error) {
 	return m.runPipeline(ctx, pipelineFlags{
-		env: env, dryRun: dryRun, skipTests: skipTests, testUnchanged: testUnchanged, forceRecreate: forceRecreate,
-		project: project, reportOnFailure: reportOnFailure, gh: gitHub{githubEventName, githubRef, requestedEnv, githubEvent},
-		infracostAPIKey: infracostApiKey, storePlan: storePlan, planRef: planRef, planSha256: planSha256, commit: commit,
-		notifyWebhooks: notifyWebhooks, runURL: runUrl, changedFiles: changedFiles, stacks: stacks, maxParallel: maxParallel,
+		Flags: pipeline.Flags{Env: env, DryRun: dryRun, SkipTests: skipTests, TestUnchanged: testUnchanged, ForceRecreate: forceRecreate,
+			Project: project, ReportOnFailure: reportOnFailure, StorePlan: storePlan, PlanRef: planRef, PlanSHA256: planSha256,
+			Commit: commit, Stacks: stacks, Event: githubEventName, Ref: githubRef},
+		gh:              gitHub{githubEventName, githubRef, requestedEnv, githubEvent},
+		infracostAPIKey: infracostApiKey, notifyWebhooks: notifyWebhooks, runURL: runUrl, changedFiles: changedFiles, maxParallel: maxParallel,
 	})
 }
 
-// pipelineFlags are Pipeline's arguments, gathered so that each stack of --stacks runs the
-// same pipeline with the few flags of its own.
+// pipelineFlags are Pipeline's arguments: ci/pipeline's Flags, and the secrets and files
+// beside them. Each stack of --stacks runs the same pipeline on Flags.ForStack.
 type pipelineFlags struct {
-	env                                             string
-	dryRun, skipTests, testUnchanged, forceRecreate bool // testUnchanged: tests even without changes
-	project                                         string
-	reportOnFailure                                 bool
-	gh                                              gitHub
-	infracostAPIKey                                 *dagger.Secret
-	storePlan                                       bool // store the judged plan for a later apply
-	planRef, planSha256, commit                     string
-	notifyWebhooks                                  *dagger.Secret
-	runURL                                          string
-	changedFiles                                    *dagger.File
-	stacks                                          string
-	maxParallel                                     int
-}
-
-// always reports whether the event runs everything, whatever the change touches: manual
-// dispatch and the schedule.
-func (f pipelineFlags) always() bool {
-	return f.gh.eventName == "workflow_dispatch" || f.gh.eventName == "schedule"
+	pipeline.Flags
+	gh              gitHub // to resolve the environment when --env is not given
+	infracostAPIKey *dagger.Secret
+	notifyWebhooks  *dagger.Secret
+	runURL          string
+	changedFiles    *dagger.File
+	maxParallel     int
 }
 
 // runPipeline is Pipeline, on its flags.
 func (m *Infra) runPipeline(ctx context.Context, f pipelineFlags) (*dagger.Directory, error) {
 	started := time.Now()
-	var why, actor string
-	if f.env == "" {
+	if f.Env == "" {
 		if !f.gh.given() {
 			return nil, fmt.Errorf("no environment: pass --env (preview, test, staging or prod) or the GitHub values (--github-event-name, --github-ref, --requested-env)")
 		}
@@ -152,26 +140,18 @@ func (m *Infra) runPipeline(ctx context.Context, f pipelineFlags) (*dagger.Direc
 		if err != nil {
 			return nil, err
 		}
-		f.env, why, actor = string(ctxGH.Target.Name), ctxGH.Target.Why, ctxGH.Actor
-		if f.gh.ref == "" {
-			f.gh.ref = ctxGH.Ref
-		}
-		if f.commit == "" {
-			f.commit = ctxGH.SHA
-		}
-		f.forceRecreate = f.forceRecreate || ctxGH.Inputs.ForceRecreate
-		f.dryRun = f.dryRun || ctxGH.Inputs.DryRun
-		f.skipTests = f.skipTests || ctxGH.Inputs.SkipTests
+		f.Flags = f.WithGitHub(ctxGH)
 	}
-	if f.stacks != "" {
-		if f.planRef != "" {
-			return nil, fmt.Errorf("--plan-ref applies one stack's stored plan: give it with --terraform-dir=<stack>, not --stacks")
-		}
-		return m.pipelineStacks(ctx, stacksOptions{spec: f.stacks, maxParallel: f.maxParallel, changedFiles: f.changedFiles, always: f.always(),
-			env: f.env, dryRun: f.dryRun || f.storePlan, reportOnFailure: f.reportOnFailure},
+	var err error
+	if f.Flags, err = f.Settle(); err != nil {
+		return nil, err
+	}
+	if f.Stacks != "" {
+		return m.pipelineStacks(ctx, stacksOptions{spec: f.Stacks, maxParallel: f.maxParallel, changedFiles: f.changedFiles, always: f.Always(),
+			env: f.Env, dryRun: f.DryRun, reportOnFailure: f.ReportOnFailure},
 			func(ctx context.Context, sm *Infra, dry bool) (*dagger.Directory, error) {
-				one := f // one stack: its report goes into the combined one, which decides the verdict
-				one.dryRun, one.reportOnFailure, one.planSha256, one.changedFiles, one.stacks = dry, true, "", nil, ""
+				one := f
+				one.Flags, one.changedFiles = f.ForStack(dry), nil
 				return sm.runPipeline(ctx, one)
 			})
 	}
@@ -179,8 +159,8 @@ func (m *Infra) runPipeline(ctx context.Context, f pipelineFlags) (*dagger.Direc
 	if err != nil {
 		return nil, err
 	}
-	if f.changedFiles != nil && !f.always() {
-		if dir, err := m.unaffected(ctx, f.env, f.changedFiles); dir != nil || err != nil {
+	if f.changedFiles != nil && !f.Always() {
+		if dir, err := m.unaffected(ctx, f.Env, f.changedFiles); dir != nil || err != nil {
 			return dir, err
 		}
 	}
@@ -190,37 +170,31 @@ func (m *Infra) runPipeline(ctx context.Context, f pipelineFlags) (*dagger.Direc
 	if f.notifyWebhooks, err = given(ctx, "notify-webhooks", f.notifyWebhooks); err != nil {
 		return nil, err
 	}
-	f.dryRun = f.dryRun || f.storePlan
-	reproduce := m.envCall("pipeline", f.env, creds).
-		Bool("dry-run", f.dryRun).
-		Bool("force-recreate", f.forceRecreate).
-		Bool("skip-tests", f.skipTests).
-		Bool("test-unchanged", f.testUnchanged).
-		Flag("project", f.project).
+	reproduce := m.envCall("pipeline", f.Env, creds).
+		Bool("dry-run", f.DryRun).
+		Bool("force-recreate", f.ForceRecreate).
+		Bool("skip-tests", f.SkipTests).
+		Bool("test-unchanged", f.TestUnchanged).
+		Flag("project", f.Project).
 		Secret("infracost-api-key", f.infracostAPIKey != nil, "INFRACOST_API_KEY").
-		Bool("store-plan", f.storePlan).Flag("plan-ref", f.planRef).Flag("plan-sha256", f.planSha256).Flag("commit", f.commit)
+		Bool("store-plan", f.StorePlan).Flag("plan-ref", f.PlanRef).Flag("plan-sha256", f.PlanSHA256).Flag("commit", f.Commit)
 	announce(reproduce)
-	stored, err := parseStoredRef(f.planRef, f.planSha256, f.commit)
+	stored, err := parseStoredRef(f.PlanRef, f.PlanSHA256, f.Commit)
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
-	if stored != nil && f.storePlan {
-		return nil, reproduce.Wrap(fmt.Errorf("give one of --store-plan (first phase) and --plan-ref (second phase)"))
-	}
-	r, err := m.newRun(ctx, f.env, creds)
+	r, err := m.newRun(ctx, f.Env, creds)
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
 	p := &pipelineRun{
 		pipelineFlags: f,
 		r:             r,
-		plan:          pipeline.NewPlan(r.profile, pipeline.Options{DryRun: f.dryRun, SkipTests: f.skipTests, Project: f.project}),
-		why:           why,
+		plan:          pipeline.NewPlan(r.profile, pipeline.Options{DryRun: f.DryRun, SkipTests: f.SkipTests, Project: f.Project}),
 		stored:        stored,
 		creds:         creds,
 		started:       started,
 		rec:           pipeline.NewRecorder(r.profile, started),
-		trigger:       runTrigger{event: f.gh.eventName, ref: f.gh.ref, actor: actor},
 	}
 	p.run(ctx)
 
@@ -228,7 +202,7 @@ func (m *Infra) runPipeline(ctx context.Context, f pipelineFlags) (*dagger.Direc
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
-	if res.Verdict == gate.Block && !f.reportOnFailure {
+	if res.Verdict == gate.Block && !f.ReportOnFailure {
 		res.Reasons = pipeline.Reasons(p.rec.Outcomes(), gate.Block) // why it blocked, not every warning
 		return nil, reproduce.Wrap(res.Err())
 	}
@@ -241,12 +215,10 @@ type pipelineRun struct {
 	pipelineFlags
 	r             *run
 	plan          pipeline.Plan
-	why           string
 	stored        *storedRef // apply this stored plan instead of planning
 	creds         awsCredentials
 	storedSection string // the stored plan's summary section, once stored
 	started       time.Time
-	trigger       runTrigger // the GitHub values, for the run record
 
 	rec     *pipeline.Recorder // the steps as they finish
 	mu      sync.Mutex         // guards what the steps leave for the report:
@@ -321,9 +293,9 @@ func (p *pipelineRun) run(ctx context.Context) {
 			return ts.Step(), nil
 		},
 	}
-	if p.storePlan {
+	if p.StorePlan {
 		steps.Store = func(ctx context.Context) error {
-			section, err := r.storeForApply(ctx, planned, p.commit, p.creds)
+			section, err := r.storeForApply(ctx, planned, p.Commit, p.creds)
 			if err != nil {
 				return err
 			}
@@ -333,7 +305,7 @@ func (p *pipelineRun) run(ctx context.Context) {
 			return nil
 		}
 	}
-	pipeline.Execute(ctx, p.plan, p.testUnchanged, steps, p.rec)
+	pipeline.Execute(ctx, p.plan, p.TestUnchanged, steps, p.rec)
 }
 
 // findingsStep is a findings step judged against the environment's threshold.
@@ -352,7 +324,7 @@ func (p *pipelineRun) planWithImports(ctx context.Context) (judged, error) {
 	if p.stored != nil {
 		// The stored plan is applied as reviewed, imports and all: nothing is planned again.
 		p.rec.Begin(pipeline.StepPlan)
-		return r.storedPlan(ctx, p.stored, p.forceRecreate)
+		return r.storedPlan(ctx, p.stored, p.ForceRecreate)
 	}
 	p.rec.Begin(pipeline.StepImport)
 	mapped, err := p.importStep(ctx)
@@ -369,7 +341,7 @@ func (p *pipelineRun) planWithImports(ctx context.Context) (judged, error) {
 	if err != nil {
 		return judged{}, err
 	}
-	planned, resolved, err := workdir.PlanImports(ctx, d, e, mapped, p.forceRecreate)
+	planned, resolved, err := workdir.PlanImports(ctx, d, e, mapped, p.ForceRecreate)
 	if resolved {
 		p.importDone(mapped)
 	}
@@ -382,7 +354,7 @@ func (p *pipelineRun) report(ctx context.Context, reproduce pipeline.Command) (*
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	rep := pipeline.Report{
-		Run:       pipeline.Run{Env: p.r.env, Why: p.why, DryRun: p.dryRun},
+		Run:       pipeline.Run{Env: p.r.env, Why: p.Why, DryRun: p.DryRun},
 		Steps:     p.rec.Steps(),
 		Reproduce: reproduce,
 		SARIF:     p.r.m.sarifOptions(ctx, nil),

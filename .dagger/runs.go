@@ -14,13 +14,10 @@ import (
 	"github.com/infrapipe/infrapipe/ci/runs"
 )
 
-// runTrigger is what the GitHub values say of a run, for its record.
-type runTrigger struct{ event, ref, actor string }
-
 // keepRecord writes the pipeline's run record (ci/runs) from its report.
 func (p *pipelineRun) keepRecord(ctx context.Context, rep *pipeline.Report) runs.Written {
-	return p.r.keepRecord(ctx, rep.Facts(runs.Facts{Kind: runs.KindPipeline, Commit: p.commit, Ref: p.trigger.ref,
-		Trigger: p.trigger.event, Actor: p.trigger.actor, Started: p.started}))
+	return p.r.keepRecord(ctx, rep.Facts(runs.Facts{Kind: runs.KindPipeline, Commit: p.Commit, Ref: p.Ref,
+		Trigger: p.Event, Actor: p.Actor, Started: p.started}))
 }
 
 // keepRecord writes a run's record to the environment's state bucket, under runs/ beside the

@@ -1,0 +1,64 @@
+package pipeline
+
+import (
+	"errors"
+
+	"github.com/infrapipe/infrapipe/ci/ghactions"
+)
+
+// Flags are a pipeline call's switches and values: the ones its GitHub event may set and
+// the ones that contradict each other. The module keeps its secrets and files beside them.
+type Flags struct {
+	Env                                             string
+	DryRun, SkipTests, TestUnchanged, ForceRecreate bool
+	Project                                         string
+	ReportOnFailure                                 bool
+	StorePlan                                       bool // first phase: store the judged plan
+	PlanRef, PlanSHA256, Commit                     string
+	Stacks                                          string
+	// Event and Ref are the GitHub event name and ref as given; Ref is then the one the
+	// event resolved. Why and Actor come from the event: why this environment, and who.
+	Event, Ref, Why, Actor string
+}
+
+// Always reports whether the event runs everything, whatever the change touches: manual
+// dispatch and the schedule.
+func (f Flags) Always() bool { return f.Event == "workflow_dispatch" || f.Event == "schedule" }
+
+// WithGitHub is f on the environment c resolved. The event's switches (a pull request's dry
+// run, workflow_dispatch's inputs) turn dry run, force-recreate and skip-tests on, never off;
+// the ref and the commit come from the event when they were not given.
+func (f Flags) WithGitHub(c *ghactions.Context) Flags {
+	f.Env, f.Why, f.Actor = string(c.Target.Name), c.Target.Why, c.Actor
+	if f.Ref == "" {
+		f.Ref = c.Ref
+	}
+	if f.Commit == "" {
+		f.Commit = c.SHA
+	}
+	f.ForceRecreate = f.ForceRecreate || c.Inputs.ForceRecreate
+	f.DryRun = f.DryRun || c.Inputs.DryRun
+	f.SkipTests = f.SkipTests || c.Inputs.SkipTests
+	return f
+}
+
+// Settle refuses switches that contradict each other, before anything runs, and turns on
+// what one implies: storing a plan is a dry run.
+func (f Flags) Settle() (Flags, error) {
+	if f.StorePlan && f.PlanRef != "" {
+		return f, errors.New("give one of --store-plan (first phase) and --plan-ref (second phase)")
+	}
+	if f.Stacks != "" && f.PlanRef != "" {
+		return f, errors.New("--plan-ref applies one stack's stored plan: give it with --terraform-dir=<stack>, not --stacks")
+	}
+	f.DryRun = f.DryRun || f.StorePlan
+	return f, nil
+}
+
+// ForStack is f for one stack of --stacks: the stack's report goes into the combined one,
+// which decides the verdict, so it is always returned; dryRun holds a stack whose
+// dependency blocked.
+func (f Flags) ForStack(dryRun bool) Flags {
+	f.DryRun, f.ReportOnFailure, f.PlanSHA256, f.Stacks = dryRun, true, "", ""
+	return f
+}

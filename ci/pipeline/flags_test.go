@@ -1,0 +1,84 @@
+package pipeline
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/ghactions"
+)
+
+// The event's switches turn the caller's on, never off, from the real payloads of
+// ci/ghactions' tests; the caller's ref and commit win over the event's.
+func TestFlagsWithGitHub(t *testing.T) {
+	event := func(name string) string { return filepath.Join("..", "ghactions", "testdata", "events", name) }
+	for _, tt := range []struct {
+		name  string
+		given Flags
+		v     ghactions.Values
+		want  Flags
+	}{
+		{"a pull request plans preview as a dry run", Flags{},
+			ghactions.Values{EventName: "pull_request", Ref: "refs/pull/2/merge", EventPath: event("pull_request-synchronize.json")},
+			Flags{Env: "preview", DryRun: true, Ref: "refs/pull/2/merge", Commit: "ec26c3e57ca3a959ca5aad62de7213c562f8c821",
+				Why: "event pull_request", Actor: "Codertocat"}},
+		{"workflow_dispatch's inputs switch force-recreate and skip-tests on", Flags{DryRun: true, Ref: "refs/heads/main", Commit: "abc"},
+			ghactions.Values{EventName: "workflow_dispatch", EventPath: event("workflow_dispatch-prod-booleans.json")},
+			Flags{Env: "prod", DryRun: true, ForceRecreate: true, SkipTests: true, Ref: "refs/heads/main", Commit: "abc",
+				Why: "workflow_dispatch: the event payload's inputs.environment is prod", Actor: "Codertocat"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := ghactions.NewContext(environment.DefaultConfig(), tt.v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := tt.given.WithGitHub(c); got != tt.want {
+				t.Errorf("flags\n got %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestFlagsSettle(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		f       Flags
+		wantDry bool
+		wantErr string
+	}{
+		{"nothing to settle", Flags{Env: "test"}, false, ""},
+		{"storing a plan is a dry run", Flags{Env: "prod", StorePlan: true}, true, ""},
+		{"both phases at once", Flags{StorePlan: true, PlanRef: "plans/prod/x.tfplan"}, false, "give one of --store-plan (first phase) and --plan-ref"},
+		{"a stored plan across stacks", Flags{Stacks: "all", PlanRef: "plans/prod/x.tfplan"}, false, "--plan-ref applies one stack's stored plan"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.f.Settle()
+			if tt.wantErr != "" {
+				if err == nil || !strings.HasPrefix(err.Error(), tt.wantErr) {
+					t.Fatalf("Settle() error %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got.DryRun != tt.wantDry {
+				t.Errorf("Settle() = %+v, %v; want dry run %v", got, err, tt.wantDry)
+			}
+		})
+	}
+}
+
+func TestFlagsAlwaysAndForStack(t *testing.T) {
+	for event, want := range map[string]bool{"workflow_dispatch": true, "schedule": true, "push": false, "pull_request": false, "": false} {
+		if got := (Flags{Event: event}).Always(); got != want {
+			t.Errorf("Always() for %q = %v, want %v", event, got, want)
+		}
+	}
+	f := Flags{Env: "prod", Stacks: "all", PlanSHA256: "abc", StorePlan: true, Project: "shop"}
+	one := f.ForStack(true)
+	if !one.DryRun || !one.ReportOnFailure || one.Stacks != "" || one.PlanSHA256 != "" || !one.StorePlan || one.Project != "shop" {
+		t.Errorf("ForStack(true) = %+v", one)
+	}
+	if f.ForStack(false).DryRun {
+		t.Error("ForStack(false) is a dry run")
+	}
+}
