@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/infrapipe/infrapipe/ci/internal/tftest"
 )
 
 // repo writes a repository: a stack using a local module (which uses a nested one) and a
@@ -13,7 +15,7 @@ import (
 func repo(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	for name, content := range map[string]string{
+	tftest.WriteFiles(t, dir, map[string]string{
 		"terraform/main.tf": `module "net" {
   source = "../modules/network"
 }
@@ -29,15 +31,7 @@ module "vpc" {
 		"docs/guide.md":                        "# guide\n",
 		".dagger/main.go":                      "package main\n",
 		".github/workflows/infrastructure.yml": "name: x\n",
-	} {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	return dir
 }
 

@@ -94,14 +94,7 @@ resource "terraform_data" "x" {
 		"environments/test.tfvars": "v = \"a\"\n",
 		"test.tfbackend":           state.TFBackend(backend, state.Endpoints{S3: moto.URL, STS: moto.URL, DynamoDB: moto.URL}),
 	}
-	for name, content := range files {
-		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	tftest.WriteFiles(t, dir, files)
 
 	if code, out := run(t, dir, append(env, "TF_PLUGIN_CACHE_DIR="+filepath.Join(tmp, "plugins")), InstallProviders()); code != 0 {
 		t.Fatalf("install providers: exit %d\n%s", code, out)

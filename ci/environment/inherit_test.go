@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/infrapipe/infrapipe/ci/findings"
+	"github.com/infrapipe/infrapipe/ci/internal/tftest"
 )
 
 const repoFile = `version: 1
@@ -109,15 +110,7 @@ func TestLoadStack(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			root := t.TempDir()
-			for name, content := range tt.files {
-				p := filepath.Join(root, filepath.FromSlash(name))
-				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
+			tftest.WriteFiles(t, root, tt.files)
 			c, err := LoadStack(dirReader(root), tt.dir)
 			if err != nil {
 				t.Fatal(err)

@@ -36,21 +36,6 @@ func execIn(t *testing.T, dir string, args ...string) (int, string, string) {
 	return 0, out.String(), errb.String()
 }
 
-func writeFiles(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
 // TestReadFmt runs commands.FmtCheck with the real terraform and reads what it left as the
 // module does, with the Terraform directory "terraform".
 func TestReadFmt(t *testing.T) {
@@ -79,7 +64,9 @@ func TestReadFmt(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, stdout, stderr := execIn(t, writeFiles(t, tt.files), commands.FmtCheck()...)
+			dir := t.TempDir()
+			tftest.WriteFiles(t, dir, tt.files)
+			code, stdout, stderr := execIn(t, dir, commands.FmtCheck()...)
 			got, diff, err := ReadFmt("terraform", code, stdout, stderr)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "main.tf") {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/infrapipe/infrapipe/ci/internal/tftest"
 )
 
 // manyStacks writes a repository of n stacks under live/, each using one of ten shared
@@ -26,7 +28,7 @@ func manyStacks(b *testing.B, n int) string {
 		}
 	}
 	files["pipeline.yaml"] = "version: 1\nstacks:\n  include: [\"live/*\"]\n  depends_on:\n" + deps.String()
-	write(b, root, files)
+	tftest.WriteFiles(b, root, files)
 	return root
 }
 

@@ -10,21 +10,8 @@ import (
 
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/ghactions"
+	"github.com/infrapipe/infrapipe/ci/internal/tftest"
 )
-
-// write writes files (path from root → content) under root.
-func write(t testing.TB, root string, files map[string]string) {
-	t.Helper()
-	for name, content := range files {
-		p := filepath.Join(root, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
 
 const backendS3 = "terraform {\n  backend \"s3\" {}\n}\n"
 
@@ -63,7 +50,7 @@ defaults:
 
 func TestDiscover(t *testing.T) {
 	root := t.TempDir()
-	write(t, root, layout())
+	tftest.WriteFiles(t, root, layout())
 	r, err := Discover(NewDirTree(root))
 	if err != nil {
 		t.Fatal(err)
@@ -88,7 +75,7 @@ func TestDiscover(t *testing.T) {
 
 func TestDiscoverWithoutRepositoryFile(t *testing.T) {
 	root := t.TempDir()
-	write(t, root, map[string]string{"main.tf": backendS3, "modules/m/main.tf": "", "other/pipeline.yaml": "version: 1\n"})
+	tftest.WriteFiles(t, root, map[string]string{"main.tf": backendS3, "modules/m/main.tf": "", "other/pipeline.yaml": "version: 1\n"})
 	r, err := Discover(NewDirTree(root))
 	if err != nil || len(r.Stacks) != 1 || r.Stacks[0].Dir != "." {
 		t.Fatalf("a single stack at the root: %+v, %v", r.Stacks, err)
@@ -130,7 +117,7 @@ func TestDiscoverErrors(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			root := t.TempDir()
-			write(t, root, tt.files)
+			tftest.WriteFiles(t, root, tt.files)
 			_, err := Discover(NewDirTree(root))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("err = %v, want %q", err, tt.want)
@@ -178,7 +165,7 @@ func newGitRepo(t *testing.T, files map[string]string) *gitRepo {
 	}
 	g := &gitRepo{t: t, dir: t.TempDir()}
 	g.git("init", "-q", "-b", "main")
-	write(t, g.dir, files)
+	tftest.WriteFiles(t, g.dir, files)
 	g.git("add", "-A")
 	g.git("commit", "-qm", "base")
 	return g
@@ -209,29 +196,29 @@ func TestChangedOnGitBranches(t *testing.T) {
 		removed string
 	}{
 		{"a shared nested module selects exactly its users and their dependents", func(t *testing.T, dir string) {
-			write(t, dir, map[string]string{"modules/shared/naming/main.tf": "resource \"terraform_data\" \"n2\" {}\n"})
+			tftest.WriteFiles(t, dir, map[string]string{"modules/shared/naming/main.tf": "resource \"terraform_data\" \"n2\" {}\n"})
 		}, "stacks/network,stacks/app", "modules/shared/naming/main.tf: in module modules/shared/naming, which the stack uses", ""},
 		{"a module one stack uses", func(t *testing.T, dir string) {
-			write(t, dir, map[string]string{"modules/db/main.tf": "resource \"terraform_data\" \"db2\" {}\n"})
+			tftest.WriteFiles(t, dir, map[string]string{"modules/db/main.tf": "resource \"terraform_data\" \"db2\" {}\n"})
 		}, "stacks/data,stacks/app", "depends on stacks/data, which the change touches", ""},
 		{"the dependent alone selects none of its dependencies", func(t *testing.T, dir string) {
-			write(t, dir, map[string]string{"stacks/app/main.tf": "# x\n"})
+			tftest.WriteFiles(t, dir, map[string]string{"stacks/app/main.tf": "# x\n"})
 		}, "stacks/app", "stacks/app/main.tf: in the stack", ""},
 		{"docs only", func(t *testing.T, dir string) {
-			write(t, dir, map[string]string{"docs/stacks.md": "# more\n"})
+			tftest.WriteFiles(t, dir, map[string]string{"docs/stacks.md": "# more\n"})
 		}, "", "", ""},
 		{"the repository's pipeline.yaml governs every stack", func(t *testing.T, dir string) {
-			write(t, dir, map[string]string{"pipeline.yaml": layout()["pipeline.yaml"] + "# note\n"})
+			tftest.WriteFiles(t, dir, map[string]string{"pipeline.yaml": layout()["pipeline.yaml"] + "# note\n"})
 		}, "legacy,stacks/data,stacks/network,stacks/app", "the repository's pipeline.yaml", ""},
 		{"a stack's policies govern only it", func(t *testing.T, dir string) {
-			write(t, dir, map[string]string{"stacks/network/policies/deny.rego": "package x\n"})
+			tftest.WriteFiles(t, dir, map[string]string{"stacks/network/policies/deny.rego": "package x\n"})
 		}, "stacks/network,stacks/app", "stacks/network/policies/deny.rego: in the stack", ""},
 		{"the pipeline itself", func(t *testing.T, dir string) {
-			write(t, dir, map[string]string{".dagger/main.go": "package main // x\n"})
+			tftest.WriteFiles(t, dir, map[string]string{".dagger/main.go": "package main // x\n"})
 		}, "legacy,stacks/data,stacks/network,stacks/app", "part of the pipeline", ""},
 		{"a module renamed, its users updated", func(t *testing.T, dir string) {
 			g.git("mv", "modules/db", "modules/database")
-			write(t, dir, map[string]string{"stacks/data/main.tf": "module \"db\" {\n  source = \"../../modules/database\"\n}\n"})
+			tftest.WriteFiles(t, dir, map[string]string{"stacks/data/main.tf": "module \"db\" {\n  source = \"../../modules/database\"\n}\n"})
 		}, "stacks/data,stacks/app", "modules/database/main.tf: in module modules/database", "modules/db"},
 		{"a stack renamed", func(t *testing.T, dir string) {
 			g.git("mv", "legacy", "stacks/legacy")
@@ -240,7 +227,7 @@ func TestChangedOnGitBranches(t *testing.T) {
 			g.git("rm", "-rq", "legacy")
 		}, "", "", "legacy"},
 		{"a stack nested in another", func(t *testing.T, dir string) {
-			write(t, dir, map[string]string{"stacks/network/edge/main.tf": backendS3})
+			tftest.WriteFiles(t, dir, map[string]string{"stacks/network/edge/main.tf": backendS3})
 		}, "stacks/network/edge", "stacks/network/edge/main.tf: in the stack", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -276,7 +263,7 @@ func TestChangedRefusesBrokenModule(t *testing.T) {
 	root := t.TempDir()
 	files := layout()
 	files["modules/shared/naming/bad.tf"] = "module \"x\" {\n  source = \n"
-	write(t, root, files)
+	tftest.WriteFiles(t, root, files)
 	r, err := Discover(NewDirTree(root))
 	if err != nil {
 		t.Fatal(err)
@@ -288,7 +275,7 @@ func TestChangedRefusesBrokenModule(t *testing.T) {
 
 func TestSelect(t *testing.T) {
 	root := t.TempDir()
-	write(t, root, layout())
+	tftest.WriteFiles(t, root, layout())
 	tree := NewDirTree(root)
 	r, err := Discover(tree)
 	if err != nil {
@@ -325,7 +312,7 @@ func TestSelect(t *testing.T) {
 
 func TestMatrix(t *testing.T) {
 	root := t.TempDir()
-	write(t, root, layout())
+	tftest.WriteFiles(t, root, layout())
 	r, err := Discover(NewDirTree(root))
 	if err != nil {
 		t.Fatal(err)
@@ -345,11 +332,11 @@ func TestMatrix(t *testing.T) {
 func TestChangedFromPullRequestPayload(t *testing.T) {
 	g := newGitRepo(t, layout())
 	g.git("checkout", "-qb", "feature")
-	write(t, g.dir, map[string]string{"modules/db/main.tf": "resource \"terraform_data\" \"db3\" {}\n"})
+	tftest.WriteFiles(t, g.dir, map[string]string{"modules/db/main.tf": "resource \"terraform_data\" \"db3\" {}\n"})
 	g.git("commit", "-qam", "db")
 	// main moves on meanwhile: the pull request's diff starts where it branched.
 	g.git("checkout", "-q", "main")
-	write(t, g.dir, map[string]string{"legacy/main.tf": backendS3 + "# main moved on\n"})
+	tftest.WriteFiles(t, g.dir, map[string]string{"legacy/main.tf": backendS3 + "# main moved on\n"})
 	g.git("commit", "-qam", "main moves")
 	mainHead := strings.TrimSpace(g.git("rev-parse", "HEAD"))
 	g.git("checkout", "-q", "feature")

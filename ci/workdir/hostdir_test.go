@@ -209,11 +209,7 @@ func (f *backendFixture) workdir(t testing.TB, key string, files map[string]stri
 		backend.Key = key
 	}
 	files["backend.tfbackend"] = state.TFBackend(backend, state.Endpoints{S3: f.moto.URL, STS: f.moto.URL, DynamoDB: f.moto.URL})
-	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	tftest.WriteFiles(t, dir, files)
 	secrets, err := os.MkdirTemp(t.TempDir(), "secrets-")
 	if err != nil {
 		t.Fatal(err)

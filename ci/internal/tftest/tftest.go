@@ -100,12 +100,21 @@ func New(t testing.TB, files map[string]string) *Workspace {
 // Write creates or replaces a file in the working directory.
 func (w *Workspace) Write(name, content string) {
 	w.t.Helper()
-	p := filepath.Join(w.Dir, name)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		w.t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		w.t.Fatal(err)
+	WriteFiles(w.t, w.Dir, map[string]string{name: content})
+}
+
+// WriteFiles writes files (slash-separated path under dir → content), creating their
+// directories: the fixture of every test that needs a tree of real files.
+func WriteFiles(t testing.TB, dir string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
