@@ -263,7 +263,7 @@ func (p *pipelineRun) run(ctx context.Context) {
 			return pipeline.Planned{Analysis: planned.Report.Analysis, Decision: planned.Report.Decision}, nil
 		},
 		Compliance: func(ctx context.Context) (pipeline.StepReport, error) {
-			res, err := r.compliance(ctx, planned.Dir.file("plan.json"))
+			res, err := r.compliance(ctx, planned)
 			if err != nil {
 				return pipeline.StepReport{}, err
 			}

@@ -35,17 +35,18 @@ func (m *Infra) Compliance(
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
-	res, err := r.compliance(ctx, p.Dir.file("plan.json"))
+	res, err := r.compliance(ctx, p)
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
 	return m.findingsReport(ctx, pipeline.StepCompliance, r.profile, res, r.profile.SeverityThreshold, reproduce)
 }
 
-// compliance evaluates a plan JSON with OPA and, when there are feature files,
+// compliance evaluates a judged plan's JSON with OPA and, when there are feature files,
 // terraform-compliance, in parallel, and redacts the plan's sensitive values from what they
 // found.
-func (r *run) compliance(ctx context.Context, planJSON *dagger.File) (pipeline.Scan, error) {
+func (r *run) compliance(ctx context.Context, p judged) (pipeline.Scan, error) {
+	planJSON := p.Dir.file("plan.json")
 	features, err := r.m.featureDir(ctx)
 	if err != nil {
 		return pipeline.Scan{}, err
@@ -68,15 +69,11 @@ func (r *run) compliance(ctx context.Context, planJSON *dagger.File) (pipeline.S
 	if err := g.Wait(); err != nil {
 		return pipeline.Scan{}, err
 	}
-	js, err := planJSON.Contents(ctx)
-	if err != nil {
-		return pipeline.Scan{}, fmt.Errorf("read plan.json for redaction: %w", err)
-	}
 	runs := []pipeline.ToolRun{opa}
 	if features != nil {
 		runs = append(runs, tfc)
 	}
-	return pipeline.MergeCompliance(r.m.repo(ctx), now(), []byte(js), runs...)
+	return pipeline.MergeCompliance(r.m.repo(ctx), now(), []byte(p.JSON), runs...)
 }
 
 // policiesDir is where a repository keeps its own policies, next to the Terraform code.

@@ -154,11 +154,7 @@ func Import[D Dir[D]](ctx context.Context, d D, e Env, m *Mapping, dryRun bool, 
 	if err != nil {
 		return Imported[D]{}, m.PlanFailed(string(e.Name), dryRun, err)
 	}
-	js, err := read(ctx, p.Dir, "plan", "plan.json")
-	if err != nil {
-		return Imported[D]{}, err
-	}
-	if err := m.Resolve(js); err != nil {
+	if err := m.Resolve(p.JSON); err != nil {
 		return Imported[D]{}, err
 	}
 	if err := m.Failed(string(e.Name), dryRun); err != nil {
@@ -193,11 +189,7 @@ func PlanImports[D Dir[D]](ctx context.Context, d D, e Env, m *Mapping, forceRec
 	if err != nil {
 		return p, m.ResolveFailure(err) == nil, err
 	}
-	js, err := read(ctx, p.Dir, "plan", "plan.json")
-	if err != nil {
-		return p, false, err
-	}
-	if err := m.Resolve(js); err != nil {
+	if err := m.Resolve(p.JSON); err != nil {
 		return p, false, err
 	}
 	return p, true, nil

@@ -54,10 +54,12 @@ type Env struct {
 }
 
 // Judged is a plan made or shown in Dir, read and judged by pipeline.Judge. Dir holds its
-// files in Out: tfplan, plan.json, plan.txt.
+// files in Out: tfplan, plan.json, plan.txt. JSON is plan.json as it was read, for what
+// else reads the plan (import's outcome, compliance's redaction) without reading it again.
 type Judged[D any] struct {
 	Dir    D
 	Report *pipeline.PlanReport
+	JSON   string
 }
 
 // With is the plan's report with more summary sections after the plan's own (the access
@@ -106,7 +108,7 @@ func Judge[D Dir[D]](ctx context.Context, d D, e Env, forceRecreate bool) (Judge
 	if err != nil {
 		return Judged[D]{}, err
 	}
-	return Judged[D]{Dir: d, Report: rep}, nil
+	return Judged[D]{Dir: d, Report: rep, JSON: js}, nil
 }
 
 // read is one file of Out; step names the step that wrote it, for the error.
