@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"dagger/infra/internal/dagger"
@@ -76,6 +77,10 @@ type run struct {
 	// emulator is set only once the emulator is up, so every container binds the same
 	// running instance: moto keeps its state in memory.
 	emulator *dagger.Service
+
+	// aws is what processAWS read from the engine once: the endpoint and the variables.
+	awsMu sync.Mutex
+	aws   *processEnv
 }
 
 // newRun resolves the environment through ci/environment (the built-in profiles with the

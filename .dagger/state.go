@@ -52,11 +52,40 @@ func (r *run) stateBucket(ctx context.Context) (*s3.Client, error) {
 	return state.NewS3Client(ctx, r.region(), endpoint)
 }
 
+// processEnv is the AWS endpoint and environment variables of this module's own process.
+type processEnv struct {
+	endpoint string
+	vars     map[string]string
+}
+
 // processAWS prepares this module's own process to call AWS (state backups, discovery) and
 // returns the endpoint to use: the emulator's (module code resolves service host names), or
 // "" for AWS with the caller's credentials. The credentials go to this call's process
-// environment only; every function call runs in its own process.
+// environment only; every function call runs in its own process. They are read from the
+// engine once per run (backups, stored plans, run records and discovery all come here) and
+// set again on every call, as another environment's run in the same call (kpis) may have
+// set its own region.
 func (r *run) processAWS(ctx context.Context) (string, error) {
+	r.awsMu.Lock()
+	defer r.awsMu.Unlock()
+	if r.aws == nil {
+		env, err := r.readProcessEnv(ctx)
+		if err != nil {
+			return "", err
+		}
+		r.aws = env
+	}
+	for name, v := range r.aws.vars {
+		if err := os.Setenv(name, v); err != nil {
+			return "", fmt.Errorf("set %s: %w", name, err)
+		}
+	}
+	return r.aws.endpoint, nil
+}
+
+// readProcessEnv reads the emulator's endpoint, or the caller's credentials, from the
+// engine.
+func (r *run) readProcessEnv(ctx context.Context) (*processEnv, error) {
 	endpoint := ""
 	creds := map[string]*dagger.Secret{
 		"AWS_ACCESS_KEY_ID":     r.creds.accessKeyID,
@@ -67,29 +96,25 @@ func (r *run) processAWS(ctx context.Context) (string, error) {
 		var err error
 		endpoint, err = r.emulator.Endpoint(ctx, dagger.ServiceEndpointOpts{Port: r.m.EmulatorPort, Scheme: "http"})
 		if err != nil {
-			return "", fmt.Errorf("AWS emulator endpoint: %w", err)
+			return nil, fmt.Errorf("AWS emulator endpoint: %w", err)
 		}
 		creds = map[string]*dagger.Secret{
 			"AWS_ACCESS_KEY_ID":     dag.SetSecret("emulator-access-key", "test"),
 			"AWS_SECRET_ACCESS_KEY": dag.SetSecret("emulator-secret-key", "test"),
 		}
 	}
+	env := &processEnv{endpoint: endpoint, vars: map[string]string{"AWS_REGION": r.region()}}
 	for name, secret := range creds {
 		if secret == nil {
 			continue
 		}
 		v, err := secret.Plaintext(ctx)
 		if err != nil {
-			return "", fmt.Errorf("read %s: %w", name, err)
+			return nil, fmt.Errorf("read %s: %w", name, err)
 		}
-		if err := os.Setenv(name, v); err != nil {
-			return "", fmt.Errorf("set %s: %w", name, err)
-		}
+		env.vars[name] = v
 	}
-	if err := os.Setenv("AWS_REGION", r.region()); err != nil {
-		return "", fmt.Errorf("set AWS_REGION: %w", err)
-	}
-	return endpoint, nil
+	return env, nil
 }
 
 // Backups lists the environment's state backups under the backend's backup prefix, newest
