@@ -23,15 +23,12 @@ func (m *Infra) Cost(
 	// +optional
 	infracostApiKey *dagger.Secret,
 ) (string, error) {
-	creds, err := m.credentials(ctx)
+	infracostApiKey, err := given(ctx, "infracost-api-key", infracostApiKey)
 	if err != nil {
 		return "", err
 	}
-	if infracostApiKey, err = given(ctx, "infracost-api-key", infracostApiKey); err != nil {
-		return "", err
-	}
-	reproduce := m.envCall("cost", env, creds).Secret("infracost-api-key", infracostApiKey != nil, "INFRACOST_API_KEY")
-	r, p, err := m.plannedRun(ctx, env, creds, false)
+	reproduce := m.envCall("cost", env).Secret("infracost-api-key", infracostApiKey != nil, "INFRACOST_API_KEY")
+	r, p, err := m.plannedRun(ctx, env, false)
 	if err != nil {
 		return "", reproduce.Wrap(err)
 	}

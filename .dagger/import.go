@@ -45,12 +45,8 @@ func (m *Infra) Import(
 	generateConfig bool,
 ) (*dagger.Directory, error) {
 	started := time.Now()
-	creds, err := m.credentials(ctx)
-	if err != nil {
-		return nil, err
-	}
-	reproduce := m.envCall("import", env, creds).Flag("project", project).Bool("dry-run", dryRun).Bool("force", force).Bool("generate-config", generateConfig)
-	r, err := m.newRun(ctx, env, creds)
+	reproduce := m.envCall("import", env).Flag("project", project).Bool("dry-run", dryRun).Bool("force", force).Bool("generate-config", generateConfig)
+	r, err := m.newRun(ctx, env)
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}

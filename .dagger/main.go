@@ -8,6 +8,7 @@
 package main
 
 import (
+	"context"
 	"time"
 
 	"dagger/infra/internal/dagger"
@@ -91,6 +92,7 @@ type Infra struct {
 // New configures the pipeline: which repository and Terraform directory, which tool images,
 // which region, and whether to run against an AWS emulator instead of AWS.
 func New(
+	ctx context.Context,
 	// The repository holding the Terraform code. Defaults to this module's repository; in
 	// your own repository pass --source=. (ignored: .git, .terraform, state and plan files).
 	// +defaultPath="/"
@@ -165,6 +167,16 @@ func New(
 		AWSEmulatorPort: awsEmulatorPort,
 	}, defaults)
 	if err != nil {
+		return nil, err
+	}
+	// An empty credential counts as not given (see given), for every function alike.
+	if awsAccessKeyID, err = given(ctx, "aws-access-key-id", awsAccessKeyID); err != nil {
+		return nil, err
+	}
+	if awsSecretAccessKey, err = given(ctx, "aws-secret-access-key", awsSecretAccessKey); err != nil {
+		return nil, err
+	}
+	if awsSessionToken, err = given(ctx, "aws-session-token", awsSessionToken); err != nil {
 		return nil, err
 	}
 	m := &Infra{

@@ -26,7 +26,7 @@ func newInfra(t *testing.T, set func(*constructorArgs)) *Infra {
 	if set != nil {
 		set(&a)
 	}
-	m, err := New(nil, a.terraformDir, a.terraformVersion, a.terraformImage, a.tflintImage, a.checkovImage, a.trivyImage,
+	m, err := New(t.Context(), nil, a.terraformDir, a.terraformVersion, a.terraformImage, a.tflintImage, a.checkovImage, a.trivyImage,
 		a.opaImage, a.infracostImage, a.complianceImage, a.motoImage, a.region, false, a.emulator, a.emulatorPort, nil, nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +63,7 @@ func TestReproduceLineHasTheConstructorOptions(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m := newInfra(t, tt.set)
-			if got := m.envCall("plan", "test", awsCredentials{}).String(); got != tt.want {
+			if got := m.envCall("plan", "test").String(); got != tt.want {
 				t.Errorf("reproduce line\n%s\nwant\n%s", got, tt.want)
 			}
 		})

@@ -155,10 +155,6 @@ func (m *Infra) runPipeline(ctx context.Context, f pipelineFlags) (*dagger.Direc
 				return sm.runPipeline(ctx, one)
 			})
 	}
-	creds, err := m.credentials(ctx)
-	if err != nil {
-		return nil, err
-	}
 	if f.changedFiles != nil && !f.Always() {
 		if dir, err := m.unaffected(ctx, f.Env, f.changedFiles); dir != nil || err != nil {
 			return dir, err
@@ -170,7 +166,7 @@ func (m *Infra) runPipeline(ctx context.Context, f pipelineFlags) (*dagger.Direc
 	if f.notifyWebhooks, err = given(ctx, "notify-webhooks", f.notifyWebhooks); err != nil {
 		return nil, err
 	}
-	reproduce := m.envCall("pipeline", f.Env, creds).
+	reproduce := m.envCall("pipeline", f.Env).
 		Bool("dry-run", f.DryRun).
 		Bool("force-recreate", f.ForceRecreate).
 		Bool("skip-tests", f.SkipTests).
@@ -183,7 +179,7 @@ func (m *Infra) runPipeline(ctx context.Context, f pipelineFlags) (*dagger.Direc
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
-	r, err := m.newRun(ctx, f.Env, creds)
+	r, err := m.newRun(ctx, f.Env)
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
@@ -192,7 +188,6 @@ func (m *Infra) runPipeline(ctx context.Context, f pipelineFlags) (*dagger.Direc
 		r:             r,
 		plan:          pipeline.NewPlan(r.profile, pipeline.Options{DryRun: f.DryRun, SkipTests: f.SkipTests, Project: f.Project}),
 		stored:        stored,
-		creds:         creds,
 		started:       started,
 		rec:           pipeline.NewRecorder(r.profile, started),
 	}
@@ -216,8 +211,7 @@ type pipelineRun struct {
 	r             *run
 	plan          pipeline.Plan
 	stored        *storedRef // apply this stored plan instead of planning
-	creds         awsCredentials
-	storedSection string // the stored plan's summary section, once stored
+	storedSection string     // the stored plan's summary section, once stored
 	started       time.Time
 
 	rec     *pipeline.Recorder // the steps as they finish
@@ -295,7 +289,7 @@ func (p *pipelineRun) run(ctx context.Context) {
 	}
 	if p.StorePlan {
 		steps.Store = func(ctx context.Context) error {
-			section, err := r.storeForApply(ctx, planned, p.Commit, p.creds)
+			section, err := r.storeForApply(ctx, planned, p.Commit)
 			if err != nil {
 				return err
 			}

@@ -28,7 +28,7 @@ func parseStoredRef(planRef, planSha256, commit string) (*storedRef, error) {
 // storeForApply stores a judged plan (ci/workdir) and returns the summary section a
 // reviewer approves, with the apply line; the plan's outputs gain plan_ref and plan_sha256
 // for a workflow.
-func (r *run) storeForApply(ctx context.Context, p judged, commit string, creds awsCredentials) (string, error) {
+func (r *run) storeForApply(ctx context.Context, p judged, commit string) (string, error) {
 	ref, meta, err := workdir.Store(ctx, r.stateEnv(), p, commit, time.Now())
 	if err != nil {
 		return "", err
@@ -37,7 +37,7 @@ func (r *run) storeForApply(ctx context.Context, p judged, commit string, creds 
 		p.Report.Decision.Outputs = map[string]string{}
 	}
 	p.Report.Decision.Outputs["plan_ref"], p.Report.Decision.Outputs["plan_sha256"] = ref.Key(), meta.SHA256
-	apply := r.m.envCall("apply", string(r.env), creds).Flag("plan-ref", ref.Key()).Flag("plan-sha256", meta.SHA256).Flag("commit", commit)
+	apply := r.m.envCall("apply", string(r.env)).Flag("plan-ref", ref.Key()).Flag("plan-sha256", meta.SHA256).Flag("commit", commit)
 	return planstore.Section(ref, meta, apply.String()), nil
 }
 

@@ -26,12 +26,8 @@ func (m *Infra) Compliance(
 	// Environment: preview, test, staging or prod.
 	env string,
 ) (*dagger.Directory, error) {
-	creds, err := m.credentials(ctx)
-	if err != nil {
-		return nil, err
-	}
-	reproduce := m.envCall("compliance", env, creds)
-	r, p, err := m.plannedRun(ctx, env, creds, false)
+	reproduce := m.envCall("compliance", env)
+	r, p, err := m.plannedRun(ctx, env, false)
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}

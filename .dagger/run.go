@@ -29,26 +29,6 @@ const (
 	pluginCache = "/terraform-plugin-cache"
 )
 
-// awsCredentials are the AWS secrets of one call. They reach containers only as secret
-// environment variables, never as arguments, so they stay out of logs and cache keys.
-type awsCredentials struct {
-	accessKeyID, secretAccessKey, sessionToken *dagger.Secret
-}
-
-// credentials are the constructor's AWS flags, each dropped when empty (see given).
-func (m *Infra) credentials(ctx context.Context) (awsCredentials, error) {
-	var c awsCredentials
-	var err error
-	if c.accessKeyID, err = given(ctx, "aws-access-key-id", m.AwsAccessKeyID); err != nil {
-		return c, err
-	}
-	if c.secretAccessKey, err = given(ctx, "aws-secret-access-key", m.AwsSecretAccessKey); err != nil {
-		return c, err
-	}
-	c.sessionToken, err = given(ctx, "aws-session-token", m.AwsSessionToken)
-	return c, err
-}
-
 // given is the secret of flag --name, or nil when the caller left it empty: a workflow
 // passes env:INFRACOST_API_KEY whether or not the repository holds that secret (GitHub sets
 // the variable to ""), and an empty secret means what a missing flag means, rather than a
@@ -67,13 +47,12 @@ func given(ctx context.Context, name string, s *dagger.Secret) (*dagger.Secret, 
 	return s, nil
 }
 
-// run is one call's view of an environment: its profile, its credentials and, when
-// emulating AWS, the started emulator.
+// run is one call's view of an environment: its profile and, when emulating AWS, the
+// started emulator.
 type run struct {
 	m       *Infra
 	env     environment.Name
 	profile environment.Profile
-	creds   awsCredentials
 	// emulator is set only once the emulator is up, so every container binds the same
 	// running instance: moto keeps its state in memory.
 	emulator *dagger.Service
@@ -85,12 +64,12 @@ type run struct {
 
 // newRun resolves the environment through ci/environment (the built-in profiles with the
 // repository's pipeline.yaml applied) and starts the AWS emulator when there is one.
-func (m *Infra) newRun(ctx context.Context, env string, creds awsCredentials) (*run, error) {
+func (m *Infra) newRun(ctx context.Context, env string) (*run, error) {
 	name, profile, err := m.profile(ctx, env)
 	if err != nil {
 		return nil, err
 	}
-	r := &run{m: m, env: name, profile: profile, creds: creds}
+	r := &run{m: m, env: name, profile: profile}
 	if m.Emulator != nil {
 		if r.emulator, err = m.Emulator.Start(ctx); err != nil {
 			return nil, fmt.Errorf("start the AWS emulator: %w", err)
@@ -101,8 +80,8 @@ func (m *Infra) newRun(ctx context.Context, env string, creds awsCredentials) (*
 
 // initializedRun is the start of every function that reads or changes an environment's
 // state: the run, and its container after `terraform init` with the environment's backend.
-func (m *Infra) initializedRun(ctx context.Context, env string, creds awsCredentials) (*run, tfDir, error) {
-	r, err := m.newRun(ctx, env, creds)
+func (m *Infra) initializedRun(ctx context.Context, env string) (*run, tfDir, error) {
+	r, err := m.newRun(ctx, env)
 	if err != nil {
 		return nil, tfDir{}, err
 	}
@@ -209,9 +188,9 @@ func (r *run) withAWS(ctr *dagger.Container) *dagger.Container {
 		name   string
 		secret *dagger.Secret
 	}{
-		{"AWS_ACCESS_KEY_ID", r.creds.accessKeyID},
-		{"AWS_SECRET_ACCESS_KEY", r.creds.secretAccessKey},
-		{"AWS_SESSION_TOKEN", r.creds.sessionToken},
+		{"AWS_ACCESS_KEY_ID", r.m.AwsAccessKeyID},
+		{"AWS_SECRET_ACCESS_KEY", r.m.AwsSecretAccessKey},
+		{"AWS_SESSION_TOKEN", r.m.AwsSessionToken},
 	} {
 		if s.secret != nil {
 			ctr = ctr.WithSecretVariable(s.name, s.secret)
@@ -344,16 +323,16 @@ func execQuiet(ctx context.Context, ctr *dagger.Container, args []string) (ran, 
 }
 
 // call starts the reproduce line of fn for this run.
-func (r *run) call(fn string) pipeline.Command { return r.m.envCall(fn, string(r.env), r.creds) }
+func (r *run) call(fn string) pipeline.Command { return r.m.envCall(fn, string(r.env)) }
 
 // envCall starts the reproduce line of a function on an environment: the constructor's
 // options with the credentials given, named as environment variables, never shown, then the
 // environment. Functions make it before anything can fail, so every error ends with it.
-func (m *Infra) envCall(fn, env string, creds awsCredentials) pipeline.Command {
+func (m *Infra) envCall(fn, env string) pipeline.Command {
 	return m.call(fn).
-		SecretOption("aws-access-key-id", creds.accessKeyID != nil, "AWS_ACCESS_KEY_ID").
-		SecretOption("aws-secret-access-key", creds.secretAccessKey != nil, "AWS_SECRET_ACCESS_KEY").
-		SecretOption("aws-session-token", creds.sessionToken != nil, "AWS_SESSION_TOKEN").
+		SecretOption("aws-access-key-id", m.AwsAccessKeyID != nil, "AWS_ACCESS_KEY_ID").
+		SecretOption("aws-secret-access-key", m.AwsSecretAccessKey != nil, "AWS_SECRET_ACCESS_KEY").
+		SecretOption("aws-session-token", m.AwsSessionToken != nil, "AWS_SESSION_TOKEN").
 		Flag("env", env)
 }
 

@@ -76,11 +76,7 @@ func (m *Infra) Kpis(
 	// +optional
 	billing bool,
 ) (*dagger.Directory, error) {
-	creds, err := m.credentials(ctx)
-	if err != nil {
-		return nil, err
-	}
-	reproduce := m.envCall("kpis", env, creds).Flag("since", since).Bool("billing", billing)
+	reproduce := m.envCall("kpis", env).Flag("since", since).Bool("billing", billing)
 	period, err := kpis.ParseSince(since)
 	if err != nil {
 		return nil, reproduce.Wrap(err)
@@ -99,7 +95,7 @@ func (m *Infra) Kpis(
 	}
 	to := time.Now().UTC()
 	from := to.Add(-period)
-	inputs, err := kpis.Gather(ctx, names, m.kpiSource(creds), prefix, from, to, billing)
+	inputs, err := kpis.Gather(ctx, names, m.kpiSource(), prefix, from, to, billing)
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
@@ -112,9 +108,9 @@ func (m *Infra) Kpis(
 
 // kpiSource opens an environment for ci/kpis: its profile, and its state bucket and Cost
 // Explorer as this module's own process reaches them.
-func (m *Infra) kpiSource(creds awsCredentials) kpis.Opener {
+func (m *Infra) kpiSource() kpis.Opener {
 	return func(ctx context.Context, name environment.Name) (kpis.Source, error) {
-		r, err := m.newRun(ctx, string(name), creds)
+		r, err := m.newRun(ctx, string(name))
 		if err != nil {
 			return kpis.Source{}, err
 		}

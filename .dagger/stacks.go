@@ -118,11 +118,7 @@ func (m *Infra) pipelineStacks(ctx context.Context, o stacksOptions, run stackPi
 	if named == "" {
 		named = o.spec
 	}
-	creds, err := m.credentials(ctx)
-	if err != nil {
-		return nil, err
-	}
-	reproduce := m.envCall("pipeline", o.env, creds).Flag("stacks", named).Bool("dry-run", o.dryRun)
+	reproduce := m.envCall("pipeline", o.env).Flag("stacks", named).Bool("dry-run", o.dryRun)
 	announce(reproduce)
 
 	runs := make([]pipeline.StackRun, len(sel.Stacks))

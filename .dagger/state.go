@@ -25,11 +25,7 @@ func (m *Infra) BackupState(
 	// Environment: preview, test, staging or prod.
 	env string,
 ) (*dagger.File, error) {
-	creds, err := m.credentials(ctx)
-	if err != nil {
-		return nil, err
-	}
-	r, d, err := m.initializedRun(ctx, env, creds)
+	r, d, err := m.initializedRun(ctx, env)
 	if err != nil {
 		return nil, err
 	}
@@ -86,25 +82,20 @@ func (r *run) processAWS(ctx context.Context) (string, error) {
 // readProcessEnv reads the emulator's endpoint, or the caller's credentials, from the
 // engine.
 func (r *run) readProcessEnv(ctx context.Context) (*processEnv, error) {
-	endpoint := ""
-	creds := map[string]*dagger.Secret{
-		"AWS_ACCESS_KEY_ID":     r.creds.accessKeyID,
-		"AWS_SECRET_ACCESS_KEY": r.creds.secretAccessKey,
-		"AWS_SESSION_TOKEN":     r.creds.sessionToken,
-	}
+	env := &processEnv{vars: map[string]string{"AWS_REGION": r.region()}}
 	if r.emulator != nil {
-		var err error
-		endpoint, err = r.emulator.Endpoint(ctx, dagger.ServiceEndpointOpts{Port: r.m.EmulatorPort, Scheme: "http"})
+		endpoint, err := r.emulator.Endpoint(ctx, dagger.ServiceEndpointOpts{Port: r.m.EmulatorPort, Scheme: "http"})
 		if err != nil {
 			return nil, fmt.Errorf("AWS emulator endpoint: %w", err)
 		}
-		creds = map[string]*dagger.Secret{
-			"AWS_ACCESS_KEY_ID":     dag.SetSecret("emulator-access-key", "test"),
-			"AWS_SECRET_ACCESS_KEY": dag.SetSecret("emulator-secret-key", "test"),
-		}
+		env.endpoint, env.vars["AWS_ACCESS_KEY_ID"], env.vars["AWS_SECRET_ACCESS_KEY"] = endpoint, "test", "test"
+		return env, nil
 	}
-	env := &processEnv{endpoint: endpoint, vars: map[string]string{"AWS_REGION": r.region()}}
-	for name, secret := range creds {
+	for name, secret := range map[string]*dagger.Secret{
+		"AWS_ACCESS_KEY_ID":     r.m.AwsAccessKeyID,
+		"AWS_SECRET_ACCESS_KEY": r.m.AwsSecretAccessKey,
+		"AWS_SESSION_TOKEN":     r.m.AwsSessionToken,
+	} {
 		if secret == nil {
 			continue
 		}
@@ -127,11 +118,7 @@ func (m *Infra) Backups(
 	// Environment: preview, test, staging or prod.
 	env string,
 ) (string, error) {
-	creds, err := m.credentials(ctx)
-	if err != nil {
-		return "", err
-	}
-	r, err := m.newRun(ctx, env, creds)
+	r, err := m.newRun(ctx, env)
 	if err != nil {
 		return "", err
 	}
@@ -164,12 +151,8 @@ func (m *Infra) RestoreState(
 	// +optional
 	confirm bool,
 ) (string, error) {
-	creds, err := m.credentials(ctx)
-	if err != nil {
-		return "", err
-	}
 	// The line reruns exactly this call; a show-only run names the --confirm line separately.
-	reproduce := m.envCall("restore-state", env, creds).Flag("from", from)
+	reproduce := m.envCall("restore-state", env).Flag("from", from)
 	if fromFile != nil {
 		reproduce = reproduce.Flag("from-file", "<backup file>")
 	}
@@ -178,7 +161,7 @@ func (m *Infra) RestoreState(
 	if err := state.CheckRestoreSource(from, fromFile != nil); err != nil {
 		return "", reproduce.Wrap(err)
 	}
-	restore, err := m.restoreState(ctx, env, from, fromFile, confirm, creds)
+	restore, err := m.restoreState(ctx, env, from, fromFile, confirm)
 	if err != nil {
 		return "", reproduce.Wrap(err)
 	}
@@ -187,8 +170,8 @@ func (m *Infra) RestoreState(
 
 // restoreState compares the backup with the current state (ci/state) and, when confirmed,
 // pushes it.
-func (m *Infra) restoreState(ctx context.Context, env, from string, fromFile *dagger.File, confirm bool, creds awsCredentials) (state.Restore, error) {
-	r, err := m.newRun(ctx, env, creds)
+func (m *Infra) restoreState(ctx context.Context, env, from string, fromFile *dagger.File, confirm bool) (state.Restore, error) {
+	r, err := m.newRun(ctx, env)
 	if err != nil {
 		return state.Restore{}, err
 	}
@@ -248,17 +231,14 @@ func (m *Infra) Drift(
 	// +optional
 	runUrl string,
 ) (*dagger.Directory, error) {
-	creds, err := m.credentials(ctx)
+	notifyWebhooks, err := given(ctx, "notify-webhooks", notifyWebhooks)
 	if err != nil {
 		return nil, err
 	}
-	if notifyWebhooks, err = given(ctx, "notify-webhooks", notifyWebhooks); err != nil {
-		return nil, err
-	}
 	started := time.Now()
-	reproduce := m.envCall("drift", env, creds).Bool("fail-on-drift", failOnDrift)
+	reproduce := m.envCall("drift", env).Bool("fail-on-drift", failOnDrift)
 	announce(reproduce)
-	r, err := m.newRun(ctx, env, creds)
+	r, err := m.newRun(ctx, env)
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}

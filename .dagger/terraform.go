@@ -74,19 +74,15 @@ func (m *Infra) Plan(
 	// +optional
 	commit string,
 ) (*dagger.Directory, error) {
-	creds, err := m.credentials(ctx)
-	if err != nil {
-		return nil, err
-	}
-	reproduce := m.envCall("plan", env, creds).Bool("force-recreate", forceRecreate).
+	reproduce := m.envCall("plan", env).Bool("force-recreate", forceRecreate).
 		Bool("include-plan", includePlan).Bool("fail-on-block", failOnBlock).Bool("store-plan", storePlan).Flag("commit", commit)
-	r, p, err := m.plannedRun(ctx, env, creds, forceRecreate)
+	r, p, err := m.plannedRun(ctx, env, forceRecreate)
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
 	stored := ""
 	if storePlan && p.Report.Decision.Verdict != gate.Block {
-		if stored, err = r.storeForApply(ctx, p, commit, creds); err != nil {
+		if stored, err = r.storeForApply(ctx, p, commit); err != nil {
 			return nil, reproduce.Wrap(err)
 		}
 	}
@@ -100,8 +96,8 @@ func (m *Infra) Plan(
 
 // plannedRun is the start of the functions that judge a plan (plan, compliance, cost): the
 // run, and its plan judged by ci/workdir.
-func (m *Infra) plannedRun(ctx context.Context, env string, creds awsCredentials, forceRecreate bool) (*run, judged, error) {
-	r, d, err := m.initializedRun(ctx, env, creds)
+func (m *Infra) plannedRun(ctx context.Context, env string, forceRecreate bool) (*run, judged, error) {
+	r, d, err := m.initializedRun(ctx, env)
 	if err != nil {
 		return nil, judged{}, err
 	}
@@ -161,15 +157,11 @@ func (m *Infra) Apply(
 	commit string,
 ) (_ *dagger.Directory, failure error) {
 	started := time.Now()
-	creds, err := m.credentials(ctx)
-	if err != nil {
-		return nil, err
-	}
 	saved := ""
 	if plan != nil {
 		saved = "<plan directory>"
 	}
-	reproduce := m.envCall("apply", env, creds).Bool("force-recreate", forceRecreate).Flag("plan", saved).
+	reproduce := m.envCall("apply", env).Bool("force-recreate", forceRecreate).Flag("plan", saved).
 		Flag("plan-ref", planRef).Flag("plan-sha256", planSha256).Flag("commit", commit)
 	stored, err := parseStoredRef(planRef, planSha256, commit)
 	if err != nil {
@@ -178,7 +170,7 @@ func (m *Infra) Apply(
 	if stored != nil && plan != nil {
 		return nil, reproduce.Wrap(fmt.Errorf("give one of --plan (a plan directory) and --plan-ref (a stored plan)"))
 	}
-	r, err := m.newRun(ctx, env, creds)
+	r, err := m.newRun(ctx, env)
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}

@@ -33,13 +33,9 @@ func (m *Infra) Test(
 	// +optional
 	reportOnFailure bool,
 ) (*dagger.Directory, error) {
-	creds, err := m.credentials(ctx)
-	if err != nil {
-		return nil, err
-	}
-	reproduce := m.envCall("test", env, creds).Flag("project", project).Bool("skip-destructive", skipDestructive).
+	reproduce := m.envCall("test", env).Flag("project", project).Bool("skip-destructive", skipDestructive).
 		Bool("report-on-failure", reportOnFailure)
-	r, d, err := m.initializedRun(ctx, env, creds)
+	r, d, err := m.initializedRun(ctx, env)
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}

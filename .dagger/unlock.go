@@ -36,17 +36,13 @@ func (m *Infra) ForceUnlock(
 	// +optional
 	project string,
 ) (string, error) {
-	creds, err := m.credentials(ctx)
-	if err != nil {
-		return "", err
-	}
-	reproduce := m.envCall("force-unlock", env, creds).Flag("lock-id", lockID).Bool("force", force).Flag("project", project)
+	reproduce := m.envCall("force-unlock", env).Flag("lock-id", lockID).Bool("force", force).Flag("project", project)
 	release := reproduce.Bool("confirm", true)
 	reproduce = reproduce.Bool("confirm", confirm)
 	if err := state.CheckLockID(lockID); err != nil {
 		return "", reproduce.Wrap(err)
 	}
-	r, d, err := m.initializedRun(ctx, env, creds)
+	r, d, err := m.initializedRun(ctx, env)
 	if err != nil {
 		return "", reproduce.Wrap(err)
 	}
