@@ -147,13 +147,7 @@ func (m *Infra) runPipeline(ctx context.Context, f pipelineFlags) (*dagger.Direc
 		return nil, err
 	}
 	if f.Stacks != "" {
-		return m.pipelineStacks(ctx, stacksOptions{spec: f.Stacks, maxParallel: f.maxParallel, changedFiles: f.changedFiles, always: f.Always(),
-			env: f.Env, dryRun: f.DryRun, reportOnFailure: f.ReportOnFailure},
-			func(ctx context.Context, sm *Infra, dry bool) (*dagger.Directory, error) {
-				one := f
-				one.Flags, one.changedFiles = f.ForStack(dry), nil
-				return sm.runPipeline(ctx, one)
-			})
+		return m.pipelineStacks(ctx, f)
 	}
 	if f.changedFiles != nil && !f.Always() {
 		if dir, err := m.unaffected(ctx, f.Env, f.changedFiles); dir != nil || err != nil {
@@ -227,7 +221,7 @@ type pipelineRun struct {
 func (p *pipelineRun) run(ctx context.Context) {
 	m, r := p.r.m, p.r
 	var planned judged
-	var applied *applyResult
+	var applied workdir.Applied[tfDir]
 	steps := pipeline.Steps{
 		Lint: func(ctx context.Context) (pipeline.StepReport, error) {
 			res, err := m.lint(ctx)
@@ -268,13 +262,12 @@ func (p *pipelineRun) run(ctx context.Context) {
 		},
 		Apply: func(ctx context.Context) (pipeline.StepReport, error) {
 			var err error
-			if applied, err = r.applyPlan(ctx, planned); err != nil {
+			if applied, err = workdir.Apply(ctx, r.stateEnv(), planned, now()); err != nil {
 				return pipeline.StepReport{}, err
 			}
-			if p.stored != nil {
-				applied.stored, applied.storedNote = p.stored, r.deleteStored(ctx, p.stored)
-			}
-			return pipeline.StepReport{Outcome: pipeline.Outcome{Step: pipeline.StepApply, Verdict: gate.Pass}, Markdown: applied.markdown()}, nil
+			rep := applied.Report()
+			r.deleteStored(ctx, p.stored, &rep)
+			return pipeline.StepReport{Outcome: pipeline.Outcome{Step: pipeline.StepApply, Verdict: gate.Pass}, Markdown: rep.Section()}, nil
 		},
 		Tests: func(ctx context.Context) (pipeline.StepReport, error) {
 			ts, err := r.postDeploy(ctx, applied.Plan.Dir.ctr)

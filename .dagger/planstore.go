@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/infrapipe/infrapipe/ci/pipeline"
 	"github.com/infrapipe/infrapipe/ci/planstore"
 	"github.com/infrapipe/infrapipe/ci/workdir"
 )
@@ -52,8 +53,12 @@ func (r *run) storedPlan(ctx context.Context, s *storedRef, forceRecreate bool) 
 	return workdir.Stored(ctx, d, r.stateEnv(), s.ref, want, forceRecreate)
 }
 
-// deleteStored removes an applied plan so it cannot be applied twice; a failure is the
-// summary's note, not an error.
-func (r *run) deleteStored(ctx context.Context, s *storedRef) string {
-	return workdir.DeleteStored(ctx, r.stateEnv(), s.ref)
+// deleteStored removes an applied stored plan so it cannot be applied twice, and names it
+// in the apply's report; a failure to delete is the report's note, not an error.
+func (r *run) deleteStored(ctx context.Context, s *storedRef, applied *pipeline.Apply) {
+	if s == nil {
+		return
+	}
+	applied.Stored, applied.StoredSHA256 = &s.ref, s.sha256
+	applied.StoredNote = workdir.DeleteStored(ctx, r.stateEnv(), s.ref)
 }

@@ -83,51 +83,38 @@ func (m *Infra) forStack(dir string) *Infra {
 	return &sm
 }
 
-// stackPipeline runs one stack's pipeline; dryRun is set when a stack it depends on
-// blocked. It returns the stack's report directory, made with --report-on-failure.
-type stackPipeline func(ctx context.Context, m *Infra, dryRun bool) (*dagger.Directory, error)
-
-// stacksOptions are what a run of several stacks needs from the pipeline's flags.
-type stacksOptions struct {
-	spec            string
-	maxParallel     int
-	changedFiles    *dagger.File
-	always          bool // manual dispatch or schedule: --changed-files selects everything
-	env             string
-	dryRun          bool
-	reportOnFailure bool
-}
-
 // pipelineStacks runs the pipeline of every selected stack in this one call: at most
 // maxParallel at once, each after the selected stacks it depends on. A stack whose
 // dependency blocked, or was itself held, is planned and checked as a dry run: nothing is
 // applied on top of a blocked dependency, however deep, while independent stacks go on. The report holds a combined
 // summary.md (ci/pipeline), result.json, results.sarif, junit.xml, and each stack's own
 // report under stacks/<stack>/.
-func (m *Infra) pipelineStacks(ctx context.Context, o stacksOptions, run stackPipeline) (*dagger.Directory, error) {
-	_, sel, err := m.selectStacks(ctx, o.spec, o.changedFiles, o.always)
+func (m *Infra) pipelineStacks(ctx context.Context, f pipelineFlags) (*dagger.Directory, error) {
+	_, sel, err := m.selectStacks(ctx, f.Stacks, f.changedFiles, f.Always())
 	if err != nil {
 		return nil, err
 	}
-	name, err := environment.ParseName(o.env)
-	if o.env != "" && err != nil {
+	name, err := environment.ParseName(f.Env)
+	if f.Env != "" && err != nil {
 		return nil, fmt.Errorf("--env: %w", err)
 	}
 	// The line names the stacks taken, so it reruns them without the change's file list.
 	named := strings.Join(sel.Dirs(), ",")
 	if named == "" {
-		named = o.spec
+		named = f.Stacks
 	}
-	reproduce := m.envCall("pipeline", o.env).Flag("stacks", named).Bool("dry-run", o.dryRun)
+	reproduce := m.envCall("pipeline", f.Env).Flag("stacks", named).Bool("dry-run", f.DryRun)
 	announce(reproduce)
 
 	runs := make([]pipeline.StackRun, len(sel.Stacks))
 	own := make([]pipeline.StackOwn, len(sel.Stacks))
 	dirs := make([]*dagger.Directory, len(sel.Stacks))
-	err = stacks.Schedule(sel.Stacks, o.maxParallel, func(i int, held []string) bool {
+	err = stacks.Schedule(sel.Stacks, f.maxParallel, func(i int, held []string) bool {
 		s := sel.Stacks[i]
 		r := pipeline.StackRun{Stack: s.Dir, Why: s.Why, Held: held, Report: pipeline.StackReport(s.Dir)}
-		dir, err := run(ctx, m.forStack(s.Dir), o.dryRun || len(held) > 0)
+		one := f
+		one.Flags, one.changedFiles = f.ForStack(f.DryRun || len(held) > 0), nil
+		dir, err := m.forStack(s.Dir).runPipeline(ctx, one)
 		if err == nil {
 			r, own[i], err = pipeline.ReadStackReport(r, dirReader(ctx, dir))
 		}
@@ -140,8 +127,8 @@ func (m *Infra) pipelineStacks(ctx context.Context, o stacksOptions, run stackPi
 	if err != nil {
 		return nil, err
 	}
-	res := pipeline.NewStacksResult(name, o.dryRun, runs, sel.Removed)
-	files, err := pipeline.StacksFiles(res, reproduce, namedStacks(o.spec), own)
+	res := pipeline.NewStacksResult(name, f.DryRun, runs, sel.Removed)
+	files, err := pipeline.StacksFiles(res, reproduce, namedStacks(f.Stacks), own)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +141,7 @@ func (m *Infra) pipelineStacks(ctx context.Context, o stacksOptions, run stackPi
 			out = out.WithDirectory(runs[i].Report, d)
 		}
 	}
-	if res.Verdict == gate.Block && !o.reportOnFailure {
+	if res.Verdict == gate.Block && !f.ReportOnFailure {
 		return nil, reproduce.Wrap(res.Err())
 	}
 	return out, nil

@@ -194,26 +194,35 @@ func (m *Infra) Apply(
 		return nil, reproduce.Wrap(err)
 	}
 	applyStarted := time.Now()
-	res, err := r.applyPlan(ctx, p)
+	applied, err := workdir.Apply(ctx, r.stateEnv(), p, now())
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
-	if stored != nil {
-		res.stored, res.storedNote = stored, r.deleteStored(ctx, stored)
-	}
-	record = res.apply().Facts(record, applyStarted, time.Now())
-	res.recordNote, recorded = r.recordOutcome(ctx, record, nil).Markdown(), true
-	return res.report(ctx, reproduce)
+	rep := applied.Report()
+	r.deleteStored(ctx, stored, &rep)
+	record = rep.Facts(record, applyStarted, time.Now())
+	rep.Record, recorded = r.recordOutcome(ctx, record, nil).Markdown(), true
+	return applyDir(ctx, applied, rep, reproduce)
 }
 
-// applyResult is an applied plan (ci/workdir) and what the report says beside it.
-type applyResult struct {
-	workdir.Applied[tfDir]
-	// stored is the stored plan applied, if any; storedNote says when it could not be
-	// deleted afterwards.
-	stored     *storedRef
-	storedNote string
-	recordNote string // why the run record was not written, if it was not
+// applyDir is the apply's directory: ci/pipeline's report files, apply.log and the state
+// backup.
+func applyDir(ctx context.Context, a workdir.Applied[tfDir], rep pipeline.Apply, reproduce pipeline.Command) (*dagger.Directory, error) {
+	files, err := rep.Files(reproduce)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := reportDir(ctx, files...)
+	if err != nil {
+		return nil, err
+	}
+	if a.Changed {
+		dir = dir.WithFile(workdir.ApplyLog, a.Dir.file(workdir.ApplyLog))
+	}
+	if a.Backup.Taken() {
+		dir = dir.WithFile(path.Join("backups", a.Backup.Backup.FileName()), a.Backup.Dir.file(workdir.PulledState))
+	}
+	return dir, nil
 }
 
 // planFor is the judged plan an apply applies: a fresh plan, or the saved one of a plan
@@ -237,16 +246,6 @@ func (r *run) planFor(ctx context.Context, forceRecreate bool, saved *dagger.Dir
 	return workdir.Show(ctx, d, e, forceRecreate)
 }
 
-// applyPlan applies a judged plan with ci/workdir: the state backup first where the profile
-// asks for one, then exactly that saved plan.
-func (r *run) applyPlan(ctx context.Context, p judged) (*applyResult, error) {
-	applied, err := workdir.Apply(ctx, r.stateEnv(), p, now())
-	if err != nil {
-		return nil, err
-	}
-	return &applyResult{Applied: applied}, nil
-}
-
 // checkSavedPlan refuses a plan directory made for another environment, or without its
 // saved plan (pipeline.CheckSavedPlan).
 func (r *run) checkSavedPlan(ctx context.Context, saved *dagger.Directory) error {
@@ -260,36 +259,3 @@ func (r *run) checkSavedPlan(ctx context.Context, saved *dagger.Directory) error
 	}
 	return pipeline.CheckSavedPlan(r.env, result, hasPlan)
 }
-
-// apply is the apply as ci/pipeline reports it.
-func (a *applyResult) apply() pipeline.Apply {
-	res := pipeline.Apply{Plan: a.Plan.Report, Applied: a.Changed, StoredNote: a.storedNote,
-		Backup: a.Backup.SummaryLine(), Record: a.recordNote}
-	if a.stored != nil {
-		res.Stored, res.StoredSHA256 = &a.stored.ref, a.stored.sha256
-	}
-	return res
-}
-
-// report is the apply's directory: ci/pipeline's report files, apply.log and the state
-// backup.
-func (a *applyResult) report(ctx context.Context, reproduce pipeline.Command) (*dagger.Directory, error) {
-	files, err := a.apply().Files(reproduce)
-	if err != nil {
-		return nil, err
-	}
-	dir, err := reportDir(ctx, files...)
-	if err != nil {
-		return nil, err
-	}
-	if a.Changed {
-		dir = dir.WithFile(workdir.ApplyLog, a.Dir.file(workdir.ApplyLog))
-	}
-	if a.Backup.Taken() {
-		dir = dir.WithFile(path.Join("backups", a.Backup.Backup.FileName()), a.Backup.Dir.file(workdir.PulledState))
-	}
-	return dir, nil
-}
-
-// markdown is the apply section of a summary: what was applied and the state backup.
-func (a *applyResult) markdown() string { return a.apply().Section() }

@@ -171,12 +171,23 @@ func TakeBackup[D Dir[D]](ctx context.Context, d D, e Env, now time.Time) (Backu
 }
 
 // Applied is an applied plan. Dir holds Out/apply.log when Changed; Backup is the state
-// before the apply, when the profile asks for one.
+// before the apply, when the profile asks for one (BackupAsked).
 type Applied[D any] struct {
-	Plan    Judged[D]
-	Dir     D
-	Changed bool // false when the plan had no changes: nothing ran
-	Backup  Backup[D]
+	Plan        Judged[D]
+	Dir         D
+	Changed     bool // false when the plan had no changes: nothing ran
+	BackupAsked bool
+	Backup      Backup[D]
+}
+
+// Report is the apply as ci/pipeline reports it: the plan, whether it ran, and the state
+// backup. The caller adds what it alone knows: the stored plan applied and the run record.
+func (a Applied[D]) Report() pipeline.Apply {
+	rep := pipeline.Apply{Plan: a.Plan.Report, Applied: a.Changed, Backup: a.Backup.SummaryLine()}
+	if !a.BackupAsked {
+		rep.Backup = "- State backup: not taken, this environment's profile does not ask for one (backup_state)\n"
+	}
+	return rep
 }
 
 // ApplyLog is the file of Out an apply leaves its output in.
@@ -191,7 +202,7 @@ func Apply[D Dir[D]](ctx context.Context, e Env, p Judged[D], now time.Time) (Ap
 		return res, nil
 	}
 	d := p.Dir
-	if e.Profile.BackupState {
+	if res.BackupAsked = e.Profile.BackupState; res.BackupAsked {
 		bucket, err := e.Bucket(ctx)
 		if err == nil {
 			err = state.CheckVersioning(ctx, bucket, e.Name, e.Profile.Backend.Bucket)

@@ -89,6 +89,34 @@ func TestPlanAndJudge(t *testing.T) {
 
 // TestApply applies real plans with prod's backup: none on an empty state, a refusal
 // before anything changes when the bucket is not versioned, then a backup in the bucket
+// TestApplyWithoutBackup applies where the profile takes no backup (test): the state has
+// moved on, no backup is in the bucket, and the report says why there is none, not that
+// there is no state.
+func TestApplyWithoutBackup(t *testing.T) {
+	f := newBackend(t, environment.Test)
+	if f.env.Profile.BackupState {
+		t.Fatal("test's profile takes a backup: this test needs one that does not")
+	}
+	d := f.dataDir(t, "", `v = "a"`+"\n")
+	ctx := context.Background()
+	for _, v := range []string{"a", "b"} {
+		d.setVars(t, `v = "`+v+`"`+"\n")
+		p, err := workdir.Plan(ctx, d, f.env, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := workdir.Apply(ctx, f.env, p, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep := a.Report()
+		if !a.Changed || a.Backup.Taken() || len(f.backups(t)) != 0 ||
+			!strings.Contains(rep.Section(), "not taken, this environment's profile does not ask for one") {
+			t.Errorf("v=%s: changed %v, backups %q, section:\n%s", v, a.Changed, f.backups(t), rep.Section())
+		}
+	}
+}
+
 // before the state changes; a plan without changes runs nothing.
 func TestApply(t *testing.T) {
 	f := newBackend(t, environment.Prod)
@@ -158,8 +186,8 @@ func TestApply(t *testing.T) {
 		if b.Serial != before.Serial || b.Lineage != before.Lineage || b.SHA256 != a.Backup.Backup.SHA256 || !strings.Contains(string(data), `"value": "a"`) {
 			t.Errorf("backup %+v of %q; want serial %d of lineage %s, the state before the apply", b, data, before.Serial, before.Lineage)
 		}
-		if !strings.Contains(a.Backup.SummaryLine(), a.Backup.Key) {
-			t.Errorf("summary line %q does not name the backup", a.Backup.SummaryLine())
+		if rep := a.Report(); !rep.Applied || !strings.Contains(rep.Backup, a.Backup.Key) || rep.Plan != replace.Report {
+			t.Errorf("report %+v: want applied, the judged plan, and a backup line naming %s", rep, a.Backup.Key)
 		}
 		if after := d.snapshot(t); after.Serial <= before.Serial {
 			t.Errorf("state serial %d after the apply, was %d", after.Serial, before.Serial)
@@ -178,6 +206,9 @@ func TestApply(t *testing.T) {
 		}
 		if a.Changed || a.Backup.Taken() || len(f.backups(t)) != 1 || d.snapshot(t).Serial != serial {
 			t.Errorf("changed %v, backup %q, backups %q: want nothing run", a.Changed, a.Backup.Key, f.backups(t))
+		}
+		if rep := a.Report(); rep.Applied || !strings.Contains(rep.Section(), "no state backup was taken") {
+			t.Errorf("report %+v: want nothing applied and no backup", rep)
 		}
 	})
 
