@@ -16,29 +16,6 @@ import (
 	"github.com/infrapipe/infrapipe/ci/pipeline"
 )
 
-// Default images, each pinned. Override them with the constructor's *-image options, for
-// example to pull from a private registry mirror.
-const (
-	defaultTerraformVersion = "1.11.4"
-	defaultTflintImage      = "ghcr.io/terraform-linters/tflint:v0.64.0"
-	defaultCheckovImage     = "bridgecrew/checkov:3.2.524"
-	defaultTrivyImage       = "aquasec/trivy:0.74.0"
-	defaultOpaImage         = "openpolicyagent/opa:1.15.2"
-	defaultInfracostImage   = "infracost/infracost:ci-0.10"
-	defaultComplianceImage  = "eerkunt/terraform-compliance:1.3.32"
-	defaultMotoImage        = "motoserver/moto:5.1.22"
-	defaultRegion           = "us-east-1"
-	defaultEmulatorPort     = 5000 // moto_server's port, also --aws-emulator-port's default
-)
-
-// defaults are the constructor's defaults, for the options reproduce lines leave out.
-var defaults = pipeline.Settings{
-	TerraformDir: "terraform", TerraformVersion: defaultTerraformVersion, TflintImage: defaultTflintImage,
-	CheckovImage: defaultCheckovImage, TrivyImage: defaultTrivyImage, OpaImage: defaultOpaImage,
-	InfracostImage: defaultInfracostImage, ComplianceImage: defaultComplianceImage, MotoImage: defaultMotoImage,
-	Region: defaultRegion, AWSEmulatorPort: defaultEmulatorPort,
-}
-
 // emulatorAlias is the host name every container reaches the AWS emulator under.
 const emulatorAlias = "aws"
 
@@ -90,7 +67,8 @@ type Infra struct {
 }
 
 // New configures the pipeline: which repository and Terraform directory, which tool images,
-// which region, and whether to run against an AWS emulator instead of AWS.
+// which region, and whether to run against an AWS emulator instead of AWS. Every image is
+// pinned; override one with its *-image option, e.g. to pull from a registry mirror.
 func New(
 	ctx context.Context,
 	// The repository holding the Terraform code. Defaults to this module's repository; in
@@ -165,7 +143,7 @@ func New(
 		InfracostImage: infracostImage, ComplianceImage: terraformComplianceImage, MotoImage: motoImage,
 		Region: region, EmulateAWS: emulateAws, AWSEmulator: awsEmulator != nil, TfVarFile: tfVarFile != nil,
 		AWSEmulatorPort: awsEmulatorPort,
-	}, defaults)
+	}, pipeline.Defaults)
 	if err != nil {
 		return nil, err
 	}
@@ -214,7 +192,7 @@ func New(
 func motoService(image string) *dagger.Service {
 	return dag.Container().
 		From(image).
-		WithExposedPort(defaultEmulatorPort).
+		WithExposedPort(pipeline.Defaults.AWSEmulatorPort).
 		AsService(dagger.ContainerAsServiceOpts{UseEntrypoint: true})
 }
 

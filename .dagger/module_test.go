@@ -7,21 +7,25 @@ import (
 	"go/types"
 	"io/fs"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
 	"dagger/infra/internal/dagger"
+
+	"github.com/infrapipe/infrapipe/ci/pipeline"
 )
 
 // newInfra calls the constructor with its defaults (as `dagger call` fills them in), changed
 // by set.
 func newInfra(t *testing.T, set func(*constructorArgs)) *Infra {
 	t.Helper()
+	d := pipeline.Defaults
 	a := constructorArgs{
-		terraformDir: "terraform", terraformVersion: defaultTerraformVersion, tflintImage: defaultTflintImage,
-		checkovImage: defaultCheckovImage, trivyImage: defaultTrivyImage, opaImage: defaultOpaImage,
-		infracostImage: defaultInfracostImage, complianceImage: defaultComplianceImage, motoImage: defaultMotoImage,
-		region: defaultRegion, emulatorPort: defaultEmulatorPort,
+		terraformDir: d.TerraformDir, terraformVersion: d.TerraformVersion, tflintImage: d.TflintImage,
+		checkovImage: d.CheckovImage, trivyImage: d.TrivyImage, opaImage: d.OpaImage,
+		infracostImage: d.InfracostImage, complianceImage: d.ComplianceImage, motoImage: d.MotoImage,
+		region: d.Region, emulatorPort: d.AWSEmulatorPort,
 	}
 	if set != nil {
 		set(&a)
@@ -32,6 +36,46 @@ func newInfra(t *testing.T, set func(*constructorArgs)) *Infra {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// The constructor's +default pragmas, which `dagger call` fills in, are ci/pipeline's
+// Defaults, which reproduce lines leave out: a pragma changed alone would put the default
+// into every line, or leave a changed option out.
+func TestConstructorDefaults(t *testing.T) {
+	d := pipeline.Defaults
+	want := map[string]string{
+		"terraformDir": d.TerraformDir, "terraformVersion": d.TerraformVersion, "tflintImage": d.TflintImage,
+		"checkovImage": d.CheckovImage, "trivyImage": d.TrivyImage, "opaImage": d.OpaImage,
+		"infracostImage": d.InfracostImage, "terraformComplianceImage": d.ComplianceImage, "motoImage": d.MotoImage,
+		"region": d.Region, "awsEmulatorPort": strconv.Itoa(d.AWSEmulatorPort),
+	}
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "main.go", nil, parser.ParseComments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pragma := regexp.MustCompile(`\+default=(.*)`)
+	got := map[string]string{}
+	for _, decl := range f.Decls {
+		if fn, ok := decl.(*ast.FuncDecl); ok && fn.Name.Name == "New" {
+			cmap := ast.NewCommentMap(fset, f, f.Comments)
+			for _, p := range fn.Type.Params.List {
+				for _, c := range cmap[p] {
+					if m := pragma.FindStringSubmatch(c.Text()); m != nil {
+						got[p.Names[0].Name] = strings.Trim(strings.TrimSpace(m[1]), `"`)
+					}
+				}
+			}
+		}
+	}
+	for name, v := range want {
+		if got[name] != v {
+			t.Errorf("New's %s: +default=%q, pipeline.Defaults has %q", name, got[name], v)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("New has +default pragmas on %d parameters, pipeline.Defaults covers %d: %v", len(got), len(want), got)
+	}
 }
 
 type constructorArgs struct {

@@ -23,6 +23,15 @@ type Settings struct {
 	AWSEmulatorPort                                                 int
 }
 
+// Defaults are the constructor's defaults, the values of its +default pragmas (the module's
+// tests hold the two together): reproduce lines leave out what equals them.
+var Defaults = Settings{
+	TerraformDir: "terraform", TerraformVersion: "1.11.4", TflintImage: "ghcr.io/terraform-linters/tflint:v0.64.0",
+	CheckovImage: "bridgecrew/checkov:3.2.524", TrivyImage: "aquasec/trivy:0.74.0", OpaImage: "openpolicyagent/opa:1.15.2",
+	InfracostImage: "infracost/infracost:ci-0.10", ComplianceImage: "eerkunt/terraform-compliance:1.3.32",
+	MotoImage: "motoserver/moto:5.1.22", Region: "us-east-1", AWSEmulatorPort: 5000,
+}
+
 // EmulatorSource is where a call's AWS emulator comes from.
 type EmulatorSource int
 

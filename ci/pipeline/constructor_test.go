@@ -6,12 +6,7 @@ import (
 )
 
 // testDefaults are the module constructor's defaults.
-var testDefaults = Settings{
-	TerraformDir: "terraform", TerraformVersion: "1.11.4", TflintImage: "ghcr.io/terraform-linters/tflint:v0.64.0",
-	CheckovImage: "bridgecrew/checkov:3.2.524", TrivyImage: "aquasec/trivy:0.74.0", OpaImage: "openpolicyagent/opa:1.15.2",
-	InfracostImage: "infracost/infracost:ci-0.10", ComplianceImage: "eerkunt/terraform-compliance:1.3.32",
-	MotoImage: "motoserver/moto:5.1.22", Region: "us-east-1", AWSEmulatorPort: 5000,
-}
+var testDefaults = Defaults
 
 // Reproduce lines carry exactly the options that differ from the defaults (a secret or a
 // service by a stand-in), and conflicting or escaping options stop the constructor.
