@@ -16,9 +16,6 @@ import (
 	"github.com/infrapipe/infrapipe/ci/pipeline"
 )
 
-// emulatorAlias is the host name every container reaches the AWS emulator under.
-const emulatorAlias = "aws"
-
 // Infra holds the repository, the tool images and the AWS emulator; functions take the
 // environment.
 type Infra struct {
@@ -185,15 +182,6 @@ func New(
 		m.Emulator = motoService(motoImage)
 	}
 	return m, nil
-}
-
-// motoService is moto_server on port 5000. It holds state in memory, so one `dagger call`
-// sees one emulated account from start to end.
-func motoService(image string) *dagger.Service {
-	return dag.Container().
-		From(image).
-		WithExposedPort(pipeline.Defaults.AWSEmulatorPort).
-		AsService(dagger.ContainerAsServiceOpts{UseEntrypoint: true})
 }
 
 // call starts the `dagger call` line that reruns fn with this call's constructor options;

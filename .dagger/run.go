@@ -29,24 +29,6 @@ const (
 	pluginCache = "/terraform-plugin-cache"
 )
 
-// given is the secret of flag --name, or nil when the caller left it empty: a workflow
-// passes env:INFRACOST_API_KEY whether or not the repository holds that secret (GitHub sets
-// the variable to ""), and an empty secret means what a missing flag means, rather than a
-// branch in the workflow's shell.
-func given(ctx context.Context, name string, s *dagger.Secret) (*dagger.Secret, error) {
-	if s == nil {
-		return nil, nil
-	}
-	v, err := s.Plaintext(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read --%s: %w", name, err)
-	}
-	if v == "" {
-		return nil, nil
-	}
-	return s, nil
-}
-
 // run is one call's view of an environment: its profile and, when emulating AWS, the
 // started emulator.
 type run struct {
@@ -173,46 +155,6 @@ func (r *run) region() string {
 	return r.m.Region
 }
 
-// withAWS gives a container the run's AWS access: the emulator (bound as host "aws", with
-// fake credentials, and the example stack's aws_endpoint variable) or the caller's secrets.
-func (r *run) withAWS(ctr *dagger.Container) *dagger.Container {
-	if r.emulator != nil {
-		return ctr.
-			WithServiceBinding(emulatorAlias, r.emulator).
-			WithEnvVariable("AWS_ENDPOINT_URL", r.emulatorURL()).
-			WithEnvVariable("TF_VAR_aws_endpoint", r.emulatorURL()).
-			WithEnvVariable("AWS_ACCESS_KEY_ID", "test").
-			WithEnvVariable("AWS_SECRET_ACCESS_KEY", "test")
-	}
-	for _, s := range []struct {
-		name   string
-		secret *dagger.Secret
-	}{
-		{"AWS_ACCESS_KEY_ID", r.m.AwsAccessKeyID},
-		{"AWS_SECRET_ACCESS_KEY", r.m.AwsSecretAccessKey},
-		{"AWS_SESSION_TOKEN", r.m.AwsSessionToken},
-	} {
-		if s.secret != nil {
-			ctr = ctr.WithSecretVariable(s.name, s.secret)
-		}
-	}
-	return ctr
-}
-
-// emulatorURL is the emulator's address as containers see it.
-func (r *run) emulatorURL() string {
-	return fmt.Sprintf("http://%s:%d", emulatorAlias, r.m.EmulatorPort)
-}
-
-// endpoints point the state backend at the emulator; zero for real AWS.
-func (r *run) endpoints() state.Endpoints {
-	if r.emulator == nil {
-		return state.Endpoints{}
-	}
-	u := r.emulatorURL()
-	return state.Endpoints{S3: u, STS: u, DynamoDB: u}
-}
-
 // initialized is the run's container after `terraform init` with the environment's backend,
 // which ci/state validates first: a prod run pointed at another environment's state never
 // reaches init.
@@ -222,13 +164,12 @@ func (r *run) initialized(ctx context.Context) (tfDir, error) {
 	if err != nil {
 		return tfDir{}, err
 	}
-	ctr := r.container()
 	if r.emulator != nil {
-		if ctr, err = r.bootstrapEmulator(ctx, ctr); err != nil {
+		if err := r.bootstrapEmulator(ctx); err != nil {
 			return tfDir{}, err
 		}
 	}
-	ctr = ctr.WithNewFile(backendFile, state.TFBackend(r.profile.Backend, r.endpoints()))
+	ctr := r.container().WithNewFile(backendFile, state.TFBackend(r.profile.Backend, r.endpoints()))
 	if ctr, err = r.exec(ctx, ctr, "terraform init", append([]string{"terraform"}, args...)); err != nil {
 		return tfDir{}, err
 	}

@@ -3,10 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"dagger/infra/internal/dagger"
 
@@ -37,75 +34,6 @@ func (m *Infra) BackupState(
 		return nil, fmt.Errorf("%s has no state yet: nothing to back up", r.env)
 	}
 	return b.Dir.file(workdir.PulledState).WithName(b.Backup.FileName()), nil
-}
-
-// stateBucket is an S3 client for the state bucket as this module's own process reaches it.
-func (r *run) stateBucket(ctx context.Context) (*s3.Client, error) {
-	endpoint, err := r.processAWS(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return state.NewS3Client(ctx, r.region(), endpoint)
-}
-
-// processEnv is the AWS endpoint and environment variables of this module's own process.
-type processEnv struct {
-	endpoint string
-	vars     map[string]string
-}
-
-// processAWS prepares this module's own process to call AWS (state backups, discovery) and
-// returns the endpoint to use: the emulator's (module code resolves service host names), or
-// "" for AWS with the caller's credentials. The credentials go to this call's process
-// environment only; every function call runs in its own process. They are read from the
-// engine once per run (backups, stored plans, run records and discovery all come here) and
-// set again on every call, as another environment's run in the same call (kpis) may have
-// set its own region.
-func (r *run) processAWS(ctx context.Context) (string, error) {
-	r.awsMu.Lock()
-	defer r.awsMu.Unlock()
-	if r.aws == nil {
-		env, err := r.readProcessEnv(ctx)
-		if err != nil {
-			return "", err
-		}
-		r.aws = env
-	}
-	for name, v := range r.aws.vars {
-		if err := os.Setenv(name, v); err != nil {
-			return "", fmt.Errorf("set %s: %w", name, err)
-		}
-	}
-	return r.aws.endpoint, nil
-}
-
-// readProcessEnv reads the emulator's endpoint, or the caller's credentials, from the
-// engine.
-func (r *run) readProcessEnv(ctx context.Context) (*processEnv, error) {
-	env := &processEnv{vars: map[string]string{"AWS_REGION": r.region()}}
-	if r.emulator != nil {
-		endpoint, err := r.emulator.Endpoint(ctx, dagger.ServiceEndpointOpts{Port: r.m.EmulatorPort, Scheme: "http"})
-		if err != nil {
-			return nil, fmt.Errorf("AWS emulator endpoint: %w", err)
-		}
-		env.endpoint, env.vars["AWS_ACCESS_KEY_ID"], env.vars["AWS_SECRET_ACCESS_KEY"] = endpoint, "test", "test"
-		return env, nil
-	}
-	for name, secret := range map[string]*dagger.Secret{
-		"AWS_ACCESS_KEY_ID":     r.m.AwsAccessKeyID,
-		"AWS_SECRET_ACCESS_KEY": r.m.AwsSecretAccessKey,
-		"AWS_SESSION_TOKEN":     r.m.AwsSessionToken,
-	} {
-		if secret == nil {
-			continue
-		}
-		v, err := secret.Plaintext(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", name, err)
-		}
-		env.vars[name] = v
-	}
-	return env, nil
 }
 
 // Backups lists the environment's state backups under the backend's backup prefix, newest

@@ -1,0 +1,168 @@
+package main
+
+// How the module reaches AWS: the caller's credentials or an AWS emulator, from containers
+// (providers, backend) and from this module's own process (state bucket, discovery, live
+// checks).
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"dagger/infra/internal/dagger"
+
+	"github.com/infrapipe/infrapipe/ci/pipeline"
+	"github.com/infrapipe/infrapipe/ci/state"
+)
+
+// given is the secret of flag --name, or nil when the caller left it empty: a workflow
+// passes env:INFRACOST_API_KEY whether or not the repository holds that secret (GitHub sets
+// the variable to ""), and an empty secret means what a missing flag means, rather than a
+// branch in the workflow's shell.
+func given(ctx context.Context, name string, s *dagger.Secret) (*dagger.Secret, error) {
+	if s == nil {
+		return nil, nil
+	}
+	v, err := s.Plaintext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read --%s: %w", name, err)
+	}
+	if v == "" {
+		return nil, nil
+	}
+	return s, nil
+}
+
+// emulatorAlias is the host name every container reaches the AWS emulator under.
+const emulatorAlias = "aws"
+
+// motoService is moto_server on port 5000. It holds state in memory, so one `dagger call`
+// sees one emulated account from start to end.
+func motoService(image string) *dagger.Service {
+	return dag.Container().
+		From(image).
+		WithExposedPort(pipeline.Defaults.AWSEmulatorPort).
+		AsService(dagger.ContainerAsServiceOpts{UseEntrypoint: true})
+}
+
+// withAWS gives a container the run's AWS access: the emulator (bound as host "aws", with
+// fake credentials, and the example stack's aws_endpoint variable) or the caller's secrets.
+func (r *run) withAWS(ctr *dagger.Container) *dagger.Container {
+	if r.emulator != nil {
+		return ctr.
+			WithServiceBinding(emulatorAlias, r.emulator).
+			WithEnvVariable("AWS_ENDPOINT_URL", r.emulatorURL()).
+			WithEnvVariable("TF_VAR_aws_endpoint", r.emulatorURL()).
+			WithEnvVariable("AWS_ACCESS_KEY_ID", "test").
+			WithEnvVariable("AWS_SECRET_ACCESS_KEY", "test")
+	}
+	for _, s := range []struct {
+		name   string
+		secret *dagger.Secret
+	}{
+		{"AWS_ACCESS_KEY_ID", r.m.AwsAccessKeyID},
+		{"AWS_SECRET_ACCESS_KEY", r.m.AwsSecretAccessKey},
+		{"AWS_SESSION_TOKEN", r.m.AwsSessionToken},
+	} {
+		if s.secret != nil {
+			ctr = ctr.WithSecretVariable(s.name, s.secret)
+		}
+	}
+	return ctr
+}
+
+// emulatorURL is the emulator's address as containers see it.
+func (r *run) emulatorURL() string {
+	return fmt.Sprintf("http://%s:%d", emulatorAlias, r.m.EmulatorPort)
+}
+
+// endpoints point the state backend at the emulator; zero for real AWS.
+func (r *run) endpoints() state.Endpoints {
+	if r.emulator == nil {
+		return state.Endpoints{}
+	}
+	u := r.emulatorURL()
+	return state.Endpoints{S3: u, STS: u, DynamoDB: u}
+}
+
+// bootstrapEmulator prepares the emulated account for the environment's backend: ci/state
+// creates the versioned state bucket and the lock table, from this module's own process. On
+// real AWS the bucket is the user's to create.
+func (r *run) bootstrapEmulator(ctx context.Context) error {
+	endpoint, err := r.processAWS(ctx)
+	if err != nil {
+		return err
+	}
+	return state.PrepareEmulator(ctx, r.region(), endpoint, r.profile.Backend)
+}
+
+// stateBucket is an S3 client for the state bucket as this module's own process reaches it.
+func (r *run) stateBucket(ctx context.Context) (*s3.Client, error) {
+	endpoint, err := r.processAWS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return state.NewS3Client(ctx, r.region(), endpoint)
+}
+
+// processEnv is the AWS endpoint and environment variables of this module's own process.
+type processEnv struct {
+	endpoint string
+	vars     map[string]string
+}
+
+// processAWS prepares this module's own process to call AWS (state backups, discovery) and
+// returns the endpoint to use: the emulator's (module code resolves service host names), or
+// "" for AWS with the caller's credentials. The credentials go to this call's process
+// environment only; every function call runs in its own process. They are read from the
+// engine once per run (backups, stored plans, run records and discovery all come here) and
+// set again on every call, as another environment's run in the same call (kpis) may have
+// set its own region.
+func (r *run) processAWS(ctx context.Context) (string, error) {
+	r.awsMu.Lock()
+	defer r.awsMu.Unlock()
+	if r.aws == nil {
+		env, err := r.readProcessEnv(ctx)
+		if err != nil {
+			return "", err
+		}
+		r.aws = env
+	}
+	for name, v := range r.aws.vars {
+		if err := os.Setenv(name, v); err != nil {
+			return "", fmt.Errorf("set %s: %w", name, err)
+		}
+	}
+	return r.aws.endpoint, nil
+}
+
+// readProcessEnv reads the emulator's endpoint, or the caller's credentials, from the
+// engine.
+func (r *run) readProcessEnv(ctx context.Context) (*processEnv, error) {
+	env := &processEnv{vars: map[string]string{"AWS_REGION": r.region()}}
+	if r.emulator != nil {
+		endpoint, err := r.emulator.Endpoint(ctx, dagger.ServiceEndpointOpts{Port: r.m.EmulatorPort, Scheme: "http"})
+		if err != nil {
+			return nil, fmt.Errorf("AWS emulator endpoint: %w", err)
+		}
+		env.endpoint, env.vars["AWS_ACCESS_KEY_ID"], env.vars["AWS_SECRET_ACCESS_KEY"] = endpoint, "test", "test"
+		return env, nil
+	}
+	for name, secret := range map[string]*dagger.Secret{
+		"AWS_ACCESS_KEY_ID":     r.m.AwsAccessKeyID,
+		"AWS_SECRET_ACCESS_KEY": r.m.AwsSecretAccessKey,
+		"AWS_SESSION_TOKEN":     r.m.AwsSessionToken,
+	} {
+		if secret == nil {
+			continue
+		}
+		v, err := secret.Plaintext(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", name, err)
+		}
+		env.vars[name] = v
+	}
+	return env, nil
+}
