@@ -225,20 +225,11 @@ func (p *pipelineRun) run(ctx context.Context) {
 	steps := pipeline.Steps{
 		Lint: func(ctx context.Context) (pipeline.StepReport, error) {
 			res, err := m.lint(ctx)
-			if err != nil {
-				return pipeline.StepReport{}, err
-			}
-			if !p.plan.Tflint {
-				res.Tflint = nil // basic validation: fmt and validate only
-			}
-			return pipeline.StepReport{Outcome: res.Outcome(r.profile.SeverityThreshold), Markdown: res.Markdown(), Tools: []string{"tflint"}, Findings: res.Tflint}, nil
+			return res.Step(p.plan.Tflint, r.profile.SeverityThreshold), err
 		},
 		SecurityScan: func(ctx context.Context) (pipeline.StepReport, error) {
 			res, err := m.securityScan(ctx)
-			if err != nil {
-				return pipeline.StepReport{}, err
-			}
-			return p.findingsStep(pipeline.StepSecurityScan, res), nil
+			return res.Step(pipeline.StepSecurityScan, r.profile, r.profile.SeverityThreshold), err
 		},
 		Plan: func(ctx context.Context) (pipeline.Planned, error) {
 			var err error
@@ -252,10 +243,7 @@ func (p *pipelineRun) run(ctx context.Context) {
 		},
 		Compliance: func(ctx context.Context) (pipeline.StepReport, error) {
 			res, err := r.compliance(ctx, planned)
-			if err != nil {
-				return pipeline.StepReport{}, err
-			}
-			return p.findingsStep(pipeline.StepCompliance, res), nil
+			return res.Step(pipeline.StepCompliance, r.profile, r.profile.SeverityThreshold), err
 		},
 		Cost: func(ctx context.Context) (pipeline.StepReport, error) {
 			return r.costStep(ctx, planned.Dir.file("plan.json"), p.infracostAPIKey)
@@ -267,7 +255,7 @@ func (p *pipelineRun) run(ctx context.Context) {
 			}
 			rep := applied.Report()
 			r.deleteStored(ctx, p.stored, &rep)
-			return pipeline.StepReport{Outcome: pipeline.Outcome{Step: pipeline.StepApply, Verdict: gate.Pass}, Markdown: rep.Section()}, nil
+			return rep.Step(), nil
 		},
 		Tests: func(ctx context.Context) (pipeline.StepReport, error) {
 			ts, err := r.postDeploy(ctx, applied.Plan.Dir.ctr)
@@ -293,13 +281,6 @@ func (p *pipelineRun) run(ctx context.Context) {
 		}
 	}
 	pipeline.Execute(ctx, p.plan, p.TestUnchanged, steps, p.rec)
-}
-
-// findingsStep is a findings step judged against the environment's threshold.
-func (p *pipelineRun) findingsStep(name pipeline.Step, res pipeline.Scan) pipeline.StepReport {
-	outcome, section := res.Judge(name, p.r.profile, p.r.profile.SeverityThreshold)
-	return pipeline.StepReport{Outcome: outcome, Tools: res.Tools, Findings: res.Findings,
-		Markdown: pipeline.StepHeading(name, nil) + section}
 }
 
 // planWithImports plans the environment, with import blocks for the existing resources

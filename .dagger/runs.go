@@ -81,13 +81,9 @@ func (m *Infra) Kpis(
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
-	names := environment.Names
-	if env != "" {
-		name, err := environment.ParseName(env)
-		if err != nil {
-			return nil, reproduce.Wrap(fmt.Errorf("--env: %w", err))
-		}
-		names = []environment.Name{name}
+	names, err := environment.Select(env)
+	if err != nil {
+		return nil, reproduce.Wrap(err)
 	}
 	prefix, err := m.runsPrefix(ctx)
 	if err != nil {

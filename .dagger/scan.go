@@ -34,11 +34,9 @@ func (m *Infra) SecurityScan(
 	if err != nil {
 		return nil, err
 	}
-	th := profile.SeverityThreshold
-	if threshold != "" {
-		if th, err = findings.ParseSeverity(threshold); err != nil {
-			return nil, fmt.Errorf("--threshold: %w", err)
-		}
+	th, err := pipeline.Threshold(profile, threshold)
+	if err != nil {
+		return nil, err
 	}
 	res, err := m.securityScan(ctx)
 	if err != nil {

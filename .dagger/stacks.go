@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"slices"
-	"strings"
 
 	"dagger/infra/internal/dagger"
 
@@ -75,11 +73,7 @@ func (t stackTree) Exists(file string) (bool, error) { return t.src.Exists(t.ctx
 // reproduce lines that name it.
 func (m *Infra) forStack(dir string) *Infra {
 	sm := *m
-	sm.TerraformDir = dir
-	sm.Options = slices.DeleteFunc(slices.Clone(m.Options), func(o string) bool { return strings.HasPrefix(o, "--terraform-dir=") })
-	if dir != "terraform" {
-		sm.Options = append(sm.Options, "--terraform-dir="+dir)
-	}
+	sm.TerraformDir, sm.Options = dir, pipeline.StackOptions(m.Options, dir)
 	return &sm
 }
 
@@ -99,11 +93,7 @@ func (m *Infra) pipelineStacks(ctx context.Context, f pipelineFlags) (*dagger.Di
 		return nil, fmt.Errorf("--env: %w", err)
 	}
 	// The line names the stacks taken, so it reruns them without the change's file list.
-	named := strings.Join(sel.Dirs(), ",")
-	if named == "" {
-		named = f.Stacks
-	}
-	reproduce := m.envCall("pipeline", f.Env).Flag("stacks", named).Bool("dry-run", f.DryRun)
+	reproduce := m.envCall("pipeline", f.Env).Flag("stacks", sel.Rerun(f.Stacks)).Bool("dry-run", f.DryRun)
 	announce(reproduce)
 
 	runs := make([]pipeline.StackRun, len(sel.Stacks))
@@ -128,7 +118,7 @@ func (m *Infra) pipelineStacks(ctx context.Context, f pipelineFlags) (*dagger.Di
 		return nil, err
 	}
 	res := pipeline.NewStacksResult(name, f.DryRun, runs, sel.Removed)
-	files, err := pipeline.StacksFiles(res, reproduce, namedStacks(f.Stacks), own)
+	files, err := pipeline.StacksFiles(res, reproduce, stacks.Named(f.Stacks), own)
 	if err != nil {
 		return nil, err
 	}
@@ -145,12 +135,4 @@ func (m *Infra) pipelineStacks(ctx context.Context, f pipelineFlags) (*dagger.Di
 		return nil, reproduce.Wrap(res.Err())
 	}
 	return out, nil
-}
-
-// namedStacks is --stacks when it names stacks, "" for changed or all.
-func namedStacks(spec string) string {
-	if spec == stacks.ChangedStacks || spec == stacks.AllStacks {
-		return ""
-	}
-	return spec
 }

@@ -182,8 +182,8 @@ func (m *Infra) Drift(
 	if err != nil {
 		return nil, err
 	}
-	if err := rep.Result.Err(); err != nil && !reportOnFailure {
-		return nil, reproduce.Wrap(fmt.Errorf("%w\n\n%s", err, rep.Summary(written)))
+	if err := rep.Err(written); err != nil && !reportOnFailure {
+		return nil, reproduce.Wrap(err)
 	}
 	return dir, nil
 }

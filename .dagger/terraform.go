@@ -167,8 +167,8 @@ func (m *Infra) Apply(
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
-	if stored != nil && plan != nil {
-		return nil, reproduce.Wrap(fmt.Errorf("give one of --plan (a plan directory) and --plan-ref (a stored plan)"))
+	if err := pipeline.CheckApplyFlags(plan != nil, stored != nil); err != nil {
+		return nil, reproduce.Wrap(err)
 	}
 	r, err := m.newRun(ctx, env)
 	if err != nil {

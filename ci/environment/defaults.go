@@ -69,6 +69,18 @@ func ParseName(s string) (Name, error) {
 	return "", fmt.Errorf("unknown environment %s: valid environments are %s", untrusted.Quote(s), nameList())
 }
 
+// Select is the environments --env names: every one when it is empty.
+func Select(env string) ([]Name, error) {
+	if env == "" {
+		return Names, nil
+	}
+	n, err := ParseName(env)
+	if err != nil {
+		return nil, fmt.Errorf("--env: %w", err)
+	}
+	return []Name{n}, nil
+}
+
 func nameList() string {
 	s := make([]string, len(Names))
 	for i, n := range Names {

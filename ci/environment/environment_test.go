@@ -90,6 +90,29 @@ func TestParseName(t *testing.T) {
 	}
 }
 
+func TestSelect(t *testing.T) {
+	for _, tt := range []struct {
+		env     string
+		want    []Name
+		wantErr string
+	}{
+		{"", Names, ""},
+		{"staging", []Name{Staging}, ""},
+		{"production", nil, `--env: unknown environment "production": valid environments are preview, test, staging, prod`},
+	} {
+		got, err := Select(tt.env)
+		if tt.wantErr != "" {
+			if err == nil || err.Error() != tt.wantErr {
+				t.Errorf("Select(%q) error %v, want %q", tt.env, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(got, tt.want) {
+			t.Errorf("Select(%q) = %v, %v; want %v", tt.env, got, err, tt.want)
+		}
+	}
+}
+
 func TestLoadExample(t *testing.T) {
 	c, err := Load("testdata/pipeline.yaml")
 	if err != nil {

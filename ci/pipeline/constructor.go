@@ -3,6 +3,7 @@ package pipeline
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -30,6 +31,16 @@ var Defaults = Settings{
 	CheckovImage: "bridgecrew/checkov:3.2.524", TrivyImage: "aquasec/trivy:0.74.0", OpaImage: "openpolicyagent/opa:1.15.2",
 	InfracostImage: "infracost/infracost:ci-0.10", ComplianceImage: "eerkunt/terraform-compliance:1.3.32",
 	MotoImage: "motoserver/moto:5.1.22", Region: "us-east-1", AWSEmulatorPort: 5000,
+}
+
+// StackOptions are a call's constructor options (Setup.Options) on one stack of the
+// repository: its --terraform-dir, which reproduce lines leave out for the default.
+func StackOptions(options []string, dir string) []string {
+	out := slices.DeleteFunc(slices.Clone(options), func(o string) bool { return strings.HasPrefix(o, "--terraform-dir=") })
+	if dir != Defaults.TerraformDir {
+		out = append(out, "--terraform-dir="+dir)
+	}
+	return out
 }
 
 // EmulatorSource is where a call's AWS emulator comes from.

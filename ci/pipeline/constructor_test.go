@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -76,5 +77,26 @@ func TestConfigure(t *testing.T) {
 				t.Errorf("reproduce line %q does not carry the options", line)
 			}
 		})
+	}
+}
+
+// A stack's reproduce line names its directory once, and not at all for the default one.
+func TestStackOptions(t *testing.T) {
+	for _, tt := range []struct {
+		options []string
+		dir     string
+		want    []string
+	}{
+		{nil, "stacks/app", []string{"--terraform-dir=stacks/app"}},
+		{[]string{"--region=eu-west-1", "--terraform-dir=infra"}, "stacks/app", []string{"--region=eu-west-1", "--terraform-dir=stacks/app"}},
+		{[]string{"--terraform-dir=infra", "--emulate-aws"}, "terraform", []string{"--emulate-aws"}},
+	} {
+		options := slices.Clone(tt.options)
+		if got := StackOptions(options, tt.dir); !slices.Equal(got, tt.want) {
+			t.Errorf("StackOptions(%q, %q) = %q, want %q", tt.options, tt.dir, got, tt.want)
+		}
+		if !slices.Equal(options, tt.options) {
+			t.Errorf("StackOptions changed its argument to %q", options)
+		}
 	}
 }

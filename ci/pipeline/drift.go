@@ -64,6 +64,16 @@ func (r DriftReport) Summary(record runs.Written) string {
 	return r.md + notify.Markdown(r.Result.Notifications) + record.Markdown()
 }
 
+// Err is the drift function's failure when the result blocks: the reasons, then the
+// summary the report would have held; nil when it does not block.
+func (r DriftReport) Err(record runs.Written) error {
+	err := r.Result.Err()
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w\n\n%s", err, r.Summary(record))
+}
+
 // Files are the report directory's files, as name and contents pairs: drift.md, drift.json
 // (ci/state's report) and result.json (the verdict, which `verdict --report` reads).
 func (r DriftReport) Files(record runs.Written, reproduce Command) ([]string, error) {

@@ -85,6 +85,10 @@ func TestDriftReport(t *testing.T) {
 			if md != rep.Summary(tt.record)+reproduce.Markdown() {
 				t.Errorf("drift.md is not the summary and the reproduce line:\n%s", md)
 			}
+			if err := rep.Err(tt.record); (err != nil) != (tt.verdict == gate.Block) ||
+				err != nil && !strings.HasSuffix(err.Error(), "\n\n"+rep.Summary(tt.record)) {
+				t.Errorf("Err() = %v; want an error, ending with the summary, only for block", err)
+			}
 			rest := md
 			for _, want := range append(tt.md, reproduce.String()) {
 				i := strings.Index(rest, want)

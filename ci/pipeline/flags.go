@@ -6,6 +6,15 @@ import (
 	"github.com/infrapipe/infrapipe/ci/ghactions"
 )
 
+// CheckApplyFlags refuses an apply given both a plan directory (--plan) and a stored plan
+// (--plan-ref): it applies one saved plan.
+func CheckApplyFlags(planDir, storedPlan bool) error {
+	if planDir && storedPlan {
+		return errors.New("give one of --plan (a plan directory) and --plan-ref (a stored plan)")
+	}
+	return nil
+}
+
 // Flags are a pipeline call's switches and values: the ones its GitHub event may set and
 // the ones that contradict each other. The module keeps its secrets and files beside them.
 type Flags struct {

@@ -82,3 +82,15 @@ func TestFlagsAlwaysAndForStack(t *testing.T) {
 		t.Error("ForStack(false) is a dry run")
 	}
 }
+
+func TestCheckApplyFlags(t *testing.T) {
+	for _, tt := range []struct {
+		planDir, stored bool
+		wantErr         bool
+	}{{false, false, false}, {true, false, false}, {false, true, false}, {true, true, true}} {
+		err := CheckApplyFlags(tt.planDir, tt.stored)
+		if (err != nil) != tt.wantErr || err != nil && !strings.Contains(err.Error(), "--plan") {
+			t.Errorf("CheckApplyFlags(%v, %v) = %v, want error %v", tt.planDir, tt.stored, err, tt.wantErr)
+		}
+	}
+}

@@ -45,6 +45,15 @@ func (l Lint) Outcome(failAt findings.Severity) Outcome {
 // Markdown is the lint section of a summary.
 func (l Lint) Markdown() string { return LintSection(l) }
 
+// Step is the pipeline's lint step at failAt. Without tflint (a profile's basic validation)
+// only fmt and validate count, and tflint's SARIF run is empty.
+func (l Lint) Step(tflint bool, failAt findings.Severity) StepReport {
+	if !tflint {
+		l.Tflint = nil
+	}
+	return StepReport{Outcome: l.Outcome(failAt), Markdown: l.Markdown(), Tools: []string{"tflint"}, Findings: l.Tflint}
+}
+
 // Summary is the lint function's answer: the lint section and the reproduce line, or, when
 // lint blocks at LintFailAt, an error that holds both.
 func (l Lint) Summary(reproduce Command) (string, error) {

@@ -146,3 +146,26 @@ func TestLintOutcome(t *testing.T) {
 		})
 	}
 }
+
+// Without tflint (a basic-validation profile) its findings neither count nor reach SARIF.
+func TestLintStep(t *testing.T) {
+	// Real tflint output: one notice (INFO) and two warnings (LOW).
+	warnings, err := findings.ParseTflintJSON("tflint.json", readTestdata(t, "tflint-json-info-and-warning.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := Lint{Tflint: warnings}
+	for _, tt := range []struct {
+		tflint   bool
+		verdict  gate.Verdict
+		findings int
+	}{{true, gate.Block, len(warnings)}, {false, gate.Pass, 0}} {
+		st := l.Step(tt.tflint, findings.Low)
+		if st.Verdict != tt.verdict || len(st.Findings) != tt.findings || !slices.Equal(st.Tools, []string{"tflint"}) || st.Markdown == "" {
+			t.Errorf("Step(tflint %v) = %+v; want %s with %d findings", tt.tflint, st, tt.verdict, tt.findings)
+		}
+	}
+	if len(l.Tflint) != len(warnings) {
+		t.Errorf("Step changed the lint result it was called on")
+	}
+}

@@ -79,6 +79,12 @@ func (a Apply) Section() string {
 	return ApplySection(a.Applied, stored, a.Backup)
 }
 
+// Step is the pipeline's apply step: it passed (an apply that failed is an error, not a
+// step), with the apply section.
+func (a Apply) Step() StepReport {
+	return StepReport{Outcome: Outcome{Step: StepApply, Verdict: gate.Pass}, Markdown: a.Section()}
+}
+
 // Files is the report directory of apply, name then contents: plan.txt, summary.md (the
 // plan, then the apply section and the record note) and result.json. apply.log and the
 // state backup are the module's to add.

@@ -198,6 +198,9 @@ func TestApplyFiles(t *testing.T) {
 			if sec := tc.apply.Section(); !strings.Contains(summary, sec) {
 				t.Errorf("summary does not hold the apply section as the pipeline shows it:\n%s", sec)
 			}
+			if st := tc.apply.Step(); st.Step != StepApply || st.Verdict != gate.Pass || st.Markdown != tc.apply.Section() {
+				t.Errorf("pipeline step %+v, want a pass with the apply section", st)
+			}
 		})
 	}
 }

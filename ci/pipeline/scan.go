@@ -27,6 +27,26 @@ func (s Scan) Judge(step Step, p environment.Profile, threshold findings.Severit
 	return Merge(outcome, tools), FindingsSection(tools, s.Findings, verdict, s.Notices)
 }
 
+// Threshold is the severity at which findings fail a scan: flag (--threshold) when given,
+// else the environment's.
+func Threshold(p environment.Profile, flag string) (findings.Severity, error) {
+	if flag == "" {
+		return p.SeverityThreshold, nil
+	}
+	th, err := findings.ParseSeverity(flag)
+	if err != nil {
+		return 0, fmt.Errorf("--threshold: %w", err)
+	}
+	return th, nil
+}
+
+// Step is the pipeline's findings step (security scan, compliance) as Judge judges it, its
+// section under the step's heading; the tools are named in the report's SARIF runs.
+func (s Scan) Step(step Step, p environment.Profile, threshold findings.Severity) StepReport {
+	outcome, section := s.Judge(step, p, threshold)
+	return StepReport{Outcome: outcome, Tools: s.Tools, Findings: s.Findings, Markdown: StepHeading(step, nil) + section}
+}
+
 // ScanFiles are the report files of a findings function (security-scan, compliance):
 // results.sarif, findings.json and summary.md, as name, contents pairs. When the scan
 // blocks at threshold there are no files: the error holds the reasons and the summary.

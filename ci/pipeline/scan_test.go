@@ -5,10 +5,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/infrapipe/infrapipe/ci/findings"
+	"github.com/infrapipe/infrapipe/ci/gate"
 )
 
 // trivyFindings are what Trivy reported on a real configuration: one HIGH, one MEDIUM and
@@ -49,6 +51,11 @@ func TestScanFiles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			st := tt.scan.Step(StepSecurityScan, profile(t, tt.env), tt.threshold)
+			if (st.Verdict == gate.Block) != (tt.wantErr != "") || st.Step != StepSecurityScan || len(st.Findings) != len(tt.scan.Findings) ||
+				!slices.Equal(st.Tools, tt.scan.Tools) || !strings.HasPrefix(st.Markdown, "## Security scan\n\n") {
+				t.Errorf("pipeline step %+v: want block %v, the scan's tools and findings under the step's heading", st, tt.wantErr != "")
+			}
 			files, err := ScanFiles(StepSecurityScan, profile(t, tt.env), tt.scan, tt.threshold, findings.SARIFOptions{Root: "terraform"}, reproduce)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -85,5 +92,30 @@ func TestScanFiles(t *testing.T) {
 				t.Errorf("findings.json holds %d findings (%v), want %d", len(back), err, len(tt.scan.Findings))
 			}
 		})
+	}
+}
+
+func TestThreshold(t *testing.T) {
+	prod := profile(t, "prod")
+	for _, tt := range []struct {
+		flag    string
+		want    findings.Severity
+		wantErr string
+	}{
+		{"", prod.SeverityThreshold, ""},
+		{"LOW", findings.Low, ""},
+		{"critical", findings.Critical, ""},
+		{"SEVERE", 0, "--threshold: "},
+	} {
+		got, err := Threshold(prod, tt.flag)
+		if tt.wantErr != "" {
+			if err == nil || !strings.HasPrefix(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "SEVERE") {
+				t.Errorf("Threshold(%q) error %v, want one starting %q naming the value", tt.flag, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("Threshold(%q) = %v, %v; want %v", tt.flag, got, err, tt.want)
+		}
 	}
 }

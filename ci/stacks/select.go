@@ -177,6 +177,24 @@ func (s Selection) Dirs() []string {
 	return out
 }
 
+// Rerun is the --stacks value that reruns this selection without the change's file list:
+// the stacks taken, in order, or spec when it took none.
+func (s Selection) Rerun(spec string) string {
+	if len(s.Stacks) == 0 {
+		return spec
+	}
+	return strings.Join(s.Dirs(), ",")
+}
+
+// Named is spec when it names stacks, "" when it is changed or all.
+func Named(spec string) string {
+	switch strings.TrimSpace(spec) {
+	case ChangedStacks, AllStacks:
+		return ""
+	}
+	return spec
+}
+
 // MatrixEntry is one job of a GitHub Actions matrix: the stack it runs, and the level it
 // may run at (a job of level n after the jobs of the levels below).
 type MatrixEntry struct {

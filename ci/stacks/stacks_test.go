@@ -285,17 +285,19 @@ func TestSelect(t *testing.T) {
 		spec    string
 		changed []string
 		want    string
+		rerun   string // Rerun's --stacks
+		named   string
 		err     string
 	}{
-		{"all", nil, "legacy,stacks/data,stacks/network,stacks/app", ""},
-		{"stacks/app, stacks/network/", nil, "stacks/network,stacks/app", ""},
-		{"changed", []string{"modules/db/main.tf"}, "stacks/data,stacks/app", ""},
-		{"changed", []string{}, "", ""},
-		{"changed", []string{"*"}, "legacy,stacks/data,stacks/network,stacks/app", ""},
-		{"changed", nil, "", "--stacks=changed needs --changed-files"},
-		{"", nil, "", "--stacks is empty"},
-		{"stacks/nope", nil, "", `--stacks: "stacks/nope" is not a stack: valid values are changed, all, or some of legacy, stacks/app, stacks/data, stacks/network`},
-		{"../x", nil, "", `--stacks: "../x" is not a stack directory`},
+		{"all", nil, "legacy,stacks/data,stacks/network,stacks/app", "legacy,stacks/data,stacks/network,stacks/app", "", ""},
+		{"stacks/app, stacks/network/", nil, "stacks/network,stacks/app", "stacks/network,stacks/app", "stacks/app, stacks/network/", ""},
+		{"changed", []string{"modules/db/main.tf"}, "stacks/data,stacks/app", "stacks/data,stacks/app", "", ""},
+		{"changed", []string{}, "", "changed", "", ""},
+		{"changed", []string{"*"}, "legacy,stacks/data,stacks/network,stacks/app", "legacy,stacks/data,stacks/network,stacks/app", "", ""},
+		{"changed", nil, "", "", "", "--stacks=changed needs --changed-files"},
+		{"", nil, "", "", "", "--stacks is empty"},
+		{"stacks/nope", nil, "", "", "", `--stacks: "stacks/nope" is not a stack: valid values are changed, all, or some of legacy, stacks/app, stacks/data, stacks/network`},
+		{"../x", nil, "", "", "", `--stacks: "../x" is not a stack directory`},
 	} {
 		sel, err := r.Select(tree, tt.spec, tt.changed)
 		if tt.err != "" {
@@ -306,6 +308,12 @@ func TestSelect(t *testing.T) {
 		}
 		if err != nil || strings.Join(sel.Dirs(), ",") != tt.want {
 			t.Errorf("Select(%q, %v) = %v, %v; want %s", tt.spec, tt.changed, sel.Dirs(), err, tt.want)
+		}
+		if got := sel.Rerun(tt.spec); got != tt.rerun {
+			t.Errorf("Select(%q, %v).Rerun = %q, want %q", tt.spec, tt.changed, got, tt.rerun)
+		}
+		if got := Named(tt.spec); got != tt.named {
+			t.Errorf("Named(%q) = %q, want %q", tt.spec, got, tt.named)
 		}
 	}
 }
