@@ -28,18 +28,14 @@ func parseStoredRef(planRef, planSha256, commit string) (*storedRef, error) {
 
 // storeForApply stores a judged plan (ci/workdir) and returns the summary section a
 // reviewer approves, with the apply line; the plan's outputs gain plan_ref and plan_sha256
-// for a workflow.
+// for a workflow (PlanReport.Stored).
 func (r *run) storeForApply(ctx context.Context, p judged, commit string) (string, error) {
 	ref, meta, err := workdir.Store(ctx, r.stateEnv(), p, commit, time.Now())
 	if err != nil {
 		return "", err
 	}
-	if p.Report.Decision.Outputs == nil {
-		p.Report.Decision.Outputs = map[string]string{}
-	}
-	p.Report.Decision.Outputs["plan_ref"], p.Report.Decision.Outputs["plan_sha256"] = ref.Key(), meta.SHA256
 	apply := r.m.envCall("apply", string(r.env)).Flag("plan-ref", ref.Key()).Flag("plan-sha256", meta.SHA256).Flag("commit", commit)
-	return planstore.Section(ref, meta, apply.String()), nil
+	return p.Report.Stored(ref, meta, apply.String()), nil
 }
 
 // storedPlan is a stored plan, proven to be the approved one for this run and judged again

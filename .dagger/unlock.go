@@ -7,7 +7,6 @@ import (
 	"dagger/infra/internal/dagger"
 
 	"github.com/infrapipe/infrapipe/ci/commands"
-	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
 	"github.com/infrapipe/infrapipe/ci/state"
 )
@@ -52,7 +51,7 @@ func (m *Infra) ForceUnlock(
 	}
 	req := state.UnlockRequest{
 		Env: r.env, LockID: lockID, Force: force, Confirm: confirm, Now: time.Now(),
-		ConfirmFirst: r.profile.Approval == environment.ApprovalManual,
+		ConfirmFirst: state.ConfirmsFirst(r.profile),
 	}
 	summary, err := state.Unlock(req, held, release.String(), r.importLine(project).String(), func() error {
 		_, err := d.Run(ctx, "terraform force-unlock", []string{"terraform", "force-unlock", "-force", lockID})

@@ -36,6 +36,17 @@ func (p *PlanReport) Files(reproduce Command, more ...string) ([]string, error) 
 	return []string{"plan.txt", p.Text, "summary.md", p.Summary(reproduce, more...), ResultFile, js.String()}, nil
 }
 
+// Stored records that the plan was stored as ref: its outputs gain plan_ref and
+// plan_sha256 for a workflow's second phase, and the section a reviewer approves, with
+// applyLine, is returned for the summary.
+func (p *PlanReport) Stored(ref planstore.Ref, meta planstore.Meta, applyLine string) string {
+	if p.Decision.Outputs == nil {
+		p.Decision.Outputs = map[string]string{}
+	}
+	p.Decision.Outputs["plan_ref"], p.Decision.Outputs["plan_sha256"] = ref.Key(), meta.SHA256
+	return planstore.Section(ref, meta, applyLine)
+}
+
 // Blocked is nil unless the safety gate blocked the plan; then it is the error of what the
 // gate stopped, e.g. "apply; nothing was changed", with the gate's reasons, one a line.
 func (p *PlanReport) Blocked(what string) error {

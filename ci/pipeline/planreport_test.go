@@ -89,6 +89,26 @@ func TestPlanFiles(t *testing.T) {
 	}
 }
 
+// A stored plan's reference and hash reach result.json's outputs, for the workflow's second
+// phase, and its section names the apply line.
+func TestPlanStored(t *testing.T) {
+	ref, sha, want := storedSection(t)
+	p := realPlan(t, environment.Prod)
+	line := Call([]string{"--source=."}, "apply").Flag("env", "prod").Flag("plan-ref", ref.Key()).Flag("plan-sha256", sha).
+		Flag("commit", "0123456789abcdef0123456789abcdef01234567").String()
+	if got := p.Stored(ref, planstore.Meta{SHA256: sha, Created: time.Now()}, line); got != want {
+		t.Errorf("section\n%s\nwant\n%s", got, want)
+	}
+	got := files(t, mustFiles(t)(p.Files(Call(nil, "plan"))))
+	var res report.Result
+	if err := json.Unmarshal([]byte(got[ResultFile]), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Outputs["plan_ref"] != ref.Key() || res.Outputs["plan_sha256"] != sha || res.Outputs["verdict"] == "" {
+		t.Errorf("result.json outputs %v: want plan_ref, plan_sha256 beside the gate's", res.Outputs)
+	}
+}
+
 // A long risky section shares the summary's budget: the stored plan's apply line and the
 // reproduce line stay, within GitHub's limit.
 func TestPlanSummaryFitsTheLimit(t *testing.T) {

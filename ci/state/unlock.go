@@ -36,6 +36,11 @@ type UnlockRequest struct {
 	Now          time.Time
 }
 
+// ConfirmsFirst reports whether force-unlock in an environment of profile p only shows the
+// lock until --confirm: where applies wait for a person's approval (prod), releasing a
+// lock is that person's decision too.
+func ConfirmsFirst(p environment.Profile) bool { return p.Approval == environment.ApprovalManual }
+
 // maxLockID bounds the --lock-id value; Terraform's IDs are 36-character UUIDs.
 const maxLockID = 128
 

@@ -235,3 +235,18 @@ func TestUnlock(t *testing.T) {
 		})
 	}
 }
+
+func TestConfirmsFirst(t *testing.T) {
+	for _, tt := range []struct {
+		env  environment.Name
+		want bool
+	}{{environment.Preview, false}, {environment.Test, false}, {environment.Staging, false}, {environment.Prod, true}} {
+		p, err := environment.Default(tt.env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ConfirmsFirst(p); got != tt.want {
+			t.Errorf("ConfirmsFirst(%s) = %v, want %v", tt.env, got, tt.want)
+		}
+	}
+}
