@@ -10,7 +10,6 @@ import (
 	"dagger/infra/internal/dagger"
 
 	"github.com/infrapipe/infrapipe/ci/environment"
-	"github.com/infrapipe/infrapipe/ci/gate"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
 	"github.com/infrapipe/infrapipe/ci/postdeploy"
 	"github.com/infrapipe/infrapipe/ci/workdir"
@@ -187,13 +186,12 @@ func (m *Infra) runPipeline(ctx context.Context, f pipelineFlags) (*dagger.Direc
 	}
 	p.run(ctx)
 
-	dir, res, err := p.report(ctx, reproduce)
+	dir, rep, err := p.report(ctx, reproduce)
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
-	if res.Verdict == gate.Block && !f.ReportOnFailure {
-		res.Reasons = pipeline.Reasons(p.rec.Outcomes(), gate.Block) // why it blocked, not every warning
-		return nil, reproduce.Wrap(res.Err())
+	if err := rep.Err(); err != nil && !f.ReportOnFailure {
+		return nil, reproduce.Wrap(err)
 	}
 	return dir, nil
 }
@@ -316,9 +314,9 @@ func (p *pipelineRun) planWithImports(ctx context.Context) (judged, error) {
 	return planned, err
 }
 
-// report is the pipeline's one report directory and its verdict, assembled by ci/pipeline
-// once the run is announced on the environment's channels.
-func (p *pipelineRun) report(ctx context.Context, reproduce pipeline.Command) (*dagger.Directory, pipeline.Result, error) {
+// report is the pipeline's one report directory, assembled by ci/pipeline once the run is
+// announced on the environment's channels, and the report it holds.
+func (p *pipelineRun) report(ctx context.Context, reproduce pipeline.Command) (*dagger.Directory, *pipeline.Report, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	rep := pipeline.Report{
@@ -341,14 +339,14 @@ func (p *pipelineRun) report(ctx context.Context, reproduce pipeline.Command) (*
 	rep.Notifications = p.r.notify(ctx, p.notifyWebhooks, msg)
 	record := p.keepRecord(ctx, &rep) // report holds p.mu
 	rep.Record = &record
-	files, res, err := rep.Files()
+	files, _, err := rep.Files()
 	if err != nil {
-		return nil, res.Result, err
+		return nil, nil, err
 	}
 	// The state backup stays in the bucket's backup prefix (the summary names it): the report
 	// is uploaded as a CI artifact, and a state holds secrets in clear text.
 	dir, err := reportDir(ctx, files...)
-	return dir, res.Result, err
+	return dir, &rep, err
 }
 
 // Verdict reads a report directory that was exported before the job failed (`pipeline

@@ -74,6 +74,13 @@ func (r *Report) Outcomes() []Outcome {
 	return outs
 }
 
+// Err is the run's failure when it blocks, nil otherwise: the reasons of the steps that
+// blocked, not every warning, which result.json and the summary list.
+func (r *Report) Err() error {
+	outs := r.Outcomes()
+	return Result{Check: "pipeline", Env: r.Run.Env, Verdict: Verdict(outs), Reasons: Reasons(outs, gate.Block)}.Err()
+}
+
 // Findings are every step's findings.
 func (r *Report) Findings() []findings.Finding {
 	var all []findings.Finding

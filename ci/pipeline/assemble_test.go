@@ -64,6 +64,7 @@ func TestReportFiles(t *testing.T) {
 		wantFiles   []string
 		noFiles     []string
 		wantSummary []string
+		errNone     []string // reasons Err leaves out: it says why the run blocked
 	}{
 		{
 			name: "a run with no plan still reports every step",
@@ -96,6 +97,7 @@ func TestReportFiles(t *testing.T) {
 			wantFiles: []string{"plan.txt", "import-report.md"},
 			wantSummary: []string{"# prod pipeline: block", "Environment chosen by event push on refs/heads/main.",
 				"| Lint | pass |\n| Security scan | warn |\n| Plan | block |", "### Stored plan", "slack"},
+			errNone: []string{"1 finding"},
 		},
 	}
 	for _, c := range cases {
@@ -118,6 +120,22 @@ func TestReportFiles(t *testing.T) {
 			}
 			if res.Verdict != c.verdict {
 				t.Errorf("verdict %s, want %s", res.Verdict, c.verdict)
+			}
+			blocked := c.report.Err()
+			if (blocked != nil) != (c.verdict == gate.Block) {
+				t.Errorf("Err() = %v, want an error only for block", blocked)
+			}
+			for _, o := range c.report.Outcomes() {
+				for _, r := range o.Reasons {
+					if in := blocked != nil && strings.Contains(blocked.Error(), r); in != (o.Verdict == gate.Block) {
+						t.Errorf("Err() holds %q: %v; want only the reasons of blocking steps:\n%v", r, in, blocked)
+					}
+				}
+			}
+			for _, n := range c.errNone {
+				if blocked != nil && strings.Contains(blocked.Error(), n) {
+					t.Errorf("Err() holds %q:\n%v", n, blocked)
+				}
 			}
 			summary := got["summary.md"]
 			for _, want := range c.wantSummary {
