@@ -77,12 +77,12 @@ func (m *Infra) forStack(dir string) *Infra {
 	return &sm
 }
 
-// pipelineStacks runs the pipeline of every selected stack in this one call: at most
-// maxParallel at once, each after the selected stacks it depends on. A stack whose
+// pipelineStacks runs the pipeline of every stack --stacks selects in this one call: at
+// most --max-parallel at once, each after the selected stacks it depends on. A stack whose
 // dependency blocked, or was itself held, is planned and checked as a dry run: nothing is
-// applied on top of a blocked dependency, however deep, while independent stacks go on. The report holds a combined
-// summary.md (ci/pipeline), result.json, results.sarif, junit.xml, and each stack's own
-// report under stacks/<stack>/.
+// applied on top of a blocked dependency, however deep, while independent stacks go on.
+// The report holds a combined summary.md (ci/pipeline), result.json, results.sarif,
+// junit.xml, and each stack's own report under stacks/<stack>/.
 func (m *Infra) pipelineStacks(ctx context.Context, f pipelineFlags) (*dagger.Directory, error) {
 	_, sel, err := m.selectStacks(ctx, f.Stacks, f.changedFiles, f.Always())
 	if err != nil {
