@@ -98,17 +98,9 @@ func TestApplyWithoutBackup(t *testing.T) {
 		t.Fatal("test's profile takes a backup: this test needs one that does not")
 	}
 	d := f.dataDir(t, "", `v = "a"`+"\n")
-	ctx := context.Background()
 	for _, v := range []string{"a", "b"} {
 		d.setVars(t, `v = "`+v+`"`+"\n")
-		p, err := workdir.Plan(ctx, d, f.env, true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		a, err := workdir.Apply(ctx, f.env, p, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
+		a := f.apply(t, d)
 		rep := a.Report()
 		if !a.Changed || a.Backup.Taken() || len(f.backups(t)) != 0 ||
 			!strings.Contains(rep.Section(), "not taken, this environment's profile does not ask for one") {
