@@ -58,19 +58,31 @@ func (r *run) withAWS(ctr *dagger.Container) *dagger.Container {
 			WithEnvVariable("AWS_ACCESS_KEY_ID", "test").
 			WithEnvVariable("AWS_SECRET_ACCESS_KEY", "test")
 	}
-	for _, s := range []struct {
-		name   string
-		secret *dagger.Secret
-	}{
-		{"AWS_ACCESS_KEY_ID", r.m.AwsAccessKeyID},
-		{"AWS_SECRET_ACCESS_KEY", r.m.AwsSecretAccessKey},
-		{"AWS_SESSION_TOKEN", r.m.AwsSessionToken},
-	} {
-		if s.secret != nil {
-			ctr = ctr.WithSecretVariable(s.name, s.secret)
-		}
+	for _, s := range r.m.awsSecrets() {
+		ctr = ctr.WithSecretVariable(s.name, s.secret)
 	}
 	return ctr
+}
+
+// envSecret is a secret, the environment variable it is given as and its flag.
+type envSecret struct {
+	name, flag string
+	secret     *dagger.Secret
+}
+
+// awsSecrets are the caller's AWS credentials that were given, as AWS's variables.
+func (m *Infra) awsSecrets() []envSecret {
+	var out []envSecret
+	for _, s := range []envSecret{
+		{"AWS_ACCESS_KEY_ID", "aws-access-key-id", m.AwsAccessKeyID},
+		{"AWS_SECRET_ACCESS_KEY", "aws-secret-access-key", m.AwsSecretAccessKey},
+		{"AWS_SESSION_TOKEN", "aws-session-token", m.AwsSessionToken},
+	} {
+		if s.secret != nil {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // emulatorURL is the emulator's address as containers see it.
@@ -150,19 +162,12 @@ func (r *run) readProcessEnv(ctx context.Context) (*processEnv, error) {
 		env.endpoint, env.vars["AWS_ACCESS_KEY_ID"], env.vars["AWS_SECRET_ACCESS_KEY"] = endpoint, "test", "test"
 		return env, nil
 	}
-	for name, secret := range map[string]*dagger.Secret{
-		"AWS_ACCESS_KEY_ID":     r.m.AwsAccessKeyID,
-		"AWS_SECRET_ACCESS_KEY": r.m.AwsSecretAccessKey,
-		"AWS_SESSION_TOKEN":     r.m.AwsSessionToken,
-	} {
-		if secret == nil {
-			continue
-		}
-		v, err := secret.Plaintext(ctx)
+	for _, s := range r.m.awsSecrets() {
+		v, err := s.secret.Plaintext(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", name, err)
+			return nil, fmt.Errorf("read %s: %w", s.name, err)
 		}
-		env.vars[name] = v
+		env.vars[s.name] = v
 	}
 	return env, nil
 }

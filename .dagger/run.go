@@ -270,11 +270,11 @@ func (r *run) call(fn string) pipeline.Command { return r.m.envCall(fn, string(r
 // options with the credentials given, named as environment variables, never shown, then the
 // environment. Functions make it before anything can fail, so every error ends with it.
 func (m *Infra) envCall(fn, env string) pipeline.Command {
-	return m.call(fn).
-		SecretOption("aws-access-key-id", m.AwsAccessKeyID != nil, "AWS_ACCESS_KEY_ID").
-		SecretOption("aws-secret-access-key", m.AwsSecretAccessKey != nil, "AWS_SECRET_ACCESS_KEY").
-		SecretOption("aws-session-token", m.AwsSessionToken != nil, "AWS_SESSION_TOKEN").
-		Flag("env", env)
+	c := m.call(fn)
+	for _, s := range m.awsSecrets() {
+		c = c.SecretOption(s.flag, true, s.name)
+	}
+	return c.Flag("env", env)
 }
 
 // announce prints the line that replays this call to the call's log before anything runs,
