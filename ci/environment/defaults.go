@@ -72,7 +72,7 @@ func ParseName(s string) (Name, error) {
 // Select is the environments --env names: every one when it is empty.
 func Select(env string) ([]Name, error) {
 	if env == "" {
-		return Names, nil
+		return slices.Clone(Names), nil
 	}
 	n, err := ParseName(env)
 	if err != nil {
