@@ -23,7 +23,8 @@
 # INFRAPIPE_ENGINE_NETWORK (default dagger; both matter only for a second engine on one host),
 # INFRAPIPE_DEBIAN_MIRROR, INFRAPIPE_ENGINE_LOG_LEVEL (default info; debug logs each exec),
 # INFRAPIPE_ENGINE_BUILD_TOOLS=1 (build missing tool binaries with
-# .ci/tools.sh instead of skipping their images).
+# .ci/tools.sh instead of skipping their images), INFRAPIPE_ENGINE_MIN_FREE_GB (default 20:
+# with less free, `up` clears the engine's cache first; see make_room).
 set -euo pipefail
 
 DAGGER_VERSION=v0.19.10
@@ -61,6 +62,7 @@ GO_SDK_IMAGE=$REGISTRY/infrapipe/go-sdk:$DAGGER_VERSION
 IMAGE_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 MISSING_IMAGES=() # module default images this engine cannot serve; exported in the env file
 ENGINE_LOG_LEVEL=${INFRAPIPE_ENGINE_LOG_LEVEL:-info}
+MIN_FREE_GB=${INFRAPIPE_ENGINE_MIN_FREE_GB:-20}
 
 # Go settings for everything built here: dagger's own modules are unknown to the checksum
 # database, and the machine's Go (newer than any go line here) must not fetch toolchains.
@@ -605,6 +607,25 @@ ns_start() {
 		--oci-cni-binary-dir "$ns/cni"
 }
 
+# make_room: with less than MIN_FREE_GB free where the engine keeps its state, stop the
+# engine and clear that state. The engine sizes its garbage collector from the disk's size,
+# not from this machine's share of it: here it counted on 252 GB (collecting only past
+# 189 GB used or under 51 GB free) while about 92 GB were ours, so it never collected, and its
+# state grew to 59 GB until the end-to-end suite failed with "no space left on device". The
+# state is a cache: images come back from the local registry, the Go SDK's caches from
+# warm_go_sdk.
+make_room() {
+	local free_gb
+	mkdir -p "$ENGINE_HOME/state"
+	free_gb=$(($(df -Pk "$ENGINE_HOME/state" | awk 'NR == 2 { print $4 }') / 1024 / 1024))
+	[ "$free_gb" -lt "$MIN_FREE_GB" ] || return 0
+	log "only $free_gb GB free (under $MIN_FREE_GB GB): clearing the engine's cache ($(du -sh "$ENGINE_HOME/state" 2>/dev/null | cut -f1))"
+	if pid_of "$ENGINE_PID" dagger-engine >/dev/null; then
+		stop_pid "$ENGINE_PID" dagger-engine
+	fi
+	rm -rf "$ENGINE_HOME/state" "$ENGINE_HOME"/warm-*
+}
+
 engine_answers() {
 	_EXPERIMENTAL_DAGGER_RUNNER_HOST=unix://$ENGINE_SOCK DAGGER_NO_NAG=1 DO_NOT_TRACK=1 \
 		timeout 20 "$BIN/dagger" core version </dev/null >/dev/null 2>&1
@@ -722,6 +743,7 @@ cmd_up() {
 	base_image
 	go_sdk_image
 	tool_images
+	make_room
 	start_engine
 	warm_go_sdk
 	write_env host "$BIN" "$TERRAFORM_VERSION"
