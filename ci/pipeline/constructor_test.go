@@ -6,9 +6,6 @@ import (
 	"testing"
 )
 
-// testDefaults are the module constructor's defaults.
-var testDefaults = Defaults
-
 // Reproduce lines carry exactly the options that differ from the defaults (a secret or a
 // service by a stand-in), and conflicting or escaping options stop the constructor.
 func TestConfigure(t *testing.T) {
@@ -54,11 +51,11 @@ func TestConfigure(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := testDefaults
+			s := Defaults
 			if tt.set != nil {
 				tt.set(&s)
 			}
-			got, err := Configure(s, testDefaults)
+			got, err := Configure(s, Defaults)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error %v, want %q", err, tt.wantErr)

@@ -87,8 +87,6 @@ func TestPlanAndJudge(t *testing.T) {
 	}
 }
 
-// TestApply applies real plans with prod's backup: none on an empty state, a refusal
-// before anything changes when the bucket is not versioned, then a backup in the bucket
 // TestApplyWithoutBackup applies where the profile takes no backup (test): the state has
 // moved on, no backup is in the bucket, and the report says why there is none, not that
 // there is no state.
@@ -109,6 +107,8 @@ func TestApplyWithoutBackup(t *testing.T) {
 	}
 }
 
+// TestApply applies real plans with prod's backup: none on an empty state, a refusal
+// before anything changes when the bucket is not versioned, then a backup in the bucket
 // before the state changes; a plan without changes runs nothing.
 func TestApply(t *testing.T) {
 	f := newBackend(t, environment.Prod)
