@@ -181,6 +181,10 @@ func (b Backup) Verify(data []byte) error {
 	return nil
 }
 
+// NotTakenLine is the backup line of an apply summary where the environment's profile takes
+// no backup (backup_state): there may well be a state, but none was kept.
+const NotTakenLine = "- State backup: not taken, this environment's profile does not ask for one (backup_state)\n"
+
 // SummaryLine is the backup's line in an apply summary: where it is kept and how it is
 // returned. key is "" when there was no state to back up.
 func (b Backup) SummaryLine(key string) string {

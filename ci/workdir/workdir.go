@@ -185,7 +185,7 @@ type Applied[D any] struct {
 func (a Applied[D]) Report() pipeline.Apply {
 	rep := pipeline.Apply{Plan: a.Plan.Report, Applied: a.Changed, Backup: a.Backup.SummaryLine()}
 	if !a.BackupAsked {
-		rep.Backup = "- State backup: not taken, this environment's profile does not ask for one (backup_state)\n"
+		rep.Backup = state.NotTakenLine
 	}
 	return rep
 }
