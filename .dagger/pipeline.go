@@ -247,12 +247,11 @@ func (p *pipelineRun) run(ctx context.Context) {
 			return r.costStep(ctx, planned.Dir.file("plan.json"), p.infracostAPIKey)
 		},
 		Apply: func(ctx context.Context) (pipeline.StepReport, error) {
+			var rep pipeline.Apply
 			var err error
-			if applied, err = workdir.Apply(ctx, r.stateEnv(), planned, now()); err != nil {
+			if applied, rep, err = r.apply(ctx, planned, p.stored); err != nil {
 				return pipeline.StepReport{}, err
 			}
-			rep := applied.Report()
-			r.deleteStored(ctx, p.stored, &rep)
 			return rep.Step(), nil
 		},
 		Tests: func(ctx context.Context) (pipeline.StepReport, error) {

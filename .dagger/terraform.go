@@ -194,15 +194,26 @@ func (m *Infra) Apply(
 		return nil, reproduce.Wrap(err)
 	}
 	applyStarted := time.Now()
-	applied, err := workdir.Apply(ctx, r.stateEnv(), p, now())
+	applied, rep, err := r.apply(ctx, p, stored)
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
-	rep := applied.Report()
-	r.deleteStored(ctx, stored, &rep)
 	record = rep.Facts(record, applyStarted, time.Now())
 	rep.Record, recorded = r.recordOutcome(ctx, record, nil).Markdown(), true
 	return applyDir(ctx, applied, rep, reproduce)
+}
+
+// apply applies a judged plan with ci/workdir (the state backup first where the profile
+// asks for one) and deletes the stored plan it came from, if any, so that it cannot be
+// applied twice. The report says both; Apply and the pipeline's apply step share this.
+func (r *run) apply(ctx context.Context, p judged, stored *storedRef) (workdir.Applied[tfDir], pipeline.Apply, error) {
+	applied, err := workdir.Apply(ctx, r.stateEnv(), p, now())
+	if err != nil {
+		return applied, pipeline.Apply{}, err
+	}
+	rep := applied.Report()
+	r.deleteStored(ctx, stored, &rep)
+	return applied, rep, nil
 }
 
 // applyDir is the apply's directory: ci/pipeline's report files, apply.log and the state
