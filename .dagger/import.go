@@ -78,11 +78,7 @@ func (r *run) importResources(ctx context.Context, project string, dryRun, force
 	}
 	opts := importer.OptionsFor(r.profile)
 	opts.Force, opts.GenerateConfig = force, generateConfig
-	d, mapped, err := r.mapImports(ctx, project, opts)
-	if err != nil {
-		return nil, none, err
-	}
-	e, err := r.workEnv(ctx)
+	d, e, mapped, err := r.mapImports(ctx, project, opts)
 	if err != nil {
 		return nil, none, err
 	}
@@ -97,24 +93,21 @@ func (r *run) restoreLine(key string) string {
 
 // mapImports maps the environment's tagged resources onto the configuration
 // (ci/workdir.Map) in an initialized container, which it returns without the plan files.
-func (r *run) mapImports(ctx context.Context, project string, opts importer.Options) (tfDir, *workdir.Mapping, error) {
+func (r *run) mapImports(ctx context.Context, project string, opts importer.Options) (tfDir, workdir.Env, *workdir.Mapping, error) {
+	var e workdir.Env
 	if err := importer.CheckProject(project, r.profile); err != nil {
-		return tfDir{}, nil, err
+		return tfDir{}, e, nil, err
 	}
-	d, err := r.initialized(ctx)
+	d, e, err := r.planning(ctx)
 	if err != nil {
-		return tfDir{}, nil, err
-	}
-	e, err := r.workEnv(ctx)
-	if err != nil {
-		return tfDir{}, nil, err
+		return tfDir{}, e, nil, err
 	}
 	req, err := r.importRequest(ctx, project, opts)
 	if err != nil {
-		return tfDir{}, nil, err
+		return tfDir{}, e, nil, err
 	}
 	mapped, err := workdir.Map(ctx, d, e, req)
-	return d, mapped, err
+	return d, e, mapped, err
 }
 
 // importRequest discovers from this module's own process, through the emulator when there
@@ -142,7 +135,7 @@ func (p *pipelineRun) importStep(ctx context.Context) (*workdir.Mapping, error) 
 	if !p.plan.Runs(pipeline.StepImport) {
 		return nil, nil
 	}
-	_, mapped, err := p.r.mapImports(ctx, p.Project, importer.OptionsFor(p.r.profile))
+	_, _, mapped, err := p.r.mapImports(ctx, p.Project, importer.OptionsFor(p.r.profile))
 	if err != nil {
 		return nil, err
 	}

@@ -298,11 +298,7 @@ func (p *pipelineRun) planWithImports(ctx context.Context) (judged, error) {
 		mapped = nil
 	}
 	p.rec.Begin(pipeline.StepPlan) // the import's time runs on through the plan that imports
-	d, err := r.initialized(ctx)
-	if err != nil {
-		return judged{}, err
-	}
-	e, err := r.workEnv(ctx)
+	d, e, err := r.planning(ctx)
 	if err != nil {
 		return judged{}, err
 	}

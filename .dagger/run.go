@@ -282,6 +282,3 @@ func (m *Infra) envCall(fn, env string) pipeline.Command {
 func announce(c pipeline.Command) {
 	fmt.Fprintf(os.Stderr, "Reproduce locally (with your own AWS credentials in the environment):\n  %s\n", c)
 }
-
-// lockArgs are ci/state's locking flags for this environment.
-func (r *run) lockArgs() []string { return state.LockArgs(r.profile) }

@@ -188,12 +188,12 @@ func (m *Infra) Drift(
 	return dir, nil
 }
 
-// drift runs the refresh-only plan and reads it (ci/workdir.Drift).
+// drift runs the refresh-only plan with the plan's flags and reads it (ci/workdir.Drift).
 func (r *run) drift(ctx context.Context) (state.Drift, error) {
-	d, err := r.initialized(ctx)
+	d, e, err := r.planning(ctx)
 	if err != nil {
 		return state.Drift{}, err
 	}
-	drift, err := workdir.Drift(ctx, d, r.stateEnv(), r.secretVarArgs()...)
+	drift, err := workdir.Drift(ctx, d, e)
 	return drift, r.lockHelp(err)
 }

@@ -40,9 +40,6 @@ func (r *run) secretVars() string {
 	return secretVarFile
 }
 
-// secretVarArgs reads --tf-var-file when it was given.
-func (r *run) secretVarArgs() []string { return pipeline.VarFileArgs("", false, r.secretVars()) }
-
 // Plan runs terraform plan for one environment (init with that environment's backend, its
 // variables file, the profile's lock timeout) and returns a directory with plan.txt,
 // summary.md and result.json: the plan analysed by ci/plan and the safety gate's verdict from
@@ -97,11 +94,11 @@ func (m *Infra) Plan(
 // plannedRun is the start of the functions that judge a plan (plan, compliance, cost): the
 // run, and its plan judged by ci/workdir.
 func (m *Infra) plannedRun(ctx context.Context, env string, forceRecreate bool) (*run, judged, error) {
-	r, d, err := m.initializedRun(ctx, env)
+	r, err := m.newRun(ctx, env)
 	if err != nil {
 		return nil, judged{}, err
 	}
-	e, err := r.workEnv(ctx)
+	d, e, err := r.planning(ctx)
 	if err != nil {
 		return nil, judged{}, err
 	}
@@ -239,11 +236,7 @@ func applyDir(ctx context.Context, a workdir.Applied[tfDir], rep pipeline.Apply,
 // planFor is the judged plan an apply applies: a fresh plan, or the saved one of a plan
 // directory (checked to be this environment's).
 func (r *run) planFor(ctx context.Context, forceRecreate bool, saved *dagger.Directory) (judged, error) {
-	d, err := r.initialized(ctx)
-	if err != nil {
-		return judged{}, err
-	}
-	e, err := r.workEnv(ctx)
+	d, e, err := r.planning(ctx)
 	if err != nil {
 		return judged{}, err
 	}

@@ -62,7 +62,7 @@ func (m *Infra) Test(
 // Every terraform command runs through execQuiet: terraform output -json holds sensitive
 // values in clear text, and the checks' results go to the report, not the log.
 func (r *run) postDeploy(ctx context.Context, ctr *dagger.Container) (*postdeploy.Suite, error) {
-	vars, err := r.varFileArgs(ctx)
+	e, err := r.workEnv(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +82,7 @@ func (r *run) postDeploy(ctx context.Context, ctr *dagger.Container) (*postdeplo
 			res, err := execQuiet(ctx, ctr, append([]string{"terraform"}, args...))
 			return res.code, res.stdout, res.stderr, err
 		},
-		PlanArgs: append(r.lockArgs(), vars...),
+		PlanArgs: e.PlanArgs,
 		Clients:  clients,
 		Endpoint: endpoint,
 		Alias:    emulatorAlias,

@@ -6,6 +6,7 @@ import (
 
 	"dagger/infra/internal/dagger"
 
+	"github.com/infrapipe/infrapipe/ci/state"
 	"github.com/infrapipe/infrapipe/ci/workdir"
 )
 
@@ -51,6 +52,17 @@ func (r *run) stateEnv() workdir.Env {
 	return workdir.Env{Name: r.env, Profile: r.profile, Bucket: r.stateBucket}
 }
 
+// planning is the run's initialized container and its environment with every plan's flags:
+// where ci/workdir's plan sequences (plan, drift, import) start.
+func (r *run) planning(ctx context.Context) (tfDir, workdir.Env, error) {
+	d, err := r.initialized(ctx)
+	if err != nil {
+		return tfDir{}, workdir.Env{}, err
+	}
+	e, err := r.workEnv(ctx)
+	return d, e, err
+}
+
 // workEnv is stateEnv with every plan's flags: locking and the variable files.
 func (r *run) workEnv(ctx context.Context) (workdir.Env, error) {
 	vars, err := r.varFileArgs(ctx)
@@ -58,6 +70,6 @@ func (r *run) workEnv(ctx context.Context) (workdir.Env, error) {
 		return workdir.Env{}, err
 	}
 	e := r.stateEnv()
-	e.PlanArgs = append(r.lockArgs(), vars...)
+	e.PlanArgs = append(state.LockArgs(r.profile), vars...)
 	return e, nil
 }

@@ -187,7 +187,7 @@ resource "terraform_data" "x" {
 
 	// Nothing changed outside Terraform: the drift check says so.
 	driftOut := filepath.Join(tmp, "drift")
-	if code, out := run(t, dir, env, Drift(driftOut, state.DriftArgs(profile, filepath.Join(driftOut, "drift.tfplan"))...)); code != 0 {
+	if code, out := run(t, dir, env, Drift(driftOut, state.DriftArgs(filepath.Join(driftOut, "drift.tfplan"), planArgs...)...)); code != 0 {
 		t.Fatalf("drift: exit %d\n%s", code, out)
 	}
 	exitCode := strings.TrimSpace(read(t, filepath.Join(driftOut, "drift.exitcode")))

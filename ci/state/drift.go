@@ -46,13 +46,10 @@ type Drift struct {
 
 // DriftArgs is the refresh-only plan: it only reads, it locks like any plan, and its exit
 // code says whether anything drifted. The saved plan feeds `terraform show -json`.
-func DriftArgs(p environment.Profile, planFile string) []string {
-	args := []string{"plan", "-refresh-only", "-detailed-exitcode", "-input=false", "-no-color", "-out=" + planFile}
-	args = append(args, LockArgs(p)...)
-	if p.VarFile != "" {
-		args = append(args, "-var-file="+p.VarFile)
-	}
-	return args
+// planArgs are every plan's flags (locking, the variable files that exist), as the
+// environment's plans take them: drift reads the same configuration the plan did.
+func DriftArgs(planFile string, planArgs ...string) []string {
+	return append([]string{"plan", "-refresh-only", "-detailed-exitcode", "-input=false", "-no-color", "-out=" + planFile}, planArgs...)
 }
 
 // ReadDrift turns a refresh-only plan's exit code, its output and (for exit 0 and 2) its

@@ -65,7 +65,7 @@ output "logs_bucket" {
 // checkDrift runs the pipeline's refresh-only plan and reads it as the pipeline does.
 func checkDrift(t *testing.T, w *tftest.Workspace, env environment.Name, profile environment.Profile) Drift {
 	t.Helper()
-	stdout, stderr, err := w.Exec(DriftArgs(profile, "drift.tfplan")...)
+	stdout, stderr, err := w.Exec(DriftArgs("drift.tfplan", LockArgs(profile)...)...)
 	code := 0
 	var exitErr *exec.ExitError
 	switch {
@@ -167,7 +167,7 @@ func TestDriftReport(t *testing.T) {
 	holder := start(t, other, "apply", "-no-color", "-input=false", "-auto-approve",
 		"-target=terraform_data.hold", "-var=hold=3")
 	eventually(t, "the other run to take the lock", func() bool { return sb.lockObjectExists(t) })
-	stdout, stderr, err := w.Exec(DriftArgs(profile, "drift.tfplan")...)
+	stdout, stderr, err := w.Exec(DriftArgs("drift.tfplan", LockArgs(profile)...)...)
 	var exitErr *exec.ExitError
 	if !errors.As(err, &exitErr) || exitErr.ExitCode() != 1 {
 		t.Fatalf("drift check under a held lock: %v\n%s%s", err, stdout, stderr)

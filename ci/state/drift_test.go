@@ -133,7 +133,7 @@ func TestDriftArgs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := strings.Join(DriftArgs(p, "drift.tfplan"), " ")
+	got := strings.Join(DriftArgs("drift.tfplan", append(LockArgs(p), "-var-file="+p.VarFile)...), " ")
 	want := "plan -refresh-only -detailed-exitcode -input=false -no-color -out=drift.tfplan -lock=true -lock-timeout=5m0s -var-file=environments/prod.tfvars"
 	if got != want {
 		t.Errorf("DriftArgs = %q\nwant %q", got, want)

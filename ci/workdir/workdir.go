@@ -245,12 +245,11 @@ func Restore[D Dir[D]](ctx context.Context, d D, e Env, backup []byte, confirm b
 	return restore, err
 }
 
-// Drift runs the refresh-only plan (it reads, changes nothing) and reads it with ci/state.
-// extra are flags after the environment's own, e.g. the secret variables file.
-func Drift[D Dir[D]](ctx context.Context, d D, e Env, extra ...string) (state.Drift, error) {
+// Drift runs the refresh-only plan (it reads, changes nothing) with every plan's flags and
+// reads it with ci/state.
+func Drift[D Dir[D]](ctx context.Context, d D, e Env) (state.Drift, error) {
 	const step = "drift check"
-	args := append(state.DriftArgs(e.Profile, d.Out()+"/drift.tfplan"), extra...)
-	ran, err := d.Run(ctx, step, commands.Drift(d.Out(), args...))
+	ran, err := d.Run(ctx, step, commands.Drift(d.Out(), state.DriftArgs(d.Out()+"/drift.tfplan", e.PlanArgs...)...))
 	if err != nil {
 		return state.Drift{}, err
 	}

@@ -435,6 +435,25 @@ func TestDrift(t *testing.T) {
 		}
 	})
 
+	t.Run("with the plan's variable files", func(t *testing.T) {
+		// A stack without its environment's variables file plans (pipeline.VarFileArgs
+		// leaves the file out), so drift must take the plan's flags, not the profile's file.
+		e := f.env
+		e.PlanArgs = append(state.LockArgs(e.Profile), "-var-file=other.tfvars")
+		other := f.workdir(t, "other/test/terraform.tfstate", map[string]string{"main.tf": dataTF, "other.tfvars": `v = "b"` + "\n"})
+		p, err := workdir.Plan(ctx, other, e, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := workdir.Apply(ctx, e, p, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		got, err := workdir.Drift(ctx, other, e)
+		if err != nil || got.Status != state.DriftNone {
+			t.Fatalf("drift %+v, %v; want none", got, err)
+		}
+	})
+
 	t.Run("a held lock", func(t *testing.T) {
 		const id = "8a7f3c1e-0000-4000-8000-workdirtest01"
 		db := dynamodb.NewFromConfig(aws.Config{Region: f.backend.Region, Credentials: f.s3.Options().Credentials},
