@@ -490,6 +490,20 @@ func TestImportAdoptsTaggedResourcesAndDriftSeesTags(t *testing.T) {
 	if !strings.Contains(v.Stderr, "aws_s3_bucket.data") && !strings.Contains(v.Stderr, "drift") {
 		t.Errorf("verdict of the blocked drift report does not say why:\n%s", lastLines(v.Stderr, 20))
 	}
+
+	// A tagged bucket the configuration does not have: --generate-config plans it into a
+	// generated address and returns the configuration Terraform wrote for it.
+	orphan := s.Project + "-test-orphan"
+	if _, err := moto.S3().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(orphan)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := moto.S3().PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String(orphan), Tagging: &s3types.Tagging{TagSet: s3tags}}); err != nil {
+		t.Fatal(err)
+	}
+	generated := export(t, nil, append(slices.Clone(ctor), "import", "--env=test", "--project="+s.Project, "--dry-run", "--generate-config")...)
+	if g := readFile(t, generated, "generated.tf"); !strings.Contains(g, `"`+orphan+`"`) {
+		t.Errorf("import --generate-config: generated.tf does not configure the bucket %s:\n%s", orphan, g)
+	}
 }
 
 func sortedCopy(s []string) []string {
