@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"dagger/infra/internal/dagger"
 
@@ -77,12 +78,10 @@ func (m *Infra) forStack(dir string) *Infra {
 	return &sm
 }
 
-// pipelineStacks runs the pipeline of every stack --stacks selects in this one call: at
-// most --max-parallel at once, each after the selected stacks it depends on. A stack whose
-// dependency blocked, or was itself held, is planned and checked as a dry run: nothing is
-// applied on top of a blocked dependency, however deep, while independent stacks go on.
-// The report holds a combined summary.md (ci/pipeline), result.json, results.sarif,
-// junit.xml, and each stack's own report under stacks/<stack>/.
+// pipelineStacks runs the pipeline of every stack --stacks selects in this one call, in
+// the order and with the flags ci/pipeline.RunStacks gives each. The report holds a
+// combined summary.md, result.json, results.sarif, junit.xml, and each stack's own report
+// under stacks/<stack>/.
 func (m *Infra) pipelineStacks(ctx context.Context, f pipelineFlags) (*dagger.Directory, error) {
 	_, sel, err := m.selectStacks(ctx, f.Stacks, f.changedFiles, f.Always())
 	if err != nil {
@@ -96,23 +95,19 @@ func (m *Infra) pipelineStacks(ctx context.Context, f pipelineFlags) (*dagger.Di
 	reproduce := m.envCall("pipeline", f.Env).Flag("stacks", sel.Rerun(f.Stacks)).Bool("dry-run", f.DryRun)
 	announce(reproduce)
 
-	runs := make([]pipeline.StackRun, len(sel.Stacks))
-	own := make([]pipeline.StackOwn, len(sel.Stacks))
-	dirs := make([]*dagger.Directory, len(sel.Stacks))
-	err = stacks.Schedule(sel.Stacks, f.maxParallel, func(i int, held []string) bool {
-		s := sel.Stacks[i]
-		r := pipeline.StackRun{Stack: s.Dir, Why: s.Why, Held: held, Report: pipeline.StackReport(s.Dir)}
+	var mu sync.Mutex
+	dirs := map[string]*dagger.Directory{}
+	runs, own, err := pipeline.RunStacks(sel, f.Flags, f.maxParallel, func(s stacks.Selected, flags pipeline.Flags) (environment.ReadFile, error) {
 		one := f
-		one.Flags, one.changedFiles = f.ForStack(f.DryRun || len(held) > 0), nil
+		one.Flags, one.changedFiles = flags, nil
 		dir, err := m.forStack(s.Dir).runPipeline(ctx, one)
-		if err == nil {
-			r, own[i], err = pipeline.ReadStackReport(r, dirReader(ctx, dir))
-		}
 		if err != nil {
-			r, dir, own[i] = pipeline.StackFailed(r, err), nil, pipeline.StackOwn{}
+			return nil, err
 		}
-		runs[i], dirs[i] = r, dir
-		return r.Verdict == gate.Block
+		mu.Lock()
+		defer mu.Unlock()
+		dirs[s.Dir] = dir
+		return dirReader(ctx, dir), nil
 	})
 	if err != nil {
 		return nil, err
@@ -126,9 +121,9 @@ func (m *Infra) pipelineStacks(ctx context.Context, f pipelineFlags) (*dagger.Di
 	if err != nil {
 		return nil, err
 	}
-	for i, d := range dirs {
-		if d != nil {
-			out = out.WithDirectory(runs[i].Report, d)
+	for _, r := range runs {
+		if r.Report != "" {
+			out = out.WithDirectory(r.Report, dirs[r.Stack])
 		}
 	}
 	if res.Verdict == gate.Block && !f.ReportOnFailure {

@@ -60,10 +60,10 @@ func ReadStackReport(r StackRun, read environment.ReadFile) (StackRun, StackOwn,
 
 // StackFailed is the row of a stack whose pipeline could not run at all (no report came
 // back): it blocks with the error's first line as its reason (a reproduce line may follow),
-// and its summary holds the end of the error.
+// its summary holds the end of the error, and it has no report of its own to point at.
 func StackFailed(r StackRun, err error) StackRun {
 	reason, _, _ := strings.Cut(err.Error(), "\n")
-	r.Verdict, r.Reasons = gate.Block, []string{reason}
+	r.Verdict, r.Reasons, r.Report = gate.Block, []string{reason}, ""
 	r.Summary = "The stack's pipeline could not run:\n\n" + CodeBlock("", Tail(err.Error(), 40))
 	return r
 }

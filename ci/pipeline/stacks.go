@@ -30,8 +30,9 @@ type StackRun struct {
 	Held []string `json:"held,omitempty"`
 	// Why lists what selected it (a changed path, a dependency); empty when named.
 	Why []string `json:"why,omitempty"`
-	// Report is its own report directory inside the combined one.
-	Report string `json:"report"`
+	// Report is its own report directory inside the combined one; empty when none came
+	// back (StackFailed).
+	Report string `json:"report,omitempty"`
 	// Summary is its own summary.md.
 	Summary string `json:"-"`
 }
@@ -150,8 +151,12 @@ func StacksSummary(limit int, r StacksResult, reproduce Command) string {
 	}
 	sections := make([]report.Section, 0, len(r.Stacks)+1)
 	for _, s := range r.Stacks {
-		sections = append(sections, report.Text(fmt.Sprintf("# Stack %s: %s\n\nIts own report: %s\n\n%s",
-			markdown.CodeSpan(s.Stack), s.Verdict, markdown.CodeSpan(s.Report), demote(s.Summary))))
+		own := ""
+		if s.Report != "" {
+			own = "Its own report: " + markdown.CodeSpan(s.Report) + "\n\n"
+		}
+		sections = append(sections, report.Text(fmt.Sprintf("# Stack %s: %s\n\n%s%s",
+			markdown.CodeSpan(s.Stack), s.Verdict, own, demote(s.Summary))))
 	}
 	sections = append(sections, report.Text(reproduce.Markdown()))
 	return head + "\n" + report.Summary(limit-len(head)-1, sections...)

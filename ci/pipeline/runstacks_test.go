@@ -1,0 +1,87 @@
+package pipeline
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/gate"
+	"github.com/infrapipe/infrapipe/ci/report"
+	"github.com/infrapipe/infrapipe/ci/stacks"
+)
+
+// TestRunStacks runs four stacks through a runner that returns real stack reports: the
+// blocked network stack holds app, which depends on it and runs as a dry run; dns, which
+// depends on nothing, runs as asked; a stack whose pipeline returned no report blocks with
+// its error, and the combined summary points at no report of its own.
+func TestRunStacks(t *testing.T) {
+	plan := realPlan(t, environment.Prod)
+	reportFiles := func(v gate.Verdict, reasons ...string) []string {
+		r := Report{Run: Run{Env: environment.Prod}, Plan: plan,
+			Steps: []StepReport{{Outcome: Outcome{Step: StepPlan, Verdict: v, Reasons: reasons}}}}
+		list, _, err := r.Files()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return list
+	}
+	blocked, passed := reportFiles(gate.Block, "prod plan deletes terraform_data.old"), reportFiles(gate.Pass)
+	sel := stacks.Selection{Stacks: []stacks.Selected{
+		{Stack: stacks.Stack{Dir: "stacks/network"}},
+		{Stack: stacks.Stack{Dir: "stacks/app", DependsOn: []string{"stacks/network"}, Level: 1}, Why: []string{"depends on stacks/network"}},
+		{Stack: stacks.Stack{Dir: "stacks/dns"}},
+		{Stack: stacks.Stack{Dir: "stacks/broken"}},
+	}}
+	var mu sync.Mutex
+	ran := map[string]Flags{}
+	runs, own, err := RunStacks(sel, Flags{Env: "prod"}, 2, func(s stacks.Selected, f Flags) (environment.ReadFile, error) {
+		mu.Lock()
+		ran[s.Dir] = f
+		mu.Unlock()
+		switch s.Dir {
+		case "stacks/network":
+			return reportOnDisk(t, blocked), nil
+		case "stacks/broken":
+			return nil, errors.New("terraform init failed in prod (exit code 1):\nno such bucket\nReproduce with: dagger call pipeline --env=prod")
+		}
+		return reportOnDisk(t, passed), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		stack   string
+		dryRun  bool
+		verdict gate.Verdict
+		held    []string
+		reasons []string
+		report  string
+	}{
+		{"stacks/network", false, gate.Block, nil, []string{"Plan: prod plan deletes terraform_data.old"}, "stacks/stacks/network/"},
+		{"stacks/app", true, gate.Pass, []string{"stacks/network"}, []string{}, "stacks/stacks/app/"},
+		{"stacks/dns", false, gate.Pass, nil, []string{}, "stacks/stacks/dns/"},
+		{"stacks/broken", false, gate.Block, nil, []string{"terraform init failed in prod (exit code 1):"}, ""},
+	} {
+		i := slices.IndexFunc(runs, func(r StackRun) bool { return r.Stack == tc.stack })
+		if i < 0 {
+			t.Fatalf("no row for %s in %+v", tc.stack, runs)
+		}
+		r, f := runs[i], ran[tc.stack]
+		if f.DryRun != tc.dryRun || !f.ReportOnFailure {
+			t.Errorf("%s ran with dry run %v, report on failure %v; want %v, true", tc.stack, f.DryRun, f.ReportOnFailure, tc.dryRun)
+		}
+		if r.Verdict != tc.verdict || !slices.Equal(r.Held, tc.held) || !slices.Equal(r.Reasons, tc.reasons) || r.Report != tc.report {
+			t.Errorf("%s: row %+v; want verdict %s, held %v, reasons %q, report %q", tc.stack, r, tc.verdict, tc.held, tc.reasons, tc.report)
+		}
+		if (own[i].SARIF != nil) != (tc.report != "") {
+			t.Errorf("%s: own SARIF taken %v, want %v", tc.stack, own[i].SARIF != nil, tc.report != "")
+		}
+	}
+	summary := StacksSummary(report.MaxMarkdown, NewStacksResult(environment.Prod, false, runs, nil), Call(nil, "pipeline"))
+	if !strings.Contains(summary, "Its own report: `stacks/stacks/app/`") || strings.Count(summary, "Its own report:") != 3 {
+		t.Errorf("the summary points at %d reports, want the three that came back:\n%s", strings.Count(summary, "Its own report:"), summary)
+	}
+}
