@@ -35,8 +35,12 @@ func given(ctx context.Context, name string, s *dagger.Secret) (*dagger.Secret, 
 	return s, nil
 }
 
-// emulatorAlias is the host name every container reaches the AWS emulator under.
-const emulatorAlias = "aws"
+const (
+	// emulatorAlias is the host name every container reaches the AWS emulator under.
+	emulatorAlias = "aws"
+	// emulatorKey is the access key ID and secret key given to the emulator, which takes any.
+	emulatorKey = "test"
+)
 
 // motoService is moto_server on port 5000. It holds state in memory, so one `dagger call`
 // sees one emulated account from start to end.
@@ -55,8 +59,8 @@ func (r *run) withAWS(ctr *dagger.Container) *dagger.Container {
 			WithServiceBinding(emulatorAlias, r.emulator).
 			WithEnvVariable("AWS_ENDPOINT_URL", r.emulatorURL()).
 			WithEnvVariable("TF_VAR_aws_endpoint", r.emulatorURL()).
-			WithEnvVariable("AWS_ACCESS_KEY_ID", "test").
-			WithEnvVariable("AWS_SECRET_ACCESS_KEY", "test")
+			WithEnvVariable("AWS_ACCESS_KEY_ID", emulatorKey).
+			WithEnvVariable("AWS_SECRET_ACCESS_KEY", emulatorKey)
 	}
 	for _, s := range r.m.awsSecrets() {
 		ctr = ctr.WithSecretVariable(s.name, s.secret)
@@ -159,7 +163,7 @@ func (r *run) readProcessEnv(ctx context.Context) (*processEnv, error) {
 		if err != nil {
 			return nil, fmt.Errorf("AWS emulator endpoint: %w", err)
 		}
-		env.endpoint, env.vars["AWS_ACCESS_KEY_ID"], env.vars["AWS_SECRET_ACCESS_KEY"] = endpoint, "test", "test"
+		env.endpoint, env.vars["AWS_ACCESS_KEY_ID"], env.vars["AWS_SECRET_ACCESS_KEY"] = endpoint, emulatorKey, emulatorKey
 		return env, nil
 	}
 	for _, s := range r.m.awsSecrets() {

@@ -39,15 +39,6 @@ func (m *Infra) Cost(
 	return est.Summary(reproduce)
 }
 
-// costStep is the pipeline's cost step.
-func (r *run) costStep(ctx context.Context, planJSON *dagger.File, apiKey *dagger.Secret) (pipeline.StepReport, error) {
-	est, err := r.cost(ctx, planJSON, apiKey)
-	if err != nil {
-		return pipeline.StepReport{}, err
-	}
-	return est.Step(), nil
-}
-
 // cost runs `infracost breakdown` on the plan JSON in Infracost's image and evaluates the
 // estimate against the budget with ci/cost. The API key reaches the container only as a
 // secret variable. When Infracost cannot run (its image missing, a crash) there is no

@@ -129,7 +129,7 @@ func (m *Infra) runPipeline(ctx context.Context, f pipelineFlags) (*dagger.Direc
 	started := time.Now()
 	if f.Env == "" {
 		if !f.gh.given() {
-			return nil, fmt.Errorf("no environment: pass --env (preview, test, staging or prod) or the GitHub values (--github-event-name, --github-ref, --requested-env)")
+			return nil, pipeline.ErrNoEnvironment
 		}
 		ctxGH, err := m.gitHubContext(ctx, f.gh)
 		if errors.Is(err, environment.ErrNothingToDeploy) {
@@ -244,7 +244,11 @@ func (p *pipelineRun) run(ctx context.Context) {
 			return res.Step(pipeline.StepCompliance, r.profile, r.profile.SeverityThreshold), err
 		},
 		Cost: func(ctx context.Context) (pipeline.StepReport, error) {
-			return r.costStep(ctx, planned.Dir.file("plan.json"), p.infracostAPIKey)
+			est, err := r.cost(ctx, planned.Dir.file("plan.json"), p.infracostAPIKey)
+			if err != nil {
+				return pipeline.StepReport{}, err
+			}
+			return est.Step(), nil
 		},
 		Apply: func(ctx context.Context) (pipeline.StepReport, error) {
 			var rep pipeline.Apply

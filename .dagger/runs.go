@@ -39,12 +39,6 @@ func (r *run) keepRecord(ctx context.Context, f runs.Facts) runs.Written {
 	return w
 }
 
-// recordOutcome writes the record of an apply or drift run that ended with err (nil
-// when it succeeded).
-func (r *run) recordOutcome(ctx context.Context, f runs.Facts, err error) runs.Written {
-	return r.keepRecord(ctx, f.Outcome(err))
-}
-
 // runsPrefix is where the stack's records live: runs/<stack>/.
 func (m *Infra) runsPrefix(ctx context.Context) (string, error) {
 	cfg, err := m.config(ctx)

@@ -31,7 +31,7 @@ func (m *Infra) BackupState(
 		return nil, err
 	}
 	if !b.Taken() {
-		return nil, fmt.Errorf("%s has no state yet: nothing to back up", r.env)
+		return nil, fmt.Errorf("back up %s: %w", r.env, state.ErrNoState)
 	}
 	return b.Dir.file(workdir.PulledState).WithName(b.Backup.FileName()), nil
 }
@@ -173,7 +173,7 @@ func (m *Infra) Drift(
 	d, err := r.drift(ctx)
 	rep := pipeline.NewDriftReport(r.env, d, err, failOnDrift)
 	rep.Result.Notifications = r.notify(ctx, notifyWebhooks, rep.Message(runUrl, reproduce))
-	written := r.recordOutcome(ctx, rep.Facts(started, time.Now(), reproduce), nil)
+	written := r.keepRecord(ctx, rep.Facts(started, time.Now(), reproduce).Outcome(nil))
 	files, err := rep.Files(written, reproduce)
 	if err != nil {
 		return nil, err

@@ -174,7 +174,7 @@ func (m *Infra) Apply(
 	record, recorded := runs.Facts{Kind: runs.KindApply, Commit: commit, Started: started, Reproduce: reproduce.String()}, false
 	defer func() {
 		if failure != nil && !recorded {
-			r.recordOutcome(ctx, record, failure)
+			r.keepRecord(ctx, record.Outcome(failure))
 		}
 	}()
 	var p judged
@@ -196,7 +196,7 @@ func (m *Infra) Apply(
 		return nil, reproduce.Wrap(err)
 	}
 	record = rep.Facts(record, applyStarted, time.Now())
-	rep.Record, recorded = r.recordOutcome(ctx, record, nil).Markdown(), true
+	rep.Record, recorded = r.keepRecord(ctx, record.Outcome(nil)).Markdown(), true
 	return applyDir(ctx, applied, rep, reproduce)
 }
 

@@ -15,6 +15,10 @@ func CheckApplyFlags(planDir, storedPlan bool) error {
 	return nil
 }
 
+// ErrNoEnvironment is a pipeline call with neither --env nor the GitHub values that resolve
+// one.
+var ErrNoEnvironment = errors.New("no environment: pass --env (preview, test, staging or prod) or the GitHub values (--github-event-name, --github-ref, --requested-env)")
+
 // Flags are a pipeline call's switches and values: the ones its GitHub event may set and
 // the ones that contradict each other. The module keeps its secrets and files beside them.
 type Flags struct {
