@@ -26,7 +26,7 @@ func (r *run) varFileArgs(ctx context.Context) ([]string, error) {
 		}
 		exists = ok
 	}
-	return pipeline.VarFileArgs(r.profile.VarFile, exists, r.secretVars()), nil
+	return pipeline.VarFileArgs(r.profile, exists, r.secretVars())
 }
 
 // secretVarFile is where --tf-var-file is mounted: a secret mount, never a layer or a log.

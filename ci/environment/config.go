@@ -423,7 +423,7 @@ func (o *override) applyTo(p *Profile, at string) error {
 		if err := checkPath(*o.VarFile, at+".var_file", true); err != nil {
 			return err
 		}
-		p.VarFile = *o.VarFile
+		p.VarFile, p.VarFileSet = *o.VarFile, true
 	}
 	if o.Destroy != nil {
 		d := DestroyPolicy(*o.Destroy)

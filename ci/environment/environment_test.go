@@ -123,7 +123,7 @@ func TestLoadExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	if prod.SeverityThreshold != findings.Low || prod.Budget.MonthlyTotal != 500 || prod.Budget.MonthlyDelta != 50 ||
-		!prod.Budget.RequireEstimate || prod.LockTimeout != 10*time.Minute || prod.VarFile != "env/prod.tfvars" ||
+		!prod.Budget.RequireEstimate || prod.LockTimeout != 10*time.Minute || prod.VarFile != "env/prod.tfvars" || !prod.VarFileSet ||
 		prod.PlanMaxAge != 4*time.Hour {
 		t.Errorf("prod overrides not applied: %+v", prod)
 	}

@@ -190,6 +190,9 @@ type Profile struct {
 	// PlanMaxAge is how old a stored plan (plan --store-plan) may be when it is applied.
 	PlanMaxAge time.Duration `json:"plan_max_age"`
 	VarFile    string        `json:"var_file"` // relative to the Terraform directory
+	// VarFileSet says pipeline.yaml named VarFile: the stack must have that file, where the
+	// built-in one is read only when it exists (a stack may need no variables).
+	VarFileSet bool `json:"var_file_set,omitempty"`
 	// PostDeploy are the categories of checks `test` runs after an apply.
 	PostDeploy []PostDeployCheck `json:"post_deploy"`
 	Backend    Backend           `json:"backend"`

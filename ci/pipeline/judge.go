@@ -50,18 +50,23 @@ func (a Apply) Facts(planned runs.Facts, started, ended time.Time) runs.Facts {
 	return f
 }
 
-// VarFileArgs are terraform's variable file flags: the environment's file (the profile's
-// var_file, relative to the Terraform directory) when the repository has it, then the
-// secret file (--tf-var-file, "" when not given), so secrets win.
-func VarFileArgs(varFile string, exists bool, secretFile string) []string {
+// VarFileArgs are terraform's variable file flags: the environment's file (p's var_file,
+// relative to the Terraform directory) when the stack has it (exists), then the secret
+// file (--tf-var-file, "" when not given), so secrets win. A var_file that pipeline.yaml
+// names and the stack lacks is an error: planning without it would deploy the variables'
+// defaults, where the built-in one may be missing from a stack that needs no variables.
+func VarFileArgs(p environment.Profile, exists bool, secretFile string) ([]string, error) {
 	var args []string
-	if varFile != "" && exists {
-		args = append(args, "-var-file="+varFile)
+	switch {
+	case p.VarFile != "" && exists:
+		args = append(args, "-var-file="+p.VarFile)
+	case p.VarFile != "" && p.VarFileSet:
+		return nil, fmt.Errorf("pipeline.yaml's var_file for %s is %s, which is not in the Terraform directory: add the file, or correct var_file (a path relative to the Terraform directory)", p.Name, p.VarFile)
 	}
 	if secretFile != "" {
 		args = append(args, "-var-file="+secretFile)
 	}
-	return args
+	return args, nil
 }
 
 // ImportFacts are the run record of an import call that ended with err: its one step, and

@@ -169,18 +169,24 @@ func TestVarFileArgs(t *testing.T) {
 	const secret = "/run/secrets/infrapipe/secret.tfvars"
 	for _, tc := range []struct {
 		name, varFile string
-		exists        bool
+		set, exists   bool // var_file named in pipeline.yaml; the stack has it
 		secret        string
 		want          []string
+		err           string
 	}{
-		{"no file in the profile, no secret", "", false, "", nil},
-		{"the profile's file is in the repository", "prod.tfvars", true, "", []string{"-var-file=prod.tfvars"}},
-		{"the profile's file is not in the repository", "prod.tfvars", false, "", nil},
-		{"the secret file comes last, so it wins", "prod.tfvars", true, secret, []string{"-var-file=prod.tfvars", "-var-file=" + secret}},
-		{"only the secret file", "prod.tfvars", false, secret, []string{"-var-file=" + secret}},
+		{"no file in the profile, no secret", "", false, false, "", nil, ""},
+		{"the profile's file is in the repository", "prod.tfvars", false, true, "", []string{"-var-file=prod.tfvars"}, ""},
+		{"the built-in file is not in the repository", "prod.tfvars", false, false, "", nil, ""},
+		{"the secret file comes last, so it wins", "prod.tfvars", false, true, secret, []string{"-var-file=prod.tfvars", "-var-file=" + secret}, ""},
+		{"only the secret file", "prod.tfvars", false, false, secret, []string{"-var-file=" + secret}, ""},
+		{"pipeline.yaml's file is in the repository", "env/prod.tfvars", true, true, secret, []string{"-var-file=env/prod.tfvars", "-var-file=" + secret}, ""},
+		{"pipeline.yaml's file is not", "env/production.tfvars", true, false, secret, nil,
+			"pipeline.yaml's var_file for prod is env/production.tfvars, which is not in the Terraform directory"},
 	} {
-		if got := VarFileArgs(tc.varFile, tc.exists, tc.secret); !slices.Equal(got, tc.want) {
-			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		p := environment.Profile{Name: environment.Prod, VarFile: tc.varFile, VarFileSet: tc.set}
+		got, err := VarFileArgs(p, tc.exists, tc.secret)
+		if !slices.Equal(got, tc.want) || (err == nil) != (tc.err == "") || (err != nil && !strings.Contains(err.Error(), tc.err)) {
+			t.Errorf("%s: %q, %v; want %q and error %q", tc.name, got, err, tc.want, tc.err)
 		}
 	}
 }
