@@ -31,6 +31,21 @@ func TestRefusesConfigurationWithoutBackend(t *testing.T) {
 	}
 }
 
+// TestRefusesMissingVarFile: a var_file that pipeline.yaml names and the stack lacks would
+// deploy the variables' defaults; the module refuses before planning, naming the file.
+func TestRefusesMissingVarFile(t *testing.T) {
+	requireEngine(t)
+	t.Parallel()
+	s := newStack(t, "app")
+	s.Write(t, "pipeline.yaml", "version: 1\nenvironments:\n  test:\n    var_file: env/test.tfvars\n")
+	res := mustFail(t, nil, append(s.Ctor("--emulate-aws"), "plan", "--env=test")...)
+	for _, want := range []string{"pipeline.yaml's var_file for test is env/test.tfvars, which is not in the Terraform directory", "Reproduce with: dagger call"} {
+		if !strings.Contains(res.Stderr, want) {
+			t.Errorf("plan with a missing var_file does not say %q:\n%s", want, lastLines(res.Stderr, 20))
+		}
+	}
+}
+
 // TestNothingToDeployOnDeletedBranch: GitHub's payload of a push that deleted a branch
 // resolves to nothing to deploy: resolve-env says "none", the pipeline succeeds without a
 // plan.
