@@ -7,8 +7,6 @@ import (
 	"os"
 	"path"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -248,19 +246,10 @@ func execAny(ctx context.Context, ctr *dagger.Container, args []string, opts ...
 func execQuiet(ctx context.Context, ctr *dagger.Container, args []string) (ran, error) {
 	const dir = "/tmp/infrapipe-quiet"
 	ctr = ctr.WithExec(commands.Quiet(dir, args...))
-	var out [3]string
-	for i, name := range []string{"code", "stdout", "stderr"} {
-		s, err := ctr.File(path.Join(dir, name)).Contents(ctx)
-		if err != nil {
-			return ran{}, err
-		}
-		out[i] = s
-	}
-	code, err := strconv.Atoi(strings.TrimSpace(out[0]))
-	if err != nil {
-		return ran{}, fmt.Errorf("exit code of %s: %q: %w", args[0], out[0], err)
-	}
-	return ran{ctr: ctr, code: code, stdout: out[1], stderr: out[2]}, nil
+	code, stdout, stderr, err := commands.ReadQuiet(args[0], func(name string) (string, error) {
+		return ctr.File(path.Join(dir, name)).Contents(ctx)
+	})
+	return ran{ctr: ctr, code: code, stdout: stdout, stderr: stderr}, err
 }
 
 // call starts the reproduce line of fn for this run.

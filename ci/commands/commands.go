@@ -6,6 +6,12 @@
 // lines with the real tools on the host.
 package commands
 
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
 // script is a command line that runs a shell script: sh -c SCRIPT NAME ARGS..., so the
 // script reads its arguments as $1... and never as text spliced into the script.
 func script(text, name string, args ...string) []string {
@@ -127,9 +133,24 @@ mkdir -p "$out"
 echo $? >"$out/code"`
 
 // Quiet runs args with stdout, stderr and the exit code in dir/{stdout,stderr,code}, for
-// commands whose output can hold secrets (terraform output -json).
+// commands whose output can hold secrets (terraform output -json). ReadQuiet reads them.
 func Quiet(dir string, args ...string) []string {
 	return script(quietScript, "quiet", append([]string{dir}, args...)...)
+}
+
+// ReadQuiet reads what Quiet left of the command named cmd, through read, which is given
+// a file name of Quiet's dir: its exit code, stdout and stderr.
+func ReadQuiet(cmd string, read func(name string) (string, error)) (code int, stdout, stderr string, err error) {
+	var out [3]string
+	for i, name := range []string{"code", "stdout", "stderr"} {
+		if out[i], err = read(name); err != nil {
+			return 0, "", "", fmt.Errorf("read the %s of %s: %w", name, cmd, err)
+		}
+	}
+	if code, err = strconv.Atoi(strings.TrimSpace(out[0])); err != nil {
+		return 0, "", "", fmt.Errorf("exit code of %s: %q: %w", cmd, out[0], err)
+	}
+	return code, out[1], out[2], nil
 }
 
 // fmtCheckScript lists the files terraform fmt would rewrite on stdout and shows the changes

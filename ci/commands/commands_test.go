@@ -224,10 +224,21 @@ func TestQuietKeepsAFailure(t *testing.T) {
 	if code != 0 || printed != "" {
 		t.Errorf("quiet itself: exit %d, printed %q; want 0 and nothing", code, printed)
 	}
-	for name, want := range map[string]string{"code": "3\n", "stdout": "secret-out\n", "stderr": "secret-err\n"} {
-		if got := read(t, filepath.Join(out, name)); got != want {
-			t.Errorf("%s = %q, want %q", name, got, want)
-		}
+	code, stdout, stderr, err := ReadQuiet("sh", func(name string) (string, error) {
+		data, err := os.ReadFile(filepath.Join(out, name))
+		return string(data), err
+	})
+	if err != nil || code != 3 || stdout != "secret-out\n" || stderr != "secret-err\n" {
+		t.Errorf("ReadQuiet = %d, %q, %q, %v; want 3, secret-out, secret-err", code, stdout, stderr, err)
+	}
+	if err := os.WriteFile(filepath.Join(out, "code"), []byte("\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := ReadQuiet("sh", func(name string) (string, error) {
+		data, err := os.ReadFile(filepath.Join(out, name))
+		return string(data), err
+	}); err == nil || !strings.Contains(err.Error(), "exit code of sh") {
+		t.Errorf("ReadQuiet of an empty exit code: %v, want an error naming it", err)
 	}
 }
 
