@@ -506,6 +506,31 @@ func TestImportAdoptsTaggedResourcesAndDriftSeesTags(t *testing.T) {
 	}
 }
 
+// TestResourcesInAnotherRegionThanTheState: the state bucket is in us-east-1 (the
+// backend in pipeline.yaml) and the resources in eu-west-1 (--region). Import finds the
+// table in eu-west-1, the provider reads it there, and the state lands in the us-east-1
+// bucket.
+func TestResourcesInAnotherRegionThanTheState(t *testing.T) {
+	requireEngine(t)
+	t.Parallel()
+	moto := startMoto(t)
+	s := newStack(t, "app")
+	euWest := dynamodb.NewFromConfig(moto.config(), func(o *dynamodb.Options) { o.Region = "eu-west-1" })
+	if _, err := euWest.CreateTable(context.Background(), &dynamodb.CreateTableInput{
+		TableName: aws.String(s.Project + "-test-items"), BillingMode: dbtypes.BillingModePayPerRequest,
+		AttributeDefinitions: []dbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: dbtypes.ScalarAttributeTypeS}},
+		KeySchema:            []dbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: dbtypes.KeyTypeHash}},
+		Tags:                 []dbtypes.Tag{{Key: aws.String("Project"), Value: aws.String(s.Project)}, {Key: aws.String("Environment"), Value: aws.String("test")}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ctor := append(append(s.Ctor(), moto.Ctor()...), "--region=eu-west-1")
+	export(t, nil, append(ctor, "import", "--env=test", "--project="+s.Project)...)
+	if got := moto.MustState(t, testKey).Addresses(); !slices.Contains(got, "aws_dynamodb_table.items") {
+		t.Errorf("after import the state in the us-east-1 bucket holds %v, want aws_dynamodb_table.items", got)
+	}
+}
+
 func sortedCopy(s []string) []string {
 	c := slices.Clone(s)
 	slices.Sort(c)
