@@ -111,7 +111,7 @@ func (r *run) bootstrapEmulator(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return state.PrepareEmulator(ctx, r.region(), endpoint, r.profile.Backend)
+	return state.PrepareEmulator(ctx, r.profile.Backend.Region, endpoint, r.profile.Backend)
 }
 
 // stateBucket is an S3 client for the state bucket as this module's own process reaches it.
@@ -120,7 +120,7 @@ func (r *run) stateBucket(ctx context.Context) (*s3.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return state.NewS3Client(ctx, r.region(), endpoint)
+	return state.NewS3Client(ctx, r.profile.Backend.Region, endpoint)
 }
 
 // processEnv is the AWS endpoint and environment variables of this module's own process.

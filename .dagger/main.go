@@ -104,7 +104,9 @@ func New(
 	// moto image, started by --emulate-aws.
 	// +default="motoserver/moto:5.1.22"
 	motoImage string,
-	// AWS region of the providers, the state backend and discovery.
+	// AWS region of the resources: the providers' default, discovery and post-deploy checks,
+	// where pipeline.yaml sets no region for the environment. The state bucket's region is
+	// its backend's.
 	// +default="us-east-1"
 	region string,
 	// Start an AWS emulator (moto) and point the providers, the state backend and discovery at

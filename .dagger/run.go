@@ -145,13 +145,9 @@ func (r *run) container() *dagger.Container {
 // keeps the engine from serving that exec from an earlier run.
 func cacheBuster() string { return time.Now().UTC().Format(time.RFC3339Nano) }
 
-// region is the backend's region when pipeline.yaml sets one, else the constructor's.
-func (r *run) region() string {
-	if r.profile.Backend.Region != "" {
-		return r.profile.Backend.Region
-	}
-	return r.m.Region
-}
+// region is where the environment's resources live: pipeline.yaml's region, else --region.
+// The backend's region is the state bucket's only.
+func (r *run) region() string { return r.profile.RegionOr(r.m.Region) }
 
 // initialized is the run's container after `terraform init` with the environment's backend,
 // which ci/state validates first: a prod run pointed at another environment's state never

@@ -152,6 +152,7 @@ type override struct {
 	PlanMaxAge        *string      `yaml:"plan_max_age"`
 	Notify            *notifyFile  `yaml:"notify"`
 	VarFile           *string      `yaml:"var_file"`
+	Region            *string      `yaml:"region"`
 	Destroy           *string      `yaml:"destroy"`
 	Backend           *backendFile `yaml:"backend"`
 	Tags              *tagsFile    `yaml:"tags"`
@@ -424,6 +425,12 @@ func (o *override) applyTo(p *Profile, at string) error {
 			return err
 		}
 		p.VarFile, p.VarFileSet = *o.VarFile, true
+	}
+	if o.Region != nil {
+		if !regionRE.MatchString(*o.Region) {
+			return fmt.Errorf("%s.region: %q is not valid: use an AWS region such as eu-west-1", at, *o.Region)
+		}
+		p.Region = *o.Region
 	}
 	if o.Destroy != nil {
 		d := DestroyPolicy(*o.Destroy)

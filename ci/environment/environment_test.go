@@ -124,6 +124,7 @@ func TestLoadExample(t *testing.T) {
 	}
 	if prod.SeverityThreshold != findings.Low || prod.Budget.MonthlyTotal != 500 || prod.Budget.MonthlyDelta != 50 ||
 		!prod.Budget.RequireEstimate || prod.LockTimeout != 10*time.Minute || prod.VarFile != "env/prod.tfvars" || !prod.VarFileSet ||
+		prod.RegionOr("us-east-1") != "eu-central-1" ||
 		prod.PlanMaxAge != 4*time.Hour {
 		t.Errorf("prod overrides not applied: %+v", prod)
 	}
@@ -140,6 +141,9 @@ func TestLoadExample(t *testing.T) {
 	test, _ := c.Profile("test")
 	if !slices.Equal(test.ProtectedTypes, []string{"aws_db_instance"}) || !test.Runs(CheckCost) || !test.Runs(CheckLint) {
 		t.Errorf("test profile = %+v", test)
+	}
+	if test.RegionOr("us-east-1") != "us-east-1" {
+		t.Errorf("test sets no region, yet its region is %s, not the module's", test.RegionOr("us-east-1"))
 	}
 	if test.Backend.Bucket != "octo-infra-state" || test.Backend.Key != "shop/app/test/terraform.tfstate" || test.Backend.BackupPrefix != "backups/shop/app/test/" {
 		t.Errorf("defaults section not applied to test backend: %+v", test.Backend)
@@ -237,6 +241,7 @@ func TestLoadErrors(t *testing.T) {
 		{"prod loosened by defaults", "version: 1\ndefaults:\n  destroy: allow\n", []string{"defaults.destroy", "prod must stay"}},
 		{"bad bucket", "version: 1\ndefaults:\n  backend:\n    bucket: My_Bucket\n", []string{"defaults.backend.bucket", "S3 bucket name"}},
 		{"bad region", "version: 1\ndefaults:\n  backend:\n    region: europe\n", []string{"defaults.backend.region", "eu-west-1"}},
+		{"bad resource region", "version: 1\nenvironments:\n  prod:\n    region: eu-west-1; rm -rf /\n", []string{"environments.prod.region", "eu-west-1"}},
 		{"bad lockfile", "version: 1\ndefaults:\n  backend:\n    use_lockfile: sometimes\n", []string{"defaults.backend.use_lockfile: want true or false"}},
 		{"bad backend key", "version: 1\nenvironments:\n  prod:\n    backend:\n      key: ../test/terraform.tfstate\n", []string{"environments.prod.backend.key"}},
 		{"unknown backend key", "version: 1\ndefaults:\n  backend:\n    endpoint: http://x\n", []string{"defaults.backend.endpoint: unknown key", "bucket, key, region, use_lockfile, dynamodb_table, backup_prefix"}},

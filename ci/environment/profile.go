@@ -164,6 +164,15 @@ func (b Backend) URL() string {
 	return "s3://" + b.Bucket + "/" + b.Key
 }
 
+// RegionOr is the environment's region, or fallback (the module's --region) when
+// pipeline.yaml sets none.
+func (p Profile) RegionOr(fallback string) string {
+	if p.Region != "" {
+		return p.Region
+	}
+	return fallback
+}
+
 // RunsPostDeploy reports whether the profile asks for a post-deploy check category.
 func (p Profile) RunsPostDeploy(c PostDeployCheck) bool { return slices.Contains(p.PostDeploy, c) }
 
@@ -190,6 +199,10 @@ type Profile struct {
 	// PlanMaxAge is how old a stored plan (plan --store-plan) may be when it is applied.
 	PlanMaxAge time.Duration `json:"plan_max_age"`
 	VarFile    string        `json:"var_file"` // relative to the Terraform directory
+	// Region is where the environment's resources live: the providers' default region,
+	// discovery and the post-deploy checks. "" is the module's --region. The backend's
+	// region is the state bucket's only, which often sits elsewhere.
+	Region string `json:"region,omitempty"`
 	// VarFileSet says pipeline.yaml named VarFile: the stack must have that file, where the
 	// built-in one is read only when it exists (a stack may need no variables).
 	VarFileSet bool `json:"var_file_set,omitempty"`
