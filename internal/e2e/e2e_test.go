@@ -404,12 +404,7 @@ func TestImportAdoptsTaggedResourcesAndDriftSeesTags(t *testing.T) {
 	if _, err := moto.S3().PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String(bucket), Tagging: &s3types.Tagging{TagSet: s3tags}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := moto.DynamoDB().CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName: aws.String(table), BillingMode: dbtypes.BillingModePayPerRequest,
-		AttributeDefinitions: []dbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: dbtypes.ScalarAttributeTypeS}},
-		KeySchema:            []dbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: dbtypes.KeyTypeHash}},
-		Tags:                 dbtags,
-	}); err != nil {
+	if _, err := moto.DynamoDB().CreateTable(ctx, itemsTable(table, dbtags)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := moto.SNS().CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(topic), Tags: snstags}); err != nil {
@@ -516,18 +511,24 @@ func TestResourcesInAnotherRegionThanTheState(t *testing.T) {
 	moto := startMoto(t)
 	s := newStack(t, "app")
 	euWest := dynamodb.NewFromConfig(moto.config(), func(o *dynamodb.Options) { o.Region = "eu-west-1" })
-	if _, err := euWest.CreateTable(context.Background(), &dynamodb.CreateTableInput{
-		TableName: aws.String(s.Project + "-test-items"), BillingMode: dbtypes.BillingModePayPerRequest,
-		AttributeDefinitions: []dbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: dbtypes.ScalarAttributeTypeS}},
-		KeySchema:            []dbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: dbtypes.KeyTypeHash}},
-		Tags:                 []dbtypes.Tag{{Key: aws.String("Project"), Value: aws.String(s.Project)}, {Key: aws.String("Environment"), Value: aws.String("test")}},
-	}); err != nil {
+	tags := []dbtypes.Tag{{Key: aws.String("Project"), Value: aws.String(s.Project)}, {Key: aws.String("Environment"), Value: aws.String("test")}}
+	if _, err := euWest.CreateTable(context.Background(), itemsTable(s.Project+"-test-items", tags)); err != nil {
 		t.Fatal(err)
 	}
 	ctor := append(append(s.Ctor(), moto.Ctor()...), "--region=eu-west-1")
 	export(t, nil, append(ctor, "import", "--env=test", "--project="+s.Project)...)
 	if got := moto.MustState(t, testKey).Addresses(); !slices.Contains(got, "aws_dynamodb_table.items") {
 		t.Errorf("after import the state in the us-east-1 bucket holds %v, want aws_dynamodb_table.items", got)
+	}
+}
+
+// itemsTable is the app stack's aws_dynamodb_table.items as made outside Terraform, tagged.
+func itemsTable(name string, tags []dbtypes.Tag) *dynamodb.CreateTableInput {
+	return &dynamodb.CreateTableInput{
+		TableName: aws.String(name), BillingMode: dbtypes.BillingModePayPerRequest,
+		AttributeDefinitions: []dbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: dbtypes.ScalarAttributeTypeS}},
+		KeySchema:            []dbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: dbtypes.KeyTypeHash}},
+		Tags:                 tags,
 	}
 }
 
