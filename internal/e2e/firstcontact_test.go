@@ -37,7 +37,11 @@ func TestRefusesMissingVarFile(t *testing.T) {
 	requireEngine(t)
 	t.Parallel()
 	s := newStack(t, "app")
-	s.Write(t, "pipeline.yaml", "version: 1\nenvironments:\n  test:\n    var_file: env/test.tfvars\n")
+	cfg, err := os.ReadFile(filepath.Join(s.Dir, "pipeline.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Write(t, "pipeline.yaml", strings.Replace(string(cfg), "  test:\n", "  test:\n    var_file: env/test.tfvars\n", 1))
 	res := mustFail(t, nil, append(s.Ctor("--emulate-aws"), "plan", "--env=test")...)
 	for _, want := range []string{"pipeline.yaml's var_file for test is env/test.tfvars, which is not in the Terraform directory", "Reproduce with: dagger call"} {
 		if !strings.Contains(res.Stderr, want) {
