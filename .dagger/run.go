@@ -80,6 +80,8 @@ func (m *Infra) profile(ctx context.Context, env string) (environment.Name, envi
 		return "", environment.Profile{}, err
 	}
 	profile, err := cfg.Profile(string(name))
+	// Every step and summary reads the resources' region from the profile.
+	profile.Region = profile.RegionOr(m.Region)
 	return name, profile, err
 }
 
@@ -145,9 +147,9 @@ func (r *run) container() *dagger.Container {
 // keeps the engine from serving that exec from an earlier run.
 func cacheBuster() string { return time.Now().UTC().Format(time.RFC3339Nano) }
 
-// region is where the environment's resources live: pipeline.yaml's region, else --region.
-// The backend's region is the state bucket's only.
-func (r *run) region() string { return r.profile.RegionOr(r.m.Region) }
+// region is where the environment's resources live: pipeline.yaml's region, else --region
+// (profile). The backend's region is the state bucket's only.
+func (r *run) region() string { return r.profile.Region }
 
 // initialized is the run's container after `terraform init` with the environment's backend,
 // which ci/state validates first: a prod run pointed at another environment's state never

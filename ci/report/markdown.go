@@ -46,8 +46,15 @@ func planMarkdown(r Result, limit int) string {
 	env := string(r.Env)
 	d.line(fmt.Sprintf("## %s Terraform plan for `%s`: %s", icon(r.Verdict), Escape(env), strings.ToUpper(string(r.Verdict))))
 	d.line("")
+	var where []string
 	if r.State != "" {
-		d.line("State: " + markdown.CodeSpan(r.State))
+		where = append(where, "State: "+markdown.CodeSpan(r.State))
+	}
+	if r.Region != "" {
+		where = append(where, "resources in "+markdown.CodeSpan(r.Region))
+	}
+	if len(where) > 0 {
+		d.line(strings.Join(where, " · "))
 		d.line("")
 	}
 	n := r.Counts

@@ -123,11 +123,13 @@ func TestMarkdownPassAndNoChanges(t *testing.T) {
 	if strings.Contains(Markdown(r, ""), "Reproduce") {
 		t.Errorf("summary of an empty plan:\n%s", md)
 	}
-	// The summary and result.json name the state object, so two stacks' runs never blur.
-	p.Backend.Bucket, p.Backend.Key = "acme-state", "network/test/terraform.tfstate"
+	// The summary and result.json name the state object, so two stacks' runs never blur,
+	// and the resources' region, which may not be the state bucket's.
+	p.Backend.Bucket, p.Backend.Key, p.Backend.Region, p.Region = "acme-state", "network/test/terraform.tfstate", "us-east-1", "eu-west-1"
 	r = NewResult(a, p, gate.Decide(a, p, gate.Options{}))
-	if md := Markdown(r, ""); !strings.Contains(md, "State: `s3://acme-state/network/test/terraform.tfstate`") || r.State != "s3://acme-state/network/test/terraform.tfstate" {
-		t.Errorf("state object not named: %q\n%s", r.State, md)
+	if md := Markdown(r, ""); !strings.Contains(md, "State: `s3://acme-state/network/test/terraform.tfstate` · resources in `eu-west-1`\n") ||
+		r.State != "s3://acme-state/network/test/terraform.tfstate" || r.Region != "eu-west-1" {
+		t.Errorf("state object or region not named: %q, %q\n%s", r.State, r.Region, md)
 	}
 }
 

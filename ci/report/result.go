@@ -22,7 +22,9 @@ type Result struct {
 	SchemaVersion int              `json:"schema_version"`
 	Env           environment.Name `json:"env"`
 	// State is the state object the run used, s3://<bucket>/<key>.
-	State            string            `json:"state,omitempty"`
+	State string `json:"state,omitempty"`
+	// Region is where the resources are, which may differ from the state bucket's.
+	Region           string            `json:"region,omitempty"`
 	Verdict          gate.Verdict      `json:"verdict"`
 	Reasons          []string          `json:"reasons"`
 	Counts           plan.Counts       `json:"counts"`
@@ -52,6 +54,7 @@ func NewResult(a *plan.Analysis, p environment.Profile, d gate.Decision) Result 
 		SchemaVersion:    ResultSchemaVersion,
 		Env:              p.Name,
 		State:            p.Backend.URL(),
+		Region:           p.Region,
 		Verdict:          d.Verdict,
 		Reasons:          d.Reasons,
 		Counts:           a.Counts,
