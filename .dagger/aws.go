@@ -111,7 +111,7 @@ func (r *run) bootstrapEmulator(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return state.PrepareEmulator(ctx, r.profile.Backend.Region, endpoint, r.profile.Backend)
+	return state.PrepareEmulator(ctx, endpoint, r.profile.Backend)
 }
 
 // stateBucket is an S3 client for the state bucket as this module's own process reaches it.

@@ -74,7 +74,7 @@ func TestTerraformCommands(t *testing.T) {
 	}
 	t.Setenv("AWS_ACCESS_KEY_ID", "test")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	if err := state.PrepareEmulator(context.Background(), backend.Region, moto.URL, backend); err != nil {
+	if err := state.PrepareEmulator(context.Background(), moto.URL, backend); err != nil {
 		t.Fatal(err)
 	}
 

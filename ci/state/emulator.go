@@ -19,12 +19,13 @@ import (
 // AWS emulator at endpoint (moto): the state bucket, versioned as CheckVersioning requires,
 // and the DynamoDB lock table (hash key LockID, as the S3 backend reads it) when the backend
 // locks with one. On real AWS these are the user's to create, so it is never called there.
-// It is idempotent: what already exists is kept. A backend without a bucket is left to
-// ValidateBackend, which names the missing key at init.
-func PrepareEmulator(ctx context.Context, region, endpoint string, b environment.Backend) error {
+// Both are made in the backend's region. It is idempotent: what already exists is kept. A
+// backend without a bucket is left to ValidateBackend, which names the missing key at init.
+func PrepareEmulator(ctx context.Context, endpoint string, b environment.Backend) error {
 	if b.Bucket == "" {
 		return nil
 	}
+	region := b.Region
 	client, err := NewS3Client(ctx, region, endpoint)
 	if err != nil {
 		return fmt.Errorf("emulated state bucket %s: %w", b.Bucket, err)

@@ -34,7 +34,7 @@ func TestPrepareEmulator(t *testing.T) {
 			moto.Reset(t)
 			b := environment.Backend{Bucket: "infrapipe-tfstate", Key: "shop/prod/terraform.tfstate", Region: tc.region, DynamoDBTable: tc.table}
 			for call := range 2 {
-				if err := PrepareEmulator(ctx, tc.region, moto.URL, b); err != nil {
+				if err := PrepareEmulator(ctx, moto.URL, b); err != nil {
 					t.Fatalf("call %d: %v", call+1, err)
 				}
 			}
@@ -90,7 +90,7 @@ func TestPrepareEmulatorRefused(t *testing.T) {
 	moto := mototest.Start(t)
 	moto.Setenv(t)
 	ctx := context.Background()
-	if err := PrepareEmulator(ctx, "us-east-1", moto.URL, environment.Backend{}); err != nil {
+	if err := PrepareEmulator(ctx, moto.URL, environment.Backend{}); err != nil {
 		t.Errorf("no bucket: %v, want nil", err)
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion("us-east-1"))
@@ -106,13 +106,13 @@ func TestPrepareEmulatorRefused(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	b := environment.Backend{Bucket: "infrapipe-tfstate", DynamoDBTable: "by-hand"}
-	if err := PrepareEmulator(ctx, "us-east-1", moto.URL, b); err == nil || !strings.Contains(err.Error(), "lock table by-hand in us-east-1 has no hash key LockID") {
+	b := environment.Backend{Bucket: "infrapipe-tfstate", Region: "us-east-1", DynamoDBTable: "by-hand"}
+	if err := PrepareEmulator(ctx, moto.URL, b); err == nil || !strings.Contains(err.Error(), "lock table by-hand in us-east-1 has no hash key LockID") {
 		t.Errorf("a table keyed by id: %v, want it named as without LockID", err)
 	}
 	url := moto.URL
 	moto.Stop()
-	if err := PrepareEmulator(ctx, "us-east-1", url, b); err == nil || !strings.Contains(err.Error(), "emulated state bucket infrapipe-tfstate") {
+	if err := PrepareEmulator(ctx, url, b); err == nil || !strings.Contains(err.Error(), "emulated state bucket infrapipe-tfstate") {
 		t.Errorf("no emulator: %v, want an error naming the bucket", err)
 	}
 }

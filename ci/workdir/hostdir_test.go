@@ -148,7 +148,7 @@ func newBackend(t *testing.T, name environment.Name) *backendFixture {
 		DynamoDBTable: "infrapipe-workdir-locks", BackupPrefix: "backups/" + string(name) + "/",
 	}
 	ctx := context.Background()
-	if err := state.PrepareEmulator(ctx, backend.Region, moto.URL, backend); err != nil {
+	if err := state.PrepareEmulator(ctx, moto.URL, backend); err != nil {
 		t.Fatal(err)
 	}
 	client, err := state.NewS3Client(ctx, backend.Region, moto.URL)
