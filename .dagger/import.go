@@ -94,17 +94,16 @@ func (r *run) restoreLine(key string) string {
 // mapImports maps the environment's tagged resources onto the configuration
 // (ci/workdir.Map) in an initialized container, which it returns without the plan files.
 func (r *run) mapImports(ctx context.Context, project string, opts importer.Options) (tfDir, workdir.Env, *workdir.Mapping, error) {
-	var e workdir.Env
 	if err := importer.CheckProject(project, r.profile); err != nil {
-		return tfDir{}, e, nil, err
+		return tfDir{}, workdir.Env{}, nil, err
 	}
 	d, e, err := r.planning(ctx)
 	if err != nil {
-		return tfDir{}, e, nil, err
+		return tfDir{}, workdir.Env{}, nil, err
 	}
 	req, err := r.importRequest(ctx, project, opts)
 	if err != nil {
-		return tfDir{}, e, nil, err
+		return tfDir{}, workdir.Env{}, nil, err
 	}
 	mapped, err := workdir.Map(ctx, d, e, req)
 	return d, e, mapped, err
