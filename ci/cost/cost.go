@@ -315,7 +315,7 @@ func signed(v float64, currency string) string {
 // Markdown renders the cost section of the run summary.
 func (r Result) Markdown() string {
 	var b strings.Builder
-	b.WriteString("### Cost\n\n")
+	b.WriteString("## Cost\n\n")
 	cur := r.Report.Currency
 	switch r.Status {
 	case NotEvaluated:

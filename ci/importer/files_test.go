@@ -58,7 +58,7 @@ func TestReportFiles(t *testing.T) {
 			planText: "Plan: 3 to import, 0 to add, 0 to change, 0 to destroy.",
 			notes:    []string{reproduce},
 			files:    []string{"import-report.md", "import-report.json", importer.FileName, "plan.txt"},
-			md:       []string{"### Import (dry run: nothing written): prod", "3 would import, 1 unmapped", "| would import | `aws_s3_bucket.assets`", "Reproduce with"},
+			md:       []string{"## Import (dry run: nothing written): prod", "3 would import, 1 unmapped", "| would import | `aws_s3_bucket.assets`", "Reproduce with"},
 			blocks:   3,
 		},
 		{
@@ -67,14 +67,14 @@ func TestReportFiles(t *testing.T) {
 			planText: "Plan: 3 to import, 0 to add, 0 to change, 0 to destroy.",
 			notes:    []string{backup, reproduce},
 			files:    []string{"import-report.md", "import-report.json", importer.FileName, "plan.txt"},
-			md:       []string{"### Import: prod", "3 imported, 1 unmapped", "| imported | `aws_dynamodb_table.orders`", backup, "Reproduce with"},
+			md:       []string{"## Import: prod", "3 imported, 1 unmapped", "| imported | `aws_dynamodb_table.orders`", backup, "Reproduce with"},
 			blocks:   3,
 		},
 		{
 			name:   "nothing tagged: no imports.tf and no plan",
 			report: importer.NewReport("test", false, &importer.Plan{}, discovery.Stats{Calls: 1}),
 			files:  []string{"import-report.md", "import-report.json"},
-			md:     []string{"### Import: test", "no tagged resources found"},
+			md:     []string{"## Import: test", "no tagged resources found"},
 		},
 		{
 			name:   "the plan failed: every row failed, no imports.tf",
@@ -133,7 +133,7 @@ func TestReportError(t *testing.T) {
 	if !errors.Is(err, cause) {
 		t.Errorf("the error does not wrap the failure: %v", err)
 	}
-	for _, w := range []string{"import into prod: 3 of the required imports failed: aws_s3_bucket.assets (shop-prod-assets)", "### Import: prod", "| failed | `aws_sns_topic.events`", "Cannot import non-existent remote object"} {
+	for _, w := range []string{"import into prod: 3 of the required imports failed: aws_s3_bucket.assets (shop-prod-assets)", "## Import: prod", "| failed | `aws_sns_topic.events`", "Cannot import non-existent remote object"} {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("error lacks %q:\n%s", w, err)
 		}

@@ -269,9 +269,9 @@ func TestReport(t *testing.T) {
 		dryRun bool
 		want   []string
 	}{
-		{false, []string{"### Import: prod", "1 to import, 1 failed, 1 ambiguous", "| failed | `aws_s3_bucket.a` | `aws_s3_bucket` | `a` | ``boom \\| `bad` line`` |",
+		{false, []string{"## Import: prod", "1 to import, 1 failed, 1 ambiguous", "| failed | `aws_s3_bucket.a` | `aws_s3_bucket` | `a` | ``boom \\| `bad` line`` |",
 			"| ambiguous | `aws_s3_bucket.x, aws_s3_bucket.y` |", "already exists"}},
-		{true, []string{"### Import (dry run: nothing written): prod", "1 would import", "| would import | `aws_sqs_queue.q` |"}},
+		{true, []string{"## Import (dry run: nothing written): prod", "1 would import", "| would import | `aws_sqs_queue.q` |"}},
 	}
 	for _, tt := range tests {
 		r := importer.NewReport("prod", tt.dryRun, p, discovery.Stats{Calls: 3})

@@ -49,7 +49,7 @@ func (r Report) Markdown() string {
 	if r.DryRun {
 		title = "Import (dry run: nothing written)"
 	}
-	fmt.Fprintf(&b, "### %s: %s\n\n", title, r.Environment)
+	fmt.Fprintf(&b, "## %s: %s\n\n", title, r.Environment)
 	var counts []string
 	for _, s := range []Status{Imported, Import, Skipped, Failed, Unmapped, Ambiguous} {
 		if n := r.Counts[s]; n > 0 {

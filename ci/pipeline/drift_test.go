@@ -52,7 +52,7 @@ func TestDriftReport(t *testing.T) {
 		{name: "terraform failed", d: failed, verdict: gate.Block, status: state.DriftError,
 			md: []string{"No valid credential sources found"}, jsonErr: "No valid credential sources found"},
 		{name: "the check could not run", err: errors.New("terraform init: backend bucket missing"), verdict: gate.Block, status: state.DriftError,
-			md:      []string{"# Drift check: prod\n\nThe check could not run:", "terraform init: backend bucket missing"},
+			md:      []string{"## Drift: prod\n\nThe check could not run:", "terraform init: backend bucket missing"},
 			jsonErr: "the drift check failed: terraform init: backend bucket missing"},
 	}
 	for _, tt := range tests {

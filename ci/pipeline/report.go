@@ -166,7 +166,7 @@ func NothingToDeploy(why error) string {
 
 // DriftFailed is the drift report of a check that could not run.
 func DriftFailed(env environment.Name, err error) string {
-	return fmt.Sprintf("# Drift check: %s\n\nThe check could not run:\n\n%s", env, CodeBlock("", Tail(err.Error(), 60)))
+	return fmt.Sprintf("## Drift: %s\n\nThe check could not run:\n\n%s", env, CodeBlock("", Tail(err.Error(), 60)))
 }
 
 // ApplySection is the apply section of a summary: what was applied, then the state backup

@@ -103,7 +103,7 @@ func TestStepSections(t *testing.T) {
 		{"heading with tools", StepHeading(StepSecurityScan, []string{"checkov", "trivy"}), []string{"## Security scan (checkov, trivy)\n\n"}, nil},
 		{"heading without tools", StepHeading(StepCompliance, nil), []string{"## Compliance\n\n"}, []string{"()"}},
 		{"nothing to deploy", NothingToDeploy(errors.New(hostile)), []string{"# Nothing to deploy\n\n"}, []string{"\n# forged"}},
-		{"drift failed", DriftFailed("prod", errors.New("lock held")), []string{"# Drift check: prod\n\nThe check could not run:", "lock held"}, nil},
+		{"drift failed", DriftFailed("prod", errors.New("lock held")), []string{"## Drift: prod\n\nThe check could not run:", "lock held"}, nil},
 		{"applied", ApplySection(true, "", "- State backup: x\n"), []string{"## Apply\n\n- Applied the saved plan of this run.\n- State backup: x"}, nil},
 		{"applied a stored plan", ApplySection(true, "- Applied the stored plan p\n", ""), []string{"- Applied the stored plan p"}, []string{"saved plan of this run"}},
 		{"nothing to apply", ApplySection(false, "- Applied the stored plan p\n", "- State backup: none needed\n"), []string{"- Nothing to apply: the plan has no changes, so no state backup was taken either."}, []string{"stored", "State backup:"}},

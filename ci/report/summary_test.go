@@ -45,7 +45,7 @@ resource "terraform_data" "tenant" {
 	if err != nil {
 		t.Fatal(err)
 	}
-	costMD := "## Cost\n\n" + cost.Evaluate(estimate, p.Budget, 10).Markdown()
+	costMD := cost.Evaluate(estimate, p.Budget, 10).Markdown()
 
 	header := "# prod pipeline: block\n\n| step | verdict |\n|---|---|\n| Security scan | block |\n| Plan | pass |\n| Cost | pass |\n"
 	footer := Footer("./scripts/pipeline.sh --env prod --dry-run")
