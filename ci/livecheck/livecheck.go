@@ -103,6 +103,9 @@ type Result struct {
 	Failure  string
 	Skipped  string
 	Problems []string
+	// Note says what a check that passed did not cover, e.g. resource types it cannot
+	// ask about: a pass is never read as more than it is.
+	Note string
 }
 
 func result(name string, problems []string, skipped string) Result {
@@ -187,7 +190,7 @@ func Deployment(ctx context.Context, c Clients, rs []Resource) (Result, error) {
 	}
 	res := result(DeploymentName, problems, skipped)
 	if len(unchecked) > 0 && res.Failure == "" && res.Skipped == "" {
-		res.Name += " (" + describeUnchecked(unchecked) + " not asked)"
+		res.Note = fmt.Sprintf("%d of %d resources asked; no check for %s", checked, len(rs), describeUnchecked(unchecked))
 	}
 	return res, nil
 }
@@ -201,13 +204,20 @@ func existenceTypes() []string {
 	return ts
 }
 
+// describeUnchecked names the types a check could not ask about, by type, e.g.
+// "aws_kms_alias, aws_s3_bucket_policy (2)".
 func describeUnchecked(m map[string]int) string {
-	var parts []string
-	for t, n := range m {
-		parts = append(parts, fmt.Sprintf("%d %s", n, t))
+	types := make([]string, 0, len(m))
+	for t := range m {
+		types = append(types, t)
 	}
-	sort.Strings(parts)
-	return strings.Join(parts, ", ")
+	sort.Strings(types)
+	for i, t := range types {
+		if n := m[t]; n > 1 {
+			types[i] = fmt.Sprintf("%s (%d)", t, n)
+		}
+	}
+	return strings.Join(types, ", ")
 }
 
 // Connect builds the clients from the default AWS configuration (the process's credentials)
