@@ -103,19 +103,30 @@ func (r *run) endpoints() state.Endpoints {
 	return state.Endpoints{S3: u, STS: u, DynamoDB: u}
 }
 
-// bootstrapEmulator prepares the emulated account for the environment's backend: ci/state
-// creates the versioned state bucket and the lock table, from this module's own process. On
-// real AWS the bucket is the user's to create.
+// bootstrapEmulator prepares the emulated account for the environment's backend once per
+// run: ci/state creates the versioned state bucket and the lock table, from this module's
+// own process. On real AWS the bucket is the user's to create.
 func (r *run) bootstrapEmulator(ctx context.Context) error {
-	endpoint, err := r.processAWS(ctx)
-	if err != nil {
-		return err
+	if r.emulator == nil {
+		return nil
 	}
-	return state.PrepareEmulator(ctx, endpoint, r.profile.Backend)
+	r.prepare.Do(func() {
+		endpoint, err := r.processAWS(ctx)
+		if err == nil {
+			err = state.PrepareEmulator(ctx, endpoint, r.profile.Backend)
+		}
+		r.prepared = err
+	})
+	return r.prepared
 }
 
 // stateBucket is an S3 client for the state bucket as this module's own process reaches it.
+// A fresh emulator gets its bucket first, so that backups and kpis find an empty bucket
+// rather than none.
 func (r *run) stateBucket(ctx context.Context) (*s3.Client, error) {
+	if err := r.bootstrapEmulator(ctx); err != nil {
+		return nil, err
+	}
 	endpoint, err := r.processAWS(ctx)
 	if err != nil {
 		return nil, err

@@ -40,6 +40,9 @@ type run struct {
 	// aws is what processAWS read from the engine once: the endpoint and the variables.
 	awsMu sync.Mutex
 	aws   *processEnv
+	// prepare makes the emulator's state bucket once (bootstrapEmulator).
+	prepare  sync.Once
+	prepared error
 }
 
 // newRun resolves the environment through ci/environment (the built-in profiles with the
@@ -160,10 +163,8 @@ func (r *run) initialized(ctx context.Context) (tfDir, error) {
 	if err != nil {
 		return tfDir{}, err
 	}
-	if r.emulator != nil {
-		if err := r.bootstrapEmulator(ctx); err != nil {
-			return tfDir{}, err
-		}
+	if err := r.bootstrapEmulator(ctx); err != nil {
+		return tfDir{}, err
 	}
 	ctr := r.container().WithNewFile(backendFile, state.TFBackend(r.profile.Backend, r.endpoints()))
 	if ctr, err = r.exec(ctx, ctr, "terraform init", append([]string{"terraform"}, args...)); err != nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/infrapipe/infrapipe/ci/findings"
 	"github.com/infrapipe/infrapipe/ci/gate"
 	"github.com/infrapipe/infrapipe/ci/internal/mototest"
+	"github.com/infrapipe/infrapipe/ci/internal/statebucket"
 	"github.com/infrapipe/infrapipe/ci/plan"
 )
 
@@ -436,4 +437,15 @@ func FuzzFromName(f *testing.F) {
 			t.Fatalf("FromName(%q) = %+v; its own name reads %+v, %v", name, r, again, err)
 		}
 	})
+}
+
+// Reading the records of a bucket that does not exist (a typo in backend.bucket) names the
+// bucket, on a real S3 API.
+func TestIndexMissingBucket(t *testing.T) {
+	_, client, _ := bucketOnMoto(t)
+	_, err := Index(context.Background(), client, "no-such-state-bucket", Prefix("terraform"), environment.Prod, t0.AddDate(0, 0, -3), t0)
+	var missing *statebucket.MissingError
+	if !errors.As(err, &missing) || missing.Bucket != "no-such-state-bucket" {
+		t.Fatalf("Index on a missing bucket = %v, want a *statebucket.MissingError", err)
+	}
 }

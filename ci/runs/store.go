@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/internal/statebucket"
 )
 
 // Objects is the part of an S3 client the records use; *s3.Client is one.
@@ -224,7 +225,7 @@ func list(ctx context.Context, objs Objects, bucket, prefix string) ([]object, e
 	for {
 		out, err := objs.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix), ContinuationToken: token})
 		if err != nil {
-			return nil, fmt.Errorf("list run records s3://%s/%s: %w", bucket, prefix, err)
+			return nil, fmt.Errorf("list run records s3://%s/%s: %w", bucket, prefix, statebucket.Check(err, bucket))
 		}
 		for _, o := range out.Contents {
 			if k := aws.ToString(o.Key); path.Ext(k) == ".json" {

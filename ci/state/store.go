@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/internal/statebucket"
 )
 
 // ObjectStore is the part of the S3 API backups use; *s3.Client satisfies it.
@@ -149,7 +150,7 @@ func ListBackups(ctx context.Context, store ObjectStore, env environment.Name, b
 			Bucket: aws.String(b.Bucket), Prefix: aws.String(prefix), ContinuationToken: token,
 		})
 		if err != nil {
-			return nil, fmt.Errorf("list backups s3://%s/%s: %w", b.Bucket, prefix, err)
+			return nil, fmt.Errorf("list backups s3://%s/%s: %w", b.Bucket, prefix, statebucket.Check(err, b.Bucket))
 		}
 		for _, o := range out.Contents {
 			keys = append(keys, aws.ToString(o.Key))

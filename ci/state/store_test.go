@@ -3,6 +3,7 @@ package state
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/internal/statebucket"
 )
 
 // TestCheckVersioning reads real buckets on moto_server in each versioning state.
@@ -181,5 +183,21 @@ func TestBackupListingAndLoadBackup(t *testing.T) {
 	}
 	if got, err := LoadBackup(ctx, client, environment.Prod, b, "latest"); err != nil || !bytes.Equal(got, newer) {
 		t.Errorf("LoadBackup latest = %d bytes, %v; want the newest backup", len(got), err)
+	}
+}
+
+// TestMissingBucket lists the backups of a backend whose bucket does not exist on a real S3
+// API (moto): the error names the bucket and what to do, not S3's 404 and request IDs.
+func TestMissingBucket(t *testing.T) {
+	client, _ := newBackupBucket(t)
+	b := environment.Backend{Bucket: "infrapipe-tfstate-typo", BackupPrefix: "backups/prod/"}
+	_, err := BackupListing(context.Background(), client, environment.Prod, b)
+	var missing *statebucket.MissingError
+	if !errors.As(err, &missing) || missing.Bucket != b.Bucket {
+		t.Fatalf("BackupListing on a missing bucket = %v, want a *statebucket.MissingError", err)
+	}
+	want := "list backups s3://infrapipe-tfstate-typo/backups/prod/: state bucket infrapipe-tfstate-typo does not exist: create it, with versioning on, or correct backend.bucket in pipeline.yaml"
+	if err.Error() != want {
+		t.Errorf("error = %q\nwant    %q", err, want)
 	}
 }

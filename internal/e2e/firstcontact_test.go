@@ -50,6 +50,22 @@ func TestRefusesMissingVarFile(t *testing.T) {
 	}
 }
 
+// TestFreshEmulatorHasAnEmptyStateBucket: the first functions a newcomer tries on a fresh
+// emulator read the state bucket before anything was planned; they find it empty, not
+// missing (S3's 404).
+func TestFreshEmulatorHasAnEmptyStateBucket(t *testing.T) {
+	requireEngine(t)
+	t.Parallel()
+	s := newStack(t, "app")
+	if got := mustCall(t, nil, append(s.Ctor("--emulate-aws"), "backups", "--env=prod")...).Stdout; got != "no backups of prod yet\n" {
+		t.Errorf("backups on a fresh emulator = %q", got)
+	}
+	dir := export(t, nil, append(s.Ctor("--emulate-aws"), "kpis", "--env=test")...)
+	if md := readFile(t, dir, "kpis.md"); !strings.Contains(md, "# Deployment KPIs") || strings.Contains(md, "does not exist") {
+		t.Errorf("kpis on a fresh emulator:\n%s", md)
+	}
+}
+
 // TestNothingToDeployOnDeletedBranch: GitHub's payload of a push that deleted a branch
 // resolves to nothing to deploy: resolve-env says "none", the pipeline succeeds without a
 // plan.
