@@ -99,16 +99,16 @@ func (m *Infra) Pipeline(
 	// parallel and in dependency order into one report, each stack's own under stacks/.
 	// +optional
 	stacks string,
-	// With --stacks: how many stacks run at once.
-	// +default=4
+	// With --stacks: how many stacks run at once (default 4).
+	// +optional
 	maxParallel int,
 ) (*dagger.Directory, error) {
 	return m.runPipeline(ctx, pipelineFlags{
 		Flags: pipeline.Flags{Env: env, DryRun: dryRun, SkipTests: skipTests, TestUnchanged: testUnchanged, ForceRecreate: forceRecreate,
 			Project: project, ReportOnFailure: reportOnFailure, StorePlan: storePlan, PlanRef: planRef, PlanSHA256: planSha256,
-			Commit: commit, Stacks: stacks, Event: githubEventName, Ref: githubRef},
+			Commit: commit, Stacks: stacks, MaxParallel: maxParallel, Event: githubEventName, Ref: githubRef},
 		gh:              gitHub{githubEventName, githubRef, requestedEnv, githubEvent},
-		infracostAPIKey: infracostApiKey, notifyWebhooks: notifyWebhooks, runURL: runUrl, changedFiles: changedFiles, maxParallel: maxParallel,
+		infracostAPIKey: infracostApiKey, notifyWebhooks: notifyWebhooks, runURL: runUrl, changedFiles: changedFiles,
 	})
 }
 
@@ -121,7 +121,6 @@ type pipelineFlags struct {
 	notifyWebhooks  *dagger.Secret
 	runURL          string
 	changedFiles    *dagger.File
-	maxParallel     int
 }
 
 // runPipeline is Pipeline, on its flags.

@@ -97,7 +97,7 @@ func (m *Infra) pipelineStacks(ctx context.Context, f pipelineFlags) (*dagger.Di
 
 	var mu sync.Mutex
 	dirs := map[string]*dagger.Directory{}
-	runs, own, err := pipeline.RunStacks(sel, f.Flags, f.maxParallel, func(s stacks.Selected, flags pipeline.Flags) (environment.ReadFile, error) {
+	runs, own, err := pipeline.RunStacks(sel, f.Flags, func(s stacks.Selected, flags pipeline.Flags) (environment.ReadFile, error) {
 		one := f
 		one.Flags, one.changedFiles = flags, nil
 		dir, err := m.forStack(s.Dir).runPipeline(ctx, one)

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/infrapipe/infrapipe/ci/ghactions"
 )
@@ -29,6 +30,9 @@ type Flags struct {
 	StorePlan                                       bool // first phase: store the judged plan
 	PlanRef, PlanSHA256, Commit                     string
 	Stacks                                          string
+	// MaxParallel is how many stacks of Stacks run at once; 0 until Settle gives the
+	// default.
+	MaxParallel int
 	// Event and Ref are the GitHub event name and ref as given; Ref is then the one the
 	// event resolved. Why and Actor come from the event: why this environment, and who.
 	Event, Ref, Why, Actor string
@@ -55,9 +59,22 @@ func (f Flags) WithGitHub(c *ghactions.Context) Flags {
 	return f
 }
 
+// DefaultMaxParallel is how many stacks run at once when --max-parallel is not given.
+const DefaultMaxParallel = 4
+
 // Settle refuses switches that contradict each other, before anything runs, and turns on
-// what one implies: storing a plan is a dry run.
+// what one implies: storing a plan is a dry run; --stacks runs DefaultMaxParallel stacks at
+// once unless --max-parallel says otherwise.
 func (f Flags) Settle() (Flags, error) {
+	if f.MaxParallel != 0 && f.Stacks == "" {
+		return f, errors.New("--max-parallel is how many stacks of --stacks run at once: give --stacks too, or leave it out")
+	}
+	if f.MaxParallel < 0 {
+		return f, fmt.Errorf("--max-parallel is %d: give at least 1", f.MaxParallel)
+	}
+	if f.Stacks != "" && f.MaxParallel == 0 {
+		f.MaxParallel = DefaultMaxParallel
+	}
 	if f.StorePlan && f.PlanRef != "" {
 		return f, errors.New("give one of --store-plan (first phase) and --plan-ref (second phase)")
 	}
@@ -72,6 +89,6 @@ func (f Flags) Settle() (Flags, error) {
 // which decides the verdict, so it is always returned; dryRun holds a stack whose
 // dependency blocked.
 func (f Flags) ForStack(dryRun bool) Flags {
-	f.DryRun, f.ReportOnFailure, f.PlanSHA256, f.Stacks = dryRun, true, "", ""
+	f.DryRun, f.ReportOnFailure, f.PlanSHA256, f.Stacks, f.MaxParallel = dryRun, true, "", "", 0
 	return f
 }

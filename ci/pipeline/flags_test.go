@@ -51,6 +51,8 @@ func TestFlagsSettle(t *testing.T) {
 		{"storing a plan is a dry run", Flags{Env: "prod", StorePlan: true}, true, ""},
 		{"both phases at once", Flags{StorePlan: true, PlanRef: "plans/prod/x.tfplan"}, false, "give one of --store-plan (first phase) and --plan-ref"},
 		{"a stored plan across stacks", Flags{Stacks: "all", PlanRef: "plans/prod/x.tfplan"}, false, "--plan-ref applies one stack's stored plan"},
+		{"max-parallel without stacks", Flags{Env: "test", MaxParallel: 2}, false, "--max-parallel is how many stacks of --stacks run at once: give --stacks too"},
+		{"max-parallel below one", Flags{Env: "test", Stacks: "all", MaxParallel: -1}, false, "--max-parallel is -1: give at least 1"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := tt.f.Settle()
@@ -65,6 +67,13 @@ func TestFlagsSettle(t *testing.T) {
 			}
 		})
 	}
+	// --stacks runs the default number at once, or the number given.
+	for _, tt := range []struct{ given, want int }{{0, DefaultMaxParallel}, {1, 1}, {7, 7}} {
+		got, err := Flags{Env: "test", Stacks: "all", MaxParallel: tt.given}.Settle()
+		if err != nil || got.MaxParallel != tt.want {
+			t.Errorf("Settle() with --stacks and --max-parallel=%d = %d, %v; want %d", tt.given, got.MaxParallel, err, tt.want)
+		}
+	}
 }
 
 func TestFlagsAlwaysAndForStack(t *testing.T) {
@@ -73,13 +82,17 @@ func TestFlagsAlwaysAndForStack(t *testing.T) {
 			t.Errorf("Always() for %q = %v, want %v", event, got, want)
 		}
 	}
-	f := Flags{Env: "prod", Stacks: "all", PlanSHA256: "abc", StorePlan: true, Project: "shop"}
+	f := Flags{Env: "prod", Stacks: "all", MaxParallel: 2, PlanSHA256: "abc", StorePlan: true, Project: "shop"}
 	one := f.ForStack(true)
-	if !one.DryRun || !one.ReportOnFailure || one.Stacks != "" || one.PlanSHA256 != "" || !one.StorePlan || one.Project != "shop" {
+	if !one.DryRun || !one.ReportOnFailure || one.Stacks != "" || one.MaxParallel != 0 || one.PlanSHA256 != "" || !one.StorePlan || one.Project != "shop" {
 		t.Errorf("ForStack(true) = %+v", one)
 	}
 	if f.ForStack(false).DryRun {
 		t.Error("ForStack(false) is a dry run")
+	}
+	// A stack's own pipeline settles its flags again: they must not contradict.
+	if _, err := one.Settle(); err != nil {
+		t.Errorf("ForStack(true).Settle() = %v", err)
 	}
 }
 

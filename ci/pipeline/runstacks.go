@@ -10,16 +10,16 @@ import (
 // or why no report came back.
 type StackRunner func(s stacks.Selected, f Flags) (environment.ReadFile, error)
 
-// RunStacks runs the pipeline of every stack sel takes through run, at most maxParallel at
-// once, each after the selected stacks it depends on (stacks.Schedule). A stack whose
+// RunStacks runs the pipeline of every stack sel takes through run, at most f.MaxParallel
+// at once, each after the selected stacks it depends on (stacks.Schedule). A stack whose
 // dependency blocked, or was itself held, runs as a dry run: it is planned and checked, and
 // nothing is applied on top of a blocked dependency, however deep, while independent stacks
 // go on. A stack that returned no readable report blocks with the error (StackFailed). The
 // rows and the stacks' own files are in sel's order.
-func RunStacks(sel stacks.Selection, f Flags, maxParallel int, run StackRunner) ([]StackRun, []StackOwn, error) {
+func RunStacks(sel stacks.Selection, f Flags, run StackRunner) ([]StackRun, []StackOwn, error) {
 	runs := make([]StackRun, len(sel.Stacks))
 	own := make([]StackOwn, len(sel.Stacks))
-	err := stacks.Schedule(sel.Stacks, maxParallel, func(i int, held []string) bool {
+	err := stacks.Schedule(sel.Stacks, f.MaxParallel, func(i int, held []string) bool {
 		s := sel.Stacks[i]
 		r := StackRun{Stack: s.Dir, Why: s.Why, Held: held, Report: StackReport(s.Dir)}
 		read, err := run(s, f.ForStack(f.DryRun || len(held) > 0))

@@ -37,7 +37,7 @@ func TestRunStacks(t *testing.T) {
 	}}
 	var mu sync.Mutex
 	ran := map[string]Flags{}
-	runs, own, err := RunStacks(sel, Flags{Env: "prod"}, 2, func(s stacks.Selected, f Flags) (environment.ReadFile, error) {
+	runs, own, err := RunStacks(sel, Flags{Env: "prod", MaxParallel: 2}, func(s stacks.Selected, f Flags) (environment.ReadFile, error) {
 		mu.Lock()
 		ran[s.Dir] = f
 		mu.Unlock()

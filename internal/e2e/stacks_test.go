@@ -199,3 +199,15 @@ func TestExampleStacksPipeline(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxParallelNeedsStacks: --max-parallel without --stacks would be silently ignored;
+// the pipeline refuses it before anything runs.
+func TestMaxParallelNeedsStacks(t *testing.T) {
+	requireEngine(t)
+	t.Parallel()
+	s := newStack(t, "app")
+	res := mustFail(t, nil, append(s.Ctor("--emulate-aws"), "pipeline", "--env=test", "--max-parallel=2")...)
+	if want := "--max-parallel is how many stacks of --stacks run at once: give --stacks too"; !strings.Contains(res.Stderr, want) {
+		t.Errorf("pipeline --max-parallel without --stacks does not say %q:\n%s", want, lastLines(res.Stderr, 20))
+	}
+}
