@@ -21,6 +21,9 @@ import (
 //
 // +check
 func (m *Infra) Lint(ctx context.Context) (string, error) {
+	if err := m.checkTerraformDir(ctx); err != nil {
+		return "", err
+	}
 	res, err := m.lint(ctx)
 	if err != nil {
 		return "", err

@@ -78,6 +78,9 @@ func (m *Infra) profile(ctx context.Context, env string) (environment.Name, envi
 	if err != nil {
 		return "", environment.Profile{}, fmt.Errorf("--env: %w", err)
 	}
+	if err := m.checkTerraformDir(ctx); err != nil {
+		return "", environment.Profile{}, err
+	}
 	cfg, err := m.config(ctx)
 	if err != nil {
 		return "", environment.Profile{}, err
@@ -92,6 +95,22 @@ func (m *Infra) profile(ctx context.Context, env string) (environment.Name, envi
 // profiles when there is none (ci/environment.LoadStack).
 func (m *Infra) config(ctx context.Context) (environment.Config, error) {
 	return environment.LoadStack(dirReader(ctx, m.Source), m.TerraformDir)
+}
+
+// checkTerraformDir refuses a --terraform-dir without Terraform files before any tool runs
+// on it (pipeline.CheckTerraformDir).
+func (m *Infra) checkTerraformDir(ctx context.Context) error {
+	var here []string
+	for _, pattern := range []string{"*.tf", "*.tf.json"} {
+		found, err := m.Source.Glob(ctx, path.Join(m.TerraformDir, pattern))
+		if err != nil {
+			return fmt.Errorf("look for Terraform files in %s: %w", m.TerraformDir, err)
+		}
+		here = append(here, found...)
+	}
+	return pipeline.CheckTerraformDir(m.TerraformDir, here, func() ([]string, error) {
+		return m.Source.Glob(ctx, "**/*.tf")
+	})
 }
 
 // tfDir is the Terraform directory inside containers.

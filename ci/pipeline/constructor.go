@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/infrapipe/infrapipe/ci/internal/untrusted"
 )
 
 // secretVarsEnv is the variable that reproduce lines read --tf-var-file from.
@@ -119,4 +121,34 @@ func Configure(s, defaults Settings) (Setup, error) {
 		setup.Emulator, setup.EmulatorPort = StartMoto, defaults.AWSEmulatorPort
 	}
 	return setup, nil
+}
+
+// CheckTerraformDir refuses a --terraform-dir that holds no Terraform files (tfFiles: the
+// *.tf and *.tf.json directly in it), before any tool runs there: fmt, validate and the
+// scanners pass an empty directory, so a typo would read as a clean stack. The error then
+// offers the directories that have .tf files (elsewhere lists the repository's).
+func CheckTerraformDir(dir string, tfFiles []string, elsewhere func() ([]string, error)) error {
+	if len(tfFiles) > 0 {
+		return nil
+	}
+	files, err := elsewhere()
+	if err != nil {
+		return fmt.Errorf("--terraform-dir %s has no Terraform files; looking for them elsewhere: %w", untrusted.Quote(dir), err)
+	}
+	var dirs []string
+	for _, f := range files {
+		if d := path.Dir(f); !slices.Contains(dirs, d) {
+			dirs = append(dirs, d)
+		}
+	}
+	if len(dirs) == 0 {
+		return fmt.Errorf("--terraform-dir %s: no Terraform files (*.tf) there, nor anywhere in --source", untrusted.Quote(dir))
+	}
+	slices.Sort(dirs)
+	more := ""
+	if len(dirs) > 5 {
+		dirs, more = dirs[:5], fmt.Sprintf(" (and %d more)", len(dirs)-5)
+	}
+	return fmt.Errorf("--terraform-dir %s: no Terraform files (*.tf) there; directories of --source that have them: %s%s",
+		untrusted.Quote(dir), strings.Join(dirs, ", "), more)
 }

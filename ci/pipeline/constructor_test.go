@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -95,5 +96,41 @@ func TestStackOptions(t *testing.T) {
 		if !slices.Equal(options, tt.options) {
 			t.Errorf("StackOptions changed its argument to %q", options)
 		}
+	}
+}
+
+func TestCheckTerraformDir(t *testing.T) {
+	repo := func(files ...string) func() ([]string, error) {
+		return func() ([]string, error) { return files, nil }
+	}
+	for _, tt := range []struct {
+		name      string
+		dir       string
+		here      []string
+		elsewhere func() ([]string, error)
+		wantErr   string
+	}{
+		{"files there", "terraform", []string{"terraform/main.tf"}, nil, ""},
+		{"a typo", "infra", nil, repo("terraform/main.tf", "terraform/vars.tf", "stacks/network/main.tf"),
+			`--terraform-dir "infra": no Terraform files (*.tf) there; directories of --source that have them: stacks/network, terraform`},
+		{"many candidates", "x", nil, repo("a/1.tf", "b/1.tf", "c/1.tf", "d/1.tf", "e/1.tf", "f/1.tf", "g/1.tf"),
+			`--terraform-dir "x": no Terraform files (*.tf) there; directories of --source that have them: a, b, c, d, e (and 2 more)`},
+		{"no Terraform at all", "terraform", nil, repo(), `--terraform-dir "terraform": no Terraform files (*.tf) there, nor anywhere in --source`},
+		{"a hostile name", "infra\n::error::x", nil, repo(), `--terraform-dir "infra\n::error::x": no Terraform files`},
+		{"the search fails", "infra", nil, func() ([]string, error) { return nil, errors.New("engine gone") },
+			`--terraform-dir "infra" has no Terraform files; looking for them elsewhere: engine gone`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckTerraformDir(tt.dir, tt.here, tt.elsewhere)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("CheckTerraformDir = %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.HasPrefix(err.Error(), tt.wantErr) {
+				t.Fatalf("CheckTerraformDir = %v\nwant %s", err, tt.wantErr)
+			}
+		})
 	}
 }

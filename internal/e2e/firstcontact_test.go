@@ -66,6 +66,22 @@ func TestFreshEmulatorHasAnEmptyStateBucket(t *testing.T) {
 	}
 }
 
+// TestRefusesTerraformDirWithoutTerraform: a mistyped --terraform-dir used to lint clean
+// (fmt, validate and tflint pass an empty directory); now lint and plan refuse it and name
+// the directories that hold Terraform.
+func TestRefusesTerraformDirWithoutTerraform(t *testing.T) {
+	requireEngine(t)
+	t.Parallel()
+	s := newStack(t, "app")
+	want := `--terraform-dir "infra": no Terraform files (*.tf) there; directories of --source that have them: .`
+	for _, fn := range [][]string{{"lint"}, {"plan", "--env=test"}} {
+		res := mustFail(t, nil, append([]string{"--source=" + s.Dir, "--terraform-dir=infra"}, fn...)...)
+		if !strings.Contains(res.Stderr, want) {
+			t.Errorf("%s with --terraform-dir=infra does not say %q:\n%s", fn[0], want, lastLines(res.Stderr, 20))
+		}
+	}
+}
+
 // TestNothingToDeployOnDeletedBranch: GitHub's payload of a push that deleted a branch
 // resolves to nothing to deploy: resolve-env says "none", the pipeline succeeds without a
 // plan.
