@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 
@@ -356,11 +355,7 @@ func (m *Infra) Verdict(
 	// The report directory, e.g. --report=./reports.
 	report *dagger.Directory,
 ) (string, error) {
-	data, err := report.File(pipeline.ResultFile).Contents(ctx)
-	if err != nil {
-		return "", fmt.Errorf("read %s of the report: %w", pipeline.ResultFile, err)
-	}
-	res, err := pipeline.ReadResult(pipeline.ResultFile+" of the report", []byte(data))
+	res, err := pipeline.ReadReport(dirReader(ctx, report))
 	if err != nil {
 		return "", err
 	}

@@ -240,6 +240,29 @@ func TestReadResult(t *testing.T) {
 	}
 }
 
+// verdict --report reads a real report's result.json, and names a directory that is not a
+// report (an empty export, the wrong path) as such.
+func TestReadReport(t *testing.T) {
+	blocked := Report{Run: Run{Env: environment.Prod}, Plan: realPlan(t, environment.Prod),
+		Steps: []StepReport{{Outcome: Outcome{Step: StepPlan, Verdict: gate.Block, Reasons: []string{"prod plan deletes terraform_data.old"}}}}}
+	list, _, err := blocked.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := ReadReport(reportOnDisk(t, list))
+	if err != nil || res.Err() == nil || !strings.Contains(res.Err().Error(), "prod plan deletes terraform_data.old") {
+		t.Errorf("ReadReport of a blocked report = %+v, %v", res, err)
+	}
+	_, err = ReadReport(reportOnDisk(t, []string{"summary.md", "# x\n"}))
+	if err == nil || err.Error() != "--report has no result.json, so it is not a report: give the directory pipeline or drift exported with --report-on-failure, e.g. --report=./reports" {
+		t.Errorf("ReadReport without result.json = %v", err)
+	}
+	_, err = ReadReport(reportOnDisk(t, []string{"result.json", "{}"}))
+	if err == nil || !strings.HasPrefix(err.Error(), "result.json of --report: verdict") {
+		t.Errorf("ReadReport of an empty result = %v", err)
+	}
+}
+
 // A result written for one check reads back the same: what the module writes, `verdict`
 // reads.
 func TestResultRoundTrip(t *testing.T) {

@@ -29,6 +29,19 @@ type Result struct {
 	Notifications []notify.Delivery `json:"notifications,omitempty"`
 }
 
+// ReadReport reads the result of a report directory that `verdict --report` was given; a
+// directory without result.json is named as not a report, rather than as a missing file.
+func ReadReport(read environment.ReadFile) (Result, error) {
+	data, ok, err := read(ResultFile)
+	if err != nil {
+		return Result{}, fmt.Errorf("read %s of --report: %w", ResultFile, err)
+	}
+	if !ok {
+		return Result{}, fmt.Errorf("--report has no %s, so it is not a report: give the directory pipeline or drift exported with --report-on-failure, e.g. --report=./reports", ResultFile)
+	}
+	return ReadResult(ResultFile+" of --report", data)
+}
+
 // ReadResult reads the verdict part of a result.json; name says where it came from.
 func ReadResult(name string, data []byte) (Result, error) {
 	var r Result

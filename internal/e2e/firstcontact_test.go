@@ -82,6 +82,21 @@ func TestRefusesTerraformDirWithoutTerraform(t *testing.T) {
 	}
 }
 
+// TestVerdictOnADirectoryThatIsNotAReport: verdict given the wrong directory says so, not
+// "stat /result.json: no such file or directory".
+func TestVerdictOnADirectoryThatIsNotAReport(t *testing.T) {
+	requireEngine(t)
+	t.Parallel()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "summary.md"), []byte("# not a report\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := mustFail(t, nil, "verdict", "--report="+dir)
+	if want := "--report has no result.json, so it is not a report"; !strings.Contains(res.Stderr, want) {
+		t.Errorf("verdict on a directory without result.json does not say %q:\n%s", want, lastLines(res.Stderr, 20))
+	}
+}
+
 // TestNothingToDeployOnDeletedBranch: GitHub's payload of a push that deleted a branch
 // resolves to nothing to deploy: resolve-env says "none", the pipeline succeeds without a
 // plan.
