@@ -133,7 +133,7 @@ func NewContext(cfg environment.Config, v Values) (*Context, error) {
 	if err := c.readPayload(gh.Event); err != nil {
 		return nil, fmt.Errorf("GitHub event payload %s: %w", v.eventLabel(), err)
 	}
-	if isPullRequest(c.EventName) {
+	if IsPullRequest(c.EventName) {
 		c.Inputs.DryRun = true
 	}
 	c.Target, err = cfg.Resolve(environment.Trigger{
@@ -159,7 +159,7 @@ func (c *Context) readPayload(event map[string]any) error {
 	}
 	sha, base := "", ""
 	switch {
-	case isPullRequest(c.EventName):
+	case IsPullRequest(c.EventName):
 		pr, _ := event["pull_request"].(map[string]any)
 		n, ok := pr["number"].(float64)
 		if !ok || n < 1 || n > math.MaxInt32 || n != math.Trunc(n) {
@@ -206,8 +206,9 @@ func (c *Context) readPayload(event map[string]any) error {
 	return nil
 }
 
-// isPullRequest reports whether an event runs for a pull request's code.
-func isPullRequest(event string) bool {
+// IsPullRequest reports whether an event runs for a pull request's code: such a run is
+// always a dry run.
+func IsPullRequest(event string) bool {
 	return event == "pull_request" || event == "pull_request_target"
 }
 

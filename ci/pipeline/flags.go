@@ -63,8 +63,9 @@ func (f Flags) WithGitHub(c *ghactions.Context) Flags {
 const DefaultMaxParallel = 4
 
 // Settle refuses switches that contradict each other, before anything runs, and turns on
-// what one implies: storing a plan is a dry run; --stacks runs DefaultMaxParallel stacks at
-// once unless --max-parallel says otherwise.
+// what one implies: storing a plan is a dry run, and so is a pull request's run, even with
+// --env (then WithGitHub did not run); --stacks runs DefaultMaxParallel stacks at once unless
+// --max-parallel says otherwise.
 func (f Flags) Settle() (Flags, error) {
 	if f.MaxParallel != 0 && f.Stacks == "" {
 		return f, errors.New("--max-parallel is how many stacks of --stacks run at once: give --stacks too, or leave it out")
@@ -81,7 +82,7 @@ func (f Flags) Settle() (Flags, error) {
 	if f.Stacks != "" && f.PlanRef != "" {
 		return f, errors.New("--plan-ref applies one stack's stored plan: give it with --terraform-dir=<stack>, not --stacks")
 	}
-	f.DryRun = f.DryRun || f.StorePlan
+	f.DryRun = f.DryRun || f.StorePlan || ghactions.IsPullRequest(f.Event)
 	return f, nil
 }
 

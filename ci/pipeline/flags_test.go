@@ -49,6 +49,9 @@ func TestFlagsSettle(t *testing.T) {
 	}{
 		{"nothing to settle", Flags{Env: "test"}, false, ""},
 		{"storing a plan is a dry run", Flags{Env: "prod", StorePlan: true}, true, ""},
+		{"a pull request is a dry run, even with --env", Flags{Env: "test", Event: "pull_request"}, true, ""},
+		{"so is pull_request_target", Flags{Env: "test", Event: "pull_request_target"}, true, ""},
+		{"a push is not", Flags{Env: "test", Event: "push"}, false, ""},
 		{"both phases at once", Flags{StorePlan: true, PlanRef: "plans/prod/x.tfplan"}, false, "give one of --store-plan (first phase) and --plan-ref"},
 		{"a stored plan across stacks", Flags{Stacks: "all", PlanRef: "plans/prod/x.tfplan"}, false, "--plan-ref applies one stack's stored plan"},
 		{"max-parallel without stacks", Flags{Env: "test", MaxParallel: 2}, false, "--max-parallel is how many stacks of --stacks run at once: give --stacks too"},
