@@ -40,7 +40,7 @@ func (m *Infra) Pipeline(
 	// without changes applies, backs up and tests nothing).
 	// +optional
 	testUnchanged bool,
-	// Allow prod to delete or replace resources that are not of a protected type.
+	// Allow prod to delete or replace resources (a protected type still warns: its data is lost).
 	// +optional
 	forceRecreate bool,
 	// Project tag value that import discovery looks for; without it import is skipped.

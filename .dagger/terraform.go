@@ -134,7 +134,7 @@ func (m *Infra) Apply(
 	ctx context.Context,
 	// Environment: preview, test, staging or prod.
 	env string,
-	// Allow prod to delete or replace resources that are not of a protected type.
+	// Allow prod to delete or replace resources (a protected type still warns: its data is lost).
 	// +optional
 	forceRecreate bool,
 	// A directory from "plan --include-plan" to apply instead of planning now. Terraform

@@ -32,7 +32,8 @@ func (v Verdict) rank() int {
 
 // Options are the run's explicit choices.
 type Options struct {
-	// ForceRecreate lets a prod plan delete or replace resources that are not protected.
+	// ForceRecreate lets a prod plan delete or replace resources; a protected type's still
+	// warns that its data will be lost.
 	ForceRecreate bool
 }
 
