@@ -20,9 +20,10 @@ import (
 // (Terraform import blocks) and plans them in one plan, targeted at the imported addresses.
 // Without --dry-run it applies that plan through the safety gate (with a state backup first
 // where the profile asks for one). Resources already in state are skipped, so a re-run
-// changes nothing, unless --force re-imports them (after a state backup). Returns imports.tf,
-// import-report.md, import-report.json and plan.txt; fails if an import or the plan with the
-// import blocks failed, and the error then holds import-report.md.
+// changes nothing, unless --force re-imports them (after a state backup). Returns
+// import-report.md and import-report.json, with imports.tf and plan.txt when something was
+// to import; fails if an import or the plan with the import blocks failed, and the error
+// then holds import-report.md.
 //
 // +cache="never"
 func (m *Infra) Import(

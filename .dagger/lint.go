@@ -21,14 +21,15 @@ import (
 //
 // +check
 func (m *Infra) Lint(ctx context.Context) (string, error) {
+	reproduce := m.call("lint")
 	if err := m.checkTerraformDir(ctx); err != nil {
-		return "", err
+		return "", reproduce.Wrap(err)
 	}
 	res, err := m.lint(ctx)
 	if err != nil {
-		return "", err
+		return "", reproduce.Wrap(err)
 	}
-	return res.Summary(m.call("lint"))
+	return res.Summary(reproduce)
 }
 
 // lint runs fmt, validate and tflint in parallel, and applies the repository's suppressions

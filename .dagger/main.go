@@ -73,8 +73,9 @@ func New(
 	// +defaultPath="/"
 	// +ignore=[".git", "**/.terraform", "**/*.tfstate", "**/*.tfstate.*", "**/*.tfstate.backup", "**/tfplan", "**/*.tfplan", "**/crash.log", "**/.terraform.tfstate.lock.info", "reports", "test-results"]
 	source *dagger.Directory,
-	// Directory of the Terraform root module inside source; pipeline.yaml, policies/,
-	// features/ and suppressions.yaml live next to it.
+	// Directory of the Terraform root module inside source; pipeline.yaml (over the
+	// repository root's, if any), policies/ (Rego and terraform-compliance .feature files)
+	// and suppressions.yaml live next to it.
 	// +default="terraform"
 	terraformDir string,
 	// Terraform version; picks the default image hashicorp/terraform:<version>.

@@ -46,8 +46,9 @@ func (m *Infra) Pipeline(
 	// Project tag value that import discovery looks for; without it import is skipped.
 	// +optional
 	project string,
-	// Return the report even when the pipeline blocks or fails (result.json says so);
-	// then run `verdict --report=<dir>` to fail the job after uploading the report.
+	// Return the report even when a step blocks or fails (result.json says so); then run
+	// `verdict --report=<dir>` to fail the job after uploading the report. An error before
+	// any step (flags, pipeline.yaml, the environment) still fails with no report.
 	// +optional
 	reportOnFailure bool,
 	// GitHub event name, e.g. --github-event-name="$GITHUB_EVENT_NAME".
@@ -76,8 +77,9 @@ func (m *Infra) Pipeline(
 	// SHA-256 of the stored plan, from the approved summary.
 	// +optional
 	planSha256 string,
-	// The commit being deployed, recorded with a stored plan and checked against it; taken
-	// from the GitHub event when empty.
+	// The commit being deployed, recorded with a stored plan and checked against it; when
+	// empty, taken from a push or pull_request event if the GitHub values chose the
+	// environment (workflow_dispatch and schedule carry none).
 	// +optional
 	commit string,
 	// Webhook URLs for the channels pipeline.yaml's notify names, one "channel=URL" a line
@@ -346,8 +348,8 @@ func (p *pipelineRun) report(ctx context.Context, reproduce pipeline.Command) (*
 	return dir, &rep, err
 }
 
-// Verdict reads a report directory that was exported before the job failed (`pipeline
-// --report-on-failure`, `drift --report-on-failure`) and fails with the reasons when it
+// Verdict reads a report directory that was exported before the job failed (`pipeline`,
+// `drift` or `test` with --report-on-failure) and fails with the reasons when it
 // blocked; otherwise it prints e.g. "test pipeline: pass". The last step of a CI job, run
 // after the report was uploaded.
 func (m *Infra) Verdict(

@@ -15,7 +15,8 @@ import (
 )
 
 // Compliance plans the environment and evaluates the plan against policies: the built-in
-// Rego pack and the repository's own Rego (<terraform-dir>/policies/*.rego) with OPA, and
+// Rego pack and the repository's own Rego (<terraform-dir>/policies/**/*.rego, except
+// *_test.rego) with OPA, and
 // terraform-compliance .feature files when the repository has them. It returns
 // results.sarif, findings.json and summary.md, and fails on findings at or above the
 // environment's severity threshold.

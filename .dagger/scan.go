@@ -30,19 +30,19 @@ func (m *Infra) SecurityScan(
 	// +optional
 	threshold string,
 ) (*dagger.Directory, error) {
+	reproduce := m.call("security-scan").Flag("env", env).Flag("threshold", threshold)
 	_, profile, err := m.profile(ctx, env)
 	if err != nil {
-		return nil, err
+		return nil, reproduce.Wrap(err)
 	}
 	th, err := pipeline.Threshold(profile, threshold)
 	if err != nil {
-		return nil, err
+		return nil, reproduce.Wrap(err)
 	}
 	res, err := m.securityScan(ctx)
 	if err != nil {
-		return nil, err
+		return nil, reproduce.Wrap(err)
 	}
-	reproduce := m.call("security-scan").Flag("env", env).Flag("threshold", threshold)
 	return m.findingsReport(ctx, pipeline.StepSecurityScan, profile, res, th, reproduce)
 }
 

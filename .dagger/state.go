@@ -22,23 +22,24 @@ func (m *Infra) BackupState(
 	// Environment: preview, test, staging or prod.
 	env string,
 ) (*dagger.File, error) {
+	reproduce := m.envCall("backup-state", env)
 	r, d, err := m.initializedRun(ctx, env)
 	if err != nil {
-		return nil, err
+		return nil, reproduce.Wrap(err)
 	}
 	b, err := workdir.TakeBackup(ctx, d, r.stateEnv(), now())
 	if err != nil {
-		return nil, err
+		return nil, reproduce.Wrap(err)
 	}
 	if !b.Taken() {
-		return nil, fmt.Errorf("back up %s: %w", r.env, state.ErrNoState)
+		return nil, reproduce.Wrap(fmt.Errorf("back up %s: %w", r.env, state.ErrNoState))
 	}
 	return b.Dir.file(workdir.PulledState).WithName(b.Backup.FileName()), nil
 }
 
 // Backups lists the environment's state backups under the backend's backup prefix, newest
-// first, one key a line, e.g. backups/prod/20261127T061700Z-serial-42-1a2b3c4d.tfstate: the
-// keys restore-state --from takes.
+// first, one key a line, e.g. backups/terraform/prod/20261127T061700Z-serial-42-1a2b3c4d.tfstate
+// (backups/<stack>/<env>/): the keys restore-state --from takes.
 //
 // +cache="never"
 func (m *Infra) Backups(
@@ -46,15 +47,17 @@ func (m *Infra) Backups(
 	// Environment: preview, test, staging or prod.
 	env string,
 ) (string, error) {
+	reproduce := m.envCall("backups", env)
 	r, err := m.newRun(ctx, env)
 	if err != nil {
-		return "", err
+		return "", reproduce.Wrap(err)
 	}
 	store, err := r.stateBucket(ctx)
 	if err != nil {
-		return "", err
+		return "", reproduce.Wrap(err)
 	}
-	return state.BackupListing(ctx, store, r.env, r.profile.Backend)
+	listing, err := state.BackupListing(ctx, store, r.env, r.profile.Backend)
+	return listing, reproduce.Wrap(err)
 }
 
 // RestoreState puts a backup back as the environment's state. It compares the backup with the

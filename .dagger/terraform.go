@@ -125,9 +125,10 @@ func planDir(ctx context.Context, p judged, reproduce pipeline.Command, includeP
 
 // Apply applies one environment: plan (or the saved plan given with --plan), the safety gate,
 // a state backup in environments whose profile asks for one (staging and prod), then
-// terraform apply of exactly that saved plan, never a fresh one. It returns apply.log,
-// summary.md, result.json, plan.txt and backups/<state backup> (the state before the apply,
-// also kept in the bucket; like any state it holds secrets in clear text).
+// terraform apply of exactly that saved plan, never a fresh one. It returns summary.md,
+// result.json, plan.txt, apply.log when something changed and, where a backup was taken,
+// backups/<state backup> (the state before the apply, also kept in the bucket; like any
+// state it holds secrets in clear text).
 //
 // +cache="never"
 func (m *Infra) Apply(

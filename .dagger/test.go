@@ -9,12 +9,14 @@ import (
 	"github.com/infrapipe/infrapipe/ci/postdeploy"
 )
 
-// Test checks a deployed environment and returns junit.xml, summary.md and result.json: the deployment
-// converged (a fresh plan has nothing to do: every resource exists as configured), its
-// outputs are readable, every health endpoint among the outputs (*_url, *_endpoint with an
-// http(s) value) answers, and monitoring exists (CloudWatch alarms in the state); pipeline.yaml's
-// post_deploy picks the categories per environment. It fails when a check fails, unless
-// --report-on-failure.
+// Test checks a deployed environment and returns junit.xml, summary.md and result.json: the
+// deployment converged (a fresh plan has nothing to do); asking the AWS APIs, every bucket,
+// table, topic and alarm of the state exists and encryption and public access are as
+// configured; its outputs are readable; every health endpoint among the outputs (*_url,
+// *_endpoint with an http(s) value) answers; and monitoring works (every alarm exists, has
+// actions and notifies a topic with a confirmed subscription; a state without alarms fails).
+// pipeline.yaml's post_deploy picks the categories per environment. It fails when a check
+// fails, unless --report-on-failure.
 //
 // +cache="never"
 func (m *Infra) Test(
