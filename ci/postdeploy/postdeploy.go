@@ -158,6 +158,14 @@ func Run(ctx context.Context, c Checks) (*Suite, error) {
 		s.Cases = append(s.Cases, Case{Name: name, Skipped: "not in post_deploy for " + string(c.Env) + " in pipeline.yaml"})
 	}
 
+	// The state's resources, for the live checks, and to tell an environment that was never
+	// deployed from one that did not converge.
+	live, err := readState(terraform)
+	if err != nil {
+		return nil, err
+	}
+	live.clients = c.Clients
+
 	// Converged: a plan after the apply has nothing left to do.
 	if c.Profile.RunsPostDeploy(environment.PostDeployConverged) {
 		start := time.Now()
@@ -166,9 +174,11 @@ func Run(ctx context.Context, c Checks) (*Suite, error) {
 			return nil, err
 		}
 		tc := Case{Name: ConvergedName, Elapsed: time.Since(start)}
-		switch code {
-		case 0:
-		case 2:
+		switch {
+		case code == 0:
+		case code == 2 && live.empty():
+			tc.Failure = fmt.Sprintf("nothing is deployed: the state of %s holds no resources (never applied?), so the plan creates everything:\n%s", c.Env, pipeline.Tail(out, 5))
+		case code == 2:
 			tc.Failure = "terraform plan still has changes after the apply:\n" + pipeline.Tail(out, 20)
 		default:
 			tc.Failure = fmt.Sprintf("terraform plan failed (exit code %d):\n%s", code, pipeline.Tail(out, 20))
@@ -180,11 +190,6 @@ func Run(ctx context.Context, c Checks) (*Suite, error) {
 
 	// Deployment and security: the cloud API, not the state, says what exists and how it is
 	// set (ci/livecheck), for the resources the state records.
-	live, err := readState(terraform)
-	if err != nil {
-		return nil, err
-	}
-	live.clients = c.Clients
 	for _, check := range []struct {
 		category environment.PostDeployCheck
 		name     string
@@ -262,6 +267,9 @@ type liveState struct {
 	resources []livecheck.Resource
 	err       string // why the state could not be read: every live check fails with it
 }
+
+// empty reports whether the state was read and holds no managed resource.
+func (ls *liveState) empty() bool { return ls.err == "" && len(ls.resources) == 0 }
 
 // readState reads the state's resources with terraform show -json.
 func readState(terraform func(...string) (int, string, error)) (*liveState, error) {

@@ -131,6 +131,15 @@ func TestRun(t *testing.T) {
 			HealthName: {notInPostDeploy}, monitoring: {notInPostDeploy},
 		},
 	}, {
+		// terraform destroy leaves the state read and empty, as a never-applied environment's.
+		name: "an environment with nothing deployed says so", checks: all[:1], url: ok.URL, planArgs: applied,
+		after: func(w *tftest.Workspace) { w.Run(append([]string{"destroy", "-auto-approve"}, applied...)...) },
+		want: map[string][]string{
+			ConvergedName: {"FAIL: nothing is deployed: the state of test holds no resources (never applied?), so the plan creates everything:\n", "Plan: 1 to add"},
+			deployment:    {notInPostDeploy}, security: {notInPostDeploy}, OutputsName: {notInPostDeploy},
+			HealthName: {notInPostDeploy}, monitoring: {notInPostDeploy},
+		},
+	}, {
 		name: "a plan that cannot run fails converged", checks: all[:1], url: ok.URL,
 		want: map[string][]string{
 			ConvergedName: {"FAIL: terraform plan failed (exit code 1):\n", "No value for required variable"},
