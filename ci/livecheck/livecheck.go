@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwschemas "github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
@@ -29,6 +31,7 @@ type Clients struct {
 	DynamoDB   *dynamodb.Client
 	SNS        *sns.Client
 	CloudWatch *cloudwatch.Client
+	KMS        *kms.Client
 }
 
 // NewClients builds the clients from one AWS configuration; endpoint, when set, points
@@ -42,6 +45,7 @@ func NewClients(cfg aws.Config, endpoint string) Clients {
 		S3:       s3.NewFromConfig(cfg, func(o *s3.Options) { o.BaseEndpoint, o.UsePathStyle = ep, ep != nil }),
 		DynamoDB: dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = ep }),
 		SNS:      sns.NewFromConfig(cfg, func(o *sns.Options) { o.BaseEndpoint = ep }),
+		KMS:      kms.NewFromConfig(cfg, func(o *kms.Options) { o.BaseEndpoint = ep }),
 		CloudWatch: cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) {
 			o.BaseEndpoint = ep
 			if ep != nil {
@@ -132,6 +136,23 @@ var existence = map[string]exists{
 	},
 	"aws_sns_topic": func(ctx context.Context, c Clients, r Resource) (bool, error) {
 		_, err := c.SNS.GetTopicAttributes(ctx, &sns.GetTopicAttributesInput{TopicArn: aws.String(r.str("arn"))})
+		return gone(err)
+	},
+	"aws_sns_topic_subscription": func(ctx context.Context, c Clients, r Resource) (bool, error) {
+		_, err := c.SNS.GetSubscriptionAttributes(ctx, &sns.GetSubscriptionAttributesInput{SubscriptionArn: aws.String(r.str("arn"))})
+		return gone(err)
+	},
+	// A key scheduled for deletion counts as gone, as the AWS provider counts it: nothing
+	// can encrypt with it, and it disappears on its own.
+	"aws_kms_key": func(ctx context.Context, c Clients, r Resource) (bool, error) {
+		out, err := c.KMS.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(r.str("key_id"))})
+		if ok, err := gone(err); !ok || err != nil {
+			return ok, err
+		}
+		return out.KeyMetadata.KeyState != kmstypes.KeyStatePendingDeletion, nil
+	},
+	"aws_kms_alias": func(ctx context.Context, c Clients, r Resource) (bool, error) {
+		_, err := c.KMS.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(r.str("name"))})
 		return gone(err)
 	},
 	"aws_cloudwatch_metric_alarm": func(ctx context.Context, c Clients, r Resource) (bool, error) {

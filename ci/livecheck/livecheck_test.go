@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -21,6 +22,10 @@ import (
 // a subscription, and an alarm that notifies it.
 const stack = `
 resource "aws_kms_key" "data" {}
+resource "aws_kms_alias" "data" {
+  name          = "alias/live-data"
+  target_key_id = aws_kms_key.data.key_id
+}
 resource "aws_s3_bucket" "data" {
   bucket        = "live-data"
   force_destroy = true
@@ -115,6 +120,9 @@ func TestChecksOnMoto(t *testing.T) {
 			t.Errorf("%s on the untouched deployment: failure %q, skipped %q", r.Name, r.Failure, r.Skipped)
 		}
 	}
+	if dep, want := run(Deployment), "7 of 9 resources asked; no check for aws_s3_bucket_public_access_block, aws_s3_bucket_server_side_encryption_configuration"; dep.Note != want {
+		t.Errorf("deployment's note = %q, want %q", dep.Note, want)
+	}
 
 	// Encryption removed and public access loosened by hand.
 	if _, err := c.S3.DeleteBucketEncryption(ctx, &s3.DeleteBucketEncryptionInput{Bucket: aws.String("live-data")}); err != nil {
@@ -142,10 +150,13 @@ func TestChecksOnMoto(t *testing.T) {
 	if mon := run(Monitoring); !strings.Contains(mon.Failure, "aws_cloudwatch_metric_alarm.errors: alarm live-errors has no alarm actions") {
 		t.Errorf("monitoring of an alarm without actions:\n%s", mon.Failure)
 	}
-	var topic string
+	var topic, keyID string
 	for _, r := range rs {
-		if r.Address == "aws_sns_topic.alerts" {
+		switch r.Address {
+		case "aws_sns_topic.alerts":
 			topic = r.str("arn")
+		case "aws_kms_key.data":
+			keyID = r.str("key_id")
 		}
 	}
 	if _, err := c.CloudWatch.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String("live-errors"),
@@ -166,12 +177,22 @@ func TestChecksOnMoto(t *testing.T) {
 		t.Errorf("monitoring of a topic without subscribers:\n%s", mon.Failure)
 	}
 
-	// The bucket deleted by hand.
+	// The bucket deleted and the key scheduled for deletion by hand; the subscription went
+	// above.
 	if _, err := c.S3.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("live-data")}); err != nil {
 		t.Fatal(err)
 	}
-	if dep := run(Deployment); !strings.Contains(dep.Failure, "aws_s3_bucket.data is in the state but not in the account") {
-		t.Errorf("deployment after the bucket was deleted:\n%s", dep.Failure)
+	if _, err := c.KMS.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: aws.String(keyID), PendingWindowInDays: aws.Int32(7)}); err != nil {
+		t.Fatal(err)
+	}
+	dep := run(Deployment)
+	for _, want := range []string{"aws_s3_bucket.data", "aws_kms_key.data", "aws_sns_topic_subscription.oncall"} {
+		if !strings.Contains(dep.Failure, want+" is in the state but not in the account") {
+			t.Errorf("deployment after the hand deletions does not name %s:\n%s", want, dep.Failure)
+		}
+	}
+	if strings.Contains(dep.Failure, "aws_kms_alias.data") {
+		t.Errorf("deployment names the alias, which still exists:\n%s", dep.Failure)
 	}
 }
 
