@@ -22,7 +22,8 @@ import (
 // outputs.env, annotations.txt, plan.txt, and the import report when import ran) and fails
 // with the reasons when a step blocks, unless --report-on-failure.
 //
-// The environment comes from --env or, in GitHub Actions, from the event values.
+// The environment comes from --env or, in GitHub Actions, from the event values; given
+// both, --env is the requested environment and the event's switches still apply.
 //
 // +cache="never"
 func (m *Infra) Pipeline(
@@ -127,6 +128,15 @@ type pipelineFlags struct {
 // runPipeline is Pipeline, on its flags.
 func (m *Infra) runPipeline(ctx context.Context, f pipelineFlags) (*dagger.Directory, error) {
 	started := time.Now()
+	if f.gh.given() {
+		// The GitHub values decide, --env as the requested environment: the event's
+		// switches apply whichever names the environment.
+		requested, err := pipeline.RequestedEnv(f.Env, f.gh.requestedEnv)
+		if err != nil {
+			return nil, err
+		}
+		f.gh.requestedEnv, f.Env = requested, ""
+	}
 	if f.Env == "" {
 		if !f.gh.given() {
 			return nil, pipeline.ErrNoEnvironment

@@ -98,8 +98,8 @@ func (m *Infra) pipelineStacks(ctx context.Context, f pipelineFlags) (*dagger.Di
 	var mu sync.Mutex
 	dirs := map[string]*dagger.Directory{}
 	runs, own, err := pipeline.RunStacks(sel, f.Flags, func(s stacks.Selected, flags pipeline.Flags) (environment.ReadFile, error) {
-		one := f
-		one.Flags, one.changedFiles = flags, nil
+		one := f // flags already hold what the GitHub values resolved
+		one.Flags, one.changedFiles, one.gh = flags, nil, gitHub{}
 		dir, err := m.forStack(s.Dir).runPipeline(ctx, one)
 		if err != nil {
 			return nil, err

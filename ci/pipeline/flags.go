@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/infrapipe/infrapipe/ci/ghactions"
+	"github.com/infrapipe/infrapipe/ci/internal/untrusted"
 )
 
 // CheckApplyFlags refuses an apply given both a plan directory (--plan) and a stored plan
@@ -57,6 +58,20 @@ func (f Flags) WithGitHub(c *ghactions.Context) Flags {
 	f.DryRun = f.DryRun || c.Inputs.DryRun
 	f.SkipTests = f.SkipTests || c.Inputs.SkipTests
 	return f
+}
+
+// RequestedEnv is the environment a pipeline call asks the GitHub values for. --env given
+// beside them counts as --requested-env, so that the event is still validated and its
+// switches (a pull request's dry run, workflow_dispatch's dry_run) still apply; the two
+// must then agree.
+func RequestedEnv(env, requested string) (string, error) {
+	switch {
+	case env == "":
+		return requested, nil
+	case requested != "" && requested != env:
+		return "", fmt.Errorf("--env %s and --requested-env %s disagree: give one of them", untrusted.Quote(env), untrusted.Quote(requested))
+	}
+	return env, nil
 }
 
 // DefaultMaxParallel is how many stacks run at once when --max-parallel is not given.

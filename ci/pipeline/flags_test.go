@@ -79,6 +79,27 @@ func TestFlagsSettle(t *testing.T) {
 	}
 }
 
+func TestRequestedEnv(t *testing.T) {
+	for _, tt := range []struct{ env, requested, want, wantErr string }{
+		{"", "", "", ""},
+		{"", "staging", "staging", ""},
+		{"test", "", "test", ""},
+		{"test", "test", "test", ""},
+		{"test", "prod", "", `--env "test" and --requested-env "prod" disagree: give one of them`},
+	} {
+		got, err := RequestedEnv(tt.env, tt.requested)
+		if tt.wantErr != "" {
+			if err == nil || err.Error() != tt.wantErr {
+				t.Errorf("RequestedEnv(%q, %q) = %v, want %q", tt.env, tt.requested, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("RequestedEnv(%q, %q) = %q, %v; want %q", tt.env, tt.requested, got, err, tt.want)
+		}
+	}
+}
+
 func TestFlagsAlwaysAndForStack(t *testing.T) {
 	for event, want := range map[string]bool{"workflow_dispatch": true, "schedule": true, "push": false, "pull_request": false, "": false} {
 		if got := (Flags{Event: event}).Always(); got != want {

@@ -97,6 +97,34 @@ func TestVerdictOnADirectoryThatIsNotAReport(t *testing.T) {
 	}
 }
 
+// TestEnvBesideGitHubValuesKeepsTheEventsDryRun: --env given with a workflow_dispatch payload
+// that asks for a dry run used to skip the payload and apply; the event's switches now
+// apply whichever names the environment.
+func TestEnvBesideGitHubValuesKeepsTheEventsDryRun(t *testing.T) {
+	requireEngine(t)
+	t.Parallel()
+	s := newStack(t, "app")
+	event := filepath.Join(t.TempDir(), "event.json")
+	if err := os.WriteFile(event, []byte(`{"ref": "refs/heads/main", "inputs": {"environment": "test", "dry_run": "true"}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := export(t, nil, append(s.Ctor("--emulate-aws"), "pipeline", "--env=test", "--skip-tests",
+		"--github-event-name=workflow_dispatch", "--github-ref=refs/heads/main", "--github-event="+event)...)
+	summary := readFile(t, dir, "summary.md")
+	for _, want := range []string{"Dry run: nothing was imported or applied.", "Environment chosen by workflow_dispatch"} {
+		if !strings.Contains(summary, want) {
+			t.Errorf("summary lacks %q:\n%s", want, summary)
+		}
+	}
+	if strings.Contains(summary, "| Apply | pass |") {
+		t.Errorf("the dry run applied:\n%s", summary)
+	}
+	res := mustFail(t, nil, append(s.Ctor("--emulate-aws"), "pipeline", "--env=test", "--requested-env=prod", "--github-event-name=push")...)
+	if want := `--env "test" and --requested-env "prod" disagree`; !strings.Contains(res.Stderr, want) {
+		t.Errorf("--env and --requested-env that disagree do not say %q:\n%s", want, lastLines(res.Stderr, 20))
+	}
+}
+
 // TestNothingToDeployOnDeletedBranch: GitHub's payload of a push that deleted a branch
 // resolves to nothing to deploy: resolve-env says "none", the pipeline succeeds without a
 // plan.
