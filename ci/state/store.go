@@ -18,6 +18,7 @@ import (
 
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/internal/statebucket"
+	"github.com/infrapipe/infrapipe/ci/internal/untrusted"
 )
 
 // ObjectStore is the part of the S3 API backups use; *s3.Client satisfies it.
@@ -112,8 +113,12 @@ func UploadBackup(ctx context.Context, store ObjectStore, b environment.Backend,
 // matches the one recorded in the object's metadata and in its name.
 func DownloadBackup(ctx context.Context, store ObjectStore, env environment.Name, bucket, key string) (Backup, []byte, error) {
 	out, err := store.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	var noKey *types.NoSuchKey
+	if errors.As(err, &noKey) {
+		return Backup{}, nil, fmt.Errorf("no backup s3://%s/%s: dagger call backups --env=%s lists the backups there are", bucket, key, env)
+	}
 	if err != nil {
-		return Backup{}, nil, fmt.Errorf("download backup s3://%s/%s: %w", bucket, key, err)
+		return Backup{}, nil, fmt.Errorf("download backup s3://%s/%s: %w", bucket, key, statebucket.Check(err, bucket))
 	}
 	defer out.Body.Close()
 	data, err := io.ReadAll(out.Body)
@@ -185,6 +190,9 @@ func TakeBackup(ctx context.Context, store ObjectStore, env environment.Name, b 
 // BackupListing is the environment's backup keys, newest first, one a line: the keys
 // restore-state --from takes; or a line saying there are none yet.
 func BackupListing(ctx context.Context, store ObjectStore, env environment.Name, b environment.Backend) (string, error) {
+	if err := ValidateBackend(env, b); err != nil {
+		return "", err
+	}
 	keys, err := ListBackups(ctx, store, env, b)
 	if err != nil {
 		return "", err
@@ -195,11 +203,24 @@ func BackupListing(ctx context.Context, store ObjectStore, env environment.Name,
 	return strings.Join(keys, "\n") + "\n", nil
 }
 
+// isBackupKey reports whether key names an object directly in the backup folder.
+func isBackupKey(folder, key string) bool {
+	name, ok := strings.CutPrefix(key, folder)
+	return ok && name != "" && !strings.Contains(name, "/")
+}
+
 // LoadBackup reads the backup restore-state --from names: an object key, or "latest" for
 // the newest under the backend's backup prefix. It is checked against its recorded checksum
 // and environment (DownloadBackup) before anyone compares or pushes it.
 func LoadBackup(ctx context.Context, store ObjectStore, env environment.Name, b environment.Backend, from string) ([]byte, error) {
+	if err := ValidateBackend(env, b); err != nil {
+		return nil, err
+	}
 	key := from
+	if folder := backupFolder(env, b.BackupPrefix); from != "latest" && !isBackupKey(folder, from) {
+		return nil, fmt.Errorf("--from %s is not a backup of %s: give \"latest\" or a key under s3://%s/%s (dagger call backups --env=%s lists them)",
+			untrusted.Quote(from), env, b.Bucket, folder, env)
+	}
 	if from == "latest" {
 		keys, err := ListBackups(ctx, store, env, b)
 		if err != nil {

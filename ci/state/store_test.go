@@ -64,7 +64,8 @@ func TestCheckVersioning(t *testing.T) {
 func newBackupBucket(t *testing.T) (*s3.Client, environment.Backend) {
 	t.Helper()
 	_, client := motoS3(t)
-	b := environment.Backend{Bucket: "infrapipe-tfstate", BackupPrefix: "backups/prod/"}
+	b := environment.Backend{Bucket: "infrapipe-tfstate", Key: "shop/prod/terraform.tfstate", Region: "us-east-1",
+		UseLockfile: true, BackupPrefix: "backups/prod/"}
 	if _, err := client.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(b.Bucket)}); err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +163,10 @@ func TestBackupListingAndLoadBackup(t *testing.T) {
 		{from: keys[0], want: older},
 		{from: keys[1], want: newer},
 		{from: "latest", wantErr: "is corrupt: name says sha256 00000000…"}, // the newest is the corrupt one
-		{from: "backups/prod/missing.tfstate", wantErr: "download backup s3://infrapipe-tfstate/backups/prod/missing.tfstate"},
+		{from: "backups/prod/missing.tfstate", wantErr: "no backup s3://infrapipe-tfstate/backups/prod/missing.tfstate: dagger call backups --env=prod lists the backups there are"},
+		{from: "backups/test/20261127T060000Z-serial-3-1a2b3c4d.tfstate", wantErr: `--from "backups/test/20261127T060000Z-serial-3-1a2b3c4d.tfstate" is not a backup of prod: give "latest" or a key under s3://infrapipe-tfstate/backups/prod/`},
+		{from: "backups/prod/../test/x.tfstate", wantErr: "is not a backup of prod"},
+		{from: "Latest", wantErr: `--from "Latest" is not a backup of prod`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.from, func(t *testing.T) {
@@ -184,13 +188,22 @@ func TestBackupListingAndLoadBackup(t *testing.T) {
 	if got, err := LoadBackup(ctx, client, environment.Prod, b, "latest"); err != nil || !bytes.Equal(got, newer) {
 		t.Errorf("LoadBackup latest = %d bytes, %v; want the newest backup", len(got), err)
 	}
+	// A backend pipeline.yaml left without a bucket is named before S3 is asked.
+	noBucket := b
+	noBucket.Bucket = ""
+	if _, err := BackupListing(ctx, client, environment.Prod, noBucket); err == nil || !strings.HasPrefix(err.Error(), "backend of prod: bucket is missing") {
+		t.Errorf("BackupListing without a bucket = %v", err)
+	}
+	if _, err := LoadBackup(ctx, client, environment.Prod, noBucket, "latest"); err == nil || !strings.HasPrefix(err.Error(), "backend of prod: bucket is missing") {
+		t.Errorf("LoadBackup without a bucket = %v", err)
+	}
 }
 
 // TestMissingBucket lists the backups of a backend whose bucket does not exist on a real S3
 // API (moto): the error names the bucket and what to do, not S3's 404 and request IDs.
 func TestMissingBucket(t *testing.T) {
-	client, _ := newBackupBucket(t)
-	b := environment.Backend{Bucket: "infrapipe-tfstate-typo", BackupPrefix: "backups/prod/"}
+	client, b := newBackupBucket(t)
+	b.Bucket = "infrapipe-tfstate-typo"
 	_, err := BackupListing(context.Background(), client, environment.Prod, b)
 	var missing *statebucket.MissingError
 	if !errors.As(err, &missing) || missing.Bucket != b.Bucket {
