@@ -97,7 +97,13 @@ func (f Flags) Settle() (Flags, error) {
 	if f.Stacks != "" && f.PlanRef != "" {
 		return f, errors.New("--plan-ref applies one stack's stored plan: give it with --terraform-dir=<stack>, not --stacks")
 	}
+	if f.Stacks != "" && f.PlanSHA256 != "" {
+		return f, errors.New("--plan-sha256 goes with --plan-ref, which applies one stack's stored plan: give it with --terraform-dir=<stack>, not --stacks")
+	}
 	f.DryRun = f.DryRun || f.StorePlan || ghactions.IsPullRequest(f.Event)
+	if f.PlanRef != "" && f.DryRun {
+		return f, errors.New("--plan-ref applies a stored plan, and this run is a dry run (--dry-run, a pull request, or the dispatch's dry_run): give one of them")
+	}
 	return f, nil
 }
 

@@ -34,6 +34,10 @@ func Threshold(p environment.Profile, flag string) (findings.Severity, error) {
 		return p.SeverityThreshold, nil
 	}
 	th, err := findings.ParseSeverity(flag)
+	if err == nil && th == findings.Unknown {
+		// A tool's severity for what it could not rate: as a threshold it blocks everything.
+		err = fmt.Errorf("unknown severity %q: valid values are CRITICAL, HIGH, MEDIUM, LOW, INFO", flag)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("--threshold: %w", err)
 	}

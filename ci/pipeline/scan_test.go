@@ -106,10 +106,11 @@ func TestThreshold(t *testing.T) {
 		{"LOW", findings.Low, ""},
 		{"critical", findings.Critical, ""},
 		{"SEVERE", 0, "--threshold: "},
+		{"unknown", 0, "--threshold: "},
 	} {
 		got, err := Threshold(prod, tt.flag)
 		if tt.wantErr != "" {
-			if err == nil || !strings.HasPrefix(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "SEVERE") {
+			if err == nil || !strings.HasPrefix(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), tt.flag) {
 				t.Errorf("Threshold(%q) error %v, want one starting %q naming the value", tt.flag, err, tt.wantErr)
 			}
 			continue
