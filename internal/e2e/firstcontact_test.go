@@ -111,7 +111,7 @@ func TestEnvBesideGitHubValuesKeepsTheEventsDryRun(t *testing.T) {
 	dir := export(t, nil, append(s.Ctor("--emulate-aws"), "pipeline", "--env=test", "--skip-tests",
 		"--github-event-name=workflow_dispatch", "--github-ref=refs/heads/main", "--github-event="+event)...)
 	summary := readFile(t, dir, "summary.md")
-	for _, want := range []string{"Dry run: nothing was imported or applied.", "Environment chosen by workflow_dispatch"} {
+	for _, want := range []string{"Dry run: nothing was imported or applied.", `Environment chosen by workflow\_dispatch`} {
 		if !strings.Contains(summary, want) {
 			t.Errorf("summary lacks %q:\n%s", want, summary)
 		}
