@@ -137,17 +137,8 @@ func New(
 	// +optional
 	awsSessionToken *dagger.Secret,
 ) (*Infra, error) {
-	setup, err := pipeline.Configure(pipeline.Settings{
-		TerraformDir: terraformDir, TerraformVersion: terraformVersion, TerraformImage: terraformImage,
-		TflintImage: tflintImage, CheckovImage: checkovImage, TrivyImage: trivyImage, OpaImage: opaImage,
-		InfracostImage: infracostImage, ComplianceImage: terraformComplianceImage, MotoImage: motoImage,
-		Region: region, EmulateAWS: emulateAws, AWSEmulator: awsEmulator != nil, TfVarFile: tfVarFile != nil,
-		AWSEmulatorPort: awsEmulatorPort,
-	}, pipeline.Defaults)
-	if err != nil {
-		return nil, err
-	}
 	// An empty credential counts as not given (see given), for every function alike.
+	var err error
 	if awsAccessKeyID, err = given(ctx, "aws-access-key-id", awsAccessKeyID); err != nil {
 		return nil, err
 	}
@@ -155,6 +146,16 @@ func New(
 		return nil, err
 	}
 	if awsSessionToken, err = given(ctx, "aws-session-token", awsSessionToken); err != nil {
+		return nil, err
+	}
+	setup, err := pipeline.Configure(pipeline.Settings{
+		TerraformDir: terraformDir, TerraformVersion: terraformVersion, TerraformImage: terraformImage,
+		TflintImage: tflintImage, CheckovImage: checkovImage, TrivyImage: trivyImage, OpaImage: opaImage,
+		InfracostImage: infracostImage, ComplianceImage: terraformComplianceImage, MotoImage: motoImage,
+		Region: region, EmulateAWS: emulateAws, AWSEmulator: awsEmulator != nil, TfVarFile: tfVarFile != nil,
+		AWSEmulatorPort: awsEmulatorPort, AWSAccessKeyID: awsAccessKeyID != nil, AWSSecretAccessKey: awsSecretAccessKey != nil,
+	}, pipeline.Defaults)
+	if err != nil {
 		return nil, err
 	}
 	m := &Infra{

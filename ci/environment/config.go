@@ -334,6 +334,9 @@ var (
 	inputRE  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]{0,99}$`)
 )
 
+// ValidRegion reports whether s is an AWS region name such as eu-west-1.
+func ValidRegion(s string) bool { return regionRE.MatchString(s) }
+
 func (o *override) applyTo(p *Profile, at string) error {
 	if o.SeverityThreshold != nil {
 		s, err := findings.ParseSeverity(*o.SeverityThreshold)

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/internal/untrusted"
 )
 
@@ -24,6 +25,8 @@ type Settings struct {
 	ComplianceImage, MotoImage, Region                              string
 	EmulateAWS, AWSEmulator, TfVarFile                              bool
 	AWSEmulatorPort                                                 int
+	// AWSAccessKeyID and AWSSecretAccessKey say whether each was given (and not empty).
+	AWSAccessKeyID, AWSSecretAccessKey bool
 }
 
 // Defaults are the constructor's defaults, the values of its +default pragmas (the module's
@@ -113,6 +116,14 @@ func Configure(s, defaults Settings) (Setup, error) {
 		}
 	}
 	switch {
+	case !environment.ValidRegion(s.Region):
+		return Setup{}, fmt.Errorf("--region %s is not valid: use an AWS region such as eu-west-1", untrusted.Quote(s.Region))
+	case s.AWSAccessKeyID != s.AWSSecretAccessKey:
+		return Setup{}, fmt.Errorf("--aws-access-key-id and --aws-secret-access-key go together: give both, or neither")
+	case !s.AWSEmulator && s.AWSEmulatorPort != defaults.AWSEmulatorPort:
+		return Setup{}, fmt.Errorf("--aws-emulator-port is the port of --aws-emulator: give --aws-emulator too (--emulate-aws uses moto's port %d)", defaults.AWSEmulatorPort)
+	case s.AWSEmulator && (s.AWSEmulatorPort < 1 || s.AWSEmulatorPort > 65535):
+		return Setup{}, fmt.Errorf("--aws-emulator-port %d is not a port: give 1 to 65535", s.AWSEmulatorPort)
 	case s.AWSEmulator && s.EmulateAWS:
 		return Setup{}, fmt.Errorf("--emulate-aws starts its own emulator and --aws-emulator passes one in: give one of them")
 	case s.AWSEmulator:
