@@ -587,7 +587,9 @@ func checkNode(n *yaml.Node, t reflect.Type, at string) error {
 		return fmt.Errorf("%s: YAML aliases are not supported in a pipeline config", orRoot(at))
 	}
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
-		return nil
+		// "protected_types:" with nothing after it would keep the default, which is
+		// rarely what its writer meant.
+		return fmt.Errorf("%s: empty value: give one, or remove the key to keep the default (an empty list is [])", orRoot(at))
 	}
 	switch t.Kind() {
 	case reflect.Struct:

@@ -221,6 +221,8 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown top key", "version: 1\nenviroments: {}\n", []string{"enviroments: unknown key", "valid keys are version, stack, defaults, environments, resolve"}},
 		{"unknown env", "version: 1\nenvironments:\n  production: {}\n", []string{"environments.production", "valid environments are preview, test, staging, prod"}},
 		{"unknown env key", "version: 1\nenvironments:\n  prod:\n    severity: HIGH\n", []string{"environments.prod.severity: unknown key", "severity_threshold"}},
+		{"an empty list value", "version: 1\nenvironments:\n  prod:\n    protected_types:\n", []string{"environments.prod.protected_types: empty value: give one, or remove the key to keep the default (an empty list is [])"}},
+		{"an empty environment", "version: 1\nenvironments:\n  test:\n", []string{"environments.test: empty value"}},
 		{"bad severity", "version: 1\nenvironments:\n  prod:\n    severity_threshold: SEVERE\n", []string{"environments.prod.severity_threshold", `"SEVERE"`, "INFO, LOW, MEDIUM, HIGH, CRITICAL"}},
 		{"unknown severity", "version: 1\nenvironments:\n  prod:\n    severity_threshold: unknown\n", []string{"environments.prod.severity_threshold"}},
 		{"bad budget type", "version: 1\nenvironments:\n  staging:\n    budget:\n      monthly_total: lots\n", []string{"environments.staging.budget.monthly_total: want a number", `"lots"`}},
