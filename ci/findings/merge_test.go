@@ -373,6 +373,7 @@ func TestParseSuppressionsRejects(t *testing.T) {
 		{"bad glob", "suppressions:\n  - rule: A\n    reason: r\n    resource: \"aws_s3_bucket.[\"\n", "bad glob"},
 		{"typo key", "suppressions:\n  - rule: A\n    reasons: r\n", "valid keys"},
 		{"not yaml", "suppressions: [", "suppressions bad.yaml"},
+		{"a second document", "suppressions:\n  - rule: A\n    reason: r\n---\nsuppressions:\n  - rule: B\n    reason: r\n", "more than one YAML document"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

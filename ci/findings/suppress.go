@@ -46,6 +46,11 @@ func ParseSuppressions(name string, data []byte) (Suppressions, error) {
 	if err := dec.Decode(&s); err != nil && !errors.Is(err, io.EOF) { // an empty file is no suppressions
 		return Suppressions{}, fmt.Errorf("suppressions %s: %w (valid keys: rule, resource, file, reason, expires)", name, err)
 	}
+	// A second document (after ---) would be ignored, and its suppressions with it.
+	var more yaml.Node
+	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
+		return Suppressions{}, fmt.Errorf("suppressions %s: more than one YAML document: keep every entry under one suppressions: list", name)
+	}
 	for i := range s.Entries {
 		e := &s.Entries[i]
 		where := fmt.Sprintf("suppressions %s: entry %d", name, i+1)
