@@ -9,6 +9,24 @@ import (
 	"github.com/infrapipe/infrapipe/ci/notify"
 )
 
+// webhooks is --notify-webhooks, empty counting as not given, and checked before anything
+// runs (ci/notify.ParseWebhooks): a bad line would otherwise show only when a run that
+// failed tried to announce it.
+func webhooks(ctx context.Context, s *dagger.Secret) (*dagger.Secret, error) {
+	s, err := given(ctx, "notify-webhooks", s)
+	if err != nil || s == nil {
+		return s, err
+	}
+	plain, err := s.Plaintext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read --notify-webhooks: %w", err)
+	}
+	if _, err := notify.ParseWebhooks(plain); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
 // notify announces a run on the channels pipeline.yaml names for the environment
 // (ci/notify.Announce). What happened is returned for the report; a notification that
 // cannot be delivered never changes the run's verdict.

@@ -166,7 +166,7 @@ func (m *Infra) runPipeline(ctx context.Context, f pipelineFlags) (*dagger.Direc
 	if f.infracostAPIKey, err = given(ctx, "infracost-api-key", f.infracostAPIKey); err != nil {
 		return nil, err
 	}
-	if f.notifyWebhooks, err = given(ctx, "notify-webhooks", f.notifyWebhooks); err != nil {
+	if f.notifyWebhooks, err = webhooks(ctx, f.notifyWebhooks); err != nil {
 		return nil, err
 	}
 	reproduce := m.envCall("pipeline", f.Env).

@@ -162,7 +162,7 @@ func (m *Infra) Drift(
 	// +optional
 	runUrl string,
 ) (*dagger.Directory, error) {
-	notifyWebhooks, err := given(ctx, "notify-webhooks", notifyWebhooks)
+	notifyWebhooks, err := webhooks(ctx, notifyWebhooks)
 	if err != nil {
 		return nil, err
 	}

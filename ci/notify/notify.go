@@ -203,7 +203,8 @@ func ParseWebhooks(secret string) (map[environment.Channel]string, error) {
 		case !ok:
 			return nil, fmt.Errorf("--notify-webhooks line %d: want channel=URL (slack, teams or webhook)", n)
 		case !slices.Contains(environment.Channels, c):
-			return nil, fmt.Errorf("--notify-webhooks line %d: unknown channel %s: valid channels are slack, teams, webhook", n, untrusted.Quote(name))
+			// Not quoted: a URL with "=" in its query puts part of the secret before it.
+			return nil, fmt.Errorf("--notify-webhooks line %d: unknown channel before \"=\": valid channels are slack, teams, webhook (the line is a secret and is not shown)", n)
 		}
 		u, err := url.Parse(strings.TrimSpace(raw))
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {

@@ -216,7 +216,9 @@ func TestParseWebhooks(t *testing.T) {
 	}
 	for _, tt := range []struct{ in, want string }{
 		{"slack https://hooks.slack.com/s3cr3t", "line 1: want channel=URL"},
-		{"email=https://x.example/s3cr3t", `line 1: unknown channel "email"`},
+		{"email=https://x.example/s3cr3t", `line 1: unknown channel before "=": valid channels are slack, teams, webhook`},
+		// A URL with a query and no channel: what stands before "=" is part of the secret.
+		{"https://hooks.example/s3cr3t?token=abc", `line 1: unknown channel before "="`},
 		{"teams=ftp://x.example/s3cr3t", "line 1: the teams URL is not an http(s) URL (the value is a secret and is not shown)"},
 		{"slack=https://a/s3cr3t\nslack=https://b/s3cr3t", "line 2: slack is given twice"},
 	} {

@@ -182,3 +182,22 @@ func TestNotifications(t *testing.T) {
 	assertNoLeak(t, token, "pipeline stderr", res.Stderr)
 	assertNoLeakInDir(t, token, dir)
 }
+
+// TestBadWebhooksRefusedBeforeAnythingRuns: a malformed --notify-webhooks used to show only
+// when a run tried to announce itself; it is now refused first, without the secret.
+func TestBadWebhooksRefusedBeforeAnythingRuns(t *testing.T) {
+	requireEngine(t)
+	t.Parallel()
+	s := newStack(t, "app")
+	res := mustFail(t, []string{"NOTIFY_WEBHOOKS=https://hooks.example/s3cr3t?token=abc"},
+		append(s.Ctor("--emulate-aws"), "pipeline", "--env=test", "--notify-webhooks=env:NOTIFY_WEBHOOKS")...)
+	if want := `--notify-webhooks line 1: unknown channel before "="`; !strings.Contains(res.Stderr, want) {
+		t.Errorf("a bad --notify-webhooks does not say %q:\n%s", want, lastLines(res.Stderr, 20))
+	}
+	if strings.Contains(res.Stderr, "s3cr3t") || strings.Contains(res.Stderr, "hooks.example") {
+		t.Errorf("the error shows the secret:\n%s", lastLines(res.Stderr, 20))
+	}
+	if strings.Contains(res.Stderr, "terraform init") {
+		t.Errorf("the pipeline ran before refusing the webhooks:\n%s", lastLines(res.Stderr, 20))
+	}
+}
