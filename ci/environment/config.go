@@ -334,6 +334,17 @@ var (
 	inputRE  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]{0,99}$`)
 )
 
+// gitHubEvents are the events that trigger GitHub Actions workflows: a rule for any other
+// name (a typo such as "pushh") would never match.
+var gitHubEvents = []string{
+	"branch_protection_rule", "check_run", "check_suite", "create", "delete", "deployment",
+	"deployment_status", "discussion", "discussion_comment", "fork", "gollum", "issue_comment",
+	"issues", "label", "merge_group", "milestone", "page_build", "public", "pull_request",
+	"pull_request_review", "pull_request_review_comment", "pull_request_target", "push",
+	"registry_package", "release", "repository_dispatch", "schedule", "status", "watch",
+	"workflow_call", "workflow_dispatch", "workflow_run",
+}
+
 // ValidRegion reports whether s is an AWS region name such as eu-west-1.
 func ValidRegion(s string) bool { return regionRE.MatchString(s) }
 
@@ -530,8 +541,8 @@ func (r *resolveFile) applyTo(c *Config) error {
 	c.Rules = nil
 	for i, rf := range r.Rules {
 		at := fmt.Sprintf("resolve.rules[%d]", i)
-		if !eventRE.MatchString(rf.Event) {
-			return fmt.Errorf("%s.event: %q is not a GitHub event name such as push or pull_request", at, rf.Event)
+		if !eventRE.MatchString(rf.Event) || !slices.Contains(gitHubEvents, rf.Event) {
+			return fmt.Errorf("%s.event: %q is not a GitHub Actions event such as push, pull_request, workflow_dispatch or schedule", at, rf.Event)
 		}
 		if rf.Ref != "" {
 			if _, err := matchRef(rf.Ref, ""); err != nil || !strings.HasPrefix(rf.Ref, "refs/") {

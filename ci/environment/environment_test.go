@@ -251,6 +251,7 @@ func TestLoadErrors(t *testing.T) {
 		{"bad tag key", "version: 1\ndefaults:\n  tags:\n    project: \"\"\n", []string{"defaults.tags.project"}},
 		{"bad rule env", "version: 1\nresolve:\n  rules:\n    - event: push\n      environment: qa\n", []string{"resolve.rules[0].environment", "valid environments"}},
 		{"bad rule event", "version: 1\nresolve:\n  rules:\n    - event: 'push; id'\n      environment: test\n", []string{"resolve.rules[0].event"}},
+		{"misspelt rule event", "version: 1\nresolve:\n  rules:\n    - event: pushh\n      environment: test\n", []string{`resolve.rules[0].event: "pushh" is not a GitHub Actions event such as push, pull_request, workflow_dispatch or schedule`}},
 		{"bad rule ref", "version: 1\nresolve:\n  rules:\n    - event: push\n      ref: main\n      environment: test\n", []string{"resolve.rules[0].ref", "refs/heads/main"}},
 		{"bad rule pattern", "version: 1\nresolve:\n  rules:\n    - event: push\n      ref: 'refs/heads/[x'\n      environment: test\n", []string{"resolve.rules[0].ref"}},
 		{"unknown rule key", "version: 1\nresolve:\n  rules:\n    - event: push\n      branch: main\n", []string{"resolve.rules[0].branch: unknown key", "event, ref, environment"}},
