@@ -2,9 +2,11 @@ package importer
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/infrapipe/infrapipe/ci/discovery"
 	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/internal/untrusted"
 )
 
 // GeneratedFile is where the plan writes the configuration of imports that have none.
@@ -32,10 +34,14 @@ func (p *Plan) BackupError(env environment.Name, err error) error {
 }
 
 // CheckProject refuses an import without --project: discovery finds resources by the
-// project tag, and without a value it would match nothing or everything.
+// project tag, and without a value it would match nothing or everything. A value AWS cannot
+// hold as a tag value (blank, padded, over 256 characters) would match nothing.
 func CheckProject(project string, profile environment.Profile) error {
-	if project == "" {
+	switch {
+	case project == "":
 		return fmt.Errorf("--project is required: the value of the %s tag that marks this project's resources", profile.ProjectTagKey)
+	case strings.TrimSpace(project) != project || len(project) > 256:
+		return fmt.Errorf("--project %s is no %s tag value: give 1 to 256 characters without leading or trailing spaces", untrusted.Quote(project), profile.ProjectTagKey)
 	}
 	return nil
 }

@@ -63,6 +63,9 @@ func TestCheckProject(t *testing.T) {
 		{"given", "shop", prod, ""},
 		{"missing", "", prod, "--project is required: the value of the " + prod.ProjectTagKey + " tag that marks this project's resources"},
 		{"missing, the profile's own tag key", "", custom, "--project is required: the value of the team:project tag"},
+		{"blank", " ", prod, `--project " " is no ` + prod.ProjectTagKey + " tag value: give 1 to 256 characters without leading or trailing spaces"},
+		{"padded", "shop ", prod, `--project "shop " is no`},
+		{"too long", strings.Repeat("p", 257), prod, `--project "pppp`},
 	} {
 		err := importer.CheckProject(tc.project, tc.profile)
 		if (err == nil) != (tc.want == "") || err != nil && !strings.HasPrefix(err.Error(), tc.want) {
