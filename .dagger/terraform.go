@@ -10,6 +10,7 @@ import (
 
 	"github.com/infrapipe/infrapipe/ci/gate"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
+	"github.com/infrapipe/infrapipe/ci/planstore"
 	"github.com/infrapipe/infrapipe/ci/runs"
 	"github.com/infrapipe/infrapipe/ci/workdir"
 )
@@ -73,6 +74,9 @@ func (m *Infra) Plan(
 ) (*dagger.Directory, error) {
 	reproduce := m.envCall("plan", env).Bool("force-recreate", forceRecreate).
 		Bool("include-plan", includePlan).Bool("fail-on-block", failOnBlock).Bool("store-plan", storePlan).Flag("commit", commit)
+	if err := planstore.CheckCommit(commit); err != nil {
+		return nil, reproduce.Wrap(err)
+	}
 	r, p, err := m.plannedRun(ctx, env, forceRecreate)
 	if err != nil {
 		return nil, reproduce.Wrap(err)

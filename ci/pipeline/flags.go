@@ -6,6 +6,7 @@ import (
 
 	"github.com/infrapipe/infrapipe/ci/ghactions"
 	"github.com/infrapipe/infrapipe/ci/internal/untrusted"
+	"github.com/infrapipe/infrapipe/ci/planstore"
 )
 
 // CheckApplyFlags refuses an apply given both a plan directory (--plan) and a stored plan
@@ -96,6 +97,9 @@ func (f Flags) Settle() (Flags, error) {
 	}
 	if f.Stacks != "" && f.PlanRef != "" {
 		return f, errors.New("--plan-ref applies one stack's stored plan: give it with --terraform-dir=<stack>, not --stacks")
+	}
+	if err := planstore.CheckCommit(f.Commit); err != nil {
+		return f, err
 	}
 	if f.Stacks != "" && f.PlanSHA256 != "" {
 		return f, errors.New("--plan-sha256 goes with --plan-ref, which applies one stack's stored plan: give it with --terraform-dir=<stack>, not --stacks")

@@ -57,6 +57,7 @@ func TestFlagsSettle(t *testing.T) {
 		{"a stored plan's hash across stacks", Flags{Stacks: "all", PlanSHA256: "ab"}, false, "--plan-sha256 goes with --plan-ref"},
 		{"applying a stored plan in a dry run", Flags{Env: "prod", PlanRef: "plans/prod/x.tfplan", DryRun: true}, false, "--plan-ref applies a stored plan, and this run is a dry run"},
 		{"applying a stored plan on a pull request", Flags{Env: "prod", PlanRef: "plans/prod/x.tfplan", Event: "pull_request"}, false, "--plan-ref applies a stored plan, and this run is a dry run"},
+		{"a short commit", Flags{Env: "prod", Commit: "0123abc"}, false, `--commit "0123abc" is not a full commit ID`},
 		{"max-parallel without stacks", Flags{Env: "test", MaxParallel: 2}, false, "--max-parallel is how many stacks of --stacks run at once: give --stacks too"},
 		{"max-parallel below one", Flags{Env: "test", Stacks: "all", MaxParallel: -1}, false, "--max-parallel is -1: give at least 1"},
 	} {

@@ -108,6 +108,18 @@ func CheckSHA256(s string) error {
 	return nil
 }
 
+// commitRE is a full git commit ID: SHA-1, or SHA-256 for repositories that use it.
+var commitRE = regexp.MustCompile(`^([0-9a-f]{40}|[0-9a-f]{64})$`)
+
+// CheckCommit rejects a --commit that is not a full commit ID; "" is none given. A short
+// or mistyped one would be recorded with a stored plan and then refuse its own apply.
+func CheckCommit(c string) error {
+	if c != "" && !commitRE.MatchString(c) {
+		return fmt.Errorf("--commit %s is not a full commit ID: give the 40 lowercase hex digits of git rev-parse HEAD (or $GITHUB_SHA)", untrusted.Quote(c))
+	}
+	return nil
+}
+
 // Sum is the plan file's SHA-256 in hex.
 func Sum(plan []byte) string {
 	h := sha256.Sum256(plan)
