@@ -16,10 +16,9 @@ import (
 
 // Compliance plans the environment and evaluates the plan against policies: the built-in
 // Rego pack and the repository's own Rego (<terraform-dir>/policies/**/*.rego, except
-// *_test.rego) with OPA, and
-// terraform-compliance .feature files when the repository has them. It returns
-// results.sarif, findings.json and summary.md, and fails on findings at or above the
-// environment's severity threshold.
+// *_test.rego) with OPA, and terraform-compliance .feature files when the repository has
+// them. It returns results.sarif, findings.json and summary.md, and fails on findings at
+// or above the environment's severity threshold.
 //
 // +cache="never"
 func (m *Infra) Compliance(

@@ -104,10 +104,7 @@ func TestEnvBesideGitHubValuesKeepsTheEventsDryRun(t *testing.T) {
 	requireEngine(t)
 	t.Parallel()
 	s := newStack(t, "app")
-	event := filepath.Join(t.TempDir(), "event.json")
-	if err := os.WriteFile(event, []byte(`{"ref": "refs/heads/main", "inputs": {"environment": "test", "dry_run": "true"}}`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	event := eventFile(t, `{"ref": "refs/heads/main", "inputs": {"environment": "test", "dry_run": "true"}}`)
 	dir := export(t, nil, append(s.Ctor("--emulate-aws"), "pipeline", "--env=test", "--skip-tests",
 		"--github-event-name=workflow_dispatch", "--github-ref=refs/heads/main", "--github-event="+event)...)
 	summary := readFile(t, dir, "summary.md")
@@ -132,12 +129,8 @@ func TestNothingToDeployOnDeletedBranch(t *testing.T) {
 	requireEngine(t)
 	t.Parallel()
 	s := newStack(t, "app")
-	event := filepath.Join(t.TempDir(), "event.json")
-	payload := `{"ref": "refs/heads/feature", "before": "6113728f27ae82c7b1a177c8d03f9e96e0adf246",
- "after": "0000000000000000000000000000000000000000", "created": false, "deleted": true, "commits": [], "head_commit": null}`
-	if err := os.WriteFile(event, []byte(payload), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	event := eventFile(t, `{"ref": "refs/heads/feature", "before": "6113728f27ae82c7b1a177c8d03f9e96e0adf246",
+ "after": "0000000000000000000000000000000000000000", "created": false, "deleted": true, "commits": [], "head_commit": null}`)
 	gh := []string{"--github-event-name=push", "--github-ref=refs/heads/feature", "--github-event=" + event}
 	res := mustCall(t, nil, append(append(s.Ctor(), "resolve-env"), gh...)...)
 	if !strings.HasPrefix(res.Stdout, "none\t") || !strings.Contains(res.Stdout, "nothing to deploy") {

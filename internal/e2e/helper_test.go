@@ -145,6 +145,16 @@ func (s *Stack) Copy(t *testing.T) *Stack {
 	return c
 }
 
+// eventFile writes a GitHub event payload for --github-event and returns its path.
+func eventFile(t *testing.T, payload string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "event.json")
+	if err := os.WriteFile(path, []byte(payload), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // Ctor is the constructor part of a dagger call line: --source and --terraform-dir.
 func (s *Stack) Ctor(extra ...string) []string {
 	return append([]string{"--source=" + s.Dir, "--terraform-dir=."}, extra...)
