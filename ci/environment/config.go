@@ -9,7 +9,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/infrapipe/infrapipe/ci/findings"
 	"github.com/infrapipe/infrapipe/ci/internal/untrusted"
+	"github.com/infrapipe/infrapipe/ci/internal/yamlschema"
 )
 
 // ConfigFile is the name of the pipeline configuration that lives next to the Terraform code.
@@ -248,13 +248,10 @@ func decode(path string, data []byte, skip string) (file, error) {
 			}
 		}
 	}
-	// Check every key and scalar against the schema first, so that an error names the
+	// Every key and scalar is checked against the schema first, so that an error names the
 	// key's full path and the valid keys rather than a Go type.
-	if err := checkNode(doc, reflect.TypeOf(file{}), ""); err != nil {
-		return file{}, fmt.Errorf("%s: %w", path, err)
-	}
 	var f file
-	if err := doc.Decode(&f); err != nil {
+	if err := yamlschema.Decode(doc, "", &f); err != nil {
 		return file{}, fmt.Errorf("%s: %w", path, err)
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -586,131 +583,6 @@ func joinChecks(cs []Check) string {
 		s[i] = string(c)
 	}
 	return strings.Join(s, ", ")
-}
-
-// checkNode walks the YAML tree against the Go type it will decode into and reports the
-// first unknown key or wrongly typed value with its dotted path and what is valid there.
-func checkNode(n *yaml.Node, t reflect.Type, at string) error {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if n.Kind == yaml.AliasNode {
-		return fmt.Errorf("%s: YAML aliases are not supported in a pipeline config", orRoot(at))
-	}
-	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
-		// "protected_types:" with nothing after it would keep the default, which is
-		// rarely what its writer meant.
-		return fmt.Errorf("%s: empty value: give one, or remove the key to keep the default (an empty list is [])", orRoot(at))
-	}
-	switch t.Kind() {
-	case reflect.Struct:
-		if n.Kind != yaml.MappingNode {
-			return fmt.Errorf("%s: want a mapping of keys (%s), got %s", orRoot(at), strings.Join(yamlKeys(t), ", "), describe(n))
-		}
-		seen := map[string]bool{}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			f, ok := fieldByTag(t, k.Value)
-			if !ok || k.Kind != yaml.ScalarNode {
-				return fmt.Errorf("%s: unknown key: valid keys are %s", join(at, k.Value), strings.Join(yamlKeys(t), ", "))
-			}
-			if seen[k.Value] {
-				return fmt.Errorf("%s: key appears twice", join(at, k.Value))
-			}
-			seen[k.Value] = true
-			if err := checkNode(v, f.Type, join(at, k.Value)); err != nil {
-				return err
-			}
-		}
-	case reflect.Map:
-		if n.Kind != yaml.MappingNode {
-			return fmt.Errorf("%s: want a mapping, got %s", orRoot(at), describe(n))
-		}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := n.Content[i]
-			if k.Kind != yaml.ScalarNode {
-				return fmt.Errorf("%s: keys must be plain names", orRoot(at))
-			}
-			if err := checkNode(n.Content[i+1], t.Elem(), join(at, k.Value)); err != nil {
-				return err
-			}
-		}
-	case reflect.Slice:
-		if n.Kind != yaml.SequenceNode {
-			return fmt.Errorf("%s: want a list, got %s", orRoot(at), describe(n))
-		}
-		for i, e := range n.Content {
-			if err := checkNode(e, t.Elem(), fmt.Sprintf("%s[%d]", at, i)); err != nil {
-				return err
-			}
-		}
-	default:
-		if n.Kind != yaml.ScalarNode {
-			return fmt.Errorf("%s: want %s, got %s", orRoot(at), kindName(t), describe(n))
-		}
-		if err := n.Decode(reflect.New(t).Interface()); err != nil {
-			return fmt.Errorf("%s: want %s, got %q", orRoot(at), kindName(t), n.Value)
-		}
-	}
-	return nil
-}
-
-func fieldByTag(t reflect.Type, key string) (reflect.StructField, bool) {
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if name, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); name == key {
-			return f, true
-		}
-	}
-	return reflect.StructField{}, false
-}
-
-func yamlKeys(t reflect.Type) []string {
-	var keys []string
-	for i := 0; i < t.NumField(); i++ {
-		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); name != "" {
-			keys = append(keys, name)
-		}
-	}
-	return keys
-}
-
-func kindName(t reflect.Type) string {
-	switch t.Kind() {
-	case reflect.Bool:
-		return "true or false"
-	case reflect.Int, reflect.Int64:
-		return "a whole number"
-	case reflect.Float64:
-		return "a number"
-	default:
-		return "a string"
-	}
-}
-
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	default:
-		return fmt.Sprintf("%q", n.Value)
-	}
-}
-
-func join(at, key string) string {
-	if at == "" {
-		return key
-	}
-	return at + "." + key
-}
-
-func orRoot(at string) string {
-	if at == "" {
-		return "top level"
-	}
-	return at
 }
 
 func (n *notifyFile) applyTo(p *Notify, at string) error {

@@ -258,6 +258,7 @@ func TestLoadErrors(t *testing.T) {
 		{"bad dispatch input", "version: 1\nresolve:\n  dispatch_input: 'env; id'\n", []string{"resolve.dispatch_input"}},
 		{"env not a mapping", "version: 1\nenvironments:\n  prod: strict\n", []string{"environments.prod: want a mapping of keys", "severity_threshold"}},
 		{"duplicate key", "version: 1\nversion: 1\n", []string{"version: key appears twice"}},
+		{"an environment twice", "version: 1\nenvironments:\n  prod:\n    lock_timeout: 5m\n  prod:\n    lock_timeout: 6m\n", []string{"environments.prod: key appears twice"}},
 		{"alias", "version: 1\ndefaults: &d {}\nenvironments:\n  prod: *d\n", []string{"aliases are not supported"}},
 		{"list at top", "- version: 1\n", []string{"top level: want a mapping"}},
 		{"kpi rate over 100", "version: 1\ndefaults:\n  kpis:\n    success_rate: 101\n", []string{"defaults.kpis.success_rate", "percentage from 0 to 100"}},

@@ -6,7 +6,6 @@
 package stacks
 
 import (
-	"bytes"
 	"fmt"
 	"path"
 	"slices"
@@ -17,6 +16,7 @@ import (
 	"github.com/infrapipe/infrapipe/ci/changes"
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/internal/untrusted"
+	"github.com/infrapipe/infrapipe/ci/internal/yamlschema"
 )
 
 // RepoFile is the repository's pipeline.yaml, at its root: where its stacks are, how they
@@ -63,15 +63,8 @@ func ParseConfig(name string, data []byte) (Config, error) {
 	if f.Stacks.Kind == 0 || f.Stacks.Tag == "!!null" {
 		return c, nil
 	}
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	if err := enc.Encode(&f.Stacks); err != nil {
-		return Config{}, fmt.Errorf("%s: stacks: %w", name, err)
-	}
-	dec := yaml.NewDecoder(&buf)
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil {
-		return Config{}, fmt.Errorf("%s: stacks: %w (valid keys are include, exclude, marker, depends_on)", name, err)
+	if err := yamlschema.Decode(&f.Stacks, "stacks", &c); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", name, err)
 	}
 	if c.Marker == "" || strings.ContainsAny(c.Marker, "/*?[\\") || c.Marker == "." || c.Marker == ".." {
 		return Config{}, fmt.Errorf("%s: stacks.marker: %s is not a file name: give one such as %s", name, untrusted.Quote(c.Marker), DefaultMarker)
