@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/infrapipe/infrapipe/ci/internal/yamlschema"
 )
 
 // Suppression accepts one known finding, with a reason a reviewer can judge. It lives in a
@@ -42,9 +44,14 @@ type Suppressions struct {
 func ParseSuppressions(name string, data []byte) (Suppressions, error) {
 	var s Suppressions
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&s); err != nil && !errors.Is(err, io.EOF) { // an empty file is no suppressions
-		return Suppressions{}, fmt.Errorf("suppressions %s: %w (valid keys: rule, resource, file, reason, expires)", name, err)
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) { // an empty file is no suppressions
+		return Suppressions{}, fmt.Errorf("suppressions %s: not valid YAML: %w", name, err)
+	}
+	if len(doc.Content) > 0 {
+		if err := yamlschema.Decode(doc.Content[0], "", &s); err != nil {
+			return Suppressions{}, fmt.Errorf("suppressions %s: %w", name, err)
+		}
 	}
 	// A second document (after ---) would be ignored, and its suppressions with it.
 	var more yaml.Node
@@ -59,6 +66,12 @@ func ParseSuppressions(name string, data []byte) (Suppressions, error) {
 		}
 		if strings.TrimSpace(e.Reason) == "" {
 			return Suppressions{}, fmt.Errorf("%s (%s): reason is required: say why the finding is accepted", where, e.RuleID)
+		}
+		for _, v := range []struct{ key, value string }{{"rule", e.RuleID}, {"resource", e.Resource}, {"file", e.File}} {
+			if v.value != strings.TrimSpace(v.value) {
+				// Findings carry no such spaces: the entry would never match, and say nothing.
+				return Suppressions{}, fmt.Errorf("%s: %s %q has spaces around it and would match no finding: remove them", where, v.key, v.value)
+			}
 		}
 		for _, g := range []string{e.Resource, e.File} {
 			if _, err := path.Match(g, ""); err != nil {
