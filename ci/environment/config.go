@@ -550,9 +550,39 @@ func (r *resolveFile) applyTo(c *Config) error {
 		if err != nil {
 			return fmt.Errorf("%s.environment: %w", at, err)
 		}
-		c.Rules = append(c.Rules, Rule{Event: rf.Event, Ref: rf.Ref, Environment: n})
+		rule := Rule{Event: rf.Event, Ref: rf.Ref, Environment: n}
+		for j, earlier := range c.Rules {
+			if earlier.covers(rule) {
+				return fmt.Errorf("%s: never used: resolve.rules[%d] (%s) matches every run it would, and the first match wins: put the narrower rule first, or remove it", at, j, earlier.describe())
+			}
+		}
+		c.Rules = append(c.Rules, rule)
 	}
 	return nil
+}
+
+// covers reports whether r matches every run that later would: the same event, and any
+// ref, the same ref, or a pattern matching later's literal ref.
+func (r Rule) covers(later Rule) bool {
+	if r.Event != later.Event {
+		return false
+	}
+	if r.Ref == "" || r.Ref == later.Ref {
+		return true
+	}
+	if later.Ref == "" || strings.ContainsAny(later.Ref, `*?[\`) {
+		return false
+	}
+	ok, _ := matchRef(r.Ref, later.Ref)
+	return ok
+}
+
+// describe names a rule in errors: "event push on refs/heads/*".
+func (r Rule) describe() string {
+	if r.Ref == "" {
+		return "event " + r.Event + ", any ref"
+	}
+	return "event " + r.Event + " on " + r.Ref
 }
 
 func checkTypes(types []string, at string) error {

@@ -254,6 +254,9 @@ func TestLoadErrors(t *testing.T) {
 		{"misspelt rule event", "version: 1\nresolve:\n  rules:\n    - event: pushh\n      environment: test\n", []string{`resolve.rules[0].event: "pushh" is not a GitHub Actions event such as push, pull_request, workflow_dispatch or schedule`}},
 		{"bad rule ref", "version: 1\nresolve:\n  rules:\n    - event: push\n      ref: main\n      environment: test\n", []string{"resolve.rules[0].ref", "refs/heads/main"}},
 		{"bad rule pattern", "version: 1\nresolve:\n  rules:\n    - event: push\n      ref: 'refs/heads/[x'\n      environment: test\n", []string{"resolve.rules[0].ref"}},
+		{"a rule after one for any ref", "version: 1\nresolve:\n  rules:\n    - {event: push, environment: test}\n    - {event: push, ref: refs/heads/main, environment: prod}\n", []string{"resolve.rules[1]: never used: resolve.rules[0] (event push, any ref) matches every run it would"}},
+		{"a rule twice", "version: 1\nresolve:\n  rules:\n    - {event: push, ref: refs/heads/main, environment: test}\n    - {event: push, ref: refs/heads/main, environment: prod}\n", []string{"resolve.rules[1]: never used: resolve.rules[0] (event push on refs/heads/main)"}},
+		{"a ref after a pattern covering it", "version: 1\nresolve:\n  rules:\n    - {event: push, ref: 'refs/tags/*', environment: staging}\n    - {event: pull_request, environment: preview}\n    - {event: push, ref: refs/tags/v1, environment: prod}\n", []string{"resolve.rules[2]: never used: resolve.rules[0] (event push on refs/tags/*)"}},
 		{"unknown rule key", "version: 1\nresolve:\n  rules:\n    - event: push\n      branch: main\n", []string{"resolve.rules[0].branch: unknown key", "event, ref, environment"}},
 		{"bad dispatch input", "version: 1\nresolve:\n  dispatch_input: 'env; id'\n", []string{"resolve.dispatch_input"}},
 		{"env not a mapping", "version: 1\nenvironments:\n  prod: strict\n", []string{"environments.prod: want a mapping of keys", "severity_threshold"}},
@@ -510,5 +513,23 @@ environments:
 		if _, err := Parse("pipeline.yaml", []byte(bad.yaml)); err == nil || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("Parse(%q) = %v, want %q", bad.yaml, err, bad.want)
 		}
+	}
+}
+
+// TestRulesNarrowFirst: a narrower rule before a broader one is how rules are meant to be
+// written, and a pattern after a literal ref, or on another event, shadows nothing.
+func TestRulesNarrowFirst(t *testing.T) {
+	yml := "version: 1\nresolve:\n  rules:\n" +
+		"    - {event: push, ref: refs/tags/v1, environment: prod}\n" +
+		"    - {event: push, ref: 'refs/tags/*', environment: staging}\n" +
+		"    - {event: push, ref: 'refs/heads/*', environment: test}\n" +
+		"    - {event: push, environment: preview}\n" +
+		"    - {event: pull_request, environment: preview}\n"
+	c, err := Parse("pipeline.yaml", []byte(yml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Rules) != 5 {
+		t.Errorf("rules = %v, want all 5", c.Rules)
 	}
 }
