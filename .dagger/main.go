@@ -81,7 +81,8 @@ func New(
 	// Terraform version; picks the default image hashicorp/terraform:<version>.
 	// +default="1.11.4"
 	terraformVersion string,
-	// Terraform image, when not hashicorp/terraform:<terraform-version>.
+	// Terraform image, when not hashicorp/terraform:<terraform-version>; it replaces that
+	// image, so give one of --terraform-image and --terraform-version.
 	// +optional
 	terraformImage string,
 	// tflint image.

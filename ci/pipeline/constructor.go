@@ -75,6 +75,11 @@ type Setup struct {
 // Configure checks the constructor's options against each other and the defaults (the
 // constructor's own, with AWSEmulatorPort moto's port) and says what the module keeps.
 func Configure(s, defaults Settings) (Setup, error) {
+	if s.TerraformImage != "" && s.TerraformVersion != defaults.TerraformVersion {
+		// The version only picks the default image: beside an image of its own it would do nothing.
+		return Setup{}, fmt.Errorf("--terraform-image replaces hashicorp/terraform:<--terraform-version>: give one of them (--terraform-version %s, --terraform-image %s)",
+			untrusted.Quote(s.TerraformVersion), untrusted.Quote(s.TerraformImage))
+	}
 	if s.TerraformImage == "" {
 		s.TerraformImage = "hashicorp/terraform:" + s.TerraformVersion
 	}
