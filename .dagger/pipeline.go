@@ -38,7 +38,8 @@ func (m *Infra) Pipeline(
 	// +optional
 	skipTests bool,
 	// Run the post-deploy tests even when the plan changes nothing (by default a run
-	// without changes applies, backs up and tests nothing).
+	// without changes applies, backs up and tests nothing). Not with --skip-tests; a
+	// dispatch's skip_tests input wins over it.
 	// +optional
 	testUnchanged bool,
 	// Allow prod to delete or replace resources (a protected type still warns: its data is lost).
@@ -93,7 +94,8 @@ func (m *Infra) Pipeline(
 	runUrl string,
 	// The paths the change touches, one a line (git diff --name-only; a line "*" means
 	// unknown): when none touches the stack, its local modules or the pipeline, nothing runs
-	// and the run passes. Manual dispatch and the schedule always run.
+	// and the run passes. Manual dispatch and the schedule always run. With --stacks, only
+	// --stacks=changed reads it (named stacks and all refuse it).
 	// +optional
 	changedFiles *dagger.File,
 	// Run several stacks of the repository in this call (docs/stacks.md): changed (those
@@ -151,6 +153,7 @@ func (m *Infra) runPipeline(ctx context.Context, f pipelineFlags) (*dagger.Direc
 		}
 		f.Flags = f.WithGitHub(ctxGH)
 	}
+	f.ChangedFiles = f.changedFiles != nil // Settle checks it against --stacks
 	var err error
 	if f.Flags, err = f.Settle(); err != nil {
 		return nil, err

@@ -25,10 +25,14 @@ func (m *Infra) Stacks(
 	// +optional
 	stacks string,
 	// The paths the change touches, one a line (git diff --name-only --no-renames <base>
-	// <head>; a line "*" means unknown and takes every stack).
+	// <head>; a line "*" means unknown and takes every stack). Only with --stacks=changed or
+	// no --stacks: named stacks and all refuse it.
 	// +optional
 	changedFiles *dagger.File,
 ) (string, error) {
+	if err := pipeline.CheckChangedFiles(stacks, changedFiles != nil); err != nil {
+		return "", err
+	}
 	_, sel, err := m.selectStacks(ctx, stacks, changedFiles, false)
 	if err != nil {
 		return "", err

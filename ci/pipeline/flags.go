@@ -3,10 +3,12 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/infrapipe/infrapipe/ci/ghactions"
 	"github.com/infrapipe/infrapipe/ci/internal/untrusted"
 	"github.com/infrapipe/infrapipe/ci/planstore"
+	"github.com/infrapipe/infrapipe/ci/stacks"
 )
 
 // CheckApplyFlags refuses an apply given both a plan directory (--plan) and a stored plan
@@ -32,6 +34,9 @@ type Flags struct {
 	StorePlan                                       bool // first phase: store the judged plan
 	PlanRef, PlanSHA256, Commit                     string
 	Stacks                                          string
+	// ChangedFiles is whether --changed-files was given (the module keeps the file): with
+	// --stacks it selects only with --stacks=changed (CheckChangedFiles).
+	ChangedFiles bool
 	// MaxParallel is how many stacks of Stacks run at once; 0 until Settle gives the
 	// default.
 	MaxParallel int
@@ -46,7 +51,9 @@ func (f Flags) Always() bool { return f.Event == "workflow_dispatch" || f.Event 
 
 // WithGitHub is f on the environment c resolved. The event's switches (a pull request's dry
 // run, workflow_dispatch's inputs) turn dry run, force-recreate and skip-tests on, never off;
-// the ref and the commit come from the event when they were not given.
+// the ref and the commit come from the event when they were not given. A dispatch's
+// skip_tests wins over the caller's --test-unchanged, which then has no tests to run and is
+// dropped (Settle refuses the two only when the caller gave both).
 func (f Flags) WithGitHub(c *ghactions.Context) Flags {
 	f.Env, f.Why, f.Actor = string(c.Target.Name), c.Target.Why, c.Actor
 	if f.Ref == "" {
@@ -57,7 +64,9 @@ func (f Flags) WithGitHub(c *ghactions.Context) Flags {
 	}
 	f.ForceRecreate = f.ForceRecreate || c.Inputs.ForceRecreate
 	f.DryRun = f.DryRun || c.Inputs.DryRun
-	f.SkipTests = f.SkipTests || c.Inputs.SkipTests
+	if c.Inputs.SkipTests && !f.SkipTests {
+		f.SkipTests, f.TestUnchanged = true, false
+	}
 	return f
 }
 
@@ -75,6 +84,25 @@ func RequestedEnv(env, requested string) (string, error) {
 	return env, nil
 }
 
+// CheckChangedFiles refuses --changed-files (changedFiles: given) beside a --stacks spec
+// that does not read it: named stacks and all are taken whatever the change touches
+// (stacks.Repo.Select), so the list would be read and ignored. Only --stacks=changed, and
+// no --stacks (one stack's pipeline; the stacks function's default), use it.
+func CheckChangedFiles(spec string, changedFiles bool) error {
+	if !changedFiles {
+		return nil
+	}
+	const refused = "--changed-files selects stacks only with --stacks=changed: "
+	const valid = "; give --stacks=changed, or leave out --changed-files"
+	switch strings.TrimSpace(spec) {
+	case "", stacks.ChangedStacks: // blanks given as --stacks are Select's own error
+		return nil
+	case stacks.AllStacks:
+		return errors.New(refused + "--stacks=all takes every stack whatever the change touches" + valid)
+	}
+	return fmt.Errorf(refused+"--stacks %s takes the stacks it names whatever the change touches"+valid, untrusted.Quote(spec))
+}
+
 // DefaultMaxParallel is how many stacks run at once when --max-parallel is not given.
 const DefaultMaxParallel = 4
 
@@ -83,6 +111,14 @@ const DefaultMaxParallel = 4
 // --env (then WithGitHub did not run); --stacks runs DefaultMaxParallel stacks at once unless
 // --max-parallel says otherwise.
 func (f Flags) Settle() (Flags, error) {
+	if f.TestUnchanged && f.SkipTests {
+		return f, errors.New("--test-unchanged runs the post-deploy tests on a run without changes and --skip-tests skips them: give one of them")
+	}
+	if f.Stacks != "" {
+		if err := CheckChangedFiles(f.Stacks, f.ChangedFiles); err != nil {
+			return f, err
+		}
+	}
 	if f.MaxParallel != 0 && f.Stacks == "" {
 		return f, errors.New("--max-parallel is how many stacks of --stacks run at once: give --stacks too, or leave it out")
 	}
@@ -113,8 +149,10 @@ func (f Flags) Settle() (Flags, error) {
 
 // ForStack is f for one stack of --stacks: the stack's report goes into the combined one,
 // which decides the verdict, so it is always returned; dryRun holds a stack whose
-// dependency blocked.
+// dependency blocked. The change's file list has selected the stack, so the stack's own run
+// goes without it.
 func (f Flags) ForStack(dryRun bool) Flags {
 	f.DryRun, f.ReportOnFailure, f.PlanSHA256, f.Stacks, f.MaxParallel = dryRun, true, "", "", 0
+	f.ChangedFiles = false
 	return f
 }

@@ -27,6 +27,19 @@ func TestFlagsWithGitHub(t *testing.T) {
 			ghactions.Values{EventName: "workflow_dispatch", EventPath: event("workflow_dispatch-prod-booleans.json")},
 			Flags{Env: "prod", DryRun: true, ForceRecreate: true, SkipTests: true, Ref: "refs/heads/main", Commit: "abc",
 				Why: "workflow_dispatch: the event payload's inputs.environment is prod", Actor: "Codertocat"}},
+		{"workflow_dispatch's skip_tests wins over --test-unchanged", Flags{TestUnchanged: true, Ref: "refs/heads/main", Commit: "abc"},
+			ghactions.Values{EventName: "workflow_dispatch", EventPath: event("workflow_dispatch-prod-booleans.json")},
+			Flags{Env: "prod", ForceRecreate: true, SkipTests: true, Ref: "refs/heads/main", Commit: "abc",
+				Why: "workflow_dispatch: the event payload's inputs.environment is prod", Actor: "Codertocat"}},
+		{"the caller's own --skip-tests beside --test-unchanged is left for Settle to refuse",
+			Flags{SkipTests: true, TestUnchanged: true, Ref: "refs/heads/main", Commit: "abc"},
+			ghactions.Values{EventName: "workflow_dispatch", EventPath: event("workflow_dispatch-prod-booleans.json")},
+			Flags{Env: "prod", ForceRecreate: true, SkipTests: true, TestUnchanged: true, Ref: "refs/heads/main", Commit: "abc",
+				Why: "workflow_dispatch: the event payload's inputs.environment is prod", Actor: "Codertocat"}},
+		{"a dispatch that runs the tests keeps --test-unchanged", Flags{TestUnchanged: true, Ref: "refs/heads/main", Commit: "abc"},
+			ghactions.Values{EventName: "workflow_dispatch", EventPath: event("workflow_dispatch-staging.json")},
+			Flags{Env: "staging", ForceRecreate: true, TestUnchanged: true, Ref: "refs/heads/main", Commit: "abc",
+				Why: "workflow_dispatch: the event payload's inputs.environment is staging", Actor: "Codertocat"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := ghactions.NewContext(environment.DefaultConfig(), tt.v)
@@ -60,6 +73,15 @@ func TestFlagsSettle(t *testing.T) {
 		{"a short commit", Flags{Env: "prod", Commit: "0123abc"}, false, `--commit "0123abc" is not a full commit ID`},
 		{"max-parallel without stacks", Flags{Env: "test", MaxParallel: 2}, false, "--max-parallel is how many stacks of --stacks run at once: give --stacks too"},
 		{"max-parallel below one", Flags{Env: "test", Stacks: "all", MaxParallel: -1}, false, "--max-parallel is -1: give at least 1"},
+		{"tests skipped and run without changes", Flags{Env: "test", SkipTests: true, TestUnchanged: true}, false,
+			"--test-unchanged runs the post-deploy tests on a run without changes and --skip-tests skips them: give one of them"},
+		{"tests run without changes", Flags{Env: "test", TestUnchanged: true}, false, ""},
+		{"a change's files beside all stacks", Flags{Env: "test", Stacks: "all", ChangedFiles: true}, false,
+			"--changed-files selects stacks only with --stacks=changed: --stacks=all takes every stack whatever the change touches; give --stacks=changed, or leave out --changed-files"},
+		{"a change's files beside named stacks", Flags{Env: "test", Stacks: "stacks/network,terraform", ChangedFiles: true}, false,
+			`--changed-files selects stacks only with --stacks=changed: --stacks "stacks/network,terraform" takes the stacks it names whatever the change touches`},
+		{"a change's files select with --stacks=changed", Flags{Env: "test", Stacks: "changed", ChangedFiles: true}, false, ""},
+		{"a change's files on one stack", Flags{Env: "test", ChangedFiles: true}, false, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := tt.f.Settle()
@@ -121,6 +143,42 @@ func TestFlagsAlwaysAndForStack(t *testing.T) {
 	// A stack's own pipeline settles its flags again: they must not contradict.
 	if _, err := one.Settle(); err != nil {
 		t.Errorf("ForStack(true).Settle() = %v", err)
+	}
+	// The change's files selected the stacks; a stack's own run goes without them.
+	changed := Flags{Env: "test", Stacks: "changed", ChangedFiles: true}.ForStack(false)
+	if _, err := changed.Settle(); err != nil || changed.ChangedFiles {
+		t.Errorf("ForStack(false) of --stacks=changed = %+v, Settle() %v", changed, err)
+	}
+}
+
+// --changed-files selects only with --stacks=changed, or without --stacks (one stack's
+// pipeline, or the stacks function's default); named stacks and all would ignore it.
+func TestCheckChangedFiles(t *testing.T) {
+	for _, tt := range []struct {
+		spec    string
+		changed bool
+		wantErr string
+	}{
+		{"", true, ""},
+		{"changed", true, ""},
+		{" changed ", true, ""},
+		{"all", false, ""},
+		{"stacks/network", false, ""},
+		{"all", true, "--changed-files selects stacks only with --stacks=changed: --stacks=all takes every stack whatever the change touches; give --stacks=changed, or leave out --changed-files"},
+		{" all", true, "--changed-files selects stacks only with --stacks=changed: --stacks=all takes every stack"},
+		{"stacks/network", true, `--changed-files selects stacks only with --stacks=changed: --stacks "stacks/network" takes the stacks it names whatever the change touches; give --stacks=changed, or leave out --changed-files`},
+		{"a\n::error::x", true, `--changed-files selects stacks only with --stacks=changed: --stacks "a\n::error::x" takes`},
+	} {
+		err := CheckChangedFiles(tt.spec, tt.changed)
+		if tt.wantErr == "" {
+			if err != nil {
+				t.Errorf("CheckChangedFiles(%q, %v) = %v", tt.spec, tt.changed, err)
+			}
+			continue
+		}
+		if err == nil || !strings.HasPrefix(err.Error(), tt.wantErr) {
+			t.Errorf("CheckChangedFiles(%q, %v) = %v\nwant %s", tt.spec, tt.changed, err, tt.wantErr)
+		}
 	}
 }
 
