@@ -200,14 +200,38 @@ func TestExampleStacksPipeline(t *testing.T) {
 	}
 }
 
-// TestMaxParallelNeedsStacks: --max-parallel without --stacks would be silently ignored;
-// the pipeline refuses it before anything runs.
-func TestMaxParallelNeedsStacks(t *testing.T) {
+// Flags that contradict each other, or that would be read and ignored, are refused before
+// anything runs, naming the flags: on the engine, as a caller gives them.
+func TestContradictoryFlagsRefused(t *testing.T) {
 	requireEngine(t)
 	t.Parallel()
 	s := newStack(t, "app")
-	res := mustFail(t, nil, append(s.Ctor("--emulate-aws"), "pipeline", "--env=test", "--max-parallel=2")...)
-	if want := "--max-parallel is how many stacks of --stacks run at once: give --stacks too"; !strings.Contains(res.Stderr, want) {
-		t.Errorf("pipeline --max-parallel without --stacks does not say %q:\n%s", want, lastLines(res.Stderr, 20))
+	changed := filepath.Join(t.TempDir(), "changed.txt")
+	if err := os.WriteFile(changed, []byte("app/main.tf\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"max-parallel without stacks", append(s.Ctor("--emulate-aws"), "pipeline", "--env=test", "--max-parallel=2"),
+			"--max-parallel is how many stacks of --stacks run at once: give --stacks too"},
+		{"tests skipped and run without changes", append(s.Ctor("--emulate-aws"), "pipeline", "--env=test", "--skip-tests", "--test-unchanged"),
+			"--test-unchanged runs the post-deploy tests on a run without changes and --skip-tests skips them"},
+		{"a change's files beside all stacks", append(s.Ctor("--emulate-aws"), "pipeline", "--env=test", "--stacks=all", "--changed-files="+changed),
+			"--changed-files selects stacks only with --stacks=changed: --stacks=all takes every stack"},
+		{"the matrix of named stacks from a change's files", append(s.Ctor(), "stacks", "--stacks=app", "--changed-files="+changed),
+			"--changed-files selects stacks only with --stacks=changed"},
+		{"a Terraform version beside an image", append(s.Ctor("--terraform-version=1.10.5", "--terraform-image=hashicorp/terraform:1.10.5"), "lint"),
+			"--terraform-image replaces hashicorp/terraform:<--terraform-version>: give one of them"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			res := mustFail(t, nil, tt.args...)
+			if !strings.Contains(res.Stderr, tt.want) {
+				t.Errorf("does not say %q:\n%s", tt.want, lastLines(res.Stderr, 20))
+			}
+		})
 	}
 }
