@@ -52,8 +52,8 @@ func (f Flags) Always() bool { return f.Event == "workflow_dispatch" || f.Event 
 // WithGitHub is f on the environment c resolved. The event's switches (a pull request's dry
 // run, workflow_dispatch's inputs) turn dry run, force-recreate and skip-tests on, never off;
 // the ref and the commit come from the event when they were not given. A dispatch's
-// skip_tests wins over the caller's --test-unchanged, which then has no tests to run and is
-// dropped (Settle refuses the two only when the caller gave both).
+// dry_run or skip_tests wins over the caller's --test-unchanged, which then has no tests to
+// run and is dropped (Settle refuses the pairs only when the caller gave both).
 func (f Flags) WithGitHub(c *ghactions.Context) Flags {
 	f.Env, f.Why, f.Actor = string(c.Target.Name), c.Target.Why, c.Actor
 	if f.Ref == "" {
@@ -63,7 +63,9 @@ func (f Flags) WithGitHub(c *ghactions.Context) Flags {
 		f.Commit = c.SHA
 	}
 	f.ForceRecreate = f.ForceRecreate || c.Inputs.ForceRecreate
-	f.DryRun = f.DryRun || c.Inputs.DryRun
+	if c.Inputs.DryRun && !f.DryRun {
+		f.DryRun, f.TestUnchanged = true, false
+	}
 	if c.Inputs.SkipTests && !f.SkipTests {
 		f.SkipTests, f.TestUnchanged = true, false
 	}
@@ -114,6 +116,9 @@ func (f Flags) Settle() (Flags, error) {
 	if f.TestUnchanged && f.SkipTests {
 		return f, errors.New("--test-unchanged runs the post-deploy tests on a run without changes and --skip-tests skips them: give one of them")
 	}
+	if f.TestUnchanged && f.DryRun {
+		return f, errors.New("--test-unchanged runs the post-deploy tests on a run without changes and --dry-run applies and tests nothing: give one of them")
+	}
 	if f.Stacks != "" {
 		if err := CheckChangedFiles(f.Stacks, f.ChangedFiles); err != nil {
 			return f, err
@@ -140,7 +145,11 @@ func (f Flags) Settle() (Flags, error) {
 	if f.Stacks != "" && f.PlanSHA256 != "" {
 		return f, errors.New("--plan-sha256 goes with --plan-ref, which applies one stack's stored plan: give it with --terraform-dir=<stack>, not --stacks")
 	}
-	f.DryRun = f.DryRun || f.StorePlan || ghactions.IsPullRequest(f.Event)
+	if f.StorePlan || ghactions.IsPullRequest(f.Event) {
+		// A dry run tests nothing: --test-unchanged is dropped, so that the reproduce line,
+		// which then says --dry-run, is not refused.
+		f.DryRun, f.TestUnchanged = true, false
+	}
 	if f.PlanRef != "" && f.DryRun {
 		return f, errors.New("--plan-ref applies a stored plan, and this run is a dry run (--dry-run, a pull request, or the dispatch's dry_run): give one of them")
 	}
@@ -154,5 +163,6 @@ func (f Flags) Settle() (Flags, error) {
 func (f Flags) ForStack(dryRun bool) Flags {
 	f.DryRun, f.ReportOnFailure, f.PlanSHA256, f.Stacks, f.MaxParallel = dryRun, true, "", "", 0
 	f.ChangedFiles = false
+	f.TestUnchanged = f.TestUnchanged && !dryRun
 	return f
 }

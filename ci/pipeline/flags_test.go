@@ -36,6 +36,10 @@ func TestFlagsWithGitHub(t *testing.T) {
 			ghactions.Values{EventName: "workflow_dispatch", EventPath: event("workflow_dispatch-prod-booleans.json")},
 			Flags{Env: "prod", ForceRecreate: true, SkipTests: true, TestUnchanged: true, Ref: "refs/heads/main", Commit: "abc",
 				Why: "workflow_dispatch: the event payload's inputs.environment is prod", Actor: "Codertocat"}},
+		{"workflow_dispatch's dry_run wins over --test-unchanged", Flags{TestUnchanged: true, Ref: "refs/heads/main", Commit: "abc"},
+			ghactions.Values{EventName: "workflow_dispatch", EventPath: event("workflow_dispatch-staging-dry-run.json")},
+			Flags{Env: "staging", DryRun: true, ForceRecreate: true, Ref: "refs/heads/main", Commit: "abc",
+				Why: "workflow_dispatch: the event payload's inputs.environment is staging", Actor: "Codertocat"}},
 		{"a dispatch that runs the tests keeps --test-unchanged", Flags{TestUnchanged: true, Ref: "refs/heads/main", Commit: "abc"},
 			ghactions.Values{EventName: "workflow_dispatch", EventPath: event("workflow_dispatch-staging.json")},
 			Flags{Env: "staging", ForceRecreate: true, TestUnchanged: true, Ref: "refs/heads/main", Commit: "abc",
@@ -76,6 +80,10 @@ func TestFlagsSettle(t *testing.T) {
 		{"tests skipped and run without changes", Flags{Env: "test", SkipTests: true, TestUnchanged: true}, false,
 			"--test-unchanged runs the post-deploy tests on a run without changes and --skip-tests skips them: give one of them"},
 		{"tests run without changes", Flags{Env: "test", TestUnchanged: true}, false, ""},
+		{"tests run without changes in a dry run", Flags{Env: "test", DryRun: true, TestUnchanged: true}, false,
+			"--test-unchanged runs the post-deploy tests on a run without changes and --dry-run applies and tests nothing: give one of them"},
+		{"a pull request's dry run drops --test-unchanged", Flags{Env: "test", Event: "pull_request", TestUnchanged: true}, true, ""},
+		{"so does storing a plan", Flags{Env: "prod", StorePlan: true, TestUnchanged: true}, true, ""},
 		{"a change's files beside all stacks", Flags{Env: "test", Stacks: "all", ChangedFiles: true}, false,
 			"--changed-files selects stacks only with --stacks=changed: --stacks=all takes every stack whatever the change touches; give --stacks=changed, or leave out --changed-files"},
 		{"a change's files beside named stacks", Flags{Env: "test", Stacks: "stacks/network,terraform", ChangedFiles: true}, false,
@@ -93,6 +101,9 @@ func TestFlagsSettle(t *testing.T) {
 			}
 			if err != nil || got.DryRun != tt.wantDry {
 				t.Errorf("Settle() = %+v, %v; want dry run %v", got, err, tt.wantDry)
+			}
+			if got.DryRun && got.TestUnchanged {
+				t.Errorf("Settle() = %+v: a dry run that keeps --test-unchanged gives a reproduce line Settle refuses", got)
 			}
 		})
 	}
@@ -143,6 +154,14 @@ func TestFlagsAlwaysAndForStack(t *testing.T) {
 	// A stack's own pipeline settles its flags again: they must not contradict.
 	if _, err := one.Settle(); err != nil {
 		t.Errorf("ForStack(true).Settle() = %v", err)
+	}
+	// A stack held by a blocked dependency runs dry: --test-unchanged has nothing to run there.
+	held := Flags{Env: "test", Stacks: "all", TestUnchanged: true}.ForStack(true)
+	if _, err := held.Settle(); err != nil || held.TestUnchanged {
+		t.Errorf("ForStack(true) with --test-unchanged = %+v, Settle() %v", held, err)
+	}
+	if !(Flags{Env: "test", Stacks: "all", TestUnchanged: true}).ForStack(false).TestUnchanged {
+		t.Error("ForStack(false) dropped --test-unchanged")
 	}
 	// The change's files selected the stacks; a stack's own run goes without them.
 	changed := Flags{Env: "test", Stacks: "changed", ChangedFiles: true}.ForStack(false)
