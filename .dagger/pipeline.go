@@ -38,8 +38,8 @@ func (m *Infra) Pipeline(
 	// +optional
 	skipTests bool,
 	// Run the post-deploy tests even when the plan changes nothing (by default a run
-	// without changes applies, backs up and tests nothing). Not with --skip-tests; a
-	// dispatch's skip_tests input wins over it.
+	// without changes applies, backs up and tests nothing). Not with --skip-tests or
+	// --dry-run; a pull request, --store-plan or a dispatch's dry_run or skip_tests drops it.
 	// +optional
 	testUnchanged bool,
 	// Allow prod to delete or replace resources (a protected type still warns: its data is lost).
