@@ -219,6 +219,8 @@ func TestContradictoryFlagsRefused(t *testing.T) {
 			"--max-parallel is how many stacks of --stacks run at once: give --stacks too"},
 		{"tests skipped and run without changes", append(s.Ctor("--emulate-aws"), "pipeline", "--env=test", "--skip-tests", "--test-unchanged"),
 			"--test-unchanged runs the post-deploy tests on a run without changes and --skip-tests skips them"},
+		{"tests run without changes in a dry run", append(s.Ctor("--emulate-aws"), "pipeline", "--env=test", "--dry-run", "--test-unchanged"),
+			"--test-unchanged runs the post-deploy tests on a run without changes and --dry-run applies and tests nothing"},
 		{"a change's files beside all stacks", append(s.Ctor("--emulate-aws"), "pipeline", "--env=test", "--stacks=all", "--changed-files="+changed),
 			"--changed-files selects stacks only with --stacks=changed: --stacks=all takes every stack"},
 		{"the matrix of named stacks from a change's files", append(s.Ctor(), "stacks", "--stacks=app", "--changed-files="+changed),
