@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
 
 	"dagger/infra/internal/dagger"
@@ -64,6 +65,9 @@ func (m *Infra) selectStacks(ctx context.Context, spec string, changedFiles *dag
 		}
 	}
 	sel, err := repo.Select(tree, spec, changed)
+	for _, w := range sel.Warnings {
+		fmt.Fprintf(os.Stderr, "warning: %s\n", w)
+	}
 	return repo, sel, err
 }
 
@@ -117,6 +121,7 @@ func (m *Infra) pipelineStacks(ctx context.Context, f pipelineFlags) (*dagger.Di
 		return nil, err
 	}
 	res := pipeline.NewStacksResult(name, f.DryRun, runs, sel.Removed)
+	res.Warnings = sel.Warnings
 	files, err := pipeline.StacksFiles(res, reproduce, stacks.Named(f.Stacks), own)
 	if err != nil {
 		return nil, err

@@ -44,10 +44,13 @@ func StackReport(stack string) string { return path.Join(StacksDir, stack) + "/"
 // `verdict --report` judges), each stack's, and the directories the change removed.
 type StacksResult struct {
 	Result
-	DryRun  bool              `json:"dry_run"`
-	Stacks  []StackRun        `json:"stacks"`
-	Removed []string          `json:"removed,omitempty"`
-	Outputs map[string]string `json:"outputs"`
+	DryRun  bool       `json:"dry_run"`
+	Stacks  []StackRun `json:"stacks"`
+	Removed []string   `json:"removed,omitempty"`
+	// Warnings are what the repository's stacks section says that finds nothing
+	// (stacks.Selection.Warnings); they change no verdict.
+	Warnings []string          `json:"warnings,omitempty"`
+	Outputs  map[string]string `json:"outputs"`
 }
 
 // NewStacksResult judges a run of several stacks: it blocks when one blocks, and its
@@ -121,6 +124,9 @@ func StacksHeader(r StacksResult) string {
 		for _, reason := range s.Reasons {
 			fmt.Fprintf(&b, "- **%s** %s: %s\n", s.Verdict, markdown.CodeSpan(s.Stack), markdown.Text(reason))
 		}
+	}
+	for _, w := range r.Warnings {
+		fmt.Fprintf(&b, "- **warning** %s\n", markdown.Text(w))
 	}
 	for _, d := range r.Removed {
 		fmt.Fprintf(&b, "- **removed** %s: the change deletes its Terraform files. If it was a stack, its state and resources are still there: no pipeline runs for it any more, so destroy them with the code that made them first (`terraform destroy` before the deletion is merged).\n", markdown.CodeSpan(d))

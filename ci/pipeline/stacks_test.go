@@ -43,9 +43,11 @@ func TestNewStacksResult(t *testing.T) {
 	if got := NewStacksResult("test", false, nil, nil); got.Verdict != gate.Pass || got.Stacks == nil {
 		t.Errorf("no stack: %+v", got)
 	}
+	r.Warnings = []string{`pipeline.yaml: stacks.include[1]: "stack/*" matches no directory with .tf files, so it adds no stack`}
 	h := StacksHeader(r)
 	for _, want := range []string{
 		"# prod pipeline: block (3 stacks)",
+		`- **warning** pipeline.yaml: stacks.include\[1\]: "stack/\*" matches no directory`,
 		"| `stacks/network` | block | named |",
 		"| `stacks/app` | warn, not applied | named |",
 		"- **held** `stacks/app`: planned and checked, not applied: it depends on `stacks/network`, which blocked or was held",

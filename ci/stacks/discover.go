@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/infrapipe/infrapipe/ci/changes"
+	"github.com/infrapipe/infrapipe/ci/internal/untrusted"
 )
 
 // Tree is read access to a repository: ci/changes' view, and a search by file name.
@@ -89,6 +90,9 @@ type Repo struct {
 	// inherits it (environment.ParseInherited).
 	ConfigData []byte
 	Stacks     []Stack
+	// Warnings are what the configuration says that finds nothing: an include pattern
+	// that matches no directory with .tf files (a typo, or a stack just deleted).
+	Warnings []string
 }
 
 // Discover finds the stacks of the repository: each directory (within stacks.include,
@@ -132,6 +136,7 @@ func Discover(t Tree) (Repo, error) {
 		dirs = append(dirs, d)
 	}
 	sort.Strings(dirs)
+	r.Warnings = r.Config.unmatchedIncludes(dirs)
 	var found []Stack
 	for _, dir := range dirs {
 		if !r.Config.covers(dir) {
@@ -167,6 +172,21 @@ func Discover(t Tree) (Repo, error) {
 		return Repo{}, fmt.Errorf("%s: stacks.depends_on: %w", RepoFile, err)
 	}
 	return r, nil
+}
+
+// unmatchedIncludes warns of each include pattern that matches none of dirs, the
+// directories with .tf files: a typo (stack/* for stacks/*) would drop its stacks from
+// every run without a word. Only a warning: a change that deletes a stack may leave its
+// pattern behind, and that change still runs. Exclude patterns may name directories that
+// do not exist yet.
+func (c Config) unmatchedIncludes(dirs []string) []string {
+	var out []string
+	for i, p := range c.Include {
+		if !slices.ContainsFunc(dirs, func(d string) bool { return Match(p, d) }) {
+			out = append(out, fmt.Sprintf("%s: stacks.include[%d]: %s matches no directory with .tf files, so it adds no stack", RepoFile, i, untrusted.Quote(p)))
+		}
+	}
+	return out
 }
 
 // covers reports whether dir may be a stack: included and not excluded.

@@ -26,6 +26,8 @@ type Selection struct {
 	// more: a module or a stack deleted or moved. A stack's state and resources stay behind;
 	// the report says so, since no pipeline runs for a stack that is gone.
 	Removed []string `json:"removed,omitempty"`
+	// Warnings are the repository's (Repo.Warnings), for the caller to show.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Changed selects the stacks the changed paths touch (ci/changes.ReadList's list): a
@@ -133,6 +135,12 @@ const (
 // an error, there being no list), "all", or stack directories separated by commas, taken
 // as named (their dependencies are not added) and run in dependency order.
 func (r Repo) Select(t changes.Tree, spec string, changed []string) (Selection, error) {
+	sel, err := r.selectSpec(t, spec, changed)
+	sel.Warnings = r.Warnings
+	return sel, err
+}
+
+func (r Repo) selectSpec(t changes.Tree, spec string, changed []string) (Selection, error) {
 	switch strings.TrimSpace(spec) {
 	case ChangedStacks:
 		if changed == nil {

@@ -71,6 +71,40 @@ func TestDiscover(t *testing.T) {
 	if string(r.ConfigData) != layout()["pipeline.yaml"] {
 		t.Errorf("ConfigData = %q", r.ConfigData)
 	}
+	if len(r.Warnings) != 0 {
+		t.Errorf("Warnings = %q, want none: every include pattern finds a stack", r.Warnings)
+	}
+}
+
+// An include pattern that matches no directory with .tf files is a warning, not an error:
+// a typo drops stacks without a word, but a change that deletes a stack must still run.
+func TestDiscoverWarnsOfAnIncludeThatFindsNothing(t *testing.T) {
+	root := t.TempDir()
+	tftest.WriteFiles(t, root, map[string]string{
+		"pipeline.yaml":    "version: 1\nstacks:\n  include: [stacks/*, stack/*, gone]\n",
+		"stacks/a/main.tf": backendS3,
+	})
+	r, err := Discover(NewDirTree(root))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		`pipeline.yaml: stacks.include[1]: "stack/*" matches no directory with .tf files, so it adds no stack`,
+		`pipeline.yaml: stacks.include[2]: "gone" matches no directory with .tf files, so it adds no stack`,
+	}
+	if strings.Join(r.Warnings, "\n") != strings.Join(want, "\n") {
+		t.Errorf("Warnings:\n%s\nwant\n%s", strings.Join(r.Warnings, "\n"), strings.Join(want, "\n"))
+	}
+	if len(r.Stacks) != 1 || r.Stacks[0].Dir != "stacks/a" {
+		t.Errorf("Stacks = %+v, want stacks/a", r.Stacks)
+	}
+	// Every selection carries them, for the matrix's log and the combined summary.
+	for _, spec := range []string{"all", "stacks/a"} {
+		sel, err := r.Select(NewDirTree(root), spec, nil)
+		if err != nil || len(sel.Warnings) != 2 {
+			t.Errorf("Select(%q) = %+v, %v; want the two warnings", spec, sel, err)
+		}
+	}
 }
 
 func TestDiscoverWithoutRepositoryFile(t *testing.T) {
