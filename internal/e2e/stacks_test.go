@@ -57,12 +57,18 @@ func TestStacksPlannedInParallel(t *testing.T) {
 	requireEngine(t)
 	t.Parallel()
 	moto := startMoto(t)
-	repo := stacksRepo(t, "version: 1\nstacks:\n  include: [\"stacks/*\"]\n", "a", "b")
+	// "live" matches no directory: a warning in the matrix's log and the combined summary.
+	repo := stacksRepo(t, "version: 1\nstacks:\n  include: [\"stacks/*\", live]\n", "a", "b")
 	ctor := append([]string{"--source=" + repo}, moto.Ctor()...)
+	const unmatched = `"live" matches no directory with .tf files, so it adds no stack`
 
-	matrix := mustCall(t, nil, append(slices.Clone(ctor), "stacks")...).Stdout
+	res := mustCall(t, nil, append(slices.Clone(ctor), "stacks")...)
+	matrix := res.Stdout
 	if !strings.Contains(matrix, `{"include":[{"stack":"stacks/a","level":0,"depends_on":[]},{"stack":"stacks/b","level":0,"depends_on":[]}]}`) {
 		t.Errorf("stacks printed %q", matrix)
+	}
+	if !strings.Contains(res.Stderr, unmatched) {
+		t.Errorf("stacks did not warn %q:\n%s", unmatched, lastLines(res.Stderr, 20))
 	}
 	changed := filepath.Join(t.TempDir(), "changed.txt")
 	if err := os.WriteFile(changed, []byte("stacks/b/main.tf\ndocs/x.md\n"), 0o644); err != nil {
@@ -85,15 +91,18 @@ func TestStacksPlannedInParallel(t *testing.T) {
 	one := mustCall(t, nil, append(both, "export", "--path="+dir)...).Duration
 	t.Logf("two stacks: one call %s, two calls %s: ratio %.2f", one.Round(time.Second), separate.Round(time.Second), one.Seconds()/separate.Seconds())
 
-	res := readStacksResult(t, dir)
+	result := readStacksResult(t, dir)
 	summary := readFile(t, dir, "summary.md")
-	if res.Verdict == "block" || len(res.Stacks) != 2 {
-		t.Fatalf("verdict %s, stacks %+v:\n%s", res.Verdict, res.Stacks, summary)
+	if result.Verdict == "block" || len(result.Stacks) != 2 {
+		t.Fatalf("verdict %s, stacks %+v:\n%s", result.Verdict, result.Stacks, summary)
 	}
-	if !strings.HasPrefix(summary, "# test pipeline: "+res.Verdict+" (2 stacks)") || !strings.Contains(summary, "| `stacks/a` |") || !strings.Contains(summary, "# Stack `stacks/b`") {
+	if !strings.Contains(summary, "- **warning** pipeline.yaml: stacks.include") || !strings.Contains(summary, unmatched) {
+		t.Errorf("the summary does not warn %q:\n%s", unmatched, summary)
+	}
+	if !strings.HasPrefix(summary, "# test pipeline: "+result.Verdict+" (2 stacks)") || !strings.Contains(summary, "| `stacks/a` |") || !strings.Contains(summary, "# Stack `stacks/b`") {
 		t.Errorf("summary:\n%s", summary)
 	}
-	for _, s := range res.Stacks {
+	for _, s := range result.Stacks {
 		if r := readResult(t, filepath.Join(dir, s.Report)); r.Verdict != s.Verdict || r.Env != "test" {
 			t.Errorf("%s: its own result %s/%s, the combined one says %s", s.Stack, r.Env, r.Verdict, s.Verdict)
 		}
