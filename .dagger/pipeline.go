@@ -9,6 +9,7 @@ import (
 	"dagger/infra/internal/dagger"
 
 	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/ghactions"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
 	"github.com/infrapipe/infrapipe/ci/postdeploy"
 	"github.com/infrapipe/infrapipe/ci/workdir"
@@ -130,32 +131,18 @@ type pipelineFlags struct {
 // runPipeline is Pipeline, on its flags.
 func (m *Infra) runPipeline(ctx context.Context, f pipelineFlags) (*dagger.Directory, error) {
 	started := time.Now()
-	if f.gh.given() {
-		// The GitHub values decide, --env as the requested environment: the event's
-		// switches apply whichever names the environment.
-		requested, err := pipeline.RequestedEnv(f.Env, f.gh.requestedEnv)
-		if err != nil {
-			return nil, err
-		}
-		f.gh.requestedEnv, f.Env = requested, ""
-	}
-	if f.Env == "" {
-		if !f.gh.given() {
-			return nil, pipeline.ErrNoEnvironment
-		}
-		ctxGH, err := m.gitHubContext(ctx, f.gh)
-		if errors.Is(err, environment.ErrNothingToDeploy) {
-			// A push that deleted a branch or tag: say so and succeed, with no plan.
-			return reportDir(ctx, "summary.md", pipeline.NothingToDeploy(err))
-		}
-		if err != nil {
-			return nil, err
-		}
-		f.Flags = f.WithGitHub(ctxGH)
-	}
 	f.ChangedFiles = f.changedFiles != nil // Settle checks it against --stacks
 	var err error
-	if f.Flags, err = f.Settle(); err != nil {
+	f.Flags, err = f.Resolve(f.gh.given(), f.gh.requestedEnv, func(requested string) (*ghactions.Context, error) {
+		g := f.gh
+		g.requestedEnv = requested
+		return m.gitHubContext(ctx, g)
+	})
+	if errors.Is(err, environment.ErrNothingToDeploy) {
+		// A push that deleted a branch or tag: say so and succeed, with no plan.
+		return reportDir(ctx, "summary.md", pipeline.NothingToDeploy(err))
+	}
+	if err != nil {
 		return nil, err
 	}
 	if f.Stacks != "" {

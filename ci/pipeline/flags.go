@@ -105,6 +105,30 @@ func CheckChangedFiles(spec string, changedFiles bool) error {
 	return fmt.Errorf(refused+"--stacks %s takes the stacks it names whatever the change touches"+valid, untrusted.Quote(spec))
 }
 
+// Resolve is a pipeline call's flags on its environment, settled (Settle). Given the GitHub
+// values (gitHub), resolve turns them into the environment and the event's switches, --env
+// counting as the requested environment (RequestedEnv), so that a pull request stays a dry
+// run whichever names the environment; without them --env must be given. An error that
+// wraps environment.ErrNothingToDeploy (a push that deleted a branch or tag) is the
+// caller's to report as a pass.
+func (f Flags) Resolve(gitHub bool, requested string, resolve func(requested string) (*ghactions.Context, error)) (Flags, error) {
+	switch {
+	case gitHub:
+		req, err := RequestedEnv(f.Env, requested)
+		if err != nil {
+			return f, err
+		}
+		c, err := resolve(req)
+		if err != nil {
+			return f, err
+		}
+		f = f.WithGitHub(c)
+	case f.Env == "":
+		return f, ErrNoEnvironment
+	}
+	return f.Settle()
+}
+
 // DefaultMaxParallel is how many stacks run at once when --max-parallel is not given.
 const DefaultMaxParallel = 4
 

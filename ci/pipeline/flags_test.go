@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -210,5 +211,55 @@ func TestCheckApplyFlags(t *testing.T) {
 		if (err != nil) != tt.wantErr || err != nil && !strings.Contains(err.Error(), "--plan") {
 			t.Errorf("CheckApplyFlags(%v, %v) = %v, want error %v", tt.planDir, tt.stored, err, tt.wantErr)
 		}
+	}
+}
+
+// Resolve: the GitHub values decide the environment, --env as the requested one, and the
+// event's switches apply; without them --env must be given. Each case settles the flags.
+func TestFlagsResolve(t *testing.T) {
+	event := func(name string) string { return filepath.Join("..", "ghactions", "testdata", "events", name) }
+	resolveEvent := func(v ghactions.Values) func(string) (*ghactions.Context, error) {
+		return func(requested string) (*ghactions.Context, error) {
+			v.RequestedEnv = requested
+			return ghactions.NewContext(environment.DefaultConfig(), v)
+		}
+	}
+	pullRequest := ghactions.Values{EventName: "pull_request", Ref: "refs/pull/2/merge", EventPath: event("pull_request-synchronize.json")}
+	deleted := ghactions.Values{EventName: "push", EventPath: event("push-tag-deleted.json")}
+	for _, tt := range []struct {
+		name      string
+		f         Flags
+		gitHub    bool
+		requested string
+		v         ghactions.Values
+		wantEnv   string
+		wantDry   bool
+		wantErr   string
+	}{
+		{"--env alone", Flags{Env: "test"}, false, "", ghactions.Values{}, "test", false, ""},
+		{"--env alone, settled", Flags{Env: "prod", StorePlan: true}, false, "", ghactions.Values{}, "prod", true, ""},
+		{"neither", Flags{}, false, "", ghactions.Values{}, "", false, ErrNoEnvironment.Error()},
+		{"a pull request", Flags{}, true, "", pullRequest, "preview", true, ""},
+		{"a pull request with --env stays a dry run", Flags{Env: "preview"}, true, "", pullRequest, "preview", true, ""},
+		{"--env disagreeing with --requested-env", Flags{Env: "prod"}, true, "test", pullRequest, "", false, `--env "prod" and --requested-env "test" disagree`},
+		{"a push that deleted a tag", Flags{}, true, "", deleted, "", false, "the push deleted"},
+		{"settled after the event", Flags{Env: "preview", Stacks: "all", ChangedFiles: true}, true, "", pullRequest, "", false, "--changed-files selects stacks only with --stacks=changed"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.f.Resolve(tt.gitHub, tt.requested, resolveEvent(tt.v))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Resolve() error %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got.Env != tt.wantEnv || got.DryRun != tt.wantDry {
+				t.Errorf("Resolve() = %+v, %v; want env %s, dry run %v", got, err, tt.wantEnv, tt.wantDry)
+			}
+		})
+	}
+	// The module reports a deleted branch or tag as a pass: it must be able to tell.
+	if _, err := (Flags{}).Resolve(true, "", resolveEvent(deleted)); !errors.Is(err, environment.ErrNothingToDeploy) {
+		t.Errorf("Resolve() on a deleted tag = %v, want environment.ErrNothingToDeploy", err)
 	}
 }
