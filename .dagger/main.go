@@ -9,6 +9,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"time"
 
 	"dagger/infra/internal/dagger"
@@ -158,6 +160,9 @@ func New(
 	}, pipeline.Defaults)
 	if err != nil {
 		return nil, err
+	}
+	if setup.Warning != "" {
+		fmt.Fprintf(os.Stderr, "warning: %s\n", setup.Warning)
 	}
 	m := &Infra{
 		Source:           source,

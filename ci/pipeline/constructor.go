@@ -70,6 +70,8 @@ type Setup struct {
 	EmulatorPort int
 	// Options are the constructor flags that differ from the defaults, for reproduce lines.
 	Options []string
+	// Warning is what the caller should know of options that do nothing, or "".
+	Warning string
 }
 
 // Configure checks the constructor's options against each other and the defaults (the
@@ -135,6 +137,11 @@ func Configure(s, defaults Settings) (Setup, error) {
 		setup.Emulator, setup.EmulatorPort = GivenEmulator, s.AWSEmulatorPort
 	case s.EmulateAWS:
 		setup.Emulator, setup.EmulatorPort = StartMoto, defaults.AWSEmulatorPort
+	}
+	if setup.Emulator != NoEmulator && s.AWSAccessKeyID {
+		// Not an error: a workflow that passes its credentials always may be pointed at an
+		// emulator to try it. But nothing reaches AWS, which the caller may not expect.
+		setup.Warning = "the AWS credentials given are not used: every AWS call of this run goes to the emulator"
 	}
 	return setup, nil
 }

@@ -72,6 +72,11 @@ func TestWorkflowPipelineCall(t *testing.T) {
 			if !strings.Contains(res.Stderr, "Reproduce locally") || !strings.Contains(res.Stderr, wantLine) {
 				t.Errorf("the log does not start with the reproduce line %q:\n%s", wantLine, lastLines(res.Stderr, 40))
 			}
+			// The workflow passes its AWS credentials, here beside an emulator: the log says
+			// they go unused.
+			if !strings.Contains(res.Stderr, "warning: the AWS credentials given are not used: every AWS call of this run goes to the emulator") {
+				t.Errorf("the log does not warn that the credentials go unused:\n%s", lastLines(res.Stderr, 40))
+			}
 			comment := readFile(t, dir, "comment.md")
 			if first, _, _ := strings.Cut(comment, "\n"); first != "<!-- infrapipe:summary:"+tt.env+" -->" {
 				t.Errorf("comment.md starts with %q, want the %s marker", first, tt.env)
