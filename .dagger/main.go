@@ -9,8 +9,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"time"
 
 	"dagger/infra/internal/dagger"
@@ -63,6 +61,9 @@ type Infra struct {
 	// The constructor options that differ from the defaults, for reproduce lines.
 	// +private
 	Options []string
+	// What the caller should know of options that do nothing (pipeline.Setup.Warning).
+	// +private
+	Warning string
 }
 
 // New configures the pipeline: which repository and Terraform directory, which tool images,
@@ -161,9 +162,6 @@ func New(
 	if err != nil {
 		return nil, err
 	}
-	if setup.Warning != "" {
-		fmt.Fprintf(os.Stderr, "warning: %s\n", setup.Warning)
-	}
 	m := &Infra{
 		Source:           source,
 		TerraformDir:     setup.TerraformDir,
@@ -180,6 +178,7 @@ func New(
 		TfVarFile:        tfVarFile,
 		EmulatorPort:     setup.EmulatorPort,
 		Options:          setup.Options,
+		Warning:          setup.Warning,
 
 		AwsAccessKeyID:     awsAccessKeyID,
 		AwsSecretAccessKey: awsSecretAccessKey,

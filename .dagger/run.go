@@ -45,6 +45,9 @@ type run struct {
 	prepared error
 }
 
+// warnOnce prints the constructor's warning once per call (each call is its own process).
+var warnOnce sync.Once
+
 // newRun resolves the environment through ci/environment (the built-in profiles with the
 // repository's pipeline.yaml applied) and starts the AWS emulator when there is one.
 func (m *Infra) newRun(ctx context.Context, env string) (*run, error) {
@@ -52,6 +55,12 @@ func (m *Infra) newRun(ctx context.Context, env string) (*run, error) {
 	if err != nil {
 		return nil, err
 	}
+	warnOnce.Do(func() {
+		// Here, not in New: the engine caches the constructor, whose output then never shows.
+		if m.Warning != "" {
+			fmt.Fprintf(os.Stderr, "warning: %s\n", m.Warning)
+		}
+	})
 	r := &run{m: m, env: name, profile: profile}
 	if m.Emulator != nil {
 		if r.emulator, err = m.Emulator.Start(ctx); err != nil {
