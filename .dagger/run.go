@@ -122,6 +122,26 @@ func (m *Infra) checkTerraformDir(ctx context.Context) error {
 	})
 }
 
+// rootModule is the Terraform files of the root module (name → contents), as ci/ reads
+// the configuration before any tool runs.
+func (m *Infra) rootModule(ctx context.Context) (map[string][]byte, error) {
+	files := map[string][]byte{}
+	for _, pattern := range []string{"*.tf", "*.tf.json"} {
+		names, err := m.Source.Glob(ctx, path.Join(m.TerraformDir, pattern))
+		if err != nil {
+			return nil, fmt.Errorf("look for Terraform files in %s: %w", m.TerraformDir, err)
+		}
+		for _, name := range names {
+			data, err := m.Source.File(name).Contents(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("read %s: %w", name, err)
+			}
+			files[path.Base(name)] = []byte(data)
+		}
+	}
+	return files, nil
+}
+
 // tfDir is the Terraform directory inside containers.
 func (m *Infra) tfDir() string { return path.Join(srcMount, m.TerraformDir) }
 
@@ -186,6 +206,13 @@ func (r *run) region() string { return r.profile.Region }
 // which ci/state validates first: a prod run pointed at another environment's state never
 // reaches init.
 func (r *run) initialized(ctx context.Context) (tfDir, error) {
+	code, err := r.m.rootModule(ctx)
+	if err != nil {
+		return tfDir{}, err
+	}
+	if err := state.CheckDeclaredBackend(r.env, r.profile.Backend, code); err != nil {
+		return tfDir{}, err
+	}
 	backendFile := path.Join("/tmp", string(r.env)+".tfbackend")
 	args, err := state.InitArgs(r.env, r.profile.Backend, backendFile)
 	if err != nil {

@@ -31,6 +31,37 @@ func TestRefusesConfigurationWithoutBackend(t *testing.T) {
 	}
 }
 
+// TestRefusesBackendBlockThePipelineWouldOverride: init's -backend-config replaces the
+// block's bucket, key and region, so a block pointing at an existing state would be
+// planned from an empty one; and a backend other than S3 failed init with errors about a
+// file the user never wrote. Both are refused before init, naming the block.
+func TestRefusesBackendBlockThePipelineWouldOverride(t *testing.T) {
+	requireEngine(t)
+	t.Parallel()
+	for _, tt := range []struct{ name, block, want string }{
+		{"a key of its own", "backend \"s3\" {\n    key = \"x.tfstate\"\n  }",
+			`versions.tf:12: backend "s3" sets key "x.tfstate" (the pipeline's: "test/terraform.tfstate"); init replaces these`},
+		{"another backend", "backend \"gcs\" {\n    bucket = \"acme\"\n  }",
+			`versions.tf:12 declares backend "gcs", but the pipeline keeps test's state in S3`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := newStack(t, "app")
+			data, err := os.ReadFile(filepath.Join(s.Dir, "versions.tf"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Write(t, "versions.tf", strings.Replace(string(data), `backend "s3" {}`, tt.block, 1))
+			res := mustFail(t, nil, append(s.Ctor("--emulate-aws"), "plan", "--env=test")...)
+			for _, want := range []string{tt.want, "Reproduce with: dagger call"} {
+				if !strings.Contains(res.Stderr, want) {
+					t.Errorf("plan does not say %q:\n%s", want, lastLines(res.Stderr, 20))
+				}
+			}
+		})
+	}
+}
+
 // TestRefusesMissingVarFile: a var_file that pipeline.yaml names and the stack lacks would
 // deploy the variables' defaults; the module refuses before planning, naming the file.
 func TestRefusesMissingVarFile(t *testing.T) {

@@ -1,0 +1,103 @@
+package state
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/internal/untrusted"
+)
+
+var (
+	terraformBlock = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "terraform"}}}
+	backendBlock   = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "backend", LabelNames: []string{"type"}}, {Type: "cloud"}}}
+	// placedAttrs are the backend settings init's -backend-config sets for every
+	// environment (BackendSettings), over whatever the block says.
+	placedAttrs = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "bucket"}, {Name: "key"}, {Name: "region"}}}
+)
+
+// CheckDeclaredBackend reads the backend the configuration declares, from the root
+// module's .tf files (name → contents), before init. It refuses what init would get wrong
+// without a word: no backend (the state would stay in a container that is thrown away), a
+// backend other than S3 (init fails on settings the user never wrote), and an S3 block
+// whose bucket, key or region differ from the environment's: -backend-config replaces
+// them, so a repository whose state is at the block's key would be planned from an empty
+// state and every resource created again. Files that do not parse, and configurations in
+// .tf.json, are left to Terraform and to CheckInitializedBackend.
+func CheckDeclaredBackend(env environment.Name, b environment.Backend, files map[string][]byte) error {
+	names := make([]string, 0, len(files))
+	for name := range files {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	fix := fmt.Sprintf("declare `terraform { backend \"s3\" {} }` in the configuration; the pipeline fills in %s's bucket, key and region from pipeline.yaml", env)
+	found := false
+	for _, name := range names {
+		if !strings.HasSuffix(name, ".tf") {
+			return nil // a .tf.json may declare it: init, then CheckInitializedBackend, will tell
+		}
+		f, diags := hclsyntax.ParseConfig(files[name], name, hcl.InitialPos)
+		if diags.HasErrors() {
+			return nil // Terraform names the error better
+		}
+		content, _, _ := f.Body.PartialContent(terraformBlock)
+		for _, tb := range content.Blocks {
+			inner, _, _ := tb.Body.PartialContent(backendBlock)
+			for _, blk := range inner.Blocks {
+				found = true
+				at := fmt.Sprintf("%s:%d", name, blk.DefRange.Start.Line)
+				if blk.Type == "cloud" || blk.Labels[0] != "s3" {
+					kind := "a cloud block"
+					if blk.Type != "cloud" {
+						kind = "backend " + untrusted.Quote(blk.Labels[0])
+					}
+					return fmt.Errorf("%s declares %s, but the pipeline keeps %s's state in S3, described by pipeline.yaml: %s", at, kind, env, fix)
+				}
+				if err := checkPlaced(env, b, at, blk.Body); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if !found {
+		return fmt.Errorf("the configuration declares no backend, so %s's state would be lost after the run: %s", env, fix)
+	}
+	return nil
+}
+
+// checkPlaced refuses an S3 block's bucket, key or region that differs from the
+// environment's, which init would use instead.
+func checkPlaced(env environment.Name, b environment.Backend, at string, body hcl.Body) error {
+	attrs, _, _ := body.PartialContent(placedAttrs)
+	want := map[string]string{"bucket": b.Bucket, "key": b.Key, "region": b.Region}
+	var differ []string
+	for _, name := range []string{"bucket", "key", "region"} {
+		a, ok := attrs.Attributes[name]
+		if !ok {
+			continue
+		}
+		v, diags := a.Expr.Value(nil)
+		if diags.HasErrors() || !v.IsKnown() || v.IsNull() || v.Type() != cty.String {
+			return fmt.Errorf("%s: backend \"s3\" sets %s to something other than a plain string: leave it out, the pipeline sets it for %s from pipeline.yaml", at, name, env)
+		}
+		if got := v.AsString(); got != want[name] {
+			pipeline := "none yet"
+			if want[name] != "" {
+				pipeline = untrusted.Quote(want[name])
+			}
+			differ = append(differ, fmt.Sprintf("%s %s (the pipeline's: %s)", name, untrusted.Quote(got), pipeline))
+		}
+	}
+	if len(differ) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s: backend \"s3\" sets %s; init replaces these with %s's settings from pipeline.yaml, so this run would not read the state the block points at. "+
+		"Leave them out of the block and set backend.bucket, backend.key and backend.region in pipeline.yaml; "+
+		"to keep an existing state, copy it to a key that names %s (aws s3 cp s3://<bucket>/<old key> s3://<bucket>/%s/terraform.tfstate) and set environments.%s.backend.key to it",
+		at, strings.Join(differ, ", "), env, env, env, env)
+}

@@ -1,0 +1,65 @@
+package state
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/infrapipe/infrapipe/ci/environment"
+)
+
+func TestCheckDeclaredBackend(t *testing.T) {
+	b := environment.Backend{Bucket: "acme-state", Key: "app/test/terraform.tfstate", Region: "us-east-1"}
+	const resource = "resource \"terraform_data\" \"x\" {}\n"
+	for _, tt := range []struct {
+		name  string
+		files map[string]string
+		b     environment.Backend
+		want  string // "" for no error
+	}{
+		{"an empty s3 block", map[string]string{"main.tf": "terraform {\n  backend \"s3\" {}\n}\n" + resource}, b, ""},
+		{"the block in another file", map[string]string{"main.tf": resource, "versions.tf": "terraform {\n  required_version = \">= 1.5\"\n}\nterraform {\n  backend \"s3\" {}\n}\n"}, b, ""},
+		{"settings the pipeline leaves alone", map[string]string{"main.tf": "terraform {\n  backend \"s3\" {\n    profile = \"ci\"\n    assume_role {\n      role_arn = \"arn:aws:iam::123456789012:role/state\"\n    }\n  }\n}\n"}, b, ""},
+		{"the environment's own values", map[string]string{"main.tf": "terraform {\n  backend \"s3\" {\n    bucket = \"acme-state\"\n    key    = \"app/test/terraform.tfstate\"\n    region = \"us-east-1\"\n  }\n}\n"}, b, ""},
+		{"another key", map[string]string{"main.tf": "terraform {\n  backend \"s3\" {\n    bucket = \"acme-state\"\n    key    = \"x.tfstate\"\n  }\n}\n"}, b,
+			`main.tf:2: backend "s3" sets key "x.tfstate" (the pipeline's: "app/test/terraform.tfstate"); init replaces these with test's settings from pipeline.yaml`},
+		{"a bucket where pipeline.yaml has none", map[string]string{"main.tf": "terraform {\n  backend \"s3\" {\n    bucket = \"their-bucket\"\n    region = \"eu-west-1\"\n  }\n}\n"}, environment.Backend{Key: "test/terraform.tfstate"},
+			`main.tf:2: backend "s3" sets bucket "their-bucket" (the pipeline's: none yet), region "eu-west-1" (the pipeline's: none yet)`},
+		{"not a plain string", map[string]string{"main.tf": "terraform {\n  backend \"s3\" {\n    key = var.key\n  }\n}\n"}, b,
+			`main.tf:2: backend "s3" sets key to something other than a plain string`},
+		{"gcs", map[string]string{"main.tf": "terraform {\n  backend \"gcs\" {\n    bucket = \"acme\"\n  }\n}\n"}, b,
+			`main.tf:2 declares backend "gcs", but the pipeline keeps test's state in S3`},
+		{"terraform cloud", map[string]string{"main.tf": "terraform {\n  cloud {\n    organization = \"acme\"\n  }\n}\n"}, b,
+			"main.tf:2 declares a cloud block, but the pipeline keeps test's state in S3"},
+		{"no backend", map[string]string{"main.tf": resource}, b,
+			"the configuration declares no backend, so test's state would be lost after the run: declare `terraform { backend \"s3\" {} }`"},
+		{"no backend in .tf, a .tf.json beside", map[string]string{"main.tf": resource, "backend.tf.json": `{"terraform": {"backend": {"s3": {}}}}`}, b, ""},
+		{"a file that does not parse", map[string]string{"main.tf": "terraform {\n  backend \"s3\" {\n"}, b, ""},
+		{"a hostile backend type", map[string]string{"main.tf": "terraform {\n  backend \"x\\n::error::y\" {}\n}\n"}, b, `declares backend "x\n::error::y"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			files := map[string][]byte{}
+			for name, data := range tt.files {
+				files[name] = []byte(data)
+			}
+			err := CheckDeclaredBackend(environment.Test, tt.b, files)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("err = %v, want none", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func FuzzCheckDeclaredBackend(f *testing.F) {
+	f.Add("terraform {\n  backend \"s3\" {\n    key = \"x.tfstate\"\n  }\n}\n")
+	f.Add("terraform {\n  cloud {}\n}\n")
+	f.Fuzz(func(t *testing.T, tf string) {
+		b := environment.Backend{Bucket: "acme-state", Key: "test/terraform.tfstate", Region: "us-east-1"}
+		err := CheckDeclaredBackend(environment.Test, b, map[string][]byte{"main.tf": []byte(tf)})
+		if err != nil && strings.ContainsAny(err.Error(), "\r\n") {
+			t.Errorf("error holds a raw line break: %q", err)
+		}
+	})
+}
