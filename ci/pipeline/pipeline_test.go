@@ -138,6 +138,7 @@ func readDrift(t *testing.T, file string, exit int) state.Drift {
 func TestDriftResult(t *testing.T) {
 	drifted := readDrift(t, "drift-refresh-only-exit2.json", 2)
 	clean := readDrift(t, "drift-refresh-only-exit0.json", 0)
+	empty := readDrift(t, "drift-refresh-only-no-state.json", 0)
 	failed, err := state.ReadDrift(environment.Prod, 1, "Error: No valid credential sources found\n", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -150,6 +151,8 @@ func TestDriftResult(t *testing.T) {
 		reason      string
 	}{
 		{"no drift", clean, true, gate.Pass, ""},
+		{"nothing deployed warns", empty, false, gate.Warn, "nothing to compare: the state of prod holds no resources"},
+		{"even with --fail-on-drift", empty, true, gate.Warn, "nothing to compare"},
 		{"drift reported", drifted, false, gate.Warn, "2 resource(s) changed outside Terraform: aws_s3_bucket.assets, aws_s3_bucket.logs"},
 		{"drift fails", drifted, true, gate.Block, "2 resource(s) changed outside Terraform: aws_s3_bucket.assets, aws_s3_bucket.logs"},
 		{"check failed", failed, false, gate.Block, "the drift check failed: Error: No valid credential sources found"},

@@ -93,6 +93,9 @@ func DriftResult(d state.Drift, failOnDrift bool) Result {
 	r := Result{Check: "drift", Env: d.Env, Verdict: gate.Pass, Reasons: []string{}}
 	switch d.Status {
 	case state.DriftNone:
+	case state.DriftNoState:
+		r.Verdict = gate.Warn
+		r.Reasons = append(r.Reasons, state.NoStateReason(d.Env))
 	case state.DriftFound:
 		r.Verdict = gate.Warn
 		if failOnDrift {

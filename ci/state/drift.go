@@ -23,6 +23,9 @@ const (
 	DriftNone  DriftStatus = "none"  // exit 0: real infrastructure matches the state
 	DriftFound DriftStatus = "drift" // exit 2: something changed outside Terraform
 	DriftError DriftStatus = "error" // exit 1: the check itself failed
+	// DriftNoState: the state holds no resources, so there was nothing to compare. Never
+	// applied, or the backend points at a key where this environment's state is not.
+	DriftNoState DriftStatus = "no-state"
 )
 
 // DriftChange is one resource that changed outside Terraform, in the form ci/plan gives a
@@ -84,6 +87,12 @@ func ReadDrift(env environment.Name, exitCode int, output string, planJSON []byt
 	var detail tfjson.Plan
 	if err := json.Unmarshal(planJSON, &detail); err != nil {
 		return Drift{}, fmt.Errorf("drift check of %s: read plan JSON: %w", env, err)
+	}
+	if !holdsResources(detail.PriorState) {
+		// Terraform finds no drift in an empty state: saying "matches" would hide that
+		// nothing was compared.
+		d.Status = DriftNoState
+		return d, nil
 	}
 	attrs := map[string][]string{}
 	for _, rc := range detail.ResourceDrift {
@@ -161,6 +170,9 @@ func (d Drift) Markdown() string {
 	case DriftNone:
 		sb.WriteString("No drift: real infrastructure matches the state.\n")
 		return sb.String()
+	case DriftNoState:
+		sb.WriteString(NoStateReason(d.Env) + ".\n")
+		return sb.String()
 	case DriftError:
 		fmt.Fprintf(&sb, "The drift check failed:\n\n%s\n", markdown.CodeBlock("", d.Error))
 		return sb.String()
@@ -200,4 +212,35 @@ func firstError(output string) string {
 		}
 	}
 	return strings.TrimSpace(output)
+}
+
+// NoStateReason says why a drift check of an empty state compared nothing.
+func NoStateReason(env environment.Name) string {
+	return fmt.Sprintf("nothing to compare: the state of %s holds no resources (never applied, or the backend key in pipeline.yaml is not where %s's state lives)", env, env)
+}
+
+// holdsResources reports whether a plan's prior state has a managed resource, in the root
+// module or any module below it; Terraform leaves prior_state out when there is no state.
+func holdsResources(s *tfjson.State) bool {
+	if s == nil || s.Values == nil {
+		return false
+	}
+	var walk func(m *tfjson.StateModule) bool
+	walk = func(m *tfjson.StateModule) bool {
+		if m == nil {
+			return false
+		}
+		for _, r := range m.Resources {
+			if r != nil && r.Mode == tfjson.ManagedResourceMode {
+				return true
+			}
+		}
+		for _, c := range m.ChildModules {
+			if walk(c) {
+				return true
+			}
+		}
+		return false
+	}
+	return walk(s.Values.RootModule)
 }

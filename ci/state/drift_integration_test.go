@@ -88,8 +88,14 @@ func checkDrift(t *testing.T, w *tftest.Workspace, env environment.Name, profile
 func TestDriftReport(t *testing.T) {
 	sb := newStateBucket(t, environment.Prod)
 	w := sb.workspace(t, driftStack, func(w *tftest.Workspace) { providertest.Use(t, w, sb.moto) })
-	w.Apply()
 	profile := environment.Profile{Name: environment.Prod, LockTimeout: 0}
+
+	// Before the first apply Terraform finds no drift (exit 0): nothing was compared.
+	if d := checkDrift(t, w, environment.Prod, profile); d.Status != DriftNoState ||
+		!strings.Contains(d.Markdown(), "nothing to compare: the state of prod holds no resources") {
+		t.Fatalf("never applied: want %q, got %+v\n%s", DriftNoState, d, d.Markdown())
+	}
+	w.Apply()
 
 	if d := checkDrift(t, w, environment.Prod, profile); d.Status != DriftNone || len(d.Changes) != 0 {
 		t.Fatalf("fresh apply: want no drift, got %+v", d)
