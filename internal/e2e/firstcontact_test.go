@@ -95,6 +95,11 @@ func TestFreshEmulatorHasAnEmptyStateBucket(t *testing.T) {
 	if md := readFile(t, dir, "kpis.md"); !strings.Contains(md, "# Deployment KPIs") || strings.Contains(md, "does not exist") {
 		t.Errorf("kpis on a fresh emulator:\n%s", md)
 	}
+	// Nothing applied: drift compares nothing, and says so rather than "no drift".
+	dir = export(t, nil, append(s.Ctor("--emulate-aws"), "drift", "--env=test")...)
+	if r := readResult(t, dir); r.Verdict != "warn" || !strings.Contains(readFile(t, dir, "drift.md"), "nothing to compare: the state of test holds no resources") {
+		t.Errorf("drift on a fresh emulator: verdict %s\n%s", r.Verdict, readFile(t, dir, "drift.md"))
+	}
 }
 
 // TestRefusesTerraformDirWithoutTerraform: a mistyped --terraform-dir used to lint clean
