@@ -32,6 +32,10 @@ type Clients struct {
 	SNS        *sns.Client
 	CloudWatch *cloudwatch.Client
 	KMS        *kms.Client
+
+	// cfg and endpoint make the clients of another region (In).
+	cfg      aws.Config
+	endpoint string
 }
 
 // NewClients builds the clients from one AWS configuration; endpoint, when set, points
@@ -42,6 +46,7 @@ func NewClients(cfg aws.Config, endpoint string) Clients {
 		ep = aws.String(endpoint)
 	}
 	return Clients{
+		cfg: cfg, endpoint: endpoint,
 		S3:       s3.NewFromConfig(cfg, func(o *s3.Options) { o.BaseEndpoint, o.UsePathStyle = ep, ep != nil }),
 		DynamoDB: dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = ep }),
 		SNS:      sns.NewFromConfig(cfg, func(o *sns.Options) { o.BaseEndpoint = ep }),
@@ -57,6 +62,17 @@ func NewClients(cfg aws.Config, endpoint string) Clients {
 	}
 }
 
+// In is c in region: a stack with a provider for another region keeps resources there, and
+// asked in the default region they would look deleted. "" is c's own region.
+func (c Clients) In(region string) Clients {
+	if region == "" || region == c.cfg.Region {
+		return c
+	}
+	cfg := c.cfg.Copy()
+	cfg.Region = region
+	return NewClients(cfg, c.endpoint)
+}
+
 // Resource is one managed resource of the state, with the attributes Terraform recorded.
 type Resource struct {
 	Address string
@@ -67,6 +83,25 @@ type Resource struct {
 func (r Resource) str(attr string) string {
 	s, _ := r.Values[attr].(string)
 	return s
+}
+
+// region is where the resource lives as the state records it: its region attribute (every
+// resource has one from AWS provider 6, buckets before), else its ARN's; "" when neither
+// says, for the clients' own region.
+func (r Resource) region() string {
+	if s := r.str("region"); s != "" {
+		return s
+	}
+	return arnRegion(r.str("arn"))
+}
+
+// arnRegion is the region field of arn:partition:service:region:account:resource.
+func arnRegion(arn string) string {
+	parts := strings.SplitN(arn, ":", 5)
+	if len(parts) < 5 || parts[0] != "arn" {
+		return ""
+	}
+	return parts[3]
 }
 
 // Resources reads the managed resources of a state, as `terraform show -json` prints it,
@@ -196,7 +231,7 @@ func Deployment(ctx context.Context, c Clients, rs []Resource) (Result, error) {
 			unchecked[r.Type]++
 			continue
 		}
-		found, err := ask(ctx, c, r)
+		found, err := ask(ctx, c.In(r.region()), r)
 		if err != nil {
 			return Result{}, fmt.Errorf("ask AWS for %s: %w", r.Address, err)
 		}

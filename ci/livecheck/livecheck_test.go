@@ -2,12 +2,14 @@ package livecheck
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -211,5 +213,90 @@ func TestNothingToCheck(t *testing.T) {
 	}
 	if rs, err := Resources([]byte("{")); err == nil || rs != nil {
 		t.Errorf("Resources of broken JSON = %v, %v", rs, err)
+	}
+}
+
+// westStack keeps its resources in us-west-2 through a provider alias, beside the default
+// provider's us-east-1 (tftest's provider.tf).
+const westStack = `
+provider "aws" {
+  alias                       = "west"
+  region                      = "us-west-2"
+  access_key                  = "testing"
+  secret_key                  = "testing"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  s3_use_path_style           = true
+  endpoints {
+    cloudwatch = "%[1]s"
+    dynamodb   = "%[1]s"
+    sns        = "%[1]s"
+    sts        = "%[1]s"
+  }
+}
+resource "aws_dynamodb_table" "west" {
+  provider     = aws.west
+  name         = "west-items"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "id"
+  attribute {
+    name = "id"
+    type = "S"
+  }
+}
+resource "aws_sns_topic" "west" {
+  provider = aws.west
+  name     = "west-alerts"
+}
+resource "aws_sns_topic_subscription" "west" {
+  provider  = aws.west
+  topic_arn = aws_sns_topic.west.arn
+  protocol  = "sqs"
+  endpoint  = "arn:aws:sqs:us-west-2:123456789012:west-queue"
+}
+resource "aws_cloudwatch_metric_alarm" "west" {
+  provider            = aws.west
+  alarm_name          = "west-errors"
+  comparison_operator = "GreaterThanThreshold"
+  evaluation_periods  = 1
+  metric_name         = "Errors"
+  namespace           = "AWS/Lambda"
+  period              = 60
+  statistic           = "Sum"
+  threshold           = 1
+  alarm_actions       = [aws_sns_topic.west.arn]
+}
+`
+
+// Resources of another region (a provider alias) are asked in their region, read from the
+// state: asked in the clients' us-east-1 they looked deleted after every apply.
+func TestChecksAskEachResourceInItsRegion(t *testing.T) {
+	moto := mototest.Start(t)
+	moto.Setenv(t)
+	w := tftest.New(t, map[string]string{"main.tf": fmt.Sprintf(westStack, moto.URL)})
+	w.UseRealAWSProviderOn(moto.URL, "cloudwatch", "dynamodb", "sns", "sts")
+	w.Init()
+	w.Apply()
+	rs, err := Resources([]byte(w.Run("show", "-json")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	east, err := Connect(ctx, "us-east-1", moto.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, check := range []func(context.Context, Clients, []Resource) (Result, error){Deployment, Monitoring} {
+		if r, err := check(ctx, east, rs); err != nil || r.Failure != "" {
+			t.Errorf("%s on resources in us-west-2: %+v, %v", r.Name, r, err)
+		}
+	}
+	// Deleted by hand in its region, the table is named.
+	if _, err := east.In("us-west-2").DynamoDB.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String("west-items")}); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := Deployment(ctx, east, rs); err != nil || !strings.Contains(r.Failure, "aws_dynamodb_table.west is in the state but not in the account") {
+		t.Errorf("Deployment after the west table was deleted: %+v, %v", r, err)
 	}
 }

@@ -39,6 +39,7 @@ func Security(ctx context.Context, c Clients, rs []Resource) (Result, error) {
 			p   []string
 			err error
 		)
+		c := c.In(r.region())
 		switch r.Type {
 		case "aws_s3_bucket_server_side_encryption_configuration":
 			p, err = bucketEncryption(ctx, c, r)
@@ -171,7 +172,7 @@ func Monitoring(ctx context.Context, c Clients, rs []Resource) (Result, error) {
 		}
 		alarms++
 		name := r.str("alarm_name")
-		out, err := c.CloudWatch.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{name}})
+		out, err := c.In(r.region()).CloudWatch.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{name}})
 		if err != nil {
 			return Result{}, fmt.Errorf("ask AWS about %s: %w", r.Address, err)
 		}
@@ -203,6 +204,7 @@ func Monitoring(ctx context.Context, c Clients, rs []Resource) (Result, error) {
 
 // heard checks that an alarm's topic exists and somebody is subscribed to it.
 func heard(ctx context.Context, c Clients, address, topic string) ([]string, error) {
+	c = c.In(arnRegion(topic))
 	_, err := c.SNS.GetTopicAttributes(ctx, &sns.GetTopicAttributesInput{TopicArn: aws.String(topic)})
 	if ok, err := gone(err); !ok {
 		if err != nil {
