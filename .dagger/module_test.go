@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -232,5 +234,24 @@ func TestFunctionsThatTouchStateAreNeverCached(t *testing.T) {
 		if !seen[name] {
 			t.Errorf("function %s is gone; update this list and docs/module.md", name)
 		}
+	}
+}
+
+// A container whose set-up exec failed (terraform init of the provider install) reaches a
+// step as the engine's ExecError; the step's error carries what that exec printed, not
+// only "exit code: 1" and a trace ID.
+func TestExecFailureCarriesTheOutput(t *testing.T) {
+	engine := &dagger.ExecError{Cmd: []string{"sh", "-c", "terraform init -backend=false", "providers"}, ExitCode: 1,
+		Stderr: "Error: Unsupported Terraform Core version\n\nThis configuration does not support Terraform version 1.11.4."}
+	err := execFailure(fmt.Errorf("select: %w", engine))
+	if want := "exit code 1:\nError: Unsupported Terraform Core version"; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("execFailure = %v, want it to start %q", err, want)
+	}
+	var ee *dagger.ExecError
+	if errors.As(err, &ee) {
+		t.Error("execFailure wraps the engine's error, which the engine would print instead")
+	}
+	if other := errors.New("connection refused"); execFailure(other) != other {
+		t.Error("execFailure changed an error that is no exec's")
 	}
 }

@@ -284,15 +284,28 @@ func execAny(ctx context.Context, ctr *dagger.Container, args []string, opts ...
 	res := ran{ctr: ctr}
 	var err error
 	if res.code, err = ctr.ExitCode(ctx); err != nil {
-		return ran{}, err
+		return ran{}, execFailure(err)
 	}
 	if res.stdout, err = ctr.Stdout(ctx); err != nil {
-		return ran{}, err
+		return ran{}, execFailure(err)
 	}
 	if res.stderr, err = ctr.Stderr(ctx); err != nil {
-		return ran{}, err
+		return ran{}, execFailure(err)
 	}
 	return res, nil
+}
+
+// execFailure is the error of a container whose set-up failed before the command (the
+// provider install of terraform(), say), with what that exec printed: the engine's message
+// is only "exit code: 1" and a trace ID, and the reason (a Terraform version constraint, a
+// provider that does not install) showed in the progress log alone. The result does not
+// wrap the engine's error, which the engine would print instead of this one.
+func execFailure(err error) error {
+	var ee *dagger.ExecError
+	if !errors.As(err, &ee) {
+		return err
+	}
+	return fmt.Errorf("exit code %d:\n%s", ee.ExitCode, pipeline.Tail(ee.Stderr+"\n"+ee.Stdout, 40))
 }
 
 // execQuiet is execAny for commands whose output can hold secrets (terraform output -json

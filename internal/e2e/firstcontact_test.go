@@ -62,6 +62,26 @@ func TestRefusesBackendBlockThePipelineWouldOverride(t *testing.T) {
 	}
 }
 
+// TestTerraformVersionConstraintIsNamed: a stack that needs a newer Terraform fails in the
+// provider install, before any step; the error gives Terraform's reason, not only the
+// engine's "exit code: 1", and the reproduce line.
+func TestTerraformVersionConstraintIsNamed(t *testing.T) {
+	requireEngine(t)
+	t.Parallel()
+	s := newStack(t, "app")
+	data, err := os.ReadFile(filepath.Join(s.Dir, "versions.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Write(t, "versions.tf", strings.Replace(string(data), `required_version = ">= 1.10.0"`, `required_version = ">= 9.0"`, 1))
+	res := mustFail(t, nil, append(s.Ctor("--emulate-aws"), "plan", "--env=test")...)
+	for _, want := range []string{"Unsupported Terraform Core version", "Reproduce with: dagger call"} {
+		if !strings.Contains(res.Stderr, want) {
+			t.Errorf("plan does not say %q:\n%s", want, lastLines(res.Stderr, 30))
+		}
+	}
+}
+
 // TestRefusesMissingVarFile: a var_file that pipeline.yaml names and the stack lacks would
 // deploy the variables' defaults; the module refuses before planning, naming the file.
 func TestRefusesMissingVarFile(t *testing.T) {
