@@ -16,7 +16,8 @@ import (
 )
 
 // varFileArgs are the variable file flags (pipeline.VarFileArgs): the environment's file when
-// the repository has one, then --tf-var-file.
+// the repository has one, then --tf-var-file. The environment's file may set only variables
+// the stack declares (pipeline.CheckVarFile); the secret one is never read.
 func (r *run) varFileArgs(ctx context.Context) ([]string, error) {
 	exists := false
 	if r.profile.VarFile != "" {
@@ -26,8 +27,27 @@ func (r *run) varFileArgs(ctx context.Context) ([]string, error) {
 			return nil, fmt.Errorf("look for %s: %w", p, err)
 		}
 		exists = ok
+		if ok {
+			if err := r.checkVarFile(ctx, p); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return pipeline.VarFileArgs(r.profile, exists, r.secretVars())
+}
+
+// checkVarFile refuses the environment's var file (at p) when it sets a variable the root
+// module does not declare (pipeline.CheckVarFile).
+func (r *run) checkVarFile(ctx context.Context, p string) error {
+	src, err := r.m.Source.File(p).Contents(ctx)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", p, err)
+	}
+	code, err := r.m.rootModule(ctx)
+	if err != nil {
+		return err
+	}
+	return pipeline.CheckVarFile(r.profile.VarFile, []byte(src), code)
 }
 
 // secretVarFile is where --tf-var-file is mounted: a secret mount, never a layer or a log.

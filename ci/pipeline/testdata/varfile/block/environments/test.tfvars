@@ -1,0 +1,3 @@
+replicas = 3
+
+variable "replica_count" {}

@@ -1,0 +1,2 @@
+replicas = 3
+region   = "eu-central-1"
