@@ -82,6 +82,26 @@ func TestTerraformVersionConstraintIsNamed(t *testing.T) {
 	}
 }
 
+// TestRefusesUndeclaredVariableInVarFile: Terraform only warns of a var file's value for a
+// variable the stack does not declare, and plans with the default; the module refuses it
+// before planning, naming the file and the line.
+func TestRefusesUndeclaredVariableInVarFile(t *testing.T) {
+	requireEngine(t)
+	t.Parallel()
+	s := newStack(t, "app")
+	data, err := os.ReadFile(filepath.Join(s.Dir, "environments", "test.tfvars"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Write(t, "environments/test.tfvars", "replica_count = 3\n"+string(data))
+	res := mustFail(t, nil, append(s.Ctor("--emulate-aws"), "plan", "--env=test")...)
+	for _, want := range []string{"environments/test.tfvars: replica_count is not a variable of the stack (line 1)", "Reproduce with: dagger call"} {
+		if !strings.Contains(res.Stderr, want) {
+			t.Errorf("plan does not say %q:\n%s", want, lastLines(res.Stderr, 20))
+		}
+	}
+}
+
 // TestRefusesMissingVarFile: a var_file that pipeline.yaml names and the stack lacks would
 // deploy the variables' defaults; the module refuses before planning, naming the file.
 func TestRefusesMissingVarFile(t *testing.T) {
