@@ -24,7 +24,12 @@ type Estimate struct {
 
 // NoEstimate is the cost step of a run without an Infracost API key.
 func NoEstimate(p environment.Profile) Estimate {
-	return Estimate{Profile: p, Result: cost.NotEvaluatedResult(NoCostKeyReason, p.Budget)}
+	reason := NoCostKeyReason
+	if p.Budget.RequireEstimate {
+		// Blocking; the reader should find both ways out.
+		reason += fmt.Sprintf("; %s requires an estimate: give the key, or set environments.%s.budget.require_estimate: false in pipeline.yaml", p.Name, p.Name)
+	}
+	return Estimate{Profile: p, Result: cost.NotEvaluatedResult(reason, p.Budget)}
 }
 
 // EstimateCost reads Infracost's JSON report (out) of the plan and judges it against the

@@ -29,7 +29,7 @@ func TestEstimateCost(t *testing.T) {
 		{"Infracost missing warns in test", "test", 0, nil, errors.New("pull access denied"), false, cost.NotEvaluated, gate.Warn, "infracost", false},
 		{"Infracost missing blocks in prod", "prod", 0, nil, errors.New("exit code: 2"), false, cost.NotEvaluated, gate.Block, "infracost breakdown: exit code: 2", false},
 		{"no key warns in test", "test", 0, nil, nil, true, cost.NotEvaluated, gate.Warn, NoCostKeyReason, false},
-		{"no key blocks in prod, which requires an estimate", "prod", 0, nil, nil, true, cost.NotEvaluated, gate.Block, NoCostKeyReason, false},
+		{"no key blocks in prod, which requires an estimate", "prod", 0, nil, nil, true, cost.NotEvaluated, gate.Block, NoCostKeyReason + "; prod requires an estimate: give the key, or set environments.prod.budget.require_estimate: false in pipeline.yaml", false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			p := profile(t, tt.env)
