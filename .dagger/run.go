@@ -109,35 +109,42 @@ func (m *Infra) config(ctx context.Context) (environment.Config, error) {
 // checkTerraformDir refuses a --terraform-dir without Terraform files before any tool runs
 // on it (pipeline.CheckTerraformDir).
 func (m *Infra) checkTerraformDir(ctx context.Context) error {
-	var here []string
-	for _, pattern := range []string{"*.tf", "*.tf.json"} {
-		found, err := m.Source.Glob(ctx, path.Join(m.TerraformDir, pattern))
-		if err != nil {
-			return fmt.Errorf("look for Terraform files in %s: %w", m.TerraformDir, err)
-		}
-		here = append(here, found...)
+	here, err := m.rootFiles(ctx)
+	if err != nil {
+		return err
 	}
 	return pipeline.CheckTerraformDir(m.TerraformDir, here, func() ([]string, error) {
 		return m.Source.Glob(ctx, "**/*.tf")
 	})
 }
 
-// rootModule is the Terraform files of the root module (name → contents), as ci/ reads
-// the configuration before any tool runs.
-func (m *Infra) rootModule(ctx context.Context) (map[string][]byte, error) {
-	files := map[string][]byte{}
+// rootFiles are the paths in the source of the root module's .tf and .tf.json files.
+func (m *Infra) rootFiles(ctx context.Context) ([]string, error) {
+	var files []string
 	for _, pattern := range []string{"*.tf", "*.tf.json"} {
-		names, err := m.Source.Glob(ctx, path.Join(m.TerraformDir, pattern))
+		found, err := m.Source.Glob(ctx, path.Join(m.TerraformDir, pattern))
 		if err != nil {
 			return nil, fmt.Errorf("look for Terraform files in %s: %w", m.TerraformDir, err)
 		}
-		for _, name := range names {
-			data, err := m.Source.File(name).Contents(ctx)
-			if err != nil {
-				return nil, fmt.Errorf("read %s: %w", name, err)
-			}
-			files[path.Base(name)] = []byte(data)
+		files = append(files, found...)
+	}
+	return files, nil
+}
+
+// rootModule is the Terraform files of the root module (name → contents), as ci/ reads
+// the configuration before any tool runs.
+func (m *Infra) rootModule(ctx context.Context) (map[string][]byte, error) {
+	names, err := m.rootFiles(ctx)
+	if err != nil {
+		return nil, err
+	}
+	files := map[string][]byte{}
+	for _, name := range names {
+		data, err := m.Source.File(name).Contents(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", name, err)
 		}
+		files[path.Base(name)] = []byte(data)
 	}
 	return files, nil
 }
