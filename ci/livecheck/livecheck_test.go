@@ -2,7 +2,6 @@ package livecheck
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 
@@ -219,22 +218,6 @@ func TestNothingToCheck(t *testing.T) {
 // westStack keeps its resources in us-west-2 through a provider alias, beside the default
 // provider's us-east-1 (tftest's provider.tf).
 const westStack = `
-provider "aws" {
-  alias                       = "west"
-  region                      = "us-west-2"
-  access_key                  = "testing"
-  secret_key                  = "testing"
-  skip_credentials_validation = true
-  skip_requesting_account_id  = true
-  skip_metadata_api_check     = true
-  s3_use_path_style           = true
-  endpoints {
-    cloudwatch = "%[1]s"
-    dynamodb   = "%[1]s"
-    sns        = "%[1]s"
-    sts        = "%[1]s"
-  }
-}
 resource "aws_dynamodb_table" "west" {
   provider     = aws.west
   name         = "west-items"
@@ -274,7 +257,8 @@ resource "aws_cloudwatch_metric_alarm" "west" {
 func TestChecksAskEachResourceInItsRegion(t *testing.T) {
 	moto := mototest.Start(t)
 	moto.Setenv(t)
-	w := tftest.New(t, map[string]string{"main.tf": fmt.Sprintf(westStack, moto.URL)})
+	w := tftest.New(t, map[string]string{"main.tf": westStack +
+		tftest.AWSProvider("west", "us-west-2", moto.URL, "cloudwatch", "dynamodb", "sns", "sts")})
 	w.UseRealAWSProviderOn(moto.URL, "cloudwatch", "dynamodb", "sns", "sts")
 	w.Init()
 	w.Apply()

@@ -11,113 +11,62 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
-// TestRefusesConfigurationWithoutBackend: without `backend "s3" {}` Terraform would plan
-// and apply on a local state that dies with the container; the module refuses, saying how
-// to fix it.
-func TestRefusesConfigurationWithoutBackend(t *testing.T) {
+// TestRefusesBadStackFiles: a stack file that Terraform would misread, or only warn about,
+// is refused before planning with what to change, and the reproduce line. Each case edits
+// one file of the app stack (old → new; old "" prepends new).
+func TestRefusesBadStackFiles(t *testing.T) {
 	requireEngine(t)
 	t.Parallel()
-	s := newStack(t, "app")
-	data, err := os.ReadFile(filepath.Join(s.Dir, "versions.tf"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Write(t, "versions.tf", strings.Replace(string(data), `backend "s3" {}`, "", 1))
-	res := mustFail(t, nil, append(s.Ctor("--emulate-aws"), "apply", "--env=test")...)
-	for _, want := range []string{"the configuration declares no backend", `backend "s3" {}`, "Reproduce with: dagger call"} {
-		if !strings.Contains(res.Stderr, want) {
-			t.Errorf("apply without a backend block does not say %q:\n%s", want, lastLines(res.Stderr, 20))
-		}
-	}
-}
-
-// TestRefusesBackendBlockThePipelineWouldOverride: init's -backend-config replaces the
-// block's bucket, key and region, so a block pointing at an existing state would be
-// planned from an empty one; and a backend other than S3 failed init with errors about a
-// file the user never wrote. Both are refused before init, naming the block.
-func TestRefusesBackendBlockThePipelineWouldOverride(t *testing.T) {
-	requireEngine(t)
-	t.Parallel()
-	for _, tt := range []struct{ name, block, want string }{
-		{"a key of its own", "backend \"s3\" {\n    key = \"x.tfstate\"\n  }",
+	for _, tt := range []struct {
+		name, file, old, new, fn string
+		want                     string
+	}{
+		// Without a backend block Terraform plans and applies on a local state that dies
+		// with the container.
+		{"no backend", "versions.tf", `backend "s3" {}`, "", "apply",
+			"the configuration declares no backend, so test's state would be lost after the run: declare `terraform { backend \"s3\" {} }`"},
+		// init's -backend-config replaces the block's settings: a block pointing at an
+		// existing state would be planned from an empty one.
+		{"a backend key of its own", "versions.tf", `backend "s3" {}`, "backend \"s3\" {\n    key = \"x.tfstate\"\n  }", "plan",
 			`versions.tf:12: backend "s3" sets key "x.tfstate" (the pipeline's: "test/terraform.tfstate"); init replaces these`},
-		{"another backend", "backend \"gcs\" {\n    bucket = \"acme\"\n  }",
+		// Another backend failed init on settings of a file the user never wrote.
+		{"another backend", "versions.tf", `backend "s3" {}`, "backend \"gcs\" {\n    bucket = \"acme\"\n  }", "plan",
 			`versions.tf:12 declares backend "gcs", but the pipeline keeps test's state in S3`},
+		// A newer Terraform needed: the provider install fails before any step, and the
+		// error gives Terraform's reason, not only the engine's "exit code: 1".
+		{"a newer Terraform", "versions.tf", `required_version = ">= 1.10.0"`, `required_version = ">= 9.0"`, "plan",
+			"Unsupported Terraform Core version"},
+		// Terraform only warns of a value for an undeclared variable, and plans with the
+		// default.
+		{"an undeclared variable", "environments/test.tfvars", "", "replica_count = 3\n", "plan",
+			"environments/test.tfvars: replica_count is not a variable of the stack (line 1)"},
+		// A var_file that pipeline.yaml names and the stack lacks would deploy the
+		// variables' defaults.
+		{"a missing var_file", "pipeline.yaml", "  test:\n", "  test:\n    var_file: env/test.tfvars\n", "plan",
+			"pipeline.yaml's var_file for test is env/test.tfvars, which is not in the Terraform directory"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			s := newStack(t, "app")
-			data, err := os.ReadFile(filepath.Join(s.Dir, "versions.tf"))
+			data, err := os.ReadFile(filepath.Join(s.Dir, tt.file))
 			if err != nil {
 				t.Fatal(err)
 			}
-			s.Write(t, "versions.tf", strings.Replace(string(data), `backend "s3" {}`, tt.block, 1))
-			res := mustFail(t, nil, append(s.Ctor("--emulate-aws"), "plan", "--env=test")...)
+			edited := tt.new + string(data)
+			if tt.old != "" {
+				if !strings.Contains(string(data), tt.old) {
+					t.Fatalf("%s has no %q to replace", tt.file, tt.old)
+				}
+				edited = strings.Replace(string(data), tt.old, tt.new, 1)
+			}
+			s.Write(t, tt.file, edited)
+			res := mustFail(t, nil, append(s.Ctor("--emulate-aws"), tt.fn, "--env=test")...)
 			for _, want := range []string{tt.want, "Reproduce with: dagger call"} {
 				if !strings.Contains(res.Stderr, want) {
-					t.Errorf("plan does not say %q:\n%s", want, lastLines(res.Stderr, 20))
+					t.Errorf("%s does not say %q:\n%s", tt.fn, want, lastLines(res.Stderr, 30))
 				}
 			}
 		})
-	}
-}
-
-// TestTerraformVersionConstraintIsNamed: a stack that needs a newer Terraform fails in the
-// provider install, before any step; the error gives Terraform's reason, not only the
-// engine's "exit code: 1", and the reproduce line.
-func TestTerraformVersionConstraintIsNamed(t *testing.T) {
-	requireEngine(t)
-	t.Parallel()
-	s := newStack(t, "app")
-	data, err := os.ReadFile(filepath.Join(s.Dir, "versions.tf"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Write(t, "versions.tf", strings.Replace(string(data), `required_version = ">= 1.10.0"`, `required_version = ">= 9.0"`, 1))
-	res := mustFail(t, nil, append(s.Ctor("--emulate-aws"), "plan", "--env=test")...)
-	for _, want := range []string{"Unsupported Terraform Core version", "Reproduce with: dagger call"} {
-		if !strings.Contains(res.Stderr, want) {
-			t.Errorf("plan does not say %q:\n%s", want, lastLines(res.Stderr, 30))
-		}
-	}
-}
-
-// TestRefusesUndeclaredVariableInVarFile: Terraform only warns of a var file's value for a
-// variable the stack does not declare, and plans with the default; the module refuses it
-// before planning, naming the file and the line.
-func TestRefusesUndeclaredVariableInVarFile(t *testing.T) {
-	requireEngine(t)
-	t.Parallel()
-	s := newStack(t, "app")
-	data, err := os.ReadFile(filepath.Join(s.Dir, "environments", "test.tfvars"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Write(t, "environments/test.tfvars", "replica_count = 3\n"+string(data))
-	res := mustFail(t, nil, append(s.Ctor("--emulate-aws"), "plan", "--env=test")...)
-	for _, want := range []string{"environments/test.tfvars: replica_count is not a variable of the stack (line 1)", "Reproduce with: dagger call"} {
-		if !strings.Contains(res.Stderr, want) {
-			t.Errorf("plan does not say %q:\n%s", want, lastLines(res.Stderr, 20))
-		}
-	}
-}
-
-// TestRefusesMissingVarFile: a var_file that pipeline.yaml names and the stack lacks would
-// deploy the variables' defaults; the module refuses before planning, naming the file.
-func TestRefusesMissingVarFile(t *testing.T) {
-	requireEngine(t)
-	t.Parallel()
-	s := newStack(t, "app")
-	cfg, err := os.ReadFile(filepath.Join(s.Dir, "pipeline.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Write(t, "pipeline.yaml", strings.Replace(string(cfg), "  test:\n", "  test:\n    var_file: env/test.tfvars\n", 1))
-	res := mustFail(t, nil, append(s.Ctor("--emulate-aws"), "plan", "--env=test")...)
-	for _, want := range []string{"pipeline.yaml's var_file for test is env/test.tfvars, which is not in the Terraform directory", "Reproduce with: dagger call"} {
-		if !strings.Contains(res.Stderr, want) {
-			t.Errorf("plan with a missing var_file does not say %q:\n%s", want, lastLines(res.Stderr, 20))
-		}
 	}
 }
 

@@ -209,17 +209,24 @@ provider_installation {
 // as UseRealAWSProvider does: plans and applies then have the provider's real shapes.
 func (w *Workspace) UseRealAWSProviderOn(emulatorURL string, services ...string) {
 	w.t.Helper()
-	var endpoints strings.Builder
-	for _, s := range services {
-		fmt.Fprintf(&endpoints, "    %s = %q\n", s, emulatorURL)
-	}
 	w.Write("provider.tf", `terraform {
   required_providers {
     aws = { source = "hashicorp/aws" }
   }
 }
-provider "aws" {
-  region                      = "us-east-1"
+`+AWSProvider("", "us-east-1", emulatorURL, services...))
+	w.UseRealAWSProvider()
+}
+
+// AWSProvider is a provider "aws" block that sends the services to an emulator, in region;
+// alias names a second one (resources of another region), "" the default provider.
+func AWSProvider(alias, region, emulatorURL string, services ...string) string {
+	var b strings.Builder
+	b.WriteString("provider \"aws\" {\n")
+	if alias != "" {
+		fmt.Fprintf(&b, "  alias                       = %q\n", alias)
+	}
+	fmt.Fprintf(&b, `  region                      = %q
   access_key                  = "testing"
   secret_key                  = "testing"
   skip_credentials_validation = true
@@ -227,10 +234,12 @@ provider "aws" {
   skip_metadata_api_check     = true
   s3_use_path_style           = true
   endpoints {
-`+endpoints.String()+`  }
-}
-`)
-	w.UseRealAWSProvider()
+`, region)
+	for _, s := range services {
+		fmt.Fprintf(&b, "    %s = %q\n", s, emulatorURL)
+	}
+	b.WriteString("  }\n}\n")
+	return b.String()
 }
 
 // SensitivePlan is the JSON plan of terraform_data.db whose input is a sensitive variable set
