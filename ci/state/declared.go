@@ -17,8 +17,11 @@ var (
 	terraformBlock = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "terraform"}}}
 	backendBlock   = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "backend", LabelNames: []string{"type"}}, {Type: "cloud"}}}
 	// placedAttrs are the backend settings init's -backend-config sets for every
-	// environment (BackendSettings), over whatever the block says.
-	placedAttrs = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "bucket"}, {Name: "key"}, {Name: "region"}}}
+	// environment (BackendSettings), over whatever the block says; localAttrs name AWS
+	// config files, which the pipeline's containers do not have.
+	placedAttrs = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "bucket"}, {Name: "key"}, {Name: "region"},
+		{Name: "profile"}, {Name: "shared_config_files"}, {Name: "shared_credentials_files"}}}
+	localAttrs = []string{"profile", "shared_config_files", "shared_credentials_files"}
 )
 
 // CheckDeclaredBackend reads the backend the configuration declares, from the root
@@ -27,7 +30,9 @@ var (
 // backend other than S3 (init fails on settings the user never wrote), and an S3 block
 // whose bucket, key or region differ from the environment's: -backend-config replaces
 // them, so a repository whose state is at the block's key would be planned from an empty
-// state and every resource created again. Files that do not parse, and configurations in
+// state and every resource created again; and a profile or AWS config file, which the
+// containers do not have (init failed on Terraform's bare "failed to get shared config
+// profile"). Files that do not parse, and configurations in
 // .tf.json, are left to Terraform and to CheckInitializedBackend.
 func CheckDeclaredBackend(env environment.Name, b environment.Backend, files map[string][]byte) error {
 	names := make([]string, 0, len(files))
@@ -74,6 +79,11 @@ func CheckDeclaredBackend(env environment.Name, b environment.Backend, files map
 // environment's, which init would use instead.
 func checkPlaced(env environment.Name, b environment.Backend, at string, body hcl.Body) error {
 	attrs, _, _ := body.PartialContent(placedAttrs)
+	for _, name := range localAttrs {
+		if _, ok := attrs.Attributes[name]; ok {
+			return fmt.Errorf("%s: backend \"s3\" sets %s, but the pipeline's containers have no AWS config files: init would fail to find it. Leave it out; the pipeline gives the backend the caller's credentials (--aws-access-key-id, --aws-secret-access-key, --aws-session-token), or the emulator's", at, name)
+		}
+	}
 	want := map[string]string{"bucket": b.Bucket, "key": b.Key, "region": b.Region}
 	var differ []string
 	for _, name := range []string{"bucket", "key", "region"} {

@@ -18,7 +18,9 @@ func TestCheckDeclaredBackend(t *testing.T) {
 	}{
 		{"an empty s3 block", map[string]string{"main.tf": "terraform {\n  backend \"s3\" {}\n}\n" + resource}, b, ""},
 		{"the block in another file", map[string]string{"main.tf": resource, "versions.tf": "terraform {\n  required_version = \">= 1.5\"\n}\nterraform {\n  backend \"s3\" {}\n}\n"}, b, ""},
-		{"settings the pipeline leaves alone", map[string]string{"main.tf": "terraform {\n  backend \"s3\" {\n    profile = \"ci\"\n    assume_role {\n      role_arn = \"arn:aws:iam::123456789012:role/state\"\n    }\n  }\n}\n"}, b, ""},
+		{"a laptop's profile", map[string]string{"main.tf": "terraform {\n  backend \"s3\" {\n    encrypt = true\n    profile = \"acme-prod\"\n  }\n}\n"}, b,
+			`main.tf:2: backend "s3" sets profile, but the pipeline's containers have no AWS config files`},
+		{"settings the pipeline leaves alone", map[string]string{"main.tf": "terraform {\n  backend \"s3\" {\n    encrypt = true\n    assume_role {\n      role_arn = \"arn:aws:iam::123456789012:role/state\"\n    }\n  }\n}\n"}, b, ""},
 		{"the environment's own values", map[string]string{"main.tf": "terraform {\n  backend \"s3\" {\n    bucket = \"acme-state\"\n    key    = \"app/test/terraform.tfstate\"\n    region = \"us-east-1\"\n  }\n}\n"}, b, ""},
 		{"another key", map[string]string{"main.tf": "terraform {\n  backend \"s3\" {\n    bucket = \"acme-state\"\n    key    = \"x.tfstate\"\n  }\n}\n"}, b,
 			`main.tf:2: backend "s3" sets key "x.tfstate" (the pipeline's: "app/test/terraform.tfstate"); init replaces these with test's settings from pipeline.yaml`},
