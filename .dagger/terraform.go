@@ -16,29 +16,32 @@ import (
 )
 
 // varFileArgs are the variable file flags (pipeline.VarFileArgs): the environment's file when
-// the repository has one, then --tf-var-file. The environment's file may set only variables
-// the stack declares (pipeline.CheckVarFile); the secret one is never read.
+// the repository has one (the first of pipeline.VarFileCandidates), then --tf-var-file. The
+// environment's file may set only variables the stack declares (pipeline.CheckVarFile); the
+// secret one is never read.
 func (r *run) varFileArgs(ctx context.Context) ([]string, error) {
-	exists := false
-	if r.profile.VarFile != "" {
-		p := path.Join(r.m.TerraformDir, r.profile.VarFile)
+	found := ""
+	for _, name := range pipeline.VarFileCandidates(r.profile) {
+		p := path.Join(r.m.TerraformDir, name)
 		ok, err := r.m.Source.Exists(ctx, p)
 		if err != nil {
 			return nil, fmt.Errorf("look for %s: %w", p, err)
 		}
-		exists = ok
 		if ok {
-			if err := r.checkVarFile(ctx, p); err != nil {
+			if err := r.checkVarFile(ctx, name); err != nil {
 				return nil, err
 			}
+			found = name
+			break
 		}
 	}
-	return pipeline.VarFileArgs(r.profile, exists, r.secretVars())
+	return pipeline.VarFileArgs(r.profile, found, r.secretVars())
 }
 
-// checkVarFile refuses the environment's var file (at p) when it sets a variable the root
-// module does not declare (pipeline.CheckVarFile).
-func (r *run) checkVarFile(ctx context.Context, p string) error {
+// checkVarFile refuses the environment's var file (name, in the Terraform directory) when it
+// sets a variable the root module does not declare (pipeline.CheckVarFile).
+func (r *run) checkVarFile(ctx context.Context, name string) error {
+	p := path.Join(r.m.TerraformDir, name)
 	src, err := r.m.Source.File(p).Contents(ctx)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", p, err)
@@ -47,7 +50,7 @@ func (r *run) checkVarFile(ctx context.Context, p string) error {
 	if err != nil {
 		return err
 	}
-	return pipeline.CheckVarFile(r.profile.VarFile, []byte(src), code)
+	return pipeline.CheckVarFile(name, []byte(src), code)
 }
 
 // secretVarFile is where --tf-var-file is mounted: a secret mount, never a layer or a log.

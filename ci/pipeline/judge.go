@@ -50,16 +50,30 @@ func (a Apply) Facts(planned runs.Facts, started, ended time.Time) runs.Facts {
 	return f
 }
 
-// VarFileArgs are terraform's variable file flags: the environment's file (p's var_file,
-// relative to the Terraform directory) when the stack has it (exists), then the secret
+// VarFileCandidates are the files that may be the environment's var file, in the order the
+// module looks for them (relative to the Terraform directory): pipeline.yaml's var_file, or
+// the built-in environments/<env>.tfvars and then its JSON form, which Terraform reads as
+// well (a stack written in JSON had its values ignored without a word).
+func VarFileCandidates(p environment.Profile) []string {
+	switch {
+	case p.VarFile == "":
+		return nil
+	case p.VarFileSet:
+		return []string{p.VarFile}
+	}
+	return []string{p.VarFile, p.VarFile + ".json"}
+}
+
+// VarFileArgs are terraform's variable file flags: the environment's file when the stack
+// has one (found: the first of VarFileCandidates that exists, "" for none), then the secret
 // file (--tf-var-file, "" when not given), so secrets win. A var_file that pipeline.yaml
 // names and the stack lacks is an error: planning without it would deploy the variables'
 // defaults, where the built-in one may be missing from a stack that needs no variables.
-func VarFileArgs(p environment.Profile, exists bool, secretFile string) ([]string, error) {
+func VarFileArgs(p environment.Profile, found string, secretFile string) ([]string, error) {
 	var args []string
 	switch {
-	case p.VarFile != "" && exists:
-		args = append(args, "-var-file="+p.VarFile)
+	case found != "":
+		args = append(args, "-var-file="+found)
 	case p.VarFile != "" && p.VarFileSet:
 		return nil, fmt.Errorf("pipeline.yaml's var_file for %s is %s, which is not in the Terraform directory: add the file, or correct var_file (a path relative to the Terraform directory)", p.Name, p.VarFile)
 	}

@@ -169,24 +169,42 @@ func TestVarFileArgs(t *testing.T) {
 	const secret = "/run/secrets/infrapipe/secret.tfvars"
 	for _, tc := range []struct {
 		name, varFile string
-		set, exists   bool // var_file named in pipeline.yaml; the stack has it
+		set           bool   // var_file named in pipeline.yaml
+		found         string // the candidate the stack has
 		secret        string
 		want          []string
 		err           string
 	}{
-		{"no file in the profile, no secret", "", false, false, "", nil, ""},
-		{"the profile's file is in the repository", "prod.tfvars", false, true, "", []string{"-var-file=prod.tfvars"}, ""},
-		{"the built-in file is not in the repository", "prod.tfvars", false, false, "", nil, ""},
-		{"the secret file comes last, so it wins", "prod.tfvars", false, true, secret, []string{"-var-file=prod.tfvars", "-var-file=" + secret}, ""},
-		{"only the secret file", "prod.tfvars", false, false, secret, []string{"-var-file=" + secret}, ""},
-		{"pipeline.yaml's file is in the repository", "env/prod.tfvars", true, true, secret, []string{"-var-file=env/prod.tfvars", "-var-file=" + secret}, ""},
-		{"pipeline.yaml's file is not", "env/production.tfvars", true, false, secret, nil,
+		{"no file in the profile, no secret", "", false, "", "", nil, ""},
+		{"the profile's file is in the repository", "prod.tfvars", false, "prod.tfvars", "", []string{"-var-file=prod.tfvars"}, ""},
+		{"its JSON form is", "prod.tfvars", false, "prod.tfvars.json", "", []string{"-var-file=prod.tfvars.json"}, ""},
+		{"the built-in file is not in the repository", "prod.tfvars", false, "", "", nil, ""},
+		{"the secret file comes last, so it wins", "prod.tfvars", false, "prod.tfvars", secret, []string{"-var-file=prod.tfvars", "-var-file=" + secret}, ""},
+		{"only the secret file", "prod.tfvars", false, "", secret, []string{"-var-file=" + secret}, ""},
+		{"pipeline.yaml's file is in the repository", "env/prod.tfvars", true, "env/prod.tfvars", secret, []string{"-var-file=env/prod.tfvars", "-var-file=" + secret}, ""},
+		{"pipeline.yaml's file is not", "env/production.tfvars", true, "", secret, nil,
 			"pipeline.yaml's var_file for prod is env/production.tfvars, which is not in the Terraform directory"},
 	} {
 		p := environment.Profile{Name: environment.Prod, VarFile: tc.varFile, VarFileSet: tc.set}
-		got, err := VarFileArgs(p, tc.exists, tc.secret)
+		got, err := VarFileArgs(p, tc.found, tc.secret)
 		if !slices.Equal(got, tc.want) || (err == nil) != (tc.err == "") || (err != nil && !strings.Contains(err.Error(), tc.err)) {
 			t.Errorf("%s: %q, %v; want %q and error %q", tc.name, got, err, tc.want, tc.err)
+		}
+	}
+}
+
+// The built-in var file may be written in JSON; a file pipeline.yaml names is that file only.
+func TestVarFileCandidates(t *testing.T) {
+	for _, tc := range []struct {
+		p    environment.Profile
+		want []string
+	}{
+		{environment.Profile{VarFile: "environments/test.tfvars"}, []string{"environments/test.tfvars", "environments/test.tfvars.json"}},
+		{environment.Profile{VarFile: "env/test.tfvars", VarFileSet: true}, []string{"env/test.tfvars"}},
+		{environment.Profile{}, nil},
+	} {
+		if got := VarFileCandidates(tc.p); !slices.Equal(got, tc.want) {
+			t.Errorf("VarFileCandidates(%+v) = %q, want %q", tc.p, got, tc.want)
 		}
 	}
 }
