@@ -20,36 +20,45 @@ func TestRefusesBadStackFiles(t *testing.T) {
 	for _, tt := range []struct {
 		name, file, old, new, fn string
 		want                     string
+		remove                   string // a file the case deletes first
 	}{
 		// Without a backend block Terraform plans and applies on a local state that dies
 		// with the container.
 		{"no backend", "versions.tf", `backend "s3" {}`, "", "apply",
-			"the configuration declares no backend, so test's state would be lost after the run: declare `terraform { backend \"s3\" {} }`"},
+			"the configuration declares no backend, so test's state would be lost after the run: declare `terraform { backend \"s3\" {} }`", ""},
 		// init's -backend-config replaces the block's settings: a block pointing at an
 		// existing state would be planned from an empty one.
 		{"a backend key of its own", "versions.tf", `backend "s3" {}`, "backend \"s3\" {\n    key = \"x.tfstate\"\n  }", "plan",
-			`versions.tf:12: backend "s3" sets key "x.tfstate" (the pipeline's: "test/terraform.tfstate"); init replaces these`},
+			`versions.tf:12: backend "s3" sets key "x.tfstate" (the pipeline's: "test/terraform.tfstate"); init replaces these`, ""},
 		// Another backend failed init on settings of a file the user never wrote.
 		{"another backend", "versions.tf", `backend "s3" {}`, "backend \"gcs\" {\n    bucket = \"acme\"\n  }", "plan",
-			`versions.tf:12 declares backend "gcs", but the pipeline keeps test's state in S3`},
+			`versions.tf:12 declares backend "gcs", but the pipeline keeps test's state in S3`, ""},
 		// A newer Terraform needed: the provider install fails before any step, and the
 		// error gives Terraform's reason, not only the engine's "exit code: 1".
 		{"a newer Terraform", "versions.tf", `required_version = ">= 1.10.0"`, `required_version = ">= 9.0"`, "plan",
-			"Unsupported Terraform Core version"},
+			"Unsupported Terraform Core version", ""},
 		// Terraform only warns of a value for an undeclared variable, and plans with the
 		// default.
 		{"an undeclared variable", "environments/test.tfvars", "", "replica_count = 3\n", "plan",
-			"environments/test.tfvars: replica_count is not a variable of the stack (line 1)"},
+			"environments/test.tfvars: replica_count is not a variable of the stack (line 1)", ""},
+		// The built-in var file in JSON is read (and checked) when the .tfvars is absent.
+		{"an undeclared variable in JSON", "environments/test.tfvars.json", "", `{"replica_count": 3}` + "\n", "plan",
+			"environments/test.tfvars.json: replica_count is not a variable of the stack (line 1)", "environments/test.tfvars"},
 		// A var_file that pipeline.yaml names and the stack lacks would deploy the
 		// variables' defaults.
 		{"a missing var_file", "pipeline.yaml", "  test:\n", "  test:\n    var_file: env/test.tfvars\n", "plan",
-			"pipeline.yaml's var_file for test is env/test.tfvars, which is not in the Terraform directory"},
+			"pipeline.yaml's var_file for test is env/test.tfvars, which is not in the Terraform directory", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			s := newStack(t, "app")
+			if tt.remove != "" {
+				if err := os.Remove(filepath.Join(s.Dir, tt.remove)); err != nil {
+					t.Fatal(err)
+				}
+			}
 			data, err := os.ReadFile(filepath.Join(s.Dir, tt.file))
-			if err != nil {
+			if err != nil && !os.IsNotExist(err) {
 				t.Fatal(err)
 			}
 			edited := tt.new + string(data)
