@@ -15,6 +15,7 @@ import (
 
 	"github.com/infrapipe/infrapipe/ci/discovery"
 	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/plan"
 )
 
 // Status is what happened, or will happen, to one discovered resource.
@@ -284,31 +285,15 @@ func managedKey(typ, id string) string { return typ + "\x00" + id }
 
 // managedIndex maps type+id and type+arn of every resource in the plan's prior state to
 // its address, so a re-run skips what an earlier run imported.
-func managedIndex(plan *tfjson.Plan) map[string]string {
+func managedIndex(p *tfjson.Plan) map[string]string {
 	idx := map[string]string{}
-	if plan.PriorState == nil || plan.PriorState.Values == nil {
-		return idx
-	}
-	var walk func(m *tfjson.StateModule)
-	walk = func(m *tfjson.StateModule) {
-		if m == nil {
-			return
-		}
-		for _, r := range m.Resources {
-			if r == nil || r.Mode != tfjson.ManagedResourceMode {
-				continue
-			}
-			for _, attr := range []string{"id", "arn", "url"} {
-				if v, ok := r.AttributeValues[attr].(string); ok && v != "" {
-					idx[managedKey(r.Type, v)] = r.Address
-				}
+	for _, r := range plan.ManagedResources(p.PriorState) {
+		for _, attr := range []string{"id", "arn", "url"} {
+			if v, ok := r.AttributeValues[attr].(string); ok && v != "" {
+				idx[managedKey(r.Type, v)] = r.Address
 			}
 		}
-		for _, child := range m.ChildModules {
-			walk(child)
-		}
 	}
-	walk(plan.PriorState.Values.RootModule)
 	return idx
 }
 

@@ -23,6 +23,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 	tfjson "github.com/hashicorp/terraform-json"
+
+	"github.com/infrapipe/infrapipe/ci/plan"
 )
 
 // Clients are the AWS APIs the checks ask.
@@ -114,25 +116,10 @@ func Resources(stateJSON []byte) ([]Resource, error) {
 	if err := json.Unmarshal(stateJSON, &st); err != nil {
 		return nil, fmt.Errorf("read the state (terraform show -json): %w", err)
 	}
-	if st.Values == nil {
-		return nil, nil
-	}
 	var out []Resource
-	var walk func(m *tfjson.StateModule)
-	walk = func(m *tfjson.StateModule) {
-		if m == nil {
-			return
-		}
-		for _, r := range m.Resources {
-			if r.Mode == tfjson.ManagedResourceMode {
-				out = append(out, Resource{Address: r.Address, Type: r.Type, Values: r.AttributeValues})
-			}
-		}
-		for _, c := range m.ChildModules {
-			walk(c)
-		}
+	for _, r := range plan.ManagedResources(&st) {
+		out = append(out, Resource{Address: r.Address, Type: r.Type, Values: r.AttributeValues})
 	}
-	walk(st.Values.RootModule)
 	return out, nil
 }
 

@@ -88,7 +88,7 @@ func ReadDrift(env environment.Name, exitCode int, output string, planJSON []byt
 	if err := json.Unmarshal(planJSON, &detail); err != nil {
 		return Drift{}, fmt.Errorf("drift check of %s: read plan JSON: %w", env, err)
 	}
-	if !holdsResources(detail.PriorState) {
+	if len(plan.ManagedResources(detail.PriorState)) == 0 {
 		// Terraform finds no drift in an empty state: saying "matches" would hide that
 		// nothing was compared.
 		d.Status = DriftNoState
@@ -217,30 +217,4 @@ func firstError(output string) string {
 // NoStateReason says why a drift check of an empty state compared nothing.
 func NoStateReason(env environment.Name) string {
 	return fmt.Sprintf("nothing to compare: the state of %s holds no resources (never applied, or the backend key in pipeline.yaml is not where %s's state lives)", env, env)
-}
-
-// holdsResources reports whether a plan's prior state has a managed resource, in the root
-// module or any module below it; Terraform leaves prior_state out when there is no state.
-func holdsResources(s *tfjson.State) bool {
-	if s == nil || s.Values == nil {
-		return false
-	}
-	var walk func(m *tfjson.StateModule) bool
-	walk = func(m *tfjson.StateModule) bool {
-		if m == nil {
-			return false
-		}
-		for _, r := range m.Resources {
-			if r != nil && r.Mode == tfjson.ManagedResourceMode {
-				return true
-			}
-		}
-		for _, c := range m.ChildModules {
-			if walk(c) {
-				return true
-			}
-		}
-		return false
-	}
-	return walk(s.Values.RootModule)
 }
