@@ -43,6 +43,10 @@ type run struct {
 	// prepare makes the emulator's state bucket once (bootstrapEmulator).
 	prepare  sync.Once
 	prepared error
+	// code is the root module's files, and vars the variable file flags (varFileArgs),
+	// read from the source once per run: every init and every plan of the run needs them.
+	code func() (map[string][]byte, error)
+	vars func() ([]string, error)
 }
 
 // warnOnce prints the constructor's warning once per call (each call is its own process).
@@ -62,6 +66,8 @@ func (m *Infra) newRun(ctx context.Context, env string) (*run, error) {
 		}
 	})
 	r := &run{m: m, env: name, profile: profile}
+	r.code = sync.OnceValues(func() (map[string][]byte, error) { return m.rootModule(ctx) })
+	r.vars = sync.OnceValues(func() ([]string, error) { return r.varFileArgs(ctx) })
 	if m.Emulator != nil {
 		if r.emulator, err = m.Emulator.Start(ctx); err != nil {
 			return nil, fmt.Errorf("start the AWS emulator: %w", err)
@@ -213,7 +219,7 @@ func (r *run) region() string { return r.profile.Region }
 // which ci/state validates first: a prod run pointed at another environment's state never
 // reaches init.
 func (r *run) initialized(ctx context.Context) (tfDir, error) {
-	code, err := r.m.rootModule(ctx)
+	code, err := r.code()
 	if err != nil {
 		return tfDir{}, err
 	}

@@ -15,10 +15,10 @@ import (
 	"github.com/infrapipe/infrapipe/ci/workdir"
 )
 
-// varFileArgs are the variable file flags (pipeline.VarFileArgs): the environment's file when
-// the repository has one (the first of pipeline.VarFileCandidates), then --tf-var-file. The
-// environment's file may set only variables the stack declares (pipeline.CheckVarFile); the
-// secret one is never read.
+// varFileArgs are the variable file flags (pipeline.VarFileArgs), which r.vars reads once
+// per run: the environment's file when the repository has one (the first of
+// pipeline.VarFileCandidates), then --tf-var-file. The environment's file may set only
+// variables the stack declares (pipeline.CheckVarFile); the secret one is never read.
 func (r *run) varFileArgs(ctx context.Context) ([]string, error) {
 	found := ""
 	for _, name := range pipeline.VarFileCandidates(r.profile) {
@@ -46,7 +46,7 @@ func (r *run) checkVarFile(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("read %s: %w", p, err)
 	}
-	code, err := r.m.rootModule(ctx)
+	code, err := r.code()
 	if err != nil {
 		return err
 	}

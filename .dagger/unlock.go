@@ -67,7 +67,7 @@ func (m *Infra) ForceUnlock(
 // up at once takes the lock exactly as apply would, for any backend (S3 lockfile or
 // DynamoDB); ci/state reads its outcome. nil means nothing holds it.
 func (r *run) currentLock(ctx context.Context, ctr *dagger.Container) (*state.LockInfo, error) {
-	vars, err := r.varFileArgs(ctx)
+	vars, err := r.vars()
 	if err != nil {
 		return nil, err
 	}

@@ -65,7 +65,7 @@ func (r *run) planning(ctx context.Context) (tfDir, workdir.Env, error) {
 
 // workEnv is stateEnv with every plan's flags: locking and the variable files.
 func (r *run) workEnv(ctx context.Context) (workdir.Env, error) {
-	vars, err := r.varFileArgs(ctx)
+	vars, err := r.vars()
 	if err != nil {
 		return workdir.Env{}, err
 	}
