@@ -22,17 +22,23 @@ import (
 // the variable to ""), and an empty secret means what a missing flag means, rather than a
 // branch in the workflow's shell.
 func given(ctx context.Context, name string, s *dagger.Secret) (*dagger.Secret, error) {
+	v, err := plaintext(ctx, name, s)
+	if err != nil || v == "" {
+		return nil, err
+	}
+	return s, nil
+}
+
+// plaintext is the value of the secret of flag --name, "" when it was not given.
+func plaintext(ctx context.Context, name string, s *dagger.Secret) (string, error) {
 	if s == nil {
-		return nil, nil
+		return "", nil
 	}
 	v, err := s.Plaintext(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("read --%s: %w", name, err)
+		return "", fmt.Errorf("read --%s: %w", name, err)
 	}
-	if v == "" {
-		return nil, nil
-	}
-	return s, nil
+	return v, nil
 }
 
 const (

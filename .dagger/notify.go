@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 
 	"dagger/infra/internal/dagger"
 
@@ -13,15 +12,9 @@ import (
 // runs (ci/notify.ParseWebhooks): a bad line would otherwise show only when a run that
 // failed tried to announce it.
 func webhooks(ctx context.Context, s *dagger.Secret) (*dagger.Secret, error) {
-	if s == nil {
-		return nil, nil
-	}
-	plain, err := s.Plaintext(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read --notify-webhooks: %w", err)
-	}
-	if plain == "" { // as given does: a workflow passes the variable whether set or not
-		return nil, nil
+	plain, err := plaintext(ctx, "notify-webhooks", s)
+	if err != nil || plain == "" { // as given does: a workflow passes the variable whether set or not
+		return nil, err
 	}
 	if _, err := notify.ParseWebhooks(plain); err != nil {
 		return nil, err
@@ -34,13 +27,6 @@ func webhooks(ctx context.Context, s *dagger.Secret) (*dagger.Secret, error) {
 // cannot be delivered never changes the run's verdict.
 func (r *run) notify(ctx context.Context, webhooks *dagger.Secret, m notify.Message) []notify.Delivery {
 	return notify.Announce(ctx, r.profile.Notify, m, func() (string, error) {
-		if webhooks == nil {
-			return "", nil
-		}
-		plain, err := webhooks.Plaintext(ctx)
-		if err != nil {
-			return "", fmt.Errorf("read --notify-webhooks: %w", err)
-		}
-		return plain, nil
+		return plaintext(ctx, "notify-webhooks", webhooks)
 	}, notify.Options{})
 }
