@@ -188,6 +188,9 @@ func (m *Infra) Apply(
 	}
 	reproduce := m.envCall("apply", env).Bool("force-recreate", forceRecreate).Flag("plan", saved).
 		Flag("plan-ref", planRef).Flag("plan-sha256", planSha256).Flag("commit", commit)
+	if err := planstore.CheckCommit(commit); err != nil { // pipeline's is Flags.Settle's
+		return nil, reproduce.Wrap(err)
+	}
 	stored, err := parseStoredRef(planRef, planSha256, commit)
 	if err != nil {
 		return nil, reproduce.Wrap(err)
