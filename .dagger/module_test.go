@@ -255,3 +255,16 @@ func TestExecFailureCarriesTheOutput(t *testing.T) {
 		t.Error("execFailure changed an error that is no exec's")
 	}
 }
+
+// plan and apply refuse a short --commit before anything reaches the engine (pipeline's is
+// Flags.Settle's, tested in ci/pipeline): there is no engine here, and none is needed.
+func TestPlanAndApplyRefuseAShortCommit(t *testing.T) {
+	m := newInfra(t, nil)
+	const want = `--commit "0123abc" is not a full commit ID`
+	if _, err := m.Plan(t.Context(), "test", false, false, false, false, "0123abc"); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("plan --commit=0123abc: %v, want %q", err, want)
+	}
+	if _, err := m.Apply(t.Context(), "test", false, nil, "", "", "0123abc"); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("apply --commit=0123abc: %v, want %q", err, want)
+	}
+}
