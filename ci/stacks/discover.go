@@ -11,11 +11,9 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
-
 	"github.com/infrapipe/infrapipe/ci/changes"
 	"github.com/infrapipe/infrapipe/ci/internal/untrusted"
+	"github.com/infrapipe/infrapipe/ci/state"
 )
 
 // Tree is read access to a repository: ci/changes' view, and a search by file name.
@@ -197,36 +195,18 @@ func (c Config) covers(dir string) bool {
 	return !slices.ContainsFunc(c.Exclude, func(p string) bool { return Match(p, dir) })
 }
 
-var terraformSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "terraform"}}}
-var backendSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "backend", LabelNames: []string{"type"}}, {Type: "cloud"}}}
-
-// backend is `backend "<type>"` or `cloud` when file's terraform block declares one, else "".
+// backend is `backend "<type>"` or `a cloud block` when file's terraform block declares one
+// (state.BackendBlocks), else "".
 func backend(t Tree, file string) (string, error) {
 	src, err := t.Read(file)
 	if err != nil {
 		return "", fmt.Errorf("read %s: %w", file, err)
 	}
-	f, diags := hclsyntax.ParseConfig(src, file, hcl.InitialPos)
-	if diags.HasErrors() {
-		return "", fmt.Errorf("%s does not parse as Terraform configuration: %s", file, diags.Error())
+	blocks, err := state.BackendBlocks(file, src)
+	if err != nil || len(blocks) == 0 {
+		return "", err
 	}
-	content, _, diags := f.Body.PartialContent(terraformSchema)
-	if diags.HasErrors() {
-		return "", fmt.Errorf("%s: %s", file, diags.Error())
-	}
-	for _, tb := range content.Blocks {
-		inner, _, diags := tb.Body.PartialContent(backendSchema)
-		if diags.HasErrors() {
-			return "", fmt.Errorf("%s: terraform block: %s", file, diags.Error())
-		}
-		for _, b := range inner.Blocks {
-			if b.Type == "cloud" {
-				return "a cloud block", nil
-			}
-			return fmt.Sprintf("backend %q", b.Labels[0]), nil
-		}
-	}
-	return "", nil
+	return state.BackendKind(blocks[0]), nil
 }
 
 // Order sorts stacks so that every stack comes after the stacks it depends on, and sets

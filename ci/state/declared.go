@@ -46,26 +46,18 @@ func CheckDeclaredBackend(env environment.Name, b environment.Backend, files map
 		if !strings.HasSuffix(name, ".tf") {
 			return nil // a .tf.json may declare it: init, then CheckInitializedBackend, will tell
 		}
-		f, diags := hclsyntax.ParseConfig(files[name], name, hcl.InitialPos)
-		if diags.HasErrors() {
+		blocks, err := BackendBlocks(name, files[name])
+		if err != nil {
 			return nil // Terraform names the error better
 		}
-		content, _, _ := f.Body.PartialContent(terraformBlock)
-		for _, tb := range content.Blocks {
-			inner, _, _ := tb.Body.PartialContent(backendBlock)
-			for _, blk := range inner.Blocks {
-				found = true
-				at := fmt.Sprintf("%s:%d", name, blk.DefRange.Start.Line)
-				if blk.Type == "cloud" || blk.Labels[0] != "s3" {
-					kind := "a cloud block"
-					if blk.Type != "cloud" {
-						kind = "backend " + untrusted.Quote(blk.Labels[0])
-					}
-					return fmt.Errorf("%s declares %s, but the pipeline keeps %s's state in S3, described by pipeline.yaml: %s", at, kind, env, fix)
-				}
-				if err := checkPlaced(env, b, at, blk.Body); err != nil {
-					return err
-				}
+		for _, blk := range blocks {
+			found = true
+			at := fmt.Sprintf("%s:%d", name, blk.DefRange.Start.Line)
+			if kind := BackendKind(blk); kind != `backend "s3"` {
+				return fmt.Errorf("%s declares %s, but the pipeline keeps %s's state in S3, described by pipeline.yaml: %s", at, kind, env, fix)
+			}
+			if err := checkPlaced(env, b, at, blk.Body); err != nil {
+				return err
 			}
 		}
 	}
@@ -73,6 +65,36 @@ func CheckDeclaredBackend(env environment.Name, b environment.Backend, files map
 		return fmt.Errorf("the configuration declares no backend, so %s's state would be lost after the run: %s", env, fix)
 	}
 	return nil
+}
+
+// BackendBlocks are the backend and cloud blocks in the terraform blocks of one .tf file
+// (name, src); an error names a file that does not parse.
+func BackendBlocks(name string, src []byte) ([]*hcl.Block, error) {
+	f, diags := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("%s does not parse as Terraform configuration: %s", name, diags.Error())
+	}
+	content, _, diags := f.Body.PartialContent(terraformBlock)
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("%s: %s", name, diags.Error())
+	}
+	var out []*hcl.Block
+	for _, tb := range content.Blocks {
+		inner, _, diags := tb.Body.PartialContent(backendBlock)
+		if diags.HasErrors() {
+			return nil, fmt.Errorf("%s: terraform block: %s", name, diags.Error())
+		}
+		out = append(out, inner.Blocks...)
+	}
+	return out, nil
+}
+
+// BackendKind names a block of BackendBlocks in messages: `backend "s3"`, or "a cloud block".
+func BackendKind(b *hcl.Block) string {
+	if b.Type == "cloud" {
+		return "a cloud block"
+	}
+	return "backend " + untrusted.Quote(b.Labels[0])
 }
 
 // checkPlaced refuses an S3 block's bucket, key or region that differs from the
