@@ -186,6 +186,8 @@ var engineFlakes = []string{
 	"failed to serve module: failed to initialize module",
 	"call constructor: failed to mount /tmp/buildkit-mount",
 	"engine.sock: connect: connection refused",
+	// The engine lost the CLI's session while loading the module from the host (stop 27's CI).
+	"failed to get configured module: failed to stat local path: failed to stat path: failed to get requester session",
 }
 
 func engineFlake(stderr string) bool {
@@ -540,4 +542,26 @@ func lastSummaryLine(summary string) string {
 		}
 	}
 	return ""
+}
+
+// TestEngineFlake checks the retry rule on error lines the engine printed: a lost session
+// while loading the module is retried, a function's own failure is not.
+func TestEngineFlake(t *testing.T) {
+	tests := []struct {
+		name, stderr string
+		want         bool
+	}{
+		{"session lost while loading the module", `Error: failed to get configured module: failed to stat local path: failed to stat path: failed to get requester session: session for "uv45iecq3ij0b7jv32s9qdf6r" not found`, true},
+		{"module failed to initialize", "Error: failed to serve module: failed to initialize module: exit code 1", true},
+		{"engine not up yet", "dial unix /run/dagger/engine.sock: connect: connection refused", true},
+		{"the function failed", "Error: plan test: terraform plan: exit code 1", false},
+		{"a session lost inside the function", `Error: apply prod: failed to get requester session: session for "x" not found`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := engineFlake(tt.stderr); got != tt.want {
+				t.Errorf("engineFlake(%q) = %v, want %v", tt.stderr, got, tt.want)
+			}
+		})
+	}
 }
