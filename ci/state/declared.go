@@ -32,8 +32,9 @@ var (
 // them, so a repository whose state is at the block's key would be planned from an empty
 // state and every resource created again; and a profile or AWS config file, which the
 // containers do not have (init failed on Terraform's bare "failed to get shared config
-// profile"). Files that do not parse, and configurations in
-// .tf.json, are left to Terraform and to CheckInitializedBackend.
+// profile"). Every .tf file is read, whatever its name's order; a file that does not parse
+// is left to Terraform, and "no backend" is only said when no .tf.json (which may declare
+// one: init, then CheckInitializedBackend, will tell) or unparsed file could hold one.
 func CheckDeclaredBackend(env environment.Name, b environment.Backend, files map[string][]byte) error {
 	names := make([]string, 0, len(files))
 	for name := range files {
@@ -41,14 +42,16 @@ func CheckDeclaredBackend(env environment.Name, b environment.Backend, files map
 	}
 	sort.Strings(names)
 	fix := fmt.Sprintf("declare `terraform { backend \"s3\" {} }` in the configuration; the pipeline fills in %s's bucket, key and region from pipeline.yaml", env)
-	found := false
+	found, unread := false, false
 	for _, name := range names {
 		if !strings.HasSuffix(name, ".tf") {
-			return nil // a .tf.json may declare it: init, then CheckInitializedBackend, will tell
+			unread = unread || strings.HasSuffix(name, ".tf.json")
+			continue
 		}
 		blocks, err := BackendBlocks(name, files[name])
 		if err != nil {
-			return nil // Terraform names the error better
+			unread = true // Terraform names the error better
+			continue
 		}
 		for _, blk := range blocks {
 			found = true
@@ -61,7 +64,7 @@ func CheckDeclaredBackend(env environment.Name, b environment.Backend, files map
 			}
 		}
 	}
-	if !found {
+	if !found && !unread {
 		return fmt.Errorf("the configuration declares no backend, so %s's state would be lost after the run: %s", env, fix)
 	}
 	return nil

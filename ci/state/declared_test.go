@@ -36,6 +36,10 @@ func TestCheckDeclaredBackend(t *testing.T) {
 			"the configuration declares no backend, so test's state would be lost after the run: declare `terraform { backend \"s3\" {} }`"},
 		{"no backend in .tf, a .tf.json beside", map[string]string{"main.tf": resource, "backend.tf.json": `{"terraform": {"backend": {"s3": {}}}}`}, b, ""},
 		{"a file that does not parse", map[string]string{"main.tf": "terraform {\n  backend \"s3\" {\n"}, b, ""},
+		{"a .tf.json named before a .tf with another key", map[string]string{"a.tf.json": `{"locals": {"x": 1}}`, "main.tf": "terraform {\n  backend \"s3\" {\n    key = \"x.tfstate\"\n  }\n}\n"}, b,
+			`main.tf:2: backend "s3" sets key "x.tfstate"`},
+		{"a file that does not parse named before another key", map[string]string{"a.tf": "terraform {\n", "main.tf": "terraform {\n  backend \"s3\" {\n    key = \"x.tfstate\"\n  }\n}\n"}, b,
+			`main.tf:2: backend "s3" sets key "x.tfstate"`},
 		{"a hostile backend type", map[string]string{"main.tf": "terraform {\n  backend \"x\\n::error::y\" {}\n}\n"}, b, `declares backend "x\n::error::y"`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
