@@ -64,13 +64,20 @@ func (f Flags) WithGitHub(c *ghactions.Context) Flags {
 	}
 	f.ForceRecreate = f.ForceRecreate || c.Inputs.ForceRecreate
 	if c.Inputs.DryRun && !f.DryRun {
-		f.DryRun, f.TestUnchanged = true, false
+		f.testNothing()
+		f.DryRun = true
 	}
 	if c.Inputs.SkipTests && !f.SkipTests {
-		f.SkipTests, f.TestUnchanged = true, false
+		f.testNothing()
+		f.SkipTests = true
 	}
 	return f
 }
+
+// testNothing drops --test-unchanged from a run that an implied switch (a dry run, skipped
+// tests) keeps from testing: only the caller's own pair is refused (Settle), and the
+// reproduce line, which names the implied switch, must not be.
+func (f *Flags) testNothing() { f.TestUnchanged = false }
 
 // RequestedEnv is the environment a pipeline call asks the GitHub values for. --env given
 // beside them counts as --requested-env, so that the event is still validated and its
@@ -170,9 +177,8 @@ func (f Flags) Settle() (Flags, error) {
 		return f, errors.New("--plan-sha256 goes with --plan-ref, which applies one stack's stored plan: give it with --terraform-dir=<stack>, not --stacks")
 	}
 	if f.StorePlan || ghactions.IsPullRequest(f.Event) {
-		// A dry run tests nothing: --test-unchanged is dropped, so that the reproduce line,
-		// which then says --dry-run, is not refused.
-		f.DryRun, f.TestUnchanged = true, false
+		f.testNothing()
+		f.DryRun = true
 	}
 	if f.PlanRef != "" && f.DryRun {
 		return f, errors.New("--plan-ref applies a stored plan, and this run is a dry run (--dry-run, a pull request, or the dispatch's dry_run): give one of them")
@@ -187,6 +193,8 @@ func (f Flags) Settle() (Flags, error) {
 func (f Flags) ForStack(dryRun bool) Flags {
 	f.DryRun, f.ReportOnFailure, f.PlanSHA256, f.Stacks, f.MaxParallel = dryRun, true, "", "", 0
 	f.ChangedFiles = false
-	f.TestUnchanged = f.TestUnchanged && !dryRun
+	if dryRun {
+		f.testNothing()
+	}
 	return f
 }
