@@ -42,22 +42,19 @@ func (l Lint) Outcome(failAt findings.Severity) Outcome {
 	return LintOutcome(l.Unformatted, l.Validate, l.Tflint, failAt)
 }
 
-// Markdown is the lint section of a summary.
-func (l Lint) Markdown() string { return LintSection(l) }
-
 // Step is the pipeline's lint step at failAt. Without tflint (a profile's basic validation)
 // only fmt and validate count, and tflint's SARIF run is empty.
 func (l Lint) Step(tflint bool, failAt findings.Severity) StepReport {
 	if !tflint {
 		l.Tflint = nil
 	}
-	return StepReport{Outcome: l.Outcome(failAt), Markdown: l.Markdown(), Tools: []string{"tflint"}, Findings: l.Tflint}
+	return StepReport{Outcome: l.Outcome(failAt), Markdown: l.Markdown(failAt), Tools: []string{"tflint"}, Findings: l.Tflint}
 }
 
 // Summary is the lint function's answer: the lint section and the reproduce line, or, when
 // lint blocks at LintFailAt, an error that holds both.
 func (l Lint) Summary(reproduce Command) (string, error) {
-	summary := l.Markdown() + reproduce.Markdown()
+	summary := l.Markdown(LintFailAt) + reproduce.Markdown()
 	if o := l.Outcome(LintFailAt); o.Verdict == gate.Block {
 		return "", fmt.Errorf("lint failed: %s\n\n%s", strings.Join(o.Reasons, "; "), summary)
 	}

@@ -93,8 +93,8 @@ func TestReadFmt(t *testing.T) {
 				t.Errorf("outcome %+v, want block %v", o, tt.wantBlock)
 			}
 			for _, f := range tt.want {
-				if !strings.Contains(l.Markdown(), f) {
-					t.Errorf("section lacks %s:\n%s", f, l.Markdown())
+				if !strings.Contains(l.Markdown(LintFailAt), f) {
+					t.Errorf("section lacks %s:\n%s", f, l.Markdown(LintFailAt))
 				}
 			}
 		})

@@ -126,6 +126,11 @@ func TestLintOutcome(t *testing.T) {
 			if o.Verdict != tt.verdict || o.Step != StepLint {
 				t.Errorf("outcome %+v, want %s", o, tt.verdict)
 			}
+			// The pipeline's lint step: its section says what its verdict says.
+			step := Lint{Unformatted: tt.unformatted, Validate: tt.validate, Tflint: tt.tflint}.Step(true, tt.failAt)
+			if failed := strings.Contains(step.Markdown, "**Failed**"); failed != (len(tt.tflint) > 0 && tt.verdict == gate.Block) {
+				t.Errorf("the step's verdict is %s, its section says **Failed**: %v\n%s", tt.verdict, failed, step.Markdown)
+			}
 			if tt.failAt != LintFailAt {
 				return
 			}
@@ -137,7 +142,7 @@ func TestLintOutcome(t *testing.T) {
 			if err != nil {
 				text = err.Error()
 			}
-			if (err != nil) != (tt.verdict == gate.Block) || !strings.Contains(text, l.Markdown()) || !strings.Contains(text, "dagger call lint") {
+			if (err != nil) != (tt.verdict == gate.Block) || !strings.Contains(text, l.Markdown(LintFailAt)) || !strings.Contains(text, "dagger call lint") {
 				t.Errorf("Summary() = %q, %v", summary, err)
 			}
 			if err != nil && !strings.HasPrefix(err.Error(), "lint failed: "+strings.Join(tt.reasons, "; ")) {

@@ -110,8 +110,9 @@ type Lint struct {
 	Notices     []string // expired suppressions
 }
 
-// LintSection is the lint section of a summary: fmt, validate and tflint in turn.
-func LintSection(l Lint) string {
+// Markdown is the lint section of a summary: fmt, validate and tflint in turn, tflint's
+// findings judged at failAt, the threshold the step's verdict uses.
+func (l Lint) Markdown(failAt findings.Severity) string {
 	var b strings.Builder
 	b.WriteString("## Lint\n\n")
 	if len(l.Unformatted) == 0 {
@@ -132,7 +133,7 @@ func LintSection(l Lint) string {
 	}
 	fmt.Fprintf(&b, "- tflint: %d finding(s)\n\n", len(l.Tflint))
 	if len(l.Tflint) > 0 || len(l.Notices) > 0 {
-		b.WriteString(findings.Markdown(l.Tflint, findings.Evaluate(l.Tflint, LintFailAt), l.Notices, 50))
+		b.WriteString(findings.Markdown(l.Tflint, findings.Evaluate(l.Tflint, failAt), l.Notices, 50))
 	}
 	return b.String()
 }

@@ -95,8 +95,8 @@ func TestStepSections(t *testing.T) {
 		want []string
 		not  []string
 	}{
-		{"lint clean", LintSection(Lint{}), []string{"## Lint\n", "- terraform fmt: ok", "- terraform validate: ok", "- tflint: 0 finding(s)"}, nil},
-		{"lint dirty", LintSection(Lint{Unformatted: []string{"main.tf", hostile}, FmtDiff: "-a\n+b", Validate: "Error: x"}),
+		{"lint clean", Lint{}.Markdown(LintFailAt), []string{"## Lint\n", "- terraform fmt: ok", "- terraform validate: ok", "- tflint: 0 finding(s)"}, nil},
+		{"lint dirty", Lint{Unformatted: []string{"main.tf", hostile}, FmtDiff: "-a\n+b", Validate: "Error: x"}.Markdown(LintFailAt),
 			[]string{"2 file(s) not formatted", "  - main.tf", "```diff\n-a\n+b", "- terraform validate: failed"}, []string{"\n# forged"}},
 		{"findings with a tool that could not run", FindingsSection(Outcome{Verdict: gate.Warn, Reasons: []string{hostile}}, nil, findings.Result{}, nil),
 			[]string{"- **warn** x \\| y"}, []string{"\n# forged"}},
