@@ -65,6 +65,8 @@ func Analyze(r io.Reader) (*Analysis, error) {
 	}
 	a := &Analysis{Changes: []Change{}}
 	var sawPlan, sawState bool
+	var providers map[string]*tfjson.ProviderConfig
+	var vars rootVars
 	seen := map[string]bool{}
 	for dec.More() {
 		tok, err := dec.Token()
@@ -97,7 +99,19 @@ func Analyze(r io.Reader) (*Analysis, error) {
 				a.Counts.Drift++
 				a.Drift = append(a.Drift, c)
 			})
-		case "planned_values", "prior_state", "output_changes", "configuration":
+		case "configuration":
+			sawPlan = true
+			var c struct {
+				Providers map[string]*tfjson.ProviderConfig `json:"provider_config"`
+				Root      struct {
+					Variables map[string]*tfjson.ConfigVariable `json:"variables"`
+				} `json:"root_module"`
+			}
+			err = dec.Decode(&c)
+			providers, vars.declared = c.Providers, c.Root.Variables
+		case "variables":
+			err = dec.Decode(&vars.values)
+		case "planned_values", "prior_state", "output_changes":
 			sawPlan = true
 			err = skip(dec)
 		case "values", "lineage", "serial", "resources":
@@ -128,6 +142,7 @@ func Analyze(r io.Reader) (*Analysis, error) {
 	if !sawPlan {
 		return nil, errors.New("not a Terraform plan: no planned_values or resource_changes")
 	}
+	a.Regions = awsRegions(providers, vars)
 	return a, nil
 }
 

@@ -154,6 +154,8 @@ type Analysis struct {
 	Drift []Change `json:"drift,omitempty"`
 	// Errored is set when Terraform saved a plan that failed part way (plan -out on error).
 	Errored bool `json:"errored,omitempty"`
+	// Regions are the AWS regions the configuration puts resources in.
+	Regions Regions `json:"regions"`
 }
 
 // Destructive lists the changes that destroy a managed object: deletes and replacements.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/internal/tftest"
 )
 
@@ -368,10 +369,16 @@ func FuzzAnalyze(f *testing.F) {
 		f.Add(b[:len(b)/3])
 	}
 	f.Add([]byte(`{"format_version":"1.2","resource_changes":[{"address":"a.b","change":{"actions":["delete","create"],"replace_paths":[["x",0,"y"]]}}]}`))
+	f.Add([]byte(`{"format_version":"1.2","planned_values":{},"variables":{"r":{"value":"eu-west-1"}},"configuration":{"provider_config":{"aws":{"name":"aws","full_name":"registry.terraform.io/hashicorp/aws","expressions":{"region":{"references":["var.r"]}}}},"root_module":{"variables":{"r":{}}}}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		a, err := Analyze(bytes.NewReader(data))
 		if err != nil {
 			return
+		}
+		for _, r := range a.Regions.Named {
+			if r != "" && !environment.ValidRegion(r) {
+				t.Errorf("region %q is not a region's name", r)
+			}
 		}
 		n := a.Counts
 		if n.Replace != n.ReplaceDeleteFirst+n.ReplaceCreateFirst || n.Drift != len(a.Drift) {

@@ -39,6 +39,27 @@ func Footer(reproduce string) string {
 	return "\n**Reproduce with:**\n\n" + markdown.CodeBlock("shell", reproduce) + "\n"
 }
 
+// resourcesIn names the regions of r's resources for the summary's header: the regions its
+// provider configurations name, or the pipeline's region when the plan names none.
+func resourcesIn(r Result) string {
+	names := r.Regions
+	if len(names) == 0 && r.RegionsUnknown == 0 && r.Region != "" {
+		names = []string{r.Region}
+	}
+	spans := make([]string, len(names))
+	for i, n := range names {
+		spans[i] = markdown.CodeSpan(n)
+	}
+	in := strings.Join(spans, ", ")
+	switch {
+	case r.RegionsUnknown == 0:
+		return in
+	case in == "":
+		return "regions set by expressions the plan does not resolve"
+	}
+	return in + " and regions set by expressions the plan does not resolve"
+}
+
 // planMarkdown is the plan summary without a footer, in at most limit bytes.
 func planMarkdown(r Result, limit int) string {
 	d := &doc{limit: limit}
@@ -50,8 +71,8 @@ func planMarkdown(r Result, limit int) string {
 	if r.State != "" {
 		where = append(where, "State: "+markdown.CodeSpan(r.State))
 	}
-	if r.Region != "" {
-		where = append(where, "resources in "+markdown.CodeSpan(r.Region))
+	if in := resourcesIn(r); in != "" {
+		where = append(where, "resources in "+in)
 	}
 	if len(where) > 0 {
 		d.line(strings.Join(where, " · "))

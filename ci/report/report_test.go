@@ -133,6 +133,33 @@ func TestMarkdownPassAndNoChanges(t *testing.T) {
 	}
 }
 
+// The header names the regions the plan's provider configurations put resources in, the
+// pipeline's region standing for one that names none.
+func TestMarkdownNamesTheRegions(t *testing.T) {
+	p := mustProfile(t, environment.Test)
+	p.Region = "us-east-1"
+	tests := []struct {
+		name    string
+		regions plan.Regions
+		want    string
+	}{
+		{"no aws provider", plan.Regions{}, "resources in `us-east-1`\n"},
+		{"a provider block's own region", plan.Regions{Named: []string{"eu-west-1"}}, "resources in `eu-west-1`\n"},
+		{"the pipeline's and an alias's", plan.Regions{Named: []string{"", "us-west-2"}}, "resources in `us-east-1`, `us-west-2`\n"},
+		{"the pipeline's named twice", plan.Regions{Named: []string{"", "us-east-1"}}, "resources in `us-east-1`\n"},
+		{"one unresolved", plan.Regions{Named: []string{"eu-west-1"}, Unknown: 1}, "resources in `eu-west-1` and regions set by expressions the plan does not resolve\n"},
+		{"only unresolved", plan.Regions{Unknown: 2}, "resources in regions set by expressions the plan does not resolve\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := &plan.Analysis{FormatVersion: "1.2", Regions: tt.regions}
+			if md := Markdown(NewResult(a, p, gate.Decide(a, p, gate.Options{})), ""); !strings.Contains(md, tt.want) {
+				t.Errorf("summary lacks %q:\n%s", tt.want, md)
+			}
+		})
+	}
+}
+
 func TestMarkdownTruncates(t *testing.T) {
 	for _, n := range []int{10, 300, 10000} {
 		t.Run(strconv.Itoa(n), func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/gate"
@@ -23,8 +24,13 @@ type Result struct {
 	Env           environment.Name `json:"env"`
 	// State is the state object the run used, s3://<bucket>/<key>.
 	State string `json:"state,omitempty"`
-	// Region is where the resources are, which may differ from the state bucket's.
+	// Region is the region the pipeline gives the AWS provider, which may differ from the
+	// state bucket's; Regions are where the plan's aws provider configurations put
+	// resources (Region for one that names none), and RegionsUnknown how many name theirs
+	// by an expression the plan does not resolve.
 	Region           string            `json:"region,omitempty"`
+	Regions          []string          `json:"regions,omitempty"`
+	RegionsUnknown   int               `json:"regions_unknown,omitempty"`
 	Verdict          gate.Verdict      `json:"verdict"`
 	Reasons          []string          `json:"reasons"`
 	Counts           plan.Counts       `json:"counts"`
@@ -55,6 +61,8 @@ func NewResult(a *plan.Analysis, p environment.Profile, d gate.Decision) Result 
 		Env:              p.Name,
 		State:            p.Backend.URL(),
 		Region:           p.Region,
+		Regions:          regions(a.Regions, p.Region),
+		RegionsUnknown:   a.Regions.Unknown,
 		Verdict:          d.Verdict,
 		Reasons:          d.Reasons,
 		Counts:           a.Counts,
@@ -98,4 +106,20 @@ func (r Result) WriteJSON(w io.Writer) error {
 		return fmt.Errorf("write result.json: %w", err)
 	}
 	return nil
+}
+
+// regions are the regions the plan names, the pipeline's region standing for a provider
+// configuration that names none; sorted and unique.
+func regions(r plan.Regions, pipeline string) []string {
+	var out []string
+	for _, name := range r.Named {
+		if name == "" {
+			name = pipeline
+		}
+		if name != "" && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
