@@ -136,3 +136,45 @@ func checkPlaced(env environment.Name, b environment.Backend, at string, body hc
 		"to keep an existing state, copy it to a key that names %s (aws s3 cp s3://<bucket>/<old key> s3://<bucket>/%s/terraform.tfstate) and set environments.%s.backend.key to it",
 		at, strings.Join(differ, ", "), env, env, env, env)
 }
+
+// CheckNoWorkspace refuses a root module (.tf files, name → contents) that reads
+// terraform.workspace: the pipeline keeps each environment's state at its own key in the
+// default workspace, so the expression is "default" in preview, test, staging and prod
+// alike, and names built from it are the same in every environment. The error names each
+// place (file:line, in name order). Files that do not parse are left to Terraform.
+func CheckNoWorkspace(env environment.Name, files map[string][]byte) error {
+	names := make([]string, 0, len(files))
+	for name := range files {
+		if strings.HasSuffix(name, ".tf") {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	var at []string
+	for _, name := range names {
+		f, diags := hclsyntax.ParseConfig(files[name], name, hcl.InitialPos)
+		if diags.HasErrors() {
+			continue
+		}
+		hclsyntax.VisitAll(f.Body.(*hclsyntax.Body), func(n hclsyntax.Node) hcl.Diagnostics {
+			if e, ok := n.(*hclsyntax.ScopeTraversalExpr); ok && readsWorkspace(e.Traversal) {
+				at = append(at, fmt.Sprintf("%s:%d", name, e.SrcRange.Start.Line))
+			}
+			return nil
+		})
+	}
+	if len(at) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s reads terraform.workspace, which is \"default\" in every environment here: the pipeline keeps %s's state at its own key (pipeline.yaml's backend.key), not in a workspace, so names built from it would be the same in test and prod. "+
+		"Use a variable set per environment instead (e.g. var.environment, given in environments/%s.tfvars)", strings.Join(at, ", "), env, env)
+}
+
+// readsWorkspace reports whether t is terraform.workspace.
+func readsWorkspace(t hcl.Traversal) bool {
+	if len(t) < 2 || t.RootName() != "terraform" {
+		return false
+	}
+	a, ok := t[1].(hcl.TraverseAttr)
+	return ok && a.Name == "workspace"
+}

@@ -69,3 +69,46 @@ func FuzzCheckDeclaredBackend(f *testing.F) {
 		}
 	})
 }
+
+func TestCheckNoWorkspace(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		files map[string]string
+		want  string // "" for no error
+	}{
+		{"none", map[string]string{"main.tf": "resource \"terraform_data\" \"a\" {\n  input = var.environment\n}\n"}, ""},
+		{"in a local's template and an output", map[string]string{
+			"main.tf":    "locals {\n  prefix = \"app-${terraform.workspace}\"\n}\n",
+			"outputs.tf": "output \"ws\" {\n  value = terraform.workspace\n}\n"},
+			`main.tf:2, outputs.tf:2 reads terraform.workspace, which is "default" in every environment here`},
+		{"in a condition", map[string]string{"main.tf": "resource \"terraform_data\" \"a\" {\n  count = terraform.workspace == \"prod\" ? 1 : 0\n}\n"}, "main.tf:2 reads"},
+		{"another terraform attribute", map[string]string{"main.tf": "resource \"terraform_data\" \"a\" {\n  input = path.module\n}\n"}, ""},
+		{"a string that only says it", map[string]string{"main.tf": "resource \"terraform_data\" \"a\" {\n  input = \"terraform.workspace\"\n}\n"}, ""},
+		{"a file that does not parse", map[string]string{"main.tf": "locals {\n  x = terraform.workspace\n"}, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			files := map[string][]byte{}
+			for name, data := range tt.files {
+				files[name] = []byte(data)
+			}
+			err := CheckNoWorkspace(environment.Test, files)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("err = %v, want none", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func FuzzCheckNoWorkspace(f *testing.F) {
+	f.Add("locals {\n  prefix = \"app-${terraform.workspace}\"\n}\n")
+	f.Add("output \"x\" {\n  value = terraform.workspace\n}\n")
+	f.Fuzz(func(t *testing.T, tf string) {
+		err := CheckNoWorkspace(environment.Test, map[string][]byte{"main.tf": []byte(tf)})
+		if err != nil && strings.ContainsAny(err.Error(), "\r\n") {
+			t.Errorf("error holds a raw line break: %q", err)
+		}
+	})
+}

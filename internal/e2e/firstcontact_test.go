@@ -33,6 +33,10 @@ func TestRefusesBadStackFiles(t *testing.T) {
 		// Another backend failed init on settings of a file the user never wrote.
 		{"another backend", "versions.tf", `backend "s3" {}`, "backend \"gcs\" {\n    bucket = \"acme\"\n  }", "plan",
 			`versions.tf:12 declares backend "gcs", but the pipeline keeps test's state in S3`, ""},
+		// Each environment has its own state key in the default workspace: names built
+		// from terraform.workspace would be the same in test and prod.
+		{"terraform.workspace", "workspace.tf", "", "output \"workspace\" {\n  value = terraform.workspace\n}\n", "plan",
+			`workspace.tf:2 reads terraform.workspace, which is "default" in every environment here`, ""},
 		// A newer Terraform needed: the provider install fails before any step, and the
 		// error gives Terraform's reason, not only the engine's "exit code: 1".
 		{"a newer Terraform", "versions.tf", `required_version = ">= 1.10.0"`, `required_version = ">= 9.0"`, "plan",
