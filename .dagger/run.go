@@ -47,6 +47,9 @@ type run struct {
 	// read from the source once per run: every init and every plan of the run needs them.
 	code func() (map[string][]byte, error)
 	vars func() ([]string, error)
+	// noWorkspace reads the configuration, local modules too, for terraform.workspace once
+	// (state.CheckNoWorkspace).
+	noWorkspace func() error
 }
 
 // warnOnce prints the constructor's warning once per call (each call is its own process).
@@ -68,6 +71,9 @@ func (m *Infra) newRun(ctx context.Context, env string) (*run, error) {
 	r := &run{m: m, env: name, profile: profile}
 	r.code = sync.OnceValues(func() (map[string][]byte, error) { return m.rootModule(ctx) })
 	r.vars = sync.OnceValues(func() ([]string, error) { return r.varFileArgs(ctx) })
+	r.noWorkspace = sync.OnceValue(func() error {
+		return state.CheckNoWorkspace(name, sourceTree{ctx: ctx, src: m.Source}, m.TerraformDir)
+	})
 	if m.Emulator != nil {
 		if r.emulator, err = m.Emulator.Start(ctx); err != nil {
 			return nil, fmt.Errorf("start the AWS emulator: %w", err)
@@ -226,7 +232,7 @@ func (r *run) initialized(ctx context.Context) (tfDir, error) {
 	if err := state.CheckDeclaredBackend(r.env, r.profile.Backend, code); err != nil {
 		return tfDir{}, err
 	}
-	if err := state.CheckNoWorkspace(r.env, code); err != nil {
+	if err := r.noWorkspace(); err != nil {
 		return tfDir{}, err
 	}
 	backendFile := path.Join("/tmp", string(r.env)+".tfbackend")

@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/infrapipe/infrapipe/ci/changes"
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/internal/untrusted"
 )
@@ -137,37 +139,63 @@ func checkPlaced(env environment.Name, b environment.Backend, at string, body hc
 		at, strings.Join(differ, ", "), env, env, env, env)
 }
 
-// CheckNoWorkspace refuses a root module (.tf files, name → contents) that reads
-// terraform.workspace: the pipeline keeps each environment's state at its own key in the
-// default workspace, so the expression is "default" in preview, test, staging and prod
-// alike, and names built from it are the same in every environment. The error names each
-// place (file:line, in name order). Files that do not parse are left to Terraform.
-func CheckNoWorkspace(env environment.Name, files map[string][]byte) error {
-	names := make([]string, 0, len(files))
-	for name := range files {
-		if strings.HasSuffix(name, ".tf") {
-			names = append(names, name)
-		}
+// CheckNoWorkspace refuses a configuration that reads terraform.workspace: the root
+// module in dir and the local modules it uses (changes.LocalModules), read through t. The
+// pipeline keeps each environment's state at its own key in the default workspace, so the
+// expression is "default" in preview, test, staging and prod alike, and names built from it
+// are the same in every environment. The error names each place (file:line, paths from the
+// repository root). Files that do not parse, and .tf.json files, are left to Terraform.
+func CheckNoWorkspace(env environment.Name, t changes.Tree, dir string) error {
+	dirs := []string{dir}
+	if modules, err := changes.LocalModules(t, dir); err == nil { // else Terraform will say
+		dirs = append(dirs, modules...)
 	}
-	sort.Strings(names)
 	var at []string
-	for _, name := range names {
-		f, diags := hclsyntax.ParseConfig(files[name], name, hcl.InitialPos)
-		if diags.HasErrors() {
-			continue
+	for _, d := range dirs {
+		files, err := t.TFFiles(d)
+		if err != nil {
+			return fmt.Errorf("list the .tf files of %s: %w", d, err)
 		}
-		hclsyntax.VisitAll(f.Body.(*hclsyntax.Body), func(n hclsyntax.Node) hcl.Diagnostics {
-			if e, ok := n.(*hclsyntax.ScopeTraversalExpr); ok && readsWorkspace(e.Traversal) {
-				at = append(at, fmt.Sprintf("%s:%d", name, e.SrcRange.Start.Line))
+		sort.Strings(files)
+		for _, name := range files {
+			src, err := t.Read(name)
+			if err != nil {
+				return fmt.Errorf("read %s: %w", name, err)
 			}
-			return nil
-		})
+			at = append(at, workspaceReads(name, src)...)
+		}
 	}
 	if len(at) == 0 {
 		return nil
 	}
 	return fmt.Errorf("%s reads terraform.workspace, which is \"default\" in every environment here: the pipeline keeps %s's state at its own key (pipeline.yaml's backend.key), not in a workspace, so names built from it would be the same in test and prod. "+
-		"Use a variable set per environment instead (e.g. var.environment, given in environments/%s.tfvars)", strings.Join(at, ", "), env, env)
+		"Use a variable set per environment instead (e.g. var.environment, given in environments/%s.tfvars, and passed on to the modules that need it)", strings.Join(at, ", "), env, env)
+}
+
+// workspaceReads are the places (name:line) where one .tf file reads terraform.workspace;
+// none when it does not parse.
+func workspaceReads(name string, src []byte) []string {
+	f, diags := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
+	if diags.HasErrors() {
+		return nil
+	}
+	var at []string
+	hclsyntax.VisitAll(f.Body.(*hclsyntax.Body), func(n hclsyntax.Node) hcl.Diagnostics {
+		if e, ok := n.(*hclsyntax.ScopeTraversalExpr); ok && readsWorkspace(e.Traversal) {
+			at = append(at, fmt.Sprintf("%s:%d", shown(name), e.SrcRange.Start.Line))
+		}
+		return nil
+	})
+	return at
+}
+
+// shown is a repository path for a message: as it is, or quoted when it holds a control
+// character that could start a line of its own.
+func shown(name string) string {
+	if strings.ContainsFunc(name, unicode.IsControl) {
+		return untrusted.Quote(name)
+	}
+	return name
 }
 
 // readsWorkspace reports whether t is terraform.workspace.

@@ -1,9 +1,12 @@
 package state
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/infrapipe/infrapipe/ci/changes"
 	"github.com/infrapipe/infrapipe/ci/environment"
 )
 
@@ -71,27 +74,39 @@ func FuzzCheckDeclaredBackend(f *testing.F) {
 }
 
 func TestCheckNoWorkspace(t *testing.T) {
+	const naming = "modules/naming/main.tf"
 	for _, tt := range []struct {
 		name  string
-		files map[string]string
-		want  string // "" for no error
+		files map[string]string // paths from the repository root; the stack is in stack/
+		want  string            // "" for no error
 	}{
-		{"none", map[string]string{"main.tf": "resource \"terraform_data\" \"a\" {\n  input = var.environment\n}\n"}, ""},
+		{"none", map[string]string{"stack/main.tf": "resource \"terraform_data\" \"a\" {\n  input = var.environment\n}\n"}, ""},
 		{"in a local's template and an output", map[string]string{
-			"main.tf":    "locals {\n  prefix = \"app-${terraform.workspace}\"\n}\n",
-			"outputs.tf": "output \"ws\" {\n  value = terraform.workspace\n}\n"},
-			`main.tf:2, outputs.tf:2 reads terraform.workspace, which is "default" in every environment here`},
-		{"in a condition", map[string]string{"main.tf": "resource \"terraform_data\" \"a\" {\n  count = terraform.workspace == \"prod\" ? 1 : 0\n}\n"}, "main.tf:2 reads"},
-		{"another terraform attribute", map[string]string{"main.tf": "resource \"terraform_data\" \"a\" {\n  input = path.module\n}\n"}, ""},
-		{"a string that only says it", map[string]string{"main.tf": "resource \"terraform_data\" \"a\" {\n  input = \"terraform.workspace\"\n}\n"}, ""},
-		{"a file that does not parse", map[string]string{"main.tf": "locals {\n  x = terraform.workspace\n"}, ""},
+			"stack/main.tf":    "locals {\n  prefix = \"app-${terraform.workspace}\"\n}\n",
+			"stack/outputs.tf": "output \"ws\" {\n  value = terraform.workspace\n}\n"},
+			`stack/main.tf:2, stack/outputs.tf:2 reads terraform.workspace, which is "default" in every environment here`},
+		{"in a condition", map[string]string{"stack/main.tf": "resource \"terraform_data\" \"a\" {\n  count = terraform.workspace == \"prod\" ? 1 : 0\n}\n"}, "stack/main.tf:2 reads"},
+		{"in a local module", map[string]string{
+			"stack/main.tf": "module \"naming\" {\n  source = \"../modules/naming\"\n}\n",
+			naming:          "output \"prefix\" {\n  value = \"app-${terraform.workspace}\"\n}\n"},
+			naming + ":2 reads terraform.workspace"},
+		{"in a module the stack does not use", map[string]string{"stack/main.tf": "", naming: "output \"p\" {\n  value = terraform.workspace\n}\n"}, ""},
+		{"another terraform attribute", map[string]string{"stack/main.tf": "resource \"terraform_data\" \"a\" {\n  input = path.module\n}\n"}, ""},
+		{"a string that only says it", map[string]string{"stack/main.tf": "resource \"terraform_data\" \"a\" {\n  input = \"terraform.workspace\"\n}\n"}, ""},
+		{"a file that does not parse", map[string]string{"stack/main.tf": "locals {\n  x = terraform.workspace\n"}, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			files := map[string][]byte{}
+			dir := t.TempDir()
 			for name, data := range tt.files {
-				files[name] = []byte(data)
+				p := filepath.Join(dir, filepath.FromSlash(name))
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+					t.Fatal(err)
+				}
 			}
-			err := CheckNoWorkspace(environment.Test, files)
+			err := CheckNoWorkspace(environment.Test, changes.DirTree(dir), "stack")
 			switch {
 			case tt.want == "" && err != nil:
 				t.Errorf("err = %v, want none", err)
@@ -102,13 +117,14 @@ func TestCheckNoWorkspace(t *testing.T) {
 	}
 }
 
-func FuzzCheckNoWorkspace(f *testing.F) {
-	f.Add("locals {\n  prefix = \"app-${terraform.workspace}\"\n}\n")
-	f.Add("output \"x\" {\n  value = terraform.workspace\n}\n")
-	f.Fuzz(func(t *testing.T, tf string) {
-		err := CheckNoWorkspace(environment.Test, map[string][]byte{"main.tf": []byte(tf)})
-		if err != nil && strings.ContainsAny(err.Error(), "\r\n") {
-			t.Errorf("error holds a raw line break: %q", err)
+func FuzzWorkspaceReads(f *testing.F) {
+	f.Add("main.tf", "locals {\n  prefix = \"app-${terraform.workspace}\"\n}\n")
+	f.Add("a\nb.tf", "output \"x\" {\n  value = terraform.workspace\n}\n")
+	f.Fuzz(func(t *testing.T, name, tf string) {
+		for _, at := range workspaceReads(name, []byte(tf)) {
+			if strings.ContainsAny(at, "\r\n") {
+				t.Errorf("place holds a raw line break: %q", at)
+			}
 		}
 	})
 }
