@@ -222,17 +222,14 @@ func cacheBuster() string { return time.Now().UTC().Format(time.RFC3339Nano) }
 func (r *run) region() string { return r.profile.Region }
 
 // initialized is the run's container after `terraform init` with the environment's backend,
-// which ci/state validates first: a prod run pointed at another environment's state, or
-// code that tells environments apart by workspace, never reaches init.
+// which ci/state validates first: a prod run pointed at another environment's state never
+// reaches init.
 func (r *run) initialized(ctx context.Context) (tfDir, error) {
 	code, err := r.code()
 	if err != nil {
 		return tfDir{}, err
 	}
 	if err := state.CheckDeclaredBackend(r.env, r.profile.Backend, code); err != nil {
-		return tfDir{}, err
-	}
-	if err := r.noWorkspace(); err != nil {
 		return tfDir{}, err
 	}
 	backendFile := path.Join("/tmp", string(r.env)+".tfbackend")

@@ -53,8 +53,13 @@ func (r *run) stateEnv() workdir.Env {
 }
 
 // planning is the run's initialized container and its environment with every plan's flags:
-// where ci/workdir's plan sequences (plan, drift, import) start.
+// where ci/workdir's plan sequences (plan, drift, import) start. Code that tells
+// environments apart by workspace is refused first; the state functions (backup, restore,
+// force-unlock) still run on it.
 func (r *run) planning(ctx context.Context) (tfDir, workdir.Env, error) {
+	if err := r.noWorkspace(); err != nil {
+		return tfDir{}, workdir.Env{}, err
+	}
 	d, err := r.initialized(ctx)
 	if err != nil {
 		return tfDir{}, workdir.Env{}, err
