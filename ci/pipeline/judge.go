@@ -24,6 +24,7 @@ func Judge(env environment.Name, profile environment.Profile, planJSON, text str
 	if err != nil {
 		return nil, fmt.Errorf("%s plan: %w", env, err)
 	}
+	a.KeepRelevantDrift()
 	diffs, err := riskdiff.Read(strings.NewReader(planJSON))
 	if err != nil {
 		return nil, fmt.Errorf("%s plan: %w", env, err)

@@ -66,6 +66,8 @@ func Analyze(r io.Reader) (*Analysis, error) {
 	a := &Analysis{Changes: []Change{}}
 	var sawPlan, sawState bool
 	var providers map[string]*tfjson.ProviderConfig
+	var drift []json.RawMessage // read once the relevant attributes, which may follow, are known
+	var relevantAttrs []tfjson.ResourceAttribute
 	var vars rootVars
 	seen := map[string]bool{}
 	for dec.More() {
@@ -95,10 +97,9 @@ func Analyze(r io.Reader) (*Analysis, error) {
 			})
 		case "resource_drift":
 			sawPlan = true
-			err = eachChange(dec, func(c Change) {
-				a.Counts.Drift++
-				a.Drift = append(a.Drift, c)
-			})
+			err = dec.Decode(&drift)
+		case "relevant_attributes":
+			err = dec.Decode(&relevantAttrs)
 		case "configuration":
 			sawPlan = true
 			var c struct {
@@ -143,7 +144,41 @@ func Analyze(r io.Reader) (*Analysis, error) {
 		return nil, errors.New("not a Terraform plan: no planned_values or resource_changes")
 	}
 	a.Regions = awsRegions(providers, vars)
+	if err := a.readDrift(drift, relevantAttrs); err != nil {
+		return nil, fmt.Errorf("resource_drift: %w", err)
+	}
 	return a, nil
+}
+
+// readDrift reads resource_drift: every entry into Drift, and those that matter to the
+// plan's apply (an object it changes, or relevant) aside for KeepRelevantDrift.
+func (a *Analysis) readDrift(drift []json.RawMessage, attrs []tfjson.ResourceAttribute) error {
+	changed := map[string]bool{}
+	for _, c := range a.Changes {
+		if c.Kind != NoOp {
+			changed[c.Address] = true
+		}
+	}
+	for i, raw := range drift {
+		var rc resourceChange
+		var values driftValues
+		if err := json.Unmarshal(raw, &rc); err != nil {
+			return fmt.Errorf("[%d]: %w", i, err)
+		}
+		if err := json.Unmarshal(raw, &values); err != nil {
+			return fmt.Errorf("[%d]: %w", i, err)
+		}
+		c, err := fromTF(&rc)
+		if err != nil {
+			return fmt.Errorf("[%d] %s: %w", i, rc.Address, err)
+		}
+		a.Counts.Drift++
+		a.Drift = append(a.Drift, c)
+		if changed[c.Address] || relevant(values, attrs) {
+			a.relevantDrift = append(a.relevantDrift, c)
+		}
+	}
+	return nil
 }
 
 func (a *Analysis) count(c Change) {

@@ -156,6 +156,8 @@ type Analysis struct {
 	Errored bool `json:"errored,omitempty"`
 	// Regions are the AWS regions the configuration puts resources in.
 	Regions Regions `json:"regions"`
+
+	relevantDrift []Change // the part of Drift a normal plan shows (KeepRelevantDrift)
 }
 
 // Destructive lists the changes that destroy a managed object: deletes and replacements.
