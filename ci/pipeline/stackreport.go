@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"path"
 	"strings"
@@ -10,9 +12,9 @@ import (
 )
 
 // ReadStackReport fills in what the combined report takes from a stack's own report
-// directory: its verdict and reasons (result.json), its summary, and its results.sarif,
-// junit.xml and annotations.txt. A report without result.json (a push that deleted a branch
-// has nothing to deploy) passes.
+// directory: its verdict, reasons and steps (result.json), its summary, and its
+// results.sarif, junit.xml and annotations.txt. A report without result.json (a push that
+// deleted a branch has nothing to deploy) passes.
 func ReadStackReport(r StackRun, read environment.ReadFile) (StackRun, StackOwn, error) {
 	var own StackOwn
 	get := func(name string) ([]byte, error) {
@@ -46,6 +48,9 @@ func ReadStackReport(r StackRun, read environment.ReadFile) (StackRun, StackOwn,
 		if r.Reasons == nil {
 			r.Reasons = []string{}
 		}
+		if r.Steps, err = readSteps(path.Join(r.Stack, ResultFile), js); err != nil {
+			return r, own, err
+		}
 	}
 	if own.SARIF, err = get("results.sarif"); err != nil {
 		return r, own, err
@@ -58,12 +63,31 @@ func ReadStackReport(r StackRun, read environment.ReadFile) (StackRun, StackOwn,
 	return r, own, err
 }
 
+// readSteps reads the steps of a pipeline's result.json, whose verdicts the combined
+// summary gives their reasons; name says where it came from.
+func readSteps(name string, data []byte) ([]StepResult, error) {
+	var res struct {
+		Steps []StepResult `json:"steps"`
+	}
+	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&res); err != nil {
+		return nil, fmt.Errorf("%s: steps: %w", name, err)
+	}
+	for i, st := range res.Steps {
+		switch st.Verdict {
+		case gate.Pass, gate.Warn, gate.Block:
+		default:
+			return nil, fmt.Errorf("%s: steps[%d] (%s): verdict %q: valid values are pass, warn, block", name, i, st.Name, st.Verdict)
+		}
+	}
+	return res.Steps, nil
+}
+
 // StackFailed is the row of a stack whose pipeline could not run at all (no report came
 // back): it blocks with the error's first line as its reason (a reproduce line may follow),
 // its summary holds the end of the error, and it has no report of its own to point at.
 func StackFailed(r StackRun, err error) StackRun {
 	reason, _, _ := strings.Cut(err.Error(), "\n")
-	r.Verdict, r.Reasons, r.Report = gate.Block, []string{reason}, ""
+	r.Verdict, r.Reasons, r.Steps, r.Report = gate.Block, []string{reason}, nil, ""
 	r.Summary = "The stack's pipeline could not run:\n\n" + CodeBlock("", Tail(err.Error(), 40))
 	return r
 }

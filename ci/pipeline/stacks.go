@@ -25,10 +25,14 @@ type StackRun struct {
 	Stack   string       `json:"stack"`
 	Verdict gate.Verdict `json:"verdict"`
 	Reasons []string     `json:"reasons"`
+	// Steps are its own result.json's steps, each with its verdict and reasons: a stack
+	// that one step blocks may have another that only warns. None when no report came back.
+	Steps []StepResult `json:"steps,omitempty"`
 	// Held names the stacks it depends on that blocked or were held themselves: it was
 	// planned and checked, and nothing of it was applied.
 	Held []string `json:"held,omitempty"`
-	// Why lists what selected it (a changed path, a dependency); empty when named.
+	// Why lists what selected it (a changed path, a dependency, --stacks=all); empty when
+	// named.
 	Why []string `json:"why,omitempty"`
 	// Report is its own report directory inside the combined one; empty when none came
 	// back (StackFailed).
@@ -85,7 +89,8 @@ func worse(a, b gate.Verdict) gate.Verdict {
 }
 
 // StacksHeader is the top of a combined summary: the verdict, a table of the stacks with
-// their verdicts (a held stack says so), and the removed directories.
+// their verdicts (a held stack says so), the held stacks, every reason with the verdict of
+// the step that gave it (blocking ones first), and the removed directories.
 func StacksHeader(r StacksResult) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s pipeline: %s (%d stacks)\n\n", r.Env, r.Verdict, len(r.Stacks))
@@ -117,12 +122,13 @@ func StacksHeader(r StacksResult) string {
 			fmt.Fprintf(&b, "- **held** %s: planned and checked, not applied: it depends on %s, which blocked or was held\n", markdown.CodeSpan(s.Stack), strings.Join(codeSpans(s.Held), ", "))
 		}
 	}
-	for _, s := range r.Stacks {
-		if s.Verdict == gate.Pass {
-			continue
-		}
-		for _, reason := range s.Reasons {
-			fmt.Fprintf(&b, "- **%s** %s: %s\n", s.Verdict, markdown.CodeSpan(s.Stack), markdown.Text(reason))
+	// A reason says its own step's verdict, not the stack's: a warning beside a block is
+	// still a warning, and the blocks, which are what to fix, come first.
+	for _, v := range []gate.Verdict{gate.Block, gate.Warn} {
+		for _, s := range r.Stacks {
+			for _, reason := range s.reasonsAt(v) {
+				fmt.Fprintf(&b, "- **%s** %s: %s\n", v, markdown.CodeSpan(s.Stack), markdown.Text(reason))
+			}
 		}
 	}
 	for _, w := range r.Warnings {
@@ -132,6 +138,28 @@ func StacksHeader(r StacksResult) string {
 		fmt.Fprintf(&b, "- **removed** %s: the change deletes its Terraform files. If it was a stack, its state and resources are still there: no pipeline runs for it any more, so destroy them with the code that made them first (`terraform destroy` before the deletion is merged).\n", markdown.CodeSpan(d))
 	}
 	return b.String()
+}
+
+// reasonsAt are the stack's reasons whose verdict is v, each prefixed with its step as in
+// result.json's reasons. A stack without steps (its pipeline could not run, or had nothing
+// to do) gives its reasons its own verdict.
+func (s StackRun) reasonsAt(v gate.Verdict) []string {
+	if len(s.Steps) == 0 {
+		if s.Verdict == v {
+			return s.Reasons
+		}
+		return nil
+	}
+	var out []string
+	for _, st := range s.Steps {
+		if st.Verdict != v {
+			continue
+		}
+		for _, reason := range st.Reasons {
+			out = append(out, fmt.Sprintf("%s: %s", st.Name, reason))
+		}
+	}
+	return out
 }
 
 // cell is text safe in a Markdown table cell.

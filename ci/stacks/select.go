@@ -14,8 +14,8 @@ import (
 // Selected is a stack a run takes, and why.
 type Selected struct {
 	Stack
-	// Why lists what selects it: a changed path and what it is to the stack, or a stack
-	// it depends on; empty when it was named (--stacks=a,b or all).
+	// Why lists what selects it: a changed path and what it is to the stack, a stack it
+	// depends on, or --stacks=all (AllReason); empty when it was named (--stacks=a,b).
 	Why []string `json:"why,omitempty"`
 }
 
@@ -131,6 +131,9 @@ const (
 	AllStacks = "all"
 )
 
+// AllReason is why --stacks=all takes each stack, for the summary's "why it ran".
+const AllReason = "--stacks=" + AllStacks + ": every stack runs"
+
 // Select is what --stacks asks for: "changed" (the stacks changed selects; changed nil is
 // an error, there being no list), "all", or stack directories separated by commas, taken
 // as named (their dependencies are not added) and run in dependency order.
@@ -150,7 +153,7 @@ func (r Repo) selectSpec(t changes.Tree, spec string, changed []string) (Selecti
 	case AllStacks:
 		sel := Selection{Stacks: make([]Selected, len(r.Stacks))}
 		for i, s := range r.Stacks {
-			sel.Stacks[i] = Selected{Stack: s}
+			sel.Stacks[i] = Selected{Stack: s, Why: []string{AllReason}}
 		}
 		return sel, nil
 	case "":

@@ -327,17 +327,22 @@ func TestSelect(t *testing.T) {
 		want    string
 		rerun   string // Rerun's --stacks
 		named   string
+		why     string // each selected stack's Why, joined with "; " and the stacks with " | "
 		err     string
 	}{
-		{"all", nil, "legacy,stacks/data,stacks/network,stacks/app", "legacy,stacks/data,stacks/network,stacks/app", "", ""},
-		{"stacks/app, stacks/network/", nil, "stacks/network,stacks/app", "stacks/network,stacks/app", "stacks/app, stacks/network/", ""},
-		{"changed", []string{"modules/db/main.tf"}, "stacks/data,stacks/app", "stacks/data,stacks/app", "", ""},
-		{"changed", []string{}, "", "changed", "", ""},
-		{"changed", []string{"*"}, "legacy,stacks/data,stacks/network,stacks/app", "legacy,stacks/data,stacks/network,stacks/app", "", ""},
-		{"changed", nil, "", "", "", "--stacks=changed needs --changed-files"},
-		{"", nil, "", "", "", "--stacks is empty"},
-		{"stacks/nope", nil, "", "", "", `--stacks: "stacks/nope" is not a stack: valid values are changed, all, or some of legacy, stacks/app, stacks/data, stacks/network`},
-		{"../x", nil, "", "", "", `--stacks: "../x" is not a stack directory`},
+		{"all", nil, "legacy,stacks/data,stacks/network,stacks/app", "legacy,stacks/data,stacks/network,stacks/app", "",
+			"--stacks=all: every stack runs | --stacks=all: every stack runs | --stacks=all: every stack runs | --stacks=all: every stack runs", ""},
+		{"stacks/app, stacks/network/", nil, "stacks/network,stacks/app", "stacks/network,stacks/app", "stacks/app, stacks/network/", " | ", ""},
+		{"changed", []string{"modules/db/main.tf"}, "stacks/data,stacks/app", "stacks/data,stacks/app", "",
+			"modules/db/main.tf: in module modules/db, which the stack uses | depends on stacks/data, which the change touches", ""},
+		{"changed", []string{}, "", "changed", "", "", ""},
+		{"changed", []string{"*"}, "legacy,stacks/data,stacks/network,stacks/app", "legacy,stacks/data,stacks/network,stacks/app", "",
+			"the change is not known (*): every stack runs | the change is not known (*): every stack runs | the change is not known (*): every stack runs | " +
+				"the change is not known (*): every stack runs; depends on stacks/network, which the change touches; depends on stacks/data, which the change touches", ""},
+		{"changed", nil, "", "", "", "", "--stacks=changed needs --changed-files"},
+		{"", nil, "", "", "", "", "--stacks is empty"},
+		{"stacks/nope", nil, "", "", "", "", `--stacks: "stacks/nope" is not a stack: valid values are changed, all, or some of legacy, stacks/app, stacks/data, stacks/network`},
+		{"../x", nil, "", "", "", "", `--stacks: "../x" is not a stack directory`},
 	} {
 		sel, err := r.Select(tree, tt.spec, tt.changed)
 		if tt.err != "" {
@@ -354,6 +359,13 @@ func TestSelect(t *testing.T) {
 		}
 		if got := Named(tt.spec); got != tt.named {
 			t.Errorf("Named(%q) = %q, want %q", tt.spec, got, tt.named)
+		}
+		why := make([]string, len(sel.Stacks))
+		for i, s := range sel.Stacks {
+			why[i] = strings.Join(s.Why, "; ")
+		}
+		if got := strings.Join(why, " | "); got != tt.why {
+			t.Errorf("Select(%q, %v) why %q, want %q", tt.spec, tt.changed, got, tt.why)
 		}
 	}
 }
