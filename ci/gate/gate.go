@@ -6,8 +6,10 @@ package gate
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/internal/untrusted"
 	"github.com/infrapipe/infrapipe/ci/plan"
 )
 
@@ -60,6 +62,8 @@ type Decision struct {
 //     Terraform's care: a warning everywhere.
 //   - Drift is a warning everywhere: the apply will overwrite a change someone made by hand.
 //   - A plan Terraform marked as errored blocks everywhere.
+//   - A failing check block is a warning everywhere, as Terraform makes it: its message
+//     reaches the summary instead of only the log.
 func Decide(a *plan.Analysis, p environment.Profile, opts Options) Decision {
 	d := Decision{Env: p.Name, Verdict: Pass, Reasons: []string{}}
 	var blocks, warns []string
@@ -97,6 +101,9 @@ func Decide(a *plan.Analysis, p environment.Profile, opts Options) Decision {
 	for _, c := range a.Drift {
 		warn(fmt.Sprintf("%s changed outside Terraform (%s); this apply overwrites that change: "+
 			"bring the change into the configuration if it should stay", c.Address, c.Kind))
+	}
+	for _, c := range a.FailedChecks {
+		warn(checkReason(c))
 	}
 	switch {
 	case len(blocks) > 0:
@@ -139,4 +146,21 @@ func because(c plan.Change) string {
 		return " (" + why + ")"
 	}
 	return ""
+}
+
+// checkReason words a failing check: its address and its author's messages, quoted (they
+// may hold anything an expression interpolated).
+func checkReason(c plan.FailedCheck) string {
+	what := "failed"
+	if c.Errored {
+		what = "could not be evaluated"
+	}
+	msgs := make([]string, len(c.Problems))
+	for i, m := range c.Problems {
+		msgs[i] = untrusted.Quote(m)
+	}
+	if len(msgs) == 0 {
+		return fmt.Sprintf("%s %s (Terraform lets the plan go on; see its output)", c.Address, what)
+	}
+	return fmt.Sprintf("%s %s: %s (Terraform lets the plan go on)", c.Address, what, strings.Join(msgs, "; "))
 }

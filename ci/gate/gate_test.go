@@ -2,6 +2,8 @@ package gate
 
 import (
 	"bytes"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -224,4 +226,61 @@ func profile(t *testing.T, n environment.Name, protectTerraformData bool) enviro
 		t.Fatal(err)
 	}
 	return p
+}
+
+// A failing check block is only a warning in Terraform's log; the gate brings it into the
+// verdict and the reasons, on real plans. A check whose result waits for apply is no failure.
+func TestFailingCheckBlockWarns(t *testing.T) {
+	const checks = `
+variable "replicas" {
+  type    = number
+  default = 1
+}
+resource "terraform_data" "a" {
+  input = var.replicas
+}
+check "enough_replicas" {
+  assert {
+    condition     = var.replicas >= 3
+    error_message = "Need at least 3 replicas for HA."
+  }
+}
+check "after_apply" {
+  assert {
+    condition     = terraform_data.a.output != null
+    error_message = "known only after apply"
+  }
+}
+`
+	tests := []struct {
+		name    string
+		args    []string
+		failed  []plan.FailedCheck
+		verdict Verdict
+	}{
+		{"failing", nil, []plan.FailedCheck{{Address: "check.enough_replicas", Problems: []string{"Need at least 3 replicas for HA."}}}, Warn},
+		{"passing", []string{"-var=replicas=3"}, nil, Pass},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := tftest.New(t, map[string]string{"main.tf": checks})
+			w.Init()
+			a, err := plan.Analyze(bytes.NewReader(w.PlanJSON(tt.args...)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(a.FailedChecks, tt.failed) {
+				t.Errorf("FailedChecks = %+v, want %+v", a.FailedChecks, tt.failed)
+			}
+			for _, n := range environment.Names {
+				d := Decide(a, profile(t, n, false), Options{})
+				if d.Verdict != tt.verdict {
+					t.Errorf("%s: verdict %s %q, want %s", n, d.Verdict, d.Reasons, tt.verdict)
+				}
+				if tt.failed != nil && !slices.Contains(d.Reasons, `check.enough_replicas failed: "Need at least 3 replicas for HA." (Terraform lets the plan go on)`) {
+					t.Errorf("%s: reasons %q", n, d.Reasons)
+				}
+			}
+		})
+	}
 }

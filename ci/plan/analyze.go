@@ -100,6 +100,10 @@ func Analyze(r io.Reader) (*Analysis, error) {
 			err = dec.Decode(&drift)
 		case "relevant_attributes":
 			err = dec.Decode(&relevantAttrs)
+		case "checks":
+			var checks []tfjson.CheckResultStatic
+			err = dec.Decode(&checks)
+			a.FailedChecks = failedChecks(checks)
 		case "configuration":
 			sawPlan = true
 			var c struct {

@@ -154,6 +154,8 @@ type Analysis struct {
 	Drift []Change `json:"drift,omitempty"`
 	// Errored is set when Terraform saved a plan that failed part way (plan -out on error).
 	Errored bool `json:"errored,omitempty"`
+	// FailedChecks are the check blocks and conditions the plan found failing.
+	FailedChecks []FailedCheck `json:"failed_checks,omitempty"`
 	// Regions are the AWS regions the configuration puts resources in.
 	Regions Regions `json:"regions"`
 
