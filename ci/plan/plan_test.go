@@ -370,6 +370,7 @@ func FuzzAnalyze(f *testing.F) {
 	}
 	f.Add([]byte(`{"format_version":"1.2","resource_changes":[{"address":"a.b","change":{"actions":["delete","create"],"replace_paths":[["x",0,"y"]]}}]}`))
 	f.Add([]byte(`{"format_version":"1.2","planned_values":{},"variables":{"r":{"value":"eu-west-1"}},"configuration":{"provider_config":{"aws":{"name":"aws","full_name":"registry.terraform.io/hashicorp/aws","expressions":{"region":{"references":["var.r"]}}}},"root_module":{"variables":{"r":{}}}}}`))
+	f.Add([]byte(`{"format_version":"1.2","resource_changes":[],"resource_drift":[{"address":"a.b","change":{"actions":["update"],"before":{"tags":null},"after":{"tags":{}}}}],"relevant_attributes":[{"resource":"a.b","attribute":["tags",0]}],"checks":[{"address":{"kind":"check","to_display":"check.c"},"status":"fail","instances":[{"address":{"to_display":"check.c"},"status":"fail","problems":[{"message":"m"}]}]}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		a, err := Analyze(bytes.NewReader(data))
 		if err != nil {
