@@ -82,6 +82,7 @@ func FuzzParseTflintJSON(f *testing.F) {
 
 func FuzzParseTrivyJSON(f *testing.F) {
 	f.Add(seed(f, "trivy-config-terraform-remote-module.json"))
+	f.Add(seed(f, "trivy-v0.68-config-terraform-remote-module.json"))
 	f.Add([]byte(`{"SchemaVersion":2,"Results":[{"Target":"main.tf","Misconfigurations":[{"AVDID":"AVD-AWS-1","Severity":"LOW","Status":"FAIL","Title":"t"}]}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fs, err := ParseTrivyJSON("fuzz.json", data)
@@ -93,10 +94,12 @@ func FuzzParseTrivyJSON(f *testing.F) {
 }
 
 // The suppressions file is edited by hand: any content loads or fails with the file's
-// name, and a loaded file never suppresses without a reason.
+// name, a loaded file never suppresses without a reason, and an entry that matches a
+// finding is never reported as matching none.
 func FuzzParseSuppressions(f *testing.F) {
 	f.Add(seed(f, "suppressions.yaml"))
 	f.Add([]byte("suppressions:\n  - rule: A\n    reason: r\n    resource: \"aws_s3_bucket.*\"\n    expires: 2026-12-31\n"))
+	f.Add([]byte("suppressions:\n  - rule: AVD-AWS-0087\n    reason: r\n  - rule: avd-AWS-0132\n    file: main.tf\n    reason: r\n  - rule: CKV_AWS_18\n    reason: r\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := ParseSuppressions("fuzz.yaml", data)
 		if err != nil {
@@ -105,11 +108,16 @@ func FuzzParseSuppressions(f *testing.F) {
 			}
 			return
 		}
-		fs := []Finding{{Tool: "t", RuleID: "A", Resource: "aws_s3_bucket.x", File: "main.tf", Message: "m", Severity: High}}
+		fs := []Finding{{Tool: "trivy", RuleID: "AWS-0087", Resource: "aws_s3_bucket.x", File: "main.tf", Message: "m", Severity: High}}
 		for _, e := range s.Entries {
-			fs = append(fs, Finding{Tool: "t", RuleID: e.RuleID, Resource: e.Resource, File: e.File, Message: "m", Severity: High})
+			fs = append(fs, Finding{Tool: "trivy", RuleID: e.RuleID, Resource: e.Resource, File: e.File, Message: "m", Severity: High})
 		}
-		out, _ := s.Apply(fs, time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC))
+		out, notices := s.Apply(fs, time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC))
+		for _, n := range notices {
+			if strings.Contains(n, "matched no finding") {
+				t.Fatalf("every entry has a finding of its own, yet: %s", n)
+			}
+		}
 		for _, f := range out {
 			if f.Suppressed == "" {
 				continue

@@ -9,8 +9,9 @@ import (
 )
 
 // Markdown renders the findings section of the run summary: counts per tool and severity,
-// the top failing findings, the suppressed ones with their reasons, and notices about
-// expired suppressions. top bounds both lists (GitHub cuts long comments); 0 lists all.
+// the top failing findings, the suppressed ones with their reasons, and the notices of
+// Suppressions.Apply (expired entries, entries that matched nothing). top bounds both
+// lists (GitHub cuts long comments); 0 lists all.
 // Tool output is text, never markup: a message cannot open a tag or a link of its own.
 func Markdown(fs []Finding, r Result, notices []string, top int) string {
 	var b strings.Builder
@@ -75,7 +76,7 @@ func Markdown(fs []Finding, r Result, notices []string, top int) string {
 		b.WriteString("\n")
 	}
 	if len(notices) > 0 {
-		b.WriteString("**Expired suppressions**\n\n")
+		b.WriteString("**Suppressions to review**\n\n")
 		for _, n := range notices {
 			fmt.Fprintf(&b, "- %s\n", cell(n))
 		}

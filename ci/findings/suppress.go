@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"regexp"
 	"strings"
 	"time"
 
@@ -32,6 +33,8 @@ type Suppression struct {
 // Suppressions is the whole file.
 type Suppressions struct {
 	Entries []Suppression `yaml:"suppressions"`
+
+	name string // the file, as ParseSuppressions was given it, for the notices
 }
 
 // ParseSuppressions reads the YAML form:
@@ -86,11 +89,31 @@ func ParseSuppressions(name string, data []byte) (Suppressions, error) {
 			e.expires = t
 		}
 	}
+	s.name = name
 	return s, nil
 }
 
 func (e Suppression) matches(f Finding) bool {
-	return e.RuleID == f.RuleID && globOrEqual(e.Resource, f.Resource) && globOrEqual(e.File, f.File)
+	return sameRule(e.RuleID, f.RuleID) && globOrEqual(e.Resource, f.Resource) && globOrEqual(e.File, f.File)
+}
+
+// avdPrefixed is a Trivy check ID as Trivy up to v0.68 wrote it (AVD-AWS-0087); from v0.69
+// its JSON and SARIF say AWS-0087. Suppression files outlive scanner upgrades, so the two
+// name one check. The prefix is matched in any case; the rest exactly, as the tools write it.
+var avdPrefixed = regexp.MustCompile(`^(?i:avd-)([A-Z]+-[0-9]+)$`)
+
+// sameRule reports whether a suppression's rule names the check a finding's ID names.
+// tfsec's long IDs (aws-s3-block-public-policy) stay their own: no finding carries both a
+// long and a short ID, so an equivalence would need a table of Trivy's checks.
+func sameRule(rule, id string) bool {
+	return withoutAVD(rule) == withoutAVD(id)
+}
+
+func withoutAVD(id string) string {
+	if m := avdPrefixed.FindStringSubmatch(id); m != nil {
+		return m[1]
+	}
+	return id
 }
 
 // globOrEqual matches a value against a suppression's pattern; empty matches anything. An
@@ -120,35 +143,112 @@ func (e Suppression) describe() string {
 	return s
 }
 
-// Apply marks the findings a suppression matches (Finding.Suppressed holds the reason)
-// and returns a notice for every expired suppression: it stops applying, and the notice
-// tells the reader why a finding came back, or that the entry can go. The first matching
-// live entry wins.
+// Apply marks the findings a suppression matches (Finding.Suppressed holds the reason;
+// the first matching live entry wins) and returns notices, one per entry a reviewer should
+// look at, in the file's order: an expired entry stops applying, and its notice tells the
+// reader why a finding came back, or that the entry can go; a live entry that matched
+// nothing is reported when reportsUnmatched says this run could have matched it.
 func (s Suppressions) Apply(fs []Finding, now time.Time) ([]Finding, []string) {
-	out := make([]Finding, len(fs))
+	out, matched, revived := s.mark(fs, now)
+	tools := toolsOf(fs)
 	var notices []string
-	noticed := map[int]bool{}
+	for j, e := range s.Entries {
+		switch {
+		case e.expired(now) && revived[j]:
+			notices = append(notices, fmt.Sprintf("%s expired on %s; the finding applies again", e.describe(), e.Expires))
+		case e.expired(now) && matched[j]:
+			notices = append(notices, fmt.Sprintf("%s expired on %s; another entry suppresses what it matched: remove it", e.describe(), e.Expires))
+		case e.expired(now):
+			notices = append(notices, fmt.Sprintf("%s expired on %s and matches no finding; remove it", e.describe(), e.Expires))
+		case !matched[j] && reportsUnmatched(e.RuleID, tools):
+			notices = append(notices, s.unmatched(j))
+		}
+	}
+	return out, notices
+}
+
+// mark suppresses a copy of fs. Every entry is tried on every finding, not only up to the
+// winner, so that an entry is never called unmatched because an earlier one matched
+// first. matched[j] says entry j matched a finding; revived[j] that it is expired and a
+// finding it matched is suppressed by no live entry.
+func (s Suppressions) mark(fs []Finding, now time.Time) (out []Finding, matched, revived []bool) {
+	out = make([]Finding, len(fs))
+	matched = make([]bool, len(s.Entries))
+	revived = make([]bool, len(s.Entries))
 	for i, f := range fs {
 		out[i] = f
+		var expired []int
 		for j, e := range s.Entries {
 			if !e.matches(f) {
 				continue
 			}
-			if e.expired(now) {
-				if !noticed[j] {
-					noticed[j] = true
-					notices = append(notices, fmt.Sprintf("%s expired on %s; the finding applies again", e.describe(), e.Expires))
-				}
-				continue
+			matched[j] = true
+			switch {
+			case e.expired(now):
+				expired = append(expired, j)
+			case out[i].Suppressed == "":
+				out[i].Suppressed = e.Reason
 			}
-			out[i].Suppressed = e.Reason
-			break
+		}
+		for _, j := range expired {
+			revived[j] = revived[j] || out[i].Suppressed == ""
 		}
 	}
-	for j, e := range s.Entries {
-		if e.expired(now) && !noticed[j] {
-			notices = append(notices, fmt.Sprintf("%s expired on %s and matches no finding; remove it", e.describe(), e.Expires))
+	return out, matched, revived
+}
+
+// ruleForms are the rule ID shapes that belong to one tool only: Checkov's CKV_AWS_18 and
+// CKV2_AWS_6, Trivy's AWS-0087 and AVD-AWS-0087 (any case, so a miscased ID is reported
+// too). tflint's and OPA's rules are both snake_case (terraform_unused_declarations,
+// no_gp2_volumes), terraform-compliance's are its feature and scenario names, and tfsec's
+// long IDs come from no step here: none of them says which step it was meant for.
+var ruleForms = []struct {
+	tool string
+	form *regexp.Regexp
+}{
+	{"checkov", regexp.MustCompile(`(?i)^ckv2?_[a-z0-9]+_[0-9]+$`)},
+	{"trivy", regexp.MustCompile(`(?i)^(avd-)?[a-z]+-[0-9]+$`)},
+}
+
+// reportsUnmatched decides whether a live entry that matched nothing is worth a notice. One
+// suppressions file serves every findings step (lint's tflint, the security scan's Checkov
+// and Trivy, compliance's OPA and terraform-compliance), and each step applies it to its
+// own findings only, so an entry for another step's tool always matches nothing here. The
+// entry is reported only when its rule has the ID shape of exactly one tool and that tool
+// has findings in this run: then the step ran the tool the entry is for, the tool's IDs
+// are in the step's report, and none was the entry's. An entry whose tool found nothing at
+// all is not reported: the step cannot tell a clean run from a tool that is not its own,
+// or that could not run.
+func reportsUnmatched(rule string, tools map[string]bool) bool {
+	for _, rf := range ruleForms {
+		if rf.form.MatchString(rule) {
+			return tools[rf.tool]
 		}
 	}
-	return out, notices
+	return false
+}
+
+func toolsOf(fs []Finding) map[string]bool {
+	tools := map[string]bool{}
+	for _, f := range fs {
+		tools[f.Tool] = true
+	}
+	return tools
+}
+
+// unmatched is the notice for entry j, numbered from 1 as ParseSuppressions' errors are.
+func (s Suppressions) unmatched(j int) string {
+	e := s.Entries[j]
+	name := s.name
+	if name == "" {
+		name = "suppressions.yaml"
+	}
+	what := "rule " + e.RuleID
+	if e.Resource != "" {
+		what += fmt.Sprintf(", resource %q", e.Resource)
+	}
+	if e.File != "" {
+		what += fmt.Sprintf(", file %q", e.File)
+	}
+	return fmt.Sprintf("%s: entry %d (%s) matched no finding in this run: check the rule ID (the findings' IDs are in findings.json or results.sarif) or remove the entry", name, j+1, what)
 }

@@ -27,7 +27,8 @@ func (r Repo) Relative(fs []findings.Finding) []findings.Finding {
 }
 
 // Suppress applies <terraform-dir>/suppressions.yaml, when the repository has one, as of
-// now; the strings are the notices of expired suppressions.
+// now, to one step's findings; the strings are its notices: expired entries, and live ones
+// that matched none of these findings (findings.Suppressions.Apply says which are judged).
 func (r Repo) Suppress(fs []findings.Finding, now time.Time) ([]findings.Finding, []string, error) {
 	p := path.Join(r.TerraformDir, "suppressions.yaml")
 	data, ok, err := r.Read(p)

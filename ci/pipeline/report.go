@@ -107,7 +107,7 @@ type Lint struct {
 	FmtDiff     string   // and how: terraform fmt -diff
 	Validate    string   // terraform validate's diagnostics; empty when valid
 	Tflint      []findings.Finding
-	Notices     []string // expired suppressions
+	Notices     []string // suppressions to review: expired, or matching no finding
 }
 
 // Markdown is the lint section of a summary: fmt, validate and tflint in turn, tflint's

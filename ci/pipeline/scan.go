@@ -15,7 +15,7 @@ import (
 type Scan struct {
 	Tools    []string
 	Findings []findings.Finding
-	Notices  []string // expired suppressions
+	Notices  []string // suppressions to review: expired, or matching no finding
 	Broken   []ToolFailure
 }
 
