@@ -17,9 +17,12 @@ import (
 
 // varFileArgs are the variable file flags (pipeline.VarFileArgs), which r.vars reads once
 // per run: the environment's file when the repository has one (the first of
-// pipeline.VarFileCandidates), then --tf-var-file. The environment's file may set only
-// variables the stack declares (pipeline.CheckVarFile); the secret one is never read.
+// pipeline.VarFileCandidates), then --tf-var-file. Each may set only variables the stack
+// declares (pipeline.CheckVarFile, CheckSecretVarFile, whose errors hold no value).
 func (r *run) varFileArgs(ctx context.Context) ([]string, error) {
+	if err := r.checkSecretVarFile(ctx); err != nil {
+		return nil, err
+	}
 	found := ""
 	for _, name := range pipeline.VarFileCandidates(r.profile) {
 		p := path.Join(r.m.TerraformDir, name)
@@ -51,6 +54,23 @@ func (r *run) checkVarFile(ctx context.Context, name string) error {
 		return err
 	}
 	return pipeline.CheckVarFile(name, []byte(src), code)
+}
+
+// checkSecretVarFile refuses --tf-var-file when it sets a variable the root module does not
+// declare, read in this process only: it reaches containers as a secret mount.
+func (r *run) checkSecretVarFile(ctx context.Context) error {
+	if r.m.TfVarFile == nil {
+		return nil
+	}
+	src, err := plaintext(ctx, "tf-var-file", r.m.TfVarFile)
+	if err != nil {
+		return err
+	}
+	code, err := r.code()
+	if err != nil {
+		return err
+	}
+	return pipeline.CheckSecretVarFile([]byte(src), code)
 }
 
 // secretVarFile is where --tf-var-file is mounted: a secret mount, never a layer or a log.

@@ -35,6 +35,11 @@ func CheckVarFile(name string, src []byte, module map[string][]byte) error {
 	if err != nil {
 		return err
 	}
+	return checkSet(name, set, module)
+}
+
+// checkSet refuses the variables a file (name) sets that module does not declare.
+func checkSet(name string, set []*hcl.Attribute, module map[string][]byte) error {
 	declared, err := declaredVariables(module)
 	if err != nil {
 		return err
@@ -51,6 +56,36 @@ func CheckVarFile(name string, src []byte, module map[string][]byte) error {
 	return undeclaredError(name, undeclared, slices.Sorted(maps.Keys(declared)))
 }
 
+// SecretVarFile names --tf-var-file in CheckSecretVarFile's errors.
+const SecretVarFile = "--tf-var-file"
+
+// CheckSecretVarFile is CheckVarFile for --tf-var-file, which Terraform reads as HCL (the
+// module mounts it as a .tfvars file): a misspelt name there deployed the variable's
+// default, a password "changeme" say, as quietly as in the environment's file. Its errors
+// name lines and variable names, never a value: a parse error gives only its line, where
+// CheckVarFile quotes the parser, whose detail may repeat what it read.
+func CheckSecretVarFile(src []byte, module map[string][]byte) error {
+	f, diags := hclparse.NewParser().ParseHCL(src, SecretVarFile)
+	if diags.HasErrors() {
+		return fmt.Errorf("%s does not parse as a Terraform variables file (%s): correct it; Terraform would refuse it too", SecretVarFile, errorLine(diags))
+	}
+	attrs, diags := f.Body.JustAttributes()
+	if diags.HasErrors() {
+		return fmt.Errorf("%s is not a Terraform variables file (%s): it may only set variables, name = value; Terraform would refuse it too", SecretVarFile, errorLine(diags))
+	}
+	return checkSet(SecretVarFile, inOrder(attrs), module)
+}
+
+// errorLine is where the first error of diags is, and nothing of what it says.
+func errorLine(diags hcl.Diagnostics) string {
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError && d.Subject != nil {
+			return fmt.Sprintf("line %d", d.Subject.Start.Line)
+		}
+	}
+	return "no line given"
+}
+
 // assignments are the variables a var file sets, in the file's order.
 func assignments(name string, src []byte) ([]*hcl.Attribute, error) {
 	f, diags := parse(name, src)
@@ -61,9 +96,14 @@ func assignments(name string, src []byte) ([]*hcl.Attribute, error) {
 	if diags.HasErrors() {
 		return nil, fmt.Errorf("%s is not a Terraform variables file (%s): it may only set variables, name = value; Terraform would refuse it too", shown(name), firstError(diags))
 	}
+	return inOrder(attrs), nil
+}
+
+// inOrder are a file's attributes in the file's order.
+func inOrder(attrs hcl.Attributes) []*hcl.Attribute {
 	set := slices.Collect(maps.Values(attrs))
 	slices.SortFunc(set, func(a, b *hcl.Attribute) int { return a.NameRange.Start.Byte - b.NameRange.Start.Byte })
-	return set, nil
+	return set
 }
 
 // declaredVariables are the names of the module's variable blocks.

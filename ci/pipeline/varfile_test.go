@@ -227,3 +227,48 @@ func FuzzCheckVarFile(f *testing.F) {
 		}
 	})
 }
+
+// --tf-var-file is checked like the environment's file, and its errors never repeat a value.
+func TestCheckSecretVarFile(t *testing.T) {
+	module := map[string][]byte{"variables.tf": []byte("variable \"db_password\" {\n  type      = string\n  sensitive = true\n  default   = \"changeme\"\n}\n")}
+	const secret = "CANARY-9f3k2"
+	tests := []struct {
+		name, src, want string // want "" for no error
+	}{
+		{"declared", `db_password = "` + secret + `"`, ""},
+		{"misspelt", "\n" + `db_pasword = "` + secret + `"`, "--tf-var-file: db_pasword is not a variable of the stack (line 2)"},
+		{"unterminated", `db_password = "` + secret, "--tf-var-file does not parse as a Terraform variables file (line 1)"},
+		{"a bare value", secret + "\n", "--tf-var-file "},
+		{"a block", "db {\n  password = \"" + secret + "\"\n}\n", "--tf-var-file is not a Terraform variables file (line 1)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckSecretVarFile([]byte(tt.src), module)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("err = %v, want none", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("err = %v, want %q", err, tt.want)
+			case err != nil && strings.Contains(err.Error(), "CANARY"):
+				t.Errorf("the error repeats the file's value: %v", err)
+			}
+		})
+	}
+}
+
+// FuzzCheckSecretVarFile: whatever the file holds around a quoted value, an error never
+// repeats it. (A variable's name is named: it is not a value.)
+func FuzzCheckSecretVarFile(f *testing.F) {
+	module := map[string][]byte{"variables.tf": []byte("variable \"db_password\" {}\n")}
+	f.Add("db_pasword = ", "\n")
+	f.Add("", "\n")
+	f.Add("x = [", "")
+	f.Add("db {\n a = ", "\n}")
+	f.Fuzz(func(t *testing.T, before, after string) {
+		const canary = "CANARYzq7"
+		err := CheckSecretVarFile([]byte(before+`"`+canary+`"`+after), module)
+		if err != nil && strings.Contains(err.Error(), canary) && !strings.Contains(before+after, canary) {
+			t.Errorf("the error repeats a value: %v", err)
+		}
+	})
+}

@@ -285,6 +285,16 @@ func TestSecretCanaryNeverLeaks(t *testing.T) {
 	assertNoLeak(t, canary, "plan stdout", res.Stdout)
 	assertNoLeak(t, canary, "plan stderr", res.Stderr)
 	assertNoLeakInDir(t, canary, dir)
+
+	// A misspelt name in the secret file is refused, as in the environment's file, and the
+	// refusal names the line, not the value: Terraform would plan with the default.
+	misspelt := []string{"SECRET_TFVARS=api_tokn = \"" + canary + "\"\n"}
+	res = mustFail(t, misspelt, append(slices.Clone(ctor), "plan", "--env=test")...)
+	if want := "--tf-var-file: api_tokn is not a variable of the stack (line 1)"; !strings.Contains(res.Stderr, want) {
+		t.Errorf("plan with a misspelt secret var file does not say %q:\n%s", want, lastLines(res.Stderr, 20))
+	}
+	assertNoLeak(t, canary, "refused plan stdout", res.Stdout)
+	assertNoLeak(t, canary, "refused plan stderr", res.Stderr)
 }
 
 // TestProdReplaceBackupAndRestore: prod refuses a replace without --force-recreate and
