@@ -130,6 +130,7 @@ func Map(resources []discovery.Resource, plan *tfjson.Plan, opts Options) (*Plan
 	}
 	cands := candidates(plan)
 	managed := managedIndex(plan)
+	ownImports := importing(plan)
 	taken := map[string]bool{} // every address the configuration or state uses
 	for _, c := range cands {
 		taken[c.address] = true
@@ -157,6 +158,10 @@ func Map(resources []discovery.Resource, plan *tfjson.Plan, opts Options) (*Plan
 		switch addr, managedOK := managedAddress(managed, r); {
 		case r.Type == "":
 			e.Status, e.Reason = Unmapped, fmt.Sprintf("type not supported by the importer (supported: %s)", strings.Join(discovery.Types, ", "))
+		case managedOK && ownImports[addr]:
+			// The plan's prior state holds what the configuration's own import blocks import:
+			// not managed yet, and imported by this plan without a block of ours.
+			e.Status, e.Address, e.Reason = Skipped, addr, "imported by an import block of the configuration"
 		case managedOK && opts.Force:
 			e.Status, e.Address, e.Force = Import, addr, true
 			e.Reason = "already managed; forced re-import (state rm first)"
@@ -285,6 +290,18 @@ func managedKey(typ, id string) string { return typ + "\x00" + id }
 
 // managedIndex maps type+id and type+arn of every resource in the plan's prior state to
 // its address, so a re-run skips what an earlier run imported.
+// importing are the addresses the plan imports through the configuration's own import
+// blocks.
+func importing(p *tfjson.Plan) map[string]bool {
+	out := map[string]bool{}
+	for _, rc := range p.ResourceChanges {
+		if rc != nil && rc.Change != nil && rc.Change.Importing != nil {
+			out[rc.Address] = true
+		}
+	}
+	return out
+}
+
 func managedIndex(p *tfjson.Plan) map[string]string {
 	idx := map[string]string{}
 	for _, r := range plan.ManagedResources(p.PriorState) {

@@ -390,3 +390,34 @@ func TestPrepareImportIDs(t *testing.T) {
 		})
 	}
 }
+
+// TestOwnImportBlockIsNotAlreadyManaged: a tagged bucket that the configuration imports
+// with an import block of its own is in the plan's prior state, though not in the state:
+// the report says the configuration imports it, not that it is already managed, and adds
+// no block of its own (Terraform refuses two imports to one address).
+func TestOwnImportBlockIsNotAlreadyManaged(t *testing.T) {
+	moto := mototest.Start(t)
+	discoverytest.New(moto.URL).Create(t, discoverytest.Spec{Type: discovery.S3Bucket, Name: "shop-prod-legacy", Tags: prod})
+	w := tftest.New(t, map[string]string{"main.tf": `
+import {
+  to = aws_s3_bucket.legacy
+  id = "shop-prod-legacy"
+}
+resource "aws_s3_bucket" "legacy" {
+  bucket = "shop-prod-legacy"
+  tags   = { Project = "shop", Environment = "prod" }
+}
+`})
+	providertest.Use(t, w, moto)
+	w.Init()
+	res, err := importer.Prepare(context.Background(), importer.Request{Discovery: config(moto), PlanJSON: w.PlanJSON(), Dir: w.Dir, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Plan.Entries) != 1 || len(res.Plan.Imports()) != 0 {
+		t.Fatalf("entries %v, imports %d; want the bucket alone, imported by nothing of ours", summary(res.Plan), len(res.Plan.Imports()))
+	}
+	if e := res.Plan.Entries[0]; e.Status != importer.Skipped || e.Address != "aws_s3_bucket.legacy" || e.Reason != "imported by an import block of the configuration" {
+		t.Errorf("entry = %+v", e)
+	}
+}
