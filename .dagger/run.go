@@ -50,6 +50,9 @@ type run struct {
 	// noWorkspace reads the configuration, local modules too, for terraform.workspace once
 	// (state.CheckNoWorkspace).
 	noWorkspace func() error
+	// masked are the values of --tf-var-file (pipeline.SecretValues): the engine scrubs them
+	// from every Terraform container's output, and plan.txt and apply.log are redacted.
+	masked []string
 }
 
 // warnOnce prints the constructor's warning once per call (each call is its own process).
@@ -74,6 +77,11 @@ func (m *Infra) newRun(ctx context.Context, env string) (*run, error) {
 	r.noWorkspace = sync.OnceValue(func() error {
 		return state.CheckNoWorkspace(name, sourceTree{ctx: ctx, src: m.Source}, m.TerraformDir)
 	})
+	secretVars, err := plaintext(ctx, "tf-var-file", m.TfVarFile)
+	if err != nil {
+		return nil, err
+	}
+	r.masked = pipeline.SecretValues([]byte(secretVars))
 	if m.Emulator != nil {
 		if r.emulator, err = m.Emulator.Start(ctx); err != nil {
 			return nil, fmt.Errorf("start the AWS emulator: %w", err)
@@ -210,7 +218,14 @@ func (r *run) container() *dagger.Container {
 	if r.m.TfVarFile != nil {
 		ctr = ctr.WithMountedSecret(secretVarFile, r.m.TfVarFile)
 	}
-	return ctr.WithEnvVariable("CACHEBUSTER", cacheBuster())
+	// Each value of the secret file as a secret of its own, which the engine scrubs from
+	// the output wherever Terraform shows it in clear (it scrubs the mounted file only
+	// whole). Names are random: a hash of a value would be a clue to it.
+	nonce := cacheBuster()
+	for i, v := range r.masked {
+		ctr = ctr.WithSecretVariable(fmt.Sprintf("INFRAPIPE_MASKED_%d", i), dag.SetSecret(fmt.Sprintf("infrapipe-masked-%d-%s", i, nonce), v))
+	}
+	return ctr.WithEnvVariable("CACHEBUSTER", nonce)
 }
 
 // cacheBuster differs on every call: set as an environment variable before an exec, it

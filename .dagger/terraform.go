@@ -276,7 +276,11 @@ func applyDir(ctx context.Context, a workdir.Applied[tfDir], rep pipeline.Apply,
 		return nil, err
 	}
 	if a.Changed {
-		dir = dir.WithFile(workdir.ApplyLog, a.Dir.file(workdir.ApplyLog))
+		log, err := a.Dir.Read(ctx, workdir.ApplyLog)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", workdir.ApplyLog, err)
+		}
+		dir = dir.WithNewFile(workdir.ApplyLog, pipeline.Redact(log, a.Dir.r.masked))
 	}
 	if a.Backup.Taken() {
 		dir = dir.WithFile(path.Join("backups", a.Backup.Backup.FileName()), a.Backup.Dir.file(workdir.PulledState))

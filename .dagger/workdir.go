@@ -49,7 +49,7 @@ func (d tfDir) file(name string) *dagger.File { return d.ctr.File(path.Join(outD
 // stateEnv is the run's environment as ci/workdir's sequences take it, without the plan
 // flags: enough for everything but a plan.
 func (r *run) stateEnv() workdir.Env {
-	return workdir.Env{Name: r.env, Profile: r.profile, Bucket: r.stateBucket}
+	return workdir.Env{Name: r.env, Profile: r.profile, Bucket: r.stateBucket, Masked: r.masked}
 }
 
 // planning is the run's initialized container and its environment with every plan's flags:

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"unicode"
@@ -269,6 +270,59 @@ func FuzzCheckSecretVarFile(f *testing.F) {
 		err := CheckSecretVarFile([]byte(before+`"`+canary+`"`+after), module)
 		if err != nil && strings.Contains(err.Error(), canary) && !strings.Contains(before+after, canary) {
 			t.Errorf("the error repeats a value: %v", err)
+		}
+	})
+}
+
+func TestSecretValues(t *testing.T) {
+	src := `
+db_password = "CANARY-pw-9f3k2"
+api_token   = "CANARY-tok-77ab1"
+settings    = { tier = "gold", dsn = "postgres://u:CANARY-pw-9f3k2@db/app" }
+hosts       = ["10.0.0.1", "short"]
+replicas    = 3
+`
+	got := SecretValues([]byte(src))
+	want := []string{"postgres://u:CANARY-pw-9f3k2@db/app", "CANARY-tok-77ab1", "CANARY-pw-9f3k2", "10.0.0.1"}
+	if !slices.Equal(got, want) {
+		t.Errorf("SecretValues = %q, want %q", got, want)
+	}
+	// A real plan destroying a terraform_data whose input held the password: Terraform shows
+	// the output, which lost the sensitive mark, in clear.
+	w := tftest.New(t, map[string]string{"main.tf": `
+variable "db_password" {
+  type      = string
+  sensitive = true
+}
+resource "terraform_data" "db" {
+  input = { password = var.db_password, tier = "gold" }
+}
+`})
+	w.Init()
+	w.Apply("-var=db_password=CANARY-pw-9f3k2")
+	w.Write("main.tf", "variable \"db_password\" {\n  type      = string\n  sensitive = true\n}\n")
+	plan := w.Run("plan", "-no-color", "-input=false", "-var=db_password=CANARY-pw-9f3k2")
+	if !strings.Contains(plan, "CANARY-pw-9f3k2") {
+		t.Fatalf("Terraform no longer shows the value on destroy; the case is moot:\n%s", plan)
+	}
+	red := Redact(plan, got)
+	if strings.Contains(red, "CANARY") || !strings.Contains(red, `"(sensitive value)"`) || !strings.Contains(red, `"gold"`) {
+		t.Errorf("Redact left a value, or masked a short one:\n%s", red)
+	}
+}
+
+// FuzzRedact: whatever the var file, every value SecretValues gives is gone from any text
+// holding it after Redact.
+func FuzzRedact(f *testing.F) {
+	f.Add(`a = "CANARY-pw-9f3k2"`, "x CANARY-pw-9f3k2 y")
+	f.Add(`a = { b = ["CANARY-aaaaaaaa", "CANARY-aaaa"] }`, "CANARY-aaaaaaaaCANARY-aaaa")
+	f.Fuzz(func(t *testing.T, src, text string) {
+		values := SecretValues([]byte(src))
+		red := Redact(text+strings.Join(values, " "), values)
+		for _, v := range values {
+			if strings.Contains(red, v) && !strings.Contains(Masked, v) {
+				t.Errorf("value %q left in %q", v, red)
+			}
 		}
 	})
 }

@@ -51,6 +51,9 @@ type Env struct {
 	// Bucket opens the state bucket from the caller's process: backups, stored plans and
 	// the versioning check go through it, not through Terraform.
 	Bucket func(context.Context) (*s3.Client, error)
+	// Masked are the secret variable file's values (pipeline.SecretValues), redacted from
+	// plan.txt: Terraform shows a sensitive value in clear where it loses the mark.
+	Masked []string
 }
 
 // Judged is a plan made or shown in Dir, read and judged by pipeline.Judge. Dir holds its
@@ -104,7 +107,7 @@ func Judge[D Dir[D]](ctx context.Context, d D, e Env, forceRecreate bool) (Judge
 	if err != nil {
 		return Judged[D]{}, err
 	}
-	rep, err := pipeline.Judge(e.Name, e.Profile, js, text, forceRecreate)
+	rep, err := pipeline.Judge(e.Name, e.Profile, js, pipeline.Redact(text, e.Masked), forceRecreate)
 	if err != nil {
 		return Judged[D]{}, err
 	}

@@ -297,6 +297,40 @@ func TestSecretCanaryNeverLeaks(t *testing.T) {
 	assertNoLeak(t, canary, "refused plan stderr", res.Stderr)
 }
 
+// TestSecretCanaryMaskedOnDestroy: Terraform shows a terraform_data's output in clear when
+// it destroys it, though its input was sensitive; the values of --tf-var-file are masked
+// in the progress stream and in plan.txt all the same.
+func TestSecretCanaryMaskedOnDestroy(t *testing.T) {
+	requireEngine(t)
+	t.Parallel()
+	moto := startMoto(t)
+	s := newStack(t, "app")
+	canary := "canary-" + unique(t) + unique(t)
+	env := []string{"SECRET_TFVARS=api_token = \"" + canary + "\"\n"}
+	ctor := append(append(s.Ctor(), moto.Ctor()...), "--tf-var-file=env:SECRET_TFVARS")
+	mustCall(t, env, append(slices.Clone(ctor), "apply", "--env=test")...)
+
+	// Drop the resource that holds the token (and the output that reads it).
+	for file, block := range map[string]string{
+		"main.tf":    "resource \"terraform_data\" \"token\" {\n  input = var.api_token\n}\n",
+		"outputs.tf": "output \"api_token\" {\n  description = \"The secret, for the post-deploy checks; sensitive, never printed.\"\n  value       = terraform_data.token.output\n  sensitive   = true\n}\n",
+	} {
+		data := readFile(t, s.Dir, file)
+		if !strings.Contains(data, block) {
+			t.Fatalf("%s has no block %q", file, block)
+		}
+		s.Write(t, file, strings.Replace(data, block, "", 1))
+	}
+	dir := filepath.Join(t.TempDir(), "plan")
+	res := mustCall(t, env, append(slices.Clone(ctor), "plan", "--env=test", "export", "--path="+dir)...)
+	if plan := readFile(t, dir, "plan.txt"); !strings.Contains(plan, "terraform_data.token will be destroyed") || !strings.Contains(plan, `"(sensitive value)"`) {
+		t.Errorf("plan.txt does not destroy terraform_data.token with its output masked:\n%s", plan)
+	}
+	assertNoLeak(t, canary, "plan stdout", res.Stdout)
+	assertNoLeak(t, canary, "plan stderr", res.Stderr)
+	assertNoLeakInDir(t, canary, dir)
+}
+
 // TestProdReplaceBackupAndRestore: prod refuses a replace without --force-recreate and
 // applies it with it, after a state backup that `backups` lists; restore-state shows the
 // comparison without changing anything, then with --confirm puts the pre-apply state back
