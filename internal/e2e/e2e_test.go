@@ -245,8 +245,7 @@ func TestSecretCanaryNeverLeaks(t *testing.T) {
 	requireEngine(t)
 	t.Parallel()
 	s := newStack(t, "app")
-	canary := "canary-" + unique(t) + unique(t)
-	env := []string{"SECRET_TFVARS=api_token = \"" + canary + "\"\n"}
+	canary, env := secretToken(t)
 	ctor := append(s.Ctor(), "--emulate-aws", "--tf-var-file=env:SECRET_TFVARS")
 
 	dir := filepath.Join(t.TempDir(), "pipeline")
@@ -305,8 +304,7 @@ func TestSecretCanaryMaskedOnDestroy(t *testing.T) {
 	t.Parallel()
 	moto := startMoto(t)
 	s := newStack(t, "app")
-	canary := "canary-" + unique(t) + unique(t)
-	env := []string{"SECRET_TFVARS=api_token = \"" + canary + "\"\n"}
+	canary, env := secretToken(t)
 	ctor := append(append(s.Ctor(), moto.Ctor()...), "--tf-var-file=env:SECRET_TFVARS")
 	mustCall(t, env, append(slices.Clone(ctor), "apply", "--env=test")...)
 

@@ -500,6 +500,13 @@ func (m *Moto) Object(t *testing.T, key string) ([]byte, bool) {
 }
 
 // assertNoLeak fails when canary occurs in s or in any file under dir (dir may be "").
+// secretToken is a canary value unique to the test, and the environment that passes it as
+// the app stack's api_token in a secret var file (--tf-var-file=env:SECRET_TFVARS).
+func secretToken(t *testing.T) (canary string, env []string) {
+	canary = "canary-" + unique(t) + unique(t)
+	return canary, []string{"SECRET_TFVARS=api_token = \"" + canary + "\"\n"}
+}
+
 func assertNoLeak(t *testing.T, canary, what, s string) {
 	t.Helper()
 	if strings.Contains(s, canary) {

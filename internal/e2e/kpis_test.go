@@ -25,8 +25,7 @@ func TestRunRecordsAndKPIs(t *testing.T) {
 	t.Parallel()
 	moto := startMoto(t)
 	s := newStack(t, "app")
-	canary := "canary-" + unique(t) + unique(t)
-	env := []string{"SECRET_TFVARS=api_token = \"" + canary + "\"\n"}
+	canary, env := secretToken(t)
 	ctor := append(append(s.Ctor(), moto.Ctor()...), "--tf-var-file=env:SECRET_TFVARS")
 	broken := s.Copy(t)
 	broken.Write(t, "broken.tf", "resource \"terraform_data\" \"broken\" {\n  input = var.not_declared\n}\n")
