@@ -31,7 +31,7 @@ const (
 // JSON and a "//" key is a comment. A file that does not parse is an error: Terraform
 // refuses it too.
 func CheckVarFile(name string, src []byte, module map[string][]byte) error {
-	set, err := assignments(name, src)
+	set, err := assignments(name, src, firstError)
 	if err != nil {
 		return err
 	}
@@ -65,15 +65,11 @@ const SecretVarFile = "--tf-var-file"
 // name lines and variable names, never a value: a parse error gives only its line, where
 // CheckVarFile quotes the parser, whose detail may repeat what it read.
 func CheckSecretVarFile(src []byte, module map[string][]byte) error {
-	f, diags := hclparse.NewParser().ParseHCL(src, SecretVarFile)
-	if diags.HasErrors() {
-		return fmt.Errorf("%s does not parse as a Terraform variables file (%s): correct it; Terraform would refuse it too", SecretVarFile, errorLine(diags))
+	set, err := assignments(SecretVarFile, src, errorLine)
+	if err != nil {
+		return err
 	}
-	attrs, diags := f.Body.JustAttributes()
-	if diags.HasErrors() {
-		return fmt.Errorf("%s is not a Terraform variables file (%s): it may only set variables, name = value; Terraform would refuse it too", SecretVarFile, errorLine(diags))
-	}
-	return checkSet(SecretVarFile, inOrder(attrs), module)
+	return checkSet(SecretVarFile, set, module)
 }
 
 // errorLine is where the first error of diags is, and nothing of what it says.
@@ -86,24 +82,20 @@ func errorLine(diags hcl.Diagnostics) string {
 	return "no line given"
 }
 
-// assignments are the variables a var file sets, in the file's order.
-func assignments(name string, src []byte) ([]*hcl.Attribute, error) {
+// assignments are the variables a var file sets, in the file's order; where words the
+// parser's error for the message (firstError, or errorLine for a secret file).
+func assignments(name string, src []byte, where func(hcl.Diagnostics) string) ([]*hcl.Attribute, error) {
 	f, diags := parse(name, src)
 	if diags.HasErrors() {
-		return nil, fmt.Errorf("%s does not parse as a Terraform variables file (%s): correct it; Terraform would refuse it too", shown(name), firstError(diags))
+		return nil, fmt.Errorf("%s does not parse as a Terraform variables file (%s): correct it; Terraform would refuse it too", shown(name), where(diags))
 	}
 	attrs, diags := f.Body.JustAttributes()
 	if diags.HasErrors() {
-		return nil, fmt.Errorf("%s is not a Terraform variables file (%s): it may only set variables, name = value; Terraform would refuse it too", shown(name), firstError(diags))
+		return nil, fmt.Errorf("%s is not a Terraform variables file (%s): it may only set variables, name = value; Terraform would refuse it too", shown(name), where(diags))
 	}
-	return inOrder(attrs), nil
-}
-
-// inOrder are a file's attributes in the file's order.
-func inOrder(attrs hcl.Attributes) []*hcl.Attribute {
 	set := slices.Collect(maps.Values(attrs))
 	slices.SortFunc(set, func(a, b *hcl.Attribute) int { return a.NameRange.Start.Byte - b.NameRange.Start.Byte })
-	return set
+	return set, nil
 }
 
 // declaredVariables are the names of the module's variable blocks.
