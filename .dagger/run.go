@@ -50,9 +50,11 @@ type run struct {
 	// noWorkspace reads the configuration, local modules too, for terraform.workspace once
 	// (state.CheckNoWorkspace).
 	noWorkspace func() error
-	// masked are the values of --tf-var-file (pipeline.SecretValues): the engine scrubs them
-	// from every Terraform container's output, and plan.txt and apply.log are redacted.
-	masked []string
+	// secretSrc is --tf-var-file's contents, read once ("" when not given), and masked
+	// its values (pipeline.SecretValues): the engine scrubs them from every Terraform
+	// container's output, and plan.txt and apply.log are redacted.
+	secretSrc string
+	masked    []string
 }
 
 // warnOnce prints the constructor's warning once per call (each call is its own process).
@@ -77,11 +79,10 @@ func (m *Infra) newRun(ctx context.Context, env string) (*run, error) {
 	r.noWorkspace = sync.OnceValue(func() error {
 		return state.CheckNoWorkspace(name, sourceTree{ctx: ctx, src: m.Source}, m.TerraformDir)
 	})
-	secretVars, err := plaintext(ctx, "tf-var-file", m.TfVarFile)
-	if err != nil {
+	if r.secretSrc, err = plaintext(ctx, "tf-var-file", m.TfVarFile); err != nil {
 		return nil, err
 	}
-	r.masked = pipeline.SecretValues([]byte(secretVars))
+	r.masked = pipeline.SecretValues([]byte(r.secretSrc))
 	if m.Emulator != nil {
 		if r.emulator, err = m.Emulator.Start(ctx); err != nil {
 			return nil, fmt.Errorf("start the AWS emulator: %w", err)

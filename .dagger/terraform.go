@@ -20,7 +20,7 @@ import (
 // pipeline.VarFileCandidates), then --tf-var-file. Each may set only variables the stack
 // declares (pipeline.CheckVarFile, CheckSecretVarFile, whose errors hold no value).
 func (r *run) varFileArgs(ctx context.Context) ([]string, error) {
-	if err := r.checkSecretVarFile(ctx); err != nil {
+	if err := r.checkSecretVarFile(); err != nil {
 		return nil, err
 	}
 	found := ""
@@ -57,20 +57,16 @@ func (r *run) checkVarFile(ctx context.Context, name string) error {
 }
 
 // checkSecretVarFile refuses --tf-var-file when it sets a variable the root module does not
-// declare, read in this process only: it reaches containers as a secret mount.
-func (r *run) checkSecretVarFile(ctx context.Context) error {
+// declare, read in this process only (newRun): it reaches containers as a secret mount.
+func (r *run) checkSecretVarFile() error {
 	if r.m.TfVarFile == nil {
 		return nil
-	}
-	src, err := plaintext(ctx, "tf-var-file", r.m.TfVarFile)
-	if err != nil {
-		return err
 	}
 	code, err := r.code()
 	if err != nil {
 		return err
 	}
-	return pipeline.CheckSecretVarFile([]byte(src), code)
+	return pipeline.CheckSecretVarFile([]byte(r.secretSrc), code)
 }
 
 // secretVarFile is where --tf-var-file is mounted: a secret mount, never a layer or a log.
