@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwschemas "github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
@@ -97,13 +98,13 @@ func (r Resource) region() string {
 	return arnRegion(r.str("arn"))
 }
 
-// arnRegion is the region field of arn:partition:service:region:account:resource.
-func arnRegion(arn string) string {
-	parts := strings.SplitN(arn, ":", 5)
-	if len(parts) < 5 || parts[0] != "arn" {
+// arnRegion is the region field of an ARN (the SDK's arn.Parse), "" when s is none.
+func arnRegion(s string) string {
+	a, err := arn.Parse(s)
+	if err != nil {
 		return ""
 	}
-	return parts[3]
+	return a.Region
 }
 
 // Resources reads the managed resources of a state, as `terraform show -json` prints it,
