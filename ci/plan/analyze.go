@@ -178,7 +178,7 @@ func (a *Analysis) readDrift(drift []json.RawMessage, attrs []tfjson.ResourceAtt
 		}
 		a.Counts.Drift++
 		a.Drift = append(a.Drift, c)
-		if changed[c.Address] || relevant(values, attrs) {
+		if changed[c.Address] || relevant(c.Address, values, attrs) {
 			a.relevantDrift = append(a.relevantDrift, c)
 		}
 	}

@@ -26,19 +26,18 @@ func (a *Analysis) KeepRelevantDrift() {
 // driftValues are a resource_drift entry's values, read only to compare them at the
 // relevant paths; they are never kept.
 type driftValues struct {
-	Address string `json:"address"`
-	Change  *struct {
+	Change *struct {
 		Before json.RawMessage `json:"before"`
 		After  json.RawMessage `json:"after"`
 	} `json:"change"`
 }
 
-// relevant reports whether a drift entry changed a value at one of the paths that
-// relevant_attributes names for its resource (or for every resource).
-func relevant(d driftValues, attrs []tfjson.ResourceAttribute) bool {
+// relevant reports whether the drift entry of address changed a value at one of the paths
+// that relevant_attributes names for its resource (or for every resource).
+func relevant(address string, d driftValues, attrs []tfjson.ResourceAttribute) bool {
 	var paths [][]json.RawMessage
 	for _, ra := range attrs {
-		if ra.Resource == "" || ra.Resource == d.Address {
+		if ra.Resource == "" || ra.Resource == address {
 			paths = append(paths, ra.Attribute)
 		}
 	}
