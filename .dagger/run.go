@@ -43,10 +43,11 @@ type run struct {
 	// prepare makes the emulator's state bucket once (bootstrapEmulator).
 	prepare  sync.Once
 	prepared error
-	// code is the root module's files, and vars the variable file flags (varFileArgs),
-	// read from the source once per run: every init and every plan of the run needs them.
+	// code is the root module's files, and vars the checked variables files
+	// (checkedVarFiles), read from the source once per run: every init and every plan of
+	// the run needs them.
 	code func() (map[string][]byte, error)
-	vars func() ([]string, error)
+	vars func() (pipeline.VarFiles, error)
 	// noWorkspace reads the configuration, local modules too, for terraform.workspace once
 	// (state.CheckNoWorkspace).
 	noWorkspace func() error
@@ -75,7 +76,7 @@ func (m *Infra) newRun(ctx context.Context, env string) (*run, error) {
 	})
 	r := &run{m: m, env: name, profile: profile}
 	r.code = sync.OnceValues(func() (map[string][]byte, error) { return m.rootModule(ctx) })
-	r.vars = sync.OnceValues(func() ([]string, error) { return r.varFileArgs(ctx) })
+	r.vars = sync.OnceValues(func() (pipeline.VarFiles, error) { return r.checkedVarFiles(ctx) })
 	r.noWorkspace = sync.OnceValue(func() error {
 		return state.CheckNoWorkspace(name, sourceTree{ctx: ctx, src: m.Source}, m.TerraformDir)
 	})

@@ -15,70 +15,31 @@ import (
 	"github.com/infrapipe/infrapipe/ci/workdir"
 )
 
-// varFileArgs are the variable file flags (pipeline.VarFileArgs), which r.vars reads once
-// per run: the environment's file when the repository has one (the first of
-// pipeline.VarFileCandidates), then --tf-var-file. Each may set only variables the stack
-// declares (pipeline.CheckVarFile, CheckSecretVarFile, whose errors hold no value).
-func (r *run) varFileArgs(ctx context.Context) ([]string, error) {
-	if err := r.checkSecretVarFile(); err != nil {
-		return nil, err
+// varFiles are the run's variables files (pipeline.FindVarFiles): the environment's, when
+// the stack has one, and --tf-var-file. r.vars reads them once per run and checks them.
+func (r *run) varFiles(ctx context.Context) (pipeline.VarFiles, error) {
+	mount := ""
+	if r.m.TfVarFile != nil {
+		mount = secretVarFile
 	}
-	found := ""
-	for _, name := range pipeline.VarFileCandidates(r.profile) {
-		p := path.Join(r.m.TerraformDir, name)
-		ok, err := r.m.Source.Exists(ctx, p)
-		if err != nil {
-			return nil, fmt.Errorf("look for %s: %w", p, err)
-		}
-		if ok {
-			if err := r.checkVarFile(ctx, name); err != nil {
-				return nil, err
-			}
-			found = name
-			break
-		}
-	}
-	return pipeline.VarFileArgs(r.profile, found, r.secretVars())
+	return pipeline.FindVarFiles(dirReader(ctx, r.m.Source), r.m.TerraformDir, r.profile, mount, []byte(r.secretSrc))
 }
 
-// checkVarFile refuses the environment's var file (name, in the Terraform directory) when it
-// sets a variable the root module does not declare (pipeline.CheckVarFile).
-func (r *run) checkVarFile(ctx context.Context, name string) error {
-	p := path.Join(r.m.TerraformDir, name)
-	src, err := r.m.Source.File(p).Contents(ctx)
+// checkedVarFiles are varFiles, refused when one sets a variable the stack does not declare.
+func (r *run) checkedVarFiles(ctx context.Context) (pipeline.VarFiles, error) {
+	v, err := r.varFiles(ctx)
 	if err != nil {
-		return fmt.Errorf("read %s: %w", p, err)
+		return v, err
 	}
 	code, err := r.code()
 	if err != nil {
-		return err
+		return v, err
 	}
-	return pipeline.CheckVarFile(name, []byte(src), code)
-}
-
-// checkSecretVarFile refuses --tf-var-file when it sets a variable the root module does not
-// declare, read in this process only (newRun): it reaches containers as a secret mount.
-func (r *run) checkSecretVarFile() error {
-	if r.m.TfVarFile == nil {
-		return nil
-	}
-	code, err := r.code()
-	if err != nil {
-		return err
-	}
-	return pipeline.CheckSecretVarFile([]byte(r.secretSrc), code)
+	return v, v.Check(code)
 }
 
 // secretVarFile is where --tf-var-file is mounted: a secret mount, never a layer or a log.
 const secretVarFile = "/run/secrets/infrapipe/secret.tfvars"
-
-// secretVars is where container() mounts --tf-var-file, "" when it was not given.
-func (r *run) secretVars() string {
-	if r.m.TfVarFile == nil {
-		return ""
-	}
-	return secretVarFile
-}
 
 // Plan runs terraform plan for one environment (init with that environment's backend, its
 // variables file, the profile's lock timeout) and returns a directory with plan.txt,

@@ -65,13 +65,14 @@ func (m *Infra) ForceUnlock(
 
 // currentLock asks Terraform which lock holds the state: a plan without refresh that gives
 // up at once takes the lock exactly as apply would, for any backend (S3 lockfile or
-// DynamoDB); ci/state reads its outcome. nil means nothing holds it.
+// DynamoDB); ci/state reads its outcome. nil means nothing holds it. The variables files
+// are not checked: a misspelt variable must not keep a user from a held lock.
 func (r *run) currentLock(ctx context.Context, ctr *dagger.Container) (*state.LockInfo, error) {
-	vars, err := r.vars()
+	vars, err := r.varFiles(ctx)
 	if err != nil {
 		return nil, err
 	}
-	res, err := execAny(ctx, ctr, commands.LockProbe(vars...))
+	res, err := execAny(ctx, ctr, commands.LockProbe(vars.Args()...))
 	if err != nil {
 		return nil, err
 	}

@@ -75,6 +75,6 @@ func (r *run) workEnv(ctx context.Context) (workdir.Env, error) {
 		return workdir.Env{}, err
 	}
 	e := r.stateEnv()
-	e.PlanArgs = append(state.LockArgs(r.profile), vars...)
+	e.PlanArgs, e.VarFiles = append(state.LockArgs(r.profile), vars.Args()...), vars.Names()
 	return e, nil
 }

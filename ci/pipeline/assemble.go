@@ -62,6 +62,15 @@ type PlanReport struct {
 	// Sections follow the plan in the summary: access and encryption changes, the stored
 	// plan's reference. Empty ones are left out.
 	Sections []string
+	// VarFiles are the variables files the plan read (VarFiles.Names), for its summary.
+	VarFiles []string
+}
+
+// Result is the plan's result.json (ci/report).
+func (p *PlanReport) Result() report.Result {
+	r := report.NewResult(p.Analysis, p.Profile, p.Decision)
+	r.VarFiles = p.VarFiles
+	return r
 }
 
 // Outcomes are the steps' outcomes in pipeline order.
@@ -122,7 +131,7 @@ func (r *Report) Files() ([]string, RunResult, error) {
 	sections := []report.Section{}
 	if r.Plan != nil {
 		run.NoChanges = !r.Plan.Analysis.Counts.HasChanges()
-		planRes := report.NewResult(r.Plan.Analysis, r.Plan.Profile, r.Plan.Decision)
+		planRes := r.Plan.Result()
 		res.Plan = &planRes
 		sections = append(sections, report.PlanSection(planRes))
 		for _, s := range r.Plan.Sections {

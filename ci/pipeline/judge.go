@@ -51,39 +51,6 @@ func (a Apply) Facts(planned runs.Facts, started, ended time.Time) runs.Facts {
 	return f
 }
 
-// VarFileCandidates are the files that may be the environment's var file, in the order the
-// module looks for them (relative to the Terraform directory): pipeline.yaml's var_file, or
-// the built-in environments/<env>.tfvars and then its JSON form, which Terraform reads as
-// well (a stack written in JSON had its values ignored without a word).
-func VarFileCandidates(p environment.Profile) []string {
-	switch {
-	case p.VarFile == "":
-		return nil
-	case p.VarFileSet:
-		return []string{p.VarFile}
-	}
-	return []string{p.VarFile, p.VarFile + ".json"}
-}
-
-// VarFileArgs are terraform's variable file flags: the environment's file when the stack
-// has one (found: the first of VarFileCandidates that exists, "" for none), then the secret
-// file (--tf-var-file, "" when not given), so secrets win. A var_file that pipeline.yaml
-// names and the stack lacks is an error: planning without it would deploy the variables'
-// defaults, where the built-in one may be missing from a stack that needs no variables.
-func VarFileArgs(p environment.Profile, found string, secretFile string) ([]string, error) {
-	var args []string
-	switch {
-	case found != "":
-		args = append(args, "-var-file="+found)
-	case p.VarFile != "" && p.VarFileSet:
-		return nil, fmt.Errorf("pipeline.yaml's var_file for %s is %s, which is not in the Terraform directory: add the file, or correct var_file (a path relative to the Terraform directory)", p.Name, p.VarFile)
-	}
-	if secretFile != "" {
-		args = append(args, "-var-file="+secretFile)
-	}
-	return args, nil
-}
-
 // ImportFacts are the run record of an import call that ended with err: its one step, and
 // applied only when it was no dry run and succeeded.
 func ImportFacts(started, ended time.Time, dryRun bool, err error, reproduce Command) runs.Facts {

@@ -15,7 +15,7 @@ import (
 // limit so that a long plan cannot push the stored plan's apply line or the reproduce line
 // out.
 func (p *PlanReport) Summary(reproduce Command, more ...string) string {
-	sections := []report.Section{report.PlanSection(report.NewResult(p.Analysis, p.Profile, p.Decision))}
+	sections := []report.Section{report.PlanSection(p.Result())}
 	for _, s := range append(append([]string{}, p.Sections...), more...) {
 		if s != "" {
 			sections = append(sections, report.Text(s))
@@ -30,7 +30,7 @@ func (p *PlanReport) Summary(reproduce Command, more ...string) string {
 // are the module's to add: they hold secrets and are not text.
 func (p *PlanReport) Files(reproduce Command, more ...string) ([]string, error) {
 	var js strings.Builder
-	if err := report.NewResult(p.Analysis, p.Profile, p.Decision).WriteJSON(&js); err != nil {
+	if err := p.Result().WriteJSON(&js); err != nil {
 		return nil, fmt.Errorf("write result.json: %w", err)
 	}
 	return []string{"plan.txt", p.Text, "summary.md", p.Summary(reproduce, more...), ResultFile, js.String()}, nil

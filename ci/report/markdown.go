@@ -46,11 +46,7 @@ func resourcesIn(r Result) string {
 	if len(names) == 0 && r.RegionsUnknown == 0 && r.Region != "" {
 		names = []string{r.Region}
 	}
-	spans := make([]string, len(names))
-	for i, n := range names {
-		spans[i] = markdown.CodeSpan(n)
-	}
-	in := strings.Join(spans, ", ")
+	in := codeSpans(names)
 	switch {
 	case r.RegionsUnknown == 0:
 		return in
@@ -58,6 +54,15 @@ func resourcesIn(r Result) string {
 		return "regions set by expressions the plan does not resolve"
 	}
 	return in + " and regions set by expressions the plan does not resolve"
+}
+
+// codeSpans is names as code spans, separated by commas.
+func codeSpans(names []string) string {
+	spans := make([]string, len(names))
+	for i, n := range names {
+		spans[i] = markdown.CodeSpan(n)
+	}
+	return strings.Join(spans, ", ")
 }
 
 // planMarkdown is the plan summary without a footer, in at most limit bytes.
@@ -73,6 +78,9 @@ func planMarkdown(r Result, limit int) string {
 	}
 	if in := resourcesIn(r); in != "" {
 		where = append(where, "resources in "+in)
+	}
+	if len(r.VarFiles) > 0 {
+		where = append(where, "variables from "+codeSpans(r.VarFiles))
 	}
 	if len(where) > 0 {
 		d.line(strings.Join(where, " · "))

@@ -131,6 +131,15 @@ func TestMarkdownPassAndNoChanges(t *testing.T) {
 		r.State != "s3://acme-state/network/test/terraform.tfstate" || r.Region != "eu-west-1" {
 		t.Errorf("state object or region not named: %q, %q\n%s", r.State, r.Region, md)
 	}
+	// And the variables files the plan read, so a reviewer sees which values it deployed.
+	r.VarFiles = []string{"terraform/environments/test.tfvars", "--tf-var-file"}
+	if md := Markdown(r, ""); !strings.Contains(md, " · variables from `terraform/environments/test.tfvars`, `--tf-var-file`\n") {
+		t.Errorf("variables files not named:\n%s", md)
+	}
+	var js strings.Builder
+	if err := r.WriteJSON(&js); err != nil || !strings.Contains(js.String(), `"var_files": [`) {
+		t.Errorf("result.json lacks var_files (%v):\n%s", err, js.String())
+	}
 }
 
 // The header names the regions the plan's provider configurations put resources in, the

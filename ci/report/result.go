@@ -28,9 +28,12 @@ type Result struct {
 	// state bucket's; Regions are where the plan's aws provider configurations put
 	// resources (Region for one that names none), and RegionsUnknown how many name theirs
 	// by an expression the plan does not resolve.
-	Region           string            `json:"region,omitempty"`
-	Regions          []string          `json:"regions,omitempty"`
-	RegionsUnknown   int               `json:"regions_unknown,omitempty"`
+	Region         string   `json:"region,omitempty"`
+	Regions        []string `json:"regions,omitempty"`
+	RegionsUnknown int      `json:"regions_unknown,omitempty"`
+	// VarFiles are the variables files the plan read: the environment's, by its path in the
+	// repository, and --tf-var-file by its flag.
+	VarFiles         []string          `json:"var_files,omitempty"`
 	Verdict          gate.Verdict      `json:"verdict"`
 	Reasons          []string          `json:"reasons"`
 	Counts           plan.Counts       `json:"counts"`

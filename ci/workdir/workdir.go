@@ -46,8 +46,10 @@ type Dir[D any] interface {
 type Env struct {
 	Name    environment.Name
 	Profile environment.Profile
-	// PlanArgs are every plan's flags: locking, then the variable files.
+	// PlanArgs are every plan's flags: locking, then the variable files, which VarFiles
+	// names for the summary (pipeline.VarFiles.Names).
 	PlanArgs []string
+	VarFiles []string
 	// Bucket opens the state bucket from the caller's process: backups, stored plans and
 	// the versioning check go through it, not through Terraform.
 	Bucket func(context.Context) (*s3.Client, error)
@@ -111,6 +113,7 @@ func Judge[D Dir[D]](ctx context.Context, d D, e Env, forceRecreate bool) (Judge
 	if err != nil {
 		return Judged[D]{}, err
 	}
+	rep.VarFiles = e.VarFiles
 	return Judged[D]{Dir: d, Report: rep, JSON: js}, nil
 }
 

@@ -436,14 +436,17 @@ func TestDrift(t *testing.T) {
 	})
 
 	t.Run("with the plan's variable files", func(t *testing.T) {
-		// A stack without its environment's variables file plans (pipeline.VarFileArgs
+		// A stack without its environment's variables file plans (pipeline.FindVarFiles
 		// leaves the file out), so drift must take the plan's flags, not the profile's file.
 		e := f.env
-		e.PlanArgs = append(state.LockArgs(e.Profile), "-var-file=other.tfvars")
+		e.PlanArgs, e.VarFiles = append(state.LockArgs(e.Profile), "-var-file=other.tfvars"), []string{"other.tfvars"}
 		other := f.workdir(t, "other/test/terraform.tfstate", map[string]string{"main.tf": dataTF, "other.tfvars": `v = "b"` + "\n"})
 		p, err := workdir.Plan(ctx, other, e, false)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if got := p.Report.Result().VarFiles; !slices.Equal(got, e.VarFiles) {
+			t.Errorf("the plan's result names variables files %q, want %q", got, e.VarFiles)
 		}
 		if _, err := workdir.Apply(ctx, e, p, time.Now()); err != nil {
 			t.Fatal(err)

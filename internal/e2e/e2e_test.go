@@ -562,10 +562,11 @@ func TestResourcesInAnotherRegionThanTheState(t *testing.T) {
 	if got := moto.MustState(t, testKey).Addresses(); !slices.Contains(got, "aws_dynamodb_table.items") {
 		t.Errorf("after import the state in the us-east-1 bucket holds %v, want aws_dynamodb_table.items", got)
 	}
-	// The plan's summary names both: where the state is, and where the resources are.
+	// The plan's summary names both: where the state is, and where the resources are; and
+	// the variables file the plan read.
 	summary := readFile(t, export(t, nil, append(ctor, "plan", "--env=test")...), "summary.md")
-	if !strings.Contains(summary, "State: `s3://e2e-terraform-state/"+testKey+"` · resources in `eu-west-1`") {
-		t.Errorf("the plan's summary does not name the state object and the resources' region:\n%s", summary)
+	if !strings.Contains(summary, "State: `s3://e2e-terraform-state/"+testKey+"` · resources in `eu-west-1` · variables from `environments/test.tfvars`") {
+		t.Errorf("the plan's summary does not name the state object, the resources' region and the variables file:\n%s", summary)
 	}
 }
 

@@ -20,7 +20,7 @@ import (
 // exec with SIGKILL when its client goes away, so the lock stays behind: the test holds the
 // docs/state.md to that. The next apply's message leads to force-unlock and import; force-unlock
 // refuses a wrong ID and a fresh lock, releases it with --force, and prod shows a lock and
-// releases it only with --confirm. Then apply succeeds and a plan is clean.
+// releases it only with --confirm, even with a var file that plan refuses. Then apply succeeds and a plan is clean.
 func TestInterruptedApplyThenForceUnlock(t *testing.T) {
 	requireEngine(t)
 	t.Parallel()
@@ -110,14 +110,22 @@ func TestInterruptedApplyThenForceUnlock(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	shown := mustCall(t, nil, arg("force-unlock", "--env=prod", "--lock-id="+lock.ID, "--force")...)
+	// A misspelt variable in prod's var file, which plan refuses, does not stand between
+	// the user and the lock.
+	typo := s.Copy(t)
+	typo.SetVars(t, "prod", map[string]string{"replica_cuont": "3"})
+	typoArg := func(a ...string) []string { return append(append(typo.Ctor(), moto.Ctor()...), a...) }
+	if res := mustFail(t, nil, typoArg("plan", "--env=prod")...); !strings.Contains(res.Stderr, "replica_cuont is not a variable of the stack") {
+		t.Errorf("plan with a misspelt variable was not refused for it:\n%s", lastLines(res.Stderr, 20))
+	}
+	shown := mustCall(t, nil, typoArg("force-unlock", "--env=prod", "--lock-id="+lock.ID, "--force")...)
 	if !strings.Contains(shown.Stdout, "# prod: state lock shown, not released") || !strings.Contains(shown.Stdout, "--confirm") {
 		t.Errorf("force-unlock in prod without --confirm did not show the lock and the --confirm line:\n%s", shown.Stdout)
 	}
 	if _, held := moto.Object(t, prodKey+".tflock"); !held {
 		t.Fatal("force-unlock in prod without --confirm released the lock")
 	}
-	mustCall(t, nil, arg("force-unlock", "--env=prod", "--lock-id="+lock.ID, "--force", "--confirm")...)
+	mustCall(t, nil, typoArg("force-unlock", "--env=prod", "--lock-id="+lock.ID, "--force", "--confirm")...)
 	if _, held := moto.Object(t, prodKey+".tflock"); held {
 		t.Fatal("force-unlock --confirm in prod left the lock in place")
 	}
