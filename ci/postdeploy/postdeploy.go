@@ -179,7 +179,7 @@ func Run(ctx context.Context, c Checks) (*Suite, error) {
 		case code == 2 && live.empty():
 			tc.Failure = fmt.Sprintf("nothing is deployed: the state of %s holds no resources (never applied?), so the plan creates everything:\n%s", c.Env, pipeline.Tail(out, 5))
 		case code == 2:
-			tc.Failure = "terraform plan still has changes after the apply:\n" + pipeline.Tail(out, 20)
+			tc.Failure = "terraform plan still has changes after the apply:\n" + planHeadlines(out, maxHeadlines)
 		default:
 			tc.Failure = fmt.Sprintf("terraform plan failed (exit code %d):\n%s", code, pipeline.Tail(out, 20))
 		}
@@ -298,4 +298,38 @@ func (ls *liveState) run(ctx context.Context, name string, check liveCheck) Case
 		c.Failure = err.Error()
 	}
 	return c
+}
+
+// maxHeadlines bounds the resources a converged failure names; the plan has the rest.
+const maxHeadlines = 20
+
+// planHeadlines is what terraform plan's text (-no-color) says it would change: each
+// resource's headline ("# terraform_data.app will be updated in-place"), at most max of
+// them, then its "Plan:" line. The output's tail alone showed the last resource's
+// attributes and cut the others off.
+func planHeadlines(out string, max int) string {
+	var heads []string
+	total, summary := 0, ""
+	for _, line := range strings.Split(out, "\n") {
+		switch t := strings.TrimSpace(line); {
+		// Terraform indents a resource's headline by two spaces, comments inside its body
+		// by more.
+		case strings.HasPrefix(line, "  # "):
+			if total++; len(heads) < max {
+				heads = append(heads, t)
+			}
+		case strings.HasPrefix(t, "Plan: "):
+			summary = t
+		}
+	}
+	if total == 0 { // a format this does not know: show what it ended with
+		return pipeline.Tail(out, 20)
+	}
+	if total > len(heads) {
+		heads = append(heads, fmt.Sprintf("… and %d more", total-len(heads)))
+	}
+	if summary != "" {
+		heads = append(heads, summary)
+	}
+	return strings.Join(heads, "\n")
 }

@@ -126,7 +126,7 @@ func TestRun(t *testing.T) {
 	}, {
 		name: "pending changes fail converged", checks: all[:1], url: ok.URL, planArgs: []string{"-var=release=2"},
 		want: map[string][]string{
-			ConvergedName: {"FAIL: terraform plan still has changes after the apply:\n", "terraform_data.app will be updated in-place", `input  = "1" -> "2"`},
+			ConvergedName: {"FAIL: terraform plan still has changes after the apply:\n# terraform_data.app will be updated in-place\nPlan: 0 to add, 1 to change, 0 to destroy."},
 			deployment:    {notInPostDeploy}, security: {notInPostDeploy}, OutputsName: {notInPostDeploy},
 			HealthName: {notInPostDeploy}, monitoring: {notInPostDeploy},
 		},
@@ -443,5 +443,39 @@ func TestLiveChecksOnMoto(t *testing.T) {
 		if r := got[name]; r != "pass" {
 			t.Errorf("%s after the alarm was deleted = %q", name, r)
 		}
+	}
+}
+
+// A converged failure names every resource the plan would still change, up to
+// maxHeadlines, not the attributes of the last one: real Terraform's plan of 25 changes.
+func TestPlanHeadlines(t *testing.T) {
+	w := tftest.New(t, map[string]string{"main.tf": `
+variable "release" {
+  type = string
+}
+resource "terraform_data" "app" {
+  count = 25
+  input = var.release
+}
+`})
+	w.Init()
+	w.Apply("-var=release=1")
+	out, _, err := w.Exec("plan", "-input=false", "-no-color", "-detailed-exitcode", "-var=release=2")
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 2 {
+		t.Fatalf("plan: %v, want exit code 2", err)
+	}
+	got := planHeadlines(out, maxHeadlines)
+	var want []string
+	for i := range maxHeadlines {
+		want = append(want, fmt.Sprintf("# terraform_data.app[%d] will be updated in-place", i))
+	}
+	want = append(want, "… and 5 more", "Plan: 0 to add, 25 to change, 0 to destroy.")
+	if got != strings.Join(want, "\n") {
+		t.Errorf("planHeadlines =\n%s\nwant\n%s", got, strings.Join(want, "\n"))
+	}
+	// Output it does not know is shown by its end, as before.
+	if got := planHeadlines("Error: something\nelse", maxHeadlines); got != "Error: something\nelse" {
+		t.Errorf("planHeadlines of unknown output = %q", got)
 	}
 }
