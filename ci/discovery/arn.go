@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 )
 
 // Terraform resource types discovery knows how to identify. The import ID of each is
@@ -37,17 +39,14 @@ type Identity struct {
 	ID   string `json:"import_id"` // for SQS queues, see QueueURL
 }
 
-// arn is the split form of arn:partition:service:region:account:resource.
-type arn struct {
-	partition, service, region, account, resource string
-}
-
-func splitARN(s string) (arn, error) {
-	parts := strings.SplitN(s, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || parts[1] == "" || parts[2] == "" || parts[5] == "" {
-		return arn{}, fmt.Errorf("parse ARN %q: want arn:partition:service:region:account:resource", s)
+// splitARN reads an ARN with the SDK's arn.Parse, refusing the empty partition, service or
+// resource it lets through, which name nothing to import.
+func splitARN(s string) (arn.ARN, error) {
+	a, err := arn.Parse(s)
+	if err != nil || a.Partition == "" || a.Service == "" || a.Resource == "" {
+		return arn.ARN{}, fmt.Errorf("parse ARN %q: want arn:partition:service:region:account:resource", s)
 	}
-	return arn{parts[1], parts[2], parts[3], parts[4], parts[5]}, nil
+	return a, nil
 }
 
 // ParseARN identifies a resource from its ARN alone, so that discovery needs no describe
@@ -57,36 +56,36 @@ func ParseARN(s string) (Identity, error) {
 	if err != nil {
 		return Identity{}, err
 	}
-	kind, rest := cutAny(a.resource, "/:")
+	kind, rest := cutAny(a.Resource, "/:")
 	switch {
-	case a.service == "s3" && !strings.ContainsAny(a.resource, "/:"):
-		return named(S3Bucket, a.resource, a.resource), nil
-	case a.service == "dynamodb" && kind == "table" && rest != "" && !strings.Contains(rest, "/"):
+	case a.Service == "s3" && !strings.ContainsAny(a.Resource, "/:"):
+		return named(S3Bucket, a.Resource, a.Resource), nil
+	case a.Service == "dynamodb" && kind == "table" && rest != "" && !strings.Contains(rest, "/"):
 		return named(DynamoDBTable, rest, rest), nil
-	case a.service == "sns" && !strings.ContainsAny(a.resource, "/:"):
-		return named(SNSTopic, a.resource, s), nil
-	case a.service == "sqs" && !strings.ContainsAny(a.resource, "/:"):
-		return named(SQSQueue, a.resource, ""), nil
-	case a.service == "cloudwatch" && kind == "alarm" && rest != "":
+	case a.Service == "sns" && !strings.ContainsAny(a.Resource, "/:"):
+		return named(SNSTopic, a.Resource, s), nil
+	case a.Service == "sqs" && !strings.ContainsAny(a.Resource, "/:"):
+		return named(SQSQueue, a.Resource, ""), nil
+	case a.Service == "cloudwatch" && kind == "alarm" && rest != "":
 		return named(MetricAlarm, rest, rest), nil
-	case a.service == "iam" && kind == "role" && rest != "" && !strings.HasSuffix(rest, "/"):
+	case a.Service == "iam" && kind == "role" && rest != "" && !strings.HasSuffix(rest, "/"):
 		// Roles may have a path (role/service-role/name); the provider imports by name.
 		name := rest[strings.LastIndex(rest, "/")+1:]
 		return named(IAMRole, name, name), nil
-	case a.service == "kms" && kind == "key" && rest != "":
+	case a.Service == "kms" && kind == "key" && rest != "":
 		return named(KMSKey, rest, rest), nil
-	case a.service == "lambda" && kind == "function" && rest != "" && rest[0] != ':':
+	case a.Service == "lambda" && kind == "function" && rest != "" && rest[0] != ':':
 		// A qualified ARN (function:name:alias) names a version, not the function.
 		name, _, _ := strings.Cut(rest, ":")
 		return named(LambdaFunction, name, name), nil
-	case a.service == "ec2" && kind == "security-group" && rest != "":
+	case a.Service == "ec2" && kind == "security-group" && rest != "":
 		return named(SecurityGroup, rest, rest), nil
-	case a.service == "ec2" && kind == "vpc" && rest != "":
+	case a.Service == "ec2" && kind == "vpc" && rest != "":
 		return named(VPC, rest, rest), nil
-	case a.service == "ec2" && kind == "subnet" && rest != "":
+	case a.Service == "ec2" && kind == "subnet" && rest != "":
 		return named(Subnet, rest, rest), nil
 	}
-	return Identity{Type: unsupportedType, Name: a.resource}, nil
+	return Identity{Type: unsupportedType, Name: a.Resource}, nil
 }
 
 func named(typ, name, id string) Identity { return Identity{Type: typ, Name: name, ID: id} }
@@ -107,7 +106,7 @@ func QueueURL(queueARN, endpoint string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if a.service != "sqs" || strings.ContainsAny(a.resource, "/:") {
+	if a.Service != "sqs" || strings.ContainsAny(a.Resource, "/:") {
 		return "", fmt.Errorf("queue URL for %q: not an SQS queue ARN", queueARN)
 	}
 	if endpoint != "" {
@@ -116,11 +115,11 @@ func QueueURL(queueARN, endpoint string) (string, error) {
 			return "", fmt.Errorf("queue URL for %q: endpoint is not an absolute URL such as http://127.0.0.1:5000", queueARN)
 		}
 		u.User = nil
-		return strings.TrimSuffix(u.String(), "/") + "/" + a.account + "/" + a.resource, nil
+		return strings.TrimSuffix(u.String(), "/") + "/" + a.AccountID + "/" + a.Resource, nil
 	}
 	host := "amazonaws.com"
-	if a.partition == "aws-cn" {
+	if a.Partition == "aws-cn" {
 		host = "amazonaws.com.cn"
 	}
-	return fmt.Sprintf("https://sqs.%s.%s/%s/%s", a.region, host, a.account, a.resource), nil
+	return fmt.Sprintf("https://sqs.%s.%s/%s/%s", a.Region, host, a.AccountID, a.Resource), nil
 }
