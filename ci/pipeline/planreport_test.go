@@ -21,8 +21,12 @@ func storedSection(t *testing.T) (planstore.Ref, string, string) {
 	sha := strings.Repeat("ab", 32)
 	apply := Call([]string{"--source=."}, "apply").Flag("env", "prod").Flag("plan-ref", ref.Key()).Flag("plan-sha256", sha).
 		Flag("commit", "0123456789abcdef0123456789abcdef01234567")
-	return ref, sha, planstore.Section(ref, planstore.Meta{SHA256: sha, Created: time.Now()}, apply.String())
+	return ref, sha, planstore.Section(ref, planstore.Meta{SHA256: sha, Created: storedAt}, apply.String())
 }
+
+// storedAt is when storedSection's plan was stored: a fixed time, as a second clock reading
+// could fall in the next minute.
+var storedAt = time.Date(2026, 12, 5, 5, 40, 12, 0, time.UTC)
 
 func TestPlanFiles(t *testing.T) {
 	_, sha, stored := storedSection(t)
@@ -96,7 +100,7 @@ func TestPlanStored(t *testing.T) {
 	p := realPlan(t, environment.Prod)
 	line := Call([]string{"--source=."}, "apply").Flag("env", "prod").Flag("plan-ref", ref.Key()).Flag("plan-sha256", sha).
 		Flag("commit", "0123456789abcdef0123456789abcdef01234567").String()
-	if got := p.Stored(ref, planstore.Meta{SHA256: sha, Created: time.Now()}, line); got != want {
+	if got := p.Stored(ref, planstore.Meta{SHA256: sha, Created: storedAt}, line); got != want {
 		t.Errorf("section\n%s\nwant\n%s", got, want)
 	}
 	got := files(t, mustFiles(t)(p.Files(Call(nil, "plan"))))
