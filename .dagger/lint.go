@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"path"
 
 	"golang.org/x/sync/errgroup"
@@ -12,6 +13,7 @@ import (
 	"github.com/infrapipe/infrapipe/ci/commands"
 	"github.com/infrapipe/infrapipe/ci/findings"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
+	"github.com/infrapipe/infrapipe/ci/stacks"
 )
 
 // Lint checks the Terraform code without touching state: terraform fmt -check -recursive,
@@ -36,13 +38,14 @@ func (m *Infra) Lint(ctx context.Context) (string, error) {
 // to tflint's findings.
 func (m *Infra) lint(ctx context.Context) (pipeline.Lint, error) {
 	var res pipeline.Lint
+	repo := m.repo(ctx)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		fmtRes, err := execAny(gctx, m.onSource(m.TerraformImage), commands.FmtCheck())
 		if err != nil {
 			return fmt.Errorf("terraform fmt: %w", err)
 		}
-		res.Unformatted, res.FmtDiff, err = pipeline.ReadFmt(m.TerraformDir, fmtRes.code, fmtRes.stdout, fmtRes.stderr)
+		res.Unformatted, res.FmtDiff, err = pipeline.ReadFmt(m.TerraformDir, repo.Nested, fmtRes.code, fmtRes.stdout, fmtRes.stderr)
 		return err
 	})
 	g.Go(func() error {
@@ -60,9 +63,8 @@ func (m *Infra) lint(ctx context.Context) (pipeline.Lint, error) {
 	if err := g.Wait(); err != nil {
 		return pipeline.Lint{}, err
 	}
-	repo := m.repo(ctx)
 	var err error
-	res.Tflint, res.Notices, err = repo.Suppress(repo.Relative(res.Tflint), now())
+	res.Tflint, res.Notices, err = repo.Suppress(repo.Own(res.Tflint), now())
 	return res, err
 }
 
@@ -83,9 +85,15 @@ func (m *Infra) tflint(ctx context.Context) ([]findings.Finding, error) {
 }
 
 // repo is the repository as ci/ reads the scanners' findings: where the Terraform code is,
-// where the containers mount it, and its files.
+// where the containers mount it, its files, and the stacks nested below this one, whose
+// findings are theirs (stacks.Nested). When those cannot be told (a .tf file below that
+// does not parse), nothing is left out, and the tools' own errors say why.
 func (m *Infra) repo(ctx context.Context) pipeline.Repo {
-	return pipeline.Repo{TerraformDir: m.TerraformDir, Mount: srcMount, Read: dirReader(ctx, m.Source)}
+	nested, err := stacks.Nested(stackTree{sourceTree{ctx: ctx, src: m.Source}}, m.TerraformDir)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "warning: %v; findings in stacks below %s are reported here too\n", err, m.TerraformDir)
+	}
+	return pipeline.Repo{TerraformDir: m.TerraformDir, Mount: srcMount, Read: dirReader(ctx, m.Source), Nested: nested}
 }
 
 // sarifOptions place merged SARIF in the repository. Findings without a usable file (policy

@@ -13,19 +13,63 @@ import (
 // stdout, one per line, made repository paths by joining dir, the Terraform directory) and
 // the diff that fixes them (its stderr). Exit code 0 is formatted code; a non-zero exit
 // that names no file is fmt itself failing (a syntax error), an error with its output.
-func ReadFmt(dir string, code int, stdout, stderr string) (unformatted []string, diff string, err error) {
+// fmt -recursive walks into the stacks nested below dir (stacks.Nested, repository paths):
+// their files are left out of both, for their own runs to report, and when only they are
+// unformatted this stack's code is formatted.
+func ReadFmt(dir string, nested []string, code int, stdout, stderr string) (unformatted []string, diff string, err error) {
 	if code == 0 {
 		return nil, "", nil
 	}
+	named := false
 	for _, l := range strings.Split(stdout, "\n") {
 		if l = strings.TrimSpace(l); l != "" {
-			unformatted = append(unformatted, path.Join(dir, l))
+			named = true
+			if f := path.Join(dir, l); !inNested(f, nested) {
+				unformatted = append(unformatted, f)
+			}
 		}
 	}
-	if len(unformatted) == 0 {
+	if !named {
 		return nil, "", fmt.Errorf("terraform fmt failed (exit code %d):\n%s", code, Tail(stderr, 30))
 	}
-	return unformatted, stderr, nil
+	if len(unformatted) == 0 {
+		return nil, "", nil
+	}
+	if len(nested) == 0 {
+		return unformatted, stderr, nil
+	}
+	return unformatted, fmtDiffWithout(stderr, func(name string) bool { return inNested(path.Join(dir, name), nested) }), nil
+}
+
+// fmtDiffWithout is the output of terraform fmt -check -diff without the files drop names.
+// For each file it would rewrite, fmt writes the file's name on a line of its own (its
+// -list), then the diff of it, as diff -u with the labels old/<name> and new/<name>: a
+// file's part starts at the three lines naming it, and runs to the next such start. What
+// comes before the first (a warning) is kept.
+func fmtDiffWithout(diff string, drop func(name string) bool) string {
+	lines := strings.SplitAfter(diff, "\n")
+	var b strings.Builder
+	skip := false
+	for i, l := range lines {
+		if name, ok := fmtDiffStart(lines[i:]); ok {
+			skip = drop(name)
+		}
+		if !skip {
+			b.WriteString(l)
+		}
+	}
+	return b.String()
+}
+
+// fmtDiffStart reports whether lines start a file's part of fmt's diff, and the file's name.
+func fmtDiffStart(lines []string) (string, bool) {
+	if len(lines) < 3 {
+		return "", false
+	}
+	name := strings.TrimSuffix(lines[0], "\n")
+	return name, name != "" &&
+		strings.TrimSuffix(lines[1], "\n") == "--- old/"+name &&
+		strings.TrimSuffix(lines[2], "\n") == "+++ new/"+name
 }
 
 // ReadValidate is terraform validate's diagnostics (they name file and line), its output's

@@ -17,7 +17,7 @@ import (
 
 // execIn runs args in dir with the real terraform first on PATH, as the module's container
 // runs them, and returns the exit code and the two streams apart.
-func execIn(t *testing.T, dir string, args ...string) (int, string, string) {
+func execIn(t testing.TB, dir string, args ...string) (int, string, string) {
 	t.Helper()
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Dir = dir
@@ -37,37 +37,97 @@ func execIn(t *testing.T, dir string, args ...string) (int, string, string) {
 }
 
 // TestReadFmt runs commands.FmtCheck with the real terraform and reads what it left as the
-// module does, with the Terraform directory "terraform".
+// module does, from the Terraform directory "terraform" unless a case says otherwise. The
+// diff it keeps must be the one terraform itself writes for the files it keeps.
 func TestReadFmt(t *testing.T) {
-	const formatted = "resource \"terraform_data\" \"a\" {\n  input = \"x\"\n}\n"
+	const (
+		formatted   = "resource \"terraform_data\" \"a\" {\n  input = \"x\"\n}\n"
+		unformatted = "resource \"terraform_data\" \"a\" {\ninput=\"x\"\n}\n"
+	)
+	// A repository with a stack nested in the one linted: terraform fmt -recursive walks
+	// into it, its own module too, and into stacks/networking, a module whose name only
+	// starts like the nested stack's.
+	nestedStack := map[string]string{
+		"main.tf":                          unformatted,
+		"modules/m/main.tf":                "locals {\n   a=1\n}\n",
+		"stacks/network/main.tf":           "terraform {\nbackend \"s3\" {}\n}\n",
+		"stacks/network/modules/x/main.tf": "locals {\n  nested_only=1\n}\n",
+		"stacks/networking/main.tf":        "locals {\n b=2\n}\n",
+	}
 	tests := []struct {
 		name      string
 		files     map[string]string
+		dir       string   // the Terraform directory; "" is "terraform"
+		nested    []string // stacks.Nested's
 		want      []string // unformatted files
 		wantDiff  []string // in the diff
+		notInDiff []string
 		wantErr   string
 		wantBlock bool
 	}{
 		{name: "formatted", files: map[string]string{"main.tf": formatted, "modules/m/main.tf": formatted}},
 		{
 			name:      "unformatted, recursively",
-			files:     map[string]string{"main.tf": "resource \"terraform_data\" \"a\" {\ninput=\"x\"\n}\n", "modules/m/main.tf": "locals {\n   a=1\n}\n", "ok.tf": formatted},
+			files:     map[string]string{"main.tf": unformatted, "modules/m/main.tf": "locals {\n   a=1\n}\n", "ok.tf": formatted},
 			want:      []string{"terraform/main.tf", "terraform/modules/m/main.tf"},
 			wantDiff:  []string{`-input="x"`, `+  input = "x"`, "+  a = 1"},
 			wantBlock: true,
+		},
+		{
+			name:      "a nested stack, the Terraform directory at the root",
+			files:     nestedStack,
+			dir:       ".",
+			nested:    []string{"stacks/network"},
+			want:      []string{"main.tf", "modules/m/main.tf", "stacks/networking/main.tf"},
+			wantDiff:  []string{`+  input = "x"`, "+  a = 1", "+  b = 2"},
+			notInDiff: []string{"stacks/network/", "backend", "nested_only"},
+			wantBlock: true,
+		},
+		{
+			name:      "a nested stack below terraform/",
+			files:     nestedStack,
+			nested:    []string{"terraform/stacks/network"},
+			want:      []string{"terraform/main.tf", "terraform/modules/m/main.tf", "terraform/stacks/networking/main.tf"},
+			notInDiff: []string{"stacks/network/", "nested_only"},
+			wantBlock: true,
+		},
+		{
+			name:   "a stack elsewhere in the repository changes nothing",
+			files:  nestedStack,
+			nested: []string{"stacks/network"},
+			want: []string{"terraform/main.tf", "terraform/modules/m/main.tf", "terraform/stacks/network/main.tf",
+				"terraform/stacks/network/modules/x/main.tf", "terraform/stacks/networking/main.tf"},
+			wantDiff:  []string{"nested_only"},
+			wantBlock: true,
+		},
+		{
+			name:   "only the nested stack is unformatted",
+			files:  map[string]string{"main.tf": formatted, "stacks/network/main.tf": nestedStack["stacks/network/main.tf"], "stacks/network/edge/main.tf": unformatted},
+			dir:    ".",
+			nested: []string{"stacks/network", "stacks/network/edge"},
 		},
 		{
 			name:    "fmt cannot parse the code",
 			files:   map[string]string{"main.tf": "resource \"terraform_data\" \"a\" {\n"},
 			wantErr: "terraform fmt failed (exit code ",
 		},
+		{
+			name:    "fmt cannot parse a nested stack's code",
+			files:   map[string]string{"main.tf": formatted, "stacks/network/main.tf": "resource \"terraform_data\" \"a\" {\n"},
+			nested:  []string{"terraform/stacks/network"},
+			wantErr: "terraform fmt failed (exit code ",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			tftest.WriteFiles(t, dir, tt.files)
-			code, stdout, stderr := execIn(t, dir, commands.FmtCheck()...)
-			got, diff, err := ReadFmt("terraform", code, stdout, stderr)
+			dir := tt.dir
+			if dir == "" {
+				dir = "terraform"
+			}
+			work := t.TempDir()
+			tftest.WriteFiles(t, work, tt.files)
+			code, stdout, stderr := execIn(t, work, commands.FmtCheck()...)
+			got, diff, err := ReadFmt(dir, tt.nested, code, stdout, stderr)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "main.tf") {
 					t.Fatalf("error %v, want %q naming main.tf (exit %d, stdout %q)", err, tt.wantErr, code, stdout)
@@ -85,8 +145,24 @@ func TestReadFmt(t *testing.T) {
 					t.Errorf("diff lacks %q:\n%s", w, diff)
 				}
 			}
+			for _, w := range tt.notInDiff {
+				if strings.Contains(diff, w) {
+					t.Errorf("diff holds %q, of a nested stack:\n%s", w, diff)
+				}
+			}
 			if tt.want == nil && diff != "" {
 				t.Errorf("diff of formatted code: %q", diff)
+			}
+			if tt.want != nil {
+				// What terraform writes when asked about the kept files alone.
+				args := []string{"terraform", "fmt", "-check", "-diff", "-no-color"}
+				for _, f := range got {
+					rel, _ := strings.CutPrefix(f, "terraform/")
+					args = append(args, rel)
+				}
+				if _, own, _ := execIn(t, work, args...); diff != own {
+					t.Errorf("diff:\n%s\nwant terraform's for %q alone:\n%s", diff, args[5:], own)
+				}
 			}
 			l := Lint{Unformatted: got, FmtDiff: diff}
 			if o := l.Outcome(findings.High); (o.Verdict == gate.Block) != tt.wantBlock {

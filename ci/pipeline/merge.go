@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"fmt"
 	"path"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/infrapipe/infrapipe/ci/changes"
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/findings"
 	"github.com/infrapipe/infrapipe/ci/plan"
@@ -18,12 +21,51 @@ type Repo struct {
 	TerraformDir string
 	Mount        string
 	Read         environment.ReadFile
+	// Nested are the stacks below the Terraform directory, from the repository's root
+	// (stacks.Nested). The tools walk into them, but each is linted and scanned by its own
+	// run, under its own suppressions: their findings are not this run's.
+	Nested []string
 }
 
 // Relative makes finding paths relative to the Terraform directory, as the rest of ci/
 // expects, from the container paths the scanners report.
 func (r Repo) Relative(fs []findings.Finding) []findings.Finding {
 	return findings.RelativeTo(fs, path.Join(r.Mount, r.TerraformDir), r.Mount)
+}
+
+// Own is the findings of this run's stack: Relative's, without those in a nested stack.
+// Suppressions apply to what it returns, so that an entry is neither matched nor called
+// unmatched by another stack's findings.
+func (r Repo) Own(fs []findings.Finding) []findings.Finding {
+	fs = r.Relative(fs)
+	if len(r.Nested) == 0 {
+		return fs
+	}
+	out := make([]findings.Finding, 0, len(fs))
+	for _, f := range fs {
+		if f.File == "" || !inNested(r.repoPath(f.File), r.Nested) { // "": a finding on the plan
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// repoPath is the path from the repository's root of a file as Relative leaves it:
+// relative to the Terraform directory, or in the container's copy of the repository.
+func (r Repo) repoPath(file string) string {
+	if rest, ok := strings.CutPrefix(file, r.Mount+"/"); ok && r.Mount != "" {
+		return rest
+	}
+	return path.Join(r.TerraformDir, file)
+}
+
+// inNested reports whether p, a path from the repository's root, lies in one of the nested
+// stacks' directories. "." is never one: the root stack holds every other.
+func inNested(p string, nested []string) bool {
+	return slices.ContainsFunc(nested, func(dir string) bool {
+		dir = path.Clean(dir)
+		return dir != "." && changes.Within(p, dir)
+	})
 }
 
 // Suppress applies <terraform-dir>/suppressions.yaml, when the repository has one, as of
@@ -56,8 +98,8 @@ type ToolRun struct {
 
 // MergeScan is the findings of several tools as one scan: a tool that could not run does
 // not stop the others, it is listed as broken for Scan.Judge to weigh by the profile; the
-// findings' paths are made relative, the repository's suppressions applied and the result
-// sorted.
+// findings' paths are made relative, those in nested stacks dropped (Repo.Own), the
+// repository's suppressions applied and the result sorted.
 func MergeScan(repo Repo, now time.Time, runs ...ToolRun) (Scan, error) {
 	return merge(repo, now, nil, runs)
 }
@@ -87,7 +129,7 @@ func merge(repo Repo, now time.Time, sensitive []string, runs []ToolRun) (Scan, 
 	if sensitive != nil {
 		all = findings.Redact(all, sensitive)
 	}
-	all, notices, err := repo.Suppress(repo.Relative(all), now)
+	all, notices, err := repo.Suppress(repo.Own(all), now)
 	if err != nil {
 		return Scan{}, err
 	}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +26,12 @@ func realFindings(t *testing.T, parse func(string, []byte) ([]findings.Finding, 
 		t.Fatalf("%s: %d findings, %v", name, len(fs), err)
 	}
 	return fs
+}
+
+// nestedIn is r with stacks nested below its Terraform directory.
+func nestedIn(r Repo, nested ...string) Repo {
+	r.Nested = nested
+	return r
 }
 
 // repoWith is a repository whose terraform/ holds the given files.
@@ -48,7 +56,10 @@ func TestMergeScan(t *testing.T) {
 	trivy := func() []findings.Finding {
 		return realFindings(t, findings.ParseTrivyJSON, "trivy-config-terraform-remote-module.json")
 	}
-	nc, nt := len(checkov()), len(trivy())
+	checkovJSON := func() []findings.Finding {
+		return realFindings(t, findings.ParseCheckovJSON, "checkov-multi-framework-terraform-report.json")
+	}
+	nc, nt, ncj := len(checkov()), len(trivy()), len(checkovJSON())
 	tests := []struct {
 		name       string
 		repo       Repo
@@ -86,6 +97,19 @@ func TestMergeScan(t *testing.T) {
 			findings:   nc + nt,
 			suppressed: []string{"CKV_AZURE_178"},
 			notices:    1,
+		},
+		{
+			// Checkov's SARIF names only files of iac-azure-aks-belfius/, a stack of its
+			// own here; its JSON report names files of this one. The entry matches only the
+			// nested stack's findings, so it is this stack's to review.
+			name: "a nested stack's findings are its own run's, and so is what suppresses them",
+			repo: nestedIn(repoWith(map[string]string{"terraform/suppressions.yaml": `suppressions:
+  - rule: CKV_AZURE_178
+    reason: keys are managed by the platform team
+`}), "terraform/iac-azure-aks-belfius"),
+			runs:     []ToolRun{{Tool: checkovTool, Findings: append(checkov(), checkovJSON()...)}, {Tool: trivyTool, Findings: trivy()}},
+			findings: ncj + nt,
+			notices:  1,
 		},
 		{
 			name:    "a broken suppressions file",
@@ -173,6 +197,97 @@ func TestRepoRelative(t *testing.T) {
 		if got[0].File != tt.want {
 			t.Errorf("%s: %s, want %s", tt.in, got[0].File, tt.want)
 		}
+	}
+}
+
+// realTflint runs the real tflint --recursive, as commands.Tflint does, on files written
+// to a temporary directory, and reads its findings.
+func realTflint(t *testing.T, files map[string]string) []findings.Finding {
+	t.Helper()
+	bin, err := exec.LookPath("tflint")
+	if err != nil {
+		t.Fatalf("tflint is not on PATH: run the tests through .ci/run, or `source .ci/tools.sh && install_tools` (%v)", err)
+	}
+	dir, home := t.TempDir(), t.TempDir()
+	tftest.WriteFiles(t, dir, files)
+	cmd := exec.Command(bin, "--recursive", "--format=json", "--force")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "HOME="+home, "NO_COLOR=1") // no ~/.tflint.hcl leaks in
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("tflint: %v", err)
+	}
+	fs, err := findings.ParseTflintJSON("tflint.json", out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fs
+}
+
+// TestRepoOwn drops the findings in stacks nested below the Terraform directory, whose own
+// runs report them, from real tool output: tflint --recursive run on a stack holding a
+// nested stack, Checkov's SARIF (files in a subdirectory), Checkov's JSON (paths with a
+// leading slash) and Trivy's (a module's files).
+func TestRepoOwn(t *testing.T) {
+	unused := "variable \"unused\" {}\n"
+	tflint := realTflint(t, map[string]string{
+		"main.tf":                          "terraform {\n  backend \"s3\" {}\n}\n" + unused,
+		"modules/m/main.tf":                unused,
+		"stacks/network/main.tf":           "terraform {\n  backend \"s3\" {}\n}\n" + unused,
+		"stacks/network/modules/x/main.tf": unused,
+		"stacks/networking/main.tf":        unused,
+	})
+	checkov := realFindings(t, findings.ParseSARIF, "checkov-terraform-azure-report.sarif")
+	checkovJSON := realFindings(t, findings.ParseCheckovJSON, "checkov-multi-framework-terraform-report.json")
+	trivy := realFindings(t, findings.ParseTrivyJSON, "trivy-config-terraform-remote-module.json")
+	const (
+		outer = "main.tf,modules/m/main.tf,stacks/networking/main.tf"
+		all   = "main.tf,modules/m/main.tf,stacks/network/main.tf,stacks/network/modules/x/main.tf,stacks/networking/main.tf"
+	)
+	tests := []struct {
+		name   string
+		dir    string // the Terraform directory
+		nested []string
+		in     []findings.Finding
+		want   string // the files of the findings kept
+	}{
+		{"tflint, the Terraform directory at the root", ".", []string{"stacks/network"}, tflint, outer},
+		{"tflint, below terraform/", "terraform", []string{"terraform/stacks/network"}, tflint, outer},
+		{"tflint, no nested stack", "terraform", nil, tflint, all},
+		{"tflint, a stack elsewhere in the repository", "terraform", []string{"stacks/network"}, tflint, all},
+		{"tflint, two nested stacks", ".", []string{"stacks/network", "modules/m"}, tflint, "main.tf,stacks/networking/main.tf"},
+		{"checkov sarif, below terraform/", "terraform", []string{"terraform/iac-azure-aks-belfius"}, checkov, ""},
+		{"checkov sarif, at the root", ".", []string{"iac-azure-aks-belfius"}, checkov, ""},
+		{"checkov sarif, a directory that only starts like the stack's", "terraform", []string{"terraform/iac-azure"}, checkov, "iac-azure-aks-belfius/vm.tf"},
+		{"checkov json, its leading slash", ".", []string{"iac-azure-aks-belfius"}, checkovJSON, "Dockerfile,main.tf,package-lock.json"},
+		{"trivy, a module's files", ".", []string{"terraform-aws-modules/s3-bucket"}, trivy, ""},
+		{"trivy, a stack that holds the module's directory", "live", []string{"live/terraform-aws-modules"}, trivy, ""},
+		// A path in the container's repository outside the Terraform directory is kept as
+		// it is, unless a stack holds it; one outside the repository is Checkov's form.
+		{"container paths", "terraform", []string{"terraform/stacks/network", "other"},
+			[]findings.Finding{{File: "/src/terraform/stacks/network/main.tf"}, {File: "/src/terraform/main.tf"}, {File: "/src/other/main.tf"}, {File: "/src/docs/main.tf"}, {File: "/elsewhere/main.tf"}},
+			"/src/docs/main.tf,elsewhere/main.tf,main.tf"},
+		{"a finding on the plan names no file", ".", []string{"stacks/network", "."}, []findings.Finding{{Tool: "opa", RuleID: "no_gp2_volumes"}}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := Repo{TerraformDir: tt.dir, Mount: "/src", Nested: tt.nested}
+			in := slices.Clone(tt.in) // Relative rewrites the paths in place
+			got := r.Own(in)
+			var files []string
+			for _, f := range got {
+				if f.File != "" && !slices.Contains(files, f.File) {
+					files = append(files, f.File)
+				}
+			}
+			slices.Sort(files)
+			if strings.Join(files, ",") != tt.want {
+				t.Errorf("kept the findings of %q, want %q", files, tt.want)
+			}
+			if tt.name == "a finding on the plan names no file" && len(got) != 1 {
+				t.Errorf("kept %d findings, want the plan's one", len(got))
+			}
+		})
 	}
 }
 

@@ -66,7 +66,7 @@ func TestSuppressionNoticesPerStep(t *testing.T) {
 		{
 			name: "lint",
 			step: func() ([]findings.Finding, []string, error) {
-				return repo.Suppress(repo.Relative(tflint), at)
+				return repo.Suppress(repo.Own(tflint), at)
 			},
 			suppressed: []string{"terraform_unused_declarations"},
 		},

@@ -99,6 +99,47 @@ type Repo struct {
 // They come back in dependency order; a dependency on an unknown stack, or a cycle, is
 // an error naming it. A .tf file that does not parse is an error naming the file.
 func Discover(t Tree) (Repo, error) {
+	r, err := find(t, func(string) bool { return true })
+	if err != nil {
+		return Repo{}, err
+	}
+	for _, dir := range sortedKeys(r.Config.DependsOn) {
+		if !slices.ContainsFunc(r.Stacks, func(s Stack) bool { return s.Dir == dir }) {
+			return Repo{}, fmt.Errorf("%s: stacks.depends_on names %s, which is not a stack: valid stacks are %s", RepoFile, dir, names(r.Stacks))
+		}
+	}
+	if r.Stacks, err = Order(r.Stacks); err != nil {
+		return Repo{}, fmt.Errorf("%s: stacks.depends_on: %w", RepoFile, err)
+	}
+	return r, nil
+}
+
+// Nested lists the stacks strictly below dir (a path from the repository's root, "." for
+// the root), by Discover's rules, sorted. fmt -recursive, tflint --recursive and the
+// scanners walk every directory below a stack's, but a stack nested in it is linted and
+// scanned by its own run, so its files are not the outer stack's. Only the .tf files below
+// dir are read, and the stacks are not ordered: a mistake in stacks.depends_on, which only
+// ordering needs, does not stop one stack's run.
+func Nested(t Tree, dir string) ([]string, error) {
+	dir, err := stackName(dir)
+	if err != nil {
+		return nil, err
+	}
+	r, err := find(t, func(d string) bool { return d != dir && changes.Within(d, dir) })
+	if err != nil {
+		return nil, fmt.Errorf("find the stacks below %s: %w", dir, err)
+	}
+	out := make([]string, len(r.Stacks))
+	for i, s := range r.Stacks {
+		out[i] = s.Dir
+	}
+	return out, nil
+}
+
+// find reads the repository's pipeline.yaml and finds the stacks among the directories
+// with .tf files that keep accepts, in the order of their directories, without levels.
+// Only those directories' .tf files are read.
+func find(t Tree, keep func(dir string) bool) (Repo, error) {
 	var r Repo
 	ok, err := t.Exists(RepoFile)
 	if err != nil {
@@ -135,9 +176,8 @@ func Discover(t Tree) (Repo, error) {
 	}
 	sort.Strings(dirs)
 	r.Warnings = r.Config.unmatchedIncludes(dirs)
-	var found []Stack
 	for _, dir := range dirs {
-		if !r.Config.covers(dir) {
+		if !keep(dir) || !r.Config.covers(dir) {
 			continue
 		}
 		files := byDir[dir]
@@ -158,16 +198,8 @@ func Discover(t Tree) (Repo, error) {
 			}
 		}
 		if why != "" {
-			found = append(found, Stack{Dir: dir, Found: why, DependsOn: r.Config.DependsOn[dir]})
+			r.Stacks = append(r.Stacks, Stack{Dir: dir, Found: why, DependsOn: r.Config.DependsOn[dir]})
 		}
-	}
-	for _, dir := range sortedKeys(r.Config.DependsOn) {
-		if !slices.ContainsFunc(found, func(s Stack) bool { return s.Dir == dir }) {
-			return Repo{}, fmt.Errorf("%s: stacks.depends_on names %s, which is not a stack: valid stacks are %s", RepoFile, dir, names(found))
-		}
-	}
-	if r.Stacks, err = Order(found); err != nil {
-		return Repo{}, fmt.Errorf("%s: stacks.depends_on: %w", RepoFile, err)
 	}
 	return r, nil
 }

@@ -434,3 +434,71 @@ func TestGitDiffRefusesOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestNested finds the stacks below one stack's directory as Discover would, on a
+// repository whose stacks.depends_on holds a cycle and names a stack that does not exist:
+// ordering is not a single stack's business, so neither stops its run.
+func TestNested(t *testing.T) {
+	base := map[string]string{
+		"pipeline.yaml": `version: 1
+stacks:
+  exclude: ["**/examples/**"]
+  depends_on:
+    stacks/app: [stacks/data]
+    stacks/data: [stacks/app]
+    gone: [stacks/app]
+`,
+		"main.tf":                          backendS3,
+		"modules/naming/main.tf":           "resource \"terraform_data\" \"n\" {}\n",
+		"stacks/network/main.tf":           backendS3,
+		"stacks/network/edge/main.tf":      backendS3,
+		"stacks/network/modules/m/main.tf": "resource \"terraform_data\" \"m\" {}\n",
+		"stacks/network/examples/main.tf":  backendS3,
+		"stacks/networking/main.tf":        backendS3,
+		"stacks/app/pipeline.yaml":         "version: 1\n",
+		"stacks/app/main.tf":               "resource \"terraform_data\" \"a\" {}\n",
+		"stacks/data/versions.tf":          "terraform {\n  cloud {}\n}\n",
+	}
+	const broken = "terraform {\n  backend \"s3\" {\n"
+	discovered := t.TempDir()
+	tftest.WriteFiles(t, discovered, base)
+	if _, err := Discover(NewDirTree(discovered)); err == nil || !strings.Contains(err.Error(), "stacks.depends_on") {
+		t.Fatalf("Discover: %v; want the stacks.depends_on error that Nested must not return", err)
+	}
+	for _, tt := range []struct {
+		name  string
+		dir   string
+		extra map[string]string // over base
+		want  string            // stacks, comma-separated
+		err   string
+	}{
+		{name: "the root stack: modules and excluded directories are its own", dir: ".",
+			want: "stacks/app,stacks/data,stacks/network,stacks/network/edge,stacks/networking"},
+		{name: "a stack below the root", dir: "stacks/network", want: "stacks/network/edge"},
+		{name: "written with a slash", dir: "stacks/network/", want: "stacks/network/edge"},
+		{name: "nothing below", dir: "stacks/network/edge"},
+		{name: "a marker stack", dir: "stacks/app"},
+		{name: "not a stack itself", dir: "stacks", want: "stacks/app,stacks/data,stacks/network,stacks/network/edge,stacks/networking"},
+		{name: "include limits what is a stack", dir: ".", extra: map[string]string{"pipeline.yaml": "version: 1\nstacks:\n  include: [\"stacks/*\"]\n"},
+			want: "stacks/app,stacks/data,stacks/network,stacks/networking"},
+		{name: "a broken file elsewhere is not read", dir: "stacks/network", extra: map[string]string{"legacy/broken.tf": broken}, want: "stacks/network/edge"},
+		{name: "a broken file below", dir: ".", extra: map[string]string{"legacy/broken.tf": broken}, err: "legacy/broken.tf does not parse"},
+		{name: "outside the repository", dir: "../x", err: `"../x" is not a stack directory`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			tftest.WriteFiles(t, root, base)
+			tftest.WriteFiles(t, root, tt.extra)
+			got, err := Nested(NewDirTree(root), tt.dir)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("Nested(%q) = %q, %v; want error %q", tt.dir, got, err, tt.err)
+				}
+				return
+			}
+			if err != nil || strings.Join(got, ",") != tt.want {
+				t.Errorf("Nested(%q) = %q, %v; want %q", tt.dir, got, err, tt.want)
+			}
+		})
+	}
+}

@@ -260,3 +260,37 @@ func TestReadmeMainCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestNestedStackIsItsOwn: a stack below the one a run takes (the app stack at "." with a
+// stack of its own in inner/) is linted and scanned by its own run. fmt, tflint and the
+// scanners walk into inner/, but the outer run leaves its files out; inner's run reports
+// them.
+func TestNestedStackIsItsOwn(t *testing.T) {
+	requireEngine(t)
+	t.Parallel()
+	s := newStack(t, "app")
+	if err := os.MkdirAll(filepath.Join(s.Dir, "inner"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s.Write(t, "inner/versions.tf", "terraform {\n  backend \"s3\" {}\n}\n")
+	s.Write(t, "inner/main.tf", "resource \"aws_s3_bucket\" \"open\" {\nbucket =   \"inner-open\"\n}\n")
+
+	outer := mustCall(t, nil, append(s.Ctor(), "lint")...)
+	if strings.Contains(outer.Stdout, "inner/") {
+		t.Errorf("the outer stack's lint reports the nested stack's files:\n%s", outer.Stdout)
+	}
+	scan := export(t, nil, append(s.Ctor(), "security-scan", "--env=test", "--threshold=CRITICAL")...)
+	if f := readFile(t, scan, "findings.json"); strings.Contains(f, "inner/") {
+		t.Errorf("the outer stack's scan reports the nested stack's findings:\n%s", f)
+	}
+
+	inner := []string{"--source=" + s.Dir, "--terraform-dir=inner"}
+	res := mustFail(t, nil, append(inner, "lint")...)
+	if !strings.Contains(res.Stderr, "inner/main.tf") {
+		t.Errorf("the nested stack's lint does not name its misformatted main.tf:\n%s", lastLines(res.Stderr, 30))
+	}
+	scan = export(t, nil, append(inner, "security-scan", "--env=test", "--threshold=CRITICAL")...)
+	if f := readFile(t, scan, "findings.json"); !strings.Contains(f, "main.tf") {
+		t.Errorf("the nested stack's scan has no finding in its main.tf:\n%s", f)
+	}
+}
