@@ -27,13 +27,7 @@ func reportOnDisk(t *testing.T, list []string) environment.ReadFile {
 			t.Fatal(err)
 		}
 	}
-	return func(name string) ([]byte, bool, error) {
-		data, err := os.ReadFile(filepath.Join(dir, name))
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, false, nil
-		}
-		return data, err == nil, err
-	}
+	return diskReader(dir)
 }
 
 func TestReadStackReport(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/internal/tftest"
 )
 
 // onDisk writes files (repository path → contents) to a directory and reads it as the module
@@ -16,15 +17,12 @@ import (
 func onDisk(t *testing.T, files map[string]string) environment.ReadFile {
 	t.Helper()
 	root := t.TempDir()
-	for name, data := range files {
-		p := filepath.Join(root, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	tftest.WriteFiles(t, root, files)
+	return diskReader(root)
+}
+
+// diskReader reads the files of the directory root, ok false for one it does not have.
+func diskReader(root string) environment.ReadFile {
 	return func(name string) ([]byte, bool, error) {
 		data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(name)))
 		if errors.Is(err, os.ErrNotExist) {
