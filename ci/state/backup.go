@@ -70,19 +70,24 @@ func ReadState(data []byte) (Snapshot, error) {
 	}
 	s := Snapshot{Version: 4, TerraformVersion: raw.TerraformVersion, Serial: *raw.Serial, Lineage: raw.Lineage}
 	for _, r := range raw.Resources {
-		base := r.Type + "." + r.Name
-		if r.Mode == "data" {
-			base = "data." + base
-		}
-		if r.Module != "" {
-			base = r.Module + "." + base
-		}
 		for _, inst := range r.Instances {
-			s.Addresses = append(s.Addresses, base+indexSuffix(inst.IndexKey))
+			s.Addresses = append(s.Addresses, address(r.Module, r.Mode, r.Type, r.Name, inst.IndexKey))
 		}
 	}
 	sort.Strings(s.Addresses)
 	return s, nil
+}
+
+// address is a state resource instance's address, as Terraform writes it.
+func address(module, mode, typ, name string, key any) string {
+	base := typ + "." + name
+	if mode == "data" {
+		base = "data." + base
+	}
+	if module != "" {
+		base = module + "." + base
+	}
+	return base + indexSuffix(key)
 }
 
 func indexSuffix(key any) string {

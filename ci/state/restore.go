@@ -187,6 +187,9 @@ func (r Restore) Report(pushed bool, pushLine string) string {
 	if !pushed {
 		return r.Summary() + ShownOnly(pushLine)
 	}
+	if r.Current == nil {
+		return r.Summary() + "\nRestored into the empty backend, under the lineage and serial Terraform gave it (terraform state pull shows them).\n"
+	}
 	// The S3 backend records the push one serial higher, as Terraform counts its own write:
 	// say so, or a reader comparing with `terraform state pull` sees a serial that is off.
 	return r.Summary() + "\nRestored: pushed as serial " + strconv.FormatUint(r.PushSerial, 10) +

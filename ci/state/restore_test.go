@@ -67,4 +67,13 @@ func TestRestoreReport(t *testing.T) {
 			}
 		})
 	}
+	// Into an empty backend Terraform gives the state its own lineage and serial: the
+	// report names neither the backup's serial nor a number of its own.
+	empty, err := PrepareRestore(environment.Prod, nil, backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := empty.Report(true, push); strings.Contains(got, "pushed as serial") || !strings.Contains(got, "Restored into the empty backend") {
+		t.Errorf("report of a restore into an empty backend:\n%s", got)
+	}
 }

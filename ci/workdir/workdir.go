@@ -236,10 +236,14 @@ func Apply[D Dir[D]](ctx context.Context, e Env, p Judged[D], now time.Time) (Ap
 
 // Restore compares a backup with the state the backend holds now (ci/state) and, when
 // confirm, pushes it with terraform state push: Terraform refuses a backup of another
-// lineage or an older serial than it allows. The backup reaches the directory as a secret.
+// lineage or an older serial than it allows, and ci/state one whose resources are tagged
+// for another environment. The backup reaches the directory as a secret.
 func Restore[D Dir[D]](ctx context.Context, d D, e Env, backup []byte, confirm bool) (state.Restore, error) {
 	pulled, current, err := Pull(ctx, d, e)
 	if err != nil {
+		return state.Restore{}, err
+	}
+	if err := state.CheckBackupEnvironment(e.Name, e.Profile.EnvironmentTagKey, backup); err != nil {
 		return state.Restore{}, err
 	}
 	restore, err := state.PrepareRestore(e.Name, []byte(current), backup)
