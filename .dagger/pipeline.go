@@ -271,7 +271,7 @@ func (p *pipelineRun) run(ctx context.Context) {
 	}
 	if p.StorePlan {
 		steps.Store = func(ctx context.Context) error {
-			section, err := r.storeForApply(ctx, planned, p.Commit)
+			section, err := r.storeForApply(ctx, planned, p.Commit, p.ForceRecreate)
 			if err != nil {
 				return err
 			}

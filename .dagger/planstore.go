@@ -28,13 +28,15 @@ func parseStoredRef(planRef, planSha256, commit string) (*storedRef, error) {
 
 // storeForApply stores a judged plan (ci/workdir) and returns the summary section a
 // reviewer approves, with the apply line; the plan's outputs gain plan_ref and plan_sha256
-// for a workflow (PlanReport.Stored).
-func (r *run) storeForApply(ctx context.Context, p judged, commit string) (string, error) {
+// for a workflow (PlanReport.Stored). A plan judged with --force-recreate is applied with
+// it: the gate judges it again.
+func (r *run) storeForApply(ctx context.Context, p judged, commit string, forceRecreate bool) (string, error) {
 	ref, meta, err := workdir.Store(ctx, r.stateEnv(), p, commit, time.Now())
 	if err != nil {
 		return "", err
 	}
-	apply := r.m.envCall("apply", string(r.env)).Flag("plan-ref", ref.Key()).Flag("plan-sha256", meta.SHA256).Flag("commit", commit)
+	apply := r.m.envCall("apply", string(r.env)).Bool("force-recreate", forceRecreate).
+		Flag("plan-ref", ref.Key()).Flag("plan-sha256", meta.SHA256).Flag("commit", commit)
 	return p.Report.Stored(ref, meta, apply.String()), nil
 }
 

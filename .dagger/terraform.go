@@ -83,7 +83,7 @@ func (m *Infra) Plan(
 	}
 	stored := ""
 	if storePlan && p.Report.Decision.Verdict != gate.Block {
-		if stored, err = r.storeForApply(ctx, p, commit); err != nil {
+		if stored, err = r.storeForApply(ctx, p, commit, forceRecreate); err != nil {
 			return nil, reproduce.Wrap(err)
 		}
 	}
@@ -154,7 +154,8 @@ func (m *Infra) Apply(
 	// SHA-256 of the stored plan, from the summary the reviewer approved.
 	// +optional
 	planSha256 string,
-	// The commit being deployed; a stored plan made from another commit is refused.
+	// The commit being deployed; a stored plan made from another commit, or from a commit
+	// when this is not given, is refused.
 	// +optional
 	commit string,
 ) (_ *dagger.Directory, failure error) {

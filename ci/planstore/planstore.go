@@ -207,13 +207,16 @@ func Delete(ctx context.Context, objs Objects, bucket string, ref Ref) error {
 type Want struct {
 	Env    environment.Name
 	SHA256 string // the hash the reviewer approved
-	Commit string // the commit being deployed; "" skips the check
+	// Commit is the commit being deployed; "" is refused for a plan that recorded one, and
+	// passes for a plan that did not.
+	Commit string
 	MaxAge time.Duration
 	Now    time.Time
 }
 
 // Check refuses a stored plan that is not the one approved for this apply: another
-// environment's, a different file than the hash says, too old, or from another commit.
+// environment's, a different file than the hash says, too old, or from another commit (or
+// from a commit when none was given).
 // Each refusal says what to do; nothing has been applied when it returns an error.
 func Check(ref Ref, want Want, plan []byte, meta Meta, modified time.Time) error {
 	if err := ref.CheckEnv(want.Env); err != nil {
@@ -223,9 +226,11 @@ func Check(ref Ref, want Want, plan []byte, meta Meta, modified time.Time) error
 		return fmt.Errorf("the stored plan %s was recorded for %s, not %s: plan %s and apply that",
 			ref.Key(), untrusted.Quote(string(meta.Env)), want.Env, want.Env)
 	}
-	if got := Sum(plan); got != want.SHA256 {
-		return fmt.Errorf("the stored plan %s has SHA-256 %s, not the approved %s: it is not the plan that was reviewed (changed or replaced since); nothing was applied, plan %s again and have it reviewed",
-			ref.Key(), got, want.SHA256, want.Env)
+	// The stored object's own hash is not shown: were it replaced, the message would hand
+	// the operator the hash to approve it with.
+	if Sum(plan) != want.SHA256 {
+		return fmt.Errorf("the stored plan %s is not the approved %s: its SHA-256 differs, so it is not the plan that was reviewed (changed or replaced since), or --plan-sha256 was mistyped; nothing was applied: compare --plan-sha256 with the reviewed summary, or plan %s again and have it reviewed",
+			ref.Key(), want.SHA256, want.Env)
 	}
 	// The plan is as old as the earliest sign of it: putting the same bytes back in the
 	// bucket renews LastModified, not the plan.
@@ -236,6 +241,10 @@ func Check(ref Ref, want Want, plan []byte, meta Meta, modified time.Time) error
 	if age := want.Now.Sub(created); want.MaxAge > 0 && age > want.MaxAge {
 		return fmt.Errorf("the stored plan %s is %s old, older than %s (plan_max_age of %s): plan %s again",
 			ref.Key(), age.Round(time.Minute), want.MaxAge, want.Env, want.Env)
+	}
+	if want.Commit == "" && meta.Commit != "" {
+		return fmt.Errorf("the stored plan %s was made from commit %s: give --commit, the commit being deployed, so that apply can check it is that one; nothing was applied",
+			ref.Key(), untrusted.Quote(meta.Commit))
 	}
 	if want.Commit != "" && meta.Commit != want.Commit {
 		made := meta.Commit

@@ -183,6 +183,8 @@ func TestStoreOnMoto(t *testing.T) {
 		{"an expired plan put back in the bucket", ref, func(w *Want, _ *[]byte, m *Meta) { m.Created = now.Add(-2 * time.Hour) }, "older than 1h0m0s"},
 		{"another commit", ref, func(w *Want, _ *[]byte, _ *Meta) { w.Commit = strings.Repeat("f", 40) }, "was made from \"0123456789abcdef"},
 		{"no recorded commit", ref, func(_ *Want, _ *[]byte, m *Meta) { m.Commit = "" }, "made from \"no recorded commit\""},
+		{"a recorded commit and none given", ref, func(w *Want, _ *[]byte, _ *Meta) { w.Commit = "" },
+			"was made from commit \"0123456789abcdef0123456789abcdef01234567\": give --commit, the commit being deployed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

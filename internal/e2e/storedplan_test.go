@@ -56,6 +56,7 @@ func TestTwoPhaseProdApply(t *testing.T) {
 	other := strings.Repeat("ab", 32)
 	refused("a wrong hash", apply(r1, p1.ref, other, commit), "not the approved "+other)
 	refused("another commit", apply(r1, p1.ref, p1.sha, strings.Repeat("f", 40)), `was made from "`+commit+`", not commit "ffff`)
+	refused("no --commit", append(ctor(r1), "apply", "--env=prod", "--plan-ref="+p1.ref, "--plan-sha256="+p1.sha), "give --commit, the commit being deployed")
 
 	staging := storePlan(t, append(ctor(r1), "plan", "--env=staging", "--store-plan"))
 	refused("a staging plan given to prod", apply(r1, staging.ref, staging.sha, commit), "was made for staging, not prod")
@@ -90,7 +91,11 @@ func TestTwoPhaseProdApply(t *testing.T) {
 	// A plan made before another apply moved the state is stale.
 	r2 := s.Copy(t)
 	r2.SetVars(t, "prod", map[string]string{"release": "two-phase-2"})
-	p2 := storePlan(t, append(ctor(r2), "plan", "--env=prod", "--store-plan", "--commit="+commit))
+	p2 := storePlan(t, append(ctor(r2), "plan", "--env=prod", "--store-plan", "--force-recreate", "--commit="+commit))
+	// A plan judged with --force-recreate is applied with it: the gate judges it again.
+	if !strings.Contains(p2.summary, "apply --env=prod --force-recreate --plan-ref="+p2.ref) {
+		t.Errorf("the apply line of a plan stored with --force-recreate lacks it:\n%s", p2.summary)
+	}
 	r3 := s.Copy(t)
 	r3.SetVars(t, "prod", map[string]string{"release": "two-phase-3"})
 	export(t, nil, append(ctor(r3), "apply", "--env=prod")...)
