@@ -82,12 +82,13 @@ func (m *Infra) RestoreState(
 	// +optional
 	confirm bool,
 ) (string, error) {
-	// The line reruns exactly this call; a show-only run names the --confirm line separately.
-	reproduce := m.envCall("restore-state", env).Flag("from", from)
+	// The line reruns exactly this call; a show-only run names the --confirm line separately,
+	// with the backup it compared ("latest" resolved to its key).
+	call := m.envCall("restore-state", env)
+	reproduce := call.Flag("from", from)
 	if fromFile != nil {
 		reproduce = reproduce.Flag("from-file", "<backup file>")
 	}
-	push := reproduce.Bool("confirm", true)
 	reproduce = reproduce.Bool("confirm", confirm)
 	if err := state.CheckRestoreSource(from, fromFile != nil); err != nil {
 		return "", reproduce.Wrap(err)
@@ -96,7 +97,11 @@ func (m *Infra) RestoreState(
 	if err != nil {
 		return "", reproduce.Wrap(err)
 	}
-	return restore.Report(confirm, push.String()) + reproduce.Markdown(), nil
+	push := call.Flag("from", restore.From)
+	if fromFile != nil {
+		push = call.Flag("from-file", "<backup file>")
+	}
+	return restore.Report(confirm, push.Bool("confirm", true).String()) + reproduce.Markdown(), nil
 }
 
 // restoreState compares the backup with the current state (ci/state) and, when confirmed,
@@ -106,7 +111,7 @@ func (m *Infra) restoreState(ctx context.Context, env, from string, fromFile *da
 	if err != nil {
 		return state.Restore{}, err
 	}
-	backup, err := r.loadBackup(ctx, from, fromFile)
+	key, backup, err := r.loadBackup(ctx, from, fromFile)
 	if err != nil {
 		return state.Restore{}, err
 	}
@@ -114,22 +119,24 @@ func (m *Infra) restoreState(ctx context.Context, env, from string, fromFile *da
 	if err != nil {
 		return state.Restore{}, err
 	}
-	return workdir.Restore(ctx, d, r.stateEnv(), backup, confirm)
+	restore, err := workdir.Restore(ctx, d, r.stateEnv(), backup, confirm, now())
+	restore.From = key
+	return restore, err
 }
 
-// loadBackup reads a backup from the bucket (ci/state resolves "latest" and checks it
-// against its recorded checksum) or from a file the caller kept.
-func (r *run) loadBackup(ctx context.Context, from string, file *dagger.File) ([]byte, error) {
+// loadBackup reads a backup from the bucket (ci/state resolves "latest" to its key and
+// checks it against its recorded checksum) or from a file the caller kept, and names it.
+func (r *run) loadBackup(ctx context.Context, from string, file *dagger.File) (string, []byte, error) {
 	if file != nil {
 		data, err := file.Contents(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("read --from-file: %w", err)
+			return "", nil, fmt.Errorf("read --from-file: %w", err)
 		}
-		return []byte(data), nil
+		return "--from-file", []byte(data), nil
 	}
 	store, err := r.stateBucket(ctx)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	return state.LoadBackup(ctx, store, r.env, r.profile.Backend, from)
 }

@@ -34,6 +34,11 @@ type Restore struct {
 	Dropped  []string `json:"dropped"`
 	// State is the file to hand to `terraform state push` (without -force).
 	State []byte `json:"-"`
+	// From names the backup: its object key ("latest" resolved), or the --from-file flag.
+	From string `json:"from,omitempty"`
+	// Replaced is the key of the backup of the state the push replaced, "" before a push
+	// or onto an empty backend.
+	Replaced string `json:"replaced,omitempty"`
 }
 
 // LineageError is a restore refused because the backup belongs to another state (another
@@ -92,7 +97,11 @@ func PrepareRestore(env environment.Name, current, backup []byte) (Restore, erro
 // Summary says what the push will do, for the log and the job summary, before it happens.
 func (r Restore) Summary() string {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "Restore %s state (lineage %s)\n", r.Env, r.Backup.Lineage)
+	from := ""
+	if r.From != "" {
+		from = " from " + markdown.CodeSpan(r.From)
+	}
+	fmt.Fprintf(&sb, "Restore %s state%s (lineage %s)\n", r.Env, from, r.Backup.Lineage)
 	if r.Current == nil {
 		fmt.Fprintf(&sb, "- current state: none; the backup's resources (serial %d) become the state, under the new lineage Terraform gives a pushed state on an empty backend\n", r.Backup.Serial)
 	} else {
@@ -192,6 +201,10 @@ func (r Restore) Report(pushed bool, pushLine string) string {
 	}
 	// The S3 backend records the push one serial higher, as Terraform counts its own write:
 	// say so, or a reader comparing with `terraform state pull` sees a serial that is off.
+	undo := ""
+	if r.Replaced != "" {
+		undo = "The state it replaced is kept as " + markdown.CodeSpan(r.Replaced) + ": restore-state --from with that key puts it back.\n"
+	}
 	return r.Summary() + "\nRestored: pushed as serial " + strconv.FormatUint(r.PushSerial, 10) +
-		" (the backend may record it one higher: Terraform counts its own write).\n"
+		" (the backend may record it one higher: Terraform counts its own write).\n" + undo
 }

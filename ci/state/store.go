@@ -211,26 +211,28 @@ func isBackupKey(folder, key string) bool {
 
 // LoadBackup reads the backup restore-state --from names: an object key, or "latest" for
 // the newest under the backend's backup prefix. It is checked against its recorded checksum
-// and environment (DownloadBackup) before anyone compares or pushes it.
-func LoadBackup(ctx context.Context, store ObjectStore, env environment.Name, b environment.Backend, from string) ([]byte, error) {
+// and environment (DownloadBackup) before anyone compares or pushes it. key is the backup's
+// object key, "latest" resolved: the --confirm line names it, so that a backup taken in
+// between cannot change what the reviewer compared.
+func LoadBackup(ctx context.Context, store ObjectStore, env environment.Name, b environment.Backend, from string) (key string, data []byte, err error) {
 	if err := ValidateBackend(env, b); err != nil {
-		return nil, err
+		return "", nil, err
 	}
-	key := from
+	key = from
 	if folder := backupFolder(env, b.BackupPrefix); from != "latest" && !isBackupKey(folder, from) {
-		return nil, fmt.Errorf("--from %s is not a backup of %s: give \"latest\" or a key under s3://%s/%s (dagger call backups --env=%s lists them)",
+		return "", nil, fmt.Errorf("--from %s is not a backup of %s: give \"latest\" or a key under s3://%s/%s (dagger call backups --env=%s lists them)",
 			untrusted.Quote(from), env, b.Bucket, folder, env)
 	}
 	if from == "latest" {
 		keys, err := ListBackups(ctx, store, env, b)
 		if err != nil {
-			return nil, err
+			return "", nil, err
 		}
 		if len(keys) == 0 {
-			return nil, fmt.Errorf("--from=latest: %s has no backups under its backup prefix", env)
+			return "", nil, fmt.Errorf("--from=latest: %s has no backups under its backup prefix", env)
 		}
 		key = keys[0]
 	}
-	_, data, err := DownloadBackup(ctx, store, env, b.Bucket, key)
-	return data, err
+	_, data, err = DownloadBackup(ctx, store, env, b.Bucket, key)
+	return key, data, err
 }

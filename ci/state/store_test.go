@@ -131,7 +131,7 @@ func TestBackupListingAndLoadBackup(t *testing.T) {
 	if got, err := BackupListing(ctx, client, environment.Prod, b); err != nil || got != "no backups of prod yet\n" {
 		t.Fatalf("BackupListing of an empty prefix = %q, %v", got, err)
 	}
-	if _, err := LoadBackup(ctx, client, environment.Prod, b, "latest"); err == nil ||
+	if _, _, err := LoadBackup(ctx, client, environment.Prod, b, "latest"); err == nil ||
 		err.Error() != "--from=latest: prod has no backups under its backup prefix" {
 		t.Fatalf("LoadBackup latest of no backups = %v", err)
 	}
@@ -170,23 +170,24 @@ func TestBackupListingAndLoadBackup(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.from, func(t *testing.T) {
-			got, err := LoadBackup(ctx, client, environment.Prod, b, tt.from)
+			key, got, err := LoadBackup(ctx, client, environment.Prod, b, tt.from)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("LoadBackup(%s) = %v, want %q", tt.from, err, tt.wantErr)
 				}
 				return
 			}
-			if err != nil || !bytes.Equal(got, tt.want) {
-				t.Fatalf("LoadBackup(%s) = %d bytes, %v; want the backup's bytes", tt.from, len(got), err)
+			if err != nil || !bytes.Equal(got, tt.want) || key != tt.from {
+				t.Fatalf("LoadBackup(%s) = %s, %d bytes, %v; want its key and the backup's bytes", tt.from, key, len(got), err)
 			}
 		})
 	}
 	if _, err := client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(b.Bucket), Key: aws.String(corrupt)}); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := LoadBackup(ctx, client, environment.Prod, b, "latest"); err != nil || !bytes.Equal(got, newer) {
-		t.Errorf("LoadBackup latest = %d bytes, %v; want the newest backup", len(got), err)
+	// latest is resolved to the newest backup's key, which the --confirm line then names.
+	if key, got, err := LoadBackup(ctx, client, environment.Prod, b, "latest"); err != nil || !bytes.Equal(got, newer) || key != keys[1] {
+		t.Errorf("LoadBackup latest = %s, %d bytes, %v; want the newest backup, %s", key, len(got), err, keys[1])
 	}
 	// A backend pipeline.yaml left without a bucket is named before S3 is asked.
 	noBucket := b
@@ -194,7 +195,7 @@ func TestBackupListingAndLoadBackup(t *testing.T) {
 	if _, err := BackupListing(ctx, client, environment.Prod, noBucket); err == nil || !strings.HasPrefix(err.Error(), "backend of prod: bucket is missing") {
 		t.Errorf("BackupListing without a bucket = %v", err)
 	}
-	if _, err := LoadBackup(ctx, client, environment.Prod, noBucket, "latest"); err == nil || !strings.HasPrefix(err.Error(), "backend of prod: bucket is missing") {
+	if _, _, err := LoadBackup(ctx, client, environment.Prod, noBucket, "latest"); err == nil || !strings.HasPrefix(err.Error(), "backend of prod: bucket is missing") {
 		t.Errorf("LoadBackup without a bucket = %v", err)
 	}
 }

@@ -237,8 +237,9 @@ func Apply[D Dir[D]](ctx context.Context, e Env, p Judged[D], now time.Time) (Ap
 // Restore compares a backup with the state the backend holds now (ci/state) and, when
 // confirm, pushes it with terraform state push: Terraform refuses a backup of another
 // lineage or an older serial than it allows, and ci/state one whose resources are tagged
-// for another environment. The backup reaches the directory as a secret.
-func Restore[D Dir[D]](ctx context.Context, d D, e Env, backup []byte, confirm bool) (state.Restore, error) {
+// for another environment. The state the push replaces is backed up first (Replaced), so
+// that a restore can itself be undone. The backup reaches the directory as a secret.
+func Restore[D Dir[D]](ctx context.Context, d D, e Env, backup []byte, confirm bool, now time.Time) (state.Restore, error) {
 	pulled, current, err := Pull(ctx, d, e)
 	if err != nil {
 		return state.Restore{}, err
@@ -249,6 +250,15 @@ func Restore[D Dir[D]](ctx context.Context, d D, e Env, backup []byte, confirm b
 	restore, err := state.PrepareRestore(e.Name, []byte(current), backup)
 	if err != nil || !confirm {
 		return restore, err
+	}
+	if restore.Current != nil {
+		bucket, err := e.Bucket(ctx)
+		if err != nil {
+			return restore, err
+		}
+		if _, restore.Replaced, err = state.TakeBackup(ctx, bucket, e.Name, e.Profile.Backend, []byte(current), now); err != nil {
+			return restore, fmt.Errorf("back up the state the restore replaces; nothing was pushed: %w", err)
+		}
 	}
 	withBackup, file := pulled.WithSecret("restore-"+string(e.Name)+".tfstate", restore.State)
 	_, err = withBackup.Run(ctx, "terraform state push", append([]string{"terraform"}, state.PushArgs(file)...))

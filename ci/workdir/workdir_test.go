@@ -372,7 +372,7 @@ func TestRestore(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			current := d.snapshot(t)
-			r, err := workdir.Restore(ctx, d, f.env, tt.backup, tt.confirm)
+			r, err := workdir.Restore(ctx, d, f.env, tt.backup, tt.confirm, time.Now())
 			if tt.err != "" {
 				var lineage *state.LineageError
 				if !errors.As(err, &lineage) || !strings.Contains(err.Error(), tt.err) {
@@ -399,12 +399,33 @@ func TestRestore(t *testing.T) {
 			if got := inputOf(t, d); got != tt.input {
 				t.Errorf("terraform_data.x input %q, want %q", got, tt.input)
 			}
+			// A push keeps the state it replaced as a backup, which restores it.
+			if !tt.pushed {
+				if r.Replaced != "" {
+					t.Errorf("a restore that pushed nothing backed up %s", r.Replaced)
+				}
+				return
+			}
+			bucket, err := f.env.Bucket(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			key, kept, err := state.LoadBackup(ctx, bucket, f.env.Name, f.env.Profile.Backend, r.Replaced)
+			if err != nil || key != r.Replaced {
+				t.Fatalf("the replaced state's backup %q: %v", r.Replaced, err)
+			}
+			if s, err := state.ReadState(kept); err != nil || s.Serial != current.Serial || s.Lineage != current.Lineage {
+				t.Errorf("the replaced state's backup is serial %d lineage %s (%v), want the state before the push, serial %d", s.Serial, s.Lineage, err, current.Serial)
+			}
+			if !strings.Contains(r.Report(true, ""), "The state it replaced is kept as `"+r.Replaced+"`") {
+				t.Errorf("the report does not name the replaced state's backup:\n%s", r.Report(true, ""))
+			}
 		})
 	}
 
 	t.Run("onto an empty state, the backup becomes the state", func(t *testing.T) {
 		empty := f.dataDir(t, "empty/staging/terraform.tfstate", `v = "a"`+"\n")
-		r, err := workdir.Restore(ctx, empty, f.env, earlier, true)
+		r, err := workdir.Restore(ctx, empty, f.env, earlier, true, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

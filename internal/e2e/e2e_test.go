@@ -394,14 +394,15 @@ func TestProdReplaceBackupAndRestore(t *testing.T) {
 		t.Errorf("backup key %s is not under backups/prod/", key)
 	}
 
-	// Show only: nothing changes.
-	shown := mustCall(t, nil, append(ctor(s), "restore-state", "--env=prod", "--from="+key)...)
-	if !strings.Contains(shown.Stdout, "To push this backup, run:") {
-		t.Errorf("restore-state without --confirm does not name the --confirm line:\n%s", shown.Stdout)
+	// Show only: nothing changes. latest is named by its key, and the --confirm line pushes
+	// that backup, not whichever is newest when it runs.
+	shown := mustCall(t, nil, append(ctor(s), "restore-state", "--env=prod", "--from=latest")...)
+	if !strings.Contains(shown.Stdout, "To push this backup, run:") || !strings.Contains(shown.Stdout, "Restore prod state from `"+key+"`") {
+		t.Errorf("restore-state without --confirm does not name the backup and the --confirm line:\n%s", shown.Stdout)
 	}
 	// Its reproduce line reruns what ran (no --confirm): copying it must never push.
-	if lines := daggerLines(shown.Stdout); len(lines) < 2 || strings.Contains(lines[len(lines)-1], "--confirm") || !strings.Contains(lines[len(lines)-2], "--confirm") {
-		t.Errorf("restore-state show-only: the --confirm line must come first and the reproduce line must not confirm: %q", lines)
+	if lines := daggerLines(shown.Stdout); len(lines) < 2 || strings.Contains(lines[len(lines)-1], "--confirm") || !strings.Contains(lines[len(lines)-2], "--from="+key+" --confirm") {
+		t.Errorf("restore-state show-only: the --confirm line must come first, naming %s, and the reproduce line must not confirm: %q", key, lines)
 	}
 	// A refusal ends with its reproduce line too.
 	refused := mustFail(t, nil, append(ctor(s), "restore-state", "--env=prod", "--from=backups/prod/missing.tfstate")...)
@@ -411,7 +412,12 @@ func TestProdReplaceBackupAndRestore(t *testing.T) {
 	if got := moto.MustState(t, prodKey); got.Serial != v2.Serial || got.Attr("terraform_data.release", "id") != v2.Attr("terraform_data.release", "id") {
 		t.Fatalf("restore-state without --confirm changed the state (serial %d -> %d)", v2.Serial, got.Serial)
 	}
-	mustCall(t, nil, append(ctor(s), "restore-state", "--env=prod", "--from="+key, "--confirm")...)
+	restored := mustCall(t, nil, append(ctor(s), "restore-state", "--env=prod", "--from="+key, "--confirm")...)
+	// The state the push replaced is kept as a backup first, which `backups` lists.
+	replaced := regexp.MustCompile("The state it replaced is kept as `(backups/prod/[^`]+)`").FindStringSubmatch(restored.Stdout)
+	if replaced == nil || !strings.Contains(mustCall(t, nil, append(ctor(s), "backups", "--env=prod")...).Stdout, replaced[1]) {
+		t.Errorf("the confirmed restore did not keep the state it replaced as a listed backup:\n%s", restored.Stdout)
+	}
 	v3 := moto.MustState(t, prodKey)
 	if v3.Lineage != v1.Lineage || v3.Serial <= v2.Serial {
 		t.Errorf("restored state: lineage %s serial %d; want lineage %s and a serial above %d", v3.Lineage, v3.Serial, v1.Lineage, v2.Serial)
