@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -24,6 +25,28 @@ func StepFailed(step string, env environment.Name, code int, output string, lock
 	if strings.Contains(output, "No value for required variable") {
 		// Terraform's own advice, -var or -var-file, names flags the pipeline does not take.
 		err = fmt.Errorf("%w\nThe pipeline passes no -var: set the variable in %s's var file (environments/%s.tfvars unless pipeline.yaml's var_file says otherwise), or, for a secret, in --tf-var-file", err, env, env)
+	}
+	if step == "terraform apply" {
+		err = partApplied(err, env, output)
+	}
+	return err
+}
+
+// completed matches Terraform's line for each change an apply finished.
+var completed = regexp.MustCompile(`(?m): (Creation|Modifications|Destruction) complete after `)
+
+// alreadyExists matches the AWS errors of a create whose object exists outside Terraform.
+var alreadyExists = regexp.MustCompile(`ResourceInUseException|BucketAlreadyOwnedByYou|BucketAlreadyExists|EntityAlreadyExists|ResourceAlreadyExistsException|already exists`)
+
+// partApplied says what a failed apply left: Terraform stops at the first error with the
+// changes it finished already in the state, which the message "apply failed" hid; and a
+// create refused because the object exists is what import is for.
+func partApplied(err error, env environment.Name, output string) error {
+	if n := len(completed.FindAllString(output, -1)); n > 0 {
+		err = fmt.Errorf("%w\nThe apply stopped part-way: the %d change(s) it completed before the error are in the state of %s, the rest are not. A saved plan is applied once: plan %s again to see what is left", err, n, env, env)
+	}
+	if alreadyExists.MatchString(output) {
+		err = fmt.Errorf("%w\nA resource the plan creates already exists outside Terraform: adopt it with this module's import (import --env=%s --project=<your Project tag> finds it by its tags), then plan again", err, env)
 	}
 	return err
 }

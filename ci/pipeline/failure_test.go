@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/infrapipe/infrapipe/ci/internal/mototest"
+	"github.com/infrapipe/infrapipe/ci/internal/tftest"
 	"github.com/infrapipe/infrapipe/ci/state"
 )
 
@@ -66,5 +68,60 @@ func TestStepFailed(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// An apply that fails part-way says what it left: real Terraform, with the real aws
+// provider on moto, creates terraform_data.first, then fails to create a table that exists
+// outside this configuration (another workspace made it).
+func TestStepFailedApplyPartWay(t *testing.T) {
+	moto := mototest.Start(t)
+	moto.Setenv(t)
+	const table = `
+resource "aws_dynamodb_table" "items" {
+  name         = "taken-items"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "id"
+  attribute {
+    name = "id"
+    type = "S"
+  }
+  depends_on = [terraform_data.first]
+}
+resource "terraform_data" "first" {
+  input = "x"
+}
+`
+	outside := tftest.New(t, map[string]string{"main.tf": table})
+	outside.UseRealAWSProviderOn(moto.URL, "dynamodb", "sts")
+	outside.Init()
+	outside.Apply()
+
+	w := tftest.New(t, map[string]string{"main.tf": table})
+	w.UseRealAWSProviderOn(moto.URL, "dynamodb", "sts")
+	w.Init()
+	stdout, stderr, err := w.Exec("apply", "-auto-approve", "-input=false", "-no-color")
+	if err == nil {
+		t.Fatal("the apply of an existing table succeeded")
+	}
+	got := StepFailed("terraform apply", "test", 1, stdout+"\n"+stderr, time.Minute, time.Now()).Error()
+	for _, want := range []string{
+		"terraform apply failed in test (exit code 1)", "ResourceInUseException",
+		"The apply stopped part-way: the 1 change(s) it completed before the error are in the state of test",
+		"already exists outside Terraform: adopt it with this module's import (import --env=test --project=<your Project tag>",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the error lacks %q:\n%s", want, got)
+		}
+	}
+	// A step that is not an apply, or an apply that completed nothing, says neither.
+	for _, step := range []string{"terraform plan", "terraform apply"} {
+		out := "Error: creating AWS DynamoDB Table (taken-items): ResourceInUseException"
+		if step == "terraform plan" {
+			out = stdout + "\n" + stderr
+		}
+		if got := StepFailed(step, "test", 1, out, time.Minute, time.Now()).Error(); strings.Contains(got, "part-way") {
+			t.Errorf("%s on %q says part-way:\n%s", step, out, got)
+		}
 	}
 }
