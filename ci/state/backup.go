@@ -29,6 +29,9 @@ type Snapshot struct {
 	Serial           uint64   `json:"serial"`
 	Lineage          string   `json:"lineage"`
 	Addresses        []string `json:"addresses"` // managed and data resources, sorted
+	// IDs are the instances' ids by address, where the provider set one: a restore tells
+	// the object a backup names from the one the state names now by them.
+	IDs map[string]string `json:"-"`
 }
 
 // ReadState checks that data is a Terraform state (format version 4, a lineage, a serial)
@@ -48,7 +51,10 @@ func ReadState(data []byte) (Snapshot, error) {
 			Type      string `json:"type"`
 			Name      string `json:"name"`
 			Instances []struct {
-				IndexKey any `json:"index_key"`
+				IndexKey   any `json:"index_key"`
+				Attributes struct {
+					ID any `json:"id"`
+				} `json:"attributes"`
 			} `json:"instances"`
 		} `json:"resources"`
 	}
@@ -71,7 +77,14 @@ func ReadState(data []byte) (Snapshot, error) {
 	s := Snapshot{Version: 4, TerraformVersion: raw.TerraformVersion, Serial: *raw.Serial, Lineage: raw.Lineage}
 	for _, r := range raw.Resources {
 		for _, inst := range r.Instances {
-			s.Addresses = append(s.Addresses, address(r.Module, r.Mode, r.Type, r.Name, inst.IndexKey))
+			a := address(r.Module, r.Mode, r.Type, r.Name, inst.IndexKey)
+			s.Addresses = append(s.Addresses, a)
+			if id, ok := inst.Attributes.ID.(string); ok && id != "" && r.Mode != "data" {
+				if s.IDs == nil {
+					s.IDs = map[string]string{}
+				}
+				s.IDs[a] = id
+			}
 		}
 	}
 	sort.Strings(s.Addresses)

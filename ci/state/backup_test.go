@@ -172,8 +172,8 @@ func TestPrepareRestore(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.SerialDelta != 0 || r.PushSerial != 5 {
-			t.Errorf("restore = %+v", r)
+		if r.SerialDelta != 0 || r.PushSerial != 5 || len(r.Swapped) != 0 || len(r.Backup.IDs) == 0 {
+			t.Errorf("restore = %+v; want no object swapped between a state and itself", r)
 		}
 	})
 	t.Run("no current state", func(t *testing.T) {

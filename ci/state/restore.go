@@ -32,6 +32,9 @@ type Restore struct {
 	// destroyed: the next plan will want to create or import them).
 	Restored []string `json:"restored"`
 	Dropped  []string `json:"dropped"`
+	// Swapped are the addresses in both whose object differs (another id): the resource was
+	// replaced since the backup, whose object may no longer exist.
+	Swapped []Swap `json:"swapped,omitempty"`
 	// State is the file to hand to `terraform state push` (without -force).
 	State []byte `json:"-"`
 	// From names the backup: its object key ("latest" resolved), or the --from-file flag.
@@ -39,6 +42,13 @@ type Restore struct {
 	// Replaced is the key of the backup of the state the push replaced, "" before a push
 	// or onto an empty backend.
 	Replaced string `json:"replaced,omitempty"`
+}
+
+// Swap is a resource whose object differs between a backup and the current state.
+type Swap struct {
+	Address string `json:"address"`
+	Backup  string `json:"backup_id"`
+	Current string `json:"current_id"`
 }
 
 // LineageError is a restore refused because the backup belongs to another state (another
@@ -82,6 +92,11 @@ func PrepareRestore(env environment.Name, current, backup []byte) (Restore, erro
 	r.Current = &c
 	r.SerialDelta = int64(b.Serial) - int64(c.Serial)
 	r.Restored, r.Dropped = difference(b.Addresses, c.Addresses), difference(c.Addresses, b.Addresses)
+	for _, a := range b.Addresses {
+		if bid, cid := b.IDs[a], c.IDs[a]; bid != "" && cid != "" && bid != cid {
+			r.Swapped = append(r.Swapped, Swap{Address: a, Backup: bid, Current: cid})
+		}
+	}
 	r.PushSerial = max(b.Serial, c.Serial+1)
 	if r.PushSerial == b.Serial {
 		r.State = backup
@@ -120,6 +135,10 @@ func (r Restore) Summary() string {
 	}
 	for _, a := range r.Dropped {
 		fmt.Fprintf(&sb, "  - %s (leaves state; the real resource is not destroyed)\n", a)
+	}
+	for _, s := range r.Swapped {
+		fmt.Fprintf(&sb, "  ~ %s: the backup names another object (id %s, now %s): it was replaced since, and the backup's object may no longer exist\n",
+			s.Address, markdown.CodeSpan(s.Backup), markdown.CodeSpan(s.Current))
 	}
 	return sb.String()
 }

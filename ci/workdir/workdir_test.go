@@ -383,6 +383,10 @@ func TestRestore(t *testing.T) {
 			} else if r.Current == nil || r.Current.Serial != current.Serial || r.Backup.Serial != old.Serial ||
 				r.SerialDelta >= 0 || r.PushSerial != current.Serial+1 {
 				t.Errorf("restore %+v: want backup serial %d over current %d, pushed as %d", r, old.Serial, current.Serial, current.Serial+1)
+			} else if len(r.Swapped) != 1 || r.Swapped[0].Address != "terraform_data.x" || r.Swapped[0].Backup == r.Swapped[0].Current ||
+				!strings.Contains(r.Summary(), "  ~ terraform_data.x: the backup names another object") {
+				// v a -> b replaced terraform_data.x (triggers_replace): the backup names the old object.
+				t.Errorf("restore of a replaced resource: swapped %+v, summary:\n%s", r.Swapped, r.Summary())
 			}
 			after := d.snapshot(t)
 			if after.Lineage != current.Lineage {

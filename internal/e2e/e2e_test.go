@@ -400,6 +400,10 @@ func TestProdReplaceBackupAndRestore(t *testing.T) {
 	if !strings.Contains(shown.Stdout, "To push this backup, run:") || !strings.Contains(shown.Stdout, "Restore prod state from `"+key+"`") {
 		t.Errorf("restore-state without --confirm does not name the backup and the --confirm line:\n%s", shown.Stdout)
 	}
+	// The replace since the backup shows: the backup names the old object.
+	if !strings.Contains(shown.Stdout, "~ terraform_data.release: the backup names another object (id `"+id1+"`") {
+		t.Errorf("restore-state does not say terraform_data.release was replaced since the backup:\n%s", shown.Stdout)
+	}
 	// Its reproduce line reruns what ran (no --confirm): copying it must never push.
 	if lines := daggerLines(shown.Stdout); len(lines) < 2 || strings.Contains(lines[len(lines)-1], "--confirm") || !strings.Contains(lines[len(lines)-2], "--from="+key+" --confirm") {
 		t.Errorf("restore-state show-only: the --confirm line must come first, naming %s, and the reproduce line must not confirm: %q", key, lines)
