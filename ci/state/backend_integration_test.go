@@ -463,7 +463,7 @@ func TestKilledApplyRestoresFromBackup(t *testing.T) {
 	}
 	current, currentSnap := pull(t, w)
 	t.Logf("state after the kill: serial %d (backup %d), resources %q", currentSnap.Serial, before.Serial, currentSnap.Addresses)
-	restore, err := PrepareRestore(sb.env, current, backupData)
+	restore, err := PrepareRestore(sb.env, "", current, backupData)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -509,7 +509,7 @@ func TestRollbackToBackup(t *testing.T) {
 	w.Run(apply("2", 0)...)
 	current, now := pull(t, w)
 
-	restore, err := PrepareRestore(sb.env, current, data)
+	restore, err := PrepareRestore(sb.env, "", current, data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -549,7 +549,7 @@ func TestRestoreForeignLineageRefused(t *testing.T) {
 	sw.Run(apply("1", 0)...)
 	stagingData, stagingSnap := pull(t, sw)
 
-	_, err := PrepareRestore(environment.Prod, prodData, stagingData)
+	_, err := PrepareRestore(environment.Prod, "", prodData, stagingData)
 	var le *LineageError
 	if !errors.As(err, &le) {
 		t.Fatalf("restore of staging's state into prod: err = %v, want a lineage refusal", err)
@@ -646,7 +646,7 @@ func TestFreshBackendPullsAsNoState(t *testing.T) {
 	other.Init()
 	other.Apply()
 	backup, snap := pull(t, other)
-	r, err := PrepareRestore(environment.Prod, data, backup)
+	r, err := PrepareRestore(environment.Prod, "", data, backup)
 	if err != nil {
 		t.Fatalf("restore onto a fresh backend: %v", err)
 	}

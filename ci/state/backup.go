@@ -29,9 +29,12 @@ type Snapshot struct {
 	Serial           uint64   `json:"serial"`
 	Lineage          string   `json:"lineage"`
 	Addresses        []string `json:"addresses"` // managed and data resources, sorted
-	// IDs are the instances' ids by address, where the provider set one: a restore tells
-	// the object a backup names from the one the state names now by them.
-	IDs map[string]string `json:"-"`
+	// ids are the managed instances' ids by address, where the provider set one: a restore
+	// tells the object a backup names from the one the state names now by them. tags are
+	// the instances' tags by address (tags_all, else tags): a restore refuses a backup
+	// tagged for another environment (checkEnvironment).
+	ids  map[string]string
+	tags map[string]map[string]string
 }
 
 // ReadState checks that data is a Terraform state (format version 4, a lineage, a serial)
@@ -53,7 +56,9 @@ func ReadState(data []byte) (Snapshot, error) {
 			Instances []struct {
 				IndexKey   any `json:"index_key"`
 				Attributes struct {
-					ID any `json:"id"`
+					ID      any            `json:"id"`
+					TagsAll map[string]any `json:"tags_all"`
+					Tags    map[string]any `json:"tags"`
 				} `json:"attributes"`
 			} `json:"instances"`
 		} `json:"resources"`
@@ -74,16 +79,23 @@ func ReadState(data []byte) (Snapshot, error) {
 	case raw.Serial == nil:
 		return Snapshot{}, errors.New("not a Terraform state: no \"serial\"")
 	}
-	s := Snapshot{Version: 4, TerraformVersion: raw.TerraformVersion, Serial: *raw.Serial, Lineage: raw.Lineage}
+	s := Snapshot{Version: 4, TerraformVersion: raw.TerraformVersion, Serial: *raw.Serial, Lineage: raw.Lineage,
+		ids: map[string]string{}, tags: map[string]map[string]string{}}
 	for _, r := range raw.Resources {
 		for _, inst := range r.Instances {
 			a := address(r.Module, r.Mode, r.Type, r.Name, inst.IndexKey)
 			s.Addresses = append(s.Addresses, a)
 			if id, ok := inst.Attributes.ID.(string); ok && id != "" && r.Mode != "data" {
-				if s.IDs == nil {
-					s.IDs = map[string]string{}
+				s.ids[a] = id
+			}
+			// tags_all (the provider's default_tags too) wins over tags, key by key.
+			for _, tags := range []map[string]any{inst.Attributes.Tags, inst.Attributes.TagsAll} {
+				for k, v := range tags {
+					if s.tags[a] == nil {
+						s.tags[a] = map[string]string{}
+					}
+					s.tags[a][k], _ = v.(string)
 				}
-				s.IDs[a] = id
 			}
 		}
 	}

@@ -136,7 +136,7 @@ func TestPrepareRestore(t *testing.T) {
 	foreign := withSerial(t, backup, 9, "11111111-2222-3333-4444-555555555555")
 
 	t.Run("rollback bumps serial above current", func(t *testing.T) {
-		r, err := PrepareRestore(environment.Prod, newer, backup)
+		r, err := PrepareRestore(environment.Prod, "", newer, backup)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -159,7 +159,7 @@ func TestPrepareRestore(t *testing.T) {
 		}
 	})
 	t.Run("backup newer than current is pushed as is", func(t *testing.T) {
-		r, err := PrepareRestore(environment.Prod, older, backup)
+		r, err := PrepareRestore(environment.Prod, "", older, backup)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -168,16 +168,16 @@ func TestPrepareRestore(t *testing.T) {
 		}
 	})
 	t.Run("same serial still moves forward", func(t *testing.T) {
-		r, err := PrepareRestore(environment.Prod, backup, backup)
+		r, err := PrepareRestore(environment.Prod, "", backup, backup)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.SerialDelta != 0 || r.PushSerial != 5 || len(r.Swapped) != 0 || len(r.Backup.IDs) == 0 {
+		if r.SerialDelta != 0 || r.PushSerial != 5 || len(r.Swapped) != 0 || len(r.Backup.ids) == 0 {
 			t.Errorf("restore = %+v; want no object swapped between a state and itself", r)
 		}
 	})
 	t.Run("no current state", func(t *testing.T) {
-		r, err := PrepareRestore(environment.Prod, nil, backup)
+		r, err := PrepareRestore(environment.Prod, "", nil, backup)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -189,7 +189,7 @@ func TestPrepareRestore(t *testing.T) {
 		}
 	})
 	t.Run("foreign lineage refused", func(t *testing.T) {
-		_, err := PrepareRestore(environment.Prod, foreign, backup)
+		_, err := PrepareRestore(environment.Prod, "", foreign, backup)
 		var le *LineageError
 		if !errors.As(err, &le) {
 			t.Fatalf("err = %v, want *LineageError", err)
@@ -208,7 +208,7 @@ func TestPrepareRestore(t *testing.T) {
 		res := m["resources"].([]any)[0].(map[string]any)
 		res["name"] = "fast"
 		current, _ := json.Marshal(m)
-		r, err := PrepareRestore(environment.Prod, current, backup)
+		r, err := PrepareRestore(environment.Prod, "", current, backup)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -220,13 +220,13 @@ func TestPrepareRestore(t *testing.T) {
 		}
 	})
 	t.Run("bad inputs", func(t *testing.T) {
-		if _, err := PrepareRestore(environment.Prod, newer, []byte("oops")); err == nil || !strings.Contains(err.Error(), "restore prod: backup: not a Terraform state") {
+		if _, err := PrepareRestore(environment.Prod, "", newer, []byte("oops")); err == nil || !strings.Contains(err.Error(), "restore prod: backup: not a Terraform state") {
 			t.Errorf("bad backup: %v", err)
 		}
-		if _, err := PrepareRestore(environment.Prod, []byte("<html>"), backup); err == nil || !strings.Contains(err.Error(), "restore prod: current state") {
+		if _, err := PrepareRestore(environment.Prod, "", []byte("<html>"), backup); err == nil || !strings.Contains(err.Error(), "restore prod: current state") {
 			t.Errorf("bad current: %v", err)
 		}
-		if _, err := PrepareRestore("qa", newer, backup); err == nil || !strings.Contains(err.Error(), `restore: unknown environment "qa": valid environments are preview, test, staging, prod`) {
+		if _, err := PrepareRestore("qa", "", newer, backup); err == nil || !strings.Contains(err.Error(), `restore: unknown environment "qa": valid environments are preview, test, staging, prod`) {
 			t.Errorf("unknown env: err = %v, want one naming the input and the valid environments", err)
 		}
 	})

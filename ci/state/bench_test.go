@@ -41,7 +41,7 @@ func BenchmarkPrepareRestore10k(b *testing.B) {
 	current := []byte(strings.Replace(string(backup), `"serial": 812`, `"serial": 815`, 1))
 	b.SetBytes(int64(len(backup)))
 	for b.Loop() {
-		r, err := PrepareRestore(environment.Prod, current, backup)
+		r, err := PrepareRestore(environment.Prod, "", current, backup)
 		if err != nil || r.PushSerial != 816 {
 			b.Fatal(r.PushSerial, err)
 		}

@@ -14,8 +14,8 @@ import (
 // A state the real aws provider wrote: a bucket tagged for prod (tags, and the provider's
 // default_tags in tags_all), a bucket tagged by default_tags alone, and an untagged
 // terraform_data. Restoring it into staging is refused naming the resources; into prod,
-// or with a tag key it does not use, it passes.
-func TestCheckBackupEnvironment(t *testing.T) {
+// or with a tag key it does not use, it passes (checkEnvironment).
+func TestRestoreRefusesAnotherEnvironment(t *testing.T) {
 	moto := mototest.Start(t)
 	moto.Setenv(t)
 	w := tftest.New(t, map[string]string{"main.tf": `
@@ -49,9 +49,10 @@ resource "terraform_data" "note" {
 		{environment.Prod, "Environment", ""},
 		{environment.Staging, "Stage", ""},
 	} {
-		err := CheckBackupEnvironment(tt.env, tt.tagKey, backup)
+		// Onto an empty backend, where there is no lineage to compare.
+		_, err := PrepareRestore(tt.env, tt.tagKey, nil, backup)
 		if got := errString(err); got != tt.want {
-			t.Errorf("CheckBackupEnvironment(%s, %s) = %q, want %q", tt.env, tt.tagKey, got, tt.want)
+			t.Errorf("PrepareRestore(%s, %s) = %q, want %q", tt.env, tt.tagKey, got, tt.want)
 		}
 	}
 }

@@ -66,14 +66,19 @@ func (e *LineageError) Error() string {
 }
 
 // PrepareRestore compares a backup with the current state (`terraform state pull` output,
-// empty when the state is gone) and prepares the file to push.
-func PrepareRestore(env environment.Name, current, backup []byte) (Restore, error) {
+// empty when the state is gone) and prepares the file to push. A backup whose resources
+// carry another environment's tag (tagKey, the profile's environment tag key; "" for no
+// such check) is refused first: onto an empty backend there is no lineage to compare.
+func PrepareRestore(env environment.Name, tagKey string, current, backup []byte) (Restore, error) {
 	if _, err := environment.ParseName(string(env)); err != nil {
 		return Restore{}, fmt.Errorf("restore: %w", err)
 	}
 	b, err := ReadState(backup)
 	if err != nil {
 		return Restore{}, fmt.Errorf("restore %s: backup: %w", env, err)
+	}
+	if err := b.checkEnvironment(env, tagKey); err != nil {
+		return Restore{}, err
 	}
 	r := Restore{Env: env, Backup: b, PushSerial: b.Serial, Restored: b.Addresses}
 	c, err := ReadState(current)
@@ -93,7 +98,7 @@ func PrepareRestore(env environment.Name, current, backup []byte) (Restore, erro
 	r.SerialDelta = int64(b.Serial) - int64(c.Serial)
 	r.Restored, r.Dropped = difference(b.Addresses, c.Addresses), difference(c.Addresses, b.Addresses)
 	for _, a := range b.Addresses {
-		if bid, cid := b.IDs[a], c.IDs[a]; bid != "" && cid != "" && bid != cid {
+		if bid, cid := b.ids[a], c.ids[a]; bid != "" && cid != "" && bid != cid {
 			r.Swapped = append(r.Swapped, Swap{Address: a, Backup: bid, Current: cid})
 		}
 	}

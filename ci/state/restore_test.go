@@ -36,7 +36,7 @@ func TestCheckRestoreSource(t *testing.T) {
 // TestRestoreReport: restore-state's answer on a real state, shown only and pushed.
 func TestRestoreReport(t *testing.T) {
 	backup := readTestdata(t, "state-serial4.tfstate")
-	r, err := PrepareRestore(environment.Prod, withSerial(t, backup, 9, ""), backup)
+	r, err := PrepareRestore(environment.Prod, "", withSerial(t, backup, 9, ""), backup)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestRestoreReport(t *testing.T) {
 	}
 	// Into an empty backend Terraform gives the state its own lineage and serial: the
 	// report names neither the backup's serial nor a number of its own.
-	empty, err := PrepareRestore(environment.Prod, nil, backup)
+	empty, err := PrepareRestore(environment.Prod, "", nil, backup)
 	if err != nil {
 		t.Fatal(err)
 	}

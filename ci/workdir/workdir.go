@@ -244,10 +244,7 @@ func Restore[D Dir[D]](ctx context.Context, d D, e Env, backup []byte, confirm b
 	if err != nil {
 		return state.Restore{}, err
 	}
-	if err := state.CheckBackupEnvironment(e.Name, e.Profile.EnvironmentTagKey, backup); err != nil {
-		return state.Restore{}, err
-	}
-	restore, err := state.PrepareRestore(e.Name, []byte(current), backup)
+	restore, err := state.PrepareRestore(e.Name, e.Profile.EnvironmentTagKey, []byte(current), backup)
 	if err != nil || !confirm {
 		return restore, err
 	}
