@@ -27,7 +27,7 @@ func (m *Infra) Lint(ctx context.Context) (string, error) {
 	if err := m.checkTerraformDir(ctx); err != nil {
 		return "", reproduce.Wrap(err)
 	}
-	res, err := m.lint(ctx)
+	res, err := m.lint(ctx, m.repo(ctx))
 	if err != nil {
 		return "", reproduce.Wrap(err)
 	}
@@ -36,9 +36,8 @@ func (m *Infra) Lint(ctx context.Context) (string, error) {
 
 // lint runs fmt, validate and tflint in parallel, and applies the repository's suppressions
 // to tflint's findings.
-func (m *Infra) lint(ctx context.Context) (pipeline.Lint, error) {
+func (m *Infra) lint(ctx context.Context, repo pipeline.Repo) (pipeline.Lint, error) {
 	var res pipeline.Lint
-	repo := m.repo(ctx)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		fmtRes, err := execAny(gctx, m.onSource(m.TerraformImage), commands.FmtCheck())

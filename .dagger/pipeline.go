@@ -220,13 +220,16 @@ func (p *pipelineRun) run(ctx context.Context) {
 	m, r := p.r.m, p.r
 	var planned judged
 	var applied workdir.Applied[tfDir]
+	// The repository as lint, scan and compliance read findings, its nested stacks found
+	// once for the three.
+	repo := sync.OnceValue(func() pipeline.Repo { return m.repo(ctx) })
 	steps := pipeline.Steps{
 		Lint: func(ctx context.Context) (pipeline.StepReport, error) {
-			res, err := m.lint(ctx)
+			res, err := m.lint(ctx, repo())
 			return res.Step(p.plan.Tflint, r.profile.SeverityThreshold), err
 		},
 		SecurityScan: func(ctx context.Context) (pipeline.StepReport, error) {
-			res, err := m.securityScan(ctx)
+			res, err := m.securityScan(ctx, repo())
 			return res.Step(pipeline.StepSecurityScan, r.profile, r.profile.SeverityThreshold), err
 		},
 		Plan: func(ctx context.Context) (pipeline.Planned, error) {
@@ -240,7 +243,7 @@ func (p *pipelineRun) run(ctx context.Context) {
 			return pipeline.Planned{Analysis: planned.Report.Analysis, Decision: planned.Report.Decision}, nil
 		},
 		Compliance: func(ctx context.Context) (pipeline.StepReport, error) {
-			res, err := r.compliance(ctx, planned)
+			res, err := r.compliance(ctx, planned, repo())
 			return res.Step(pipeline.StepCompliance, r.profile, r.profile.SeverityThreshold), err
 		},
 		Cost: func(ctx context.Context) (pipeline.StepReport, error) {

@@ -31,7 +31,7 @@ func (m *Infra) Compliance(
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
-	res, err := r.compliance(ctx, p)
+	res, err := r.compliance(ctx, p, m.repo(ctx))
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
@@ -41,7 +41,7 @@ func (m *Infra) Compliance(
 // compliance evaluates a judged plan's JSON with OPA and, when there are feature files,
 // terraform-compliance, in parallel, and redacts the plan's sensitive values from what they
 // found.
-func (r *run) compliance(ctx context.Context, p judged) (pipeline.Scan, error) {
+func (r *run) compliance(ctx context.Context, p judged, repo pipeline.Repo) (pipeline.Scan, error) {
 	planJSON := p.Dir.file("plan.json")
 	features, err := r.m.featureDir(ctx)
 	if err != nil {
@@ -69,7 +69,7 @@ func (r *run) compliance(ctx context.Context, p judged) (pipeline.Scan, error) {
 	if features != nil {
 		runs = append(runs, tfc)
 	}
-	return pipeline.MergeCompliance(r.m.repo(ctx), now(), []byte(p.JSON), runs...)
+	return pipeline.MergeCompliance(repo, now(), []byte(p.JSON), runs...)
 }
 
 // policiesDir is where a repository keeps its own policies, next to the Terraform code.

@@ -39,7 +39,7 @@ func (m *Infra) SecurityScan(
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
-	res, err := m.securityScan(ctx)
+	res, err := m.securityScan(ctx, m.repo(ctx))
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
@@ -59,7 +59,7 @@ func (m *Infra) findingsReport(ctx context.Context, name pipeline.Step, profile 
 // securityScan runs Checkov and Trivy in parallel and applies the repository's suppressions.
 // A scanner that cannot run (its image missing, a crash) does not stop the other: it is
 // listed as broken, and ci/pipeline judges that by the environment's profile.
-func (m *Infra) securityScan(ctx context.Context) (pipeline.Scan, error) {
+func (m *Infra) securityScan(ctx context.Context, repo pipeline.Repo) (pipeline.Scan, error) {
 	checkov := pipeline.ToolRun{Tool: pipeline.Tool{Name: "checkov", Image: m.CheckovImage, Flag: "checkov-image"}}
 	trivy := pipeline.ToolRun{Tool: pipeline.Tool{Name: "trivy", Image: m.TrivyImage, Flag: "trivy-image"}}
 	var g errgroup.Group
@@ -72,7 +72,7 @@ func (m *Infra) securityScan(ctx context.Context) (pipeline.Scan, error) {
 		return nil
 	})
 	_ = g.Wait()
-	return pipeline.MergeScan(m.repo(ctx), now(), checkov, trivy)
+	return pipeline.MergeScan(repo, now(), checkov, trivy)
 }
 
 // checkov scans the Terraform directory and reads its SARIF report. --soft-fail leaves the
