@@ -256,7 +256,7 @@ func (p *pipelineRun) run(ctx context.Context) {
 		Apply: func(ctx context.Context) (pipeline.StepReport, error) {
 			var rep pipeline.Apply
 			var err error
-			if applied, rep, err = r.apply(ctx, planned, p.stored); err != nil {
+			if applied, rep, err = r.apply(ctx, planned); err != nil {
 				return pipeline.StepReport{}, err
 			}
 			return rep.Step(), nil

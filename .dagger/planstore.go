@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/infrapipe/infrapipe/ci/pipeline"
 	"github.com/infrapipe/infrapipe/ci/planstore"
 	"github.com/infrapipe/infrapipe/ci/workdir"
 )
@@ -49,14 +48,4 @@ func (r *run) storedPlan(ctx context.Context, s *storedRef, forceRecreate bool) 
 	}
 	want := planstore.Want{Env: r.env, SHA256: s.sha256, Commit: s.commit, MaxAge: r.profile.PlanMaxAge, Now: time.Now()}
 	return workdir.Stored(ctx, d, r.stateEnv(), s.ref, want, forceRecreate)
-}
-
-// deleteStored removes an applied stored plan so it cannot be applied twice, and names it
-// in the apply's report; a failure to delete is the report's note, not an error.
-func (r *run) deleteStored(ctx context.Context, s *storedRef, applied *pipeline.Apply) {
-	if s == nil {
-		return
-	}
-	applied.Stored, applied.StoredSHA256 = &s.ref, s.sha256
-	applied.StoredNote = workdir.DeleteStored(ctx, r.stateEnv(), s.ref)
 }

@@ -200,7 +200,7 @@ func (m *Infra) Apply(
 		return nil, reproduce.Wrap(err)
 	}
 	applyStarted := time.Now()
-	applied, rep, err := r.apply(ctx, p, stored)
+	applied, rep, err := r.apply(ctx, p)
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
@@ -209,17 +209,15 @@ func (m *Infra) Apply(
 	return applyDir(ctx, applied, rep, reproduce)
 }
 
-// apply applies a judged plan with ci/workdir (the state backup first where the profile
-// asks for one) and deletes the stored plan it came from, if any, so that it cannot be
-// applied twice. The report says both; Apply and the pipeline's apply step share this.
-func (r *run) apply(ctx context.Context, p judged, stored *storedRef) (workdir.Applied[tfDir], pipeline.Apply, error) {
+// apply applies a judged plan with ci/workdir: the state backup first where the profile
+// asks for one, and a stored plan deleted once applied. Apply and the pipeline's apply step
+// share this.
+func (r *run) apply(ctx context.Context, p judged) (workdir.Applied[tfDir], pipeline.Apply, error) {
 	applied, err := workdir.Apply(ctx, r.stateEnv(), p, now())
 	if err != nil {
 		return applied, pipeline.Apply{}, err
 	}
-	rep := applied.Report()
-	r.deleteStored(ctx, stored, &rep)
-	return applied, rep, nil
+	return applied, applied.Report(), nil
 }
 
 // applyDir is the apply's directory: ci/pipeline's report files, apply.log and the state

@@ -47,30 +47,31 @@ func Store(ctx context.Context, objs Objects, bucket string, env environment.Nam
 // FetchApproved fetches the stored plan an apply was given and returns it only when it is
 // the approved one: for this environment, the hash the reviewer saw, young enough, from the
 // commit being deployed (Check), and made on the state the backend holds now (pulled, as
-// `terraform state pull` printed it). Nothing has been applied when it returns an error.
-func FetchApproved(ctx context.Context, objs Objects, bucket string, ref Ref, want Want, pulled []byte) ([]byte, error) {
+// `terraform state pull` printed it), with what was recorded beside it. Nothing has been
+// applied when it returns an error.
+func FetchApproved(ctx context.Context, objs Objects, bucket string, ref Ref, want Want, pulled []byte) ([]byte, Meta, error) {
 	if err := ref.CheckEnv(want.Env); err != nil {
-		return nil, err
+		return nil, Meta{}, err
 	}
 	plan, meta, modified, err := Get(ctx, objs, bucket, ref)
 	if err != nil {
-		return nil, err
+		return nil, Meta{}, err
 	}
 	if err := Check(ref, want, plan, meta, modified); err != nil {
-		return nil, err
+		return nil, Meta{}, err
 	}
 	prior, err := Prior(plan)
 	if err != nil {
-		return nil, err
+		return nil, Meta{}, err
 	}
 	current, err := Current(pulled)
 	if err != nil {
-		return nil, err
+		return nil, Meta{}, err
 	}
-	if err := CheckFresh(want.Env, ref, prior, current); err != nil {
-		return nil, err
+	if err := CheckFresh(want.Env, ref, prior, current, meta.Applying); err != nil {
+		return nil, Meta{}, err
 	}
-	return plan, nil
+	return plan, meta, nil
 }
 
 // DeleteNote is the apply summary's note when an applied plan could not be deleted (err

@@ -95,6 +95,20 @@ func TestFetchApproved(t *testing.T) {
 	want := func(plan []byte) Want {
 		return Want{Env: environment.Prod, SHA256: Sum(plan), Commit: commit, MaxAge: time.Hour, Now: now.Add(time.Minute)}
 	}
+	// Plans whose apply began: one that stopped before the state moved, and one after.
+	began := now.Add(30 * time.Second)
+	mark := func(plan []byte) Ref {
+		ref := store(plan)
+		_, meta, _, err := Get(ctx, objs, bucket, ref)
+		if err == nil {
+			err = MarkApplying(ctx, objs, bucket, ref, meta, began)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ref
+	}
+	beganUnmoved, beganMoved := mark(second), mark(first)
 	tests := []struct {
 		name    string
 		ref     Ref
@@ -119,18 +133,24 @@ func TestFetchApproved(t *testing.T) {
 			wantErr: "no stored plan at s3://plans-state/plans/prod/gone.tfplan: it was applied already"},
 		{name: "a pull that is no state", ref: onCurrent, want: want(second), pulled: []byte("Error: no state"),
 			wantErr: "read the current state"},
+		{name: "an apply of it began and the state did not move", ref: beganUnmoved, want: want(second), pulled: pulled},
+		{name: "an apply of it began and the state moved", ref: beganMoved, want: want(first), pulled: pulled,
+			wantErr: "was applied already: an apply of it began at " + began.Format(time.RFC3339) + ", and the state of prod is now serial"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			plan, err := FetchApproved(ctx, objs, bucket, tt.ref, tt.want, tt.pulled)
+			plan, meta, err := FetchApproved(ctx, objs, bucket, tt.ref, tt.want, tt.pulled)
 			if tt.wantErr != "" {
 				if err == nil || plan != nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("FetchApproved = %d bytes, %v; want %q", len(plan), err, tt.wantErr)
 				}
 				return
 			}
-			if err != nil || Sum(plan) != tt.want.SHA256 {
-				t.Fatalf("FetchApproved = %d bytes, %v; want the approved plan", len(plan), err)
+			if err != nil || Sum(plan) != tt.want.SHA256 || meta.SHA256 != tt.want.SHA256 || meta.Commit != commit {
+				t.Fatalf("FetchApproved = %d bytes, %+v, %v; want the approved plan and its record", len(plan), meta, err)
+			}
+			if wantMark := tt.ref == beganUnmoved; meta.Applying.IsZero() == wantMark || (wantMark && !meta.Applying.Equal(began)) {
+				t.Errorf("Applying = %v; want %v", meta.Applying, wantMark)
 			}
 		})
 	}

@@ -32,6 +32,7 @@ type Objects interface {
 	PutObject(ctx context.Context, in *s3.PutObjectInput, opts ...func(*s3.Options)) (*s3.PutObjectOutput, error)
 	GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error)
 	DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, opts ...func(*s3.Options)) (*s3.DeleteObjectOutput, error)
+	CopyObject(ctx context.Context, in *s3.CopyObjectInput, opts ...func(*s3.Options)) (*s3.CopyObjectOutput, error)
 }
 
 // Ref names a stored plan: plans/<env>/<run>.tfplan in the environment's state bucket.
@@ -132,14 +133,32 @@ type Meta struct {
 	Commit  string // the commit the plan was made from; "" when not given
 	Created time.Time
 	SHA256  string
+	// Applying is when an apply of the plan began (MarkApplying); zero while none has. A
+	// plan still stored with it set is one whose apply did not finish.
+	Applying time.Time
 }
 
 const (
-	metaEnv     = "infrapipe-env"
-	metaCommit  = "infrapipe-commit"
-	metaCreated = "infrapipe-created"
-	metaSHA256  = "infrapipe-sha256"
+	metaEnv      = "infrapipe-env"
+	metaCommit   = "infrapipe-commit"
+	metaCreated  = "infrapipe-created"
+	metaSHA256   = "infrapipe-sha256"
+	metaApplying = "infrapipe-apply-started"
 )
+
+// metadata is m as the object's user metadata.
+func (m Meta) metadata() map[string]string {
+	md := map[string]string{
+		metaEnv:     string(m.Env),
+		metaCommit:  m.Commit,
+		metaCreated: m.Created.Format(time.RFC3339),
+		metaSHA256:  m.SHA256,
+	}
+	if !m.Applying.IsZero() {
+		md[metaApplying] = m.Applying.Format(time.RFC3339)
+	}
+	return md
+}
 
 // Put stores a plan under ref in bucket, encrypted at rest, and returns what it recorded.
 func Put(ctx context.Context, objs Objects, bucket string, ref Ref, plan []byte, commit string, now time.Time) (Meta, error) {
@@ -150,12 +169,7 @@ func Put(ctx context.Context, objs Objects, bucket string, ref Ref, plan []byte,
 		Body:                 bytes.NewReader(plan),
 		ContentType:          aws.String("application/zip"),
 		ServerSideEncryption: types.ServerSideEncryptionAes256,
-		Metadata: map[string]string{
-			metaEnv:     string(meta.Env),
-			metaCommit:  meta.Commit,
-			metaCreated: meta.Created.Format(time.RFC3339),
-			metaSHA256:  meta.SHA256,
-		},
+		Metadata:             meta.metadata(),
 	})
 	if err != nil {
 		return Meta{}, fmt.Errorf("store the %s plan at s3://%s/%s: %w", ref.Env, bucket, ref.Key(), err)
@@ -192,7 +206,29 @@ func Get(ctx context.Context, objs Objects, bucket string, ref Ref) ([]byte, Met
 		SHA256: out.Metadata[metaSHA256],
 	}
 	meta.Created, _ = time.Parse(time.RFC3339, out.Metadata[metaCreated])
+	meta.Applying, _ = time.Parse(time.RFC3339, out.Metadata[metaApplying])
 	return plan, meta, aws.ToTime(out.LastModified), nil
+}
+
+// MarkApplying records on the stored plan, just before Terraform applies it, that its apply
+// began at now. An apply that stops part-way leaves the plan spent but stored: the mark lets
+// the next apply of it say so (CheckFresh), rather than blame some other apply. The object
+// is copied onto itself with the same bytes, so its SHA-256 still proves it.
+func MarkApplying(ctx context.Context, objs Objects, bucket string, ref Ref, meta Meta, now time.Time) error {
+	meta.Applying = now.UTC()
+	_, err := objs.CopyObject(ctx, &s3.CopyObjectInput{
+		Bucket:               aws.String(bucket),
+		Key:                  aws.String(ref.Key()),
+		CopySource:           aws.String(bucket + "/" + ref.Key()),
+		MetadataDirective:    types.MetadataDirectiveReplace,
+		ContentType:          aws.String("application/zip"),
+		ServerSideEncryption: types.ServerSideEncryptionAes256,
+		Metadata:             meta.metadata(),
+	})
+	if err != nil {
+		return fmt.Errorf("mark the stored plan s3://%s/%s as being applied: %w", bucket, ref.Key(), err)
+	}
+	return nil
 }
 
 // Delete removes a stored plan once it is applied, so it cannot be applied twice.
@@ -304,8 +340,9 @@ func Current(pulled []byte) (StateID, error) {
 
 // CheckFresh refuses a plan made on another state version than the current one: applied,
 // it would be refused by Terraform half-way through the job, or describe changes that are
-// no longer the ones to make.
-func CheckFresh(env environment.Name, ref Ref, prior, current StateID) error {
+// no longer the ones to make. applying is the plan's own apply that began and did not
+// finish (Meta.Applying), zero when none did: then the state moved under that apply.
+func CheckFresh(env environment.Name, ref Ref, prior, current StateID, applying time.Time) error {
 	if prior == current {
 		return nil
 	}
@@ -314,6 +351,10 @@ func CheckFresh(env environment.Name, ref Ref, prior, current StateID) error {
 			return "no state"
 		}
 		return fmt.Sprintf("serial %d of lineage %s", id.Serial, id.Lineage)
+	}
+	if !applying.IsZero() {
+		return fmt.Errorf("the stored plan %s was applied already: an apply of it began at %s, and the state of %s is now %s; what that apply completed is in the state, and a saved plan applies only once: plan %s again and have it reviewed",
+			ref.Key(), applying.UTC().Format(time.RFC3339), env, describe(current), env)
 	}
 	return fmt.Errorf("the stored plan %s is stale: it was made on %s, and the state of %s is now %s (something was applied since); plan %s again and have it reviewed",
 		ref.Key(), describe(prior), env, describe(current), env)

@@ -125,14 +125,14 @@ func TestPriorAndCheckFresh(t *testing.T) {
 	if err != nil || p2 != current {
 		t.Fatalf("Prior(second) = %+v, %v; want the current state %+v", p2, err, current)
 	}
-	if err := CheckFresh("prod", ref, p2, current); err != nil {
+	if err := CheckFresh("prod", ref, p2, current, time.Time{}); err != nil {
 		t.Errorf("a plan on the current state is stale: %v", err)
 	}
-	err = CheckFresh("prod", ref, p1, current)
+	err = CheckFresh("prod", ref, p1, current, time.Time{})
 	if err == nil || !strings.Contains(err.Error(), "is stale: it was made on no state, and the state of prod is now serial") {
 		t.Errorf("CheckFresh of a plan made before the apply = %v", err)
 	}
-	if empty, err := Current(nil); err != nil || CheckFresh("prod", ref, p1, empty) != nil {
+	if empty, err := Current(nil); err != nil || CheckFresh("prod", ref, p1, empty, time.Time{}) != nil {
 		t.Errorf("a plan on no state, with still no state: %v", err)
 	}
 	if _, err := Prior([]byte("not a zip")); err == nil || !strings.Contains(err.Error(), "not a Terraform plan file") {

@@ -65,6 +65,15 @@ type Judged[D any] struct {
 	Dir    D
 	Report *pipeline.PlanReport
 	JSON   string
+	// Stored is the stored plan this is (Stored), nil for a plan of this run.
+	Stored *StoredPlan
+}
+
+// StoredPlan is a stored plan proven to be the approved one: its reference and what the
+// bucket recorded with it.
+type StoredPlan struct {
+	Ref  planstore.Ref
+	Meta planstore.Meta
 }
 
 // With is the plan's report with more summary sections after the plan's own (the access
@@ -184,14 +193,20 @@ type Applied[D any] struct {
 	Changed     bool // false when the plan had no changes: nothing ran
 	BackupAsked bool
 	Backup      Backup[D]
+	// StoredNote says why the applied stored plan could not be deleted; "" when it was, or
+	// when the plan was not a stored one.
+	StoredNote string
 }
 
-// Report is the apply as ci/pipeline reports it: the plan, whether it ran, and the state
-// backup. The caller adds what it alone knows: the stored plan applied and the run record.
+// Report is the apply as ci/pipeline reports it: the plan, whether it ran, the stored plan
+// it came from and the state backup. The caller adds what it alone knows: the run record.
 func (a Applied[D]) Report() pipeline.Apply {
 	rep := pipeline.Apply{Plan: a.Plan.Report, Applied: a.Changed, Backup: a.Backup.SummaryLine()}
 	if !a.BackupAsked {
 		rep.Backup = state.NotTakenLine
+	}
+	if s := a.Plan.Stored; s != nil {
+		rep.Stored, rep.StoredSHA256, rep.StoredNote = &s.Ref, s.Meta.SHA256, a.StoredNote
 	}
 	return rep
 }
@@ -201,8 +216,19 @@ const ApplyLog = "apply.log"
 
 // Apply applies a judged plan the gate let through: where the profile asks for a backup,
 // the state bucket's versioning is checked and the state backed up first (nothing is
-// changed when either fails), then terraform apply runs exactly that saved plan.
+// changed when either fails), then terraform apply runs exactly that saved plan. A stored
+// plan is marked as being applied just before (planstore.MarkApplying) and deleted once
+// applied, so that it cannot be applied twice.
 func Apply[D Dir[D]](ctx context.Context, e Env, p Judged[D], now time.Time) (Applied[D], error) {
+	res, err := apply(ctx, e, p, now)
+	if err == nil && p.Stored != nil {
+		res.StoredNote = DeleteStored(ctx, e, p.Stored.Ref)
+	}
+	return res, err
+}
+
+// apply is Apply up to the stored plan's deletion.
+func apply[D Dir[D]](ctx context.Context, e Env, p Judged[D], now time.Time) (Applied[D], error) {
 	res := Applied[D]{Plan: p, Dir: p.Dir}
 	if !p.Report.Analysis.Counts.HasChanges() {
 		return res, nil
@@ -222,6 +248,9 @@ func Apply[D Dir[D]](ctx context.Context, e Env, p Judged[D], now time.Time) (Ap
 		if res.Backup.Taken() {
 			d = res.Backup.Dir
 		}
+	}
+	if err := markApplying(ctx, e, p.Stored, now); err != nil {
+		return Applied[D]{}, fmt.Errorf("before the %s apply (nothing was changed): %w", e.Name, err)
 	}
 	applied, err := d.Run(ctx, "terraform apply", commands.Apply(d.Out(), d.Out()+"/tfplan", state.LockArgs(e.Profile)...))
 	if err != nil {
@@ -330,7 +359,7 @@ func Stored[D Dir[D]](ctx context.Context, d D, e Env, ref planstore.Ref, want p
 	if err != nil {
 		return Judged[D]{}, err
 	}
-	data, err := planstore.FetchApproved(ctx, bucket, e.Profile.Backend.Bucket, ref, want, []byte(current))
+	data, meta, err := planstore.FetchApproved(ctx, bucket, e.Profile.Backend.Bucket, ref, want, []byte(current))
 	if err != nil {
 		return Judged[D]{}, err
 	}
@@ -339,7 +368,25 @@ func Stored[D Dir[D]](ctx context.Context, d D, e Env, ref planstore.Ref, want p
 	if err != nil {
 		return Judged[D]{}, err
 	}
-	return Judge(ctx, shown, e, forceRecreate)
+	j, err := Judge(ctx, shown, e, forceRecreate)
+	if err != nil {
+		return Judged[D]{}, err
+	}
+	j.Stored = &StoredPlan{Ref: ref, Meta: meta}
+	return j, nil
+}
+
+// markApplying records on a stored plan that its apply begins (planstore.MarkApplying);
+// nothing for a plan of this run.
+func markApplying(ctx context.Context, e Env, s *StoredPlan, now time.Time) error {
+	if s == nil {
+		return nil
+	}
+	bucket, err := e.Bucket(ctx)
+	if err != nil {
+		return err
+	}
+	return planstore.MarkApplying(ctx, bucket, e.Profile.Backend.Bucket, s.Ref, s.Meta, now)
 }
 
 // DeleteStored removes an applied plan so it cannot be applied twice. A failure does not

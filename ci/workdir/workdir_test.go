@@ -314,8 +314,8 @@ func TestStoredPlans(t *testing.T) {
 		if got := applier.terraform(t, "state", "show", "-no-color", "terraform_data.x"); !regexp.MustCompile(`input\s+=\s+"b"`).MatchString(got) {
 			t.Errorf("the stored plan was not what got applied:\n%s", got)
 		}
-		if note := workdir.DeleteStored(ctx, f.env, ref); note != "" {
-			t.Fatalf("delete: %s", note)
+		if rep := a.Report(); a.StoredNote != "" || rep.Stored == nil || *rep.Stored != ref || rep.StoredSHA256 != meta.SHA256 {
+			t.Fatalf("the apply's report: stored %v %s, note %q; want %s deleted", rep.Stored, rep.StoredSHA256, a.StoredNote, ref)
 		}
 		if _, err := workdir.Stored(ctx, applier, f.env, ref, w, false); err == nil || !strings.Contains(err.Error(), ref.Key()) {
 			t.Errorf("a deleted plan: error %v, want one naming %s", err, ref.Key())
@@ -328,6 +328,45 @@ func TestStoredPlans(t *testing.T) {
 		unreachable.Bucket = func(context.Context) (*s3.Client, error) { return nil, errors.New("no credentials") }
 		if note := workdir.DeleteStored(ctx, unreachable, ref); !strings.Contains(note, "stays in the bucket (no credentials)") {
 			t.Errorf("delete without the bucket: note %q", note)
+		}
+	})
+
+	t.Run("a stored plan whose apply stopped part-way says it was applied", func(t *testing.T) {
+		// x changes, then a provisioner fails: Terraform writes both to the state and stops.
+		files := func() map[string]string {
+			return map[string]string{
+				"main.tf": dataTF + `resource "terraform_data" "fails" {
+  depends_on = [terraform_data.x]
+  provisioner "local-exec" {
+    command = "exit 3"
+  }
+}
+`, f.env.Profile.VarFile: "v = \"c\"\nextra = true\n"}
+		}
+		p, err := workdir.Plan(ctx, f.workdir(t, "", files()), f.env, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, meta, err := workdir.Store(ctx, f.env, p, "", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := planstore.Want{Env: f.env.Name, SHA256: meta.SHA256, MaxAge: f.env.Profile.PlanMaxAge, Now: time.Now()}
+		applier := f.workdir(t, "", files())
+		j, err := workdir.Stored(ctx, applier, f.env, ref, w, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		began := time.Now().UTC().Truncate(time.Second)
+		if _, err := workdir.Apply(ctx, f.env, j, began); err == nil || !strings.Contains(err.Error(), "stopped part-way") {
+			t.Fatalf("apply with a failing provisioner: %v; want a part-way failure", err)
+		}
+		if got := inputOf(t, applier); got != "c" {
+			t.Fatalf("x is %q after the failed apply; want the change it completed", got)
+		}
+		_, err = workdir.Stored(ctx, applier, f.env, ref, w, false)
+		if err == nil || !strings.Contains(err.Error(), "was applied already: an apply of it began at "+began.Format(time.RFC3339)) {
+			t.Fatalf("the spent plan again: %v; want it named applied already", err)
 		}
 	})
 }
