@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -75,8 +76,11 @@ type Decision struct {
 }
 
 // ReadList reads a changed-files list, as `git diff --name-only` writes it: one path from
-// the repository root a line. Paths that leave the repository are refused. An empty list
-// is nothing changed: an empty slice, never nil, which callers keep for "no list given".
+// the repository root a line. git quotes a path that holds a quote, a backslash, a control
+// character or (unless core.quotePath is false) a character outside ASCII, in C style
+// ("terraform/caf\303\251.tf"); such a line is read back to the path. Paths that leave
+// the repository are refused. An empty list is nothing changed: an empty slice, never nil,
+// which callers keep for "no list given".
 func ReadList(data string) ([]string, error) {
 	out := []string{}
 	for n, line := range strings.Split(strings.ReplaceAll(data, "\r\n", "\n"), "\n") {
@@ -86,12 +90,44 @@ func ReadList(data string) ([]string, error) {
 			continue
 		case line == Everything:
 			return []string{Everything}, nil
-		case strings.ContainsRune(line, 0) || path.IsAbs(line) || strings.HasPrefix(path.Clean(line), "../") || path.Clean(line) == "..":
-			return nil, fmt.Errorf("--changed-files line %d: %s is not a path inside the repository (git diff --name-only writes those)", n+1, untrusted.Quote(line))
+		case strings.HasPrefix(line, `"`):
+			unquoted, err := strconv.Unquote(line)
+			if err != nil {
+				return nil, fmt.Errorf("--changed-files line %d: %s starts with a quote but is not a path quoted as git quotes one (\"dir/caf\\303\\251.tf\"): %w",
+					n+1, untrusted.Quote(line), err)
+			}
+			line = unquoted
 		}
-		out = append(out, path.Clean(line))
+		p, err := inside(line)
+		if err != nil {
+			return nil, fmt.Errorf("--changed-files line %d: %w", n+1, err)
+		}
+		out = append(out, p)
 	}
 	return out, nil
+}
+
+// Paths checks and cleans a list of changed paths that needs no reading (git diff -z's),
+// as ReadList does its lines.
+func Paths(names []string) ([]string, error) {
+	out := make([]string, 0, len(names))
+	for i, name := range names {
+		p, err := inside(name)
+		if err != nil {
+			return nil, fmt.Errorf("changed path %d: %w", i+1, err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// inside is a changed path, cleaned, or an error when it is not a path inside the
+// repository.
+func inside(name string) (string, error) {
+	if name == "" || strings.ContainsRune(name, 0) || path.IsAbs(name) || strings.HasPrefix(path.Clean(name), "../") || path.Clean(name) == ".." {
+		return "", fmt.Errorf("%s is not a path inside the repository (git diff --name-only writes those)", untrusted.Quote(name))
+	}
+	return path.Clean(name), nil
 }
 
 // Decide says whether the changed paths touch the stack in stackDir (a path from the

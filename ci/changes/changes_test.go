@@ -103,10 +103,26 @@ func TestReadList(t *testing.T) {
 	if got, err := ReadList("\n\n"); err != nil || got == nil || len(got) != 0 {
 		t.Errorf("ReadList of an empty diff = %#v, %v; want an empty, non-nil list", got, err)
 	}
-	for _, bad := range []string{"../etc/passwd", "/etc/passwd", "a/../../b", "..", "x\x00y"} {
+	for _, bad := range []string{"../etc/passwd", "/etc/passwd", "a/../../b", "..", "x\x00y", `"../x"`, `"/etc/passwd"`} {
 		if _, err := ReadList("ok.tf\n" + bad); err == nil || !strings.Contains(err.Error(), "--changed-files line 2") {
 			t.Errorf("ReadList(%q) = %v", bad, err)
 		}
+	}
+	// Paths git quotes, as git quotes them (core.quotePath's default), read back.
+	for _, tt := range []struct{ line, want string }{
+		{`"terraform/caf\303\251.tf"`, "terraform/café.tf"},
+		{`"terraform/a\"b.tf"`, `terraform/a"b.tf`},
+		{`"terraform/back\\slash.tf"`, `terraform/back\slash.tf`},
+		{`"terraform/tab\there.tf"`, "terraform/tab\there.tf"},
+		{`"terraform/line\nbreak.tf"`, "terraform/line\nbreak.tf"},
+	} {
+		if got, err := ReadList("ok.tf\n" + tt.line + "\n"); err != nil || len(got) != 2 || got[1] != tt.want {
+			t.Errorf("ReadList(%s) = %q, %v; want %q", tt.line, got, err, tt.want)
+		}
+	}
+	if _, err := ReadList("ok.tf\n\"terraform/unterminated.tf\n"); err == nil ||
+		!strings.Contains(err.Error(), "--changed-files line 2") || !strings.Contains(err.Error(), "not a path quoted as git quotes one") {
+		t.Errorf("ReadList of a broken quote = %v", err)
 	}
 }
 
@@ -138,11 +154,17 @@ func TestDecideOnGitDiff(t *testing.T) {
 	}{
 		{"docs/guide.md", false},
 		{"modules/network/subnets/main.tf", true},
+		// git quotes these names: a character outside ASCII, a quote, a tab.
+		{"modules/network/subnets/café.tf", true},
+		{"modules/network/subnets/say \"hi\".tf", true},
+		{"modules/network/subnets/tab\there.tf", true},
+		{"docs/naïve.md", false},
 	} {
 		if err := os.WriteFile(filepath.Join(dir, tt.file), []byte("# changed\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		run("commit", "-qam", "change "+tt.file)
+		run("add", "-A")
+		run("commit", "-qm", "change "+tt.file)
 		changed, err := ReadList(run("diff", "--name-only", "HEAD~1", "HEAD"))
 		if err != nil {
 			t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/infrapipe/infrapipe/ci/changes"
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/findings"
 	"github.com/infrapipe/infrapipe/internal/daggertest"
@@ -470,7 +471,7 @@ func TestWorkflowRunsInfrastructureOnlyWhenAffected(t *testing.T) {
 		return strings.TrimSpace(string(out))
 	}
 	git("init", "-q", "-b", "main")
-	for name, content := range map[string]string{"stacks/a/main.tf": "# a\n", "docs/x.md": "x\n"} {
+	for name, content := range map[string]string{"stacks/a/main.tf": "# a\n", "stacks/a/café.tf": "# é\n", "docs/x.md": "x\n"} {
 		if err := os.MkdirAll(filepath.Join(repo, filepath.Dir(name)), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -489,13 +490,18 @@ func TestWorkflowRunsInfrastructureOnlyWhenAffected(t *testing.T) {
 		t.Fatal(err)
 	}
 	matrix := `{"include":[{"stack":"stacks/b","level":0,"depends_on":[]}]}`
+	const moved = `"stacks/a/caf\303\251.tf"` + "\nstacks/a/main.tf\n" + `"stacks/b/caf\303\251.tf"` + "\nstacks/b/main.tf\n"
+	if got, err := changes.ReadList(moved); err != nil || !slices.Equal(got, []string{"stacks/a/café.tf", "stacks/a/main.tf", "stacks/b/café.tf", "stacks/b/main.tf"}) {
+		t.Fatalf("ReadList of the step's list = %q, %v", got, err)
+	}
 	for _, tt := range []struct {
 		name, base, wantList, wantOutput string
 		exit                             int
 	}{
-		{"a move lists both paths", base, "stacks/a/main.tf\nstacks/b/main.tf\n", "stacks=" + matrix + "\n", 0},
+		// git quotes a name outside ASCII; ci/changes.ReadList reads it back.
+		{"a move lists both paths", base, moved, "stacks=" + matrix + "\n", 0},
 		{"no base: not known", "", "*\n", "stacks=" + matrix + "\n", 0},
-		{"dagger fails", base, "stacks/a/main.tf\nstacks/b/main.tf\n", "", 1},
+		{"dagger fails", base, moved, "", 1},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			dagger := daggertest.NewFake(t, `echo "$FAKE_STDOUT"`)

@@ -13,7 +13,7 @@ import (
 
 // GitDiff lists the paths that changed in the git repository dir between the merge base
 // of base and head, and head (what a pull request shows: git diff base...head), as
-// ci/changes reads them. Renames are listed as a deletion and an addition (--no-renames),
+// ci/changes.ReadList reads them. Renames are listed as a deletion and an addition (--no-renames),
 // so a stack moved elsewhere shows both where it was and where it is. The workflow writes
 // the same list for --changed-files: the module's copy of the repository has no .git.
 // An empty base (a push that created a branch: ghactions.Context.Base) means the change is
@@ -35,14 +35,9 @@ func GitDiff(ctx context.Context, dir, base, head string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("git diff %s...%s in %s: %w: %s", base, head, dir, err, strings.TrimSpace(stderr.String()))
 	}
-	// -z keeps names with newlines or quotes intact; ReadList takes one a line, and refuses
-	// a name with a newline rather than reading two paths.
-	var names []string
-	for _, n := range strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00") {
-		if strings.ContainsAny(n, "\r\n") {
-			return nil, fmt.Errorf("git diff: the changed path %s holds a line break; rename it", untrusted.Quote(n))
-		}
-		names = append(names, n)
+	// -z keeps every name as it is, newlines and quotes too: nothing needs reading back.
+	if len(out) == 0 {
+		return []string{}, nil
 	}
-	return changes.ReadList(strings.Join(names, "\n"))
+	return changes.Paths(strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00"))
 }
