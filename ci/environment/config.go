@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bmatcuk/doublestar/v4"
 	"gopkg.in/yaml.v3"
 
 	"github.com/infrapipe/infrapipe/ci/findings"
@@ -46,8 +47,10 @@ type Config struct {
 // Rule maps a GitHub event, optionally limited to refs, to an environment.
 type Rule struct {
 	Event string `yaml:"event"`
-	// Ref is a full ref ("refs/heads/main") or a path.Match pattern ("refs/heads/release/*");
-	// empty matches every ref.
+	// Ref is a full ref ("refs/heads/main") or a pattern as GitHub Actions' branch filters
+	// write it: "*" matches within one segment ("refs/heads/release/*"), "**" across "/"
+	// ("refs/heads/**"), "?" one character but "/", plus [...] classes, {a,b} and \ escapes
+	// (doublestar's syntax). Empty matches every ref.
 	Ref         string `yaml:"ref,omitempty"`
 	Environment Name   `yaml:"environment"`
 }
@@ -542,8 +545,8 @@ func (r *resolveFile) applyTo(c *Config) error {
 			return fmt.Errorf("%s.event: %q is not a GitHub Actions event such as push, pull_request, workflow_dispatch or schedule", at, rf.Event)
 		}
 		if rf.Ref != "" {
-			if _, err := matchRef(rf.Ref, ""); err != nil || !strings.HasPrefix(rf.Ref, "refs/") {
-				return fmt.Errorf("%s.ref: %q is not valid: use a full ref or pattern such as refs/heads/main or refs/tags/v*", at, rf.Ref)
+			if !doublestar.ValidatePattern(rf.Ref) || !strings.HasPrefix(rf.Ref, "refs/") {
+				return fmt.Errorf("%s.ref: %q is not valid: use a full ref such as refs/heads/main, or a pattern with * (within one segment, as in refs/tags/v*), ** (across /, as in refs/heads/**), ?, [...] or {a,b}", at, rf.Ref)
 			}
 		}
 		n, err := ParseName(rf.Environment)

@@ -254,6 +254,8 @@ func TestLoadErrors(t *testing.T) {
 		{"misspelt rule event", "version: 1\nresolve:\n  rules:\n    - event: pushh\n      environment: test\n", []string{`resolve.rules[0].event: "pushh" is not a GitHub Actions event such as push, pull_request, workflow_dispatch or schedule`}},
 		{"bad rule ref", "version: 1\nresolve:\n  rules:\n    - event: push\n      ref: main\n      environment: test\n", []string{"resolve.rules[0].ref", "refs/heads/main"}},
 		{"bad rule pattern", "version: 1\nresolve:\n  rules:\n    - event: push\n      ref: 'refs/heads/[x'\n      environment: test\n", []string{"resolve.rules[0].ref"}},
+		{"an unclosed alternative", "version: 1\nresolve:\n  rules:\n    - event: push\n      ref: 'refs/heads/{a,b'\n      environment: test\n", []string{`resolve.rules[0].ref: "refs/heads/{a,b" is not valid`, "** (across /"}},
+		{"a ref after ** covering it", "version: 1\nresolve:\n  rules:\n    - {event: push, ref: 'refs/heads/**', environment: test}\n    - {event: push, ref: refs/heads/feature/x, environment: preview}\n", []string{"resolve.rules[1]: never used: resolve.rules[0] (event push on refs/heads/**)"}},
 		{"a rule after one for any ref", "version: 1\nresolve:\n  rules:\n    - {event: push, environment: test}\n    - {event: push, ref: refs/heads/main, environment: prod}\n", []string{"resolve.rules[1]: never used: resolve.rules[0] (event push, any ref) matches every run it would"}},
 		{"a rule twice", "version: 1\nresolve:\n  rules:\n    - {event: push, ref: refs/heads/main, environment: test}\n    - {event: push, ref: refs/heads/main, environment: prod}\n", []string{"resolve.rules[1]: never used: resolve.rules[0] (event push on refs/heads/main)"}},
 		{"a ref after a pattern covering it", "version: 1\nresolve:\n  rules:\n    - {event: push, ref: 'refs/tags/*', environment: staging}\n    - {event: pull_request, environment: preview}\n    - {event: push, ref: refs/tags/v1, environment: prod}\n", []string{"resolve.rules[2]: never used: resolve.rules[0] (event push on refs/tags/*)"}},
@@ -362,6 +364,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("version: 1\ndefaults: &d {}\nenvironments: {prod: *d}\n"))
 	f.Add([]byte("version: 1\ndefaults: {kpis: {success_rate: 95}}\nenvironments: {prod: {kpis: {deploy_time: 20m, critical_findings: 2, cost_variance: 5.5}}}\n"))
 	f.Add([]byte("version: 1\nresolve: {rules: [{event: push, ref: 'refs/heads/*', environment: test}]}\n"))
+	f.Add([]byte("version: 1\nresolve: {rules: [{event: push, ref: 'refs/heads/release/*', environment: staging}, {event: push, ref: 'refs/heads/**', environment: test}]}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Parse("pipeline.yaml", data)
 		if err != nil {

@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path"
 
+	"github.com/bmatcuk/doublestar/v4"
 	"github.com/sethvargo/go-githubactions"
 
 	"github.com/infrapipe/infrapipe/ci/internal/untrusted"
@@ -134,10 +134,12 @@ func payloadInput(event map[string]any, name string) string {
 	return s
 }
 
-// matchRef matches a full ref against a rule's ref or path.Match pattern; empty matches all.
+// matchRef matches a full ref against a rule's ref or pattern; empty matches all. Patterns
+// are doublestar's, as GitHub Actions' branch filters read theirs: "*" and "?" stay within a
+// segment, "**" as a whole segment crosses "/" (refs/heads/** matches refs/heads/feature/x).
 func matchRef(pattern, ref string) (bool, error) {
 	if pattern == "" {
 		return true, nil
 	}
-	return path.Match(pattern, ref)
+	return doublestar.Match(pattern, ref)
 }

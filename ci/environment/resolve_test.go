@@ -11,6 +11,12 @@ func TestResolve(t *testing.T) {
 		t.Fatal(err)
 	}
 	const events = "testdata/events/"
+	// GitHub's filter semantics: * stays within a segment, ** crosses "/".
+	globs := Config{Rules: []Rule{
+		{Event: "push", Ref: "refs/heads/release/*", Environment: Staging},
+		{Event: "push", Ref: "refs/tags/v*", Environment: Prod},
+		{Event: "push", Ref: "refs/heads/**", Environment: Test},
+	}}
 	tests := []struct {
 		name    string
 		config  Config
@@ -58,6 +64,18 @@ func TestResolve(t *testing.T) {
 			Trigger{EventName: "push", Ref: "refs/heads/main"}, Test, nil},
 		{"unmatched event", custom,
 			Trigger{EventName: "schedule", Ref: "refs/heads/main"}, "", []string{`event "schedule"`}},
+		{"** crosses /", globs,
+			Trigger{EventName: "push", Ref: "refs/heads/feature/x"}, Test, nil},
+		{"** matches one segment", globs,
+			Trigger{EventName: "push", Ref: "refs/heads/main"}, Test, nil},
+		{"* matches within a segment", globs,
+			Trigger{EventName: "push", Ref: "refs/heads/release/1.2"}, Staging, nil},
+		{"* does not cross /", globs,
+			Trigger{EventName: "push", Ref: "refs/heads/release/1/2"}, Test, nil},
+		{"tag pattern", globs,
+			Trigger{EventName: "push", Ref: "refs/tags/v1.2.3"}, Prod, nil},
+		{"tag pattern is not a prefix match", globs,
+			Trigger{EventName: "push", Ref: "refs/tags/release-1"}, "", []string{`no environment for event "push" on ref "refs/tags/release-1"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,5 +98,48 @@ func TestResolve(t *testing.T) {
 				t.Errorf("Resolve = %+v, want %s", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestMatchRef(t *testing.T) {
+	tests := []struct {
+		pattern, ref string
+		want         bool
+	}{
+		{"", "refs/heads/anything/at/all", true},
+		{"refs/heads/main", "refs/heads/main", true},
+		{"refs/heads/main", "refs/heads/mainline", false},
+		{"refs/heads/**", "refs/heads/feature/x", true},
+		{"refs/heads/**", "refs/heads/main", true},
+		{"refs/heads/**", "refs/tags/v1", false},
+		{"refs/heads/release/*", "refs/heads/release/1.2", true},
+		{"refs/heads/release/*", "refs/heads/release/1/2", false},
+		{"refs/heads/release/**", "refs/heads/release/1/2", true},
+		{"refs/tags/v*", "refs/tags/v1.2.3", true},
+		{"refs/tags/v*", "refs/tags/x1", false},
+		{"refs/tags/v*", "refs/tags/v1/hotfix", false},
+		{"refs/heads/**/deploy", "refs/heads/team/a/deploy", true},
+		{"refs/heads/**/deploy", "refs/heads/team/a/deployed", false},
+		{"refs/heads/{main,release/*}", "refs/heads/release/2", true},
+		{"refs/heads/v?", "refs/heads/v1", true},
+		{"refs/heads/v?", "refs/heads/v/", false},
+		{"refs/heads/v?", "refs/heads/v12", false},
+		{"refs/heads/[a-c]*", "refs/heads/beta", true},
+		{"refs/heads/[^a-c]*", "refs/heads/beta", false},
+		{`refs/heads/\*`, "refs/heads/*", true},
+		{`refs/heads/\*`, "refs/heads/a", false},
+		{"refs/heads/é*", "refs/heads/éa", true},
+		{"refs/heads/" + strings.Repeat("**/", 30) + "x", "refs/heads/" + strings.Repeat("a/", 60) + "y", false},
+	}
+	for _, tt := range tests {
+		got, err := matchRef(tt.pattern, tt.ref)
+		if err != nil || got != tt.want {
+			t.Errorf("matchRef(%q, %q) = %v, %v; want %v", tt.pattern, tt.ref, got, err, tt.want)
+		}
+	}
+	for _, bad := range []string{"refs/heads/[x", "refs/heads/{a,b", `refs/heads/x\`} {
+		if _, err := matchRef(bad, "refs/heads/x"); err == nil {
+			t.Errorf("matchRef(%q) accepted a malformed pattern", bad)
+		}
 	}
 }

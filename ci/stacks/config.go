@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/bmatcuk/doublestar/v4"
 	"gopkg.in/yaml.v3"
 
 	"github.com/infrapipe/infrapipe/ci/changes"
@@ -109,55 +110,26 @@ func stackName(s string) (string, error) {
 	return c, nil
 }
 
-// checkPattern accepts a directory pattern: path.Match segments, and ** for any depth.
+// checkPattern accepts a directory pattern (Match): doublestar's, ** for any depth.
 func checkPattern(p string) error {
 	if p == "" || path.IsAbs(p) || strings.HasPrefix(path.Clean(p), "..") {
 		return fmt.Errorf("%s is not a directory pattern: use a path from the repository's root such as stacks/* or live/**", untrusted.Quote(p))
 	}
-	for _, seg := range strings.Split(path.Clean(p), "/") {
-		if _, err := path.Match(seg, ""); err != nil {
-			return fmt.Errorf("%s is not a directory pattern (%v): use a path from the repository's root such as stacks/* or live/**", untrusted.Quote(p), err)
-		}
+	if !doublestar.ValidatePattern(path.Clean(p)) {
+		return fmt.Errorf("%s is not a directory pattern (an unclosed [ or {, or a trailing \\): use a path from the repository's root such as stacks/*, live/** or stacks/{network,data}", untrusted.Quote(p))
 	}
 	return nil
 }
 
 // Match reports whether the directory dir (a path from the repository's root, "." for
-// the root) matches pattern: each segment as path.Match, and "**" for any number of
-// segments, none included.
+// the root) matches pattern: doublestar's, "*", "?", [...] and {a,b} within a segment and
+// "**" for any number of segments, none included (so "**" and "live/**" take the directory
+// they start from too).
 func Match(pattern, dir string) bool {
-	return matchSegments(strings.Split(path.Clean(pattern), "/"), splitDir(dir))
-}
-
-func splitDir(dir string) []string {
-	dir = path.Clean(dir)
+	pattern, dir = path.Clean(pattern), path.Clean(dir)
 	if dir == "." {
-		return nil
+		return pattern == "." || strings.Trim(strings.ReplaceAll(pattern, "**", ""), "/") == ""
 	}
-	return strings.Split(dir, "/")
-}
-
-// matchSegments matches by dynamic programming, so many "**" cannot make it slow:
-// ok[i][j] says whether pat[i:] matches segs[j:].
-func matchSegments(pat, segs []string) bool {
-	if len(pat) == 1 && pat[0] == "." {
-		return len(segs) == 0
-	}
-	ok := make([][]bool, len(pat)+1)
-	for i := range ok {
-		ok[i] = make([]bool, len(segs)+1)
-	}
-	ok[len(pat)][len(segs)] = true
-	for i := len(pat) - 1; i >= 0; i-- {
-		for j := len(segs); j >= 0; j-- {
-			switch {
-			case pat[i] == "**":
-				ok[i][j] = ok[i+1][j] || (j < len(segs) && ok[i][j+1])
-			case j < len(segs):
-				m, _ := path.Match(pat[i], segs[j])
-				ok[i][j] = m && ok[i+1][j+1]
-			}
-		}
-	}
-	return ok[0][0]
+	ok, _ := doublestar.Match(pattern, dir)
+	return ok
 }
