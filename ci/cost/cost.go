@@ -20,7 +20,7 @@ import (
 )
 
 // Report is the part of `infracost breakdown|diff --format json` the gate uses. Amounts
-// are monthly, in Currency.
+// are monthly, in Currency (Infracost's setting; empty reads as USD, its default).
 type Report struct {
 	Currency     string
 	Command      string // breakdown or diff
@@ -94,8 +94,9 @@ func Parse(name string, data []byte) (Report, error) {
 		if r.DeltaMonthly, err = amount(in.Diff); err != nil {
 			return Report{}, fmt.Errorf("infracost %s: diffTotalMonthlyCost: %w", name, err)
 		}
-	} else {
-		r.DeltaMonthly = r.TotalMonthly - r.PastMonthly
+	} else if r.DeltaMonthly = r.TotalMonthly - r.PastMonthly; math.IsInf(r.DeltaMonthly, 0) {
+		// Each amount is finite, their difference need not be: Inf would pass or fail any bound.
+		return Report{}, fmt.Errorf("infracost %s: totalMonthlyCost %q minus pastTotalMonthlyCost %q is not an amount", name, *in.Total, *in.Past)
 	}
 	for _, p := range *in.Projects {
 		project := p.DisplayName
@@ -203,7 +204,8 @@ type Status string
 const (
 	WithinBudget Status = "within-budget"
 	OverBudget   Status = "over-budget"
-	// NotEvaluated: no estimate (no Infracost API key). Blocking only when the profile's
+	// NotEvaluated: no estimate (no Infracost API key), or one that cannot be compared
+	// with the budget (not in USD). Blocking only when the profile's
 	// Budget.RequireEstimate says so.
 	NotEvaluated Status = "not-evaluated"
 )
@@ -260,8 +262,15 @@ func finding(rule, reason string, blocking bool) findings.Finding {
 }
 
 // Evaluate compares a report with a budget; a zero bound is no bound. A cost decrease
-// never fails the delta bound.
+// never fails the delta bound. Budgets are USD per month, and Infracost converts at its
+// own rates, so a report in another currency is not evaluated against a bound: comparing
+// 665 JPY with a budget of 500 would block for the wrong reason, and a rate of our own
+// would be a second, silent estimate. With no bound it is shown as is.
 func Evaluate(r Report, b environment.Budget, top int) Result {
+	if !isUSD(r.Currency) && (b.MonthlyTotal > 0 || b.MonthlyDelta > 0) {
+		return NotEvaluatedResult(fmt.Sprintf("infracost reported costs in %s, but budgets in pipeline.yaml are USD per month: "+
+			"run Infracost with currency USD (INFRACOST_CURRENCY=USD, or `infracost configure set currency USD`)", r.Currency), b)
+	}
 	res := Result{Status: WithinBudget, Budget: b, Report: r, Top: r.Changes}
 	if top >= 0 && len(res.Top) > top {
 		res.Top = res.Top[:top]
@@ -271,6 +280,12 @@ func Evaluate(r Report, b environment.Budget, top int) Result {
 		res.Reasons = append(res.Reasons, o.reason)
 	}
 	return res
+}
+
+// isUSD reports whether a report's currency is the budgets' one; empty is Infracost's
+// default, USD, as money shows it.
+func isUSD(currency string) bool {
+	return currency == "" || strings.EqualFold(currency, "USD")
 }
 
 // overrun is one bound of a budget that a report exceeds.
@@ -283,11 +298,11 @@ func overruns(r Report, b environment.Budget) []overrun {
 	var out []overrun
 	if b.MonthlyTotal > 0 && r.TotalMonthly > b.MonthlyTotal {
 		out = append(out, overrun{RuleMonthlyTotal, fmt.Sprintf("monthly total %s exceeds the budget of %s",
-			money(r.TotalMonthly, r.Currency), money(b.MonthlyTotal, r.Currency))})
+			money(r.TotalMonthly, r.Currency), money(b.MonthlyTotal, "USD"))})
 	}
 	if b.MonthlyDelta > 0 && r.DeltaMonthly > b.MonthlyDelta {
 		out = append(out, overrun{RuleMonthlyDelta, fmt.Sprintf("monthly increase %s exceeds the budget of %s",
-			money(r.DeltaMonthly, r.Currency), money(b.MonthlyDelta, r.Currency))})
+			money(r.DeltaMonthly, r.Currency), money(b.MonthlyDelta, "USD"))})
 	}
 	return out
 }
@@ -331,8 +346,8 @@ func (r Result) Markdown() string {
 		b.WriteString("**Within budget**.\n\n")
 	}
 	fmt.Fprintf(&b, "| | Monthly | Budget |\n|---|---:|---:|\n")
-	fmt.Fprintf(&b, "| Total | %s | %s |\n", money(r.Report.TotalMonthly, cur), bound(r.Budget.MonthlyTotal, cur))
-	fmt.Fprintf(&b, "| Change | %s | %s |\n\n", signed(r.Report.DeltaMonthly, cur), bound(r.Budget.MonthlyDelta, cur))
+	fmt.Fprintf(&b, "| Total | %s | %s |\n", money(r.Report.TotalMonthly, cur), bound(r.Budget.MonthlyTotal))
+	fmt.Fprintf(&b, "| Change | %s | %s |\n\n", signed(r.Report.DeltaMonthly, cur), bound(r.Budget.MonthlyDelta))
 	if len(r.Top) > 0 {
 		b.WriteString("| Resource | Before | After | Change |\n|---|---:|---:|---:|\n")
 		for _, c := range r.Top {
@@ -347,9 +362,10 @@ func (r Result) Markdown() string {
 	return b.String()
 }
 
-func bound(v float64, cur string) string {
+// bound shows a budget bound, which pipeline.yaml gives in USD whatever the report's currency.
+func bound(v float64) string {
 	if v <= 0 {
 		return "none"
 	}
-	return money(v, cur)
+	return money(v, "USD")
 }

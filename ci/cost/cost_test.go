@@ -2,6 +2,7 @@ package cost
 
 import (
 	"bytes"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,6 +73,9 @@ func TestParseRejects(t *testing.T) {
 		{"truncated", string(good[:len(good)/2]), "not infracost --format json output"},
 		{"error message", `{"error":"Invalid API key"}`, "no version or projects"},
 		{"bad total", replaceLast(string(good), `"totalMonthlyCost": "665.74"`, `"totalMonthlyCost": "lots"`), `totalMonthlyCost: "lots" is not an amount`},
+		{"delta beyond float64", strings.NewReplacer(`"totalMonthlyCost": "665.74"`, `"totalMonthlyCost": "1e308"`,
+			`"pastTotalMonthlyCost": "245.26"`, `"pastTotalMonthlyCost": "-1e308"`, `"diffTotalMonthlyCost": "420.48",`, "").Replace(string(good)),
+			`totalMonthlyCost "1e308" minus pastTotalMonthlyCost "-1e308" is not an amount`},
 		{"bad resource", strings.Replace(string(good), `"monthlyCost": "420.48"`, `"monthlyCost": "NaN"`, 1), `resource aws_instance.web_app: "NaN" is not an amount`},
 	}
 	for _, tt := range tests {
@@ -120,6 +124,80 @@ func TestEvaluate(t *testing.T) {
 			}
 			if got := strings.Join(r.Reasons, "; "); got != tt.reasons {
 				t.Errorf("reasons %q, want %q", got, tt.reasons)
+			}
+		})
+	}
+}
+
+// withCurrency is a real fixture as Infracost writes it with its currency setting changed:
+// the amounts stay, only the "currency" field says what they are in.
+func withCurrency(t *testing.T, name, currency string) Report {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := strings.Replace(string(data), `"currency": "USD"`, `"currency": "`+currency+`"`, 1)
+	if currency != "USD" && changed == string(data) {
+		t.Fatalf("%s has no currency field to change", name)
+	}
+	r, err := Parse(name, []byte(changed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TestEvaluateCurrency: budgets are USD per month, so a report in another currency is not
+// compared with them (neither a false block nor a false pass) but not evaluated, and the
+// reason says how to get USD. Without a bound there is nothing to compare: it shows as is.
+func TestEvaluateCurrency(t *testing.T) {
+	notUSD := func(currency string) string {
+		return "infracost reported costs in " + currency + ", but budgets in pipeline.yaml are USD per month: " +
+			"run Infracost with currency USD (INFRACOST_CURRENCY=USD, or `infracost configure set currency USD`)"
+	}
+	tests := []struct {
+		name     string
+		file     string // 245.26 -> 665.74 (increase), 2045.92 -> 1303.28 (decrease)
+		currency string
+		budget   environment.Budget
+		status   Status
+		blocking bool
+		reasons  string
+		markdown string
+	}{
+		{"JPY over a USD total", "infracost-diff-aws-cost-increase.json", "JPY", environment.Budget{MonthlyTotal: 500},
+			NotEvaluated, false, notUSD("JPY"), "Cost not evaluated (" + notUSD("JPY") + "): skipped."},
+		{"JPY under a USD delta, estimate required", "infracost-diff-aws-cost-increase.json", "JPY", environment.Budget{MonthlyDelta: 1000, RequireEstimate: true},
+			NotEvaluated, true, notUSD("JPY"), "**blocking**: this environment requires a cost estimate"},
+		{"EUR decrease with a delta bound", "infracost-diff-aws-cost-decrease.json", "EUR", environment.Budget{MonthlyDelta: 1},
+			NotEvaluated, false, notUSD("EUR"), "Cost not evaluated"},
+		{"JPY without a bound", "infracost-diff-aws-cost-increase.json", "JPY", environment.Budget{RequireEstimate: true},
+			WithinBudget, false, "", "| Total | 665.74 JPY | none |"},
+		{"usd in lower case", "infracost-diff-aws-cost-increase.json", "usd", environment.Budget{MonthlyTotal: 600},
+			OverBudget, true, "monthly total 665.74 usd exceeds the budget of 600.00 USD", "| Total | 665.74 usd | 600.00 USD |"},
+		{"no currency is USD", "infracost-diff-aws-cost-increase.json", "", environment.Budget{MonthlyDelta: 400},
+			OverBudget, true, "monthly increase 420.48 USD exceeds the budget of 400.00 USD", "| Change | +420.48 USD | 400.00 USD |"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := Evaluate(withCurrency(t, tt.file, tt.currency), tt.budget, 5)
+			if r.Status != tt.status || r.Blocking() != tt.blocking {
+				t.Errorf("status %s blocking %v, want %s blocking %v", r.Status, r.Blocking(), tt.status, tt.blocking)
+			}
+			if got := strings.Join(r.Reasons, "; "); got != tt.reasons {
+				t.Errorf("reasons %q, want %q", got, tt.reasons)
+			}
+			if md := r.Markdown(); !strings.Contains(md, tt.markdown) {
+				t.Errorf("markdown lacks %q:\n%s", tt.markdown, md)
+			}
+			if r.Status == NotEvaluated {
+				if len(r.Report.Changes) != 0 || r.Report.TotalMonthly != 0 {
+					t.Errorf("a report not evaluated is kept: %+v", r.Report)
+				}
+				if fs := r.Findings(); len(fs) != 1 || fs[0].RuleID != RuleNoEstimate {
+					t.Errorf("findings %+v, want one %s", fs, RuleNoEstimate)
+				}
 			}
 		})
 	}
@@ -207,9 +285,54 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := Parse("fuzz.json", data)
 		if err != nil {
+			if !strings.Contains(err.Error(), "infracost fuzz.json: ") {
+				t.Fatalf("error %q does not name the input", err)
+			}
 			return
 		}
-		_ = Evaluate(r, environment.Budget{MonthlyTotal: 1, MonthlyDelta: 1}, 3).Markdown()
+		// Every amount Parse accepts is a number of money: NaN or Inf would pass or fail any bound.
+		finite := func(what string, v float64) {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				t.Fatalf("%s is %v", what, v)
+			}
+		}
+		finite("total", r.TotalMonthly)
+		finite("past", r.PastMonthly)
+		finite("delta", r.DeltaMonthly)
+		for i, c := range r.Changes {
+			finite(c.Resource+" before", c.Before)
+			finite(c.Resource+" after", c.After)
+			finite(c.Resource+" delta", c.Delta)
+			if c.Delta == 0 {
+				t.Errorf("%s: a change of zero is listed", c.Resource)
+			}
+			// Largest change first, ties by address, as the summary lists them.
+			if i > 0 {
+				p := r.Changes[i-1]
+				if a, b := math.Abs(p.Delta), math.Abs(c.Delta); a < b || a == b && p.Resource > c.Resource {
+					t.Errorf("changes out of order: %+v before %+v", p, c)
+				}
+			}
+		}
+		b := environment.Budget{MonthlyTotal: 1, MonthlyDelta: 1}
+		res := Evaluate(r, b, 3)
+		want := WithinBudget
+		switch {
+		case r.Currency != "" && !strings.EqualFold(r.Currency, "USD"):
+			want = NotEvaluated
+		case r.TotalMonthly > b.MonthlyTotal || r.DeltaMonthly > b.MonthlyDelta:
+			want = OverBudget
+		}
+		if res.Status != want {
+			t.Errorf("status %s for total %v delta %v in %q, want %s", res.Status, r.TotalMonthly, r.DeltaMonthly, r.Currency, want)
+		}
+		if res.Status == OverBudget && len(res.Findings()) != len(res.Reasons) {
+			t.Errorf("%d findings for %d reasons", len(res.Findings()), len(res.Reasons))
+		}
+		if len(res.Top) > 3 {
+			t.Errorf("top %d changes, asked for 3", len(res.Top))
+		}
+		_ = res.Markdown()
 	})
 }
 

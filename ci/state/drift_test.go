@@ -141,12 +141,53 @@ func TestDriftArgs(t *testing.T) {
 }
 
 func FuzzReadDrift(f *testing.F) {
-	f.Add(2, readTestdata(f, "drift-refresh-only-exit2.json"))
-	f.Add(0, readTestdata(f, "drift-refresh-only-exit0.json"))
-	f.Fuzz(func(t *testing.T, exit int, plan []byte) {
-		d, err := ReadDrift(environment.Test, exit, "", plan)
-		if err == nil {
-			_ = d.Markdown()
+	f.Add(2, "", readTestdata(f, "drift-refresh-only-exit2.json"))
+	f.Add(0, "", readTestdata(f, "drift-refresh-only-exit0.json"))
+	f.Add(1, string(readTestdata(f, "lock-s3-lockfile.txt")), []byte(nil))
+	f.Add(1, "Refreshing...\nError: No valid credential sources found\n", []byte(nil))
+	f.Fuzz(func(t *testing.T, exit int, output string, planJSON []byte) {
+		const env = environment.Staging
+		d, err := ReadDrift(env, exit, output, planJSON)
+		if err != nil {
+			// Every error says whose check it was: the drift check's, or the state lock's.
+			if msg := err.Error(); !strings.Contains(msg, "drift check of staging") && !strings.Contains(msg, "state of staging") {
+				t.Fatalf("error %q does not name the environment", msg)
+			}
+			return
+		}
+		if exit < 0 || exit > 2 {
+			t.Fatalf("exit %d accepted as %s; -detailed-exitcode gives only 0, 1 or 2", exit, d.Status)
+		}
+		if d.Env != env {
+			t.Errorf("env %q, want %q", d.Env, env)
+		}
+		if d.Changes == nil {
+			t.Error("changes nil: drift.json would say null, not []")
+		}
+		switch d.Status {
+		case DriftNone, DriftNoState:
+			if len(d.Changes) > 0 {
+				t.Errorf("status %s with %d changes", d.Status, len(d.Changes))
+			}
+		case DriftError:
+			if exit != 1 || len(d.Changes) > 0 {
+				t.Errorf("status %s from exit %d with %d changes", d.Status, exit, len(d.Changes))
+			}
+		case DriftFound:
+		default:
+			t.Errorf("status %q is not one of the package's", d.Status)
+		}
+		// Exit 1 is always a failed check, and a plan that exits 2 never reads as clean.
+		if exit == 1 && d.Status != DriftError || exit == 2 && d.Status == DriftNone {
+			t.Errorf("exit %d read as %s", exit, d.Status)
+		}
+		for i := 1; i < len(d.Changes); i++ {
+			if d.Changes[i-1].Address > d.Changes[i].Address {
+				t.Errorf("changes not sorted by address: %s before %s", d.Changes[i-1].Address, d.Changes[i].Address)
+			}
+		}
+		if md := d.Markdown(); !strings.HasPrefix(md, "## Drift: staging\n") {
+			t.Errorf("markdown does not name the environment:\n%s", md)
 		}
 	})
 }
