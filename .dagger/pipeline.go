@@ -176,9 +176,14 @@ func (m *Infra) runPipeline(ctx context.Context, f pipelineFlags) (*dagger.Direc
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
+	repo := m.repo(ctx)
+	if err := repo.CheckSuppressions(); err != nil {
+		return nil, reproduce.Wrap(err)
+	}
 	p := &pipelineRun{
 		pipelineFlags: f,
 		r:             r,
+		repo:          repo,
 		plan:          pipeline.NewPlan(r.profile, pipeline.Options{DryRun: f.DryRun, SkipTests: f.SkipTests, Project: f.Project}),
 		stored:        stored,
 		started:       started,
@@ -201,6 +206,7 @@ func (m *Infra) runPipeline(ctx context.Context, f pipelineFlags) (*dagger.Direc
 type pipelineRun struct {
 	pipelineFlags
 	r             *run
+	repo          pipeline.Repo // as lint, scan and compliance read findings
 	plan          pipeline.Plan
 	stored        *storedRef // apply this stored plan instead of planning
 	storedSection string     // the stored plan's summary section, once stored
@@ -220,16 +226,13 @@ func (p *pipelineRun) run(ctx context.Context) {
 	m, r := p.r.m, p.r
 	var planned judged
 	var applied workdir.Applied[tfDir]
-	// The repository as lint, scan and compliance read findings, its nested stacks found
-	// once for the three.
-	repo := sync.OnceValue(func() pipeline.Repo { return m.repo(ctx) })
 	steps := pipeline.Steps{
 		Lint: func(ctx context.Context) (pipeline.StepReport, error) {
-			res, err := m.lint(ctx, repo())
+			res, err := m.lint(ctx, p.repo)
 			return res.Step(p.plan.Tflint, r.profile.SeverityThreshold), err
 		},
 		SecurityScan: func(ctx context.Context) (pipeline.StepReport, error) {
-			res, err := m.securityScan(ctx, repo())
+			res, err := m.securityScan(ctx, p.repo)
 			return res.Step(pipeline.StepSecurityScan, r.profile, r.profile.SeverityThreshold), err
 		},
 		Plan: func(ctx context.Context) (pipeline.Planned, error) {
@@ -243,7 +246,7 @@ func (p *pipelineRun) run(ctx context.Context) {
 			return pipeline.Planned{Analysis: planned.Report.Analysis, Decision: planned.Report.Decision}, nil
 		},
 		Compliance: func(ctx context.Context) (pipeline.StepReport, error) {
-			res, err := r.compliance(ctx, planned, repo())
+			res, err := r.compliance(ctx, planned, p.repo)
 			return res.Step(pipeline.StepCompliance, r.profile, r.profile.SeverityThreshold), err
 		},
 		Cost: func(ctx context.Context) (pipeline.StepReport, error) {

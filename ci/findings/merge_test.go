@@ -150,6 +150,17 @@ func checkSARIFSchema(t *testing.T, data []byte) map[string]any {
 			if uri, _ := art["uri"].(string); uri == "" || strings.HasPrefix(uri, "/") {
 				t.Errorf("run %d result %d: artifactLocation.uri %q, want a repository path", i, j, uri)
 			}
+			// The schema leaves region optional; GitHub does not (GH1003).
+			for k, l := range locs {
+				phys, _ := l.(map[string]any)["physicalLocation"].(map[string]any)
+				if _, ok := phys["artifactLocation"]; !ok {
+					continue
+				}
+				region, _ := phys["region"].(map[string]any)
+				if line, _ := region["startLine"].(float64); line < 1 {
+					t.Errorf("run %d result %d location %d: region %v, want a startLine of 1 or more", i, j, k, phys["region"])
+				}
+			}
 			if idx, ok := res["ruleIndex"].(float64); !ok || int(idx) >= len(rules) || rules[int(idx)].(map[string]any)["id"] != res["ruleId"] {
 				t.Errorf("run %d result %d: ruleIndex %v does not point at %v", i, j, res["ruleIndex"], res["ruleId"])
 			}
@@ -185,7 +196,8 @@ func TestMergeSARIF(t *testing.T) {
 		t.Fatalf("round trip: %d findings, want %d", len(back), len(all))
 	}
 	// Findings come back with their severity, resource and message; relative files keep
-	// their path and line, the others are placed in the fallback file.
+	// their path and line (1 when they had none), the others are placed in the fallback
+	// file's first line.
 	key := func(f Finding) string { return f.Tool + "|" + f.RuleID + "|" + f.Resource + "|" + f.Message }
 	want := map[string][]Finding{}
 	for _, f := range all {
@@ -195,9 +207,9 @@ func TestMergeSARIF(t *testing.T) {
 		cands := want[key(got)]
 		found := false
 		for _, w := range cands {
-			wantFile, wantLine := w.File, w.Line
+			wantFile, wantLine := w.File, max(w.Line, 1)
 			if wantFile == "" || strings.HasPrefix(wantFile, "/") {
-				wantFile, wantLine = "main.tf", 0
+				wantFile, wantLine = "main.tf", 1
 			}
 			if w.Severity == got.Severity && got.File == wantFile && got.Line == wantLine {
 				found = true
@@ -221,8 +233,11 @@ func TestSARIFLocations(t *testing.T) {
 	}{
 		{"relative file under root", SARIFOptions{Root: "terraform"}, Finding{File: "modules/db/main.tf", Line: 7}, "terraform/modules/db/main.tf", 7, ""},
 		{"no root", SARIFOptions{}, Finding{File: "main.tf", Line: 3}, "main.tf", 3, ""},
-		{"policy finding without file", SARIFOptions{Root: "terraform"}, Finding{Resource: "aws_s3_bucket.logs"}, "terraform/main.tf", 0, ""},
-		{"container path", SARIFOptions{Root: "terraform", Fallback: "terraform/policies/README.md"}, Finding{File: "/src/policies/tags.feature"}, "terraform/policies/README.md", 0, "/src/policies/tags.feature"},
+		// GitHub rejects a location without region.startLine (GH1003): line 1 when there is none.
+		{"policy finding without file", SARIFOptions{Root: "terraform"}, Finding{Resource: "aws_s3_bucket.logs"}, "terraform/main.tf", 1, ""},
+		{"policy finding, the first Terraform file as fallback", SARIFOptions{Root: "infra", Fallback: "infra/alerts.tf"}, Finding{Resource: "aws_sns_topic.alerts"}, "infra/alerts.tf", 1, ""},
+		{"container path", SARIFOptions{Root: "terraform", Fallback: "terraform/policies/README.md"}, Finding{File: "/src/policies/tags.feature", Line: 9}, "terraform/policies/README.md", 1, "/src/policies/tags.feature"},
+		{"file without a line (Checkov's package-lock.json)", SARIFOptions{Root: "terraform"}, Finding{File: "package-lock.json", Resource: "package-lock.json.qs"}, "terraform/package-lock.json", 1, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -236,13 +251,10 @@ func TestSARIFLocations(t *testing.T) {
 			if p.ArtifactLocation.URI != tt.uri {
 				t.Errorf("uri %q, want %q", p.ArtifactLocation.URI, tt.uri)
 			}
-			if line := 0; p.Region != nil {
-				line = p.Region.StartLine
-				if line != tt.line {
-					t.Errorf("line %d, want %d", line, tt.line)
-				}
-			} else if tt.line != 0 {
+			if p.Region == nil {
 				t.Errorf("no region, want line %d", tt.line)
+			} else if p.Region.StartLine != tt.line {
+				t.Errorf("line %d, want %d", p.Region.StartLine, tt.line)
 			}
 			if got, _ := res.Properties["file"].(string); got != tt.origFile {
 				t.Errorf("properties.file %q, want %q", got, tt.origFile)
@@ -293,6 +305,8 @@ func TestValidateRejects(t *testing.T) {
 		{"message", SARIFLog{Schema: SARIFSchema, Version: SARIFVersion, Runs: []SARIFRun{{Tool: SARIFTool{Driver: SARIFDriver{Name: "x"}}, Results: []SARIFResult{{RuleID: "r", Level: "error"}}}}}, "message.text"},
 		{"level", SARIFLog{Schema: SARIFSchema, Version: SARIFVersion, Runs: []SARIFRun{{Tool: SARIFTool{Driver: SARIFDriver{Name: "x"}}, Results: []SARIFResult{{RuleID: "r", Level: "high", Message: SARIFMessage{Text: "m"}}}}}}, "level"},
 		{"no location", SARIFLog{Schema: SARIFSchema, Version: SARIFVersion, Runs: []SARIFRun{{Tool: SARIFTool{Driver: SARIFDriver{Name: "x"}}, Results: []SARIFResult{{RuleID: "r", Level: "error", Message: SARIFMessage{Text: "m"}}}}}}, "physicalLocation"},
+		{"no region", SARIFLog{Schema: SARIFSchema, Version: SARIFVersion, Runs: []SARIFRun{{Tool: SARIFTool{Driver: SARIFDriver{Name: "opa"}}, Results: []SARIFResult{{RuleID: "no_sns", Level: "error", Message: SARIFMessage{Text: "m"},
+			Locations: []SARIFLocation{{PhysicalLocation: &SARIFPhysicalLocation{ArtifactLocation: SARIFArtifactLocation{URI: "infra/alerts.tf"}}}}}}}}}, "region.startLine"},
 		{"ruleIndex", SARIFLog{Schema: SARIFSchema, Version: SARIFVersion, Runs: []SARIFRun{{Tool: SARIFTool{Driver: SARIFDriver{Name: "x"}}, Results: []SARIFResult{{RuleID: "r", RuleIndex: &idx, Level: "error", Message: SARIFMessage{Text: "m"}}}}}}, "ruleIndex"},
 	}
 	for _, tt := range tests {

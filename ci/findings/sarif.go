@@ -295,6 +295,8 @@ func toolRank(tool string) int {
 // SARIFOptions place the merged log in the repository, as GitHub code scanning needs.
 type SARIFOptions struct {
 	// Tools that ran: each gets a run even without findings, so the upload shows it ran.
+	// A tool that could not run must not be listed: code scanning reads its empty run as
+	// "nothing found" and closes the tool's open alerts.
 	Tools []string
 	// Root is the Terraform directory relative to the repository root ("terraform"):
 	// scanners report files relative to it, GitHub wants repository paths.
@@ -313,15 +315,26 @@ func (o SARIFOptions) uri(file string) string {
 	return path.Join(o.Root, file)
 }
 
+// Place is the repository file and line where a finding is shown: its own file, or
+// Fallback when it names none usable (OPA's findings on the plan, a container path), and
+// its line, or 1 when it has none or is placed in the fallback. GitHub requires
+// region.startLine on every location (GH1003). The annotations use Place too, so a finding
+// is shown on the pull request where code scanning shows it.
+func (o SARIFOptions) Place(f Finding) (file string, line int) {
+	if uri := o.uri(f.File); uri != "" {
+		return uri, max(f.Line, 1)
+	}
+	if o.Fallback != "" {
+		return o.Fallback, 1
+	}
+	return path.Join(o.Root, "main.tf"), 1
+}
+
 // MergeSARIF builds one SARIF 2.1.0 log for GitHub code scanning: one run per tool,
 // rules with help URIs, every result located in a repository file (see SARIFOptions),
 // and stable partial fingerprints. Suppressed findings are left out: GitHub would
 // otherwise reopen them.
 func MergeSARIF(fs []Finding, o SARIFOptions) SARIFLog {
-	fallback := o.Fallback
-	if fallback == "" {
-		fallback = path.Join(o.Root, "main.tf")
-	}
 	byTool := map[string][]Finding{}
 	for _, t := range o.Tools {
 		byTool[t] = nil
@@ -384,18 +397,14 @@ func MergeSARIF(fs []Finding, o SARIFOptions) SARIFLog {
 				PartialFingerprints: map[string]string{"infrapipe/v1": f.Fingerprint()},
 				Properties:          map[string]any{"severity": f.Severity.String(), "security-severity": securityScore(f.Severity)},
 			}
-			loc := SARIFLocation{PhysicalLocation: &SARIFPhysicalLocation{}}
-			if uri := o.uri(f.File); uri != "" {
-				loc.PhysicalLocation.ArtifactLocation.URI = uri
-				if f.Line > 0 {
-					loc.PhysicalLocation.Region = &SARIFRegion{StartLine: f.Line}
-				}
-			} else {
-				loc.PhysicalLocation.ArtifactLocation.URI = fallback
-				if f.File != "" {
-					res.Properties["file"] = f.File
-				}
+			file, line := o.Place(f)
+			if f.File != "" && o.uri(f.File) == "" {
+				res.Properties["file"] = f.File // a container path: kept for whoever reads the log
 			}
+			loc := SARIFLocation{PhysicalLocation: &SARIFPhysicalLocation{
+				ArtifactLocation: SARIFArtifactLocation{URI: file},
+				Region:           &SARIFRegion{StartLine: line},
+			}}
 			if f.Resource != "" {
 				loc.LogicalLocations = []SARIFLogicalLocation{{FullyQualifiedName: f.Resource, Kind: "resource"}}
 			}
@@ -455,6 +464,10 @@ func (l SARIFLog) Validate() error {
 			}
 			if len(r.Locations) == 0 || r.Locations[0].PhysicalLocation == nil || r.Locations[0].PhysicalLocation.ArtifactLocation.URI == "" {
 				return fmt.Errorf("sarif: run %d (%s) result %d (%s): no physicalLocation.artifactLocation.uri; GitHub code scanning rejects it",
+					i, run.Tool.Driver.Name, j, r.RuleID)
+			}
+			if r.Locations[0].PhysicalLocation.Region == nil {
+				return fmt.Errorf("sarif: run %d (%s) result %d (%s): no region.startLine; GitHub code scanning requires it (GH1003)",
 					i, run.Tool.Driver.Name, j, r.RuleID)
 			}
 			for _, loc := range r.Locations {

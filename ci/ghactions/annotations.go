@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"io"
-	"path"
 	"slices"
 	"strconv"
 
@@ -22,6 +21,9 @@ type AnnotateOptions struct {
 	// Dir is the Terraform directory relative to the repository root: findings carry paths
 	// relative to it, annotations need paths relative to the repository.
 	Dir string
+	// Fallback is the repository file for findings that name no usable file, as in
+	// findings.SARIFOptions (give both the same): empty means Dir/main.tf.
+	Fallback string
 	// FailAt is the severity from which a finding is an error (the environment's threshold);
 	// below it a finding is a warning, and INFO or UNKNOWN a notice. Zero means HIGH.
 	FailAt findings.Severity
@@ -70,7 +72,7 @@ func Annotate(w io.Writer, fs []findings.Finding, opts AnnotateOptions) {
 			continue
 		}
 		capacity[level]--
-		a := action.WithFieldsMap(annotationFields(f, opts.Dir))
+		a := action.WithFieldsMap(annotationFields(f, findings.SARIFOptions{Root: opts.Dir, Fallback: opts.Fallback}))
 		msg := annotationMessage(f)
 		// The message goes in as an argument, never as the format: a '%' in a scanner's
 		// message must not be read as a verb.
@@ -88,15 +90,12 @@ func Annotate(w io.Writer, fs []findings.Finding, opts AnnotateOptions) {
 	}
 }
 
-func annotationFields(f findings.Finding, dir string) map[string]string {
-	fields := map[string]string{"title": f.Tool + " " + f.RuleID}
-	if f.File != "" {
-		fields["file"] = path.Join(dir, f.File)
-		if f.Line > 0 {
-			fields["line"] = strconv.Itoa(f.Line)
-		}
-	}
-	return fields
+// annotationFields place a finding where results.sarif does (findings.SARIFOptions.Place):
+// a policy finding on the plan would otherwise show on the pull request without a file while
+// code scanning shows it in one, and a container path would name no repository file.
+func annotationFields(f findings.Finding, where findings.SARIFOptions) map[string]string {
+	file, line := where.Place(f)
+	return map[string]string{"title": f.Tool + " " + f.RuleID, "file": file, "line": strconv.Itoa(line)}
 }
 
 func annotationMessage(f findings.Finding) string {

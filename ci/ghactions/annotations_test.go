@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -41,16 +42,23 @@ func TestAnnotate(t *testing.T) {
 			want: "::error file=infra/main.tf,line=40,title=trivy AVD-AWS-0089::[MEDIUM] AVD-AWS-0089: no logging\n" +
 				"::warning file=infra/variables.tf,line=3,title=tflint terraform_unused_declarations::[LOW] terraform_unused_declarations: unused\n" +
 				"::notice file=infra/variables.tf,line=1,title=tflint terraform_documented_variables::[INFO] terraform_documented_variables: no description\n" +
-				"::notice title=opa tags.required::[UNKNOWN] tags.required: tag Owner missing (aws_s3_bucket.logs)\n",
+				"::notice file=infra/main.tf,line=1,title=opa tags.required::[UNKNOWN] tags.required: tag Owner missing (aws_s3_bucket.logs)\n",
 		},
 		{
-			name: "zero threshold means HIGH; no line leaves the line out",
+			// results.sarif places it in the first Terraform file, so the annotation does.
+			name: "a policy finding on the plan goes where the SARIF puts it",
+			fs:   []findings.Finding{{Tool: "opa", RuleID: "no_sns", Severity: findings.High, Resource: "aws_sns_topic.alerts", Message: "aws_sns_topic.alerts is not encrypted"}},
+			opts: AnnotateOptions{Dir: "infra", Fallback: "infra/alerts.tf"},
+			want: "::error file=infra/alerts.tf,line=1,title=opa no_sns::[HIGH] no_sns: aws_sns_topic.alerts is not encrypted (aws_sns_topic.alerts)\n",
+		},
+		{
+			name: "zero threshold means HIGH; no line is line 1, as in the SARIF",
 			fs: []findings.Finding{
 				{Tool: "trivy", RuleID: "AVD-AWS-0089", Severity: findings.Medium, File: "main.tf", Message: "no logging"},
 				{Tool: "trivy", RuleID: "AVD-AWS-0086", Severity: findings.High, File: "main.tf", Line: 2, Message: "public"},
 			},
 			want: "::error file=main.tf,line=2,title=trivy AVD-AWS-0086::[HIGH] AVD-AWS-0086: public\n" +
-				"::warning file=main.tf,title=trivy AVD-AWS-0089::[MEDIUM] AVD-AWS-0089: no logging\n",
+				"::warning file=main.tf,line=1,title=trivy AVD-AWS-0089::[MEDIUM] AVD-AWS-0089: no logging\n",
 		},
 		{
 			name: "hostile values are escaped by go-githubactions, never interpreted",
@@ -136,4 +144,71 @@ func TestAnnotateRealTflintReport(t *testing.T) {
 	if b.String() != want {
 		t.Errorf("annotations\n got %q\nwant %q", b.String(), want)
 	}
+}
+
+// TestAnnotationsMatchSARIF annotates real tool output and an OPA finding (on the plan, no
+// file) and checks each annotation names the file and line of its result in results.sarif
+// made with the same options: a reviewer finds on the pull request what code scanning shows.
+func TestAnnotationsMatchSARIF(t *testing.T) {
+	var all []findings.Finding
+	for _, in := range []struct {
+		format findings.Format
+		file   string
+	}{
+		{findings.FormatCheckovJSON, "checkov-multi-framework-terraform-report.json"}, // package-lock.json: no line
+		{findings.FormatTflintJSON, "tflint-json-terraform-ruleset-warnings.json"},
+		{findings.FormatTerraformCompliance, "terraform-compliance-console-v0.2.0-pass-and-fail.txt"}, // a container path
+	} {
+		data, err := os.ReadFile(filepath.Join("..", "findings", "testdata", in.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs, err := findings.Parse(in.format, in.file, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, fs...)
+	}
+	all = append(all, findings.Finding{Tool: "opa", RuleID: "no_sns", Severity: findings.High, Resource: "aws_sns_topic.alerts", Message: "SNS topic aws_sns_topic.alerts is not encrypted"})
+
+	for _, o := range []findings.SARIFOptions{{Root: "infra", Fallback: "infra/alerts.tf"}, {Root: "terraform"}, {}} {
+		t.Run(o.Root+"|"+o.Fallback, func(t *testing.T) {
+			var fromSARIF []string
+			for _, run := range findings.MergeSARIF(all, o).Runs {
+				for _, r := range run.Results {
+					p := r.Locations[0].PhysicalLocation
+					fromSARIF = append(fromSARIF, fmt.Sprintf("%s %s %s:%d", run.Tool.Driver.Name, r.RuleID, p.ArtifactLocation.URI, p.Region.StartLine))
+				}
+			}
+			var b strings.Builder
+			Annotate(&b, all, AnnotateOptions{Dir: o.Root, Fallback: o.Fallback, Limit: len(all) + 1})
+			var fromAnnotations []string
+			for _, line := range strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n") {
+				f := annotationProperties(t, line)
+				fromAnnotations = append(fromAnnotations, fmt.Sprintf("%s %s:%s", f["title"], f["file"], f["line"]))
+			}
+			slices.Sort(fromSARIF)
+			slices.Sort(fromAnnotations)
+			if len(fromSARIF) != len(all) || !slices.Equal(fromAnnotations, fromSARIF) {
+				t.Errorf("annotations and SARIF disagree on where findings are\nannotations %q\nsarif       %q", fromAnnotations, fromSARIF)
+			}
+		})
+	}
+}
+
+// annotationProperties reads the properties of a workflow command line, as the runner does.
+func annotationProperties(t *testing.T, line string) map[string]string {
+	t.Helper()
+	_, rest, ok := strings.Cut(line, " ")
+	props, _, ok2 := strings.Cut(rest, "::")
+	if !ok || !ok2 || !strings.HasPrefix(line, "::") {
+		t.Fatalf("not an annotation with properties: %q", line)
+	}
+	unescape := strings.NewReplacer("%0D", "\r", "%0A", "\n", "%3A", ":", "%2C", ",", "%25", "%")
+	out := map[string]string{}
+	for _, kv := range strings.Split(props, ",") {
+		k, v, _ := strings.Cut(kv, "=")
+		out[k] = unescape.Replace(v)
+	}
+	return out
 }

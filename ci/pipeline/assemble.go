@@ -187,7 +187,7 @@ func (r *Report) Files() ([]string, RunResult, error) {
 	if err != nil {
 		return nil, res, fmt.Errorf("write result.json: %w", err)
 	}
-	gh, err := GitHubFiles(res.Outputs, all, ghactions.AnnotateOptions{Dir: sarif.Root, FailAt: r.FailAt})
+	gh, err := GitHubFiles(res.Outputs, all, ghactions.AnnotateOptions{Dir: sarif.Root, Fallback: sarif.Fallback, FailAt: r.FailAt})
 	if err != nil {
 		return nil, res, err
 	}

@@ -87,12 +87,14 @@ func (l Lint) Outcome(failAt findings.Severity) Outcome {
 }
 
 // Step is the pipeline's lint step at failAt. Without tflint (a profile's basic validation)
-// only fmt and validate count, and tflint's SARIF run is empty.
+// only fmt and validate count, and tflint gets no SARIF run.
 func (l Lint) Step(tflint bool, failAt findings.Severity) StepReport {
+	tools := []string{"tflint"}
 	if !tflint {
-		l.Tflint = nil
+		// No SARIF run for a tool that did not run: an empty one would close its alerts.
+		l.Tflint, tools = nil, nil
 	}
-	return StepReport{Outcome: l.Outcome(failAt), Markdown: l.Markdown(failAt), Tools: []string{"tflint"}, Findings: l.Tflint}
+	return StepReport{Outcome: l.Outcome(failAt), Markdown: l.Markdown(failAt), Tools: tools, Findings: l.Tflint}
 }
 
 // Summary is the lint function's answer: the lint section and the reproduce line, or, when

@@ -72,20 +72,35 @@ func inNested(p string, nested []string) bool {
 // now, to one step's findings; the strings are its notices: expired entries, and live ones
 // that matched none of these findings (findings.Suppressions.Apply says which are judged).
 func (r Repo) Suppress(fs []findings.Finding, now time.Time) ([]findings.Finding, []string, error) {
-	p := path.Join(r.TerraformDir, "suppressions.yaml")
-	data, ok, err := r.Read(p)
-	if err != nil {
-		return nil, nil, fmt.Errorf("read %s: %w", p, err)
-	}
-	if !ok {
-		return fs, nil, nil
-	}
-	s, err := findings.ParseSuppressions(p, data)
-	if err != nil {
-		return nil, nil, err
+	s, ok, err := r.suppressions()
+	if err != nil || !ok {
+		return fs, nil, err
 	}
 	out, notices := s.Apply(fs, now)
 	return out, notices, nil
+}
+
+// CheckSuppressions refuses a suppressions.yaml that does not parse before any step runs:
+// found only by the steps that apply it, it would make lint and the scans "could not run",
+// which warns outside prod, and the apply would go on unscanned.
+func (r Repo) CheckSuppressions() error {
+	_, _, err := r.suppressions()
+	return err
+}
+
+// suppressions reads and parses <terraform-dir>/suppressions.yaml; ok is false when the
+// repository has none.
+func (r Repo) suppressions() (s findings.Suppressions, ok bool, err error) {
+	p := path.Join(r.TerraformDir, "suppressions.yaml")
+	data, ok, err := r.Read(p)
+	if err != nil {
+		return findings.Suppressions{}, false, fmt.Errorf("read %s: %w", p, err)
+	}
+	if !ok {
+		return findings.Suppressions{}, false, nil
+	}
+	s, err = findings.ParseSuppressions(p, data)
+	return s, err == nil, err
 }
 
 // ToolRun is what one scanner returned: its findings, or Err when it could not run (its
@@ -115,15 +130,20 @@ func MergeCompliance(repo Repo, now time.Time, planJSON []byte, runs ...ToolRun)
 	return merge(repo, now, sensitive, runs)
 }
 
+// merge lists in Scan.Tools only the tools that ran: each gets a SARIF run, empty when it
+// found nothing, and code scanning closes the alerts a run no longer reports. A tool that
+// could not run is in Broken alone, so its alerts stay open until it runs again. When the
+// findings cannot be judged (suppressions.yaml unreadable) the Scan is empty: no tool gets
+// a run, rather than runs that would close every alert.
 func merge(repo Repo, now time.Time, sensitive []string, runs []ToolRun) (Scan, error) {
 	var s Scan
 	var all []findings.Finding
 	for _, r := range runs {
-		s.Tools = append(s.Tools, r.Tool.Name)
 		if r.Err != nil {
 			s.Broken = append(s.Broken, ToolFailure{Tool: r.Tool, Err: r.Err})
 			continue
 		}
+		s.Tools = append(s.Tools, r.Tool.Name)
 		all = append(all, r.Findings...)
 	}
 	if sensitive != nil {

@@ -1,7 +1,10 @@
 package pipeline
 
 import (
+	"cmp"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -68,6 +71,7 @@ func TestMergeScan(t *testing.T) {
 		suppressed []string // rule IDs
 		notices    int
 		broken     []string // what the tools' failures say
+		tools      string   // the tools that ran; empty means "checkov,trivy"
 		wantErr    string
 	}{
 		{
@@ -82,6 +86,7 @@ func TestMergeScan(t *testing.T) {
 			runs:     []ToolRun{{Tool: checkovTool, Err: errors.New("pull access denied for bridgecrew/checkov, repository does not exist")}, {Tool: trivyTool, Findings: trivy()}},
 			findings: nt,
 			broken:   []string{"checkov could not run: image bridgecrew/checkov:3 is not available (use --checkov-image to pick another)"},
+			tools:    "trivy",
 		},
 		{
 			name: "suppressions, one expired",
@@ -138,8 +143,8 @@ func TestMergeScan(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if strings.Join(s.Tools, ",") != "checkov,trivy" {
-				t.Errorf("tools %q", s.Tools)
+			if want := cmp.Or(tt.tools, "checkov,trivy"); strings.Join(s.Tools, ",") != want {
+				t.Errorf("tools %q, want %s", s.Tools, want)
 			}
 			if len(s.Findings) != tt.findings {
 				t.Errorf("%d findings, want %d", len(s.Findings), tt.findings)
@@ -312,7 +317,7 @@ func TestMergeCompliance(t *testing.T) {
 	}{
 		{"opa only", []ToolRun{{Tool: opaTool, Findings: opa}}, "opa", 1, 0},
 		{"both", []ToolRun{{Tool: opaTool, Findings: opa}, {Tool: tfcTool, Findings: tfc}}, "opa,terraform-compliance", 1 + len(tfc), 0},
-		{"terraform-compliance failed", []ToolRun{{Tool: opaTool, Findings: opa}, {Tool: tfcTool, Err: errors.New("exit code 2")}}, "opa,terraform-compliance", 1, 1},
+		{"terraform-compliance failed", []ToolRun{{Tool: opaTool, Findings: opa}, {Tool: tfcTool, Err: errors.New("exit code 2")}}, "opa", 1, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -368,6 +373,69 @@ func TestReadTerraformCompliance(t *testing.T) {
 			}
 			if err != nil || len(fs) != tt.findings {
 				t.Fatalf("%d findings, %v; want %d", len(fs), err, tt.findings)
+			}
+		})
+	}
+}
+
+// TestMergeScanSARIFRuns follows a scan to its results.sarif. GitHub code scanning reads a
+// tool's empty run as "nothing found" and closes that tool's open alerts: a tool that ran
+// and found nothing keeps its empty run, one that could not run gets none, so its alerts
+// stay as they were, and a scan whose findings cannot be judged gives no tool a run.
+func TestMergeScanSARIFRuns(t *testing.T) {
+	trivy := realFindings(t, findings.ParseTrivyJSON, "trivy-config-terraform-remote-module.json")
+	imageMissing := errors.New("pull access denied for bridgecrew/checkov, repository does not exist")
+	tests := []struct {
+		name    string
+		repo    Repo
+		runs    []ToolRun
+		runsOf  []string // tool: number of results
+		wantErr string
+	}{
+		{"both ran, checkov found nothing", repoWith(nil),
+			[]ToolRun{{Tool: checkovTool}, {Tool: trivyTool, Findings: trivy}},
+			[]string{"trivy: 3", "checkov: 0"}, ""},
+		{"checkov's image is missing", repoWith(nil),
+			[]ToolRun{{Tool: checkovTool, Err: imageMissing}, {Tool: trivyTool, Findings: trivy}},
+			[]string{"trivy: 3"}, ""},
+		{"checkov's image is missing, trivy found nothing", repoWith(nil),
+			[]ToolRun{{Tool: checkovTool, Err: imageMissing}, {Tool: trivyTool}},
+			[]string{"trivy: 0"}, ""},
+		{"neither could run", repoWith(nil),
+			[]ToolRun{{Tool: checkovTool, Err: imageMissing}, {Tool: trivyTool, Err: errors.New("exit code 2")}},
+			nil, ""},
+		{"suppressions.yaml does not parse", repoWith(map[string]string{"terraform/suppressions.yaml": "suppressions:\n  - rule: AWS-0132\n"}),
+			[]ToolRun{{Tool: checkovTool}, {Tool: trivyTool, Findings: trivy}},
+			nil, "reason is required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := MergeScan(tt.repo, time.Now(), tt.runs...)
+			var log findings.SARIFLog
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want %q", err, tt.wantErr)
+				}
+				// The step is recorded as broken with what the scan returned alongside.
+				log = findings.MergeSARIF(s.Findings, findings.SARIFOptions{Tools: s.Step(StepSecurityScan, profile(t, "test"), findings.Critical).Tools})
+			} else {
+				if err != nil {
+					t.Fatal(err)
+				}
+				files, err := ScanFiles(StepSecurityScan, profile(t, "test"), s, findings.Critical, findings.SARIFOptions{Root: "terraform"}, Call(nil, "security-scan"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := json.Unmarshal([]byte(files[1]), &log); files[0] != "results.sarif" || err != nil {
+					t.Fatalf("%s: %v", files[0], err)
+				}
+			}
+			var got []string
+			for _, run := range log.Runs {
+				got = append(got, fmt.Sprintf("%s: %d", run.Tool.Driver.Name, len(run.Results)))
+			}
+			if !slices.Equal(got, tt.runsOf) {
+				t.Errorf("results.sarif runs %q, want %q", got, tt.runsOf)
 			}
 		})
 	}

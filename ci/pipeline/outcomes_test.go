@@ -152,7 +152,8 @@ func TestLintOutcome(t *testing.T) {
 	}
 }
 
-// Without tflint (a basic-validation profile) its findings neither count nor reach SARIF.
+// Without tflint (a basic-validation profile) its findings neither count nor reach SARIF,
+// and it gets no SARIF run: an empty one would close its alerts in code scanning.
 func TestLintStep(t *testing.T) {
 	// Real tflint output: one notice (INFO) and two warnings (LOW).
 	warnings, err := findings.ParseTflintJSON("tflint.json", readTestdata(t, "tflint-json-info-and-warning.json"))
@@ -164,9 +165,10 @@ func TestLintStep(t *testing.T) {
 		tflint   bool
 		verdict  gate.Verdict
 		findings int
-	}{{true, gate.Block, len(warnings)}, {false, gate.Pass, 0}} {
+		tools    []string
+	}{{true, gate.Block, len(warnings), []string{"tflint"}}, {false, gate.Pass, 0, nil}} {
 		st := l.Step(tt.tflint, findings.Low)
-		if st.Verdict != tt.verdict || len(st.Findings) != tt.findings || !slices.Equal(st.Tools, []string{"tflint"}) || st.Markdown == "" {
+		if st.Verdict != tt.verdict || len(st.Findings) != tt.findings || !slices.Equal(st.Tools, tt.tools) || st.Markdown == "" {
 			t.Errorf("Step(tflint %v) = %+v; want %s with %d findings", tt.tflint, st, tt.verdict, tt.findings)
 		}
 	}

@@ -100,3 +100,36 @@ func TestSuppressionNoticesPerStep(t *testing.T) {
 		})
 	}
 }
+
+// A suppressions file that does not parse is refused before any step (CheckSuppressions),
+// with the file and entry named; no file, or a good one, passes.
+func TestCheckSuppressions(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		repo Repo
+		want string // "" passes
+	}{
+		{"no suppressions file", repoWith(map[string]string{}), ""},
+		{"a good file", repoWith(map[string]string{"terraform/suppressions.yaml": "suppressions:\n  - rule: CKV_AWS_18\n    reason: logs go elsewhere\n"}), ""},
+		{"an entry without a reason", repoWith(map[string]string{"terraform/suppressions.yaml": "suppressions:\n  - rule: CKV_AWS_18\n"}),
+			"suppressions terraform/suppressions.yaml: entry 1 (CKV_AWS_18): reason is required"},
+		{"an unknown key", repoWith(map[string]string{"terraform/suppressions.yaml": "suppressions:\n  - rule: CKV_AWS_18\n    reason: r\n    tool: checkov\n"}),
+			"suppressions terraform/suppressions.yaml: "},
+		{"not YAML", repoWith(map[string]string{"terraform/suppressions.yaml": "suppressions: [\n"}), "not valid YAML"},
+		{"an unreadable repository", Repo{TerraformDir: "terraform", Read: func(string) ([]byte, bool, error) { return nil, false, errors.New("denied") }},
+			"read terraform/suppressions.yaml: denied"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.repo.CheckSuppressions()
+			if tt.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("CheckSuppressions = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}

@@ -52,6 +52,10 @@ func TestRefusesBadStackFiles(t *testing.T) {
 		// variables' defaults.
 		{"a missing var_file", "pipeline.yaml", "  test:\n", "  test:\n    var_file: env/test.tfvars\n", "plan",
 			"pipeline.yaml's var_file for test is env/test.tfvars, which is not in the Terraform directory", ""},
+		// Found only by the steps that apply it, a broken suppressions file made lint and
+		// the scans "could not run", which warns in test: the apply went on unscanned.
+		{"a suppression without a reason", "suppressions.yaml", "", "suppressions:\n  - rule: CKV_AWS_18\n", "pipeline",
+			"suppressions suppressions.yaml: entry 1 (CKV_AWS_18): reason is required", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
