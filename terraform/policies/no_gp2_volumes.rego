@@ -1,5 +1,5 @@
-# An example of a team's own rule, loaded beside the built-in pack (see the README's
-# "Policy pack" section). A rule is a package directly under infrapipe with a deny set
+# An example of a team's own rule, loaded beside the built-in pack (see "The built-in
+# policy pack" in docs/checks.md). A rule is a package directly under infrapipe with a deny set
 # of {rule, severity, resource, message} objects; the plan JSON is the input, and helpers
 # of the built-in pack are in data.infrapipe.lib.
 package infrapipe.no_gp2_volumes
