@@ -100,18 +100,19 @@ func (r *run) opa(ctx context.Context, planJSON *dagger.File) ([]findings.Findin
 			Exclude: []string{"**/*_test.rego"},
 		})
 		ctr = ctr.WithDirectory("/policy/user", rego)
-		eval.User = []string{"/policy/user"}
+		eval.User, eval.Shown = []string{"/policy/user"}, map[string]string{"/policy/user": user}
 	}
 	args, err := eval.Args()
 	if err != nil {
 		return nil, err
 	}
-	// The image's entrypoint is the opa binary, wherever the image keeps it.
-	out, err := ctr.WithExec(args[1:], dagger.ContainerWithExecOpts{UseEntrypoint: true}).Stdout(ctx)
+	// The image's entrypoint is the opa binary, wherever the image keeps it. A policy that
+	// does not compile exits non-zero with the errors on stdout, for eval.Read.
+	ran, err := execAny(ctx, ctr, args[1:], dagger.ContainerWithExecOpts{UseEntrypoint: true})
 	if err != nil {
 		return nil, fmt.Errorf("opa eval: %w", err)
 	}
-	res, err := policy.Parse("opa eval", []byte(out))
+	res, err := eval.Read(ran.code, ran.stdout, ran.stderr)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -173,13 +174,24 @@ func Execute(ctx context.Context, p Plan, testUnchanged bool, s Steps, rec *Reco
 	rec.check(ctx, StepTests, s.Tests)
 }
 
-// check runs a step whose error means it could not run.
+// check runs a step whose error means it could not run, unless the error is in the
+// repository's own files (inputError): then the step failed.
 func (r *Recorder) check(ctx context.Context, s Step, run func(context.Context) (StepReport, error)) {
 	r.Begin(s)
 	res, err := run(ctx)
-	if err != nil {
+	var input inputError
+	switch {
+	case errors.As(err, &input) && input.InputError():
+		r.Failed(s, err)
+	case err != nil:
 		r.Broken(s, err)
-		return
+	default:
+		r.Add(res)
 	}
-	r.Add(res)
 }
+
+// inputError is an error in the repository's own files that a step finds only when its
+// tool reads them (policy.Errors: Rego that does not compile). Fixing the repository is
+// what helps, so it blocks in every environment, as a broken pipeline.yaml does, rather
+// than warn as a tool that could not run: the checks it stands for were not made.
+type inputError interface{ InputError() bool }

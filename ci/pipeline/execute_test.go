@@ -16,6 +16,7 @@ import (
 	"github.com/infrapipe/infrapipe/ci/gate"
 	"github.com/infrapipe/infrapipe/ci/internal/tftest"
 	"github.com/infrapipe/infrapipe/ci/plan"
+	"github.com/infrapipe/infrapipe/ci/policy"
 )
 
 const (
@@ -206,6 +207,11 @@ func TestExecute(t *testing.T) {
 			want: "Lint:pass Security scan:pass Plan:pass Compliance:pass Cost:warn Apply:pass Post-deploy tests:pass"},
 		{name: "cost without an estimate warns", env: "staging", analysis: create, verdict: map[Step]gate.Verdict{StepCost: gate.Warn},
 			want: "Lint:pass Security scan:pass Plan:pass Compliance:pass Cost:warn Apply:pass Post-deploy tests:pass"},
+		// A policy that does not compile is the repository's to fix, not a tool that could
+		// not run: it blocks outside prod too, and nothing is applied unchecked.
+		{name: "a policy that does not compile blocks staging", env: "staging", analysis: create,
+			err: map[Step]error{StepCompliance: fmt.Errorf("opa eval: %w", policy.Errors{{Code: "rego_parse_error", Message: "unexpected eof token", File: "terraform/policies/broken.rego", Row: 5}})},
+			want: "Lint:pass Security scan:pass Plan:pass Compliance:block Cost:pass"},
 		{name: "blocking compliance holds the apply", env: "prod", analysis: create, verdict: map[Step]gate.Verdict{StepCompliance: gate.Block},
 			waitFor: map[Step]Step{StepCompliance: StepCost},
 			want:    "Lint:pass Security scan:pass Plan:pass Compliance:block Cost:pass"},

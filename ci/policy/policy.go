@@ -8,8 +8,10 @@ import (
 	"bytes"
 	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
+	"path"
 	"slices"
 	"sort"
 	"strings"
@@ -89,6 +91,9 @@ type Eval struct {
 	User   []string // the user's Rego directories or files, loaded beside the pack
 	Config string   // a file holding ConfigJSON; optional
 	Input  string   // plan JSON from terraform show -json
+	// Shown names paths of User as the repository does (/policy/user → terraform/policies),
+	// for the errors Read reports in them.
+	Shown map[string]string
 }
 
 // Args is the opa command line, starting with "opa". Its stdout is the result to Parse;
@@ -143,6 +148,76 @@ type denial struct {
 	Link     string `json:"link"`
 }
 
+// Read reads what the command from Args did: its exit code and output. Errors in the
+// Rego it loaded come back as Errors, their files named as Shown names them; an exit
+// without a result gives OPA's own output.
+func (e Eval) Read(code int, stdout, stderr string) (Result, error) {
+	res, err := Parse("eval", []byte(stdout))
+	var errs Errors
+	if errors.As(err, &errs) {
+		for i := range errs {
+			for dir, shown := range e.Shown {
+				if rest, ok := strings.CutPrefix(errs[i].File, dir+"/"); ok {
+					errs[i].File = path.Join(shown, rest)
+				}
+			}
+		}
+		return Result{}, fmt.Errorf("opa eval: %w", errs)
+	}
+	if err != nil && code != 0 {
+		return Result{}, fmt.Errorf("opa eval failed (exit code %d): %s", code, strings.TrimSpace(stderr+"\n"+stdout))
+	}
+	return res, err
+}
+
+// Errors are what opa eval reports of the Rego it loaded: a file that does not parse,
+// a rule that does not compile. They are the repository's to fix, not a tool that could
+// not run: InputError tells the pipeline so, and it blocks on them in every environment.
+type Errors []Error
+
+// Error is one of them, at its file and row.
+type Error struct {
+	Code    string
+	Message string
+	File    string
+	Row     int
+}
+
+func (errs Errors) Error() string {
+	parts := make([]string, len(errs))
+	for i, e := range errs {
+		parts[i] = fmt.Sprintf("%s:%d: %s (%s)", e.File, e.Row, e.Message, e.Code)
+	}
+	return "the policies do not compile: " + strings.Join(parts, "; ")
+}
+
+// InputError marks the errors as the repository's (ci/pipeline).
+func (Errors) InputError() bool { return true }
+
+// regoErrors reads opa's "errors" as Errors when they are errors in Rego files (codes
+// rego_parse_error, rego_compile_error, rego_type_error, ...), nil otherwise.
+func regoErrors(raw json.RawMessage) Errors {
+	var list []struct {
+		Code     string `json:"code"`
+		Message  string `json:"message"`
+		Location *struct {
+			File string `json:"file"`
+			Row  int    `json:"row"`
+		} `json:"location"`
+	}
+	if json.Unmarshal(raw, &list) != nil || len(list) == 0 {
+		return nil
+	}
+	errs := make(Errors, 0, len(list))
+	for _, e := range list {
+		if !strings.HasPrefix(e.Code, "rego_") || e.Location == nil || e.Location.File == "" {
+			return nil
+		}
+		errs = append(errs, Error{Code: e.Code, Message: e.Message, File: e.Location.File, Row: e.Location.Row})
+	}
+	return errs
+}
+
 // Parse reads the stdout of the command from Args. name (usually the file) labels errors.
 // OPA errors, an undefined result (no package under data.infrapipe) and deny objects
 // without the rule/severity/resource/message shape are errors, never an empty result.
@@ -155,6 +230,9 @@ func Parse(name string, data []byte) (Result, error) {
 		return Result{}, fmt.Errorf("opa %s: not opa eval --format json output: %w", name, err)
 	}
 	if len(out.Errors) > 0 && string(out.Errors) != "null" {
+		if errs := regoErrors(out.Errors); errs != nil {
+			return Result{}, fmt.Errorf("opa %s: %w", name, errs)
+		}
 		return Result{}, fmt.Errorf("opa %s: opa eval failed: %s", name, compact(out.Errors))
 	}
 	if len(out.Result) == 0 || len(out.Result[0].Expressions) == 0 {

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -375,5 +376,50 @@ func TestConfigFor(t *testing.T) {
 	}
 	if c := ConfigFor(environment.Profile{Name: environment.Test}); c.RequiredTags != nil || c.StateBuckets != nil {
 		t.Errorf("empty profile keys should keep the pack's defaults: %+v", c)
+	}
+}
+
+// Rego that does not parse or compile, run through the real opa: the errors come back as
+// Errors, at their files as the repository names them, and mark themselves as the
+// repository's to fix; an opa that fails otherwise gives its own output.
+func TestEvalReadErrors(t *testing.T) {
+	plan := filepath.Join(t.TempDir(), "plan.json")
+	if err := os.WriteFile(plan, []byte("{}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, rego, want string
+		input          string
+	}{
+		{"a file that does not parse", "package infrapipe.broken\n\ndeny contains d if {\n  input.x == 1\n",
+			"opa eval: the policies do not compile: terraform/policies/broken.rego:5: unexpected eof token (rego_parse_error)", plan},
+		{"a rule that does not compile", "package infrapipe.broken\n\ndeny contains d if {\n  d := undefined_function(input)\n}\n",
+			"terraform/policies/broken.rego:4: undefined function undefined_function (rego_type_error)", plan},
+		{"no input file", "package infrapipe.fine\n\ndeny contains d if {\n  false\n  d := {}\n}\n",
+			"opa eval failed (exit code", filepath.Join(t.TempDir(), "missing.json")},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			user := t.TempDir()
+			if err := os.WriteFile(filepath.Join(user, "broken.rego"), []byte(tt.rego), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			e := Eval{User: []string{user}, Input: tt.input, Shown: map[string]string{user: "terraform/policies"}}
+			args, err := e.Args()
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(opaBinary(t), args[1:]...)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			_ = cmd.Run()
+			_, err = e.Read(cmd.ProcessState.ExitCode(), stdout.String(), stderr.String())
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Read = %v, want %q (opa exit %d)", err, tt.want, cmd.ProcessState.ExitCode())
+			}
+			var errs Errors
+			if isRego := strings.Contains(tt.want, "rego_"); errors.As(err, &errs) != isRego || (isRego && !errs.InputError()) {
+				t.Errorf("Read's error %T: Errors %v, want %v", err, errors.As(err, &errs), isRego)
+			}
+		})
 	}
 }

@@ -298,3 +298,28 @@ func TestNestedStackIsItsOwn(t *testing.T) {
 		t.Errorf("the nested stack's scan has no finding in its main.tf:\n%s", f)
 	}
 }
+
+// TestPolicyThatDoesNotCompileBlocks: a Rego file of the repository that does not parse
+// blocks staging with its file and line, and nothing is applied. It used to be "Compliance
+// could not run: opa eval: exit code: 2", which warns in staging, and the apply went on
+// with neither the built-in pack nor the repository's policies evaluated.
+func TestPolicyThatDoesNotCompileBlocks(t *testing.T) {
+	requireEngine(t)
+	t.Parallel()
+	moto := startMoto(t)
+	s := newStack(t, "app")
+	s.Write(t, "policies/broken.rego", "package infrapipe.broken\n\ndeny contains d if {\n  input.x == 1\n")
+	out := export(t, nil, append(append(s.Ctor(), moto.Ctor()...), "pipeline", "--env=staging", "--report-on-failure")...)
+	summary := readFile(t, out, "summary.md")
+	for _, want := range []string{"policies/broken.rego:5: unexpected eof token", "**block**"} {
+		if !strings.Contains(summary, want) {
+			t.Errorf("summary does not say %q:\n%s", want, summary)
+		}
+	}
+	if !strings.Contains(readFile(t, out, "result.json"), `"verdict": "block"`) {
+		t.Errorf("result.json does not block:\n%s", readFile(t, out, "result.json"))
+	}
+	if _, ok := moto.State(t, "staging/terraform.tfstate"); ok {
+		t.Errorf("staging has a state: the blocked run applied")
+	}
+}
