@@ -156,7 +156,7 @@ func (r *Report) Files() ([]string, RunResult, error) {
 		if s.Markdown != "" {
 			sections = append(sections, report.Text(s.Markdown))
 		}
-		res.Steps = append(res.Steps, StepResult{Name: s.Step, Verdict: s.Verdict, Reasons: s.Reasons, Findings: len(s.Findings)})
+		res.Steps = append(res.Steps, StepResult{Name: s.Step, Verdict: s.Verdict, Reasons: s.Reasons, Warnings: s.Warnings, Findings: len(s.Findings)})
 		checks.Cases = append(checks.Cases, JUnitCase(r.Run.Env, s.Outcome, s.Markdown))
 		all = append(all, s.Findings...)
 		sarif.Tools = append(sarif.Tools, s.Tools...)

@@ -210,7 +210,7 @@ func TestExecute(t *testing.T) {
 		// A policy that does not compile is the repository's to fix, not a tool that could
 		// not run: it blocks outside prod too, and nothing is applied unchecked.
 		{name: "a policy that does not compile blocks staging", env: "staging", analysis: create,
-			err: map[Step]error{StepCompliance: fmt.Errorf("opa eval: %w", policy.Errors{{Code: "rego_parse_error", Message: "unexpected eof token", File: "terraform/policies/broken.rego", Row: 5}})},
+			err:  map[Step]error{StepCompliance: fmt.Errorf("opa eval: %w", policy.Errors{{Code: "rego_parse_error", Message: "unexpected eof token", File: "terraform/policies/broken.rego", Row: 5}})},
 			want: "Lint:pass Security scan:pass Plan:pass Compliance:block Cost:pass"},
 		{name: "blocking compliance holds the apply", env: "prod", analysis: create, verdict: map[Step]gate.Verdict{StepCompliance: gate.Block},
 			waitFor: map[Step]Step{StepCompliance: StepCost},

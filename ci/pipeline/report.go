@@ -28,10 +28,12 @@ type RunResult struct {
 
 // StepResult is one step in result.json.
 type StepResult struct {
-	Name     Step         `json:"name"`
-	Verdict  gate.Verdict `json:"verdict"`
-	Reasons  []string     `json:"reasons,omitempty"`
-	Findings int          `json:"findings"`
+	Name    Step         `json:"name"`
+	Verdict gate.Verdict `json:"verdict"`
+	Reasons []string     `json:"reasons,omitempty"`
+	// Warnings are the step's reasons that only warn, in a step that blocks (Outcome).
+	Warnings []string `json:"warnings,omitempty"`
+	Findings int      `json:"findings"`
 }
 
 // Run is what a summary's header says about the run besides its steps.
@@ -72,6 +74,9 @@ func Header(run Run, outs []Outcome) string {
 		}
 		for _, reason := range o.Reasons {
 			fmt.Fprintf(&b, "- **%s** %s: %s\n", o.Verdict, o.Step, markdown.Text(reason))
+		}
+		for _, reason := range o.Warnings {
+			fmt.Fprintf(&b, "- **%s** %s: %s\n", gate.Warn, o.Step, markdown.Text(reason))
 		}
 	}
 	return b.String()

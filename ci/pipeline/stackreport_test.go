@@ -212,6 +212,9 @@ func TestStacksHeaderReasons(t *testing.T) {
 	}
 	checkovDown := Scan{Tools: []string{"checkov", "trivy"}, Broken: []ToolFailure{{
 		Tool: Tool{Name: "checkov", Image: "bridgecrew/checkov:3.2.524", Flag: "checkov-image"}, Err: errors.New("pull access denied")}}}
+	critical := checkovDown
+	critical.Findings = []findings.Finding{{Tool: "trivy", RuleID: "AWS-0086", Severity: findings.Critical,
+		Message: "No public access block so not blocking public acls", File: "stacks/net/main.tf", Line: 1}}
 	badValue := Lint{Validate: ReadValidate(1, "", "Error: Invalid value for input variable\n\n  on main.tf line 4:\n   4:   cidr = \"10.0.0.0/33\"\n")}
 	unusedVar := Lint{Tflint: []findings.Finding{{Tool: "tflint", RuleID: "terraform_unused_declarations", Severity: findings.Low,
 		Message: `variable "region" is declared but not used`, File: "stacks/net/main.tf", Line: 1}}}
@@ -245,6 +248,17 @@ func TestStacksHeaderReasons(t *testing.T) {
 				"- **block** `stacks/net`: Lint: terraform validate failed",
 				"- **warn** `stacks/net`: Security scan: checkov could not run: image bridgecrew/checkov:3.2.524 is not available (use --checkov-image to pick another); in test a check that could not run warns",
 				"- **warn** `stacks/app`: Security scan: checkov could not run: image bridgecrew/checkov:3.2.524 is not available (use --checkov-image to pick another); in test a check that could not run warns",
+			},
+		},
+		{
+			// Within one step too: checkov down warns beside trivy's blocking finding.
+			name: "test: a warning inside a blocking step stays a warning",
+			env:  "test", spec: "stacks/net",
+			steps: map[string][]step{"stacks/net": {scan(critical)}},
+			rows:  []string{"| `stacks/net` | block | named |"},
+			lines: []string{
+				"- **block** `stacks/net`: Security scan: security scan: 1 finding(s) at or above CRITICAL",
+				"- **warn** `stacks/net`: Security scan: checkov could not run: image bridgecrew/checkov:3.2.524 is not available (use --checkov-image to pick another); in test a check that could not run warns",
 			},
 		},
 		{

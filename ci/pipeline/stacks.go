@@ -152,10 +152,14 @@ func (s StackRun) reasonsAt(v gate.Verdict) []string {
 	}
 	var out []string
 	for _, st := range s.Steps {
+		reasons := st.Reasons
 		if st.Verdict != v {
-			continue
+			reasons = nil
 		}
-		for _, reason := range st.Reasons {
+		if v == gate.Warn {
+			reasons = append(slices.Clone(reasons), st.Warnings...)
+		}
+		for _, reason := range reasons {
 			out = append(out, fmt.Sprintf("%s: %s", st.Name, reason))
 		}
 	}

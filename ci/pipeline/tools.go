@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/infrapipe/infrapipe/ci/environment"
@@ -90,9 +91,20 @@ func ToolsOutcome(p environment.Profile, s Step, failed []ToolFailure) Outcome {
 }
 
 // Merge is one step's outcome from two judgements of it (its findings, its tools): the
-// more serious verdict and both reasons.
+// more serious verdict with its reasons, and the other's as warnings when they only warn.
 func Merge(a, b Outcome) Outcome {
-	return Outcome{Step: a.Step, Verdict: gate.Worse(a.Verdict, b.Verdict), Reasons: append(append([]string{}, a.Reasons...), b.Reasons...)}
+	o := Outcome{Step: a.Step, Verdict: gate.Worse(a.Verdict, b.Verdict), Warnings: append(slices.Clone(a.Warnings), b.Warnings...)}
+	for _, x := range []Outcome{a, b} {
+		if x.Verdict == o.Verdict {
+			o.Reasons = append(o.Reasons, x.Reasons...)
+		} else {
+			o.Warnings = append(o.Warnings, x.Reasons...)
+		}
+	}
+	if o.Reasons == nil {
+		o.Reasons = []string{}
+	}
+	return o
 }
 
 // lastLine is the last non-empty line of an error, where engines and tools put the cause.

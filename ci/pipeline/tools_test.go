@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -46,9 +47,21 @@ func TestMerge(t *testing.T) {
 	if got := Merge(a, b); got.Verdict != gate.Warn || len(got.Reasons) != 1 || got.Step != StepCompliance {
 		t.Errorf("Merge: %+v", got)
 	}
+	// A warning beside a block stays a warning: the summary and verdict do not call it a
+	// block.
 	c := Outcome{Step: StepCompliance, Verdict: gate.Block, Reasons: []string{"2 findings"}}
-	if got := Merge(c, b); got.Verdict != gate.Block || len(got.Reasons) != 2 {
+	got := Merge(c, b)
+	if got.Verdict != gate.Block || !slices.Equal(got.Reasons, []string{"2 findings"}) || !slices.Equal(got.Warnings, []string{"terraform-compliance could not run"}) {
 		t.Errorf("Merge: %+v", got)
+	}
+	if r := Reasons([]Outcome{got}, gate.Block); !slices.Equal(r, []string{"Compliance: 2 findings"}) {
+		t.Errorf("Reasons at block: %q", r)
+	}
+	if r := Reasons([]Outcome{got}, gate.Warn); !slices.Equal(r, []string{"Compliance: 2 findings", "Compliance: terraform-compliance could not run"}) {
+		t.Errorf("Reasons at warn: %q", r)
+	}
+	if h := Header(Run{Env: "staging"}, []Outcome{got}); !strings.Contains(h, "- **block** Compliance: 2 findings\n- **warn** Compliance: terraform-compliance could not run\n") {
+		t.Errorf("the summary's reasons:\n%s", h)
 	}
 }
 

@@ -15,6 +15,10 @@ type Outcome struct {
 	Step    Step
 	Verdict gate.Verdict
 	Reasons []string
+	// Warnings are reasons that only warn, in a step whose verdict is worse (Merge): a tool
+	// that could not run beside another tool's blocking finding. They are reported as
+	// warnings, not under the step's verdict.
+	Warnings []string
 	// CouldNotRun marks a step that did not run at all (Broken): whatever its verdict, it
 	// checked nothing.
 	CouldNotRun bool
@@ -51,6 +55,13 @@ func Reasons(outs []Outcome, min gate.Verdict) []string {
 		}
 		for _, r := range o.Reasons {
 			out = append(out, fmt.Sprintf("%s: %s", o.Step, r))
+		}
+	}
+	if gate.Worse(gate.Warn, min) == gate.Warn {
+		for _, o := range outs {
+			for _, r := range o.Warnings {
+				out = append(out, fmt.Sprintf("%s: %s", o.Step, r))
+			}
 		}
 	}
 	return out

@@ -389,7 +389,7 @@ func TestEvalReadErrors(t *testing.T) {
 	}
 	for _, tt := range []struct {
 		name, rego, want string
-		input          string
+		input            string
 	}{
 		{"a file that does not parse", "package infrapipe.broken\n\ndeny contains d if {\n  input.x == 1\n",
 			"opa eval: the policies do not compile: terraform/policies/broken.rego:5: unexpected eof token (rego_parse_error)", plan},
