@@ -126,6 +126,9 @@ func (r *Report) Files() ([]string, RunResult, error) {
 		Steps:   []StepResult{},
 		Outputs: map[string]string{"verdict": string(verdict), "environment": string(r.Run.Env)},
 	}
+	if blocking := Reasons(outs, gate.Block); verdict == gate.Block && len(blocking) < len(res.Reasons) {
+		res.Blocking = blocking
+	}
 	run := r.Run
 	var files []string
 	sections := []report.Section{}

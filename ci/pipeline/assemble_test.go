@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/findings"
@@ -239,4 +241,34 @@ func FuzzReportFiles(f *testing.F) {
 			t.Errorf("verdict %s", res.Verdict)
 		}
 	})
+}
+
+// A run that blocks and also warns: result.json keeps every reason, and verdict on the
+// kept report fails with the blocking one alone, as the run itself did.
+func TestVerdictNamesOnlyWhatBlocks(t *testing.T) {
+	p := profile(t, "test")
+	rec := NewRecorder(p, time.Now())
+	scan := Scan{Tools: []string{"checkov", "trivy"},
+		Broken: []ToolFailure{{Tool: Tool{Name: "checkov", Image: "bridgecrew/checkov:3.2.524", Flag: "checkov-image"}, Err: errors.New("pull access denied")}},
+		Findings: []findings.Finding{{Tool: "trivy", RuleID: "AWS-0086", Severity: findings.Critical,
+			Message: "No public access block so not blocking public acls", File: "main.tf", Line: 1}}}
+	rec.Add(scan.Step(StepSecurityScan, p, p.SeverityThreshold))
+	r := Report{Run: Run{Env: p.Name}, Steps: rec.Steps(), Reproduce: Call(nil, "pipeline")}
+	files, _, err := r.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := ReadReport(reportOnDisk(t, files))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocking := "Security scan: security scan: 1 finding(s) at or above CRITICAL"
+	if len(res.Reasons) != 2 || res.Reasons[0] != blocking || !strings.Contains(res.Reasons[1], "checkov could not run") {
+		t.Errorf("result.json reasons %q, want the block and the warning", res.Reasons)
+	}
+	for _, err := range []error{res.Err(), r.Err()} {
+		if err == nil || err.Error() != "test pipeline blocked:\n- "+blocking {
+			t.Errorf("the failure: %v; want the blocking reason alone", err)
+		}
+	}
 }

@@ -24,6 +24,9 @@ type Result struct {
 	Env     environment.Name `json:"env"`
 	Verdict gate.Verdict     `json:"verdict"`
 	Reasons []string         `json:"reasons"`
+	// Blocking are the reasons that block, when they are fewer than Reasons (a pipeline
+	// that also warned): `verdict` fails with them alone.
+	Blocking []string `json:"blocking,omitempty"`
 	// Notifications say how the run was announced; a failed delivery never changes the
 	// verdict.
 	Notifications []notify.Delivery `json:"notifications,omitempty"`
@@ -71,10 +74,14 @@ func (r Result) Err() error {
 	if check == "" {
 		check = "pipeline"
 	}
-	if len(r.Reasons) == 0 {
+	reasons := r.Reasons
+	if len(r.Blocking) > 0 {
+		reasons = r.Blocking
+	}
+	if len(reasons) == 0 {
 		return fmt.Errorf("%s %s blocked (result.json gives no reason)", r.Env, check)
 	}
-	return fmt.Errorf("%s %s blocked:\n- %s", r.Env, check, strings.Join(r.Reasons, "\n- "))
+	return fmt.Errorf("%s %s blocked:\n- %s", r.Env, check, strings.Join(reasons, "\n- "))
 }
 
 // String is the line `verdict` prints for a result that does not block.

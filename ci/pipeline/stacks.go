@@ -65,11 +65,18 @@ func NewStacksResult(env environment.Name, dryRun bool, runs []StackRun, removed
 	if r.Stacks == nil {
 		r.Stacks = []StackRun{}
 	}
+	var blocking []string
 	for _, s := range runs {
 		r.Verdict = worse(r.Verdict, s.Verdict)
 		for _, reason := range s.Reasons {
 			r.Reasons = append(r.Reasons, s.Stack+": "+reason)
 		}
+		for _, reason := range s.reasonsAt(gate.Block) {
+			blocking = append(blocking, s.Stack+": "+reason)
+		}
+	}
+	if r.Verdict == gate.Block && len(blocking) < len(r.Reasons) {
+		r.Blocking = blocking
 	}
 	names := make([]string, len(runs))
 	for i, s := range runs {
