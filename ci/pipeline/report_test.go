@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/infrapipe/infrapipe/ci/findings"
 	"github.com/infrapipe/infrapipe/ci/gate"
@@ -42,6 +43,26 @@ func TestHeader(t *testing.T) {
 	}
 	if md := Header(Run{Env: "test", NoChanges: true, TestsRan: true}, nil); !strings.Contains(md, "the post-deploy tests ran as asked") {
 		t.Errorf("the header of a run without changes, tests asked:\n%s", md)
+	}
+}
+
+// A failed command's reason holds the end of its output; the header keeps one line of it:
+// real Terraform output of a plan without a required variable.
+func TestHeaderOfAFailedPlan(t *testing.T) {
+	out := string(readTestdata(t, "plan-required-variable-unset.txt"))
+	err := StepFailed("terraform plan", "test", 1, strings.Repeat("noise\n", 100)+out, time.Minute, time.Now())
+	rec := NewRecorder(profile(t, "test"), time.Now())
+	rec.Failed(StepPlan, err)
+	md := Header(Run{Env: "test"}, rec.Outcomes())
+	want := "- **block** Plan: terraform plan failed in test (exit code 1): Error: No value for required variable (the step's section below has the rest)\n"
+	if !strings.Contains(md, want) {
+		t.Errorf("header:\n%s\nwant the line\n%s", md, want)
+	}
+	if strings.Contains(md, "noise") {
+		t.Errorf("the header holds the command's output:\n%s", md)
+	}
+	if sec := rec.Steps()[0].Markdown; !strings.Contains(sec, "The pipeline passes no -var") {
+		t.Errorf("the step's section lost the rest:\n%s", sec)
 	}
 }
 
