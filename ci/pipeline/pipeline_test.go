@@ -485,7 +485,15 @@ func TestJUnitCase(t *testing.T) {
 			if tt.skip && !strings.Contains(c.Skipped, "could not run: moto did not answer") {
 				t.Errorf("skipped %q does not say why", c.Skipped)
 			}
+			if tt.o.Verdict == gate.Warn && !tt.o.CouldNotRun && c.Output != "warn: "+tt.o.Reasons[0] {
+				t.Errorf("a step that warned has output %q, want its warning", c.Output)
+			}
 		})
+	}
+	// A warning inside a blocking step goes with its failure's output.
+	blocked := Merge(Outcome{Step: StepSecurityScan, Verdict: gate.Block, Reasons: []string{"1 finding at or above HIGH"}}, Broken(test, StepSecurityScan, down))
+	if c := JUnitCase(environment.Test, blocked, "## report"); c.Failure != "1 finding at or above HIGH" || !strings.HasPrefix(c.Output, "## report\n\nwarn: Security scan could not run") {
+		t.Errorf("a blocking step with a warning: %+v", c)
 	}
 	data, err := report.JUnit([]report.Suite{{Name: "pipeline test", Cases: []report.Case{JUnitCase(environment.Test, Broken(test, StepCost, down), "")}}})
 	if err != nil || !strings.Contains(string(data), `skipped="1"`) || !strings.Contains(string(data), "<skipped message=") {

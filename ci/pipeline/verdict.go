@@ -81,15 +81,22 @@ func Compare(a, b Step) int {
 
 // JUnitCase is a step as a JUnit test case of env: a blocking step fails with its reasons
 // (output, the step's report, goes with it), and a step that could not run is skipped with
-// why, even where it only warns: a report reader must never see it as passed.
+// why, even where it only warns: a report reader must never see it as passed. A step that
+// ran and warned passes with its warnings as output, which reporters show beside it.
 func JUnitCase(env environment.Name, o Outcome, output string) report.Case {
 	c := report.Case{Name: string(o.Step), Classname: string(env)}
+	warnings := o.Warnings
 	switch {
 	case o.Verdict == gate.Block:
 		c.Failure = strings.Join(o.Reasons, "; ")
 		c.Output = output
 	case o.CouldNotRun:
 		c.Skipped = strings.Join(o.Reasons, "; ")
+	case o.Verdict == gate.Warn:
+		warnings = append(slices.Clone(o.Reasons), warnings...)
+	}
+	if len(warnings) > 0 {
+		c.Output = strings.TrimPrefix(c.Output+"\n\nwarn: "+strings.Join(warnings, "\nwarn: "), "\n\n")
 	}
 	return c
 }
