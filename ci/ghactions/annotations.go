@@ -32,7 +32,8 @@ type AnnotateOptions struct {
 }
 
 // Annotate writes findings as workflow commands (::error file=...,line=...,title=...::msg),
-// most severe first, so they show on the pull request's changed lines. Every value goes
+// most severe first, so they show on the pull request's files where GitHub can place them
+// (the run's most severe findings, not only those on changed lines). Every value goes
 // through go-githubactions' escaping: a newline, '%', ':' or ',' in a message or path cannot
 // end the command or start another one. Suppressed findings are left out; they are in the
 // report. w is the job's log: the workflow prints the file this writes to.
