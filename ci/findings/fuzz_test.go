@@ -100,6 +100,7 @@ func FuzzParseSuppressions(f *testing.F) {
 	f.Add(seed(f, "suppressions.yaml"))
 	f.Add([]byte("suppressions:\n  - rule: A\n    reason: r\n    resource: \"aws_s3_bucket.*\"\n    expires: 2026-12-31\n"))
 	f.Add([]byte("suppressions:\n  - rule: AVD-AWS-0087\n    reason: r\n  - rule: avd-AWS-0132\n    file: main.tf\n    reason: r\n  - rule: CKV_AWS_18\n    reason: r\n"))
+	f.Add([]byte("suppressions:\n  - rule: ckv_aws_18\n    resource: 'module.m[\"a/b\"].aws_s3_bucket.*'\n    file: modules/**/m[a-z]in.tf\n    reason: r\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := ParseSuppressions("fuzz.yaml", data)
 		if err != nil {

@@ -5,11 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/bmatcuk/doublestar/v4"
 	"gopkg.in/yaml.v3"
 
 	"github.com/infrapipe/infrapipe/ci/internal/yamlschema"
@@ -19,7 +20,9 @@ import (
 // versioned file next to the Terraform code, so every suppression is reviewed like code.
 type Suppression struct {
 	RuleID string `yaml:"rule"`
-	// Resource and File are path.Match globs (aws_s3_bucket.*, modules/*/main.tf); empty
+	// Resource is an address in which only * is a wildcard (aws_s3_bucket.*,
+	// module.m["a"].*): addresses are full of brackets, which a glob would read as a
+	// character class. File is a path glob (modules/*/main.tf, modules/**/*.tf). Empty
 	// matches any.
 	Resource string `yaml:"resource,omitempty"`
 	File     string `yaml:"file,omitempty"`
@@ -53,7 +56,7 @@ func ParseSuppressions(name string, data []byte) (Suppressions, error) {
 	}
 	if len(doc.Content) > 0 {
 		if err := yamlschema.Decode(doc.Content[0], "", &s); err != nil {
-			return Suppressions{}, fmt.Errorf("suppressions %s: %w", name, err)
+			return Suppressions{}, fmt.Errorf("suppressions %s: %s", name, entryNumbered(err.Error()))
 		}
 	}
 	// A second document (after ---) would be ignored, and its suppressions with it.
@@ -76,10 +79,9 @@ func ParseSuppressions(name string, data []byte) (Suppressions, error) {
 				return Suppressions{}, fmt.Errorf("%s: %s %q has spaces around it and would match no finding: remove them", where, v.key, v.value)
 			}
 		}
-		for _, g := range []string{e.Resource, e.File} {
-			if _, err := path.Match(g, ""); err != nil {
-				return Suppressions{}, fmt.Errorf("%s (%s): bad glob %q: %w", where, e.RuleID, g, err)
-			}
+		// A resource pattern is always valid: only * is special in it.
+		if !doublestar.ValidatePattern(e.File) {
+			return Suppressions{}, fmt.Errorf("%s (%s): file %q is not a valid glob: use * within a directory, ** across directories, ? for one character, [abc] for a set (modules/*/main.tf, modules/**/*.tf)", where, e.RuleID, e.File)
 		}
 		if e.Expires != "" {
 			t, err := time.Parse(time.DateOnly, e.Expires)
@@ -93,20 +95,45 @@ func ParseSuppressions(name string, data []byte) (Suppressions, error) {
 	return s, nil
 }
 
+// entryPath is how yamlschema names an entry: suppressions[0], numbered from 0.
+var entryPath = regexp.MustCompile(`^suppressions\[([0-9]+)\]\.?`)
+
+// entryNumbered renames yamlschema's suppressions[0].tool to entry 1: tool, so that every
+// error and notice about the file names an entry as "entry N", numbered from 1 like the
+// entries a reader counts in the file.
+func entryNumbered(msg string) string {
+	m := entryPath.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	i, err := strconv.Atoi(m[1])
+	if err != nil {
+		return msg
+	}
+	rest := strings.TrimPrefix(msg[len(m[0]):], ":")
+	if !strings.HasPrefix(rest, " ") {
+		rest = " " + rest
+	}
+	return fmt.Sprintf("entry %d:%s", i+1, rest)
+}
+
 func (e Suppression) matches(f Finding) bool {
-	return sameRule(e.RuleID, f.RuleID) && globOrEqual(e.Resource, f.Resource) && globOrEqual(e.File, f.File)
+	return sameRule(e.RuleID, f.RuleID) && addressMatch(e.Resource, f.Resource) && fileMatch(e.File, f.File)
 }
 
 // avdPrefixed is a Trivy check ID as Trivy up to v0.68 wrote it (AVD-AWS-0087); from v0.69
 // its JSON and SARIF say AWS-0087. Suppression files outlive scanner upgrades, so the two
-// name one check. The prefix is matched in any case; the rest exactly, as the tools write it.
-var avdPrefixed = regexp.MustCompile(`^(?i:avd-)([A-Z]+-[0-9]+)$`)
+// name one check.
+var avdPrefixed = regexp.MustCompile(`(?i)^avd-([a-z]+-[0-9]+)$`)
 
-// sameRule reports whether a suppression's rule names the check a finding's ID names.
-// tfsec's long IDs (aws-s3-block-public-policy) stay their own: no finding carries both a
-// long and a short ID, so an equivalence would need a table of Trivy's checks.
+// sameRule reports whether a suppression's rule names the check a finding's ID names, in
+// any case: no tool has two rules that differ only in case (Checkov's CKV_AWS_18, Trivy's
+// AWS-0087, tflint's and OPA's snake_case, terraform-compliance's scenario names), and an
+// entry written ckv_aws_18 would otherwise suppress nothing. tfsec's long IDs
+// (aws-s3-block-public-policy) stay their own: no finding carries both a long and a short
+// ID, so an equivalence would need a table of Trivy's checks.
 func sameRule(rule, id string) bool {
-	return withoutAVD(rule) == withoutAVD(id)
+	return strings.EqualFold(withoutAVD(rule), withoutAVD(id))
 }
 
 func withoutAVD(id string) string {
@@ -116,14 +143,41 @@ func withoutAVD(id string) string {
 	return id
 }
 
-// globOrEqual matches a value against a suppression's pattern; empty matches anything. An
-// exact value matches itself too: an address such as aws_instance.web[0] or
-// aws_s3_bucket.b["eu"] is also a valid glob, whose brackets would match one character.
-func globOrEqual(pattern, value string) bool {
-	if pattern == "" || pattern == value {
+// addressMatch matches a resource address against a pattern in which * stands for any run
+// of characters, / and . included, and everything else is literal: addresses carry
+// brackets and quotes (aws_instance.web[0], module.m["a"].aws_s3_bucket.b, keys such as
+// ["a/b"]), which a path glob would read as a character class or a separator. Empty
+// matches anything.
+func addressMatch(pattern, addr string) bool {
+	parts := strings.Split(pattern, "*")
+	if len(parts) == 1 {
+		return pattern == "" || pattern == addr
+	}
+	first, last := parts[0], parts[len(parts)-1]
+	if len(addr) < len(first)+len(last) || !strings.HasPrefix(addr, first) || !strings.HasSuffix(addr, last) {
+		return false
+	}
+	// The middle parts, in order, each as early as it occurs: the leftmost match leaves the
+	// most room for the rest.
+	rest := addr[len(first) : len(addr)-len(last)]
+	for _, p := range parts[1 : len(parts)-1] {
+		i := strings.Index(rest, p)
+		if i < 0 {
+			return false
+		}
+		rest = rest[i+len(p):]
+	}
+	return true
+}
+
+// fileMatch matches a finding's file against a path glob: * and ? within a directory, **
+// across directories, [abc] a set. Empty matches anything, and a path matches itself even
+// when it has brackets in it.
+func fileMatch(pattern, file string) bool {
+	if pattern == "" || pattern == file {
 		return true
 	}
-	ok, _ := path.Match(pattern, value)
+	ok, _ := doublestar.Match(pattern, file)
 	return ok
 }
 
@@ -161,7 +215,7 @@ func (s Suppressions) Apply(fs []Finding, now time.Time) ([]Finding, []string) {
 		case e.expired(now):
 			notices = append(notices, fmt.Sprintf("%s expired on %s and matches no finding; remove it", e.describe(), e.Expires))
 		case !matched[j] && reportsUnmatched(e.RuleID, tools):
-			notices = append(notices, s.unmatched(j))
+			notices = append(notices, s.unmatched(j, fs))
 		}
 	}
 	return out, notices
@@ -198,8 +252,7 @@ func (s Suppressions) mark(fs []Finding, now time.Time) (out []Finding, matched,
 }
 
 // ruleForms are the rule ID shapes that belong to one tool only: Checkov's CKV_AWS_18 and
-// CKV2_AWS_6, Trivy's AWS-0087 and AVD-AWS-0087 (any case, so a miscased ID is reported
-// too). tflint's and OPA's rules are both snake_case (terraform_unused_declarations,
+// CKV2_AWS_6, Trivy's AWS-0087 and AVD-AWS-0087 (in any case, as rules match). tflint's and OPA's rules are both snake_case (terraform_unused_declarations,
 // no_gp2_volumes), terraform-compliance's are its feature and scenario names, and tfsec's
 // long IDs come from no step here: none of them says which step it was meant for.
 var ruleForms = []struct {
@@ -237,7 +290,9 @@ func toolsOf(fs []Finding) map[string]bool {
 }
 
 // unmatched is the notice for entry j, numbered from 1 as ParseSuppressions' errors are.
-func (s Suppressions) unmatched(j int) string {
+// When findings have the entry's rule, the rule is right and its resource or file pattern
+// is what missed them: the notice says so, and where those findings are.
+func (s Suppressions) unmatched(j int, fs []Finding) string {
 	e := s.Entries[j]
 	name := s.name
 	if name == "" {
@@ -250,5 +305,55 @@ func (s Suppressions) unmatched(j int) string {
 	if e.File != "" {
 		what += fmt.Sprintf(", file %q", e.File)
 	}
-	return fmt.Sprintf("%s: entry %d (%s) matched no finding in this run: check the rule ID (the findings' IDs are in findings.json or results.sarif) or remove the entry", name, j+1, what)
+	head := fmt.Sprintf("%s: entry %d (%s) matched no finding in this run", name, j+1, what)
+	var ruled, placed []Finding // the findings with the rule; those also on the resource
+	for _, f := range fs {
+		if sameRule(e.RuleID, f.RuleID) {
+			ruled = append(ruled, f)
+			if addressMatch(e.Resource, f.Resource) {
+				placed = append(placed, f)
+			}
+		}
+	}
+	switch {
+	case len(ruled) == 0:
+		return head + ": check the rule ID (the findings' IDs are in findings.json or results.sarif) or remove the entry"
+	case len(placed) == 0:
+		return fmt.Sprintf("%s: rule %s matched %s, but none on resource %q: check the resource pattern (%s) or remove the entry",
+			head, e.RuleID, countFindings(len(ruled)), e.Resource, where(ruled, "on", func(f Finding) string { return f.Resource }))
+	default:
+		return fmt.Sprintf("%s: rule %s matched %s, but none in file %q: check the file pattern, relative to the Terraform directory (%s) or remove the entry",
+			head, e.RuleID, countFindings(len(placed)), e.File, where(placed, "in", func(f Finding) string { return f.File }))
+	}
+}
+
+func countFindings(n int) string {
+	if n == 1 {
+		return "1 finding"
+	}
+	return fmt.Sprintf("%d findings", n)
+}
+
+// where names the distinct places of fs (up to 3, then how many more), for a notice that
+// says the pattern missed them.
+func where(fs []Finding, prep string, place func(Finding) string) string {
+	var names []string
+	seen := map[string]bool{}
+	for _, f := range fs {
+		if p := place(f); p != "" && !seen[p] {
+			seen[p] = true
+			names = append(names, p)
+		}
+	}
+	if len(names) == 0 {
+		return "the findings name none"
+	}
+	list := strings.Join(names[:min(3, len(names))], ", ")
+	if len(names) > 3 {
+		list += fmt.Sprintf(" and %d more", len(names)-3)
+	}
+	if len(fs) == 1 {
+		return "the finding is " + prep + " " + list
+	}
+	return "the findings are " + prep + " " + list
 }
