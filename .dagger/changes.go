@@ -46,7 +46,15 @@ type sourceTree struct {
 }
 
 func (t sourceTree) TFFiles(dir string) ([]string, error) {
-	return t.src.Glob(t.ctx, path.Join(dir, "*.tf"))
+	var files []string
+	for _, pattern := range changes.ConfigPatterns {
+		found, err := t.src.Glob(t.ctx, path.Join(dir, pattern))
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, found...)
+	}
+	return files, nil
 }
 
 func (t sourceTree) Read(file string) ([]byte, error) {

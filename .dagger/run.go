@@ -142,13 +142,9 @@ func (m *Infra) checkTerraformDir(ctx context.Context) error {
 
 // rootFiles are the paths in the source of the root module's .tf and .tf.json files.
 func (m *Infra) rootFiles(ctx context.Context) ([]string, error) {
-	var files []string
-	for _, pattern := range []string{"*.tf", "*.tf.json"} {
-		found, err := m.Source.Glob(ctx, path.Join(m.TerraformDir, pattern))
-		if err != nil {
-			return nil, fmt.Errorf("look for Terraform files in %s: %w", m.TerraformDir, err)
-		}
-		files = append(files, found...)
+	files, err := sourceTree{ctx: ctx, src: m.Source}.TFFiles(m.TerraformDir)
+	if err != nil {
+		return nil, fmt.Errorf("look for Terraform files in %s: %w", m.TerraformDir, err)
 	}
 	return files, nil
 }

@@ -16,7 +16,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/infrapipe/infrapipe/ci/internal/markdown"
@@ -35,9 +35,24 @@ var Pipeline = []string{".dagger/", "dagger.json", "ci/", "go.mod", "go.sum", ".
 // defaults (ci/stacks, environment.ParseInherited).
 const RepoConfig = "pipeline.yaml"
 
+// ConfigPatterns match the names of the files Terraform reads as a module's configuration:
+// native syntax (.tf) and JSON syntax (.tf.json). IsConfigFile tells them apart from the
+// files among them Terraform ignores.
+var ConfigPatterns = []string{"*.tf", "*.tf.json"}
+
+// IsConfigFile reports whether Terraform reads the file named (a path) as configuration: its
+// name ends in .tf or .tf.json and, as Terraform's loader wants, does not start with a dot
+// (editor lock files such as .#main.tf).
+func IsConfigFile(name string) bool {
+	base := path.Base(name)
+	return !strings.HasPrefix(base, ".") && (strings.HasSuffix(base, ".tf") || strings.HasSuffix(base, ".tf.json"))
+}
+
 // Tree is read access to the repository.
 type Tree interface {
-	// TFFiles lists the .tf files directly in dir (a path from the repository root).
+	// TFFiles lists the Terraform configuration files directly in dir (a path from the
+	// repository root): those matching any of ConfigPatterns, .tf and .tf.json. Callers
+	// keep only those IsConfigFile accepts.
 	TFFiles(dir string) ([]string, error)
 	// Read returns a file's contents.
 	Read(file string) ([]byte, error)
@@ -46,21 +61,56 @@ type Tree interface {
 // DirTree is a Tree over a directory on disk.
 type DirTree string
 
-// TFFiles lists dir's .tf files, as paths from the tree's root.
+// TFFiles lists dir's .tf and .tf.json files, as paths from the tree's root, sorted.
 func (d DirTree) TFFiles(dir string) ([]string, error) {
-	matches, err := filepath.Glob(filepath.Join(string(d), filepath.FromSlash(dir), "*.tf"))
-	if err != nil {
-		return nil, err
-	}
-	out := make([]string, len(matches))
-	for i, m := range matches {
-		rel, err := filepath.Rel(string(d), m)
+	var out []string
+	for _, pattern := range ConfigPatterns {
+		matches, err := filepath.Glob(filepath.Join(string(d), filepath.FromSlash(dir), pattern))
 		if err != nil {
 			return nil, err
 		}
-		out[i] = filepath.ToSlash(rel)
+		for _, m := range matches {
+			rel, err := filepath.Rel(string(d), m)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, filepath.ToSlash(rel))
+		}
 	}
+	sort.Strings(out)
 	return out, nil
+}
+
+// ConfigFiles are the files of dir that Terraform reads as configuration (TFFiles, kept
+// by IsConfigFile), sorted and without duplicates, whatever t's TFFiles returns.
+func ConfigFiles(t Tree, dir string) ([]string, error) {
+	files, err := t.TFFiles(dir)
+	if err != nil {
+		return nil, fmt.Errorf("list the Terraform files (.tf, .tf.json) of %s: %w", dir, err)
+	}
+	out := slices.DeleteFunc(slices.Clone(files), func(f string) bool { return !IsConfigFile(f) })
+	sort.Strings(out)
+	return slices.Compact(out), nil
+}
+
+// ParseFile parses a Terraform configuration file as Terraform's loader does: JSON syntax
+// when its name ends in .json (main.tf.json), native syntax otherwise. The error names the
+// file.
+func ParseFile(file string, src []byte) (*hcl.File, error) {
+	p := hclparse.NewParser()
+	var (
+		f     *hcl.File
+		diags hcl.Diagnostics
+	)
+	if strings.HasSuffix(file, ".json") {
+		f, diags = p.ParseJSON(src, file)
+	} else {
+		f, diags = p.ParseHCL(src, file)
+	}
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("%s does not parse as Terraform configuration: %s", file, diags.Error())
+	}
+	return f, nil
 }
 
 // Read reads a file of the tree.
@@ -187,16 +237,17 @@ func ModuleHolding(modules []string, p string) (string, bool) {
 }
 
 // LocalModules are the directories of the local modules ("./x", "../x") the configuration
-// in dir uses, and those they use in turn, as paths from the repository root. A source that
-// is not local (a registry or a git address) is not followed. A .tf file that does not parse
-// is an error naming it.
+// in dir uses, and those they use in turn, as paths from the repository root. Module blocks
+// are read from the .tf and the .tf.json files (ConfigFiles), as Terraform reads both. A
+// source that is not local (a registry or a git address) is not followed. A file that does
+// not parse is an error naming it.
 func LocalModules(t Tree, dir string) ([]string, error) {
 	seen := map[string]bool{}
 	var walk func(dir string) error
 	walk = func(dir string) error {
-		files, err := t.TFFiles(dir)
+		files, err := ConfigFiles(t, dir)
 		if err != nil {
-			return fmt.Errorf("list the .tf files of %s: %w", dir, err)
+			return err
 		}
 		for _, f := range files {
 			sources, err := moduleSources(t, f)
@@ -235,15 +286,15 @@ func LocalModules(t Tree, dir string) ([]string, error) {
 var moduleSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "module", LabelNames: []string{"name"}}}}
 var sourceSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "source"}}}
 
-// moduleSources are the literal sources of a file's module blocks.
+// moduleSources are the literal sources of a file's module blocks, in either syntax.
 func moduleSources(t Tree, file string) ([]string, error) {
 	src, err := t.Read(file)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", file, err)
 	}
-	f, diags := hclsyntax.ParseConfig(src, file, hcl.InitialPos)
-	if diags.HasErrors() {
-		return nil, fmt.Errorf("%s does not parse as Terraform configuration: %s", file, diags.Error())
+	f, err := ParseFile(file, src)
+	if err != nil {
+		return nil, err
 	}
 	content, _, diags := f.Body.PartialContent(moduleSchema)
 	if diags.HasErrors() {

@@ -224,3 +224,106 @@ func TestModuleHolding(t *testing.T) {
 		}
 	}
 }
+
+// jsonRepo is a repository whose stack calls its module only from main.tf.json, the module
+// calling a nested one from its own .tf.json; and a stack made only of .tf.json files.
+func jsonRepo() map[string]string {
+	return map[string]string{
+		"terraform/main.tf":        "resource \"terraform_data\" \"r\" {}\n",
+		"terraform/main.tf.json":   `{"module": {"net": {"source": "../modules/net"}, "vpc": {"source": "terraform-aws-modules/vpc/aws", "version": "5.0.0"}}}`,
+		"modules/net/main.tf.json": `{"//": "a comment", "module": [{"sub": {"source": "./sub"}}]}`,
+		"modules/net/sub/main.tf":  "resource \"terraform_data\" \"s\" {}\n",
+		"modules/other/main.tf":    "resource \"terraform_data\" \"o\" {}\n",
+		"jsononly/main.tf.json":    `{"terraform": {"backend": {"s3": {}}}, "module": {"other": {"source": "../modules/other"}}}`,
+		// Terraform ignores files whose names start with a dot (an editor's lock file).
+		"jsononly/.#main.tf.json": "{ not json",
+		"jsononly/.#main.tf":      "not { hcl",
+	}
+}
+
+func TestLocalModulesReadsTFJSON(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		extra   map[string]string // over jsonRepo
+		dir     string
+		want    string // LocalModules, comma-separated
+		changed string
+		why     string // Decide's reason; "" for unaffected
+		err     string
+	}{
+		{name: "a module called only from main.tf.json", dir: "terraform", want: "modules/net,modules/net/sub",
+			changed: "modules/net/main.tf.json", why: "modules/net/main.tf.json: in module modules/net, which the stack uses"},
+		{name: "a module called from a module's .tf.json", dir: "terraform", want: "modules/net,modules/net/sub",
+			changed: "modules/net/sub/main.tf", why: "in module modules/net/sub, which the stack uses"},
+		{name: "a module the JSON stack does not use", dir: "terraform", want: "modules/net,modules/net/sub", changed: "modules/other/main.tf"},
+		{name: "a stack made only of .tf.json", dir: "jsononly", want: "modules/other",
+			changed: "modules/other/main.tf", why: "in module modules/other, which the stack uses"},
+		{name: "a broken .tf.json", dir: "terraform", extra: map[string]string{"modules/net/sub/bad.tf.json": `{"module": {"x": `},
+			err: "modules/net/sub/bad.tf.json does not parse as Terraform configuration"},
+		{name: "a .tf.json source that is not a string", dir: "terraform", extra: map[string]string{"terraform/bad.tf.json": `{"module": {"x": {"source": 1}}}`},
+			err: `terraform/bad.tf.json: module "x": source must be a literal string`},
+		{name: "a .tf.json source outside the repository", dir: "terraform", extra: map[string]string{"terraform/escape.tf.json": `{"module": {"x": {"source": "../../outside"}}}`},
+			err: `terraform/escape.tf.json: module source "../../outside" leaves the repository`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			tftest.WriteFiles(t, dir, jsonRepo())
+			tftest.WriteFiles(t, dir, tt.extra)
+			mods, err := LocalModules(DirTree(dir), tt.dir)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("LocalModules = %v, %v; want error %q", mods, err, tt.err)
+				}
+				if _, err := Decide(DirTree(dir), tt.dir, []string{"docs/x.md"}); err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Errorf("Decide: %v; want error %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil || strings.Join(mods, ",") != tt.want {
+				t.Fatalf("LocalModules(%s) = %v, %v; want %s", tt.dir, mods, err, tt.want)
+			}
+			d, err := Decide(DirTree(dir), tt.dir, []string{tt.changed})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Affected != (tt.why != "") || !strings.Contains(strings.Join(d.Why, "\n"), tt.why) {
+				t.Errorf("Decide(%s) = %+v, want affected %v with %q", tt.changed, d, tt.why != "", tt.why)
+			}
+		})
+	}
+}
+
+func TestDirTreeTFFiles(t *testing.T) {
+	dir := t.TempDir()
+	tftest.WriteFiles(t, dir, jsonRepo())
+	got, err := DirTree(dir).TFFiles("jsononly")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got, ",") != "jsononly/.#main.tf,jsononly/.#main.tf.json,jsononly/main.tf.json" {
+		t.Errorf("TFFiles = %q", got)
+	}
+	files, err := ConfigFiles(DirTree(dir), "jsononly")
+	if err != nil || strings.Join(files, ",") != "jsononly/main.tf.json" {
+		t.Errorf("ConfigFiles = %q, %v", files, err)
+	}
+}
+
+// Terraform itself follows the module called from main.tf.json, as LocalModules does.
+func TestTerraformFollowsTFJSONModules(t *testing.T) {
+	files := jsonRepo()
+	// Without the registry module, which init would download.
+	files["terraform/main.tf.json"] = `{"module": {"net": {"source": "../modules/net"}}}`
+	w := tftest.New(t, files)
+	w.Dir = filepath.Join(w.Dir, "terraform")
+	out := w.Run("init", "-no-color", "-input=false", "-backend=false")
+	for _, want := range []string{"- net in ../modules/net", "- net.sub in ../modules/net/sub"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("terraform init does not say %q:\n%s", want, out)
+		}
+	}
+	mods, err := LocalModules(DirTree(filepath.Dir(w.Dir)), "terraform")
+	if err != nil || strings.Join(mods, ",") != "modules/net,modules/net/sub" {
+		t.Errorf("LocalModules = %v, %v", mods, err)
+	}
+}

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/hashicorp/hcl/v2"
+
 	"github.com/infrapipe/infrapipe/ci/changes"
 	"github.com/infrapipe/infrapipe/ci/internal/untrusted"
 	"github.com/infrapipe/infrapipe/ci/state"
@@ -89,15 +91,16 @@ type Repo struct {
 	ConfigData []byte
 	Stacks     []Stack
 	// Warnings are what the configuration says that finds nothing: an include pattern
-	// that matches no directory with .tf files (a typo, or a stack just deleted).
+	// that matches no directory with Terraform files (a typo, or a stack just deleted).
 	Warnings []string
 }
 
 // Discover finds the stacks of the repository: each directory (within stacks.include,
-// outside stacks.exclude) whose .tf files declare a backend (or a cloud block), or that
-// holds .tf files and the marker file (pipeline.yaml unless stacks.marker says otherwise).
-// They come back in dependency order; a dependency on an unknown stack, or a cycle, is
-// an error naming it. A .tf file that does not parse is an error naming the file.
+// outside stacks.exclude) whose Terraform files (.tf and .tf.json, as Terraform reads both)
+// declare a backend (or a cloud block), or that holds Terraform files and the marker file
+// (pipeline.yaml unless stacks.marker says otherwise). They come back in dependency order;
+// a dependency on an unknown stack, or a cycle, is an error naming it. A Terraform file
+// that does not parse is an error naming the file.
 func Discover(t Tree) (Repo, error) {
 	r, err := find(t, func(string) bool { return true })
 	if err != nil {
@@ -117,8 +120,8 @@ func Discover(t Tree) (Repo, error) {
 // Nested lists the stacks strictly below dir (a path from the repository's root, "." for
 // the root), by Discover's rules, sorted. fmt -recursive, tflint --recursive and the
 // scanners walk every directory below a stack's, but a stack nested in it is linted and
-// scanned by its own run, so its files are not the outer stack's. Only the .tf files below
-// dir are read, and the stacks are not ordered: a mistake in stacks.depends_on, which only
+// scanned by its own run, so its files are not the outer stack's. Only the Terraform files
+// (.tf, .tf.json) below dir are read, and the stacks are not ordered: a mistake in stacks.depends_on, which only
 // ordering needs, does not stop one stack's run.
 func Nested(t Tree, dir string) ([]string, error) {
 	dir, err := stackName(dir)
@@ -137,8 +140,8 @@ func Nested(t Tree, dir string) ([]string, error) {
 }
 
 // find reads the repository's pipeline.yaml and finds the stacks among the directories
-// with .tf files that keep accepts, in the order of their directories, without levels.
-// Only those directories' .tf files are read.
+// with Terraform files (.tf, .tf.json: changes.ConfigPatterns) that keep accepts, in the
+// order of their directories, without levels. Only those directories' files are read.
 func find(t Tree, keep func(dir string) bool) (Repo, error) {
 	var r Repo
 	ok, err := t.Exists(RepoFile)
@@ -154,9 +157,13 @@ func find(t Tree, keep func(dir string) bool) (Repo, error) {
 			return Repo{}, err
 		}
 	}
-	tfFiles, err := t.Find("*.tf")
-	if err != nil {
-		return Repo{}, fmt.Errorf("list the .tf files: %w", err)
+	var tfFiles []string
+	for _, pattern := range changes.ConfigPatterns {
+		found, err := t.Find(pattern)
+		if err != nil {
+			return Repo{}, fmt.Errorf("list the %s files: %w", pattern, err)
+		}
+		tfFiles = append(tfFiles, found...)
 	}
 	markers, err := t.Find(r.Config.Marker)
 	if err != nil {
@@ -164,7 +171,9 @@ func find(t Tree, keep func(dir string) bool) (Repo, error) {
 	}
 	byDir := map[string][]string{}
 	for _, f := range tfFiles {
-		byDir[path.Dir(f)] = append(byDir[path.Dir(f)], f)
+		if changes.IsConfigFile(f) && !slices.Contains(byDir[path.Dir(f)], f) {
+			byDir[path.Dir(f)] = append(byDir[path.Dir(f)], f)
+		}
 	}
 	marked := map[string]bool{}
 	for _, f := range markers {
@@ -205,7 +214,7 @@ func find(t Tree, keep func(dir string) bool) (Repo, error) {
 }
 
 // unmatchedIncludes warns of each include pattern that matches none of dirs, the
-// directories with .tf files: a typo (stack/* for stacks/*) would drop its stacks from
+// directories with Terraform files: a typo (stack/* for stacks/*) would drop its stacks from
 // every run without a word. Only a warning: a change that deletes a stack may leave its
 // pattern behind, and that change still runs. Exclude patterns may name directories that
 // do not exist yet.
@@ -228,17 +237,48 @@ func (c Config) covers(dir string) bool {
 }
 
 // backend is `backend "<type>"` or `a cloud block` when file's terraform block declares one
-// (state.BackendBlocks), else "".
+// (state.BackendBlocks; jsonBackendBlocks for a .tf.json file), else "".
 func backend(t Tree, file string) (string, error) {
 	src, err := t.Read(file)
 	if err != nil {
 		return "", fmt.Errorf("read %s: %w", file, err)
 	}
-	blocks, err := state.BackendBlocks(file, src)
+	read := state.BackendBlocks
+	if strings.HasSuffix(file, ".json") {
+		read = jsonBackendBlocks
+	}
+	blocks, err := read(file, src)
 	if err != nil || len(blocks) == 0 {
 		return "", err
 	}
 	return state.BackendKind(blocks[0]), nil
+}
+
+var (
+	terraformBlock = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "terraform"}}}
+	backendBlock   = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "backend", LabelNames: []string{"type"}}, {Type: "cloud"}}}
+)
+
+// jsonBackendBlocks is state.BackendBlocks for a file in Terraform's JSON syntax
+// (main.tf.json: {"terraform": {"backend": {"s3": {}}}}); an error names the file.
+func jsonBackendBlocks(file string, src []byte) ([]*hcl.Block, error) {
+	f, err := changes.ParseFile(file, src)
+	if err != nil {
+		return nil, err
+	}
+	content, _, diags := f.Body.PartialContent(terraformBlock)
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("%s: %s", file, diags.Error())
+	}
+	var out []*hcl.Block
+	for _, tb := range content.Blocks {
+		inner, _, diags := tb.Body.PartialContent(backendBlock)
+		if diags.HasErrors() {
+			return nil, fmt.Errorf("%s: terraform block: %s", file, diags.Error())
+		}
+		out = append(out, inner.Blocks...)
+	}
+	return out, nil
 }
 
 // Order sorts stacks so that every stack comes after the stacks it depends on, and sets

@@ -22,8 +22,8 @@ type Selected struct {
 // Selection is what a run takes, in dependency order.
 type Selection struct {
 	Stacks []Selected `json:"stacks"`
-	// Removed are directories whose .tf files the change touches but that hold none any
-	// more: a module or a stack deleted or moved. A stack's state and resources stay behind;
+	// Removed are directories whose Terraform files (.tf, .tf.json) the change touches but
+	// that hold none any more: a module or a stack deleted or moved. A stack's state and resources stay behind;
 	// the report says so, since no pipeline runs for a stack that is gone.
 	Removed []string `json:"removed,omitempty"`
 	// Warnings are the repository's (Repo.Warnings), for the caller to show.
@@ -74,11 +74,11 @@ func (r Repo) Changed(t changes.Tree, changed []string) (Selection, error) {
 				used = true
 			}
 		}
-		if owner == "" && !used && strings.HasSuffix(p, ".tf") {
+		if owner == "" && !used && changes.IsConfigFile(p) {
 			dir := path.Dir(p)
-			files, err := t.TFFiles(dir)
+			files, err := changes.ConfigFiles(t, dir)
 			if err != nil {
-				return Selection{}, fmt.Errorf("list the .tf files of %s: %w", dir, err)
+				return Selection{}, err
 			}
 			if len(files) == 0 && !slices.Contains(sel.Removed, dir) {
 				sel.Removed = append(sel.Removed, dir)

@@ -502,3 +502,99 @@ stacks:
 		})
 	}
 }
+
+// Terraform reads .tf.json files as well as .tf: a stack may be made of them alone, and a
+// module called from one is used as much as one called from a .tf file.
+func TestTFJSONStacks(t *testing.T) {
+	base := map[string]string{
+		// Its backend and its module call are only in JSON.
+		"stacks/json/main.tf.json": `{"terraform": [{"backend": {"s3": {}}}], "module": {"net": {"source": "../../modules/net"}}}`,
+		// A .tf backend, its module call only in main.tf.json.
+		"stacks/mixed/backend.tf":   backendS3,
+		"stacks/mixed/main.tf.json": `{"module": {"net": {"source": "../../modules/net"}}}`,
+		// A marker and nothing but .tf.json; and a cloud block in JSON.
+		"stacks/marked/pipeline.yaml":     "version: 1\n",
+		"stacks/marked/main.tf.json":      `{"resource": {"terraform_data": {"m": {}}}}`,
+		"stacks/cloud/versions.tf.json":   `{"terraform": {"cloud": {}}}`,
+		"stacks/json/nested/main.tf.json": `{"terraform": {"backend": {"local": {}}}}`,
+		"modules/net/main.tf.json":        `{"module": {"sub": {"source": "./sub"}}}`,
+		"modules/net/sub/main.tf":         "resource \"terraform_data\" \"s\" {}\n",
+		"modules/unused/main.tf.json":     `{"resource": {"terraform_data": {"u": {}}}}`,
+		// Ignored, as Terraform ignores it: its name starts with a dot.
+		"stacks/json/.#main.tf.json": "{ not json",
+	}
+	const all = "stacks/cloud,stacks/json,stacks/json/nested,stacks/marked,stacks/mixed"
+	for _, tt := range []struct {
+		name    string
+		extra   map[string]string // over base
+		changed []string
+		want    string // Discover's stacks; with changed, those selected
+		why     string // one of the reasons, when given
+		removed string
+		found   string // Found of stacks/json, when given
+		err     string
+	}{
+		{name: "discovered", want: all, found: `backend "s3" in stacks/json/main.tf.json`},
+		{name: "a module called only from main.tf.json", changed: []string{"modules/net/main.tf.json"}, want: "stacks/json,stacks/mixed",
+			why: "modules/net/main.tf.json: in module modules/net, which the stack uses"},
+		{name: "a nested module below it", changed: []string{"modules/net/sub/main.tf"}, want: "stacks/json,stacks/mixed",
+			why: "in module modules/net/sub, which the stack uses"},
+		{name: "a module no stack uses", changed: []string{"modules/unused/main.tf.json"}},
+		{name: "a .tf.json stack's own file", changed: []string{"stacks/marked/main.tf.json"}, want: "stacks/marked", why: "stacks/marked/main.tf.json: in the stack"},
+		{name: "a .tf.json module deleted", changed: []string{"modules/gone/main.tf.json"}, removed: "modules/gone"},
+		{name: "a broken .tf.json", extra: map[string]string{"stacks/other/main.tf.json": `{"terraform": `},
+			err: "stacks/other/main.tf.json does not parse as Terraform configuration"},
+		{name: "a broken .tf.json in a module", extra: map[string]string{"modules/net/bad.tf.json": `{"module": {"x": {"source": ]}}`}, changed: []string{"docs/x.md"},
+			err: "modules/net/bad.tf.json does not parse as Terraform configuration"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			tftest.WriteFiles(t, root, base)
+			tftest.WriteFiles(t, root, tt.extra)
+			tree := NewDirTree(root)
+			r, err := Discover(tree)
+			var sel Selection
+			if err == nil && tt.changed != nil {
+				sel, err = r.Changed(tree, tt.changed)
+			}
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := ""
+			if tt.changed == nil {
+				var dirs []string
+				for _, s := range r.Stacks {
+					dirs = append(dirs, s.Dir)
+				}
+				got = strings.Join(dirs, ",")
+				if s, _ := r.Stack("stacks/json"); tt.found != "" && s.Found != tt.found {
+					t.Errorf("stacks/json found by %q, want %q", s.Found, tt.found)
+				}
+			} else {
+				got = strings.Join(sel.Dirs(), ",")
+			}
+			var why []string
+			for _, s := range sel.Stacks {
+				why = append(why, s.Why...)
+			}
+			if got != tt.want || !strings.Contains(strings.Join(why, "\n"), tt.why) || strings.Join(sel.Removed, ",") != tt.removed {
+				t.Errorf("got %q removed %v, why:\n%s\nwant %q (%q), removed %q", got, sel.Removed, strings.Join(why, "\n"), tt.want, tt.why, tt.removed)
+			}
+		})
+	}
+	root := t.TempDir()
+	tftest.WriteFiles(t, root, base)
+	if got, err := Nested(NewDirTree(root), "stacks/json"); err != nil || strings.Join(got, ",") != "stacks/json/nested" {
+		t.Errorf("Nested(stacks/json) = %q, %v", got, err)
+	}
+	tftest.WriteFiles(t, root, map[string]string{"stacks/json/nested/deeper/x.tf.json": "{"})
+	if _, err := Nested(NewDirTree(root), "stacks/json"); err == nil || !strings.Contains(err.Error(), "stacks/json/nested/deeper/x.tf.json does not parse") {
+		t.Errorf("Nested over a broken .tf.json: %v", err)
+	}
+}
