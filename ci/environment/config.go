@@ -217,7 +217,7 @@ func Load(path string) (Config, error) {
 
 // Parse applies pipeline.yaml content to the built-in profiles; path names the file in errors.
 func Parse(path string, data []byte) (Config, error) {
-	f, err := decode(path, data, "")
+	f, err := decode(path, data, false)
 	if err != nil {
 		return Config{}, err
 	}
@@ -229,9 +229,10 @@ func Parse(path string, data []byte) (Config, error) {
 	return c, nil
 }
 
-// decode checks a pipeline.yaml against the schema and decodes it. A top-level key named
-// skip is left out: the repository's pipeline.yaml has a stacks section that ci/stacks reads.
-func decode(path string, data []byte, skip string) (file, error) {
+// decode checks a pipeline.yaml against the schema and decodes it. The repository's
+// pipeline.yaml (repo) may have a stacks section, which ci/stacks reads: only its shape is
+// checked here, against Stacks; in any other file it is an unknown key.
+func decode(path string, data []byte, repo bool) (file, error) {
 	if len(data) > maxConfigSize {
 		return file{}, fmt.Errorf("%s: larger than %d bytes; a pipeline config is a short file", path, maxConfigSize)
 	}
@@ -243,12 +244,19 @@ func decode(path string, data []byte, skip string) (file, error) {
 		return file{}, fmt.Errorf("%s: empty; it needs at least \"version: %d\"", path, ConfigVersion)
 	}
 	doc := root.Content[0]
-	if skip != "" && doc.Kind == yaml.MappingNode {
+	if repo && doc.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(doc.Content); i += 2 {
-			if doc.Content[i].Value == skip {
-				doc.Content = slices.Delete(slices.Clone(doc.Content), i, i+2)
-				break
+			if doc.Content[i].Value != StacksKey {
+				continue
 			}
+			// "stacks:" with nothing after it is no section, as ci/stacks reads it.
+			if v := doc.Content[i+1]; v.Kind != yaml.ScalarNode || v.Tag != "!!null" {
+				if err := yamlschema.Decode(v, StacksKey, &Stacks{}); err != nil {
+					return file{}, fmt.Errorf("%s: %w", path, err)
+				}
+			}
+			doc.Content = slices.Delete(slices.Clone(doc.Content), i, i+2)
+			break
 		}
 	}
 	// Every key and scalar is checked against the schema first, so that an error names the

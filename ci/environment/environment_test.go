@@ -217,7 +217,7 @@ func TestLoadErrors(t *testing.T) {
 		{"not yaml", "version: [1\n", []string{"not valid YAML"}},
 		{"no version", "environments: {}\n", []string{"version: missing"}},
 		{"future version", "version: 2\n", []string{"version: 2 is not supported", "valid values are 1"}},
-		{"version as text", "version: one\n", []string{"version: want a whole number", `"one"`}},
+		{"version as text", "version: one\n", []string{`version: "one" is not a whole number: write one such as 3`}},
 		{"unknown top key", "version: 1\nenviroments: {}\n", []string{"enviroments: unknown key", "valid keys are version, stack, defaults, environments, resolve"}},
 		{"unknown env", "version: 1\nenvironments:\n  production: {}\n", []string{"environments.production", "valid environments are preview, test, staging, prod"}},
 		{"unknown env key", "version: 1\nenvironments:\n  prod:\n    severity: HIGH\n", []string{"environments.prod.severity: unknown key", "severity_threshold"}},
@@ -225,7 +225,7 @@ func TestLoadErrors(t *testing.T) {
 		{"an empty environment", "version: 1\nenvironments:\n  test:\n", []string{"environments.test: empty value"}},
 		{"bad severity", "version: 1\nenvironments:\n  prod:\n    severity_threshold: SEVERE\n", []string{"environments.prod.severity_threshold", `"SEVERE"`, "INFO, LOW, MEDIUM, HIGH, CRITICAL"}},
 		{"unknown severity", "version: 1\nenvironments:\n  prod:\n    severity_threshold: unknown\n", []string{"environments.prod.severity_threshold"}},
-		{"bad budget type", "version: 1\nenvironments:\n  staging:\n    budget:\n      monthly_total: lots\n", []string{"environments.staging.budget.monthly_total: want a number", `"lots"`}},
+		{"bad budget type", "version: 1\nenvironments:\n  staging:\n    budget:\n      monthly_total: lots\n", []string{`environments.staging.budget.monthly_total: "lots" is not a number`}},
 		{"negative budget", "version: 1\ndefaults:\n  budget:\n    monthly_delta: -5\n", []string{"defaults.budget.monthly_delta", "from 0"}},
 		{"nan budget", "version: 1\ndefaults:\n  budget:\n    monthly_total: .nan\n", []string{"defaults.budget.monthly_total"}},
 		{"bad protected type", "version: 1\nenvironments:\n  test:\n    protected_types: [aws_db_instance, \"aws db\"]\n", []string{"environments.test.protected_types[1]", `"aws db"`}},
@@ -244,7 +244,15 @@ func TestLoadErrors(t *testing.T) {
 		{"bad bucket", "version: 1\ndefaults:\n  backend:\n    bucket: My_Bucket\n", []string{"defaults.backend.bucket", "S3 bucket name"}},
 		{"bad region", "version: 1\ndefaults:\n  backend:\n    region: europe\n", []string{"defaults.backend.region", "eu-west-1"}},
 		{"bad resource region", "version: 1\nenvironments:\n  prod:\n    region: eu-west-1; rm -rf /\n", []string{"environments.prod.region", "eu-west-1"}},
-		{"bad lockfile", "version: 1\ndefaults:\n  backend:\n    use_lockfile: sometimes\n", []string{"defaults.backend.use_lockfile: want true or false"}},
+		{"bad lockfile", "version: 1\ndefaults:\n  backend:\n    use_lockfile: sometimes\n", []string{`defaults.backend.use_lockfile: "sometimes" is not a boolean: write true or false`}},
+		// yaml.v3 alone reads the YAML 1.1 words (quoted or not) as true and truncates 2.5.
+		{"quoted yes for a bool", "version: 1\nenvironments:\n  prod:\n    budget:\n      require_estimate: \"yes\"\n", []string{`: environments.prod.budget.require_estimate: "yes" is not a boolean: write true or false`}},
+		{"plain on for a bool", "version: 1\ndefaults:\n  backend:\n    use_lockfile: on\n", []string{`defaults.backend.use_lockfile: "on" is not a boolean: write true or false`}},
+		{"quoted true for a bool", "version: 1\ndefaults:\n  budget:\n    require_estimate: 'true'\n", []string{`defaults.budget.require_estimate: "true" is not a boolean: write true or false, without quotes`}},
+		{"a fraction for a count", "version: 1\ndefaults:\n  kpis:\n    critical_findings: 2.5\n", []string{`defaults.kpis.critical_findings: "2.5" is not a whole number`}},
+		{"a quoted count", "version: 1\ndefaults:\n  kpis:\n    critical_findings: \"2\"\n", []string{`defaults.kpis.critical_findings: "2" is not a whole number: write one such as 3, without quotes`}},
+		{"a fractional version", "version: 1.9\n", []string{`version: "1.9" is not a whole number`}},
+		{"a quoted amount", "version: 1\ndefaults:\n  budget:\n    monthly_total: \"500\"\n", []string{`defaults.budget.monthly_total: "500" is not a number: write one such as 100 or 2.5, without quotes`}},
 		{"bad backend key", "version: 1\nenvironments:\n  prod:\n    backend:\n      key: ../test/terraform.tfstate\n", []string{"environments.prod.backend.key"}},
 		{"unknown backend key", "version: 1\ndefaults:\n  backend:\n    endpoint: http://x\n", []string{"defaults.backend.endpoint: unknown key", "bucket, key, region, use_lockfile, dynamodb_table, backup_prefix"}},
 		{"bad table", "version: 1\ndefaults:\n  backend:\n    dynamodb_table: 'a b'\n", []string{"defaults.backend.dynamodb_table"}},
@@ -269,7 +277,7 @@ func TestLoadErrors(t *testing.T) {
 		{"kpi rate over 100", "version: 1\ndefaults:\n  kpis:\n    success_rate: 101\n", []string{"defaults.kpis.success_rate", "percentage from 0 to 100"}},
 		{"kpi rate negative", "version: 1\nenvironments:\n  prod:\n    kpis:\n      cost_variance: -1\n", []string{"environments.prod.kpis.cost_variance", "percentage"}},
 		{"kpi rate nan", "version: 1\ndefaults:\n  kpis:\n    scan_pass_rate: .nan\n", []string{"defaults.kpis.scan_pass_rate"}},
-		{"kpi rate as text", "version: 1\ndefaults:\n  kpis:\n    compliance_pass_rate: all\n", []string{"defaults.kpis.compliance_pass_rate: want a number", `"all"`}},
+		{"kpi rate as text", "version: 1\ndefaults:\n  kpis:\n    compliance_pass_rate: all\n", []string{`defaults.kpis.compliance_pass_rate: "all" is not a number`}},
 		{"kpi bad duration", "version: 1\ndefaults:\n  kpis:\n    deploy_time: 15\n", []string{"defaults.kpis.deploy_time", "1s to 168h", `"15"`}},
 		{"kpi duration too long", "version: 1\ndefaults:\n  kpis:\n    recovery_time: 200h\n", []string{"defaults.kpis.recovery_time"}},
 		{"kpi negative count", "version: 1\ndefaults:\n  kpis:\n    critical_findings: -1\n", []string{"defaults.kpis.critical_findings", "from 0"}},
@@ -363,6 +371,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("version: 1\nenvironments:\n  prod:\n    destroy: warn\n"))
 	f.Add([]byte("version: 1\ndefaults: &d {}\nenvironments: {prod: *d}\n"))
 	f.Add([]byte("version: 1\ndefaults: {kpis: {success_rate: 95}}\nenvironments: {prod: {kpis: {deploy_time: 20m, critical_findings: 2, cost_variance: 5.5}}}\n"))
+	f.Add([]byte("version: 1\ndefaults: {budget: {require_estimate: \"yes\", monthly_total: 5}, backend: {use_lockfile: on}, kpis: {critical_findings: 2.5}}\n"))
 	f.Add([]byte("version: 1\nresolve: {rules: [{event: push, ref: 'refs/heads/*', environment: test}]}\n"))
 	f.Add([]byte("version: 1\nresolve: {rules: [{event: push, ref: 'refs/heads/release/*', environment: staging}, {event: push, ref: 'refs/heads/**', environment: test}]}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -9,14 +9,26 @@ import (
 // stacks are (read by ci/stacks); the rest of that file is the defaults every stack inherits.
 const StacksKey = "stacks"
 
+// Stacks is the shape of the repository's stacks section; ci/stacks gives it its meaning
+// (patterns, the marker file, the order of dependencies). It lives here so that a run of
+// one stack, which reads the same file, refuses a misspelt key there as ci/stacks does,
+// with the same message: ci/stacks can convert it to its Config, whose fields it must match.
+type Stacks struct {
+	Include   []string            `yaml:"include"`
+	Exclude   []string            `yaml:"exclude"`
+	Marker    string              `yaml:"marker"`
+	DependsOn map[string][]string `yaml:"depends_on"`
+}
+
 // ParseInherited is a stack's configuration in a repository of several stacks: the
-// built-in profiles, then the repository's pipeline.yaml (repoData, without its stacks
-// section), then the stack's own (stackData; nil when the stack has none), so the stack's
-// file wins over the repository's, which wins over the built-in defaults. A list replaces a
-// list (add_protected_types and extra_checks add). The repository's file may not name a
-// stack, a state key or a backup prefix: every stack would then share one state.
+// built-in profiles, then the repository's pipeline.yaml (repoData; its stacks section is
+// checked against Stacks and otherwise left to ci/stacks), then the stack's own (stackData;
+// nil when the stack has none), so the stack's file wins over the repository's, which wins
+// over the built-in defaults. A list replaces a list (add_protected_types and extra_checks
+// add). The repository's file may not name a stack, a state key or a backup prefix: every
+// stack would then share one state.
 func ParseInherited(repoPath string, repoData []byte, stackPath string, stackData []byte) (Config, error) {
-	repo, err := decode(repoPath, repoData, StacksKey)
+	repo, err := decode(repoPath, repoData, true)
 	if err != nil {
 		return Config{}, err
 	}
@@ -29,7 +41,7 @@ func ParseInherited(repoPath string, repoData []byte, stackPath string, stackDat
 	}
 	stack, own := dirStack, file{}
 	if stackData != nil {
-		if own, err = decode(stackPath, stackData, ""); err != nil {
+		if own, err = decode(stackPath, stackData, false); err != nil {
 			return Config{}, err
 		}
 		if stack, err = own.stack(dirStack); err != nil {

@@ -61,6 +61,12 @@ func TestParseInheritedErrors(t *testing.T) {
 		{"shared name", "version: 1\nstack: all\n", "", "pipeline.yaml: stack: the repository's pipeline.yaml is inherited"},
 		{"unknown key in the repository's file", "version: 1\nstackz: {}\n", "", "pipeline.yaml: stackz: unknown key"},
 		{"no version", "defaults: {}\n", "", "pipeline.yaml: version: missing"},
+		// The stacks section is ci/stacks' to read, but a run of one stack reads the file too.
+		{"unknown key under stacks", "version: 1\nstacks:\n  inclde: [stacks/*]\n", "", "pipeline.yaml: stacks.inclde: unknown key: valid keys are include, exclude, marker, depends_on"},
+		{"stacks not a mapping", "version: 1\nstacks: [stacks/*]\n", "", "pipeline.yaml: stacks: want a mapping of keys (include, exclude, marker, depends_on), got a list"},
+		{"stacks include not a list", "version: 1\nstacks:\n  include: stacks/*\n", "", `pipeline.yaml: stacks.include: want a list, got "stacks/*"`},
+		{"stacks key twice", "version: 1\nstacks:\n  marker: a.yaml\n  marker: b.yaml\n", "", "pipeline.yaml: stacks.marker: key appears twice"},
+
 		{"bad stack file", "version: 1\n", "version: 1\ndefaults:\n  lock_timeout: forever\n", "stacks/network/pipeline.yaml: defaults.lock_timeout"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -135,5 +141,25 @@ func TestLoadStackErrors(t *testing.T) {
 	}
 	if _, err := LoadStack(dirReader(root), "terraform"); err == nil || !strings.Contains(err.Error(), "pipeline.yaml: version: missing") {
 		t.Errorf("error %v, want the root file's own error", err)
+	}
+	// pipeline --terraform-dir=infra reads the root file's stacks section as ci/stacks does.
+	if err := os.WriteFile(filepath.Join(root, "pipeline.yaml"), []byte("version: 1\nstacks: {inclde: [infra]}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadStack(dirReader(root), "infra"); err == nil || err.Error() != "pipeline.yaml: stacks.inclde: unknown key: valid keys are include, exclude, marker, depends_on" {
+		t.Errorf("error %v, want the misspelt stacks key refused", err)
+	}
+}
+
+// A repository's file may have a stacks section of any valid shape, or an empty one.
+func TestParseInheritedStacksSection(t *testing.T) {
+	for _, stacks := range []string{
+		"stacks:\n",
+		"stacks: {}\n",
+		"stacks:\n  include: [stacks/*, live/**]\n  exclude: [examples/*]\n  marker: stack.yaml\n  depends_on:\n    stacks/app: [stacks/network]\n",
+	} {
+		if _, err := ParseInherited("pipeline.yaml", []byte("version: 1\n"+stacks), "stacks/network/pipeline.yaml", nil); err != nil {
+			t.Errorf("%q: %v", stacks, err)
+		}
 	}
 }

@@ -2,13 +2,16 @@
 // decoding: an error names the key's dotted path (environments.prod.protected_types,
 // stacks.include[0]) and what is valid there, where yaml.v3's own errors name a Go type
 // and a line. It also refuses what yaml.v3 accepts quietly: an empty value, which would
-// keep the default its writer meant to change, and a key written twice.
+// keep the default its writer meant to change, a key written twice, and a scalar of
+// another YAML type than the field's ("yes" for a bool, 2.5 for a whole number).
 package yamlschema
 
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -96,11 +99,48 @@ func check(n *yaml.Node, t reflect.Type, at string) error {
 		if n.Kind != yaml.ScalarNode {
 			return fmt.Errorf("%s: want %s, got %s", orRoot(at), kindName(t), describe(n))
 		}
-		if err := n.Decode(reflect.New(t).Interface()); err != nil {
-			return fmt.Errorf("%s: want %s, got %q", orRoot(at), kindName(t), n.Value)
-		}
+		return checkScalar(n, t, at)
 	}
 	return nil
+}
+
+var durationType = reflect.TypeOf(time.Duration(0))
+
+// checkScalar refuses a scalar whose YAML type is not the field's. yaml.v3 is lenient
+// where YAML 1.2 is not: into a bool it reads "yes", "on" and "n", quoted or not (all
+// strings in YAML 1.2), and into an int it truncates 2.5 to 2; either would pass a value
+// its writer did not mean. A string field takes any scalar, as written.
+func checkScalar(n *yaml.Node, t reflect.Type, at string) error {
+	tags, what, write := scalarKind(t)
+	if (tags == nil || slices.Contains(tags, n.ShortTag())) && n.Decode(reflect.New(t).Interface()) == nil {
+		return nil
+	}
+	// "true" and "5" are strings because of their quotes: say so, or the message would
+	// seem to refuse the very value it asks for.
+	plain := yaml.Node{Kind: yaml.ScalarNode, Value: n.Value}
+	if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 && slices.Contains(tags, plain.ShortTag()) {
+		write += ", without quotes"
+	}
+	return fmt.Errorf("%s: %q is not %s: write %s", orRoot(at), n.Value, what, write)
+}
+
+// scalarKind is what a field of type t takes: the YAML tags it accepts (nil: any, as
+// yaml.v3 decodes it), what it is and how to write one, for errors.
+func scalarKind(t reflect.Type) (tags []string, what, write string) {
+	switch t.Kind() {
+	case reflect.Bool:
+		return []string{"!!bool"}, "a boolean", "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		if t == durationType {
+			return nil, "a duration", `one such as "5m"`
+		}
+		return []string{"!!int"}, "a whole number", "one such as 3"
+	case reflect.Float32, reflect.Float64:
+		return []string{"!!int", "!!float"}, "a number", "one such as 100 or 2.5"
+	default:
+		return nil, "a string", "text"
+	}
 }
 
 func fieldByTag(t reflect.Type, key string) (reflect.StructField, bool) {
@@ -123,17 +163,13 @@ func yamlKeys(t reflect.Type) []string {
 	return keys
 }
 
+// kindName is what a field takes, for "want ..., got a list".
 func kindName(t reflect.Type) string {
-	switch t.Kind() {
-	case reflect.Bool:
-		return "true or false"
-	case reflect.Int, reflect.Int64:
-		return "a whole number"
-	case reflect.Float64:
-		return "a number"
-	default:
-		return "a string"
+	_, what, write := scalarKind(t)
+	if t.Kind() == reflect.Bool {
+		return write // "want true or false" says more than "want a boolean"
 	}
+	return what
 }
 
 func describe(n *yaml.Node) string {
