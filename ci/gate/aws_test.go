@@ -82,6 +82,20 @@ func TestDecideAWSPlans(t *testing.T) {
 			wantCounts: plan.Counts{Import: 1, Update: 1},
 			want:       verdicts{Pass, Pass, Pass, Pass, Pass},
 		},
+		{
+			// The configuration names another bucket than the one imported: adopting it
+			// would destroy it, in any environment.
+			name:   "existing bucket imported, then replaced",
+			before: "",
+			outOfBand: func(ctx context.Context, c *s3.Client) error {
+				_, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("logs")})
+				return err
+			},
+			after:      "import {\n  to = aws_s3_bucket.logs\n  id = \"logs\"\n}\n" + strings.Replace(bucket, `bucket = "logs"`, `bucket = "logs-v2"`, 1),
+			wantCounts: plan.Counts{Import: 1, Replace: 1, ReplaceDeleteFirst: 1},
+			want:       verdicts{Block, Block, Block, Block, Warn},
+			reason:     "prod plan imports aws_s3_bucket.logs and then replaces it (bucket changed): the existing object differs",
+		},
 	}
 	moto := mototest.Start(t)
 	for _, tt := range tests {

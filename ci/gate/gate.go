@@ -61,6 +61,8 @@ type Decision struct {
 //   - A forget (removed with destroy = false) is not a destroy, but the object leaves
 //     Terraform's care: a warning everywhere.
 //   - Drift is a warning everywhere: the apply will overwrite a change someone made by hand.
+//   - An import whose object the same plan then replaces blocks everywhere unless
+//     ForceRecreate: adopting it would destroy it.
 //   - A plan Terraform marked as errored blocks everywhere.
 //   - A failing check block is a warning everywhere, as Terraform makes it: its message
 //     reaches the summary instead of only the log.
@@ -80,6 +82,12 @@ func Decide(a *plan.Analysis, p environment.Profile, opts Options) Decision {
 		protected := c.Managed() && p.IsProtected(c.Type)
 		what := fmt.Sprintf("%s plan %s %s%s", env, c.Verb(), c.Address, because(c))
 		switch {
+		case c.Importing && c.Destructive() && !opts.ForceRecreate:
+			// Importing is adopting the object instead of recreating it: one that the same
+			// apply then replaces is lost anyway, in every environment, data and all.
+			block(fmt.Sprintf("%s plan imports %s and then replaces it%s: the existing object differs from the configuration "+
+				"where it cannot be changed in place, so adopting it would destroy it; make the configuration match the object "+
+				"(plan.txt shows the attribute), or plan and apply with --force-recreate to replace it", env, c.Address, because(c)))
 		case c.Destructive() && protected && p.Destroy == environment.DestroyBlock && !opts.ForceRecreate:
 			block(fmt.Sprintf("%s; %s is a protected type whose data would be lost: "+
 				"make sure a backup of its data exists, then rerun with --force-recreate to allow it", what, c.Type))

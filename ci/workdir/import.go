@@ -160,12 +160,14 @@ func Import[D Dir[D]](ctx context.Context, d D, e Env, m *Mapping, dryRun bool, 
 	if err := m.Failed(string(e.Name), dryRun); err != nil {
 		return Imported[D]{}, err
 	}
+	// A dry run says what the gate would make of it too: "would import" is no answer for an
+	// import the same plan then replaces.
+	if err := p.Report.Blocked("import; nothing was imported"); err != nil {
+		return Imported[D]{}, err
+	}
 	res := Imported[D]{Dir: p.Dir, Planned: true, Text: p.Report.Text, Backups: backups}
 	if dryRun {
 		return res, nil
-	}
-	if err := p.Report.Blocked("import; nothing was imported"); err != nil {
-		return Imported[D]{}, err
 	}
 	applied, err := Apply(ctx, e, p, now)
 	if err != nil {
