@@ -176,6 +176,9 @@ func Map(resources []discovery.Resource, plan *tfjson.Plan, opts Options) (*Plan
 		case len(matches[i]) == 0:
 			e.Status = Unmapped
 			e.Reason = fmt.Sprintf("no %s in the plan's creates matches %s", r.Type, matchDescription(r, opts))
+			if why := otherOwner(cands, r, opts); why != "" {
+				e.Reason = why
+			}
 		case len(matches[i]) > 1:
 			e.Status, e.Candidates = Ambiguous, matches[i]
 			e.Reason = fmt.Sprintf("%d configuration resources match: %s", len(matches[i]), strings.Join(matches[i], ", "))
@@ -218,6 +221,44 @@ func matchDescription(r discovery.Resource, opts Options) string {
 // must be equal. A candidate with no identifying tag never matches by tags: it would
 // match every resource of its type.
 func matchOne(c candidate, r discovery.Resource, opts Options) bool {
+	return ownedAlike(c, r, opts) && matchIgnoringOwner(c, r, opts)
+}
+
+// ownedAlike: where the plan knows the configuration's own project and environment tags,
+// the object carries the same. --project only chose what discovery looked for: a stack
+// whose tags name another project (or environment) must not adopt this one's objects.
+func ownedAlike(c candidate, r discovery.Resource, opts Options) bool {
+	for _, k := range []string{opts.ProjectTagKey, opts.EnvironmentTagKey} {
+		if want, ok := c.tags[k]; ok && r.Tags[k] != want {
+			return false
+		}
+	}
+	return true
+}
+
+// otherOwner is the reason a discovered resource is left unmapped when a candidate matches
+// it but for its project or environment tag, "" when none does.
+func otherOwner(cands []candidate, r discovery.Resource, opts Options) string {
+	for _, c := range cands {
+		if c.typ != r.Type || ownedAlike(c, r, opts) || !matchIgnoringOwner(c, r, opts) {
+			continue
+		}
+		for _, k := range []string{opts.ProjectTagKey, opts.EnvironmentTagKey} {
+			if want := c.tags[k]; want != "" && r.Tags[k] != want {
+				fix := "it belongs to another environment"
+				if k == opts.ProjectTagKey {
+					fix = fmt.Sprintf("it belongs to another project; if the stack's is %s, give --project=%s", want, want)
+				}
+				return fmt.Sprintf("%s would match, but the configuration tags it %s=%s and the object has %s=%s: not adopted, %s",
+					c.address, k, want, k, r.Tags[k], fix)
+			}
+		}
+	}
+	return ""
+}
+
+// matchIgnoringOwner is matchOne without the project and environment tags.
+func matchIgnoringOwner(c candidate, r discovery.Resource, opts Options) bool {
 	if _, ok := nameAttribute[c.typ]; ok && c.name != "" {
 		return c.name == r.Name
 	}

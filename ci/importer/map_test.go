@@ -220,6 +220,27 @@ func TestMapDecisions(t *testing.T) {
 			genOut: true,
 		},
 		{
+			// --project chose what discovery looked for; the configuration's own tags say
+			// whose the stack is.
+			name:      "another project's key is not adopted",
+			resources: []discovery.Resource{res(discovery.KMSKey, "k1", "k1", "Owner", "platform")},
+			creates:   []create{{"aws_kms_key.main", map[string]any{"tags_all": tags("Owner", "platform", "Project", "otherproj", "Environment", "prod")}}},
+			want: []string{"unmapped  aws_kms_key.main would match, but the configuration tags it Project=otherproj and the object has Project=shop: " +
+				"not adopted, it belongs to another project; if the stack's is otherproj, give --project=otherproj"},
+		},
+		{
+			name:      "another environment's queue is not adopted by its name",
+			resources: []discovery.Resource{res(discovery.SQSQueue, "jobs", "http://q/1/jobs")},
+			creates:   []create{{"aws_sqs_queue.jobs", map[string]any{"name": "jobs", "tags": tags("Environment", "staging")}}},
+			want:      []string{"unmapped  aws_sqs_queue.jobs would match, but the configuration tags it Environment=staging and the object has Environment=prod: not adopted, it belongs to another environment"},
+		},
+		{
+			name:      "the stack's own project and environment tags match",
+			resources: []discovery.Resource{res(discovery.KMSKey, "k1", "k1", "Owner", "platform")},
+			creates:   []create{{"aws_kms_key.main", map[string]any{"tags_all": tags("Owner", "platform", "Project", "shop", "Environment", "prod")}}},
+			want:      []string{"import aws_kms_key.main "},
+		},
+		{
 			name:      "unsupported type",
 			resources: []discovery.Resource{{ARN: "arn:aws:ec2:r:1:instance/i-1", Identity: discovery.Identity{Name: "instance/i-1"}}},
 			opts:      importer.Options{GenerateConfig: true},
