@@ -102,8 +102,10 @@ func (r *Report) Findings() []findings.Finding {
 // Message is the notification of this run, before its link to the CI run.
 func (r *Report) Message() notify.Message {
 	outs := r.Outcomes()
-	m := notify.Message{Check: "pipeline", Env: r.Run.Env, Verdict: string(Verdict(outs)),
-		Reasons: Reasons(outs, gate.Warn), Reproduce: r.Reproduce.String()}
+	m := notify.Message{Check: "pipeline", Env: r.Run.Env, Verdict: string(Verdict(outs)), Reproduce: r.Reproduce.String()}
+	for _, reason := range Reasons(outs, gate.Warn) {
+		m.Reasons = append(m.Reasons, headline(reason, "the run's report"))
+	}
 	if r.Plan != nil {
 		c := r.Plan.Analysis.Counts
 		m.Counts = map[string]int{"create": c.Create, "update": c.Update, "replace": c.Replace, "delete": c.Delete, "import": c.Import}

@@ -203,6 +203,14 @@ func TestReportMessage(t *testing.T) {
 	if m := (&Report{Run: Run{Env: environment.Test}}).Message(); m.Counts != nil {
 		t.Errorf("a run without a plan counts %v", m.Counts)
 	}
+	// A failed plan's reason holds Terraform's output: the message names its error in one
+	// line (real output of a plan without a required variable).
+	failed := NewRecorder(profile(t, "test"), time.Now())
+	failed.Failed(StepPlan, StepFailed("terraform plan", "test", 1, strings.Repeat("noise\n", 60)+string(readTestdata(t, "plan-required-variable-unset.txt")), time.Minute, time.Now()))
+	m = (&Report{Run: Run{Env: environment.Test}, Steps: failed.Steps()}).Message()
+	if want := "Plan: terraform plan failed in test (exit code 1): Error: No value for required variable (the run's report has the rest)"; len(m.Reasons) != 1 || m.Reasons[0] != want {
+		t.Errorf("reasons %q, want %q", m.Reasons, want)
+	}
 }
 
 // FuzzReportFiles: whatever the steps' reasons and sections hold, the report is written,

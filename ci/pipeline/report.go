@@ -73,20 +73,20 @@ func Header(run Run, outs []Outcome) string {
 			continue
 		}
 		for _, reason := range o.Reasons {
-			fmt.Fprintf(&b, "- **%s** %s: %s\n", o.Verdict, o.Step, markdown.Text(headline(reason)))
+			fmt.Fprintf(&b, "- **%s** %s: %s\n", o.Verdict, o.Step, markdown.Text(headline(reason, "the step's section below")))
 		}
 		for _, reason := range o.Warnings {
-			fmt.Fprintf(&b, "- **%s** %s: %s\n", gate.Warn, o.Step, markdown.Text(headline(reason)))
+			fmt.Fprintf(&b, "- **%s** %s: %s\n", gate.Warn, o.Step, markdown.Text(headline(reason, "the step's section below")))
 		}
 	}
 	return b.String()
 }
 
-// headline is a reason as one line of the summary's header: a failed command's reason
-// holds the end of its output, thousands of characters on one line once Markdown joins
-// them. It keeps the first line and the first error the output names; the step's section
-// below has it all.
-func headline(reason string) string {
+// headline is a reason as one line of a summary's header or a notification: a failed
+// command's reason holds the end of its output, thousands of characters on one line once
+// Markdown joins them. It keeps the first line and the first error the output names, and
+// says where the rest is.
+func headline(reason, rest string) string {
 	lines := strings.Split(strings.TrimSpace(reason), "\n")
 	if len(lines) == 1 {
 		return reason
@@ -103,7 +103,7 @@ func headline(reason string) string {
 	if r := []rune(head); len(r) > max {
 		head = string(r[:max]) + "…"
 	}
-	return head + " (the step's section below has the rest)"
+	return head + " (" + rest + " has the rest)"
 }
 
 // BrokenSection is the summary section of a step that could not run: the end of its error.

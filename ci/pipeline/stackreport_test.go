@@ -223,6 +223,10 @@ func TestStacksHeaderReasons(t *testing.T) {
 	scan := func(s Scan) step {
 		return func(p environment.Profile, rec *Recorder) { rec.Add(s.Step(StepSecurityScan, p, p.SeverityThreshold)) }
 	}
+	failedPlan := func(p environment.Profile, rec *Recorder) {
+		out := strings.Repeat("noise\n", 60) + string(readTestdata(t, "plan-required-variable-unset.txt"))
+		rec.Failed(StepPlan, StepFailed("terraform plan", p.Name, 1, out, time.Minute, time.Now()))
+	}
 	lint := func(l Lint) step {
 		return func(p environment.Profile, rec *Recorder) { rec.Add(l.Step(true, p.SeverityThreshold)) }
 	}
@@ -249,6 +253,14 @@ func TestStacksHeaderReasons(t *testing.T) {
 				"- **warn** `stacks/net`: Security scan: checkov could not run: image bridgecrew/checkov:3.2.524 is not available (use --checkov-image to pick another); in test a check that could not run warns",
 				"- **warn** `stacks/app`: Security scan: checkov could not run: image bridgecrew/checkov:3.2.524 is not available (use --checkov-image to pick another); in test a check that could not run warns",
 			},
+		},
+		{
+			// A failed plan's reason holds Terraform's output: one line of it, its error.
+			name: "test: a failed plan gives its error in one line",
+			env:  "test", spec: "stacks/net",
+			steps: map[string][]step{"stacks/net": {failedPlan}},
+			rows:  []string{"| `stacks/net` | block | named |"},
+			lines: []string{"- **block** `stacks/net`: Plan: terraform plan failed in test (exit code 1): Error: No value for required variable (the stack's report has the rest)"},
 		},
 		{
 			// Within one step too: checkov down warns beside trivy's blocking finding.

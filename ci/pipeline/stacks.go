@@ -134,7 +134,7 @@ func StacksHeader(r StacksResult) string {
 	for _, v := range []gate.Verdict{gate.Block, gate.Warn} {
 		for _, s := range r.Stacks {
 			for _, reason := range s.reasonsAt(v) {
-				fmt.Fprintf(&b, "- **%s** %s: %s\n", v, markdown.CodeSpan(s.Stack), markdown.Text(reason))
+				fmt.Fprintf(&b, "- **%s** %s: %s\n", v, markdown.CodeSpan(s.Stack), markdown.Text(headline(reason, "the stack's report")))
 			}
 		}
 	}
