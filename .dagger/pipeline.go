@@ -325,7 +325,7 @@ func (p *pipelineRun) report(ctx context.Context, reproduce pipeline.Command) (*
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	rep := pipeline.Report{
-		Run:       pipeline.Run{Env: p.r.env, Why: p.Why, DryRun: p.DryRun},
+		Run:       pipeline.Run{Env: p.r.env, Why: p.Why, DryRun: p.DryRun, Stack: p.r.m.TerraformDir},
 		Steps:     p.rec.Steps(),
 		Reproduce: reproduce,
 		SARIF:     p.r.m.sarifOptions(ctx, nil),

@@ -41,6 +41,10 @@ type Message struct {
 	Counts    map[string]int   // e.g. create, update, delete, replace; drifted
 	RunURL    string           // the CI run, when there is one
 	Reproduce string           // the dagger call that reruns it
+	// Stack is the stack's directory (--terraform-dir): a --stacks run sends one message
+	// per stack. DryRun says nothing was applied (--dry-run, a stack held by another).
+	Stack  string
+	DryRun bool
 }
 
 // Payload is the generic webhook's JSON body (schema_version 1).
@@ -55,9 +59,20 @@ type Payload struct {
 	Counts        map[string]int   `json:"counts"`
 	RunURL        string           `json:"run_url,omitempty"`
 	Reproduce     string           `json:"reproduce"`
+	Stack         string           `json:"stack,omitempty"`
+	DryRun        bool             `json:"dry_run"`
 }
 
-func (m Message) title() string { return fmt.Sprintf("%s %s: %s", m.Env, m.Check, m.Verdict) }
+func (m Message) title() string {
+	t := fmt.Sprintf("%s %s: %s", m.Env, m.Check, m.Verdict)
+	if m.Stack != "" && m.Stack != "." {
+		t = fmt.Sprintf("%s %s of %s: %s", m.Env, m.Check, m.Stack, m.Verdict)
+	}
+	if m.DryRun {
+		t += " (dry run: nothing applied)"
+	}
+	return t
+}
 
 func (m Message) reasons() ([]string, int) {
 	if len(m.Reasons) <= maxReasons {
@@ -89,7 +104,8 @@ func oneLine(s string) string {
 func Webhook(m Message) ([]byte, error) {
 	reasons, more := m.reasons()
 	p := Payload{SchemaVersion: SchemaVersion, Source: "infrapipe", Check: m.Check, Env: m.Env, Verdict: m.Verdict,
-		Reasons: make([]string, len(reasons)), MoreReasons: more, Counts: m.Counts, RunURL: m.RunURL, Reproduce: m.Reproduce}
+		Reasons: make([]string, len(reasons)), MoreReasons: more, Counts: m.Counts, RunURL: m.RunURL, Reproduce: m.Reproduce,
+		Stack: m.Stack, DryRun: m.DryRun}
 	for i, r := range reasons {
 		p.Reasons[i] = oneLine(r)
 	}

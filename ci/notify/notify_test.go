@@ -120,8 +120,20 @@ func TestPayloads(t *testing.T) {
 		t.Fatalf("Webhook = %s, %v", data, err)
 	}
 	if p.SchemaVersion != 1 || p.Source != "infrapipe" || p.Check != "pipeline" || p.Env != "prod" || p.Verdict != "block" ||
-		len(p.Reasons) != 5 || p.MoreReasons != 2 || p.Counts["delete"] != 1 || p.RunURL != msg.RunURL || p.Reproduce != msg.Reproduce {
+		len(p.Reasons) != 5 || p.MoreReasons != 2 || p.Counts["delete"] != 1 || p.RunURL != msg.RunURL || p.Reproduce != msg.Reproduce ||
+		p.Stack != "" || p.DryRun || strings.Contains(string(data), `"stack"`) {
 		t.Errorf("webhook payload: %s", data)
+	}
+
+	// One stack of a --stacks run, held by another: the receiver learns which, and that
+	// nothing was applied.
+	held := msg
+	held.Stack, held.DryRun, held.Verdict = "stacks/app", true, "warn"
+	if data, err = Webhook(held); err != nil || json.Unmarshal(data, &p) != nil || p.Stack != "stacks/app" || !p.DryRun {
+		t.Errorf("webhook payload of a held stack: %s (%v)", data, err)
+	}
+	if data, err = Slack(held); err != nil || !strings.Contains(string(data), `"text":"prod pipeline of stacks/app: warn (dry run: nothing applied)"`) {
+		t.Errorf("slack title of a held stack: %s (%v)", data, err)
 	}
 }
 

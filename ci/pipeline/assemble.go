@@ -102,7 +102,8 @@ func (r *Report) Findings() []findings.Finding {
 // Message is the notification of this run, before its link to the CI run.
 func (r *Report) Message() notify.Message {
 	outs := r.Outcomes()
-	m := notify.Message{Check: "pipeline", Env: r.Run.Env, Verdict: string(Verdict(outs)), Reproduce: r.Reproduce.String()}
+	m := notify.Message{Check: "pipeline", Env: r.Run.Env, Verdict: string(Verdict(outs)), Reproduce: r.Reproduce.String(),
+		Stack: r.Run.Stack, DryRun: r.Run.DryRun}
 	for _, reason := range Reasons(outs, gate.Warn) {
 		m.Reasons = append(m.Reasons, headline(reason, "the run's report"))
 	}

@@ -41,6 +41,7 @@ type Run struct {
 	Env    environment.Name
 	Why    string // why this environment, e.g. "event push on refs/heads/main"
 	DryRun bool
+	Stack  string // the Terraform directory, for notifications
 	// NoChanges is a plan that changes nothing: nothing was applied or backed up, and the
 	// post-deploy tests ran only when asked (TestsRan).
 	NoChanges, TestsRan bool
