@@ -163,6 +163,9 @@ func TestComputeKnownHistory(t *testing.T) {
 		t.Errorf("slice %s, trends %v", r.Slice, e.Trends)
 	}
 
+	if day := Compute(r.To.Add(-24*time.Hour), r.To, nil).Markdown(); !strings.Contains(day, "(1 day)") {
+		t.Errorf("a one-day period:\n%.120s", day)
+	}
 	md := r.Markdown()
 	for _, want := range []string{
 		"# Deployment KPIs", "2026-11-05 to 2026-12-05 (30 days)", "## prod", "400 runs, 300 of them deployments.",

@@ -34,7 +34,11 @@ func (r Report) Files(footer string) ([]string, error) {
 func (r Report) Markdown() string {
 	var b strings.Builder
 	days := r.To.Sub(r.From).Hours() / 24
-	fmt.Fprintf(&b, "# Deployment KPIs\n\n%s to %s (%s days), trends by %s.\n\n", r.From.Format(time.DateOnly), r.To.Format(time.DateOnly), num(round(days)), r.Slice)
+	unit := "days"
+	if round(days) == 1 {
+		unit = "day"
+	}
+	fmt.Fprintf(&b, "# Deployment KPIs\n\n%s to %s (%s %s), trends by %s.\n\n", r.From.Format(time.DateOnly), r.To.Format(time.DateOnly), num(round(days)), unit, r.Slice)
 	for _, e := range r.Envs {
 		fmt.Fprintf(&b, "## %s\n\n", e.Env)
 		if e.Unread != "" {
