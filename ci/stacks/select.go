@@ -197,6 +197,20 @@ func (s Selection) Rerun(spec string) string {
 	return strings.Join(s.Dirs(), ",")
 }
 
+// ChangedFilesFile is where the shipped workflow writes the change's list (git diff
+// --name-only), which a rerun line of --stacks=changed names.
+const ChangedFilesFile = "./changed.txt"
+
+// RerunChangedFiles is the --changed-files the rerun line needs: none when it names the
+// stacks taken (Rerun), ChangedFilesFile when --stacks=changed took none, for the line
+// to decide again from the same list rather than fail for want of one.
+func (s Selection) RerunChangedFiles(spec string) string {
+	if len(s.Stacks) == 0 && strings.TrimSpace(spec) == ChangedStacks {
+		return ChangedFilesFile
+	}
+	return ""
+}
+
 // Named is spec when it names stacks, "" when it is changed or all.
 func Named(spec string) string {
 	switch strings.TrimSpace(spec) {

@@ -357,6 +357,14 @@ func TestSelect(t *testing.T) {
 		if got := sel.Rerun(tt.spec); got != tt.rerun {
 			t.Errorf("Select(%q, %v).Rerun = %q, want %q", tt.spec, tt.changed, got, tt.rerun)
 		}
+		// A rerun of --stacks=changed that took nothing reads the same list again.
+		wantList := ""
+		if tt.spec == ChangedStacks && tt.want == "" {
+			wantList = ChangedFilesFile
+		}
+		if got := sel.RerunChangedFiles(tt.spec); got != wantList {
+			t.Errorf("Select(%q, %v).RerunChangedFiles = %q, want %q", tt.spec, tt.changed, got, wantList)
+		}
 		if got := Named(tt.spec); got != tt.named {
 			t.Errorf("Named(%q) = %q, want %q", tt.spec, got, tt.named)
 		}
