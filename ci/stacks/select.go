@@ -235,14 +235,21 @@ func (s Selection) Matrix() string {
 	m := struct {
 		Include []MatrixEntry `json:"include"`
 	}{Include: []MatrixEntry{}}
-	for _, st := range s.Stacks {
+	// Levels count within the selection: a stack whose dependencies were not taken waits
+	// for nothing, so it is level 0, not the level it has in the whole repository.
+	level := map[string]int{}
+	for _, st := range s.Stacks { // in dependency order: a stack's dependencies come first
 		deps := []string{}
 		for _, d := range st.DependsOn {
-			if slices.ContainsFunc(s.Stacks, func(o Selected) bool { return o.Dir == d }) {
+			if l, ok := level[d]; ok {
 				deps = append(deps, d)
+				level[st.Dir] = max(level[st.Dir], l+1)
 			}
 		}
-		m.Include = append(m.Include, MatrixEntry{Stack: st.Dir, Level: st.Level, DependsOn: deps})
+		if _, ok := level[st.Dir]; !ok {
+			level[st.Dir] = 0
+		}
+		m.Include = append(m.Include, MatrixEntry{Stack: st.Dir, Level: level[st.Dir], DependsOn: deps})
 	}
 	data, _ := json.Marshal(m) // strings and ints only: never fails
 	return string(data)

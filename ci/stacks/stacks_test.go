@@ -390,6 +390,11 @@ func TestMatrix(t *testing.T) {
 	if got := sel.Matrix(); got != want {
 		t.Errorf("Matrix = %s\nwant %s", got, want)
 	}
+	// Without the stacks it depends on, a stack waits for nothing: level 0.
+	alone, _ := r.Select(NewDirTree(root), "stacks/app", nil)
+	if got, want := alone.Matrix(), `{"include":[{"stack":"stacks/app","level":0,"depends_on":[]}]}`; got != want {
+		t.Errorf("Matrix = %s\nwant %s", got, want)
+	}
 	if got := (Selection{}).Matrix(); got != `{"include":[]}` {
 		t.Errorf("empty Matrix = %s", got)
 	}
