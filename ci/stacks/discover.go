@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/hashicorp/hcl/v2"
 
 	"github.com/infrapipe/infrapipe/ci/changes"
 	"github.com/infrapipe/infrapipe/ci/internal/untrusted"
@@ -237,48 +236,17 @@ func (c Config) covers(dir string) bool {
 }
 
 // backend is `backend "<type>"` or `a cloud block` when file's terraform block declares one
-// (state.BackendBlocks; jsonBackendBlocks for a .tf.json file), else "".
+// (state.BackendBlocks), else "".
 func backend(t Tree, file string) (string, error) {
 	src, err := t.Read(file)
 	if err != nil {
 		return "", fmt.Errorf("read %s: %w", file, err)
 	}
-	read := state.BackendBlocks
-	if strings.HasSuffix(file, ".json") {
-		read = jsonBackendBlocks
-	}
-	blocks, err := read(file, src)
+	blocks, err := state.BackendBlocks(file, src)
 	if err != nil || len(blocks) == 0 {
 		return "", err
 	}
 	return state.BackendKind(blocks[0]), nil
-}
-
-var (
-	terraformBlock = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "terraform"}}}
-	backendBlock   = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "backend", LabelNames: []string{"type"}}, {Type: "cloud"}}}
-)
-
-// jsonBackendBlocks is state.BackendBlocks for a file in Terraform's JSON syntax
-// (main.tf.json: {"terraform": {"backend": {"s3": {}}}}); an error names the file.
-func jsonBackendBlocks(file string, src []byte) ([]*hcl.Block, error) {
-	f, err := changes.ParseFile(file, src)
-	if err != nil {
-		return nil, err
-	}
-	content, _, diags := f.Body.PartialContent(terraformBlock)
-	if diags.HasErrors() {
-		return nil, fmt.Errorf("%s: %s", file, diags.Error())
-	}
-	var out []*hcl.Block
-	for _, tb := range content.Blocks {
-		inner, _, diags := tb.Body.PartialContent(backendBlock)
-		if diags.HasErrors() {
-			return nil, fmt.Errorf("%s: terraform block: %s", file, diags.Error())
-		}
-		out = append(out, inner.Blocks...)
-	}
-	return out, nil
 }
 
 // Order sorts stacks so that every stack comes after the stacks it depends on, and sets

@@ -72,12 +72,12 @@ func CheckDeclaredBackend(env environment.Name, b environment.Backend, files map
 	return nil
 }
 
-// BackendBlocks are the backend and cloud blocks in the terraform blocks of one .tf file
-// (name, src); an error names a file that does not parse.
+// BackendBlocks are the backend and cloud blocks in the terraform blocks of one .tf or
+// .tf.json file (name, src); an error names a file that does not parse.
 func BackendBlocks(name string, src []byte) ([]*hcl.Block, error) {
-	f, diags := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
-	if diags.HasErrors() {
-		return nil, fmt.Errorf("%s does not parse as Terraform configuration: %s", name, diags.Error())
+	f, err := changes.ParseFile(name, src)
+	if err != nil {
+		return nil, err
 	}
 	content, _, diags := f.Body.PartialContent(terraformBlock)
 	if diags.HasErrors() {
