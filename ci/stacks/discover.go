@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strings"
 
-
 	"github.com/infrapipe/infrapipe/ci/changes"
 	"github.com/infrapipe/infrapipe/ci/internal/untrusted"
 	"github.com/infrapipe/infrapipe/ci/state"
