@@ -294,19 +294,7 @@ func TestStoredPlans(t *testing.T) {
 
 	t.Run("a fresh stored plan applies and is deleted", func(t *testing.T) {
 		d.setVars(t, "v = \"b\"\nextra = true\n")
-		p, err := workdir.Plan(ctx, d, f.env, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ref, meta, err := workdir.Store(ctx, f.env, p, "", time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		w := planstore.Want{Env: f.env.Name, SHA256: meta.SHA256, MaxAge: f.env.Profile.PlanMaxAge, Now: time.Now()}
-		j, err := workdir.Stored(ctx, applier, f.env, ref, w, false)
-		if err != nil {
-			t.Fatal(err)
-		}
+		ref, meta, w, j := storeAndFetch(t, f, d, applier)
 		a, err := workdir.Apply(ctx, f.env, j, time.Now())
 		if err != nil || !a.Changed {
 			t.Fatalf("apply the stored plan: changed %v, %v", a.Changed, err)
@@ -343,20 +331,8 @@ func TestStoredPlans(t *testing.T) {
 }
 `, f.env.Profile.VarFile: "v = \"c\"\nextra = true\n"}
 		}
-		p, err := workdir.Plan(ctx, f.workdir(t, "", files()), f.env, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ref, meta, err := workdir.Store(ctx, f.env, p, "", time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		w := planstore.Want{Env: f.env.Name, SHA256: meta.SHA256, MaxAge: f.env.Profile.PlanMaxAge, Now: time.Now()}
 		applier := f.workdir(t, "", files())
-		j, err := workdir.Stored(ctx, applier, f.env, ref, w, false)
-		if err != nil {
-			t.Fatal(err)
-		}
+		ref, _, w, j := storeAndFetch(t, f, f.workdir(t, "", files()), applier)
 		began := time.Now().UTC().Truncate(time.Second)
 		if _, err := workdir.Apply(ctx, f.env, j, began); err == nil || !strings.Contains(err.Error(), "stopped part-way") {
 			t.Fatalf("apply with a failing provisioner: %v; want a part-way failure", err)
@@ -369,6 +345,27 @@ func TestStoredPlans(t *testing.T) {
 			t.Fatalf("the spent plan again: %v; want it named applied already", err)
 		}
 	})
+}
+
+// storeAndFetch plans in planner, stores the plan without a commit and fetches it into
+// applier, as the two phases of a reviewed deploy do.
+func storeAndFetch(t *testing.T, f *backendFixture, planner, applier *hostDir) (planstore.Ref, planstore.Meta, planstore.Want, workdir.Judged[*hostDir]) {
+	t.Helper()
+	ctx := context.Background()
+	p, err := workdir.Plan(ctx, planner, f.env, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, meta, err := workdir.Store(ctx, f.env, p, "", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := planstore.Want{Env: f.env.Name, SHA256: meta.SHA256, MaxAge: f.env.Profile.PlanMaxAge, Now: time.Now()}
+	j, err := workdir.Stored(ctx, applier, f.env, ref, w, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ref, meta, w, j
 }
 
 // inputOf is terraform_data.x's input in the state d's backend holds.
