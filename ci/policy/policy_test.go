@@ -3,6 +3,7 @@ package policy
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,18 +27,32 @@ func opaBinary(t *testing.T) string {
 	return p
 }
 
-// runOPA runs the argv from Eval.Args with the real opa binary and returns stdout.
+// runOPA runs the argv from Eval.Args with the real opa binary and returns stdout, and an
+// error when opa exits non-zero.
 func runOPA(t *testing.T, e Eval) ([]byte, error) {
+	t.Helper()
+	code, stdout, stderr := execOPA(t, e)
+	if code != 0 {
+		return []byte(stdout), fmt.Errorf("opa exit status %d: %s", code, stderr)
+	}
+	return []byte(stdout), nil
+}
+
+// execOPA runs the argv from Eval.Args with the real opa binary: its exit code and output,
+// as Eval.Read takes them.
+func execOPA(t *testing.T, e Eval) (code int, stdout, stderr string) {
 	t.Helper()
 	args, err := e.Args()
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(opaBinary(t), args[1:]...)
-	var out, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &stderr
-	err = cmd.Run()
-	return out.Bytes(), err
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil && cmd.ProcessState == nil {
+		t.Fatal(err)
+	}
+	return cmd.ProcessState.ExitCode(), out.String(), errOut.String()
 }
 
 func readFiles(t *testing.T, dir string) map[string]string {
@@ -404,17 +419,10 @@ func TestEvalReadErrors(t *testing.T) {
 				t.Fatal(err)
 			}
 			e := Eval{User: []string{user}, Input: tt.input, Shown: map[string]string{user: "terraform/policies"}}
-			args, err := e.Args()
-			if err != nil {
-				t.Fatal(err)
-			}
-			cmd := exec.Command(opaBinary(t), args[1:]...)
-			var stdout, stderr bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			_ = cmd.Run()
-			_, err = e.Read(cmd.ProcessState.ExitCode(), stdout.String(), stderr.String())
+			code, stdout, stderr := execOPA(t, e)
+			_, err := e.Read(code, stdout, stderr)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("Read = %v, want %q (opa exit %d)", err, tt.want, cmd.ProcessState.ExitCode())
+				t.Fatalf("Read = %v, want %q (opa exit %d)", err, tt.want, code)
 			}
 			var errs Errors
 			if isRego := strings.Contains(tt.want, "rego_"); errors.As(err, &errs) != isRego || (isRego && !errs.InputError()) {
