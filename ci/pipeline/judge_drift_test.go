@@ -27,12 +27,17 @@ func TestJudgeDrift(t *testing.T) {
 	tests := []struct {
 		name      string
 		tf        string
+		after     string // the configuration planned after the apply, when it changes
 		outOfBand func(ctx context.Context, c *s3.Client) error
 		drift     int // in the plan as Terraform wrote it
 		kept      int // after Judge
 		verdict   gate.Verdict
 	}{
 		{name: "an untagged bucket planned again", tf: untagged, drift: 1, kept: 0, verdict: gate.Pass},
+		// The plan changes the bucket, so its drift entry (tags null → {}) is about an object
+		// the apply changes; but it changes nothing anybody made.
+		{name: "an untagged bucket the plan updates", tf: untagged, drift: 1, kept: 0, verdict: gate.Pass,
+			after: strings.Replace(untagged, "  bucket = \"data\"\n", "  bucket = \"data\"\n  force_destroy = true\n", 1)},
 		{name: "tags changed by hand, put back by the plan", tf: tagged, drift: 1, kept: 1, verdict: gate.Warn,
 			outOfBand: func(ctx context.Context, c *s3.Client) error {
 				_, err := c.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String("data"),
@@ -53,6 +58,9 @@ func TestJudgeDrift(t *testing.T) {
 				if err := tt.outOfBand(context.Background(), s3Client(t, moto)); err != nil {
 					t.Fatal(err)
 				}
+			}
+			if tt.after != "" {
+				w.Write("main.tf", tt.after)
 			}
 			js := w.PlanJSON()
 			raw, err := plan.Analyze(strings.NewReader(string(js)))

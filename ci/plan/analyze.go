@@ -155,7 +155,8 @@ func Analyze(r io.Reader) (*Analysis, error) {
 }
 
 // readDrift reads resource_drift: every entry into Drift, and those that matter to the
-// plan's apply (an object it changes, or relevant) aside for KeepRelevantDrift.
+// plan's apply (an object it changes, with a difference more than a provider's null read
+// back as empty; or relevant) aside for KeepRelevantDrift.
 func (a *Analysis) readDrift(drift []json.RawMessage, attrs []tfjson.ResourceAttribute) error {
 	changed := map[string]bool{}
 	for _, c := range a.Changes {
@@ -178,7 +179,7 @@ func (a *Analysis) readDrift(drift []json.RawMessage, attrs []tfjson.ResourceAtt
 		}
 		a.Counts.Drift++
 		a.Drift = append(a.Drift, c)
-		if changed[c.Address] || relevant(c.Address, values, attrs) {
+		if (changed[c.Address] && values.differs()) || relevant(c.Address, values, attrs) {
 			a.relevantDrift = append(a.relevantDrift, c)
 		}
 	}

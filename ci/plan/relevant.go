@@ -32,6 +32,45 @@ type driftValues struct {
 	} `json:"change"`
 }
 
+// differs reports whether the drift entry changed anything but a null the provider reads
+// back as an empty collection (tags null → {}, a list null → []): Terraform does not show
+// such an entry as a change made outside Terraform, and neither does the summary.
+func (d driftValues) differs() bool {
+	if d.Change == nil {
+		return true
+	}
+	var before, after any
+	if json.Unmarshal(d.Change.Before, &before) != nil || json.Unmarshal(d.Change.After, &after) != nil {
+		return true // values it cannot read: keep what Terraform reported
+	}
+	return !reflect.DeepEqual(withoutEmpty(before), withoutEmpty(after))
+}
+
+// withoutEmpty is v with every empty map and list, at any depth, made null.
+func withoutEmpty(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		if len(x) == 0 {
+			return nil
+		}
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = withoutEmpty(e)
+		}
+		return out
+	case []any:
+		if len(x) == 0 {
+			return nil
+		}
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = withoutEmpty(e)
+		}
+		return out
+	}
+	return v
+}
+
 // relevant reports whether the drift entry of address changed a value at one of the paths
 // that relevant_attributes names for its resource (or for every resource).
 func relevant(address string, d driftValues, attrs []tfjson.ResourceAttribute) bool {
