@@ -74,6 +74,15 @@ func TestReadFmt(t *testing.T) {
 			wantBlock: true,
 		},
 		{
+			// The diff's context holds a blank line: the section keeps it, or the diff
+			// would not apply.
+			name:      "blank lines in the diff's context",
+			files:     map[string]string{"main.tf": "resource \"terraform_data\" \"a\" {\n  input   = 1\n}\n\nresource \"terraform_data\" \"b\" {\n  input = 2\n}\n"},
+			want:      []string{"terraform/main.tf"},
+			wantDiff:  []string{"-  input   = 1", "+  input = 1"},
+			wantBlock: true,
+		},
+		{
 			name:      "a nested stack, the Terraform directory at the root",
 			files:     nestedStack,
 			dir:       ".",
@@ -172,6 +181,9 @@ func TestReadFmt(t *testing.T) {
 				if !strings.Contains(l.Markdown(LintFailAt), f) {
 					t.Errorf("section lacks %s:\n%s", f, l.Markdown(LintFailAt))
 				}
+			}
+			if diff != "" && !strings.Contains(l.Markdown(LintFailAt), strings.TrimRight(diff, "\n")) {
+				t.Errorf("the section's diff is not terraform's:\n%s\nwant\n%s", l.Markdown(LintFailAt), diff)
 			}
 		})
 	}

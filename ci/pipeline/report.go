@@ -131,6 +131,16 @@ func Tail(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
+// Head keeps the first n lines of s as they are, blank ones too: a diff whose blank
+// context lines were dropped would not apply, and its first files' headers come first.
+func Head(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = append(lines[:n], fmt.Sprintf("[... %d more lines cut]", len(lines)-n))
+	}
+	return strings.Join(lines, "\n")
+}
+
 // Lint is what the three linters found, for the lint section.
 type Lint struct {
 	Unformatted []string // files terraform fmt would change
@@ -153,7 +163,7 @@ func (l Lint) Markdown(failAt findings.Severity) string {
 			fmt.Fprintf(&b, "  - %s\n", markdown.Text(f))
 		}
 		if l.FmtDiff != "" {
-			b.WriteString("\n" + CodeBlock("diff", Tail(l.FmtDiff, 80)))
+			b.WriteString("\n" + CodeBlock("diff", Head(l.FmtDiff, 80)))
 		}
 	}
 	if l.Validate == "" {
