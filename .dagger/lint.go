@@ -55,9 +55,13 @@ func (m *Infra) lint(ctx context.Context, repo pipeline.Repo) (pipeline.Lint, er
 		res.Validate = pipeline.ReadValidate(validate.code, validate.stdout, validate.stderr)
 		return nil
 	})
-	g.Go(func() (err error) {
-		res.Tflint, err = m.tflint(gctx)
-		return err
+	// tflint's own failure (a plugin it cannot install) leaves fmt and validate standing.
+	g.Go(func() error {
+		var err error
+		if res.Tflint, err = m.tflint(gctx); err != nil {
+			res.TflintFailed = &pipeline.ToolFailure{Tool: pipeline.Tool{Name: "tflint", Image: m.TflintImage, Flag: "tflint-image"}, Err: err}
+		}
+		return nil
 	})
 	if err := g.Wait(); err != nil {
 		return pipeline.Lint{}, err
@@ -78,7 +82,7 @@ func (m *Infra) tflint(ctx context.Context) ([]findings.Finding, error) {
 		File("/out/tflint.json").
 		Contents(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("tflint: %w", err)
+		return nil, fmt.Errorf("tflint: %w", execFailure(err))
 	}
 	return findings.ParseTflintJSON("tflint.json", []byte(report))
 }

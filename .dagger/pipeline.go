@@ -229,7 +229,7 @@ func (p *pipelineRun) run(ctx context.Context) {
 	steps := pipeline.Steps{
 		Lint: func(ctx context.Context) (pipeline.StepReport, error) {
 			res, err := m.lint(ctx, p.repo)
-			return res.Step(p.plan.Tflint, r.profile.SeverityThreshold), err
+			return res.Step(r.profile, p.plan.Tflint), err
 		},
 		SecurityScan: func(ctx context.Context) (pipeline.StepReport, error) {
 			res, err := m.securityScan(ctx, p.repo)

@@ -5,6 +5,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/findings"
 	"github.com/infrapipe/infrapipe/ci/gate"
 )
@@ -86,22 +87,33 @@ func (l Lint) Outcome(failAt findings.Severity) Outcome {
 	return LintOutcome(l.Unformatted, l.Validate, l.Tflint, failAt)
 }
 
-// Step is the pipeline's lint step at failAt. Without tflint (a profile's basic validation)
-// only fmt and validate count, and tflint gets no SARIF run.
-func (l Lint) Step(tflint bool, failAt findings.Severity) StepReport {
+// Step is the pipeline's lint step in p's environment, tflint's findings failing at its
+// severity threshold. Without tflint (a profile's basic validation) only fmt and validate
+// count; a tflint that could not run counts as any tool that could not run (ToolsOutcome).
+// Either way tflint gets no SARIF run: an empty one would close its alerts.
+func (l Lint) Step(p environment.Profile, tflint bool) StepReport {
+	failAt := p.SeverityThreshold
 	tools := []string{"tflint"}
 	if !tflint {
-		// No SARIF run for a tool that did not run: an empty one would close its alerts.
-		l.Tflint, tools = nil, nil
+		l.Tflint, l.TflintFailed, tools = nil, nil, nil
 	}
-	return StepReport{Outcome: l.Outcome(failAt), Markdown: l.Markdown(failAt), Tools: tools, Findings: l.Tflint}
+	o := l.Outcome(failAt)
+	if l.TflintFailed != nil {
+		tools = nil
+		o = Merge(o, ToolsOutcome(p, StepLint, []ToolFailure{*l.TflintFailed}))
+	}
+	return StepReport{Outcome: o, Markdown: l.Markdown(failAt), Tools: tools, Findings: l.Tflint}
 }
 
 // Summary is the lint function's answer: the lint section and the reproduce line, or, when
-// lint blocks at LintFailAt, an error that holds both.
+// lint blocks at LintFailAt or tflint could not run, an error that holds both.
 func (l Lint) Summary(reproduce Command) (string, error) {
 	summary := l.Markdown(LintFailAt) + reproduce.Markdown()
-	if o := l.Outcome(LintFailAt); o.Verdict == gate.Block {
+	o := l.Outcome(LintFailAt)
+	if l.TflintFailed != nil {
+		o.Verdict, o.Reasons = gate.Block, append(o.Reasons, l.TflintFailed.Error())
+	}
+	if o.Verdict == gate.Block {
 		return "", fmt.Errorf("lint failed: %s\n\n%s", strings.Join(o.Reasons, "; "), summary)
 	}
 	return summary, nil

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -127,7 +128,7 @@ func TestLintOutcome(t *testing.T) {
 				t.Errorf("outcome %+v, want %s", o, tt.verdict)
 			}
 			// The pipeline's lint step: its section says what its verdict says.
-			step := Lint{Unformatted: tt.unformatted, Validate: tt.validate, Tflint: tt.tflint}.Step(true, tt.failAt)
+			step := Lint{Unformatted: tt.unformatted, Validate: tt.validate, Tflint: tt.tflint}.Step(environment.Profile{SeverityThreshold: tt.failAt}, true)
 			if failed := strings.Contains(step.Markdown, "**Failed**"); failed != (len(tt.tflint) > 0 && tt.verdict == gate.Block) {
 				t.Errorf("the step's verdict is %s, its section says **Failed**: %v\n%s", tt.verdict, failed, step.Markdown)
 			}
@@ -167,12 +168,52 @@ func TestLintStep(t *testing.T) {
 		findings int
 		tools    []string
 	}{{true, gate.Block, len(warnings), []string{"tflint"}}, {false, gate.Pass, 0, nil}} {
-		st := l.Step(tt.tflint, findings.Low)
+		st := l.Step(environment.Profile{SeverityThreshold: findings.Low}, tt.tflint)
 		if st.Verdict != tt.verdict || len(st.Findings) != tt.findings || !slices.Equal(st.Tools, tt.tools) || st.Markdown == "" {
 			t.Errorf("Step(tflint %v) = %+v; want %s with %d findings", tt.tflint, st, tt.verdict, tt.findings)
 		}
 	}
 	if len(l.Tflint) != len(warnings) {
 		t.Errorf("Step changed the lint result it was called on")
+	}
+}
+
+// A tflint that could not run (a plugin it cannot download: tflint's own words) leaves
+// fmt and validate standing: an unformatted file still blocks, and tflint is judged as a
+// tool that could not run, a warning in test and a block in prod, with no SARIF run.
+func TestLintStepTflintFailed(t *testing.T) {
+	failed := &ToolFailure{Tool: Tool{Name: "tflint", Image: "ghcr.io/terraform-linters/tflint:v0.64.0", Flag: "tflint-image"},
+		Err: errors.New("exit code 1:\nInstalling \"aws\" plugin...\nFailed to install a plugin; Failed to fetch GitHub releases: Get \"https://api.github.com/repos/terraform-linters/tflint-ruleset-aws/releases/tags/v0.38.0\": dial tcp: lookup api.github.com: no such host")}
+	test, prod := profile(t, "test"), profile(t, "prod")
+	for _, tt := range []struct {
+		name    string
+		l       Lint
+		p       environment.Profile
+		verdict gate.Verdict
+		reasons []string
+	}{
+		{"clean code, test", Lint{TflintFailed: failed}, test, gate.Warn, nil},
+		{"clean code, prod", Lint{TflintFailed: failed}, prod, gate.Block, nil},
+		{"unformatted code, test", Lint{Unformatted: []string{"terraform/main.tf"}, TflintFailed: failed}, test, gate.Block,
+			[]string{"1 file(s) not formatted: run terraform fmt -recursive"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st := tt.l.Step(tt.p, true)
+			all := append(slices.Clone(st.Reasons), st.Warnings...)
+			if st.Verdict != tt.verdict || st.Tools != nil || !slices.ContainsFunc(all, func(r string) bool { return strings.Contains(r, "lookup api.github.com: no such host") }) {
+				t.Errorf("step %+v; want %s, no tools, and tflint's reason", st.Outcome, tt.verdict)
+			}
+			for _, r := range tt.reasons {
+				if !slices.Contains(st.Reasons, r) {
+					t.Errorf("reasons %q lack %q", st.Reasons, r)
+				}
+			}
+			if !strings.Contains(st.Markdown, "- tflint: could not run:") || !strings.Contains(st.Markdown, "Failed to install a plugin") {
+				t.Errorf("section:\n%s", st.Markdown)
+			}
+		})
+	}
+	if _, err := (Lint{TflintFailed: failed}).Summary(Call(nil, "lint")); err == nil || !strings.Contains(err.Error(), "tflint could not run") {
+		t.Errorf("the lint function on a tflint that could not run: %v", err)
 	}
 }

@@ -148,6 +148,9 @@ type Lint struct {
 	Validate    string   // terraform validate's diagnostics; empty when valid
 	Tflint      []findings.Finding
 	Notices     []string // suppressions to review: expired, or matching no finding
+	// TflintFailed says why tflint could not run (a plugin it could not install), nil when
+	// it ran: fmt and validate still count, and tflint is judged as a tool that could not run.
+	TflintFailed *ToolFailure
 }
 
 // Markdown is the lint section of a summary: fmt, validate and tflint in turn, tflint's
@@ -170,6 +173,10 @@ func (l Lint) Markdown(failAt findings.Severity) string {
 		b.WriteString("- terraform validate: ok\n")
 	} else {
 		b.WriteString("- terraform validate: failed\n\n" + CodeBlock("", l.Validate))
+	}
+	if l.TflintFailed != nil {
+		fmt.Fprintf(&b, "- tflint: could not run:\n\n%s", CodeBlock("", Tail(l.TflintFailed.Err.Error(), 20)))
+		return b.String()
 	}
 	fmt.Fprintf(&b, "- tflint: %d finding(s)\n\n", len(l.Tflint))
 	if len(l.Tflint) > 0 || len(l.Notices) > 0 {

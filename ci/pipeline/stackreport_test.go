@@ -228,7 +228,7 @@ func TestStacksHeaderReasons(t *testing.T) {
 		rec.Failed(StepPlan, StepFailed("terraform plan", p.Name, 1, out, time.Minute, time.Now()))
 	}
 	lint := func(l Lint) step {
-		return func(p environment.Profile, rec *Recorder) { rec.Add(l.Step(true, p.SeverityThreshold)) }
+		return func(p environment.Profile, rec *Recorder) { rec.Add(l.Step(p, true)) }
 	}
 	cases := []struct {
 		name    string

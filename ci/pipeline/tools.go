@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -47,10 +48,15 @@ var unavailable = []string{
 	"insufficient_scope",
 }
 
+// ran is the module's word for a command that ran and exited (execFailure's "exit code N:"):
+// its output may say "no such host" or "not found" of something else than the image, such as
+// a tflint plugin it could not download.
+var ran = regexp.MustCompile(`(^|: )exit code [0-9]+:`)
+
 // ImageUnavailable reports whether err says a container's image could not be pulled, as
 // opposed to a tool that ran and failed.
 func ImageUnavailable(err error) bool {
-	if err == nil {
+	if err == nil || ran.MatchString(err.Error()) {
 		return false
 	}
 	msg := strings.ToLower(err.Error())
