@@ -734,6 +734,16 @@ func TestLint(t *testing.T) {
 	if !strings.Contains(res.Stderr, `-input=   "x"`) || !strings.Contains(res.Stderr, `+  input = "x"`) {
 		t.Errorf("lint does not show the diff that fixes bad.tf:\n%s", lastLines(res.Stderr, 40))
 	}
+
+	// A tflint plugin that cannot be installed: lint fails with tflint's reason, and fmt's
+	// findings still stand (they were cancelled with it).
+	s.Write(t, ".tflint.hcl", "plugin \"nope\" {\n  enabled = true\n  version = \"0.1.0\"\n  source  = \"github.com/infrapipe-e2e/tflint-ruleset-does-not-exist\"\n}\n")
+	res = mustFail(t, nil, append(s.Ctor(), "lint")...)
+	for _, want := range []string{"tflint could not run", "tflint-ruleset-does-not-exist", `+  input = "x"`} {
+		if !strings.Contains(res.Stderr, want) {
+			t.Errorf("lint with a plugin it cannot install does not say %q:\n%s", want, lastLines(res.Stderr, 40))
+		}
+	}
 }
 
 // daggerLines are the `dagger call` lines of a function's output, in order.
