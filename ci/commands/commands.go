@@ -165,11 +165,15 @@ func FmtCheck() []string { return script(fmtCheckScript, "fmt") }
 
 // tflintScript installs the plugins .tflint.hcl asks for, then lints every module into
 // $1/tflint.json. --force keeps the exit code for tflint's own failures, so issues come
-// back as findings.
+// back as findings. The stack's .tflint.hcl, when it has one, is given by its absolute
+// path: with --recursive, tflint otherwise lints each local module with that module's own
+// configuration or none, and a rule the stack turned off fires in its modules.
 const tflintScript = `set -eu
-mkdir -p "$1"
-tflint --init --recursive >&2
-tflint --recursive --format=json --force >"$1/tflint.json"`
+out=$1
+mkdir -p "$out"
+if [ -f .tflint.hcl ]; then set -- --config="$PWD/.tflint.hcl"; else set --; fi
+tflint --init --recursive "$@" >&2
+tflint --recursive "$@" --format=json --force >"$out/tflint.json"`
 
 // Tflint lints the working directory's modules into out/tflint.json.
 func Tflint(out string) []string { return script(tflintScript, "tflint", out) }

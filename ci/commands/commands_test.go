@@ -259,6 +259,35 @@ resource "aws_security_group" "ssh" {
 }
 `
 
+// The stack's .tflint.hcl governs its local modules too: a rule it turns off does not
+// fire in them (real tflint, which otherwise lints each module with its own configuration).
+func TestTflintUsesTheStacksConfig(t *testing.T) {
+	need(t, "tflint")
+	dir, out := t.TempDir(), t.TempDir()
+	for name, src := range map[string]string{
+		".tflint.hcl":       "rule \"terraform_unused_declarations\" {\n  enabled = false\n}\n",
+		"main.tf":           "variable \"unused\" {\n  type = string\n}\nmodule \"m\" {\n  source = \"./modules/m\"\n}\n",
+		"modules/m/main.tf": "variable \"name\" {\n  type    = string\n  default = \"x\"\n}\n",
+	} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if code, log := run(t, dir, append(os.Environ(), "HOME="+t.TempDir()), Tflint(out)); code != 0 {
+		t.Fatalf("tflint: exit %d\n%s", code, log)
+	}
+	fs, err := findings.ParseTflintJSON("tflint.json", []byte(read(t, filepath.Join(out, "tflint.json"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hasFinding(fs, "terraform_unused_declarations", "modules/m/main.tf") || !hasFinding(fs, "terraform_required_version", "modules/m/main.tf") {
+		t.Errorf("findings %+v: want the module linted, under the stack's configuration", fs)
+	}
+}
+
 func TestScannerCommandsReadByFindings(t *testing.T) {
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(misconfigured), 0o644); err != nil {
