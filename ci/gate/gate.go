@@ -66,6 +66,8 @@ type Decision struct {
 //   - A plan Terraform marked as errored blocks everywhere.
 //   - A failing check block is a warning everywhere, as Terraform makes it: its message
 //     reaches the summary instead of only the log.
+//   - Providers that all name another region than the pipeline's are a warning everywhere:
+//     discovery and the post-deploy checks would look in the wrong one.
 func Decide(a *plan.Analysis, p environment.Profile, opts Options) Decision {
 	d := Decision{Env: p.Name, Verdict: Pass, Reasons: []string{}}
 	var blocks, warns []string
@@ -113,6 +115,9 @@ func Decide(a *plan.Analysis, p environment.Profile, opts Options) Decision {
 	for _, c := range a.FailedChecks {
 		warn(checkReason(c))
 	}
+	if w := regionMismatch(a.Regions, p.Region, env); w != "" {
+		warn(w)
+	}
 	switch {
 	case len(blocks) > 0:
 		d.Verdict = Block
@@ -123,6 +128,25 @@ func Decide(a *plan.Analysis, p environment.Profile, opts Options) Decision {
 	d.Outputs = outputs(a.Counts)
 	d.Outputs["verdict"] = string(d.Verdict)
 	return d
+}
+
+// regionMismatch is the warning for a plan whose aws providers all name regions other
+// than the pipeline's (--region, or pipeline.yaml's region): import discovery and the
+// post-deploy checks look in the pipeline's region, and would find nothing there. "" when
+// the pipeline's region is among them, a provider names none (it takes the pipeline's),
+// or a region is an expression the plan does not resolve.
+func regionMismatch(r plan.Regions, region, env string) string {
+	if region == "" || len(r.Named) == 0 || r.Unknown > 0 {
+		return ""
+	}
+	for _, n := range r.Named {
+		if n == "" || n == region {
+			return ""
+		}
+	}
+	return fmt.Sprintf("%s plan puts resources in %s, but the pipeline's region for %s is %s (--region, or pipeline.yaml's region): "+
+		"import discovery and the post-deploy checks look in %s; give the pipeline the region the providers use",
+		env, strings.Join(r.Named, ", "), env, region, region)
 }
 
 // outputs are the plan counts under the names the workflow reads. "add" and "destroy"

@@ -284,3 +284,31 @@ check "after_apply" {
 		})
 	}
 }
+
+// Providers that all name another region than the pipeline's warn: discovery and the
+// post-deploy checks would look in the pipeline's region (the plan's regions are read from
+// real plans in ci/plan's TestRegions).
+func TestRegionMismatchWarns(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		regions plan.Regions
+		region  string
+		warn    bool
+	}{
+		{"providers elsewhere", plan.Regions{Named: []string{"eu-west-1"}}, "eu-west-3", true},
+		{"the pipeline's among them", plan.Regions{Named: []string{"eu-west-3", "us-east-1"}}, "us-east-1", false},
+		{"a provider naming none takes the pipeline's", plan.Regions{Named: []string{"", "eu-west-1"}}, "eu-west-3", false},
+		{"a region the plan does not resolve", plan.Regions{Named: []string{"eu-west-1"}, Unknown: 1}, "eu-west-3", false},
+		{"no provider region", plan.Regions{}, "eu-west-3", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := profile(t, environment.Test, false)
+			p.Region = tt.region
+			d := Decide(&plan.Analysis{Regions: tt.regions}, p, Options{})
+			warned := d.Verdict == Warn && len(d.Reasons) == 1 && strings.Contains(d.Reasons[0], "but the pipeline's region for test is "+tt.region)
+			if warned != tt.warn || (!tt.warn && d.Verdict != Pass) {
+				t.Errorf("Decide = %s %q; want a region warning %v", d.Verdict, d.Reasons, tt.warn)
+			}
+		})
+	}
+}
