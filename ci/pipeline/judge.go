@@ -29,8 +29,25 @@ func Judge(env environment.Name, profile environment.Profile, planJSON, text str
 	if err != nil {
 		return nil, fmt.Errorf("%s plan: %w", env, err)
 	}
+	sensitive, err := plan.SensitiveValues(strings.NewReader(planJSON))
+	if err != nil {
+		return nil, fmt.Errorf("%s plan: %w", env, err)
+	}
 	return &PlanReport{Analysis: a, Profile: profile, Decision: gate.Decide(a, profile, gate.Options{ForceRecreate: forceRecreate}),
-		Text: text, Sections: []string{riskdiff.Markdown(diffs, MaxRiskyRows)}}, nil
+		Text: Redact(text, longEnough(sensitive)), Sections: []string{riskdiff.Markdown(diffs, MaxRiskyRows)}}, nil
+}
+
+// longEnough are the values of MinMasked characters or more. Terraform's text shows a
+// sensitive value in clear where an attribute derived from it lost the mark (a
+// terraform_data's output before an update); masking short ones would garble the plan.
+func longEnough(values []string) []string {
+	var out []string
+	for _, v := range values {
+		if len(v) >= MinMasked {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // PlanFacts are an apply's run record once its plan is judged (base: kind, commit, start):

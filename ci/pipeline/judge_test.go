@@ -164,3 +164,26 @@ func TestApplyFacts(t *testing.T) {
 		})
 	}
 }
+
+// Terraform's text shows a sensitive value in clear where an attribute derived from it lost
+// the mark: a terraform_data's output, before an update of its sensitive input. The plan
+// marks the input sensitive, so plan.txt masks the value wherever it appears (real
+// Terraform; the value is long enough to mask).
+func TestJudgeMasksSensitiveValuesInText(t *testing.T) {
+	const tf = "variable \"secret\" {\n  type      = string\n  sensitive = true\n}\nresource \"terraform_data\" \"secret\" {\n  input = var.secret\n}\n"
+	w := tftest.New(t, map[string]string{"main.tf": tf})
+	w.Init()
+	w.Apply("-var", "secret=hunter2-before-apply")
+	js := w.PlanJSON("-var", "secret=hunter2-after-apply")
+	text := w.Run("show", "-no-color", "tfplan")
+	if !strings.Contains(text, `"hunter2-before-apply"`) {
+		t.Fatalf("Terraform no longer shows the old value in clear; the test needs another case:\n%s", text)
+	}
+	rep, err := Judge(environment.Test, profile(t, "test"), string(js), text, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(rep.Text, "hunter2") || !strings.Contains(rep.Text, `output = "`+Masked+`"`) {
+		t.Errorf("plan.txt:\n%s", rep.Text)
+	}
+}
