@@ -78,7 +78,7 @@ func Markdown(fs []Finding, r Result, notices []string, top int) string {
 	if len(notices) > 0 {
 		b.WriteString("**Suppressions to review**\n\n")
 		for _, n := range notices {
-			fmt.Fprintf(&b, "- %s\n", cell(n))
+			fmt.Fprintf(&b, "- %s\n", clipped(n, 600))
 		}
 		b.WriteString("\n")
 	}
@@ -123,10 +123,14 @@ func safeLink(link string) string {
 
 // cell keeps a tool's value from breaking the table or the page (markdown.Cell) and from
 // crowding it: only its first line, at most 160 characters.
-func cell(s string) string {
+func cell(s string) string { return clipped(s, 160) }
+
+// clipped is the first line of s as Markdown text, cut to max characters. A notice is a
+// sentence whose end says where to look, so it gets more room than a cell.
+func clipped(s string, max int) string {
 	s = markdown.Text(firstLine(s))
-	if r := []rune(s); len(r) > 160 {
-		s = string(r[:157]) + "..."
+	if r := []rune(s); len(r) > max {
+		s = string(r[:max-3]) + "..."
 	}
 	return s
 }

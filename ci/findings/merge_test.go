@@ -467,7 +467,10 @@ func TestMarkdown(t *testing.T) {
 	s := Suppressions{Entries: []Suppression{{RuleID: "CKV_AWS_28", Resource: "aws_dynamodb_table.*", Reason: "cache table, rebuilt on loss"}}}
 	all, notices := s.Apply(all, time.Now())
 	r := Evaluate(all, High)
-	md := Markdown(all, r, append(notices, "suppression for X expired on 2026-01-01; the finding applies again"), 3)
+	// A notice is a sentence whose end says where to look: it is not cut as a cell is.
+	long := "terraform/suppressions.yaml: entry 3 (rule AVD-AWS-0132, resource \"module.bucket.aws_s3_bucket.this[0]\") matched no finding in this run: " +
+		"rule AVD-AWS-0132 matched 1 finding(s), but none on that resource: check the resource pattern (the findings are on module.bucket)"
+	md := Markdown(all, r, append(notices, "suppression for X expired on 2026-01-01; the finding applies again", long), 3)
 	for _, want := range []string{
 		"**Failed**",
 		"| Tool | CRITICAL | HIGH | MEDIUM | LOW | INFO |",
@@ -476,6 +479,7 @@ func TestMarkdown(t *testing.T) {
 		"more failing findings",
 		`- checkov CKV\_AWS\_28 aws\_dynamodb\_table.token\_cache: cache table, rebuilt on loss`,
 		"suppression for X expired on 2026-01-01",
+		"(the findings are on module.bucket)",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
