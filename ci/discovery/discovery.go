@@ -1,7 +1,8 @@
 // Package discovery finds the AWS resources that belong to one project and environment,
 // by their tags, so that the importer can adopt them instead of letting Terraform create
 // duplicates. It asks the Resource Groups Tagging API (one paginated call for every
-// service) and lists IAM roles directly, because the tagging API does not return them.
+// service) and lists IAM roles directly, because the tagging API does not return them;
+// KMS keys are described one by one, as only that tells a key scheduled for deletion.
 package discovery
 
 import (
@@ -20,6 +21,8 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	tagging "github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi"
 	tagtypes "github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi/types"
 	"github.com/aws/smithy-go/middleware"
@@ -93,7 +96,14 @@ type Resource struct {
 	ARN string `json:"arn"`
 	Identity
 	Tags map[string]string `json:"tags"`
+	// State is set for a KMS key scheduled for deletion (PendingDeletion,
+	// PendingReplicaDeletion): it keeps its tags until it is gone, but Terraform can no
+	// longer import it, and it must not crowd out the live key that replaced it.
+	State string `json:"state,omitempty"`
 }
+
+// Pending reports whether the resource is on its way out (see State).
+func (r Resource) Pending() bool { return r.State != "" }
 
 // Stats counts the work discovery did, for the report and the benchmark.
 type Stats struct {
@@ -169,6 +179,9 @@ func discover(ctx context.Context, cfg Config, awsCfg aws.Config) ([]Resource, e
 		return nil, err
 	}
 	securityGroupNames(tagged)
+	if err := kmsKeyStates(ctx, awsCfg, tagged); err != nil {
+		return nil, err
+	}
 	for _, r := range append(tagged, roles...) {
 		byARN[r.ARN] = r
 	}
@@ -259,6 +272,29 @@ func securityGroupNames(rs []Resource) {
 			rs[i].Name = rs[i].Tags["Name"]
 		}
 	}
+}
+
+// kmsKeyStates marks the keys scheduled for deletion, with one DescribeKey a key: neither
+// the tagging API nor ListKeys tells a key's state, and keys are few.
+func kmsKeyStates(ctx context.Context, awsCfg aws.Config, rs []Resource) error {
+	var client *kms.Client
+	for i := range rs {
+		if rs[i].Type != KMSKey {
+			continue
+		}
+		if client == nil {
+			client = kms.NewFromConfig(awsCfg)
+		}
+		out, err := client.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(rs[i].ARN)})
+		if err != nil {
+			return fmt.Errorf("KMS DescribeKey %s: %w", rs[i].ID, err)
+		}
+		switch st := out.KeyMetadata.KeyState; st {
+		case kmstypes.KeyStatePendingDeletion, kmstypes.KeyStatePendingReplicaDeletion:
+			rs[i].State = string(st)
+		}
+	}
+	return nil
 }
 
 func resource(arnStr string, tags map[string]string, endpoint string) (Resource, error) {

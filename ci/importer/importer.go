@@ -24,7 +24,7 @@ type Status string
 const (
 	Import    Status = "import"    // an import block is written, and the plan (once run) imports it
 	Imported  Status = "imported"  // the apply of that plan imported it
-	Skipped   Status = "skipped"   // already managed: in state at Address
+	Skipped   Status = "skipped"   // already managed (in state at Address), or on its way out
 	Failed    Status = "failed"    // the import block was written but Terraform did not import it
 	Unmapped  Status = "unmapped"  // no configuration resource would create it
 	Ambiguous Status = "ambiguous" // more than one configuration resource matches, or several resources match one
@@ -143,7 +143,7 @@ func Map(resources []discovery.Resource, plan *tfjson.Plan, opts Options) (*Plan
 	matches := map[int][]string{} // resource index → candidate addresses
 	claimed := map[string][]int{} // candidate address → resource indexes
 	for i, r := range resources {
-		if _, ok := managedAddress(managed, r); ok || r.Type == "" {
+		if _, ok := managedAddress(managed, r); ok || r.Type == "" || r.Pending() {
 			continue
 		}
 		for _, c := range cands {
@@ -168,6 +168,9 @@ func Map(resources []discovery.Resource, plan *tfjson.Plan, opts Options) (*Plan
 			out.StateRemovals = append(out.StateRemovals, addr)
 		case managedOK:
 			e.Status, e.Address, e.Reason = Skipped, addr, "already managed"
+		case r.Pending():
+			e.Status = Skipped
+			e.Reason = fmt.Sprintf("scheduled for deletion (%s): Terraform cannot import it; if it is the one to keep, cancel the deletion first (aws kms cancel-key-deletion --key-id %s)", r.State, r.ID)
 		case len(matches[i]) == 0 && opts.GenerateConfig:
 			e.Status, e.GenerateConfig = Import, true
 			e.Address = generatedAddress(r, taken)

@@ -119,6 +119,40 @@ func TestMapAllTypes(t *testing.T) {
 	}
 }
 
+// TestMapSkipsKeysPendingDeletion: `terraform destroy` leaves a KMS key scheduled for
+// deletion, tags and all, for 7 to 30 days. The live key that replaced it is imported; the
+// old one is skipped, saying why, instead of making both ambiguous (nothing imported) or
+// being imported (Terraform cannot import a key pending deletion).
+func TestMapSkipsKeysPendingDeletion(t *testing.T) {
+	moto := mototest.Start(t)
+	seeded := discoverytest.New(moto.URL).Create(t,
+		discoverytest.Spec{Type: discovery.KMSKey, Name: "shop-prod-data", Tags: prod, PendingDeletion: true},
+		discoverytest.Spec{Type: discovery.KMSKey, Name: "shop-prod-data", Tags: prod},
+	)
+	old, live := seeded[0], seeded[1]
+	found, err := discovery.Discover(context.Background(), config(moto))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := planOf([]create{{"aws_kms_key.data", map[string]any{"tags": tags("Name", "shop-prod-data")}}}, nil)
+	mapped, err := importer.Map(found.Resources, plan, importer.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]importer.Entry{}
+	for _, e := range mapped.Entries {
+		got[e.ID] = e
+	}
+	if e := got[live.ID]; e.Status != importer.Import || e.Address != "aws_kms_key.data" {
+		t.Errorf("live key: %s %s (%s), want import into aws_kms_key.data", e.Status, e.Address, e.Reason)
+	}
+	e := got[old.ID]
+	if e.Status != importer.Skipped || !strings.Contains(e.Reason, "scheduled for deletion (PendingDeletion)") ||
+		!strings.Contains(e.Reason, "cancel-key-deletion --key-id "+old.ID) {
+		t.Errorf("key pending deletion: %s (%s), want skipped, saying so", e.Status, e.Reason)
+	}
+}
+
 func res(typ, name, id string, kv ...string) discovery.Resource {
 	t := map[string]string{"Project": "shop", "Environment": "prod"}
 	for i := 0; i+1 < len(kv); i += 2 {

@@ -52,6 +52,9 @@ type Spec struct {
 	Type string // a discovery type constant, e.g. "aws_s3_bucket"
 	Name string
 	Tags map[string]string
+	// PendingDeletion schedules a KMS key's deletion once it is made, as `terraform
+	// destroy` leaves a key for 7 to 30 days, its tags intact.
+	PendingDeletion bool
 }
 
 // Created is a resource the seeder made, with the identifiers discovery must find.
@@ -180,6 +183,13 @@ func (s *Seeder) create(ctx context.Context, sp Spec) (Created, error) {
 			return c, err
 		}
 		c.ARN, c.ID = aws.ToString(out.KeyMetadata.Arn), aws.ToString(out.KeyMetadata.KeyId)
+		if sp.PendingDeletion {
+			if _, err := kms.NewFromConfig(s.cfg).ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{
+				KeyId: out.KeyMetadata.KeyId, PendingWindowInDays: aws.Int32(7),
+			}); err != nil {
+				return c, err
+			}
+		}
 	case "aws_lambda_function":
 		// moto stores functions without Docker; only invoking one would need it.
 		role, err := s.role(ctx, sp.Name+"-exec", nil)
