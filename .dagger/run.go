@@ -12,6 +12,7 @@ import (
 
 	"dagger/infra/internal/dagger"
 
+	"github.com/infrapipe/infrapipe/ci/changes"
 	"github.com/infrapipe/infrapipe/ci/commands"
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
@@ -140,13 +141,10 @@ func (m *Infra) checkTerraformDir(ctx context.Context) error {
 	})
 }
 
-// rootFiles are the paths in the source of the root module's .tf and .tf.json files.
+// rootFiles are the paths in the source of the root module's configuration files, those
+// Terraform reads (changes.ConfigFiles: not .#main.tf, say).
 func (m *Infra) rootFiles(ctx context.Context) ([]string, error) {
-	files, err := sourceTree{ctx: ctx, src: m.Source}.TFFiles(m.TerraformDir)
-	if err != nil {
-		return nil, fmt.Errorf("look for Terraform files in %s: %w", m.TerraformDir, err)
-	}
-	return files, nil
+	return changes.ConfigFiles(sourceTree{ctx: ctx, src: m.Source}, m.TerraformDir)
 }
 
 // rootModule is the Terraform files of the root module (name → contents), as ci/ reads
