@@ -160,6 +160,8 @@ func outputs(n plan.Counts) map[string]string {
 		"resources_to_replace": itoa(n.Replace),
 		"resources_to_import":  itoa(n.Import),
 		"resources_to_forget":  itoa(n.Forget),
+		"resources_to_move":    itoa(n.Move),
+		"outputs_to_change":    itoa(n.Outputs),
 		"resources_drifted":    itoa(n.Drift),
 		"has_changes":          strconv.FormatBool(n.HasChanges()),
 	}

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 
 	tfjson "github.com/hashicorp/terraform-json"
 )
@@ -116,7 +118,11 @@ func Analyze(r io.Reader) (*Analysis, error) {
 			providers, vars.declared = c.Providers, c.Root.Variables
 		case "variables":
 			err = dec.Decode(&vars.values)
-		case "planned_values", "prior_state", "output_changes":
+		case "output_changes":
+			sawPlan = true
+			a.Outputs, err = outputChanges(dec)
+			a.Counts.Outputs = len(a.Outputs)
+		case "planned_values", "prior_state":
 			sawPlan = true
 			err = skip(dec)
 		case "values", "lineage", "serial", "resources":
@@ -184,6 +190,33 @@ func (a *Analysis) readDrift(drift []json.RawMessage, attrs []tfjson.ResourceAtt
 		}
 	}
 	return nil
+}
+
+// outputChanges reads output_changes: the outputs whose value the apply adds, changes or
+// removes, by name. Their values are decoded by no one.
+func outputChanges(dec *json.Decoder) ([]OutputChange, error) {
+	var raw map[string]struct {
+		Actions tfjson.Actions `json:"actions"`
+	}
+	if err := dec.Decode(&raw); err != nil {
+		return nil, err
+	}
+	var out []OutputChange
+	for name, oc := range raw {
+		kind, err := kindOf(oc.Actions)
+		if err != nil {
+			return nil, fmt.Errorf("output %q: %w", name, err)
+		}
+		switch kind {
+		case Create, Update, Delete:
+			out = append(out, OutputChange{Name: name, Kind: kind})
+		case NoOp:
+		default:
+			return nil, fmt.Errorf("output %q: unexpected actions %v", name, oc.Actions)
+		}
+	}
+	slices.SortFunc(out, func(a, b OutputChange) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
 }
 
 func (a *Analysis) count(c Change) {

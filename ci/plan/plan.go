@@ -140,6 +140,10 @@ type Counts struct {
 	Read               int `json:"read"`
 	Move               int `json:"move"`
 	Drift              int `json:"drift"` // objects changed outside Terraform
+	// Outputs counts the root module's outputs the apply adds, changes or removes: a plan
+	// that changes only outputs still has to be applied for the state, `terraform output`
+	// and terraform_remote_state readers to see the new values.
+	Outputs int `json:"outputs"`
 }
 
 // Analysis is what a plan does, without attribute values.
@@ -158,6 +162,8 @@ type Analysis struct {
 	FailedChecks []FailedCheck `json:"failed_checks,omitempty"`
 	// Regions are the AWS regions the configuration puts resources in.
 	Regions Regions `json:"regions"`
+	// Outputs are the root module outputs the apply changes, by name, sorted.
+	Outputs []OutputChange `json:"output_changes,omitempty"`
 
 	relevantDrift []Change // the part of Drift a normal plan shows (KeepRelevantDrift)
 }
@@ -173,10 +179,19 @@ func (a *Analysis) Destructive() []Change {
 	return out
 }
 
+// OutputChange is a root module output the apply writes: its name and whether it is added
+// (create), changed (update) or removed (delete). Never its value: an output may be
+// sensitive.
+type OutputChange struct {
+	Name string `json:"name"`
+	Kind Kind   `json:"kind"`
+}
+
 // HasChanges reports whether applying the plan would change anything, in state or in the
-// cloud. Drift alone is no change: a normal apply does not write it back.
+// cloud: Terraform's own test (plan -detailed-exitcode exits 2), outputs included. Drift
+// alone is no change: a normal apply does not write it back.
 func (c Counts) HasChanges() bool {
-	return c.Create+c.Update+c.Delete+c.Replace+c.Import+c.Forget+c.Move > 0
+	return c.Create+c.Update+c.Delete+c.Replace+c.Import+c.Forget+c.Move+c.Outputs > 0
 }
 
 // kindOf maps Terraform's action list to a Kind; an unknown list is an error so that a

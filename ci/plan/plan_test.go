@@ -24,6 +24,7 @@ type scenario struct {
 	why       map[string]string
 	importID  map[string]string
 	movedFrom map[string]string
+	outputs   []OutputChange
 }
 
 const twoResources = `
@@ -133,6 +134,21 @@ resource "terraform_data" "legacy" {}
 		movedFrom: map[string]string{"terraform_data.db": "terraform_data.database"},
 	},
 	{
+		// Terraform: "You can apply this plan to save these new output values"; plan
+		// -detailed-exitcode exits 2. Nothing else changes, and the apply must still run.
+		name:    "outputs only",
+		before:  twoResources + `output "gone" { value = "x" }` + "\n" + `output "greeting" { value = "hello" }`,
+		after:   twoResources + `output "greeting" { value = "hello, world" }` + "\n" + `output "app_id" { value = terraform_data.app.id }`,
+		want:    Counts{NoOp: 2, Outputs: 3},
+		outputs: []OutputChange{{"app_id", Create}, {"gone", Delete}, {"greeting", Update}},
+	},
+	{
+		name:   "unchanged outputs",
+		before: twoResources + `output "greeting" { value = "hello" }`,
+		after:  twoResources + `output "greeting" { value = "hello" }`,
+		want:   Counts{NoOp: 2},
+	},
+	{
 		name:  "empty configuration",
 		after: `terraform {}`,
 		want:  Counts{},
@@ -157,8 +173,11 @@ func TestAnalyzeRealPlans(t *testing.T) {
 			for _, c := range a.Changes {
 				byAddr[c.Address] = c
 			}
-			if a.Counts.HasChanges() != (len(a.Changes) > 0) {
-				t.Errorf("HasChanges = %v with %d listed changes", a.Counts.HasChanges(), len(a.Changes))
+			if a.Counts.HasChanges() != (len(a.Changes) > 0 || len(a.Outputs) > 0) {
+				t.Errorf("HasChanges = %v with %d listed changes and %d outputs", a.Counts.HasChanges(), len(a.Changes), len(a.Outputs))
+			}
+			if !slices.Equal(a.Outputs, sc.outputs) {
+				t.Errorf("outputs = %v, want %v", a.Outputs, sc.outputs)
 			}
 			for addr, kind := range sc.changes {
 				if c, ok := byAddr[addr]; !ok || c.Kind != kind {

@@ -90,8 +90,26 @@ func planMarkdown(r Result, limit int) string {
 	if !n.HasChanges() {
 		d.line("**No changes.** The infrastructure matches the configuration.")
 	} else {
-		d.line(fmt.Sprintf("**Plan:** %d to add, %d to change, %d to destroy (%d of them replaced), %d to import, %d to forget.",
-			n.Create+n.Replace, n.Update, n.Delete+n.Replace, n.Replace, n.Import, n.Forget))
+		line := fmt.Sprintf("**Plan:** %d to add, %d to change, %d to destroy (%d of them replaced), %d to import, %d to forget",
+			n.Create+n.Replace, n.Update, n.Delete+n.Replace, n.Replace, n.Import, n.Forget)
+		if n.Move > 0 {
+			line += fmt.Sprintf(", %d to move", n.Move)
+		}
+		d.line(line + ".")
+	}
+	if len(r.OutputChanges) > 0 {
+		// Names and what happens to each, never values: an output may be sensitive.
+		const most = 20
+		var outs []string
+		for i, o := range r.OutputChanges {
+			if i == most {
+				outs = append(outs, fmt.Sprintf("and %d more (see result.json)", len(r.OutputChanges)-most))
+				break
+			}
+			outs = append(outs, fmt.Sprintf("%s (%s)", markdown.CodeSpan(o.Name), o.Kind))
+		}
+		d.line("")
+		d.line("**Outputs to save:** " + strings.Join(outs, ", "))
 	}
 	d.line("")
 	d.line("| Create | Update | Replace | Delete | Import | Forget | Move | Drift | No-op |")

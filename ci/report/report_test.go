@@ -112,6 +112,51 @@ func TestMarkdownRealPlan(t *testing.T) {
 	}
 }
 
+// TestMarkdownOutputsOnly: a plan that changes only outputs (one sensitive) is a plan with
+// changes, as Terraform's own exit code says: the summary says what it saves, by name.
+func TestMarkdownOutputsOnly(t *testing.T) {
+	const before = `
+variable "token" {
+  type      = string
+  sensitive = true
+}
+resource "terraform_data" "app" { input = "v1" }
+output "greeting" { value = "hello" }
+`
+	after := strings.Replace(before, `"hello"`, `"hello, world"`, 1) +
+		"output \"token\" {\n  value     = var.token\n  sensitive = true\n}\n"
+	w := tftest.New(t, map[string]string{"main.tf": before})
+	w.Init()
+	w.Apply("-var=token=" + secret)
+	w.Write("main.tf", after)
+	a, err := plan.Analyze(bytes.NewReader(w.PlanJSON("-var=token=" + secret)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := mustProfile(t, environment.Prod)
+	r := NewResult(a, p, gate.Decide(a, p, gate.Options{}))
+	md := Markdown(r, "")
+	for _, want := range []string{
+		"## ✅ Terraform plan for `prod`: PASS",
+		"**Plan:** 0 to add, 0 to change, 0 to destroy (0 of them replaced), 0 to import, 0 to forget.",
+		"**Outputs to save:** `greeting` (update), `token` (create)",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("summary lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(md, "No changes") || strings.Contains(md, "hello") || strings.Contains(md, secret) {
+		t.Errorf("summary says no changes or shows an output's value:\n%s", md)
+	}
+	if r.Outputs["has_changes"] != "true" || r.Outputs["outputs_to_change"] != "2" {
+		t.Errorf("outputs = %v, want has_changes=true, outputs_to_change=2", r.Outputs)
+	}
+	var js strings.Builder
+	if err := r.WriteJSON(&js); err != nil || !strings.Contains(js.String(), `"name": "greeting"`) || strings.Contains(js.String(), secret) {
+		t.Errorf("result.json (%v):\n%s", err, js.String())
+	}
+}
+
 func TestMarkdownPassAndNoChanges(t *testing.T) {
 	a, p := &plan.Analysis{FormatVersion: "1.2"}, mustProfile(t, environment.Test)
 	r := NewResult(a, p, gate.Decide(a, p, gate.Options{}))

@@ -42,6 +42,8 @@ type Result struct {
 	FormatVersion    string            `json:"plan_format_version"`
 	Changes          []Change          `json:"changes"`
 	Drift            []Change          `json:"drift"`
+	// OutputChanges are the root module outputs the apply saves, by name (no values).
+	OutputChanges []plan.OutputChange `json:"output_changes,omitempty"`
 }
 
 // Change is one resource change as result.json and the summary show it: no values.
@@ -74,6 +76,7 @@ func NewResult(a *plan.Analysis, p environment.Profile, d gate.Decision) Result 
 		FormatVersion:    a.FormatVersion,
 		Changes:          make([]Change, 0, len(a.Changes)),
 		Drift:            make([]Change, 0, len(a.Drift)),
+		OutputChanges:    a.Outputs,
 	}
 	if r.Reasons == nil {
 		r.Reasons = []string{}
