@@ -182,6 +182,10 @@ func because(c plan.Change) string {
 	return ""
 }
 
+// maxCheckMessage bounds each quoted message of a failing check: a message says what is
+// wrong and what to do, and Terraform's own often run past a hundred bytes.
+const maxCheckMessage = 300
+
 // checkReason words a failing check: its address and its author's messages, quoted (they
 // may hold anything an expression interpolated).
 func checkReason(c plan.FailedCheck) string {
@@ -191,7 +195,7 @@ func checkReason(c plan.FailedCheck) string {
 	}
 	msgs := make([]string, len(c.Problems))
 	for i, m := range c.Problems {
-		msgs[i] = untrusted.Quote(m)
+		msgs[i] = untrusted.QuoteN(m, maxCheckMessage)
 	}
 	if len(msgs) == 0 {
 		return fmt.Sprintf("%s %s (Terraform lets the plan go on; see its output)", c.Address, what)

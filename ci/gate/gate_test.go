@@ -229,7 +229,7 @@ func profile(t *testing.T, n environment.Name, protectTerraformData bool) enviro
 }
 
 // A failing check block is only a warning in Terraform's log; the gate brings it into the
-// verdict and the reasons, on real plans. A check whose result waits for apply is no failure.
+// verdict and the reasons, its message whole (it says what to do), on real plans. A check whose result waits for apply is no failure.
 func TestFailingCheckBlockWarns(t *testing.T) {
 	const checks = `
 variable "replicas" {
@@ -242,7 +242,7 @@ resource "terraform_data" "a" {
 check "enough_replicas" {
   assert {
     condition     = var.replicas >= 3
-    error_message = "Need at least 3 replicas for HA."
+    error_message = "Need at least 3 replicas for HA: set replicas in environments/<env>.tfvars to 3 or more, or drop this check."
   }
 }
 check "after_apply" {
@@ -258,7 +258,7 @@ check "after_apply" {
 		failed  []plan.FailedCheck
 		verdict Verdict
 	}{
-		{"failing", nil, []plan.FailedCheck{{Address: "check.enough_replicas", Problems: []string{"Need at least 3 replicas for HA."}}}, Warn},
+		{"failing", nil, []plan.FailedCheck{{Address: "check.enough_replicas", Problems: []string{"Need at least 3 replicas for HA: set replicas in environments/<env>.tfvars to 3 or more, or drop this check."}}}, Warn},
 		{"passing", []string{"-var=replicas=3"}, nil, Pass},
 	}
 	for _, tt := range tests {
@@ -277,7 +277,7 @@ check "after_apply" {
 				if d.Verdict != tt.verdict {
 					t.Errorf("%s: verdict %s %q, want %s", n, d.Verdict, d.Reasons, tt.verdict)
 				}
-				if tt.failed != nil && !slices.Contains(d.Reasons, `check.enough_replicas failed: "Need at least 3 replicas for HA." (Terraform lets the plan go on)`) {
+				if tt.failed != nil && !slices.Contains(d.Reasons, `check.enough_replicas failed: "Need at least 3 replicas for HA: set replicas in environments/<env>.tfvars to 3 or more, or drop this check." (Terraform lets the plan go on)`) {
 					t.Errorf("%s: reasons %q", n, d.Reasons)
 				}
 			}

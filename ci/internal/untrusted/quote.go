@@ -12,9 +12,13 @@ const maxQuoted = 64
 // the value cannot start a line of its own (a GitHub workflow command such as
 // ::set-output, or a fake log line); a value longer than 64 bytes is cut, and the message
 // says how long it was.
-func Quote(s string) string {
-	if len(s) > maxQuoted {
-		return fmt.Sprintf("%q (%d bytes, truncated)", s[:maxQuoted], len(s))
+func Quote(s string) string { return QuoteN(s, maxQuoted) }
+
+// QuoteN is Quote cutting at n bytes, for a value whose reader needs more of it than a name:
+// a check's message, which says what to do.
+func QuoteN(s string, n int) string {
+	if len(s) > n {
+		return fmt.Sprintf("%q (%d bytes, truncated)", s[:n], len(s))
 	}
 	return fmt.Sprintf("%q", s)
 }
