@@ -339,6 +339,7 @@ func (p *pipelineRun) report(ctx context.Context, reproduce pipeline.Command) (*
 		suite := p.tests.JUnit()
 		rep.Tests = &suite
 	}
+	rep.Mask(p.r.masked)
 	msg := rep.Message()
 	msg.RunURL = p.runURL
 	rep.Notifications = p.r.notify(ctx, p.notifyWebhooks, msg)
@@ -350,7 +351,7 @@ func (p *pipelineRun) report(ctx context.Context, reproduce pipeline.Command) (*
 	}
 	// The state backup stays in the bucket's backup prefix (the summary names it): the report
 	// is uploaded as a CI artifact, and a state holds secrets in clear text.
-	dir, err := reportDir(ctx, files...)
+	dir, err := reportDir(ctx, pipeline.RedactFiles(files, p.r.masked)...)
 	return dir, &rep, err
 }
 

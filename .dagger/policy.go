@@ -35,7 +35,7 @@ func (m *Infra) Compliance(
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
-	return m.findingsReport(ctx, pipeline.StepCompliance, r.profile, res, r.profile.SeverityThreshold, reproduce)
+	return m.findingsReport(ctx, pipeline.StepCompliance, r.profile, res, r.profile.SeverityThreshold, reproduce, r.masked)
 }
 
 // compliance evaluates a judged plan's JSON with OPA and, when there are feature files,

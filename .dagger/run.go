@@ -266,8 +266,9 @@ func (r *run) initialized(ctx context.Context) (tfDir, error) {
 	return tfDir{r: r, ctr: ctr}, state.CheckInitializedBackend(r.env, []byte(backend))
 }
 
-// exec runs one command that must succeed; ci/pipeline.StepFailed words a failure, and a
-// held state lock gets this module's force-unlock and import lines (lockHelp).
+// exec runs one command that must succeed; ci/pipeline.StepFailed words a failure, its
+// output masked, and a held state lock gets this module's force-unlock and import lines
+// (lockHelp).
 func (r *run) exec(ctx context.Context, ctr *dagger.Container, step string, args []string) (*dagger.Container, error) {
 	res, err := execAny(ctx, ctr, args)
 	if err != nil {
@@ -276,7 +277,8 @@ func (r *run) exec(ctx context.Context, ctr *dagger.Container, step string, args
 	if res.code == 0 {
 		return res.ctr, nil
 	}
-	return nil, r.lockHelp(pipeline.StepFailed(step, r.env, res.code, res.output(), r.profile.LockTimeout, time.Now()))
+	output := pipeline.Redact(res.output(), r.masked)
+	return nil, r.lockHelp(pipeline.StepFailed(step, r.env, res.code, output, r.profile.LockTimeout, time.Now()))
 }
 
 // lockHelp points a held-lock error at this module's force-unlock and import lines, so the

@@ -43,17 +43,19 @@ func (m *Infra) SecurityScan(
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
-	return m.findingsReport(ctx, pipeline.StepSecurityScan, profile, res, th, reproduce)
+	return m.findingsReport(ctx, pipeline.StepSecurityScan, profile, res, th, reproduce, nil)
 }
 
 // findingsReport is the directory of a findings function (security-scan, compliance), or
-// the error with its summary when the findings block at the threshold.
-func (m *Infra) findingsReport(ctx context.Context, name pipeline.Step, profile environment.Profile, s pipeline.Scan, threshold findings.Severity, reproduce pipeline.Command) (*dagger.Directory, error) {
+// the error with its summary when the findings block at the threshold. masked are the
+// secret variables file's values, which a policy's message may quote from the plan.
+func (m *Infra) findingsReport(ctx context.Context, name pipeline.Step, profile environment.Profile, s pipeline.Scan, threshold findings.Severity, reproduce pipeline.Command, masked []string) (*dagger.Directory, error) {
+	s.Findings = findings.Redact(s.Findings, masked)
 	files, err := pipeline.ScanFiles(name, profile, s, threshold, m.sarifOptions(ctx, nil), reproduce)
 	if err != nil {
 		return nil, err
 	}
-	return reportDir(ctx, files...)
+	return reportDir(ctx, pipeline.RedactFiles(files, masked)...)
 }
 
 // securityScan runs Checkov and Trivy in parallel and applies the repository's suppressions.

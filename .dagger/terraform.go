@@ -117,7 +117,7 @@ func planDir(ctx context.Context, p judged, reproduce pipeline.Command, includeP
 	if err != nil {
 		return nil, err
 	}
-	dir, err := reportDir(ctx, files...)
+	dir, err := reportDir(ctx, pipeline.RedactFiles(files, p.Dir.r.masked)...)
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +227,7 @@ func applyDir(ctx context.Context, a workdir.Applied[tfDir], rep pipeline.Apply,
 	if err != nil {
 		return nil, err
 	}
-	dir, err := reportDir(ctx, files...)
+	dir, err := reportDir(ctx, pipeline.RedactFiles(files, a.Dir.r.masked)...)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"dagger/infra/internal/dagger"
 
 	"github.com/infrapipe/infrapipe/ci/livecheck"
+	"github.com/infrapipe/infrapipe/ci/pipeline"
 	"github.com/infrapipe/infrapipe/ci/postdeploy"
 )
 
@@ -52,7 +53,7 @@ func (m *Infra) Test(
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
-	dir, err := reportDir(ctx, files...)
+	dir, err := reportDir(ctx, pipeline.RedactFiles(files, r.masked)...)
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
@@ -90,5 +91,6 @@ func (r *run) postDeploy(ctx context.Context, ctr *dagger.Container) (*postdeplo
 		Clients:  clients,
 		Endpoint: endpoint,
 		Alias:    emulatorAlias,
+		Masked:   r.masked,
 	})
 }

@@ -42,6 +42,38 @@ type Report struct {
 	Extra []string
 }
 
+// Mask hides the secret variables file's values (SecretValues) from everything the report
+// is made of, before its summary, result.json, notifications and run record are: each step
+// masks where it writes, and this is the guard over all of them (a post-deploy failure, a
+// tool's message).
+func (r *Report) Mask(values []string) {
+	if len(values) == 0 {
+		return
+	}
+	for i := range r.Steps {
+		s := &r.Steps[i]
+		s.Reasons, s.Warnings = redactAll(s.Reasons, values), redactAll(s.Warnings, values)
+		s.Markdown = Redact(s.Markdown, values)
+		s.Findings = findings.Redact(s.Findings, values)
+	}
+	if r.Plan != nil {
+		p := *r.Plan
+		p.Text, p.Sections = Redact(p.Text, values), redactAll(p.Sections, values)
+		p.Decision.Reasons = redactAll(p.Decision.Reasons, values)
+		r.Plan = &p
+	}
+	if r.Tests != nil {
+		t := *r.Tests
+		t.Cases = slices.Clone(t.Cases)
+		for i := range t.Cases {
+			c := &t.Cases[i]
+			c.Name, c.Failure, c.Skipped, c.Output = Redact(c.Name, values), Redact(c.Failure, values), Redact(c.Skipped, values), Redact(c.Output, values)
+		}
+		r.Tests = &t
+	}
+	r.Extra = RedactFiles(r.Extra, values)
+}
+
 // StepReport is one step's outcome and what the report shows of it.
 type StepReport struct {
 	Outcome

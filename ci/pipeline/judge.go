@@ -17,15 +17,19 @@ const MaxRiskyRows = 30
 
 // Judge reads a plan (terraform show -json, and its text for plan.txt) of env through
 // ci/plan and ci/gate: the report's Sections start with its access and encryption changes
-// (ci/riskdiff), "" when there are none. forceRecreate judges it as apply --force-recreate
+// (ci/riskdiff), "" when there are none. masked (SecretValues) are hidden from both, as are
+// the values the plan marks sensitive. forceRecreate judges it as apply --force-recreate
 // would.
-func Judge(env environment.Name, profile environment.Profile, planJSON, text string, forceRecreate bool) (*PlanReport, error) {
+func Judge(env environment.Name, profile environment.Profile, planJSON, text string, masked []string, forceRecreate bool) (*PlanReport, error) {
 	a, err := plan.Analyze(strings.NewReader(planJSON))
 	if err != nil {
 		return nil, fmt.Errorf("%s plan: %w", env, err)
 	}
 	a.KeepRelevantDrift()
-	diffs, err := riskdiff.Read(strings.NewReader(planJSON))
+	for i, c := range a.FailedChecks { // the gate quotes them cut short: mask them whole first
+		a.FailedChecks[i].Problems = redactAll(c.Problems, masked)
+	}
+	diffs, err := riskdiff.Read(strings.NewReader(planJSON), masked)
 	if err != nil {
 		return nil, fmt.Errorf("%s plan: %w", env, err)
 	}
@@ -33,8 +37,10 @@ func Judge(env environment.Name, profile environment.Profile, planJSON, text str
 	if err != nil {
 		return nil, fmt.Errorf("%s plan: %w", env, err)
 	}
-	return &PlanReport{Analysis: a, Profile: profile, Decision: gate.Decide(a, profile, gate.Options{ForceRecreate: forceRecreate}),
-		Text: Redact(text, longEnough(sensitive)), Sections: []string{riskdiff.Markdown(diffs, MaxRiskyRows)}}, nil
+	d := gate.Decide(a, profile, gate.Options{ForceRecreate: forceRecreate})
+	d.Reasons = redactAll(d.Reasons, masked) // a check's message may interpolate a value
+	return &PlanReport{Analysis: a, Profile: profile, Decision: d,
+		Text: Redact(Redact(text, masked), longEnough(sensitive)), Sections: []string{riskdiff.Markdown(diffs, MaxRiskyRows)}}, nil
 }
 
 // longEnough are the values of MinMasked characters or more. Terraform's text shows a

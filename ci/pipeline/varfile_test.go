@@ -283,9 +283,19 @@ hosts       = ["10.0.0.1", "short"]
 replicas    = 3
 `
 	got := SecretValues([]byte(src))
-	want := []string{"postgres://u:CANARY-pw-9f3k2@db/app", "CANARY-tok-77ab1", "CANARY-pw-9f3k2", "10.0.0.1"}
-	if !slices.Equal(got, want) {
-		t.Errorf("SecretValues = %q, want %q", got, want)
+	for _, want := range []string{"postgres://u:CANARY-pw-9f3k2@db/app", "CANARY-tok-77ab1", "CANARY-pw-9f3k2", "10.0.0.1",
+		"postgres%3A%2F%2Fu%3ACANARY-pw-9f3k2%40db%2Fapp"} { // and as a URL's query holds it
+		if !slices.Contains(got, want) {
+			t.Errorf("SecretValues = %q, want it to hold %q", got, want)
+		}
+	}
+	for _, short := range []string{"gold", "short"} {
+		if slices.Contains(got, short) {
+			t.Errorf("SecretValues = %q holds the short %q", got, short)
+		}
+	}
+	if !slices.IsSortedFunc(got, func(a, b string) int { return len(b) - len(a) }) {
+		t.Errorf("SecretValues = %q, not longest first", got)
 	}
 	// A real plan destroying a terraform_data whose input held the password: Terraform shows
 	// the output, which lost the sensitive mark, in clear.
@@ -308,6 +318,31 @@ resource "terraform_data" "db" {
 	red := Redact(plan, got)
 	if strings.Contains(red, "CANARY") || !strings.Contains(red, `"(sensitive value)"`) || !strings.Contains(red, `"gold"`) {
 		t.Errorf("Redact left a value, or masked a short one:\n%s", red)
+	}
+}
+
+// A value whose variable is not declared sensitive is shown by Terraform as it renders a
+// string: a quote or a backslash escaped, a multi-line value as a heredoc. Every form is
+// masked (real Terraform).
+func TestRedactEscapedForms(t *testing.T) {
+	src := "quoted = \"Alias\\\"Quote-Sec-246\"\nslashed = \"C:\\\\Secret-Path-8812\"\nmulti = <<EOT\nfirst-line-Secret-771\nsecond-line-Secret-772\nEOT\n"
+	w := tftest.New(t, map[string]string{"main.tf": `
+variable "quoted" { type = string }
+variable "slashed" { type = string }
+variable "multi" { type = string }
+resource "terraform_data" "app" { input = [var.quoted, var.slashed, var.multi] }
+output "quoted" { value = var.quoted }
+`, "secret.tfvars": src})
+	w.Init()
+	text := w.Run("plan", "-no-color", "-input=false", "-var-file=secret.tfvars")
+	for _, shown := range []string{`Alias\"Quote-Sec-246`, `C:\\Secret-Path-8812`, "first-line-Secret-771"} {
+		if !strings.Contains(text, shown) {
+			t.Fatalf("Terraform no longer shows %s so; the case needs another form:\n%s", shown, text)
+		}
+	}
+	red := Redact(text, SecretValues([]byte(src)))
+	if strings.Contains(red, "Secret") || strings.Contains(red, "Quote-Sec") {
+		t.Errorf("a value is left in the plan:\n%s", red)
 	}
 }
 

@@ -37,6 +37,9 @@ type Checks struct {
 	Endpoint string
 	Alias    string
 	Health   livecheck.HealthOptions // zero: livecheck's bounds for a fresh service
+	// Masked are the secret variables file's values (pipeline.SecretValues), hidden from
+	// every case: a health URL or a plan's text may hold one.
+	Masked []string
 }
 
 // Case is one post-deploy check.
@@ -139,6 +142,19 @@ const (
 // so one failing does not hide the others. The error is for a command that could not run
 // at all; a check that fails is a case of the suite.
 func Run(ctx context.Context, c Checks) (*Suite, error) {
+	s, err := run(ctx, c)
+	if s != nil {
+		for i, tc := range s.Cases {
+			s.Cases[i].Name = pipeline.Redact(tc.Name, c.Masked)
+			s.Cases[i].Failure = pipeline.Redact(tc.Failure, c.Masked)
+			s.Cases[i].Skipped = pipeline.Redact(tc.Skipped, c.Masked)
+			s.Cases[i].Note = pipeline.Redact(tc.Note, c.Masked)
+		}
+	}
+	return s, err
+}
+
+func run(ctx context.Context, c Checks) (*Suite, error) {
 	s := &Suite{Env: string(c.Env)}
 	// terraform runs one command: its exit code and its output (with stderr when it failed,
 	// where the error is).

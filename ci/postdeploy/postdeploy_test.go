@@ -111,6 +111,7 @@ func TestRun(t *testing.T) {
 		url      string                    // the api_url output
 		after    func(w *tftest.Workspace) // what happens to the deployment after its apply
 		planArgs []string
+		masked   []string // the secret variables file's values
 		// want: every case, by name: the first string starts its result, the others are in it.
 		want map[string][]string
 	}{{
@@ -178,6 +179,15 @@ func TestRun(t *testing.T) {
 			OutputsName: {"pass"}, apiURL: {"FAIL: GET " + broken.URL + "/health: HTTP 500"}, monitoring: {notInPostDeploy},
 		},
 	}, {
+		// An output built from a value of the secret variables file (its variable not
+		// declared sensitive): the URL in the failure hides it.
+		name: "a secret in an endpoint's URL is masked", checks: all[3:5], url: broken.URL + "/health?token=PlainSecret-qqq-456",
+		masked: pipeline.SecretValues([]byte(`token = "PlainSecret-qqq-456"`)),
+		want: map[string][]string{
+			ConvergedName: {notInPostDeploy}, deployment: {notInPostDeploy}, security: {notInPostDeploy},
+			OutputsName: {"pass"}, apiURL: {"FAIL: GET " + broken.URL + "/health?token=" + pipeline.Masked + ": HTTP 500"}, monitoring: {notInPostDeploy},
+		},
+	}, {
 		name: "an endpoint on the emulator's alias is asked through its endpoint", checks: all[4:5], url: "http://aws:5000/health",
 		want: map[string][]string{
 			ConvergedName: {notInPostDeploy}, deployment: {notInPostDeploy}, security: {notInPostDeploy},
@@ -213,7 +223,7 @@ func TestRun(t *testing.T) {
 			}
 			s, err := Run(context.Background(), Checks{
 				Env: "test", Profile: profile(t, tt.checks...), Terraform: host(w), PlanArgs: tt.planArgs,
-				Endpoint: ok.URL, Alias: "aws",
+				Endpoint: ok.URL, Alias: "aws", Masked: tt.masked,
 				Health: livecheck.HealthOptions{Attempt: time.Second, Total: 2 * time.Second, FirstGap: 100 * time.Millisecond},
 			})
 			if err != nil {

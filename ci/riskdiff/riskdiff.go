@@ -65,8 +65,10 @@ const (
 )
 
 // Read returns the risky attribute changes of a plan (`terraform show -json`), in the plan's
-// order, for creates, updates and replaces; an attribute whose value does not change is left out.
-func Read(planJSON io.Reader) ([]Diff, error) {
+// order, for creates, updates and replaces; an attribute whose value does not change is left
+// out. masked are values to hide wherever they occur (the secret variables file's, which
+// Terraform does not mark when their variable is not declared sensitive).
+func Read(planJSON io.Reader, masked []string) ([]Diff, error) {
 	var p tfjson.Plan
 	if err := json.NewDecoder(planJSON).Decode(&p); err != nil {
 		return nil, fmt.Errorf("read the plan JSON: %w", err)
@@ -85,8 +87,8 @@ func Read(planJSON io.Reader) ([]Diff, error) {
 		beforeSens, afterSens := asMap(rc.Change.BeforeSensitive), asMap(rc.Change.AfterSensitive)
 		afterUnknown := asMap(rc.Change.AfterUnknown)
 		for _, attr := range attrs {
-			b := render(before, beforeSens, nil, attr)
-			f := render(after, afterSens, afterUnknown, attr)
+			b := render(before, beforeSens, nil, attr, masked)
+			f := render(after, afterSens, afterUnknown, attr, masked)
 			// Unchanged, or filled in by the provider with nothing set in the configuration:
 			// nothing for a reviewer to read.
 			if (b == f && f != unknown) || (b == none && (f == none || f == unknown)) {
@@ -103,8 +105,9 @@ func asMap(v any) map[string]any {
 	return m
 }
 
-// render shows one attribute: sensitive wins over unknown, which wins over the value.
-func render(values, sens, unknowns map[string]any, attr string) string {
+// render shows one attribute: sensitive wins over unknown, which wins over the value, whose
+// masked parts are hidden before it is cut.
+func render(values, sens, unknowns map[string]any, attr string, masked []string) string {
 	if marked(sens[attr]) {
 		return sensitive
 	}
@@ -118,6 +121,7 @@ func render(values, sens, unknowns map[string]any, attr string) string {
 	if s, ok := v.(string); ok {
 		v = compactJSON(s)
 	}
+	v = scrub(v, masked)
 	data, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Sprint(v)
@@ -127,6 +131,30 @@ func render(values, sens, unknowns map[string]any, attr string) string {
 		s = s[:maxValue] + fmt.Sprintf("… (%d bytes)", len(data))
 	}
 	return s
+}
+
+// scrub hides the masked values in every string of v.
+func scrub(v any, masked []string) any {
+	switch v := v.(type) {
+	case string:
+		for _, m := range masked {
+			v = strings.ReplaceAll(v, m, sensitive)
+		}
+		return v
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			out[scrub(k, masked).(string)] = scrub(x, masked)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = scrub(x, masked)
+		}
+		return out
+	}
+	return v
 }
 
 // compactJSON turns a JSON document held in a string (a policy) into its value, so it is

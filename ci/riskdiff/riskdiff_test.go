@@ -69,7 +69,7 @@ resource "aws_vpc_security_group_ingress_rule" "ssh" {
 }
 `
 	w.Write("main.tf", after)
-	diffs, err := Read(bytes.NewReader(w.PlanJSON()))
+	diffs, err := Read(bytes.NewReader(w.PlanJSON()), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,19 +107,50 @@ resource "aws_vpc_security_group_ingress_rule" "ssh" {
 	}
 }
 
+// A value of the secret variables file whose variable is not declared sensitive (an
+// external ID in a trust policy) is hidden from the table, though the plan does not mark it.
+func TestReadMasksSecretValues(t *testing.T) {
+	const secretID = "PlainSecret-qqq-456"
+	moto := mototest.Start(t)
+	moto.Setenv(t)
+	w := awsWorkspace(t, moto)
+	w.Write("main.tf", `
+variable "external_id" { type = string }
+resource "aws_iam_role" "partner" {
+  name = "partner"
+  assume_role_policy = jsonencode({ Version = "2012-10-17", Statement = [{
+    Effect = "Allow", Action = "sts:AssumeRole", Principal = { AWS = "arn:aws:iam::123456789012:root" },
+    Condition = { StringEquals = { "sts:ExternalId" = var.external_id } } }] })
+}
+`)
+	w.Init()
+	js := w.PlanJSON("-var=external_id=" + secretID)
+	if !strings.Contains(string(js), secretID) {
+		t.Fatalf("the plan does not hold the value; the case is moot")
+	}
+	diffs, err := Read(bytes.NewReader(js), []string{secretID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := Markdown(diffs, 50)
+	if len(diffs) == 0 || strings.Contains(md, secretID) || !strings.Contains(md, `\"sts:ExternalId\":\"(sensitive)\"`) && !strings.Contains(md, `"sts:ExternalId":"(sensitive)"`) {
+		t.Errorf("the trust policy shows the external ID, or is not listed:\n%s", md)
+	}
+}
+
 // A value Terraform marks sensitive is never shown, before or after; a long policy is cut.
 func TestRenderSensitiveUnknownAndLong(t *testing.T) {
 	values := map[string]any{"policy": strings.Repeat("x", 1000), "secret": "hunter2", "cidr": []any{"0.0.0.0/0"}}
-	if got := render(values, map[string]any{"secret": true}, nil, "secret"); got != sensitive {
+	if got := render(values, map[string]any{"secret": true}, nil, "secret", nil); got != sensitive {
 		t.Errorf("sensitive value shown: %s", got)
 	}
-	if got := render(values, map[string]any{"cidr": []any{false, true}}, nil, "cidr"); got != sensitive {
+	if got := render(values, map[string]any{"cidr": []any{false, true}}, nil, "cidr", nil); got != sensitive {
 		t.Errorf("a partly sensitive list shown: %s", got)
 	}
-	if got := render(values, nil, map[string]any{"cidr": []any{true}}, "cidr"); got != unknown {
+	if got := render(values, nil, map[string]any{"cidr": []any{true}}, "cidr", nil); got != unknown {
 		t.Errorf("an unknown value: %s", got)
 	}
-	if got := render(values, nil, nil, "policy"); len(got) > maxValue+30 || !strings.Contains(got, "bytes)") {
+	if got := render(values, nil, nil, "policy", nil); len(got) > maxValue+30 || !strings.Contains(got, "bytes)") {
 		t.Errorf("a long value not cut: %d bytes", len(got))
 	}
 	if md := Markdown([]Diff{{Address: "a", Attribute: "policy", Before: "x|y", After: "`z`"}}, 10); strings.Contains(md, "x|y") {
@@ -135,12 +166,19 @@ func TestRenderSensitiveUnknownAndLong(t *testing.T) {
 func FuzzRead(f *testing.F) {
 	f.Add(`{"format_version":"1.2","resource_changes":[{"address":"aws_iam_policy.p","mode":"managed","type":"aws_iam_policy","change":{"actions":["update"],"before":{"policy":"{}"},"after":{"policy":"secret-value"},"after_sensitive":{"policy":true}}}]}`)
 	f.Add(`{"format_version":"1.2","resource_changes":[{"address":"aws_security_group.g","mode":"managed","type":"aws_security_group","change":{"actions":["create"],"after":{"ingress":[{"cidr_blocks":["0.0.0.0/0"]}]},"after_unknown":{"ingress":[{"cidr_blocks":[false]}]}}}]}`)
+	f.Add(`{"format_version":"1.2","resource_changes":[{"address":"aws_iam_role.r","mode":"managed","type":"aws_iam_role","change":{"actions":["create"],"after":{"assume_role_policy":"{\"masked-value\":[\"x-masked-value-y\"]}"}}}]}`)
 	f.Fuzz(func(t *testing.T, plan string) {
-		diffs, err := Read(strings.NewReader(plan))
+		const masked = "masked-value"
+		diffs, err := Read(strings.NewReader(plan), []string{masked})
 		if err != nil {
 			return
 		}
 		_ = Markdown(diffs, 5)
+		for _, d := range diffs {
+			if strings.Contains(d.Before+d.After, masked) {
+				t.Fatalf("a masked value was shown: %+v", d)
+			}
+		}
 		if strings.Contains(plan, `"after_sensitive":{"policy":true}`) {
 			for _, d := range diffs {
 				if d.Attribute == "policy" && strings.Contains(d.After, "secret-value") {

@@ -118,7 +118,7 @@ func Judge[D Dir[D]](ctx context.Context, d D, e Env, forceRecreate bool) (Judge
 	if err != nil {
 		return Judged[D]{}, err
 	}
-	rep, err := pipeline.Judge(e.Name, e.Profile, js, pipeline.Redact(text, e.Masked), forceRecreate)
+	rep, err := pipeline.Judge(e.Name, e.Profile, js, text, e.Masked, forceRecreate)
 	if err != nil {
 		return Judged[D]{}, err
 	}

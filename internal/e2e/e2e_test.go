@@ -240,12 +240,34 @@ func TestConcurrentAppliesLeaveOneConsistentState(t *testing.T) {
 
 // TestSecretCanaryNeverLeaks passes a sensitive variable as a secret tfvars file and looks
 // for its value everywhere a pipeline and a plan write: stdout, stderr (the progress
-// stream), and every exported file.
+// stream), and every exported file. A second value of the file belongs to a variable the
+// stack forgot to declare sensitive, holds a quote (Terraform shows it escaped), is
+// interpolated into a failing check's message and into a health endpoint's URL that does
+// not answer: it is masked in every form all the same.
 func TestSecretCanaryNeverLeaks(t *testing.T) {
 	requireEngine(t)
 	t.Parallel()
 	s := newStack(t, "app")
 	canary, env := secretToken(t)
+	partner := "canary-" + unique(t) + unique(t)
+	env[0] += "partner_token = \"" + partner + "\\\"q\"\n"
+	s.Write(t, "partner.tf", `variable "partner_token" {
+  type    = string
+  default = ""
+}
+resource "terraform_data" "partner" {
+  input = var.partner_token
+}
+check "partner_token" {
+  assert {
+    condition     = length(var.partner_token) < 8
+    error_message = "partner token ${var.partner_token} is due for rotation"
+  }
+}
+output "partner_url" {
+  value = "http://127.0.0.1:9/health?token=${var.partner_token}"
+}
+`)
 	ctor := append(s.Ctor(), "--emulate-aws", "--tf-var-file=env:SECRET_TFVARS")
 
 	dir := filepath.Join(t.TempDir(), "pipeline")
@@ -253,9 +275,15 @@ func TestSecretCanaryNeverLeaks(t *testing.T) {
 	if res.Err != nil {
 		t.Fatalf("pipeline --env=test --report-on-failure failed: %v\n%s", res.Err, lastLines(res.Stderr, 60))
 	}
-	assertNoLeak(t, canary, "pipeline stdout", res.Stdout)
-	assertNoLeak(t, canary, "pipeline stderr", res.Stderr)
-	assertNoLeakInDir(t, canary, dir)
+	for _, c := range []string{canary, partner} {
+		assertNoLeak(t, c, "pipeline stdout", res.Stdout)
+		assertNoLeak(t, c, "pipeline stderr", res.Stderr)
+		assertNoLeakInDir(t, c, dir)
+	}
+	// The partner token did reach Terraform, its check and the health check.
+	if summary := readFile(t, dir, "summary.md"); !strings.Contains(summary, "check.partner\\_token failed") || !strings.Contains(summary, "health endpoint partner\\_url answers") {
+		t.Errorf("the summary does not report the partner token's check and health endpoint:\n%s", summary)
+	}
 	for _, f := range []string{"summary.md", "result.json", "plan.txt", "junit.xml"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("the pipeline report lacks %s", f)
@@ -281,9 +309,11 @@ func TestSecretCanaryNeverLeaks(t *testing.T) {
 	if res.Err != nil {
 		t.Fatalf("plan failed: %v\n%s", res.Err, lastLines(res.Stderr, 60))
 	}
-	assertNoLeak(t, canary, "plan stdout", res.Stdout)
-	assertNoLeak(t, canary, "plan stderr", res.Stderr)
-	assertNoLeakInDir(t, canary, dir)
+	for _, c := range []string{canary, partner} {
+		assertNoLeak(t, c, "plan stdout", res.Stdout)
+		assertNoLeak(t, c, "plan stderr", res.Stderr)
+		assertNoLeakInDir(t, c, dir)
+	}
 
 	// A misspelt name in the secret file is refused, as in the environment's file, and the
 	// refusal names the line, not the value: Terraform would plan with the default.
