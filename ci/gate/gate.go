@@ -80,9 +80,15 @@ func Decide(a *plan.Analysis, p environment.Profile, opts Options) Decision {
 	if a.Errored {
 		block(fmt.Sprintf("%s plan is marked errored by Terraform; fix the errors in the plan output and plan again", env))
 	}
+	created := map[string][]string{} // type → addresses the plan creates, for renameHint
+	for _, c := range a.Changes {
+		if c.Kind == plan.Create && c.Managed() && !c.Importing {
+			created[c.Type] = append(created[c.Type], c.Address)
+		}
+	}
 	for _, c := range a.Changes {
 		protected := c.Managed() && p.IsProtected(c.Type)
-		what := fmt.Sprintf("%s plan %s %s%s", env, c.Verb(), c.Address, because(c))
+		what := fmt.Sprintf("%s plan %s %s%s%s", env, c.Verb(), c.Address, because(c), renameHint(c, created))
 		switch {
 		case c.Importing && c.Destructive() && !opts.ForceRecreate:
 			// Importing is adopting the object instead of recreating it: one that the same
@@ -103,6 +109,9 @@ func Decide(a *plan.Analysis, p environment.Profile, opts Options) Decision {
 			warn(fmt.Sprintf("%s; %s is a protected type: its data will be lost, check a backup exists", what, c.Type))
 		case c.Destructive() && p.Destroy == environment.DestroyWarn:
 			warn(what + "; check it is intended before it reaches prod, where it will block")
+		case (c.Kind == plan.Forget || c.Kind == plan.CreateThenForget) && protected:
+			warn(fmt.Sprintf("%s plan forgets %s: it stays in the cloud but Terraform no longer manages it, and %s is a "+
+				"protected type: nothing will back up or guard its data; import it elsewhere or delete it by hand", env, c.Address, c.Type))
 		case c.Kind == plan.Forget || c.Kind == plan.CreateThenForget:
 			warn(fmt.Sprintf("%s plan forgets %s: it stays in the cloud but Terraform no longer manages it; "+
 				"import it elsewhere or delete it by hand", env, c.Address))
@@ -128,6 +137,15 @@ func Decide(a *plan.Analysis, p environment.Profile, opts Options) Decision {
 	d.Outputs = outputs(a.Counts)
 	d.Outputs["verdict"] = string(d.Verdict)
 	return d
+}
+
+// renameHint is what a delete says when the same plan creates one object of its type: most
+// likely a rename, which a moved block makes a move instead of a destroy and a create.
+func renameHint(c plan.Change, created map[string][]string) string {
+	if c.Kind != plan.Delete || !c.Managed() || len(created[c.Type]) != 1 {
+		return ""
+	}
+	return fmt.Sprintf(" (if it was renamed to %s, a moved block keeps it: moved { from = %s, to = %s })", created[c.Type][0], c.Address, created[c.Type][0])
 }
 
 // regionMismatch is the warning for a plan whose aws providers all name regions other

@@ -162,6 +162,36 @@ func TestDrift(t *testing.T) {
 	}
 }
 
+// A rename without a moved block plans a delete and a create of one type: prod blocks the
+// delete, and the reason says how to make it a move. With two creates of the type, which one
+// is meant cannot be told: no hint (real plans).
+func TestRenameHint(t *testing.T) {
+	const before = "resource \"terraform_data\" \"database\" { input = \"orders\" }\n"
+	for _, tt := range []struct {
+		name, after, want string
+	}{
+		{"one create of the type", "resource \"terraform_data\" \"db\" { input = \"orders\" }\n",
+			"prod plan deletes terraform_data.database (removed from the configuration) (if it was renamed to terraform_data.db, a moved block keeps it: moved { from = terraform_data.database, to = terraform_data.db }); rerun with --force-recreate to allow it"},
+		{"two creates of the type", "resource \"terraform_data\" \"db\" { count = 2 }\n",
+			"prod plan deletes terraform_data.database (removed from the configuration); rerun with --force-recreate to allow it"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := tftest.New(t, map[string]string{"main.tf": before})
+			w.Init()
+			w.Apply()
+			w.Write("main.tf", tt.after)
+			a, err := plan.Analyze(bytes.NewReader(w.PlanJSON()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := Decide(a, profile(t, environment.Prod, false), Options{})
+			if d.Verdict != Block || !slices.Contains(d.Reasons, tt.want) {
+				t.Errorf("decision = %s %q, want a block with %q", d.Verdict, d.Reasons, tt.want)
+			}
+		})
+	}
+}
+
 func TestDecideOrdersAndCombines(t *testing.T) {
 	a := &plan.Analysis{
 		Errored: true,
@@ -177,7 +207,7 @@ func TestDecideOrdersAndCombines(t *testing.T) {
 		"prod plan is marked errored",
 		"prod plan deletes aws_instance.web; rerun with --force-recreate",
 		"prod plan replaces aws_db_instance.main (engine_version changed); aws_db_instance is a protected type",
-		"prod plan forgets aws_sqs_queue.jobs",
+		"prod plan forgets aws_sqs_queue.jobs: it stays in the cloud but Terraform no longer manages it, and aws_sqs_queue is a protected type",
 	}
 	if d.Verdict != Block || len(d.Reasons) != len(want) {
 		t.Fatalf("decision = %s %q", d.Verdict, d.Reasons)

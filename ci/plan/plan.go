@@ -88,6 +88,10 @@ func (c Change) Verb() string {
 // reason. Empty when Terraform gives none (plain creates and updates).
 func (c Change) Why() string {
 	paths := strings.Join(c.ReplacePaths, ", ")
+	if (c.Kind == Forget || c.Kind == CreateThenForget) && c.Reason == string(tfjson.ActionReasonDeleteBecauseNoResourceConfig) {
+		// Terraform gives a forget the reason of a delete; it is a removed block's doing.
+		return "removed block with destroy = false"
+	}
 	switch tfjson.ActionReason(c.Reason) {
 	case tfjson.ActionReasonReplaceBecauseTainted:
 		return "tainted by an earlier failed apply or terraform taint"

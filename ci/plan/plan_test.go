@@ -124,6 +124,16 @@ resource "terraform_data" "legacy" {}
 		after:   `resource "terraform_data" "app" { input = "v1" }` + "\nremoved {\n  from = terraform_data.database\n  lifecycle { destroy = false }\n}\n",
 		want:    Counts{Forget: 1, NoOp: 1},
 		changes: map[string]Kind{"terraform_data.database": Forget},
+		why:     map[string]string{"terraform_data.database": "removed block with destroy = false"},
+	},
+	{
+		// A rename without a moved block: a delete and a create of one type, which the gate
+		// points out (ci/gate's TestRenameHint).
+		name:    "rename without a moved block",
+		before:  twoResources,
+		after:   strings.Replace(twoResources, `"database"`, `"db"`, 1),
+		want:    Counts{Create: 1, Delete: 1, NoOp: 1},
+		changes: map[string]Kind{"terraform_data.database": Delete, "terraform_data.db": Create},
 	},
 	{
 		name:      "moved block",
