@@ -400,6 +400,7 @@ func FuzzAnalyze(f *testing.F) {
 	f.Add([]byte(`{"format_version":"1.2","resource_changes":[{"address":"a.b","change":{"actions":["delete","create"],"replace_paths":[["x",0,"y"]]}}]}`))
 	f.Add([]byte(`{"format_version":"1.2","planned_values":{},"variables":{"r":{"value":"eu-west-1"}},"configuration":{"provider_config":{"aws":{"name":"aws","full_name":"registry.terraform.io/hashicorp/aws","expressions":{"region":{"references":["var.r"]}}}},"root_module":{"variables":{"r":{}}}}}`))
 	f.Add([]byte(`{"format_version":"1.2","resource_changes":[],"resource_drift":[{"address":"a.b","change":{"actions":["update"],"before":{"tags":null},"after":{"tags":{}}}}],"relevant_attributes":[{"resource":"a.b","attribute":["tags",0]}],"checks":[{"address":{"kind":"check","to_display":"check.c"},"status":"fail","instances":[{"address":{"to_display":"check.c"},"status":"fail","problems":[{"message":"m"}]}]}]}`))
+	f.Add([]byte(`{"format_version":"1.2","resource_changes":[],"output_changes":{"a":{"actions":["update"],"before":"x","after":"y"},"b":{"actions":["no-op"]},"c":{"actions":["create"],"after_unknown":true,"after_sensitive":true}}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		a, err := Analyze(bytes.NewReader(data))
 		if err != nil {
@@ -411,8 +412,13 @@ func FuzzAnalyze(f *testing.F) {
 			}
 		}
 		n := a.Counts
-		if n.Replace != n.ReplaceDeleteFirst+n.ReplaceCreateFirst || n.Drift != len(a.Drift) {
+		if n.Replace != n.ReplaceDeleteFirst+n.ReplaceCreateFirst || n.Drift != len(a.Drift) || n.Outputs != len(a.Outputs) {
 			t.Errorf("inconsistent counts %+v", n)
+		}
+		for _, o := range a.Outputs {
+			if o.Kind != Create && o.Kind != Update && o.Kind != Delete {
+				t.Errorf("output change %+v is no create, update or delete", o)
+			}
 		}
 		for _, c := range a.Changes {
 			if c.Address == "" || c.Kind == "" {
