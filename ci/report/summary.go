@@ -112,8 +112,25 @@ func track(line, fence string, details int) (string, int) {
 	if strings.HasPrefix(t, "```") {
 		return t[:len(t)-len(strings.TrimLeft(t, "`"))], details
 	}
-	details += strings.Count(t, "<details") - strings.Count(t, "</details>")
+	details += tags(t, "<details") - tags(t, "</details>")
 	return "", max(details, 0)
+}
+
+// tags counts the HTML tags tag opens in a line, not the escaped ones (\<details\>) a
+// reason or an address quoting one shows as text.
+func tags(line, tag string) int {
+	n := 0
+	for i := strings.Index(line, tag); i >= 0; {
+		if i == 0 || line[i-1] != '\\' {
+			n++
+		}
+		next := strings.Index(line[i+1:], tag)
+		if next < 0 {
+			break
+		}
+		i += 1 + next
+	}
+	return n
 }
 
 // closing is what closes an open fence and open <details> blocks.

@@ -116,6 +116,10 @@ func TestSummaryFits(t *testing.T) {
 			[]string{"\n````\n\n… "}},
 		{"open details are closed", 2000, []string{"<details><summary>x</summary>\n\n" + big(200) + "</details>\n", "after\n"}, []int{1},
 			[]string{"\n</details>\n\n… "}},
+		// A reason quoting a for_each key holds an escaped tag, which opens nothing: the
+		// cut adds no stray </details> (the balance check below).
+		{"escaped details open nothing", 2000, []string{strings.Repeat("- deletes a[\"\\<details\\>\"]\n", 200), "after\n"}, []int{1},
+			[]string{"more lines of this section not shown"}},
 		{"nothing fits", 10, []string{big(10), big(10)}, nil, nil},
 		{"zero limit", 0, []string{"a"}, nil, nil},
 	}
