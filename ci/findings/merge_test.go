@@ -126,8 +126,18 @@ func checkSARIFSchema(t *testing.T, data []byte) map[string]any {
 		if !ok {
 			t.Errorf("run %d: results is %T, want an array", i, run["results"])
 		}
+		if len(results) > MaxSARIFResults {
+			t.Errorf("run %d: %d results, more than code scanning shows", i, len(results))
+		}
+		fingerprints := map[string]bool{} // code scanning merges results of one fingerprint
 		for j, rr := range results {
 			res := rr.(map[string]any)
+			fp, _ := res["partialFingerprints"].(map[string]any)
+			if key := fmt.Sprint(fp); fingerprints[key] {
+				t.Errorf("run %d result %d: fingerprint %s is another result's", i, j, key)
+			} else {
+				fingerprints[key] = true
+			}
 			msg, _ := res["message"].(map[string]any)
 			if text, _ := msg["text"].(string); text == "" {
 				t.Errorf("run %d result %d: message.text missing", i, j)
@@ -167,6 +177,39 @@ func checkSARIFSchema(t *testing.T, data []byte) map[string]any {
 		}
 	}
 	return doc
+}
+
+// A tool with more findings than code scanning shows keeps its most severe and says how
+// many it left out; identical findings (one rule on a group's ingress and egress) keep
+// fingerprints of their own.
+func TestMergeSARIFCapsAndTellsApart(t *testing.T) {
+	const most = 50 // MaxSARIFResults, made small to keep the schema check quick
+	var fs []Finding
+	for i := range most + 2 {
+		fs = append(fs, Finding{Tool: "trivy", RuleID: fmt.Sprintf("AWS-%04d", i), Severity: High, File: "main.tf", Line: i + 1, Message: "m"})
+	}
+	fs[7].Severity, fs[9].Severity = Low, Low // the two left out
+	twin := Finding{Tool: "trivy", RuleID: "SG-0124", Severity: Critical, File: "sg.tf", Line: 19, Resource: "aws_security_group.web", Message: "Security group rule does not have a description."}
+	other := twin
+	other.Line = 25
+	fs = append(fs, twin, other)
+	log := MergeSARIF(fs, SARIFOptions{MaxResults: most})
+	var buf bytes.Buffer
+	if err := WriteSARIF(&buf, log); err != nil {
+		t.Fatal(err)
+	}
+	checkSARIFSchema(t, buf.Bytes())
+	run := log.Runs[0]
+	if len(run.Results) != most || run.Properties["infrapipe/results-left-out"] != 4 {
+		t.Fatalf("%d results, properties %v; want %d and 4 left out", len(run.Results), run.Properties, most)
+	}
+	kept := map[string]int{}
+	for _, r := range run.Results {
+		kept[r.RuleID]++
+	}
+	if kept["SG-0124"] != 2 || kept["AWS-0007"] != 0 || kept["AWS-0009"] != 0 {
+		t.Errorf("kept the criticals %d times, the lows %d and %d times; want the criticals, not the lows", kept["SG-0124"], kept["AWS-0007"], kept["AWS-0009"])
+	}
 }
 
 func TestMergeSARIF(t *testing.T) {

@@ -2,6 +2,7 @@ package findings
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -32,7 +33,14 @@ type SARIFLog struct {
 type SARIFRun struct {
 	Tool    SARIFTool     `json:"tool"`
 	Results []SARIFResult `json:"results"`
+	// Properties say how many results were left out (MaxSARIFResults).
+	Properties map[string]any `json:"properties,omitempty"`
 }
+
+// MaxSARIFResults is how many results of one tool the log keeps, the most severe: GitHub code
+// scanning shows at most 5,000 results of a run and refuses an upload with more than 25,000.
+// The summary and findings.json keep every finding.
+const MaxSARIFResults = 5000
 
 type SARIFTool struct {
 	Driver SARIFDriver `json:"driver"`
@@ -281,6 +289,18 @@ func (f Finding) Fingerprint() string {
 	return hex.EncodeToString(sum[:16])
 }
 
+// fingerprint is the finding's Fingerprint, with its rank among the run's identical findings
+// after the first (a rule that fires on a group's ingress and its egress, same message):
+// code scanning would merge results of one fingerprint into one alert.
+func fingerprint(f Finding, seen map[string]int) string {
+	fp := f.Fingerprint()
+	seen[fp]++
+	if n := seen[fp]; n > 1 {
+		return fmt.Sprintf("%s/%d", fp, n)
+	}
+	return fp
+}
+
 // toolOrder lists the tools in the order their runs appear in the merged log.
 var toolOrder = []string{"tflint", "tfsec", "trivy", "checkov", "opa", "terraform-compliance", "infracost"}
 
@@ -305,6 +325,8 @@ type SARIFOptions struct {
 	// findings on the plan, paths inside a container): GitHub rejects results without a
 	// location. Empty means Root/main.tf.
 	Fallback string
+	// MaxResults caps the results of a tool's run; zero means MaxSARIFResults.
+	MaxResults int
 }
 
 // uri maps a finding's file to a repository path, or "" when it has none usable.
@@ -361,7 +383,15 @@ func MergeSARIF(fs []Finding, o SARIFOptions) SARIFLog {
 		run := SARIFRun{Tool: SARIFTool{Driver: SARIFDriver{Name: tool}}, Results: []SARIFResult{}}
 		index := map[string]int{}
 		worst := map[string]Severity{}
-		for _, f := range byTool[tool] {
+		kept, most := byTool[tool], cmp.Or(o.MaxResults, MaxSARIFResults)
+		if len(kept) > most {
+			kept = slices.Clone(kept)
+			slices.SortStableFunc(kept, func(a, b Finding) int { return cmp.Compare(b.Severity, a.Severity) })
+			kept = kept[:most]
+			run.Properties = map[string]any{"infrapipe/results-left-out": len(byTool[tool]) - most}
+		}
+		seen := map[string]int{} // fingerprint → results so far, to tell identical findings apart
+		for _, f := range kept {
 			i, ok := index[f.RuleID]
 			if !ok {
 				i = len(run.Tool.Driver.Rules)
@@ -394,7 +424,7 @@ func MergeSARIF(fs []Finding, o SARIFOptions) SARIFLog {
 				RuleIndex:           &i,
 				Level:               sarifLevel(f.Severity),
 				Message:             SARIFMessage{Text: msg},
-				PartialFingerprints: map[string]string{"infrapipe/v1": f.Fingerprint()},
+				PartialFingerprints: map[string]string{"infrapipe/v1": fingerprint(f, seen)},
 				Properties:          map[string]any{"severity": f.Severity.String(), "security-severity": securityScore(f.Severity)},
 			}
 			file, line := o.Place(f)
