@@ -6,6 +6,7 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/sethvargo/go-githubactions"
 
@@ -55,6 +56,27 @@ func Annotate(w io.Writer, fs []findings.Finding, opts AnnotateOptions) {
 			cmp.Compare(a.RuleID, b.RuleID),
 		)
 	})
+	// Within a severity, each rule's first finding before any rule's second: a rule on a
+	// counted resource would otherwise take every slot, and hide the other rules.
+	nth := make([]int, len(active))
+	seen := map[string]int{}
+	for i, f := range active {
+		key := f.Tool + "\x00" + f.RuleID
+		nth[i] = seen[key]
+		seen[key]++
+	}
+	order := make([]int, len(active))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(i, j int) int {
+		return cmp.Or(cmp.Compare(active[j].Severity, active[i].Severity), cmp.Compare(nth[i], nth[j]))
+	})
+	sorted := make([]findings.Finding, len(active))
+	for k, i := range order {
+		sorted[k] = active[i]
+	}
+	active = sorted
 
 	action := githubactions.New(githubactions.WithWriter(w))
 	// One notice slot stays free for the line that says how many were left out.
@@ -87,8 +109,77 @@ func Annotate(w io.Writer, fs []findings.Finding, opts AnnotateOptions) {
 		}
 	}
 	if left > 0 {
-		action.Noticef("%d more findings are not shown as annotations (GitHub shows %d per level and step): see results.sarif in the report or the code scanning alerts", left, limit)
+		action.Noticef(leftOutNotice, left, limit)
 	}
+}
+
+// leftOutNotice is the last annotation when some were left out; MergeAnnotations reads its
+// count back.
+const leftOutNotice = "%d more findings are not shown as annotations (GitHub shows %d per level and step): see results.sarif in the report or the code scanning alerts"
+
+// MergeAnnotations joins the annotation files of several runs (each Annotate's, e.g. one a
+// stack) for one step, under the same caps: at most limit errors and warnings and limit-1
+// notices, taken from each file in turn, so every file shows its most severe first, and one
+// notice counting everything left out, what the files had left out included. Zero limit
+// means DefaultAnnotationLimit.
+func MergeAnnotations(files []string, limit int) string {
+	limit = cmp.Or(limit, DefaultAnnotationLimit)
+	levels := []string{"error", "warning", "notice"}
+	byLevel := make([][][]string, len(levels)) // level → file → lines
+	left := 0
+	for _, file := range files {
+		perLevel := make([][]string, len(levels))
+		for _, line := range strings.SplitAfter(file, "\n") {
+			if strings.TrimSpace(line) == "" {
+				continue
+			}
+			var n, per int
+			if rest, ok := strings.CutPrefix(line, "::notice::"); ok {
+				if k, err := fmt.Sscanf(rest, leftOutNotice, &n, &per); err == nil && k == 2 {
+					left += n
+					continue
+				}
+			}
+			for i, l := range levels {
+				if strings.HasPrefix(line, "::"+l+" ") || strings.HasPrefix(line, "::"+l+"::") {
+					perLevel[i] = append(perLevel[i], strings.TrimSuffix(line, "\n")+"\n")
+					break
+				}
+			}
+		}
+		for i := range levels {
+			byLevel[i] = append(byLevel[i], perLevel[i])
+		}
+	}
+	var b strings.Builder
+	for i := range levels {
+		room := limit
+		if levels[i] == "notice" {
+			room = limit - 1
+		}
+		for round := 0; ; round++ {
+			more := false
+			for _, lines := range byLevel[i] {
+				if round >= len(lines) {
+					continue
+				}
+				more = true
+				if room > 0 {
+					b.WriteString(lines[round])
+					room--
+				} else {
+					left++
+				}
+			}
+			if !more {
+				break
+			}
+		}
+	}
+	if left > 0 {
+		githubactions.New(githubactions.WithWriter(&b)).Noticef(leftOutNotice, left, limit)
+	}
+	return b.String()
 }
 
 // annotationFields place a finding where results.sarif does (findings.SARIFOptions.Place):

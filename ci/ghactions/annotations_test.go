@@ -125,6 +125,47 @@ func TestAnnotateLimit(t *testing.T) {
 	}
 }
 
+// One rule on a counted resource would take every slot: each rule's first finding comes
+// before any rule's second, within a severity.
+func TestAnnotateShowsEveryRule(t *testing.T) {
+	var fs []findings.Finding
+	for i := range 5 {
+		fs = append(fs, findings.Finding{Tool: "trivy", RuleID: "AWS-0086", Severity: findings.High, File: "a.tf", Line: 10, Resource: fmt.Sprintf("aws_s3_bucket.b[%d]", i), Message: "m"})
+	}
+	fs = append(fs, findings.Finding{Tool: "trivy", RuleID: "AWS-0107", Severity: findings.High, File: "z.tf", Line: 3, Message: "ssh open"},
+		findings.Finding{Tool: "trivy", RuleID: "AWS-0001", Severity: findings.Critical, File: "z.tf", Line: 9, Message: "c"})
+	var b strings.Builder
+	Annotate(&b, fs, AnnotateOptions{Limit: 3})
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) < 3 || !strings.Contains(lines[0], "AWS-0001") || !strings.Contains(lines[1], "AWS-0086") || !strings.Contains(lines[2], "AWS-0107") {
+		t.Errorf("the critical, then each high rule once, want:\n%s", b.String())
+	}
+}
+
+// Several stacks' annotations for one step keep GitHub's caps: each stack in turn, and one
+// notice counting what was left out, the stacks' own included.
+func TestMergeAnnotations(t *testing.T) {
+	stack := func(rule string, n int) string {
+		var fs []findings.Finding
+		for i := range n {
+			fs = append(fs, findings.Finding{Tool: "trivy", RuleID: rule, Severity: findings.High, File: "main.tf", Line: i + 1, Message: "e"})
+		}
+		var b strings.Builder
+		Annotate(&b, fs, AnnotateOptions{Limit: 2})
+		return b.String()
+	}
+	got := MergeAnnotations([]string{stack("A", 3), stack("B", 1), stack("C", 4)}, 2)
+	want := "::error file=main.tf,line=1,title=trivy A::[HIGH] A: e\n" +
+		"::error file=main.tf,line=1,title=trivy B::[HIGH] B: e\n" +
+		"::notice::6 more findings are not shown as annotations (GitHub shows 2 per level and step): see results.sarif in the report or the code scanning alerts\n"
+	if got != want {
+		t.Errorf("merged\n got %q\nwant %q", got, want)
+	}
+	if got := MergeAnnotations([]string{stack("A", 1), ""}, 0); got != stack("A", 1) {
+		t.Errorf("one stack's annotations under the caps change: %q", got)
+	}
+}
+
 // Real tflint output, read by ci/findings, comes out as the annotations a reviewer sees.
 func TestAnnotateRealTflintReport(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join("testdata", "findings", "tflint-json-info-and-warning.json"))

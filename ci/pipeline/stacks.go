@@ -312,8 +312,8 @@ type StackOwn struct {
 
 // StacksFiles is the combined report of a run of several stacks, as name, content pairs
 // for the report directory: summary.md and comment.md, result.json (with the reproduce
-// line among its outputs), outputs.env, annotations.txt (each stack's, made with its own
-// threshold), one results.sarif and one junit.xml. own is in r.Stacks' order; named is
+// line among its outputs), outputs.env, annotations.txt (the stacks', each made with its own
+// threshold, merged under GitHub's caps), one results.sarif and one junit.xml. own is in r.Stacks' order; named is
 // the --stacks list when the run named its stacks.
 func StacksFiles(r StacksResult, reproduce Command, named string, own []StackOwn) ([]string, error) {
 	if len(own) != len(r.Stacks) {
@@ -329,7 +329,7 @@ func StacksFiles(r StacksResult, reproduce Command, named string, own []StackOwn
 		return nil, fmt.Errorf("write result.json: %w", err)
 	}
 	var sarifs, junits []StackFile
-	var annotations strings.Builder
+	var annotations []string
 	for i, o := range own {
 		if o.SARIF != nil {
 			sarifs = append(sarifs, StackFile{Stack: r.Stacks[i].Stack, Data: o.SARIF})
@@ -337,7 +337,7 @@ func StacksFiles(r StacksResult, reproduce Command, named string, own []StackOwn
 		if o.JUnit != nil {
 			junits = append(junits, StackFile{Stack: r.Stacks[i].Stack, Data: o.JUnit})
 		}
-		annotations.WriteString(o.Annotations)
+		annotations = append(annotations, o.Annotations)
 	}
 	merged, err := MergeStacksSARIF(sarifs)
 	if err != nil {
@@ -360,7 +360,7 @@ func StacksFiles(r StacksResult, reproduce Command, named string, own []StackOwn
 		"comment.md", StacksComment(r, reproduce, named),
 		ResultFile, string(js) + "\n",
 		"outputs.env", string(env),
-		"annotations.txt", annotations.String(),
+		"annotations.txt", ghactions.MergeAnnotations(annotations, 0),
 		"results.sarif", sarif.String(),
 		"junit.xml", string(junit),
 	}, nil

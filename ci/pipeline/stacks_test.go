@@ -272,7 +272,7 @@ func TestStacksFiles(t *testing.T) {
 	if !strings.Contains(files["outputs.env"], "reproduce<<") || !strings.Contains(files["outputs.env"], "verdict<<") && !strings.Contains(files["outputs.env"], "verdict=block") {
 		t.Errorf("outputs.env:\n%s", files["outputs.env"])
 	}
-	if files["annotations.txt"] != own[0].Annotations+own[1].Annotations {
+	if files["annotations.txt"] != own[1].Annotations+own[0].Annotations { // errors first, then warnings
 		t.Errorf("annotations.txt %q", files["annotations.txt"])
 	}
 	if !strings.Contains(files["results.sarif"], "stacks/network/main.tf") || !strings.Contains(files["junit.xml"], `name="terraform: pipeline test"`) ||
