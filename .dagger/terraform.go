@@ -15,14 +15,18 @@ import (
 	"github.com/infrapipe/infrapipe/ci/workdir"
 )
 
-// varFiles are the run's variables files (pipeline.FindVarFiles): the environment's, when
-// the stack has one, and --tf-var-file. r.vars reads them once per run and checks them.
+// varFiles are the run's variables files (pipeline.FindVarFiles): those Terraform loads by
+// itself, the environment's when the stack has one, and --tf-var-file. r.vars reads them once per run and checks them.
 func (r *run) varFiles(ctx context.Context) (pipeline.VarFiles, error) {
 	mount := ""
 	if r.m.TfVarFile != nil {
 		mount = secretVarFile
 	}
-	return pipeline.FindVarFiles(dirReader(ctx, r.m.Source), r.m.TerraformDir, r.profile, mount, []byte(r.secretSrc))
+	auto, err := r.m.Source.Directory(r.m.TerraformDir).Glob(ctx, "*.tfvars*")
+	if err != nil {
+		return pipeline.VarFiles{}, fmt.Errorf("look for variables files in %s: %w", r.m.TerraformDir, err)
+	}
+	return pipeline.FindVarFiles(dirReader(ctx, r.m.Source), r.m.TerraformDir, r.profile, auto, mount, []byte(r.secretSrc))
 }
 
 // checkedVarFiles are varFiles, refused when one sets a variable the stack does not declare.

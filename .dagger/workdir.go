@@ -74,7 +74,12 @@ func (r *run) workEnv(ctx context.Context) (workdir.Env, error) {
 	if err != nil {
 		return workdir.Env{}, err
 	}
+	code, err := r.code()
+	if err != nil {
+		return workdir.Env{}, err
+	}
 	e := r.stateEnv()
 	e.PlanArgs, e.VarFiles = append(state.LockArgs(r.profile), vars.Args()...), vars.Names()
+	e.Warnings = vars.Warnings(r.env, code)
 	return e, nil
 }

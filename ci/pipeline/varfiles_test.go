@@ -42,6 +42,7 @@ func TestFindVarFiles(t *testing.T) {
 		secret        string            // --tf-var-file's contents, "" when not given
 		want          []string          // the -var-file flags
 		names         []string          // the summary's names
+		warns         string            // what Warnings says, "" for nothing
 		err, checkErr string
 	}{
 		{name: "no file in the profile, no secret"},
@@ -51,9 +52,21 @@ func TestFindVarFiles(t *testing.T) {
 		{name: "its JSON form is", varFile: "prod.tfvars",
 			repo: map[string]string{"infra/prod.tfvars.json": `{"size": 3}`},
 			want: []string{"-var-file=prod.tfvars.json"}, names: []string{"infra/prod.tfvars.json"}},
-		{name: "the built-in file is not in the repository", varFile: "prod.tfvars"},
+		{name: "the built-in file is not in the repository", varFile: "prod.tfvars",
+			warns: "prod has no variables file (looked for infra/prod.tfvars and infra/prod.tfvars.json): the plan uses the variables' defaults"},
 		{name: "a file elsewhere in the repository is not the stack's", varFile: "prod.tfvars",
-			repo: map[string]string{"prod.tfvars": "size = 3\n"}},
+			repo: map[string]string{"prod.tfvars": "size = 3\n"}, warns: "prod has no variables file"},
+		// Terraform loads these by itself, in every environment: they are named, in its order,
+		// and checked as the environment's file is.
+		{name: "auto-loaded files come first, in Terraform's order", varFile: "prod.tfvars",
+			repo: map[string]string{"infra/prod.tfvars": "size = 3\n", "infra/terraform.tfvars": "size = 1\n", "infra/b.auto.tfvars": "size = 2\n",
+				"infra/a.auto.tfvars.json": `{"size": 2}`, "infra/other.tfvars": "size = 4\n"},
+			want:  []string{"-var-file=prod.tfvars"},
+			names: []string{"infra/terraform.tfvars", "infra/a.auto.tfvars.json", "infra/b.auto.tfvars", "infra/prod.tfvars"}},
+		{name: "a misspelt name in an auto-loaded file", varFile: "prod.tfvars",
+			repo:  map[string]string{"infra/prod.tfvars": "size = 3\n", "infra/ci.auto.tfvars": "legacy_flag = \"x\"\n"},
+			want:  []string{"-var-file=prod.tfvars"},
+			names: []string{"infra/ci.auto.tfvars", "infra/prod.tfvars"}, checkErr: "infra/ci.auto.tfvars: legacy_flag is not a variable of the stack"},
 		{name: "the secret file comes last, so it wins", varFile: "prod.tfvars",
 			repo:   map[string]string{"infra/prod.tfvars": "size = 3\n"},
 			secret: "password = \"hunter2-hunter2\"\n",
@@ -80,7 +93,13 @@ func TestFindVarFiles(t *testing.T) {
 			if tc.secret != "" {
 				mount = secret
 			}
-			v, err := FindVarFiles(onDisk(t, tc.repo), "infra", p, mount, []byte(tc.secret))
+			var auto []string // the names in the Terraform directory, as the module globs them
+			for f := range tc.repo {
+				if dir, name := filepath.Split(f); dir == "infra/" {
+					auto = append(auto, name)
+				}
+			}
+			v, err := FindVarFiles(onDisk(t, tc.repo), "infra", p, auto, mount, []byte(tc.secret))
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("FindVarFiles: %v, want an error with %q", err, tc.err)
@@ -95,6 +114,9 @@ func TestFindVarFiles(t *testing.T) {
 			}
 			if got := v.Names(); !slices.Equal(got, tc.names) {
 				t.Errorf("Names = %q, want %q", got, tc.names)
+			}
+			if w := strings.Join(v.Warnings(p.Name, module), "\n"); (w == "") != (tc.warns == "") || !strings.Contains(w, tc.warns) {
+				t.Errorf("Warnings = %q, want %q", w, tc.warns)
 			}
 			err = v.Check(module)
 			if (err == nil) != (tc.checkErr == "") || (err != nil && !strings.Contains(err.Error(), tc.checkErr)) {

@@ -50,6 +50,8 @@ type Env struct {
 	// names for the summary (pipeline.VarFiles.Names).
 	PlanArgs []string
 	VarFiles []string
+	// Warnings are what the plan's decision adds as warnings (pipeline.VarFiles.Warnings).
+	Warnings []string
 	// Bucket opens the state bucket from the caller's process: backups, stored plans and
 	// the versioning check go through it, not through Terraform.
 	Bucket func(context.Context) (*s3.Client, error)
@@ -123,6 +125,7 @@ func Judge[D Dir[D]](ctx context.Context, d D, e Env, forceRecreate bool) (Judge
 		return Judged[D]{}, err
 	}
 	rep.VarFiles = e.VarFiles
+	rep.Warn(e.Warnings...)
 	return Judged[D]{Dir: d, Report: rep, JSON: js}, nil
 }
 
