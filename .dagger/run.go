@@ -243,6 +243,9 @@ func (r *run) initialized(ctx context.Context) (tfDir, error) {
 	if err := state.CheckDeclaredBackend(r.env, r.profile.Backend, code); err != nil {
 		return tfDir{}, err
 	}
+	if err := state.CheckBackendFiles(r.env, r.profile.Backend, dirReader(ctx, r.m.Source), r.m.TerraformDir); err != nil {
+		return tfDir{}, err
+	}
 	backendFile := path.Join("/tmp", string(r.env)+".tfbackend")
 	args, err := state.InitArgs(r.env, r.profile.Backend, backendFile)
 	if err != nil {

@@ -2,7 +2,9 @@ package state
 
 import (
 	"fmt"
+	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -70,6 +72,69 @@ func CheckDeclaredBackend(env environment.Name, b environment.Backend, files map
 		return fmt.Errorf("the configuration declares no backend, so %s's state would be lost after the run: %s", env, fix)
 	}
 	return nil
+}
+
+// BackendFiles are where a repository keeps an environment's backend settings for running
+// `terraform init -backend-config=FILE` by hand, relative to the Terraform directory, as
+// this repository's example stack does.
+func BackendFiles(env environment.Name) []string {
+	return []string{"environments/" + string(env) + ".s3.tfbackend", "environments/" + string(env) + ".tfbackend"}
+}
+
+// CheckBackendFiles refuses an environment's backend file (BackendFiles, in the Terraform
+// directory dir of the repository read reads) whose bucket, key, region or dynamodb_table
+// differ from the pipeline's: a repository adopting the pipeline keeps its state where the
+// file says, and a run from pipeline.yaml's settings would plan it from an empty state,
+// every resource created again. The error gives the pipeline.yaml lines that point the
+// pipeline at the file's state.
+func CheckBackendFiles(env environment.Name, b environment.Backend, read environment.ReadFile, dir string) error {
+	for _, name := range BackendFiles(env) {
+		p := path.Join(dir, name)
+		src, ok, err := read(p)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", p, err)
+		}
+		if ok {
+			if err := checkBackendFile(env, b, p, src); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func checkBackendFile(env environment.Name, b environment.Backend, name string, src []byte) error {
+	f, diags := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
+	if diags.HasErrors() {
+		return fmt.Errorf("%s does not parse (%s): it names %s's backend for terraform init by hand, and the pipeline checks it names the same state as pipeline.yaml; fix it, or remove it", shown(name), diags.Error(), env)
+	}
+	attrs, _ := f.Body.JustAttributes()
+	pipeline := map[string]string{"bucket": b.Bucket, "key": b.Key, "region": b.Region, "dynamodb_table": b.DynamoDBTable}
+	var differ, yaml []string
+	for _, setting := range []string{"bucket", "key", "region", "dynamodb_table"} {
+		a, ok := attrs[setting]
+		if !ok {
+			continue
+		}
+		v, diags := a.Expr.Value(nil)
+		if diags.HasErrors() || !v.IsKnown() || v.IsNull() || v.Type() != cty.String {
+			continue
+		}
+		yaml = append(yaml, fmt.Sprintf("        %s: %s", setting, strconv.Quote(v.AsString())))
+		if got := v.AsString(); got != pipeline[setting] {
+			was := "none"
+			if pipeline[setting] != "" {
+				was = untrusted.Quote(pipeline[setting])
+			}
+			differ = append(differ, fmt.Sprintf("%s %s (the pipeline's: %s)", setting, untrusted.Quote(got), was))
+		}
+	}
+	if len(differ) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s sets %s: the pipeline would keep %s's state elsewhere than terraform init by hand does, and plan it from another state (every resource created again). "+
+		"To keep the state the file names, give pipeline.yaml:\n  environments:\n    %s:\n      backend:\n%s\nor change the file to the pipeline's settings",
+		shown(name), strings.Join(differ, ", "), env, env, strings.Join(yaml, "\n"))
 }
 
 // BackendBlocks are the backend and cloud blocks in the terraform blocks of one .tf or

@@ -73,6 +73,66 @@ func FuzzCheckDeclaredBackend(f *testing.F) {
 	})
 }
 
+// An environment's backend file for terraform init by hand must name the pipeline's state:
+// one naming another would have the pipeline plan from an empty state. The error gives the
+// pipeline.yaml lines that keep the file's state.
+func TestCheckBackendFiles(t *testing.T) {
+	b := environment.Backend{Bucket: "acme-state", Key: "infra/test/terraform.tfstate", Region: "us-east-1"}
+	same := "bucket = \"acme-state\"\nkey = \"infra/test/terraform.tfstate\"\nregion = \"us-east-1\"\nencrypt = true\n"
+	legacy := "bucket = \"acme-state\"\nkey    = \"legacy/app-test.tfstate\"\nregion = \"us-east-1\"\n"
+	for _, tt := range []struct {
+		name  string
+		files map[string]string
+		b     environment.Backend
+		want  []string // "" for no error
+	}{
+		{name: "no backend file", files: map[string]string{"infra/main.tf": "x"}, b: b},
+		{name: "the pipeline's state", files: map[string]string{"infra/environments/test.s3.tfbackend": same}, b: b},
+		{name: "another environment's file is not read", files: map[string]string{"infra/environments/prod.s3.tfbackend": legacy}, b: b},
+		{name: "another key", files: map[string]string{"infra/environments/test.s3.tfbackend": legacy}, b: b, want: []string{
+			`infra/environments/test.s3.tfbackend sets key "legacy/app-test.tfstate" (the pipeline's: "infra/test/terraform.tfstate")`,
+			"      backend:\n        bucket: \"acme-state\"\n        key: \"legacy/app-test.tfstate\"\n        region: \"us-east-1\"\n",
+		}},
+		{name: "no pipeline.yaml backend yet", files: map[string]string{"infra/environments/test.tfbackend": legacy}, want: []string{
+			`bucket "acme-state" (the pipeline's: none), key "legacy/app-test.tfstate" (the pipeline's: none), region "us-east-1" (the pipeline's: none)`,
+		}},
+		{name: "a lock table the pipeline does not know", b: b,
+			files: map[string]string{"infra/environments/test.s3.tfbackend": same + "dynamodb_table = \"terraform-locks\"\n"},
+			want:  []string{`dynamodb_table "terraform-locks" (the pipeline's: none)`}},
+		{name: "a file that does not parse", b: b, files: map[string]string{"infra/environments/test.s3.tfbackend": "bucket = \n"},
+			want: []string{"infra/environments/test.s3.tfbackend does not parse"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			for name, data := range tt.files {
+				p := filepath.Join(root, filepath.FromSlash(name))
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			read := func(name string) ([]byte, bool, error) {
+				data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(name)))
+				if os.IsNotExist(err) {
+					return nil, false, nil
+				}
+				return data, err == nil, err
+			}
+			err := CheckBackendFiles(environment.Test, tt.b, read, "infra")
+			if (err == nil) != (len(tt.want) == 0) {
+				t.Fatalf("CheckBackendFiles = %v, want %q", err, tt.want)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+}
+
 func TestCheckNoWorkspace(t *testing.T) {
 	const naming = "modules/naming/main.tf"
 	for _, tt := range []struct {

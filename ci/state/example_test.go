@@ -49,6 +49,17 @@ func TestExampleBackendsMatchPipelineConfig(t *testing.T) {
 			t.Fatal(err)
 		}
 		backends[env] = p.Backend
+		// What the pipeline checks before init passes on the example's own files.
+		read := func(name string) ([]byte, bool, error) {
+			data, err := os.ReadFile(filepath.Join(exampleDir, filepath.FromSlash(name)))
+			if os.IsNotExist(err) {
+				return nil, false, nil
+			}
+			return data, err == nil, err
+		}
+		if err := CheckBackendFiles(env, p.Backend, read, "."); err != nil {
+			t.Errorf("%s: %v", env, err)
+		}
 
 		file := filepath.Join(exampleDir, "environments", string(env)+".s3.tfbackend")
 		got := readSettings(t, file)
