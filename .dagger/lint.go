@@ -50,7 +50,10 @@ func (m *Infra) lint(ctx context.Context, repo pipeline.Repo) (pipeline.Lint, er
 	g.Go(func() error {
 		validate, err := execAny(gctx, m.terraform(), []string{"terraform", "validate", "-no-color"})
 		if err != nil {
-			return fmt.Errorf("terraform validate: %w", err)
+			// The providers could not be installed (required_version, the lock file): the
+			// configuration cannot be validated, and fmt and tflint still stand.
+			res.Validate = fmt.Sprintf("terraform could not be set up to validate: %v", err)
+			return nil
 		}
 		res.Validate = pipeline.ReadValidate(validate.code, validate.stdout, validate.stderr)
 		return nil

@@ -340,7 +340,11 @@ func execFailure(err error) error {
 	if !errors.As(err, &ee) {
 		return err
 	}
-	return fmt.Errorf("exit code %d:\n%s", ee.ExitCode, pipeline.Tail(ee.Stderr+"\n"+ee.Stdout, 40))
+	output := ee.Stderr + "\n" + ee.Stdout
+	if h := pipeline.Hint(output); h != "" {
+		return fmt.Errorf("exit code %d:\n%s\n%s", ee.ExitCode, pipeline.Tail(output, 40), h)
+	}
+	return fmt.Errorf("exit code %d:\n%s", ee.ExitCode, pipeline.Tail(output, 40))
 }
 
 // execQuiet is execAny for commands whose output can hold secrets (terraform output -json

@@ -29,7 +29,39 @@ func StepFailed(step string, env environment.Name, code int, output string, lock
 	if step == "terraform apply" {
 		err = partApplied(err, env, output)
 	}
+	if h := Hint(output); h != "" {
+		err = fmt.Errorf("%w\n%s", err, h)
+	}
 	return err
+}
+
+// hints are the pipeline's advice for Terraform errors whose own advice names what a user of
+// the pipeline does not run by hand: the Terraform binary, provider installation, module
+// downloads. Terraform wraps its messages, so words are matched across line breaks.
+var hints = []struct {
+	shows *regexp.Regexp
+	say   string
+}{
+	{regexp.MustCompile(`Unsupported\s+Terraform\s+Core\s+version`),
+		"The configuration's required_version does not allow this run's Terraform: pass --terraform-version=<a version it allows> (the image hashicorp/terraform:<version>), or --terraform-image=<an image with one>."},
+	{regexp.MustCompile(`doesn't\s+match\s+any\s+of\s+the\s+checksums\s+previously\s+recorded`),
+		"The lock file (.terraform.lock.hcl) has no checksum of this provider for linux_amd64, where the pipeline runs: run terraform providers lock -platform=linux_amd64 -platform=<yours, e.g. darwin_arm64> and commit the lock file."},
+	{regexp.MustCompile(`previously-selected\s+version\s+\S+\s+is\s+no\s+longer\s+available|locked\s+provider\s+\S+\s+\S+\s+does\s+not\s+match\s+configured\s+version\s+constraint`),
+		"The lock file (.terraform.lock.hcl) selects a provider version this run cannot install (with --terraform-image, only the image's providers are there): use an image that has it, or update the lock file (terraform init -upgrade) and commit it."},
+	{regexp.MustCompile(`Could\s+not\s+download\s+module`),
+		"A module source could not be fetched from the pipeline's containers, which hold no git or registry credentials of yours: use a public source or a local path, or vendor the module into the repository."},
+}
+
+// Hint is the pipeline's advice on what a failed Terraform command printed, "" when it
+// printed nothing hints know.
+func Hint(output string) string {
+	var says []string
+	for _, h := range hints {
+		if h.shows.MatchString(output) {
+			says = append(says, h.say)
+		}
+	}
+	return strings.Join(says, "\n")
 }
 
 // completed matches Terraform's line for each change an apply finished.

@@ -74,6 +74,54 @@ func TestStepFailed(t *testing.T) {
 // An apply that fails part-way says what it left: real Terraform, with the real aws
 // provider on moto, creates terraform_data.first, then fails to create a table that exists
 // outside this configuration (another workspace made it).
+// What real Terraform prints when the pipeline's Terraform, providers or module sources do
+// not fit the repository gets the pipeline's advice, in words of its flags: Terraform's own
+// names commands the user does not run here.
+func TestStepFailedHints(t *testing.T) {
+	const aws = "terraform {\n  required_providers {\n    aws = { source = \"hashicorp/aws\" }\n  }\n}\n"
+	lock := func(version, hash string) string {
+		return "provider \"registry.terraform.io/hashicorp/aws\" {\n  version = \"" + version + "\"\n  hashes = [\"" + hash + "\"]\n}\n"
+	}
+	mirrored, _ := filepath.Glob("/opt/tf-plugins/registry.terraform.io/hashicorp/aws/*")
+	version := ""
+	if len(mirrored) > 0 {
+		version = filepath.Base(mirrored[0])
+	}
+	for _, tt := range []struct {
+		name  string
+		files map[string]string
+		aws   bool // with the real aws provider
+		want  string
+	}{
+		{"a required_version this Terraform does not meet", map[string]string{"main.tf": "terraform {\n  required_version = \">= 99.0\"\n}\n"}, false,
+			"pass --terraform-version=<a version it allows>"},
+		{"a module from a host the containers cannot reach", map[string]string{"main.tf": "module \"labels\" {\n  source = \"git::https://git.invalid/labels.git\"\n}\n"}, false,
+			"vendor the module into the repository"},
+		{"a lock file without this platform's checksum", map[string]string{"main.tf": aws, ".terraform.lock.hcl": lock(version, "h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")}, true,
+			"terraform providers lock -platform=linux_amd64"},
+		{"a lock file selecting a version not to be had", map[string]string{"main.tf": aws, ".terraform.lock.hcl": lock("5.1.0", "h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")}, true,
+			"selects a provider version this run cannot install"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := tftest.New(t, tt.files)
+			if tt.aws {
+				w.UseRealAWSProvider()
+			}
+			stdout, stderr, err := w.Exec("init", "-backend=false", "-input=false", "-no-color")
+			if err == nil {
+				t.Fatalf("terraform init succeeded; the case is moot:\n%s", stdout)
+			}
+			msg := StepFailed("terraform init", "test", 1, stdout+"\n"+stderr, time.Minute, time.Now()).Error()
+			if !strings.Contains(msg, tt.want) {
+				t.Errorf("the failure lacks %q:\n%s", tt.want, msg)
+			}
+		})
+	}
+	if Hint("Error: Invalid provider configuration") != "" {
+		t.Error("an error no hint knows got one")
+	}
+}
+
 func TestStepFailedApplyPartWay(t *testing.T) {
 	moto := mototest.Start(t)
 	moto.Setenv(t)
