@@ -81,7 +81,7 @@ func (m *Infra) tflint(ctx context.Context) ([]findings.Finding, error) {
 			Sharing: dagger.CacheSharingModeLocked,
 		}).
 		WithEnvVariable("TFLINT_PLUGIN_DIR", "/tflint-plugins").
-		WithExec(commands.Tflint("/out")).
+		WithExec(commands.Tflint("/out", srcMount)).
 		File("/out/tflint.json").
 		Contents(ctx)
 	if err != nil {

@@ -165,18 +165,22 @@ func FmtCheck() []string { return script(fmtCheckScript, "fmt") }
 
 // tflintScript installs the plugins .tflint.hcl asks for, then lints every module into
 // $1/tflint.json. --force keeps the exit code for tflint's own failures, so issues come
-// back as findings. The stack's .tflint.hcl, when it has one, is given by its absolute
-// path: with --recursive, tflint otherwise lints each local module with that module's own
-// configuration or none, and a rule the stack turned off fires in its modules.
+// back as findings. The stack's .tflint.hcl, or else the repository's at its root ($2, as a
+// pre-commit hook's --config=__GIT_WORKING_DIR__/.tflint.hcl has it), is given by its
+// absolute path: with --recursive, tflint otherwise lints each local module with that
+// module's own configuration or none, and a rule the stack turned off fires in its modules.
 const tflintScript = `set -eu
-out=$1
+out=$1 root=$2
 mkdir -p "$out"
-if [ -f .tflint.hcl ]; then set -- --config="$PWD/.tflint.hcl"; else set --; fi
+if [ -f .tflint.hcl ]; then set -- --config="$PWD/.tflint.hcl"
+elif [ -f "$root/.tflint.hcl" ]; then set -- --config="$root/.tflint.hcl"
+else set --; fi
 tflint --init --recursive "$@" >&2
 tflint --recursive "$@" --format=json --force >"$out/tflint.json"`
 
-// Tflint lints the working directory's modules into out/tflint.json.
-func Tflint(out string) []string { return script(tflintScript, "tflint", out) }
+// Tflint lints the working directory's modules into out/tflint.json; root is the
+// repository's root, whose .tflint.hcl serves a stack without its own.
+func Tflint(out, root string) []string { return script(tflintScript, "tflint", out, root) }
 
 // Checkov scans the working directory's Terraform into out/results_sarif.sarif.
 // --soft-fail leaves the verdict to the environment's threshold; a crash still fails.

@@ -276,7 +276,7 @@ func TestTflintUsesTheStacksConfig(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if code, log := run(t, dir, append(os.Environ(), "HOME="+t.TempDir()), Tflint(out)); code != 0 {
+	if code, log := run(t, dir, append(os.Environ(), "HOME="+t.TempDir()), Tflint(out, t.TempDir())); code != 0 {
 		t.Fatalf("tflint: exit %d\n%s", code, log)
 	}
 	fs, err := findings.ParseTflintJSON("tflint.json", []byte(read(t, filepath.Join(out, "tflint.json"))))
@@ -285,6 +285,34 @@ func TestTflintUsesTheStacksConfig(t *testing.T) {
 	}
 	if hasFinding(fs, "terraform_unused_declarations", "modules/m/main.tf") || !hasFinding(fs, "terraform_required_version", "modules/m/main.tf") {
 		t.Errorf("findings %+v: want the module linted, under the stack's configuration", fs)
+	}
+}
+
+// A stack without its own .tflint.hcl is linted under the repository's, at its root.
+func TestTflintFallsBackToTheRepositorysConfig(t *testing.T) {
+	need(t, "tflint")
+	root, out := t.TempDir(), t.TempDir()
+	dir := filepath.Join(root, "infra")
+	for name, src := range map[string]string{
+		".tflint.hcl":   "rule \"terraform_unused_declarations\" {\n  enabled = false\n}\n",
+		"infra/main.tf": "variable \"unused\" {\n  type = string\n}\n",
+	} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(root, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if code, log := run(t, dir, append(os.Environ(), "HOME="+t.TempDir()), Tflint(out, root)); code != 0 {
+		t.Fatalf("tflint: exit %d\n%s", code, log)
+	}
+	fs, err := findings.ParseTflintJSON("tflint.json", []byte(read(t, filepath.Join(out, "tflint.json"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hasFinding(fs, "terraform_unused_declarations", "main.tf") || !hasFinding(fs, "terraform_required_version", "main.tf") {
+		t.Errorf("findings %+v: want main.tf linted under the repository's configuration", fs)
 	}
 }
 
@@ -298,7 +326,7 @@ func TestScannerCommandsReadByFindings(t *testing.T) {
 
 	t.Run("tflint", func(t *testing.T) {
 		need(t, "tflint")
-		if code, log := run(t, dir, env, Tflint(out)); code != 0 {
+		if code, log := run(t, dir, env, Tflint(out, t.TempDir())); code != 0 {
 			t.Fatalf("tflint: exit %d\n%s", code, log)
 		}
 		fs, err := findings.ParseTflintJSON("tflint.json", []byte(read(t, filepath.Join(out, "tflint.json"))))
