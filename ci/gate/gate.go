@@ -133,10 +133,24 @@ func Decide(a *plan.Analysis, p environment.Profile, opts Options) Decision {
 	case len(warns) > 0:
 		d.Verdict = Warn
 	}
-	d.Reasons = append(append(d.Reasons, blocks...), warns...)
+	d.Reasons = append(append(d.Reasons, atMost(blocks, "blocking")...), atMost(warns, "warning")...)
 	d.Outputs = outputs(a.Counts)
 	d.Outputs["verdict"] = string(d.Verdict)
 	return d
+}
+
+// MaxReasons bounds each of a decision's lists of reasons, blocking and warning: a plan that
+// deletes a thousand resources says so in twenty lines, not a thousand, which would crowd
+// the plan out of a summary (result.json lists every change).
+const MaxReasons = 20
+
+// atMost is reasons cut to MaxReasons, the last saying how many more there are.
+func atMost(reasons []string, what string) []string {
+	if len(reasons) <= MaxReasons {
+		return reasons
+	}
+	more := len(reasons) - (MaxReasons - 1)
+	return append(reasons[:MaxReasons-1:MaxReasons-1], fmt.Sprintf("… and %d more %s reasons of the same kinds: the plan's destructive changes and result.json list every change", more, what))
 }
 
 // renameHint is what a delete says when the same plan creates one object of its type: most

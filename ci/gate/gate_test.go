@@ -192,6 +192,24 @@ func TestRenameHint(t *testing.T) {
 	}
 }
 
+// A plan deleting many resources gives at most MaxReasons reasons, the last counting the
+// rest (real plan: a count of 30 dropped to 0).
+func TestDecideBoundsReasons(t *testing.T) {
+	w := tftest.New(t, map[string]string{"main.tf": "resource \"terraform_data\" \"n\" { count = 30 }\n"})
+	w.Init()
+	w.Apply()
+	w.Write("main.tf", "resource \"terraform_data\" \"n\" { count = 0 }\n")
+	a, err := plan.Analyze(bytes.NewReader(w.PlanJSON()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Decide(a, profile(t, environment.Prod, false), Options{})
+	if d.Verdict != Block || len(d.Reasons) != MaxReasons || !strings.HasPrefix(d.Reasons[MaxReasons-1], "… and 11 more blocking reasons") ||
+		d.Outputs["resources_to_destroy"] != "30" {
+		t.Errorf("decision %s, %d reasons, last %q, outputs %v", d.Verdict, len(d.Reasons), d.Reasons[len(d.Reasons)-1], d.Outputs)
+	}
+}
+
 func TestDecideOrdersAndCombines(t *testing.T) {
 	a := &plan.Analysis{
 		Errored: true,
