@@ -6,6 +6,7 @@
 package riskdiff
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -48,6 +49,7 @@ var Risky = map[string][]string{
 // Diff is one risky attribute of one change, its values rendered for a reviewer.
 type Diff struct {
 	Address   string
+	Type      string
 	Actions   string // e.g. "update", "create"
 	Attribute string
 	Before    string
@@ -94,7 +96,7 @@ func Read(planJSON io.Reader, masked []string) ([]Diff, error) {
 			if (b == f && f != unknown) || (b == none && (f == none || f == unknown)) {
 				continue
 			}
-			out = append(out, Diff{Address: rc.Address, Actions: actionWord(a), Attribute: attr, Before: b, After: f})
+			out = append(out, Diff{Address: rc.Address, Type: rc.Type, Actions: actionWord(a), Attribute: attr, Before: b, After: f})
 		}
 	}
 	return out, nil
@@ -188,6 +190,26 @@ func marked(m any) bool {
 	return false
 }
 
+// ranked orders the rows a reviewer must see first: what changes existing objects (updates,
+// then replaces) before what is created, and within each, every type and attribute once
+// before any twice, so three hundred new policies do not hide a widened security group.
+// The plan's order stands otherwise.
+func ranked(diffs []Diff) []Diff {
+	rank := map[string]int{"update": 0, "replace": 1, "create": 2}
+	nth := map[Diff]int{}
+	seen := map[string]int{}
+	for _, d := range diffs {
+		key := d.Actions + "\x00" + d.Type + "\x00" + d.Attribute
+		nth[d] = seen[key]
+		seen[key]++
+	}
+	out := slices.Clone(diffs)
+	slices.SortStableFunc(out, func(a, b Diff) int {
+		return cmp.Or(cmp.Compare(rank[a.Actions], rank[b.Actions]), cmp.Compare(nth[a], nth[b]))
+	})
+	return out
+}
+
 func actionWord(a tfjson.Actions) string {
 	switch {
 	case a.Replace():
@@ -199,12 +221,13 @@ func actionWord(a tfjson.Actions) string {
 	}
 }
 
-// Markdown is the summary section: one row per risky attribute, values in code spans; ""
-// when the plan changes none.
+// Markdown is the summary section: one row per risky attribute, values in code spans, at
+// most upTo rows (ranked); "" when the plan changes none.
 func Markdown(diffs []Diff, upTo int) string {
 	if len(diffs) == 0 {
 		return ""
 	}
+	diffs = ranked(diffs)
 	var b strings.Builder
 	b.WriteString("## Access and encryption changes\n\n")
 	b.WriteString("Who can reach what, as this plan changes it: read these before you approve.\n\n")

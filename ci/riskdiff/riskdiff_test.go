@@ -2,6 +2,7 @@ package riskdiff
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -135,6 +136,23 @@ resource "aws_iam_role" "partner" {
 	md := Markdown(diffs, 50)
 	if len(diffs) == 0 || strings.Contains(md, secretID) || !strings.Contains(md, `\"sts:ExternalId\":\"(sensitive)\"`) && !strings.Contains(md, `"sts:ExternalId":"(sensitive)"`) {
 		t.Errorf("the trust policy shows the external ID, or is not listed:\n%s", md)
+	}
+}
+
+// Cut to its rows, the table shows what changes existing objects first, and each type and
+// attribute once before any twice: three hundred new policies do not hide a widened group.
+func TestMarkdownRanksRows(t *testing.T) {
+	var diffs []Diff
+	for i := range 3 {
+		diffs = append(diffs, Diff{Address: fmt.Sprintf("aws_iam_policy.wide[%d]", i), Type: "aws_iam_policy", Actions: "create", Attribute: "policy", Before: none, After: `"s3:*"`})
+	}
+	diffs = append(diffs,
+		Diff{Address: "aws_security_group.admin", Type: "aws_security_group", Actions: "create", Attribute: "ingress", Before: none, After: `"0.0.0.0/0"`},
+		Diff{Address: "aws_security_group.web", Type: "aws_security_group", Actions: "update", Attribute: "ingress", Before: `"10.0.0.0/8"`, After: `"0.0.0.0/0"`})
+	md := Markdown(diffs, 3)
+	web, policy, admin := strings.Index(md, "aws_security_group.web"), strings.Index(md, "aws_iam_policy.wide[0]"), strings.Index(md, "aws_security_group.admin")
+	if web < 0 || policy < 0 || admin < 0 || web > policy || strings.Contains(md, "wide[1]") || !strings.Contains(md, "… 2 more in the plan.") {
+		t.Errorf("want the update, then one row of each created type, then the count:\n%s", md)
 	}
 }
 
