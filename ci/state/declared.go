@@ -23,7 +23,7 @@ var (
 	// placedAttrs are the backend settings init's -backend-config sets for every
 	// environment (BackendSettings), over whatever the block says; localAttrs name AWS
 	// config files, which the pipeline's containers do not have.
-	placedAttrs = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "bucket"}, {Name: "key"}, {Name: "region"},
+	placedAttrs = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "bucket"}, {Name: "key"}, {Name: "region"}, {Name: "dynamodb_table"},
 		{Name: "profile"}, {Name: "shared_config_files"}, {Name: "shared_credentials_files"}}}
 	localAttrs = []string{"profile", "shared_config_files", "shared_credentials_files"}
 )
@@ -109,32 +109,13 @@ func checkBackendFile(env environment.Name, b environment.Backend, name string, 
 		return fmt.Errorf("%s does not parse (%s): it names %s's backend for terraform init by hand, and the pipeline checks it names the same state as pipeline.yaml; fix it, or remove it", shown(name), diags.Error(), env)
 	}
 	attrs, _ := f.Body.JustAttributes()
-	pipeline := map[string]string{"bucket": b.Bucket, "key": b.Key, "region": b.Region, "dynamodb_table": b.DynamoDBTable}
-	var differ, yaml []string
-	for _, setting := range []string{"bucket", "key", "region", "dynamodb_table"} {
-		a, ok := attrs[setting]
-		if !ok {
-			continue
-		}
-		v, diags := a.Expr.Value(nil)
-		if diags.HasErrors() || !v.IsKnown() || v.IsNull() || v.Type() != cty.String {
-			continue
-		}
-		yaml = append(yaml, fmt.Sprintf("        %s: %s", setting, strconv.Quote(v.AsString())))
-		if got := v.AsString(); got != pipeline[setting] {
-			was := "none"
-			if pipeline[setting] != "" {
-				was = untrusted.Quote(pipeline[setting])
-			}
-			differ = append(differ, fmt.Sprintf("%s %s (the pipeline's: %s)", setting, untrusted.Quote(got), was))
-		}
-	}
+	differ, yaml, _ := compareSettings(b, attrs, nil)
 	if len(differ) == 0 {
 		return nil
 	}
 	return fmt.Errorf("%s sets %s: the pipeline would keep %s's state elsewhere than terraform init by hand does, and plan it from another state (every resource created again). "+
-		"To keep the state the file names, give pipeline.yaml:\n  environments:\n    %s:\n      backend:\n%s\nor change the file to the pipeline's settings",
-		shown(name), strings.Join(differ, ", "), env, env, strings.Join(yaml, "\n"))
+		"To keep the state the file names, give pipeline.yaml:\n%s\nor change the file to the pipeline's settings",
+		shown(name), strings.Join(differ, ", "), env, yamlFor(env, yaml))
 }
 
 // BackendBlocks are the backend and cloud blocks in the terraform blocks of one .tf or
@@ -176,32 +157,49 @@ func checkPlaced(env environment.Name, b environment.Backend, at string, body hc
 			return fmt.Errorf("%s: backend \"s3\" sets %s, but the pipeline's containers have no AWS config files: init would fail to find it. Leave it out; the pipeline gives the backend the caller's credentials (--aws-access-key-id, --aws-secret-access-key, --aws-session-token), or the emulator's", at, name)
 		}
 	}
-	want := map[string]string{"bucket": b.Bucket, "key": b.Key, "region": b.Region}
-	var differ []string
-	for _, name := range []string{"bucket", "key", "region"} {
-		a, ok := attrs.Attributes[name]
+	differ, yaml, err := compareSettings(b, attrs.Attributes, func(name string) error {
+		return fmt.Errorf("%s: backend \"s3\" sets %s to something other than a plain string: leave it out, the pipeline sets it for %s from pipeline.yaml", at, name, env)
+	})
+	if err != nil || len(differ) == 0 {
+		return err
+	}
+	return fmt.Errorf("%s: backend \"s3\" sets %s; init replaces these with %s's settings from pipeline.yaml (a lock table it keeps), so this run would not read the state the block points at. "+
+		"Leave them out of the block, and to keep the state it names give pipeline.yaml:\n%s",
+		at, strings.Join(differ, ", "), env, yamlFor(env, yaml))
+}
+
+// compareSettings are the backend settings among attrs (bucket, key, region, dynamodb_table)
+// that differ from b's, worded, and the pipeline.yaml lines of all of them; bad is the error
+// for a setting that is not a plain string, nil to pass over it.
+func compareSettings(b environment.Backend, attrs hcl.Attributes, bad func(name string) error) (differ, yaml []string, err error) {
+	pipeline := map[string]string{"bucket": b.Bucket, "key": b.Key, "region": b.Region, "dynamodb_table": b.DynamoDBTable}
+	for _, setting := range []string{"bucket", "key", "region", "dynamodb_table"} {
+		a, ok := attrs[setting]
 		if !ok {
 			continue
 		}
 		v, diags := a.Expr.Value(nil)
 		if diags.HasErrors() || !v.IsKnown() || v.IsNull() || v.Type() != cty.String {
-			return fmt.Errorf("%s: backend \"s3\" sets %s to something other than a plain string: leave it out, the pipeline sets it for %s from pipeline.yaml", at, name, env)
-		}
-		if got := v.AsString(); got != want[name] {
-			pipeline := "none yet"
-			if want[name] != "" {
-				pipeline = untrusted.Quote(want[name])
+			if bad != nil {
+				return nil, nil, bad(setting)
 			}
-			differ = append(differ, fmt.Sprintf("%s %s (the pipeline's: %s)", name, untrusted.Quote(got), pipeline))
+			continue
+		}
+		yaml = append(yaml, fmt.Sprintf("        %s: %s", setting, strconv.Quote(v.AsString())))
+		if got := v.AsString(); got != pipeline[setting] {
+			was := "none yet"
+			if pipeline[setting] != "" {
+				was = untrusted.Quote(pipeline[setting])
+			}
+			differ = append(differ, fmt.Sprintf("%s %s (the pipeline's: %s)", setting, untrusted.Quote(got), was))
 		}
 	}
-	if len(differ) == 0 {
-		return nil
-	}
-	return fmt.Errorf("%s: backend \"s3\" sets %s; init replaces these with %s's settings from pipeline.yaml, so this run would not read the state the block points at. "+
-		"Leave them out of the block and set backend.bucket, backend.key and backend.region in pipeline.yaml; "+
-		"to keep an existing state, copy it to a key that names %s (aws s3 cp s3://<bucket>/<old key> s3://<bucket>/%s/terraform.tfstate) and set environments.%s.backend.key to it",
-		at, strings.Join(differ, ", "), env, env, env, env)
+	return differ, yaml, nil
+}
+
+// yamlFor is pipeline.yaml's backend lines for env.
+func yamlFor(env environment.Name, lines []string) string {
+	return fmt.Sprintf("  environments:\n    %s:\n      backend:\n%s", env, strings.Join(lines, "\n"))
 }
 
 // CheckNoWorkspace refuses a configuration that reads terraform.workspace: the root

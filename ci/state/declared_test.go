@@ -27,6 +27,11 @@ func TestCheckDeclaredBackend(t *testing.T) {
 		{"the environment's own values", map[string]string{"main.tf": "terraform {\n  backend \"s3\" {\n    bucket = \"acme-state\"\n    key    = \"app/test/terraform.tfstate\"\n    region = \"us-east-1\"\n  }\n}\n"}, b, ""},
 		{"another key", map[string]string{"main.tf": "terraform {\n  backend \"s3\" {\n    bucket = \"acme-state\"\n    key    = \"x.tfstate\"\n  }\n}\n"}, b,
 			`main.tf:2: backend "s3" sets key "x.tfstate" (the pipeline's: "app/test/terraform.tfstate"); init replaces these with test's settings from pipeline.yaml`},
+		// The pipeline.yaml lines that keep the block's state come with it.
+		{"another key, and what to write", map[string]string{"main.tf": "terraform {\n  backend \"s3\" {\n    bucket = \"acme-state\"\n    key    = \"x.tfstate\"\n  }\n}\n"}, b,
+			"give pipeline.yaml:\n  environments:\n    test:\n      backend:\n        bucket: \"acme-state\"\n        key: \"x.tfstate\""},
+		{"a lock table pipeline.yaml does not name", map[string]string{"main.tf": "terraform {\n  backend \"s3\" {\n    dynamodb_table = \"terraform-locks\"\n  }\n}\n"}, b,
+			`main.tf:2: backend "s3" sets dynamodb_table "terraform-locks" (the pipeline's: none yet)`},
 		{"a bucket where pipeline.yaml has none", map[string]string{"main.tf": "terraform {\n  backend \"s3\" {\n    bucket = \"their-bucket\"\n    region = \"eu-west-1\"\n  }\n}\n"}, environment.Backend{Key: "test/terraform.tfstate"},
 			`main.tf:2: backend "s3" sets bucket "their-bucket" (the pipeline's: none yet), region "eu-west-1" (the pipeline's: none yet)`},
 		{"not a plain string", map[string]string{"main.tf": "terraform {\n  backend \"s3\" {\n    key = var.key\n  }\n}\n"}, b,
@@ -94,11 +99,11 @@ func TestCheckBackendFiles(t *testing.T) {
 			"      backend:\n        bucket: \"acme-state\"\n        key: \"legacy/app-test.tfstate\"\n        region: \"us-east-1\"\n",
 		}},
 		{name: "no pipeline.yaml backend yet", files: map[string]string{"infra/environments/test.tfbackend": legacy}, want: []string{
-			`bucket "acme-state" (the pipeline's: none), key "legacy/app-test.tfstate" (the pipeline's: none), region "us-east-1" (the pipeline's: none)`,
+			`bucket "acme-state" (the pipeline's: none yet), key "legacy/app-test.tfstate" (the pipeline's: none yet), region "us-east-1" (the pipeline's: none yet)`,
 		}},
 		{name: "a lock table the pipeline does not know", b: b,
 			files: map[string]string{"infra/environments/test.s3.tfbackend": same + "dynamodb_table = \"terraform-locks\"\n"},
-			want:  []string{`dynamodb_table "terraform-locks" (the pipeline's: none)`}},
+			want:  []string{`dynamodb_table "terraform-locks" (the pipeline's: none yet)`}},
 		{name: "a file that does not parse", b: b, files: map[string]string{"infra/environments/test.s3.tfbackend": "bucket = \n"},
 			want: []string{"infra/environments/test.s3.tfbackend does not parse"}},
 	} {
