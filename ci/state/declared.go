@@ -3,6 +3,7 @@ package state
 import (
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -61,7 +62,9 @@ func CheckDeclaredBackend(env environment.Name, b environment.Backend, files map
 			found = true
 			at := fmt.Sprintf("%s:%d", name, blk.DefRange.Start.Line)
 			if kind := BackendKind(blk); kind != `backend "s3"` {
-				return fmt.Errorf("%s declares %s, but the pipeline keeps %s's state in S3, described by pipeline.yaml: %s", at, kind, env, fix)
+				return fmt.Errorf("%s declares %s, but the pipeline keeps %s's state in S3, described by pipeline.yaml: %s. "+
+					"To bring the state it holds along, pull it once (terraform state pull > %s.tfstate, with the old backend) and, after the first init with the new one, push it (terraform state push %s.tfstate), or copy the object to the pipeline's key",
+					at, kind, env, fix, env, env)
 			}
 			if err := checkPlaced(env, b, at, blk.Body); err != nil {
 				return err
@@ -245,7 +248,9 @@ func workspaceReads(name string, src []byte) []string {
 	var at []string
 	hclsyntax.VisitAll(f.Body.(*hclsyntax.Body), func(n hclsyntax.Node) hcl.Diagnostics {
 		if e, ok := n.(*hclsyntax.ScopeTraversalExpr); ok && readsWorkspace(e.Traversal) {
-			at = append(at, fmt.Sprintf("%s:%d", shown(name), e.SrcRange.Start.Line))
+			if place := fmt.Sprintf("%s:%d", shown(name), e.SrcRange.Start.Line); !slices.Contains(at, place) {
+				at = append(at, place) // once a line, however many reads it holds
+			}
 		}
 		return nil
 	})

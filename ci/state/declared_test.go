@@ -182,6 +182,13 @@ func TestCheckNoWorkspace(t *testing.T) {
 	}
 }
 
+// Two reads on one line name the line once.
+func TestWorkspaceReadsOnceALine(t *testing.T) {
+	if got := workspaceReads("main.tf", []byte("locals {\n  x = \"${terraform.workspace}-${terraform.workspace}\"\n}\n")); len(got) != 1 || got[0] != "main.tf:2" {
+		t.Errorf("workspaceReads = %q, want [main.tf:2]", got)
+	}
+}
+
 func FuzzWorkspaceReads(f *testing.F) {
 	f.Add("main.tf", "locals {\n  prefix = \"app-${terraform.workspace}\"\n}\n")
 	f.Add("a\nb.tf", "output \"x\" {\n  value = terraform.workspace\n}\n")
