@@ -293,17 +293,10 @@ func TestTflintFallsBackToTheRepositorysConfig(t *testing.T) {
 	need(t, "tflint")
 	root, out := t.TempDir(), t.TempDir()
 	dir := filepath.Join(root, "infra")
-	for name, src := range map[string]string{
+	tftest.WriteFiles(t, root, map[string]string{
 		".tflint.hcl":   "rule \"terraform_unused_declarations\" {\n  enabled = false\n}\n",
 		"infra/main.tf": "variable \"unused\" {\n  type = string\n}\n",
-	} {
-		if err := os.MkdirAll(filepath.Dir(filepath.Join(root, name)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(root, name), []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	if code, log := run(t, dir, append(os.Environ(), "HOME="+t.TempDir()), Tflint(out, root)); code != 0 {
 		t.Fatalf("tflint: exit %d\n%s", code, log)
 	}

@@ -117,7 +117,7 @@ func checkBackendFile(env environment.Name, b environment.Backend, name string, 
 		return nil
 	}
 	return fmt.Errorf("%s sets %s: the pipeline would keep %s's state elsewhere than terraform init by hand does, and plan it from another state (every resource created again). "+
-		"To keep the state the file names, give pipeline.yaml:\n%s\nor change the file to the pipeline's settings",
+		"To keep the state the file names, give pipeline.yaml %s, or change the file to the pipeline's settings",
 		shown(name), strings.Join(differ, ", "), env, yamlFor(env, yaml))
 }
 
@@ -167,7 +167,7 @@ func checkPlaced(env environment.Name, b environment.Backend, at string, body hc
 		return err
 	}
 	return fmt.Errorf("%s: backend \"s3\" sets %s; init replaces these with %s's settings from pipeline.yaml (a lock table it keeps), so this run would not read the state the block points at. "+
-		"Leave them out of the block, and to keep the state it names give pipeline.yaml:\n%s",
+		"Leave them out of the block, and to keep the state it names give pipeline.yaml %s",
 		at, strings.Join(differ, ", "), env, yamlFor(env, yaml))
 }
 
@@ -188,7 +188,7 @@ func compareSettings(b environment.Backend, attrs hcl.Attributes, bad func(name 
 			}
 			continue
 		}
-		yaml = append(yaml, fmt.Sprintf("        %s: %s", setting, strconv.Quote(v.AsString())))
+		yaml = append(yaml, fmt.Sprintf("%s: %s", setting, strconv.Quote(v.AsString())))
 		if got := v.AsString(); got != pipeline[setting] {
 			was := "none yet"
 			if pipeline[setting] != "" {
@@ -200,9 +200,10 @@ func compareSettings(b environment.Backend, attrs hcl.Attributes, bad func(name 
 	return differ, yaml, nil
 }
 
-// yamlFor is pipeline.yaml's backend lines for env.
-func yamlFor(env environment.Name, lines []string) string {
-	return fmt.Sprintf("  environments:\n    %s:\n      backend:\n%s", env, strings.Join(lines, "\n"))
+// yamlFor is pipeline.yaml's backend settings for env, in YAML's flow style: one line, as
+// an error's every line is (a value cannot start a line of its own in a CI log).
+func yamlFor(env environment.Name, settings []string) string {
+	return fmt.Sprintf("environments: {%s: {backend: {%s}}}", env, strings.Join(settings, ", "))
 }
 
 // CheckNoWorkspace refuses a configuration that reads terraform.workspace: the root

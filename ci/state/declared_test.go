@@ -8,6 +8,7 @@ import (
 
 	"github.com/infrapipe/infrapipe/ci/changes"
 	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/internal/tftest"
 )
 
 func TestCheckDeclaredBackend(t *testing.T) {
@@ -29,7 +30,7 @@ func TestCheckDeclaredBackend(t *testing.T) {
 			`main.tf:2: backend "s3" sets key "x.tfstate" (the pipeline's: "app/test/terraform.tfstate"); init replaces these with test's settings from pipeline.yaml`},
 		// The pipeline.yaml lines that keep the block's state come with it.
 		{"another key, and what to write", map[string]string{"main.tf": "terraform {\n  backend \"s3\" {\n    bucket = \"acme-state\"\n    key    = \"x.tfstate\"\n  }\n}\n"}, b,
-			"give pipeline.yaml:\n  environments:\n    test:\n      backend:\n        bucket: \"acme-state\"\n        key: \"x.tfstate\""},
+			`give pipeline.yaml environments: {test: {backend: {bucket: "acme-state", key: "x.tfstate"}}}`},
 		{"a lock table pipeline.yaml does not name", map[string]string{"main.tf": "terraform {\n  backend \"s3\" {\n    dynamodb_table = \"terraform-locks\"\n  }\n}\n"}, b,
 			`main.tf:2: backend "s3" sets dynamodb_table "terraform-locks" (the pipeline's: none yet)`},
 		{"a bucket where pipeline.yaml has none", map[string]string{"main.tf": "terraform {\n  backend \"s3\" {\n    bucket = \"their-bucket\"\n    region = \"eu-west-1\"\n  }\n}\n"}, environment.Backend{Key: "test/terraform.tfstate"},
@@ -96,7 +97,7 @@ func TestCheckBackendFiles(t *testing.T) {
 		{name: "another environment's file is not read", files: map[string]string{"infra/environments/prod.s3.tfbackend": legacy}, b: b},
 		{name: "another key", files: map[string]string{"infra/environments/test.s3.tfbackend": legacy}, b: b, want: []string{
 			`infra/environments/test.s3.tfbackend sets key "legacy/app-test.tfstate" (the pipeline's: "infra/test/terraform.tfstate")`,
-			"      backend:\n        bucket: \"acme-state\"\n        key: \"legacy/app-test.tfstate\"\n        region: \"us-east-1\"\n",
+			`give pipeline.yaml environments: {test: {backend: {bucket: "acme-state", key: "legacy/app-test.tfstate", region: "us-east-1"}}}, or change`,
 		}},
 		{name: "no pipeline.yaml backend yet", files: map[string]string{"infra/environments/test.tfbackend": legacy}, want: []string{
 			`bucket "acme-state" (the pipeline's: none yet), key "legacy/app-test.tfstate" (the pipeline's: none yet), region "us-east-1" (the pipeline's: none yet)`,
@@ -109,15 +110,7 @@ func TestCheckBackendFiles(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			root := t.TempDir()
-			for name, data := range tt.files {
-				p := filepath.Join(root, filepath.FromSlash(name))
-				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
+			tftest.WriteFiles(t, root, tt.files)
 			read := func(name string) ([]byte, bool, error) {
 				data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(name)))
 				if os.IsNotExist(err) {
