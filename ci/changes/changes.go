@@ -35,6 +35,10 @@ var Pipeline = []string{".dagger/", "dagger.json", "ci/", "go.mod", "go.sum", ".
 // defaults (ci/stacks, environment.ParseInherited).
 const RepoConfig = "pipeline.yaml"
 
+// RepoTflint is the repository's tflint configuration, at its root: it lints every stack
+// without one of its own (ci/commands.Tflint).
+const RepoTflint = ".tflint.hcl"
+
 // ConfigPatterns match the names of the files Terraform reads as a module's configuration:
 // native syntax (.tf) and JSON syntax (.tf.json). IsConfigFile tells them apart from the
 // files among them Terraform ignores.
@@ -199,6 +203,8 @@ func Decide(t Tree, stackDir string, changed []string) (Decision, error) {
 			why = "in the stack"
 		case p == RepoConfig:
 			why = "the repository's pipeline.yaml, which the stack inherits"
+		case p == RepoTflint:
+			why = "the repository's .tflint.hcl, which lints a stack without its own"
 		case InPipeline(p):
 			why = "part of the pipeline"
 		default:

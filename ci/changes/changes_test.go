@@ -51,6 +51,7 @@ func TestDecide(t *testing.T) {
 		{"the stack's pipeline.yaml", []string{"docs/guide.md", "terraform/pipeline.yaml"}, true, "terraform/pipeline.yaml: in the stack"},
 		{"a nested module the stack uses", []string{"modules/network/subnets/main.tf"}, true, "in module modules/network/subnets, which the stack uses"},
 		{"the repository's pipeline.yaml", []string{"pipeline.yaml"}, true, "pipeline.yaml: the repository's pipeline.yaml, which the stack inherits"},
+		{"the repository's .tflint.hcl", []string{".tflint.hcl"}, true, ".tflint.hcl: the repository's .tflint.hcl, which lints a stack without its own"},
 		{"a module nobody uses", []string{"modules/unused/main.tf"}, false, ""},
 		{"the Dagger module", []string{".dagger/main.go"}, true, ".dagger/main.go: part of the pipeline"},
 		{"the workflow", []string{".github/workflows/infrastructure.yml"}, true, "part of the pipeline"},

@@ -25,6 +25,7 @@ import (
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	tagging "github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi"
 	tagtypes "github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi/types"
+	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/infrapipe/infrapipe/ci/environment"
@@ -275,7 +276,9 @@ func securityGroupNames(rs []Resource) {
 }
 
 // kmsKeyStates marks the keys scheduled for deletion, with one DescribeKey a key: neither
-// the tagging API nor ListKeys tells a key's state, and keys are few.
+// the tagging API nor ListKeys tells a key's state, and keys are few. A role without
+// kms:DescribeKey leaves the states unknown rather than failing discovery: the list of
+// resources is whole all the same.
 func kmsKeyStates(ctx context.Context, awsCfg aws.Config, rs []Resource) error {
 	var client *kms.Client
 	for i := range rs {
@@ -286,6 +289,10 @@ func kmsKeyStates(ctx context.Context, awsCfg aws.Config, rs []Resource) error {
 			client = kms.NewFromConfig(awsCfg)
 		}
 		out, err := client.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(rs[i].ARN)})
+		var api smithy.APIError
+		if errors.As(err, &api) && api.ErrorCode() == "AccessDeniedException" {
+			return nil
+		}
 		if err != nil {
 			return fmt.Errorf("KMS DescribeKey %s: %w", rs[i].ID, err)
 		}

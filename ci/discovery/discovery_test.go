@@ -3,6 +3,7 @@ package discovery_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"sort"
@@ -10,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/infrapipe/infrapipe/ci/discovery"
 	"github.com/infrapipe/infrapipe/ci/environment"
@@ -202,6 +205,51 @@ func (f *failAfter) Do(r *http.Request) (*http.Response, error) {
 		f.fail()
 	}
 	return f.next.Do(r)
+}
+
+// denyDescribeKey answers KMS DescribeKey as AWS does a role without kms:DescribeKey.
+type denyDescribeKey struct{ next http.Client }
+
+func (d *denyDescribeKey) Do(r *http.Request) (*http.Response, error) {
+	if r.Header.Get("X-Amz-Target") == "TrentService.DescribeKey" {
+		body := `{"__type":"AccessDeniedException","message":"User is not authorized to perform: kms:DescribeKey"}`
+		return &http.Response{StatusCode: http.StatusBadRequest, Header: http.Header{"Content-Type": {"application/x-amz-json-1.1"}},
+			Body: io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body)), Request: r}, nil
+	}
+	return d.next.Do(r)
+}
+
+// A key scheduled for deletion is told apart; without kms:DescribeKey its state is unknown,
+// and discovery still lists every resource.
+func TestDiscoverKMSKeyStates(t *testing.T) {
+	moto := mototest.Start(t)
+	seeded := discoverytest.New(moto.URL).Create(t,
+		discoverytest.Spec{Type: discovery.KMSKey, Name: "shop-prod-old", Tags: prod, PendingDeletion: true},
+		discoverytest.Spec{Type: discovery.SNSTopic, Name: "shop-prod-events", Tags: prod})
+	for _, tt := range []struct {
+		name   string
+		client aws.HTTPClient
+		state  string
+	}{
+		{"allowed", nil, "PendingDeletion"},
+		{"denied", &denyDescribeKey{}, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := discovery.Discover(context.Background(), discovery.Config{Project: "shop", Environment: "prod",
+				Endpoint: moto.URL, Credentials: discoverytest.Credentials, HTTPClient: tt.client})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Resources) != 2 {
+				t.Fatalf("discovered %d resources, want 2: %+v", len(res.Resources), res.Resources)
+			}
+			for _, r := range res.Resources {
+				if r.ID == seeded[0].ID && r.State != tt.state {
+					t.Errorf("key state %q, want %q", r.State, tt.state)
+				}
+			}
+		})
+	}
 }
 
 func TestDiscoverFailsMidRun(t *testing.T) {
