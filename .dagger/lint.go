@@ -76,9 +76,11 @@ func (m *Infra) lint(ctx context.Context, repo pipeline.Repo) (pipeline.Lint, er
 
 // tflint runs tflint and reads its JSON report through ci/findings.
 func (m *Infra) tflint(ctx context.Context) ([]findings.Finding, error) {
+	// Private sharing, as terraform()'s plugin cache: a lock a cancelled call left would hold
+	// every later lint.
 	report, err := m.onSource(m.TflintImage).
 		WithMountedCache("/tflint-plugins", dag.CacheVolume("infrapipe-tflint-plugins"), dagger.ContainerWithMountedCacheOpts{
-			Sharing: dagger.CacheSharingModeLocked,
+			Sharing: dagger.CacheSharingModePrivate,
 		}).
 		WithEnvVariable("TFLINT_PLUGIN_DIR", "/tflint-plugins").
 		WithExec(commands.Tflint("/out", srcMount)).

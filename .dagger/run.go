@@ -182,18 +182,20 @@ func (m *Infra) onSource(image string) *dagger.Container {
 // terraform is the Terraform image with the repository and the providers the configuration
 // needs. It touches no state, so the engine may cache it.
 //
-// Providers come from a cache volume shared by every run of every pipeline. Terraform's
-// plugin cache is not safe for concurrent writers, so the volume is mounted with locked
-// sharing for the one exec that installs providers (init without backend), and Terraform's
-// symlinks into the cache are replaced by copies before the volume is unmounted. Later
-// execs (plan, apply, validate) then run in parallel without holding the lock.
+// Providers come from a cache volume kept between runs. Terraform's plugin cache is not safe
+// for concurrent writers, so the volume is mounted with private sharing (an exec that finds
+// it in use gets an instance of its own) for the one exec that installs providers (init
+// without backend), and Terraform's symlinks into the cache are replaced by copies before
+// the volume is unmounted; later execs (plan, apply, validate) run without it. Not locked
+// sharing: a call cancelled during the install left the lock held in the engine, and every
+// later run waited on it for ever (seen on the engine; tflint's and Trivy's caches alike).
 func (m *Infra) terraform() *dagger.Container {
 	return m.onSource(m.TerraformImage).
 		WithEnvVariable("TF_IN_AUTOMATION", "1").
 		WithEnvVariable("TF_INPUT", "0").
 		WithEnvVariable("CHECKPOINT_DISABLE", "1").
 		WithMountedCache(pluginCache, dag.CacheVolume("infrapipe-terraform-plugins"), dagger.ContainerWithMountedCacheOpts{
-			Sharing: dagger.CacheSharingModeLocked,
+			Sharing: dagger.CacheSharingModePrivate,
 		}).
 		WithEnvVariable("TF_PLUGIN_CACHE_DIR", pluginCache).
 		WithExec(commands.InstallProviders()).

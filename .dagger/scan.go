@@ -96,7 +96,7 @@ func (m *Infra) checkov(ctx context.Context) ([]findings.Finding, error) {
 func (m *Infra) trivy(ctx context.Context) ([]findings.Finding, error) {
 	report, err := m.onSource(m.TrivyImage).
 		WithMountedCache("/trivy-cache", dag.CacheVolume("infrapipe-trivy"), dagger.ContainerWithMountedCacheOpts{
-			Sharing: dagger.CacheSharingModeLocked,
+			Sharing: dagger.CacheSharingModePrivate,
 		}).
 		WithDirectory("/out", dag.Directory()).
 		WithExec(commands.Trivy("/trivy-cache", "/out/trivy.json")).
