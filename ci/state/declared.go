@@ -166,7 +166,7 @@ func checkPlaced(env environment.Name, b environment.Backend, at string, body hc
 	if err != nil || len(differ) == 0 {
 		return err
 	}
-	return fmt.Errorf("%s: backend \"s3\" sets %s; init replaces these with %s's settings from pipeline.yaml (a lock table it keeps), so this run would not read the state the block points at. "+
+	return fmt.Errorf("%s: backend \"s3\" sets %s; the pipeline's init takes %s's backend from pipeline.yaml (a lock table it does not name stays the block's), so this run would not read the state, or lock with the table, the block names. "+
 		"Leave them out of the block, and to keep the state it names give pipeline.yaml %s",
 		at, strings.Join(differ, ", "), env, yamlFor(env, yaml))
 }

@@ -27,7 +27,7 @@ func TestCheckDeclaredBackend(t *testing.T) {
 		{"settings the pipeline leaves alone", map[string]string{"main.tf": "terraform {\n  backend \"s3\" {\n    encrypt = true\n    assume_role {\n      role_arn = \"arn:aws:iam::123456789012:role/state\"\n    }\n  }\n}\n"}, b, ""},
 		{"the environment's own values", map[string]string{"main.tf": "terraform {\n  backend \"s3\" {\n    bucket = \"acme-state\"\n    key    = \"app/test/terraform.tfstate\"\n    region = \"us-east-1\"\n  }\n}\n"}, b, ""},
 		{"another key", map[string]string{"main.tf": "terraform {\n  backend \"s3\" {\n    bucket = \"acme-state\"\n    key    = \"x.tfstate\"\n  }\n}\n"}, b,
-			`main.tf:2: backend "s3" sets key "x.tfstate" (the pipeline's: "app/test/terraform.tfstate"); init replaces these with test's settings from pipeline.yaml`},
+			`main.tf:2: backend "s3" sets key "x.tfstate" (the pipeline's: "app/test/terraform.tfstate"); the pipeline's init takes test's backend from pipeline.yaml`},
 		// The pipeline.yaml lines that keep the block's state come with it.
 		{"another key, and what to write", map[string]string{"main.tf": "terraform {\n  backend \"s3\" {\n    bucket = \"acme-state\"\n    key    = \"x.tfstate\"\n  }\n}\n"}, b,
 			`give pipeline.yaml environments: {test: {backend: {bucket: "acme-state", key: "x.tfstate"}}}`},

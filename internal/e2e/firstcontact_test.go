@@ -29,7 +29,7 @@ func TestRefusesBadStackFiles(t *testing.T) {
 		// init's -backend-config replaces the block's settings: a block pointing at an
 		// existing state would be planned from an empty one.
 		{"a backend key of its own", "versions.tf", `backend "s3" {}`, "backend \"s3\" {\n    key = \"x.tfstate\"\n  }", "plan",
-			`versions.tf:12: backend "s3" sets key "x.tfstate" (the pipeline's: "test/terraform.tfstate"); init replaces these`, ""},
+			`versions.tf:12: backend "s3" sets key "x.tfstate" (the pipeline's: "test/terraform.tfstate"); the pipeline's init takes test's backend from pipeline.yaml`, ""},
 		// Another backend failed init on settings of a file the user never wrote.
 		{"another backend", "versions.tf", `backend "s3" {}`, "backend \"gcs\" {\n    bucket = \"acme\"\n  }", "plan",
 			`versions.tf:12 declares backend "gcs", but the pipeline keeps test's state in S3`, ""},
