@@ -37,19 +37,27 @@ resource "terraform_data" "old" {}
 `
 	after := strings.Replace(strings.Replace(before, "engine-15", "engine-16", 1), `"v1"`, `"v2"`, 1)
 	after = strings.Replace(after, `resource "terraform_data" "old" {}`, `resource "terraform_data" "new" {}`, 1)
-	w := tftest.New(t, map[string]string{"main.tf": before})
-	w.Init()
-	w.Apply("-var=password=old-" + secret)
-	w.Write("main.tf", after)
-	a, err := plan.Analyze(bytes.NewReader(w.PlanJSON("-var=password=" + secret)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := changedPlan(t, before, after, "-var=password=old-"+secret, "-var=password="+secret)
 	p, err := environment.Default(env)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return NewResult(a, p, gate.Decide(a, p, gate.Options{}))
+}
+
+// changedPlan applies before (with applyVar), then analyses the plan of after (with
+// planVar): a real plan of a change, as real Terraform writes it.
+func changedPlan(t *testing.T, before, after, applyVar, planVar string) *plan.Analysis {
+	t.Helper()
+	w := tftest.New(t, map[string]string{"main.tf": before})
+	w.Init()
+	w.Apply(applyVar)
+	w.Write("main.tf", after)
+	a, err := plan.Analyze(bytes.NewReader(w.PlanJSON(planVar)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }
 
 func TestMarkdownRealPlan(t *testing.T) {
@@ -125,14 +133,7 @@ output "greeting" { value = "hello" }
 `
 	after := strings.Replace(before, `"hello"`, `"hello, world"`, 1) +
 		"output \"token\" {\n  value     = var.token\n  sensitive = true\n}\n"
-	w := tftest.New(t, map[string]string{"main.tf": before})
-	w.Init()
-	w.Apply("-var=token=" + secret)
-	w.Write("main.tf", after)
-	a, err := plan.Analyze(bytes.NewReader(w.PlanJSON("-var=token=" + secret)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := changedPlan(t, before, after, "-var=token="+secret, "-var=token="+secret)
 	p := mustProfile(t, environment.Prod)
 	r := NewResult(a, p, gate.Decide(a, p, gate.Options{}))
 	md := Markdown(r, "")
@@ -253,7 +254,7 @@ func TestMarkdownTruncates(t *testing.T) {
 			if n == 10 && cut != 0 {
 				t.Errorf("a small plan was cut")
 			}
-			if n == 10000 && (cut == 0 || !strings.Contains(md, "reasons not shown")) {
+			if n == 10000 && (cut == 0 || !strings.Contains(md, "… and 9981 more blocking reasons")) { // the gate's own cap
 				t.Errorf("a huge plan was not cut:\n%s", md[:500])
 			}
 		})
@@ -339,7 +340,14 @@ func TestMarkdownLongReasonsLeaveRoom(t *testing.T) {
 		a.Counts.Delete++
 	}
 	p := mustProfile(t, environment.Prod)
-	md := Markdown(NewResult(a, p, gate.Decide(a, p, gate.Options{})), "plan")
+	// The gate lists at most gate.MaxReasons; a decision with more (made by hand here) is
+	// cut by the summary itself.
+	d := gate.Decide(a, p, gate.Options{})
+	d.Reasons = nil
+	for i := range 5000 {
+		d.Reasons = append(d.Reasons, fmt.Sprintf("prod plan deletes terraform_data.n[%d]; rerun with --force-recreate to allow it", i))
+	}
+	md := Markdown(NewResult(a, p, d), "plan")
 	for _, want := range []string{"more reasons not shown", "| ⚠️ | <code>terraform_data.n[0]</code>", "more destructive changes not shown", "<details>", "more changes not shown", "</details>"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("summary lacks %q", want)
