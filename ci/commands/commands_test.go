@@ -259,53 +259,42 @@ resource "aws_security_group" "ssh" {
 }
 `
 
-// The stack's .tflint.hcl governs its local modules too: a rule it turns off does not
-// fire in them (real tflint, which otherwise lints each module with its own configuration).
-func TestTflintUsesTheStacksConfig(t *testing.T) {
+// Which .tflint.hcl lints a stack (real tflint): the stack's own governs its local modules
+// too (tflint otherwise lints each module with its own configuration, or none), and a stack
+// without one is linted under the repository root's. Either turns off a rule that would fire.
+func TestTflintConfig(t *testing.T) {
 	need(t, "tflint")
-	dir, out := t.TempDir(), t.TempDir()
-	for name, src := range map[string]string{
-		".tflint.hcl":       "rule \"terraform_unused_declarations\" {\n  enabled = false\n}\n",
-		"main.tf":           "variable \"unused\" {\n  type = string\n}\nmodule \"m\" {\n  source = \"./modules/m\"\n}\n",
-		"modules/m/main.tf": "variable \"name\" {\n  type    = string\n  default = \"x\"\n}\n",
+	const off = "rule \"terraform_unused_declarations\" {\n  enabled = false\n}\n"
+	for _, tt := range []struct {
+		name  string
+		files map[string]string // from the repository's root
+		stack string            // the Terraform directory
+		file  string            // where the findings must be judged by the configuration
+	}{
+		{"the stack's governs its modules", map[string]string{
+			"infra/.tflint.hcl":       off,
+			"infra/main.tf":           "variable \"unused\" {\n  type = string\n}\nmodule \"m\" {\n  source = \"./modules/m\"\n}\n",
+			"infra/modules/m/main.tf": "variable \"name\" {\n  type    = string\n  default = \"x\"\n}\n",
+		}, "infra", "modules/m/main.tf"},
+		{"the repository's serves a stack without one", map[string]string{
+			".tflint.hcl":   off,
+			"infra/main.tf": "variable \"unused\" {\n  type = string\n}\n",
+		}, "infra", "main.tf"},
 	} {
-		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if code, log := run(t, dir, append(os.Environ(), "HOME="+t.TempDir()), Tflint(out, t.TempDir())); code != 0 {
-		t.Fatalf("tflint: exit %d\n%s", code, log)
-	}
-	fs, err := findings.ParseTflintJSON("tflint.json", []byte(read(t, filepath.Join(out, "tflint.json"))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if hasFinding(fs, "terraform_unused_declarations", "modules/m/main.tf") || !hasFinding(fs, "terraform_required_version", "modules/m/main.tf") {
-		t.Errorf("findings %+v: want the module linted, under the stack's configuration", fs)
-	}
-}
-
-// A stack without its own .tflint.hcl is linted under the repository's, at its root.
-func TestTflintFallsBackToTheRepositorysConfig(t *testing.T) {
-	need(t, "tflint")
-	root, out := t.TempDir(), t.TempDir()
-	dir := filepath.Join(root, "infra")
-	tftest.WriteFiles(t, root, map[string]string{
-		".tflint.hcl":   "rule \"terraform_unused_declarations\" {\n  enabled = false\n}\n",
-		"infra/main.tf": "variable \"unused\" {\n  type = string\n}\n",
-	})
-	if code, log := run(t, dir, append(os.Environ(), "HOME="+t.TempDir()), Tflint(out, root)); code != 0 {
-		t.Fatalf("tflint: exit %d\n%s", code, log)
-	}
-	fs, err := findings.ParseTflintJSON("tflint.json", []byte(read(t, filepath.Join(out, "tflint.json"))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if hasFinding(fs, "terraform_unused_declarations", "main.tf") || !hasFinding(fs, "terraform_required_version", "main.tf") {
-		t.Errorf("findings %+v: want main.tf linted under the repository's configuration", fs)
+		t.Run(tt.name, func(t *testing.T) {
+			root, out := t.TempDir(), t.TempDir()
+			tftest.WriteFiles(t, root, tt.files)
+			if code, log := run(t, filepath.Join(root, tt.stack), append(os.Environ(), "HOME="+t.TempDir()), Tflint(out, root)); code != 0 {
+				t.Fatalf("tflint: exit %d\n%s", code, log)
+			}
+			fs, err := findings.ParseTflintJSON("tflint.json", []byte(read(t, filepath.Join(out, "tflint.json"))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if hasFinding(fs, "terraform_unused_declarations", tt.file) || !hasFinding(fs, "terraform_required_version", tt.file) {
+				t.Errorf("findings %+v: want %s linted, under the configuration", fs, tt.file)
+			}
+		})
 	}
 }
 
