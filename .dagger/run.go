@@ -343,10 +343,11 @@ func execFailure(err error) error {
 		return err
 	}
 	output := ee.Stderr + "\n" + ee.Stdout
+	msg := fmt.Sprintf("exit code %d:\n%s", ee.ExitCode, pipeline.Tail(output, 40))
 	if h := pipeline.Hint(output); h != "" {
-		return fmt.Errorf("exit code %d:\n%s\n%s", ee.ExitCode, pipeline.Tail(output, 40), h)
+		msg += "\n" + h
 	}
-	return fmt.Errorf("exit code %d:\n%s", ee.ExitCode, pipeline.Tail(output, 40))
+	return errors.New(msg)
 }
 
 // execQuiet is execAny for commands whose output can hold secrets (terraform output -json

@@ -16,7 +16,8 @@ import (
 )
 
 // varFiles are the run's variables files (pipeline.FindVarFiles): those Terraform loads by
-// itself, the environment's when the stack has one, and --tf-var-file. r.vars reads them once per run and checks them.
+// itself, the environment's when the stack has one, and --tf-var-file. r.vars reads them
+// once per run and checks them.
 func (r *run) varFiles(ctx context.Context) (pipeline.VarFiles, error) {
 	mount := ""
 	if r.m.TfVarFile != nil {

@@ -80,28 +80,21 @@ func VarFileCandidates(p environment.Profile) []string {
 // are kept, IsAutoLoaded), which are read and checked as well.
 func FindVarFiles(read environment.ReadFile, dir string, p environment.Profile, auto []string, secretPath string, secret []byte) (VarFiles, error) {
 	v := VarFiles{Dir: dir, Secret: secretPath, secretSrc: secret}
-	for _, name := range slices.Sorted(slices.Values(auto)) {
-		name = path.Base(name)
-		if !IsAutoLoaded(name) || slices.Contains(v.Auto, name) {
-			continue
+	var names []string // in the order Terraform loads them
+	for _, name := range auto {
+		if name = path.Base(name); IsAutoLoaded(name) && !slices.Contains(names, name) {
+			names = append(names, name)
 		}
+	}
+	slices.SortFunc(names, autoOrder)
+	for _, name := range names {
 		data, ok, err := read(path.Join(dir, name))
 		if err != nil {
 			return VarFiles{}, fmt.Errorf("read %s: %w", path.Join(dir, name), err)
 		}
 		if ok {
-			v.Auto = append(v.Auto, name)
-			v.auto = append(v.auto, data)
+			v.Auto, v.auto = append(v.Auto, name), append(v.auto, data)
 		}
-	}
-	// Keep the contents beside their names through the sort.
-	byName := map[string][]byte{}
-	for i, n := range v.Auto {
-		byName[n] = v.auto[i]
-	}
-	slices.SortFunc(v.Auto, autoOrder)
-	for i, n := range v.Auto {
-		v.auto[i] = byName[n]
 	}
 	for _, name := range VarFileCandidates(p) {
 		data, ok, err := read(path.Join(dir, name))
