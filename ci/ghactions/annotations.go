@@ -58,31 +58,27 @@ func Annotate(w io.Writer, fs []findings.Finding, opts AnnotateOptions) {
 	})
 	// Within a severity, each rule's first finding before any rule's second: a rule on a
 	// counted resource would otherwise take every slot, and hide the other rules.
-	nth := make([]int, len(active))
+	type ranked struct {
+		findings.Finding
+		nth int // the rule's findings before this one
+	}
+	rs := make([]ranked, len(active))
 	seen := map[string]int{}
 	for i, f := range active {
 		key := f.Tool + "\x00" + f.RuleID
-		nth[i] = seen[key]
+		rs[i] = ranked{f, seen[key]}
 		seen[key]++
 	}
-	order := make([]int, len(active))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(i, j int) int {
-		return cmp.Or(cmp.Compare(active[j].Severity, active[i].Severity), cmp.Compare(nth[i], nth[j]))
+	slices.SortStableFunc(rs, func(a, b ranked) int {
+		return cmp.Or(cmp.Compare(b.Severity, a.Severity), cmp.Compare(a.nth, b.nth))
 	})
-	sorted := make([]findings.Finding, len(active))
-	for k, i := range order {
-		sorted[k] = active[i]
-	}
-	active = sorted
 
 	action := githubactions.New(githubactions.WithWriter(w))
 	// One notice slot stays free for the line that says how many were left out.
 	capacity := map[string]int{"error": limit, "warning": limit, "notice": limit - 1}
 	left := 0
-	for _, f := range active {
+	for _, r := range rs {
+		f := r.Finding
 		level := "notice"
 		switch {
 		case f.Severity >= failAt:

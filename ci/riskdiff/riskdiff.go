@@ -196,17 +196,24 @@ func marked(m any) bool {
 // The plan's order stands otherwise.
 func ranked(diffs []Diff) []Diff {
 	rank := map[string]int{"update": 0, "replace": 1, "create": 2}
-	nth := map[Diff]int{}
+	type row struct {
+		Diff
+		nth int // the rows of its action, type and attribute before it
+	}
+	rows := make([]row, len(diffs))
 	seen := map[string]int{}
-	for _, d := range diffs {
+	for i, d := range diffs {
 		key := d.Actions + "\x00" + d.Type + "\x00" + d.Attribute
-		nth[d] = seen[key]
+		rows[i] = row{d, seen[key]}
 		seen[key]++
 	}
-	out := slices.Clone(diffs)
-	slices.SortStableFunc(out, func(a, b Diff) int {
-		return cmp.Or(cmp.Compare(rank[a.Actions], rank[b.Actions]), cmp.Compare(nth[a], nth[b]))
+	slices.SortStableFunc(rows, func(a, b row) int {
+		return cmp.Or(cmp.Compare(rank[a.Actions], rank[b.Actions]), cmp.Compare(a.nth, b.nth))
 	})
+	out := make([]Diff, len(rows))
+	for i, r := range rows {
+		out[i] = r.Diff
+	}
 	return out
 }
 
