@@ -37,6 +37,10 @@ type Options struct {
 	// ForceRecreate lets a prod plan delete or replace resources; a protected type's still
 	// warns that its data will be lost.
 	ForceRecreate bool
+	// Warnings are what the run knows of the plan besides the plan, such as an environment
+	// planned without its variables file (pipeline.VarFiles.Warnings): warnings among the
+	// plan's own.
+	Warnings []string
 }
 
 // Decision is the gate's verdict with its reasons and the plan's counts as GitHub outputs.
@@ -127,13 +131,15 @@ func Decide(a *plan.Analysis, p environment.Profile, opts Options) Decision {
 	if w := regionMismatch(a.Regions, p.Region, env); w != "" {
 		warn(w)
 	}
+	// Last and never cut: the cap's count names the plan's own kinds of reason.
+	warns = append(atMost(warns, "warning"), opts.Warnings...)
 	switch {
 	case len(blocks) > 0:
 		d.Verdict = Block
 	case len(warns) > 0:
 		d.Verdict = Warn
 	}
-	d.Reasons = append(append(d.Reasons, atMost(blocks, "blocking")...), atMost(warns, "warning")...)
+	d.Reasons = append(append(d.Reasons, atMost(blocks, "blocking")...), warns...)
 	d.Outputs = outputs(a.Counts)
 	d.Outputs["verdict"] = string(d.Verdict)
 	return d

@@ -210,6 +210,23 @@ func TestDecideBoundsReasons(t *testing.T) {
 	}
 }
 
+// Warnings from beside the plan (an environment without its variables file) warn among the
+// plan's own, last, and are never counted away by the cap (real plan of no changes).
+func TestDecideTakesWarningsFromBesideThePlan(t *testing.T) {
+	w := tftest.New(t, map[string]string{"main.tf": "resource \"terraform_data\" \"a\" {}\n"})
+	w.Init()
+	w.Apply()
+	a, err := plan.Analyze(bytes.NewReader(w.PlanJSON()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const why = "prod has no variables file (looked for environments/prod.tfvars)"
+	d := Decide(a, profile(t, environment.Prod, false), Options{Warnings: []string{why}})
+	if d.Verdict != Warn || !slices.Equal(d.Reasons, []string{why}) || d.Outputs["verdict"] != "warn" {
+		t.Errorf("decision %s %q, outputs %v; want a warning with the reason", d.Verdict, d.Reasons, d.Outputs)
+	}
+}
+
 func TestDecideOrdersAndCombines(t *testing.T) {
 	a := &plan.Analysis{
 		Errored: true,

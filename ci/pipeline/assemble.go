@@ -98,23 +98,6 @@ type PlanReport struct {
 	VarFiles []string
 }
 
-// Warn adds reasons that warn to the plan's decision, which then warns at least: what the
-// run knows of the plan besides the plan (VarFiles.Warnings).
-func (p *PlanReport) Warn(reasons ...string) {
-	if len(reasons) == 0 {
-		return
-	}
-	d := p.Decision
-	d.Reasons = append(slices.Clone(d.Reasons), reasons...)
-	d.Verdict = gate.Worse(d.Verdict, gate.Warn)
-	d.Outputs = maps.Clone(d.Outputs)
-	if d.Outputs == nil {
-		d.Outputs = map[string]string{}
-	}
-	d.Outputs["verdict"] = string(d.Verdict)
-	p.Decision = d
-}
-
 // Result is the plan's result.json (ci/report).
 func (p *PlanReport) Result() report.Result {
 	r := report.NewResult(p.Analysis, p.Profile, p.Decision)

@@ -18,9 +18,9 @@ const MaxRiskyRows = 30
 // Judge reads a plan (terraform show -json, and its text for plan.txt) of env through
 // ci/plan and ci/gate: the report's Sections start with its access and encryption changes
 // (ci/riskdiff), "" when there are none. masked (SecretValues) are hidden from both, as are
-// the values the plan marks sensitive. forceRecreate judges it as apply --force-recreate
-// would.
-func Judge(env environment.Name, profile environment.Profile, planJSON, text string, masked []string, forceRecreate bool) (*PlanReport, error) {
+// the values the plan marks sensitive. opts are the gate's (--force-recreate, warnings
+// from beside the plan).
+func Judge(env environment.Name, profile environment.Profile, planJSON, text string, masked []string, opts gate.Options) (*PlanReport, error) {
 	a, err := plan.Analyze(strings.NewReader(planJSON))
 	if err != nil {
 		return nil, fmt.Errorf("%s plan: %w", env, err)
@@ -37,7 +37,7 @@ func Judge(env environment.Name, profile environment.Profile, planJSON, text str
 	if err != nil {
 		return nil, fmt.Errorf("%s plan: %w", env, err)
 	}
-	d := gate.Decide(a, profile, gate.Options{ForceRecreate: forceRecreate})
+	d := gate.Decide(a, profile, opts)
 	d.Reasons = redactAll(d.Reasons, masked) // a check's message may interpolate a value
 	return &PlanReport{Analysis: a, Profile: profile, Decision: d,
 		Text: Redact(Redact(text, masked), longEnough(sensitive)), Sections: []string{riskdiff.Markdown(diffs, MaxRiskyRows)}}, nil

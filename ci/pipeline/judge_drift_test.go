@@ -70,7 +70,7 @@ func TestJudgeDrift(t *testing.T) {
 			if len(raw.Drift) != tt.drift {
 				t.Fatalf("the plan holds %d drifted resources, want %d (the provider's shape changed?): %+v", len(raw.Drift), tt.drift, raw.Drift)
 			}
-			rep, err := Judge(environment.Prod, profile(t, "prod"), string(js), "", nil, false)
+			rep, err := Judge(environment.Prod, profile(t, "prod"), string(js), "", nil, gate.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

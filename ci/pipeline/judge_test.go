@@ -73,7 +73,7 @@ func TestJudge(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			j, err := Judge(tc.env, profile, tc.planJSON(t), "terraform show output", nil, tc.forceRecreate)
+			j, err := Judge(tc.env, profile, tc.planJSON(t), "terraform show output", nil, gate.Options{ForceRecreate: tc.forceRecreate})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -107,7 +107,7 @@ func TestJudgeRefuses(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, js := range []string{"", "not json", `{"format_version": "1.2", "resource_changes": "nope"}`} {
-		if _, err := Judge(environment.Staging, profile, js, "", nil, false); err == nil || !strings.HasPrefix(err.Error(), "staging plan: ") {
+		if _, err := Judge(environment.Staging, profile, js, "", nil, gate.Options{}); err == nil || !strings.HasPrefix(err.Error(), "staging plan: ") {
 			t.Errorf("Judge(%q) = %v; want an error starting with \"staging plan: \"", js, err)
 		}
 	}
@@ -179,7 +179,7 @@ func TestJudgeMasksSensitiveValuesInText(t *testing.T) {
 	if !strings.Contains(text, `"hunter2-before-apply"`) {
 		t.Fatalf("Terraform no longer shows the old value in clear; the test needs another case:\n%s", text)
 	}
-	rep, err := Judge(environment.Test, profile(t, "test"), string(js), text, nil, false)
+	rep, err := Judge(environment.Test, profile(t, "test"), string(js), text, nil, gate.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

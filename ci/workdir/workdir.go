@@ -17,6 +17,7 @@ import (
 
 	"github.com/infrapipe/infrapipe/ci/commands"
 	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/gate"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
 	"github.com/infrapipe/infrapipe/ci/planstore"
 	"github.com/infrapipe/infrapipe/ci/state"
@@ -50,7 +51,7 @@ type Env struct {
 	// names for the summary (pipeline.VarFiles.Names).
 	PlanArgs []string
 	VarFiles []string
-	// Warnings are what the plan's decision adds as warnings (pipeline.VarFiles.Warnings).
+	// Warnings are what the gate adds to the plan's warnings (pipeline.VarFiles.Warnings).
 	Warnings []string
 	// Bucket opens the state bucket from the caller's process: backups, stored plans and
 	// the versioning check go through it, not through Terraform.
@@ -120,12 +121,11 @@ func Judge[D Dir[D]](ctx context.Context, d D, e Env, forceRecreate bool) (Judge
 	if err != nil {
 		return Judged[D]{}, err
 	}
-	rep, err := pipeline.Judge(e.Name, e.Profile, js, text, e.Masked, forceRecreate)
+	rep, err := pipeline.Judge(e.Name, e.Profile, js, text, e.Masked, gate.Options{ForceRecreate: forceRecreate, Warnings: e.Warnings})
 	if err != nil {
 		return Judged[D]{}, err
 	}
 	rep.VarFiles = e.VarFiles
-	rep.Warn(e.Warnings...)
 	return Judged[D]{Dir: d, Report: rep, JSON: js}, nil
 }
 
