@@ -46,6 +46,11 @@ type Infra struct {
 	// Terraform variables that must not live in the repository, as a tfvars file.
 	// +private
 	TfVarFile *dagger.Secret
+	// git's credentials for private module sources, and the sites they are for (not secret).
+	// +private
+	GitCredentials *dagger.Secret
+	// +private
+	GitSites []string
 	// The caller's AWS credentials, for every function that reaches AWS.
 	// +private
 	AwsAccessKeyID *dagger.Secret
@@ -130,6 +135,13 @@ func New(
 	// declare those variables sensitive so Terraform masks them in plans.
 	// +optional
 	tfVarFile *dagger.Secret,
+	// Tokens for private module sources that Terraform fetches with git, in git's
+	// credential-store format: one https://<user>:<token>@<host> a line, e.g.
+	// env:GIT_CREDENTIALS holding https://x-access-token:<token>@github.com. The ssh sources
+	// of those hosts are fetched over HTTPS with the same token (the containers hold no SSH
+	// key); the tokens are masked like --tf-var-file's values.
+	// +optional
+	gitCredentials *dagger.Secret,
 	// AWS access key ID, e.g. env:AWS_ACCESS_KEY_ID. Credentials reach containers only as
 	// secret variables; an empty one counts as not given.
 	// +optional
@@ -152,12 +164,19 @@ func New(
 	if awsSessionToken, err = given(ctx, "aws-session-token", awsSessionToken); err != nil {
 		return nil, err
 	}
+	if gitCredentials, err = given(ctx, "git-credentials", gitCredentials); err != nil {
+		return nil, err
+	}
+	git, err := readGitCredentials(ctx, gitCredentials)
+	if err != nil {
+		return nil, err
+	}
 	setup, err := pipeline.Configure(pipeline.Settings{
 		TerraformDir: terraformDir, TerraformVersion: terraformVersion, TerraformImage: terraformImage,
 		TflintImage: tflintImage, CheckovImage: checkovImage, TrivyImage: trivyImage, OpaImage: opaImage,
 		InfracostImage: infracostImage, ComplianceImage: terraformComplianceImage, MotoImage: motoImage,
 		Region: region, EmulateAWS: emulateAws, AWSEmulator: awsEmulator != nil, TfVarFile: tfVarFile != nil,
-		AWSEmulatorPort: awsEmulatorPort, AWSAccessKeyID: awsAccessKeyID != nil, AWSSecretAccessKey: awsSecretAccessKey != nil,
+		GitCredentials: gitCredentials != nil, AWSEmulatorPort: awsEmulatorPort, AWSAccessKeyID: awsAccessKeyID != nil, AWSSecretAccessKey: awsSecretAccessKey != nil,
 	}, pipeline.Defaults)
 	if err != nil {
 		return nil, err
@@ -176,6 +195,8 @@ func New(
 		MotoImage:        motoImage,
 		Region:           region,
 		TfVarFile:        tfVarFile,
+		GitCredentials:   gitCredentials,
+		GitSites:         git.Sites,
 		EmulatorPort:     setup.EmulatorPort,
 		Options:          setup.Options,
 		Warning:          setup.Warning,

@@ -33,7 +33,7 @@ func newInfra(t *testing.T, set func(*constructorArgs)) *Infra {
 		set(&a)
 	}
 	m, err := New(t.Context(), nil, a.terraformDir, a.terraformVersion, a.terraformImage, a.tflintImage, a.checkovImage, a.trivyImage,
-		a.opaImage, a.infracostImage, a.complianceImage, a.motoImage, a.region, false, a.emulator, a.emulatorPort, nil, nil, nil, nil)
+		a.opaImage, a.infracostImage, a.complianceImage, a.motoImage, a.region, false, a.emulator, a.emulatorPort, nil, nil, nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/infrapipe/infrapipe/ci/changes"
 	"github.com/infrapipe/infrapipe/ci/commands"
 	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/gitauth"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
 	"github.com/infrapipe/infrapipe/ci/state"
 )
@@ -53,8 +54,8 @@ type run struct {
 	// (state.CheckNoWorkspace).
 	noWorkspace func() error
 	// secretSrc is --tf-var-file's contents, read once ("" when not given), and masked
-	// its values (pipeline.SecretValues): the engine scrubs them from every Terraform
-	// container's output, and plan.txt and apply.log are redacted.
+	// its values and --git-credentials' tokens (pipeline.SecretValues): the engine scrubs
+	// them from every Terraform container's output, and every report is redacted.
 	secretSrc string
 	masked    []string
 }
@@ -84,7 +85,11 @@ func (m *Infra) newRun(ctx context.Context, env string) (*run, error) {
 	if r.secretSrc, err = plaintext(ctx, "tf-var-file", m.TfVarFile); err != nil {
 		return nil, err
 	}
-	r.masked = pipeline.SecretValues([]byte(r.secretSrc))
+	git, err := readGitCredentials(ctx, m.GitCredentials)
+	if err != nil {
+		return nil, err
+	}
+	r.masked = pipeline.SecretValues([]byte(r.secretSrc), git.Tokens...)
 	if m.Emulator != nil {
 		if r.emulator, err = m.Emulator.Start(ctx); err != nil {
 			return nil, fmt.Errorf("start the AWS emulator: %w", err)
@@ -190,7 +195,7 @@ func (m *Infra) onSource(image string) *dagger.Container {
 // sharing: a call cancelled during the install left the lock held in the engine, and every
 // later run waited on it for ever (seen on the engine; tflint's and Trivy's caches alike).
 func (m *Infra) terraform() *dagger.Container {
-	return m.onSource(m.TerraformImage).
+	return m.withGitCredentials(m.onSource(m.TerraformImage)).
 		WithEnvVariable("TF_IN_AUTOMATION", "1").
 		WithEnvVariable("TF_INPUT", "0").
 		WithEnvVariable("CHECKPOINT_DISABLE", "1").
@@ -201,6 +206,31 @@ func (m *Infra) terraform() *dagger.Container {
 		WithExec(commands.InstallProviders()).
 		WithoutEnvVariable("TF_PLUGIN_CACHE_DIR").
 		WithoutMount(pluginCache)
+}
+
+// gitCredentialsFile is where --git-credentials is mounted: a secret mount, never a layer.
+const gitCredentialsFile = "/run/secrets/infrapipe/git-credentials"
+
+// withGitCredentials gives git in ctr --git-credentials (ci/gitauth.Env), when given, for
+// Terraform's module downloads.
+func (m *Infra) withGitCredentials(ctr *dagger.Container) *dagger.Container {
+	if m.GitCredentials == nil {
+		return ctr
+	}
+	ctr = ctr.WithMountedSecret(gitCredentialsFile, m.GitCredentials)
+	for _, v := range gitauth.Env(gitCredentialsFile, m.GitSites) {
+		ctr = ctr.WithEnvVariable(v.Name, v.Value)
+	}
+	return ctr
+}
+
+// readGitCredentials reads and checks --git-credentials (ci/gitauth); zero when not given.
+func readGitCredentials(ctx context.Context, s *dagger.Secret) (gitauth.Credentials, error) {
+	text, err := plaintext(ctx, "git-credentials", s)
+	if err != nil || s == nil {
+		return gitauth.Credentials{}, err
+	}
+	return gitauth.Parse(text)
 }
 
 // container is the Terraform container of this run: credentials, region, the emulator when

@@ -11,8 +11,12 @@ import (
 	"github.com/infrapipe/infrapipe/ci/internal/untrusted"
 )
 
-// secretVarsEnv is the variable that reproduce lines read --tf-var-file from.
-const secretVarsEnv = "SECRET_TFVARS"
+// secretVarsEnv and gitCredentialsEnv are the variables that reproduce lines read
+// --tf-var-file and --git-credentials from.
+const (
+	secretVarsEnv     = "SECRET_TFVARS"
+	gitCredentialsEnv = "GIT_CREDENTIALS"
+)
 
 // Settings are the module constructor's options as the call gave them, defaults filled in
 // by `dagger call`. A secret or a service is only given or not: no line ever shows one.
@@ -23,7 +27,7 @@ type Settings struct {
 	TerraformImage                                                  string
 	TflintImage, CheckovImage, TrivyImage, OpaImage, InfracostImage string
 	ComplianceImage, MotoImage, Region                              string
-	EmulateAWS, AWSEmulator, TfVarFile                              bool
+	EmulateAWS, AWSEmulator, TfVarFile, GitCredentials              bool
 	AWSEmulatorPort                                                 int
 	// AWSAccessKeyID and AWSSecretAccessKey say whether each was given (and not empty).
 	AWSAccessKeyID, AWSSecretAccessKey bool
@@ -113,6 +117,9 @@ func Configure(s, defaults Settings) (Setup, error) {
 	if s.TfVarFile {
 		// A secret is named, never shown: the reader passes their own file the same way.
 		setup.Options = append(setup.Options, "--tf-var-file=env:"+secretVarsEnv)
+	}
+	if s.GitCredentials {
+		setup.Options = append(setup.Options, "--git-credentials=env:"+gitCredentialsEnv)
 	}
 	if s.AWSEmulator {
 		// A service cannot be named on a command line; the reader substitutes their own.

@@ -61,6 +61,8 @@ func TestConfigure(t *testing.T) {
 			Setup{TerraformDir: "terraform", TerraformImage: "hashicorp/terraform:1.11.4"}, ""},
 		{"secret variables are named by their variable", func(s *Settings) { s.TfVarFile = true },
 			Setup{TerraformDir: "terraform", TerraformImage: "hashicorp/terraform:1.11.4", Options: []string{"--tf-var-file=env:SECRET_TFVARS"}}, ""},
+		{"git credentials too", func(s *Settings) { s.TfVarFile, s.GitCredentials = true, true },
+			Setup{TerraformDir: "terraform", TerraformImage: "hashicorp/terraform:1.11.4", Options: []string{"--tf-var-file=env:SECRET_TFVARS", "--git-credentials=env:GIT_CREDENTIALS"}}, ""},
 		{"both emulators", func(s *Settings) { s.EmulateAWS, s.AWSEmulator = true, true }, Setup{},
 			"--emulate-aws starts its own emulator and --aws-emulator passes one in: give one of them"},
 		{"directory above the source", func(s *Settings) { s.TerraformDir = "../infra" }, Setup{},

@@ -96,7 +96,7 @@ func TestStepFailedHints(t *testing.T) {
 		{"a required_version this Terraform does not meet", map[string]string{"main.tf": "terraform {\n  required_version = \">= 99.0\"\n}\n"}, false,
 			"pass --terraform-version=<a version it allows>"},
 		{"a module from a host the containers cannot reach", map[string]string{"main.tf": "module \"labels\" {\n  source = \"git::https://git.invalid/labels.git\"\n}\n"}, false,
-			"vendor the module into the repository"},
+			"pass --git-credentials=env:GIT_CREDENTIALS"},
 		{"a lock file without this platform's checksum", map[string]string{"main.tf": aws, ".terraform.lock.hcl": lock(version, "h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")}, true,
 			"terraform providers lock -platform=linux_amd64"},
 		{"a lock file selecting a version not to be had", map[string]string{"main.tf": aws, ".terraform.lock.hcl": lock("5.1.0", "h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")}, true,

@@ -24,36 +24,38 @@ const MinMasked = 8
 const Masked = "(sensitive value)"
 
 // SecretValues are the string values --tf-var-file sets (its strings, and the strings in
-// its lists, maps and objects) of MinMasked characters or more, each in every form it takes
-// in what the tools and the reports write (forms), longest first. The file is a secret, so
-// all of it is kept out of what the pipeline writes and logs: Terraform shows a sensitive
-// value in clear where it loses the mark (a terraform_data's output, on destroy), and a
-// value whose variable the stack forgot to declare sensitive everywhere. A file that does
-// not parse gives what it can; CheckSecretVarFile refuses it.
-func SecretValues(src []byte) []string {
-	f, _ := hclsyntax.ParseConfig(src, SecretVarFile, hcl.InitialPos)
-	if f == nil {
-		return nil
-	}
-	body, ok := f.Body.(*hclsyntax.Body)
-	if !ok {
-		return nil
+// its lists, maps and objects) and the other secrets given (more: the git tokens of
+// --git-credentials), of MinMasked characters or more, each in every form it takes in what
+// the tools and the reports write (forms), longest first. The file is a secret, so all of
+// it is kept out of what the pipeline writes and logs: Terraform shows a sensitive value in
+// clear where it loses the mark (a terraform_data's output, on destroy), and a value whose
+// variable the stack forgot to declare sensitive everywhere. A file that does not parse
+// gives what it can; CheckSecretVarFile refuses it.
+func SecretValues(src []byte, more ...string) []string {
+	secrets := slices.Clone(more)
+	if f, _ := hclsyntax.ParseConfig(src, SecretVarFile, hcl.InitialPos); f != nil {
+		if body, ok := f.Body.(*hclsyntax.Body); ok {
+			for _, a := range body.Attributes {
+				v, _ := a.Expr.Value(nil)
+				_ = cty.Walk(v, func(_ cty.Path, v cty.Value) (bool, error) {
+					if v.IsKnown() && !v.IsNull() && v.Type() == cty.String {
+						secrets = append(secrets, v.AsString())
+					}
+					return v.IsKnown() && !v.IsNull(), nil
+				})
+			}
+		}
 	}
 	var values []string
-	for _, a := range body.Attributes {
-		v, _ := a.Expr.Value(nil)
-		_ = cty.Walk(v, func(_ cty.Path, v cty.Value) (bool, error) {
-			if v.IsKnown() && !v.IsNull() && v.Type() == cty.String {
-				if s := v.AsString(); len(s) >= MinMasked {
-					for _, f := range forms(s) {
-						if len(f) >= MinMasked && !slices.Contains(values, f) {
-							values = append(values, f)
-						}
-					}
-				}
+	for _, s := range secrets {
+		if len(s) < MinMasked {
+			continue
+		}
+		for _, f := range forms(s) {
+			if len(f) >= MinMasked && !slices.Contains(values, f) {
+				values = append(values, f)
 			}
-			return v.IsKnown() && !v.IsNull(), nil
-		})
+		}
 	}
 	slices.SortFunc(values, func(a, b string) int { return len(b) - len(a) })
 	return values
