@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/infrapipe/infrapipe/ci/internal/tftest"
 	"github.com/infrapipe/infrapipe/internal/gittest"
 )
 
@@ -129,7 +130,7 @@ func TestTerraformFetchesPrivateModule(t *testing.T) {
 					env = append(env, v.Name+"="+v.Value)
 				}
 			}
-			cmd := exec.Command("terraform", "init", "-input=false", "-no-color", "-backend=false")
+			cmd := exec.Command(tftest.Binary(t), "init", "-input=false", "-no-color", "-backend=false")
 			cmd.Dir, cmd.Env = dir, env
 			out, err := cmd.CombinedOutput()
 			if tt.ok {

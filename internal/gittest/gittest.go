@@ -16,15 +16,12 @@ import (
 )
 
 // Serve commits files (path → contents) to a bare repository modules.git, tags the commit
-// v1, and serves it on
-// addr (e.g. 127.0.0.1:0) to user with token only. It returns the host:port it listens on;
-// the server stops with the test.
+// v1, and serves it on addr (e.g. 127.0.0.1:0) to user with token only. It returns the
+// host:port it listens on; the server stops with the test.
 func Serve(t *testing.T, addr, user, token string, files map[string]string) string {
 	t.Helper()
-	for _, tool := range []string{"git", "terraform"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not on PATH", tool)
-		}
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git not on PATH")
 	}
 	work, root := t.TempDir(), t.TempDir()
 	for name, data := range files {
