@@ -15,8 +15,8 @@ import (
 
 // TestWorkflowPipelineCall runs the exact `dagger call` of the caller workflow's Pipeline
 // step on the engine, with the values GitHub would give it: a push to main and a pull
-// request, an Infracost key and a session token that the repository does not have (GitHub
-// passes them as empty variables). Only the stack and the emulator are added in front.
+// request, an Infracost key, a session token and git credentials that the repository does
+// not have (GitHub passes them as empty variables). Only the stack and the emulator are added in front.
 func TestWorkflowPipelineCall(t *testing.T) {
 	requireEngine(t)
 	t.Parallel()
@@ -41,7 +41,7 @@ func TestWorkflowPipelineCall(t *testing.T) {
 				"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "o/r", "GITHUB_RUN_ID": "1",
 			}
 			args := append(append(s.Ctor(), moto.Ctor()...), expand(argv, vars)...)
-			secrets := []string{"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_SESSION_TOKEN=", "INFRACOST_API_KEY=", "NOTIFY_WEBHOOKS="}
+			secrets := []string{"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_SESSION_TOKEN=", "INFRACOST_API_KEY=", "NOTIFY_WEBHOOKS=", "GIT_CREDENTIALS="}
 			// The call exports to ./reports, relative to where dagger runs: point it at a
 			// temporary directory instead.
 			dir := filepath.Join(t.TempDir(), "reports")
