@@ -310,7 +310,7 @@ func TestWorkflowPipelineStep(t *testing.T) {
 				t.Errorf("step exit %d, want dagger's %d", code, tt.exit)
 			}
 			want := []string{"--progress=plain", "call", "--region=eu-west-1", "--aws-access-key-id=env:AWS_ACCESS_KEY_ID",
-				"--aws-secret-access-key=env:AWS_SECRET_ACCESS_KEY", "--aws-session-token=env:AWS_SESSION_TOKEN", "pipeline", "--report-on-failure",
+				"--aws-secret-access-key=env:AWS_SECRET_ACCESS_KEY", "--aws-session-token=env:AWS_SESSION_TOKEN", "--git-credentials=env:GIT_CREDENTIALS", "pipeline", "--report-on-failure",
 				"--changed-files=./changed.txt", "--github-event-name=workflow_dispatch", "--github-ref=refs/heads/main",
 				"--github-event=/runner/_temp/event.json", "--requested-env=" + hostile,
 				"--project=" + tt.project, "--infracost-api-key=env:INFRACOST_API_KEY",
