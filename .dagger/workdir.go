@@ -6,6 +6,8 @@ import (
 
 	"dagger/infra/internal/dagger"
 
+	"github.com/infrapipe/infrapipe/ci/gate"
+	"github.com/infrapipe/infrapipe/ci/livecheck"
 	"github.com/infrapipe/infrapipe/ci/state"
 	"github.com/infrapipe/infrapipe/ci/workdir"
 )
@@ -49,7 +51,17 @@ func (d tfDir) file(name string) *dagger.File { return d.ctr.File(path.Join(outD
 // stateEnv is the run's environment as ci/workdir's sequences take it, without the plan
 // flags: enough for everything but a plan.
 func (r *run) stateEnv() workdir.Env {
-	return workdir.Env{Name: r.env, Profile: r.profile, Bucket: r.stateBucket, Masked: r.masked}
+	return workdir.Env{Name: r.env, Profile: r.profile, Bucket: r.stateBucket, Masked: r.masked, Taken: r.namesTaken}
+}
+
+// namesTaken asks the account, from this module's own process, which of a plan's creates
+// name an object that already exists (ci/livecheck.TakenIn), for the gate.
+func (r *run) namesTaken(ctx context.Context, planJSON []byte) ([]gate.Taken, error) {
+	endpoint, err := r.processAWS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return livecheck.TakenIn(ctx, r.region(), endpoint, planJSON)
 }
 
 // planning is the run's initialized container and its environment with every plan's flags:

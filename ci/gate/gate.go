@@ -41,6 +41,16 @@ type Options struct {
 	// planned without its variables file (pipeline.VarFiles.Warnings): warnings among the
 	// plan's own.
 	Warnings []string
+	// Taken are the plan's creates whose name an object in the account already has,
+	// outside the state (livecheck.Taken): each blocks.
+	Taken []Taken
+}
+
+// Taken is a create whose name is already an object's in the account.
+type Taken struct {
+	Address, Type, Name string
+	// Effect is what the create would do to it, e.g. "PutMetricAlarm would overwrite it".
+	Effect string
 }
 
 // Decision is the gate's verdict with its reasons and the plan's counts as GitHub outputs.
@@ -72,6 +82,8 @@ type Decision struct {
 //     reaches the summary instead of only the log.
 //   - Providers that all name another region than the pipeline's are a warning everywhere:
 //     discovery and the post-deploy checks would look in the wrong one.
+//   - A create whose name an object in the account already has (Options.Taken) blocks
+//     everywhere: the apply would fail on it part-way, or take the object over.
 func Decide(a *plan.Analysis, p environment.Profile, opts Options) Decision {
 	d := Decision{Env: p.Name, Verdict: Pass, Reasons: []string{}}
 	var blocks, warns []string
@@ -120,6 +132,11 @@ func Decide(a *plan.Analysis, p environment.Profile, opts Options) Decision {
 			warn(fmt.Sprintf("%s plan forgets %s: it stays in the cloud but Terraform no longer manages it; "+
 				"import it elsewhere or delete it by hand", env, c.Address))
 		}
+	}
+	for _, t := range opts.Taken {
+		block(fmt.Sprintf("%s plan creates %s, but %s %s already exists in the account, outside this state: %s; "+
+			"adopt it (import --env=%s --project=<its Project tag>, or an import block), or give it another name",
+			env, t.Address, t.Type, untrusted.Quote(t.Name), t.Effect, env))
 	}
 	for _, c := range a.Drift {
 		warn(fmt.Sprintf("%s changed outside Terraform (%s); this apply overwrites that change: "+

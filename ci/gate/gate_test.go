@@ -227,6 +227,29 @@ func TestDecideTakesWarningsFromBesideThePlan(t *testing.T) {
 	}
 }
 
+// A create whose name the account already has (livecheck.Taken asks) blocks in every
+// environment, test too, naming the object and the way to adopt it (real plan of a create).
+func TestDecideBlocksTakenNames(t *testing.T) {
+	w := tftest.New(t, map[string]string{"main.tf": "resource \"terraform_data\" \"a\" {}\n"})
+	w.Init()
+	a, err := plan.Analyze(bytes.NewReader(w.PlanJSON()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	taken := Taken{Address: "aws_sns_topic.alerts", Type: "aws_sns_topic", Name: "shop-alerts", Effect: "CreateTopic would hand back the existing topic"}
+	for _, env := range []environment.Name{environment.Test, environment.Prod} {
+		d := Decide(a, profile(t, env, false), Options{Taken: []Taken{taken}})
+		want := string(env) + ` plan creates aws_sns_topic.alerts, but aws_sns_topic "shop-alerts" already exists in the account, outside this state: ` +
+			"CreateTopic would hand back the existing topic; adopt it (import --env=" + string(env)
+		if d.Verdict != Block || len(d.Reasons) != 1 || !strings.HasPrefix(d.Reasons[0], want) {
+			t.Errorf("%s: decision %s %q, want a block starting %q", env, d.Verdict, d.Reasons, want)
+		}
+	}
+	if d := Decide(a, profile(t, environment.Test, false), Options{}); d.Verdict != Pass {
+		t.Errorf("without taken names: %s %q", d.Verdict, d.Reasons)
+	}
+}
+
 func TestDecideOrdersAndCombines(t *testing.T) {
 	a := &plan.Analysis{
 		Errored: true,

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -59,6 +60,9 @@ type Env struct {
 	// Masked are the secret variable file's values (pipeline.SecretValues), redacted from
 	// plan.txt: Terraform shows a sensitive value in clear where it loses the mark.
 	Masked []string
+	// Taken asks the account which of a plan's creates name an object that already exists
+	// (livecheck.Taken), for the gate; nil asks nothing. When it cannot ask, the plan warns.
+	Taken func(ctx context.Context, planJSON []byte) ([]gate.Taken, error)
 }
 
 // Judged is a plan made or shown in Dir, read and judged by pipeline.Judge. Dir holds its
@@ -121,7 +125,14 @@ func Judge[D Dir[D]](ctx context.Context, d D, e Env, forceRecreate bool) (Judge
 	if err != nil {
 		return Judged[D]{}, err
 	}
-	rep, err := pipeline.Judge(e.Name, e.Profile, js, text, e.Masked, gate.Options{ForceRecreate: forceRecreate, Warnings: e.Warnings})
+	opts := gate.Options{ForceRecreate: forceRecreate, Warnings: e.Warnings}
+	if e.Taken != nil {
+		var err error
+		if opts.Taken, err = e.Taken(ctx, []byte(js)); err != nil {
+			opts.Warnings = append(slices.Clone(opts.Warnings), fmt.Sprintf("whether the names the plan creates are free in the account was not checked: %v", err))
+		}
+	}
+	rep, err := pipeline.Judge(e.Name, e.Profile, js, text, e.Masked, opts)
 	if err != nil {
 		return Judged[D]{}, err
 	}

@@ -543,3 +543,44 @@ func TestDrift(t *testing.T) {
 		}
 	})
 }
+
+// Judge hands the plan it read to Env.Taken, and the gate blocks on what it names; a lookup
+// that cannot ask (no permission, say) leaves the plan a warning, not a failure.
+func TestJudgeAsksWhetherNamesAreTaken(t *testing.T) {
+	f := newBackend(t, environment.Test)
+	d := f.dataDir(t, "", `v = "a"`+"\n")
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name    string
+		answer  []gate.Taken
+		err     error
+		verdict gate.Verdict
+		reason  string
+	}{
+		{"a taken name blocks", []gate.Taken{{Address: "terraform_data.x", Type: "aws_sns_topic", Name: "shop", Effect: "it would be taken over"}}, nil,
+			gate.Block, `test plan creates terraform_data.x, but aws_sns_topic "shop" already exists in the account`},
+		{"no answer warns", nil, errors.New("AccessDenied: sns:ListTopics"), gate.Warn,
+			"whether the names the plan creates are free in the account was not checked: AccessDenied: sns:ListTopics"},
+		{"nothing taken passes", nil, nil, gate.Pass, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := f.env
+			var asked string
+			e.Taken = func(_ context.Context, planJSON []byte) ([]gate.Taken, error) {
+				asked = string(planJSON)
+				return tt.answer, tt.err
+			}
+			p, err := workdir.Plan(ctx, d, e, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(asked, `"address":"terraform_data.x"`) || asked != p.JSON {
+				t.Errorf("Taken was not given the plan's JSON: %.200s", asked)
+			}
+			r := p.Report.Decision
+			if r.Verdict != tt.verdict || (tt.reason != "" && (len(r.Reasons) != 1 || !strings.HasPrefix(r.Reasons[0], tt.reason))) {
+				t.Errorf("decision %s %q, want %s %q", r.Verdict, r.Reasons, tt.verdict, tt.reason)
+			}
+		})
+	}
+}

@@ -4,11 +4,13 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 )
 
 // TestRefusesBadStackFiles: a stack file that Terraform would misread, or only warn about,
@@ -321,5 +323,34 @@ func TestPolicyThatDoesNotCompileBlocks(t *testing.T) {
 	}
 	if _, ok := moto.State(t, "staging/terraform.tfstate"); ok {
 		t.Errorf("staging has a state: the blocked run applied")
+	}
+}
+
+// TestTakenNameBlocksBeforeApply: a topic named like the stack's, made outside Terraform and
+// untagged (so import does not find it), would be taken over by the apply: CreateTopic
+// hands it back. The pipeline blocks before the apply, naming it, and nothing is created;
+// apply refuses it too.
+func TestTakenNameBlocksBeforeApply(t *testing.T) {
+	requireEngine(t)
+	t.Parallel()
+	moto := startMoto(t)
+	s := newStack(t, "app")
+	topic := s.Project + "-test-events"
+	if _, err := moto.SNS().CreateTopic(context.Background(), &sns.CreateTopicInput{Name: aws.String(topic)}); err != nil {
+		t.Fatal(err)
+	}
+	ctor := append(s.Ctor(), moto.Ctor()...)
+	dir := export(t, nil, append(slices.Clone(ctor), "pipeline", "--env=test", "--report-on-failure")...)
+	r := readResult(t, dir)
+	want := `test plan creates aws_sns_topic.events, but aws_sns_topic "` + topic + `" already exists in the account, outside this state: CreateTopic would hand back the existing topic`
+	if r.Verdict != "block" || !strings.Contains(readFile(t, dir, "summary.md"), strings.ReplaceAll(want, "_", `\_`)) {
+		t.Errorf("the pipeline's verdict is %s, and its summary does not say %q:\n%s", r.Verdict, want, readFile(t, dir, "summary.md"))
+	}
+	if st, ok := moto.State(t, testKey); ok && len(st.Addresses()) > 0 {
+		t.Errorf("the blocked pipeline applied: the state holds %v", st.Addresses())
+	}
+	res := mustFail(t, nil, append(slices.Clone(ctor), "apply", "--env=test")...)
+	if !strings.Contains(res.Stderr, want) {
+		t.Errorf("apply does not refuse with %q:\n%s", want, lastLines(res.Stderr, 30))
 	}
 }

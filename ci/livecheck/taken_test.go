@@ -1,0 +1,84 @@
+package livecheck
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/infrapipe/infrapipe/ci/gate"
+	"github.com/infrapipe/infrapipe/ci/internal/mototest"
+	"github.com/infrapipe/infrapipe/ci/internal/tftest"
+)
+
+// Taken on real plans of the real aws provider against moto: a second state of the same
+// stack (another environment named like the first, or a state lost) plans to create every
+// object again, and each one whose name the account already has is named, with what its
+// create would do; a plan of the stack on an empty account, and a name not known until the
+// apply, name nothing.
+func TestTaken(t *testing.T) {
+	moto := mototest.Start(t)
+	moto.Setenv(t)
+	services := []string{"cloudwatch", "dynamodb", "kms", "s3", "sns", "sts"}
+	ctx := context.Background()
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion("us-east-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clients := NewClients(cfg, moto.URL)
+	const prefixed = `
+resource "aws_s3_bucket" "logs" {
+  bucket_prefix = "live-logs-"
+}
+`
+	taken := func(t *testing.T) []gate.Taken {
+		t.Helper()
+		w := tftest.New(t, map[string]string{"main.tf": stack + prefixed})
+		w.UseRealAWSProviderOn(moto.URL, services...)
+		w.Init()
+		creates, err := Creates(w.PlanJSON())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(creates) != 10 {
+			t.Fatalf("the plan creates %d resources, want the stack's 9 and logs", len(creates))
+		}
+		got, err := Taken(ctx, clients, creates)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+
+	if got := taken(t); len(got) != 0 {
+		t.Fatalf("on an empty account Taken = %+v, want none", got)
+	}
+
+	first := tftest.New(t, map[string]string{"main.tf": stack + prefixed})
+	first.UseRealAWSProviderOn(moto.URL, services...)
+	first.Init()
+	first.Apply()
+
+	got := taken(t)
+	var addrs []string
+	for _, tk := range got {
+		addrs = append(addrs, tk.Address)
+		if tk.Name == "" || tk.Effect == "" {
+			t.Errorf("%s: no name or effect: %+v", tk.Address, tk)
+		}
+	}
+	slices.Sort(addrs)
+	// The key has no name, the subscription, the encryption and the access block belong to
+	// objects named elsewhere, and logs' name is only known at apply.
+	want := []string{"aws_cloudwatch_metric_alarm.errors", "aws_dynamodb_table.items", "aws_kms_alias.data", "aws_s3_bucket.data", "aws_sns_topic.alerts"}
+	if !slices.Equal(addrs, want) {
+		t.Errorf("Taken names %v, want %v", addrs, want)
+	}
+	for _, tk := range got {
+		if tk.Type == "aws_sns_topic" && (tk.Name != "live-alerts" || !strings.Contains(tk.Effect, "take it over")) {
+			t.Errorf("the topic: %+v", tk)
+		}
+	}
+}
