@@ -49,6 +49,8 @@ type Options struct {
 // Taken is a create whose name is already an object's in the account.
 type Taken struct {
 	Address, Type, Name string
+	// ID is the object's import ID: its name, or its ARN (a topic).
+	ID string
 	// Effect is what the create would do to it, e.g. "PutMetricAlarm would overwrite it".
 	Effect string
 }
@@ -135,8 +137,8 @@ func Decide(a *plan.Analysis, p environment.Profile, opts Options) Decision {
 	}
 	for _, t := range opts.Taken {
 		block(fmt.Sprintf("%s plan creates %s, but %s %s already exists in the account, outside this state: %s; "+
-			"adopt it (import --env=%s --project=<its Project tag>, or an import block), or give it another name",
-			env, t.Address, t.Type, untrusted.Quote(t.Name), t.Effect, env))
+			"adopt it with an import block (to = %s, id = %s; this module's import finds it when it carries the stack's tags), "+
+			"or give it another name", env, t.Address, t.Type, untrusted.Quote(t.Name), t.Effect, t.Address, untrusted.Quote(t.ID)))
 	}
 	for _, c := range a.Drift {
 		warn(fmt.Sprintf("%s changed outside Terraform (%s); this apply overwrites that change: "+

@@ -236,12 +236,14 @@ func TestDecideBlocksTakenNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	taken := Taken{Address: "aws_sns_topic.alerts", Type: "aws_sns_topic", Name: "shop-alerts", Effect: "CreateTopic would hand back the existing topic"}
+	taken := Taken{Address: "aws_sns_topic.alerts", Type: "aws_sns_topic", Name: "shop-alerts", ID: "arn:aws:sns:us-east-1:123456789012:shop-alerts",
+		Effect: "CreateTopic would hand back the existing topic"}
 	for _, env := range []environment.Name{environment.Test, environment.Prod} {
 		d := Decide(a, profile(t, env, false), Options{Taken: []Taken{taken}})
 		want := string(env) + ` plan creates aws_sns_topic.alerts, but aws_sns_topic "shop-alerts" already exists in the account, outside this state: ` +
-			"CreateTopic would hand back the existing topic; adopt it (import --env=" + string(env)
-		if d.Verdict != Block || len(d.Reasons) != 1 || !strings.HasPrefix(d.Reasons[0], want) {
+			"CreateTopic would hand back the existing topic; adopt it with an import block (to = aws_sns_topic.alerts, " +
+			`id = "arn:aws:sns:us-east-1:123456789012:shop-alerts"; this module's import finds it when it carries the stack's tags), or give it another name`
+		if d.Verdict != Block || len(d.Reasons) != 1 || d.Reasons[0] != want {
 			t.Errorf("%s: decision %s %q, want a block starting %q", env, d.Verdict, d.Reasons, want)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	tfjson "github.com/hashicorp/terraform-json"
 	"golang.org/x/sync/errgroup"
@@ -65,6 +66,7 @@ func Taken(ctx context.Context, c Clients, creates []Resource) ([]gate.Taken, er
 		asks = asks[:maxAsked]
 	}
 	found := make([]bool, len(asks))
+	ids := make([]string, len(asks)) // the import ID, where it is not the name
 	topics := topicNames{c: c}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
@@ -74,7 +76,8 @@ func Taken(ctx context.Context, c Clients, creates []Resource) ([]gate.Taken, er
 			var err error
 			if r.Type == "aws_sns_topic" {
 				// A topic is asked by its ARN, which the plan does not know yet: listed by name.
-				found[i], err = topics.has(gctx, r.region(), name)
+				ids[i], err = topics.arn(gctx, r.region(), name)
+				found[i] = ids[i] != ""
 			} else {
 				found[i], err = existence[r.Type](gctx, c.In(r.region()), r)
 			}
@@ -91,7 +94,11 @@ func Taken(ctx context.Context, c Clients, creates []Resource) ([]gate.Taken, er
 	for i, r := range asks {
 		if found[i] {
 			n := nameOf[r.Type]
-			out = append(out, gate.Taken{Address: r.Address, Type: r.Type, Name: r.str(n.attr), Effect: n.effect})
+			t := gate.Taken{Address: r.Address, Type: r.Type, Name: r.str(n.attr), ID: ids[i], Effect: n.effect}
+			if t.ID == "" {
+				t.ID = t.Name
+			}
+			out = append(out, t)
 		}
 	}
 	return out, nil
@@ -115,30 +122,31 @@ func TakenIn(ctx context.Context, region, endpoint string, planJSON []byte) ([]g
 type topicNames struct {
 	c      Clients
 	mu     sync.Mutex
-	listed map[string]map[string]bool // region → topic names
+	listed map[string]map[string]string // region → topic name → ARN
 }
 
-func (t *topicNames) has(ctx context.Context, region, name string) (bool, error) {
+// arn is the ARN of the topic named name in region, "" when there is none.
+func (t *topicNames) arn(ctx context.Context, region, name string) (string, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if names, ok := t.listed[region]; ok {
 		return names[name], nil
 	}
-	names := map[string]bool{}
+	names := map[string]string{}
 	pages := sns.NewListTopicsPaginator(t.c.In(region).SNS, &sns.ListTopicsInput{})
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return false, err
+			return "", err
 		}
 		for _, topic := range page.Topics {
-			if topic.TopicArn != nil {
-				names[(*topic.TopicArn)[strings.LastIndex(*topic.TopicArn, ":")+1:]] = true
+			if a := aws.ToString(topic.TopicArn); a != "" {
+				names[a[strings.LastIndex(a, ":")+1:]] = a
 			}
 		}
 	}
 	if t.listed == nil {
-		t.listed = map[string]map[string]bool{}
+		t.listed = map[string]map[string]string{}
 	}
 	t.listed[region] = names
 	return names[name], nil

@@ -77,7 +77,10 @@ resource "aws_s3_bucket" "logs" {
 		t.Errorf("Taken names %v, want %v", addrs, want)
 	}
 	for _, tk := range got {
-		if tk.Type == "aws_sns_topic" && (tk.Name != "live-alerts" || !strings.Contains(tk.Effect, "take it over")) {
+		if tk.Type != "aws_sns_topic" && tk.ID != tk.Name {
+			t.Errorf("%s: import ID %q, want its name %q", tk.Address, tk.ID, tk.Name)
+		}
+		if tk.Type == "aws_sns_topic" && (tk.Name != "live-alerts" || !strings.HasSuffix(tk.ID, ":live-alerts") || !strings.Contains(tk.Effect, "take it over")) {
 			t.Errorf("the topic: %+v", tk)
 		}
 	}
