@@ -96,7 +96,7 @@ func TestTerraformFetchesPrivateModule(t *testing.T) {
 	const user, token = "x-access-token", "ghs-test-token-4711"
 	server := gittest.Serve(t, "127.0.0.1:0", user, token, map[string]string{
 		"shared/main.tf": "resource \"terraform_data\" \"shared\" {\n  input = \"private\"\n}\n",
-	})
+	}).Addr
 	site, host := "http://"+server, strings.Split(server, ":")[0]
 	good := "http://" + user + ":" + token + "@" + server + "\n"
 

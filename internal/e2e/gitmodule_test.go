@@ -18,9 +18,11 @@ func TestPrivateGitModule(t *testing.T) {
 	requireEngine(t)
 	t.Parallel()
 	token := "ghs-" + unique(t) + unique(t)
-	server := gittest.Serve(t, containerHost(t)+":0", "x-access-token", token, map[string]string{
-		"labels/main.tf": "variable \"name\" {\n  type = string\n}\n\nresource \"terraform_data\" \"label\" {\n  input = var.name\n}\n",
-	})
+	module := func(version string) map[string]string {
+		return map[string]string{"labels/main.tf": "variable \"name\" {\n  type = string\n}\n\nresource \"terraform_data\" \"label\" {\n  input = \"${var.name}-" + version + "\"\n}\n"}
+	}
+	repo := gittest.Serve(t, containerHost(t)+":0", "x-access-token", token, module("v1"))
+	server := repo.Addr
 	s := newStack(t, "app")
 	s.Write(t, "private.tf", fmt.Sprintf("module \"labels\" {\n  source = \"git::http://%s/modules.git//labels?ref=v1\"\n  name   = var.project\n}\n", server))
 	env := []string{"GIT_CREDENTIALS=http://x-access-token:" + token + "@" + server + "\n"}
@@ -54,5 +56,19 @@ func TestPrivateGitModule(t *testing.T) {
 	res = mustFail(t, bad, append(slices.Clone(ctor), "plan", "--env=test")...)
 	if want := "--git-credentials line 1: no user and token before the host"; !strings.Contains(res.Stderr, want) {
 		t.Errorf("a credentials line without a token is not refused with %q:\n%s", want, lastLines(res.Stderr, 30))
+	}
+
+	// A module that follows a branch is fetched as it is at each run, as a fresh checkout's
+	// terraform init fetches it, not as the engine cached it at the first run.
+	s.Write(t, "latest.tf", fmt.Sprintf("module \"latest\" {\n  source = \"git::http://%s/modules.git//labels?ref=main\"\n  name   = var.project\n}\n", server))
+	for _, version := range []string{"v1", "v2"} {
+		if version != "v1" {
+			repo.Commit(t, module(version))
+		}
+		dir := filepath.Join(t.TempDir(), "plan-"+version)
+		mustCall(t, env, append(slices.Clone(ctor), "plan", "--env=test", "export", "--path="+dir)...)
+		if plan := readFile(t, dir, "plan.txt"); !strings.Contains(plan, `"`+s.Project+"-"+version+`"`) {
+			t.Errorf("with the branch at %s, the plan does not create module.latest's label %s-%s:\n%s", version, s.Project, version, lastLines(plan, 40))
+		}
 	}
 }

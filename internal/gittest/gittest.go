@@ -15,46 +15,33 @@ import (
 	"testing"
 )
 
+// Server is a served repository modules.git, its branch main tagged v1 at the first commit.
+type Server struct {
+	// Addr is the host:port it listens on.
+	Addr       string
+	work, root string
+}
+
 // Serve commits files (path → contents) to a bare repository modules.git, tags the commit
-// v1, and serves it on addr (e.g. 127.0.0.1:0) to user with token only. It returns the
-// host:port it listens on; the server stops with the test.
-func Serve(t *testing.T, addr, user, token string, files map[string]string) string {
+// v1, and serves it on addr (e.g. 127.0.0.1:0) to user with token only. The server stops
+// with the test.
+func Serve(t *testing.T, addr, user, token string, files map[string]string) *Server {
 	t.Helper()
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git not on PATH")
 	}
-	work, root := t.TempDir(), t.TempDir()
-	for name, data := range files {
-		p := filepath.Join(work, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	git := func(dir string, args ...string) {
-		t.Helper()
-		cmd := exec.Command("git", args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "HOME="+root, "GIT_CONFIG_NOSYSTEM=1", "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com",
-			"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
-	git(work, "init", "-q", "-b", "main")
-	git(work, "add", ".")
-	git(work, "commit", "-q", "-m", "modules")
-	git(work, "tag", "v1")
-	git(root, "clone", "-q", "--bare", work, "modules.git")
+	s := &Server{work: t.TempDir(), root: t.TempDir()}
+	s.git(t, s.work, "init", "-q", "-b", "main")
+	s.Commit(t, files)
+	s.git(t, s.work, "tag", "v1")
+	s.git(t, s.root, "clone", "-q", "--bare", s.work, "modules.git")
 	execPath, err := exec.Command("git", "--exec-path").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
 	backend := &cgi.Handler{
 		Path: filepath.Join(strings.TrimSpace(string(execPath)), "git-http-backend"),
-		Env:  []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1"},
+		Env:  []string{"GIT_PROJECT_ROOT=" + s.root, "GIT_HTTP_EXPORT_ALL=1"},
 	}
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -72,5 +59,37 @@ func Serve(t *testing.T, addr, user, token string, files map[string]string) stri
 	srv.Listener = l
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return l.Addr().String()
+	s.Addr = l.Addr().String()
+	return s
+}
+
+// Commit writes files on branch main and, once the repository is served, pushes them: the
+// branch moves, as a module's does when its authors merge.
+func (s *Server) Commit(t *testing.T, files map[string]string) {
+	t.Helper()
+	for name, data := range files {
+		p := filepath.Join(s.work, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.git(t, s.work, "add", ".")
+	s.git(t, s.work, "commit", "-q", "-m", "modules")
+	if _, err := os.Stat(filepath.Join(s.root, "modules.git")); err == nil {
+		s.git(t, s.work, "push", "-q", filepath.Join(s.root, "modules.git"), "main")
+	}
+}
+
+func (s *Server) git(t *testing.T, dir string, args ...string) {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "HOME="+s.root, "GIT_CONFIG_NOSYSTEM=1", "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com",
+		"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
 }
