@@ -184,8 +184,10 @@ func (m *Infra) onSource(image string) *dagger.Container {
 		WithWorkdir(m.tfDir())
 }
 
-// terraform is the Terraform image with the repository and the providers the configuration
-// needs. It touches no state, so the engine may cache it.
+// terraform is the Terraform image with the repository, the providers the configuration
+// needs and its modules. It touches no state, so the engine may cache the providers'
+// install; the remote modules are fetched again at every call (commands.UpdateModules), as a
+// fresh checkout would fetch a module that follows a branch.
 //
 // Providers come from a cache volume kept between runs. Terraform's plugin cache is not safe
 // for concurrent writers, so the volume is mounted with private sharing (an exec that finds
@@ -205,7 +207,9 @@ func (m *Infra) terraform() *dagger.Container {
 		WithEnvVariable("TF_PLUGIN_CACHE_DIR", pluginCache).
 		WithExec(commands.InstallProviders()).
 		WithoutEnvVariable("TF_PLUGIN_CACHE_DIR").
-		WithoutMount(pluginCache)
+		WithoutMount(pluginCache).
+		WithEnvVariable("CACHEBUSTER", cacheBuster()).
+		WithExec(commands.UpdateModules())
 }
 
 // gitCredentialsFile is where --git-credentials is mounted: a secret mount, never a layer.

@@ -32,6 +32,12 @@ fi`
 // the plugin cache.
 func InstallProviders() []string { return script(installProvidersScript, "providers") }
 
+// UpdateModules fetches the configuration's remote modules again, as they are now: a
+// module that follows a branch, or a version constraint, resolves at each run the way a
+// fresh checkout's terraform init resolves it, not the way InstallProviders did when the
+// engine cached it.
+func UpdateModules() []string { return []string{"terraform", "get", "-update", "-no-color"} }
+
 // planScript runs plan, then renders the saved plan as JSON and text, in one exec: the three
 // files describe the same plan, never two runs. The exit code of plan (0 no changes, 2
 // changes) is kept in plan.exitcode.

@@ -13,10 +13,12 @@ import (
 
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/findings"
+	"github.com/infrapipe/infrapipe/ci/gitauth"
 	"github.com/infrapipe/infrapipe/ci/internal/mototest"
 	"github.com/infrapipe/infrapipe/ci/internal/tftest"
 	"github.com/infrapipe/infrapipe/ci/plan"
 	"github.com/infrapipe/infrapipe/ci/state"
+	"github.com/infrapipe/infrapipe/internal/gittest"
 )
 
 func need(t *testing.T, tool string) {
@@ -368,5 +370,43 @@ func TestFmtCheckShowsTheDiff(t *testing.T) {
 	}
 	if code, out := run(t, dir, env, FmtCheck()); code != 0 || out != "" {
 		t.Errorf("formatted file: exit %d, output %q", code, out)
+	}
+}
+
+// UpdateModules, run after InstallProviders, fetches a module that follows a branch as the
+// branch is now (real git server, real Terraform): the module's authors merged since the
+// providers were installed, and the engine keeps that install cached.
+func TestUpdateModulesFollowsTheBranch(t *testing.T) {
+	need(t, "terraform")
+	const user, token = "x-access-token", "ghs-update-modules"
+	version := func(v string) map[string]string {
+		return map[string]string{"m/main.tf": "output \"version\" {\n  value = \"" + v + "\"\n}\n"}
+	}
+	repo := gittest.Serve(t, "127.0.0.1:0", user, token, version("one"))
+	creds := filepath.Join(t.TempDir(), "git-credentials")
+	if err := os.WriteFile(creds, []byte("http://"+user+":"+token+"@"+repo.Addr+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := append(os.Environ(), "HOME="+t.TempDir(), "GIT_CONFIG_NOSYSTEM=1", "TF_IN_AUTOMATION=1")
+	for _, v := range gitauth.Env(creds, []string{"http://" + repo.Addr}) {
+		env = append(env, v.Name+"="+v.Value)
+	}
+	dir := t.TempDir()
+	tftest.WriteFiles(t, dir, map[string]string{"main.tf": "module \"m\" {\n  source = \"git::http://" + repo.Addr + "/modules.git//m?ref=main\"\n}\n"})
+	fetched := func() string {
+		return read(t, filepath.Join(dir, ".terraform", "modules", "m", "m", "main.tf"))
+	}
+	if code, out := run(t, dir, env, InstallProviders()); code != 0 {
+		t.Fatalf("install providers: exit %d\n%s", code, out)
+	}
+	repo.Commit(t, version("two"))
+	if !strings.Contains(fetched(), `"one"`) {
+		t.Fatalf("the first install fetched:\n%s", fetched())
+	}
+	if code, out := run(t, dir, env, UpdateModules()); code != 0 {
+		t.Fatalf("update modules: exit %d\n%s", code, out)
+	}
+	if !strings.Contains(fetched(), `"two"`) {
+		t.Errorf("after UpdateModules the module is still:\n%s", fetched())
 	}
 }
