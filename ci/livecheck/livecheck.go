@@ -18,10 +18,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwschemas "github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 	tfjson "github.com/hashicorp/terraform-json"
 
@@ -35,6 +37,8 @@ type Clients struct {
 	SNS        *sns.Client
 	CloudWatch *cloudwatch.Client
 	KMS        *kms.Client
+	IAM        *iam.Client
+	SQS        *sqs.Client
 
 	// cfg and endpoint make the clients of another region (In).
 	cfg      aws.Config
@@ -54,6 +58,8 @@ func NewClients(cfg aws.Config, endpoint string) Clients {
 		DynamoDB: dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = ep }),
 		SNS:      sns.NewFromConfig(cfg, func(o *sns.Options) { o.BaseEndpoint = ep }),
 		KMS:      kms.NewFromConfig(cfg, func(o *kms.Options) { o.BaseEndpoint = ep }),
+		IAM:      iam.NewFromConfig(cfg, func(o *iam.Options) { o.BaseEndpoint = ep }),
+		SQS:      sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = ep }),
 		CloudWatch: cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) {
 			o.BaseEndpoint = ep
 			if ep != nil {
@@ -188,7 +194,7 @@ var existence = map[string]exists{
 }
 
 // notFound are the API error codes that mean "no such resource".
-var notFound = []string{"NotFound", "NoSuchBucket", "ResourceNotFoundException", "StatusCode: 404"}
+var notFound = []string{"NotFound", "NoSuchBucket", "ResourceNotFoundException", "StatusCode: 404", "NoSuchEntity", "QueueDoesNotExist", "NonExistentQueue"}
 
 // gone turns an API error into "does not exist" or a real error.
 func gone(err error) (bool, error) {

@@ -8,7 +8,9 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	tfjson "github.com/hashicorp/terraform-json"
 	"golang.org/x/sync/errgroup"
 
@@ -33,17 +35,58 @@ func Creates(planJSON []byte) ([]Resource, error) {
 	return out, nil
 }
 
-// nameOf is, for each type Taken asks about, the attribute that names the object in the
-// account and what creating it does when an object of that name exists: the create APIs
-// of buckets, tables and aliases refuse it (part-way through an apply), PutMetricAlarm
-// overwrites it, and CreateTopic hands back the existing topic, which Terraform then
-// manages, and a later destroy deletes.
-var nameOf = map[string]struct{ attr, effect string }{
-	"aws_s3_bucket":               {"bucket", "the apply would fail on it part-way, the resources before it created"},
-	"aws_dynamodb_table":          {"name", "the apply would fail on it part-way, the resources before it created"},
-	"aws_kms_alias":               {"name", "the apply would fail on it part-way, the resources before it created"},
-	"aws_cloudwatch_metric_alarm": {"alarm_name", "PutMetricAlarm would overwrite it"},
-	"aws_sns_topic":               {"name", "CreateTopic would hand back the existing topic (or fail, where its settings differ): Terraform would take it over, and a later destroy would delete it"},
+// failsPartWay is what creating a bucket, a table, an alias or a role does when its name is
+// taken: the create API refuses it, part-way through an apply.
+const failsPartWay = "the apply would fail on it part-way, the resources before it created"
+
+// adopts is what CreateTopic and CreateQueue do: they hand back the existing object, which
+// Terraform then manages, and a later destroy deletes.
+func adopts(what string) string {
+	return fmt.Sprintf("Create%s would hand back the existing %s (or fail, where its settings differ): "+
+		"Terraform would take it over, and a later destroy would delete it", strings.ToUpper(what[:1])+what[1:], what)
+}
+
+// lookup is how Taken asks for one type: the attribute that names the object in the
+// account, what creating it again does, and the ask, which returns the object's import ID,
+// or "" when there is no such object.
+type lookup struct {
+	attr, effect string
+	ask          func(ctx context.Context, c Clients, t *topicNames, r Resource, name string) (string, error)
+}
+
+// byExistence asks existence (the post-deploy check's ask); the import ID is the name.
+func byExistence(ctx context.Context, c Clients, _ *topicNames, r Resource, name string) (string, error) {
+	ok, err := existence[r.Type](ctx, c, r)
+	if !ok || err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
+// lookups are the types Taken asks about.
+var lookups = map[string]lookup{
+	"aws_s3_bucket":               {"bucket", failsPartWay, byExistence},
+	"aws_dynamodb_table":          {"name", failsPartWay, byExistence},
+	"aws_kms_alias":               {"name", failsPartWay, byExistence},
+	"aws_cloudwatch_metric_alarm": {"alarm_name", "PutMetricAlarm would overwrite it", byExistence},
+	// A topic is asked by its ARN, which the plan does not know yet: listed by name.
+	"aws_sns_topic": {"name", adopts("topic"), func(ctx context.Context, _ Clients, t *topicNames, r Resource, name string) (string, error) {
+		return t.arn(ctx, r.region(), name)
+	}},
+	"aws_sqs_queue": {"name", adopts("queue"), func(ctx context.Context, c Clients, _ *topicNames, _ Resource, name string) (string, error) {
+		out, err := c.SQS.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(name)})
+		if ok, err := gone(err); !ok || err != nil {
+			return "", err
+		}
+		return aws.ToString(out.QueueUrl), nil
+	}},
+	"aws_iam_role": {"name", failsPartWay, func(ctx context.Context, c Clients, _ *topicNames, _ Resource, name string) (string, error) {
+		_, err := c.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
+		if ok, err := gone(err); !ok || err != nil {
+			return "", err
+		}
+		return name, nil
+	}},
 }
 
 // maxAsked bounds the calls of one Taken: a first apply of a large stack still asks about
@@ -58,30 +101,23 @@ const maxAsked = 500
 func Taken(ctx context.Context, c Clients, creates []Resource) ([]gate.Taken, error) {
 	var asks []Resource
 	for _, r := range creates {
-		if n, ok := nameOf[r.Type]; ok && r.str(n.attr) != "" {
+		if l, ok := lookups[r.Type]; ok && r.str(l.attr) != "" {
 			asks = append(asks, r)
 		}
 	}
 	if len(asks) > maxAsked {
 		asks = asks[:maxAsked]
 	}
-	found := make([]bool, len(asks))
-	ids := make([]string, len(asks)) // the import ID, where it is not the name
-	topics := topicNames{c: c}
+	ids := make([]string, len(asks)) // each object's import ID, "" for none
+	topics := &topicNames{c: c}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
 	for i, r := range asks {
 		g.Go(func() error {
-			name := r.str(nameOf[r.Type].attr)
+			l := lookups[r.Type]
+			name := r.str(l.attr)
 			var err error
-			if r.Type == "aws_sns_topic" {
-				// A topic is asked by its ARN, which the plan does not know yet: listed by name.
-				ids[i], err = topics.arn(gctx, r.region(), name)
-				found[i] = ids[i] != ""
-			} else {
-				found[i], err = existence[r.Type](gctx, c.In(r.region()), r)
-			}
-			if err != nil {
+			if ids[i], err = l.ask(gctx, c.In(r.region()), topics, r, name); err != nil {
 				return fmt.Errorf("ask AWS whether %s %q exists, for %s: %w", r.Type, name, r.Address, err)
 			}
 			return nil
@@ -92,13 +128,9 @@ func Taken(ctx context.Context, c Clients, creates []Resource) ([]gate.Taken, er
 	}
 	var out []gate.Taken
 	for i, r := range asks {
-		if found[i] {
-			n := nameOf[r.Type]
-			t := gate.Taken{Address: r.Address, Type: r.Type, Name: r.str(n.attr), ID: ids[i], Effect: n.effect}
-			if t.ID == "" {
-				t.ID = t.Name
-			}
-			out = append(out, t)
+		if ids[i] != "" {
+			l := lookups[r.Type]
+			out = append(out, gate.Taken{Address: r.Address, Type: r.Type, Name: r.str(l.attr), ID: ids[i], Effect: l.effect})
 		}
 	}
 	return out, nil

@@ -21,7 +21,7 @@ import (
 func TestTaken(t *testing.T) {
 	moto := mototest.Start(t)
 	moto.Setenv(t)
-	services := []string{"cloudwatch", "dynamodb", "kms", "s3", "sns", "sts"}
+	services := []string{"cloudwatch", "dynamodb", "iam", "kms", "s3", "sns", "sqs", "sts"}
 	ctx := context.Background()
 	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion("us-east-1"))
 	if err != nil {
@@ -31,6 +31,13 @@ func TestTaken(t *testing.T) {
 	const prefixed = `
 resource "aws_s3_bucket" "logs" {
   bucket_prefix = "live-logs-"
+}
+resource "aws_sqs_queue" "jobs" {
+  name = "live-jobs"
+}
+resource "aws_iam_role" "app" {
+  name               = "live-app"
+  assume_role_policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "sts:AssumeRole", Principal = { Service = "lambda.amazonaws.com" } }] })
 }
 `
 	taken := func(t *testing.T) []gate.Taken {
@@ -42,8 +49,8 @@ resource "aws_s3_bucket" "logs" {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(creates) != 10 {
-			t.Fatalf("the plan creates %d resources, want the stack's 9 and logs", len(creates))
+		if len(creates) != 12 {
+			t.Fatalf("the plan creates %d resources, want the stack's 9, logs, jobs and app", len(creates))
 		}
 		got, err := Taken(ctx, clients, creates)
 		if err != nil {
@@ -72,12 +79,16 @@ resource "aws_s3_bucket" "logs" {
 	slices.Sort(addrs)
 	// The key has no name, the subscription, the encryption and the access block belong to
 	// objects named elsewhere, and logs' name is only known at apply.
-	want := []string{"aws_cloudwatch_metric_alarm.errors", "aws_dynamodb_table.items", "aws_kms_alias.data", "aws_s3_bucket.data", "aws_sns_topic.alerts"}
+	want := []string{"aws_cloudwatch_metric_alarm.errors", "aws_dynamodb_table.items", "aws_iam_role.app", "aws_kms_alias.data", "aws_s3_bucket.data",
+		"aws_sns_topic.alerts", "aws_sqs_queue.jobs"}
 	if !slices.Equal(addrs, want) {
 		t.Errorf("Taken names %v, want %v", addrs, want)
 	}
 	for _, tk := range got {
-		if tk.Type != "aws_sns_topic" && tk.ID != tk.Name {
+		if tk.Type == "aws_sqs_queue" && !strings.HasPrefix(tk.ID, "http") {
+			t.Errorf("the queue's import ID %q is not its URL", tk.ID)
+		}
+		if tk.Type != "aws_sns_topic" && tk.Type != "aws_sqs_queue" && tk.ID != tk.Name {
 			t.Errorf("%s: import ID %q, want its name %q", tk.Address, tk.ID, tk.Name)
 		}
 		if tk.Type == "aws_sns_topic" && (tk.Name != "live-alerts" || !strings.HasSuffix(tk.ID, ":live-alerts") || !strings.Contains(tk.Effect, "take it over")) {
