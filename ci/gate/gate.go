@@ -53,6 +53,9 @@ type Taken struct {
 	ID string
 	// Effect is what the create would do to it, e.g. "PutMetricAlarm would overwrite it".
 	Effect string
+	// HeldAt is the address the state holds the object at, "" when the state does not:
+	// the plan deletes it there and creates it here, a rename without a moved block.
+	HeldAt string
 }
 
 // Decision is the gate's verdict with its reasons and the plan's counts as GitHub outputs.
@@ -136,6 +139,12 @@ func Decide(a *plan.Analysis, p environment.Profile, opts Options) Decision {
 		}
 	}
 	for _, t := range opts.Taken {
+		if t.HeldAt != "" {
+			block(fmt.Sprintf("%s plan creates %s with the name of %s %s, which the state holds at %s: if it was renamed, "+
+				"a moved block keeps it (moved { from = %s, to = %s }); as it stands the apply creates and deletes the same "+
+				"object, and %s", env, t.Address, t.Type, untrusted.Quote(t.Name), t.HeldAt, t.HeldAt, t.Address, t.Effect))
+			continue
+		}
 		block(fmt.Sprintf("%s plan creates %s, but %s %s already exists in the account, outside this state: %s; "+
 			"adopt it with an import block (to = %s, id = %s; this module's import finds it when it carries the stack's tags), "+
 			"or give it another name", env, t.Address, t.Type, untrusted.Quote(t.Name), t.Effect, t.Address, untrusted.Quote(t.ID)))

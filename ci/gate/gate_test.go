@@ -247,6 +247,14 @@ func TestDecideBlocksTakenNames(t *testing.T) {
 			t.Errorf("%s: decision %s %q, want a block starting %q", env, d.Verdict, d.Reasons, want)
 		}
 	}
+	taken.HeldAt = "aws_sns_topic.events"
+	d := Decide(a, profile(t, environment.Test, false), Options{Taken: []Taken{taken}})
+	want := `test plan creates aws_sns_topic.alerts with the name of aws_sns_topic "shop-alerts", which the state holds at aws_sns_topic.events: ` +
+		"if it was renamed, a moved block keeps it (moved { from = aws_sns_topic.events, to = aws_sns_topic.alerts }); " +
+		"as it stands the apply creates and deletes the same object, and CreateTopic would hand back the existing topic"
+	if d.Verdict != Block || len(d.Reasons) != 1 || d.Reasons[0] != want {
+		t.Errorf("a rename: decision %s %q, want a block %q", d.Verdict, d.Reasons, want)
+	}
 	if d := Decide(a, profile(t, environment.Test, false), Options{}); d.Verdict != Pass {
 		t.Errorf("without taken names: %s %q", d.Verdict, d.Reasons)
 	}

@@ -15,22 +15,32 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/infrapipe/infrapipe/ci/gate"
+	"github.com/infrapipe/infrapipe/ci/plan"
 )
 
-// Creates are the resources a plan creates (plain creates: not imports, not replacements),
-// with the attributes the plan knows before the apply, for Taken.
-func Creates(planJSON []byte) ([]Resource, error) {
+// Planned is what Taken reads of a plan: the resources it creates (plain creates: not
+// imports, not replacements) with the attributes the plan knows before the apply, and the
+// resources its prior state holds.
+type Planned struct {
+	Creates, Held []Resource
+}
+
+// ReadPlan reads a plan (terraform show -json) for Taken.
+func ReadPlan(planJSON []byte) (Planned, error) {
 	var p tfjson.Plan
 	if err := json.Unmarshal(planJSON, &p); err != nil {
-		return nil, fmt.Errorf("read the plan (terraform show -json): %w", err)
+		return Planned{}, fmt.Errorf("read the plan (terraform show -json): %w", err)
 	}
-	var out []Resource
+	var out Planned
 	for _, rc := range p.ResourceChanges {
 		if rc == nil || rc.Change == nil || rc.Mode != tfjson.ManagedResourceMode || !rc.Change.Actions.Create() {
 			continue
 		}
 		after, _ := rc.Change.After.(map[string]any)
-		out = append(out, Resource{Address: rc.Address, Type: rc.Type, Values: after})
+		out.Creates = append(out.Creates, Resource{Address: rc.Address, Type: rc.Type, Values: after})
+	}
+	for _, r := range plan.ManagedResources(p.PriorState) {
+		out.Held = append(out.Held, Resource{Address: r.Address, Type: r.Type, Values: r.AttributeValues})
 	}
 	return out, nil
 }
@@ -93,14 +103,14 @@ var lookups = map[string]lookup{
 // its first few hundred names, in seconds.
 const maxAsked = 500
 
-// Taken are the plan's creates (Creates) whose name is already an object's in the account,
+// Taken are the plan's creates whose name is already an object's in the account,
 // outside the state: an apply would collide with it. Asked before the apply, so that the
 // gate stops a run that would otherwise fail part-way or take over another environment's
 // object. Types it cannot ask about, and names the plan does not know yet (a bucket_prefix),
 // are not asked; neither are creates past maxAsked.
-func Taken(ctx context.Context, c Clients, creates []Resource) ([]gate.Taken, error) {
+func Taken(ctx context.Context, c Clients, p Planned) ([]gate.Taken, error) {
 	var asks []Resource
-	for _, r := range creates {
+	for _, r := range p.Creates {
 		if l, ok := lookups[r.Type]; ok && r.str(l.attr) != "" {
 			asks = append(asks, r)
 		}
@@ -126,11 +136,18 @@ func Taken(ctx context.Context, c Clients, creates []Resource) ([]gate.Taken, er
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	held := map[string]string{} // type and name → the address the state holds it at
+	for _, r := range p.Held {
+		if l, ok := lookups[r.Type]; ok && r.str(l.attr) != "" {
+			held[r.Type+"\x00"+r.str(l.attr)] = r.Address
+		}
+	}
 	var out []gate.Taken
 	for i, r := range asks {
 		if ids[i] != "" {
 			l := lookups[r.Type]
-			out = append(out, gate.Taken{Address: r.Address, Type: r.Type, Name: r.str(l.attr), ID: ids[i], Effect: l.effect})
+			name := r.str(l.attr)
+			out = append(out, gate.Taken{Address: r.Address, Type: r.Type, Name: name, ID: ids[i], Effect: l.effect, HeldAt: held[r.Type+"\x00"+name]})
 		}
 	}
 	return out, nil
@@ -139,15 +156,15 @@ func Taken(ctx context.Context, c Clients, creates []Resource) ([]gate.Taken, er
 // TakenIn is Taken for a plan (terraform show -json), with clients of the process's AWS
 // credentials in region (Connect); endpoint, when set, is an emulator's.
 func TakenIn(ctx context.Context, region, endpoint string, planJSON []byte) ([]gate.Taken, error) {
-	creates, err := Creates(planJSON)
-	if err != nil || len(creates) == 0 {
+	p, err := ReadPlan(planJSON)
+	if err != nil || len(p.Creates) == 0 {
 		return nil, err
 	}
 	c, err := Connect(ctx, region, endpoint)
 	if err != nil {
 		return nil, err
 	}
-	return Taken(ctx, c, creates)
+	return Taken(ctx, c, p)
 }
 
 // topicNames lists each region's SNS topics once per Taken.

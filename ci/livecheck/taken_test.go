@@ -45,14 +45,14 @@ resource "aws_iam_role" "app" {
 		w := tftest.New(t, map[string]string{"main.tf": stack + prefixed})
 		w.UseRealAWSProviderOn(moto.URL, services...)
 		w.Init()
-		creates, err := Creates(w.PlanJSON())
+		p, err := ReadPlan(w.PlanJSON())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(creates) != 12 {
-			t.Fatalf("the plan creates %d resources, want the stack's 9, logs, jobs and app", len(creates))
+		if len(p.Creates) != 12 {
+			t.Fatalf("the plan creates %d resources, want the stack's 9, logs, jobs and app", len(p.Creates))
 		}
-		got, err := Taken(ctx, clients, creates)
+		got, err := Taken(ctx, clients, p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -85,6 +85,9 @@ resource "aws_iam_role" "app" {
 		t.Errorf("Taken names %v, want %v", addrs, want)
 	}
 	for _, tk := range got {
+		if tk.HeldAt != "" {
+			t.Errorf("%s: held at %s, in another state", tk.Address, tk.HeldAt)
+		}
 		if tk.Type == "aws_sqs_queue" && !strings.HasPrefix(tk.ID, "http") {
 			t.Errorf("the queue's import ID %q is not its URL", tk.ID)
 		}
@@ -94,5 +97,20 @@ resource "aws_iam_role" "app" {
 		if tk.Type == "aws_sns_topic" && (tk.Name != "live-alerts" || !strings.HasSuffix(tk.ID, ":live-alerts") || !strings.Contains(tk.Effect, "take it over")) {
 			t.Errorf("the topic: %+v", tk)
 		}
+	}
+
+	// The first state renames its queue's resource without a moved block: the name it creates
+	// is the one that state holds, at the old address.
+	first.Write("main.tf", strings.Replace(stack+prefixed, `"aws_sqs_queue" "jobs"`, `"aws_sqs_queue" "work"`, 1))
+	p, err := ReadPlan(first.PlanJSON())
+	if err != nil {
+		t.Fatal(err)
+	}
+	renamed, err := Taken(ctx, clients, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(renamed) != 1 || renamed[0].Address != "aws_sqs_queue.work" || renamed[0].HeldAt != "aws_sqs_queue.jobs" {
+		t.Errorf("after the rename Taken = %+v, want aws_sqs_queue.work held at aws_sqs_queue.jobs", renamed)
 	}
 }
