@@ -50,6 +50,9 @@ func Parse(text string) (Credentials, error) {
 // parseLine is one line's site and token, or what is wrong with it, in words that do not
 // quote it.
 func parseLine(line string) (site, token string, err error) {
+	if strings.HasSuffix(line, "\r") {
+		return "", "", fmt.Errorf("a Windows line ending (CR LF), which git would not read: save the file with LF line endings")
+	}
 	if strings.TrimSpace(line) != line {
 		return "", "", fmt.Errorf("spaces around the URL, which git would not read")
 	}

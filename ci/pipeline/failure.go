@@ -50,7 +50,7 @@ var hints = []struct {
 	{regexp.MustCompile(`previously-selected\s+version\s+\S+\s+is\s+no\s+longer\s+available|locked\s+provider\s+\S+\s+\S+\s+does\s+not\s+match\s+configured\s+version\s+constraint`),
 		"The lock file (.terraform.lock.hcl) selects a provider version this run cannot install (with --terraform-image, only the image's providers are there): use an image that has it, or update the lock file (terraform init -upgrade) and commit it."},
 	{regexp.MustCompile(`Could\s+not\s+download\s+module`),
-		"A module source could not be fetched from the pipeline's containers. A private git source needs a token: pass --git-credentials=env:GIT_CREDENTIALS, git's credential-store lines (" + gitauth.Example + "); an ssh source of that host is then fetched over HTTPS, as the containers hold no SSH key. A private registry's module is vendored into the repository or given a local path."},
+		"A module source could not be fetched from the pipeline's containers. A private git source needs a token that can read it: pass --git-credentials=env:GIT_CREDENTIALS, git's credential-store lines (" + gitauth.Example + "); an ssh source of that host is then fetched over HTTPS, as the containers hold no SSH key. A private registry's module is vendored into the repository or given a local path."},
 }
 
 // Hint is the pipeline's advice on what a failed Terraform command printed, "" when it
