@@ -37,6 +37,10 @@ func (m *Infra) Lint(ctx context.Context) (string, error) {
 // lint runs fmt, validate and tflint in parallel, and applies the repository's suppressions
 // to tflint's findings.
 func (m *Infra) lint(ctx context.Context, repo pipeline.Repo) (pipeline.Lint, error) {
+	git, err := readGitCredentials(ctx, m.GitCredentials)
+	if err != nil {
+		return pipeline.Lint{}, err
+	}
 	var res pipeline.Lint
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
@@ -48,11 +52,11 @@ func (m *Infra) lint(ctx context.Context, repo pipeline.Repo) (pipeline.Lint, er
 		return err
 	})
 	g.Go(func() error {
-		validate, err := execAny(gctx, m.terraform(), []string{"terraform", "validate", "-no-color"})
+		validate, err := execAny(gctx, m.terraform(git), []string{"terraform", "validate", "-no-color"})
 		if err != nil {
 			// The providers could not be installed (required_version, the lock file): the
 			// configuration cannot be validated, and fmt and tflint still stand.
-			res.Validate = fmt.Sprintf("terraform could not be set up to validate: %v", err)
+			res.Validate = fmt.Sprintf("terraform could not be set up to validate: %s", pipeline.Redact(err.Error(), pipeline.SecretValues(nil, git.Tokens...)))
 			return nil
 		}
 		res.Validate = pipeline.ReadValidate(validate.code, validate.stdout, validate.stderr)
@@ -69,7 +73,6 @@ func (m *Infra) lint(ctx context.Context, repo pipeline.Repo) (pipeline.Lint, er
 	if err := g.Wait(); err != nil {
 		return pipeline.Lint{}, err
 	}
-	var err error
 	res.Tflint, res.Notices, err = repo.Suppress(repo.Own(res.Tflint), now())
 	return res, err
 }

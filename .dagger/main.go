@@ -46,11 +46,9 @@ type Infra struct {
 	// Terraform variables that must not live in the repository, as a tfvars file.
 	// +private
 	TfVarFile *dagger.Secret
-	// git's credentials for private module sources, and the sites they are for (not secret).
+	// git's credentials for private module sources.
 	// +private
 	GitCredentials *dagger.Secret
-	// +private
-	GitSites []string
 	// The caller's AWS credentials, for every function that reaches AWS.
 	// +private
 	AwsAccessKeyID *dagger.Secret
@@ -167,8 +165,8 @@ func New(
 	if gitCredentials, err = given(ctx, "git-credentials", gitCredentials); err != nil {
 		return nil, err
 	}
-	git, err := readGitCredentials(ctx, gitCredentials)
-	if err != nil {
+	// Checked now, so that a bad line fails before anything runs.
+	if _, err := readGitCredentials(ctx, gitCredentials); err != nil {
 		return nil, err
 	}
 	setup, err := pipeline.Configure(pipeline.Settings{
@@ -196,7 +194,6 @@ func New(
 		Region:           region,
 		TfVarFile:        tfVarFile,
 		GitCredentials:   gitCredentials,
-		GitSites:         git.Sites,
 		EmulatorPort:     setup.EmulatorPort,
 		Options:          setup.Options,
 		Warning:          setup.Warning,

@@ -58,6 +58,8 @@ type run struct {
 	// them from every Terraform container's output, and every report is redacted.
 	secretSrc string
 	masked    []string
+	// git is --git-credentials, read once.
+	git gitauth.Credentials
 }
 
 // warnOnce prints the constructor's warning once per call (each call is its own process).
@@ -85,11 +87,10 @@ func (m *Infra) newRun(ctx context.Context, env string) (*run, error) {
 	if r.secretSrc, err = plaintext(ctx, "tf-var-file", m.TfVarFile); err != nil {
 		return nil, err
 	}
-	git, err := readGitCredentials(ctx, m.GitCredentials)
-	if err != nil {
+	if r.git, err = readGitCredentials(ctx, m.GitCredentials); err != nil {
 		return nil, err
 	}
-	r.masked = pipeline.SecretValues([]byte(r.secretSrc), git.Tokens...)
+	r.masked = pipeline.SecretValues([]byte(r.secretSrc), r.git.Tokens...)
 	if m.Emulator != nil {
 		if r.emulator, err = m.Emulator.Start(ctx); err != nil {
 			return nil, fmt.Errorf("start the AWS emulator: %w", err)
@@ -196,8 +197,8 @@ func (m *Infra) onSource(image string) *dagger.Container {
 // the volume is unmounted; later execs (plan, apply, validate) run without it. Not locked
 // sharing: a call cancelled during the install left the lock held in the engine, and every
 // later run waited on it for ever (seen on the engine; tflint's and Trivy's caches alike).
-func (m *Infra) terraform() *dagger.Container {
-	return m.withGitCredentials(m.onSource(m.TerraformImage)).
+func (m *Infra) terraform(git gitauth.Credentials) *dagger.Container {
+	return m.withGitCredentials(m.onSource(m.TerraformImage), git).
 		WithEnvVariable("TF_IN_AUTOMATION", "1").
 		WithEnvVariable("TF_INPUT", "0").
 		WithEnvVariable("CHECKPOINT_DISABLE", "1").
@@ -215,14 +216,19 @@ func (m *Infra) terraform() *dagger.Container {
 // gitCredentialsFile is where --git-credentials is mounted: a secret mount, never a layer.
 const gitCredentialsFile = "/run/secrets/infrapipe/git-credentials"
 
-// withGitCredentials gives git in ctr --git-credentials (ci/gitauth.Env), when given, for
-// Terraform's module downloads.
-func (m *Infra) withGitCredentials(ctr *dagger.Container) *dagger.Container {
+// withGitCredentials gives git in ctr --git-credentials (git, as readGitCredentials read
+// them; ci/gitauth.Env), when given, for Terraform's module downloads. Each token is a secret
+// of its own too, which the engine scrubs from the output (it scrubs the mounted file only
+// whole).
+func (m *Infra) withGitCredentials(ctr *dagger.Container, git gitauth.Credentials) *dagger.Container {
 	if m.GitCredentials == nil {
 		return ctr
 	}
 	ctr = ctr.WithMountedSecret(gitCredentialsFile, m.GitCredentials)
-	for _, v := range gitauth.Env(gitCredentialsFile, m.GitSites) {
+	for i, token := range git.Tokens {
+		ctr = ctr.WithSecretVariable(fmt.Sprintf("INFRAPIPE_GIT_TOKEN_%d", i), dag.SetSecret(git.SecretName(i), token))
+	}
+	for _, v := range gitauth.Env(gitCredentialsFile, git.Sites) {
 		ctr = ctr.WithEnvVariable(v.Name, v.Value)
 	}
 	return ctr
@@ -240,7 +246,7 @@ func readGitCredentials(ctx context.Context, s *dagger.Secret) (gitauth.Credenti
 // container is the Terraform container of this run: credentials, region, the emulator when
 // there is one, and a cache buster, so nothing after it is ever served from an old run.
 func (r *run) container() *dagger.Container {
-	ctr := r.m.terraform().
+	ctr := r.m.terraform(r.git).
 		WithEnvVariable("AWS_REGION", r.region()).
 		WithEnvVariable("AWS_DEFAULT_REGION", r.region()).
 		// The example stack's provider region; a variables file still wins, and
@@ -311,7 +317,8 @@ func (r *run) initialized(ctx context.Context) (tfDir, error) {
 func (r *run) exec(ctx context.Context, ctr *dagger.Container, step string, args []string) (*dagger.Container, error) {
 	res, err := execAny(ctx, ctr, args)
 	if err != nil {
-		return nil, fmt.Errorf("%s (%s): %w", step, r.env, err)
+		// The output of an earlier exec (the install in terraform()) may quote a secret.
+		return nil, fmt.Errorf("%s (%s): %s", step, r.env, pipeline.Redact(err.Error(), r.masked))
 	}
 	if res.code == 0 {
 		return res.ctr, nil
