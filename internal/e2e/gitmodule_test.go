@@ -69,7 +69,7 @@ func TestPrivateGitModule(t *testing.T) {
 	}
 	s.Remove(t, "leak.tf")
 
-		// A module that follows a branch is fetched as it is at each run, as a fresh checkout's
+	// A module that follows a branch is fetched as it is at each run, as a fresh checkout's
 	// terraform init fetches it, not as the engine cached it at the first run.
 	s.Write(t, "latest.tf", fmt.Sprintf("module \"latest\" {\n  source = \"git::http://%s/modules.git//labels?ref=main\"\n  name   = var.project\n}\n", server))
 	for _, version := range []string{"v1", "v2"} {
