@@ -217,17 +217,12 @@ func (m *Infra) terraform(git gitauth.Credentials) *dagger.Container {
 const gitCredentialsFile = "/run/secrets/infrapipe/git-credentials"
 
 // withGitCredentials gives git in ctr --git-credentials (git, as readGitCredentials read
-// them; ci/gitauth.Env), when given, for Terraform's module downloads. Each token is a secret
-// of its own too, which the engine scrubs from the output (it scrubs the mounted file only
-// whole).
+// them; ci/gitauth.Env), when given, for Terraform's module downloads.
 func (m *Infra) withGitCredentials(ctr *dagger.Container, git gitauth.Credentials) *dagger.Container {
 	if m.GitCredentials == nil {
 		return ctr
 	}
 	ctr = ctr.WithMountedSecret(gitCredentialsFile, m.GitCredentials)
-	for i, token := range git.Tokens {
-		ctr = ctr.WithSecretVariable(fmt.Sprintf("INFRAPIPE_GIT_TOKEN_%d", i), dag.SetSecret(git.SecretName(i), token))
-	}
 	for _, v := range gitauth.Env(gitCredentialsFile, git.Sites) {
 		ctr = ctr.WithEnvVariable(v.Name, v.Value)
 	}

@@ -44,6 +44,9 @@ type Options struct {
 	// Taken are the plan's creates whose name an object in the account already has,
 	// outside the state (livecheck.Taken): each blocks.
 	Taken []Taken
+	// HeldImports are the plan's imports of objects the state already holds
+	// (plan.HeldImports): each blocks.
+	HeldImports []plan.HeldImport
 }
 
 // Taken is a create whose name is already an object's in the account.
@@ -89,6 +92,8 @@ type Decision struct {
 //     discovery and the post-deploy checks would look in the wrong one.
 //   - A create whose name an object in the account already has (Options.Taken) blocks
 //     everywhere: the apply would fail on it part-way, or take the object over.
+//   - An import of an object the state already holds at another address
+//     (Options.HeldImports) blocks everywhere: a rename written as an import destroys it.
 func Decide(a *plan.Analysis, p environment.Profile, opts Options) Decision {
 	d := Decision{Env: p.Name, Verdict: Pass, Reasons: []string{}}
 	var blocks, warns []string
@@ -137,6 +142,18 @@ func Decide(a *plan.Analysis, p environment.Profile, opts Options) Decision {
 			warn(fmt.Sprintf("%s plan forgets %s: it stays in the cloud but Terraform no longer manages it; "+
 				"import it elsewhere or delete it by hand", env, c.Address))
 		}
+	}
+	deleted := map[string]bool{}
+	for _, c := range a.Changes {
+		deleted[c.Address] = deleted[c.Address] || c.Kind == plan.Delete
+	}
+	for _, h := range opts.HeldImports {
+		then := "two addresses would manage one object"
+		if deleted[h.HeldAt] {
+			then = "the plan deletes " + h.HeldAt + ", so the apply would import the object and then destroy it"
+		}
+		block(fmt.Sprintf("%s plan imports %s with id %s, an object the state already holds at %s: %s; if it was renamed, "+
+			"replace the import block with a moved block with from = %s and to = %s", env, h.Address, untrusted.Quote(h.ID), h.HeldAt, then, h.HeldAt, h.Address))
 	}
 	for _, t := range opts.Taken {
 		if t.HeldAt != "" {

@@ -6,8 +6,6 @@
 package gitauth
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -75,15 +73,6 @@ func parseLine(line string) (site, token string, err error) {
 		return "", "", fmt.Errorf("a path after the host: git matches credentials by host alone, so give the host only")
 	}
 	return u.Scheme + "://" + u.Host, token, nil
-}
-
-// SecretName names token i as a secret of its own, which the engine scrubs from every
-// output it shows in (a token in a module source's URL, say): the same name for the same
-// credentials, so the containers that carry it stay cached between runs, and a digest of
-// all the tokens, no clue to any one of them.
-func (c Credentials) SecretName(i int) string {
-	sum := sha256.Sum256([]byte(strings.Join(c.Tokens, "\n") + "\x00" + strconv.Itoa(i)))
-	return "infrapipe-git-token-" + hex.EncodeToString(sum[:8])
 }
 
 // Var is an environment variable of the containers.

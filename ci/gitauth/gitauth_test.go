@@ -58,33 +58,6 @@ func TestParse(t *testing.T) {
 	}
 }
 
-// SecretName is stable for the same credentials, differs per token and per credentials,
-// and shows no token.
-func TestSecretName(t *testing.T) {
-	a, err := Parse("https://x:tok-aaaaaaaa@github.com\nhttps://y:tok-bbbbbbbb@gitlab.com\n")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := Parse("https://x:tok-cccccccc@github.com\nhttps://y:tok-bbbbbbbb@gitlab.com\n")
-	if err != nil {
-		t.Fatal(err)
-	}
-	names := []string{a.SecretName(0), a.SecretName(1), b.SecretName(0), b.SecretName(1)}
-	for i, n := range names {
-		if strings.Contains(n, "tok-") || !strings.HasPrefix(n, "infrapipe-git-token-") {
-			t.Errorf("name %q", n)
-		}
-		for _, m := range names[:i] {
-			if m == n {
-				t.Errorf("two tokens share the name %q: %q", n, names)
-			}
-		}
-	}
-	if a.SecretName(1) != a.SecretName(1) {
-		t.Error("the name is not stable")
-	}
-}
-
 // FuzzParse: Parse never panics, an error is one line and never quotes a line's token, and
 // what it accepts holds a token for every site.
 func FuzzParse(f *testing.F) {

@@ -37,6 +37,9 @@ func Judge(env environment.Name, profile environment.Profile, planJSON, text str
 	if err != nil {
 		return nil, fmt.Errorf("%s plan: %w", env, err)
 	}
+	if opts.HeldImports, err = plan.HeldImports(strings.NewReader(planJSON)); err != nil {
+		return nil, fmt.Errorf("%s plan: %w", env, err)
+	}
 	d := gate.Decide(a, profile, opts)
 	d.Reasons = redactAll(d.Reasons, masked) // a check's message may interpolate a value
 	return &PlanReport{Analysis: a, Profile: profile, Decision: d,

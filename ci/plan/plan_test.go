@@ -428,3 +428,43 @@ func FuzzAnalyze(f *testing.F) {
 		}
 	})
 }
+
+// HeldImports on real plans: a rename written as an import of the old object (the state
+// holds it at the old address, which the plan deletes) is found; the same import of an
+// object the state does not hold is not.
+func TestHeldImports(t *testing.T) {
+	w := tftest.New(t, map[string]string{"main.tf": "resource \"terraform_data\" \"old\" {}\n"})
+	w.Init()
+	w.Apply()
+	var st struct {
+		Values struct {
+			RootModule struct {
+				Resources []struct {
+					Values map[string]any `json:"values"`
+				} `json:"resources"`
+			} `json:"root_module"`
+		} `json:"values"`
+	}
+	if err := json.Unmarshal([]byte(w.Run("show", "-json")), &st); err != nil {
+		t.Fatal(err)
+	}
+	id, _ := st.Values.RootModule.Resources[0].Values["id"].(string)
+	for _, tt := range []struct {
+		name, id string
+		want     []HeldImport
+	}{
+		{"the old object", id, []HeldImport{{Address: "terraform_data.renamed", ID: id, HeldAt: "terraform_data.old"}}},
+		{"another object", "an-object-elsewhere", nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w.Write("main.tf", "resource \"terraform_data\" \"renamed\" {}\nimport {\n  to = terraform_data.renamed\n  id = \""+tt.id+"\"\n}\n")
+			got, err := HeldImports(bytes.NewReader(w.PlanJSON()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("HeldImports = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}

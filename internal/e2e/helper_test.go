@@ -122,14 +122,6 @@ func (s *Stack) Write(t *testing.T, name, content string) {
 	}
 }
 
-// Remove deletes one file of the stack.
-func (s *Stack) Remove(t *testing.T, name string) {
-	t.Helper()
-	if err := os.Remove(filepath.Join(s.Dir, name)); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // ShortLockTimeouts writes a pipeline.yaml (the e2e state bucket, S3 lock file) in which
 // envs give up on a held lock after timeout, so a test sees the lock error at once.
 func (s *Stack) ShortLockTimeouts(t *testing.T, timeout string, envs ...string) {
