@@ -2,6 +2,7 @@ package gate
 
 import (
 	"bytes"
+	"encoding/json"
 	"reflect"
 	"slices"
 	"strings"
@@ -257,6 +258,44 @@ func TestDecideBlocksTakenNames(t *testing.T) {
 	}
 	if d := Decide(a, profile(t, environment.Test, false), Options{}); d.Verdict != Pass {
 		t.Errorf("without taken names: %s %q", d.Verdict, d.Reasons)
+	}
+}
+
+// A rename written as an import of the old object (real plan: the state holds it at
+// terraform_data.old, which the plan deletes) blocks, giving the moved block instead.
+func TestDecideBlocksHeldImports(t *testing.T) {
+	w := tftest.New(t, map[string]string{"main.tf": "resource \"terraform_data\" \"old\" {}\n"})
+	w.Init()
+	w.Apply()
+	var st struct {
+		Values struct {
+			RootModule struct {
+				Resources []struct {
+					Values map[string]any `json:"values"`
+				} `json:"resources"`
+			} `json:"root_module"`
+		} `json:"values"`
+	}
+	if err := json.Unmarshal([]byte(w.Run("show", "-json")), &st); err != nil {
+		t.Fatal(err)
+	}
+	id, _ := st.Values.RootModule.Resources[0].Values["id"].(string)
+	w.Write("main.tf", "resource \"terraform_data\" \"renamed\" {}\nimport {\n  to = terraform_data.renamed\n  id = \""+id+"\"\n}\n")
+	js := w.PlanJSON()
+	a, err := plan.Analyze(bytes.NewReader(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := plan.HeldImports(bytes.NewReader(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Decide(a, profile(t, environment.Test, false), Options{HeldImports: held})
+	want := `test plan imports terraform_data.renamed with id "` + id + `", an object the state already holds at terraform_data.old: ` +
+		"the plan deletes terraform_data.old, so the apply would import the object and then destroy it; if it was renamed, " +
+		"replace the import block with a moved block with from = terraform_data.old and to = terraform_data.renamed"
+	if d.Verdict != Block || !slices.Contains(d.Reasons, want) {
+		t.Errorf("decision %s %q, want a block %q", d.Verdict, d.Reasons, want)
 	}
 }
 
