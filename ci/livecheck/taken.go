@@ -3,12 +3,16 @@ package livecheck
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	tfjson "github.com/hashicorp/terraform-json"
@@ -73,9 +77,24 @@ func byExistence(ctx context.Context, c Clients, _ *topicNames, r Resource, name
 	return name, nil
 }
 
+// bucketTaken asks S3 for a bucket by name. Bucket names are global: HeadBucket refused
+// (403: another account's) or redirected (301: another region's) is a name taken as much as
+// one of this account's.
+func bucketTaken(ctx context.Context, c Clients, _ *topicNames, _ Resource, name string) (string, error) {
+	_, err := c.S3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(name)})
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) && (re.HTTPStatusCode() == http.StatusForbidden || re.HTTPStatusCode() == http.StatusMovedPermanently) {
+		return name, nil
+	}
+	if ok, err := gone(err); !ok || err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
 // lookups are the types Taken asks about.
 var lookups = map[string]lookup{
-	"aws_s3_bucket":               {"bucket", failsPartWay, byExistence},
+	"aws_s3_bucket":               {"bucket", failsPartWay, bucketTaken},
 	"aws_dynamodb_table":          {"name", failsPartWay, byExistence},
 	"aws_kms_alias":               {"name", failsPartWay, byExistence},
 	"aws_cloudwatch_metric_alarm": {"alarm_name", "PutMetricAlarm would overwrite it", byExistence},
@@ -104,7 +123,8 @@ var lookups = map[string]lookup{
 const maxAsked = 500
 
 // Taken are the plan's creates whose name is already an object's in the account,
-// outside the state: an apply would collide with it. Asked before the apply, so that the
+// outside the state: an apply would collide with it. An error says which names could not
+// be asked; the answers of the others come with it. Asked before the apply, so that the
 // gate stops a run that would otherwise fail part-way or take over another environment's
 // object. Types it cannot ask about, and names the plan does not know yet (a bucket_prefix),
 // are not asked; neither are creates past maxAsked.
@@ -119,23 +139,21 @@ func Taken(ctx context.Context, c Clients, p Planned) ([]gate.Taken, error) {
 		asks = asks[:maxAsked]
 	}
 	ids := make([]string, len(asks)) // each object's import ID, "" for none
+	errs := make([]error, len(asks))
 	topics := &topicNames{c: c}
-	g, gctx := errgroup.WithContext(ctx)
+	var g errgroup.Group
 	g.SetLimit(8)
 	for i, r := range asks {
 		g.Go(func() error {
 			l := lookups[r.Type]
 			name := r.str(l.attr)
-			var err error
-			if ids[i], err = l.ask(gctx, c.In(r.region()), topics, r, name); err != nil {
-				return fmt.Errorf("ask AWS whether %s %q exists, for %s: %w", r.Type, name, r.Address, err)
+			if ids[i], errs[i] = l.ask(ctx, c.In(r.region()), topics, r, name); errs[i] != nil {
+				errs[i] = fmt.Errorf("ask AWS whether %s %q exists, for %s: %w", r.Type, name, r.Address, errs[i])
 			}
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
+	_ = g.Wait()
 	held := map[string]string{} // type and name → the address the state holds it at
 	for _, r := range p.Held {
 		if l, ok := lookups[r.Type]; ok && r.str(l.attr) != "" {
@@ -149,6 +167,16 @@ func Taken(ctx context.Context, c Clients, p Planned) ([]gate.Taken, error) {
 			name := r.str(l.attr)
 			out = append(out, gate.Taken{Address: r.Address, Type: r.Type, Name: name, ID: ids[i], Effect: l.effect, HeldAt: held[r.Type+"\x00"+name]})
 		}
+	}
+	// A name that could not be asked leaves the others' answers standing.
+	var failed []error
+	for _, err := range errs {
+		if err != nil {
+			failed = append(failed, err)
+		}
+	}
+	if len(failed) > 0 {
+		return out, fmt.Errorf("%d of %d names not asked; the first: %w", len(failed), len(asks), failed[0])
 	}
 	return out, nil
 }

@@ -2,11 +2,16 @@ package livecheck
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/infrapipe/infrapipe/ci/gate"
 	"github.com/infrapipe/infrapipe/ci/internal/mototest"
@@ -112,5 +117,88 @@ resource "aws_iam_role" "app" {
 	}
 	if len(renamed) != 1 || renamed[0].Address != "aws_sqs_queue.work" || renamed[0].HeldAt != "aws_sqs_queue.jobs" {
 		t.Errorf("after the rename Taken = %+v, want aws_sqs_queue.work held at aws_sqs_queue.jobs", renamed)
+	}
+}
+
+// A bucket name is global: one in another region (HeadBucket answers 301 there) is taken as
+// much as one in the plan's own (real plan of the real aws provider, on moto).
+func TestTakenBucketInAnotherRegion(t *testing.T) {
+	moto := mototest.Start(t)
+	moto.Setenv(t)
+	ctx := context.Background()
+	west, err := config.LoadDefaultConfig(ctx, config.WithRegion("eu-west-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewClients(west, moto.URL).S3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("live-elsewhere"),
+		CreateBucketConfiguration: &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraintEuWest1}}); err != nil {
+		t.Fatal(err)
+	}
+	w := tftest.New(t, map[string]string{"main.tf": "resource \"aws_s3_bucket\" \"b\" {\n  bucket = \"live-elsewhere\"\n}\n"})
+	w.UseRealAWSProviderOn(moto.URL, "s3", "sts")
+	w.Init()
+	p, err := ReadPlan(w.PlanJSON())
+	if err != nil {
+		t.Fatal(err)
+	}
+	east, err := config.LoadDefaultConfig(ctx, config.WithRegion("us-east-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewClients(east, moto.URL)
+	_, headErr := c.S3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String("live-elsewhere")})
+	t.Logf("HeadBucket from us-east-1: %v", headErr)
+	got, err := Taken(ctx, c, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Address != "aws_s3_bucket.b" || got[0].ID != "live-elsewhere" {
+		t.Errorf("Taken = %+v, want aws_s3_bucket.b", got)
+	}
+}
+
+// How S3 answers HeadBucket decides: 403 (another account's bucket) and 301 (another
+// region's, as AWS answers) are taken, 404 is free, and a 500 is a name not asked (the real
+// SDK against a server answering with those codes; moto answers 200 across regions).
+func TestTakenBucketByS3Answer(t *testing.T) {
+	ctx := context.Background()
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion("us-east-1"),
+		config.WithCredentialsProvider(aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, nil
+		})), config.WithRetryMaxAttempts(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := Planned{Creates: []Resource{{Address: "aws_s3_bucket.b", Type: "aws_s3_bucket", Values: map[string]any{"bucket": "shop-data"}}}}
+	for _, tt := range []struct {
+		status int
+		taken  bool
+		err    string
+	}{
+		{http.StatusForbidden, true, ""},
+		{http.StatusMovedPermanently, true, ""},
+		{http.StatusNotFound, false, ""},
+		{http.StatusInternalServerError, false, "1 of 1 names not asked; the first: ask AWS whether aws_s3_bucket \"shop-data\" exists, for aws_s3_bucket.b"},
+	} {
+		t.Run(http.StatusText(tt.status), func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Method != http.MethodHead || !strings.Contains(r.URL.Path, "shop-data") {
+					t.Errorf("asked %s %s", r.Method, r.URL.Path)
+				}
+				w.WriteHeader(tt.status)
+			}))
+			defer srv.Close()
+			got, err := Taken(ctx, NewClients(cfg, srv.URL), p)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("error %v, want %q", err, tt.err)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if (len(got) == 1) != tt.taken {
+				t.Errorf("Taken = %+v, want taken %v", got, tt.taken)
+			}
+		})
 	}
 }

@@ -128,6 +128,7 @@ func Judge[D Dir[D]](ctx context.Context, d D, e Env, forceRecreate bool) (Judge
 	opts := gate.Options{ForceRecreate: forceRecreate, Warnings: e.Warnings}
 	if e.Taken != nil {
 		var err error
+		// What could not be asked warns; what was answered still blocks.
 		if opts.Taken, err = e.Taken(ctx, []byte(js)); err != nil {
 			opts.Warnings = append(slices.Clone(opts.Warnings), fmt.Sprintf("whether the names the plan creates are free in the account was not checked: %v", err))
 		}
