@@ -61,7 +61,11 @@ func (r *run) namesTaken(ctx context.Context, planJSON []byte) ([]gate.Taken, er
 	if err != nil {
 		return nil, err
 	}
-	return livecheck.TakenIn(ctx, r.region(), endpoint, planJSON)
+	seenAs := ""
+	if r.emulator != nil {
+		seenAs = r.emulatorURL()
+	}
+	return livecheck.TakenIn(ctx, r.region(), endpoint, seenAs, planJSON)
 }
 
 // planning is the run's initialized container and its environment with every plan's flags:

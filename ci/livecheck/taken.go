@@ -182,8 +182,10 @@ func Taken(ctx context.Context, c Clients, p Planned) ([]gate.Taken, error) {
 }
 
 // TakenIn is Taken for a plan (terraform show -json), with clients of the process's AWS
-// credentials in region (Connect); endpoint, when set, is an emulator's.
-func TakenIn(ctx context.Context, region, endpoint string, planJSON []byte) ([]gate.Taken, error) {
+// credentials in region (Connect); endpoint, when set, is an emulator's, and seenAs the
+// emulator's address as Terraform's containers reach it: an import ID that holds the
+// address (a queue's URL) is given in their terms, as an import block needs it.
+func TakenIn(ctx context.Context, region, endpoint, seenAs string, planJSON []byte) ([]gate.Taken, error) {
 	p, err := ReadPlan(planJSON)
 	if err != nil || len(p.Creates) == 0 {
 		return nil, err
@@ -192,7 +194,13 @@ func TakenIn(ctx context.Context, region, endpoint string, planJSON []byte) ([]g
 	if err != nil {
 		return nil, err
 	}
-	return Taken(ctx, c, p)
+	taken, err := Taken(ctx, c, p)
+	for i, t := range taken {
+		if endpoint != "" && seenAs != "" && strings.HasPrefix(t.ID, strings.TrimSuffix(endpoint, "/")+"/") {
+			taken[i].ID = strings.TrimSuffix(seenAs, "/") + strings.TrimPrefix(t.ID, strings.TrimSuffix(endpoint, "/"))
+		}
+	}
+	return taken, err
 }
 
 // topicNames lists each region's SNS topics once per Taken.

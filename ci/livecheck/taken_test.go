@@ -45,12 +45,14 @@ resource "aws_iam_role" "app" {
   assume_role_policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "sts:AssumeRole", Principal = { Service = "lambda.amazonaws.com" } }] })
 }
 `
+	var planJSON []byte // the last plan taken read
 	taken := func(t *testing.T) []gate.Taken {
 		t.Helper()
 		w := tftest.New(t, map[string]string{"main.tf": stack + prefixed})
 		w.UseRealAWSProviderOn(moto.URL, services...)
 		w.Init()
-		p, err := ReadPlan(w.PlanJSON())
+		planJSON = w.PlanJSON()
+		p, err := ReadPlan(planJSON)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -102,6 +104,16 @@ resource "aws_iam_role" "app" {
 		if tk.Type == "aws_sns_topic" && (tk.Name != "live-alerts" || !strings.HasSuffix(tk.ID, ":live-alerts") || !strings.Contains(tk.Effect, "take it over")) {
 			t.Errorf("the topic: %+v", tk)
 		}
+	}
+
+	// TakenIn gives a queue's URL as Terraform's containers reach the emulator.
+	in, err := TakenIn(ctx, "us-east-1", moto.URL, "http://aws:5000", planJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := slices.IndexFunc(in, func(tk gate.Taken) bool { return tk.Type == "aws_sqs_queue" }); len(in) != len(want) || i < 0 ||
+		!strings.HasPrefix(in[i].ID, "http://aws:5000/") || !strings.HasSuffix(in[i].ID, "/live-jobs") {
+		t.Errorf("TakenIn = %+v, want %d names, the queue's URL on http://aws:5000", in, len(want))
 	}
 
 	// The first state renames its queue's resource without a moved block: the name it creates
