@@ -244,7 +244,7 @@ func TestExecFailureCarriesTheOutput(t *testing.T) {
 	engine := &dagger.ExecError{Cmd: []string{"sh", "-c", "terraform init -backend=false", "providers"}, ExitCode: 1,
 		Stderr: "Error: Unsupported Terraform Core version\n\nThis configuration does not support Terraform version 1.11.4."}
 	err := execFailure(fmt.Errorf("select: %w", engine))
-	if want := "exit code 1:\nError: Unsupported Terraform Core version"; err == nil || !strings.HasPrefix(err.Error(), want) {
+	if want := "the providers' install (terraform init -backend=false) exited with code 1:\nError: Unsupported Terraform Core version"; err == nil || !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("execFailure = %v, want it to start %q", err, want)
 	}
 	var ee *dagger.ExecError

@@ -379,7 +379,7 @@ func execFailure(err error) error {
 		return err
 	}
 	output := ee.Stderr + "\n" + ee.Stdout
-	msg := fmt.Sprintf("exit code %d:\n%s", ee.ExitCode, pipeline.Tail(output, 40))
+	msg := fmt.Sprintf("%s exited with code %d:\n%s", commands.Describe(ee.Cmd), ee.ExitCode, pipeline.Tail(output, 40))
 	if h := pipeline.Hint(output); h != "" {
 		msg += "\n" + h
 	}

@@ -18,6 +18,36 @@ func script(text, name string, args ...string) []string {
 	return append([]string{"sh", "-c", text, name}, args...)
 }
 
+// scriptNames say what each script of this package is, for Describe.
+var scriptNames = map[string]string{
+	"providers": "the providers' install (terraform init -backend=false)",
+	"plan":      "terraform plan",
+	"show":      "terraform show",
+	"b64":       "the saved plan's encoding",
+	"apply":     "terraform apply",
+	"pull":      "terraform state pull",
+	"drift":     "the refresh-only plan",
+	"quiet":     "a quiet command",
+	"fmt":       "terraform fmt -check",
+	"tflint":    "tflint",
+}
+
+// Describe names a command line of this package in one short line, for an error that
+// reaches a later step: the engine reports a failed set-up exec (the providers' install) at
+// the step that evaluates it, which alone would name the wrong command.
+func Describe(args []string) string {
+	if len(args) >= 4 && args[0] == "sh" && args[1] == "-c" {
+		if name, ok := scriptNames[args[3]]; ok {
+			return name
+		}
+	}
+	line := strings.Join(strings.Fields(strings.Join(args, " ")), " ")
+	if len(line) > 100 {
+		line = line[:97] + "..."
+	}
+	return line
+}
+
 // installProvidersScript installs providers through the plugin cache (TF_PLUGIN_CACHE_DIR), then
 // dereferences the cache's symlinks so the providers outlive the cache mount.
 const installProvidersScript = `set -eu

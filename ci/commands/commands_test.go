@@ -410,3 +410,24 @@ func TestUpdateModulesFollowsTheBranch(t *testing.T) {
 		t.Errorf("after UpdateModules the module is still:\n%s", fetched())
 	}
 }
+
+// Describe names each script of the package by what it does, and any other line by itself,
+// on one short line: every command the package builds is named.
+func TestDescribe(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{InstallProviders(), "the providers' install (terraform init -backend=false)"},
+		{Plan("/out", "-lock-timeout=5m"), "terraform plan"},
+		{FmtCheck(), "terraform fmt -check"},
+		{Tflint("/out", "/src"), "tflint"},
+		{UpdateModules(), "terraform get -update -no-color"},
+		{[]string{"sh", "-c", "echo a\nb", "unknown"}, "sh -c echo a b unknown"},
+		{[]string{"terraform", strings.Repeat("x", 200)}, "terraform " + strings.Repeat("x", 87) + "..."},
+	} {
+		if got := Describe(tt.args); got != tt.want {
+			t.Errorf("Describe(%.60q) = %q, want %q", tt.args, got, tt.want)
+		}
+	}
+}

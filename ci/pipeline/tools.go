@@ -48,10 +48,11 @@ var unavailable = []string{
 	"insufficient_scope",
 }
 
-// ran is the module's word for a command that ran and exited (execFailure's "exit code N:"):
-// its output may say "no such host" or "not found" of something else than the image, such as
-// a tflint plugin it could not download.
-var ran = regexp.MustCompile(`(^|: )exit code [0-9]+:`)
+// ran is the module's word for a command that ran and exited (execFailure's "<command>
+// exited with code N:", or the engine's "exit code N:"): its output may say "no such host"
+// or "not found" of something else than the image, such as a tflint plugin it could not
+// download.
+var ran = regexp.MustCompile(`(^|: )exit code [0-9]+:| exited with code [0-9]+:`)
 
 // ImageUnavailable reports whether err says a container's image could not be pulled, as
 // opposed to a tool that ran and failed.

@@ -72,7 +72,8 @@ func TestImageUnavailable(t *testing.T) {
 		"GET https://registry.example.com/v2/x/manifests/1: MANIFEST_UNKNOWN: manifest unknown": true,
 		"exit code: 1\nchecks failed":                                                           false,
 		// A tool that ran, and failed to download something of its own.
-		"tflint: exit code 1:\nFailed to fetch GitHub releases: dial tcp: lookup api.github.com: no such host": false,
+		"tflint: exit code 1:\nFailed to fetch GitHub releases: dial tcp: lookup api.github.com: no such host":               false,
+		"tflint: tflint exited with code 1:\nFailed to fetch GitHub releases: dial tcp: lookup api.github.com: no such host": false,
 	} {
 		if got := ImageUnavailable(errors.New(msg)); got != want {
 			t.Errorf("ImageUnavailable(%q) = %v, want %v", msg, got, want)
