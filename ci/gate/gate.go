@@ -143,11 +143,15 @@ func Decide(a *plan.Analysis, p environment.Profile, opts Options) Decision {
 				"import it elsewhere or delete it by hand", env, c.Address))
 		}
 	}
-	deleted := map[string]bool{}
+	deleted, forgotten := map[string]bool{}, map[string]bool{}
 	for _, c := range a.Changes {
 		deleted[c.Address] = deleted[c.Address] || c.Kind == plan.Delete
+		forgotten[c.Address] = forgotten[c.Address] || c.Kind == plan.Forget
 	}
 	for _, h := range opts.HeldImports {
+		if forgotten[h.HeldAt] {
+			continue // a removed block lets the old address go: the import is the object's only one
+		}
 		then := "two addresses would manage one object"
 		if deleted[h.HeldAt] {
 			then = "the plan deletes " + h.HeldAt + ", so the apply would import the object and then destroy it"
@@ -157,14 +161,14 @@ func Decide(a *plan.Analysis, p environment.Profile, opts Options) Decision {
 	}
 	for _, t := range opts.Taken {
 		if t.HeldAt != "" {
-			block(fmt.Sprintf("%s plan creates %s with the name of %s %s, which the state holds at %s: if it was renamed, "+
-				"a moved block keeps it (a moved block with from = %s and to = %s); as it stands the apply creates and deletes the same "+
-				"object, and %s", env, t.Address, t.Type, untrusted.Quote(t.Name), t.HeldAt, t.HeldAt, t.Address, t.Effect))
+			block(fmt.Sprintf("%s plan creates %s with the name %s, which the state holds at %s: if it was renamed, "+
+				"a moved block with from = %s and to = %s keeps it; as it stands the apply creates and deletes the same "+
+				"object, and %s", env, t.Address, untrusted.Quote(t.Name), t.HeldAt, t.HeldAt, t.Address, t.Effect))
 			continue
 		}
 		block(fmt.Sprintf("%s plan creates %s, but %s %s already exists in the account, outside this state: %s; "+
 			"adopt it into %s's state (its import id is %s: an import block applies in every environment, so build the id "+
-			"from variables; this module's import finds it by the stack's tags), or give it another name",
+			"from variables; this module's import finds it when it carries the stack's tags), or give it another name",
 			env, t.Address, t.Type, untrusted.Quote(t.Name), t.Effect, env, untrusted.Quote(t.ID)))
 	}
 	for _, c := range a.Drift {
@@ -211,7 +215,7 @@ func renameHint(c plan.Change, created map[string][]string) string {
 	if c.Kind != plan.Delete || !c.Managed() || len(created[c.Type]) != 1 {
 		return ""
 	}
-	return fmt.Sprintf(" (if it was renamed to %s, a moved block keeps it: a moved block with from = %s and to = %s)", created[c.Type][0], c.Address, created[c.Type][0])
+	return fmt.Sprintf(" (if it was renamed to %s, a moved block with from = %s and to = %s keeps it)", created[c.Type][0], c.Address, created[c.Type][0])
 }
 
 // regionMismatch is the warning for a plan whose aws providers all name regions other

@@ -172,7 +172,7 @@ func TestRenameHint(t *testing.T) {
 		name, after, want string
 	}{
 		{"one create of the type", "resource \"terraform_data\" \"db\" { input = \"orders\" }\n",
-			"prod plan deletes terraform_data.database (removed from the configuration) (if it was renamed to terraform_data.db, a moved block keeps it: a moved block with from = terraform_data.database and to = terraform_data.db); rerun with --force-recreate to allow it"},
+			"prod plan deletes terraform_data.database (removed from the configuration) (if it was renamed to terraform_data.db, a moved block with from = terraform_data.database and to = terraform_data.db keeps it); rerun with --force-recreate to allow it"},
 		{"two creates of the type", "resource \"terraform_data\" \"db\" { count = 2 }\n",
 			"prod plan deletes terraform_data.database (removed from the configuration); rerun with --force-recreate to allow it"},
 	} {
@@ -243,15 +243,15 @@ func TestDecideBlocksTakenNames(t *testing.T) {
 		d := Decide(a, profile(t, env, false), Options{Taken: []Taken{taken}})
 		want := string(env) + ` plan creates aws_sns_topic.alerts, but aws_sns_topic "shop-alerts" already exists in the account, outside this state: ` +
 			"CreateTopic would hand back the existing topic; adopt it into " + string(env) + `'s state (its import id is "arn:aws:sns:us-east-1:123456789012:shop-alerts": ` +
-			"an import block applies in every environment, so build the id from variables; this module's import finds it by the stack's tags), or give it another name"
+			"an import block applies in every environment, so build the id from variables; this module's import finds it when it carries the stack's tags), or give it another name"
 		if d.Verdict != Block || len(d.Reasons) != 1 || d.Reasons[0] != want {
 			t.Errorf("%s: decision %s %q, want a block starting %q", env, d.Verdict, d.Reasons, want)
 		}
 	}
 	taken.HeldAt = "aws_sns_topic.events"
 	d := Decide(a, profile(t, environment.Test, false), Options{Taken: []Taken{taken}})
-	want := `test plan creates aws_sns_topic.alerts with the name of aws_sns_topic "shop-alerts", which the state holds at aws_sns_topic.events: ` +
-		"if it was renamed, a moved block keeps it (a moved block with from = aws_sns_topic.events and to = aws_sns_topic.alerts); " +
+	want := `test plan creates aws_sns_topic.alerts with the name "shop-alerts", which the state holds at aws_sns_topic.events: ` +
+		"if it was renamed, a moved block with from = aws_sns_topic.events and to = aws_sns_topic.alerts keeps it; " +
 		"as it stands the apply creates and deletes the same object, and CreateTopic would hand back the existing topic"
 	if d.Verdict != Block || len(d.Reasons) != 1 || d.Reasons[0] != want {
 		t.Errorf("a rename: decision %s %q, want a block %q", d.Verdict, d.Reasons, want)
@@ -296,6 +296,21 @@ func TestDecideBlocksHeldImports(t *testing.T) {
 		"replace the import block with a moved block with from = terraform_data.old and to = terraform_data.renamed"
 	if d.Verdict != Block || !slices.Contains(d.Reasons, want) {
 		t.Errorf("decision %s %q, want a block %q", d.Verdict, d.Reasons, want)
+	}
+
+	// A removed block lets the old address go without destroying: the import is then the
+	// object's only address, and the plan only warns of the forget.
+	w.Write("main.tf", "resource \"terraform_data\" \"renamed\" {}\nimport {\n  to = terraform_data.renamed\n  id = \""+id+"\"\n}\n"+
+		"removed {\n  from = terraform_data.old\n  lifecycle {\n    destroy = false\n  }\n}\n")
+	js = w.PlanJSON()
+	if a, err = plan.Analyze(bytes.NewReader(js)); err != nil {
+		t.Fatal(err)
+	}
+	if held, err = plan.HeldImports(bytes.NewReader(js)); err != nil {
+		t.Fatal(err)
+	}
+	if d := Decide(a, profile(t, environment.Test, false), Options{HeldImports: held}); d.Verdict != Warn || len(held) != 1 {
+		t.Errorf("removed and imported: %d held, decision %s %q; want a warning of the forget only", len(held), d.Verdict, d.Reasons)
 	}
 }
 
