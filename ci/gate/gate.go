@@ -65,8 +65,10 @@ type Taken struct {
 type Decision struct {
 	Env     environment.Name `json:"env"`
 	Verdict Verdict          `json:"verdict"`
-	// Reasons explain a warn or block, one per resource, most serious first.
-	Reasons []string `json:"reasons"`
+	// Reasons explain a warn or block, one per resource, most serious first: the first
+	// Blocking of them block, the rest warn.
+	Reasons  []string `json:"reasons"`
+	Blocking int      `json:"blocking_reasons"`
 	// Outputs are step outputs: resources_to_add, resources_to_change, resources_to_destroy,
 	// resources_to_replace, resources_to_import, resources_to_forget, has_changes, verdict.
 	Outputs map[string]string `json:"outputs"`
@@ -189,10 +191,17 @@ func Decide(a *plan.Analysis, p environment.Profile, opts Options) Decision {
 	case len(warns) > 0:
 		d.Verdict = Warn
 	}
-	d.Reasons = append(append(d.Reasons, atMost(blocks, "blocking")...), warns...)
+	blocks = atMost(blocks, "blocking")
+	d.Reasons, d.Blocking = append(append(d.Reasons, blocks...), warns...), len(blocks)
 	d.Outputs = outputs(a.Counts)
 	d.Outputs["verdict"] = string(d.Verdict)
 	return d
+}
+
+// Split is Reasons as those that block and those that only warn.
+func (d Decision) Split() (blocking, warning []string) {
+	n := min(max(d.Blocking, 0), len(d.Reasons))
+	return d.Reasons[:n:n], d.Reasons[n:]
 }
 
 // MaxReasons bounds each of a decision's lists of reasons, blocking and warning: a plan that

@@ -340,6 +340,10 @@ func TestDecideOrdersAndCombines(t *testing.T) {
 			t.Errorf("reason %d = %q, want prefix %q", i, d.Reasons[i], w)
 		}
 	}
+	// Split tells them apart: three block, the forget warns.
+	if blocking, warning := d.Split(); len(blocking) != 3 || len(warning) != 1 || !strings.HasPrefix(warning[0], want[3]) {
+		t.Errorf("Split = %q, %q", blocking, warning)
+	}
 	// --force-recreate lets prod through, but the protected type stays called out.
 	forced := Decide(a, profile(t, environment.Prod, false), Options{ForceRecreate: true})
 	if !strings.Contains(strings.Join(forced.Reasons, "\n"), "allowed by --force-recreate although aws_db_instance is a protected type: its data will be lost") {

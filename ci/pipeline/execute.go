@@ -132,7 +132,7 @@ func Execute(ctx context.Context, p Plan, testUnchanged bool, s Steps, rec *Reco
 		rec.Failed(StepPlan, err)
 		return
 	}
-	rec.Add(StepReport{Outcome: Outcome{Step: StepPlan, Verdict: planned.Decision.Verdict, Reasons: planned.Decision.Reasons}})
+	rec.Add(StepReport{Outcome: planOutcome(planned.Decision)})
 
 	var onPlan sync.WaitGroup
 	for _, c := range []struct {
@@ -195,3 +195,13 @@ func (r *Recorder) check(ctx context.Context, s Step, run func(context.Context) 
 // what helps, so it blocks in every environment, as a broken pipeline.yaml does, rather
 // than warn as a tool that could not run: the checks it stands for were not made.
 type inputError interface{ InputError() bool }
+
+// planOutcome is the plan step's outcome: a blocked plan's warnings (a forget beside a
+// blocked import, say) are reported as warnings, not under its block.
+func planOutcome(d gate.Decision) Outcome {
+	o := Outcome{Step: StepPlan, Verdict: d.Verdict, Reasons: d.Reasons}
+	if d.Verdict == gate.Block {
+		o.Reasons, o.Warnings = d.Split()
+	}
+	return o
+}

@@ -372,3 +372,24 @@ func TestRecorderConcurrent(t *testing.T) {
 		t.Errorf("%d steps recorded, want 50", n)
 	}
 }
+
+// A blocked plan's warnings are reported as warnings beside its blocks, not under them (a
+// real decision: a replace blocked in prod beside a forget).
+func TestPlanOutcomeKeepsWarningsApart(t *testing.T) {
+	a := &plan.Analysis{Changes: []plan.Change{
+		{Address: "aws_sqs_queue.jobs", Type: "aws_sqs_queue", Mode: "managed", Kind: plan.Forget},
+		{Address: "terraform_data.x", Type: "terraform_data", Mode: "managed", Kind: plan.ReplaceDeleteFirst},
+	}}
+	p, err := environment.Default(environment.Prod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := planOutcome(gate.Decide(a, p, gate.Options{}))
+	if o.Verdict != gate.Block || len(o.Reasons) != 1 || !strings.Contains(o.Reasons[0], "replaces terraform_data.x") ||
+		len(o.Warnings) != 1 || !strings.Contains(o.Warnings[0], "forgets aws_sqs_queue.jobs") {
+		t.Errorf("outcome %s, reasons %q, warnings %q", o.Verdict, o.Reasons, o.Warnings)
+	}
+	if o := planOutcome(gate.Decide(&plan.Analysis{Changes: a.Changes[:1]}, p, gate.Options{})); o.Verdict != gate.Warn || len(o.Reasons) != 1 || len(o.Warnings) != 0 {
+		t.Errorf("a plan that only warns: %s %q %q", o.Verdict, o.Reasons, o.Warnings)
+	}
+}
