@@ -401,7 +401,17 @@ func FuzzAnalyze(f *testing.F) {
 	f.Add([]byte(`{"format_version":"1.2","planned_values":{},"variables":{"r":{"value":"eu-west-1"}},"configuration":{"provider_config":{"aws":{"name":"aws","full_name":"registry.terraform.io/hashicorp/aws","expressions":{"region":{"references":["var.r"]}}}},"root_module":{"variables":{"r":{}}}}}`))
 	f.Add([]byte(`{"format_version":"1.2","resource_changes":[],"resource_drift":[{"address":"a.b","change":{"actions":["update"],"before":{"tags":null},"after":{"tags":{}}}}],"relevant_attributes":[{"resource":"a.b","attribute":["tags",0]}],"checks":[{"address":{"kind":"check","to_display":"check.c"},"status":"fail","instances":[{"address":{"to_display":"check.c"},"status":"fail","problems":[{"message":"m"}]}]}]}`))
 	f.Add([]byte(`{"format_version":"1.2","resource_changes":[],"output_changes":{"a":{"actions":["update"],"before":"x","after":"y"},"b":{"actions":["no-op"]},"c":{"actions":["create"],"after_unknown":true,"after_sensitive":true}}}`))
+	f.Add([]byte(`{"format_version":"1.2","prior_state":{"values":{"root_module":{"resources":[{"address":"a.old","mode":"managed","type":"a","values":{"id":"x"}}]}}},"resource_changes":[{"address":"a.new","type":"a","mode":"managed","change":{"actions":["no-op"],"importing":{"id":"x"}}}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// HeldImports reads the same document its own way: it never panics, and each import
+		// it finds is held at another address.
+		if held, err := HeldImports(bytes.NewReader(data)); err == nil {
+			for _, h := range held {
+				if h.HeldAt == h.Address || h.ID == "" {
+					t.Errorf("held import %+v", h)
+				}
+			}
+		}
 		a, err := Analyze(bytes.NewReader(data))
 		if err != nil {
 			return
