@@ -2,7 +2,6 @@ package gate
 
 import (
 	"bytes"
-	"encoding/json"
 	"reflect"
 	"slices"
 	"strings"
@@ -267,19 +266,7 @@ func TestDecideBlocksHeldImports(t *testing.T) {
 	w := tftest.New(t, map[string]string{"main.tf": "resource \"terraform_data\" \"old\" {}\n"})
 	w.Init()
 	w.Apply()
-	var st struct {
-		Values struct {
-			RootModule struct {
-				Resources []struct {
-					Values map[string]any `json:"values"`
-				} `json:"resources"`
-			} `json:"root_module"`
-		} `json:"values"`
-	}
-	if err := json.Unmarshal([]byte(w.Run("show", "-json")), &st); err != nil {
-		t.Fatal(err)
-	}
-	id, _ := st.Values.RootModule.Resources[0].Values["id"].(string)
+	id := w.ID("terraform_data.old")
 	w.Write("main.tf", "resource \"terraform_data\" \"renamed\" {}\nimport {\n  to = terraform_data.renamed\n  id = \""+id+"\"\n}\n")
 	js := w.PlanJSON()
 	a, err := plan.Analyze(bytes.NewReader(js))

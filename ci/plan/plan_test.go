@@ -446,19 +446,7 @@ func TestHeldImports(t *testing.T) {
 	w := tftest.New(t, map[string]string{"main.tf": "resource \"terraform_data\" \"old\" {}\n"})
 	w.Init()
 	w.Apply()
-	var st struct {
-		Values struct {
-			RootModule struct {
-				Resources []struct {
-					Values map[string]any `json:"values"`
-				} `json:"resources"`
-			} `json:"root_module"`
-		} `json:"values"`
-	}
-	if err := json.Unmarshal([]byte(w.Run("show", "-json")), &st); err != nil {
-		t.Fatal(err)
-	}
-	id, _ := st.Values.RootModule.Resources[0].Values["id"].(string)
+	id := w.ID("terraform_data.old")
 	for _, tt := range []struct {
 		name, id string
 		want     []HeldImport

@@ -4,6 +4,7 @@ package tftest
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -150,6 +151,31 @@ func (w *Workspace) Init(args ...string) {
 func (w *Workspace) Apply(args ...string) {
 	w.t.Helper()
 	w.Run(append([]string{"apply", "-no-color", "-input=false", "-auto-approve"}, args...)...)
+}
+
+// ID is the id attribute of a root module resource in the state (terraform show -json).
+func (w *Workspace) ID(address string) string {
+	w.t.Helper()
+	var st struct {
+		Values struct {
+			RootModule struct {
+				Resources []struct {
+					Address string         `json:"address"`
+					Values  map[string]any `json:"values"`
+				} `json:"resources"`
+			} `json:"root_module"`
+		} `json:"values"`
+	}
+	if err := json.Unmarshal([]byte(w.Run("show", "-json")), &st); err != nil {
+		w.t.Fatal(err)
+	}
+	for _, r := range st.Values.RootModule.Resources {
+		if id, ok := r.Values["id"].(string); ok && r.Address == address {
+			return id
+		}
+	}
+	w.t.Fatalf("the state has no %s with an id", address)
+	return ""
 }
 
 // PlanJSON saves a plan to tfplan and returns `terraform show -json tfplan`.
