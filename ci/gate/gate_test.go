@@ -273,10 +273,11 @@ func TestDecideBlocksHeldImports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	held, err := plan.HeldImports(bytes.NewReader(js))
+	full, err := plan.Decode(bytes.NewReader(js))
 	if err != nil {
 		t.Fatal(err)
 	}
+	held := plan.HeldImports(full)
 	d := Decide(a, profile(t, environment.Test, false), Options{HeldImports: held})
 	want := `test plan imports terraform_data.renamed with id "` + id + `", an object the state already holds at terraform_data.old: ` +
 		"the plan deletes terraform_data.old, so the apply would import the object and then destroy it; if it was renamed, " +
@@ -293,9 +294,10 @@ func TestDecideBlocksHeldImports(t *testing.T) {
 	if a, err = plan.Analyze(bytes.NewReader(js)); err != nil {
 		t.Fatal(err)
 	}
-	if held, err = plan.HeldImports(bytes.NewReader(js)); err != nil {
+	if full, err = plan.Decode(bytes.NewReader(js)); err != nil {
 		t.Fatal(err)
 	}
+	held = plan.HeldImports(full)
 	if d := Decide(a, profile(t, environment.Test, false), Options{HeldImports: held}); d.Verdict != Warn || len(held) != 1 {
 		t.Errorf("removed and imported: %d held, decision %s %q; want a warning of the forget only", len(held), d.Verdict, d.Reasons)
 	}

@@ -33,13 +33,12 @@ func Judge(env environment.Name, profile environment.Profile, planJSON, text str
 	if err != nil {
 		return nil, fmt.Errorf("%s plan: %w", env, err)
 	}
-	sensitive, err := plan.SensitiveValues(strings.NewReader(planJSON))
+	full, err := plan.Decode(strings.NewReader(planJSON))
 	if err != nil {
-		return nil, fmt.Errorf("%s plan: %w", env, err)
+		return nil, fmt.Errorf("%s plan: read plan for its sensitive values and imports: %w", env, err)
 	}
-	if opts.HeldImports, err = plan.HeldImports(strings.NewReader(planJSON)); err != nil {
-		return nil, fmt.Errorf("%s plan: %w", env, err)
-	}
+	sensitive := plan.Sensitive(full)
+	opts.HeldImports = plan.HeldImports(full)
 	d := gate.Decide(a, profile, opts)
 	d.Reasons = redactAll(d.Reasons, masked) // a check's message may interpolate a value
 	return &PlanReport{Analysis: a, Profile: profile, Decision: d,

@@ -1,12 +1,6 @@
 package plan
 
-import (
-	"encoding/json"
-	"fmt"
-	"io"
-
-	tfjson "github.com/hashicorp/terraform-json"
-)
+import tfjson "github.com/hashicorp/terraform-json"
 
 // HeldImport is an import of an object the state already holds at another address.
 type HeldImport struct {
@@ -19,11 +13,7 @@ type HeldImport struct {
 // type that the prior state holds: two addresses would manage one object, and where the
 // plan deletes the old address (a rename written as an import instead of a moved block),
 // the apply imports the object and then destroys it.
-func HeldImports(r io.Reader) ([]HeldImport, error) {
-	var p tfjson.Plan
-	if err := json.NewDecoder(r).Decode(&p); err != nil {
-		return nil, fmt.Errorf("read plan for its imports: %w", truncated(err))
-	}
+func HeldImports(p *tfjson.Plan) []HeldImport {
 	// The prior state holds each imported object at its new address too, as read for the
 	// import: an object is held when another address has it.
 	held := map[string][]string{} // type and id (or arn) → addresses
@@ -46,5 +36,5 @@ func HeldImports(r io.Reader) ([]HeldImport, error) {
 			}
 		}
 	}
-	return out, nil
+	return out
 }

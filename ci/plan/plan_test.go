@@ -405,8 +405,8 @@ func FuzzAnalyze(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// HeldImports reads the same document its own way: it never panics, and each import
 		// it finds is held at another address.
-		if held, err := HeldImports(bytes.NewReader(data)); err == nil {
-			for _, h := range held {
+		if p, err := Decode(bytes.NewReader(data)); err == nil {
+			for _, h := range HeldImports(p) {
 				if h.HeldAt == h.Address || h.ID == "" {
 					t.Errorf("held import %+v", h)
 				}
@@ -456,11 +456,11 @@ func TestHeldImports(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			w.Write("main.tf", "resource \"terraform_data\" \"renamed\" {}\nimport {\n  to = terraform_data.renamed\n  id = \""+tt.id+"\"\n}\n")
-			got, err := HeldImports(bytes.NewReader(w.PlanJSON()))
+			p, err := Decode(bytes.NewReader(w.PlanJSON()))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !slices.Equal(got, tt.want) {
+			if got := HeldImports(p); !slices.Equal(got, tt.want) {
 				t.Errorf("HeldImports = %+v, want %+v", got, tt.want)
 			}
 		})

@@ -22,10 +22,25 @@ const MinSensitiveLen = 4
 // terraform-compliance scenario may quote an attribute in its message. The pipeline
 // redacts these values from such findings (findings.Redact) before anything is written.
 func SensitiveValues(r io.Reader) ([]string, error) {
+	p, err := Decode(r)
+	if err != nil {
+		return nil, fmt.Errorf("read plan for its sensitive values: %w", err)
+	}
+	return Sensitive(p), nil
+}
+
+// Decode reads a whole plan (terraform show -json) as terraform-json holds it, for readers
+// that need more than Analyze keeps (Sensitive, HeldImports): one decode serves them all.
+func Decode(r io.Reader) (*tfjson.Plan, error) {
 	var p tfjson.Plan
 	if err := json.NewDecoder(r).Decode(&p); err != nil {
-		return nil, fmt.Errorf("read plan for its sensitive values: %w", truncated(err))
+		return nil, truncated(err)
 	}
+	return &p, nil
+}
+
+// Sensitive is SensitiveValues of a decoded plan.
+func Sensitive(p *tfjson.Plan) []string {
 	seen := map[string]bool{}
 	add := func(v any) {
 		leaves(v, func(s string) {
@@ -71,7 +86,7 @@ func SensitiveValues(r io.Reader) ([]string, error) {
 		}
 		return 1
 	})
-	return out, nil
+	return out
 }
 
 // masked calls add for each part of v that mask (Terraform's *_sensitive shape: true, or an
