@@ -20,11 +20,17 @@ import (
 // given is the secret of flag --name, or nil when the caller left it empty: a workflow
 // passes env:INFRACOST_API_KEY whether or not the repository holds that secret (GitHub sets
 // the variable to ""), and an empty secret means what a missing flag means, rather than a
-// branch in the workflow's shell.
-func given(ctx context.Context, name string, s *dagger.Secret) (*dagger.Secret, error) {
+// branch in the workflow's shell. checks, when given, refuse a value before anything runs
+// (a ci/ parser), from the same read.
+func given(ctx context.Context, name string, s *dagger.Secret, checks ...func(string) error) (*dagger.Secret, error) {
 	v, err := plaintext(ctx, name, s)
 	if err != nil || v == "" {
 		return nil, err
+	}
+	for _, check := range checks {
+		if err := check(v); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"dagger/infra/internal/dagger"
 
+	"github.com/infrapipe/infrapipe/ci/gitauth"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
 )
 
@@ -162,11 +163,11 @@ func New(
 	if awsSessionToken, err = given(ctx, "aws-session-token", awsSessionToken); err != nil {
 		return nil, err
 	}
-	if gitCredentials, err = given(ctx, "git-credentials", gitCredentials); err != nil {
-		return nil, err
-	}
 	// Checked now, so that a bad line fails before anything runs.
-	if _, err := readGitCredentials(ctx, gitCredentials); err != nil {
+	if gitCredentials, err = given(ctx, "git-credentials", gitCredentials, func(plain string) error {
+		_, err := gitauth.Parse(plain)
+		return err
+	}); err != nil {
 		return nil, err
 	}
 	setup, err := pipeline.Configure(pipeline.Settings{

@@ -12,14 +12,10 @@ import (
 // runs (ci/notify.ParseWebhooks): a bad line would otherwise show only when a run that
 // failed tried to announce it.
 func webhooks(ctx context.Context, s *dagger.Secret) (*dagger.Secret, error) {
-	plain, err := plaintext(ctx, "notify-webhooks", s)
-	if err != nil || plain == "" { // as given does: a workflow passes the variable whether set or not
-		return nil, err
-	}
-	if _, err := notify.ParseWebhooks(plain); err != nil {
-		return nil, err
-	}
-	return s, nil
+	return given(ctx, "notify-webhooks", s, func(plain string) error {
+		_, err := notify.ParseWebhooks(plain)
+		return err
+	})
 }
 
 // notify announces a run on the channels pipeline.yaml names for the environment

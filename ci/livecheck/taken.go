@@ -195,9 +195,11 @@ func TakenIn(ctx context.Context, region, endpoint, seenAs string, planJSON []by
 		return nil, err
 	}
 	taken, err := Taken(ctx, c, p)
-	for i, t := range taken {
-		if endpoint != "" && seenAs != "" && strings.HasPrefix(t.ID, strings.TrimSuffix(endpoint, "/")+"/") {
-			taken[i].ID = strings.TrimSuffix(seenAs, "/") + strings.TrimPrefix(t.ID, strings.TrimSuffix(endpoint, "/"))
+	if from, to := strings.TrimSuffix(endpoint, "/"), strings.TrimSuffix(seenAs, "/"); from != "" && to != "" {
+		for i, t := range taken {
+			if rest, ok := strings.CutPrefix(t.ID, from+"/"); ok {
+				taken[i].ID = to + "/" + rest
+			}
 		}
 	}
 	return taken, err
