@@ -95,16 +95,16 @@ func TestReproduceLineHasTheConstructorOptions(t *testing.T) {
 		set  func(*constructorArgs)
 		want string
 	}{
-		{"defaults", nil, "dagger call plan --env=test"},
+		{"defaults", nil, "dagger call plan --env=test export --path=./plan"},
 		{"region and image", func(a *constructorArgs) {
 			a.region, a.trivyImage = "eu-west-1", "mirror.example.com/trivy:0.74.0"
-		}, "dagger call --trivy-image=mirror.example.com/trivy:0.74.0 --region=eu-west-1 plan --env=test"},
+		}, "dagger call --trivy-image=mirror.example.com/trivy:0.74.0 --region=eu-west-1 plan --env=test export --path=./plan"},
 		{"terraform version picks the image", func(a *constructorArgs) { a.terraformVersion = "1.10.5" },
-			"dagger call --terraform-version=1.10.5 plan --env=test"},
+			"dagger call --terraform-version=1.10.5 plan --env=test export --path=./plan"},
 		{"emulator on the default port", func(a *constructorArgs) { a.emulator = &dagger.Service{} },
-			"dagger call --aws-emulator=tcp://localhost:5000 plan --env=test"},
+			"dagger call --aws-emulator=tcp://localhost:5000 plan --env=test export --path=./plan"},
 		{"emulator on another port", func(a *constructorArgs) { a.emulator, a.emulatorPort = &dagger.Service{}, 4566 },
-			"dagger call --aws-emulator=tcp://localhost:4566 --aws-emulator-port=4566 plan --env=test"},
+			"dagger call --aws-emulator=tcp://localhost:4566 --aws-emulator-port=4566 plan --env=test export --path=./plan"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -129,11 +129,10 @@ func TestRestoreLine(t *testing.T) {
 // moduleFunction is an exported method of Infra as the engine reads it: its pragmas and,
 // per parameter after ctx, its type and the comment above it.
 type moduleFunction struct {
-	name    string
-	doc     string
-	params  []moduleParam
-	pos     string
-	returns string
+	name   string
+	doc    string
+	params []moduleParam
+	pos    string
 }
 
 type moduleParam struct{ name, typ, doc string }

@@ -197,7 +197,7 @@ func TestReportMessage(t *testing.T) {
 		Steps: []StepReport{{Outcome: Outcome{Step: StepCost, Verdict: gate.Warn, Reasons: []string{"over budget"}}}}}
 	m := r.Message()
 	if m.Check != "pipeline" || m.Env != environment.Test || m.Verdict != "warn" || len(m.Reasons) != 1 ||
-		m.Counts["create"] != 1 || m.Counts["delete"] != 1 || m.Reproduce != "dagger call pipeline --env=test" {
+		m.Counts["create"] != 1 || m.Counts["delete"] != 1 || m.Reproduce != "dagger call pipeline --env=test export --path=./reports" {
 		t.Errorf("message %+v", m)
 	}
 	if m := (&Report{Run: Run{Env: environment.Test}}).Message(); m.Counts != nil {

@@ -61,12 +61,25 @@ func (c Command) with(arg string) Command {
 	return c
 }
 
-// String is the line, shell-quoted where needed so it can be pasted as is.
+// Saved are where a line saves the result of the functions that return a directory or a
+// file, as the caller workflows and docs/ do: pasted on a laptop, the line leaves the
+// report that the CI run uploaded, rather than the engine's listing of it.
+var Saved = map[string]string{
+	"pipeline": "./reports", "drift": "./reports", "plan": "./plan", "apply": "./apply",
+	"import": "./import", "compliance": "./compliance", "security-scan": "./scan",
+	"test": "./test-results", "kpis": "./kpis", "backup-state": "./backup.tfstate",
+}
+
+// String is the line, shell-quoted where needed so it can be pasted as is, ending with
+// the export of the function's result (Saved).
 func (c Command) String() string {
 	parts := []string{"dagger", "call"}
 	parts = append(parts, quoteAll(c.options)...)
 	parts = append(parts, c.function)
 	parts = append(parts, quoteAll(c.args)...)
+	if p, ok := Saved[c.function]; ok {
+		parts = append(parts, "export", "--path="+p)
+	}
 	return strings.Join(parts, " ")
 }
 

@@ -55,7 +55,7 @@ func TestReportFacts(t *testing.T) {
 			if len(f.Steps) != len(tt.steps) || f.Steps[0].DurationMS != 60000 {
 				t.Errorf("steps %+v, want one per step, lint taking 60 s", f.Steps)
 			}
-			if len(f.Findings) != len(tflint) || f.Reproduce != "dagger call pipeline --env=test" {
+			if len(f.Findings) != len(tflint) || f.Reproduce != "dagger call pipeline --env=test export --path=./reports" {
 				t.Errorf("%d findings, reproduce %q", len(f.Findings), f.Reproduce)
 			}
 			if (f.Plan != nil) != (tt.plan != nil) || (f.Cost != nil) != (len(tt.steps) > 2) {
@@ -92,7 +92,7 @@ func TestImportFacts(t *testing.T) {
 			if tt.err != nil && (len(f.Reasons) != 1 || f.Reasons[0] != tt.err.Error()) {
 				t.Errorf("reasons %q, want the error", f.Reasons)
 			}
-			if f.Reproduce != "dagger call import --env=prod --project=shop" {
+			if f.Reproduce != "dagger call import --env=prod --project=shop export --path=./import" {
 				t.Errorf("reproduce %q", f.Reproduce)
 			}
 		})

@@ -308,17 +308,17 @@ func TestCommand(t *testing.T) {
 		cmd  Command
 		want string
 	}{
-		{"plain", Call(nil, "plan").Flag("env", "test"), "dagger call plan --env=test"},
+		{"plain", Call(nil, "plan").Flag("env", "test"), "dagger call plan --env=test export --path=./plan"},
 		{"options and flags", Call([]string{"--emulate-aws", "--region=eu-west-1"}, "pipeline").
 			Flag("env", "prod").Bool("dry-run", true).Bool("skip-tests", false).Flag("project", "").
 			Secret("aws-access-key-id", true, "AWS_ACCESS_KEY_ID").Secret("aws-session-token", false, "AWS_SESSION_TOKEN"),
-			"dagger call --emulate-aws --region=eu-west-1 pipeline --env=prod --dry-run --aws-access-key-id=env:AWS_ACCESS_KEY_ID"},
+			"dagger call --emulate-aws --region=eu-west-1 pipeline --env=prod --dry-run --aws-access-key-id=env:AWS_ACCESS_KEY_ID export --path=./reports"},
 		{"quoted", Call([]string{"--terraform-dir=infra live"}, "restore-state").Flag("from", "backups/it's.tfstate"),
 			`dagger call '--terraform-dir=infra live' restore-state '--from=backups/it'\''s.tfstate'`},
-		{"placeholder", Call(nil, "apply").Flag("plan", "<plan directory>"), `dagger call apply '--plan=<plan directory>'`},
+		{"placeholder", Call(nil, "apply").Flag("plan", "<plan directory>"), `dagger call apply '--plan=<plan directory>' export --path=./apply`},
 		{"constructor secrets go before the function", Call([]string{"--emulate-aws"}, "drift").Flag("env", "prod").
 			SecretOption("aws-access-key-id", true, "AWS_ACCESS_KEY_ID").SecretOption("aws-session-token", false, "AWS_SESSION_TOKEN"),
-			"dagger call --emulate-aws --aws-access-key-id=env:AWS_ACCESS_KEY_ID drift --env=prod"},
+			"dagger call --emulate-aws --aws-access-key-id=env:AWS_ACCESS_KEY_ID drift --env=prod export --path=./reports"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -344,7 +344,7 @@ func TestCommandIsAValue(t *testing.T) {
 // A failed run's error ends with its line, once, and still matches what it wraps.
 func TestCommandWrap(t *testing.T) {
 	cmd := Call([]string{"--emulate-aws"}, "apply").Flag("env", "prod").Secret("aws-access-key-id", true, "AWS_ACCESS_KEY_ID")
-	line := "dagger call --emulate-aws apply --env=prod --aws-access-key-id=env:AWS_ACCESS_KEY_ID"
+	line := "dagger call --emulate-aws apply --env=prod --aws-access-key-id=env:AWS_ACCESS_KEY_ID export --path=./apply"
 	lock := errors.New("state lock held")
 	tests := []struct {
 		name string

@@ -188,7 +188,8 @@ func codeSpans(ss []string) []string {
 // stacks) first and whole, unless it alone takes more than half; then each stack's own
 // summary under a heading of its own (its headings one level down, so they nest under it),
 // fitted together by report.Summary so that no one stack's long plan pushes the others out;
-// then the reproduce line.
+// then the reproduce line, kept whole: among thousands of stacks, an even share of what is
+// left could be shorter than the line.
 func StacksSummary(limit int, r StacksResult, reproduce Command) string {
 	head := StacksHeader(r)
 	if len(head) > limit/2 {
@@ -203,8 +204,11 @@ func StacksSummary(limit int, r StacksResult, reproduce Command) string {
 		sections = append(sections, report.Text(fmt.Sprintf("# Stack %s: %s\n\n%s%s",
 			markdown.CodeSpan(s.Stack), s.Verdict, own, demote(s.Summary))))
 	}
-	sections = append(sections, report.Text(reproduce.Markdown()))
-	return head + "\n" + report.Summary(limit-len(head)-1, sections...)
+	foot := reproduce.Markdown()
+	if rest := limit - len(head) - len(foot) - 2; rest >= 0 {
+		return head + "\n" + report.Summary(rest, sections...) + "\n" + foot
+	}
+	return head + "\n" + report.Summary(limit-len(head)-1, append(sections, report.Text(foot))...)
 }
 
 // StacksComment is the combined summary as a pull request comment, within GitHub's limit.

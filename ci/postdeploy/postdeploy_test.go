@@ -349,7 +349,7 @@ func TestSuiteFiles(t *testing.T) {
 			if !strings.Contains(got["junit.xml"], `<testsuite name="post-deploy prod"`) {
 				t.Errorf("junit.xml:\n%s", got["junit.xml"])
 			}
-			if !strings.HasSuffix(strings.TrimSpace(got["summary.md"]), "dagger call test --env=prod\n```") {
+			if !strings.HasSuffix(strings.TrimSpace(got["summary.md"]), "dagger call test --env=prod export --path=./test-results\n```") {
 				t.Errorf("summary.md does not end with the reproduce line:\n%s", got["summary.md"])
 			}
 			err = tt.s.Err()

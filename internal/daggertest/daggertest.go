@@ -70,40 +70,58 @@ type Module map[string]map[string]bool
 // ReadModule reads the Go source of the Dagger module in dir: New and the exported
 // methods of *Infra, with their parameters named as the Go SDK names them.
 func ReadModule(dir string) (Module, error) {
+	mod := Module{}
+	err := eachFunction(dir, func(name string, fd *ast.FuncDecl) {
+		params := map[string]bool{}
+		for _, p := range fd.Type.Params.List {
+			for _, n := range p.Names {
+				params[Kebab(n.Name)] = true
+			}
+		}
+		mod[name] = params
+	})
+	return mod, err
+}
+
+// ReadResults reads, per function of the module in dir as the CLI names it, the type of
+// its result (e.g. "*dagger.Directory").
+func ReadResults(dir string) (map[string]string, error) {
+	results := map[string]string{}
+	err := eachFunction(dir, func(name string, fd *ast.FuncDecl) {
+		if name != "" && fd.Type.Results != nil && len(fd.Type.Results.List) > 0 {
+			results[name] = types.ExprString(fd.Type.Results.List[0].Type)
+		}
+	})
+	return results, err
+}
+
+// eachFunction calls fn with New (named "") and each exported method of *Infra (named as
+// the CLI names it) in the module source in dir.
+func eachFunction(dir string, fn func(name string, fd *ast.FuncDecl)) error {
 	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 	if err != nil || len(files) == 0 {
-		return nil, fmt.Errorf("no module source (*.go) in %s: %v", dir, err)
+		return fmt.Errorf("no module source (*.go) in %s: %v", dir, err)
 	}
 	fset := token.NewFileSet()
-	mod := Module{}
 	for _, f := range files {
 		file, err := parser.ParseFile(fset, f, nil, parser.SkipObjectResolution)
 		if err != nil {
-			return nil, fmt.Errorf("read module source: %w", err)
+			return fmt.Errorf("read module source: %w", err)
 		}
 		for _, d := range file.Decls {
 			fd, ok := d.(*ast.FuncDecl)
 			if !ok || !fd.Name.IsExported() {
 				continue
 			}
-			name := ""
 			switch {
 			case fd.Recv == nil && fd.Name.Name == "New":
+				fn("", fd)
 			case fd.Recv != nil && len(fd.Recv.List) == 1 && types.ExprString(fd.Recv.List[0].Type) == "*Infra":
-				name = Kebab(fd.Name.Name)
-			default:
-				continue
+				fn(Kebab(fd.Name.Name), fd)
 			}
-			params := map[string]bool{}
-			for _, p := range fd.Type.Params.List {
-				for _, n := range p.Names {
-					params[Kebab(n.Name)] = true
-				}
-			}
-			mod[name] = params
 		}
 	}
-	return mod, nil
+	return nil
 }
 
 // Check checks the words of a `dagger call` after "call": the constructor's flags, then a

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/infrapipe/infrapipe/ci/pipeline"
 )
 
 // TestDocsCalls checks every `dagger call` in the code blocks of the README and the pages
@@ -32,6 +34,31 @@ func TestDocsCalls(t *testing.T) {
 	}
 	if total < 40 {
 		t.Fatalf("found only %d dagger calls in the README's and docs' code blocks; the parser is broken", total)
+	}
+}
+
+// TestReproduceLinesSaveResults: the reproduce line of every function that returns a
+// directory or a file exports it (pipeline.Saved), as the workflows do, and no other line
+// ends with an export that the CLI would refuse.
+func TestReproduceLinesSaveResults(t *testing.T) {
+	results, err := ReadResults("../../.dagger")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) < 10 {
+		t.Fatalf("read only %d functions' results", len(results))
+	}
+	for fn, typ := range results {
+		saves := typ == "*dagger.Directory" || typ == "*dagger.File"
+		line := pipeline.Call(nil, fn).String()
+		if got := strings.Contains(line, " export --path="); got != saves {
+			t.Errorf("%s returns %s, and its reproduce line %q exports: %v", fn, typ, line, got)
+		}
+	}
+	for fn := range pipeline.Saved {
+		if _, ok := results[fn]; !ok {
+			t.Errorf("pipeline.Saved names %q, which is no function of the module", fn)
+		}
 	}
 }
 

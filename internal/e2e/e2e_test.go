@@ -645,9 +645,15 @@ func TestSummaryEndsWithReproducingLine(t *testing.T) {
 			t.Errorf("reproduce line %q lacks %s", line, want)
 		}
 	}
-	// Run exactly that line through a shell, with the same --source, keeping the report.
+	const saved = " export --path=./reports"
+	if !strings.HasSuffix(line, saved) {
+		t.Fatalf("the reproduce line does not save the report as the workflow does (%s): %q", saved, line)
+	}
+	// Run exactly that line through a shell, with the same --source, keeping the report
+	// elsewhere than ./reports.
 	second := filepath.Join(t.TempDir(), "again")
-	script := strings.Replace(line, "dagger call ", "dagger call --progress=plain --source="+s.Dir+" ", 1) + " --report-on-failure export --path=" + second
+	script := strings.Replace(strings.TrimSuffix(line, saved), "dagger call ", "dagger call --progress=plain --source="+s.Dir+" ", 1) +
+		" --report-on-failure export --path=" + second
 	cmd := exec.Command("sh", "-c", script)
 	cmd.Dir = repoRoot(t)
 	cmd.Env = append(os.Environ(), env...)

@@ -64,7 +64,7 @@ func TestWorkflowPipelineCall(t *testing.T) {
 				wantLine += " --dry-run" // the module's own choice for a pull request
 			}
 			// The commit comes from the event payload (the pushed commit, the pull request's head).
-			wantLine += " --commit=" + prHead
+			wantLine += " --commit=" + prHead + " export --path=./reports"
 			outputs := readFile(t, dir, "outputs.env")
 			if !strings.Contains(outputs, "reproduce<<") || !strings.Contains(outputs, "\n"+wantLine+"\n") {
 				t.Errorf("outputs.env has no reproduce output %q (the empty secrets left out):\n%s", wantLine, outputs)
