@@ -59,6 +59,10 @@ type Taken struct {
 	// HeldAt is the address the state holds the object at, "" when the state does not:
 	// the plan deletes it there and creates it here, a rename without a moved block.
 	HeldAt string
+	// Outside says why the object is beyond the account and region the plan's provider
+	// reaches (a global bucket name held elsewhere), "" when it is within them: such an
+	// object is not adopted, only avoided.
+	Outside string
 }
 
 // Decision is the gate's verdict with its reasons and the plan's counts as GitHub outputs.
@@ -162,6 +166,11 @@ func Decide(a *plan.Analysis, p environment.Profile, opts Options) Decision {
 			"replace the import block with a moved block with from = %s and to = %s", env, h.Address, untrusted.Quote(h.ID), h.HeldAt, then, h.HeldAt, h.Address))
 	}
 	for _, t := range opts.Taken {
+		if t.Outside != "" {
+			block(fmt.Sprintf("%s plan creates %s, but the name %s is taken where this state cannot adopt it: %s; %s; give it another name",
+				env, t.Address, untrusted.Quote(t.Name), t.Outside, t.Effect))
+			continue
+		}
 		if t.HeldAt != "" {
 			block(fmt.Sprintf("%s plan creates %s with the name %s, which the state holds at %s: if it was renamed, "+
 				"a moved block with from = %s and to = %s keeps it; as it stands the apply creates and deletes the same "+

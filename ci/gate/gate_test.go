@@ -255,6 +255,15 @@ func TestDecideBlocksTakenNames(t *testing.T) {
 	if d.Verdict != Block || len(d.Reasons) != 1 || d.Reasons[0] != want {
 		t.Errorf("a rename: decision %s %q, want a block %q", d.Verdict, d.Reasons, want)
 	}
+	// A bucket name held by another account: no import advice, which could not work there.
+	elsewhere := Taken{Address: "aws_s3_bucket.data", Type: "aws_s3_bucket", Name: "shop-data", ID: "shop-data",
+		Effect: "the apply would fail on it part-way", Outside: "S3 refused to show it (HeadBucket: 403)"}
+	d = Decide(a, profile(t, environment.Prod, false), Options{Taken: []Taken{elsewhere}})
+	want = `prod plan creates aws_s3_bucket.data, but the name "shop-data" is taken where this state cannot adopt it: ` +
+		"S3 refused to show it (HeadBucket: 403); the apply would fail on it part-way; give it another name"
+	if d.Verdict != Block || len(d.Reasons) != 1 || d.Reasons[0] != want {
+		t.Errorf("a name taken elsewhere: decision %s %q, want a block %q", d.Verdict, d.Reasons, want)
+	}
 	if d := Decide(a, profile(t, environment.Test, false), Options{}); d.Verdict != Pass {
 		t.Errorf("without taken names: %s %q", d.Verdict, d.Reasons)
 	}

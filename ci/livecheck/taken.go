@@ -61,35 +61,50 @@ func adopts(what string) string {
 }
 
 // lookup is how Taken asks for one type: the attribute that names the object in the
-// account, what creating it again does, and the ask, which returns the object's import ID,
-// or "" when there is no such object.
+// account, what creating it again does, and the ask, which says where the object is, the
+// zero found when there is no such object.
 type lookup struct {
 	attr, effect string
-	ask          func(ctx context.Context, c Clients, t *topicNames, r Resource, name string) (string, error)
+	ask          func(ctx context.Context, c Clients, t *topicNames, r Resource, name string) (found, error)
 }
 
+// found is an object that holds a name: its import ID, and why this state cannot adopt it
+// when it is outside the account and region the plan's provider reaches (gate.Taken.Outside).
+type found struct{ id, outside string }
+
+// here is an object of the plan's account and region, adopted by its import ID id.
+func here(id string) found { return found{id: id} }
+
 // byExistence asks existence (the post-deploy check's ask); the import ID is the name.
-func byExistence(ctx context.Context, c Clients, _ *topicNames, r Resource, name string) (string, error) {
+func byExistence(ctx context.Context, c Clients, _ *topicNames, r Resource, name string) (found, error) {
 	ok, err := existence[r.Type](ctx, c, r)
 	if !ok || err != nil {
-		return "", err
+		return found{}, err
 	}
-	return name, nil
+	return here(name), nil
 }
 
 // bucketTaken asks S3 for a bucket by name. Bucket names are global: HeadBucket refused
-// (403: another account's) or redirected (301: another region's) is a name taken as much as
-// one of this account's.
-func bucketTaken(ctx context.Context, c Clients, _ *topicNames, _ Resource, name string) (string, error) {
+// (403) or redirected (301) is a name taken as much as one of this account's, but not one
+// this state can adopt. A 403 has no body to tell another account's bucket from one these
+// credentials may not read, so the reason names both.
+func bucketTaken(ctx context.Context, c Clients, _ *topicNames, _ Resource, name string) (found, error) {
 	_, err := c.S3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(name)})
 	var re *awshttp.ResponseError
-	if errors.As(err, &re) && (re.HTTPStatusCode() == http.StatusForbidden || re.HTTPStatusCode() == http.StatusMovedPermanently) {
-		return name, nil
+	if errors.As(err, &re) {
+		switch re.HTTPStatusCode() {
+		case http.StatusForbidden:
+			return found{id: name, outside: "S3 refused to show it (HeadBucket: 403): bucket names are global, and it is " +
+				"another account's, or these credentials may not read it"}, nil
+		case http.StatusMovedPermanently:
+			return found{id: name, outside: "S3 answered that it is in another region (HeadBucket: 301): bucket names " +
+				"are global, and it is another region's, of this account or another"}, nil
+		}
 	}
 	if ok, err := gone(err); !ok || err != nil {
-		return "", err
+		return found{}, err
 	}
-	return name, nil
+	return here(name), nil
 }
 
 // lookups are the types Taken asks about.
@@ -99,22 +114,23 @@ var lookups = map[string]lookup{
 	"aws_kms_alias":               {"name", failsPartWay, byExistence},
 	"aws_cloudwatch_metric_alarm": {"alarm_name", "PutMetricAlarm would overwrite it", byExistence},
 	// A topic is asked by its ARN, which the plan does not know yet: listed by name.
-	"aws_sns_topic": {"name", adopts("topic"), func(ctx context.Context, _ Clients, t *topicNames, r Resource, name string) (string, error) {
-		return t.arn(ctx, r.region(), name)
+	"aws_sns_topic": {"name", adopts("topic"), func(ctx context.Context, _ Clients, t *topicNames, r Resource, name string) (found, error) {
+		arn, err := t.arn(ctx, r.region(), name)
+		return here(arn), err
 	}},
-	"aws_sqs_queue": {"name", adopts("queue"), func(ctx context.Context, c Clients, _ *topicNames, _ Resource, name string) (string, error) {
+	"aws_sqs_queue": {"name", adopts("queue"), func(ctx context.Context, c Clients, _ *topicNames, _ Resource, name string) (found, error) {
 		out, err := c.SQS.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(name)})
 		if ok, err := gone(err); !ok || err != nil {
-			return "", err
+			return found{}, err
 		}
-		return aws.ToString(out.QueueUrl), nil
+		return here(aws.ToString(out.QueueUrl)), nil
 	}},
-	"aws_iam_role": {"name", failsPartWay, func(ctx context.Context, c Clients, _ *topicNames, _ Resource, name string) (string, error) {
+	"aws_iam_role": {"name", failsPartWay, func(ctx context.Context, c Clients, _ *topicNames, _ Resource, name string) (found, error) {
 		_, err := c.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
 		if ok, err := gone(err); !ok || err != nil {
-			return "", err
+			return found{}, err
 		}
-		return name, nil
+		return here(name), nil
 	}},
 }
 
@@ -138,7 +154,7 @@ func Taken(ctx context.Context, c Clients, p Planned) ([]gate.Taken, error) {
 	if len(asks) > maxAsked {
 		asks = asks[:maxAsked]
 	}
-	ids := make([]string, len(asks)) // each object's import ID, "" for none
+	objs := make([]found, len(asks)) // each object, the zero found for none
 	errs := make([]error, len(asks))
 	topics := &topicNames{c: c}
 	var g errgroup.Group
@@ -147,7 +163,7 @@ func Taken(ctx context.Context, c Clients, p Planned) ([]gate.Taken, error) {
 		g.Go(func() error {
 			l := lookups[r.Type]
 			name := r.str(l.attr)
-			if ids[i], errs[i] = l.ask(ctx, c.In(r.region()), topics, r, name); errs[i] != nil {
+			if objs[i], errs[i] = l.ask(ctx, c.In(r.region()), topics, r, name); errs[i] != nil {
 				errs[i] = fmt.Errorf("ask AWS whether %s %q exists, for %s: %w", r.Type, name, r.Address, errs[i])
 			}
 			return nil
@@ -162,10 +178,11 @@ func Taken(ctx context.Context, c Clients, p Planned) ([]gate.Taken, error) {
 	}
 	var out []gate.Taken
 	for i, r := range asks {
-		if ids[i] != "" {
+		if objs[i].id != "" {
 			l := lookups[r.Type]
 			name := r.str(l.attr)
-			out = append(out, gate.Taken{Address: r.Address, Type: r.Type, Name: name, ID: ids[i], Effect: l.effect, HeldAt: held[r.Type+"\x00"+name]})
+			out = append(out, gate.Taken{Address: r.Address, Type: r.Type, Name: name, ID: objs[i].id, Effect: l.effect,
+				HeldAt: held[r.Type+"\x00"+name], Outside: objs[i].outside})
 		}
 	}
 	// A name that could not be asked leaves the others' answers standing.

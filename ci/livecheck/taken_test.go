@@ -169,9 +169,10 @@ func TestTakenBucketInAnotherRegion(t *testing.T) {
 	}
 }
 
-// How S3 answers HeadBucket decides: 403 (another account's bucket) and 301 (another
-// region's, as AWS answers) are taken, 404 is free, and a 500 is a name not asked (the real
-// SDK against a server answering with those codes; moto answers 200 across regions).
+// How S3 answers HeadBucket decides: 403 (another account's bucket, or one these
+// credentials may not read) and 301 (another region's, as AWS answers) are taken where this
+// state cannot adopt them, 404 is free, and a 500 is a name not asked (the real SDK against
+// a server answering with those codes; moto answers 200 across regions).
 func TestTakenBucketByS3Answer(t *testing.T) {
 	ctx := context.Background()
 	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion("us-east-1"),
@@ -183,14 +184,15 @@ func TestTakenBucketByS3Answer(t *testing.T) {
 	}
 	p := Planned{Creates: []Resource{{Address: "aws_s3_bucket.b", Type: "aws_s3_bucket", Values: map[string]any{"bucket": "shop-data"}}}}
 	for _, tt := range []struct {
-		status int
-		taken  bool
-		err    string
+		status  int
+		taken   bool
+		outside string
+		err     string
 	}{
-		{http.StatusForbidden, true, ""},
-		{http.StatusMovedPermanently, true, ""},
-		{http.StatusNotFound, false, ""},
-		{http.StatusInternalServerError, false, "1 of 1 names not asked; the first: ask AWS whether aws_s3_bucket \"shop-data\" exists, for aws_s3_bucket.b"},
+		{http.StatusForbidden, true, "(HeadBucket: 403)", ""},
+		{http.StatusMovedPermanently, true, "(HeadBucket: 301)", ""},
+		{http.StatusNotFound, false, "", ""},
+		{http.StatusInternalServerError, false, "", "1 of 1 names not asked; the first: ask AWS whether aws_s3_bucket \"shop-data\" exists, for aws_s3_bucket.b"},
 	} {
 		t.Run(http.StatusText(tt.status), func(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -209,7 +211,10 @@ func TestTakenBucketByS3Answer(t *testing.T) {
 				t.Fatal(err)
 			}
 			if (len(got) == 1) != tt.taken {
-				t.Errorf("Taken = %+v, want taken %v", got, tt.taken)
+				t.Fatalf("Taken = %+v, want taken %v", got, tt.taken)
+			}
+			if tt.taken && !strings.Contains(got[0].Outside, tt.outside) {
+				t.Errorf("Outside = %q, want it to say %q", got[0].Outside, tt.outside)
 			}
 		})
 	}
