@@ -84,27 +84,42 @@ func byExistence(ctx context.Context, c Clients, _ *topicNames, r Resource, name
 	return here(name), nil
 }
 
-// bucketTaken asks S3 for a bucket by name. Bucket names are global: HeadBucket refused
-// (403) or redirected (301) is a name taken as much as one of this account's, but not one
-// this state can adopt. A 403 has no body to tell another account's bucket from one these
-// credentials may not read, so the reason names both.
+// bucketTaken asks S3 for a bucket by name. Bucket names are global: one redirected (301:
+// another region's) is taken as much as one of this account's, but not one this state can
+// adopt. A 403 is S3's answer both for another account's bucket and for any name these
+// credentials may not ask about (a least-privilege role without s3:ListBucket on it), with
+// no body to tell which: the name is then asked again without credentials, to which S3
+// answers 404 for a name no bucket has.
 func bucketTaken(ctx context.Context, c Clients, _ *topicNames, _ Resource, name string) (found, error) {
 	_, err := c.S3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(name)})
-	var re *awshttp.ResponseError
-	if errors.As(err, &re) {
-		switch re.HTTPStatusCode() {
-		case http.StatusForbidden:
-			return found{id: name, outside: "S3 refused to show it (HeadBucket: 403): bucket names are global, and it is " +
-				"another account's, or these credentials may not read it"}, nil
-		case http.StatusMovedPermanently:
-			return found{id: name, outside: "S3 answered that it is in another region (HeadBucket: 301): bucket names " +
-				"are global, and it is another region's, of this account or another"}, nil
+	switch status(err) {
+	case http.StatusMovedPermanently:
+		return found{id: name, outside: "S3 answered that it is in another region (HeadBucket: 301): bucket names " +
+			"are global, and it is another region's, of this account or another"}, nil
+	case http.StatusForbidden:
+		_, err := c.AnonymousS3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(name)})
+		switch code := status(err); {
+		case code == http.StatusNotFound:
+			return found{}, nil
+		case err == nil || code == http.StatusForbidden || code == http.StatusMovedPermanently:
+			return found{id: name, outside: "S3 refused to show it to these credentials (HeadBucket: 403), and it exists: " +
+				"bucket names are global, and it is another account's, or one of this account's these credentials are denied"}, nil
 		}
+		return found{}, fmt.Errorf("these credentials may not ask (HeadBucket: 403), and asked without them: %w", err)
 	}
 	if ok, err := gone(err); !ok || err != nil {
 		return found{}, err
 	}
 	return here(name), nil
+}
+
+// status is the HTTP status of an AWS API error, 0 for none.
+func status(err error) int {
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) {
+		return re.HTTPStatusCode()
+	}
+	return 0
 }
 
 // lookups are the types Taken asks about.

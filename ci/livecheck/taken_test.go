@@ -169,10 +169,12 @@ func TestTakenBucketInAnotherRegion(t *testing.T) {
 	}
 }
 
-// How S3 answers HeadBucket decides: 403 (another account's bucket, or one these
-// credentials may not read) and 301 (another region's, as AWS answers) are taken where this
-// state cannot adopt them, 404 is free, and a 500 is a name not asked (the real SDK against
-// a server answering with those codes; moto answers 200 across regions).
+// How S3 answers HeadBucket decides: 301 (another region's, as AWS answers) is taken where
+// this state cannot adopt it, 404 is free, and a 500 is a name not asked. A 403 is asked
+// again without credentials, as S3 answers anyone: 404 there is a name free but for these
+// credentials (a least-privilege role), 403 a bucket that exists, another account's. The
+// real SDK against a server answering with those codes: moto answers 200 across regions,
+// and 500 to requests without credentials.
 func TestTakenBucketByS3Answer(t *testing.T) {
 	ctx := context.Background()
 	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion("us-east-1"),
@@ -183,23 +185,32 @@ func TestTakenBucketByS3Answer(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := Planned{Creates: []Resource{{Address: "aws_s3_bucket.b", Type: "aws_s3_bucket", Values: map[string]any{"bucket": "shop-data"}}}}
+	const notAsked = "1 of 1 names not asked; the first: ask AWS whether aws_s3_bucket \"shop-data\" exists, for aws_s3_bucket.b"
 	for _, tt := range []struct {
-		status  int
-		taken   bool
-		outside string
-		err     string
+		name              string
+		signed, anonymous int // the answers with and without credentials; 0 when not asked
+		taken             bool
+		outside, err      string
 	}{
-		{http.StatusForbidden, true, "(HeadBucket: 403)", ""},
-		{http.StatusMovedPermanently, true, "(HeadBucket: 301)", ""},
-		{http.StatusNotFound, false, "", ""},
-		{http.StatusInternalServerError, false, "", "1 of 1 names not asked; the first: ask AWS whether aws_s3_bucket \"shop-data\" exists, for aws_s3_bucket.b"},
+		{"another account's", http.StatusForbidden, http.StatusForbidden, true, "(HeadBucket: 403), and it exists", ""},
+		{"denied to these credentials, and free", http.StatusForbidden, http.StatusNotFound, false, "", ""},
+		{"denied, and not asked without credentials", http.StatusForbidden, http.StatusInternalServerError, false, "", notAsked + ": these credentials may not ask"},
+		{"another region's", http.StatusMovedPermanently, 0, true, "(HeadBucket: 301)", ""},
+		{"free", http.StatusNotFound, 0, false, "", ""},
+		{"not asked", http.StatusInternalServerError, 0, false, "", notAsked},
 	} {
-		t.Run(http.StatusText(tt.status), func(t *testing.T) {
+		t.Run(tt.name, func(t *testing.T) {
+			asked := 0
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if r.Method != http.MethodHead || !strings.Contains(r.URL.Path, "shop-data") {
 					t.Errorf("asked %s %s", r.Method, r.URL.Path)
 				}
-				w.WriteHeader(tt.status)
+				if r.Header.Get("Authorization") != "" {
+					w.WriteHeader(tt.signed)
+					return
+				}
+				asked++
+				w.WriteHeader(tt.anonymous)
 			}))
 			defer srv.Close()
 			got, err := Taken(ctx, NewClients(cfg, srv.URL), p)
@@ -209,6 +220,9 @@ func TestTakenBucketByS3Answer(t *testing.T) {
 				}
 			} else if err != nil {
 				t.Fatal(err)
+			}
+			if wantAsked := tt.anonymous != 0; (asked > 0) != wantAsked {
+				t.Errorf("asked without credentials %d times, want asked %v", asked, wantAsked)
 			}
 			if (len(got) == 1) != tt.taken {
 				t.Fatalf("Taken = %+v, want taken %v", got, tt.taken)

@@ -27,7 +27,17 @@ type Server struct {
 
 // Start launches moto_server on a free loopback port and stops it when the test ends.
 // Tests set AWS_* variables to dummy credentials themselves (see Env).
-func Start(t testing.TB) *Server {
+func Start(t testing.TB) *Server { return start(t, nil) }
+
+// StartEnforcingIAM is Start for a server that answers the first free requests as Start's
+// does and then enforces IAM (moto's INITIAL_NO_AUTH_ACTION_COUNT): a test makes its users,
+// their policies and its objects with those, and then calls as a user whose policy allows
+// only some actions, as a least-privilege role would.
+func StartEnforcingIAM(t testing.TB, free int) *Server {
+	return start(t, []string{fmt.Sprintf("INITIAL_NO_AUTH_ACTION_COUNT=%d", free)})
+}
+
+func start(t testing.TB, env []string) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
@@ -36,6 +46,7 @@ func Start(t testing.TB) *Server {
 	port := freePort(t)
 	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Env = append(os.Environ(), env...)
 	logf, err := os.CreateTemp(t.TempDir(), "moto-*.log")
 	if err != nil {
 		t.Fatal(err)
