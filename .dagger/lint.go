@@ -12,14 +12,18 @@ import (
 
 	"github.com/infrapipe/infrapipe/ci/commands"
 	"github.com/infrapipe/infrapipe/ci/findings"
+	"github.com/infrapipe/infrapipe/ci/gitauth"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
 	"github.com/infrapipe/infrapipe/ci/stacks"
+	"github.com/infrapipe/infrapipe/ci/tfunit"
 )
 
 // Lint checks the Terraform code without touching state: terraform fmt -check -recursive,
-// terraform validate (after init without backend) and tflint, in parallel. It returns the
-// lint report as Markdown (each tool's result, tflint's findings with file and line), or
-// fails with that report when a file is unformatted, validate fails or tflint warns.
+// terraform validate (after init without backend), the stack's own tests (terraform test,
+// when it has .tftest.hcl files; no cloud access, so mock_provider) and tflint, in
+// parallel. It returns the lint report as Markdown (each tool's result, tflint's findings
+// and failed tests with file and line), or fails with that report when a file is
+// unformatted, validate fails, a test fails or tflint warns.
 //
 // +check
 func (m *Infra) Lint(ctx context.Context) (string, error) {
@@ -34,7 +38,7 @@ func (m *Infra) Lint(ctx context.Context) (string, error) {
 	return res.Summary(reproduce)
 }
 
-// lint runs fmt, validate and tflint in parallel, and applies the repository's suppressions
+// lint runs fmt, validate, terraform test and tflint in parallel, and applies the repository's suppressions
 // to tflint's findings.
 func (m *Infra) lint(ctx context.Context, repo pipeline.Repo) (pipeline.Lint, error) {
 	git, err := readGitCredentials(ctx, m.GitCredentials)
@@ -62,6 +66,10 @@ func (m *Infra) lint(ctx context.Context, repo pipeline.Repo) (pipeline.Lint, er
 		res.Validate = pipeline.ReadValidate(validate.code, validate.stdout, validate.stderr)
 		return nil
 	})
+	g.Go(func() (err error) {
+		res.Tests, err = m.terraformTest(gctx, git)
+		return err
+	})
 	// tflint's own failure (a plugin it cannot install) leaves fmt and validate standing.
 	g.Go(func() error {
 		var err error
@@ -75,6 +83,30 @@ func (m *Infra) lint(ctx context.Context, repo pipeline.Repo) (pipeline.Lint, er
 	}
 	res.Tflint, res.Notices, err = repo.Suppress(repo.Own(res.Tflint), now())
 	return res, err
+}
+
+// terraformTest runs the stack's own tests (terraform test on its .tftest.hcl files) and
+// reads them with ci/tfunit; nil when it has none. Like lint's other tools it runs with no
+// cloud access: tests that need a provider's API use mock_provider or the emulator's
+// pipeline steps.
+func (m *Infra) terraformTest(ctx context.Context, git gitauth.Credentials) (*tfunit.Result, error) {
+	var files []string
+	for _, pattern := range tfunit.Patterns {
+		found, err := m.Source.Directory(m.TerraformDir).Glob(ctx, pattern)
+		if err != nil {
+			return nil, fmt.Errorf("look for test files in %s: %w", m.TerraformDir, err)
+		}
+		files = append(files, found...)
+	}
+	if len(files) == 0 {
+		return nil, nil
+	}
+	ran, err := execAny(ctx, m.terraform(git), tfunit.Command())
+	if err != nil {
+		return nil, fmt.Errorf("terraform test: %w", err)
+	}
+	res, err := tfunit.Read(ran.code, ran.stdout, ran.stderr)
+	return &res, err
 }
 
 // tflint runs tflint and reads its JSON report through ci/findings.

@@ -82,9 +82,19 @@ func ReadValidate(code int, stdout, stderr string) string {
 	return Tail(stdout+"\n"+stderr, 80)
 }
 
-// Outcome is the lint step's judgement, tflint's findings failing at failAt.
+// Outcome is the lint step's judgement, tflint's findings failing at failAt, and a test
+// of the stack's own that did not pass failing in every environment.
 func (l Lint) Outcome(failAt findings.Severity) Outcome {
-	return LintOutcome(l.Unformatted, l.Validate, l.Tflint, failAt)
+	o := LintOutcome(l.Unformatted, l.Validate, l.Tflint, failAt)
+	if t := l.Tests; t != nil && !t.OK() {
+		reason := fmt.Sprintf("terraform test: %d of %d run block(s) did not pass", t.Failed+t.Errored, t.Passed+t.Failed+t.Errored+t.Skipped)
+		if len(t.Errors) > 0 {
+			first, _, _ := strings.Cut(t.Errors[0], "\n")
+			reason = "terraform test could not run its tests: " + first
+		}
+		o.Verdict, o.Reasons = gate.Block, append(o.Reasons, reason)
+	}
+	return o
 }
 
 // Step is the pipeline's lint step in p's environment, tflint's findings failing at its

@@ -10,9 +10,11 @@ import (
 	"testing"
 
 	"github.com/infrapipe/infrapipe/ci/commands"
+	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/findings"
 	"github.com/infrapipe/infrapipe/ci/gate"
 	"github.com/infrapipe/infrapipe/ci/internal/tftest"
+	"github.com/infrapipe/infrapipe/ci/tfunit"
 )
 
 // execIn runs args in dir with the real terraform first on PATH, as the module's container
@@ -220,6 +222,62 @@ func TestReadValidate(t *testing.T) {
 			l := Lint{Validate: got}
 			if o := l.Outcome(findings.High); (o.Verdict == gate.Block) != (len(tt.want) > 0) {
 				t.Errorf("outcome %+v", o)
+			}
+		})
+	}
+}
+
+// The stack's own tests (real terraform test): a run block that fails blocks lint in every
+// environment and is listed with Terraform's message; passing tests and no tests at all
+// (nil) leave lint to its other tools.
+func TestLintTests(t *testing.T) {
+	main := "resource \"terraform_data\" \"a\" {\n  input = \"app\"\n}\n"
+	check := func(want string) string {
+		return "run \"input\" {\n  command = plan\n  assert {\n    condition     = terraform_data.a.input == \"" + want +
+			"\"\n    error_message = \"the input is not " + want + "\"\n  }\n}\n"
+	}
+	tests := []struct {
+		name    string
+		file    string // tests/a.tftest.hcl, "" for none
+		verdict gate.Verdict
+		want    []string // in the lint section
+	}{
+		{"passing", check("app"), gate.Pass, []string{"- terraform test: 1 passed, 0 failed, 0 errored, 0 skipped"}},
+		{"failing", check("web"), gate.Block, []string{"- terraform test: 0 passed, 1 failed",
+			"  - `tests/a.tftest.hcl` run `input`: fail", "    - Test assertion failed: the input is not web (tests/a.tftest.hcl:4)"}},
+		{"no tests", "", gate.Pass, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := tftest.New(t, map[string]string{"main.tf": main})
+			l := Lint{}
+			if tt.file != "" {
+				w.Write("tests/a.tftest.hcl", tt.file)
+				w.Init("-backend=false")
+				code, stdout, stderr := execIn(t, w.Dir, tfunit.Command()...)
+				res, err := tfunit.Read(code, stdout, stderr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				l.Tests = &res
+			}
+			for _, env := range []environment.Name{environment.Preview, environment.Prod} {
+				p, err := environment.Default(env)
+				if err != nil {
+					t.Fatal(err)
+				}
+				step := l.Step(p, true)
+				if step.Outcome.Verdict != tt.verdict {
+					t.Errorf("%s: verdict %s %q, want %s", env, step.Outcome.Verdict, step.Outcome.Reasons, tt.verdict)
+				}
+				for _, want := range tt.want {
+					if !strings.Contains(step.Markdown, want) {
+						t.Errorf("%s: the lint section lacks %q:\n%s", env, want, step.Markdown)
+					}
+				}
+				if tt.file == "" && strings.Contains(step.Markdown, "terraform test") {
+					t.Errorf("%s: a stack without tests has a terraform test line:\n%s", env, step.Markdown)
+				}
 			}
 		})
 	}

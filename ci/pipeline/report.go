@@ -10,6 +10,7 @@ import (
 	"github.com/infrapipe/infrapipe/ci/internal/markdown"
 	"github.com/infrapipe/infrapipe/ci/report"
 	"github.com/infrapipe/infrapipe/ci/runs"
+	"github.com/infrapipe/infrapipe/ci/tfunit"
 )
 
 // RunResult is a pipeline run's result.json: the verdict part `verdict` reads, and the
@@ -146,8 +147,10 @@ type Lint struct {
 	Unformatted []string // files terraform fmt would change
 	FmtDiff     string   // and how: terraform fmt -diff
 	Validate    string   // terraform validate's diagnostics; empty when valid
-	Tflint      []findings.Finding
-	Notices     []string // suppressions to review: expired, or matching no finding
+	// Tests is terraform test on the stack's own .tftest.hcl files, nil when it has none.
+	Tests   *tfunit.Result
+	Tflint  []findings.Finding
+	Notices []string // suppressions to review: expired, or matching no finding
 	// TflintFailed says why tflint could not run (a plugin it could not install), nil when
 	// it ran: fmt and validate still count, and tflint is judged as a tool that could not run.
 	TflintFailed *ToolFailure
@@ -174,6 +177,9 @@ func (l Lint) Markdown(failAt findings.Severity) string {
 	} else {
 		b.WriteString("- terraform validate: failed\n\n" + CodeBlock("", l.Validate))
 	}
+	if l.Tests != nil {
+		b.WriteString(testsMarkdown(*l.Tests))
+	}
 	if l.TflintFailed != nil {
 		fmt.Fprintf(&b, "- tflint: could not run:\n\n%s", CodeBlock("", Tail(l.TflintFailed.Err.Error(), 20)))
 		return b.String()
@@ -181,6 +187,26 @@ func (l Lint) Markdown(failAt findings.Severity) string {
 	fmt.Fprintf(&b, "- tflint: %d finding(s)\n\n", len(l.Tflint))
 	if len(l.Tflint) > 0 || len(l.Notices) > 0 {
 		b.WriteString(findings.Markdown(l.Tflint, findings.Evaluate(l.Tflint, failAt), l.Notices, 50))
+	}
+	return b.String()
+}
+
+// testsMarkdown is terraform test's line of the lint section: the counts, then each run
+// block that did not pass with Terraform's diagnostics, and what stopped the tests early.
+func testsMarkdown(r tfunit.Result) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "- terraform test: %d passed, %d failed, %d errored, %d skipped\n", r.Passed, r.Failed, r.Errored, r.Skipped)
+	for _, run := range r.Runs {
+		if run.Status == "pass" || run.Status == "skip" {
+			continue
+		}
+		fmt.Fprintf(&b, "  - %s run %s: %s\n", markdown.CodeSpan(run.File), markdown.CodeSpan(run.Name), markdown.Text(run.Status))
+		for _, d := range run.Diagnostics {
+			fmt.Fprintf(&b, "    - %s\n", markdown.Text(d))
+		}
+	}
+	if len(r.Errors) > 0 {
+		b.WriteString("\n" + CodeBlock("", Head(strings.Join(r.Errors, "\n"), 40)))
 	}
 	return b.String()
 }

@@ -753,14 +753,36 @@ func TestMissingToolImageDegradesClearly(t *testing.T) {
 	wg.Wait()
 }
 
-// TestLint: lint passes on the stack and, on a misformatted file, fails naming it.
+// TestLint: lint passes on the stack and, on a misformatted file, fails naming it; the
+// stack's own tests (terraform test, the provider mocked) run with it, and one that fails
+// fails lint with Terraform's message.
 func TestLint(t *testing.T) {
 	requireEngine(t)
 	t.Parallel()
 	s := newStack(t, "app")
 	ok := mustCall(t, nil, append(s.Ctor(), "lint")...)
-	if strings.TrimSpace(ok.Stdout) == "" {
-		t.Errorf("lint printed no report")
+	if strings.TrimSpace(ok.Stdout) == "" || strings.Contains(ok.Stdout, "terraform test") {
+		t.Errorf("lint of a stack without tests printed no report, or a terraform test line:\n%s", ok.Stdout)
+	}
+	unitTest := func(name string) string {
+		return "mock_provider \"aws\" {}\n\nvariables {\n  project     = \"p\"\n  environment = \"test\"\n}\n\nrun \"topic_name\" {\n" +
+			"  command = plan\n\n  assert {\n    condition     = aws_sns_topic.events.name == \"" + name + "\"\n" +
+			"    error_message = \"the topic is not named " + name + "\"\n  }\n}\n"
+	}
+	s.Write(t, "app.tftest.hcl", unitTest("p-test-events"))
+	if ok := mustCall(t, nil, append(s.Ctor(), "lint")...); !strings.Contains(ok.Stdout, "- terraform test: 1 passed, 0 failed") {
+		t.Errorf("lint does not report the stack's passing test:\n%s", ok.Stdout)
+	}
+	s.Write(t, "app.tftest.hcl", unitTest("p-test-alerts"))
+	failed := mustFail(t, nil, append(s.Ctor(), "lint")...)
+	for _, want := range []string{"terraform test: 1 of 1 run block(s) did not pass", "`app.tftest.hcl` run `topic_name`: fail",
+		"Test assertion failed: the topic is not named p-test-alerts (app.tftest.hcl:12)"} {
+		if !strings.Contains(failed.Stderr, want) {
+			t.Errorf("lint with a failing test does not say %q:\n%s", want, lastLines(failed.Stderr, 30))
+		}
+	}
+	if err := os.Remove(filepath.Join(s.Dir, "app.tftest.hcl")); err != nil {
+		t.Fatal(err)
 	}
 	s.Write(t, "bad.tf", "resource \"terraform_data\" \"bad\" {\ninput=   \"x\"\n}\n")
 	res := mustFail(t, nil, append(s.Ctor(), "lint")...)

@@ -252,7 +252,7 @@ func TestReadmeMainCommand(t *testing.T) {
 	t.Parallel()
 	out := export(t, nil, "--terraform-image="+image, "--emulate-aws", "pipeline", "--env=test")
 	summary := readFile(t, out, "summary.md")
-	for _, want := range []string{"| Lint | pass |", "| Plan | pass |", "| Apply | pass |", "| Post-deploy tests | pass |"} {
+	for _, want := range []string{"| Lint | pass |", "- terraform test: 3 passed, 0 failed", "| Plan | pass |", "| Apply | pass |", "| Post-deploy tests | pass |"} {
 		if !strings.Contains(summary, want) {
 			t.Errorf("the main command's summary lacks %q:\n%s", want, summary)
 		}

@@ -1,0 +1,142 @@
+// Package tfunit reads what `terraform test -json` reports on a stack's own tests (its
+// .tftest.hcl files): each run block's result with Terraform's diagnostics, for the lint
+// step, which fails when a run block fails.
+package tfunit
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	tfjson "github.com/hashicorp/terraform-json"
+)
+
+// Patterns are where `terraform test` looks for test files by default, relative to the
+// root module: the module's own directory and tests/.
+var Patterns = []string{"*.tftest.hcl", "tests/*.tftest.hcl"}
+
+// Command is the command line that runs the tests, in the root module after an init.
+func Command() []string { return []string{"terraform", "test", "-json", "-no-color"} }
+
+// Run is one run block: its test file, its name, and how it ended (pass, fail, error or
+// skip), with the diagnostics Terraform gave it.
+type Run struct {
+	File, Name, Status string
+	Diagnostics        []string
+}
+
+// Result is one `terraform test`: its run blocks in the order the files declare them, the
+// diagnostics of no run block (a test file that does not parse), and Terraform's counts.
+type Result struct {
+	Runs                             []Run
+	Errors                           []string
+	Passed, Failed, Errored, Skipped int
+}
+
+// OK reports whether every run block passed (or was skipped by the test file's own
+// choice) and nothing else went wrong.
+func (r Result) OK() bool { return r.Failed == 0 && r.Errored == 0 && len(r.Errors) == 0 }
+
+// message is one line of Terraform's machine-readable UI, the parts of it tests report.
+type message struct {
+	Type     string              `json:"type"`
+	TestFile string              `json:"@testfile"`
+	TestRun  string              `json:"@testrun"`
+	Abstract map[string][]string `json:"test_abstract"`
+	Run      *struct {
+		Path, Run, Progress, Status string
+	} `json:"test_run"`
+	Summary *struct {
+		Status                           string
+		Passed, Failed, Errored, Skipped int
+	} `json:"test_summary"`
+	Diagnostic *tfjson.Diagnostic `json:"diagnostic"`
+}
+
+// Read reads `terraform test -json`: its stdout (one JSON message a line), exit code and
+// stderr. A test that failed is a Result, not an error; the error is for output that is not
+// Terraform's. When Terraform stopped before summing up (a test file that does not parse,
+// a configuration that does not load), its diagnostics, or else its output, are the
+// Result's Errors.
+func Read(code int, stdout, stderr string) (Result, error) {
+	var r Result
+	index := map[[2]string]int{} // file and run → its place in r.Runs
+	run := func(file, name string) *Run {
+		k := [2]string{file, name}
+		if i, ok := index[k]; ok {
+			return &r.Runs[i]
+		}
+		index[k] = len(r.Runs)
+		r.Runs = append(r.Runs, Run{File: file, Name: name})
+		return &r.Runs[len(r.Runs)-1]
+	}
+	summed := false
+	lines := bufio.NewScanner(strings.NewReader(stdout))
+	lines.Buffer(make([]byte, 0, 64*1024), 16*1024*1024)
+	for n := 1; lines.Scan(); n++ {
+		line := strings.TrimSpace(lines.Text())
+		if !strings.HasPrefix(line, "{") {
+			continue
+		}
+		var m message
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			return Result{}, fmt.Errorf("read terraform test -json: line %d is not one of its messages: %w", n, err)
+		}
+		switch {
+		case m.Type == "test_abstract":
+			for file, names := range m.Abstract {
+				for _, name := range names {
+					run(file, name)
+				}
+			}
+		case m.Type == "test_run" && m.Run != nil && m.Run.Progress == "complete":
+			run(m.Run.Path, m.Run.Run).Status = m.Run.Status
+		case m.Type == "test_summary" && m.Summary != nil:
+			r.Passed, r.Failed, r.Errored, r.Skipped = m.Summary.Passed, m.Summary.Failed, m.Summary.Errored, m.Summary.Skipped
+			summed = true
+		case m.Type == "diagnostic" && m.Diagnostic != nil && m.Diagnostic.Severity == tfjson.DiagnosticSeverityError:
+			if m.TestRun != "" {
+				d := &run(m.TestFile, m.TestRun).Diagnostics
+				*d = append(*d, describe(*m.Diagnostic))
+			} else {
+				r.Errors = append(r.Errors, describe(*m.Diagnostic))
+			}
+		}
+	}
+	if err := lines.Err(); err != nil {
+		return Result{}, fmt.Errorf("read terraform test -json: %w", err)
+	}
+	// The abstract lists the files as a map: by file, each file's run blocks in the order
+	// they ran.
+	slices.SortStableFunc(r.Runs, func(a, b Run) int { return strings.Compare(a.File, b.File) })
+	if !summed && code != 0 && len(r.Errors) == 0 {
+		r.Errors = append(r.Errors, fmt.Sprintf("terraform test exited with code %d: %s", code, lastLines(stdout+"\n"+stderr, 20)))
+	}
+	if summed && code != 0 && r.OK() {
+		r.Errors = append(r.Errors, fmt.Sprintf("terraform test exited with code %d although every run block passed: %s", code, lastLines(stderr, 20)))
+	}
+	return r, nil
+}
+
+// describe is a diagnostic in one line: its summary, its detail and where it points.
+func describe(d tfjson.Diagnostic) string {
+	s := d.Summary
+	if detail := strings.Join(strings.Fields(d.Detail), " "); detail != "" {
+		s += ": " + detail
+	}
+	if d.Range != nil && d.Range.Filename != "" {
+		s += fmt.Sprintf(" (%s:%d)", d.Range.Filename, d.Range.Start.Line)
+	}
+	return s
+}
+
+// lastLines is the last n lines of s, trimmed.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,161 @@
+package tfunit
+
+import (
+	"errors"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/infrapipe/infrapipe/ci/internal/tftest"
+)
+
+const module = `
+variable "name" {
+  type = string
+  validation {
+    condition     = length(var.name) > 1
+    error_message = "a name has two characters or more"
+  }
+}
+resource "terraform_data" "a" {
+  input = "app-${var.name}"
+}
+output "full" {
+  value = terraform_data.a.input
+}
+`
+
+// test runs the real terraform test on the module with tests (file → contents), written
+// after the init (which refuses a test file that does not parse), and reads it.
+func test(t *testing.T, tests map[string]string) Result {
+	t.Helper()
+	w := tftest.New(t, map[string]string{"main.tf": module})
+	w.Init("-backend=false")
+	tftest.WriteFiles(t, w.Dir, tests)
+	stdout, stderr, err := w.Exec(Command()[1:]...)
+	code := 0
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		code = exit.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Read(code, stdout, stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// Real terraform test runs: each run block's result in file order, failures with the
+// diagnostic's message and place, and a test file that does not parse as an error of no run.
+func TestRead(t *testing.T) {
+	pass := `
+variables {
+  name = "xy"
+}
+run "plans_the_name" {
+  command = plan
+  assert {
+    condition     = terraform_data.a.input == "app-xy"
+    error_message = "the name is not prefixed"
+  }
+}
+`
+	tests := []struct {
+		name  string
+		files map[string]string
+		runs  []string // file/run=status
+		diag  string   // in some run's diagnostics
+		error string   // in Errors
+		ok    bool
+	}{
+		{"every run passes", map[string]string{"tests/a.tftest.hcl": pass}, []string{"tests/a.tftest.hcl/plans_the_name=pass"}, "", "", true},
+		{"an assertion fails", map[string]string{"tests/a.tftest.hcl": pass, "b.tftest.hcl": `
+variables {
+  name = "xy"
+}
+run "applies" {
+  assert {
+    condition     = output.full == "wrong"
+    error_message = "the output is not wrong"
+  }
+}
+run "after" {
+  command = plan
+}
+`}, []string{"b.tftest.hcl/applies=fail", "b.tftest.hcl/after=pass", "tests/a.tftest.hcl/plans_the_name=pass"},
+			"Test assertion failed: the output is not wrong (b.tftest.hcl:7)", "", false},
+		{"an expected failure does not come", map[string]string{"tests/v.tftest.hcl": `
+run "short_name" {
+  command = plan
+  variables {
+    name = "long enough"
+  }
+  expect_failures = [var.name]
+}
+`}, []string{"tests/v.tftest.hcl/short_name=error"}, "Missing expected failure", "", false},
+		{"a test file does not parse", map[string]string{"tests/broken.tftest.hcl": "run \"x\" { bad\n"}, nil, "",
+			"Argument or block definition required", false},
+		{"no test files", nil, nil, "", "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := test(t, tt.files)
+			var runs []string
+			var diags []string
+			for _, run := range r.Runs {
+				runs = append(runs, run.File+"/"+run.Name+"="+run.Status)
+				diags = append(diags, run.Diagnostics...)
+			}
+			if !slices.Equal(runs, tt.runs) {
+				t.Errorf("runs %q, want %q", runs, tt.runs)
+			}
+			if tt.diag != "" && !slices.ContainsFunc(diags, func(d string) bool { return strings.Contains(d, tt.diag) }) {
+				t.Errorf("diagnostics %q, want one with %q", diags, tt.diag)
+			}
+			if tt.error != "" && !slices.ContainsFunc(r.Errors, func(e string) bool { return strings.Contains(e, tt.error) }) {
+				t.Errorf("errors %q, want one with %q", r.Errors, tt.error)
+			}
+			if tt.error == "" && len(r.Errors) > 0 {
+				t.Errorf("errors %q, want none", r.Errors)
+			}
+			if r.OK() != tt.ok {
+				t.Errorf("OK() = %v, want %v (%+v)", r.OK(), tt.ok, r)
+			}
+		})
+	}
+}
+
+// Output that is not Terraform's messages is an error naming the line; Terraform exiting
+// before any message is a Result that says so.
+func TestReadOther(t *testing.T) {
+	if _, err := Read(1, "{\"type\":\"version\"}\n{not json\n", ""); err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Errorf("error %v, want one naming line 2", err)
+	}
+	r, err := Read(1, "", "Error: Terraform exited early\n")
+	if err != nil || r.OK() || len(r.Errors) != 1 || !strings.Contains(r.Errors[0], "code 1: Error: Terraform exited early") {
+		t.Errorf("Read = %+v, %v; want one error with the output", r, err)
+	}
+}
+
+// Read never panics, and errors are one line.
+func FuzzRead(f *testing.F) {
+	f.Add(0, `{"type":"test_summary","test_summary":{"status":"pass","passed":1}}`, "")
+	f.Add(1, `{"type":"test_abstract","test_abstract":{"a.tftest.hcl":["x","y"]}}
+{"type":"test_run","test_run":{"path":"a.tftest.hcl","run":"x","progress":"complete","status":"fail"}}
+{"type":"diagnostic","@testfile":"a.tftest.hcl","@testrun":"x","diagnostic":{"severity":"error","summary":"s","detail":"d","range":{"filename":"a.tftest.hcl","start":{"line":3}}}}`, "boom")
+	f.Fuzz(func(t *testing.T, code int, stdout, stderr string) {
+		r, err := Read(code, stdout, stderr)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error of more than one line: %q", err)
+			}
+			return
+		}
+		if code != 0 && r.OK() && r.Passed+r.Failed+r.Errored+r.Skipped == 0 && len(r.Runs) == 0 {
+			t.Fatalf("exit code %d read as a pass: %+v", code, r)
+		}
+	})
+}
