@@ -81,6 +81,7 @@ type StepReport struct {
 	Tools    []string           // the SARIF runs it contributes
 	Findings []findings.Finding // its findings, for SARIF and annotations
 	Cost     *cost.Report       // the cost step's estimate, when Infracost made one
+	Suite    *report.Suite      // the step's own tests for junit.xml (lint's terraform test)
 	// Started and Ended time the step for the run record.
 	Started, Ended time.Time
 }
@@ -214,6 +215,11 @@ func (r *Report) Files() ([]string, RunResult, error) {
 		return nil, res, fmt.Errorf("write results.sarif: %w", err)
 	}
 	suites := []report.Suite{checks}
+	for _, s := range r.Steps {
+		if s.Suite != nil {
+			suites = append(suites, *s.Suite)
+		}
+	}
 	if r.Tests != nil {
 		suites = append(suites, *r.Tests)
 	}

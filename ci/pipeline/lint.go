@@ -112,7 +112,12 @@ func (l Lint) Step(p environment.Profile, tflint bool) StepReport {
 		tools = nil
 		o = Merge(o, ToolsOutcome(p, StepLint, []ToolFailure{*l.TflintFailed}))
 	}
-	return StepReport{Outcome: o, Markdown: l.Markdown(failAt), Tools: tools, Findings: l.Tflint}
+	step := StepReport{Outcome: o, Markdown: l.Markdown(failAt), Tools: tools, Findings: l.Tflint}
+	if l.Tests != nil {
+		suite := l.Tests.JUnit()
+		step.Suite = &suite
+	}
+	return step
 }
 
 // Summary is the lint function's answer: the lint section and the reproduce line, or, when

@@ -275,6 +275,9 @@ func TestLintTests(t *testing.T) {
 						t.Errorf("%s: the lint section lacks %q:\n%s", env, want, step.Markdown)
 					}
 				}
+				if (step.Suite != nil) != (tt.file != "") || step.Suite != nil && len(step.Suite.Cases) != 1 {
+					t.Errorf("%s: junit suite %+v, want one case when the stack has tests", env, step.Suite)
+				}
 				if tt.file == "" && strings.Contains(step.Markdown, "terraform test") {
 					t.Errorf("%s: a stack without tests has a terraform test line:\n%s", env, step.Markdown)
 				}

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	tfjson "github.com/hashicorp/terraform-json"
+
+	"github.com/infrapipe/infrapipe/ci/report"
 )
 
 // Patterns are where `terraform test` looks for test files by default, relative to the
@@ -38,6 +40,32 @@ type Result struct {
 // OK reports whether every run block passed (or was skipped by the test file's own
 // choice) and nothing else went wrong.
 func (r Result) OK() bool { return r.Failed == 0 && r.Errored == 0 && len(r.Errors) == 0 }
+
+// JUnit is the tests as a JUnit suite, a case per run block (its test file the class), for
+// the pipeline's junit.xml. What stopped the tests before they ran is a failed case of its
+// own, so a suite never reads as passed when nothing ran.
+func (r Result) JUnit() report.Suite {
+	s := report.Suite{Name: "terraform test"}
+	for _, run := range r.Runs {
+		c := report.Case{Name: run.Name, Classname: run.File, Output: strings.Join(run.Diagnostics, "\n")}
+		switch run.Status {
+		case "pass":
+		case "skip":
+			c.Skipped = "skipped by terraform test"
+		default:
+			c.Failure = run.Status
+			if len(run.Diagnostics) > 0 {
+				c.Failure += ": " + run.Diagnostics[0]
+			}
+		}
+		s.Cases = append(s.Cases, c)
+	}
+	if len(r.Errors) > 0 {
+		first, _, _ := strings.Cut(r.Errors[0], "\n")
+		s.Cases = append(s.Cases, report.Case{Name: "the test files", Failure: first, Output: strings.Join(r.Errors, "\n")})
+	}
+	return s
+}
 
 // message is one line of Terraform's machine-readable UI, the parts of it tests report.
 type message struct {

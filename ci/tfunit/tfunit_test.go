@@ -124,6 +124,17 @@ run "short_name" {
 			if r.OK() != tt.ok {
 				t.Errorf("OK() = %v, want %v (%+v)", r.OK(), tt.ok, r)
 			}
+			// junit.xml fails where the tests did, a case per run block.
+			suite := r.JUnit()
+			failed := 0
+			for _, c := range suite.Cases {
+				if c.Failure != "" {
+					failed++
+				}
+			}
+			if (failed == 0) != tt.ok || len(suite.Cases) < len(r.Runs) {
+				t.Errorf("JUnit() = %+v, for a result OK %v with %d runs", suite, tt.ok, len(r.Runs))
+			}
 		})
 	}
 }

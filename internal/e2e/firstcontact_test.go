@@ -257,6 +257,9 @@ func TestReadmeMainCommand(t *testing.T) {
 			t.Errorf("the main command's summary lacks %q:\n%s", want, summary)
 		}
 	}
+	if junit := readFile(t, out, "junit.xml"); !strings.Contains(junit, `<testsuite name="terraform test" tests="3" failures="0"`) {
+		t.Errorf("junit.xml has no suite of the example stack's three terraform test run blocks:\n%s", junit)
+	}
 	if strings.Contains(summary, "pipeline: block") {
 		t.Errorf("the main command blocked:\n%s", summary)
 	}
