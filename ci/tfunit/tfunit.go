@@ -15,9 +15,9 @@ import (
 	"github.com/infrapipe/infrapipe/ci/report"
 )
 
-// Patterns are where `terraform test` looks for test files by default, relative to the
-// root module: the module's own directory and tests/.
-var Patterns = []string{"*.tftest.hcl", "tests/*.tftest.hcl"}
+// Patterns are the test files `terraform test` reads by default, relative to the root
+// module: those in the module's own directory and in tests/, in HCL or JSON.
+var Patterns = []string{"*.tftest.hcl", "tests/*.tftest.hcl", "*.tftest.json", "tests/*.tftest.json"}
 
 // Command is the command line that runs the tests, in the root module after an init.
 func Command() []string { return []string{"terraform", "test", "-json", "-no-color"} }
