@@ -3,6 +3,7 @@ package tfunit
 import (
 	"errors"
 	"os/exec"
+	"path"
 	"slices"
 	"strings"
 	"testing"
@@ -169,4 +170,34 @@ func FuzzRead(f *testing.F) {
 			t.Fatalf("exit code %d read as a pass: %+v", code, r)
 		}
 	})
+}
+
+// Patterns are the files terraform test itself reads: the lint step runs it only when they
+// match something, so a file Terraform reads and the patterns miss would go untested.
+func TestPatternsAreTerraformsOwn(t *testing.T) {
+	run := "run \"x\" {\n  command = plan\n}\n"
+	files := map[string]string{
+		"a.tftest.hcl": run, "tests/b.tftest.hcl": run, "tests/deeper/c.tftest.hcl": run, "other/d.tftest.hcl": run,
+		"e.tftest.json": `{"run": {"y": {"command": "plan"}}}`, "tests/f.tftest.json": `{"run": {"z": {"command": "plan"}}}`,
+	}
+	r := test(t, files)
+	var read []string
+	for _, run := range r.Runs {
+		if !slices.Contains(read, run.File) {
+			read = append(read, run.File)
+		}
+	}
+	var matched []string
+	for name := range files {
+		for _, p := range Patterns {
+			if ok, _ := path.Match(p, name); ok {
+				matched = append(matched, name)
+			}
+		}
+	}
+	slices.Sort(read)
+	slices.Sort(matched)
+	if !slices.Equal(read, matched) || len(read) != 4 {
+		t.Errorf("terraform test read %q, the patterns match %q", read, matched)
+	}
 }
