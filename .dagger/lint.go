@@ -103,7 +103,9 @@ func (m *Infra) terraformTest(ctx context.Context, git gitauth.Credentials) (*tf
 	}
 	ran, err := execAny(ctx, m.terraform(git), tfunit.Command())
 	if err != nil {
-		return nil, fmt.Errorf("terraform test: %w", err)
+		// The providers' install failed; validate reports it, and fmt and tflint still stand.
+		res := tfunit.NotSetUp()
+		return &res, nil
 	}
 	res, err := tfunit.Read(ran.code, ran.stdout, ran.stderr)
 	return &res, err

@@ -246,12 +246,19 @@ func TestLintTests(t *testing.T) {
 		{"failing", check("web"), gate.Block, []string{"- terraform test: 0 passed, 1 failed",
 			"  - `tests/a.tftest.hcl` run `input`: fail", "    - Test assertion failed: the input is not web (tests/a.tftest.hcl:4)"}},
 		{"no tests", "", gate.Pass, nil},
+		{"terraform not set up", "not set up", gate.Block, []string{"- terraform test: 0 passed, 0 failed, 0 errored, 0 skipped",
+			"not run: terraform could not be set up in the stack"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := tftest.New(t, map[string]string{"main.tf": main})
 			l := Lint{}
-			if tt.file != "" {
+			switch tt.file {
+			case "":
+			case "not set up": // the providers' install failed before the tests
+				res := tfunit.NotSetUp()
+				l.Tests = &res
+			default:
 				w.Write("tests/a.tftest.hcl", tt.file)
 				w.Init("-backend=false")
 				code, stdout, stderr := execIn(t, w.Dir, tfunit.Command()...)

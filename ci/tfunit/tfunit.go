@@ -67,6 +67,19 @@ func (r Result) JUnit() report.Suite {
 	return s
 }
 
+// NotSetUp is the Result of tests that could not start because Terraform could not be set
+// up in the stack (its providers' install failed: a required_version, the lock file, a test
+// file init refuses). Lint's validate line says why, with Terraform's output; the tests
+// only say they did not run, and lint's other tools still report.
+func NotSetUp() Result {
+	return Result{Errors: []string{"not run: terraform could not be set up in the stack (terraform validate's line says why)"}}
+}
+
+// mockHint is added to a run block that failed for want of cloud credentials: lint runs
+// the tests without any, on purpose, so the test file should mock the provider.
+const mockHint = "lint runs terraform test without cloud credentials: mock the provider in this test file " +
+	"(mock_provider \"aws\" {}, see docs/checks.md)"
+
 // message is one line of Terraform's machine-readable UI, the parts of it tests report.
 type message struct {
 	Type     string              `json:"type"`
@@ -128,6 +141,9 @@ func Read(code int, stdout, stderr string) (Result, error) {
 			if m.TestRun != "" {
 				d := &run(m.TestFile, m.TestRun).Diagnostics
 				*d = append(*d, describe(*m.Diagnostic))
+				if wantsCredentials(*m.Diagnostic) && !slices.Contains(*d, mockHint) {
+					*d = append(*d, mockHint)
+				}
 			} else {
 				r.Errors = append(r.Errors, describe(*m.Diagnostic))
 			}
@@ -146,6 +162,12 @@ func Read(code int, stdout, stderr string) (Result, error) {
 		r.Errors = append(r.Errors, fmt.Sprintf("terraform test exited with code %d although every run block passed: %s", code, lastLines(stderr, 20)))
 	}
 	return r, nil
+}
+
+// wantsCredentials reports whether a diagnostic is a provider asking for credentials (the
+// AWS provider's "No valid credential sources found", and its like).
+func wantsCredentials(d tfjson.Diagnostic) bool {
+	return strings.Contains(strings.ToLower(d.Summary+" "+d.Detail), "credential")
 }
 
 // describe is a diagnostic in one line: its summary, its detail and where it points.

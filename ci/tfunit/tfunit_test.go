@@ -201,3 +201,36 @@ func TestPatternsAreTerraformsOwn(t *testing.T) {
 		t.Errorf("terraform test read %q, the patterns match %q", read, matched)
 	}
 }
+
+// A run block whose provider asks for credentials (the real AWS provider, none given, as
+// in lint) errors with the provider's message and the hint to mock it, once.
+func TestReadCredentialsHint(t *testing.T) {
+	w := tftest.New(t, map[string]string{
+		"main.tf":     "provider \"aws\" {\n  region = \"us-east-1\"\n}\n\nresource \"aws_sns_topic\" \"t\" {\n  name = \"t\"\n}\n",
+		"versions.tf": "terraform {\n  required_providers {\n    aws = { source = \"hashicorp/aws\" }\n  }\n}\n",
+	})
+	w.UseRealAWSProvider()
+	w.Env = append(w.Env, "AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_SESSION_TOKEN=", "AWS_PROFILE=",
+		"AWS_EC2_METADATA_DISABLED=true", "AWS_SHARED_CREDENTIALS_FILE="+w.Dir+"/none", "AWS_CONFIG_FILE="+w.Dir+"/none")
+	w.Init("-backend=false")
+	tftest.WriteFiles(t, w.Dir, map[string]string{"tests/t.tftest.hcl": "run \"plans\" {\n  command = plan\n}\n"})
+	stdout, stderr, _ := w.Exec(Command()[1:]...)
+	r, err := Read(1, stdout, stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Runs) != 1 || r.Runs[0].Status != "error" {
+		t.Fatalf("runs %+v, want one that errored", r.Runs)
+	}
+	d := r.Runs[0].Diagnostics
+	hints := 0
+	for _, s := range d {
+		if s == mockHint {
+			hints++
+		}
+	}
+	if !slices.ContainsFunc(d, func(s string) bool { return strings.Contains(s, "credential") && s != mockHint }) ||
+		hints != 1 || d[len(d)-1] != mockHint {
+		t.Errorf("diagnostics %q, want the provider's and then the hint once", d)
+	}
+}

@@ -781,8 +781,20 @@ func TestLint(t *testing.T) {
 			t.Errorf("lint with a failing test does not say %q:\n%s", want, lastLines(failed.Stderr, 30))
 		}
 	}
-	if err := os.Remove(filepath.Join(s.Dir, "app.tftest.hcl")); err != nil {
-		t.Fatal(err)
+	// Terraform that cannot be set up (its providers' install refuses the configuration):
+	// the tests say they did not run, and the rest of the report still stands.
+	s.Write(t, "future.tf", "terraform {\n  required_version = \">= 99.0\"\n}\n")
+	notSetUp := mustFail(t, nil, append(s.Ctor(), "lint")...)
+	for _, want := range []string{"not run: terraform could not be set up in the stack", "terraform could not be set up to validate",
+		"Unsupported Terraform Core version", "- terraform fmt: ok", "- tflint:"} {
+		if !strings.Contains(notSetUp.Stderr, want) {
+			t.Errorf("lint of a stack Terraform cannot set up, with tests, does not say %q:\n%s", want, lastLines(notSetUp.Stderr, 40))
+		}
+	}
+	for _, f := range []string{"app.tftest.hcl", "future.tf"} {
+		if err := os.Remove(filepath.Join(s.Dir, f)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	s.Write(t, "bad.tf", "resource \"terraform_data\" \"bad\" {\ninput=   \"x\"\n}\n")
 	res := mustFail(t, nil, append(s.Ctor(), "lint")...)
