@@ -12,7 +12,6 @@ import (
 
 	"github.com/infrapipe/infrapipe/ci/commands"
 	"github.com/infrapipe/infrapipe/ci/findings"
-	"github.com/infrapipe/infrapipe/ci/gitauth"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
 	"github.com/infrapipe/infrapipe/ci/stacks"
 	"github.com/infrapipe/infrapipe/ci/tfunit"
@@ -45,6 +44,8 @@ func (m *Infra) lint(ctx context.Context, repo pipeline.Repo) (pipeline.Lint, er
 	if err != nil {
 		return pipeline.Lint{}, err
 	}
+	// One Terraform container for validate and the tests: its modules are fetched once.
+	tf := m.terraform(git)
 	var res pipeline.Lint
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
@@ -56,7 +57,7 @@ func (m *Infra) lint(ctx context.Context, repo pipeline.Repo) (pipeline.Lint, er
 		return err
 	})
 	g.Go(func() error {
-		validate, err := execAny(gctx, m.terraform(git), []string{"terraform", "validate", "-no-color"})
+		validate, err := execAny(gctx, tf, []string{"terraform", "validate", "-no-color"})
 		if err != nil {
 			// The providers could not be installed (required_version, the lock file): the
 			// configuration cannot be validated, and fmt and tflint still stand.
@@ -67,7 +68,7 @@ func (m *Infra) lint(ctx context.Context, repo pipeline.Repo) (pipeline.Lint, er
 		return nil
 	})
 	g.Go(func() (err error) {
-		res.Tests, err = m.terraformTest(gctx, git)
+		res.Tests, err = m.terraformTest(gctx, tf)
 		return err
 	})
 	// tflint's own failure (a plugin it cannot install) leaves fmt and validate standing.
@@ -89,7 +90,7 @@ func (m *Infra) lint(ctx context.Context, repo pipeline.Repo) (pipeline.Lint, er
 // reads them with ci/tfunit; nil when it has none. Like lint's other tools it runs with no
 // cloud access: tests that need a provider's API use mock_provider or the emulator's
 // pipeline steps.
-func (m *Infra) terraformTest(ctx context.Context, git gitauth.Credentials) (*tfunit.Result, error) {
+func (m *Infra) terraformTest(ctx context.Context, tf *dagger.Container) (*tfunit.Result, error) {
 	var files []string
 	for _, pattern := range tfunit.Patterns {
 		found, err := m.Source.Directory(m.TerraformDir).Glob(ctx, pattern)
@@ -101,7 +102,7 @@ func (m *Infra) terraformTest(ctx context.Context, git gitauth.Credentials) (*tf
 	if len(files) == 0 {
 		return nil, nil
 	}
-	ran, err := execAny(ctx, m.terraform(git), tfunit.Command())
+	ran, err := execAny(ctx, tf, tfunit.Command())
 	if err != nil {
 		// The providers' install failed; validate reports it, and fmt and tflint still stand.
 		res := tfunit.NotSetUp()
