@@ -37,8 +37,8 @@ func (m *Infra) Lint(ctx context.Context) (string, error) {
 	return res.Summary(reproduce)
 }
 
-// lint runs fmt, validate, terraform test and tflint in parallel, and applies the repository's suppressions
-// to tflint's findings.
+// lint runs fmt, validate, terraform test and tflint in parallel, and applies the
+// repository's suppressions to tflint's findings.
 func (m *Infra) lint(ctx context.Context, repo pipeline.Repo) (pipeline.Lint, error) {
 	git, err := readGitCredentials(ctx, m.GitCredentials)
 	if err != nil {
@@ -88,8 +88,8 @@ func (m *Infra) lint(ctx context.Context, repo pipeline.Repo) (pipeline.Lint, er
 
 // terraformTest runs the stack's own tests (terraform test on its .tftest.hcl files) and
 // reads them with ci/tfunit; nil when it has none. Like lint's other tools it runs with no
-// cloud access: tests that need a provider's API use mock_provider or the emulator's
-// pipeline steps.
+// cloud access: a test mocks the provider it needs (mock_provider), and the post-deploy
+// tests reach the real one.
 func (m *Infra) terraformTest(ctx context.Context, tf *dagger.Container) (*tfunit.Result, error) {
 	var files []string
 	for _, pattern := range tfunit.Patterns {
