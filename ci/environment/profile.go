@@ -26,7 +26,7 @@ var Names = []Name{Preview, Test, Staging, Prod}
 type Validation string
 
 const (
-	Basic    Validation = "basic"    // fmt, validate
+	Basic    Validation = "basic"    // fmt, validate, the stack's terraform test
 	Standard Validation = "standard" // + lint, security scan
 	Enhanced Validation = "enhanced" // + compliance, cost
 	Strict   Validation = "strict"   // all of them, and any failure blocks
