@@ -108,8 +108,8 @@ func (m *Infra) terraformTest(ctx context.Context, tf *dagger.Container) (*tfuni
 		res := tfunit.NotSetUp()
 		return &res, nil
 	}
-	res, err := tfunit.Read(ran.code, ran.stdout, ran.stderr)
-	return &res, err
+	res := tfunit.ReadResult(ran.code, ran.stdout, ran.stderr)
+	return &res, nil
 }
 
 // tflint runs tflint and reads its JSON report through ci/findings.

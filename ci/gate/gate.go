@@ -166,7 +166,7 @@ func Decide(a *plan.Analysis, p environment.Profile, opts Options) Decision {
 			"replace the import block with a moved block with from = %s and to = %s", env, h.Address, untrusted.Quote(h.ID), h.HeldAt, then, h.HeldAt, h.Address))
 	}
 	for _, t := range opts.Taken {
-		if t.Outside != "" {
+		if t.HeldAt == "" && t.Outside != "" {
 			block(fmt.Sprintf("%s plan creates %s, but the name %s is taken where this state cannot adopt it: %s; %s; give it another name",
 				env, t.Address, untrusted.Quote(t.Name), t.Outside, t.Effect))
 			continue

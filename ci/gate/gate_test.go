@@ -264,6 +264,12 @@ func TestDecideBlocksTakenNames(t *testing.T) {
 	if d.Verdict != Block || len(d.Reasons) != 1 || d.Reasons[0] != want {
 		t.Errorf("a name taken elsewhere: decision %s %q, want a block %q", d.Verdict, d.Reasons, want)
 	}
+	// One the state holds at another address is a rename, whatever S3 answered.
+	elsewhere.HeldAt = "aws_s3_bucket.old"
+	d = Decide(a, profile(t, environment.Prod, false), Options{Taken: []Taken{elsewhere}})
+	if d.Verdict != Block || len(d.Reasons) != 1 || !strings.Contains(d.Reasons[0], "a moved block with from = aws_s3_bucket.old") {
+		t.Errorf("a renamed bucket S3 would not show: decision %s %q, want the moved block", d.Verdict, d.Reasons)
+	}
 	if d := Decide(a, profile(t, environment.Test, false), Options{}); d.Verdict != Pass {
 		t.Errorf("without taken names: %s %q", d.Verdict, d.Reasons)
 	}

@@ -103,7 +103,8 @@ func bucketTaken(ctx context.Context, c Clients, _ *topicNames, _ Resource, name
 			return found{}, nil
 		case err == nil || code == http.StatusForbidden || code == http.StatusMovedPermanently:
 			return found{id: name, outside: "S3 refused to show it to these credentials (HeadBucket: 403), and it exists: " +
-				"bucket names are global, and it is another account's, or one of this account's these credentials are denied"}, nil
+				"bucket names are global, and it is another account's, or one of this account's these credentials are denied " +
+				"(then grant them s3:ListBucket on it)"}, nil
 		}
 		return found{}, fmt.Errorf("these credentials may not ask (HeadBucket: 403), and asked without them: %w", err)
 	}

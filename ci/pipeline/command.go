@@ -62,8 +62,9 @@ func (c Command) with(arg string) Command {
 }
 
 // Saved are where a line saves the result of the functions that return a directory or a
-// file, as the caller workflows and docs/ do: pasted on a laptop, the line leaves the
-// report that the CI run uploaded, rather than the engine's listing of it.
+// file, as the caller workflows and docs/ do: pasted on a laptop, a run that passes leaves
+// the report the CI run uploaded, rather than the engine's listing of it. A blocked run
+// fails before the export, with its reasons, as the line leaves out --report-on-failure.
 var Saved = map[string]string{
 	"pipeline": "./reports", "drift": "./reports", "plan": "./plan", "apply": "./apply",
 	"import": "./import", "compliance": "./compliance", "security-scan": "./scan",

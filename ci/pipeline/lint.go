@@ -83,23 +83,26 @@ func ReadValidate(code int, stdout, stderr string) string {
 }
 
 // Outcome is the lint step's judgement, tflint's findings failing at failAt, and a test
-// of the stack's own that did not pass failing in every environment.
+// of the stack's own that did not pass failing in every environment: the run blocks that
+// failed, and what else went wrong (a test file that does not parse), each a reason.
 func (l Lint) Outcome(failAt findings.Severity) Outcome {
 	o := LintOutcome(l.Unformatted, l.Validate, l.Tflint, failAt)
 	if t := l.Tests; t != nil && !t.OK() {
-		reason := fmt.Sprintf("terraform test: %d of %d run block(s) did not pass", t.Failed+t.Errored, t.Passed+t.Failed+t.Errored+t.Skipped)
+		if n := t.Failed + t.Errored; n > 0 {
+			o.Reasons = append(o.Reasons, fmt.Sprintf("terraform test: %d of %d run block(s) did not pass", n, t.Passed+n+t.Skipped))
+		}
 		if len(t.Errors) > 0 {
 			first, _, _ := strings.Cut(t.Errors[0], "\n")
-			reason = "terraform test could not run its tests: " + first
+			o.Reasons = append(o.Reasons, "terraform test: "+first)
 		}
-		o.Verdict, o.Reasons = gate.Block, append(o.Reasons, reason)
+		o.Verdict = gate.Block
 	}
 	return o
 }
 
 // Step is the pipeline's lint step in p's environment, tflint's findings failing at its
-// severity threshold. Without tflint (a profile's basic validation) only fmt and validate
-// count; a tflint that could not run counts as any tool that could not run (ToolsOutcome).
+// severity threshold. Without tflint (a profile's basic validation) only fmt, validate and
+// the stack's tests count; a tflint that could not run counts as any tool that could not run (ToolsOutcome).
 // Either way tflint gets no SARIF run: an empty one would close its alerts.
 func (l Lint) Step(p environment.Profile, tflint bool) StepReport {
 	failAt := p.SeverityThreshold

@@ -248,6 +248,7 @@ func TestLintTests(t *testing.T) {
 		{"no tests", "", gate.Pass, nil},
 		{"terraform not set up", "not set up", gate.Block, []string{"- terraform test: 0 passed, 0 failed, 0 errored, 0 skipped",
 			"not run: terraform could not be set up in the stack"}},
+		{"failed runs and an error", "failed and errors", gate.Block, []string{"- terraform test: 1 passed, 1 failed"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -258,6 +259,12 @@ func TestLintTests(t *testing.T) {
 			case "not set up": // the providers' install failed before the tests
 				res := tfunit.NotSetUp()
 				l.Tests = &res
+			case "failed and errors": // each is a reason of its own
+				l.Tests = &tfunit.Result{Passed: 1, Failed: 1, Errors: []string{"Unsupported argument (b.tftest.hcl:2)"}}
+				if got := l.Outcome(findings.High).Reasons; len(got) != 2 || got[0] != "terraform test: 1 of 2 run block(s) did not pass" ||
+					got[1] != "terraform test: Unsupported argument (b.tftest.hcl:2)" {
+					t.Errorf("reasons %q, want the failed runs and the error", got)
+				}
 			default:
 				w.Write("tests/a.tftest.hcl", tt.file)
 				w.Init("-backend=false")

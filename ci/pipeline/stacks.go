@@ -195,7 +195,7 @@ func StacksSummary(limit int, r StacksResult, reproduce Command) string {
 	if len(head) > limit/2 {
 		head = report.Text(head)(limit / 2)
 	}
-	sections := make([]report.Section, 0, len(r.Stacks)+1)
+	sections := make([]report.Section, 0, len(r.Stacks))
 	for _, s := range r.Stacks {
 		own := ""
 		if s.Report != "" {
@@ -204,11 +204,11 @@ func StacksSummary(limit int, r StacksResult, reproduce Command) string {
 		sections = append(sections, report.Text(fmt.Sprintf("# Stack %s: %s\n\n%s%s",
 			markdown.CodeSpan(s.Stack), s.Verdict, own, demote(s.Summary))))
 	}
-	foot := reproduce.Markdown()
-	if rest := limit - len(head) - len(foot) - 2; rest >= 0 {
-		return head + "\n" + report.Summary(rest, sections...) + "\n" + foot
+	foot := reproduce.Markdown() // at most 4 KiB: GitHub's limit leaves room for it
+	if over := len(head) + len(foot) + 2 - limit; over > 0 {
+		head = report.Text(head)(max(len(head)-over, 0))
 	}
-	return head + "\n" + report.Summary(limit-len(head)-1, append(sections, report.Text(foot))...)
+	return head + "\n" + report.Summary(max(limit-len(head)-len(foot)-2, 0), sections...) + "\n" + foot
 }
 
 // StacksComment is the combined summary as a pull request comment, within GitHub's limit.

@@ -29,16 +29,17 @@ type Run struct {
 	Diagnostics        []string
 }
 
-// Result is one `terraform test`: its run blocks in the order the files declare them, the
-// diagnostics of no run block (a test file that does not parse), and Terraform's counts.
+// Result is one `terraform test`: its run blocks by file name, each file's in the order they
+// ran, the diagnostics of no run block (a test file that does not parse), and Terraform's
+// counts.
 type Result struct {
 	Runs                             []Run
 	Errors                           []string
 	Passed, Failed, Errored, Skipped int
 }
 
-// OK reports whether every run block passed (or was skipped by the test file's own
-// choice) and nothing else went wrong.
+// OK reports whether no run block failed or errored and nothing else went wrong. Skipped
+// run blocks follow a failed one of their file, which counts there.
 func (r Result) OK() bool { return r.Failed == 0 && r.Errored == 0 && len(r.Errors) == 0 }
 
 // JUnit is the tests as a JUnit suite, a case per run block (its test file the class), for
@@ -48,7 +49,7 @@ func (r Result) JUnit() report.Suite {
 	s := report.Suite{Name: "terraform test"}
 	for _, run := range r.Runs {
 		c := report.Case{Name: run.Name, Classname: run.File, Output: strings.Join(run.Diagnostics, "\n")}
-		switch run.Status {
+		switch run.Status { // "not run" for one Terraform never finished (Read)
 		case "pass":
 		case "skip":
 			c.Skipped = "skipped by terraform test"
@@ -152,6 +153,13 @@ func Read(code int, stdout, stderr string) (Result, error) {
 	if err := lines.Err(); err != nil {
 		return Result{}, fmt.Errorf("read terraform test -json: %w", err)
 	}
+	// A run block the abstract listed and Terraform never finished (it was interrupted) did
+	// not pass.
+	for i := range r.Runs {
+		if r.Runs[i].Status == "" {
+			r.Runs[i].Status = "not run"
+		}
+	}
 	// The abstract lists the files as a map: by file, each file's run blocks in the order
 	// they ran.
 	slices.SortStableFunc(r.Runs, func(a, b Run) int { return strings.Compare(a.File, b.File) })
@@ -168,6 +176,17 @@ func Read(code int, stdout, stderr string) (Result, error) {
 // AWS provider's "No valid credential sources found", and its like).
 func wantsCredentials(d tfjson.Diagnostic) bool {
 	return strings.Contains(strings.ToLower(d.Summary+" "+d.Detail), "credential")
+}
+
+// ReadResult is Read for the lint step, where output that is not Terraform's is one more
+// thing that went wrong with the tests (a Result's Errors), not a reason to lose the rest
+// of the lint report.
+func ReadResult(code int, stdout, stderr string) Result {
+	r, err := Read(code, stdout, stderr)
+	if err != nil {
+		return Result{Errors: []string{err.Error()}}
+	}
+	return r
 }
 
 // describe is a diagnostic in one line: its summary, its detail and where it points.

@@ -150,6 +150,19 @@ func TestReadOther(t *testing.T) {
 	if err != nil || r.OK() || len(r.Errors) != 1 || !strings.Contains(r.Errors[0], "code 1: Error: Terraform exited early") {
 		t.Errorf("Read = %+v, %v; want one error with the output", r, err)
 	}
+	// For the lint step the unreadable output is an error of the tests, not of lint.
+	if r := ReadResult(1, "{not json\n", ""); r.OK() || len(r.Errors) != 1 || !strings.Contains(r.Errors[0], "line 1") {
+		t.Errorf("ReadResult = %+v, want the reading error as the tests' error", r)
+	}
+	// A run block Terraform listed and never finished (interrupted) did not pass, in
+	// junit.xml too.
+	r, err = Read(130, `{"type":"test_abstract","test_abstract":{"a.tftest.hcl":["x"]}}`+"\n", "interrupted")
+	if err != nil || len(r.Runs) != 1 || r.Runs[0].Status != "not run" || r.OK() {
+		t.Fatalf("Read = %+v, %v; want x not run", r, err)
+	}
+	if c := r.JUnit().Cases[0]; c.Failure != "not run" {
+		t.Errorf("junit case %+v, want a failure", c)
+	}
 }
 
 // Read never panics, and errors are one line.
