@@ -17,6 +17,7 @@ import (
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/gitauth"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
+	"github.com/infrapipe/infrapipe/ci/report"
 	"github.com/infrapipe/infrapipe/ci/state"
 )
 
@@ -379,7 +380,7 @@ func execFailure(err error) error {
 		return err
 	}
 	output := ee.Stderr + "\n" + ee.Stdout
-	msg := fmt.Sprintf("%s exited with code %d:\n%s", commands.Describe(ee.Cmd), ee.ExitCode, pipeline.Tail(output, 40))
+	msg := fmt.Sprintf("%s exited with code %d:\n%s", commands.Describe(ee.Cmd), ee.ExitCode, report.Tail(output, 40))
 	if h := pipeline.Hint(output); h != "" {
 		msg += "\n" + h
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/gitauth"
+	"github.com/infrapipe/infrapipe/ci/report"
 	"github.com/infrapipe/infrapipe/ci/state"
 )
 
@@ -22,7 +23,7 @@ func StepFailed(step string, env environment.Name, code int, output string, lock
 	if lockErr := state.CheckLock(env, output, lockTimeout, now); lockErr != nil {
 		return &stepError{step: step, err: lockErr}
 	}
-	err := fmt.Errorf("%s failed in %s (exit code %d):\n%s", step, env, code, Tail(output, 60))
+	err := fmt.Errorf("%s failed in %s (exit code %d):\n%s", step, env, code, report.Tail(output, 60))
 	if strings.Contains(output, "No value for required variable") {
 		// Terraform's own advice, -var or -var-file, names flags the pipeline does not take.
 		err = fmt.Errorf("%w\nThe pipeline passes no -var: set the variable in %s's var file (environments/%s.tfvars unless pipeline.yaml's var_file says otherwise), or, for a secret, in --tf-var-file", err, env, env)

@@ -8,6 +8,7 @@ import (
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/findings"
 	"github.com/infrapipe/infrapipe/ci/gate"
+	"github.com/infrapipe/infrapipe/ci/report"
 )
 
 // ReadFmt reads what commands.FmtCheck left: the files terraform fmt would rewrite (its
@@ -31,7 +32,7 @@ func ReadFmt(dir string, nested []string, code int, stdout, stderr string) (unfo
 		}
 	}
 	if !named {
-		return nil, "", fmt.Errorf("terraform fmt failed (exit code %d):\n%s", code, Tail(stderr, 30))
+		return nil, "", fmt.Errorf("terraform fmt failed (exit code %d):\n%s", code, report.Tail(stderr, 30))
 	}
 	if len(unformatted) == 0 {
 		return nil, "", nil
@@ -79,7 +80,7 @@ func ReadValidate(code int, stdout, stderr string) string {
 	if code == 0 {
 		return ""
 	}
-	return Tail(stdout+"\n"+stderr, 80)
+	return report.Tail(stdout+"\n"+stderr, 80)
 }
 
 // Outcome is the lint step's judgement, tflint's findings failing at failAt, and a test
@@ -91,8 +92,7 @@ func (l Lint) Outcome(failAt findings.Severity) Outcome {
 		if n := t.Failed + t.Errored; n > 0 {
 			o.Reasons = append(o.Reasons, fmt.Sprintf("terraform test: %d of %d run block(s) did not pass", n, t.Passed+n+t.Skipped))
 		}
-		if len(t.Errors) > 0 {
-			first, _, _ := strings.Cut(t.Errors[0], "\n")
+		if first := t.FirstError(); first != "" {
 			o.Reasons = append(o.Reasons, "terraform test: "+first)
 		}
 		o.Verdict = gate.Block

@@ -12,6 +12,7 @@ import (
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/findings"
 	"github.com/infrapipe/infrapipe/ci/plan"
+	"github.com/infrapipe/infrapipe/ci/report"
 )
 
 // Repo is the repository as the scanners saw it: TerraformDir is the Terraform directory
@@ -163,7 +164,7 @@ func merge(repo Repo, now time.Time, sensitive []string, runs []ToolRun) (Scan, 
 // other code is the tool failing, an error with its output's tail.
 func ReadTerraformCompliance(code int, stdout, stderr string) ([]findings.Finding, error) {
 	if code != 0 && code != 1 {
-		return nil, fmt.Errorf("terraform-compliance failed (exit code %d):\n%s", code, Tail(stdout+"\n"+stderr, 40))
+		return nil, fmt.Errorf("terraform-compliance failed (exit code %d):\n%s", code, report.Tail(stdout+"\n"+stderr, 40))
 	}
 	return findings.ParseTerraformCompliance("terraform-compliance output", []byte(stdout))
 }

@@ -110,26 +110,12 @@ func headline(reason, rest string) string {
 
 // BrokenSection is the summary section of a step that could not run: the end of its error.
 func BrokenSection(s Step, err error) string {
-	return fmt.Sprintf("## %s\n\nCould not run:\n\n%s", s, CodeBlock("", Tail(err.Error(), 40)))
+	return fmt.Sprintf("## %s\n\nCould not run:\n\n%s", s, CodeBlock("", report.Tail(err.Error(), 40)))
 }
 
 // FailedSection is the summary section of a step that ran and failed.
 func FailedSection(s Step, err error) string {
-	return fmt.Sprintf("## %s\n\nFailed:\n\n%s", s, CodeBlock("", Tail(err.Error(), 60)))
-}
-
-// Tail keeps the last n non-empty lines of a tool's output, where tools put their error.
-func Tail(s string, n int) string {
-	var lines []string
-	for _, l := range strings.Split(s, "\n") {
-		if strings.TrimSpace(l) != "" {
-			lines = append(lines, l)
-		}
-	}
-	if len(lines) > n {
-		lines = append([]string{fmt.Sprintf("[... %d lines cut]", len(lines)-n)}, lines[len(lines)-n:]...)
-	}
-	return strings.Join(lines, "\n")
+	return fmt.Sprintf("## %s\n\nFailed:\n\n%s", s, CodeBlock("", report.Tail(err.Error(), 60)))
 }
 
 // Head keeps the first n lines of s as they are, blank ones too: a diff whose blank
@@ -181,7 +167,7 @@ func (l Lint) Markdown(failAt findings.Severity) string {
 		b.WriteString(testsMarkdown(*l.Tests))
 	}
 	if l.TflintFailed != nil {
-		fmt.Fprintf(&b, "- tflint: could not run:\n\n%s", CodeBlock("", Tail(l.TflintFailed.Err.Error(), 20)))
+		fmt.Fprintf(&b, "- tflint: could not run:\n\n%s", CodeBlock("", report.Tail(l.TflintFailed.Err.Error(), 20)))
 		return b.String()
 	}
 	fmt.Fprintf(&b, "- tflint: %d finding(s)\n\n", len(l.Tflint))
@@ -240,7 +226,7 @@ func NothingToDeploy(why error) string {
 
 // DriftFailed is the drift report of a check that could not run.
 func DriftFailed(env environment.Name, err error) string {
-	return fmt.Sprintf("## Drift: %s\n\nThe check could not run:\n\n%s", env, CodeBlock("", Tail(err.Error(), 60)))
+	return fmt.Sprintf("## Drift: %s\n\nThe check could not run:\n\n%s", env, CodeBlock("", report.Tail(err.Error(), 60)))
 }
 
 // ApplySection is the apply section of a summary: what was applied, then the state backup

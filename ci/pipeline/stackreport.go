@@ -9,6 +9,7 @@ import (
 
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/gate"
+	"github.com/infrapipe/infrapipe/ci/report"
 )
 
 // ReadStackReport fills in what the combined report takes from a stack's own report
@@ -88,6 +89,6 @@ func readSteps(name string, data []byte) ([]StepResult, error) {
 func StackFailed(r StackRun, err error) StackRun {
 	reason, _, _ := strings.Cut(err.Error(), "\n")
 	r.Verdict, r.Reasons, r.Steps, r.Report = gate.Block, []string{reason}, nil, ""
-	r.Summary = "The stack's pipeline could not run:\n\n" + CodeBlock("", Tail(err.Error(), 40))
+	r.Summary = "The stack's pipeline could not run:\n\n" + CodeBlock("", report.Tail(err.Error(), 40))
 	return r
 }

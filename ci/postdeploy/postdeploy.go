@@ -193,11 +193,11 @@ func run(ctx context.Context, c Checks) (*Suite, error) {
 		switch {
 		case code == 0:
 		case code == 2 && live.empty():
-			tc.Failure = fmt.Sprintf("nothing is deployed: the state of %s holds no resources (never applied?), so the plan creates everything:\n%s", c.Env, pipeline.Tail(out, 5))
+			tc.Failure = fmt.Sprintf("nothing is deployed: the state of %s holds no resources (never applied?), so the plan creates everything:\n%s", c.Env, report.Tail(out, 5))
 		case code == 2:
 			tc.Failure = "terraform plan still has changes after the apply:\n" + planHeadlines(out, maxHeadlines)
 		default:
-			tc.Failure = fmt.Sprintf("terraform plan failed (exit code %d):\n%s", code, pipeline.Tail(out, 20))
+			tc.Failure = fmt.Sprintf("terraform plan failed (exit code %d):\n%s", code, report.Tail(out, 20))
 		}
 		s.Cases = append(s.Cases, tc)
 	} else {
@@ -232,7 +232,7 @@ func run(ctx context.Context, c Checks) (*Suite, error) {
 		}
 		tc := Case{Name: OutputsName, Elapsed: time.Since(start)}
 		if code != 0 {
-			tc.Failure = fmt.Sprintf("terraform output failed (exit code %d):\n%s", code, pipeline.Tail(out, 20))
+			tc.Failure = fmt.Sprintf("terraform output failed (exit code %d):\n%s", code, report.Tail(out, 20))
 		} else if endpoints, err = pipeline.HealthEndpoints([]byte(out)); err != nil {
 			tc.Failure = err.Error()
 		}
@@ -295,7 +295,7 @@ func readState(terraform func(...string) (int, string, error)) (*liveState, erro
 		return nil, err
 	}
 	if code != 0 {
-		ls.err = fmt.Sprintf("terraform show -json failed (exit code %d):\n%s", code, pipeline.Tail(out, 20))
+		ls.err = fmt.Sprintf("terraform show -json failed (exit code %d):\n%s", code, report.Tail(out, 20))
 	} else if ls.resources, err = livecheck.Resources([]byte(out)); err != nil {
 		ls.err = err.Error()
 	}
@@ -339,7 +339,7 @@ func planHeadlines(out string, max int) string {
 		}
 	}
 	if total == 0 { // a format this does not know: show what it ended with
-		return pipeline.Tail(out, 20)
+		return report.Tail(out, 20)
 	}
 	if total > len(heads) {
 		heads = append(heads, fmt.Sprintf("… and %d more", total-len(heads)))

@@ -10,6 +10,20 @@ import (
 	"github.com/infrapipe/infrapipe/ci/plan"
 )
 
+// Tail keeps the last n non-empty lines of a tool's output, where tools put their error.
+func Tail(s string, n int) string {
+	var lines []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.TrimSpace(l) != "" {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) > n {
+		lines = append([]string{fmt.Sprintf("[... %d lines cut]", len(lines)-n)}, lines[len(lines)-n:]...)
+	}
+	return strings.Join(lines, "\n")
+}
+
 // MaxMarkdown is GitHub's limit on a comment body; the step summary allows more, so one
 // size fits both.
 const MaxMarkdown = 65536

@@ -42,6 +42,16 @@ type Result struct {
 // run blocks follow a failed one of their file, which counts there.
 func (r Result) OK() bool { return r.Failed == 0 && r.Errored == 0 && len(r.Errors) == 0 }
 
+// FirstError is the first of Errors in one line (one that quotes Terraform's output starts
+// with what happened), "" when there is none: a reason or a failure's message.
+func (r Result) FirstError() string {
+	if len(r.Errors) == 0 {
+		return ""
+	}
+	first, _, _ := strings.Cut(r.Errors[0], "\n")
+	return first
+}
+
 // JUnit is the tests as a JUnit suite, a case per run block (its test file the class), for
 // the pipeline's junit.xml. What stopped the tests before they ran is a failed case of its
 // own, so a suite never reads as passed when nothing ran.
@@ -62,8 +72,7 @@ func (r Result) JUnit() report.Suite {
 		s.Cases = append(s.Cases, c)
 	}
 	if len(r.Errors) > 0 {
-		first, _, _ := strings.Cut(r.Errors[0], "\n")
-		s.Cases = append(s.Cases, report.Case{Name: "the test files", Failure: first, Output: strings.Join(r.Errors, "\n")})
+		s.Cases = append(s.Cases, report.Case{Name: "the test files", Failure: r.FirstError(), Output: strings.Join(r.Errors, "\n")})
 	}
 	return s
 }
@@ -164,10 +173,10 @@ func Read(code int, stdout, stderr string) (Result, error) {
 	// they ran.
 	slices.SortStableFunc(r.Runs, func(a, b Run) int { return strings.Compare(a.File, b.File) })
 	if !summed && code != 0 && len(r.Errors) == 0 {
-		r.Errors = append(r.Errors, fmt.Sprintf("terraform test exited with code %d: %s", code, lastLines(stdout+"\n"+stderr, 20)))
+		r.Errors = append(r.Errors, fmt.Sprintf("terraform test exited with code %d: %s", code, report.Tail(stdout+"\n"+stderr, 20)))
 	}
 	if summed && code != 0 && r.OK() {
-		r.Errors = append(r.Errors, fmt.Sprintf("terraform test exited with code %d although every run block passed: %s", code, lastLines(stderr, 20)))
+		r.Errors = append(r.Errors, fmt.Sprintf("terraform test exited with code %d although every run block passed: %s", code, report.Tail(stderr, 20)))
 	}
 	return r, nil
 }
@@ -199,13 +208,4 @@ func describe(d tfjson.Diagnostic) string {
 		s += fmt.Sprintf(" (%s:%d)", d.Range.Filename, d.Range.Start.Line)
 	}
 	return s
-}
-
-// lastLines is the last n lines of s, trimmed.
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/infrapipe/infrapipe/ci/importer"
-	"github.com/infrapipe/infrapipe/ci/pipeline"
+	"github.com/infrapipe/infrapipe/ci/report"
 )
 
 // failedImportPlan is the end of `terraform plan -no-color` importing a bucket deleted after
@@ -41,7 +41,7 @@ func TestImportPlanFailureCarriesTheReport(t *testing.T) {
 		pending("aws_sns_topic.events", "arn:aws:sns:us-east-1:123456789012:shop-prod-events"),
 	}}}
 	// As pipeline.StepFailed words a failed step, with tail's blank lines dropped.
-	cause := fmt.Errorf("terraform plan -target=aws_s3_bucket.assets -target=aws_sns_topic.events failed in prod (exit code 1):\n%s", pipeline.Tail(failedImportPlan, 60))
+	cause := fmt.Errorf("terraform plan -target=aws_s3_bucket.assets -target=aws_sns_topic.events failed in prod (exit code 1):\n%s", report.Tail(failedImportPlan, 60))
 	err := im.PlanFailed("prod", false, cause)
 	if !errors.Is(err, cause) {
 		t.Fatalf("the error no longer wraps the plan's failure: %v", err)
