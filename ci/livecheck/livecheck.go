@@ -32,16 +32,13 @@ import (
 
 // Clients are the AWS APIs the checks ask.
 type Clients struct {
-	S3 *s3.Client
-	// AnonymousS3 asks S3 without credentials, as anyone may: it tells a bucket that
-	// exists from one that does not when the credentials may not ask (bucketTaken).
-	AnonymousS3 *s3.Client
-	DynamoDB    *dynamodb.Client
-	SNS         *sns.Client
-	CloudWatch  *cloudwatch.Client
-	KMS         *kms.Client
-	IAM         *iam.Client
-	SQS         *sqs.Client
+	S3         *s3.Client
+	DynamoDB   *dynamodb.Client
+	SNS        *sns.Client
+	CloudWatch *cloudwatch.Client
+	KMS        *kms.Client
+	IAM        *iam.Client
+	SQS        *sqs.Client
 
 	// cfg and endpoint make the clients of another region (In).
 	cfg      aws.Config
@@ -57,10 +54,7 @@ func NewClients(cfg aws.Config, endpoint string) Clients {
 	}
 	return Clients{
 		cfg: cfg, endpoint: endpoint,
-		S3: s3.NewFromConfig(cfg, func(o *s3.Options) { o.BaseEndpoint, o.UsePathStyle = ep, ep != nil }),
-		AnonymousS3: s3.NewFromConfig(cfg, func(o *s3.Options) {
-			o.BaseEndpoint, o.UsePathStyle, o.Credentials = ep, ep != nil, aws.AnonymousCredentials{}
-		}),
+		S3:       s3.NewFromConfig(cfg, func(o *s3.Options) { o.BaseEndpoint, o.UsePathStyle = ep, ep != nil }),
 		DynamoDB: dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = ep }),
 		SNS:      sns.NewFromConfig(cfg, func(o *sns.Options) { o.BaseEndpoint = ep }),
 		KMS:      kms.NewFromConfig(cfg, func(o *kms.Options) { o.BaseEndpoint = ep }),

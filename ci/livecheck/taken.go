@@ -97,7 +97,10 @@ func bucketTaken(ctx context.Context, c Clients, _ *topicNames, _ Resource, name
 		return found{id: name, outside: "S3 answered that it is in another region (HeadBucket: 301): bucket names " +
 			"are global, and it is another region's, of this account or another"}, nil
 	case http.StatusForbidden:
-		_, err := c.AnonymousS3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(name)})
+		// A client of its own, made only now: the SDK settles how it signs when a client is
+		// made, and one operation's options cannot drop the credentials.
+		anonymous := s3.New(c.S3.Options(), func(o *s3.Options) { o.Credentials = aws.AnonymousCredentials{} })
+		_, err := anonymous.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(name)})
 		switch code := status(err); {
 		case code == http.StatusNotFound:
 			return found{}, nil
