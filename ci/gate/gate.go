@@ -166,21 +166,20 @@ func Decide(a *plan.Analysis, p environment.Profile, opts Options) Decision {
 			"replace the import block with a moved block with from = %s and to = %s", env, h.Address, untrusted.Quote(h.ID), h.HeldAt, then, h.HeldAt, h.Address))
 	}
 	for _, t := range opts.Taken {
-		if t.HeldAt == "" && t.Outside != "" {
-			block(fmt.Sprintf("%s plan creates %s, but the name %s is taken where this state cannot adopt it: %s; %s; give it another name",
-				env, t.Address, untrusted.Quote(t.Name), t.Outside, t.Effect))
-			continue
-		}
-		if t.HeldAt != "" {
+		switch {
+		case t.HeldAt != "": // a rename, wherever S3 says the bucket is
 			block(fmt.Sprintf("%s plan creates %s with the name %s, which the state holds at %s: if it was renamed, "+
 				"a moved block with from = %s and to = %s keeps it; as it stands the apply creates and deletes the same "+
 				"object, and %s", env, t.Address, untrusted.Quote(t.Name), t.HeldAt, t.HeldAt, t.Address, t.Effect))
-			continue
+		case t.Outside != "":
+			block(fmt.Sprintf("%s plan creates %s, but the name %s is taken where this state cannot adopt it: %s; %s; give it another name",
+				env, t.Address, untrusted.Quote(t.Name), t.Outside, t.Effect))
+		default:
+			block(fmt.Sprintf("%s plan creates %s, but %s %s already exists in the account, outside this state: %s; "+
+				"adopt it into %s's state (its import id is %s: an import block applies in every environment, so build the id "+
+				"from variables; this module's import finds it when it carries the stack's tags), or give it another name",
+				env, t.Address, t.Type, untrusted.Quote(t.Name), t.Effect, env, untrusted.Quote(t.ID)))
 		}
-		block(fmt.Sprintf("%s plan creates %s, but %s %s already exists in the account, outside this state: %s; "+
-			"adopt it into %s's state (its import id is %s: an import block applies in every environment, so build the id "+
-			"from variables; this module's import finds it when it carries the stack's tags), or give it another name",
-			env, t.Address, t.Type, untrusted.Quote(t.Name), t.Effect, env, untrusted.Quote(t.ID)))
 	}
 	for _, c := range a.Drift {
 		warn(fmt.Sprintf("%s changed outside Terraform (%s); this apply overwrites that change: "+
