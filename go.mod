@@ -21,6 +21,7 @@ require (
 	github.com/bmatcuk/doublestar/v4 v4.10.4
 	github.com/hashicorp/hcl/v2 v2.24.0
 	github.com/hashicorp/terraform-json v0.29.0
+	github.com/iancoleman/strcase v0.3.0
 	github.com/sethvargo/go-githubactions v1.4.0
 	github.com/zclconf/go-cty v1.16.4
 	golang.org/x/sync v0.14.0

@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"dagger/infra/internal/dagger"
@@ -62,7 +63,9 @@ type Infra struct {
 	Emulator *dagger.Service
 	// +private
 	EmulatorPort int
-	// The constructor options that differ from the defaults, for reproduce lines.
+	// The words of reproduce lines before the function: how the module is reached from
+	// the source (pipeline.Invocation), then the constructor options that differ from the
+	// defaults.
 	// +private
 	Options []string
 	// What the caller should know of options that do nothing (pipeline.Setup.Warning).
@@ -180,6 +183,10 @@ func New(
 	if err != nil {
 		return nil, err
 	}
+	reach, err := invocation(ctx, source)
+	if err != nil {
+		return nil, err
+	}
 	m := &Infra{
 		Source:           source,
 		TerraformDir:     setup.TerraformDir,
@@ -196,7 +203,7 @@ func New(
 		TfVarFile:        tfVarFile,
 		GitCredentials:   gitCredentials,
 		EmulatorPort:     setup.EmulatorPort,
-		Options:          setup.Options,
+		Options:          append(reach, setup.Options...),
 		Warning:          setup.Warning,
 
 		AwsAccessKeyID:     awsAccessKeyID,
@@ -210,6 +217,25 @@ func New(
 		m.Emulator = motoService(motoImage)
 	}
 	return m, nil
+}
+
+// invocation is how a line pasted at the source's root reaches this module: as the
+// repository's own, a toolchain of it, or named with -m (pipeline.Invocation, from the name
+// the engine gives this module and the source's dagger.json). No words when New is called
+// from Go, by the module's tests, with no source and no engine.
+func invocation(ctx context.Context, source *dagger.Directory) ([]string, error) {
+	if source == nil {
+		return nil, nil
+	}
+	module, err := dag.CurrentModule().Name(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the module's name: %w", err)
+	}
+	config, _, err := dirReader(ctx, source)("dagger.json")
+	if err != nil {
+		return nil, fmt.Errorf("read dagger.json of --source: %w", err)
+	}
+	return pipeline.Invocation(module, config), nil
 }
 
 // call starts the `dagger call` line that reruns fn with this call's constructor options;

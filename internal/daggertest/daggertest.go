@@ -124,9 +124,20 @@ func eachFunction(dir string, fn func(name string, fd *ast.FuncDecl)) error {
 	return nil
 }
 
-// Check checks the words of a `dagger call` after "call": the constructor's flags, then a
-// function and its flags. What follows the first function (export ...) is Dagger's own.
+// Toolchain is the name `dagger toolchain install` gives the module (dagger.json's name):
+// a call of the module installed as a toolchain names it before the constructor's flags.
+const Toolchain = "infra"
+
+// Check checks the words of a `dagger call` after "call": -m and a module address, or the
+// toolchain's name, then the constructor's flags, then a function and its flags. What
+// follows the first function (export ...) is Dagger's own.
 func (m Module) Check(argv []string) error {
+	switch {
+	case len(argv) >= 2 && argv[0] == "-m":
+		argv = argv[2:]
+	case len(argv) >= 1 && argv[0] == Toolchain && m[Toolchain] == nil:
+		argv = argv[1:]
+	}
 	var errs []error
 	fn := ""
 	for _, a := range argv {

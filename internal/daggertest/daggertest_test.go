@@ -57,6 +57,10 @@ func TestCheck(t *testing.T) {
 		{[]string{"plan", "--env=prod"}, `the module has no function "plan"`},
 		{[]string{"import"}, `the module has no function "import"`},
 		{[]string{"security-scan", "export", "--nothing-the-module-has"}, ""}, // export is Dagger's
+		{[]string{"-m", "github.com/infrapipe/infrapipe", "--region=eu-west-1", "pipeline"}, ""},
+		{[]string{"infra", "--region=eu-west-1", "pipeline"}, ""}, // a toolchain
+		{[]string{"infra", "--regoin=eu-west-1", "pipeline"}, "the module's constructor takes no --regoin"},
+		{[]string{"-m", "github.com/infrapipe/infrapipe", "plan"}, `the module has no function "plan"`},
 	}
 	for _, tt := range tests {
 		err := mod.Check(tt.argv)

@@ -649,10 +649,15 @@ func TestSummaryEndsWithReproducingLine(t *testing.T) {
 	if !strings.HasSuffix(line, saved) {
 		t.Fatalf("the reproduce line does not save the report as the workflow does (%s): %q", saved, line)
 	}
-	// Run exactly that line through a shell, with the same --source, keeping the report
-	// elsewhere than ./reports.
+	// The stack is no module's repository, so the line names the module and the source:
+	// run exactly that line through a shell, with this checkout as the module and the
+	// stack's directory as --source, keeping the report elsewhere than ./reports.
+	const named = "dagger call -m github.com/infrapipe/infrapipe --source=. "
+	if !strings.HasPrefix(line, named) {
+		t.Fatalf("the reproduce line does not start %q: %q", named, line)
+	}
 	second := filepath.Join(t.TempDir(), "again")
-	script := strings.Replace(strings.TrimSuffix(line, saved), "dagger call ", "dagger call --progress=plain --source="+s.Dir+" ", 1) +
+	script := strings.Replace(strings.TrimSuffix(line, saved), named, "dagger call --progress=plain --source="+s.Dir+" ", 1) +
 		" --report-on-failure export --path=" + second
 	cmd := exec.Command("sh", "-c", script)
 	cmd.Dir = repoRoot(t)

@@ -58,7 +58,8 @@ func TestWorkflowPipelineCall(t *testing.T) {
 			}
 			res := mustCall(t, secrets, args...)
 
-			wantLine := "dagger call --terraform-dir=. " + strings.Join(moto.Ctor(), " ") +
+			// The stack is no module's repository: the line names the module and the source.
+			wantLine := "dagger call -m github.com/infrapipe/infrapipe --source=. --terraform-dir=. " + strings.Join(moto.Ctor(), " ") +
 				" --aws-access-key-id=env:AWS_ACCESS_KEY_ID --aws-secret-access-key=env:AWS_SECRET_ACCESS_KEY pipeline --env=" + tt.env
 			if !tt.applies {
 				wantLine += " --dry-run" // the module's own choice for a pull request

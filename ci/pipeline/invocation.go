@@ -1,0 +1,47 @@
+package pipeline
+
+import (
+	"encoding/json"
+
+	"github.com/iancoleman/strcase"
+)
+
+// ModuleAddress is where the module is published: a reproduce line names it when the call
+// came with a --source of its own (dagger -m <address> call --source=.).
+const ModuleAddress = "github.com/infrapipe/infrapipe"
+
+// Invocation is how a reader reaches this module's functions from the root of the source it
+// was given: the words of a reproduce line between `dagger call` and the constructor's
+// options. module is the name the engine gives the running module (dagger.CurrentModule:
+// the consuming module's name for a blueprint, the installed name for a toolchain) and
+// config the source root's dagger.json, nil when it has none.
+//
+//   - none, when the source's own module is this one: this repository, or one whose
+//     dagger.json uses the module as its blueprint (`dagger init --blueprint=...`), where
+//     the functions are the repository's own;
+//   - the toolchain's name as the CLI spells it, when dagger.json installs the module as a
+//     toolchain (`dagger toolchain install ...`): `dagger call infra plan ...`;
+//   - otherwise `-m <ModuleAddress> --source=.`: the call named the module and passed the
+//     repository, which a line pasted at that repository's root does again.
+//
+// A dagger.json that is not one (not JSON) counts as none: the line names the module.
+func Invocation(module string, config []byte) []string {
+	var cfg struct {
+		Name       string `json:"name"`
+		Toolchains []struct {
+			Name string `json:"name"`
+		} `json:"toolchains"`
+	}
+	if config != nil && json.Unmarshal(config, &cfg) == nil && module != "" {
+		for _, t := range cfg.Toolchains {
+			if t.Name == module {
+				// As the CLI names a toolchain's command (strcase.ToKebab, v0.3.0 like Dagger's).
+				return []string{strcase.ToKebab(module)}
+			}
+		}
+		if cfg.Name == module {
+			return nil
+		}
+	}
+	return []string{"-m", ModuleAddress, "--source=."}
+}
