@@ -176,7 +176,7 @@ func (r Result) Output() string { return r.Stdout + "\n" + r.Stderr }
 func call(t *testing.T, env []string, args ...string) Result {
 	t.Helper()
 	full := append([]string{"call", "--progress=plain"}, args...)
-	return runDagger(t, env, full)
+	return runDagger(t, repoRoot(t), env, full)
 }
 
 // engineFlakes are failures of the engine itself before the module's function ran (seen on
@@ -199,10 +199,12 @@ func engineFlake(stderr string) bool {
 	return false
 }
 
-func runDagger(t *testing.T, env []string, full []string) Result {
+// runDagger runs `dagger <full>` in dir (where the CLI finds dagger.json), retrying the
+// engine's own failures (engineFlake).
+func runDagger(t *testing.T, dir string, env []string, full []string) Result {
 	t.Helper()
 	for attempt := 1; ; attempt++ {
-		res := runDaggerOnce(t, env, full)
+		res := runDaggerOnce(t, dir, env, full)
 		if res.Err == nil || attempt == 3 || !engineFlake(res.Stderr) {
 			return res
 		}
@@ -211,12 +213,12 @@ func runDagger(t *testing.T, env []string, full []string) Result {
 	}
 }
 
-func runDaggerOnce(t *testing.T, env []string, full []string) Result {
+func runDaggerOnce(t *testing.T, dir string, env []string, full []string) Result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "dagger", full...)
-	cmd.Dir = repoRoot(t)
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -1,9 +1,10 @@
-// Package gittest serves a git repository over git's smart HTTP protocol (the real
-// git-http-backend) behind basic auth, as a private module host is, for tests that fetch
-// Terraform modules from it.
+// Package gittest serves git repositories over git's smart HTTP protocol (the real
+// git-http-backend): behind basic auth, as a private host of Terraform modules is, or open,
+// as a public host of a Dagger module is, for tests that fetch from them.
 package gittest
 
 import (
+	"errors"
 	"net"
 	"net/http"
 	"net/http/cgi"
@@ -15,7 +16,8 @@ import (
 	"testing"
 )
 
-// Server is a served repository modules.git, its branch main tagged v1 at the first commit.
+// Server serves one repository: Serve's modules.git, its branch main tagged v1 at the first
+// commit, or ServeTree's snapshot.
 type Server struct {
 	// Addr is the host:port it listens on.
 	Addr       string
@@ -27,14 +29,60 @@ type Server struct {
 // with the test.
 func Serve(t *testing.T, addr, user, token string, files map[string]string) *Server {
 	t.Helper()
+	s := newServer(t)
+	s.Commit(t, files)
+	s.git(t, s.work, "tag", "v1")
+	s.git(t, s.root, "clone", "-q", "--bare", s.work, "modules.git")
+	s.serve(t, addr, func(r *http.Request) bool {
+		u, p, ok := r.BasicAuth()
+		return ok && u == user && p == token
+	})
+	return s
+}
+
+// ServeTree commits the files of the git work tree dir as they are on disk (tracked ones
+// and new ones git does not ignore: uncommitted changes too) to a bare repository
+// <name>.git, branch main, and serves it on addr to anyone, as a public module host does.
+func ServeTree(t *testing.T, addr, name, dir string) *Server {
+	t.Helper()
+	s := newServer(t)
+	list := exec.Command("git", "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+	list.Dir = dir
+	out, err := list.Output()
+	if err != nil {
+		t.Fatalf("git ls-files in %s: %v", dir, err)
+	}
+	for _, f := range strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00") {
+		data, err := os.ReadFile(filepath.Join(dir, f))
+		if errors.Is(err, os.ErrNotExist) {
+			continue // deleted, not yet committed
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.write(t, f, data)
+	}
+	s.git(t, s.work, "add", ".")
+	s.git(t, s.work, "commit", "-q", "-m", "snapshot")
+	s.git(t, s.root, "clone", "-q", "--bare", s.work, name+".git")
+	s.serve(t, addr, func(*http.Request) bool { return true })
+	return s
+}
+
+func newServer(t *testing.T) *Server {
+	t.Helper()
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git not on PATH")
 	}
 	s := &Server{work: t.TempDir(), root: t.TempDir()}
 	s.git(t, s.work, "init", "-q", "-b", "main")
-	s.Commit(t, files)
-	s.git(t, s.work, "tag", "v1")
-	s.git(t, s.root, "clone", "-q", "--bare", s.work, "modules.git")
+	return s
+}
+
+// serve serves the repositories under s.root with the real git-http-backend, to requests
+// allowed lets through, until the test ends.
+func (s *Server) serve(t *testing.T, addr string, allowed func(*http.Request) bool) {
+	t.Helper()
 	execPath, err := exec.Command("git", "--exec-path").Output()
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +96,7 @@ func Serve(t *testing.T, addr, user, token string, files map[string]string) *Ser
 		t.Fatal(err)
 	}
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if u, p, ok := r.BasicAuth(); !ok || u != user || p != token {
+		if !allowed(r) {
 			w.Header().Set("WWW-Authenticate", `Basic realm="git"`)
 			http.Error(w, "authentication required", http.StatusUnauthorized)
 			return
@@ -60,7 +108,17 @@ func Serve(t *testing.T, addr, user, token string, files map[string]string) *Ser
 	srv.Start()
 	t.Cleanup(srv.Close)
 	s.Addr = l.Addr().String()
-	return s
+}
+
+func (s *Server) write(t *testing.T, name string, data []byte) {
+	t.Helper()
+	p := filepath.Join(s.work, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // Commit writes files on branch main and, once the repository is served, pushes them: the
@@ -68,13 +126,7 @@ func Serve(t *testing.T, addr, user, token string, files map[string]string) *Ser
 func (s *Server) Commit(t *testing.T, files map[string]string) {
 	t.Helper()
 	for name, data := range files {
-		p := filepath.Join(s.work, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		s.write(t, name, []byte(data))
 	}
 	s.git(t, s.work, "add", ".")
 	s.git(t, s.work, "commit", "-q", "-m", "modules")
