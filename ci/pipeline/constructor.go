@@ -9,6 +9,7 @@ import (
 
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/internal/untrusted"
+	"github.com/infrapipe/infrapipe/ci/tfversion"
 )
 
 // secretVarsEnv and gitCredentialsEnv are the variables that reproduce lines read
@@ -21,10 +22,10 @@ const (
 // Settings are the module constructor's options as the call gave them, defaults filled in
 // by `dagger call`. A secret or a service is only given or not: no line ever shows one.
 type Settings struct {
-	TerraformDir     string
-	TerraformVersion string
-	// TerraformImage is "" for hashicorp/terraform:<TerraformVersion>.
-	TerraformImage                                                  string
+	TerraformDir string
+	// TerraformVersion and TerraformImage are "" when not given: the stack's
+	// .terraform-version then picks the image (ci/tfversion), else Defaults.TerraformVersion.
+	TerraformVersion, TerraformImage                                string
 	TflintImage, CheckovImage, TrivyImage, OpaImage, InfracostImage string
 	ComplianceImage, MotoImage, Region                              string
 	EmulateAWS, AWSEmulator, TfVarFile, GitCredentials              bool
@@ -34,7 +35,8 @@ type Settings struct {
 }
 
 // Defaults are the constructor's defaults, the values of its +default pragmas (the module's
-// tests hold the two together): reproduce lines leave out what equals them.
+// tests hold the two together): reproduce lines leave out what equals them. TerraformVersion
+// is no pragma's: it is the version of a stack that pins none in .terraform-version.
 var Defaults = Settings{
 	TerraformDir: "terraform", TerraformVersion: "1.11.4", TflintImage: "ghcr.io/terraform-linters/tflint:v0.64.0",
 	CheckovImage: "bridgecrew/checkov:3.2.524", TrivyImage: "aquasec/trivy:0.74.0", OpaImage: "openpolicyagent/opa:1.15.2",
@@ -67,7 +69,9 @@ const (
 // Setup is what the constructor keeps of its options.
 type Setup struct {
 	// TerraformDir is the Terraform directory, cleaned, inside the source.
-	TerraformDir   string
+	TerraformDir string
+	// TerraformImage is the image --terraform-image or --terraform-version names, "" when
+	// neither was given: each stack's .terraform-version, else the default, picks it.
 	TerraformImage string
 	Emulator       EmulatorSource
 	// EmulatorPort is the emulator's port, 0 without one.
@@ -81,23 +85,30 @@ type Setup struct {
 // Configure checks the constructor's options against each other and the defaults (the
 // constructor's own, with AWSEmulatorPort moto's port) and says what the module keeps.
 func Configure(s, defaults Settings) (Setup, error) {
-	if s.TerraformImage != "" && s.TerraformVersion != defaults.TerraformVersion {
+	if s.TerraformImage != "" && s.TerraformVersion != "" {
 		// The version only picks the default image: beside an image of its own it would do nothing.
 		return Setup{}, fmt.Errorf("--terraform-image replaces hashicorp/terraform:<--terraform-version>: give one of them (--terraform-version %s, --terraform-image %s)",
 			untrusted.Quote(s.TerraformVersion), untrusted.Quote(s.TerraformImage))
 	}
-	if s.TerraformImage == "" {
-		s.TerraformImage = "hashicorp/terraform:" + s.TerraformVersion
+	image := s.TerraformImage
+	if s.TerraformVersion != "" {
+		v, err := tfversion.Parse(s.TerraformVersion)
+		if err != nil {
+			return Setup{}, fmt.Errorf("--terraform-version: %w", err)
+		}
+		image = tfversion.Image(v)
 	}
 	dir := path.Clean(strings.TrimPrefix(s.TerraformDir, "/"))
 	if dir == ".." || strings.HasPrefix(dir, "../") {
 		return Setup{}, fmt.Errorf("terraform-dir %q leaves the source directory: give a path inside it, e.g. terraform", s.TerraformDir)
 	}
-	setup := Setup{TerraformDir: dir, TerraformImage: s.TerraformImage}
+	setup := Setup{TerraformDir: dir, TerraformImage: image}
 	for _, o := range []struct{ flag, value, def string }{
 		{"terraform-dir", s.TerraformDir, defaults.TerraformDir},
-		{"terraform-version", s.TerraformVersion, defaults.TerraformVersion},
-		{"terraform-image", s.TerraformImage, "hashicorp/terraform:" + s.TerraformVersion},
+		// Given, either wins over the stack's .terraform-version, which the line leaves to the
+		// file: even the default's version or image is kept.
+		{"terraform-version", s.TerraformVersion, ""},
+		{"terraform-image", s.TerraformImage, ""},
 		{"tflint-image", s.TflintImage, defaults.TflintImage},
 		{"checkov-image", s.CheckovImage, defaults.CheckovImage},
 		{"trivy-image", s.TrivyImage, defaults.TrivyImage},

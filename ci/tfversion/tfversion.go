@@ -1,0 +1,74 @@
+// Package tfversion picks the Terraform a stack runs with: --terraform-version when given,
+// else the version the repository pins in .terraform-version (the file tfenv and tfswitch
+// read, so a laptop and the pipeline run the same Terraform), else the module's default.
+package tfversion
+
+import (
+	"fmt"
+	"path"
+	"regexp"
+	"strings"
+
+	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/internal/untrusted"
+)
+
+// File is where a repository pins its Terraform version, as tfenv and tfswitch read it.
+const File = ".terraform-version"
+
+// exact is a version the image hashicorp/terraform has a tag for: 1.11.4, 1.12.0-beta2.
+var exact = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.]+)?$`)
+
+// Parse checks an exact Terraform version, as --terraform-version or a version file gives
+// it; a leading v is dropped (v1.11.4).
+func Parse(s string) (string, error) {
+	v := strings.TrimPrefix(strings.TrimSpace(s), "v")
+	if !exact.MatchString(v) {
+		return "", fmt.Errorf("%s is not an exact Terraform version: give one such as 1.11.4", untrusted.Quote(s))
+	}
+	return v, nil
+}
+
+// Pin is a version a .terraform-version file pins.
+type Pin struct {
+	Version string
+	File    string // its slash path in the repository
+}
+
+// Find reads the .terraform-version nearest the Terraform directory dir: in dir, then in each
+// directory above it up to the repository's root, as tfenv looks from where it runs. ok is
+// false when there is none. The file holds the version on its first line that is neither
+// empty nor a comment; tfenv's forms that need a lookup (latest, latest:<regex>,
+// min-required) are refused, with what to write instead.
+func Find(read environment.ReadFile, dir string) (pin Pin, ok bool, err error) {
+	for d := path.Clean(dir); ; d = path.Dir(d) {
+		name := path.Join(d, File)
+		data, found, err := read(name)
+		if err != nil {
+			return Pin{}, false, fmt.Errorf("read %s: %w", name, err)
+		}
+		if found {
+			v, err := Parse(firstLine(string(data)))
+			if err != nil {
+				return Pin{}, false, fmt.Errorf("%s: %w, or pass --terraform-version (tfenv's latest and min-required forms need a lookup the pipeline does not make)", name, err)
+			}
+			return Pin{Version: v, File: name}, true, nil
+		}
+		if d == "." || d == "/" {
+			return Pin{}, false, nil
+		}
+	}
+}
+
+// firstLine is the first line of a version file that is neither empty nor a comment.
+func firstLine(s string) string {
+	for _, line := range strings.Split(s, "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			return line
+		}
+	}
+	return ""
+}
+
+// Image is the image of Terraform version v.
+func Image(v string) string { return "hashicorp/terraform:" + v }
