@@ -44,12 +44,16 @@ func (m *Infra) lint(ctx context.Context, repo pipeline.Repo) (pipeline.Lint, er
 	if err != nil {
 		return pipeline.Lint{}, err
 	}
+	image, err := m.terraformImage(ctx)
+	if err != nil {
+		return pipeline.Lint{}, err
+	}
 	// One Terraform container for validate and the tests: its modules are fetched once.
-	tf := m.terraform(git)
+	tf := m.terraform(image, git)
 	var res pipeline.Lint
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		fmtRes, err := execAny(gctx, m.onSource(m.TerraformImage), commands.FmtCheck())
+		fmtRes, err := execAny(gctx, m.onSource(image), commands.FmtCheck())
 		if err != nil {
 			return fmt.Errorf("terraform fmt: %w", err)
 		}

@@ -25,8 +25,8 @@ type Infra struct {
 	Source *dagger.Directory
 	// +private
 	TerraformDir string
-	// +private
-	TerraformVersion string
+	// The image --terraform-image or --terraform-version names; "" leaves it to the stack
+	// (terraformImage).
 	// +private
 	TerraformImage string
 	// +private
@@ -88,11 +88,13 @@ func New(
 	// and suppressions.yaml live next to it.
 	// +default="terraform"
 	terraformDir string,
-	// Terraform version; picks the default image hashicorp/terraform:<version>.
-	// +default="1.11.4"
+	// Terraform version, e.g. 1.9.8; picks the image hashicorp/terraform:<version>. Default:
+	// the version the repository pins in .terraform-version (tfenv's and tfswitch's file,
+	// the nearest one from the Terraform directory up), else 1.11.4.
+	// +optional
 	terraformVersion string,
-	// Terraform image, when not hashicorp/terraform:<terraform-version>; it replaces that
-	// image, so give one of --terraform-image and --terraform-version.
+	// Terraform image, when not hashicorp/terraform:<version>; it replaces that image, so
+	// give one of --terraform-image and --terraform-version.
 	// +optional
 	terraformImage string,
 	// tflint image.
@@ -188,23 +190,22 @@ func New(
 		return nil, err
 	}
 	m := &Infra{
-		Source:           source,
-		TerraformDir:     setup.TerraformDir,
-		TerraformVersion: terraformVersion,
-		TerraformImage:   setup.TerraformImage,
-		TflintImage:      tflintImage,
-		CheckovImage:     checkovImage,
-		TrivyImage:       trivyImage,
-		OpaImage:         opaImage,
-		InfracostImage:   infracostImage,
-		ComplianceImage:  terraformComplianceImage,
-		MotoImage:        motoImage,
-		Region:           region,
-		TfVarFile:        tfVarFile,
-		GitCredentials:   gitCredentials,
-		EmulatorPort:     setup.EmulatorPort,
-		Options:          append(reach, setup.Options...),
-		Warning:          setup.Warning,
+		Source:          source,
+		TerraformDir:    setup.TerraformDir,
+		TerraformImage:  setup.TerraformImage,
+		TflintImage:     tflintImage,
+		CheckovImage:    checkovImage,
+		TrivyImage:      trivyImage,
+		OpaImage:        opaImage,
+		InfracostImage:  infracostImage,
+		ComplianceImage: terraformComplianceImage,
+		MotoImage:       motoImage,
+		Region:          region,
+		TfVarFile:       tfVarFile,
+		GitCredentials:  gitCredentials,
+		EmulatorPort:    setup.EmulatorPort,
+		Options:         append(reach, setup.Options...),
+		Warning:         setup.Warning,
 
 		AwsAccessKeyID:     awsAccessKeyID,
 		AwsSecretAccessKey: awsSecretAccessKey,

@@ -19,6 +19,7 @@ import (
 	"github.com/infrapipe/infrapipe/ci/pipeline"
 	"github.com/infrapipe/infrapipe/ci/report"
 	"github.com/infrapipe/infrapipe/ci/state"
+	"github.com/infrapipe/infrapipe/ci/tfversion"
 )
 
 const (
@@ -61,6 +62,8 @@ type run struct {
 	masked    []string
 	// git is --git-credentials, read once.
 	git gitauth.Credentials
+	// image is the stack's Terraform image (terraformImage).
+	image string
 }
 
 // warnOnce prints the constructor's warning once per call (each call is its own process).
@@ -92,6 +95,9 @@ func (m *Infra) newRun(ctx context.Context, env string) (*run, error) {
 		return nil, err
 	}
 	r.masked = pipeline.SecretValues([]byte(r.secretSrc), r.git.Tokens...)
+	if r.image, err = m.terraformImage(ctx); err != nil {
+		return nil, err
+	}
 	if m.Emulator != nil {
 		if r.emulator, err = m.Emulator.Start(ctx); err != nil {
 			return nil, fmt.Errorf("start the AWS emulator: %w", err)
@@ -198,8 +204,8 @@ func (m *Infra) onSource(image string) *dagger.Container {
 // the volume is unmounted; later execs (plan, apply, validate) run without it. Not locked
 // sharing: a call cancelled during the install left the lock held in the engine, and every
 // later run waited on it for ever (seen on the engine; tflint's and Trivy's caches alike).
-func (m *Infra) terraform(git gitauth.Credentials) *dagger.Container {
-	return m.withGitCredentials(m.onSource(m.TerraformImage), git).
+func (m *Infra) terraform(image string, git gitauth.Credentials) *dagger.Container {
+	return m.withGitCredentials(m.onSource(image), git).
 		WithEnvVariable("TF_IN_AUTOMATION", "1").
 		WithEnvVariable("TF_INPUT", "0").
 		WithEnvVariable("CHECKPOINT_DISABLE", "1").
@@ -212,6 +218,21 @@ func (m *Infra) terraform(git gitauth.Credentials) *dagger.Container {
 		WithoutMount(pluginCache).
 		WithEnvVariable("CACHEBUSTER", cacheBuster()).
 		WithExec(commands.UpdateModules())
+}
+
+// terraformImage is the stack's Terraform image: the one the constructor's options name,
+// else that of the version the repository pins for the stack (ci/tfversion), else the
+// default's. A pinned version is said on the log, where a failed pull of its image shows.
+func (m *Infra) terraformImage(ctx context.Context) (string, error) {
+	if m.TerraformImage != "" {
+		return m.TerraformImage, nil
+	}
+	pin, ok, err := tfversion.Find(dirReader(ctx, m.Source), m.TerraformDir)
+	if err != nil || !ok {
+		return tfversion.Image(pipeline.Defaults.TerraformVersion), err
+	}
+	fmt.Fprintf(os.Stderr, "Terraform %s, as %s pins it\n", pin.Version, pin.File)
+	return tfversion.Image(pin.Version), nil
 }
 
 // gitCredentialsFile is where --git-credentials is mounted: a secret mount, never a layer.
@@ -242,7 +263,7 @@ func readGitCredentials(ctx context.Context, s *dagger.Secret) (gitauth.Credenti
 // container is the Terraform container of this run: credentials, region, the emulator when
 // there is one, and a cache buster, so nothing after it is ever served from an old run.
 func (r *run) container() *dagger.Container {
-	ctr := r.m.terraform(r.git).
+	ctr := r.m.terraform(r.image, r.git).
 		WithEnvVariable("AWS_REGION", r.region()).
 		WithEnvVariable("AWS_DEFAULT_REGION", r.region()).
 		// The example stack's provider region; a variables file still wins, and
