@@ -2,7 +2,6 @@ package environment
 
 import (
 	"errors"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,17 +85,6 @@ func TestParseInheritedErrors(t *testing.T) {
 	}
 }
 
-// dirReader reads the repository in root as the module reads the one it was given.
-func dirReader(root string) ReadFile {
-	return func(p string) ([]byte, bool, error) {
-		data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(p)))
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, false, nil
-		}
-		return data, err == nil, err
-	}
-}
-
 func TestLoadStack(t *testing.T) {
 	own := "version: 1\ndefaults:\n  severity_threshold: MEDIUM\n"
 	for _, tt := range []struct {
@@ -117,7 +105,7 @@ func TestLoadStack(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			root := t.TempDir()
 			tftest.WriteFiles(t, root, tt.files)
-			c, err := LoadStack(dirReader(root), tt.dir)
+			c, err := LoadStack(tftest.Reader(root), tt.dir)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -139,14 +127,14 @@ func TestLoadStackErrors(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "pipeline.yaml"), []byte("defaults: {}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := LoadStack(dirReader(root), "terraform"); err == nil || !strings.Contains(err.Error(), "pipeline.yaml: version: missing") {
+	if _, err := LoadStack(tftest.Reader(root), "terraform"); err == nil || !strings.Contains(err.Error(), "pipeline.yaml: version: missing") {
 		t.Errorf("error %v, want the root file's own error", err)
 	}
 	// pipeline --terraform-dir=infra reads the root file's stacks section as ci/stacks does.
 	if err := os.WriteFile(filepath.Join(root, "pipeline.yaml"), []byte("version: 1\nstacks: {inclde: [infra]}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := LoadStack(dirReader(root), "infra"); err == nil || err.Error() != "pipeline.yaml: stacks.inclde: unknown key: valid keys are include, exclude, marker, depends_on" {
+	if _, err := LoadStack(tftest.Reader(root), "infra"); err == nil || err.Error() != "pipeline.yaml: stacks.inclde: unknown key: valid keys are include, exclude, marker, depends_on" {
 		t.Errorf("error %v, want the misspelt stacks key refused", err)
 	}
 }

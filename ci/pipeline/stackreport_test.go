@@ -27,7 +27,7 @@ func reportOnDisk(t *testing.T, list []string) environment.ReadFile {
 			t.Fatal(err)
 		}
 	}
-	return diskReader(dir)
+	return tftest.Reader(dir)
 }
 
 func TestReadStackReport(t *testing.T) {

@@ -1,8 +1,6 @@
 package pipeline
 
 import (
-	"errors"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -18,18 +16,7 @@ func onDisk(t *testing.T, files map[string]string) environment.ReadFile {
 	t.Helper()
 	root := t.TempDir()
 	tftest.WriteFiles(t, root, files)
-	return diskReader(root)
-}
-
-// diskReader reads the files of the directory root, ok false for one it does not have.
-func diskReader(root string) environment.ReadFile {
-	return func(name string) ([]byte, bool, error) {
-		data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(name)))
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, false, nil
-		}
-		return data, err == nil, err
-	}
+	return tftest.Reader(root)
 }
 
 func TestFindVarFiles(t *testing.T) {

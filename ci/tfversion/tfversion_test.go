@@ -2,25 +2,11 @@ package tfversion
 
 import (
 	"errors"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/internal/tftest"
 )
-
-// dirReader reads a directory on disk as the module reads --source.
-func dirReader(root string) environment.ReadFile {
-	return func(name string) ([]byte, bool, error) {
-		data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(name)))
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, false, nil
-		}
-		return data, err == nil, err
-	}
-}
 
 func TestFind(t *testing.T) {
 	tests := []struct {
@@ -53,16 +39,8 @@ func TestFind(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			root := t.TempDir()
-			for name, data := range tt.files {
-				p := filepath.Join(root, filepath.FromSlash(name))
-				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			pin, found, err := Find(dirReader(root), tt.dir)
+			tftest.WriteFiles(t, root, tt.files)
+			pin, found, err := Find(tftest.Reader(root), tt.dir)
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("Find: %v, want an error containing %q", err, tt.err)

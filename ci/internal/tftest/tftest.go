@@ -5,7 +5,9 @@ package tftest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -116,6 +118,18 @@ func WriteFiles(t testing.TB, dir string, files map[string]string) {
 		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// Reader reads the files of the directory root by their slash paths, as the module reads the
+// repository it was given (an environment.ReadFile): ok is false for a file it does not have.
+func Reader(root string) func(name string) (data []byte, ok bool, err error) {
+	return func(name string) ([]byte, bool, error) {
+		data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(name)))
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, false, nil
+		}
+		return data, err == nil, err
 	}
 }
 
