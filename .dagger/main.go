@@ -8,12 +8,14 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
 
 	"dagger/infra/internal/dagger"
 
+	"github.com/infrapipe/infrapipe/ci/changes"
 	"github.com/infrapipe/infrapipe/ci/gitauth"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
 )
@@ -85,8 +87,9 @@ func New(
 	source *dagger.Directory,
 	// Directory of the Terraform root module inside source; pipeline.yaml (over the
 	// repository root's, if any), policies/ (Rego and terraform-compliance .feature files)
-	// and suppressions.yaml live next to it.
-	// +default="terraform"
+	// and suppressions.yaml live next to it. Default: terraform when it has Terraform files,
+	// else the source's root when that has them.
+	// +optional
 	terraformDir string,
 	// Terraform version, e.g. 1.9.8; picks the image hashicorp/terraform:<version>. Default:
 	// the version the repository pins in .terraform-version (tfenv's and tfswitch's file,
@@ -185,13 +188,13 @@ func New(
 	if err != nil {
 		return nil, err
 	}
-	reach, err := invocation(ctx, source)
+	reach, dir, err := readSource(ctx, source, setup.TerraformDir)
 	if err != nil {
 		return nil, err
 	}
 	m := &Infra{
 		Source:          source,
-		TerraformDir:    setup.TerraformDir,
+		TerraformDir:    dir,
 		TerraformImage:  setup.TerraformImage,
 		TflintImage:     tflintImage,
 		CheckovImage:    checkovImage,
@@ -220,23 +223,33 @@ func New(
 	return m, nil
 }
 
-// invocation is how a line pasted at the source's root reaches this module: as the
-// repository's own, a toolchain of it, or named with -m (pipeline.Invocation, from the name
-// the engine gives this module and the source's dagger.json). No words when New is called
-// from Go, by the module's tests, with no source and no engine.
-func invocation(ctx context.Context, source *dagger.Directory) ([]string, error) {
+// readSource is what New reads of the source before any function runs: how a line pasted
+// at its root reaches this module (pipeline.Invocation, from the name the engine gives this
+// module and the source's dagger.json), and the Terraform directory when --terraform-dir was
+// not given (pipeline.PickTerraformDir). New called from Go, by the module's tests, has no
+// source and no engine: no words, and terraform/.
+func readSource(ctx context.Context, source *dagger.Directory, dir string) (reach []string, terraformDir string, err error) {
 	if source == nil {
-		return nil, nil
+		return nil, cmp.Or(dir, pipeline.Defaults.TerraformDir), nil
+	}
+	if dir == "" {
+		tree := sourceTree{ctx: ctx, src: source}
+		if dir, err = pipeline.PickTerraformDir(func(d string) (bool, error) {
+			files, err := changes.ConfigFiles(tree, d)
+			return len(files) > 0, err
+		}); err != nil {
+			return nil, "", err
+		}
 	}
 	module, err := dag.CurrentModule().Name(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("read the module's name: %w", err)
+		return nil, "", fmt.Errorf("read the module's name: %w", err)
 	}
 	config, _, err := dirReader(ctx, source)("dagger.json")
 	if err != nil {
-		return nil, fmt.Errorf("read dagger.json of --source: %w", err)
+		return nil, "", fmt.Errorf("read dagger.json of --source: %w", err)
 	}
-	return pipeline.Invocation(module, config), nil
+	return pipeline.Invocation(module, config), dir, nil
 }
 
 // call starts the `dagger call` line that reruns fn with this call's constructor options;

@@ -24,7 +24,7 @@ func newInfra(t *testing.T, set func(*constructorArgs)) *Infra {
 	t.Helper()
 	d := pipeline.Defaults
 	a := constructorArgs{
-		terraformDir: d.TerraformDir, tflintImage: d.TflintImage, // no --terraform-version: the stack's pin, else the default
+		tflintImage:  d.TflintImage, // no --terraform-dir nor --terraform-version: picked from the source
 		checkovImage: d.CheckovImage, trivyImage: d.TrivyImage, opaImage: d.OpaImage,
 		infracostImage: d.InfracostImage, complianceImage: d.ComplianceImage, motoImage: d.MotoImage,
 		region: d.Region, emulatorPort: d.AWSEmulatorPort,
@@ -46,7 +46,7 @@ func newInfra(t *testing.T, set func(*constructorArgs)) *Infra {
 func TestConstructorDefaults(t *testing.T) {
 	d := pipeline.Defaults
 	want := map[string]string{
-		"terraformDir": d.TerraformDir, "tflintImage": d.TflintImage,
+		"tflintImage":  d.TflintImage,
 		"checkovImage": d.CheckovImage, "trivyImage": d.TrivyImage, "opaImage": d.OpaImage,
 		"infracostImage": d.InfracostImage, "terraformComplianceImage": d.ComplianceImage, "motoImage": d.MotoImage,
 		"region": d.Region, "awsEmulatorPort": strconv.Itoa(d.AWSEmulatorPort),

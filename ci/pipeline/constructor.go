@@ -22,6 +22,7 @@ const (
 // Settings are the module constructor's options as the call gave them, defaults filled in
 // by `dagger call`. A secret or a service is only given or not: no line ever shows one.
 type Settings struct {
+	// TerraformDir is "" when not given: PickTerraformDir then picks it.
 	TerraformDir string
 	// TerraformVersion and TerraformImage are "" when not given: the stack's
 	// .terraform-version then picks the image (ci/tfversion), else Defaults.TerraformVersion.
@@ -35,8 +36,9 @@ type Settings struct {
 }
 
 // Defaults are the constructor's defaults, the values of its +default pragmas (the module's
-// tests hold the two together): reproduce lines leave out what equals them. TerraformVersion
-// is no pragma's: it is the version of a stack that pins none in .terraform-version.
+// tests hold the two together): reproduce lines leave out what equals them. TerraformDir and
+// TerraformVersion are no pragma's: the directory PickTerraformDir tries first, and the
+// version of a stack that pins none in .terraform-version.
 var Defaults = Settings{
 	TerraformDir: "terraform", TerraformVersion: "1.11.4", TflintImage: "ghcr.io/terraform-linters/tflint:v0.64.0",
 	CheckovImage: "bridgecrew/checkov:3.2.524", TrivyImage: "aquasec/trivy:0.74.0", OpaImage: "openpolicyagent/opa:1.15.2",
@@ -45,7 +47,8 @@ var Defaults = Settings{
 }
 
 // StackOptions are a call's constructor options (Setup.Options) on one stack of the
-// repository: its --terraform-dir, which reproduce lines leave out for the default.
+// repository: its --terraform-dir, which reproduce lines leave out for terraform/, the
+// directory a call without it tries first (PickTerraformDir).
 func StackOptions(options []string, dir string) []string {
 	out := slices.DeleteFunc(slices.Clone(options), func(o string) bool { return strings.HasPrefix(o, "--terraform-dir=") })
 	if dir != Defaults.TerraformDir {
@@ -68,7 +71,8 @@ const (
 
 // Setup is what the constructor keeps of its options.
 type Setup struct {
-	// TerraformDir is the Terraform directory, cleaned, inside the source.
+	// TerraformDir is the Terraform directory, cleaned, inside the source; "" when
+	// --terraform-dir was not given (PickTerraformDir).
 	TerraformDir string
 	// TerraformImage is the image --terraform-image or --terraform-version names, "" when
 	// neither was given: each stack's .terraform-version, else the default, picks it.
@@ -98,13 +102,16 @@ func Configure(s, defaults Settings) (Setup, error) {
 		}
 		image = tfversion.Image(v)
 	}
-	dir := path.Clean(strings.TrimPrefix(s.TerraformDir, "/"))
+	dir := ""
+	if s.TerraformDir != "" {
+		dir = path.Clean(strings.TrimPrefix(s.TerraformDir, "/"))
+	}
 	if dir == ".." || strings.HasPrefix(dir, "../") {
 		return Setup{}, fmt.Errorf("terraform-dir %q leaves the source directory: give a path inside it, e.g. terraform", s.TerraformDir)
 	}
 	setup := Setup{TerraformDir: dir, TerraformImage: image}
 	for _, o := range []struct{ flag, value, def string }{
-		{"terraform-dir", s.TerraformDir, defaults.TerraformDir},
+		{"terraform-dir", s.TerraformDir, ""}, // given, it is kept: a rerun picks no other
 		// Given, either wins over the stack's .terraform-version, which the line leaves to the
 		// file: even the default's version or image is kept.
 		{"terraform-version", s.TerraformVersion, ""},
@@ -162,6 +169,24 @@ func Configure(s, defaults Settings) (Setup, error) {
 		setup.Warning = "the AWS credentials given are not used: every AWS call of this run goes to the emulator"
 	}
 	return setup, nil
+}
+
+// PickTerraformDir is the Terraform directory of a call that gives no --terraform-dir:
+// terraform/, the layout of this repository and its docs, when it holds Terraform files,
+// else the source's root when that does, as a repository of one stack often keeps them; else
+// terraform/, which CheckTerraformDir then refuses, naming the directories that have them.
+// has says whether a directory of the source holds Terraform configuration files.
+func PickTerraformDir(has func(dir string) (bool, error)) (string, error) {
+	for _, dir := range []string{Defaults.TerraformDir, "."} {
+		ok, err := has(dir)
+		if err != nil {
+			return "", fmt.Errorf("look for Terraform files in %s: %w", dir, err)
+		}
+		if ok {
+			return dir, nil
+		}
+	}
+	return Defaults.TerraformDir, nil
 }
 
 // CheckTerraformDir refuses a --terraform-dir that holds no Terraform files (tfFiles: the

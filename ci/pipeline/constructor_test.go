@@ -2,9 +2,12 @@ package pipeline
 
 import (
 	"errors"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/infrapipe/infrapipe/ci/internal/tftest"
 )
 
 // Reproduce lines carry exactly the options that differ from the defaults (a secret or a
@@ -17,43 +20,45 @@ func TestConfigure(t *testing.T) {
 		wantErr string
 	}{
 		{"defaults", nil,
-			Setup{TerraformDir: "terraform"}, ""},
+			Setup{}, ""},
 		{"region and image", func(s *Settings) { s.Region, s.TrivyImage = "eu-west-1", "mirror.example.com/trivy:0.74.0" },
-			Setup{TerraformDir: "terraform",
+			Setup{
 				Options: []string{"--trivy-image=mirror.example.com/trivy:0.74.0", "--region=eu-west-1"}}, ""},
 		{"terraform version picks the image", func(s *Settings) { s.TerraformVersion = "1.10.5" },
-			Setup{TerraformDir: "terraform", TerraformImage: "hashicorp/terraform:1.10.5", Options: []string{"--terraform-version=1.10.5"}}, ""},
+			Setup{TerraformImage: "hashicorp/terraform:1.10.5", Options: []string{"--terraform-version=1.10.5"}}, ""},
 		{"the default's image named is an option: it wins over .terraform-version", func(s *Settings) { s.TerraformImage = "hashicorp/terraform:1.11.4" },
-			Setup{TerraformDir: "terraform", TerraformImage: "hashicorp/terraform:1.11.4", Options: []string{"--terraform-image=hashicorp/terraform:1.11.4"}}, ""},
+			Setup{TerraformImage: "hashicorp/terraform:1.11.4", Options: []string{"--terraform-image=hashicorp/terraform:1.11.4"}}, ""},
 		{"the default's version given is an option too", func(s *Settings) { s.TerraformVersion = "1.11.4" },
-			Setup{TerraformDir: "terraform", TerraformImage: "hashicorp/terraform:1.11.4", Options: []string{"--terraform-version=1.11.4"}}, ""},
+			Setup{TerraformImage: "hashicorp/terraform:1.11.4", Options: []string{"--terraform-version=1.11.4"}}, ""},
 		{"a version with a v", func(s *Settings) { s.TerraformVersion = "v1.10.5" },
-			Setup{TerraformDir: "terraform", TerraformImage: "hashicorp/terraform:1.10.5", Options: []string{"--terraform-version=v1.10.5"}}, ""},
+			Setup{TerraformImage: "hashicorp/terraform:1.10.5", Options: []string{"--terraform-version=v1.10.5"}}, ""},
 		{"a version that is none", func(s *Settings) { s.TerraformVersion = "latest" }, Setup{},
 			`--terraform-version: "latest" is not an exact Terraform version: give one such as 1.11.4`},
 		{"own image", func(s *Settings) { s.TerraformImage = "mirror.example.com/terraform:1.11.4" },
-			Setup{TerraformDir: "terraform", TerraformImage: "mirror.example.com/terraform:1.11.4",
+			Setup{TerraformImage: "mirror.example.com/terraform:1.11.4",
 				Options: []string{"--terraform-image=mirror.example.com/terraform:1.11.4"}}, ""},
 		{"a version beside an image", func(s *Settings) { s.TerraformVersion, s.TerraformImage = "1.10.5", "mirror.example.com/terraform" },
 			Setup{}, `--terraform-image replaces hashicorp/terraform:<--terraform-version>: give one of them (--terraform-version "1.10.5", --terraform-image "mirror.example.com/terraform")`},
 		{"even the image the version names", func(s *Settings) { s.TerraformVersion, s.TerraformImage = "1.10.5", "hashicorp/terraform:1.10.5" },
 			Setup{}, "--terraform-image replaces hashicorp/terraform:<--terraform-version>: give one of them"},
+		{"a directory given is kept, even terraform: a rerun picks no other", func(s *Settings) { s.TerraformDir = "terraform" },
+			Setup{TerraformDir: "terraform", Options: []string{"--terraform-dir=terraform"}}, ""},
 		{"directory is cleaned, the option kept as given", func(s *Settings) { s.TerraformDir = "/stacks/./app/" },
 			Setup{TerraformDir: "stacks/app", Options: []string{"--terraform-dir=/stacks/./app/"}}, ""},
 		{"emulate AWS starts moto on its port", func(s *Settings) { s.EmulateAWS = true },
-			Setup{TerraformDir: "terraform", Emulator: StartMoto, EmulatorPort: 5000,
+			Setup{Emulator: StartMoto, EmulatorPort: 5000,
 				Options: []string{"--emulate-aws"}}, ""},
 		{"emulator on the default port", func(s *Settings) { s.AWSEmulator = true },
-			Setup{TerraformDir: "terraform", Emulator: GivenEmulator, EmulatorPort: 5000,
+			Setup{Emulator: GivenEmulator, EmulatorPort: 5000,
 				Options: []string{"--aws-emulator=tcp://localhost:5000"}}, ""},
 		{"emulator on another port", func(s *Settings) { s.AWSEmulator, s.AWSEmulatorPort = true, 4566 },
-			Setup{TerraformDir: "terraform", Emulator: GivenEmulator, EmulatorPort: 4566,
+			Setup{Emulator: GivenEmulator, EmulatorPort: 4566,
 				Options: []string{"--aws-emulator=tcp://localhost:4566", "--aws-emulator-port=4566"}}, ""},
 		{"credentials beside an emulator are not used", func(s *Settings) { s.EmulateAWS, s.AWSAccessKeyID, s.AWSSecretAccessKey = true, true, true },
-			Setup{TerraformDir: "terraform", Emulator: StartMoto, EmulatorPort: 5000,
+			Setup{Emulator: StartMoto, EmulatorPort: 5000,
 				Options: []string{"--emulate-aws"}, Warning: "the AWS credentials given are not used: every AWS call of this run goes to the emulator"}, ""},
 		{"credentials for AWS are", func(s *Settings) { s.AWSAccessKeyID, s.AWSSecretAccessKey = true, true },
-			Setup{TerraformDir: "terraform"}, ""},
+			Setup{}, ""},
 		{"a port without an emulator", func(s *Settings) { s.AWSEmulatorPort = 4566 }, Setup{},
 			"--aws-emulator-port is the port of --aws-emulator: give --aws-emulator too (--emulate-aws uses moto's port 5000)"},
 		{"a port that is none", func(s *Settings) { s.AWSEmulator, s.AWSEmulatorPort = true, -5 }, Setup{},
@@ -64,11 +69,11 @@ func TestConfigure(t *testing.T) {
 		{"half the credentials", func(s *Settings) { s.AWSAccessKeyID = true }, Setup{},
 			"--aws-access-key-id and --aws-secret-access-key go together: give both, or neither"},
 		{"the credentials", func(s *Settings) { s.AWSAccessKeyID, s.AWSSecretAccessKey = true, true },
-			Setup{TerraformDir: "terraform"}, ""},
+			Setup{}, ""},
 		{"secret variables are named by their variable", func(s *Settings) { s.TfVarFile = true },
-			Setup{TerraformDir: "terraform", Options: []string{"--tf-var-file=env:SECRET_TFVARS"}}, ""},
+			Setup{Options: []string{"--tf-var-file=env:SECRET_TFVARS"}}, ""},
 		{"git credentials too", func(s *Settings) { s.TfVarFile, s.GitCredentials = true, true },
-			Setup{TerraformDir: "terraform", Options: []string{"--tf-var-file=env:SECRET_TFVARS", "--git-credentials=env:GIT_CREDENTIALS"}}, ""},
+			Setup{Options: []string{"--tf-var-file=env:SECRET_TFVARS", "--git-credentials=env:GIT_CREDENTIALS"}}, ""},
 		{"both emulators", func(s *Settings) { s.EmulateAWS, s.AWSEmulator = true, true }, Setup{},
 			"--emulate-aws starts its own emulator and --aws-emulator passes one in: give one of them"},
 		{"directory above the source", func(s *Settings) { s.TerraformDir = "../infra" }, Setup{},
@@ -79,7 +84,7 @@ func TestConfigure(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := Defaults
-			s.TerraformVersion = "" // as `dagger call` leaves it when not given
+			s.TerraformDir, s.TerraformVersion = "", "" // as `dagger call` leaves them when not given
 			if tt.set != nil {
 				tt.set(&s)
 			}
@@ -159,5 +164,39 @@ func TestCheckTerraformDir(t *testing.T) {
 				t.Fatalf("CheckTerraformDir = %v\nwant %s", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestPickTerraformDir: without --terraform-dir, terraform/ when it has Terraform files, else
+// the root when it does, else terraform/ for CheckTerraformDir to refuse; on real trees.
+func TestPickTerraformDir(t *testing.T) {
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  string
+	}{
+		{"this repository's layout", map[string]string{"terraform/main.tf": "", "README.md": ""}, "terraform"},
+		{"a stack at the root", map[string]string{"main.tf": "", "modules/x/main.tf": ""}, "."},
+		{"JSON configuration at the root", map[string]string{"main.tf.json": "{}"}, "."},
+		{"terraform/ wins over the root", map[string]string{"main.tf": "", "terraform/main.tf": ""}, "terraform"},
+		{"an empty terraform/ is passed over", map[string]string{"terraform/README.md": "", "versions.tf": ""}, "."},
+		{"none: terraform/, to be refused", map[string]string{"infra/main.tf": ""}, "terraform"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			tftest.WriteFiles(t, root, tt.files)
+			got, err := PickTerraformDir(func(dir string) (bool, error) {
+				found, err := filepath.Glob(filepath.Join(root, dir, "*.tf*"))
+				return len(found) > 0, err
+			})
+			if err != nil || got != tt.want {
+				t.Errorf("PickTerraformDir = %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+	broken := func(string) (bool, error) { return false, errors.New("engine gone") }
+	if _, err := PickTerraformDir(broken); err == nil || err.Error() != "look for Terraform files in terraform: engine gone" {
+		t.Errorf("PickTerraformDir with a failing look-up: %v", err)
 	}
 }

@@ -15,8 +15,9 @@ import (
 // TestAdoptedRepository: a Terraform repository of a user's own takes the module as
 // docs/module.md says, fetched from a git host as `dagger init --blueprint` and `dagger
 // toolchain install` fetch github.com/infrapipe/infrapipe: the functions run on that
-// repository with no --source, `dagger check` runs its lint, and the reproduce line, pasted
-// at the repository's root, reruns there.
+// repository with no --source (nor --terraform-dir, for a stack in terraform/ or at the
+// root), `dagger check` runs its lint, and the reproduce line, pasted at the repository's
+// root, reruns there.
 func TestAdoptedRepository(t *testing.T) {
 	requireEngine(t)
 	t.Parallel()
@@ -25,19 +26,21 @@ func TestAdoptedRepository(t *testing.T) {
 	const address = "http://127.0.0.1/infrapipe.git"
 	tests := []struct {
 		name  string
+		stack string     // where the repository keeps its stack
 		setup [][]string // dagger commands that install the module
 		reach []string   // the words before the constructor's flags
 		check string     // lint as `dagger check` names it
 		// customizes: dagger.json can set the constructor's defaults (a toolchain's can).
 		customizes bool
 	}{
-		{"blueprint", [][]string{{"init", "--blueprint=" + address}}, nil, "lint", false},
-		{"toolchain", [][]string{{"init"}, {"toolchain", "install", address}}, []string{"infra"}, "infra:lint", true},
+		{"blueprint", "terraform", [][]string{{"init", "--blueprint=" + address}}, nil, "lint", false},
+		{"blueprint on a stack at the root", ".", [][]string{{"init", "--blueprint=" + address}}, nil, "lint", false},
+		{"toolchain", "terraform", [][]string{{"init"}, {"toolchain", "install", address}}, []string{"infra"}, "infra:lint", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			repo := userRepository(t)
+			repo := userRepository(t, tt.stack)
 			for _, args := range tt.setup {
 				if res := runDagger(t, repo, nil, append(args, "--progress=plain")); res.Err != nil {
 					t.Fatalf("dagger %s: %v\n%s", strings.Join(args, " "), res.Err, lastLines(res.Stderr, 30))
@@ -75,7 +78,7 @@ func TestAdoptedRepository(t *testing.T) {
 			if !strings.Contains(res.Output(), "Success! The configuration is valid.") {
 				t.Errorf("dagger check %s did not validate the repository's stack:\n%s", tt.check, lastLines(res.Output(), 30))
 			}
-			if err := os.WriteFile(filepath.Join(repo, "terraform", "unformatted.tf"), []byte("locals {\n      a = 1\n}\n"), 0o644); err != nil {
+			if err := os.WriteFile(filepath.Join(repo, tt.stack, "unformatted.tf"), []byte("locals {\n      a = 1\n}\n"), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			res = runDagger(t, repo, nil, []string{"check", "--progress=plain", tt.check})
@@ -103,13 +106,14 @@ func TestAdoptedRepository(t *testing.T) {
 	}
 }
 
-// userRepository is a git repository holding the end-to-end stack in terraform/, the
-// module's default --terraform-dir, and nothing of the module. Its directory has a name
-// `dagger init` can give a module (not the temporary directory's number).
-func userRepository(t *testing.T) string {
+// userRepository is a git repository holding the end-to-end stack in dir (terraform, or "."
+// for its root: the two layouts a call without --terraform-dir takes), and nothing of the
+// module. Its directory has a name `dagger init` can give a module (not the temporary
+// directory's number).
+func userRepository(t *testing.T, dir string) string {
 	t.Helper()
 	repo := filepath.Join(t.TempDir(), "acme-infra")
-	if err := os.CopyFS(filepath.Join(repo, "terraform"), os.DirFS(newStack(t, "app").Dir)); err != nil {
+	if err := os.CopyFS(filepath.Join(repo, dir), os.DirFS(newStack(t, "app").Dir)); err != nil {
 		t.Fatal(err)
 	}
 	if out, err := exec.Command("git", "init", "-q", repo).CombinedOutput(); err != nil {
