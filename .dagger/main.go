@@ -245,11 +245,22 @@ func readSource(ctx context.Context, source *dagger.Directory, dir string) (reac
 	if err != nil {
 		return nil, "", fmt.Errorf("read the module's name: %w", err)
 	}
-	config, _, err := dirReader(ctx, source)("dagger.json")
+	read := dirReader(ctx, source)
+	config, _, err := read("dagger.json")
 	if err != nil {
 		return nil, "", fmt.Errorf("read dagger.json of --source: %w", err)
 	}
-	return pipeline.Invocation(module, config), dir, nil
+	// The source is this repository when it holds the running module's own code: a name
+	// alone (infra) could be a repository's own module's.
+	code, _, err := read(".dagger/main.go")
+	if err != nil {
+		return nil, "", fmt.Errorf("read .dagger/main.go of --source: %w", err)
+	}
+	ours, err := dag.CurrentModule().Source().File("main.go").Contents(ctx)
+	if err != nil {
+		return nil, "", fmt.Errorf("read the module's main.go: %w", err)
+	}
+	return pipeline.Invocation(module, config, code != nil && string(code) == ours), dir, nil
 }
 
 // call starts the `dagger call` line that reruns fn with this call's constructor options;

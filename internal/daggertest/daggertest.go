@@ -124,8 +124,9 @@ func eachFunction(dir string, fn func(name string, fd *ast.FuncDecl)) error {
 	return nil
 }
 
-// Toolchain is the name `dagger toolchain install` gives the module (dagger.json's name):
-// a call of the module installed as a toolchain names it before the constructor's flags.
+// Toolchain is the name `dagger toolchain install` gives the module (pipeline.ModuleName,
+// which this package's own tests cannot import: ci/ghactions' tests import this package): a
+// call of the module installed as a toolchain names it before the constructor's flags.
 const Toolchain = "infra"
 
 // Check checks the words of a `dagger call` after "call": -m and a module address, or the
@@ -164,7 +165,8 @@ func (m Module) Check(argv []string) error {
 	return errors.Join(errs...)
 }
 
-// Kebab names a Go identifier the way the Dagger CLI (v0.19) shows it: awsAccessKeyID ->
+// Kebab names a Go identifier of the module the way the Dagger CLI (v0.19) shows a function
+// or an argument (a toolchain's installed name is strcase.ToKebab's, pipeline.Invocation): awsAccessKeyID ->
 // aws-access-key-id, SecurityScan -> security-scan. The engine first camel-cases the name,
 // lowering every capital that follows a capital, so an acronym before a word merges with
 // it: infracostAPIKey -> infracost-apikey (write infracostApiKey for infracost-api-key).

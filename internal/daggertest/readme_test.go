@@ -37,6 +37,13 @@ func TestDocsCalls(t *testing.T) {
 	}
 }
 
+// Toolchain is the module's name, which a toolchain is installed by.
+func TestToolchainIsTheModulesName(t *testing.T) {
+	if Toolchain != pipeline.ModuleName {
+		t.Errorf("Toolchain is %q, the module's name %q", Toolchain, pipeline.ModuleName)
+	}
+}
+
 // TestReproduceLinesSaveResults: the reproduce line of every function that returns a
 // directory or a file exports it (pipeline.Saved), as the workflows do, and no other line
 // ends with an export that the CLI would refuse.
