@@ -21,6 +21,7 @@ import (
 
 	"github.com/infrapipe/infrapipe/ci/internal/markdown"
 	"github.com/infrapipe/infrapipe/ci/internal/untrusted"
+	"github.com/infrapipe/infrapipe/ci/tfversion"
 )
 
 // Everything is the line of a changed-files list that means "the change is not known": a
@@ -205,6 +206,8 @@ func Decide(t Tree, stackDir string, changed []string) (Decision, error) {
 			why = "the repository's pipeline.yaml, which the stack inherits"
 		case p == RepoTflint:
 			why = "the repository's .tflint.hcl, which lints a stack without its own"
+		case PinFor(p, stackDir):
+			why = "a " + tfversion.File + " the stack's Terraform version comes from"
 		case InPipeline(p):
 			why = "part of the pipeline"
 		default:
@@ -218,6 +221,13 @@ func Decide(t Tree, stackDir string, changed []string) (Decision, error) {
 		}
 	}
 	return d, nil
+}
+
+// PinFor reports whether p is a .terraform-version the Terraform version of the stack in
+// stackDir may come from (ci/tfversion.Find): one in the stack's directory or above it. A
+// nearer one may shadow it; the stack runs all the same, which is never wrong.
+func PinFor(p, stackDir string) bool {
+	return path.Base(p) == tfversion.File && Within(stackDir, path.Dir(p))
 }
 
 // Within reports whether p is dir or below it; "." holds everything.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/infrapipe/infrapipe/ci/changes"
 	"github.com/infrapipe/infrapipe/ci/internal/untrusted"
+	"github.com/infrapipe/infrapipe/ci/tfversion"
 )
 
 // Selected is a stack a run takes, and why.
@@ -58,6 +59,16 @@ func (r Repo) Changed(t changes.Tree, changed []string) (Selection, error) {
 			continue
 		case p == RepoFile:
 			all(p + ": the repository's pipeline.yaml, which every stack inherits")
+			continue
+		case p == changes.RepoTflint:
+			all(p + ": the repository's .tflint.hcl, which lints a stack without its own")
+			continue
+		case path.Base(p) == tfversion.File:
+			for _, s := range r.Stacks {
+				if changes.PinFor(p, s.Dir) {
+					why[s.Dir] = append(why[s.Dir], p+": a "+tfversion.File+" the stack's Terraform version comes from")
+				}
+			}
 			continue
 		case changes.InPipeline(p):
 			all(p + ": part of the pipeline")

@@ -336,6 +336,14 @@ func TestSelect(t *testing.T) {
 		{"changed", []string{"modules/db/main.tf"}, "stacks/data,stacks/app", "stacks/data,stacks/app", "",
 			"modules/db/main.tf: in module modules/db, which the stack uses | depends on stacks/data, which the change touches", ""},
 		{"changed", []string{}, "", "changed", "", "", ""},
+		{"changed", []string{"stacks/.terraform-version"}, "stacks/data,stacks/network,stacks/app", "stacks/data,stacks/network,stacks/app", "",
+			"stacks/.terraform-version: a .terraform-version the stack's Terraform version comes from | stacks/.terraform-version: a .terraform-version the stack's Terraform version comes from | " +
+				"stacks/.terraform-version: a .terraform-version the stack's Terraform version comes from; depends on stacks/network, which the change touches; depends on stacks/data, which the change touches", ""},
+		{"changed", []string{"stacks/network/.terraform-version"}, "stacks/network,stacks/app", "stacks/network,stacks/app", "",
+			"stacks/network/.terraform-version: a .terraform-version the stack's Terraform version comes from | depends on stacks/network, which the change touches", ""},
+		{"changed", []string{".tflint.hcl"}, "legacy,stacks/data,stacks/network,stacks/app", "legacy,stacks/data,stacks/network,stacks/app", "",
+			".tflint.hcl: the repository's .tflint.hcl, which lints a stack without its own | .tflint.hcl: the repository's .tflint.hcl, which lints a stack without its own | " +
+				".tflint.hcl: the repository's .tflint.hcl, which lints a stack without its own | .tflint.hcl: the repository's .tflint.hcl, which lints a stack without its own; depends on stacks/network, which the change touches; depends on stacks/data, which the change touches", ""},
 		{"changed", []string{"*"}, "legacy,stacks/data,stacks/network,stacks/app", "legacy,stacks/data,stacks/network,stacks/app", "",
 			"the change is not known (*): every stack runs | the change is not known (*): every stack runs | the change is not known (*): every stack runs | " +
 				"the change is not known (*): every stack runs; depends on stacks/network, which the change touches; depends on stacks/data, which the change touches", ""},
