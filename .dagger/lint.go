@@ -30,21 +30,21 @@ func (m *Infra) Lint(ctx context.Context) (string, error) {
 	if err := m.checkTerraformDir(ctx); err != nil {
 		return "", reproduce.Wrap(err)
 	}
-	res, err := m.lint(ctx, m.repo(ctx))
+	image, err := m.terraformImage(ctx)
+	if err != nil {
+		return "", reproduce.Wrap(err)
+	}
+	res, err := m.lint(ctx, m.repo(ctx), image)
 	if err != nil {
 		return "", reproduce.Wrap(err)
 	}
 	return res.Summary(reproduce)
 }
 
-// lint runs fmt, validate, terraform test and tflint in parallel, and applies the
-// repository's suppressions to tflint's findings.
-func (m *Infra) lint(ctx context.Context, repo pipeline.Repo) (pipeline.Lint, error) {
+// lint runs fmt, validate, terraform test and tflint in parallel, Terraform's in image,
+// and applies the repository's suppressions to tflint's findings.
+func (m *Infra) lint(ctx context.Context, repo pipeline.Repo, image string) (pipeline.Lint, error) {
 	git, err := readGitCredentials(ctx, m.GitCredentials)
-	if err != nil {
-		return pipeline.Lint{}, err
-	}
-	image, err := m.terraformImage(ctx)
 	if err != nil {
 		return pipeline.Lint{}, err
 	}

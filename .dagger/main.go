@@ -27,6 +27,9 @@ type Infra struct {
 	Source *dagger.Directory
 	// +private
 	TerraformDir string
+	// Whether TerraformDir was picked, no --terraform-dir having been given.
+	// +private
+	TerraformDirPicked bool
 	// The image --terraform-image or --terraform-version names; "" leaves it to the stack
 	// (terraformImage).
 	// +private
@@ -193,22 +196,23 @@ func New(
 		return nil, err
 	}
 	m := &Infra{
-		Source:          source,
-		TerraformDir:    dir,
-		TerraformImage:  setup.TerraformImage,
-		TflintImage:     tflintImage,
-		CheckovImage:    checkovImage,
-		TrivyImage:      trivyImage,
-		OpaImage:        opaImage,
-		InfracostImage:  infracostImage,
-		ComplianceImage: terraformComplianceImage,
-		MotoImage:       motoImage,
-		Region:          region,
-		TfVarFile:       tfVarFile,
-		GitCredentials:  gitCredentials,
-		EmulatorPort:    setup.EmulatorPort,
-		Options:         append(reach, setup.Options...),
-		Warning:         setup.Warning,
+		Source:             source,
+		TerraformDir:       dir,
+		TerraformDirPicked: setup.TerraformDir == "",
+		TerraformImage:     setup.TerraformImage,
+		TflintImage:        tflintImage,
+		CheckovImage:       checkovImage,
+		TrivyImage:         trivyImage,
+		OpaImage:           opaImage,
+		InfracostImage:     infracostImage,
+		ComplianceImage:    terraformComplianceImage,
+		MotoImage:          motoImage,
+		Region:             region,
+		TfVarFile:          tfVarFile,
+		GitCredentials:     gitCredentials,
+		EmulatorPort:       setup.EmulatorPort,
+		Options:            append(reach, setup.Options...),
+		Warning:            setup.Warning,
 
 		AwsAccessKeyID:     awsAccessKeyID,
 		AwsSecretAccessKey: awsSecretAccessKey,

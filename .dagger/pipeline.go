@@ -176,6 +176,9 @@ func (m *Infra) runPipeline(ctx context.Context, f pipelineFlags) (*dagger.Direc
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
+	if _, err := r.image(); err != nil { // a version pin the run cannot take fails it now
+		return nil, reproduce.Wrap(err)
+	}
 	repo := m.repo(ctx)
 	if err := repo.CheckSuppressions(); err != nil {
 		return nil, reproduce.Wrap(err)
@@ -228,7 +231,11 @@ func (p *pipelineRun) run(ctx context.Context) {
 	var applied workdir.Applied[tfDir]
 	steps := pipeline.Steps{
 		Lint: func(ctx context.Context) (pipeline.StepReport, error) {
-			res, err := m.lint(ctx, p.repo)
+			image, err := r.image()
+			if err != nil {
+				return pipeline.StepReport{}, err
+			}
+			res, err := m.lint(ctx, p.repo, image)
 			return res.Step(r.profile, p.plan.Tflint), err
 		},
 		SecurityScan: func(ctx context.Context) (pipeline.StepReport, error) {

@@ -62,8 +62,9 @@ type run struct {
 	masked    []string
 	// git is --git-credentials, read once.
 	git gitauth.Credentials
-	// image is the stack's Terraform image (terraformImage).
-	image string
+	// image is the stack's Terraform image (terraformImage), read once, when a Terraform
+	// container is first made: functions that run no Terraform (kpis, backups) never read it.
+	image func() (string, error)
 }
 
 // warnOnce prints the constructor's warning once per call (each call is its own process).
@@ -84,6 +85,7 @@ func (m *Infra) newRun(ctx context.Context, env string) (*run, error) {
 	})
 	r := &run{m: m, env: name, profile: profile}
 	r.code = sync.OnceValues(func() (map[string][]byte, error) { return m.rootModule(ctx) })
+	r.image = sync.OnceValues(func() (string, error) { return m.terraformImage(ctx) })
 	r.vars = sync.OnceValues(func() (pipeline.VarFiles, error) { return r.checkedVarFiles(ctx) })
 	r.noWorkspace = sync.OnceValue(func() error {
 		return state.CheckNoWorkspace(name, sourceTree{ctx: ctx, src: m.Source}, m.TerraformDir)
@@ -95,9 +97,6 @@ func (m *Infra) newRun(ctx context.Context, env string) (*run, error) {
 		return nil, err
 	}
 	r.masked = pipeline.SecretValues([]byte(r.secretSrc), r.git.Tokens...)
-	if r.image, err = m.terraformImage(ctx); err != nil {
-		return nil, err
-	}
 	if m.Emulator != nil {
 		if r.emulator, err = m.Emulator.Start(ctx); err != nil {
 			return nil, fmt.Errorf("start the AWS emulator: %w", err)
@@ -149,7 +148,7 @@ func (m *Infra) checkTerraformDir(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return pipeline.CheckTerraformDir(m.TerraformDir, here, func() ([]string, error) {
+	return pipeline.CheckTerraformDir(m.TerraformDir, m.TerraformDirPicked, here, func() ([]string, error) {
 		return m.Source.Glob(ctx, "**/*.tf")
 	})
 }
@@ -228,8 +227,11 @@ func (m *Infra) terraformImage(ctx context.Context) (string, error) {
 		return m.TerraformImage, nil
 	}
 	pin, ok, err := tfversion.Find(dirReader(ctx, m.Source), m.TerraformDir)
-	if err != nil || !ok {
-		return tfversion.Image(pipeline.Defaults.TerraformVersion), err
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		return tfversion.Image(pipeline.Defaults.TerraformVersion), nil
 	}
 	fmt.Fprintf(os.Stderr, "Terraform %s, as %s pins it\n", pin.Version, pin.File)
 	return tfversion.Image(pin.Version), nil
@@ -262,8 +264,8 @@ func readGitCredentials(ctx context.Context, s *dagger.Secret) (gitauth.Credenti
 
 // container is the Terraform container of this run: credentials, region, the emulator when
 // there is one, and a cache buster, so nothing after it is ever served from an old run.
-func (r *run) container() *dagger.Container {
-	ctr := r.m.terraform(r.image, r.git).
+func (r *run) container(image string) *dagger.Container {
+	ctr := r.m.terraform(image, r.git).
 		WithEnvVariable("AWS_REGION", r.region()).
 		WithEnvVariable("AWS_DEFAULT_REGION", r.region()).
 		// The example stack's provider region; a variables file still wins, and
@@ -313,7 +315,11 @@ func (r *run) initialized(ctx context.Context) (tfDir, error) {
 	if err := r.bootstrapEmulator(ctx); err != nil {
 		return tfDir{}, err
 	}
-	ctr := r.container().WithNewFile(backendFile, state.TFBackend(r.profile.Backend, r.endpoints()))
+	image, err := r.image()
+	if err != nil {
+		return tfDir{}, err
+	}
+	ctr := r.container(image).WithNewFile(backendFile, state.TFBackend(r.profile.Backend, r.endpoints()))
 	if ctr, err = r.exec(ctx, ctr, "terraform init", append([]string{"terraform"}, args...)); err != nil {
 		return tfDir{}, err
 	}

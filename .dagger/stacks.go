@@ -82,7 +82,7 @@ func (t stackTree) Exists(file string) (bool, error) { return t.src.Exists(t.ctx
 // reproduce lines that name it.
 func (m *Infra) forStack(dir string) *Infra {
 	sm := *m
-	sm.TerraformDir, sm.Options = dir, pipeline.StackOptions(m.Options, dir)
+	sm.TerraformDir, sm.TerraformDirPicked, sm.Options = dir, false, pipeline.StackOptions(m.Options, dir)
 	return &sm
 }
 

@@ -104,7 +104,7 @@ func Configure(s, defaults Settings) (Setup, error) {
 	}
 	dir := ""
 	if s.TerraformDir != "" {
-		dir = path.Clean(strings.TrimPrefix(s.TerraformDir, "/"))
+		dir = path.Clean(strings.TrimLeft(s.TerraformDir, "/"))
 	}
 	if dir == ".." || strings.HasPrefix(dir, "../") {
 		return Setup{}, fmt.Errorf("terraform-dir %q leaves the source directory: give a path inside it, e.g. terraform", s.TerraformDir)
@@ -189,17 +189,22 @@ func PickTerraformDir(has func(dir string) (bool, error)) (string, error) {
 	return Defaults.TerraformDir, nil
 }
 
-// CheckTerraformDir refuses a --terraform-dir that holds no Terraform files (tfFiles: the
-// *.tf and *.tf.json directly in it), before any tool runs there: fmt, validate and the
+// CheckTerraformDir refuses a Terraform directory that holds no Terraform files (tfFiles:
+// the *.tf and *.tf.json directly in it), before any tool runs there: fmt, validate and the
 // scanners pass an empty directory, so a typo would read as a clean stack. The error then
-// offers the directories that have .tf files (elsewhere lists the repository's).
-func CheckTerraformDir(dir string, tfFiles []string, elsewhere func() ([]string, error)) error {
+// offers the directories that have .tf files (elsewhere lists the repository's). picked
+// says the directory is PickTerraformDir's, no --terraform-dir having been given.
+func CheckTerraformDir(dir string, picked bool, tfFiles []string, elsewhere func() ([]string, error)) error {
 	if len(tfFiles) > 0 {
 		return nil
 	}
+	none := fmt.Sprintf("--terraform-dir %s: no Terraform files (*.tf) there", untrusted.Quote(dir))
+	if picked {
+		none = "no --terraform-dir given, and neither terraform/ nor the root of --source has Terraform files (*.tf)"
+	}
 	files, err := elsewhere()
 	if err != nil {
-		return fmt.Errorf("--terraform-dir %s has no Terraform files; looking for them elsewhere: %w", untrusted.Quote(dir), err)
+		return fmt.Errorf("%s; looking for them elsewhere: %w", none, err)
 	}
 	var dirs []string
 	for _, f := range files {
@@ -208,13 +213,12 @@ func CheckTerraformDir(dir string, tfFiles []string, elsewhere func() ([]string,
 		}
 	}
 	if len(dirs) == 0 {
-		return fmt.Errorf("--terraform-dir %s: no Terraform files (*.tf) there, nor anywhere in --source", untrusted.Quote(dir))
+		return fmt.Errorf("%s, nor anywhere in --source", none)
 	}
 	slices.Sort(dirs)
 	more := ""
 	if len(dirs) > 5 {
 		dirs, more = dirs[:5], fmt.Sprintf(" (and %d more)", len(dirs)-5)
 	}
-	return fmt.Errorf("--terraform-dir %s: no Terraform files (*.tf) there; directories of --source that have them: %s%s",
-		untrusted.Quote(dir), strings.Join(dirs, ", "), more)
+	return fmt.Errorf("%s; directories of --source that have them: %s%s: pass --terraform-dir=<one of them>", none, strings.Join(dirs, ", "), more)
 }

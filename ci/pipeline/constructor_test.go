@@ -2,11 +2,11 @@ package pipeline
 
 import (
 	"errors"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/infrapipe/infrapipe/ci/changes"
 	"github.com/infrapipe/infrapipe/ci/internal/tftest"
 )
 
@@ -141,19 +141,24 @@ func TestCheckTerraformDir(t *testing.T) {
 		here      []string
 		elsewhere func() ([]string, error)
 		wantErr   string
+		picked    bool
 	}{
-		{"files there", "terraform", []string{"terraform/main.tf"}, nil, ""},
+		{"files there", "terraform", []string{"terraform/main.tf"}, nil, "", false},
 		{"a typo", "infra", nil, repo("terraform/main.tf", "terraform/vars.tf", "stacks/network/main.tf"),
-			`--terraform-dir "infra": no Terraform files (*.tf) there; directories of --source that have them: stacks/network, terraform`},
+			`--terraform-dir "infra": no Terraform files (*.tf) there; directories of --source that have them: stacks/network, terraform: pass --terraform-dir=<one of them>`, false},
 		{"many candidates", "x", nil, repo("a/1.tf", "b/1.tf", "c/1.tf", "d/1.tf", "e/1.tf", "f/1.tf", "g/1.tf"),
-			`--terraform-dir "x": no Terraform files (*.tf) there; directories of --source that have them: a, b, c, d, e (and 2 more)`},
-		{"no Terraform at all", "terraform", nil, repo(), `--terraform-dir "terraform": no Terraform files (*.tf) there, nor anywhere in --source`},
-		{"a hostile name", "infra\n::error::x", nil, repo(), `--terraform-dir "infra\n::error::x": no Terraform files`},
+			`--terraform-dir "x": no Terraform files (*.tf) there; directories of --source that have them: a, b, c, d, e (and 2 more)`, false},
+		{"no Terraform at all", "terraform", nil, repo(), `--terraform-dir "terraform": no Terraform files (*.tf) there, nor anywhere in --source`, false},
+		{"a hostile name", "infra\n::error::x", nil, repo(), `--terraform-dir "infra\n::error::x": no Terraform files`, false},
 		{"the search fails", "infra", nil, func() ([]string, error) { return nil, errors.New("engine gone") },
-			`--terraform-dir "infra" has no Terraform files; looking for them elsewhere: engine gone`},
+			`--terraform-dir "infra": no Terraform files (*.tf) there; looking for them elsewhere: engine gone`, false},
+		{"none given, none picked", "terraform", nil, repo("infra/main.tf"),
+			"no --terraform-dir given, and neither terraform/ nor the root of --source has Terraform files (*.tf); directories of --source that have them: infra: pass --terraform-dir=<one of them>", true},
+		{"none given, none anywhere", "terraform", nil, repo(),
+			"no --terraform-dir given, and neither terraform/ nor the root of --source has Terraform files (*.tf), nor anywhere in --source", true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			err := CheckTerraformDir(tt.dir, tt.here, tt.elsewhere)
+			err := CheckTerraformDir(tt.dir, tt.picked, tt.here, tt.elsewhere)
 			if tt.wantErr == "" {
 				if err != nil {
 					t.Fatalf("CheckTerraformDir = %v", err)
@@ -180,6 +185,7 @@ func TestPickTerraformDir(t *testing.T) {
 		{"JSON configuration at the root", map[string]string{"main.tf.json": "{}"}, "."},
 		{"terraform/ wins over the root", map[string]string{"main.tf": "", "terraform/main.tf": ""}, "terraform"},
 		{"an empty terraform/ is passed over", map[string]string{"terraform/README.md": "", "versions.tf": ""}, "."},
+		{"variables and tests are no configuration", map[string]string{"terraform.tfvars": "", "tests/a.tftest.hcl": "", "x/main.tf": ""}, "terraform"},
 		{"none: terraform/, to be refused", map[string]string{"infra/main.tf": ""}, "terraform"},
 	}
 	for _, tt := range tests {
@@ -187,8 +193,8 @@ func TestPickTerraformDir(t *testing.T) {
 			root := t.TempDir()
 			tftest.WriteFiles(t, root, tt.files)
 			got, err := PickTerraformDir(func(dir string) (bool, error) {
-				found, err := filepath.Glob(filepath.Join(root, dir, "*.tf*"))
-				return len(found) > 0, err
+				files, err := changes.ConfigFiles(changes.DirTree(root), dir) // as the module asks
+				return len(files) > 0, err
 			})
 			if err != nil || got != tt.want {
 				t.Errorf("PickTerraformDir = %q, %v; want %q", got, err, tt.want)

@@ -45,7 +45,7 @@ var hints = []struct {
 	say   string
 }{
 	{regexp.MustCompile(`Unsupported\s+Terraform\s+Core\s+version`),
-		"The configuration's required_version does not allow this run's Terraform: pass --terraform-version=<a version it allows> (the image hashicorp/terraform:<version>), or --terraform-image=<an image with one>."},
+		"The configuration's required_version does not allow this run's Terraform: pin a version it allows in .terraform-version (the log says which file pinned this one, if any), or pass --terraform-version=<a version it allows> (the image hashicorp/terraform:<version>), or --terraform-image=<an image with one>."},
 	{regexp.MustCompile(`doesn't\s+match\s+any\s+of\s+the\s+checksums\s+previously\s+recorded`),
 		"The lock file (.terraform.lock.hcl) has no checksum of this provider for linux_amd64, where the pipeline runs: run terraform providers lock -platform=linux_amd64 -platform=<yours, e.g. darwin_arm64> and commit the lock file."},
 	{regexp.MustCompile(`previously-selected\s+version\s+\S+\s+is\s+no\s+longer\s+available|locked\s+provider\s+\S+\s+\S+\s+does\s+not\s+match\s+configured\s+version\s+constraint`),

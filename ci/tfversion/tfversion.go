@@ -35,7 +35,8 @@ type Pin struct {
 	File    string // its slash path in the repository
 }
 
-// Find reads the .terraform-version nearest the Terraform directory dir: in dir, then in each
+// Find reads the .terraform-version nearest the Terraform directory dir (a clean slash path
+// inside the repository, as pipeline.Configure leaves --terraform-dir): in dir, then in each
 // directory above it up to the repository's root, as tfenv looks from where it runs. ok is
 // false when there is none. The file holds the version on its first line that is neither
 // empty nor a comment; tfenv's forms that need a lookup (latest, latest:<regex>,
@@ -48,9 +49,14 @@ func Find(read environment.ReadFile, dir string) (pin Pin, ok bool, err error) {
 			return Pin{}, false, fmt.Errorf("read %s: %w", name, err)
 		}
 		if found {
-			v, err := Parse(firstLine(string(data)))
+			line := firstLine(string(data))
+			v, err := Parse(line)
 			if err != nil {
-				return Pin{}, false, fmt.Errorf("%s: %w, or pass --terraform-version (tfenv's latest and min-required forms need a lookup the pipeline does not make)", name, err)
+				why := ""
+				if strings.HasPrefix(line, "latest") || strings.HasPrefix(line, "min-required") {
+					why = " (tfenv's latest and min-required forms need a lookup the pipeline does not make)"
+				}
+				return Pin{}, false, fmt.Errorf("%s: %w, or pass --terraform-version%s", name, err, why)
 			}
 			return Pin{Version: v, File: name}, true, nil
 		}
