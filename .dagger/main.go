@@ -83,8 +83,9 @@ type Infra struct {
 // pinned; override one with its *-image option, e.g. to pull from a registry mirror.
 func New(
 	ctx context.Context,
-	// The repository holding the Terraform code. Defaults to this module's repository; in
-	// your own repository pass --source=. (ignored: .git, .terraform, state and plan files).
+	// The repository holding the Terraform code. Defaults to the repository the module is
+	// used in: its own, or one that installs it as its blueprint or a toolchain; named with
+	// -m, pass --source=. (ignored: .git, .terraform, state and plan files).
 	// +defaultPath="/"
 	// +ignore=[".git", "**/.terraform", "**/*.tfstate", "**/*.tfstate.*", "**/*.tfstate.backup", "**/tfplan", "**/*.tfplan", "**/crash.log", "**/.terraform.tfstate.lock.info", "reports", "test-results"]
 	source *dagger.Directory,

@@ -57,17 +57,24 @@ func TestConstructorDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	pragma := regexp.MustCompile(`\+default=(.*)`)
-	got := map[string]string{}
+	got, doc := map[string]string{}, map[string]string{}
 	for _, decl := range f.Decls {
 		if fn, ok := decl.(*ast.FuncDecl); ok && fn.Name.Name == "New" {
 			cmap := ast.NewCommentMap(fset, f, f.Comments)
 			for _, p := range fn.Type.Params.List {
 				for _, c := range cmap[p] {
+					doc[p.Names[0].Name] += c.Text()
 					if m := pragma.FindStringSubmatch(c.Text()); m != nil {
 						got[p.Names[0].Name] = strings.Trim(strings.TrimSpace(m[1]), `"`)
 					}
 				}
 			}
+		}
+	}
+	// The defaults no pragma states, which `dagger call --help` shows in the doc.
+	for name, v := range map[string]string{"terraformDir": d.TerraformDir, "terraformVersion": d.TerraformVersion} {
+		if !strings.Contains(doc[name], v) {
+			t.Errorf("New's %s doc does not name its default %s:\n%s", name, v, doc[name])
 		}
 	}
 	for name, v := range want {

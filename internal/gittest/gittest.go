@@ -22,6 +22,7 @@ type Server struct {
 	// Addr is the host:port it listens on.
 	Addr       string
 	work, root string
+	name       string // the served repository, <name>.git
 }
 
 // Serve commits files (path → contents) to a bare repository modules.git, tags the commit
@@ -29,10 +30,10 @@ type Server struct {
 // with the test.
 func Serve(t *testing.T, addr, user, token string, files map[string]string) *Server {
 	t.Helper()
-	s := newServer(t)
+	s := newServer(t, "modules")
 	s.Commit(t, files)
 	s.git(t, s.work, "tag", "v1")
-	s.git(t, s.root, "clone", "-q", "--bare", s.work, "modules.git")
+	s.git(t, s.root, "clone", "-q", "--bare", s.work, s.name+".git")
 	s.serve(t, addr, func(r *http.Request) bool {
 		u, p, ok := r.BasicAuth()
 		return ok && u == user && p == token
@@ -45,14 +46,17 @@ func Serve(t *testing.T, addr, user, token string, files map[string]string) *Ser
 // <name>.git, branch main, and serves it on addr to anyone, as a public module host does.
 func ServeTree(t *testing.T, addr, name, dir string) *Server {
 	t.Helper()
-	s := newServer(t)
+	s := newServer(t, name)
 	list := exec.Command("git", "ls-files", "-z", "--cached", "--others", "--exclude-standard")
 	list.Dir = dir
 	out, err := list.Output()
 	if err != nil {
 		t.Fatalf("git ls-files in %s: %v", dir, err)
 	}
-	for _, f := range strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00") {
+	for _, f := range strings.Split(string(out), "\x00") {
+		if f == "" {
+			continue
+		}
 		data, err := os.ReadFile(filepath.Join(dir, f))
 		if errors.Is(err, os.ErrNotExist) {
 			continue // deleted, not yet committed
@@ -64,17 +68,17 @@ func ServeTree(t *testing.T, addr, name, dir string) *Server {
 	}
 	s.git(t, s.work, "add", ".")
 	s.git(t, s.work, "commit", "-q", "-m", "snapshot")
-	s.git(t, s.root, "clone", "-q", "--bare", s.work, name+".git")
+	s.git(t, s.root, "clone", "-q", "--bare", s.work, s.name+".git")
 	s.serve(t, addr, func(*http.Request) bool { return true })
 	return s
 }
 
-func newServer(t *testing.T) *Server {
+func newServer(t *testing.T, name string) *Server {
 	t.Helper()
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git not on PATH")
 	}
-	s := &Server{work: t.TempDir(), root: t.TempDir()}
+	s := &Server{work: t.TempDir(), root: t.TempDir(), name: name}
 	s.git(t, s.work, "init", "-q", "-b", "main")
 	return s
 }
@@ -130,8 +134,8 @@ func (s *Server) Commit(t *testing.T, files map[string]string) {
 	}
 	s.git(t, s.work, "add", ".")
 	s.git(t, s.work, "commit", "-q", "-m", "modules")
-	if _, err := os.Stat(filepath.Join(s.root, "modules.git")); err == nil {
-		s.git(t, s.work, "push", "-q", filepath.Join(s.root, "modules.git"), "main")
+	if _, err := os.Stat(filepath.Join(s.root, s.name+".git")); err == nil {
+		s.git(t, s.work, "push", "-q", filepath.Join(s.root, s.name+".git"), "main")
 	}
 }
 
