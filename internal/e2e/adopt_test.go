@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/infrapipe/infrapipe/ci/pipeline"
 	"github.com/infrapipe/infrapipe/internal/gittest"
 )
 
@@ -24,18 +25,22 @@ func TestAdoptedRepository(t *testing.T) {
 	// Dagger v0.19.10 drops the port of an http:// module address: the host serves on 80.
 	gittest.ServeTree(t, "127.0.0.1:80", "infrapipe", repoRoot(t))
 	const address = "http://127.0.0.1/infrapipe.git"
+	named := []string{"-m", address, "--source=."}
 	tests := []struct {
 		name  string
 		stack string     // where the repository keeps its stack
 		setup [][]string // dagger commands that install the module
 		reach []string   // the words before the constructor's flags
-		check string     // lint as `dagger check` names it
+		check string     // lint as `dagger check` names it; "" for no check
 		// customizes: dagger.json can set the constructor's defaults (a toolchain's can).
 		customizes bool
 	}{
 		{"blueprint", "terraform", [][]string{{"init", "--blueprint=" + address}}, nil, "lint", false},
 		{"blueprint on a stack at the root", ".", [][]string{{"init", "--blueprint=" + address}}, nil, "lint", false},
 		{"toolchain", "terraform", [][]string{{"init"}, {"toolchain", "install", address}}, []string{"infra"}, "infra:lint", true},
+		// Named on the command line, the line names the module by its published address,
+		// which this host stands in for.
+		{"named with -m", "terraform", nil, named, "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -56,11 +61,14 @@ func TestAdoptedRepository(t *testing.T) {
 			}
 			line := lastSummaryLine(readFile(t, out, "summary.md"))
 			want := strings.Join(slices.Concat([]string{"dagger", "call"}, tt.reach, []string{"--emulate-aws", "plan", "--env=test", "export", "--path=./plan"}), " ")
+			want = strings.Replace(want, address, pipeline.ModuleAddress, 1)
 			if line != want {
 				t.Fatalf("reproduce line\n%s\nwant\n%s", line, want)
 			}
+			line = strings.Replace(line, pipeline.ModuleAddress, address, 1)
 
-			// Pasted as it is at the repository's root, the line plans again and leaves ./plan.
+			// Pasted at the repository's root (with -m, this host for the published address),
+			// the line plans again and leaves ./plan.
 			cmd := exec.Command("sh", "-c", strings.Replace(line, "dagger call", "dagger --progress=plain call", 1))
 			cmd.Dir = repo
 			if b, err := cmd.CombinedOutput(); err != nil {
@@ -70,6 +78,9 @@ func TestAdoptedRepository(t *testing.T) {
 				t.Errorf("the pasted line left no plan of the stack in ./plan:\n%s", lastLines(plan, 30))
 			}
 
+			if tt.check == "" {
+				return
+			}
 			// dagger check lints the repository's stack: it passes, then fails on a file of it.
 			res := runDagger(t, repo, nil, []string{"check", "--progress=plain", tt.check})
 			if res.Err != nil {
