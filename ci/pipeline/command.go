@@ -12,13 +12,13 @@ import (
 // summary ends with one, so a failure in CI can be replayed locally by pasting it. Secrets
 // appear as env:NAME references, never as values.
 type Command struct {
-	options  []string // the constructor's flags, before the function
+	options  []string // how the module is reached (Invocation), then the constructor's flags
 	function string
 	args     []string
 }
 
-// Call starts the line for a function (its CLI name, e.g. "restore-state") after the
-// constructor's flags.
+// Call starts the line for a function (its CLI name, e.g. "restore-state") after options:
+// the words that reach the module (Invocation), then the constructor's flags.
 func Call(options []string, function string) Command {
 	return Command{options: slices.Clone(options), function: function}
 }
