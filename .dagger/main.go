@@ -97,7 +97,8 @@ func New(
 	terraformDir string,
 	// Terraform version, e.g. 1.9.8; picks the image hashicorp/terraform:<version>. Default:
 	// the version the repository pins in .terraform-version (tfenv's and tfswitch's file,
-	// the nearest one from the Terraform directory up), else 1.11.4.
+	// the nearest one from the Terraform directory up), else the one version the stack's
+	// required_version allows, if it allows one, else 1.11.4.
 	// +optional
 	terraformVersion string,
 	// Terraform image, when not hashicorp/terraform:<version>; it replaces that image, so

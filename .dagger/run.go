@@ -220,8 +220,9 @@ func (m *Infra) terraform(image string, git gitauth.Credentials) *dagger.Contain
 }
 
 // terraformImage is the stack's Terraform image: the one the constructor's options name,
-// else that of the version the repository pins for the stack (ci/tfversion), else the
-// default's. A pinned version is said on the log, where a failed pull of its image shows.
+// else that of the version the repository pins for the stack in .terraform-version or its
+// required_version (ci/tfversion), else the default's. A pinned version is said on the log,
+// where a failed pull of its image shows.
 func (m *Infra) terraformImage(ctx context.Context) (string, error) {
 	if m.TerraformImage != "" {
 		return m.TerraformImage, nil
@@ -231,9 +232,15 @@ func (m *Infra) terraformImage(ctx context.Context) (string, error) {
 		return "", err
 	}
 	if !ok {
-		return tfversion.Image(pipeline.Defaults.TerraformVersion), nil
+		code, err := m.rootModule(ctx)
+		if err != nil {
+			return "", err
+		}
+		if pin, ok = tfversion.Required(code, m.TerraformDir); !ok {
+			return tfversion.Image(pipeline.Defaults.TerraformVersion), nil
+		}
 	}
-	fmt.Fprintf(os.Stderr, "Terraform %s, as %s pins it\n", pin.Version, pin.File)
+	fmt.Fprintf(os.Stderr, "Terraform %s, as %s pins it\n", pin.Version, pin.Source)
 	return tfversion.Image(pin.Version), nil
 }
 

@@ -21,7 +21,6 @@ import (
 
 	"github.com/infrapipe/infrapipe/ci/internal/markdown"
 	"github.com/infrapipe/infrapipe/ci/internal/untrusted"
-	"github.com/infrapipe/infrapipe/ci/tfversion"
 )
 
 // Everything is the line of a changed-files list that means "the change is not known": a
@@ -207,7 +206,7 @@ func Decide(t Tree, stackDir string, changed []string) (Decision, error) {
 		case p == RepoTflint:
 			why = "the repository's .tflint.hcl, which lints a stack without its own"
 		case PinFor(p, stackDir):
-			why = "a " + tfversion.File + " the stack's Terraform version comes from"
+			why = "a " + VersionFile + " the stack's Terraform version comes from"
 		case InPipeline(p):
 			why = "part of the pipeline"
 		default:
@@ -223,11 +222,15 @@ func Decide(t Tree, stackDir string, changed []string) (Decision, error) {
 	return d, nil
 }
 
+// VersionFile is where a repository pins its Terraform version, as tfenv and tfswitch read
+// it (ci/tfversion.Find).
+const VersionFile = ".terraform-version"
+
 // PinFor reports whether p is a .terraform-version the Terraform version of the stack in
 // stackDir may come from (ci/tfversion.Find): one in the stack's directory or above it. A
 // nearer one may shadow it; the stack runs all the same, which is never wrong.
 func PinFor(p, stackDir string) bool {
-	return path.Base(p) == tfversion.File && Within(stackDir, path.Dir(p))
+	return path.Base(p) == VersionFile && Within(stackDir, path.Dir(p))
 }
 
 // Within reports whether p is dir or below it; "." holds everything.

@@ -9,7 +9,6 @@ import (
 
 	"github.com/infrapipe/infrapipe/ci/changes"
 	"github.com/infrapipe/infrapipe/ci/internal/untrusted"
-	"github.com/infrapipe/infrapipe/ci/tfversion"
 )
 
 // Selected is a stack a run takes, and why.
@@ -63,10 +62,10 @@ func (r Repo) Changed(t changes.Tree, changed []string) (Selection, error) {
 		case p == changes.RepoTflint:
 			all(p + ": the repository's .tflint.hcl, which lints a stack without its own")
 			continue
-		case path.Base(p) == tfversion.File:
+		case path.Base(p) == changes.VersionFile:
 			for _, s := range r.Stacks {
 				if changes.PinFor(p, s.Dir) {
-					why[s.Dir] = append(why[s.Dir], p+": a "+tfversion.File+" the stack's Terraform version comes from")
+					why[s.Dir] = append(why[s.Dir], p+": a "+changes.VersionFile+" the stack's Terraform version comes from")
 				}
 			}
 			continue

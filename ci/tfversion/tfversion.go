@@ -1,20 +1,26 @@
 // Package tfversion picks the Terraform a stack runs with: --terraform-version when given,
 // else the version the repository pins in .terraform-version (the file tfenv and tfswitch
-// read, so a laptop and the pipeline run the same Terraform), else the module's default.
+// read, so a laptop and the pipeline run the same Terraform), else the one version the
+// stack's required_version allows, if it allows one, else the module's default.
 package tfversion
 
 import (
 	"fmt"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/infrapipe/infrapipe/ci/changes"
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/internal/untrusted"
 )
 
 // File is where a repository pins its Terraform version, as tfenv and tfswitch read it.
-const File = ".terraform-version"
+const File = changes.VersionFile
 
 // exact is a version the image hashicorp/terraform has a tag for: 1.11.4, 1.12.0-beta2.
 var exact = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.]+)?$`)
@@ -29,10 +35,12 @@ func Parse(s string) (string, error) {
 	return v, nil
 }
 
-// Pin is a version a .terraform-version file pins.
+// Pin is a version the repository pins for a stack.
 type Pin struct {
 	Version string
-	File    string // its slash path in the repository
+	// Source says where: a .terraform-version's slash path in the repository, or
+	// "required_version in <file>".
+	Source string
 }
 
 // Find reads the .terraform-version nearest the Terraform directory dir (a clean slash path
@@ -58,12 +66,55 @@ func Find(read environment.ReadFile, dir string) (pin Pin, ok bool, err error) {
 				}
 				return Pin{}, false, fmt.Errorf("%s: %w, or pass --terraform-version%s", name, err, why)
 			}
-			return Pin{Version: v, File: name}, true, nil
+			return Pin{Version: v, Source: name}, true, nil
 		}
 		if d == "." || d == "/" {
 			return Pin{}, false, nil
 		}
 	}
+}
+
+// exactly matches a version constraint that allows one version: "1.9.8", "= 1.9.8", "=v1.9.8".
+var exactly = regexp.MustCompile(`^=?\s*(v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.]+)?)$`)
+
+// Required is the version the stack's own required_version pins when it allows exactly one
+// (required_version = "1.9.8" or "= 1.9.8"), as Atlantis reads it; ok is false for a range,
+// or none. files are the root module's configuration files by name, and dir the stack's
+// directory, which Source names. A file that does not parse is passed over: Terraform names
+// its error better.
+func Required(files map[string][]byte, dir string) (pin Pin, ok bool) {
+	names := make([]string, 0, len(files))
+	for name := range files {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	schema := &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "terraform"}}}
+	setting := &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "required_version"}}}
+	for _, name := range names {
+		if !changes.IsConfigFile(name) {
+			continue
+		}
+		f, err := changes.ParseFile(name, files[name])
+		if err != nil {
+			continue
+		}
+		content, _, _ := f.Body.PartialContent(schema)
+		for _, blk := range content.Blocks {
+			attrs, _, _ := blk.Body.PartialContent(setting)
+			attr, found := attrs.Attributes["required_version"]
+			if !found {
+				continue
+			}
+			v, diags := attr.Expr.Value(nil)
+			if diags.HasErrors() || !v.Type().Equals(cty.String) || v.IsNull() {
+				continue
+			}
+			if m := exactly.FindStringSubmatch(strings.TrimSpace(v.AsString())); m != nil {
+				return Pin{Version: strings.TrimPrefix(m[1], "v"), Source: "required_version in " + path.Join(dir, name)}, true
+			}
+		}
+	}
+	return Pin{}, false
 }
 
 // firstLine is the first line of a version file that is neither empty nor a comment.

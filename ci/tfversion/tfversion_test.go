@@ -92,3 +92,67 @@ func FuzzFind(f *testing.F) {
 		}
 	})
 }
+
+// TestRequired: a required_version that allows one version pins it; a range pins nothing.
+func TestRequired(t *testing.T) {
+	block := func(constraint string) string {
+		return "terraform {\n  required_version = \"" + constraint + "\"\n\n  required_providers {\n    aws = {\n      source  = \"hashicorp/aws\"\n      version = \"~> 5.80\"\n    }\n  }\n\n  backend \"s3\" {}\n}\n"
+	}
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  Pin
+		found bool
+	}{
+		{"a bare version", map[string]string{"versions.tf": block("1.9.8")}, Pin{"1.9.8", "required_version in terraform/versions.tf"}, true},
+		{"an equals sign", map[string]string{"versions.tf": block("= 1.9.8")}, Pin{"1.9.8", "required_version in terraform/versions.tf"}, true},
+		{"a v", map[string]string{"versions.tf": block("=v1.10.5")}, Pin{"1.10.5", "required_version in terraform/versions.tf"}, true},
+		{"JSON configuration", map[string]string{"main.tf.json": `{"terraform": {"required_version": "1.9.8"}}`}, Pin{"1.9.8", "required_version in terraform/main.tf.json"}, true},
+		{"a file that does not parse beside one that pins", map[string]string{"a.tf": "terraform {", "versions.tf": block("1.9.8")}, Pin{"1.9.8", "required_version in terraform/versions.tf"}, true},
+		{"a lower bound", map[string]string{"versions.tf": block(">= 1.10.0")}, Pin{}, false},
+		{"a pessimistic constraint", map[string]string{"versions.tf": block("~> 1.9.0")}, Pin{}, false},
+		{"a range", map[string]string{"versions.tf": block(">= 1.9.8, < 2.0.0")}, Pin{}, false},
+		{"an exclusion", map[string]string{"versions.tf": block("!= 1.9.8")}, Pin{}, false},
+		{"none", map[string]string{"main.tf": "resource \"terraform_data\" \"x\" {}\n"}, Pin{}, false},
+		{"variables files are no configuration", map[string]string{"x.tfvars": "required_version = \"1.9.8\"\n"}, Pin{}, false},
+		{"not a string", map[string]string{"versions.tf": "terraform {\n  required_version = 1\n}\n"}, Pin{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			files := map[string][]byte{}
+			for name, data := range tt.files {
+				files[name] = []byte(data)
+			}
+			pin, found := Required(files, "terraform")
+			if pin != tt.want || found != tt.found {
+				t.Errorf("Required = %+v, %v; want %+v, %v", pin, found, tt.want, tt.found)
+			}
+		})
+	}
+}
+
+// Terraform itself reads a bare required_version as that version alone: the real CLI refuses
+// another, so the pipeline that picks it runs what the stack asks for.
+func TestRequiredAsTerraformReadsIt(t *testing.T) {
+	w := tftest.New(t, map[string]string{"versions.tf": "terraform {\n  required_version = \"1.9.8\"\n}\n"})
+	if _, stderr, err := w.Exec("init", "-backend=false", "-input=false", "-no-color"); err == nil || !strings.Contains(stderr, "Unsupported Terraform Core version") {
+		t.Fatalf("terraform init with required_version 1.9.8: %v\n%s", err, stderr)
+	}
+	pin, ok := Required(map[string][]byte{"versions.tf": []byte("terraform {\n  required_version = \"1.9.8\"\n}\n")}, ".")
+	if !ok || pin.Version != "1.9.8" || pin.Source != "required_version in versions.tf" {
+		t.Errorf("Required = %+v, %v", pin, ok)
+	}
+}
+
+// FuzzRequired: whatever a configuration file holds, Required pins an exact version or none.
+func FuzzRequired(f *testing.F) {
+	f.Add("terraform {\n  required_version = \"1.9.8\"\n}\n")
+	f.Add("terraform {\n  required_version = \">= 1.10, < 2\"\n  backend \"s3\" {}\n}\n")
+	f.Add("terraform {")
+	f.Fuzz(func(t *testing.T, src string) {
+		pin, ok := Required(map[string][]byte{"versions.tf": []byte(src)}, "terraform")
+		if ok && !exact.MatchString(pin.Version) {
+			t.Fatalf("Required of %q = %+v", src, pin)
+		}
+	})
+}
