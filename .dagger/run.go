@@ -302,7 +302,8 @@ func (r *run) region() string { return r.profile.Region }
 
 // initialized is the run's container after `terraform init` with the environment's backend,
 // which ci/state validates first: a prod run pointed at another environment's state never
-// reaches init.
+// reaches init. Against an emulator, the stack's aws providers get the settings it needs
+// (pipeline.EmulatorOverride).
 func (r *run) initialized(ctx context.Context) (tfDir, error) {
 	code, err := r.code()
 	if err != nil {
@@ -327,6 +328,9 @@ func (r *run) initialized(ctx context.Context) (tfDir, error) {
 		return tfDir{}, err
 	}
 	ctr := r.container(image).WithNewFile(backendFile, state.TFBackend(r.profile.Backend, r.endpoints()))
+	if override, ok := pipeline.EmulatorOverride(code); ok && r.emulator != nil {
+		ctr = ctr.WithNewFile(path.Join(r.m.tfDir(), pipeline.EmulatorOverrideFile), override)
+	}
 	if ctr, err = r.exec(ctx, ctr, "terraform init", append([]string{"terraform"}, args...)); err != nil {
 		return tfDir{}, err
 	}

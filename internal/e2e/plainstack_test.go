@@ -1,0 +1,40 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestEmulateAWSOnAPlainStack: --emulate-aws deploys a stack written for AWS alone, whose
+// provider sets nothing for an emulator (the example stack's does): with the real aws
+// provider, its bucket is created in the emulator rather than addressed as <bucket>.aws.
+func TestEmulateAWSOnAPlainStack(t *testing.T) {
+	requireEngine(t)
+	image := os.Getenv("INFRAPIPE_TERRAFORM_AWS_IMAGE")
+	if image == "" {
+		t.Skip("no Terraform image with the real aws provider (.ci/engine.sh builds one when a provider mirror exists)")
+	}
+	t.Parallel()
+	dir := t.TempDir()
+	for name, data := range map[string]string{
+		"main.tf": "terraform {\n  backend \"s3\" {}\n\n  required_providers {\n    aws = {\n      source  = \"hashicorp/aws\"\n      version = \"~> 5.80\"\n    }\n  }\n}\n\n" +
+			"provider \"aws\" {\n  region = \"us-east-1\"\n}\n\nvariable \"environment\" {\n  type = string\n}\n\n" +
+			"resource \"aws_s3_bucket\" \"logs\" {\n  bucket = \"plainco-${var.environment}-logs\"\n}\n",
+		"pipeline.yaml":             "version: 1\ndefaults:\n  backend:\n    bucket: plainco-tfstate\n    region: us-east-1\n    use_lockfile: true\n",
+		"environments/test.tfvars": "environment = \"test\"\n",
+	} {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := export(t, nil, "--source="+dir, "--terraform-dir=.", "--terraform-image="+image, "--emulate-aws", "apply", "--env=test")
+	if log := readFile(t, out, "apply.log"); !strings.Contains(log, "aws_s3_bucket.logs: Creation complete") {
+		t.Errorf("apply.log does not create the bucket:\n%s", lastLines(log, 20))
+	}
+}
