@@ -55,7 +55,7 @@ func (m *Infra) lint(ctx context.Context, repo pipeline.Repo, image string) (pip
 	g.Go(func() error {
 		fmtRes, err := execAny(gctx, m.onSource(image), commands.FmtCheck())
 		if err != nil {
-			return fmt.Errorf("terraform fmt: %w", err)
+			return fmt.Errorf("terraform fmt: %w%s", err, hint(err.Error()))
 		}
 		res.Unformatted, res.FmtDiff, err = pipeline.ReadFmt(m.TerraformDir, repo.Nested, fmtRes.code, fmtRes.stdout, fmtRes.stderr)
 		return err

@@ -30,6 +30,9 @@ type Infra struct {
 	// Whether TerraformDir was picked, no --terraform-dir having been given.
 	// +private
 	TerraformDirPicked bool
+	// Whether the source is this module's own repository (readSource).
+	// +private
+	OwnSource bool
 	// The image --terraform-image or --terraform-version names; "" leaves it to the stack
 	// (terraformImage).
 	// +private
@@ -193,7 +196,7 @@ func New(
 	if err != nil {
 		return nil, err
 	}
-	reach, dir, err := readSource(ctx, source, setup.TerraformDir)
+	reach, dir, own, err := readSource(ctx, source, setup.TerraformDir)
 	if err != nil {
 		return nil, err
 	}
@@ -201,6 +204,7 @@ func New(
 		Source:             source,
 		TerraformDir:       dir,
 		TerraformDirPicked: setup.TerraformDir == "",
+		OwnSource:          own,
 		TerraformImage:     setup.TerraformImage,
 		TflintImage:        tflintImage,
 		CheckovImage:       checkovImage,
@@ -231,12 +235,13 @@ func New(
 
 // readSource is what New reads of the source before any function runs: how a line pasted
 // at its root reaches this module (pipeline.Invocation, from the name the engine gives this
-// module and the source's dagger.json), and the Terraform directory when --terraform-dir was
-// not given (pipeline.PickTerraformDir). New called from Go, by the module's tests, has no
-// source and no engine: no words, and terraform/.
-func readSource(ctx context.Context, source *dagger.Directory, dir string) (reach []string, terraformDir string, err error) {
+// module and the source's dagger.json), the Terraform directory when --terraform-dir was not
+// given (pipeline.PickTerraformDir), and whether the source is this module's own repository.
+// New called from Go, by the module's tests, has no source and no engine: no words, and
+// terraform/.
+func readSource(ctx context.Context, source *dagger.Directory, dir string) (reach []string, terraformDir string, own bool, err error) {
 	if source == nil {
-		return nil, cmp.Or(dir, pipeline.Defaults.TerraformDir), nil
+		return nil, cmp.Or(dir, pipeline.Defaults.TerraformDir), false, nil
 	}
 	if dir == "" {
 		tree := sourceTree{ctx: ctx, src: source}
@@ -244,29 +249,30 @@ func readSource(ctx context.Context, source *dagger.Directory, dir string) (reac
 			files, err := changes.ConfigFiles(tree, d)
 			return len(files) > 0, err
 		}); err != nil {
-			return nil, "", err
+			return nil, "", false, err
 		}
 	}
 	module, err := dag.CurrentModule().Name(ctx)
 	if err != nil {
-		return nil, "", fmt.Errorf("read the module's name: %w", err)
+		return nil, "", false, fmt.Errorf("read the module's name: %w", err)
 	}
 	read := dirReader(ctx, source)
 	config, _, err := read("dagger.json")
 	if err != nil {
-		return nil, "", fmt.Errorf("read dagger.json of --source: %w", err)
+		return nil, "", false, fmt.Errorf("read dagger.json of --source: %w", err)
 	}
 	// The source is this repository when it holds the running module's own code: a name
 	// alone (infra) could be a repository's own module's.
 	code, _, err := read(".dagger/main.go")
 	if err != nil {
-		return nil, "", fmt.Errorf("read .dagger/main.go of --source: %w", err)
+		return nil, "", false, fmt.Errorf("read .dagger/main.go of --source: %w", err)
 	}
 	ours, err := dag.CurrentModule().Source().File("main.go").Contents(ctx)
 	if err != nil {
-		return nil, "", fmt.Errorf("read the module's main.go: %w", err)
+		return nil, "", false, fmt.Errorf("read the module's main.go: %w", err)
 	}
-	return pipeline.Invocation(module, config, code != nil && string(code) == ours), dir, nil
+	own = code != nil && string(code) == ours
+	return pipeline.Invocation(module, config, own), dir, own, nil
 }
 
 // call starts the `dagger call` line that reruns fn with this call's constructor options;

@@ -167,7 +167,7 @@ func (m *Infra) runPipeline(ctx context.Context, f pipelineFlags) (*dagger.Direc
 		Flag("project", f.Project).
 		Secret("infracost-api-key", f.infracostAPIKey != nil, "INFRACOST_API_KEY").
 		Bool("store-plan", f.StorePlan).Flag("plan-ref", f.PlanRef).Flag("plan-sha256", f.PlanSHA256).Flag("commit", f.Commit)
-	announce(reproduce)
+	m.announce(reproduce)
 	stored, err := parseStoredRef(f.PlanRef, f.PlanSHA256, f.Commit)
 	if err != nil {
 		return nil, reproduce.Wrap(err)

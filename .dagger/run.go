@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -81,6 +82,10 @@ func (m *Infra) newRun(ctx context.Context, env string) (*run, error) {
 		// Here, not in New: the engine caches the constructor, whose output then never shows.
 		if m.Warning != "" {
 			fmt.Fprintf(os.Stderr, "warning: %s\n", m.Warning)
+		}
+		if m.OwnSource {
+			// Named with -m and no --source, the module runs on its own example stacks.
+			fmt.Fprintln(os.Stderr, "note: --source is infrapipe's own repository, with its example stacks; for a repository of yours, run at its root with --source=. or install the module there (docs/module.md#using-it-in-your-own-repository)")
 		}
 	})
 	r := &run{m: m, env: name, profile: profile}
@@ -352,7 +357,8 @@ func (r *run) exec(ctx context.Context, ctr *dagger.Container, step string, args
 	res, err := execAny(ctx, ctr, args)
 	if err != nil {
 		// The output of an earlier exec (the install in terraform()) may quote a secret.
-		return nil, fmt.Errorf("%s (%s): %s", step, r.env, pipeline.Redact(err.Error(), r.masked))
+		msg := pipeline.Redact(err.Error(), r.masked)
+		return nil, fmt.Errorf("%s (%s): %s%s", step, r.env, msg, hint(msg))
 	}
 	if res.code == 0 {
 		return res.ctr, nil
@@ -370,6 +376,15 @@ func (r *run) lockHelp(err error) error {
 		lockErr.Import = r.importLine("").String()
 	}
 	return err
+}
+
+// hint is ci/pipeline's advice on a container that could not be set up (an image that
+// cannot be pulled), as a line to add to its error, or "".
+func hint(msg string) string {
+	if h := pipeline.Hint(msg); h != "" && !strings.Contains(msg, h) {
+		return "\n" + h
+	}
+	return ""
 }
 
 // ran is a finished command whose exit code is part of the answer (terraform fmt -check,
@@ -451,7 +466,12 @@ func (m *Infra) envCall(fn, env string) pipeline.Command {
 }
 
 // announce prints the line that replays this call to the call's log before anything runs,
-// so a CI job's log starts with the command that reproduces it on a laptop.
-func announce(c pipeline.Command) {
-	fmt.Fprintf(os.Stderr, "Reproduce locally (with your own AWS credentials in the environment):\n  %s\n", c)
+// so a CI job's log starts with the command that reproduces it on a laptop. A run against an
+// emulator needs no credentials to replay.
+func (m *Infra) announce(c pipeline.Command) {
+	needs := " (with your own AWS credentials in the environment)"
+	if m.Emulator != nil {
+		needs = ""
+	}
+	fmt.Fprintf(os.Stderr, "Reproduce locally%s:\n  %s\n", needs, c)
 }

@@ -102,7 +102,7 @@ func (m *Infra) pipelineStacks(ctx context.Context, f pipelineFlags) (*dagger.Di
 	// The line names the stacks taken, so it reruns them without the change's file list.
 	reproduce := m.envCall("pipeline", f.Env).Flag("stacks", sel.Rerun(f.Stacks)).
 		Flag("changed-files", sel.RerunChangedFiles(f.Stacks)).Bool("dry-run", f.DryRun)
-	announce(reproduce)
+	m.announce(reproduce)
 
 	var mu sync.Mutex
 	dirs := map[string]*dagger.Directory{}

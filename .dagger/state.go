@@ -175,7 +175,7 @@ func (m *Infra) Drift(
 	}
 	started := time.Now()
 	reproduce := m.envCall("drift", env).Bool("fail-on-drift", failOnDrift)
-	announce(reproduce)
+	m.announce(reproduce)
 	r, err := m.newRun(ctx, env)
 	if err != nil {
 		return nil, reproduce.Wrap(err)

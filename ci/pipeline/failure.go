@@ -50,6 +50,8 @@ var hints = []struct {
 		"The lock file (.terraform.lock.hcl) has no checksum of this provider for linux_amd64, where the pipeline runs: run terraform providers lock -platform=linux_amd64 -platform=<yours, e.g. darwin_arm64> and commit the lock file."},
 	{regexp.MustCompile(`previously-selected\s+version\s+\S+\s+is\s+no\s+longer\s+available|locked\s+provider\s+\S+\s+\S+\s+does\s+not\s+match\s+configured\s+version\s+constraint`),
 		"The lock file (.terraform.lock.hcl) selects a provider version this run cannot install (with --terraform-image, only the image's providers are there): use an image that has it, or update the lock file (terraform init -upgrade) and commit it."},
+	{regexp.MustCompile(`failed\s+to\s+resolve\s+(source\s+metadata\s+for|image)\s+"?\S*hashicorp/terraform:`),
+		"The Terraform image cannot be pulled: its version comes from --terraform-version, the stack's .terraform-version or a required_version that allows one version (the log says which pinned it), else the default. Pin a version that has an image, or pass --terraform-image=<an image you can pull, e.g. a registry mirror's>."},
 	{regexp.MustCompile(`Could\s+not\s+download\s+module`),
 		"A module source could not be fetched from the pipeline's containers. A private git source needs a token that can read it: pass --git-credentials=env:GIT_CREDENTIALS, git's credential-store lines (" + gitauth.Example + "); an ssh source of that host is then fetched over HTTPS, as the containers hold no SSH key. A private registry's module is vendored into the repository or given a local path."},
 }

@@ -173,3 +173,16 @@ resource "terraform_data" "first" {
 		}
 	}
 }
+
+// A Terraform image the engine cannot pull gets the hint that says where its version came
+// from and how to give another; another tool's image does not (its own error names its flag).
+// The message is the engine's (v0.19.10), as it refused an image here.
+func TestHintForATerraformImageThatCannotBePulled(t *testing.T) {
+	const engine = `failed to resolve image "docker.io/hashicorp/terraform:1.9.8" (platform: "linux/amd64"): failed to resolve source metadata for docker.io/hashicorp/terraform:1.9.8: docker.io/hashicorp/terraform:1.9.8: not found`
+	if h := Hint(engine); !strings.Contains(h, "pass --terraform-image=<an image you can pull") || !strings.Contains(h, ".terraform-version") {
+		t.Errorf("Hint = %q", h)
+	}
+	if h := Hint(strings.ReplaceAll(engine, "hashicorp/terraform:1.9.8", "bridgecrew/checkov:3.2.524")); h != "" {
+		t.Errorf("Hint of another image = %q", h)
+	}
+}

@@ -24,7 +24,7 @@ func TestTerraformVersionPin(t *testing.T) {
 
 	s.Write(t, ".terraform-version", "1.9.8\n")
 	res = mustFail(t, nil, append(s.Ctor(), "lint")...)
-	for _, want := range []string{"Terraform 1.9.8, as .terraform-version pins it", "hashicorp/terraform:1.9.8"} {
+	for _, want := range []string{"Terraform 1.9.8, as .terraform-version pins it", "hashicorp/terraform:1.9.8", "pass --terraform-image=<an image you can pull"} {
 		if !strings.Contains(res.Stderr, want) {
 			t.Errorf("lint with a pin of 1.9.8 does not say %q:\n%s", want, lastLines(res.Stderr, 30))
 		}
