@@ -117,6 +117,53 @@ func ParseFile(file string, src []byte) (*hcl.File, error) {
 	return f, nil
 }
 
+// Block is a top-level block of a configuration file of the root module.
+type Block struct {
+	File string // its name
+	*hcl.Block
+}
+
+// TopBlocks are the top-level blocks of type typ (with labels named by labels) in a root
+// module's configuration files (name → contents), in file name order. A file that does not
+// parse is passed over: Terraform names its error better.
+func TopBlocks(files map[string][]byte, typ string, labels ...string) []Block {
+	names := make([]string, 0, len(files))
+	for name := range files {
+		if IsConfigFile(name) {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	schema := &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: typ, LabelNames: labels}}}
+	var out []Block
+	for _, name := range names {
+		f, err := ParseFile(name, files[name])
+		if err != nil {
+			continue
+		}
+		content, _, _ := f.Body.PartialContent(schema)
+		for _, blk := range content.Blocks {
+			out = append(out, Block{File: name, Block: blk})
+		}
+	}
+	return out
+}
+
+// StringAttr is a block's argument name when it is a string written out (no reference to
+// evaluate); ok is false otherwise.
+func StringAttr(body hcl.Body, name string) (string, bool) {
+	content, _, _ := body.PartialContent(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: name}}})
+	attr, found := content.Attributes[name]
+	if !found {
+		return "", false
+	}
+	v, diags := attr.Expr.Value(nil)
+	if diags.HasErrors() || !v.Type().Equals(cty.String) || v.IsNull() {
+		return "", false
+	}
+	return v.AsString(), true
+}
+
 // Read reads a file of the tree.
 func (d DirTree) Read(file string) ([]byte, error) {
 	return os.ReadFile(filepath.Join(string(d), filepath.FromSlash(file)))

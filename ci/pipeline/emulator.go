@@ -5,9 +5,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/hashicorp/hcl/v2"
-	"github.com/zclconf/go-cty/cty"
-
 	"github.com/infrapipe/infrapipe/ci/changes"
 	"github.com/infrapipe/infrapipe/ci/discovery"
 )
@@ -44,39 +41,17 @@ const EmulatorOverrideFile = "infrapipe_emulator_override.tf"
 // match. Each alias gets its own block. A file that does not parse is passed over: Terraform
 // names its error better.
 func EmulatorOverride(files map[string][]byte) (contents string, ok bool) {
-	names := make([]string, 0, len(files))
-	for name := range files {
-		names = append(names, name)
-	}
-	slices.Sort(names)
 	var aliases []string
-	schema := &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "provider", LabelNames: []string{"name"}}}}
-	aliasSchema := &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "alias"}}}
-	for _, name := range names {
-		if !changes.IsConfigFile(name) || strings.HasSuffix(strings.TrimSuffix(name, ".json"), "_override.tf") || name == "override.tf" {
+	for _, blk := range changes.TopBlocks(files, "provider", "name") {
+		if blk.Labels[0] != "aws" || blk.File == "override.tf" || strings.HasSuffix(strings.TrimSuffix(blk.File, ".json"), "_override.tf") {
 			continue
 		}
-		f, err := changes.ParseFile(name, files[name])
-		if err != nil {
-			continue
+		alias, named := changes.StringAttr(blk.Body, "alias")
+		if !named {
+			alias = ""
 		}
-		content, _, _ := f.Body.PartialContent(schema)
-		for _, blk := range content.Blocks {
-			if blk.Labels[0] != "aws" {
-				continue
-			}
-			alias := ""
-			attrs, _, _ := blk.Body.PartialContent(aliasSchema)
-			if a, found := attrs.Attributes["alias"]; found {
-				v, diags := a.Expr.Value(nil)
-				if diags.HasErrors() || !v.Type().Equals(cty.String) || v.IsNull() {
-					continue
-				}
-				alias = v.AsString()
-			}
-			if !slices.Contains(aliases, alias) {
-				aliases = append(aliases, alias)
-			}
+		if !slices.Contains(aliases, alias) {
+			aliases = append(aliases, alias)
 		}
 	}
 	if len(aliases) == 0 {

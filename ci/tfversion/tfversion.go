@@ -8,11 +8,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
-	"slices"
 	"strings"
-
-	"github.com/hashicorp/hcl/v2"
-	"github.com/zclconf/go-cty/cty"
 
 	"github.com/infrapipe/infrapipe/ci/changes"
 	"github.com/infrapipe/infrapipe/ci/environment"
@@ -83,35 +79,13 @@ var exactly = regexp.MustCompile(`^=?\s*(v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.]+
 // directory, which Source names. A file that does not parse is passed over: Terraform names
 // its error better.
 func Required(files map[string][]byte, dir string) (pin Pin, ok bool) {
-	names := make([]string, 0, len(files))
-	for name := range files {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	schema := &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "terraform"}}}
-	setting := &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "required_version"}}}
-	for _, name := range names {
-		if !changes.IsConfigFile(name) {
+	for _, blk := range changes.TopBlocks(files, "terraform") {
+		constraint, ok := changes.StringAttr(blk.Body, "required_version")
+		if !ok {
 			continue
 		}
-		f, err := changes.ParseFile(name, files[name])
-		if err != nil {
-			continue
-		}
-		content, _, _ := f.Body.PartialContent(schema)
-		for _, blk := range content.Blocks {
-			attrs, _, _ := blk.Body.PartialContent(setting)
-			attr, found := attrs.Attributes["required_version"]
-			if !found {
-				continue
-			}
-			v, diags := attr.Expr.Value(nil)
-			if diags.HasErrors() || !v.Type().Equals(cty.String) || v.IsNull() {
-				continue
-			}
-			if m := exactly.FindStringSubmatch(strings.TrimSpace(v.AsString())); m != nil {
-				return Pin{Version: strings.TrimPrefix(m[1], "v"), Source: "required_version in " + path.Join(dir, name)}, true
-			}
+		if m := exactly.FindStringSubmatch(strings.TrimSpace(constraint)); m != nil {
+			return Pin{Version: strings.TrimPrefix(m[1], "v"), Source: "required_version in " + path.Join(dir, blk.File)}, true
 		}
 	}
 	return Pin{}, false
