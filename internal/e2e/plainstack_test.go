@@ -22,7 +22,7 @@ func TestEmulateAWSOnAPlainStack(t *testing.T) {
 		"main.tf": "terraform {\n  backend \"s3\" {}\n\n  required_providers {\n    aws = {\n      source  = \"hashicorp/aws\"\n      version = \"~> 5.80\"\n    }\n  }\n}\n\n" +
 			"provider \"aws\" {\n  region = \"us-east-1\"\n}\n\nvariable \"environment\" {\n  type = string\n}\n\n" +
 			"resource \"aws_s3_bucket\" \"logs\" {\n  bucket = \"plainco-${var.environment}-logs\"\n}\n",
-		"pipeline.yaml":             "version: 1\ndefaults:\n  backend:\n    bucket: plainco-tfstate\n    region: us-east-1\n    use_lockfile: true\n",
+		"pipeline.yaml":            "version: 1\ndefaults:\n  backend:\n    bucket: plainco-tfstate\n    region: us-east-1\n    use_lockfile: true\n",
 		"environments/test.tfvars": "environment = \"test\"\n",
 	} {
 		p := filepath.Join(dir, name)
