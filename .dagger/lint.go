@@ -55,7 +55,8 @@ func (m *Infra) lint(ctx context.Context, repo pipeline.Repo, image string) (pip
 	g.Go(func() error {
 		fmtRes, err := execAny(gctx, m.onSource(image), commands.FmtCheck())
 		if err != nil {
-			return fmt.Errorf("terraform fmt: %w%s", err, hint(err.Error()))
+			// Not wrapped: the engine would print its own error instead, without the hint.
+			return fmt.Errorf("terraform fmt: %v%s", err, hint(err.Error()))
 		}
 		res.Unformatted, res.FmtDiff, err = pipeline.ReadFmt(m.TerraformDir, repo.Nested, fmtRes.code, fmtRes.stdout, fmtRes.stderr)
 		return err
