@@ -52,6 +52,14 @@ func IsConfigFile(name string) bool {
 	return !strings.HasPrefix(base, ".") && (strings.HasSuffix(base, ".tf") || strings.HasSuffix(base, ".tf.json"))
 }
 
+// IsOverrideFile reports whether a configuration file is an override file, as Terraform
+// tells them: override.tf, *_override.tf and their .tf.json forms, merged into the blocks
+// the other files declare.
+func IsOverrideFile(name string) bool {
+	base := strings.TrimSuffix(strings.TrimSuffix(path.Base(name), ".json"), ".tf")
+	return base == "override" || strings.HasSuffix(base, "_override")
+}
+
 // Tree is read access to the repository.
 type Tree interface {
 	// TFFiles lists the Terraform configuration files directly in dir (a path from the

@@ -43,13 +43,10 @@ const EmulatorOverrideFile = "infrapipe_emulator_override.tf"
 func EmulatorOverride(files map[string][]byte) (contents string, ok bool) {
 	var aliases []string
 	for _, blk := range changes.TopBlocks(files, "provider", "name") {
-		if blk.Labels[0] != "aws" || blk.File == "override.tf" || strings.HasSuffix(strings.TrimSuffix(blk.File, ".json"), "_override.tf") {
+		if blk.Labels[0] != "aws" || changes.IsOverrideFile(blk.File) {
 			continue
 		}
-		alias, named := changes.StringAttr(blk.Body, "alias")
-		if !named {
-			alias = ""
-		}
+		alias, _ := changes.StringAttr(blk.Body, "alias") // "" for the default provider
 		if !slices.Contains(aliases, alias) {
 			aliases = append(aliases, alias)
 		}

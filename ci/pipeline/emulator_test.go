@@ -70,7 +70,8 @@ func TestEmulatorOverride(t *testing.T) {
 			"provider \"aws\" {\n  s3_use_path_style = true\n}\n"},
 		{"another provider only", map[string]string{"main.tf": "provider \"google\" {}\nresource \"terraform_data\" \"x\" {}\n"}, ""},
 		{"an implicit aws provider", map[string]string{"main.tf": "resource \"aws_s3_bucket\" \"b\" {}\n"}, ""},
-		{"the stack's own override files are no base", map[string]string{"x_override.tf": "provider \"aws\" {}\n", "override.tf": "provider \"aws\" {}\n"}, ""},
+		{"the stack's own override files are no base", map[string]string{"x_override.tf": "provider \"aws\" {}\n", "override.tf": "provider \"aws\" {}\n",
+			"override.tf.json": `{"provider": {"aws": {}}}`, "y_override.tf.json": `{"provider": {"aws": {}}}`}, ""},
 		{"a file that does not parse", map[string]string{"a.tf": "provider \"aws\" {", "b.tf": "provider \"aws\" {}\n"},
 			"provider \"aws\" {\n  s3_use_path_style = true\n}\n"},
 	}
