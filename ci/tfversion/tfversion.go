@@ -15,9 +15,6 @@ import (
 	"github.com/infrapipe/infrapipe/ci/internal/untrusted"
 )
 
-// File is where a repository pins its Terraform version, as tfenv and tfswitch read it.
-const File = changes.VersionFile
-
 // exact is a version the image hashicorp/terraform has a tag for: 1.11.4, 1.12.0-beta2.
 var exact = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.]+)?$`)
 
@@ -47,7 +44,7 @@ type Pin struct {
 // min-required) are refused, with what to write instead.
 func Find(read environment.ReadFile, dir string) (pin Pin, ok bool, err error) {
 	for d := path.Clean(dir); ; d = path.Dir(d) {
-		name := path.Join(d, File)
+		name := path.Join(d, changes.VersionFile)
 		data, found, err := read(name)
 		if err != nil {
 			return Pin{}, false, fmt.Errorf("read %s: %w", name, err)

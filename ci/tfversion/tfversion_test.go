@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/infrapipe/infrapipe/ci/changes"
 	"github.com/infrapipe/infrapipe/ci/internal/tftest"
 )
 
@@ -82,7 +83,7 @@ func FuzzFind(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, contents string) {
-		read := func(name string) ([]byte, bool, error) { return []byte(contents), name == File, nil }
+		read := func(name string) ([]byte, bool, error) { return []byte(contents), name == changes.VersionFile, nil }
 		pin, found, err := Find(read, "stacks/a")
 		if err != nil {
 			return
