@@ -30,7 +30,7 @@ func (m *Infra) Lint(ctx context.Context) (string, error) {
 	if err := m.checkTerraformDir(ctx); err != nil {
 		return "", reproduce.Wrap(err)
 	}
-	image, err := m.terraformImage(ctx)
+	image, err := m.terraformImage(ctx, func() (map[string][]byte, error) { return m.rootModule(ctx) })
 	if err != nil {
 		return "", reproduce.Wrap(err)
 	}

@@ -90,7 +90,7 @@ func (m *Infra) newRun(ctx context.Context, env string) (*run, error) {
 	})
 	r := &run{m: m, env: name, profile: profile}
 	r.code = sync.OnceValues(func() (map[string][]byte, error) { return m.rootModule(ctx) })
-	r.image = sync.OnceValues(func() (string, error) { return m.terraformImage(ctx) })
+	r.image = sync.OnceValues(func() (string, error) { return m.terraformImage(ctx, r.code) })
 	r.vars = sync.OnceValues(func() (pipeline.VarFiles, error) { return r.checkedVarFiles(ctx) })
 	r.noWorkspace = sync.OnceValue(func() error {
 		return state.CheckNoWorkspace(name, sourceTree{ctx: ctx, src: m.Source}, m.TerraformDir)
@@ -226,9 +226,9 @@ func (m *Infra) terraform(image string, git gitauth.Credentials) *dagger.Contain
 
 // terraformImage is the stack's Terraform image: the one the constructor's options name,
 // else that of the version the repository pins for the stack in .terraform-version or its
-// required_version (ci/tfversion), else the default's. A pinned version is said on the log,
-// where a failed pull of its image shows.
-func (m *Infra) terraformImage(ctx context.Context) (string, error) {
+// required_version (ci/tfversion; code reads the root module, which a run reads once), else
+// the default's. A pinned version is said on the log, where a failed pull of its image shows.
+func (m *Infra) terraformImage(ctx context.Context, code func() (map[string][]byte, error)) (string, error) {
 	if m.TerraformImage != "" {
 		return m.TerraformImage, nil
 	}
@@ -237,11 +237,11 @@ func (m *Infra) terraformImage(ctx context.Context) (string, error) {
 		return "", err
 	}
 	if !ok {
-		code, err := m.rootModule(ctx)
+		files, err := code()
 		if err != nil {
 			return "", err
 		}
-		if pin, ok = tfversion.Required(code, m.TerraformDir); !ok {
+		if pin, ok = tfversion.Required(files, m.TerraformDir); !ok {
 			return tfversion.Image(pipeline.Defaults.TerraformVersion), nil
 		}
 	}
@@ -433,11 +433,7 @@ func execFailure(err error) error {
 		return err
 	}
 	output := ee.Stderr + "\n" + ee.Stdout
-	msg := fmt.Sprintf("%s exited with code %d:\n%s", commands.Describe(ee.Cmd), ee.ExitCode, report.Tail(output, 40))
-	if h := pipeline.Hint(output); h != "" {
-		msg += "\n" + h
-	}
-	return errors.New(msg)
+	return errors.New(fmt.Sprintf("%s exited with code %d:\n%s", commands.Describe(ee.Cmd), ee.ExitCode, report.Tail(output, 40)) + hint(output))
 }
 
 // execQuiet is execAny for commands whose output can hold secrets (terraform output -json
