@@ -166,8 +166,8 @@ func (m Module) Check(argv []string) error {
 }
 
 // Kebab names a Go identifier of the module the way the Dagger CLI (v0.19) shows a function
-// or an argument (a toolchain's installed name is strcase.ToKebab's, pipeline.Invocation): awsAccessKeyID ->
-// aws-access-key-id, SecurityScan -> security-scan. The engine first camel-cases the name,
+// or an argument (a toolchain's installed name is strcase.ToKebab's, pipeline.Invocation):
+// awsAccessKeyID -> aws-access-key-id, SecurityScan -> security-scan. The engine first camel-cases the name,
 // lowering every capital that follows a capital, so an acronym before a word merges with
 // it: infracostAPIKey -> infracost-apikey (write infracostApiKey for infracost-api-key).
 func Kebab(s string) string {
