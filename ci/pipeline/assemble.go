@@ -82,8 +82,16 @@ type StepReport struct {
 	Findings []findings.Finding // its findings, for SARIF and annotations
 	Cost     *cost.Report       // the cost step's estimate, when Infracost made one
 	Suite    *report.Suite      // the step's own tests for junit.xml (lint's terraform test)
-	// Started and Ended time the step for the run record.
+	// Started and Ended time the step for the run record and junit.xml.
 	Started, Ended time.Time
+}
+
+// Took is how long the step ran; 0 when it was not timed.
+func (s StepReport) Took() time.Duration {
+	if s.Started.IsZero() || s.Ended.Before(s.Started) {
+		return 0
+	}
+	return s.Ended.Sub(s.Started)
 }
 
 // PlanReport is the plan a run judged.
@@ -196,7 +204,7 @@ func (r *Report) Files() ([]string, RunResult, error) {
 			sections = append(sections, report.Text(s.Markdown))
 		}
 		res.Steps = append(res.Steps, StepResult{Name: s.Step, Verdict: s.Verdict, Reasons: s.Reasons, Warnings: s.Warnings, Findings: len(s.Findings)})
-		checks.Cases = append(checks.Cases, JUnitCase(r.Run.Env, s.Outcome, s.Markdown))
+		checks.Cases = append(checks.Cases, JUnitCase(r.Run.Env, s))
 		all = append(all, s.Findings...)
 		sarif.Tools = append(sarif.Tools, s.Tools...)
 	}

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/infrapipe/infrapipe/ci/discovery"
 	"github.com/infrapipe/infrapipe/ci/environment"
@@ -478,7 +479,7 @@ func TestJUnitCase(t *testing.T) {
 		{"blocked", Outcome{Step: StepSecurityScan, Verdict: gate.Block, Reasons: []string{"1 finding at or above HIGH"}}, false, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			c := JUnitCase(environment.Test, tt.o, "## report")
+			c := JUnitCase(environment.Test, StepReport{Outcome: tt.o, Markdown: "## report"})
 			if (c.Skipped != "") != tt.skip || (c.Failure != "") != tt.failure {
 				t.Errorf("case %+v: want skipped %v, failure %v", c, tt.skip, tt.failure)
 			}
@@ -492,11 +493,37 @@ func TestJUnitCase(t *testing.T) {
 	}
 	// A warning inside a blocking step goes with its failure's output.
 	blocked := Merge(Outcome{Step: StepSecurityScan, Verdict: gate.Block, Reasons: []string{"1 finding at or above HIGH"}}, Broken(test, StepSecurityScan, down))
-	if c := JUnitCase(environment.Test, blocked, "## report"); c.Failure != "1 finding at or above HIGH" || !strings.HasPrefix(c.Output, "## report\n\nwarn: Security scan could not run") {
+	if c := JUnitCase(environment.Test, StepReport{Outcome: blocked, Markdown: "## report"}); c.Failure != "1 finding at or above HIGH" || !strings.HasPrefix(c.Output, "## report\n\nwarn: Security scan could not run") {
 		t.Errorf("a blocking step with a warning: %+v", c)
 	}
-	data, err := report.JUnit([]report.Suite{{Name: "pipeline test", Cases: []report.Case{JUnitCase(environment.Test, Broken(test, StepCost, down), "")}}})
+	data, err := report.JUnit([]report.Suite{{Name: "pipeline test", Cases: []report.Case{JUnitCase(environment.Test, StepReport{Outcome: Broken(test, StepCost, down)})}}})
 	if err != nil || !strings.Contains(string(data), `skipped="1"`) || !strings.Contains(string(data), "<skipped message=") {
 		t.Errorf("junit.xml of a step that could not run:\n%s (%v)", data, err)
+	}
+}
+
+// A recorded step's case takes the time the recorder measured from its Begin to its Add;
+// junit.xml says it in seconds, and a suite's time is its cases'.
+func TestJUnitCaseTime(t *testing.T) {
+	test, _ := environment.Default(environment.Test)
+	rec := NewRecorder(test, time.Now())
+	rec.Begin(StepPlan)
+	time.Sleep(20 * time.Millisecond)
+	rec.Add(StepReport{Outcome: Outcome{Step: StepPlan, Verdict: gate.Pass}})
+	rec.Add(StepReport{Outcome: Outcome{Step: StepLint, Verdict: gate.Pass}}) // never began: timed from the run's start
+	steps := rec.Steps()
+	plan := JUnitCase(environment.Test, steps[0])
+	if plan.Time < 20*time.Millisecond {
+		t.Errorf("plan case time %v, want at least the 20ms between Begin and Add", plan.Time)
+	}
+	if lint := JUnitCase(environment.Test, steps[1]); lint.Time < plan.Time {
+		t.Errorf("lint case time %v: a step that never began is timed from the run's start, before plan's %v", lint.Time, plan.Time)
+	}
+	if c := JUnitCase(environment.Test, StepReport{Outcome: Outcome{Step: StepCost}}); c.Time != 0 {
+		t.Errorf("an untimed step has time %v, want 0", c.Time)
+	}
+	data, err := report.JUnit([]report.Suite{{Name: "pipeline test", Cases: []report.Case{plan}}})
+	if err != nil || strings.Contains(string(data), `time="0.000"`) {
+		t.Errorf("junit.xml of a timed step:\n%s (%v)", data, err)
 	}
 }

@@ -79,17 +79,19 @@ func Compare(a, b Step) int {
 	return rank(a) - rank(b)
 }
 
-// JUnitCase is a step as a JUnit test case of env: a blocking step fails with its reasons
-// (output, the step's report, goes with it), and a step that could not run is skipped with
-// why, even where it only warns: a report reader must never see it as passed. A step that
-// ran and warned passes with its warnings as output, which reporters show beside it.
-func JUnitCase(env environment.Name, o Outcome, output string) report.Case {
-	c := report.Case{Name: string(o.Step), Classname: string(env)}
+// JUnitCase is a step as a JUnit test case of env, timed from its start to its end: a
+// blocking step fails with its reasons (its section of the summary goes with them), and a
+// step that could not run is skipped with why, even where it only warns: a report reader
+// must never see it as passed. A step that ran and warned passes with its warnings as
+// output, which reporters show beside it.
+func JUnitCase(env environment.Name, s StepReport) report.Case {
+	o := s.Outcome
+	c := report.Case{Name: string(o.Step), Classname: string(env), Time: s.Took()}
 	warnings := o.Warnings
 	switch {
 	case o.Verdict == gate.Block:
 		c.Failure = strings.Join(o.Reasons, "; ")
-		c.Output = output
+		c.Output = s.Markdown
 	case o.CouldNotRun:
 		c.Skipped = strings.Join(o.Reasons, "; ")
 	case o.Verdict == gate.Warn:
