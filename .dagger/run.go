@@ -167,19 +167,7 @@ func (m *Infra) rootFiles(ctx context.Context) ([]string, error) {
 // rootModule is the Terraform files of the root module (name → contents), as ci/ reads
 // the configuration before any tool runs.
 func (m *Infra) rootModule(ctx context.Context) (map[string][]byte, error) {
-	names, err := m.rootFiles(ctx)
-	if err != nil {
-		return nil, err
-	}
-	files := map[string][]byte{}
-	for _, name := range names {
-		data, err := m.Source.File(name).Contents(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", name, err)
-		}
-		files[path.Base(name)] = []byte(data)
-	}
-	return files, nil
+	return changes.Module(sourceTree{ctx: ctx, src: m.Source}, m.TerraformDir)
 }
 
 // tfDir is the Terraform directory inside containers.
@@ -224,29 +212,15 @@ func (m *Infra) terraform(image string, git gitauth.Credentials) *dagger.Contain
 		WithExec(commands.UpdateModules())
 }
 
-// terraformImage is the stack's Terraform image: the one the constructor's options name,
-// else that of the version the repository pins for the stack in .terraform-version or its
-// required_version (ci/tfversion; code reads the root module, which a run reads once), else
-// the default's. A pinned version is said on the log, where a failed pull of its image shows.
+// terraformImage is the stack's Terraform image (tfversion.Pick: the constructor's options,
+// else the repository's pin, else the default's; code reads the root module, which a run
+// reads once). A pinned version is said on the log, where a failed pull of its image shows.
 func (m *Infra) terraformImage(ctx context.Context, code func() (map[string][]byte, error)) (string, error) {
-	if m.TerraformImage != "" {
-		return m.TerraformImage, nil
+	c, err := tfversion.Pick(m.TerraformImage, dirReader(ctx, m.Source), m.TerraformDir, code, pipeline.Defaults.TerraformVersion)
+	if c.Pin != nil {
+		fmt.Fprintf(os.Stderr, "Terraform %s, as %s pins it\n", c.Pin.Version, c.Pin.Source)
 	}
-	pin, ok, err := tfversion.Find(dirReader(ctx, m.Source), m.TerraformDir)
-	if err != nil {
-		return "", err
-	}
-	if !ok {
-		files, err := code()
-		if err != nil {
-			return "", err
-		}
-		if pin, ok = tfversion.Required(files, m.TerraformDir); !ok {
-			return tfversion.Image(pipeline.Defaults.TerraformVersion), nil
-		}
-	}
-	fmt.Fprintf(os.Stderr, "Terraform %s, as %s pins it\n", pin.Version, pin.Source)
-	return tfversion.Image(pin.Version), nil
+	return c.Image, err
 }
 
 // gitCredentialsFile is where --git-credentials is mounted: a secret mount, never a layer.

@@ -105,6 +105,25 @@ func ConfigFiles(t Tree, dir string) ([]string, error) {
 	return slices.Compact(out), nil
 }
 
+// Module is the root module in dir as Terraform loads it: its configuration files
+// (ConfigFiles), contents by file name, the form ci/ reads a configuration in before any
+// tool runs.
+func Module(t Tree, dir string) (map[string][]byte, error) {
+	names, err := ConfigFiles(t, dir)
+	if err != nil {
+		return nil, err
+	}
+	files := make(map[string][]byte, len(names))
+	for _, name := range names {
+		data, err := t.Read(name)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", name, err)
+		}
+		files[path.Base(name)] = data
+	}
+	return files, nil
+}
+
 // ParseFile parses a Terraform configuration file as Terraform's loader does: JSON syntax
 // when its name ends in .json (main.tf.json), native syntax otherwise. The error names the
 // file.

@@ -311,6 +311,11 @@ func TestDirTreeTFFiles(t *testing.T) {
 	if err != nil || strings.Join(files, ",") != "jsononly/main.tf.json" {
 		t.Errorf("ConfigFiles = %q, %v", files, err)
 	}
+	// Module reads those files only, by name, as the root module's contents.
+	mod, err := Module(DirTree(dir), "jsononly")
+	if err != nil || len(mod) != 1 || string(mod["main.tf.json"]) != jsonRepo()["jsononly/main.tf.json"] {
+		t.Errorf("Module = %q, %v", mod, err)
+	}
 }
 
 // Terraform itself follows the module called from main.tf.json, as LocalModules does.

@@ -1,4 +1,4 @@
-// Package tfversion picks the Terraform a stack runs with: --terraform-version when given,
+// Package tfversion picks the Terraform a stack runs with (Pick): --terraform-version when given,
 // else the version the repository pins in .terraform-version (the file tfenv and tfswitch
 // read, so a laptop and the pipeline run the same Terraform), else the one version the
 // stack's required_version allows, if it allows one, else the module's default.
@@ -100,3 +100,32 @@ func firstLine(s string) string {
 
 // Image is the image of Terraform version v.
 func Image(v string) string { return "hashicorp/terraform:" + v }
+
+// Choice is the Terraform image a stack runs with, and the pin it follows, if any.
+type Choice struct {
+	Image string
+	Pin   *Pin // nil when the image was given or is the default's
+}
+
+// Pick is the package's precedence: image, the image the constructor's options name, when
+// not ""; else .terraform-version (Find); else the stack's exact required_version
+// (Required; code reads the root module's files, and only then); else fallback, a version.
+func Pick(image string, read environment.ReadFile, dir string, code func() (map[string][]byte, error), fallback string) (Choice, error) {
+	if image != "" {
+		return Choice{Image: image}, nil
+	}
+	pin, ok, err := Find(read, dir)
+	if err != nil {
+		return Choice{}, err
+	}
+	if !ok {
+		files, err := code()
+		if err != nil {
+			return Choice{}, err
+		}
+		if pin, ok = Required(files, dir); !ok {
+			return Choice{Image: Image(fallback)}, nil
+		}
+	}
+	return Choice{Image: Image(pin.Version), Pin: &pin}, nil
+}

@@ -157,3 +157,56 @@ func FuzzRequired(f *testing.F) {
 		}
 	})
 }
+
+// Pick's precedence, on files as a repository holds them: the image option, then
+// .terraform-version, then an exact required_version, then the default. The root module is
+// read only when no version file decides.
+func TestPick(t *testing.T) {
+	required := func(c string) string { return "terraform {\n  required_version = \"" + c + "\"\n}\n" }
+	tests := []struct {
+		name      string
+		image     string
+		files     map[string]string
+		want      string
+		pinSource string // "" when no pin
+		readCode  bool
+	}{
+		{"the option wins over every pin", "registry.example/terraform:1.9.8", map[string]string{".terraform-version": "1.10.5", "terraform/main.tf": required("1.8.5")},
+			"registry.example/terraform:1.9.8", "", false},
+		{"a version file wins over required_version", "", map[string]string{".terraform-version": "1.10.5", "terraform/main.tf": required("1.8.5")},
+			"hashicorp/terraform:1.10.5", ".terraform-version", false},
+		{"an exact required_version", "", map[string]string{"terraform/main.tf": required("= 1.8.5")},
+			"hashicorp/terraform:1.8.5", "required_version in terraform/main.tf", true},
+		{"a range pins nothing", "", map[string]string{"terraform/main.tf": required(">= 1.8")},
+			"hashicorp/terraform:1.11.4", "", true},
+		{"no pin at all", "", map[string]string{"terraform/main.tf": ""}, "hashicorp/terraform:1.11.4", "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			tftest.WriteFiles(t, root, tt.files)
+			read := false
+			code := func() (map[string][]byte, error) {
+				read = true
+				return map[string][]byte{"main.tf": []byte(tt.files["terraform/main.tf"])}, nil
+			}
+			got, err := Pick(tt.image, tftest.Reader(root), "terraform", code, "1.11.4")
+			if err != nil {
+				t.Fatal(err)
+			}
+			source := ""
+			if got.Pin != nil {
+				source = got.Pin.Source
+			}
+			if got.Image != tt.want || source != tt.pinSource || read != tt.readCode {
+				t.Errorf("Pick = %s (pin %q, read the code %v); want %s (pin %q, read %v)", got.Image, source, read, tt.want, tt.pinSource, tt.readCode)
+			}
+		})
+	}
+	// What cannot be read fails the pick, named.
+	if _, err := Pick("", tftest.Reader(t.TempDir()), "terraform", func() (map[string][]byte, error) {
+		return nil, errors.New("read terraform/main.tf: engine gone")
+	}, "1.11.4"); err == nil || !strings.Contains(err.Error(), "terraform/main.tf") {
+		t.Errorf("Pick with an unreadable root module: %v", err)
+	}
+}
