@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -56,7 +57,7 @@ func (m *Infra) lint(ctx context.Context, repo pipeline.Repo, image string) (pip
 		fmtRes, err := execAny(gctx, m.onSource(image), commands.FmtCheck())
 		if err != nil {
 			// Not wrapped: the engine would print its own error instead, without the hint.
-			return fmt.Errorf("terraform fmt: %v%s", err, hint(err.Error()))
+			return errors.New("terraform fmt: " + pipeline.WithHint(err.Error()))
 		}
 		res.Unformatted, res.FmtDiff, err = pipeline.ReadFmt(m.TerraformDir, repo.Nested, fmtRes.code, fmtRes.stdout, fmtRes.stderr)
 		return err

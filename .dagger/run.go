@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -18,7 +16,6 @@ import (
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/gitauth"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
-	"github.com/infrapipe/infrapipe/ci/report"
 	"github.com/infrapipe/infrapipe/ci/state"
 	"github.com/infrapipe/infrapipe/ci/tfversion"
 )
@@ -280,22 +277,16 @@ func cacheBuster() string { return time.Now().UTC().Format(time.RFC3339Nano) }
 func (r *run) region() string { return r.profile.Region }
 
 // initialized is the run's container after `terraform init` with the environment's backend,
-// which ci/state validates first: a prod run pointed at another environment's state never
-// reaches init. Against an emulator, the stack's aws providers get the settings it needs
-// (pipeline.EmulatorOverride).
+// which ci/state checks before (PrepareInit) and after (CheckInitializedBackend): a prod run
+// pointed at another environment's state never reaches init. Against an emulator, the
+// stack's aws providers get the settings it needs (pipeline.EmulatorOverride).
 func (r *run) initialized(ctx context.Context) (tfDir, error) {
 	code, err := r.code()
 	if err != nil {
 		return tfDir{}, err
 	}
-	if err := state.CheckDeclaredBackend(r.env, r.profile.Backend, code); err != nil {
-		return tfDir{}, err
-	}
-	if err := state.CheckBackendFiles(r.env, r.profile.Backend, dirReader(ctx, r.m.Source), r.m.TerraformDir); err != nil {
-		return tfDir{}, err
-	}
 	backendFile := path.Join("/tmp", string(r.env)+".tfbackend")
-	args, err := state.InitArgs(r.env, r.profile.Backend, backendFile)
+	init, err := state.PrepareInit(r.env, r.profile.Backend, code, dirReader(ctx, r.m.Source), r.m.TerraformDir, backendFile, r.endpoints())
 	if err != nil {
 		return tfDir{}, err
 	}
@@ -306,22 +297,19 @@ func (r *run) initialized(ctx context.Context) (tfDir, error) {
 	if err != nil {
 		return tfDir{}, err
 	}
-	ctr := r.container(image).WithNewFile(backendFile, state.TFBackend(r.profile.Backend, r.endpoints()))
+	ctr := r.container(image).WithNewFile(backendFile, init.Backend)
 	if override, ok := pipeline.EmulatorOverride(code); ok && r.emulator != nil {
 		ctr = ctr.WithNewFile(path.Join(r.m.tfDir(), pipeline.EmulatorOverrideFile), override)
 	}
-	if ctr, err = r.exec(ctx, ctr, "terraform init", append([]string{"terraform"}, args...)); err != nil {
+	if ctr, err = r.exec(ctx, ctr, "terraform init", append([]string{"terraform"}, init.Args...)); err != nil {
 		return tfDir{}, err
 	}
 	// Terraform's record of the backend it set up; absent when the configuration has none.
-	var backend string
-	dotTerraform := ctr.Directory(path.Join(r.m.tfDir(), ".terraform"))
-	if names, err := dotTerraform.Entries(ctx); err == nil && slices.Contains(names, "terraform.tfstate") {
-		if backend, err = dotTerraform.File("terraform.tfstate").Contents(ctx); err != nil {
-			return tfDir{}, fmt.Errorf("read the backend terraform init set up: %w", err)
-		}
+	record, _, err := dirReader(ctx, ctr.Directory(r.m.tfDir()))(".terraform/terraform.tfstate")
+	if err != nil {
+		return tfDir{}, fmt.Errorf("read the backend terraform init set up: %w", err)
 	}
-	return tfDir{r: r, ctr: ctr}, state.CheckInitializedBackend(r.env, []byte(backend))
+	return tfDir{r: r, ctr: ctr}, state.CheckInitializedBackend(r.env, record)
 }
 
 // exec runs one command that must succeed; ci/pipeline.StepFailed words a failure, its
@@ -331,8 +319,7 @@ func (r *run) exec(ctx context.Context, ctr *dagger.Container, step string, args
 	res, err := execAny(ctx, ctr, args)
 	if err != nil {
 		// The output of an earlier exec (the install in terraform()) may quote a secret.
-		msg := pipeline.Redact(err.Error(), r.masked)
-		return nil, fmt.Errorf("%s (%s): %s%s", step, r.env, msg, hint(msg))
+		return nil, pipeline.NotRun(step, r.env, pipeline.Redact(err.Error(), r.masked))
 	}
 	if res.code == 0 {
 		return res.ctr, nil
@@ -350,15 +337,6 @@ func (r *run) lockHelp(err error) error {
 		lockErr.Import = r.importLine("").String()
 	}
 	return err
-}
-
-// hint is ci/pipeline's advice on a container that could not be set up (an image that
-// cannot be pulled), as a line to add to its error, or "".
-func hint(msg string) string {
-	if h := pipeline.Hint(msg); h != "" && !strings.Contains(msg, h) {
-		return "\n" + h
-	}
-	return ""
 }
 
 // ran is a finished command whose exit code is part of the answer (terraform fmt -check,
@@ -397,17 +375,14 @@ func execAny(ctx context.Context, ctr *dagger.Container, args []string, opts ...
 }
 
 // execFailure is the error of a container whose set-up failed before the command (the
-// provider install of terraform(), say), with what that exec printed: the engine's message
-// is only "exit code: 1" and a trace ID, and the reason (a Terraform version constraint, a
-// provider that does not install) showed in the progress log alone. The result does not
-// wrap the engine's error, which the engine would print instead of this one.
+// provider install of terraform(), say), worded by pipeline.SetupFailed from what that exec
+// printed. It does not wrap the engine's error, which the engine would print instead.
 func execFailure(err error) error {
 	var ee *dagger.ExecError
 	if !errors.As(err, &ee) {
 		return err
 	}
-	output := ee.Stderr + "\n" + ee.Stdout
-	return errors.New(fmt.Sprintf("%s exited with code %d:\n%s", commands.Describe(ee.Cmd), ee.ExitCode, report.Tail(output, 40)) + hint(output))
+	return pipeline.SetupFailed(ee.Cmd, ee.ExitCode, ee.Stdout, ee.Stderr)
 }
 
 // execQuiet is execAny for commands whose output can hold secrets (terraform output -json

@@ -1,11 +1,13 @@
 package pipeline
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
 	"time"
 
+	"github.com/infrapipe/infrapipe/ci/commands"
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/gitauth"
 	"github.com/infrapipe/infrapipe/ci/report"
@@ -66,6 +68,29 @@ func Hint(output string) string {
 		}
 	}
 	return strings.Join(says, "\n")
+}
+
+// WithHint is msg and, on a line of its own, Hint's advice on it when msg does not give
+// that advice already (an error that carries an earlier one).
+func WithHint(msg string) string {
+	if h := Hint(msg); h != "" && !strings.Contains(msg, h) {
+		return msg + "\n" + h
+	}
+	return msg
+}
+
+// NotRun is the error of a step whose command could not run at all (its container could
+// not be set up): msg is the engine's error, masked already.
+func NotRun(step string, env environment.Name, msg string) error {
+	return fmt.Errorf("%s (%s): %s", step, env, WithHint(msg))
+}
+
+// SetupFailed is the error of a container whose set-up command (cmd, e.g. the providers'
+// install) exited with code before the step's own command: what it printed is the reason,
+// which the engine's message ("exit code: 1" and a trace ID) leaves out.
+func SetupFailed(cmd []string, code int, stdout, stderr string) error {
+	output := stderr + "\n" + stdout
+	return errors.New(WithHint(fmt.Sprintf("%s exited with code %d:\n%s", commands.Describe(cmd), code, report.Tail(output, 40))))
 }
 
 // completed matches Terraform's line for each change an apply finished.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/internal/mototest"
 	"github.com/infrapipe/infrapipe/ci/internal/tftest"
 	"github.com/infrapipe/infrapipe/ci/state"
@@ -184,5 +185,26 @@ func TestHintForATerraformImageThatCannotBePulled(t *testing.T) {
 	}
 	if h := Hint(strings.ReplaceAll(engine, "hashicorp/terraform:1.9.8", "bridgecrew/checkov:3.2.524")); h != "" {
 		t.Errorf("Hint of another image = %q", h)
+	}
+}
+
+// A set-up command's failure says which command and what it printed, with the hint its
+// output calls for, once; a step that could not run names the step and the environment.
+func TestSetupFailed(t *testing.T) {
+	err := SetupFailed([]string{"sh", "-c", "terraform init -backend=false", "providers"}, 1, "",
+		"Error: Unsupported Terraform Core version\n\nThis configuration does not support Terraform version 1.11.4.")
+	if want := "the providers' install (terraform init -backend=false) exited with code 1:\nError: Unsupported Terraform Core version"; !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("SetupFailed = %v, want it to start %q", err, want)
+	}
+	const pull = `failed to resolve image "docker.io/hashicorp/terraform:1.9.8": not found`
+	notRun := NotRun("terraform init", environment.Prod, pull)
+	if got := notRun.Error(); !strings.HasPrefix(got, "terraform init (prod): "+pull+"\n") || !strings.Contains(got, "--terraform-image") {
+		t.Errorf("NotRun = %q", got)
+	}
+	if again := WithHint(notRun.Error()); again != notRun.Error() {
+		t.Errorf("WithHint added its hint a second time:\n%s", again)
+	}
+	if plain := WithHint("connection refused"); plain != "connection refused" {
+		t.Errorf("WithHint of an error without a hint = %q", plain)
 	}
 }

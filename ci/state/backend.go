@@ -209,6 +209,32 @@ func InitArgs(env environment.Name, b environment.Backend, backendFile string) (
 	return []string{"init", "-input=false", "-no-color", "-reconfigure", "-backend-config=" + backendFile}, nil
 }
 
+// Init is terraform init's command line for an environment and the contents of its
+// backend file, which the caller writes at the path the arguments name.
+type Init struct {
+	Args    []string
+	Backend string
+}
+
+// PrepareInit checks, before init, that env's backend is the one pipeline.yaml describes
+// (ValidateBackend, CheckDeclaredBackend on the root module's files, CheckBackendFiles on
+// the stack directory dir that read reads), and returns the init that sets it up, its
+// backend file to be written at backendFile: a prod run pointed at another environment's
+// state never reaches init. After init, CheckInitializedBackend reads what it set up.
+func PrepareInit(env environment.Name, b environment.Backend, code map[string][]byte, read environment.ReadFile, dir, backendFile string, ep Endpoints) (Init, error) {
+	if err := CheckDeclaredBackend(env, b, code); err != nil {
+		return Init{}, err
+	}
+	if err := CheckBackendFiles(env, b, read, dir); err != nil {
+		return Init{}, err
+	}
+	args, err := InitArgs(env, b, backendFile)
+	if err != nil {
+		return Init{}, err
+	}
+	return Init{Args: args, Backend: TFBackend(b, ep)}, nil
+}
+
 func quote(s string) string { return fmt.Sprintf("%q", s) }
 
 // CheckInitializedBackend reads the backend `terraform init` set up (the contents of

@@ -718,3 +718,52 @@ func TestCheckInitializedBackend(t *testing.T) {
 		})
 	}
 }
+
+// PrepareInit's init, its backend file written where its arguments say, sets up the
+// environment's S3 backend on a real Terraform, which CheckInitializedBackend accepts; each
+// check before it refuses with nothing to init.
+func TestPrepareInit(t *testing.T) {
+	sb := newStateBucket(t, environment.Staging)
+	main := "terraform {\n  backend \"s3\" {}\n}\nresource \"terraform_data\" \"a\" {}\n"
+	w := tftest.New(t, map[string]string{"main.tf": main})
+	w.Env = append(w.Env, sb.moto.Env()...)
+	code := map[string][]byte{"main.tf": []byte(main)}
+	init, err := PrepareInit(sb.env, sb.backend, code, tftest.Reader(w.Dir), ".", "backend.tfbackend", sb.ep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(w.Dir+"/backend.tfbackend", []byte(init.Backend), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w.Run(init.Args...)
+	data, err := os.ReadFile(w.Dir + "/.terraform/terraform.tfstate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckInitializedBackend(sb.env, data); err != nil {
+		t.Errorf("the backend PrepareInit set up: %v", err)
+	}
+
+	elsewhere := "terraform {\n  backend \"s3\" {\n    key = \"legacy/terraform.tfstate\"\n  }\n}\n"
+	legacyFile := "bucket = \"" + sb.backend.Bucket + "\"\nkey = \"legacy/staging.tfstate\"\nregion = \"" + sb.backend.Region + "\"\n"
+	for _, tt := range []struct {
+		name  string
+		code  string
+		files map[string]string
+		b     environment.Backend
+		want  string
+	}{
+		{"a block with another key", elsewhere, nil, sb.backend, `legacy/terraform.tfstate`},
+		{"a backend file with another key", main, map[string]string{"environments/staging.s3.tfbackend": legacyFile}, sb.backend, "legacy/staging.tfstate"},
+		{"no bucket in pipeline.yaml", main, nil, environment.Backend{Key: "k", Region: "us-east-1"}, "bucket"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			tftest.WriteFiles(t, dir, tt.files)
+			got, err := PrepareInit(sb.env, tt.b, map[string][]byte{"main.tf": []byte(tt.code)}, tftest.Reader(dir), ".", "backend.tfbackend", sb.ep)
+			if err == nil || !strings.Contains(err.Error(), tt.want) || got.Args != nil {
+				t.Errorf("PrepareInit = %+v, %v; want no init and an error naming %q", got, err, tt.want)
+			}
+		})
+	}
+}
