@@ -70,8 +70,9 @@ func (m *Infra) Import(
 	return out, nil
 }
 
-// importResources is Import's story, told by ci/workdir.Import: map, back up and remove what
-// --force re-imports, plan the imports, and apply that plan through the gate unless dryRun.
+// importResources is Import's story: map what discovery found onto the plan (mapImports,
+// ci/workdir.Map), then ci/workdir.Import backs up and removes what --force re-imports, plans
+// the imports and applies that plan through the gate unless dryRun.
 func (r *run) importResources(ctx context.Context, project string, dryRun, force, generateConfig bool) (*workdir.Mapping, workdir.Imported[tfDir], error) {
 	var none workdir.Imported[tfDir]
 	if err := importer.CheckEnabled(r.env, r.profile); err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/infrapipe/infrapipe/ci/commands"
 	"github.com/infrapipe/infrapipe/ci/findings"
+	"github.com/infrapipe/infrapipe/ci/gitauth"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
 	"github.com/infrapipe/infrapipe/ci/stacks"
 	"github.com/infrapipe/infrapipe/ci/tfunit"
@@ -23,7 +24,7 @@ import (
 // when it has .tftest.hcl files; no cloud access, so mock_provider) and tflint, in
 // parallel. It returns the lint report as Markdown (each tool's result, tflint's findings
 // and failed tests with file and line), or fails with that report when a file is
-// unformatted, validate fails, a test fails or tflint warns.
+// unformatted, validate fails, a test fails, tflint warns or tflint could not run.
 //
 // +check
 func (m *Infra) Lint(ctx context.Context) (string, error) {
@@ -35,20 +36,20 @@ func (m *Infra) Lint(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", reproduce.Wrap(err)
 	}
-	res, err := m.lint(ctx, m.repo(ctx), image)
+	git, err := readGitCredentials(ctx, m.GitCredentials)
+	if err != nil {
+		return "", reproduce.Wrap(err)
+	}
+	res, err := m.lint(ctx, m.repo(ctx), image, git)
 	if err != nil {
 		return "", reproduce.Wrap(err)
 	}
 	return res.Summary(reproduce)
 }
 
-// lint runs fmt, validate, terraform test and tflint in parallel, Terraform's in image,
-// and applies the repository's suppressions to tflint's findings.
-func (m *Infra) lint(ctx context.Context, repo pipeline.Repo, image string) (pipeline.Lint, error) {
-	git, err := readGitCredentials(ctx, m.GitCredentials)
-	if err != nil {
-		return pipeline.Lint{}, err
-	}
+// lint runs fmt, validate, terraform test and tflint in parallel, Terraform's in image with
+// git's credentials, and applies the repository's suppressions to tflint's findings.
+func (m *Infra) lint(ctx context.Context, repo pipeline.Repo, image string, git gitauth.Credentials) (pipeline.Lint, error) {
 	// One Terraform container for validate and the tests: its modules are fetched once.
 	tf := m.terraform(image, git)
 	var res pipeline.Lint
@@ -88,6 +89,7 @@ func (m *Infra) lint(ctx context.Context, repo pipeline.Repo, image string) (pip
 	if err := g.Wait(); err != nil {
 		return pipeline.Lint{}, err
 	}
+	var err error
 	res.Tflint, res.Notices, err = repo.Suppress(repo.Own(res.Tflint), now())
 	return res, err
 }
@@ -127,8 +129,8 @@ func (m *Infra) tflint(ctx context.Context) ([]findings.Finding, error) {
 			Sharing: dagger.CacheSharingModePrivate,
 		}).
 		WithEnvVariable("TFLINT_PLUGIN_DIR", "/tflint-plugins").
-		WithExec(commands.Tflint("/out", srcMount)).
-		File("/out/tflint.json").
+		WithExec(commands.Tflint(outDir, srcMount)).
+		File(path.Join(outDir, "tflint.json")).
 		Contents(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("tflint: %w", execFailure(err))
@@ -149,11 +151,12 @@ func (m *Infra) repo(ctx context.Context) pipeline.Repo {
 }
 
 // sarifOptions place merged SARIF in the repository. Findings without a usable file (policy
-// findings on the plan) point at the first Terraform file, which GitHub accepts.
-func (m *Infra) sarifOptions(ctx context.Context, tools []string) findings.SARIFOptions {
-	o := findings.SARIFOptions{Tools: tools, Root: m.TerraformDir}
-	if files, err := m.Source.Directory(m.TerraformDir).Glob(ctx, "*.tf"); err == nil && len(files) > 0 {
-		o.Fallback = path.Join(m.TerraformDir, files[0])
+// findings on the plan) point at the root module's first configuration file, which GitHub
+// accepts (ci/findings falls back to main.tf when it cannot be listed).
+func (m *Infra) sarifOptions(ctx context.Context) findings.SARIFOptions {
+	o := findings.SARIFOptions{Root: m.TerraformDir}
+	if files, err := m.rootFiles(ctx); err == nil && len(files) > 0 {
+		o.Fallback = files[0]
 	}
 	return o
 }

@@ -50,8 +50,6 @@ type Infra struct {
 	// +private
 	ComplianceImage string
 	// +private
-	MotoImage string
-	// +private
 	Region string
 	// Terraform variables that must not live in the repository, as a tfvars file.
 	// +private
@@ -212,7 +210,6 @@ func New(
 		OpaImage:           opaImage,
 		InfracostImage:     infracostImage,
 		ComplianceImage:    terraformComplianceImage,
-		MotoImage:          motoImage,
 		Region:             region,
 		TfVarFile:          tfVarFile,
 		GitCredentials:     gitCredentials,
@@ -279,5 +276,6 @@ func readSource(ctx context.Context, source *dagger.Directory, dir string) (reac
 // every summary ends with one.
 func (m *Infra) call(fn string) pipeline.Command { return pipeline.Call(m.Options, fn) }
 
-// now is the time suppressions' expiry dates are compared with.
+// now is the run's clock: suppressions' expiry dates, backups', restores' and imports'
+// times.
 func now() time.Time { return time.Now().UTC() }

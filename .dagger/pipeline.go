@@ -235,7 +235,7 @@ func (p *pipelineRun) run(ctx context.Context) {
 			if err != nil {
 				return pipeline.StepReport{}, err
 			}
-			res, err := m.lint(ctx, p.repo, image)
+			res, err := m.lint(ctx, p.repo, image, r.git)
 			return res.Step(r.profile, p.plan.Tflint), err
 		},
 		SecurityScan: func(ctx context.Context) (pipeline.StepReport, error) {
@@ -335,7 +335,7 @@ func (p *pipelineRun) report(ctx context.Context, reproduce pipeline.Command) (*
 		Run:       pipeline.Run{Env: p.r.env, Why: p.Why, DryRun: p.DryRun, Stack: p.r.m.TerraformDir},
 		Steps:     p.rec.Steps(),
 		Reproduce: reproduce,
-		SARIF:     p.r.m.sarifOptions(ctx, nil),
+		SARIF:     p.r.m.sarifOptions(ctx),
 		FailAt:    p.r.profile.SeverityThreshold,
 		Extra:     p.files,
 	}

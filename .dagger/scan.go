@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"path"
 
 	"golang.org/x/sync/errgroup"
 
@@ -51,7 +52,7 @@ func (m *Infra) SecurityScan(
 // secret variables file's values, which a policy's message may quote from the plan.
 func (m *Infra) findingsReport(ctx context.Context, name pipeline.Step, profile environment.Profile, s pipeline.Scan, threshold findings.Severity, reproduce pipeline.Command, masked []string) (*dagger.Directory, error) {
 	s.Findings = findings.Redact(s.Findings, masked)
-	files, err := pipeline.ScanFiles(name, profile, s, threshold, m.sarifOptions(ctx, nil), reproduce)
+	files, err := pipeline.ScanFiles(name, profile, s, threshold, m.sarifOptions(ctx), reproduce)
 	if err != nil {
 		return nil, err
 	}
@@ -81,9 +82,9 @@ func (m *Infra) securityScan(ctx context.Context, repo pipeline.Repo) (pipeline.
 // verdict to the environment's threshold; a crash still fails the exec.
 func (m *Infra) checkov(ctx context.Context) ([]findings.Finding, error) {
 	report, err := m.onSource(m.CheckovImage).
-		WithDirectory("/out", dag.Directory()).
-		WithExec(commands.Checkov("/out")).
-		File("/out/results_sarif.sarif").
+		WithDirectory(outDir, dag.Directory()).
+		WithExec(commands.Checkov(outDir)).
+		File(path.Join(outDir, "results_sarif.sarif")).
 		Contents(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("checkov: %w", err)
@@ -98,9 +99,9 @@ func (m *Infra) trivy(ctx context.Context) ([]findings.Finding, error) {
 		WithMountedCache("/trivy-cache", dag.CacheVolume("infrapipe-trivy"), dagger.ContainerWithMountedCacheOpts{
 			Sharing: dagger.CacheSharingModePrivate,
 		}).
-		WithDirectory("/out", dag.Directory()).
-		WithExec(commands.Trivy("/trivy-cache", "/out/trivy.json")).
-		File("/out/trivy.json").
+		WithDirectory(outDir, dag.Directory()).
+		WithExec(commands.Trivy("/trivy-cache", path.Join(outDir, "trivy.json"))).
+		File(path.Join(outDir, "trivy.json")).
 		Contents(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("trivy: %w", err)

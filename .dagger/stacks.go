@@ -58,13 +58,7 @@ func (m *Infra) selectStacks(ctx context.Context, spec string, changedFiles *dag
 	if always {
 		changed = []string{changes.Everything}
 	}
-	if spec == "" {
-		spec = stacks.AllStacks
-		if changedFiles != nil {
-			spec = stacks.ChangedStacks
-		}
-	}
-	sel, err := repo.Select(tree, spec, changed)
+	sel, err := repo.Select(tree, stacks.Spec(spec, changedFiles != nil), changed)
 	for _, w := range sel.Warnings {
 		fmt.Fprintf(os.Stderr, "warning: %s\n", w)
 	}
@@ -95,8 +89,8 @@ func (m *Infra) pipelineStacks(ctx context.Context, f pipelineFlags) (*dagger.Di
 	if err != nil {
 		return nil, err
 	}
-	name, err := environment.ParseName(f.Env)
-	if f.Env != "" && err != nil {
+	name, err := environment.ParseName(f.Env) // Resolve gave one
+	if err != nil {
 		return nil, fmt.Errorf("--env: %w", err)
 	}
 	// The line names the stacks taken, so it reruns them without the change's file list.

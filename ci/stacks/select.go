@@ -144,6 +144,18 @@ const (
 // AllReason is why --stacks=all takes each stack, for the summary's "why it ran".
 const AllReason = "--stacks=" + AllStacks + ": every stack runs"
 
+// Spec is the --stacks a call means: spec as given (blanks too, which Select refuses),
+// else changed when the change's file list was given, all when not.
+func Spec(spec string, changedGiven bool) string {
+	switch {
+	case spec != "":
+		return spec
+	case changedGiven:
+		return ChangedStacks
+	}
+	return AllStacks
+}
+
 // Select is what --stacks asks for: "changed" (the stacks changed selects; changed nil is
 // an error, there being no list), "all", or stack directories separated by commas, taken
 // as named (their dependencies are not added) and run in dependency order.

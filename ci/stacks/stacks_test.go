@@ -386,6 +386,26 @@ func TestSelect(t *testing.T) {
 	}
 }
 
+// A call without --stacks takes the changed stacks when it has the change's list, else
+// all; a --stacks given, blanks too, stays for Select to take or refuse.
+func TestSpec(t *testing.T) {
+	for _, tt := range []struct {
+		spec         string
+		changedGiven bool
+		want         string
+	}{
+		{"", true, ChangedStacks},
+		{"", false, AllStacks},
+		{"stacks/app", true, "stacks/app"},
+		{"all", true, AllStacks},
+		{" ", false, " "},
+	} {
+		if got := Spec(tt.spec, tt.changedGiven); got != tt.want {
+			t.Errorf("Spec(%q, %v) = %q, want %q", tt.spec, tt.changedGiven, got, tt.want)
+		}
+	}
+}
+
 func TestMatrix(t *testing.T) {
 	root := t.TempDir()
 	tftest.WriteFiles(t, root, layout())
