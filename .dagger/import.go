@@ -60,7 +60,7 @@ func (m *Infra) Import(
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
-	out, err := reportDir(ctx, pipeline.RedactFiles(files, r.masked)...)
+	out, err := r.reportDir(ctx, files...)
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}

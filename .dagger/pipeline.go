@@ -358,7 +358,7 @@ func (p *pipelineRun) report(ctx context.Context, reproduce pipeline.Command) (*
 	}
 	// The state backup stays in the bucket's backup prefix (the summary names it): the report
 	// is uploaded as a CI artifact, and a state holds secrets in clear text.
-	dir, err := reportDir(ctx, pipeline.RedactFiles(files, p.r.masked)...)
+	dir, err := p.r.reportDir(ctx, files...)
 	return dir, &rep, err
 }
 

@@ -9,6 +9,7 @@ import (
 	"dagger/infra/internal/dagger"
 
 	"github.com/infrapipe/infrapipe/ci/environment"
+	"github.com/infrapipe/infrapipe/ci/pipeline"
 )
 
 // reportDir writes report files (name, contents, name, contents, ...) to the module's scratch
@@ -30,6 +31,13 @@ func reportDir(ctx context.Context, nameContents ...string) (*dagger.Directory, 
 	}
 	// Sync loads the files into the engine now, while this function's process still runs.
 	return dag.CurrentModule().Workdir(filepath.Base(dir)).Sync(ctx)
+}
+
+// reportDir is reportDir of a run's report files, redacted first of the run's secret
+// values (--tf-var-file's, --git-credentials' tokens): every report of a run goes out
+// through here.
+func (r *run) reportDir(ctx context.Context, nameContents ...string) (*dagger.Directory, error) {
+	return reportDir(ctx, pipeline.RedactFiles(nameContents, r.masked)...)
 }
 
 // dirReader reads the text files of a directory (the repository, a report) for ci/: ok is

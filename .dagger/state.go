@@ -188,7 +188,7 @@ func (m *Infra) Drift(
 	if err != nil {
 		return nil, err
 	}
-	dir, err := reportDir(ctx, pipeline.RedactFiles(files, r.masked)...)
+	dir, err := r.reportDir(ctx, files...)
 	if err != nil {
 		return nil, err
 	}

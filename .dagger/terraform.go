@@ -122,7 +122,7 @@ func planDir(ctx context.Context, p judged, reproduce pipeline.Command, includeP
 	if err != nil {
 		return nil, err
 	}
-	dir, err := reportDir(ctx, pipeline.RedactFiles(files, p.Dir.r.masked)...)
+	dir, err := p.Dir.r.reportDir(ctx, files...)
 	if err != nil {
 		return nil, err
 	}
@@ -232,7 +232,7 @@ func applyDir(ctx context.Context, a workdir.Applied[tfDir], rep pipeline.Apply,
 	if err != nil {
 		return nil, err
 	}
-	dir, err := reportDir(ctx, pipeline.RedactFiles(files, a.Dir.r.masked)...)
+	dir, err := a.Dir.r.reportDir(ctx, files...)
 	if err != nil {
 		return nil, err
 	}

@@ -6,7 +6,6 @@ import (
 	"dagger/infra/internal/dagger"
 
 	"github.com/infrapipe/infrapipe/ci/livecheck"
-	"github.com/infrapipe/infrapipe/ci/pipeline"
 	"github.com/infrapipe/infrapipe/ci/postdeploy"
 )
 
@@ -53,7 +52,7 @@ func (m *Infra) Test(
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
-	dir, err := reportDir(ctx, pipeline.RedactFiles(files, r.masked)...)
+	dir, err := r.reportDir(ctx, files...)
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
