@@ -81,8 +81,7 @@ func (m *Infra) newRun(ctx context.Context, env string) (*run, error) {
 			fmt.Fprintf(os.Stderr, "warning: %s\n", m.Warning)
 		}
 		if m.OwnSource {
-			// Named with -m and no --source, the module runs on its own example stacks.
-			fmt.Fprintln(os.Stderr, "note: --source is infrapipe's own repository, with its example stacks; for a repository of yours, run at its root with --source=. or install the module there (docs/module.md#using-it-in-your-own-repository)")
+			fmt.Fprintln(os.Stderr, pipeline.OwnSourceNote)
 		}
 	})
 	r := &run{m: m, env: name, profile: profile}
@@ -410,13 +409,8 @@ func (m *Infra) envCall(fn, env string) pipeline.Command {
 	return c.Flag("env", env)
 }
 
-// announce prints the line that replays this call to the call's log before anything runs,
-// so a CI job's log starts with the command that reproduces it on a laptop. A run against an
-// emulator needs no credentials to replay.
+// announce prints the line that replays this call to the call's log before anything runs
+// (pipeline.Command.Announcement).
 func (m *Infra) announce(c pipeline.Command) {
-	needs := " (with your own AWS credentials in the environment)"
-	if m.Emulator != nil {
-		needs = ""
-	}
-	fmt.Fprintf(os.Stderr, "Reproduce locally%s:\n  %s\n", needs, c)
+	fmt.Fprint(os.Stderr, c.Announcement(m.Emulator != nil))
 }

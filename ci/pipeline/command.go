@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -88,6 +89,17 @@ func (c Command) String() string {
 // summary ends as the plan summary does (and a line made huge by its flags' values is cut
 // there too).
 func (c Command) Markdown() string { return report.Footer(c.String()) }
+
+// Announcement is the line as a call's log starts with it, before anything runs, so a CI
+// job's log opens with the command that reproduces it on a laptop. A run against an
+// emulator needs no credentials to replay.
+func (c Command) Announcement(emulated bool) string {
+	needs := " (with your own AWS credentials in the environment)"
+	if emulated {
+		needs = ""
+	}
+	return fmt.Sprintf("Reproduce locally%s:\n  %s\n", needs, c)
+}
 
 // Wrap ends a function's error with the line, so a failed run says how to replay it as its
 // summary would have. nil stays nil, and an error that already holds the line (a failure

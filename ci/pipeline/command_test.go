@@ -27,3 +27,14 @@ func TestCommandMarkdown(t *testing.T) {
 		})
 	}
 }
+
+// The log's opening line asks for credentials only where the run reaches real AWS.
+func TestCommandAnnouncement(t *testing.T) {
+	c := Call([]string{"--emulate-aws"}, "plan").Flag("env", "test")
+	if got, want := c.Announcement(true), "Reproduce locally:\n  dagger call --emulate-aws plan --env=test export --path=./plan\n"; got != want {
+		t.Errorf("Announcement(emulated) = %q, want %q", got, want)
+	}
+	if got := c.Announcement(false); !strings.HasPrefix(got, "Reproduce locally (with your own AWS credentials in the environment):\n  dagger call") {
+		t.Errorf("Announcement(real AWS) = %q", got)
+	}
+}

@@ -15,6 +15,10 @@ const ModuleName = "infra"
 // version: the line runs the newest, whatever version the call ran.
 const ModuleAddress = "github.com/infrapipe/infrapipe"
 
+// OwnSourceNote is what a call says when its source is this module's own repository: named
+// with -m and no --source, the module runs on its own example stacks, not the caller's.
+const OwnSourceNote = "note: --source is infrapipe's own repository, with its example stacks; for a repository of yours, run at its root with --source=. or install the module there (docs/module.md#using-it-in-your-own-repository)"
+
 // Invocation is how a reader reaches this module's functions from the root of the source it
 // was given: the words of a reproduce line between `dagger call` and the constructor's
 // options. module is the name the engine gives the running module (dagger.CurrentModule:

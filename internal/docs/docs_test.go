@@ -156,3 +156,42 @@ func TestAnchors(t *testing.T) {
 		t.Error("a line in a code block became a heading")
 	}
 }
+
+// docRefRE matches a page of docs/ named in the code, with its heading when it names one:
+// errors, notes and hints send readers there.
+var docRefRE = regexp.MustCompile(`docs/([a-z0-9-]+\.md)(#[a-z0-9_-]+)?`)
+
+// Every docs/ page and heading the module's and ci/'s messages name exists.
+func TestLinksInMessagesResolve(t *testing.T) {
+	checked := 0
+	for _, dir := range []string{"ci", ".dagger"} {
+		err := filepath.WalkDir(filepath.Join(root, dir), func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
+				return err
+			}
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			for _, m := range docRefRE.FindAllStringSubmatch(string(data), -1) {
+				checked++
+				page := filepath.Join("docs", m[1])
+				if _, err := os.Stat(filepath.Join(root, page)); err != nil {
+					t.Errorf("%s names %s: no such page", p, m[0])
+					continue
+				}
+				if m[2] != "" && !anchors(read(t, page))[m[2][1:]] {
+					t.Errorf("%s names %s: %s has no heading %s", p, m[0], page, m[2])
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no docs/ page named in the code: the pattern is broken")
+	}
+	t.Logf("%d references checked", checked)
+}
