@@ -159,14 +159,7 @@ func (m *Infra) runPipeline(ctx context.Context, f pipelineFlags) (*dagger.Direc
 	if f.notifyWebhooks, err = webhooks(ctx, f.notifyWebhooks); err != nil {
 		return nil, err
 	}
-	reproduce := m.envCall("pipeline", f.Env).
-		Bool("dry-run", f.DryRun).
-		Bool("force-recreate", f.ForceRecreate).
-		Bool("skip-tests", f.SkipTests).
-		Bool("test-unchanged", f.TestUnchanged).
-		Flag("project", f.Project).
-		Secret("infracost-api-key", f.infracostAPIKey != nil, "INFRACOST_API_KEY").
-		Bool("store-plan", f.StorePlan).Flag("plan-ref", f.PlanRef).Flag("plan-sha256", f.PlanSHA256).Flag("commit", f.Commit)
+	reproduce := f.Reproduce(m.envCall("pipeline", f.Env), f.infracostAPIKey != nil)
 	m.announce(reproduce)
 	stored, err := parseStoredRef(f.PlanRef, f.PlanSHA256, f.Commit)
 	if err != nil {

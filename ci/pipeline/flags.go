@@ -45,6 +45,22 @@ type Flags struct {
 	Event, Ref, Why, Actor string
 }
 
+// Reproduce is the pipeline's reproduce line, c (the call on the environment), with the
+// flags that replay this run on a laptop: the resolved switches, the stored plan's and the
+// commit, and --infracost-api-key when one was given. It leaves out the GitHub values (they
+// are resolved into the flags), --report-on-failure (on a laptop the line fails with the
+// reasons, where CI's verdict step did), the notifications (a rerun does not notify) and
+// --changed-files (the line replays the run that happened).
+func (f Flags) Reproduce(c Command, infracostKey bool) Command {
+	return c.Bool("dry-run", f.DryRun).
+		Bool("force-recreate", f.ForceRecreate).
+		Bool("skip-tests", f.SkipTests).
+		Bool("test-unchanged", f.TestUnchanged).
+		Flag("project", f.Project).
+		Secret("infracost-api-key", infracostKey, "INFRACOST_API_KEY").
+		Bool("store-plan", f.StorePlan).Flag("plan-ref", f.PlanRef).Flag("plan-sha256", f.PlanSHA256).Flag("commit", f.Commit)
+}
+
 // Always reports whether the event runs everything, whatever the change touches: manual
 // dispatch and the schedule.
 func (f Flags) Always() bool { return f.Event == "workflow_dispatch" || f.Event == "schedule" }

@@ -263,3 +263,20 @@ func TestFlagsResolve(t *testing.T) {
 		t.Errorf("Resolve() on a deleted tag = %v, want environment.ErrNothingToDeploy", err)
 	}
 }
+
+// A laptop rerun carries the switches the run resolved and never CI's own: not the GitHub
+// values, --report-on-failure or the change's file list.
+func TestFlagsReproduce(t *testing.T) {
+	f := Flags{Env: "prod", DryRun: true, ForceRecreate: true, Project: "shop", ReportOnFailure: true,
+		Commit: strings.Repeat("a", 40), ChangedFiles: true, Event: "pull_request", Ref: "refs/pull/7/merge", Why: "a pull request"}
+	got := f.Reproduce(Call(nil, "pipeline").Flag("env", f.Env), true).String()
+	want := "dagger call pipeline --env=prod --dry-run --force-recreate --project=shop --infracost-api-key=env:INFRACOST_API_KEY --commit=" + f.Commit + " export --path=./reports"
+	if got != want {
+		t.Errorf("Reproduce =\n%s\nwant\n%s", got, want)
+	}
+	for _, never := range []string{"report-on-failure", "github", "changed-files", "pull_request"} {
+		if strings.Contains(got, never) {
+			t.Errorf("the rerun line carries %s: %s", never, got)
+		}
+	}
+}
