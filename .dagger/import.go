@@ -128,30 +128,3 @@ func (r *run) importRequest(ctx context.Context, project string, opts importer.O
 	}
 	return req, nil
 }
-
-// importStep maps existing resources for the pipeline's plan, which then imports them
-// beside the other changes. nil when the profile skips import, no project was given or
-// nothing is to be imported.
-func (p *pipelineRun) importStep(ctx context.Context) (*workdir.Mapping, error) {
-	if !p.plan.Runs(pipeline.StepImport) {
-		return nil, nil
-	}
-	_, _, mapped, err := p.r.mapImports(ctx, p.Project, importer.OptionsFor(p.r.profile))
-	if err != nil {
-		return nil, err
-	}
-	if len(mapped.Plan.Imports()) == 0 {
-		p.importDone(mapped)
-		return nil, nil
-	}
-	return mapped, nil
-}
-
-// importDone records the import step once the plan says what it imports.
-func (p *pipelineRun) importDone(mapped *workdir.Mapping) {
-	s, files := mapped.Step(string(p.r.env), p.DryRun)
-	p.rec.Add(s)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.files = append(p.files, files...)
-}

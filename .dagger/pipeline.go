@@ -10,6 +10,7 @@ import (
 
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/ghactions"
+	"github.com/infrapipe/infrapipe/ci/importer"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
 	"github.com/infrapipe/infrapipe/ci/postdeploy"
 	"github.com/infrapipe/infrapipe/ci/workdir"
@@ -290,32 +291,30 @@ func (p *pipelineRun) run(ctx context.Context) {
 	pipeline.Execute(ctx, p.plan, p.TestUnchanged, steps, p.rec)
 }
 
-// planWithImports plans the environment, with import blocks for the existing resources
-// when the import step runs, and judges the plan: one plan imports and changes together
-// (ci/workdir.PlanImports). An import step that cannot run is recorded as broken and the
-// plan goes on without it.
+// planWithImports plans the environment with import blocks for the existing resources
+// when the import step runs, and judges the plan (ci/workdir.PlanWithImports, which records
+// the import step); a stored plan is applied as reviewed, imports and all, with nothing
+// planned again.
 func (p *pipelineRun) planWithImports(ctx context.Context) (judged, error) {
 	r := p.r
 	if p.stored != nil {
-		// The stored plan is applied as reviewed, imports and all: nothing is planned again.
 		p.rec.Begin(pipeline.StepPlan)
 		return r.storedPlan(ctx, p.stored, p.ForceRecreate)
 	}
-	p.rec.Begin(pipeline.StepImport)
-	mapped, err := p.importStep(ctx)
-	if err != nil {
-		p.rec.Broken(pipeline.StepImport, err)
-		mapped = nil
-	}
-	p.rec.Begin(pipeline.StepPlan) // the import's time runs on through the plan that imports
-	d, e, err := r.planning(ctx)
-	if err != nil {
-		return judged{}, err
-	}
-	planned, resolved, err := workdir.PlanImports(ctx, d, e, mapped, p.ForceRecreate)
-	if resolved {
-		p.importDone(mapped)
-	}
+	planned, files, err := workdir.PlanWithImports(ctx, p.rec, r.planning, workdir.Imports{
+		Run: p.plan.Runs(pipeline.StepImport),
+		Request: func(ctx context.Context) (importer.Request, error) {
+			if err := importer.CheckProject(p.Project, r.profile); err != nil {
+				return importer.Request{}, err
+			}
+			return r.importRequest(ctx, p.Project, importer.OptionsFor(r.profile))
+		},
+		Env:    string(r.env),
+		DryRun: p.DryRun,
+	}, p.ForceRecreate)
+	p.mu.Lock()
+	p.files = append(p.files, files...)
+	p.mu.Unlock()
 	return planned, err
 }
 

@@ -196,3 +196,64 @@ func PlanImports[D Dir[D]](ctx context.Context, d D, e Env, m *Mapping, forceRec
 	}
 	return p, true, nil
 }
+
+// Imports is the pipeline's import step as PlanWithImports runs it.
+type Imports struct {
+	Run bool // the environment's profile imports and the call named a project
+	// Request is the discovery, as the caller's process reaches AWS; an error means the
+	// step could not run.
+	Request func(context.Context) (importer.Request, error)
+	Env     string // for the import report
+	DryRun  bool
+}
+
+// PlanWithImports is the pipeline's plan step with its import step: it initializes
+// (planning), maps the existing resources (Map) and makes one plan that imports them beside
+// the other changes (PlanImports), recording the import step in rec as it goes. An import
+// step that cannot run (planning or discovery failed) is recorded as broken and the plan
+// goes on without imports; one with nothing to import is recorded before the plan; else it
+// is recorded once the plan says what it imports, its time running on through that plan.
+// files are the import report's, for the run's report.
+func PlanWithImports[D Dir[D]](ctx context.Context, rec *pipeline.Recorder, planning func(context.Context) (D, Env, error), im Imports, forceRecreate bool) (_ Judged[D], files []string, _ error) {
+	if im.Run {
+		rec.Begin(pipeline.StepImport)
+	}
+	d, e, err := planning(ctx)
+	if err != nil {
+		if im.Run {
+			rec.Broken(pipeline.StepImport, err)
+		}
+		return Judged[D]{}, nil, err
+	}
+	var mapped *Mapping
+	if im.Run {
+		m, err := mapWith(ctx, d, e, im.Request)
+		switch {
+		case err != nil:
+			rec.Broken(pipeline.StepImport, err)
+		case len(m.Plan.Imports()) == 0:
+			var s pipeline.StepReport
+			s, files = m.Step(im.Env, im.DryRun)
+			rec.Add(s)
+		default:
+			mapped = m
+		}
+	}
+	rec.Begin(pipeline.StepPlan)
+	p, resolved, err := PlanImports(ctx, d, e, mapped, forceRecreate)
+	if resolved {
+		var s pipeline.StepReport
+		s, files = mapped.Step(im.Env, im.DryRun)
+		rec.Add(s)
+	}
+	return p, files, err
+}
+
+// mapWith is Map with the request made first.
+func mapWith[D Dir[D]](ctx context.Context, d D, e Env, request func(context.Context) (importer.Request, error)) (*Mapping, error) {
+	req, err := request(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return Map(ctx, d, e, req)
+}

@@ -2,6 +2,7 @@ package workdir_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,6 +20,7 @@ import (
 	"github.com/infrapipe/infrapipe/ci/importer"
 	"github.com/infrapipe/infrapipe/ci/internal/discoverytest"
 	"github.com/infrapipe/infrapipe/ci/internal/tftest"
+	"github.com/infrapipe/infrapipe/ci/pipeline"
 	"github.com/infrapipe/infrapipe/ci/state"
 	"github.com/infrapipe/infrapipe/ci/workdir"
 )
@@ -128,6 +130,31 @@ func TestImport(t *testing.T) {
 		}
 	})
 
+	t.Run("the pipeline's plan imports beside the changes and records the import with it", func(t *testing.T) {
+		if err := os.Remove(filepath.Join(d.dir, importer.FileName)); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		rec := pipeline.NewRecorder(f.env.Profile, time.Now())
+		p, files, err := workdir.PlanWithImports(ctx, rec, func(context.Context) (*hostDir, workdir.Env, error) { return d, f.env, nil },
+			workdir.Imports{Run: true, Request: func(context.Context) (importer.Request, error) { return req, nil }, Env: "prod"}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Report.Analysis.Counts.Import != 1 {
+			t.Errorf("the plan imports %d, want the bucket", p.Report.Analysis.Counts.Import)
+		}
+		steps := rec.Steps()
+		if len(steps) != 1 || steps[0].Step != pipeline.StepImport || steps[0].Verdict != gate.Pass || !strings.Contains(steps[0].Markdown, "aws_s3_bucket.assets") {
+			t.Errorf("recorded %+v, want the import step, passed, naming the bucket", steps)
+		}
+		if len(files) == 0 {
+			t.Error("no import report files")
+		}
+		if got := d.stateList(t); len(got) != 0 {
+			t.Errorf("state after the plan: %q", got)
+		}
+	})
+
 	t.Run("an import applies", func(t *testing.T) {
 		m := mapped(t)
 		res, err := workdir.Import(ctx, d, f.env, m, false, restoreLine, time.Now())
@@ -218,4 +245,60 @@ func TestImport(t *testing.T) {
 			t.Errorf("state after the failed forced import: %q (the state rm is written at once)", got)
 		}
 	})
+}
+
+// The pipeline's plan goes on when its import step cannot run, which is recorded as such;
+// one with nothing to import is recorded before the plan; without the step, none is.
+// terraform_data and a moto without tagged resources: no provider to install.
+func TestPlanWithImportsRecordsTheImportStep(t *testing.T) {
+	f := newBackend(t, environment.Staging)
+	d := f.dataDir(t, "", `v = "a"`)
+	ctx := context.Background()
+	planning := func(context.Context) (*hostDir, workdir.Env, error) { return d, f.env, nil }
+	discover := func(context.Context) (importer.Request, error) {
+		return importer.Request{Discovery: discovery.Config{Project: "shop", Environment: "staging", Endpoint: f.moto.URL,
+			Credentials: discoverytest.Credentials, Timeout: time.Minute}}, nil
+	}
+	down := func(context.Context) (importer.Request, error) { return importer.Request{}, errors.New("the tagging API did not answer") }
+	for _, tt := range []struct {
+		name     string
+		planning func(context.Context) (*hostDir, workdir.Env, error)
+		im       workdir.Imports
+		err      string // of the plan; "" for none
+		import_  string // the import step: "" none, "broken" or "pass"
+		files    bool
+	}{
+		{"no import step", planning, workdir.Imports{}, "", "", false},
+		{"discovery cannot run", planning, workdir.Imports{Run: true, Request: down, Env: "staging"}, "", "broken", false},
+		{"nothing to import", planning, workdir.Imports{Run: true, Request: discover, Env: "staging"}, "", "pass", true},
+		{"init fails", func(context.Context) (*hostDir, workdir.Env, error) {
+			return nil, workdir.Env{}, errors.New("terraform init (staging): no backend")
+		}, workdir.Imports{Run: true, Request: discover, Env: "staging"}, "no backend", "broken", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := pipeline.NewRecorder(f.env.Profile, time.Now())
+			p, files, err := workdir.PlanWithImports(ctx, rec, tt.planning, tt.im, false)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want %q", err, tt.err)
+				}
+			} else if err != nil || p.Report.Analysis.Counts.Create != 1 {
+				t.Fatalf("plan = %+v, %v; want the terraform_data created", p.Report, err)
+			}
+			got := ""
+			for _, s := range rec.Steps() {
+				switch {
+				case s.Step != pipeline.StepImport:
+					t.Errorf("recorded step %s", s.Step)
+				case s.CouldNotRun:
+					got = "broken"
+				default:
+					got = string(s.Verdict)
+				}
+			}
+			if got != tt.import_ || (len(files) > 0) != tt.files {
+				t.Errorf("import step %q with files %v, want %q with files %v", got, len(files) > 0, tt.import_, tt.files)
+			}
+		})
+	}
 }
