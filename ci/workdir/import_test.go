@@ -259,7 +259,9 @@ func TestPlanWithImportsRecordsTheImportStep(t *testing.T) {
 		return importer.Request{Discovery: discovery.Config{Project: "shop", Environment: "staging", Endpoint: f.moto.URL,
 			Credentials: discoverytest.Credentials, Timeout: time.Minute}}, nil
 	}
-	down := func(context.Context) (importer.Request, error) { return importer.Request{}, errors.New("the tagging API did not answer") }
+	down := func(context.Context) (importer.Request, error) {
+		return importer.Request{}, errors.New("the tagging API did not answer")
+	}
 	for _, tt := range []struct {
 		name     string
 		planning func(context.Context) (*hostDir, workdir.Env, error)
