@@ -267,7 +267,7 @@ func TestPlanWithImportsRecordsTheImportStep(t *testing.T) {
 		planning func(context.Context) (*hostDir, workdir.Env, error)
 		im       workdir.Imports
 		err      string // of the plan; "" for none
-		import_  string // the import step: "" none, "broken" or "pass"
+		importStep  string // the import step: "" none, "broken" or "pass"
 		files    bool
 	}{
 		{"no import step", planning, workdir.Imports{}, "", "", false},
@@ -298,8 +298,8 @@ func TestPlanWithImportsRecordsTheImportStep(t *testing.T) {
 					got = string(s.Verdict)
 				}
 			}
-			if got != tt.import_ || (len(files) > 0) != tt.files {
-				t.Errorf("import step %q with files %v, want %q with files %v", got, len(files) > 0, tt.import_, tt.files)
+			if got != tt.importStep || (len(files) > 0) != tt.files {
+				t.Errorf("import step %q with files %v, want %q with files %v", got, len(files) > 0, tt.importStep, tt.files)
 			}
 		})
 	}
