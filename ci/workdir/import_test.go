@@ -263,12 +263,12 @@ func TestPlanWithImportsRecordsTheImportStep(t *testing.T) {
 		return importer.Request{}, errors.New("the tagging API did not answer")
 	}
 	for _, tt := range []struct {
-		name     string
-		planning func(context.Context) (*hostDir, workdir.Env, error)
-		im       workdir.Imports
-		err      string // of the plan; "" for none
-		importStep  string // the import step: "" none, "broken" or "pass"
-		files    bool
+		name       string
+		planning   func(context.Context) (*hostDir, workdir.Env, error)
+		im         workdir.Imports
+		err        string // of the plan; "" for none
+		importStep string // the import step: "" none, "broken" or "pass"
+		files      bool
 	}{
 		{"no import step", planning, workdir.Imports{}, "", "", false},
 		{"discovery cannot run", planning, workdir.Imports{Run: true, Request: down, Env: "staging"}, "", "broken", false},
