@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	tfjson "github.com/hashicorp/terraform-json"
 
@@ -23,10 +24,12 @@ var Patterns = []string{"*.tftest.hcl", "tests/*.tftest.hcl", "*.tftest.json", "
 func Command() []string { return []string{"terraform", "test", "-json", "-no-color"} }
 
 // Run is one run block: its test file, its name, and how it ended (pass, fail, error or
-// skip), with the diagnostics Terraform gave it.
+// skip), with the diagnostics Terraform gave it and how long it ran, from Terraform's
+// timestamps of its start and its end (0 when it gave none).
 type Run struct {
 	File, Name, Status string
 	Diagnostics        []string
+	Elapsed            time.Duration
 }
 
 // Result is one `terraform test`: its run blocks by file name, each file's in the order they
@@ -58,7 +61,7 @@ func (r Result) FirstError() string {
 func (r Result) JUnit() report.Suite {
 	s := report.Suite{Name: "terraform test"}
 	for _, run := range r.Runs {
-		c := report.Case{Name: run.Name, Classname: run.File, Output: strings.Join(run.Diagnostics, "\n")}
+		c := report.Case{Name: run.Name, Classname: run.File, Time: run.Elapsed, Output: strings.Join(run.Diagnostics, "\n")}
 		switch run.Status { // "not run" for one Terraform never finished (Read)
 		case "pass":
 		case "skip":
@@ -92,8 +95,9 @@ const mockHint = "lint runs terraform test without cloud credentials: mock the p
 
 // message is one line of Terraform's machine-readable UI, the parts of it tests report.
 type message struct {
-	Type     string              `json:"type"`
-	TestFile string              `json:"@testfile"`
+	Type      string              `json:"type"`
+	Timestamp string              `json:"@timestamp"`
+	TestFile  string              `json:"@testfile"`
 	TestRun  string              `json:"@testrun"`
 	Abstract map[string][]string `json:"test_abstract"`
 	Run      *struct {
@@ -104,6 +108,12 @@ type message struct {
 		Passed, Failed, Errored, Skipped int
 	} `json:"test_summary"`
 	Diagnostic *tfjson.Diagnostic `json:"diagnostic"`
+}
+
+// time is when Terraform wrote the message; zero when its timestamp does not parse.
+func (m message) time() time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, m.Timestamp)
+	return t
 }
 
 // Read reads `terraform test -json`: its stdout (one JSON message a line), exit code and
@@ -123,6 +133,7 @@ func Read(code int, stdout, stderr string) (Result, error) {
 		r.Runs = append(r.Runs, Run{File: file, Name: name})
 		return &r.Runs[len(r.Runs)-1]
 	}
+	started := map[[2]string]time.Time{} // file and run → when Terraform said it started
 	summed := false
 	lines := bufio.NewScanner(strings.NewReader(stdout))
 	lines.Buffer(make([]byte, 0, 64*1024), 16*1024*1024)
@@ -142,8 +153,15 @@ func Read(code int, stdout, stderr string) (Result, error) {
 					run(file, name)
 				}
 			}
+		case m.Type == "test_run" && m.Run != nil && m.Run.Progress == "starting":
+			run(m.Run.Path, m.Run.Run)
+			started[[2]string{m.Run.Path, m.Run.Run}] = m.time()
 		case m.Type == "test_run" && m.Run != nil && m.Run.Progress == "complete":
-			run(m.Run.Path, m.Run.Run).Status = m.Run.Status
+			rb := run(m.Run.Path, m.Run.Run)
+			rb.Status = m.Run.Status
+			if start, end := started[[2]string{m.Run.Path, m.Run.Run}], m.time(); !start.IsZero() && end.After(start) {
+				rb.Elapsed = end.Sub(start)
+			}
 		case m.Type == "test_summary" && m.Summary != nil:
 			r.Passed, r.Failed, r.Errored, r.Skipped = m.Summary.Passed, m.Summary.Failed, m.Summary.Errored, m.Summary.Skipped
 			summed = true

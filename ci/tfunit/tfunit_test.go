@@ -136,6 +136,15 @@ run "short_name" {
 			if (failed == 0) != tt.ok || len(suite.Cases) < len(r.Runs) {
 				t.Errorf("JUnit() = %+v, for a result OK %v with %d runs", suite, tt.ok, len(r.Runs))
 			}
+			// Each run block that ran is timed from Terraform's own timestamps.
+			for i, run := range r.Runs {
+				if run.Status != "skip" && run.Elapsed <= 0 {
+					t.Errorf("run %s/%s (%s) has no time", run.File, run.Name, run.Status)
+				}
+				if suite.Cases[i].Time != run.Elapsed {
+					t.Errorf("case %s has time %v, run block %v", suite.Cases[i].Name, suite.Cases[i].Time, run.Elapsed)
+				}
+			}
 		})
 	}
 }
