@@ -98,9 +98,9 @@ type message struct {
 	Type      string              `json:"type"`
 	Timestamp string              `json:"@timestamp"`
 	TestFile  string              `json:"@testfile"`
-	TestRun  string              `json:"@testrun"`
-	Abstract map[string][]string `json:"test_abstract"`
-	Run      *struct {
+	TestRun   string              `json:"@testrun"`
+	Abstract  map[string][]string `json:"test_abstract"`
+	Run       *struct {
 		Path, Run, Progress, Status string
 	} `json:"test_run"`
 	Summary *struct {
