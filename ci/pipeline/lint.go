@@ -14,13 +14,15 @@ import (
 // ReadFmt reads what commands.FmtCheck left: the files terraform fmt would rewrite (its
 // stdout, one per line, made repository paths by joining dir, the Terraform directory) and
 // the diff that fixes them (its stderr). Exit code 0 is formatted code; a non-zero exit
-// that names no file is fmt itself failing (a syntax error), an error with its output.
+// that names no file is fmt failing on code it cannot parse: failed is the end of its output,
+// which names the file and line, and blocks the lint step as code that does not parse
+// would (Lint.FmtFailed), beside validate's and tflint's results.
 // fmt -recursive walks into the stacks nested below dir (stacks.Nested, repository paths):
 // their files are left out of both, for their own runs to report, and when only they are
 // unformatted this stack's code is formatted.
-func ReadFmt(dir string, nested []string, code int, stdout, stderr string) (unformatted []string, diff string, err error) {
+func ReadFmt(dir string, nested []string, code int, stdout, stderr string) (unformatted []string, diff, failed string) {
 	if code == 0 {
-		return nil, "", nil
+		return nil, "", ""
 	}
 	named := false
 	for _, l := range strings.Split(stdout, "\n") {
@@ -32,15 +34,15 @@ func ReadFmt(dir string, nested []string, code int, stdout, stderr string) (unfo
 		}
 	}
 	if !named {
-		return nil, "", fmt.Errorf("terraform fmt failed (exit code %d):\n%s", code, report.Tail(stderr, 30))
+		return nil, "", fmt.Sprintf("exit code %d:\n%s", code, report.Tail(stderr, 30))
 	}
 	if len(unformatted) == 0 {
-		return nil, "", nil
+		return nil, "", ""
 	}
 	if len(nested) == 0 {
-		return unformatted, stderr, nil
+		return unformatted, stderr, ""
 	}
-	return unformatted, fmtDiffWithout(stderr, func(name string) bool { return inNested(path.Join(dir, name), nested) }), nil
+	return unformatted, fmtDiffWithout(stderr, func(name string) bool { return inNested(path.Join(dir, name), nested) }), ""
 }
 
 // fmtDiffWithout is the output of terraform fmt -check -diff without the files drop names.
@@ -74,6 +76,26 @@ func fmtDiffStart(lines []string) (string, bool) {
 		strings.TrimSuffix(lines[2], "\n") == "+++ new/"+name
 }
 
+// firstDiagnostic is the first "Error: ..." line of Terraform's output and the file and
+// line it names, or the output's first line.
+func firstDiagnostic(output string) string {
+	lines := strings.Split(output, "\n")
+	for i, l := range lines {
+		l = strings.TrimSpace(strings.TrimLeft(l, "│╷╵ "))
+		if !strings.HasPrefix(l, "Error: ") {
+			continue
+		}
+		for _, next := range lines[i+1 : min(i+4, len(lines))] {
+			if on := strings.TrimSpace(strings.TrimLeft(next, "│╷╵ ")); strings.HasPrefix(on, "on ") {
+				return l + " (" + strings.TrimSuffix(on, ":") + ")"
+			}
+		}
+		return l
+	}
+	first, _, _ := strings.Cut(strings.TrimSpace(output), "\n")
+	return first
+}
+
 // ReadValidate is terraform validate's diagnostics (they name file and line), its output's
 // tail, or "" when the configuration is valid (exit code 0).
 func ReadValidate(code int, stdout, stderr string) string {
@@ -88,6 +110,9 @@ func ReadValidate(code int, stdout, stderr string) string {
 // failed, and what else went wrong (a test file that does not parse), each a reason.
 func (l Lint) Outcome(failAt findings.Severity) Outcome {
 	o := LintOutcome(l.Unformatted, l.Validate, l.Tflint, failAt)
+	if l.FmtFailed != "" {
+		o.Verdict, o.Reasons = gate.Block, append([]string{"terraform fmt failed: " + firstDiagnostic(l.FmtFailed)}, o.Reasons...)
+	}
 	if t := l.Tests; t != nil && !t.OK() {
 		if n := t.Failed + t.Errored; n > 0 {
 			o.Reasons = append(o.Reasons, fmt.Sprintf("terraform test: %d of %d run block(s) did not pass", n, t.Passed+n+t.Skipped))

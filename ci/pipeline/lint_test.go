@@ -120,13 +120,13 @@ func TestReadFmt(t *testing.T) {
 		{
 			name:    "fmt cannot parse the code",
 			files:   map[string]string{"main.tf": "resource \"terraform_data\" \"a\" {\n"},
-			wantErr: "terraform fmt failed (exit code ",
+			wantErr: "exit code ",
 		},
 		{
 			name:    "fmt cannot parse a nested stack's code",
 			files:   map[string]string{"main.tf": formatted, "stacks/network/main.tf": "resource \"terraform_data\" \"a\" {\n"},
 			nested:  []string{"terraform/stacks/network"},
-			wantErr: "terraform fmt failed (exit code ",
+			wantErr: "exit code ",
 		},
 	}
 	for _, tt := range tests {
@@ -138,15 +138,24 @@ func TestReadFmt(t *testing.T) {
 			work := t.TempDir()
 			tftest.WriteFiles(t, work, tt.files)
 			code, stdout, stderr := execIn(t, work, commands.FmtCheck()...)
-			got, diff, err := ReadFmt(dir, tt.nested, code, stdout, stderr)
+			got, diff, failed := ReadFmt(dir, tt.nested, code, stdout, stderr)
 			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "main.tf") {
-					t.Fatalf("error %v, want %q naming main.tf (exit %d, stdout %q)", err, tt.wantErr, code, stdout)
+				if !strings.Contains(failed, tt.wantErr) || !strings.Contains(failed, "main.tf") {
+					t.Fatalf("failed %q, want %q naming main.tf (exit %d, stdout %q)", failed, tt.wantErr, code, stdout)
+				}
+				// It blocks lint with the file and line, and validate's result stays.
+				l := Lint{FmtFailed: failed, Validate: "Error: x"}
+				o := l.Outcome(LintFailAt)
+				if o.Verdict != gate.Block || len(o.Reasons) != 2 || !strings.HasPrefix(o.Reasons[0], "terraform fmt failed: Error: ") || !strings.Contains(o.Reasons[0], "main.tf line 1") {
+					t.Errorf("outcome %+v, want a block naming fmt's error and where, and validate's", o)
+				}
+				if md := l.Markdown(LintFailAt); !strings.Contains(md, "terraform fmt: failed, the code does not parse") || !strings.Contains(md, "terraform validate: failed") {
+					t.Errorf("lint section:\n%s", md)
 				}
 				return
 			}
-			if err != nil {
-				t.Fatal(err)
+			if failed != "" {
+				t.Fatal(failed)
 			}
 			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
 				t.Errorf("unformatted %q, want %q", got, tt.want)

@@ -132,6 +132,7 @@ func Head(s string, n int) string {
 type Lint struct {
 	Unformatted []string // files terraform fmt would change
 	FmtDiff     string   // and how: terraform fmt -diff
+	FmtFailed   string   // fmt's output when it could not parse the code (ReadFmt)
 	Validate    string   // terraform validate's diagnostics; empty when valid
 	// Tests is terraform test on the stack's own .tftest.hcl files, nil when it has none.
 	Tests   *tfunit.Result
@@ -147,9 +148,12 @@ type Lint struct {
 func (l Lint) Markdown(failAt findings.Severity) string {
 	var b strings.Builder
 	b.WriteString("## Lint\n\n")
-	if len(l.Unformatted) == 0 {
+	switch {
+	case l.FmtFailed != "":
+		b.WriteString("- terraform fmt: failed, the code does not parse:\n\n" + CodeBlock("", l.FmtFailed))
+	case len(l.Unformatted) == 0:
 		b.WriteString("- terraform fmt: ok\n")
-	} else {
+	default:
 		fmt.Fprintf(&b, "- terraform fmt: %d file(s) not formatted; run `terraform fmt -recursive`:\n", len(l.Unformatted))
 		for _, f := range l.Unformatted {
 			fmt.Fprintf(&b, "  - %s\n", markdown.Text(f))
