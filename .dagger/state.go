@@ -82,14 +82,14 @@ func (m *Infra) RestoreState(
 	// +optional
 	confirm bool,
 ) (string, error) {
-	// The line reruns exactly this call; a show-only run names the --confirm line separately,
-	// with the backup it compared ("latest" resolved to its key).
+	// The line reruns the comparison, never the push: pasted later, a --confirm line would
+	// push the old backup over whatever the state became since. A show-only run names the
+	// --confirm line separately, with the backup it compared ("latest" resolved to its key).
 	call := m.envCall("restore-state", env)
 	reproduce := call.Flag("from", from)
 	if fromFile != nil {
 		reproduce = reproduce.Flag("from-file", "<backup file>")
 	}
-	reproduce = reproduce.Bool("confirm", confirm)
 	if err := state.CheckRestoreSource(from, fromFile != nil); err != nil {
 		return "", reproduce.Wrap(err)
 	}

@@ -452,6 +452,11 @@ func TestProdReplaceBackupAndRestore(t *testing.T) {
 	if replaced == nil || !strings.Contains(mustCall(t, nil, append(ctor(s), "backups", "--env=prod")...).Stdout, replaced[1]) {
 		t.Errorf("the confirmed restore did not keep the state it replaced as a listed backup:\n%s", restored.Stdout)
 	}
+	// Its reproduce line reruns the comparison: pasted later, a confirming one would push the
+	// old backup over the state as it is then.
+	if !strings.Contains(restored.Stdout, "restore-state --env=prod --from="+key) || strings.Contains(restored.Stdout, "--from="+key+" --confirm\n```") {
+		t.Errorf("the confirmed restore's reproduce line must rerun the comparison, not the push:\n%s", restored.Stdout)
+	}
 	v3 := moto.MustState(t, prodKey)
 	if v3.Lineage != v1.Lineage || v3.Serial <= v2.Serial {
 		t.Errorf("restored state: lineage %s serial %d; want lineage %s and a serial above %d", v3.Lineage, v3.Serial, v1.Lineage, v2.Serial)
