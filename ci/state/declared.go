@@ -116,6 +116,16 @@ func checkBackendFile(env environment.Name, b environment.Backend, name string, 
 	if len(differ) == 0 {
 		return nil
 	}
+	// A key of another environment's state is a mistake in the file, which pipeline.yaml
+	// must not copy: ValidateBackend would refuse it there.
+	if a, ok := attrs["key"]; ok {
+		if v, diags := a.Expr.Value(nil); !diags.HasErrors() && v.IsKnown() && !v.IsNull() && v.Type() == cty.String {
+			if err := keyNamesEnv(env, "key", v.AsString()); err != nil && strings.Contains(err.Error(), "names environment") {
+				return fmt.Errorf("%s sets key %s, which names another environment: terraform init with this file would run %s against that environment's state. Fix the file's key (the pipeline's: %s), or remove the file",
+					shown(name), untrusted.Quote(v.AsString()), env, untrusted.Quote(b.Key))
+			}
+		}
+	}
 	return fmt.Errorf("%s sets %s: the pipeline would keep %s's state elsewhere than terraform init by hand does, and plan it from another state (every resource created again). "+
 		"To keep the state the file names, give pipeline.yaml %s, or change the file to the pipeline's settings",
 		shown(name), strings.Join(differ, ", "), env, yamlFor(env, yaml))

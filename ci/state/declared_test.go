@@ -105,6 +105,10 @@ func TestCheckBackendFiles(t *testing.T) {
 		{name: "a lock table the pipeline does not know", b: b,
 			files: map[string]string{"infra/environments/test.s3.tfbackend": same + "dynamodb_table = \"terraform-locks\"\n"},
 			want:  []string{`dynamodb_table "terraform-locks" (the pipeline's: none yet)`}},
+		{name: "another environment's key", b: b,
+			files: map[string]string{"infra/environments/test.s3.tfbackend": "bucket = \"acme-state\"\nkey = \"infra/staging/terraform.tfstate\"\nregion = \"us-east-1\"\n"},
+			want: []string{`infra/environments/test.s3.tfbackend sets key "infra/staging/terraform.tfstate", which names another environment`,
+				`Fix the file's key (the pipeline's: "infra/test/terraform.tfstate"), or remove the file`}},
 		{name: "a file that does not parse", b: b, files: map[string]string{"infra/environments/test.s3.tfbackend": "bucket = \n"},
 			want: []string{"infra/environments/test.s3.tfbackend does not parse"}},
 	} {
