@@ -184,12 +184,18 @@ func New(
 	}); err != nil {
 		return nil, err
 	}
+	var ports []int
+	if source != nil { // nil: New called by the module's tests, with no engine (readSource)
+		if ports, err = servicePorts(ctx, awsEmulator); err != nil {
+			return nil, err
+		}
+	}
 	setup, err := pipeline.Configure(pipeline.Settings{
 		TerraformDir: terraformDir, TerraformVersion: terraformVersion, TerraformImage: terraformImage,
 		TflintImage: tflintImage, CheckovImage: checkovImage, TrivyImage: trivyImage, OpaImage: opaImage,
 		InfracostImage: infracostImage, ComplianceImage: terraformComplianceImage, MotoImage: motoImage,
 		Region: region, EmulateAWS: emulateAws, AWSEmulator: awsEmulator != nil, TfVarFile: tfVarFile != nil,
-		GitCredentials: gitCredentials != nil, AWSEmulatorPort: awsEmulatorPort, AWSAccessKeyID: awsAccessKeyID != nil, AWSSecretAccessKey: awsSecretAccessKey != nil,
+		GitCredentials: gitCredentials != nil, AWSEmulatorPort: awsEmulatorPort, AWSEmulatorPorts: ports, AWSAccessKeyID: awsAccessKeyID != nil, AWSSecretAccessKey: awsSecretAccessKey != nil,
 	}, pipeline.Defaults)
 	if err != nil {
 		return nil, err
@@ -228,6 +234,27 @@ func New(
 		m.Emulator = motoService(motoImage)
 	}
 	return m, nil
+}
+
+// servicePorts are the ports svc exposes (--aws-emulator's: the one its tcp://host:port
+// names), nil without a service.
+func servicePorts(ctx context.Context, svc *dagger.Service) ([]int, error) {
+	if svc == nil {
+		return nil, nil
+	}
+	ports, err := svc.Ports(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the ports of --aws-emulator: %w", err)
+	}
+	out := make([]int, 0, len(ports))
+	for _, p := range ports {
+		n, err := p.Port(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("read the ports of --aws-emulator: %w", err)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // readSource is what New reads of the source before any function runs: how a line pasted

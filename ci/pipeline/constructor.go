@@ -31,6 +31,9 @@ type Settings struct {
 	ComplianceImage, MotoImage, Region                              string
 	EmulateAWS, AWSEmulator, TfVarFile, GitCredentials              bool
 	AWSEmulatorPort                                                 int
+	// AWSEmulatorPorts are the ports --aws-emulator's service exposes (the one in its
+	// tcp://host:port address), nil when not known.
+	AWSEmulatorPorts []int
 	// AWSAccessKeyID and AWSSecretAccessKey say whether each was given (and not empty).
 	AWSAccessKeyID, AWSSecretAccessKey bool
 }
@@ -139,6 +142,14 @@ func Configure(s, defaults Settings) (Setup, error) {
 	if s.GitCredentials {
 		setup.Options = append(setup.Options, "--git-credentials=env:"+gitCredentialsEnv)
 	}
+	if s.AWSEmulator && len(s.AWSEmulatorPorts) > 0 && !slices.Contains(s.AWSEmulatorPorts, s.AWSEmulatorPort) {
+		// The port of --aws-emulator=tcp://localhost:4566 is the emulator's, unless
+		// --aws-emulator-port names another it exposes.
+		if s.AWSEmulatorPort != defaults.AWSEmulatorPort || len(s.AWSEmulatorPorts) != 1 {
+			return Setup{}, fmt.Errorf("--aws-emulator-port %d is not a port --aws-emulator exposes: give one of %s", s.AWSEmulatorPort, portList(s.AWSEmulatorPorts))
+		}
+		s.AWSEmulatorPort = s.AWSEmulatorPorts[0]
+	}
 	if s.AWSEmulator {
 		// A service cannot be named on a command line; the reader substitutes their own.
 		port := strconv.Itoa(s.AWSEmulatorPort)
@@ -221,4 +232,13 @@ func CheckTerraformDir(dir string, picked bool, tfFiles []string, elsewhere func
 		dirs, more = dirs[:5], fmt.Sprintf(" (and %d more)", len(dirs)-5)
 	}
 	return fmt.Errorf("%s; directories of --source that have them: %s%s: pass --terraform-dir=<one of them>", none, strings.Join(dirs, ", "), more)
+}
+
+// portList is ports as a reader writes them: 4566, 4571.
+func portList(ports []int) string {
+	out := make([]string, len(ports))
+	for i, p := range ports {
+		out[i] = strconv.Itoa(p)
+	}
+	return strings.Join(out, ", ")
 }
