@@ -218,7 +218,11 @@ func (m *Infra) Apply(
 // asks for one, and a stored plan deleted once applied. Apply and the pipeline's apply step
 // share this.
 func (r *run) apply(ctx context.Context, p judged) (workdir.Applied[tfDir], pipeline.Apply, error) {
-	applied, err := workdir.Apply(ctx, r.stateEnv(), p, now())
+	e, err := r.workEnv(ctx) // the refresh after the apply reads the variables files
+	if err != nil {
+		return workdir.Applied[tfDir]{}, pipeline.Apply{}, err
+	}
+	applied, err := workdir.Apply(ctx, e, p, now())
 	if err != nil {
 		return applied, pipeline.Apply{}, err
 	}

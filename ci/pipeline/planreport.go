@@ -6,6 +6,7 @@ import (
 
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/gate"
+	"github.com/infrapipe/infrapipe/ci/internal/markdown"
 	"github.com/infrapipe/infrapipe/ci/planstore"
 	"github.com/infrapipe/infrapipe/ci/report"
 )
@@ -77,6 +78,8 @@ type Apply struct {
 	StoredSHA256, StoredNote string
 	// Backup is the state backup's summary line (ci/state), "" when none was taken.
 	Backup string
+	// RefreshNote says why the state could not be refreshed after the apply, "" when it was.
+	RefreshNote string
 	// Record says why the run record was not written, "" when it was.
 	Record string
 }
@@ -87,7 +90,12 @@ func (a Apply) Section() string {
 	if a.Stored != nil {
 		stored = planstore.Applied(*a.Stored, a.StoredSHA256, a.StoredNote)
 	}
-	return ApplySection(a.Applied, stored, a.Backup)
+	section := ApplySection(a.Applied, stored, a.Backup)
+	if a.Applied && a.RefreshNote != "" {
+		section += fmt.Sprintf("- The state was not refreshed after the apply, so the next drift check may report what the applied resources did to each other (a bucket's versioning set by its own resource) as changed outside Terraform: %s\n",
+			markdown.Text(headline(a.RefreshNote, "the run's log")))
+	}
+	return section
 }
 
 // Step is the pipeline's apply step: it passed (an apply that failed is an error, not a

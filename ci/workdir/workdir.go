@@ -211,12 +211,15 @@ type Applied[D any] struct {
 	// StoredNote says why the applied stored plan could not be deleted; "" when it was, or
 	// when the plan was not a stored one.
 	StoredNote string
+	// RefreshNote says why the state could not be refreshed after the apply (Apply); ""
+	// when it was, or nothing was applied.
+	RefreshNote string
 }
 
 // Report is the apply as ci/pipeline reports it: the plan, whether it ran, the stored plan
 // it came from and the state backup. The caller adds what it alone knows: the run record.
 func (a Applied[D]) Report() pipeline.Apply {
-	rep := pipeline.Apply{Plan: a.Plan.Report, Applied: a.Changed, Backup: a.Backup.SummaryLine()}
+	rep := pipeline.Apply{Plan: a.Plan.Report, Applied: a.Changed, Backup: a.Backup.SummaryLine(), RefreshNote: a.RefreshNote}
 	if !a.BackupAsked {
 		rep.Backup = state.NotTakenLine
 	}
@@ -233,7 +236,10 @@ const ApplyLog = "apply.log"
 // the state bucket's versioning is checked and the state backed up first (nothing is
 // changed when either fails), then terraform apply runs exactly that saved plan. A stored
 // plan is marked as being applied just before (planstore.MarkApplying) and deleted once
-// applied, so that it cannot be applied twice.
+// applied, so that it cannot be applied twice. The state is then refreshed
+// (commands.Refresh, with e.PlanArgs), so that the next drift check compares the objects
+// with what they were right after this apply; a refresh that fails is a note, the apply
+// having succeeded.
 func Apply[D Dir[D]](ctx context.Context, e Env, p Judged[D], now time.Time) (Applied[D], error) {
 	res, err := apply(ctx, e, p, now)
 	if err == nil && p.Stored != nil {
@@ -275,6 +281,11 @@ func apply[D Dir[D]](ctx context.Context, e Env, p Judged[D], now time.Time) (Ap
 		return Applied[D]{}, err
 	}
 	res.Dir, res.Changed = applied, true
+	if refreshed, err := applied.Run(ctx, "terraform apply -refresh-only", commands.Refresh(e.PlanArgs...)); err != nil {
+		res.RefreshNote = err.Error()
+	} else {
+		res.Dir = refreshed
+	}
 	return res, nil
 }
 

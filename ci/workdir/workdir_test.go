@@ -3,6 +3,8 @@ package workdir_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/gate"
+	"github.com/infrapipe/infrapipe/ci/internal/tftest"
 	"github.com/infrapipe/infrapipe/ci/planstore"
 	"github.com/infrapipe/infrapipe/ci/state"
 	"github.com/infrapipe/infrapipe/ci/workdir"
@@ -582,5 +585,59 @@ func TestJudgeAsksWhetherNamesAreTaken(t *testing.T) {
 				t.Errorf("decision %s %q, want %s %q", r.Verdict, r.Reasons, tt.verdict, tt.reason)
 			}
 		})
+	}
+}
+
+// versionedTF is a bucket whose versioning its own resource sets: applied, the bucket's
+// refreshed attributes differ from what its create recorded, with nothing changed by hand.
+const versionedTF = `terraform {
+  backend "s3" {}
+}
+resource "aws_s3_bucket" "logs" {
+  bucket = "shop-test-logs"
+}
+resource "aws_s3_bucket_versioning" "logs" {
+  bucket = aws_s3_bucket.logs.id
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+`
+
+// An apply leaves a state that the next drift check finds matching: Apply refreshes it,
+// taking in what the applied resources did to each other. The same stack applied by a bare
+// terraform apply drifts, with the real hashicorp/aws provider on moto.
+func TestApplyLeavesNoDrift(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the real AWS provider on two cores")
+	}
+	f := newBackend(t, environment.Test)
+	w := tftest.New(t, nil)
+	w.UseRealAWSProviderOn(f.moto.URL, "s3", "sts")
+	provider, err := os.ReadFile(filepath.Join(w.Dir, "provider.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := func() map[string]string {
+		return map[string]string{"main.tf": versionedTF, "provider.tf": string(provider), f.env.Profile.VarFile: ""}
+	}
+	ctx := context.Background()
+
+	bare := f.workdir(t, "bare/test/terraform.tfstate", files(), w.Env...)
+	bare.terraform(t, "apply", "-auto-approve", "-input=false", "-no-color")
+	got, err := workdir.Drift(ctx, bare, f.env)
+	if err != nil || got.Status != state.DriftFound {
+		t.Fatalf("drift after a bare terraform apply: %+v, %v; want the bucket's versioning", got, err)
+	}
+	t.Logf("after a bare apply: %+v", got.Changes)
+	bare.terraform(t, "destroy", "-auto-approve", "-input=false", "-no-color")
+
+	d := f.workdir(t, "", files(), w.Env...)
+	a := f.apply(t, d)
+	if a.RefreshNote != "" {
+		t.Fatalf("the refresh after the apply failed: %s", a.RefreshNote)
+	}
+	if got, err := workdir.Drift(ctx, d, f.env); err != nil || got.Status != state.DriftNone {
+		t.Errorf("drift right after Apply: %+v, %v; want none", got, err)
 	}
 }
