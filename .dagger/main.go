@@ -185,8 +185,15 @@ func New(
 		return nil, err
 	}
 	var ports []int
+	var tfVarFileRef, gitCredentialsRef string
 	if source != nil { // nil: New called by the module's tests, with no engine (readSource)
 		if ports, err = servicePorts(ctx, awsEmulator); err != nil {
+			return nil, err
+		}
+		if tfVarFileRef, err = secretURI(ctx, tfVarFile); err != nil {
+			return nil, err
+		}
+		if gitCredentialsRef, err = secretURI(ctx, gitCredentials); err != nil {
 			return nil, err
 		}
 	}
@@ -195,7 +202,8 @@ func New(
 		TflintImage: tflintImage, CheckovImage: checkovImage, TrivyImage: trivyImage, OpaImage: opaImage,
 		InfracostImage: infracostImage, ComplianceImage: terraformComplianceImage, MotoImage: motoImage,
 		Region: region, EmulateAWS: emulateAws, AWSEmulator: awsEmulator != nil, TfVarFile: tfVarFile != nil,
-		GitCredentials: gitCredentials != nil, AWSEmulatorPort: awsEmulatorPort, AWSEmulatorPorts: ports, AWSAccessKeyID: awsAccessKeyID != nil, AWSSecretAccessKey: awsSecretAccessKey != nil,
+		GitCredentials: gitCredentials != nil, AWSEmulatorPort: awsEmulatorPort, AWSEmulatorPorts: ports,
+		TfVarFileRef: tfVarFileRef, GitCredentialsRef: gitCredentialsRef, AWSAccessKeyID: awsAccessKeyID != nil, AWSSecretAccessKey: awsSecretAccessKey != nil,
 	}, pipeline.Defaults)
 	if err != nil {
 		return nil, err
@@ -255,6 +263,19 @@ func servicePorts(ctx context.Context, svc *dagger.Service) ([]int, error) {
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+// secretURI is where the caller's secret comes from (env://NAME), for reproduce lines to
+// name it as the caller did; "" for none, or one made in code.
+func secretURI(ctx context.Context, s *dagger.Secret) (string, error) {
+	if s == nil {
+		return "", nil
+	}
+	uri, err := s.URI(ctx)
+	if err != nil {
+		return "", fmt.Errorf("read where a secret comes from: %w", err)
+	}
+	return uri, nil
 }
 
 // readSource is what New reads of the source before any function runs: how a line pasted

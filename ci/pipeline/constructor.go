@@ -13,7 +13,8 @@ import (
 )
 
 // secretVarsEnv and gitCredentialsEnv are the variables that reproduce lines read
-// --tf-var-file and --git-credentials from.
+// --tf-var-file and --git-credentials from when the call's own reference is not known (a
+// secret made in code rather than named on a command line).
 const (
 	secretVarsEnv     = "SECRET_TFVARS"
 	gitCredentialsEnv = "GIT_CREDENTIALS"
@@ -34,6 +35,9 @@ type Settings struct {
 	// AWSEmulatorPorts are the ports --aws-emulator's service exposes (the one in its
 	// tcp://host:port address), nil when not known.
 	AWSEmulatorPorts []int
+	// TfVarFileRef and GitCredentialsRef are the secrets' URIs as the engine has them
+	// (env://SECRET_TFVARS), "" when not known: reproduce lines name them as the caller did.
+	TfVarFileRef, GitCredentialsRef string
 	// AWSAccessKeyID and AWSSecretAccessKey say whether each was given (and not empty).
 	AWSAccessKeyID, AWSSecretAccessKey bool
 }
@@ -137,10 +141,10 @@ func Configure(s, defaults Settings) (Setup, error) {
 	}
 	if s.TfVarFile {
 		// A secret is named, never shown: the reader passes their own file the same way.
-		setup.Options = append(setup.Options, "--tf-var-file=env:"+secretVarsEnv)
+		setup.Options = append(setup.Options, "--tf-var-file="+SecretRef(s.TfVarFileRef, secretVarsEnv))
 	}
 	if s.GitCredentials {
-		setup.Options = append(setup.Options, "--git-credentials=env:"+gitCredentialsEnv)
+		setup.Options = append(setup.Options, "--git-credentials="+SecretRef(s.GitCredentialsRef, gitCredentialsEnv))
 	}
 	if s.AWSEmulator && len(s.AWSEmulatorPorts) > 0 && !slices.Contains(s.AWSEmulatorPorts, s.AWSEmulatorPort) {
 		// The port of --aws-emulator=tcp://localhost:4566 is the emulator's, unless
@@ -241,4 +245,23 @@ func portList(ports []int) string {
 		out[i] = strconv.Itoa(p)
 	}
 	return strings.Join(out, ", ")
+}
+
+// SecretRef is how a command line names a secret whose URI the engine gives (Secret.URI):
+// env://NAME as env:NAME, file://PATH as file:PATH, cmd://... as cmd:..., a provider's URI
+// (op://, vault://) as it is, and a secret of unknown origin (uri "") as env:fallbackEnv,
+// the variable the docs tell the reader to set. A value is never part of it.
+func SecretRef(uri, fallbackEnv string) string {
+	for _, scheme := range []string{"env", "file", "cmd"} {
+		if rest, ok := strings.CutPrefix(uri, scheme+"://"); ok {
+			if rest == "" {
+				break
+			}
+			return scheme + ":" + rest
+		}
+	}
+	if scheme, rest, ok := strings.Cut(uri, "://"); ok && scheme != "" && rest != "" && !slices.Contains([]string{"env", "file", "cmd"}, scheme) {
+		return uri
+	}
+	return "env:" + fallbackEnv
 }

@@ -84,6 +84,9 @@ func TestConfigure(t *testing.T) {
 			Setup{}, ""},
 		{"secret variables are named by their variable", func(s *Settings) { s.TfVarFile = true },
 			Setup{Options: []string{"--tf-var-file=env:SECRET_TFVARS"}}, ""},
+		{"secrets named as the call named them", func(s *Settings) {
+			s.TfVarFile, s.TfVarFileRef, s.GitCredentials, s.GitCredentialsRef = true, "env://S2", true, "file://./git-credentials"
+		}, Setup{Options: []string{"--tf-var-file=env:S2", "--git-credentials=file:./git-credentials"}}, ""},
 		{"git credentials too", func(s *Settings) { s.TfVarFile, s.GitCredentials = true, true },
 			Setup{Options: []string{"--tf-var-file=env:SECRET_TFVARS", "--git-credentials=env:GIT_CREDENTIALS"}}, ""},
 		{"both emulators", func(s *Settings) { s.EmulateAWS, s.AWSEmulator = true, true }, Setup{},
@@ -216,5 +219,22 @@ func TestPickTerraformDir(t *testing.T) {
 	broken := func(string) (bool, error) { return false, errors.New("engine gone") }
 	if _, err := PickTerraformDir(broken); err == nil || err.Error() != "look for Terraform files in terraform: engine gone" {
 		t.Errorf("PickTerraformDir with a failing look-up: %v", err)
+	}
+}
+
+func TestSecretRef(t *testing.T) {
+	for _, tt := range []struct{ uri, want string }{
+		{"env://SECRET_TFVARS", "env:SECRET_TFVARS"},
+		{"env://S2", "env:S2"},
+		{"file://./secret.tfvars", "file:./secret.tfvars"},
+		{"file:///home/me/secret.tfvars", "file:/home/me/secret.tfvars"},
+		{"cmd://pass show tfvars", "cmd:pass show tfvars"},
+		{"op://vault/item/field", "op://vault/item/field"},
+		{"", "env:SECRET_TFVARS"},
+		{"env://", "env:SECRET_TFVARS"},
+	} {
+		if got := SecretRef(tt.uri, "SECRET_TFVARS"); got != tt.want {
+			t.Errorf("SecretRef(%q) = %q, want %q", tt.uri, got, tt.want)
+		}
 	}
 }
