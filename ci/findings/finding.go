@@ -4,6 +4,7 @@ package findings
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -64,4 +65,43 @@ type Finding struct {
 	// Suppressed holds the reason when a suppression entry matched; such findings are
 	// reported but never fail a gate.
 	Suppressed string `json:"suppressed,omitempty"`
+}
+
+// Brief names the first n findings of fs, the most severe first (Sort), in one line, for a
+// reason that would otherwise only count them (a job log's error, a summary's header): rule,
+// resource and file:line where known, then how many more; "" for none. Fields are the tools'
+// own text, made one line.
+func Brief(fs []Finding, n int) string {
+	if len(fs) == 0 || n <= 0 {
+		return ""
+	}
+	fs = slices.Clone(fs)
+	Sort(fs)
+	oneLine := strings.NewReplacer("\r", " ", "\n", " ").Replace
+	var parts []string
+	for _, f := range fs[:min(n, len(fs))] {
+		s := oneLine(f.RuleID)
+		if s == "" {
+			s = f.Tool
+		}
+		var at []string
+		if f.Resource != "" {
+			at = append(at, oneLine(f.Resource))
+		}
+		switch {
+		case f.File != "" && f.Line > 0:
+			at = append(at, fmt.Sprintf("%s:%d", oneLine(f.File), f.Line))
+		case f.File != "":
+			at = append(at, oneLine(f.File))
+		}
+		if len(at) > 0 {
+			s += " (" + strings.Join(at, ", ") + ")"
+		}
+		parts = append(parts, s)
+	}
+	out := strings.Join(parts, ", ")
+	if more := len(fs) - n; more > 0 {
+		out += fmt.Sprintf(" and %d more", more)
+	}
+	return out
 }

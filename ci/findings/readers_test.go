@@ -247,3 +247,30 @@ func TestComplianceOneX(t *testing.T) {
 		}
 	}
 }
+
+// Brief names the most severe findings first, each by rule, resource and place, on one
+// line whatever the tools wrote, and counts the rest.
+func TestBrief(t *testing.T) {
+	fs := []Finding{
+		{Tool: "tflint", RuleID: "terraform_unused_declarations", Severity: Low, File: "main.tf", Line: 3},
+		{Tool: "checkov", RuleID: "CKV_AWS_18", Severity: High, Resource: "aws_s3_bucket.logs", File: "main.tf", Line: 12},
+		{Tool: "opa", Severity: Medium, Resource: "aws_sqs_queue.jobs\nforged"},
+		{Tool: "trivy", RuleID: "AWS-0086", Severity: Critical, File: "s3.tf"},
+	}
+	for _, tt := range []struct {
+		n    int
+		want string
+	}{
+		{0, ""},
+		{2, "AWS-0086 (s3.tf), CKV_AWS_18 (aws_s3_bucket.logs, main.tf:12) and 2 more"},
+		{4, "AWS-0086 (s3.tf), CKV_AWS_18 (aws_s3_bucket.logs, main.tf:12), opa (aws_sqs_queue.jobs forged), terraform_unused_declarations (main.tf:3)"},
+		{9, "AWS-0086 (s3.tf), CKV_AWS_18 (aws_s3_bucket.logs, main.tf:12), opa (aws_sqs_queue.jobs forged), terraform_unused_declarations (main.tf:3)"},
+	} {
+		if got := Brief(fs, tt.n); got != tt.want {
+			t.Errorf("Brief(%d) =\n%q\nwant\n%q", tt.n, got, tt.want)
+		}
+	}
+	if fs[0].Tool != "tflint" {
+		t.Error("Brief sorted the caller's findings")
+	}
+}

@@ -270,7 +270,7 @@ func TestVerdictNamesOnlyWhatBlocks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	blocking := "Security scan: security scan: 1 finding(s) at or above CRITICAL"
+	blocking := "Security scan: security scan: 1 finding(s) at or above CRITICAL: AWS-0086 (main.tf:1)"
 	if len(res.Reasons) != 2 || res.Reasons[0] != blocking || !strings.Contains(res.Reasons[1], "checkov could not run") {
 		t.Errorf("result.json reasons %q, want the block and the warning", res.Reasons)
 	}

@@ -16,9 +16,22 @@ func FindingsOutcome(s Step, fs []findings.Finding, threshold findings.Severity)
 	o := Outcome{Step: s, Verdict: gate.Pass}
 	if !res.Passed() {
 		o.Verdict = gate.Block
-		o.Reasons = []string{fmt.Sprintf("%s: %d finding(s) at or above %s", strings.ToLower(string(s)), len(res.Failing), res.Threshold)}
+		o.Reasons = []string{fmt.Sprintf("%s: %d finding(s) at or above %s: %s", strings.ToLower(string(s)), len(res.Failing), res.Threshold, findings.Brief(res.Failing, briefFindings))}
 	}
 	return o, res
+}
+
+// briefFindings is how many findings or files a reason names before "and N more": enough
+// to start on, short enough for a log line.
+const briefFindings = 3
+
+// firstOf is the first n of names, then how many more.
+func firstOf(names []string, n int) string {
+	out := strings.Join(names[:min(n, len(names))], ", ")
+	if more := len(names) - n; more > 0 {
+		out += fmt.Sprintf(" and %d more", more)
+	}
+	return out
 }
 
 // CostOutcome judges the cost step: blocking where ci/cost says the budget blocks (over
@@ -54,13 +67,13 @@ const LintFailAt = findings.Low
 func LintOutcome(unformatted []string, validate string, tflint []findings.Finding, failAt findings.Severity) Outcome {
 	o := Outcome{Step: StepLint, Verdict: gate.Pass}
 	if len(unformatted) > 0 {
-		o.Reasons = append(o.Reasons, fmt.Sprintf("%d file(s) not formatted: run terraform fmt -recursive", len(unformatted)))
+		o.Reasons = append(o.Reasons, fmt.Sprintf("%d file(s) not formatted (%s): run terraform fmt -recursive", len(unformatted), firstOf(unformatted, briefFindings)))
 	}
 	if strings.TrimSpace(validate) != "" {
 		o.Reasons = append(o.Reasons, "terraform validate failed")
 	}
 	if res := findings.Evaluate(tflint, failAt); !res.Passed() {
-		o.Reasons = append(o.Reasons, fmt.Sprintf("tflint: %d finding(s) at or above %s", len(res.Failing), failAt))
+		o.Reasons = append(o.Reasons, fmt.Sprintf("tflint: %d finding(s) at or above %s: %s", len(res.Failing), failAt, findings.Brief(res.Failing, briefFindings)))
 	}
 	if len(o.Reasons) > 0 {
 		o.Verdict = gate.Block

@@ -35,8 +35,8 @@ func TestFindingsOutcome(t *testing.T) {
 		reason    string
 	}{
 		{findings.Critical, gate.Pass, ""},
-		{findings.Low, gate.Block, "security scan: 2 finding(s) at or above LOW"},
-		{findings.Info, gate.Block, "security scan: 3 finding(s) at or above INFO"},
+		{findings.Low, gate.Block, "security scan: 2 finding(s) at or above LOW: terraform_required_version (main.tf:1), terraform_unused_declarations (main.tf:1)"},
+		{findings.Info, gate.Block, "security scan: 3 finding(s) at or above INFO: terraform_required_version (main.tf:1), terraform_unused_declarations (main.tf:1), terraform_documented_variables (main.tf:1)"},
 	}
 	for _, tt := range tests {
 		o, res := FindingsOutcome(StepSecurityScan, fs, tt.threshold)
@@ -111,7 +111,8 @@ func TestLintOutcome(t *testing.T) {
 		{"clean", nil, "", nil, LintFailAt, gate.Pass, nil},
 		{"tflint notices only", nil, "", notices, LintFailAt, gate.Pass, nil},
 		{"everything", []string{"terraform/main.tf"}, "Error: Unsupported argument\n  on main.tf line 3", warnings, LintFailAt, gate.Block,
-			[]string{"1 file(s) not formatted: run terraform fmt -recursive", "terraform validate failed", "tflint: 2 finding(s) at or above LOW"}},
+			[]string{"1 file(s) not formatted (terraform/main.tf): run terraform fmt -recursive", "terraform validate failed",
+				"tflint: 2 finding(s) at or above LOW: terraform_required_version (main.tf:1), terraform_unused_declarations (main.tf:1)"}},
 		{"validate only", nil, "Error: Missing required argument", nil, findings.Critical, gate.Block, []string{"terraform validate failed"}},
 		// In test (threshold CRITICAL), tflint's warnings (such as terraform_required_version)
 		// are reported and warn; they do not block the pipeline.
@@ -195,7 +196,7 @@ func TestLintStepTflintFailed(t *testing.T) {
 		{"clean code, test", Lint{TflintFailed: failed}, test, gate.Warn, nil},
 		{"clean code, prod", Lint{TflintFailed: failed}, prod, gate.Block, nil},
 		{"unformatted code, test", Lint{Unformatted: []string{"terraform/main.tf"}, TflintFailed: failed}, test, gate.Block,
-			[]string{"1 file(s) not formatted: run terraform fmt -recursive"}},
+			[]string{"1 file(s) not formatted (terraform/main.tf): run terraform fmt -recursive"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			st := tt.l.Step(tt.p, true)

@@ -269,7 +269,7 @@ func TestStacksHeaderReasons(t *testing.T) {
 			steps: map[string][]step{"stacks/net": {scan(critical)}},
 			rows:  []string{"| `stacks/net` | block | named |"},
 			lines: []string{
-				"- **block** `stacks/net`: Security scan: security scan: 1 finding(s) at or above CRITICAL",
+				"- **block** `stacks/net`: Security scan: security scan: 1 finding(s) at or above CRITICAL: AWS-0086 (stacks/net/main.tf:1)",
 				"- **warn** `stacks/net`: Security scan: checkov could not run: image bridgecrew/checkov:3.2.524 is not available (use --checkov-image to pick another); in test a check that could not run warns",
 			},
 		},
