@@ -11,7 +11,7 @@ import (
 
 // Test checks a deployed environment and returns junit.xml, summary.md and result.json: the
 // deployment converged (a fresh plan has nothing to do); asking the AWS APIs, every bucket,
-// table, topic, subscription, KMS key and alias, and alarm of the state exists, and
+// table, topic, subscription, queue, role, KMS key and alias, and alarm of the state exists, and
 // encryption and public access are as configured; its outputs are readable; every health
 // endpoint among the outputs (*_url, *_endpoint with an http(s) value) answers; and
 // monitoring works (every alarm exists, has actions and notifies a topic with a confirmed

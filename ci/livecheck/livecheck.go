@@ -184,6 +184,15 @@ var existence = map[string]exists{
 		_, err := c.KMS.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(r.str("name"))})
 		return gone(err)
 	},
+	// By name: the queue's URL in the state names the endpoint as Terraform reached it.
+	"aws_sqs_queue": func(ctx context.Context, c Clients, r Resource) (bool, error) {
+		_, err := c.SQS.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(r.str("name"))})
+		return gone(err)
+	},
+	"aws_iam_role": func(ctx context.Context, c Clients, r Resource) (bool, error) {
+		_, err := c.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(r.str("name"))})
+		return gone(err)
+	},
 	"aws_cloudwatch_metric_alarm": func(ctx context.Context, c Clients, r Resource) (bool, error) {
 		out, err := c.CloudWatch.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{r.str("alarm_name")}})
 		if err != nil {

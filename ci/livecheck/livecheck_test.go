@@ -9,10 +9,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/infrapipe/infrapipe/ci/internal/mototest"
 	"github.com/infrapipe/infrapipe/ci/internal/tftest"
@@ -20,7 +22,7 @@ import (
 
 // stack is deployed with the real hashicorp/aws provider on moto: a bucket encrypted with a
 // KMS key behind a public access block, a table with KMS encryption, an encrypted topic with
-// a subscription, and an alarm that notifies it.
+// a subscription, an alarm that notifies it, a queue and a role.
 const stack = `
 resource "aws_kms_key" "data" {}
 resource "aws_kms_alias" "data" {
@@ -79,6 +81,16 @@ resource "aws_cloudwatch_metric_alarm" "errors" {
   threshold           = 1
   alarm_actions       = [aws_sns_topic.alerts.arn]
 }
+resource "aws_sqs_queue" "jobs" {
+  name = "live-jobs"
+}
+resource "aws_iam_role" "app" {
+  name = "live-app"
+  assume_role_policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Action = "sts:AssumeRole", Principal = { Service = "lambda.amazonaws.com" } }]
+  })
+}
 `
 
 // deploy applies the stack on moto and returns its resources as `terraform show -json`
@@ -88,7 +100,7 @@ func deploy(t *testing.T) ([]Resource, Clients) {
 	moto := mototest.Start(t)
 	moto.Setenv(t)
 	w := tftest.New(t, map[string]string{"main.tf": stack})
-	w.UseRealAWSProviderOn(moto.URL, "cloudwatch", "dynamodb", "kms", "s3", "sns", "sts")
+	w.UseRealAWSProviderOn(moto.URL, "cloudwatch", "dynamodb", "iam", "kms", "s3", "sns", "sqs", "sts")
 	w.Init()
 	w.Apply()
 	rs, err := Resources([]byte(w.Run("show", "-json")))
@@ -121,7 +133,7 @@ func TestChecksOnMoto(t *testing.T) {
 			t.Errorf("%s on the untouched deployment: failure %q, skipped %q", r.Name, r.Failure, r.Skipped)
 		}
 	}
-	if dep, want := run(Deployment), "7 of 9 resources asked; no check for aws_s3_bucket_public_access_block, aws_s3_bucket_server_side_encryption_configuration"; dep.Note != want {
+	if dep, want := run(Deployment), "9 of 11 resources asked; no check for aws_s3_bucket_public_access_block, aws_s3_bucket_server_side_encryption_configuration"; dep.Note != want {
 		t.Errorf("deployment's note = %q, want %q", dep.Note, want)
 	}
 
@@ -186,8 +198,18 @@ func TestChecksOnMoto(t *testing.T) {
 	if _, err := c.KMS.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: aws.String(keyID), PendingWindowInDays: aws.Int32(7)}); err != nil {
 		t.Fatal(err)
 	}
+	queue, err := c.SQS.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String("live-jobs")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SQS.DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: queue.QueueUrl}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.IAM.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("live-app")}); err != nil {
+		t.Fatal(err)
+	}
 	dep := run(Deployment)
-	for _, want := range []string{"aws_s3_bucket.data", "aws_kms_key.data", "aws_sns_topic_subscription.oncall"} {
+	for _, want := range []string{"aws_s3_bucket.data", "aws_kms_key.data", "aws_sns_topic_subscription.oncall", "aws_sqs_queue.jobs", "aws_iam_role.app"} {
 		if !strings.Contains(dep.Failure, want+" is in the state but not in the account") {
 			t.Errorf("deployment after the hand deletions does not name %s:\n%s", want, dep.Failure)
 		}
