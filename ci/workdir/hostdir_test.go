@@ -223,6 +223,20 @@ func (f *backendFixture) workdir(t testing.TB, key string, files map[string]stri
 	return h
 }
 
+// realAWS is the provider block and the environment that install the real hashicorp/aws
+// provider from its filesystem mirror (the test skips when there is none), pointed at the
+// fixture's moto for S3 and STS: files for workdir, env for its Terraform.
+func (f *backendFixture) realAWS(t *testing.T) (provider string, env []string) {
+	t.Helper()
+	w := tftest.New(t, nil)
+	w.UseRealAWSProviderOn(f.moto.URL, "s3", "sts")
+	data, err := os.ReadFile(filepath.Join(w.Dir, "provider.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data), w.Env
+}
+
 // dataDir is a working directory of dataTF with v set.
 func (f *backendFixture) dataDir(t testing.TB, key, vars string) *hostDir {
 	t.Helper()

@@ -19,7 +19,6 @@ import (
 	"github.com/infrapipe/infrapipe/ci/gate"
 	"github.com/infrapipe/infrapipe/ci/importer"
 	"github.com/infrapipe/infrapipe/ci/internal/discoverytest"
-	"github.com/infrapipe/infrapipe/ci/internal/tftest"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
 	"github.com/infrapipe/infrapipe/ci/state"
 	"github.com/infrapipe/infrapipe/ci/workdir"
@@ -46,15 +45,8 @@ func TestImport(t *testing.T) {
 		t.Skip("several minutes of the real AWS provider on two cores")
 	}
 	f := newBackend(t, environment.Prod)
-	// The provider block and the CLI configuration that installs the real provider from
-	// its filesystem mirror (skips when there is none).
-	w := tftest.New(t, nil)
-	w.UseRealAWSProviderOn(f.moto.URL, "s3", "sts")
-	provider, err := os.ReadFile(filepath.Join(w.Dir, "provider.tf"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := f.workdir(t, "", map[string]string{"main.tf": bucketTF, "provider.tf": string(provider), f.env.Profile.VarFile: ""}, w.Env...)
+	provider, env := f.realAWS(t)
+	d := f.workdir(t, "", map[string]string{"main.tf": bucketTF, "provider.tf": provider, f.env.Profile.VarFile: ""}, env...)
 	ctx := context.Background()
 	seeder := discoverytest.New(f.moto.URL)
 	seed := func() {

@@ -3,8 +3,6 @@ package workdir_test
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -18,7 +16,6 @@ import (
 
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/gate"
-	"github.com/infrapipe/infrapipe/ci/internal/tftest"
 	"github.com/infrapipe/infrapipe/ci/planstore"
 	"github.com/infrapipe/infrapipe/ci/state"
 	"github.com/infrapipe/infrapipe/ci/workdir"
@@ -612,18 +609,13 @@ func TestApplyLeavesNoDrift(t *testing.T) {
 		t.Skip("the real AWS provider on two cores")
 	}
 	f := newBackend(t, environment.Test)
-	w := tftest.New(t, nil)
-	w.UseRealAWSProviderOn(f.moto.URL, "s3", "sts")
-	provider, err := os.ReadFile(filepath.Join(w.Dir, "provider.tf"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	provider, env := f.realAWS(t)
 	files := func() map[string]string {
-		return map[string]string{"main.tf": versionedTF, "provider.tf": string(provider), f.env.Profile.VarFile: ""}
+		return map[string]string{"main.tf": versionedTF, "provider.tf": provider, f.env.Profile.VarFile: ""}
 	}
 	ctx := context.Background()
 
-	bare := f.workdir(t, "bare/test/terraform.tfstate", files(), w.Env...)
+	bare := f.workdir(t, "bare/test/terraform.tfstate", files(), env...)
 	bare.terraform(t, "apply", "-auto-approve", "-input=false", "-no-color")
 	got, err := workdir.Drift(ctx, bare, f.env)
 	if err != nil || got.Status != state.DriftFound {
@@ -632,7 +624,7 @@ func TestApplyLeavesNoDrift(t *testing.T) {
 	t.Logf("after a bare apply: %+v", got.Changes)
 	bare.terraform(t, "destroy", "-auto-approve", "-input=false", "-no-color")
 
-	d := f.workdir(t, "", files(), w.Env...)
+	d := f.workdir(t, "", files(), env...)
 	a := f.apply(t, d)
 	if a.RefreshNote != "" {
 		t.Fatalf("the refresh after the apply failed: %s", a.RefreshNote)
