@@ -55,12 +55,25 @@ const (
 )
 
 // motoService is moto_server on port 5000. It holds state in memory, so one `dagger call`
-// sees one emulated account from start to end.
-func motoService(image string) *dagger.Service {
-	return dag.Container().
-		From(image).
+// sees one emulated account from start to end. Its request log shows request paths, which
+// hold what a stack names its resources with: masked (the secret values of the call,
+// pipeline.SecretValues) are given to it as secrets, which the engine scrubs from its output
+// as from every Terraform container's.
+func motoService(image string, masked []string) *dagger.Service {
+	return withMasked(dag.Container().From(image), masked).
 		WithExposedPort(pipeline.Defaults.AWSEmulatorPort).
 		AsService(dagger.ContainerAsServiceOpts{UseEntrypoint: true})
+}
+
+// withMasked gives ctr each of masked as a secret variable of its own, which the engine
+// scrubs from the output wherever the container prints it in clear (a mounted secret file
+// it scrubs only whole). Names are random: a hash of a value would be a clue to it.
+func withMasked(ctr *dagger.Container, masked []string) *dagger.Container {
+	nonce := cacheBuster()
+	for i, v := range masked {
+		ctr = ctr.WithSecretVariable(fmt.Sprintf("INFRAPIPE_MASKED_%d", i), dag.SetSecret(fmt.Sprintf("infrapipe-masked-%d-%s", i, nonce), v))
+	}
+	return ctr
 }
 
 // withAWS gives a container the run's AWS access: the emulator (bound as host "aws", with

@@ -239,7 +239,11 @@ func New(
 	case pipeline.GivenEmulator:
 		m.Emulator = awsEmulator
 	case pipeline.StartMoto:
-		m.Emulator = motoService(motoImage)
+		masked, err := secretValues(ctx, tfVarFile, gitCredentials)
+		if err != nil {
+			return nil, err
+		}
+		m.Emulator = motoService(motoImage, masked)
 	}
 	return m, nil
 }
@@ -263,6 +267,20 @@ func servicePorts(ctx context.Context, svc *dagger.Service) ([]int, error) {
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+// secretValues are the values of --tf-var-file and the tokens of --git-credentials, as a
+// run masks them (pipeline.SecretValues).
+func secretValues(ctx context.Context, tfVarFile, gitCredentials *dagger.Secret) ([]string, error) {
+	vars, err := plaintext(ctx, "tf-var-file", tfVarFile)
+	if err != nil {
+		return nil, err
+	}
+	git, err := readGitCredentials(ctx, gitCredentials)
+	if err != nil {
+		return nil, err
+	}
+	return pipeline.SecretValues([]byte(vars), git.Tokens...), nil
 }
 
 // secretURI is where the caller's secret comes from (env://NAME), for reproduce lines to

@@ -97,7 +97,7 @@ func (m *Infra) newRun(ctx context.Context, env string) (*run, error) {
 	if r.git, err = readGitCredentials(ctx, m.GitCredentials); err != nil {
 		return nil, err
 	}
-	r.masked = pipeline.SecretValues([]byte(r.secretSrc), r.git.Tokens...)
+	r.masked = pipeline.SecretValues([]byte(r.secretSrc), r.git.Tokens...) // as secretValues
 	if m.Emulator != nil {
 		if r.emulator, err = m.Emulator.Start(ctx); err != nil {
 			return nil, fmt.Errorf("start the AWS emulator: %w", err)
@@ -257,14 +257,8 @@ func (r *run) container(image string) *dagger.Container {
 	if r.m.TfVarFile != nil {
 		ctr = ctr.WithMountedSecret(secretVarFile, r.m.TfVarFile)
 	}
-	// Each value of the secret file as a secret of its own, which the engine scrubs from
-	// the output wherever Terraform shows it in clear (it scrubs the mounted file only
-	// whole). Names are random: a hash of a value would be a clue to it.
-	nonce := cacheBuster()
-	for i, v := range r.masked {
-		ctr = ctr.WithSecretVariable(fmt.Sprintf("INFRAPIPE_MASKED_%d", i), dag.SetSecret(fmt.Sprintf("infrapipe-masked-%d-%s", i, nonce), v))
-	}
-	return ctr.WithEnvVariable("CACHEBUSTER", nonce)
+	// Each value of the secret file, scrubbed wherever Terraform shows it in clear.
+	return withMasked(ctr, r.masked).WithEnvVariable("CACHEBUSTER", cacheBuster())
 }
 
 // cacheBuster differs on every call: set as an environment variable before an exec, it
