@@ -64,9 +64,14 @@ type Infra struct {
 	AwsSecretAccessKey *dagger.Secret
 	// +private
 	AwsSessionToken *dagger.Secret
-	// The AWS API emulator the providers, the backend and discovery use; nil for real AWS.
+	// The AWS API emulator the providers, the backend and discovery use (--aws-emulator);
+	// nil for real AWS, and for moto, which each run starts (MotoImage).
 	// +private
 	Emulator *dagger.Service
+	// The moto image --emulate-aws starts, "" without it: each run starts it with the run's
+	// secret values (motoService), never the constructor, whose result the engine caches.
+	// +private
+	MotoImage string
 	// +private
 	EmulatorPort int
 	// The words of reproduce lines before the function: how the module is reached from
@@ -239,14 +244,13 @@ func New(
 	case pipeline.GivenEmulator:
 		m.Emulator = awsEmulator
 	case pipeline.StartMoto:
-		masked, err := secretValues(ctx, tfVarFile, gitCredentials)
-		if err != nil {
-			return nil, err
-		}
-		m.Emulator = motoService(motoImage, masked)
+		m.MotoImage = motoImage
 	}
 	return m, nil
 }
+
+// emulated reports whether the calls reach an emulator rather than AWS.
+func (m *Infra) emulated() bool { return m.Emulator != nil || m.MotoImage != "" }
 
 // servicePorts are the ports svc exposes (--aws-emulator's: the one its tcp://host:port
 // names), nil without a service.
@@ -267,20 +271,6 @@ func servicePorts(ctx context.Context, svc *dagger.Service) ([]int, error) {
 		out = append(out, n)
 	}
 	return out, nil
-}
-
-// secretValues are the values of --tf-var-file and the tokens of --git-credentials, as a
-// run masks them (pipeline.SecretValues).
-func secretValues(ctx context.Context, tfVarFile, gitCredentials *dagger.Secret) ([]string, error) {
-	vars, err := plaintext(ctx, "tf-var-file", tfVarFile)
-	if err != nil {
-		return nil, err
-	}
-	git, err := readGitCredentials(ctx, gitCredentials)
-	if err != nil {
-		return nil, err
-	}
-	return pipeline.SecretValues([]byte(vars), git.Tokens...), nil
 }
 
 // secretURI is where the caller's secret comes from (env://NAME), for reproduce lines to

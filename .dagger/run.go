@@ -97,9 +97,13 @@ func (m *Infra) newRun(ctx context.Context, env string) (*run, error) {
 	if r.git, err = readGitCredentials(ctx, m.GitCredentials); err != nil {
 		return nil, err
 	}
-	r.masked = pipeline.SecretValues([]byte(r.secretSrc), r.git.Tokens...) // as secretValues
-	if m.Emulator != nil {
-		if r.emulator, err = m.Emulator.Start(ctx); err != nil {
+	r.masked = pipeline.SecretValues([]byte(r.secretSrc), r.git.Tokens...)
+	emulator := m.Emulator
+	if m.MotoImage != "" {
+		emulator = motoService(m.MotoImage, r.masked)
+	}
+	if emulator != nil {
+		if r.emulator, err = emulator.Start(ctx); err != nil {
 			return nil, fmt.Errorf("start the AWS emulator: %w", err)
 		}
 	}
@@ -406,5 +410,5 @@ func (m *Infra) envCall(fn, env string) pipeline.Command {
 // announce prints the line that replays this call to the call's log before anything runs
 // (pipeline.Command.Announcement).
 func (m *Infra) announce(c pipeline.Command) {
-	fmt.Fprint(os.Stderr, c.Announcement(m.Emulator != nil))
+	fmt.Fprint(os.Stderr, c.Announcement(m.emulated()))
 }
