@@ -218,9 +218,11 @@ func (m *Infra) Apply(
 // asks for one, and a stored plan deleted once applied. Apply and the pipeline's apply step
 // share this.
 func (r *run) apply(ctx context.Context, p judged) (workdir.Applied[tfDir], pipeline.Apply, error) {
-	e, err := r.workEnv(ctx) // the refresh after the apply reads the variables files
+	// The refresh after the apply reads the variables files; without them it cannot run,
+	// which its note says, and the apply goes on.
+	e, err := r.workEnv(ctx)
 	if err != nil {
-		return workdir.Applied[tfDir]{}, pipeline.Apply{}, err
+		e = r.stateEnv()
 	}
 	applied, err := workdir.Apply(ctx, e, p, now())
 	if err != nil {

@@ -124,13 +124,10 @@ func Apply(out, plan string, args ...string) []string {
 	return script(applyScript, "apply", append([]string{out, plan}, args...)...)
 }
 
-// Refresh records in the state what the real objects hold now (terraform apply
-// -refresh-only), with args (locking and the variables files, which the configuration
-// needs). Run after an apply, it takes in what the applied resources did to each other (a
-// bucket's versioning set by its own resource, tags read back as {}), which a later drift
-// check would otherwise report as changed outside Terraform.
-func Refresh(args ...string) []string {
-	return append([]string{"terraform", "apply", "-refresh-only", "-auto-approve", "-input=false", "-no-color"}, args...)
+// ApplyRefresh applies a saved refresh-only plan (state.DriftArgs'), with args (locking):
+// the state takes in what the objects hold now, and nothing else changes.
+func ApplyRefresh(plan string, args ...string) []string {
+	return append(append([]string{"terraform", "apply", "-input=false", "-no-color"}, args...), plan)
 }
 
 // Pull writes `terraform state pull` (the state exactly as the backend holds it, empty

@@ -6,7 +6,6 @@ import (
 
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/gate"
-	"github.com/infrapipe/infrapipe/ci/internal/markdown"
 	"github.com/infrapipe/infrapipe/ci/planstore"
 	"github.com/infrapipe/infrapipe/ci/report"
 )
@@ -78,8 +77,8 @@ type Apply struct {
 	StoredSHA256, StoredNote string
 	// Backup is the state backup's summary line (ci/state), "" when none was taken.
 	Backup string
-	// RefreshNote says why the state could not be refreshed after the apply, "" when it was.
-	RefreshNote string
+	// Refresh is the line of the refresh after the apply (state.RefreshLine), "" for none.
+	Refresh string
 	// Record says why the run record was not written, "" when it was.
 	Record string
 }
@@ -91,9 +90,8 @@ func (a Apply) Section() string {
 		stored = planstore.Applied(*a.Stored, a.StoredSHA256, a.StoredNote)
 	}
 	section := ApplySection(a.Applied, stored, a.Backup)
-	if a.Applied && a.RefreshNote != "" {
-		section += fmt.Sprintf("- The state was not refreshed after the apply, so the next drift check may report what the applied resources did to each other (a bucket's versioning set by its own resource) as changed outside Terraform: %s\n",
-			markdown.Text(headline(a.RefreshNote, "the run's log")))
+	if a.Applied {
+		section += a.Refresh
 	}
 	return section
 }

@@ -218,3 +218,24 @@ func firstError(output string) string {
 func NoStateReason(env environment.Name) string {
 	return fmt.Sprintf("nothing to compare: the state of %s holds no resources (never applied, or the backend key in pipeline.yaml is not where %s's state lives)", env, env)
 }
+
+// RefreshLine is the line of an apply's summary for the refresh after it: the objects it
+// took into the state and which attributes, or why it did not run or was not applied (note,
+// Terraform's output cut to its first line), or "" when nothing was to take in.
+func RefreshLine(took []DriftChange, note string) string {
+	if note != "" {
+		first, _, _ := strings.Cut(strings.TrimSpace(note), "\n")
+		return "- The state was not refreshed after the apply, so the next drift check may report what the applied resources did to each other as changed outside Terraform: " + markdown.Text(first) + "\n"
+	}
+	if len(took) == 0 {
+		return ""
+	}
+	names := make([]string, len(took))
+	for i, c := range took {
+		names[i] = markdown.CodeSpan(c.Address)
+		if len(c.Attributes) > 0 {
+			names[i] += " (" + markdown.Text(strings.Join(c.Attributes, ", ")) + ")"
+		}
+	}
+	return "- The state was refreshed after the apply, taking in what the objects hold now: " + strings.Join(names, ", ") + "\n"
+}

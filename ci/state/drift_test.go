@@ -191,3 +191,25 @@ func FuzzReadDrift(f *testing.F) {
 		}
 	})
 }
+
+// The refresh's line names what it took in, or why it did not, on one line whatever
+// Terraform printed; nothing to take in says nothing.
+func TestRefreshLine(t *testing.T) {
+	took := []DriftChange{{Change: plan.Change{Address: "aws_s3_bucket.logs"}, Attributes: []string{"tags", "versioning"}}}
+	for _, tt := range []struct {
+		name string
+		took []DriftChange
+		note string
+		want string
+	}{
+		{"nothing", nil, "", ""},
+		{"took in", took, "", "- The state was refreshed after the apply, taking in what the objects hold now: `aws_s3_bucket.logs` (tags, versioning)\n"},
+		{"not applied", took, "aws_iam_role.app reads as gone right after the apply, so the refresh that would remove it from the state was not applied",
+			"- The state was not refreshed after the apply, so the next drift check may report what the applied resources did to each other as changed outside Terraform: aws\\_iam\\_role.app reads as gone right after the apply, so the refresh that would remove it from the state was not applied\n"},
+		{"failed", nil, "drift check failed in prod (exit code 1):\nError: No value for required variable", "- The state was not refreshed after the apply, so the next drift check may report what the applied resources did to each other as changed outside Terraform: drift check failed in prod (exit code 1):\n"},
+	} {
+		if got := RefreshLine(tt.took, tt.note); got != tt.want {
+			t.Errorf("%s: RefreshLine =\n%q\nwant\n%q", tt.name, got, tt.want)
+		}
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/gate"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
+	"github.com/infrapipe/infrapipe/ci/plan"
 	"github.com/infrapipe/infrapipe/ci/planstore"
 	"github.com/infrapipe/infrapipe/ci/state"
 )
@@ -211,15 +212,24 @@ type Applied[D any] struct {
 	// StoredNote says why the applied stored plan could not be deleted; "" when it was, or
 	// when the plan was not a stored one.
 	StoredNote string
-	// RefreshNote says why the state could not be refreshed after the apply (Apply); ""
-	// when it was, or nothing was applied.
+	// Refreshed are the objects the refresh after the apply (refresh) took into the state;
+	// RefreshNote says why it did not run or was not applied, "" when it was.
+	Refreshed   []state.DriftChange
 	RefreshNote string
+}
+
+// RefreshLine is the refresh's line of an apply's summary (state.RefreshLine).
+func (a Applied[D]) RefreshLine() string {
+	if !a.Changed {
+		return ""
+	}
+	return state.RefreshLine(a.Refreshed, a.RefreshNote)
 }
 
 // Report is the apply as ci/pipeline reports it: the plan, whether it ran, the stored plan
 // it came from and the state backup. The caller adds what it alone knows: the run record.
 func (a Applied[D]) Report() pipeline.Apply {
-	rep := pipeline.Apply{Plan: a.Plan.Report, Applied: a.Changed, Backup: a.Backup.SummaryLine(), RefreshNote: a.RefreshNote}
+	rep := pipeline.Apply{Plan: a.Plan.Report, Applied: a.Changed, Backup: a.Backup.SummaryLine(), Refresh: a.RefreshLine()}
 	if !a.BackupAsked {
 		rep.Backup = state.NotTakenLine
 	}
@@ -236,10 +246,9 @@ const ApplyLog = "apply.log"
 // the state bucket's versioning is checked and the state backed up first (nothing is
 // changed when either fails), then terraform apply runs exactly that saved plan. A stored
 // plan is marked as being applied just before (planstore.MarkApplying) and deleted once
-// applied, so that it cannot be applied twice. The state is then refreshed
-// (commands.Refresh, with e.PlanArgs), so that the next drift check compares the objects
-// with what they were right after this apply; a refresh that fails is a note, the apply
-// having succeeded.
+// applied, so that it cannot be applied twice. The state is then refreshed (refresh), so
+// that the next drift check compares the objects with what they were right after this
+// apply.
 func Apply[D Dir[D]](ctx context.Context, e Env, p Judged[D], now time.Time) (Applied[D], error) {
 	res, err := apply(ctx, e, p, now)
 	if err == nil && p.Stored != nil {
@@ -281,12 +290,38 @@ func apply[D Dir[D]](ctx context.Context, e Env, p Judged[D], now time.Time) (Ap
 		return Applied[D]{}, err
 	}
 	res.Dir, res.Changed = applied, true
-	if refreshed, err := applied.Run(ctx, "terraform apply -refresh-only", commands.Refresh(e.PlanArgs...)); err != nil {
-		res.RefreshNote = err.Error()
-	} else {
-		res.Dir = refreshed
-	}
+	res.Dir, res.Refreshed, res.RefreshNote = refresh(ctx, applied, e)
 	return res, nil
+}
+
+// refresh records in the state what the objects hold right after an apply: what the
+// applied resources did to each other (a bucket's versioning set by its own resource, tags
+// read back as {}), which the next drift check would otherwise report as changed outside
+// Terraform. It makes the refresh-only plan of a drift check (e.PlanArgs: the variables
+// files) and applies it only when it removes nothing: an object that reads as gone right
+// after its apply (IAM's eventual consistency) must not leave the state. What it took in is
+// returned for the summary; a refresh that cannot run or is not applied is a note, the
+// apply having succeeded.
+func refresh[D Dir[D]](ctx context.Context, d D, e Env) (D, []state.DriftChange, string) {
+	ran, drift, err := driftIn(ctx, d, e)
+	switch {
+	case err != nil:
+		return d, nil, err.Error()
+	case drift.Status == state.DriftError:
+		return d, nil, drift.Error
+	case drift.Status != state.DriftFound:
+		return d, nil, ""
+	}
+	for _, c := range drift.Changes {
+		if c.Kind == plan.Delete {
+			return d, nil, c.Address + " reads as gone right after the apply, so the refresh that would remove it from the state was not applied"
+		}
+	}
+	refreshed, err := ran.Run(ctx, "terraform apply -refresh-only", commands.ApplyRefresh(ran.Out()+"/drift.tfplan", state.LockArgs(e.Profile)...))
+	if err != nil {
+		return d, nil, err.Error()
+	}
+	return refreshed, drift.Changes, ""
 }
 
 // Restore compares a backup with the state the backend holds now (ci/state) and, when
@@ -320,22 +355,29 @@ func Restore[D Dir[D]](ctx context.Context, d D, e Env, backup []byte, confirm b
 // Drift runs the refresh-only plan (it reads, changes nothing) with every plan's flags and
 // reads it with ci/state.
 func Drift[D Dir[D]](ctx context.Context, d D, e Env) (state.Drift, error) {
+	_, drift, err := driftIn(ctx, d, e)
+	return drift, err
+}
+
+// driftIn is Drift, with the directory that holds its saved plan (Out/drift.tfplan).
+func driftIn[D Dir[D]](ctx context.Context, d D, e Env) (D, state.Drift, error) {
 	const step = "drift check"
 	ran, err := d.Run(ctx, step, commands.Drift(d.Out(), state.DriftArgs(d.Out()+"/drift.tfplan", e.PlanArgs...)...))
 	if err != nil {
-		return state.Drift{}, err
+		return d, state.Drift{}, err
 	}
 	files := map[string]string{}
 	for _, name := range []string{"drift.log", "drift.exitcode", "drift.json"} {
 		if files[name], err = read(ctx, ran, step, name); err != nil {
-			return state.Drift{}, err
+			return d, state.Drift{}, err
 		}
 	}
 	code, err := strconv.Atoi(strings.TrimSpace(files["drift.exitcode"]))
 	if err != nil {
-		return state.Drift{}, fmt.Errorf("%s (%s): no exit code: %w", step, e.Name, err)
+		return d, state.Drift{}, fmt.Errorf("%s (%s): no exit code: %w", step, e.Name, err)
 	}
-	return state.ReadDrift(e.Name, code, files["drift.log"], []byte(files["drift.json"]))
+	drift, err := state.ReadDrift(e.Name, code, files["drift.log"], []byte(files["drift.json"]))
+	return ran, drift, err
 }
 
 // Store keeps a judged plan in the environment's state bucket for a later apply

@@ -629,6 +629,9 @@ func TestApplyLeavesNoDrift(t *testing.T) {
 	if a.RefreshNote != "" {
 		t.Fatalf("the refresh after the apply failed: %s", a.RefreshNote)
 	}
+	if line := a.Report().Section(); !strings.Contains(line, "The state was refreshed after the apply, taking in what the objects hold now: `aws_s3_bucket.logs` (") {
+		t.Errorf("the apply's section does not say what the refresh took in:\n%s", line)
+	}
 	if got, err := workdir.Drift(ctx, d, f.env); err != nil || got.Status != state.DriftNone {
 		t.Errorf("drift right after Apply: %+v, %v; want none", got, err)
 	}
