@@ -174,7 +174,7 @@ func Import[D Dir[D]](ctx context.Context, d D, e Env, m *Mapping, dryRun bool, 
 		return Imported[D]{}, err
 	}
 	m.Plan = m.Plan.Applied()
-	res.Backups += applied.Backup.SummaryLine()
+	res.Backups += applied.Backup.SummaryLine() + applied.RefreshLine()
 	return res, nil
 }
 
@@ -210,13 +210,17 @@ type Imports struct {
 // PlanWithImports is the pipeline's plan step with its import step: it initializes
 // (planning), maps the existing resources (Map) and makes one plan that imports them beside
 // the other changes (PlanImports), recording the import step in rec as it goes. An import
-// step that cannot run (planning or discovery failed) is recorded as broken and the plan
-// goes on without imports; one with nothing to import is recorded before the plan; else it
-// is recorded once the plan says what it imports, its time running on through that plan.
-// files are the import report's, for the run's report.
+// step whose discovery cannot run is recorded as broken and the plan goes on without
+// imports; when planning fails, the import step is recorded as broken and the error is the
+// plan's. One with nothing to import is recorded before the plan; else it is recorded once
+// the plan says what it imports, its time running on through that plan. Without an import
+// step, the plan's time starts before planning. files are the import report's, for the
+// run's report.
 func PlanWithImports[D Dir[D]](ctx context.Context, rec *pipeline.Recorder, planning func(context.Context) (D, Env, error), im Imports, forceRecreate bool) (_ Judged[D], files []string, _ error) {
 	if im.Run {
 		rec.Begin(pipeline.StepImport)
+	} else {
+		rec.Begin(pipeline.StepPlan)
 	}
 	d, e, err := planning(ctx)
 	if err != nil {
@@ -239,7 +243,9 @@ func PlanWithImports[D Dir[D]](ctx context.Context, rec *pipeline.Recorder, plan
 			mapped = m
 		}
 	}
-	rec.Begin(pipeline.StepPlan)
+	if im.Run {
+		rec.Begin(pipeline.StepPlan)
+	}
 	p, resolved, err := PlanImports(ctx, d, e, mapped, forceRecreate)
 	if resolved {
 		var s pipeline.StepReport
