@@ -60,8 +60,8 @@ func (m *Infra) lint(ctx context.Context, repo pipeline.Repo, image string, git 
 			// Not wrapped: the engine would print its own error instead, without the hint.
 			return errors.New("terraform fmt: " + pipeline.WithHint(err.Error()))
 		}
-		res.Unformatted, res.FmtDiff, res.FmtFailed = pipeline.ReadFmt(m.TerraformDir, repo.Nested, fmtRes.code, fmtRes.stdout, fmtRes.stderr)
-		return nil
+		res.Unformatted, res.FmtDiff, res.FmtFailed, err = pipeline.ReadFmt(m.TerraformDir, repo.Nested, fmtRes.code, fmtRes.stdout, fmtRes.stderr)
+		return err
 	})
 	g.Go(func() error {
 		validate, err := execAny(gctx, tf, []string{"terraform", "validate", "-no-color"})

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"fmt"
 	"path"
+	"regexp"
 	"strings"
 
 	"github.com/infrapipe/infrapipe/ci/environment"
@@ -13,16 +14,17 @@ import (
 
 // ReadFmt reads what commands.FmtCheck left: the files terraform fmt would rewrite (its
 // stdout, one per line, made repository paths by joining dir, the Terraform directory) and
-// the diff that fixes them (its stderr). Exit code 0 is formatted code; a non-zero exit
-// that names no file is fmt failing on code it cannot parse: failed is the end of its output,
-// which names the file and line, and blocks the lint step as code that does not parse
-// would (Lint.FmtFailed), beside validate's and tflint's results.
+// the diff that fixes them (its stderr). Exit code 0 is formatted code. A non-zero exit
+// that names no file is fmt failing: on code it cannot parse (its Error: diagnostics),
+// failed is the end of its output, which names the file and line, and blocks the lint step
+// as code that does not parse would (Lint.FmtFailed), beside validate's and tflint's
+// results; otherwise (no terraform, killed) fmt could not run, an error.
 // fmt -recursive walks into the stacks nested below dir (stacks.Nested, repository paths):
-// their files are left out of both, for their own runs to report, and when only they are
-// unformatted this stack's code is formatted.
-func ReadFmt(dir string, nested []string, code int, stdout, stderr string) (unformatted []string, diff, failed string) {
+// their files are left out of all three, for their own runs to report, and when only they
+// are unformatted or unparsable this stack's code is formatted.
+func ReadFmt(dir string, nested []string, code int, stdout, stderr string) (unformatted []string, diff, failed string, err error) {
 	if code == 0 {
-		return nil, "", ""
+		return nil, "", "", nil
 	}
 	named := false
 	for _, l := range strings.Split(stdout, "\n") {
@@ -34,15 +36,43 @@ func ReadFmt(dir string, nested []string, code int, stdout, stderr string) (unfo
 		}
 	}
 	if !named {
-		return nil, "", fmt.Sprintf("exit code %d:\n%s", code, report.Tail(stderr, 30))
+		files, ok := diagnosticFiles(stderr)
+		if !ok {
+			return nil, "", "", fmt.Errorf("terraform fmt failed (exit code %d):\n%s", code, report.Tail(stderr, 30))
+		}
+		for _, f := range files {
+			if !inNested(path.Join(dir, f), nested) {
+				return nil, "", fmt.Sprintf("exit code %d:\n%s", code, report.Tail(stderr, 30)), nil
+			}
+		}
+		return nil, "", "", nil // only nested stacks' files, theirs to report
 	}
 	if len(unformatted) == 0 {
-		return nil, "", ""
+		return nil, "", "", nil
 	}
 	if len(nested) == 0 {
-		return unformatted, stderr, ""
+		return unformatted, stderr, "", nil
 	}
-	return unformatted, fmtDiffWithout(stderr, func(name string) bool { return inNested(path.Join(dir, name), nested) }), ""
+	return unformatted, fmtDiffWithout(stderr, func(name string) bool { return inNested(path.Join(dir, name), nested) }), "", nil
+}
+
+// onFile matches the line of a Terraform diagnostic that names its file: "on main.tf line 1".
+var onFile = regexp.MustCompile(`(?m)^[│╷╵ ]*on (\S+) line \d+`)
+
+// diagnosticFiles are the files Terraform's Error: diagnostics in output name; ok is false
+// when output holds no Error: diagnostic. A diagnostic that names no file names "." (the
+// Terraform directory).
+func diagnosticFiles(output string) (files []string, ok bool) {
+	if !strings.Contains(output, "Error: ") {
+		return nil, false
+	}
+	for _, m := range onFile.FindAllStringSubmatch(output, -1) {
+		files = append(files, m[1])
+	}
+	if len(files) == 0 {
+		files = []string{"."}
+	}
+	return files, true
 }
 
 // fmtDiffWithout is the output of terraform fmt -check -diff without the files drop names.

@@ -41,6 +41,14 @@ func execIn(t testing.TB, dir string, args ...string) (int, string, string) {
 // TestReadFmt runs commands.FmtCheck with the real terraform and reads what it left as the
 // module does, from the Terraform directory "terraform" unless a case says otherwise. The
 // diff it keeps must be the one terraform itself writes for the files it keeps.
+// fmt that could not run at all (no terraform, killed) is the step's tool failing, not code
+// that does not parse.
+func TestReadFmtThatCouldNotRun(t *testing.T) {
+	if _, _, failed, err := ReadFmt("terraform", nil, 127, "", "sh: terraform: not found"); err == nil || failed != "" || !strings.Contains(err.Error(), "terraform fmt failed (exit code 127)") {
+		t.Errorf("ReadFmt of a missing terraform: failed %q, err %v", failed, err)
+	}
+}
+
 func TestReadFmt(t *testing.T) {
 	const (
 		formatted   = "resource \"terraform_data\" \"a\" {\n  input = \"x\"\n}\n"
@@ -123,8 +131,14 @@ func TestReadFmt(t *testing.T) {
 			wantErr: "exit code ",
 		},
 		{
-			name:    "fmt cannot parse a nested stack's code",
-			files:   map[string]string{"main.tf": formatted, "stacks/network/main.tf": "resource \"terraform_data\" \"a\" {\n"},
+			// The nested stack's own run reports it.
+			name:   "fmt cannot parse a nested stack's code",
+			files:  map[string]string{"main.tf": formatted, "stacks/network/main.tf": "resource \"terraform_data\" \"a\" {\n"},
+			nested: []string{"terraform/stacks/network"},
+		},
+		{
+			name:    "fmt cannot parse a module's code below a nested stack's sibling",
+			files:   map[string]string{"main.tf": formatted, "modules/m/main.tf": "resource \"terraform_data\" \"a\" {\n"},
 			nested:  []string{"terraform/stacks/network"},
 			wantErr: "exit code ",
 		},
@@ -138,7 +152,10 @@ func TestReadFmt(t *testing.T) {
 			work := t.TempDir()
 			tftest.WriteFiles(t, work, tt.files)
 			code, stdout, stderr := execIn(t, work, commands.FmtCheck()...)
-			got, diff, failed := ReadFmt(dir, tt.nested, code, stdout, stderr)
+			got, diff, failed, err := ReadFmt(dir, tt.nested, code, stdout, stderr)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if tt.wantErr != "" {
 				if !strings.Contains(failed, tt.wantErr) || !strings.Contains(failed, "main.tf") {
 					t.Fatalf("failed %q, want %q naming main.tf (exit %d, stdout %q)", failed, tt.wantErr, code, stdout)
@@ -146,7 +163,7 @@ func TestReadFmt(t *testing.T) {
 				// It blocks lint with the file and line, and validate's result stays.
 				l := Lint{FmtFailed: failed, Validate: "Error: x"}
 				o := l.Outcome(LintFailAt)
-				if o.Verdict != gate.Block || len(o.Reasons) != 2 || !strings.HasPrefix(o.Reasons[0], "terraform fmt failed: Error: ") || !strings.Contains(o.Reasons[0], "main.tf line 1") {
+				if o.Verdict != gate.Block || len(o.Reasons) != 2 || !strings.HasPrefix(o.Reasons[0], "terraform fmt failed: Error: ") || !strings.Contains(o.Reasons[0], "main.tf line ") {
 					t.Errorf("outcome %+v, want a block naming fmt's error and where, and validate's", o)
 				}
 				if md := l.Markdown(LintFailAt); !strings.Contains(md, "terraform fmt: failed, the code does not parse") || !strings.Contains(md, "terraform validate: failed") {
