@@ -11,7 +11,7 @@ import (
 
 // Command is the `dagger call` line that reruns one function with the same options. Every
 // summary ends with one, so a failure in CI can be replayed locally by pasting it. Secrets
-// appear as env:NAME references, never as values.
+// appear as env:NAME or file:PATH references (SecretRef), never as values.
 type Command struct {
 	options  []string // how the module is reached (Invocation), then the constructor's flags
 	function string

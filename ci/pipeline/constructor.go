@@ -248,20 +248,15 @@ func portList(ports []int) string {
 }
 
 // SecretRef is how a command line names a secret whose URI the engine gives (Secret.URI):
-// env://NAME as env:NAME, file://PATH as file:PATH, cmd://... as cmd:..., a provider's URI
-// (op://, vault://) as it is, and a secret of unknown origin (uri "") as env:fallbackEnv,
-// the variable the docs tell the reader to set. A value is never part of it.
+// env://NAME as env:NAME and file://PATH as file:PATH, as the caller wrote them. Any other
+// (cmd:, whose command line may hold a value; a provider's URI) and a secret of unknown
+// origin (uri "") are env:fallbackEnv, the variable the docs tell the reader to set. A
+// value is never part of it.
 func SecretRef(uri, fallbackEnv string) string {
-	for _, scheme := range []string{"env", "file", "cmd"} {
-		if rest, ok := strings.CutPrefix(uri, scheme+"://"); ok {
-			if rest == "" {
-				break
-			}
+	for _, scheme := range []string{"env", "file"} {
+		if rest, ok := strings.CutPrefix(uri, scheme+"://"); ok && rest != "" {
 			return scheme + ":" + rest
 		}
-	}
-	if scheme, rest, ok := strings.Cut(uri, "://"); ok && scheme != "" && rest != "" && !slices.Contains([]string{"env", "file", "cmd"}, scheme) {
-		return uri
 	}
 	return "env:" + fallbackEnv
 }

@@ -228,8 +228,8 @@ func TestSecretRef(t *testing.T) {
 		{"env://S2", "env:S2"},
 		{"file://./secret.tfvars", "file:./secret.tfvars"},
 		{"file:///home/me/secret.tfvars", "file:/home/me/secret.tfvars"},
-		{"cmd://pass show tfvars", "cmd:pass show tfvars"},
-		{"op://vault/item/field", "op://vault/item/field"},
+		{"cmd://pass show tfvars", "env:SECRET_TFVARS"},
+		{"op://vault/item/field", "env:SECRET_TFVARS"},
 		{"", "env:SECRET_TFVARS"},
 		{"env://", "env:SECRET_TFVARS"},
 	} {
