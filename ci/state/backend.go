@@ -118,20 +118,9 @@ func ValidateBackends(backends map[environment.Name]environment.Backend) error {
 // keyNamesEnv refuses a key that names another environment (prod pointed at ".../test/...")
 // and one that names none, since only a visible environment name makes a mix-up visible.
 func keyNamesEnv(env environment.Name, field, key string) error {
-	own := false
-	for _, word := range strings.FieldsFunc(key, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
-	}) {
-		word = strings.ToLower(word)
-		for _, other := range environment.Names {
-			if word != string(other) {
-				continue
-			}
-			if other != env {
-				return fmt.Errorf("backend of %s: %s %q names environment %q; refusing to run %s against another environment's state", env, field, key, other, env)
-			}
-			own = true
-		}
+	other, own := keyEnvironments(env, key)
+	if other != "" {
+		return fmt.Errorf("backend of %s: %s %q names environment %q; refusing to run %s against another environment's state", env, field, key, other, env)
 	}
 	if !own {
 		example := path.Join(path.Dir(key), string(env), path.Base(key))
@@ -141,6 +130,26 @@ func keyNamesEnv(env environment.Name, field, key string) error {
 		return fmt.Errorf("backend of %s: %s %q does not name the environment; use e.g. %q", env, field, key, example)
 	}
 	return nil
+}
+
+// keyEnvironments reads the environment names among key's words: the first that is not
+// env ("" when none), and whether env is among them.
+func keyEnvironments(env environment.Name, key string) (other environment.Name, own bool) {
+	for _, word := range strings.FieldsFunc(key, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+	}) {
+		word = strings.ToLower(word)
+		for _, n := range environment.Names {
+			switch {
+			case word != string(n):
+			case n != env:
+				return n, own
+			default:
+				own = true
+			}
+		}
+	}
+	return "", own
 }
 
 // Setting is one backend argument as terraform init takes it.

@@ -120,9 +120,9 @@ func checkBackendFile(env environment.Name, b environment.Backend, name string, 
 	// must not copy: ValidateBackend would refuse it there.
 	if a, ok := attrs["key"]; ok {
 		if v, diags := a.Expr.Value(nil); !diags.HasErrors() && v.IsKnown() && !v.IsNull() && v.Type() == cty.String {
-			if err := keyNamesEnv(env, "key", v.AsString()); err != nil && strings.Contains(err.Error(), "names environment") {
-				return fmt.Errorf("%s sets key %s, which names another environment: terraform init with this file would run %s against that environment's state. Fix the file's key (the pipeline's: %s), or remove the file",
-					shown(name), untrusted.Quote(v.AsString()), env, untrusted.Quote(b.Key))
+			if other, _ := keyEnvironments(env, v.AsString()); other != "" {
+				return fmt.Errorf("%s sets key %s, which names environment %s: terraform init with this file would run %s against that environment's state. Fix the file's key (the pipeline's: %s), or remove the file",
+					shown(name), untrusted.Quote(v.AsString()), other, env, untrusted.Quote(b.Key))
 			}
 		}
 	}

@@ -107,7 +107,7 @@ func TestCheckBackendFiles(t *testing.T) {
 			want:  []string{`dynamodb_table "terraform-locks" (the pipeline's: none yet)`}},
 		{name: "another environment's key", b: b,
 			files: map[string]string{"infra/environments/test.s3.tfbackend": "bucket = \"acme-state\"\nkey = \"infra/staging/terraform.tfstate\"\nregion = \"us-east-1\"\n"},
-			want: []string{`infra/environments/test.s3.tfbackend sets key "infra/staging/terraform.tfstate", which names another environment`,
+			want: []string{`infra/environments/test.s3.tfbackend sets key "infra/staging/terraform.tfstate", which names environment staging`,
 				`Fix the file's key (the pipeline's: "infra/test/terraform.tfstate"), or remove the file`}},
 		{name: "a file that does not parse", b: b, files: map[string]string{"infra/environments/test.s3.tfbackend": "bucket = \n"},
 			want: []string{"infra/environments/test.s3.tfbackend does not parse"}},
