@@ -22,7 +22,7 @@ import (
 
 // stack is deployed with the real hashicorp/aws provider on moto: a bucket encrypted with a
 // KMS key behind a public access block, a table with KMS encryption, an encrypted topic with
-// a subscription, an alarm that notifies it, a queue and a role.
+// a subscription, and an alarm that notifies it.
 const stack = `
 resource "aws_kms_key" "data" {}
 resource "aws_kms_alias" "data" {
@@ -81,11 +81,15 @@ resource "aws_cloudwatch_metric_alarm" "errors" {
   threshold           = 1
   alarm_actions       = [aws_sns_topic.alerts.arn]
 }
-resource "aws_sqs_queue" "jobs" {
-  name = "live-jobs"
+`
+
+// queueAndRole are deployed beside stack for the deployment check (TestTaken adds its own).
+const queueAndRole = `
+resource "aws_sqs_queue" "work" {
+  name = "live-work"
 }
-resource "aws_iam_role" "app" {
-  name = "live-app"
+resource "aws_iam_role" "runner" {
+  name = "live-runner"
   assume_role_policy = jsonencode({
     Version   = "2012-10-17"
     Statement = [{ Effect = "Allow", Action = "sts:AssumeRole", Principal = { Service = "lambda.amazonaws.com" } }]
@@ -93,13 +97,13 @@ resource "aws_iam_role" "app" {
 }
 `
 
-// deploy applies the stack on moto and returns its resources as `terraform show -json`
-// records them, and clients for the same emulator.
+// deploy applies the stack, with queueAndRole, on moto and returns its resources as
+// `terraform show -json` records them, and clients for the same emulator.
 func deploy(t *testing.T) ([]Resource, Clients) {
 	t.Helper()
 	moto := mototest.Start(t)
 	moto.Setenv(t)
-	w := tftest.New(t, map[string]string{"main.tf": stack})
+	w := tftest.New(t, map[string]string{"main.tf": stack + queueAndRole})
 	w.UseRealAWSProviderOn(moto.URL, "cloudwatch", "dynamodb", "iam", "kms", "s3", "sns", "sqs", "sts")
 	w.Init()
 	w.Apply()
@@ -198,18 +202,18 @@ func TestChecksOnMoto(t *testing.T) {
 	if _, err := c.KMS.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: aws.String(keyID), PendingWindowInDays: aws.Int32(7)}); err != nil {
 		t.Fatal(err)
 	}
-	queue, err := c.SQS.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String("live-jobs")})
+	queue, err := c.SQS.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String("live-work")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.SQS.DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: queue.QueueUrl}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.IAM.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("live-app")}); err != nil {
+	if _, err := c.IAM.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("live-runner")}); err != nil {
 		t.Fatal(err)
 	}
 	dep := run(Deployment)
-	for _, want := range []string{"aws_s3_bucket.data", "aws_kms_key.data", "aws_sns_topic_subscription.oncall", "aws_sqs_queue.jobs", "aws_iam_role.app"} {
+	for _, want := range []string{"aws_s3_bucket.data", "aws_kms_key.data", "aws_sns_topic_subscription.oncall", "aws_sqs_queue.work", "aws_iam_role.runner"} {
 		if !strings.Contains(dep.Failure, want+" is in the state but not in the account") {
 			t.Errorf("deployment after the hand deletions does not name %s:\n%s", want, dep.Failure)
 		}
