@@ -636,3 +636,49 @@ func TestApplyLeavesNoDrift(t *testing.T) {
 		t.Errorf("drift right after Apply: %+v, %v; want none", got, err)
 	}
 }
+
+// vanishingTF makes a bucket, then has Terraform delete it behind its own back (a
+// provisioner that runs after the bucket's create, calling moto): the refresh after the
+// apply reads the bucket as gone, as a fresh object can read on real AWS (IAM's eventual
+// consistency).
+func vanishingTF(motoURL string) string {
+	return `terraform {
+  backend "s3" {}
+}
+resource "aws_s3_bucket" "gone" {
+  bucket = "shop-test-gone"
+}
+resource "terraform_data" "vanish" {
+  triggers_replace = aws_s3_bucket.gone.id
+  provisioner "local-exec" {
+    command = <<-EOT
+      python3 -c "import urllib.request as r; r.urlopen(r.Request('` + motoURL + `/shop-test-gone', method='DELETE'))"
+    EOT
+  }
+}
+`
+}
+
+// The refresh after an apply is not applied when it would remove an object from the state:
+// the object stays managed, and the summary says the state was not refreshed and why.
+func TestApplyKeepsWhatReadsAsGone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the real AWS provider on two cores")
+	}
+	f := newBackend(t, environment.Test)
+	provider, env := f.realAWS(t)
+	d := f.workdir(t, "", map[string]string{"main.tf": vanishingTF(f.moto.URL), "provider.tf": provider, f.env.Profile.VarFile: ""}, env...)
+	a := f.apply(t, d)
+	if want := "aws_s3_bucket.gone reads as gone right after the apply"; !strings.Contains(a.RefreshNote, want) {
+		t.Fatalf("refresh note %q; want it to say %q", a.RefreshNote, want)
+	}
+	if len(a.Refreshed) != 0 {
+		t.Errorf("the refresh took in %+v; want nothing applied", a.Refreshed)
+	}
+	if got := d.stateList(t); !slices.Contains(got, "aws_s3_bucket.gone") {
+		t.Errorf("state after the apply: %v; want aws_s3_bucket.gone kept", got)
+	}
+	if line := a.Report().Section(); !strings.Contains(line, "The state was not refreshed after the apply") {
+		t.Errorf("the apply's section does not say the refresh was not applied:\n%s", line)
+	}
+}
