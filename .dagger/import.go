@@ -56,7 +56,7 @@ func (m *Infra) Import(
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
-	files, err := mapped.Report(string(r.env), dryRun).Files(imported.Text, imported.Backups, note, reproduce.Markdown())
+	files, err := mapped.Report(string(r.env), dryRun).Files(imported.Text, imported.StateLines(), note, reproduce.Markdown())
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}

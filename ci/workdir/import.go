@@ -110,13 +110,19 @@ func (m *Mapping) Step(env string, dryRun bool) (pipeline.StepReport, []string) 
 
 // Imported is what Import did: the directory after the plan with the import blocks (which
 // holds generated.tf in the Terraform directory when Plan.GenerateConfigOut), that plan's
-// text, and the summary lines of the state backups taken.
+// text, and the summary lines of the state backups taken and of the refresh after the
+// apply.
 type Imported[D any] struct {
 	Dir     D
 	Planned bool // false when there was nothing to import
 	Text    string
 	Backups string
+	Refresh string
 }
+
+// StateLines are the report's lines on what happened to the state: backups, then the
+// refresh.
+func (i Imported[D]) StateLines() string { return i.Backups + i.Refresh }
 
 // Import imports what m maps. With --force (Plan.StateRemovals) and not dryRun, the state is
 // backed up and those addresses removed from it first. The import blocks are then planned,
@@ -174,7 +180,8 @@ func Import[D Dir[D]](ctx context.Context, d D, e Env, m *Mapping, dryRun bool, 
 		return Imported[D]{}, err
 	}
 	m.Plan = m.Plan.Applied()
-	res.Backups += applied.Backup.SummaryLine() + applied.RefreshLine()
+	res.Backups += applied.Backup.SummaryLine()
+	res.Refresh = applied.RefreshLine()
 	return res, nil
 }
 
