@@ -18,12 +18,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwschemas "github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 	tfjson "github.com/hashicorp/terraform-json"
 
@@ -39,6 +41,8 @@ type Clients struct {
 	KMS        *kms.Client
 	IAM        *iam.Client
 	SQS        *sqs.Client
+	SSM        *ssm.Client
+	EC2        *ec2.Client
 
 	// cfg and endpoint make the clients of another region (In).
 	cfg      aws.Config
@@ -60,6 +64,8 @@ func NewClients(cfg aws.Config, endpoint string) Clients {
 		KMS:      kms.NewFromConfig(cfg, func(o *kms.Options) { o.BaseEndpoint = ep }),
 		IAM:      iam.NewFromConfig(cfg, func(o *iam.Options) { o.BaseEndpoint = ep }),
 		SQS:      sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = ep }),
+		SSM:      ssm.NewFromConfig(cfg, func(o *ssm.Options) { o.BaseEndpoint = ep }),
+		EC2:      ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.BaseEndpoint = ep }),
 		CloudWatch: cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) {
 			o.BaseEndpoint = ep
 			if ep != nil {
@@ -193,6 +199,27 @@ var existence = map[string]exists{
 		_, err := c.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(r.str("name"))})
 		return gone(err)
 	},
+	"aws_iam_policy": func(ctx context.Context, c Clients, r Resource) (bool, error) {
+		_, err := c.IAM.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: aws.String(r.str("arn"))})
+		return gone(err)
+	},
+	"aws_ssm_parameter": func(ctx context.Context, c Clients, r Resource) (bool, error) {
+		_, err := c.SSM.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(r.str("name"))})
+		return gone(err)
+	},
+	// EC2 answers an unknown ID with an error (InvalidVpcID.NotFound), not an empty list.
+	"aws_vpc": func(ctx context.Context, c Clients, r Resource) (bool, error) {
+		_, err := c.EC2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{VpcIds: []string{r.str("id")}})
+		return gone(err)
+	},
+	"aws_subnet": func(ctx context.Context, c Clients, r Resource) (bool, error) {
+		_, err := c.EC2.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{SubnetIds: []string{r.str("id")}})
+		return gone(err)
+	},
+	"aws_security_group": func(ctx context.Context, c Clients, r Resource) (bool, error) {
+		_, err := c.EC2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{r.str("id")}})
+		return gone(err)
+	},
 	"aws_cloudwatch_metric_alarm": func(ctx context.Context, c Clients, r Resource) (bool, error) {
 		out, err := c.CloudWatch.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{r.str("alarm_name")}})
 		if err != nil {
@@ -203,7 +230,7 @@ var existence = map[string]exists{
 }
 
 // notFound are the API error codes that mean "no such resource".
-var notFound = []string{"NotFound", "NoSuchBucket", "ResourceNotFoundException", "StatusCode: 404", "NoSuchEntity", "QueueDoesNotExist", "NonExistentQueue"}
+var notFound = []string{"NotFound", "NoSuchBucket", "ResourceNotFoundException", "StatusCode: 404", "NoSuchEntity", "QueueDoesNotExist", "NonExistentQueue", "ParameterNotFound"}
 
 // gone turns an API error into "does not exist" or a real error.
 func gone(err error) (bool, error) {

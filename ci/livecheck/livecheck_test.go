@@ -9,12 +9,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/infrapipe/infrapipe/ci/internal/mototest"
 	"github.com/infrapipe/infrapipe/ci/internal/tftest"
@@ -83,8 +85,32 @@ resource "aws_cloudwatch_metric_alarm" "errors" {
 }
 `
 
-// queueAndRole are deployed beside stack for the deployment check (TestTaken adds its own).
+// queueAndRole are deployed beside stack for the deployment check (TestTaken adds its own):
+// a queue, a role and a policy, a parameter, a network.
 const queueAndRole = `
+resource "aws_iam_policy" "read" {
+  name = "live-read"
+  policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Action = "s3:GetObject", Resource = "*" }]
+  })
+}
+resource "aws_ssm_parameter" "level" {
+  name  = "/live/log-level"
+  type  = "String"
+  value = "info"
+}
+resource "aws_vpc" "main" {
+  cidr_block = "10.20.0.0/16"
+}
+resource "aws_subnet" "a" {
+  vpc_id     = aws_vpc.main.id
+  cidr_block = "10.20.1.0/24"
+}
+resource "aws_security_group" "web" {
+  name   = "live-web"
+  vpc_id = aws_vpc.main.id
+}
 resource "aws_sqs_queue" "work" {
   name = "live-work"
 }
@@ -104,7 +130,7 @@ func deploy(t *testing.T) ([]Resource, Clients) {
 	moto := mototest.Start(t)
 	moto.Setenv(t)
 	w := tftest.New(t, map[string]string{"main.tf": stack + queueAndRole})
-	w.UseRealAWSProviderOn(moto.URL, "cloudwatch", "dynamodb", "iam", "kms", "s3", "sns", "sqs", "sts")
+	w.UseRealAWSProviderOn(moto.URL, "cloudwatch", "dynamodb", "ec2", "iam", "kms", "s3", "sns", "sqs", "ssm", "sts")
 	w.Init()
 	w.Apply()
 	rs, err := Resources([]byte(w.Run("show", "-json")))
@@ -137,7 +163,7 @@ func TestChecksOnMoto(t *testing.T) {
 			t.Errorf("%s on the untouched deployment: failure %q, skipped %q", r.Name, r.Failure, r.Skipped)
 		}
 	}
-	if dep, want := run(Deployment), "9 of 11 resources asked; no check for aws_s3_bucket_public_access_block, aws_s3_bucket_server_side_encryption_configuration"; dep.Note != want {
+	if dep, want := run(Deployment), "14 of 16 resources asked; no check for aws_s3_bucket_public_access_block, aws_s3_bucket_server_side_encryption_configuration"; dep.Note != want {
 		t.Errorf("deployment's note = %q, want %q", dep.Note, want)
 	}
 
@@ -212,14 +238,34 @@ func TestChecksOnMoto(t *testing.T) {
 	if _, err := c.IAM.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("live-runner")}); err != nil {
 		t.Fatal(err)
 	}
+	for _, r := range rs {
+		var err error
+		switch r.Address {
+		case "aws_iam_policy.read":
+			_, err = c.IAM.DeletePolicy(ctx, &iam.DeletePolicyInput{PolicyArn: aws.String(r.str("arn"))})
+		case "aws_security_group.web":
+			_, err = c.EC2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: aws.String(r.str("id"))})
+		case "aws_subnet.a":
+			_, err = c.EC2.DeleteSubnet(ctx, &ec2.DeleteSubnetInput{SubnetId: aws.String(r.str("id"))})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.SSM.DeleteParameter(ctx, &ssm.DeleteParameterInput{Name: aws.String("/live/log-level")}); err != nil {
+		t.Fatal(err)
+	}
 	dep := run(Deployment)
-	for _, want := range []string{"aws_s3_bucket.data", "aws_kms_key.data", "aws_sns_topic_subscription.oncall", "aws_sqs_queue.work", "aws_iam_role.runner"} {
+	for _, want := range []string{"aws_s3_bucket.data", "aws_kms_key.data", "aws_sns_topic_subscription.oncall", "aws_sqs_queue.work", "aws_iam_role.runner",
+		"aws_iam_policy.read", "aws_ssm_parameter.level", "aws_subnet.a", "aws_security_group.web"} {
 		if !strings.Contains(dep.Failure, want+" is in the state but not in the account") {
 			t.Errorf("deployment after the hand deletions does not name %s:\n%s", want, dep.Failure)
 		}
 	}
-	if strings.Contains(dep.Failure, "aws_kms_alias.data") {
-		t.Errorf("deployment names the alias, which still exists:\n%s", dep.Failure)
+	for _, kept := range []string{"aws_kms_alias.data", "aws_vpc.main"} {
+		if strings.Contains(dep.Failure, kept) {
+			t.Errorf("deployment names %s, which still exists:\n%s", kept, dep.Failure)
+		}
 	}
 }
 
