@@ -48,8 +48,8 @@ const secretVarFile = "/run/secrets/infrapipe/secret.tfvars"
 
 // Plan runs terraform plan for one environment (init with that environment's backend, its
 // variables file, the profile's lock timeout) and returns a directory with plan.txt,
-// summary.md and result.json: the plan analysed by ci/plan and the safety gate's verdict from
-// ci/gate. The saved plan (tfplan) and plan.json hold secrets in clear text and are added
+// summary.md, result.json and outputs.env: the plan analysed by ci/plan and the safety
+// gate's verdict from ci/gate. The saved plan (tfplan) and plan.json hold secrets in clear text and are added
 // only with --include-plan. It never reuses an earlier run. A plan the gate blocks still
 // succeeds (the summary says why; apply and pipeline refuse it) unless --fail-on-block.
 //
@@ -135,7 +135,7 @@ func planDir(ctx context.Context, p judged, reproduce pipeline.Command, includeP
 // Apply applies one environment: plan (or the saved plan given with --plan), the safety gate,
 // a state backup in environments whose profile asks for one (staging and prod), then
 // terraform apply of exactly that saved plan, never a fresh one. It returns summary.md,
-// result.json, plan.txt, apply.log when something changed and, where a backup was taken,
+// result.json, outputs.env, plan.txt, apply.log when something changed and, where a backup was taken,
 // backups/<state backup> (the state before the apply, also kept in the bucket; like any
 // state it holds secrets in clear text).
 //

@@ -2,10 +2,12 @@ package pipeline
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/gate"
+	"github.com/infrapipe/infrapipe/ci/ghactions"
 	"github.com/infrapipe/infrapipe/ci/planstore"
 	"github.com/infrapipe/infrapipe/ci/report"
 )
@@ -25,15 +27,27 @@ func (p *PlanReport) Summary(reproduce Command, more ...string) string {
 	return report.Summary(report.MaxMarkdown, sections...)
 }
 
-// Files is the report directory of plan, name then contents: plan.txt, summary.md and
-// result.json (the plan's analysis and verdict, ci/report). The saved plan and plan.json
-// are the module's to add: they hold secrets and are not text.
+// Files is the report directory of plan, name then contents: plan.txt, summary.md,
+// result.json (the plan's analysis and verdict, ci/report) and outputs.env (its outputs
+// and the reproduce line, as the pipeline's: a workflow's second phase reads plan_ref and
+// plan_sha256 there). The saved plan and plan.json are the module's to add: they hold
+// secrets and are not text.
 func (p *PlanReport) Files(reproduce Command, more ...string) ([]string, error) {
+	res := p.Result()
 	var js strings.Builder
-	if err := p.Result().WriteJSON(&js); err != nil {
+	if err := res.WriteJSON(&js); err != nil {
 		return nil, fmt.Errorf("write result.json: %w", err)
 	}
-	return []string{"plan.txt", p.Text, "summary.md", p.Summary(reproduce, more...), ResultFile, js.String()}, nil
+	outputs := maps.Clone(res.Outputs)
+	if outputs == nil {
+		outputs = map[string]string{}
+	}
+	outputs["reproduce"] = reproduce.String()
+	env, err := ghactions.RenderOutputs(ghactions.SortedOutputs(outputs))
+	if err != nil {
+		return nil, fmt.Errorf("render outputs.env: %w", err)
+	}
+	return []string{"plan.txt", p.Text, "summary.md", p.Summary(reproduce, more...), ResultFile, js.String(), "outputs.env", string(env)}, nil
 }
 
 // Stored records that the plan was stored as ref: its outputs gain plan_ref and

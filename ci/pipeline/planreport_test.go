@@ -24,6 +24,12 @@ func storedSection(t *testing.T) (planstore.Ref, string, string) {
 	return ref, sha, planstore.Section(ref, planstore.Meta{SHA256: sha, Created: storedAt}, apply.String())
 }
 
+// output is one output as go-githubactions writes it to outputs.env (a heredoc).
+func output(name, value string) string {
+	const delim = "_GitHubActionsFileCommandDelimeter_"
+	return name + "<<" + delim + "\n" + value + "\n" + delim + "\n"
+}
+
 // storedAt is when storedSection's plan was stored: a fixed time, as a second clock reading
 // could fall in the next minute.
 var storedAt = time.Date(2026, 12, 5, 5, 40, 12, 0, time.UTC)
@@ -62,8 +68,11 @@ func TestPlanFiles(t *testing.T) {
 			p := realPlan(t, tc.env)
 			p.Sections = tc.sections
 			got := files(t, mustFiles(t)(p.Files(reproduce)))
-			if len(got) != 3 || got["plan.txt"] != p.Text {
-				t.Errorf("files %v, plan.txt %q; want plan.txt, summary.md and result.json", keys(got), got["plan.txt"])
+			if len(got) != 4 || got["plan.txt"] != p.Text {
+				t.Errorf("files %v, plan.txt %q; want plan.txt, summary.md, result.json and outputs.env", keys(got), got["plan.txt"])
+			}
+			if env := got["outputs.env"]; !strings.Contains(env, output("verdict", string(tc.verdict))) || !strings.Contains(env, output("reproduce", reproduce.String())) {
+				t.Errorf("outputs.env lacks the verdict %s or the reproduce line:\n%s", tc.verdict, env)
 			}
 			summary := got["summary.md"]
 			at := 0
@@ -110,6 +119,11 @@ func TestPlanStored(t *testing.T) {
 	}
 	if res.Outputs["plan_ref"] != ref.Key() || res.Outputs["plan_sha256"] != sha || res.Outputs["verdict"] == "" {
 		t.Errorf("result.json outputs %v: want plan_ref, plan_sha256 beside the gate's", res.Outputs)
+	}
+	for _, want := range []string{output("plan_ref", ref.Key()), output("plan_sha256", sha)} {
+		if !strings.Contains(got["outputs.env"], want) {
+			t.Errorf("outputs.env lacks %q:\n%s", want, got["outputs.env"])
+		}
 	}
 }
 
