@@ -135,7 +135,8 @@ func TestTwoPhasePipeline(t *testing.T) {
 // stored is a plan kept by --store-plan, as its report gives it.
 type stored struct{ ref, sha, summary string }
 
-// storePlan runs plan --store-plan and reads the reference and hash from its result.json.
+// storePlan runs plan --store-plan and reads the reference and hash from its result.json,
+// which its outputs.env must repeat for a workflow.
 func storePlan(t *testing.T, args []string) stored {
 	t.Helper()
 	dir := export(t, nil, args...)
@@ -145,7 +146,11 @@ func storePlan(t *testing.T, args []string) stored {
 	if err := json.Unmarshal([]byte(readFile(t, dir, "result.json")), &res); err != nil {
 		t.Fatal(err)
 	}
-	return stored{ref: res.Outputs["plan_ref"], sha: res.Outputs["plan_sha256"], summary: readFile(t, dir, "summary.md")}
+	s := stored{ref: res.Outputs["plan_ref"], sha: res.Outputs["plan_sha256"], summary: readFile(t, dir, "summary.md")}
+	if env := readFile(t, dir, "outputs.env"); s.ref != "" && (outputValue(env, "plan_ref") != s.ref || outputValue(env, "plan_sha256") != s.sha) {
+		t.Errorf("outputs.env does not give result.json's plan_ref %s and plan_sha256 %s:\n%s", s.ref, s.sha, env)
+	}
+	return s
 }
 
 // outputValue reads one value of an outputs.env file (name<<DELIMITER, value, DELIMITER).
