@@ -9,24 +9,41 @@ import (
 
 	"github.com/infrapipe/infrapipe/ci/changes"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
+	"github.com/infrapipe/infrapipe/ci/stacks"
 )
 
 // unaffected is the report of a run whose change touches nothing this pipeline deploys
-// (ci/changes decides), or nil when the pipeline must run.
-func (m *Infra) unaffected(ctx context.Context, env string, changedFiles *dagger.File) (*dagger.Directory, error) {
+// (ci/changes decides), or nil when the pipeline must run. It names the stacks the change
+// does touch, which a run of this one leaves alone.
+func (m *Infra) unaffected(ctx context.Context, env string, changedFiles *dagger.File, reproduce pipeline.Command) (*dagger.Directory, error) {
 	changed, err := readChangedFiles(ctx, changedFiles)
 	if err != nil {
 		return nil, err
 	}
-	d, err := changes.Decide(sourceTree{ctx: ctx, src: m.Source}, m.TerraformDir, changed)
+	tree := sourceTree{ctx: ctx, src: m.Source}
+	d, err := changes.Decide(tree, m.TerraformDir, changed)
 	if err != nil || d.Affected {
 		return nil, err
 	}
-	files, err := pipeline.UnaffectedFiles(env, changed)
+	var others []string
+	if repo, err := stacks.Discover(stackTree{tree}); err == nil { // else none named
+		sel, _ := repo.Changed(stackTree{tree}, changed)
+		others = sel.Dirs()
+	}
+	files, err := pipeline.UnaffectedFiles(env, m.TerraformDir, changed, others, reproduce)
 	if err != nil {
 		return nil, err
 	}
 	return reportDir(ctx, files...)
+}
+
+// changedFilesArg is how a reproduce line names --changed-files: the file's name in the
+// current directory, where workflows write it (the engine keeps no path).
+func changedFilesArg(ctx context.Context, f *dagger.File) string {
+	if name, err := f.Name(ctx); err == nil && name != "" {
+		return "./" + name
+	}
+	return stacks.ChangedFilesFile
 }
 
 // readChangedFiles is --changed-files as ci/changes reads it: an empty list is nothing

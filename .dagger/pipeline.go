@@ -149,11 +149,6 @@ func (m *Infra) runPipeline(ctx context.Context, f pipelineFlags) (*dagger.Direc
 	if f.Stacks != "" {
 		return m.pipelineStacks(ctx, f)
 	}
-	if f.changedFiles != nil && !f.Always() {
-		if dir, err := m.unaffected(ctx, f.Env, f.changedFiles); dir != nil || err != nil {
-			return dir, err
-		}
-	}
 	if f.infracostAPIKey, err = given(ctx, "infracost-api-key", f.infracostAPIKey); err != nil {
 		return nil, err
 	}
@@ -161,6 +156,16 @@ func (m *Infra) runPipeline(ctx context.Context, f pipelineFlags) (*dagger.Direc
 		return nil, err
 	}
 	reproduce := f.Reproduce(m.envCall("pipeline", f.Env), f.infracostAPIKey != nil)
+	if f.changedFiles != nil && !f.Always() {
+		// A stack that is not there is an error, not a change that touches nothing.
+		if err := m.checkTerraformDir(ctx); err != nil {
+			return nil, err
+		}
+		line := reproduce.Flag("changed-files", changedFilesArg(ctx, f.changedFiles))
+		if dir, err := m.unaffected(ctx, f.Env, f.changedFiles, line); dir != nil || err != nil {
+			return dir, err
+		}
+	}
 	m.announce(reproduce)
 	stored, err := parseStoredRef(f.PlanRef, f.PlanSHA256, f.Commit)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/gitauth"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
+	"github.com/infrapipe/infrapipe/ci/stacks"
 	"github.com/infrapipe/infrapipe/ci/state"
 	"github.com/infrapipe/infrapipe/ci/tfversion"
 )
@@ -153,7 +154,10 @@ func (m *Infra) checkTerraformDir(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return pipeline.CheckTerraformDir(m.TerraformDir, m.TerraformDirPicked, here, func() ([]string, error) {
+	return pipeline.CheckTerraformDir(m.TerraformDir, m.TerraformDirPicked, here, func() []string {
+		repo, _ := stacks.Discover(stackTree{sourceTree{ctx: ctx, src: m.Source}}) // a broken one: the .tf directories
+		return repo.Dirs()
+	}, func() ([]string, error) {
 		return m.Source.Glob(ctx, "**/*.tf")
 	})
 }

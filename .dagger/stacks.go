@@ -94,8 +94,12 @@ func (m *Infra) pipelineStacks(ctx context.Context, f pipelineFlags) (*dagger.Di
 		return nil, fmt.Errorf("--env: %w", err)
 	}
 	// The line names the stacks taken, so it reruns them without the change's file list.
-	reproduce := m.envCall("pipeline", f.Env).Flag("stacks", sel.Rerun(f.Stacks)).
-		Flag("changed-files", sel.RerunChangedFiles(f.Stacks)).Bool("dry-run", f.DryRun)
+	list := ""
+	if f.changedFiles != nil {
+		list = changedFilesArg(ctx, f.changedFiles)
+	}
+	reproduce := f.Reproduce(m.envCall("pipeline", f.Env), f.infracostAPIKey != nil).Flag("stacks", sel.Rerun(f.Stacks)).
+		Flag("changed-files", sel.RerunChangedFiles(f.Stacks, list))
 	m.announce(reproduce)
 
 	var mu sync.Mutex

@@ -413,10 +413,20 @@ func moduleSources(t Tree, file string) ([]string, error) {
 }
 
 // Unaffected is the summary of a run that had nothing to do: the change touches neither the
-// stack nor the pipeline. It lists (some of) what did change.
-func Unaffected(env string, changed []string) string {
+// stack in dir nor the pipeline. It names the other stacks the change touches (others),
+// which a one-stack run leaves alone, and lists (some of) what did change.
+func Unaffected(env, dir string, changed, others []string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# %s pipeline: pass\n\nNo change touches this stack, the local modules it uses or the pipeline: nothing was planned, applied or tested.\n\n", env)
+	fmt.Fprintf(&b, "# %s pipeline: pass\n\nNo change touches the stack %s, the local modules it uses or the pipeline: nothing was planned, applied or tested.\n\n",
+		env, markdown.CodeSpan(dir))
+	if len(others) > 0 {
+		names := make([]string, len(others))
+		for i, o := range others {
+			names[i] = markdown.CodeSpan(o)
+		}
+		fmt.Fprintf(&b, "The change touches other stacks, which this run does not run: %s. `pipeline --stacks=changed --changed-files=<file>` runs every stack a change touches.\n\n",
+			strings.Join(names, ", "))
+	}
 	if len(changed) == 0 {
 		b.WriteString("The change holds no files.\n")
 		return b.String()

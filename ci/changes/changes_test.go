@@ -202,11 +202,16 @@ func TestUnaffected(t *testing.T) {
 	for i := range many {
 		many[i] = "docs/page" + strings.Repeat("x", i) + ".md"
 	}
-	md := Unaffected("test", many)
-	if !strings.HasPrefix(md, "# test pipeline: pass\n") || !strings.Contains(md, "- `docs/page.md`") || !strings.Contains(md, "… and 5 more") {
+	md := Unaffected("test", "terraform", many, nil)
+	if !strings.HasPrefix(md, "# test pipeline: pass\n") || !strings.Contains(md, "No change touches the stack `terraform`") ||
+		!strings.Contains(md, "- `docs/page.md`") || !strings.Contains(md, "… and 5 more") || strings.Contains(md, "other stacks") {
 		t.Errorf("Unaffected:\n%s", md)
 	}
-	if md := Unaffected("test", []string{"a`|b"}); strings.Contains(md, "- a`|b") {
+	md = Unaffected("test", "terraform", []string{"stacks/network/main.tf"}, []string{"stacks/network"})
+	if !strings.Contains(md, "The change touches other stacks, which this run does not run: `stacks/network`.") {
+		t.Errorf("Unaffected does not name the other stack the change touches:\n%s", md)
+	}
+	if md := Unaffected("test", "terraform", []string{"a`|b"}, nil); strings.Contains(md, "- a`|b") {
 		t.Errorf("a path was not quoted as code:\n%s", md)
 	}
 }

@@ -207,15 +207,21 @@ func PickTerraformDir(has func(dir string) (bool, error)) (string, error) {
 // CheckTerraformDir refuses a Terraform directory that holds no Terraform files (tfFiles:
 // the *.tf and *.tf.json directly in it), before any tool runs there: fmt, validate and the
 // scanners pass an empty directory, so a typo would read as a clean stack. The error then
-// offers the directories that have .tf files (elsewhere lists the repository's). picked
-// says the directory is PickTerraformDir's, no --terraform-dir having been given.
-func CheckTerraformDir(dir string, picked bool, tfFiles []string, elsewhere func() ([]string, error)) error {
+// offers the repository's stacks (stackDirs, ci/stacks.Discover's; a local module is no
+// candidate) and how to run them, or, when it has none, the directories that have .tf files
+// (elsewhere lists the repository's). picked says the directory is PickTerraformDir's, no
+// --terraform-dir having been given.
+func CheckTerraformDir(dir string, picked bool, tfFiles []string, stackDirs func() []string, elsewhere func() ([]string, error)) error {
 	if len(tfFiles) > 0 {
 		return nil
 	}
 	none := fmt.Sprintf("--terraform-dir %s: no Terraform files (*.tf) there", untrusted.Quote(dir))
 	if picked {
 		none = "no --terraform-dir given, and neither terraform/ nor the root of --source has Terraform files (*.tf)"
+	}
+	if dirs := stackDirs(); len(dirs) > 0 {
+		return fmt.Errorf("%s; the repository's stacks are %s: pass --terraform-dir=<one of them>, or run them with pipeline --stacks=all (or --stacks=changed --changed-files=<file>, those a change touches)",
+			none, list(dirs))
 	}
 	files, err := elsewhere()
 	if err != nil {
@@ -231,11 +237,15 @@ func CheckTerraformDir(dir string, picked bool, tfFiles []string, elsewhere func
 		return fmt.Errorf("%s, nor anywhere in --source", none)
 	}
 	slices.Sort(dirs)
-	more := ""
+	return fmt.Errorf("%s; directories of --source that have them: %s: pass --terraform-dir=<one of them>", none, list(dirs))
+}
+
+// list is dirs as an error names them: the first five, and how many more.
+func list(dirs []string) string {
 	if len(dirs) > 5 {
-		dirs, more = dirs[:5], fmt.Sprintf(" (and %d more)", len(dirs)-5)
+		return strings.Join(dirs[:5], ", ") + fmt.Sprintf(" (and %d more)", len(dirs)-5)
 	}
-	return fmt.Errorf("%s; directories of --source that have them: %s%s: pass --terraform-dir=<one of them>", none, strings.Join(dirs, ", "), more)
+	return strings.Join(dirs, ", ")
 }
 
 // portList is ports as a reader writes them: 4566, 4571.

@@ -157,23 +157,29 @@ func TestCheckTerraformDir(t *testing.T) {
 		elsewhere func() ([]string, error)
 		wantErr   string
 		picked    bool
+		stacks    []string
 	}{
-		{"files there", "terraform", []string{"terraform/main.tf"}, nil, "", false},
+		{"files there", "terraform", []string{"terraform/main.tf"}, nil, "", false, nil},
 		{"a typo", "infra", nil, repo("terraform/main.tf", "terraform/vars.tf", "stacks/network/main.tf"),
-			`--terraform-dir "infra": no Terraform files (*.tf) there; directories of --source that have them: stacks/network, terraform: pass --terraform-dir=<one of them>`, false},
+			`--terraform-dir "infra": no Terraform files (*.tf) there; directories of --source that have them: stacks/network, terraform: pass --terraform-dir=<one of them>`, false, nil},
 		{"many candidates", "x", nil, repo("a/1.tf", "b/1.tf", "c/1.tf", "d/1.tf", "e/1.tf", "f/1.tf", "g/1.tf"),
-			`--terraform-dir "x": no Terraform files (*.tf) there; directories of --source that have them: a, b, c, d, e (and 2 more)`, false},
-		{"no Terraform at all", "terraform", nil, repo(), `--terraform-dir "terraform": no Terraform files (*.tf) there, nor anywhere in --source`, false},
-		{"a hostile name", "infra\n::error::x", nil, repo(), `--terraform-dir "infra\n::error::x": no Terraform files`, false},
+			`--terraform-dir "x": no Terraform files (*.tf) there; directories of --source that have them: a, b, c, d, e (and 2 more)`, false, nil},
+		{"no Terraform at all", "terraform", nil, repo(), `--terraform-dir "terraform": no Terraform files (*.tf) there, nor anywhere in --source`, false, nil},
+		{"a hostile name", "infra\n::error::x", nil, repo(), `--terraform-dir "infra\n::error::x": no Terraform files`, false, nil},
 		{"the search fails", "infra", nil, func() ([]string, error) { return nil, errors.New("engine gone") },
-			`--terraform-dir "infra": no Terraform files (*.tf) there; looking for them elsewhere: engine gone`, false},
+			`--terraform-dir "infra": no Terraform files (*.tf) there; looking for them elsewhere: engine gone`, false, nil},
 		{"none given, none picked", "terraform", nil, repo("infra/main.tf"),
-			"no --terraform-dir given, and neither terraform/ nor the root of --source has Terraform files (*.tf); directories of --source that have them: infra: pass --terraform-dir=<one of them>", true},
+			"no --terraform-dir given, and neither terraform/ nor the root of --source has Terraform files (*.tf); directories of --source that have them: infra: pass --terraform-dir=<one of them>", true, nil},
 		{"none given, none anywhere", "terraform", nil, repo(),
-			"no --terraform-dir given, and neither terraform/ nor the root of --source has Terraform files (*.tf), nor anywhere in --source", true},
+			"no --terraform-dir given, and neither terraform/ nor the root of --source has Terraform files (*.tf), nor anywhere in --source", true, nil},
+		{"none given, a repository of stacks", "terraform", nil, repo("modules/naming/main.tf", "stacks/app/main.tf", "stacks/network/main.tf"),
+			"no --terraform-dir given, and neither terraform/ nor the root of --source has Terraform files (*.tf); the repository's stacks are stacks/app, stacks/network: pass --terraform-dir=<one of them>, or run them with pipeline --stacks=all", true,
+			[]string{"stacks/app", "stacks/network"}},
+		{"a typo among stacks", "stacks/nope", nil, repo("modules/naming/main.tf", "stacks/app/main.tf"),
+			`--terraform-dir "stacks/nope": no Terraform files (*.tf) there; the repository's stacks are stacks/app: pass`, false, []string{"stacks/app"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			err := CheckTerraformDir(tt.dir, tt.picked, tt.here, tt.elsewhere)
+			err := CheckTerraformDir(tt.dir, tt.picked, tt.here, func() []string { return tt.stacks }, tt.elsewhere)
 			if tt.wantErr == "" {
 				if err != nil {
 					t.Fatalf("CheckTerraformDir = %v", err)

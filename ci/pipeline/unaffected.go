@@ -11,15 +11,16 @@ import (
 )
 
 // UnaffectedFiles are the report files, name then contents, of a pipeline run on env whose
-// change touches nothing the pipeline deploys (ci/changes decided): it passes with
-// has_changes=false, and its summary lists what did change.
-func UnaffectedFiles(env string, changed []string) ([]string, error) {
+// change touches nothing the pipeline deploys in dir (ci/changes decided): it passes with
+// has_changes=false, and its summary names the other stacks the change touches (others),
+// lists what did change and ends with the reproduce line.
+func UnaffectedFiles(env, dir string, changed, others []string, reproduce Command) ([]string, error) {
 	name, err := environment.ParseName(env)
 	if err != nil {
 		return nil, err
 	}
 	res := RunResult{Result: Result{Check: "pipeline", Env: name, Verdict: gate.Pass, Reasons: []string{}},
-		Outputs: map[string]string{"verdict": string(gate.Pass), "environment": env, "has_changes": "false"}}
+		Outputs: map[string]string{"verdict": string(gate.Pass), "environment": env, "has_changes": "false", "reproduce": reproduce.String()}}
 	js, err := json.MarshalIndent(res, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("write result.json: %w", err)
@@ -28,5 +29,6 @@ func UnaffectedFiles(env string, changed []string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(gh, "summary.md", changes.Unaffected(env, changed), ResultFile, string(js)+"\n"), nil
+	summary := changes.Unaffected(env, dir, changed, others) + "\n" + reproduce.Markdown()
+	return append(gh, "summary.md", summary, ResultFile, string(js)+"\n"), nil
 }

@@ -24,7 +24,8 @@ func TestUnaffectedFiles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			list, err := UnaffectedFiles(tt.env, tt.changed)
+			reproduce := Call(nil, "pipeline").Flag("env", tt.env).Flag("changed-files", "./changed.txt")
+			list, err := UnaffectedFiles(tt.env, "terraform", tt.changed, nil, reproduce)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error %v, want %q", err, tt.wantErr)
@@ -44,7 +45,11 @@ func TestUnaffectedFiles(t *testing.T) {
 				}
 			}
 			const delim = "_GitHubActionsFileCommandDelimeter_" // go-githubactions' heredoc delimiter
-			for _, o := range []string{"environment<<" + delim + "\n" + tt.env, "has_changes<<" + delim + "\nfalse", "verdict<<" + delim + "\npass"} {
+			if !strings.HasSuffix(fs["summary.md"], reproduce.Markdown()) {
+				t.Errorf("summary.md does not end with the reproduce line:\n%s", fs["summary.md"])
+			}
+			for _, o := range []string{"environment<<" + delim + "\n" + tt.env, "has_changes<<" + delim + "\nfalse", "verdict<<" + delim + "\npass",
+				"reproduce<<" + delim + "\n" + reproduce.String()} {
 				if !strings.Contains(fs["outputs.env"], o+"\n"+delim+"\n") {
 					t.Errorf("outputs.env lacks %q:\n%s", o, fs["outputs.env"])
 				}

@@ -331,6 +331,16 @@ func names(stacks []Stack) string {
 	return strings.Join(out, ", ")
 }
 
+// Dirs are the stacks' directories, sorted.
+func (r Repo) Dirs() []string {
+	out := make([]string, len(r.Stacks))
+	for i, s := range r.Stacks {
+		out[i] = s.Dir
+	}
+	slices.Sort(out)
+	return out
+}
+
 // Stack is the stack in dir.
 func (r Repo) Stack(dir string) (Stack, bool) {
 	i := slices.IndexFunc(r.Stacks, func(s Stack) bool { return s.Dir == dir })

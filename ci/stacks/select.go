@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"path"
@@ -224,11 +225,11 @@ func (s Selection) Rerun(spec string) string {
 const ChangedFilesFile = "./changed.txt"
 
 // RerunChangedFiles is the --changed-files the rerun line needs: none when it names the
-// stacks taken (Rerun), ChangedFilesFile when --stacks=changed took none, for the line
-// to decide again from the same list rather than fail for want of one.
-func (s Selection) RerunChangedFiles(spec string) string {
+// stacks taken (Rerun), the list's file (ChangedFilesFile when "") when --stacks=changed took
+// none, for the line to decide again from the same list rather than fail for want of one.
+func (s Selection) RerunChangedFiles(spec, file string) string {
 	if len(s.Stacks) == 0 && strings.TrimSpace(spec) == ChangedStacks {
-		return ChangedFilesFile
+		return cmp.Or(file, ChangedFilesFile)
 	}
 	return ""
 }

@@ -370,8 +370,12 @@ func TestSelect(t *testing.T) {
 		if tt.spec == ChangedStacks && tt.want == "" {
 			wantList = ChangedFilesFile
 		}
-		if got := sel.RerunChangedFiles(tt.spec); got != wantList {
+		if got := sel.RerunChangedFiles(tt.spec, ""); got != wantList {
 			t.Errorf("Select(%q, %v).RerunChangedFiles = %q, want %q", tt.spec, tt.changed, got, wantList)
+		}
+		// The caller's file, when it is known, is the one the line names.
+		if got := sel.RerunChangedFiles(tt.spec, "./ch.txt"); (wantList == "") != (got == "") || (got != "" && got != "./ch.txt") {
+			t.Errorf("Select(%q, %v).RerunChangedFiles with ./ch.txt = %q", tt.spec, tt.changed, got)
 		}
 		if got := Named(tt.spec); got != tt.named {
 			t.Errorf("Named(%q) = %q, want %q", tt.spec, got, tt.named)

@@ -79,8 +79,15 @@ func TestUnaffectedChangeRunsNothing(t *testing.T) {
 	ctor := append([]string{"--source=" + repo, "--terraform-dir=infra"}, moto.Ctor()...)
 	dir := export(t, nil, append(ctor, "pipeline", "--env=test", "--changed-files="+changed)...)
 	summary, res := readFile(t, dir, "summary.md"), readResult(t, dir)
-	if res.Verdict != "pass" || !strings.Contains(summary, "No change touches this stack") || !strings.Contains(summary, "`docs/guide.md`") {
+	if res.Verdict != "pass" || !strings.Contains(summary, "No change touches the stack `infra`") || !strings.Contains(summary, "`docs/guide.md`") ||
+		!strings.Contains(lastSummaryLine(summary), "--terraform-dir=infra") || !strings.Contains(lastSummaryLine(summary), "pipeline --env=test --changed-files=./changed.txt") {
 		t.Errorf("verdict %s, summary:\n%s", res.Verdict, summary)
+	}
+	// Without --terraform-dir the pipeline looks for terraform/, which this repository does
+	// not have: an error naming its stack, not a change that touches nothing.
+	noDir := append([]string{"--source=" + repo}, moto.Ctor()...)
+	if out := mustFail(t, nil, append(noDir, "pipeline", "--env=test", "--changed-files="+changed)...).Output(); !strings.Contains(out, "the repository's stacks are infra") {
+		t.Errorf("a pipeline without its stack's directory did not fail naming the stack:\n%s", lastLines(out, 20))
 	}
 	if _, ok := moto.State(t, testKey); ok {
 		t.Error("a change outside the stack applied something")
