@@ -34,6 +34,24 @@ output "queue_url_list" {
 output "homepage" {
   value = "https://example.test/"
 }
+output "queue_url" {
+  value = "https://sqs.us-east-1.amazonaws.com/123456789012/jobs"
+}
+output "emulated_queue_url" {
+  value = "http://aws:5000/123456789012/acme-test-network-jobs"
+}
+output "legacy_queue_url" {
+  value = "https://us-east-1.queue.amazonaws.com/123456789012/jobs.fifo"
+}
+output "sns_endpoint" {
+  value = "https://sns.us-east-1.amazonaws.com"
+}
+output "gateway_url" {
+  value = "https://abc123.execute-api.us-east-1.amazonaws.com/prod/health"
+}
+output "lb_endpoint" {
+  value = "http://web-123.us-east-1.elb.amazonaws.com/health"
+}
 `
 
 func TestHealthEndpointsFromRealOutputs(t *testing.T) {
@@ -44,7 +62,10 @@ func TestHealthEndpointsFromRealOutputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Endpoint{{"admin_endpoint", "http://10.0.0.1:8080/"}, {"api_url", "https://api.example.test/health"}}
+	// The queues' URLs and the SNS endpoint are AWS API addresses; the gateway and the load
+	// balancer serve users.
+	want := []Endpoint{{"admin_endpoint", "http://10.0.0.1:8080/"}, {"api_url", "https://api.example.test/health"},
+		{"gateway_url", "https://abc123.execute-api.us-east-1.amazonaws.com/prod/health"}, {"lb_endpoint", "http://web-123.us-east-1.elb.amazonaws.com/health"}}
 	if !slices.Equal(got, want) {
 		t.Errorf("endpoints = %v, want %v", got, want)
 	}

@@ -396,15 +396,22 @@ resource "aws_cloudwatch_metric_alarm" "errors" {
 output "bucket" {
   value = aws_s3_bucket.data.id
 }
+resource "aws_sqs_queue" "jobs" {
+  name = "postdeploy-jobs"
+}
+output "queue_url" {
+  value = aws_sqs_queue.jobs.url
+}
 `
 
-// On a real deployment (moto) every category passes; once the alarm is deleted by hand,
+// On a real deployment (moto) every category passes (the queue's URL is the SQS API's
+// address, no health endpoint); once the alarm is deleted by hand,
 // converged, deployment and monitoring fail, each saying so, and the others still pass.
 func TestLiveChecksOnMoto(t *testing.T) {
 	moto := mototest.Start(t)
 	moto.Setenv(t)
 	w := tftest.New(t, map[string]string{"main.tf": liveStack})
-	w.UseRealAWSProviderOn(moto.URL, "cloudwatch", "s3", "sns", "sts")
+	w.UseRealAWSProviderOn(moto.URL, "cloudwatch", "s3", "sns", "sqs", "sts")
 	w.Init()
 	w.Apply()
 	ctx := context.Background()
@@ -428,7 +435,7 @@ func TestLiveChecksOnMoto(t *testing.T) {
 		}
 	}
 	// The deployment check passes and says which resources it could not ask about.
-	want := "pass (4 of 5 resources asked; no check for aws_s3_bucket_public_access_block)"
+	want := "pass (5 of 6 resources asked; no check for aws_s3_bucket_public_access_block)"
 	if r := got[livecheck.DeploymentName]; r != want {
 		t.Errorf("%s on the untouched deployment = %q, want %q", livecheck.DeploymentName, r, want)
 	}
