@@ -574,3 +574,21 @@ func TestMarkdownToolTextIsInert(t *testing.T) {
 		}
 	}
 }
+
+// A log no tool contributed to (preview runs no scanner) still has a run, empty: GitHub's
+// upload refuses "runs": [].
+func TestMergeSARIFWithoutTools(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteSARIF(&buf, MergeSARIF(nil, SARIFOptions{})); err != nil {
+		t.Fatal(err)
+	}
+	doc := checkSARIFSchema(t, buf.Bytes())
+	runs := doc["runs"].([]any)
+	if len(runs) != 1 {
+		t.Fatalf("%d runs, want one:\n%s", len(runs), buf.String())
+	}
+	run := runs[0].(map[string]any)
+	if name := run["tool"].(map[string]any)["driver"].(map[string]any)["name"]; name != EmptyRunTool || len(run["results"].([]any)) != 0 {
+		t.Errorf("the run of a log without tools: %v", run)
+	}
+}

@@ -352,8 +352,8 @@ func (o SARIFOptions) Place(f Finding) (file string, line int) {
 	return path.Join(o.Root, "main.tf"), 1
 }
 
-// MergeSARIF builds one SARIF 2.1.0 log for GitHub code scanning: one run per tool,
-// rules with help URIs, every result located in a repository file (see SARIFOptions),
+// MergeSARIF builds one SARIF 2.1.0 log for GitHub code scanning: one run per tool (an
+// empty one of EmptyRunTool when no tool ran), rules with help URIs, every result located in a repository file (see SARIFOptions),
 // and stable partial fingerprints. Suppressed findings are left out: GitHub would
 // otherwise reopen them.
 func MergeSARIF(fs []Finding, o SARIFOptions) SARIFLog {
@@ -443,8 +443,16 @@ func MergeSARIF(fs []Finding, o SARIFOptions) SARIFLog {
 		}
 		log.Runs = append(log.Runs, run)
 	}
+	if len(log.Runs) == 0 {
+		// No tool ran (preview runs no scanner): one empty run, as GitHub's upload refuses a
+		// log without runs, and a run of this pipeline's own closes no scanner's alerts.
+		log.Runs = append(log.Runs, SARIFRun{Tool: SARIFTool{Driver: SARIFDriver{Name: EmptyRunTool}}, Results: []SARIFResult{}})
+	}
 	return log
 }
+
+// EmptyRunTool names the one run of a log that no tool contributed to.
+const EmptyRunTool = "infrapipe"
 
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
