@@ -51,7 +51,7 @@ func (d tfDir) file(name string) *dagger.File { return d.ctr.File(path.Join(outD
 // stateEnv is the run's environment as ci/workdir's sequences take it, without the plan
 // flags: enough for everything but a plan.
 func (r *run) stateEnv() workdir.Env {
-	return workdir.Env{Name: r.env, Profile: r.profile, Bucket: r.stateBucket, Masked: r.masked, Taken: r.namesTaken}
+	return workdir.Env{Name: r.env, Profile: r.profile, Stack: r.m.TerraformDir, Bucket: r.stateBucket, Masked: r.masked, Taken: r.namesTaken}
 }
 
 // namesTaken asks the account, from this module's own process, which of a plan's creates

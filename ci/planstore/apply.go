@@ -31,13 +31,13 @@ func ParseFlags(planRef, planSha256 string) (ref Ref, given bool, err error) {
 
 // Store names a judged plan of env made now (its time and a random nonce, so two plans of
 // the same second differ) and puts it in the bucket for a later apply.
-func Store(ctx context.Context, objs Objects, bucket string, env environment.Name, plan []byte, commit string, now time.Time) (Ref, Meta, error) {
+func Store(ctx context.Context, objs Objects, bucket string, env environment.Name, stack string, plan []byte, commit string, now time.Time) (Ref, Meta, error) {
 	nonce := make([]byte, 4)
 	if _, err := rand.Read(nonce); err != nil {
 		return Ref{}, Meta{}, fmt.Errorf("name the stored plan: %w", err)
 	}
 	ref := NewRef(env, now, hex.EncodeToString(nonce))
-	meta, err := Put(ctx, objs, bucket, ref, plan, commit, now)
+	meta, err := Put(ctx, objs, bucket, ref, stack, plan, commit, now)
 	if err != nil {
 		return Ref{}, Meta{}, err
 	}

@@ -58,7 +58,7 @@ func TestStore(t *testing.T) {
 	plans := [][]byte{[]byte("first plan"), []byte("second plan")}
 	refs := map[string]bool{}
 	for _, plan := range plans {
-		ref, meta, err := Store(ctx, objs, bucket, environment.Prod, plan, "abc", now)
+		ref, meta, err := Store(ctx, objs, bucket, environment.Prod, "terraform", plan, "abc", now)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -85,7 +85,7 @@ func TestFetchApproved(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Second)
 	const commit = "0123456789abcdef0123456789abcdef01234567"
 	store := func(plan []byte) Ref {
-		ref, _, err := Store(ctx, objs, bucket, environment.Prod, plan, commit, now)
+		ref, _, err := Store(ctx, objs, bucket, environment.Prod, "terraform", plan, commit, now)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -127,6 +127,9 @@ func TestFetchApproved(t *testing.T) {
 			wantErr: "was made from \"0123456789abcdef"},
 		{name: "too old", ref: onCurrent, want: func() Want { w := want(second); w.Now = now.Add(2 * time.Hour); return w }(), pulled: pulled,
 			wantErr: "older than 1h0m0s"},
+		{name: "another stack's plan", ref: onCurrent, want: func() Want { w := want(second); w.Stack = "stacks/network"; return w }(), pulled: pulled,
+			wantErr: `was made for the stack "terraform", not stacks/network: apply it with --terraform-dir="terraform"`},
+		{name: "the plan's own stack", ref: onCurrent, want: func() Want { w := want(second); w.Stack = "terraform"; return w }(), pulled: pulled},
 		{name: "a staging plan given to prod", ref: Ref{Env: environment.Staging, Run: onCurrent.Run}, want: want(second), pulled: pulled,
 			wantErr: "was made for staging, not prod"},
 		{name: "no such plan", ref: Ref{Env: environment.Prod, Run: "gone"}, want: want(second), pulled: pulled,
@@ -146,7 +149,7 @@ func TestFetchApproved(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || Sum(plan) != tt.want.SHA256 || meta.SHA256 != tt.want.SHA256 || meta.Commit != commit {
+			if err != nil || Sum(plan) != tt.want.SHA256 || meta.SHA256 != tt.want.SHA256 || meta.Commit != commit || meta.Stack != "terraform" {
 				t.Fatalf("FetchApproved = %d bytes, %+v, %v; want the approved plan and its record", len(plan), meta, err)
 			}
 			if wantMark := tt.ref == beganUnmoved; meta.Applying.IsZero() == wantMark || (wantMark && !meta.Applying.Equal(began)) {

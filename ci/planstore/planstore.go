@@ -129,7 +129,10 @@ func Sum(plan []byte) string {
 
 // Meta is what the store records beside a plan.
 type Meta struct {
-	Env     environment.Name
+	Env environment.Name
+	// Stack is the Terraform directory the plan was made in; "" for a plan stored before
+	// stacks were recorded.
+	Stack   string
 	Commit  string // the commit the plan was made from; "" when not given
 	Created time.Time
 	SHA256  string
@@ -140,6 +143,7 @@ type Meta struct {
 
 const (
 	metaEnv      = "infrapipe-env"
+	metaStack    = "infrapipe-stack"
 	metaCommit   = "infrapipe-commit"
 	metaCreated  = "infrapipe-created"
 	metaSHA256   = "infrapipe-sha256"
@@ -150,6 +154,7 @@ const (
 func (m Meta) metadata() map[string]string {
 	md := map[string]string{
 		metaEnv:     string(m.Env),
+		metaStack:   m.Stack,
 		metaCommit:  m.Commit,
 		metaCreated: m.Created.Format(time.RFC3339),
 		metaSHA256:  m.SHA256,
@@ -160,9 +165,10 @@ func (m Meta) metadata() map[string]string {
 	return md
 }
 
-// Put stores a plan under ref in bucket, encrypted at rest, and returns what it recorded.
-func Put(ctx context.Context, objs Objects, bucket string, ref Ref, plan []byte, commit string, now time.Time) (Meta, error) {
-	meta := Meta{Env: ref.Env, Commit: commit, Created: now.UTC(), SHA256: Sum(plan)}
+// Put stores a plan of stack under ref in bucket, encrypted at rest, and returns what it
+// recorded.
+func Put(ctx context.Context, objs Objects, bucket string, ref Ref, stack string, plan []byte, commit string, now time.Time) (Meta, error) {
+	meta := Meta{Env: ref.Env, Stack: stack, Commit: commit, Created: now.UTC(), SHA256: Sum(plan)}
 	_, err := objs.PutObject(ctx, &s3.PutObjectInput{
 		Bucket:               aws.String(bucket),
 		Key:                  aws.String(ref.Key()),
@@ -202,6 +208,7 @@ func Get(ctx context.Context, objs Objects, bucket string, ref Ref) ([]byte, Met
 	}
 	meta := Meta{
 		Env:    environment.Name(out.Metadata[metaEnv]),
+		Stack:  out.Metadata[metaStack],
 		Commit: out.Metadata[metaCommit],
 		SHA256: out.Metadata[metaSHA256],
 	}
@@ -241,7 +248,9 @@ func Delete(ctx context.Context, objs Objects, bucket string, ref Ref) error {
 
 // Want is what an apply expects of the stored plan it was given.
 type Want struct {
-	Env    environment.Name
+	Env environment.Name
+	// Stack is the Terraform directory of the apply; "" skips the check.
+	Stack  string
 	SHA256 string // the hash the reviewer approved
 	// Commit is the commit being deployed; "" is refused for a plan that recorded one, and
 	// passes for a plan that did not.
@@ -261,6 +270,10 @@ func Check(ref Ref, want Want, plan []byte, meta Meta, modified time.Time) error
 	if meta.Env != want.Env {
 		return fmt.Errorf("the stored plan %s was recorded for %s, not %s: plan %s and apply that",
 			ref.Key(), untrusted.Quote(string(meta.Env)), want.Env, want.Env)
+	}
+	if meta.Stack != "" && want.Stack != "" && meta.Stack != want.Stack {
+		return fmt.Errorf("the stored plan %s was made for the stack %s, not %s: apply it with --terraform-dir=%s, or plan %s in %s and apply that",
+			ref.Key(), untrusted.Quote(meta.Stack), want.Stack, untrusted.Quote(meta.Stack), want.Env, want.Stack)
 	}
 	// The stored object's own hash is not shown: were it replaced, the message would hand
 	// the operator the hash to approve it with.

@@ -149,7 +149,7 @@ func TestStoreOnMoto(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Second)
 	ref := NewRef(environment.Prod, now, "abc123")
 	const commit = "0123456789abcdef0123456789abcdef01234567"
-	meta, err := Put(ctx, client, bucket, ref, second, commit, now)
+	meta, err := Put(ctx, client, bucket, ref, "terraform", second, commit, now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,6 +49,8 @@ type Dir[D any] interface {
 type Env struct {
 	Name    environment.Name
 	Profile environment.Profile
+	// Stack is the Terraform directory, recorded with a stored plan and checked against it.
+	Stack string
 	// PlanArgs are every plan's flags: locking, then the variable files, which VarFiles
 	// names for the summary (pipeline.VarFiles.Names).
 	PlanArgs []string
@@ -391,7 +393,7 @@ func Store[D Dir[D]](ctx context.Context, e Env, p Judged[D], commit string, now
 	if err != nil {
 		return planstore.Ref{}, planstore.Meta{}, err
 	}
-	return planstore.Store(ctx, bucket, e.Profile.Backend.Bucket, e.Name, data, commit, now)
+	return planstore.Store(ctx, bucket, e.Profile.Backend.Bucket, e.Name, e.Stack, data, commit, now)
 }
 
 // planBytes reads the saved plan byte for byte. A container's file contents travel as text,
@@ -427,6 +429,7 @@ func Stored[D Dir[D]](ctx context.Context, d D, e Env, ref planstore.Ref, want p
 	if err != nil {
 		return Judged[D]{}, err
 	}
+	want.Stack = e.Stack
 	data, meta, err := planstore.FetchApproved(ctx, bucket, e.Profile.Backend.Bucket, ref, want, []byte(current))
 	if err != nil {
 		return Judged[D]{}, err
