@@ -10,11 +10,16 @@ import (
 // or why no report came back.
 type StackRunner func(s stacks.Selected, f Flags) (environment.ReadFile, error)
 
+// HeldForStorePlan is why a stack of a --store-plan run is held when a stack it depends on
+// was not blocked.
+const HeldForStorePlan = "which blocked, was held or changes something: its plan would be made on what they are before phase two applies them, so it is not stored; plan it again once they are applied"
+
 // RunStacks runs the pipeline of every stack sel takes through run, at most f.MaxParallel
 // at once, each after the selected stacks it depends on (stacks.Schedule). A stack whose
 // dependency blocked, or was itself held, runs as a dry run: it is planned and checked, and
 // nothing is applied on top of a blocked dependency, however deep, while independent stacks
-// go on. A stack that returned no readable report blocks with the error (StackFailed). The
+// go on; with --store-plan, so does one whose dependency changes something (it is applied
+// in phase two), and a held stack's plan is not stored. A stack that returned no readable report blocks with the error (StackFailed). The
 // rows and the stacks' own files are in sel's order.
 func RunStacks(sel stacks.Selection, f Flags, run StackRunner) ([]StackRun, []StackOwn, error) {
 	runs := make([]StackRun, len(sel.Stacks))
@@ -22,7 +27,16 @@ func RunStacks(sel stacks.Selection, f Flags, run StackRunner) ([]StackRun, []St
 	err := stacks.Schedule(sel.Stacks, f.MaxParallel, func(i int, held []string) bool {
 		s := sel.Stacks[i]
 		r := StackRun{Stack: s.Dir, Why: s.Why, Held: held, Report: StackReport(s.Dir)}
-		read, err := run(s, f.ForStack(f.DryRun || len(held) > 0))
+		flags := f.ForStack(f.DryRun || len(held) > 0)
+		if len(held) > 0 {
+			// A held stack's plan is not one to apply: phase two would apply it on top of
+			// what it depends on.
+			flags.StorePlan = false
+			if f.StorePlan {
+				r.HeldNote = HeldForStorePlan
+			}
+		}
+		read, err := run(s, flags)
 		if err == nil {
 			r, own[i], err = ReadStackReport(r, read)
 		}
@@ -30,7 +44,9 @@ func RunStacks(sel stacks.Selection, f Flags, run StackRunner) ([]StackRun, []St
 			r, own[i] = StackFailed(r, err), StackOwn{}
 		}
 		runs[i] = r
-		return r.Verdict == gate.Block
+		// With --store-plan, what changes is applied in phase two: a stack that depends on it
+		// would be planned on what it is before, and is held.
+		return r.Verdict == gate.Block || (f.StorePlan && r.Changes)
 	})
 	return runs, own, err
 }

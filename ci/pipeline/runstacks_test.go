@@ -85,3 +85,61 @@ func TestRunStacks(t *testing.T) {
 		t.Errorf("the summary points at %d reports, want the three that came back:\n%s", strings.Count(summary, "Its own report:"), summary)
 	}
 }
+
+// With --store-plan, a stack that depends on one whose plan changes something is held: its
+// plan would be made on what that stack is before phase two applies it, so it is not
+// stored. Without --store-plan it runs as usual. The combined outputs say whether anything
+// changes.
+func TestRunStacksStorePlanHoldsDependents(t *testing.T) {
+	r := Report{Run: Run{Env: environment.Prod}, Plan: realPlan(t, environment.Prod),
+		Steps: []StepReport{{Outcome: Outcome{Step: StepPlan, Verdict: gate.Pass}}}}
+	changes, _, err := r.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel := stacks.Selection{Stacks: []stacks.Selected{
+		{Stack: stacks.Stack{Dir: "stacks/network"}},
+		{Stack: stacks.Stack{Dir: "stacks/app", DependsOn: []string{"stacks/network"}, Level: 1}},
+		{Stack: stacks.Stack{Dir: "stacks/dns"}},
+	}}
+	for _, tc := range []struct {
+		name      string
+		storePlan bool
+		held      []string // app's
+	}{
+		{"store-plan", true, []string{"stacks/network"}},
+		{"a deploy", false, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			ran := map[string]Flags{}
+			runs, _, err := RunStacks(sel, Flags{Env: "prod", StorePlan: tc.storePlan, DryRun: tc.storePlan, MaxParallel: 2},
+				func(s stacks.Selected, f Flags) (environment.ReadFile, error) {
+					mu.Lock()
+					ran[s.Dir] = f
+					mu.Unlock()
+					return reportOnDisk(t, changes), nil
+				})
+			if err != nil {
+				t.Fatal(err)
+			}
+			app := runs[slices.IndexFunc(runs, func(r StackRun) bool { return r.Stack == "stacks/app" })]
+			if !slices.Equal(app.Held, tc.held) || (tc.storePlan && app.HeldNote != HeldForStorePlan) {
+				t.Errorf("app held %v (%q); want %v", app.Held, app.HeldNote, tc.held)
+			}
+			for stack, store := range map[string]bool{"stacks/network": tc.storePlan, "stacks/dns": tc.storePlan, "stacks/app": false} {
+				if ran[stack].StorePlan != store {
+					t.Errorf("%s ran with store-plan %v, want %v", stack, ran[stack].StorePlan, store)
+				}
+			}
+			res := NewStacksResult(environment.Prod, tc.storePlan, runs, nil)
+			if res.Outputs["has_changes"] != "true" || !app.Changes {
+				t.Errorf("has_changes %q, app's %v; want true", res.Outputs["has_changes"], app.Changes)
+			}
+			summary := StacksSummary(report.MaxMarkdown, res, Call(nil, "pipeline"))
+			if held := strings.Contains(summary, "plan it again once they are applied"); held != tc.storePlan {
+				t.Errorf("summary says why app is held: %v, want %v:\n%s", held, tc.storePlan, summary)
+			}
+		})
+	}
+}

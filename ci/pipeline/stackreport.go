@@ -52,6 +52,9 @@ func ReadStackReport(r StackRun, read environment.ReadFile) (StackRun, StackOwn,
 		if r.Steps, err = readSteps(path.Join(r.Stack, ResultFile), js); err != nil {
 			return r, own, err
 		}
+		if r.Changes, err = readChanges(path.Join(r.Stack, ResultFile), js); err != nil {
+			return r, own, err
+		}
 	}
 	if own.SARIF, err = get("results.sarif"); err != nil {
 		return r, own, err
@@ -62,6 +65,18 @@ func ReadStackReport(r StackRun, read environment.ReadFile) (StackRun, StackOwn,
 	annotations, err := get("annotations.txt")
 	own.Annotations = string(annotations)
 	return r, own, err
+}
+
+// readChanges reads whether a pipeline's plan changes something (its outputs' has_changes,
+// absent from a run that planned nothing).
+func readChanges(name string, data []byte) (bool, error) {
+	var res struct {
+		Outputs map[string]string `json:"outputs"`
+	}
+	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&res); err != nil {
+		return false, fmt.Errorf("%s: outputs: %w", name, err)
+	}
+	return res.Outputs["has_changes"] == "true", nil
 }
 
 // readSteps reads the steps of a pipeline's result.json, whose verdicts the combined

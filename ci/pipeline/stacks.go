@@ -6,6 +6,7 @@ import (
 	"maps"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/infrapipe/infrapipe/ci/environment"
@@ -28,9 +29,13 @@ type StackRun struct {
 	// Steps are its own result.json's steps, each with its verdict and reasons: a stack
 	// that one step blocks may have another that only warns. None when no report came back.
 	Steps []StepResult `json:"steps,omitempty"`
-	// Held names the stacks it depends on that blocked or were held themselves: it was
-	// planned and checked, and nothing of it was applied.
-	Held []string `json:"held,omitempty"`
+	// Held names the stacks it depends on that blocked or were held themselves (or, in a
+	// --store-plan run, change something): it was planned and checked, and nothing of it
+	// was applied or stored. HeldNote says why, when not for a block.
+	Held     []string `json:"held,omitempty"`
+	HeldNote string   `json:"held_note,omitempty"`
+	// Changes says its plan changes something (its outputs' has_changes).
+	Changes bool `json:"has_changes"`
 	// Why lists what selected it (a changed path, a dependency, --stacks=all); empty when
 	// named.
 	Why []string `json:"why,omitempty"`
@@ -79,10 +84,13 @@ func NewStacksResult(env environment.Name, dryRun bool, runs []StackRun, removed
 		r.Blocking = blocking
 	}
 	names := make([]string, len(runs))
+	changes := false
 	for i, s := range runs {
 		names[i] = s.Stack
+		changes = changes || s.Changes
 	}
-	r.Outputs = map[string]string{"verdict": string(r.Verdict), "environment": string(env), "stacks": strings.Join(names, ",")}
+	r.Outputs = map[string]string{"verdict": string(r.Verdict), "environment": string(env), "stacks": strings.Join(names, ","),
+		"has_changes": strconv.FormatBool(changes)}
 	return r
 }
 
@@ -126,7 +134,11 @@ func StacksHeader(r StacksResult) string {
 	}
 	for _, s := range r.Stacks {
 		if len(s.Held) > 0 {
-			fmt.Fprintf(&b, "- **held** %s: planned and checked, not applied: it depends on %s, which blocked or was held\n", markdown.CodeSpan(s.Stack), strings.Join(codeSpans(s.Held), ", "))
+			why := "which blocked or was held"
+			if s.HeldNote != "" {
+				why = s.HeldNote
+			}
+			fmt.Fprintf(&b, "- **held** %s: planned and checked, not applied: it depends on %s, %s\n", markdown.CodeSpan(s.Stack), strings.Join(codeSpans(s.Held), ", "), markdown.Text(why))
 		}
 	}
 	// A reason says its own step's verdict, not the stack's: a warning beside a block is
