@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/bmatcuk/doublestar/v4"
 	"github.com/sethvargo/go-githubactions"
@@ -91,8 +93,14 @@ func (c Config) Resolve(t Trigger) (Target, error) {
 		}
 		return Target{Name: r.Environment, Why: why}, nil
 	}
-	return Target{}, fmt.Errorf("no environment for event %s on ref %s: pass the %q input, or add a rule under resolve.rules in %s",
-		untrusted.Quote(gh.EventName), untrusted.Quote(ref), input, ConfigFile)
+	var events []string
+	for _, r := range c.rulesOrDefault() {
+		if !slices.Contains(events, r.Event) {
+			events = append(events, r.Event)
+		}
+	}
+	return Target{}, fmt.Errorf("no environment for event %s on ref %s (the rules cover the events %s): pass the %q input, or add a rule under resolve.rules in %s",
+		untrusted.Quote(gh.EventName), untrusted.Quote(ref), strings.Join(events, ", "), input, ConfigFile)
 }
 
 func (c Config) rulesOrDefault() []Rule {

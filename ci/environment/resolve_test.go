@@ -32,6 +32,8 @@ func TestResolve(t *testing.T) {
 			Trigger{EventName: "push", EventPath: events + "push-main.json"}, Test, nil},
 		{"push to a feature branch", DefaultConfig(),
 			Trigger{EventName: "push", EventPath: events + "push-feature.json"}, "", []string{"no environment for event \"push\" on ref \"refs/heads/feature/orders\"", "resolve.rules"}},
+		{"a mistyped event", DefaultConfig(),
+			Trigger{EventName: "pull_requestt", Ref: "refs/pull/42/merge"}, "", []string{`no environment for event "pull_requestt"`, "(the rules cover the events pull_request, push"}},
 		{"dispatch input from payload", DefaultConfig(),
 			Trigger{EventName: "workflow_dispatch", Ref: "refs/heads/main", EventPath: events + "workflow_dispatch-staging.json"}, Staging, nil},
 		{"dispatch input value wins over payload", DefaultConfig(),

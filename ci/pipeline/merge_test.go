@@ -403,10 +403,10 @@ func TestMergeScanSARIFRuns(t *testing.T) {
 			[]string{"trivy: 0"}, ""},
 		{"neither could run", repoWith(nil),
 			[]ToolRun{{Tool: checkovTool, Err: imageMissing}, {Tool: trivyTool, Err: errors.New("exit code 2")}},
-			nil, ""},
+			[]string{findings.EmptyRunTool + ": 0"}, ""},
 		{"suppressions.yaml does not parse", repoWith(map[string]string{"terraform/suppressions.yaml": "suppressions:\n  - rule: AWS-0132\n"}),
 			[]ToolRun{{Tool: checkovTool}, {Tool: trivyTool, Findings: trivy}},
-			nil, "reason is required"},
+			[]string{findings.EmptyRunTool + ": 0"}, "reason is required"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
