@@ -131,6 +131,7 @@ func Map(resources []discovery.Resource, plan *tfjson.Plan, opts Options) (*Plan
 	cands := candidates(plan)
 	managed := managedIndex(plan)
 	ownImports := importing(plan)
+	stale := goneObjects(plan)
 	taken := map[string]bool{} // every address the configuration or state uses
 	for _, c := range cands {
 		taken[c.address] = true
@@ -188,6 +189,13 @@ func Map(resources []discovery.Resource, plan *tfjson.Plan, opts Options) (*Plan
 		case len(claimed[matches[i][0]]) > 1:
 			e.Status, e.Candidates = Ambiguous, matches[i]
 			e.Reason = fmt.Sprintf("%d discovered resources match %s", len(claimed[matches[i][0]]), matches[i][0])
+		case stale[matches[i][0]] && opts.Force:
+			e.Status, e.Address, e.Force = Import, matches[i][0], true
+			e.Reason = "the state's object at this address is gone; forced: state rm first"
+			out.StateRemovals = append(out.StateRemovals, e.Address)
+		case stale[matches[i][0]]:
+			e.Status, e.Address = Failed, matches[i][0]
+			e.Reason = fmt.Sprintf("the state still holds %s for an object that is gone (deleted outside Terraform, or a state restored from an older backup), and Terraform does not import into an address the state holds: import with --force, which backs up the state and removes that entry first", e.Address)
 		default:
 			e.Status, e.Address = Import, matches[i][0]
 		}
@@ -340,6 +348,19 @@ func importing(p *tfjson.Plan) map[string]bool {
 	out := map[string]bool{}
 	for _, rc := range p.ResourceChanges {
 		if rc != nil && rc.Change != nil && rc.Change.Importing != nil {
+			out[rc.Address] = true
+		}
+	}
+	return out
+}
+
+// goneObjects are the addresses whose object the plan's refresh found gone (a delete in
+// resource_drift): the state still holds them, and Terraform skips an import block into an
+// address the state holds, refreshed or not.
+func goneObjects(p *tfjson.Plan) map[string]bool {
+	out := map[string]bool{}
+	for _, rc := range p.ResourceDrift {
+		if rc != nil && rc.Change != nil && rc.Change.Actions.Delete() {
 			out[rc.Address] = true
 		}
 	}

@@ -237,6 +237,46 @@ func TestImport(t *testing.T) {
 			t.Errorf("state after the failed forced import: %q (the state rm is written at once)", got)
 		}
 	})
+
+	// The state holds an address whose object is gone (a state restored from an older
+	// backup, the bucket renamed since): Terraform skips an import block into it, so the
+	// import says to use --force, which removes the entry after a backup and imports.
+	t.Run("an address the state holds for a gone object is imported into with --force", func(t *testing.T) {
+		seed()
+		if _, err := workdir.Import(ctx, d, f.env, mapped(t), false, restoreLine, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		seeder.Create(t, discoverytest.Spec{Type: discovery.S3Bucket, Name: "shop-prod-assets-2",
+			Tags: discoverytest.Tags("Project", "shop", "Environment", "prod")})
+		d.WithFile("main.tf", strings.Replace(bucketTF, `"shop-prod-assets"`, `"shop-prod-assets-2"`, 1))
+		if _, err := f.s3.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("shop-prod-assets")}); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Remove(filepath.Join(d.dir, importer.FileName)); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		m, err := workdir.Map(ctx, d, f.env, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = workdir.Import(ctx, d, f.env, m, false, restoreLine, time.Now())
+		if err == nil || !strings.Contains(err.Error(), "the state still holds aws_s3_bucket.assets for an object that is gone") ||
+			!strings.Contains(err.Error(), "import with --force") {
+			t.Fatalf("import into the gone object's address: %v; want the --force advice", err)
+		}
+
+		before := len(f.backups(t))
+		m = forced(t)
+		if _, err := workdir.Import(ctx, d, f.env, m, false, restoreLine, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if shown := d.terraform(t, "state", "show", "-no-color", "aws_s3_bucket.assets"); !strings.Contains(shown, `"shop-prod-assets-2"`) {
+			t.Errorf("aws_s3_bucket.assets after the forced import:\n%s\nwant shop-prod-assets-2", shown)
+		}
+		if n := len(f.backups(t)); n <= before {
+			t.Errorf("%d backups (%d before): the state rm went without one", n, before)
+		}
+	})
 }
 
 // The pipeline's plan goes on when its import step cannot run, which is recorded as such;
