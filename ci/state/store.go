@@ -220,8 +220,8 @@ func LoadBackup(ctx context.Context, store ObjectStore, env environment.Name, b 
 	}
 	key = from
 	if folder := backupFolder(env, b.BackupPrefix); from != "latest" && !isBackupKey(folder, from) {
-		return "", nil, fmt.Errorf("--from %s is not a backup of %s: give \"latest\" or a key under s3://%s/%s (dagger call backups --env=%s lists them)",
-			untrusted.Quote(from), env, b.Bucket, folder, env)
+		return "", nil, fmt.Errorf("--from %s is not one of this stack's %s backups (another stack's, or another environment's, are refused): give \"latest\" or a key under s3://%s/%s (dagger call backups --env=%s lists them)",
+			untrusted.QuoteN(from, 256), env, b.Bucket, folder, env)
 	}
 	if from == "latest" {
 		keys, err := ListBackups(ctx, store, env, b)

@@ -164,9 +164,10 @@ func TestBackupListingAndLoadBackup(t *testing.T) {
 		{from: keys[1], want: newer},
 		{from: "latest", wantErr: "is corrupt: name says sha256 00000000…"}, // the newest is the corrupt one
 		{from: "backups/prod/missing.tfstate", wantErr: "no backup s3://infrapipe-tfstate/backups/prod/missing.tfstate: dagger call backups --env=prod lists the backups there are"},
-		{from: "backups/test/20261127T060000Z-serial-3-1a2b3c4d.tfstate", wantErr: `--from "backups/test/20261127T060000Z-serial-3-1a2b3c4d.tfstate" is not a backup of prod: give "latest" or a key under s3://infrapipe-tfstate/backups/prod/`},
-		{from: "backups/prod/../test/x.tfstate", wantErr: "is not a backup of prod"},
-		{from: "Latest", wantErr: `--from "Latest" is not a backup of prod`},
+		{from: "backups/test/20261127T060000Z-serial-3-1a2b3c4d.tfstate", wantErr: `--from "backups/test/20261127T060000Z-serial-3-1a2b3c4d.tfstate" is not one of this stack's prod backups (another stack's, or another environment's, are refused): give "latest" or a key under s3://infrapipe-tfstate/backups/prod/`},
+		{from: "backups/prod/../test/x.tfstate", wantErr: "is not one of this stack's prod backups"},
+		{from: "backups/stacks/network/prod/20261207T045212Z-serial-2-c1385542.tfstate", wantErr: `--from "backups/stacks/network/prod/20261207T045212Z-serial-2-c1385542.tfstate" is not one`},
+		{from: "Latest", wantErr: `--from "Latest" is not one of this stack's prod backups`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.from, func(t *testing.T) {
