@@ -132,6 +132,7 @@ func Map(resources []discovery.Resource, plan *tfjson.Plan, opts Options) (*Plan
 	managed := managedIndex(plan)
 	ownImports := importing(plan)
 	stale := goneObjects(plan)
+	managedARNs := managedByARN(plan)
 	taken := map[string]bool{} // every address the configuration or state uses
 	for _, c := range cands {
 		taken[c.address] = true
@@ -157,6 +158,8 @@ func Map(resources []discovery.Resource, plan *tfjson.Plan, opts Options) (*Plan
 	for i, r := range resources {
 		e := Entry{ARN: r.ARN, Type: r.Type, ID: r.ID}
 		switch addr, managedOK := managedAddress(managed, r); {
+		case r.Type == "" && managedARNs[r.ARN] != "":
+			e.Status, e.Address, e.Reason = Skipped, managedARNs[r.ARN], "already managed"
 		case r.Type == "":
 			e.Status, e.Reason = Unmapped, fmt.Sprintf("type not supported by the importer (supported: %s)", strings.Join(discovery.Types, ", "))
 		case managedOK && ownImports[addr]:
@@ -365,6 +368,19 @@ func goneObjects(p *tfjson.Plan) map[string]bool {
 		}
 	}
 	return out
+}
+
+// managedByARN maps the ARN of every managed resource of the plan's prior state to its
+// address: a discovered resource of a type the importer does not map is still known as
+// managed.
+func managedByARN(p *tfjson.Plan) map[string]string {
+	idx := map[string]string{}
+	for _, r := range plan.ManagedResources(p.PriorState) {
+		if v, ok := r.AttributeValues["arn"].(string); ok && v != "" {
+			idx[v] = r.Address
+		}
+	}
+	return idx
 }
 
 func managedIndex(p *tfjson.Plan) map[string]string {

@@ -275,6 +275,12 @@ func TestMapDecisions(t *testing.T) {
 			want:      []string{"import aws_kms_key.main "},
 		},
 		{
+			name:      "unsupported type that the state manages",
+			resources: []discovery.Resource{{ARN: "arn:aws:ssm:us-east-1:1:parameter/app/topic", Identity: discovery.Identity{Name: "parameter/app/topic"}}},
+			managed:   map[string]map[string]any{"aws_ssm_parameter.topic": {"id": "/app/topic", "arn": "arn:aws:ssm:us-east-1:1:parameter/app/topic"}},
+			want:      []string{"skipped aws_ssm_parameter.topic already managed"},
+		},
+		{
 			name:      "unsupported type",
 			resources: []discovery.Resource{{ARN: "arn:aws:ec2:r:1:instance/i-1", Identity: discovery.Identity{Name: "instance/i-1"}}},
 			opts:      importer.Options{GenerateConfig: true},

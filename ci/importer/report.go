@@ -79,9 +79,14 @@ func (r Report) Markdown() string {
 	if len(r.StateRemovals) > 0 {
 		fmt.Fprintf(&b, "\nForced re-import: removed from state first: %s.\n", strings.Join(r.StateRemovals, ", "))
 	}
-	if r.Counts[Unmapped]+r.Counts[Ambiguous] > 0 {
-		b.WriteString("\nUnmapped and ambiguous resources are not imported. A plan that creates them will fail " +
-			"with \"already exists\": give the configuration the same name or Name tag, or import them by hand.\n")
+	if r.Counts[Ambiguous] > 0 {
+		b.WriteString("\nAmbiguous resources are not imported: several of the plan's creates match each, and the create whose " +
+			"name is taken fails with \"already exists\": tell them apart by name or Name tag, or import them by hand.\n")
+	}
+	if r.Counts[Unmapped] > 0 {
+		b.WriteString("\nUnmapped resources are not imported, and this stack's plan creates none of them: they may belong to " +
+			"another stack of the project, or to none. If this stack is meant to manage one, give its configuration the same " +
+			"name or Name tag (the safety gate blocks a create whose name is taken), or import it by hand.\n")
 	}
 	return b.String()
 }
