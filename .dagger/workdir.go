@@ -76,11 +76,12 @@ func (r *run) planning(ctx context.Context) (tfDir, workdir.Env, error) {
 	if err := r.noWorkspace(); err != nil {
 		return tfDir{}, workdir.Env{}, err
 	}
-	d, err := r.initialized(ctx)
+	// The variables files first: a missing one is the caller's to fix, whatever init says.
+	e, err := r.workEnv(ctx)
 	if err != nil {
 		return tfDir{}, workdir.Env{}, err
 	}
-	e, err := r.workEnv(ctx)
+	d, err := r.initialized(ctx)
 	return d, e, err
 }
 
