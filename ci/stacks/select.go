@@ -189,6 +189,9 @@ func (r Repo) selectSpec(t changes.Tree, spec string, changed []string) (Selecti
 			return Selection{}, fmt.Errorf("--stacks: %w", err)
 		}
 		if _, ok := r.Stack(dir); !ok {
+			if n := strings.TrimSpace(name); n == AllStacks || n == ChangedStacks {
+				return Selection{}, fmt.Errorf("--stacks: %s stands alone: give --stacks=%s, or a list of stacks (%s)", n, n, names(r.Stacks))
+			}
 			return Selection{}, fmt.Errorf("--stacks: %s is not a stack: valid values are changed, all, or some of %s", untrusted.Quote(name), names(r.Stacks))
 		}
 		want[dir] = true

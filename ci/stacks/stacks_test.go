@@ -350,6 +350,7 @@ func TestSelect(t *testing.T) {
 		{"changed", nil, "", "", "", "", "--stacks=changed needs --changed-files"},
 		{"", nil, "", "", "", "", "--stacks is empty"},
 		{"stacks/nope", nil, "", "", "", "", `--stacks: "stacks/nope" is not a stack: valid values are changed, all, or some of legacy, stacks/app, stacks/data, stacks/network`},
+		{"all,stacks/app", nil, "", "", "", "", `--stacks: all stands alone: give --stacks=all, or a list of stacks (legacy, stacks/app, stacks/data, stacks/network)`},
 		{"../x", nil, "", "", "", "", `--stacks: "../x" is not a stack directory`},
 	} {
 		sel, err := r.Select(tree, tt.spec, tt.changed)
