@@ -29,6 +29,9 @@ type Snapshot struct {
 	Serial           uint64   `json:"serial"`
 	Lineage          string   `json:"lineage"`
 	Addresses        []string `json:"addresses"` // managed and data resources, sorted
+	// Managed counts the managed resource instances: what a backup keeps, data sources
+	// being read again by every plan.
+	Managed int `json:"managed"`
 	// ids are the managed instances' ids by address, where the provider set one: a restore
 	// tells the object a backup names from the one the state names now by them. tags are
 	// the instances' tags by address (tags_all, else tags): a restore refuses a backup
@@ -85,6 +88,9 @@ func ReadState(data []byte) (Snapshot, error) {
 		for _, inst := range r.Instances {
 			a := address(r.Module, r.Mode, r.Type, r.Name, inst.IndexKey)
 			s.Addresses = append(s.Addresses, a)
+			if r.Mode != "data" {
+				s.Managed++
+			}
 			if id, ok := inst.Attributes.ID.(string); ok && id != "" && r.Mode != "data" {
 				s.ids[a] = id
 			}
@@ -135,7 +141,7 @@ type Backup struct {
 	Lineage   string           `json:"lineage"`
 	SHA256    string           `json:"sha256"` // hex of the exact bytes kept
 	TakenAt   time.Time        `json:"taken_at"`
-	Resources int              `json:"resources"`
+	Resources int              `json:"resources"` // managed instances (Snapshot.Managed)
 }
 
 // NewBackup checks and checksums `terraform state pull` output.
@@ -150,7 +156,7 @@ func NewBackup(env environment.Name, data []byte, takenAt time.Time) (Backup, er
 	sum := sha256.Sum256(data)
 	return Backup{
 		Env: env, Serial: snap.Serial, Lineage: snap.Lineage,
-		SHA256: hex.EncodeToString(sum[:]), TakenAt: takenAt.UTC(), Resources: len(snap.Addresses),
+		SHA256: hex.EncodeToString(sum[:]), TakenAt: takenAt.UTC(), Resources: snap.Managed,
 	}, nil
 }
 

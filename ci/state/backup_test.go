@@ -32,14 +32,14 @@ func TestReadState(t *testing.T) {
 	}{
 		{"real state", string(real), Snapshot{
 			Version: 4, TerraformVersion: "1.11.4", Serial: 4, Lineage: "49367edf-2503-605e-e815-0cb0e1029e2e",
-			Addresses: []string{"terraform_data.slow"},
+			Addresses: []string{"terraform_data.slow"}, Managed: 1,
 		}, ""},
 		{"indexed and module resources", `{"version":4,"serial":1,"lineage":"l","resources":[
 			{"mode":"managed","type":"aws_s3_bucket","name":"b","instances":[{"index_key":0},{"index_key":1}]},
 			{"module":"module.net","mode":"data","type":"aws_vpc","name":"v","instances":[{"index_key":"a"}]}]}`,
 			Snapshot{Version: 4, Serial: 1, Lineage: "l", Addresses: []string{
 				"aws_s3_bucket.b[0]", "aws_s3_bucket.b[1]", `module.net.data.aws_vpc.v["a"]`,
-			}}, ""},
+			}, Managed: 2}, ""},
 		{"empty pull", "  \n", Snapshot{}, "no state"},
 		{"error text", "Error: Failed to load state", Snapshot{}, "not a Terraform state (JSON)"},
 		{"version 3", `{"version":3,"serial":1,"lineage":"l"}`, Snapshot{}, "state format version 3 is not supported"},
@@ -64,7 +64,8 @@ func TestReadState(t *testing.T) {
 				t.Errorf("addresses = %q, want %q", got.Addresses, tt.want.Addresses)
 			}
 			got.Addresses, tt.want.Addresses = nil, nil
-			if got.Version != tt.want.Version || got.Serial != tt.want.Serial || got.Lineage != tt.want.Lineage || got.TerraformVersion != tt.want.TerraformVersion {
+			if got.Version != tt.want.Version || got.Serial != tt.want.Serial || got.Lineage != tt.want.Lineage || got.TerraformVersion != tt.want.TerraformVersion ||
+				got.Managed != tt.want.Managed {
 				t.Errorf("got %+v, want %+v", got, tt.want)
 			}
 		})
