@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/infrapipe/infrapipe/ci/gate"
+	"github.com/infrapipe/infrapipe/ci/report"
 )
 
 // An unaffected run passes with has_changes=false, in result.json and the workflow outputs,
@@ -36,8 +37,11 @@ func TestUnaffectedFiles(t *testing.T) {
 				t.Fatal(err)
 			}
 			fs := files(t, list)
-			if len(fs) != 4 {
-				t.Errorf("files %v, want outputs.env, annotations.txt, summary.md, %s", list, ResultFile)
+			if len(fs) != 5 {
+				t.Errorf("files %v, want outputs.env, annotations.txt, summary.md, comment.md, %s", list, ResultFile)
+			}
+			if want := report.CommentMarker(tt.env) + "\n" + fs["summary.md"]; fs["comment.md"] != want {
+				t.Errorf("comment.md:\n%s\nwant the marker, then the summary", fs["comment.md"])
 			}
 			for _, w := range tt.summary {
 				if !strings.Contains(fs["summary.md"], w) {
