@@ -8,7 +8,6 @@ import (
 
 	"dagger/infra/internal/dagger"
 
-	"github.com/infrapipe/infrapipe/ci/gate"
 	"github.com/infrapipe/infrapipe/ci/pipeline"
 	"github.com/infrapipe/infrapipe/ci/planstore"
 	"github.com/infrapipe/infrapipe/ci/runs"
@@ -86,10 +85,12 @@ func (m *Infra) Plan(
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
-	stored := ""
-	if storePlan && p.Report.Decision.Verdict != gate.Block {
-		if stored, err = r.storeForApply(ctx, p, commit, forceRecreate); err != nil {
-			return nil, reproduce.Wrap(err)
+	stored, storable := "", false
+	if storePlan {
+		if stored, storable = p.Report.Storable(); storable {
+			if stored, err = r.storeForApply(ctx, p, commit, forceRecreate); err != nil {
+				return nil, reproduce.Wrap(err)
+			}
 		}
 	}
 	if failOnBlock {

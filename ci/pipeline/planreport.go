@@ -61,6 +61,20 @@ func (p *PlanReport) Stored(ref planstore.Ref, meta planstore.Meta, applyLine st
 	return planstore.Section(ref, meta, applyLine)
 }
 
+// NotStored is the stored-plan section of a plan --store-plan whose plan the safety gate
+// blocked: the summary says nothing was stored, rather than leave the reader looking for a
+// reference.
+const NotStored = "## Stored plan\n\nNot stored: the safety gate blocked this plan, and a blocked plan is never applied. Fix what blocks it, then plan again.\n"
+
+// Storable says whether the plan may be stored for a later apply: not when the gate blocked
+// it, and then note is the summary's section saying so.
+func (p *PlanReport) Storable() (note string, ok bool) {
+	if p.Decision.Verdict == gate.Block {
+		return NotStored, false
+	}
+	return "", true
+}
+
 // Blocked is nil unless the safety gate blocked the plan; then it is the error of what the
 // gate stopped, e.g. "apply; nothing was changed", with the gate's reasons, one a line.
 func (p *PlanReport) Blocked(what string) error {

@@ -317,3 +317,19 @@ func keys(m map[string]string) []string {
 	}
 	return out
 }
+
+// A blocked plan is not storable, and its summary says it was not stored; one that passes
+// is.
+func TestPlanStorable(t *testing.T) {
+	blocked := realPlan(t, environment.Prod)
+	if note, ok := blocked.Storable(); ok || note != NotStored {
+		t.Errorf("blocked prod plan: storable %v, note %q", ok, note)
+	}
+	got := files(t, mustFiles(t)(blocked.Files(Call(nil, "plan"), NotStored)))
+	if !strings.Contains(got["summary.md"], "Not stored: the safety gate blocked this plan") {
+		t.Errorf("summary of a blocked --store-plan:\n%s", got["summary.md"])
+	}
+	if note, ok := realPlan(t, environment.Test).Storable(); !ok || note != "" {
+		t.Errorf("passing test plan: storable %v, note %q", ok, note)
+	}
+}
