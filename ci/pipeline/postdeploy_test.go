@@ -93,3 +93,32 @@ func FuzzHealthEndpoints(f *testing.F) {
 		}
 	})
 }
+
+// AWS API addresses are told from the services a stack serves, on AWS and on emulators.
+func TestAPIAddress(t *testing.T) {
+	for _, tt := range []struct {
+		name, url string
+		api       bool
+	}{
+		{"queue_url", "https://sqs.us-east-1.amazonaws.com/123456789012/jobs", true},
+		{"queue_url", "https://queue.amazonaws.com/123456789012/jobs", true},
+		{"queue_url", "https://us-east-1.queue.amazonaws.com/123456789012/jobs.fifo", true},
+		{"jobs_url", "http://aws:5000/123456789012/jobs", true},
+		{"jobs_url", "http://localhost:4566/queue/us-east-1/000000000000/jobs", true},
+		{"work_queue_url", "http://10.0.0.5:9324/000000000000/jobs", true},
+		{"sns_endpoint", "https://sns.us-east-1.amazonaws.com", true},
+		{"sns_endpoint", "https://sns-fips.us-east-1.amazonaws.com.", true},
+		{"sns_endpoint", "https://sns.us-east-1.api.aws", true},
+		{"s3_endpoint", "https://s3.amazonaws.com", true},
+		{"site_url", "http://events.s3-website-us-east-1.amazonaws.com/", false},
+		{"api_url", "https://abc123.execute-api.us-east-1.amazonaws.com/prod/health", false},
+		{"lb_endpoint", "http://web-123.us-east-1.elb.amazonaws.com/health", false},
+		{"api_url", "https://shop.example.com/123456789012/health", false},
+		{"fn_url", "https://abcdef.lambda-url.us-east-1.on.aws/", false},
+		{"cdn_url", "https://d111111abcdef8.cloudfront.net/", false},
+	} {
+		if got := apiAddress(tt.name, tt.url); got != tt.api {
+			t.Errorf("apiAddress(%q, %q) = %v, want %v", tt.name, tt.url, got, tt.api)
+		}
+	}
+}
