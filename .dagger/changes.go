@@ -25,12 +25,12 @@ func (m *Infra) unaffected(ctx context.Context, env string, changedFiles *dagger
 	if err != nil || d.Affected {
 		return nil, err
 	}
-	var others []string
+	var sel stacks.Selection
 	if repo, err := stacks.Discover(stackTree{tree}); err == nil { // else none named
-		sel, _ := repo.Changed(stackTree{tree}, changed)
-		others = sel.Dirs()
+		sel, _ = repo.Changed(stackTree{tree}, changed)
 	}
-	files, err := pipeline.UnaffectedFiles(env, m.TerraformDir, changed, others, reproduce)
+	others, dependent := sel.Others(m.TerraformDir)
+	files, err := pipeline.UnaffectedFiles(env, m.TerraformDir, changed, others, dependent, reproduce)
 	if err != nil {
 		return nil, err
 	}

@@ -414,8 +414,9 @@ func moduleSources(t Tree, file string) ([]string, error) {
 
 // Unaffected is the summary of a run that had nothing to do: the change touches neither the
 // stack in dir nor the pipeline. It names the other stacks the change touches (others),
-// which a one-stack run leaves alone, and lists (some of) what did change.
-func Unaffected(env, dir string, changed, others []string) string {
+// which a one-stack run leaves alone, says when dir depends on one of them (dependent), and
+// lists (some of) what did change.
+func Unaffected(env, dir string, changed, others []string, dependent bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s pipeline: pass\n\nNo change touches the stack %s, the local modules it uses or the pipeline: nothing was planned, applied or tested.\n\n",
 		env, markdown.CodeSpan(dir))
@@ -426,6 +427,9 @@ func Unaffected(env, dir string, changed, others []string) string {
 		}
 		fmt.Fprintf(&b, "The change touches other stacks, which this run does not run: %s. `pipeline --stacks=changed --changed-files=<file>` runs every stack a change touches.\n\n",
 			strings.Join(names, ", "))
+	}
+	if dependent {
+		fmt.Fprintf(&b, "%s depends on one of them: `--stacks=changed` plans it again after that one is applied.\n\n", markdown.CodeSpan(dir))
 	}
 	if len(changed) == 0 {
 		b.WriteString("The change holds no files.\n")

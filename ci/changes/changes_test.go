@@ -202,16 +202,17 @@ func TestUnaffected(t *testing.T) {
 	for i := range many {
 		many[i] = "docs/page" + strings.Repeat("x", i) + ".md"
 	}
-	md := Unaffected("test", "terraform", many, nil)
+	md := Unaffected("test", "terraform", many, nil, false)
 	if !strings.HasPrefix(md, "# test pipeline: pass\n") || !strings.Contains(md, "No change touches the stack `terraform`") ||
 		!strings.Contains(md, "- `docs/page.md`") || !strings.Contains(md, "… and 5 more") || strings.Contains(md, "other stacks") {
 		t.Errorf("Unaffected:\n%s", md)
 	}
-	md = Unaffected("test", "terraform", []string{"stacks/network/main.tf"}, []string{"stacks/network"})
-	if !strings.Contains(md, "The change touches other stacks, which this run does not run: `stacks/network`.") {
-		t.Errorf("Unaffected does not name the other stack the change touches:\n%s", md)
+	md = Unaffected("test", "terraform", []string{"stacks/network/main.tf"}, []string{"stacks/network"}, true)
+	if !strings.Contains(md, "The change touches other stacks, which this run does not run: `stacks/network`.") ||
+		!strings.Contains(md, "`terraform` depends on one of them") {
+		t.Errorf("Unaffected does not name the other stack the change touches, or that this one depends on it:\n%s", md)
 	}
-	if md := Unaffected("test", "terraform", []string{"a`|b"}, nil); strings.Contains(md, "- a`|b") {
+	if md := Unaffected("test", "terraform", []string{"a`|b"}, nil, false); strings.Contains(md, "- a`|b") {
 		t.Errorf("a path was not quoted as code:\n%s", md)
 	}
 }

@@ -13,10 +13,11 @@ import (
 
 // UnaffectedFiles are the report files, name then contents, of a pipeline run on env whose
 // change touches nothing the pipeline deploys in dir (ci/changes decided): it passes with
-// has_changes=false, and its summary names the other stacks the change touches (others),
+// has_changes=false, and its summary names the other stacks the change touches (others;
+// dependent when dir depends on one),
 // lists what did change and ends with the reproduce line; comment.md replaces the pull
 // request's comment with it.
-func UnaffectedFiles(env, dir string, changed, others []string, reproduce Command) ([]string, error) {
+func UnaffectedFiles(env, dir string, changed, others []string, dependent bool, reproduce Command) ([]string, error) {
 	name, err := environment.ParseName(env)
 	if err != nil {
 		return nil, err
@@ -31,7 +32,7 @@ func UnaffectedFiles(env, dir string, changed, others []string, reproduce Comman
 	if err != nil {
 		return nil, err
 	}
-	summary := changes.Unaffected(env, dir, changed, others) + "\n" + reproduce.Markdown()
+	summary := changes.Unaffected(env, dir, changed, others, dependent) + "\n" + reproduce.Markdown()
 	// The pull request's comment says so too: one an earlier push left would show a plan
 	// this change no longer makes.
 	return append(gh, "summary.md", summary, "comment.md", report.Comment(env, report.Text(summary)), ResultFile, string(js)+"\n"), nil

@@ -26,7 +26,7 @@ func TestUnaffectedFiles(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			reproduce := Call(nil, "pipeline").Flag("env", tt.env).Flag("changed-files", "./changed.txt")
-			list, err := UnaffectedFiles(tt.env, "terraform", tt.changed, nil, reproduce)
+			list, err := UnaffectedFiles(tt.env, "terraform", tt.changed, nil, false, reproduce)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error %v, want %q", err, tt.wantErr)

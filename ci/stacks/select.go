@@ -214,6 +214,19 @@ func (s Selection) Dirs() []string {
 	return out
 }
 
+// Others splits the selection for a run of the stack in dir alone: the other stacks it
+// takes, and whether it takes dir itself (as a dependent of one the change touches).
+func (s Selection) Others(dir string) (others []string, dependent bool) {
+	for _, d := range s.Dirs() {
+		if d == dir {
+			dependent = true
+			continue
+		}
+		others = append(others, d)
+	}
+	return others, dependent
+}
+
 // Rerun is the --stacks value that reruns this selection without the change's file list:
 // the stacks taken, in order, or spec when it took none.
 func (s Selection) Rerun(spec string) string {

@@ -644,3 +644,14 @@ func TestTFJSONStacks(t *testing.T) {
 		t.Errorf("Nested over a broken .tf.json: %v", err)
 	}
 }
+
+// A one-stack run's view of a selection: the other stacks, and whether it is among them.
+func TestSelectionOthers(t *testing.T) {
+	sel := Selection{Stacks: []Selected{{Stack: Stack{Dir: "stacks/network"}}, {Stack: Stack{Dir: "terraform"}}}}
+	if others, dependent := sel.Others("terraform"); !slices.Equal(others, []string{"stacks/network"}) || !dependent {
+		t.Errorf("Others(terraform) = %v, %v; want stacks/network, true", others, dependent)
+	}
+	if others, dependent := sel.Others("stacks/app"); len(others) != 2 || dependent {
+		t.Errorf("Others(stacks/app) = %v, %v; want both, false", others, dependent)
+	}
+}
