@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"slices"
+
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/gate"
 	"github.com/infrapipe/infrapipe/ci/stacks"
@@ -10,20 +12,31 @@ import (
 // or why no report came back.
 type StackRunner func(s stacks.Selected, f Flags) (environment.ReadFile, error)
 
-// HeldForStorePlan is why a stack of a --store-plan run is held when a stack it depends on
-// was not blocked.
-const HeldForStorePlan = "which blocked, was held or changes something: its plan would be made on what they are before phase two applies them, so it is not stored; plan it again once they are applied"
+// HeldForStorePlan is why a stack of a --store-plan run is held when none of the stacks it
+// depends on blocked (or was held behind a block): they change something.
+const HeldForStorePlan = "whose plan changes something: this stack's plan would be made before phase two applies that, so it was not stored; plan it again once they are applied"
 
 // RunStacks runs the pipeline of every stack sel takes through run, at most f.MaxParallel
 // at once, each after the selected stacks it depends on (stacks.Schedule). A stack whose
 // dependency blocked, or was itself held, runs as a dry run: it is planned and checked, and
 // nothing is applied on top of a blocked dependency, however deep, while independent stacks
-// go on; with --store-plan, so does one whose dependency changes something (it is applied
-// in phase two), and a held stack's plan is not stored. A stack that returned no readable report blocks with the error (StackFailed). The
-// rows and the stacks' own files are in sel's order.
+// go on. With --store-plan, so does one whose dependency changes something (it is applied
+// in phase two), and a held stack's plan is not stored. A stack that returned no readable
+// report blocks with the error (StackFailed). The rows and the stacks' own files are in
+// sel's order.
 func RunStacks(sel stacks.Selection, f Flags, run StackRunner) ([]StackRun, []StackOwn, error) {
 	runs := make([]StackRun, len(sel.Stacks))
 	own := make([]StackOwn, len(sel.Stacks))
+	index := make(map[string]int, len(sel.Stacks))
+	for i, s := range sel.Stacks {
+		index[s.Dir] = i
+	}
+	// blocked says whether the stack in dir blocked, or was held behind a block; Schedule
+	// calls run only after the stacks a stack depends on are done, so their rows are there.
+	blocked := func(dir string) bool {
+		d := runs[index[dir]]
+		return d.Verdict == gate.Block || (len(d.Held) > 0 && d.HeldNote == "")
+	}
 	err := stacks.Schedule(sel.Stacks, f.MaxParallel, func(i int, held []string) bool {
 		s := sel.Stacks[i]
 		r := StackRun{Stack: s.Dir, Why: s.Why, Held: held, Report: StackReport(s.Dir)}
@@ -32,7 +45,7 @@ func RunStacks(sel stacks.Selection, f Flags, run StackRunner) ([]StackRun, []St
 			// A held stack's plan is not one to apply: phase two would apply it on top of
 			// what it depends on.
 			flags.StorePlan = false
-			if f.StorePlan {
+			if f.StorePlan && !slices.ContainsFunc(held, blocked) {
 				r.HeldNote = HeldForStorePlan
 			}
 		}

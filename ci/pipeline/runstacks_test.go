@@ -102,13 +102,22 @@ func TestRunStacksStorePlanHoldsDependents(t *testing.T) {
 		{Stack: stacks.Stack{Dir: "stacks/app", DependsOn: []string{"stacks/network"}, Level: 1}},
 		{Stack: stacks.Stack{Dir: "stacks/dns"}},
 	}}
+	blockedPlan := Report{Run: Run{Env: environment.Prod}, Plan: realPlan(t, environment.Prod),
+		Steps: []StepReport{{Outcome: Outcome{Step: StepPlan, Verdict: gate.Block, Reasons: []string{"deletes"}}}}}
+	blocked, _, err := blockedPlan.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
-		name      string
-		storePlan bool
-		held      []string // app's
+		name          string
+		storePlan     bool
+		networkBlocks bool
+		held          []string // app's
+		note          string   // app's HeldNote
 	}{
-		{"store-plan", true, []string{"stacks/network"}},
-		{"a deploy", false, nil},
+		{"store-plan", true, false, []string{"stacks/network"}, HeldForStorePlan},
+		{"store-plan, network blocks", true, true, []string{"stacks/network"}, ""},
+		{"a deploy", false, false, nil, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var mu sync.Mutex
@@ -118,14 +127,17 @@ func TestRunStacksStorePlanHoldsDependents(t *testing.T) {
 					mu.Lock()
 					ran[s.Dir] = f
 					mu.Unlock()
+					if tc.networkBlocks && s.Dir == "stacks/network" {
+						return reportOnDisk(t, blocked), nil
+					}
 					return reportOnDisk(t, changes), nil
 				})
 			if err != nil {
 				t.Fatal(err)
 			}
 			app := runs[slices.IndexFunc(runs, func(r StackRun) bool { return r.Stack == "stacks/app" })]
-			if !slices.Equal(app.Held, tc.held) || (tc.storePlan && app.HeldNote != HeldForStorePlan) {
-				t.Errorf("app held %v (%q); want %v", app.Held, app.HeldNote, tc.held)
+			if !slices.Equal(app.Held, tc.held) || app.HeldNote != tc.note {
+				t.Errorf("app held %v (%q); want %v (%q)", app.Held, app.HeldNote, tc.held, tc.note)
 			}
 			for stack, store := range map[string]bool{"stacks/network": tc.storePlan, "stacks/dns": tc.storePlan, "stacks/app": false} {
 				if ran[stack].StorePlan != store {
@@ -137,8 +149,8 @@ func TestRunStacksStorePlanHoldsDependents(t *testing.T) {
 				t.Errorf("has_changes %q, app's %v; want true", res.Outputs["has_changes"], app.Changes)
 			}
 			summary := StacksSummary(report.MaxMarkdown, res, Call(nil, "pipeline"))
-			if held := strings.Contains(summary, "plan it again once they are applied"); held != tc.storePlan {
-				t.Errorf("summary says why app is held: %v, want %v:\n%s", held, tc.storePlan, summary)
+			if held := strings.Contains(summary, "plan it again once they are applied"); held != (tc.note != "") {
+				t.Errorf("summary says app waits for an apply: %v, want %v:\n%s", held, tc.note != "", summary)
 			}
 		})
 	}

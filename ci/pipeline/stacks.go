@@ -31,7 +31,7 @@ type StackRun struct {
 	Steps []StepResult `json:"steps,omitempty"`
 	// Held names the stacks it depends on that blocked or were held themselves (or, in a
 	// --store-plan run, change something): it was planned and checked, and nothing of it
-	// was applied or stored. HeldNote says why, when not for a block.
+	// was applied or stored. HeldNote is HeldForStorePlan when none of them blocked.
 	Held     []string `json:"held,omitempty"`
 	HeldNote string   `json:"held_note,omitempty"`
 	// Changes says its plan changes something (its outputs' has_changes).
@@ -134,7 +134,7 @@ func StacksHeader(r StacksResult) string {
 	}
 	for _, s := range r.Stacks {
 		if len(s.Held) > 0 {
-			why := "which blocked or was held"
+			why := "which blocked or was held" // or, with --store-plan, HeldNote
 			if s.HeldNote != "" {
 				why = s.HeldNote
 			}
