@@ -93,14 +93,19 @@ func (c Config) Resolve(t Trigger) (Target, error) {
 		}
 		return Target{Name: r.Environment, Why: why}, nil
 	}
+	// An event no rule names is likely a typo: say which events the rules cover.
 	var events []string
 	for _, r := range c.rulesOrDefault() {
 		if !slices.Contains(events, r.Event) {
 			events = append(events, r.Event)
 		}
 	}
-	return Target{}, fmt.Errorf("no environment for event %s on ref %s (the rules cover the events %s): pass the %q input, or add a rule under resolve.rules in %s",
-		untrusted.Quote(gh.EventName), untrusted.Quote(ref), strings.Join(events, ", "), input, ConfigFile)
+	covered := ""
+	if !slices.Contains(events, gh.EventName) {
+		covered = " (the rules cover the events " + strings.Join(events, ", ") + ")"
+	}
+	return Target{}, fmt.Errorf("no environment for event %s on ref %s%s: pass the %q input, or add a rule under resolve.rules in %s",
+		untrusted.Quote(gh.EventName), untrusted.Quote(ref), covered, input, ConfigFile)
 }
 
 func (c Config) rulesOrDefault() []Rule {

@@ -31,7 +31,7 @@ func TestResolve(t *testing.T) {
 		{"push to main, ref only in payload", DefaultConfig(),
 			Trigger{EventName: "push", EventPath: events + "push-main.json"}, Test, nil},
 		{"push to a feature branch", DefaultConfig(),
-			Trigger{EventName: "push", EventPath: events + "push-feature.json"}, "", []string{"no environment for event \"push\" on ref \"refs/heads/feature/orders\"", "resolve.rules"}},
+			Trigger{EventName: "push", EventPath: events + "push-feature.json"}, "", []string{"no environment for event \"push\" on ref \"refs/heads/feature/orders\": pass", "resolve.rules"}},
 		{"a mistyped event", DefaultConfig(),
 			Trigger{EventName: "pull_requestt", Ref: "refs/pull/42/merge"}, "", []string{`no environment for event "pull_requestt"`, "(the rules cover the events pull_request, push"}},
 		{"dispatch input from payload", DefaultConfig(),

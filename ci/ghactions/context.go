@@ -86,7 +86,7 @@ var (
 // environment wins, then the first matching event rule).
 func NewContext(cfg environment.Config, v Values) (*Context, error) {
 	if v.EventName == "" {
-		return nil, fmt.Errorf("no GitHub event name given (--github-event-name): the requested environment and the ref are read with an event, e.g. --github-event-name=workflow_dispatch; without GitHub values, pass --env")
+		return nil, fmt.Errorf("no GitHub event name given: --github-ref and --requested-env need --github-event-name, e.g. --github-event-name=workflow_dispatch; without GitHub values, pass --env")
 	}
 	if !eventNameRE.MatchString(v.EventName) {
 		return nil, fmt.Errorf("GitHub event name %s is not valid: expected an event such as push, pull_request or workflow_dispatch", untrusted.Quote(v.EventName))

@@ -169,7 +169,7 @@ func TestNewContextRejects(t *testing.T) {
 		{
 			name: "missing event name",
 			v:    Values{Ref: "refs/heads/main"},
-			want: []string{"no GitHub event name given (--github-event-name)", "pass --env"},
+			want: []string{"no GitHub event name given: --github-ref and --requested-env need --github-event-name", "pass --env"},
 		},
 		{
 			name: "hostile ref",
