@@ -146,14 +146,14 @@ func (m *Infra) runPipeline(ctx context.Context, f pipelineFlags) (*dagger.Direc
 	if err != nil {
 		return nil, err
 	}
-	if f.Stacks != "" {
-		return m.pipelineStacks(ctx, f)
-	}
 	if f.infracostAPIKey, err = given(ctx, "infracost-api-key", f.infracostAPIKey); err != nil {
 		return nil, err
 	}
 	if f.notifyWebhooks, err = webhooks(ctx, f.notifyWebhooks); err != nil {
 		return nil, err
+	}
+	if f.Stacks != "" {
+		return m.pipelineStacks(ctx, f)
 	}
 	reproduce := f.Reproduce(m.envCall("pipeline", f.Env), f.infracostAPIKey != nil)
 	if f.changedFiles != nil && !f.Always() {

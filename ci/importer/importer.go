@@ -25,7 +25,7 @@ const (
 	Import    Status = "import"    // an import block is written, and the plan (once run) imports it
 	Imported  Status = "imported"  // the apply of that plan imported it
 	Skipped   Status = "skipped"   // already managed (in state at Address), or on its way out
-	Failed    Status = "failed"    // the import block was written but Terraform did not import it
+	Failed    Status = "failed"    // Terraform did not import it, or cannot (an address the state holds for a gone object)
 	Unmapped  Status = "unmapped"  // no configuration resource would create it
 	Ambiguous Status = "ambiguous" // more than one configuration resource matches, or several resources match one
 )

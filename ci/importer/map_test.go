@@ -173,6 +173,7 @@ func TestMapDecisions(t *testing.T) {
 		want      []string // "status address reason-fragment"
 		removals  []string
 		genOut    bool
+		gone      []string // addresses the plan's refresh found gone (resource_drift deletes)
 	}{
 		{
 			name:      "name match",
@@ -275,6 +276,22 @@ func TestMapDecisions(t *testing.T) {
 			want:      []string{"import aws_kms_key.main "},
 		},
 		{
+			name:      "an address the state holds for a gone object",
+			resources: []discovery.Resource{res(discovery.S3Bucket, "logs-2", "logs-2")},
+			creates:   []create{{"aws_s3_bucket.logs", map[string]any{"bucket": "logs-2"}}},
+			gone:      []string{"aws_s3_bucket.logs"},
+			want:      []string{"failed aws_s3_bucket.logs the state still holds aws_s3_bucket.logs for an object that is gone"},
+		},
+		{
+			name:      "an address the state holds for a gone object, forced",
+			resources: []discovery.Resource{res(discovery.S3Bucket, "logs-2", "logs-2")},
+			creates:   []create{{"aws_s3_bucket.logs", map[string]any{"bucket": "logs-2"}}},
+			gone:      []string{"aws_s3_bucket.logs"},
+			opts:      importer.Options{Force: true},
+			want:      []string{"import aws_s3_bucket.logs the state's object at this address is gone"},
+			removals:  []string{"aws_s3_bucket.logs"},
+		},
+		{
 			name:      "unsupported type that the state manages",
 			resources: []discovery.Resource{{ARN: "arn:aws:ssm:us-east-1:1:parameter/app/topic", Identity: discovery.Identity{Name: "parameter/app/topic"}}},
 			managed:   map[string]map[string]any{"aws_ssm_parameter.topic": {"id": "/app/topic", "arn": "arn:aws:ssm:us-east-1:1:parameter/app/topic"}},
@@ -289,7 +306,12 @@ func TestMapDecisions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := importer.Map(tt.resources, planOf(tt.creates, tt.managed), tt.opts)
+			plan := planOf(tt.creates, tt.managed)
+			for _, a := range tt.gone {
+				plan.ResourceDrift = append(plan.ResourceDrift, &tfjson.ResourceChange{Address: a, Mode: tfjson.ManagedResourceMode,
+					Change: &tfjson.Change{Actions: tfjson.Actions{tfjson.ActionDelete}}})
+			}
+			p, err := importer.Map(tt.resources, plan, tt.opts)
 			if err != nil {
 				t.Fatal(err)
 			}

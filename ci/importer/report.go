@@ -84,9 +84,9 @@ func (r Report) Markdown() string {
 			"name is taken fails with \"already exists\": tell them apart by name or Name tag, or import them by hand.\n")
 	}
 	if r.Counts[Unmapped] > 0 {
-		b.WriteString("\nUnmapped resources are not imported, and this stack's plan creates none of them: they may belong to " +
-			"another stack of the project, or to none. If this stack is meant to manage one, give its configuration the same " +
-			"name or Name tag (the safety gate blocks a create whose name is taken), or import it by hand.\n")
+		b.WriteString("\nUnmapped resources are not imported. One of a type the importer does not map: import it by hand " +
+			"if this stack should manage it. One that no create of this stack's plan matches may belong to another stack of " +
+			"the project, or to none: if this stack is meant to manage it, give its configuration the same name or Name tag.\n")
 	}
 	return b.String()
 }
