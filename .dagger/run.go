@@ -155,7 +155,8 @@ func (m *Infra) checkTerraformDir(ctx context.Context) error {
 		return err
 	}
 	return pipeline.CheckTerraformDir(m.TerraformDir, m.TerraformDirPicked, here, func() []string {
-		repo, _ := stacks.Discover(stackTree{sourceTree{ctx: ctx, src: m.Source}}) // a broken one: the .tf directories
+		// A repository whose stacks cannot be read offers the directories with .tf files.
+		repo, _ := stacks.Discover(stackTree{sourceTree{ctx: ctx, src: m.Source}})
 		return repo.Dirs()
 	}, func() ([]string, error) {
 		return m.Source.Glob(ctx, "**/*.tf")

@@ -116,7 +116,8 @@ func (m *Infra) plannedRun(ctx context.Context, env string, forceRecreate bool) 
 	return r, p, err
 }
 
-// planDir is the plan's directory: plan.txt, summary.md, result.json (ci/pipeline), and with
+// planDir is the plan's directory: plan.txt, summary.md, result.json, outputs.env
+// (ci/pipeline), and with
 // includePlan the secret-bearing tfplan and plan.json. stored is the stored plan's section.
 func planDir(ctx context.Context, p judged, reproduce pipeline.Command, includePlan bool, stored string) (*dagger.Directory, error) {
 	files, err := p.With(stored).Files(reproduce)
