@@ -112,12 +112,12 @@ func TestFreshEmulatorHasAnEmptyStateBucket(t *testing.T) {
 
 // TestRefusesTerraformDirWithoutTerraform: a mistyped --terraform-dir used to lint clean
 // (fmt, validate and tflint pass an empty directory); now lint and plan refuse it and name
-// the directories that hold Terraform.
+// the repository's stacks.
 func TestRefusesTerraformDirWithoutTerraform(t *testing.T) {
 	requireEngine(t)
 	t.Parallel()
 	s := newStack(t, "app")
-	want := `--terraform-dir "infra": no Terraform files (*.tf) there; directories of --source that have them: .`
+	want := `--terraform-dir "infra": no Terraform files (*.tf) there; the repository's stacks are .: pass --terraform-dir=<one of them>`
 	for _, fn := range [][]string{{"lint"}, {"plan", "--env=test"}} {
 		res := mustFail(t, nil, append([]string{"--source=" + s.Dir, "--terraform-dir=infra"}, fn...)...)
 		if !strings.Contains(res.Stderr, want) {
