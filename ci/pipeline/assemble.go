@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -254,13 +253,23 @@ func (r *Report) Files() ([]string, RunResult, error) {
 // outputs.env (appended to $GITHUB_OUTPUT) and annotations.txt (printed: the runner turns
 // each line into an annotation on the pull request).
 func GitHubFiles(outputs map[string]string, fs []findings.Finding, o ghactions.AnnotateOptions) ([]string, error) {
-	env, err := ghactions.RenderOutputs(ghactions.SortedOutputs(maps.Clone(outputs)))
+	env, err := outputsEnv(outputs)
 	if err != nil {
-		return nil, fmt.Errorf("render outputs.env: %w", err)
+		return nil, err
 	}
 	var annotations bytes.Buffer
 	ghactions.Annotate(&annotations, fs, o)
-	return []string{"outputs.env", string(env), "annotations.txt", annotations.String()}, nil
+	return []string{"outputs.env", env, "annotations.txt", annotations.String()}, nil
+}
+
+// outputsEnv is outputs.env: the outputs in the file format of $GITHUB_OUTPUT, by name, so
+// the file is the same on every run.
+func outputsEnv(outputs map[string]string) (string, error) {
+	env, err := ghactions.RenderOutputs(ghactions.SortedOutputs(outputs))
+	if err != nil {
+		return "", fmt.Errorf("render outputs.env: %w", err)
+	}
+	return string(env), nil
 }
 
 // Facts are what the run record keeps of this report, over base (kind, commit, trigger,

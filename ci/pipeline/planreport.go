@@ -7,7 +7,6 @@ import (
 
 	"github.com/infrapipe/infrapipe/ci/environment"
 	"github.com/infrapipe/infrapipe/ci/gate"
-	"github.com/infrapipe/infrapipe/ci/ghactions"
 	"github.com/infrapipe/infrapipe/ci/planstore"
 	"github.com/infrapipe/infrapipe/ci/report"
 )
@@ -43,11 +42,11 @@ func (p *PlanReport) Files(reproduce Command, more ...string) ([]string, error) 
 		outputs = map[string]string{}
 	}
 	outputs["reproduce"] = reproduce.String()
-	env, err := ghactions.RenderOutputs(ghactions.SortedOutputs(outputs))
+	env, err := outputsEnv(outputs)
 	if err != nil {
-		return nil, fmt.Errorf("render outputs.env: %w", err)
+		return nil, err
 	}
-	return []string{"plan.txt", p.Text, "summary.md", p.Summary(reproduce, more...), ResultFile, js.String(), "outputs.env", string(env)}, nil
+	return []string{"plan.txt", p.Text, "summary.md", p.Summary(reproduce, more...), ResultFile, js.String(), "outputs.env", env}, nil
 }
 
 // Stored records that the plan was stored as ref: its outputs gain plan_ref and

@@ -49,10 +49,7 @@ func ReadStackReport(r StackRun, read environment.ReadFile) (StackRun, StackOwn,
 		if r.Reasons == nil {
 			r.Reasons = []string{}
 		}
-		if r.Steps, err = readSteps(path.Join(r.Stack, ResultFile), js); err != nil {
-			return r, own, err
-		}
-		if r.Changes, err = readChanges(path.Join(r.Stack, ResultFile), js); err != nil {
+		if r.Steps, r.Changes, err = readSteps(path.Join(r.Stack, ResultFile), js); err != nil {
 			return r, own, err
 		}
 	}
@@ -67,35 +64,25 @@ func ReadStackReport(r StackRun, read environment.ReadFile) (StackRun, StackOwn,
 	return r, own, err
 }
 
-// readChanges reads whether a pipeline's plan changes something (its outputs' has_changes,
-// absent from a run that planned nothing).
-func readChanges(name string, data []byte) (bool, error) {
+// readSteps reads the steps of a pipeline's result.json, whose verdicts the combined
+// summary gives their reasons, and whether its plan changes something (its outputs'
+// has_changes, absent from a run that planned nothing); name says where it came from.
+func readSteps(name string, data []byte) (_ []StepResult, changes bool, _ error) {
 	var res struct {
+		Steps   []StepResult      `json:"steps"`
 		Outputs map[string]string `json:"outputs"`
 	}
 	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&res); err != nil {
-		return false, fmt.Errorf("%s: outputs: %w", name, err)
-	}
-	return res.Outputs["has_changes"] == "true", nil
-}
-
-// readSteps reads the steps of a pipeline's result.json, whose verdicts the combined
-// summary gives their reasons; name says where it came from.
-func readSteps(name string, data []byte) ([]StepResult, error) {
-	var res struct {
-		Steps []StepResult `json:"steps"`
-	}
-	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&res); err != nil {
-		return nil, fmt.Errorf("%s: steps: %w", name, err)
+		return nil, false, fmt.Errorf("%s: steps: %w", name, err)
 	}
 	for i, st := range res.Steps {
 		switch st.Verdict {
 		case gate.Pass, gate.Warn, gate.Block:
 		default:
-			return nil, fmt.Errorf("%s: steps[%d] (%s): verdict %q: valid values are pass, warn, block", name, i, st.Name, st.Verdict)
+			return nil, false, fmt.Errorf("%s: steps[%d] (%s): verdict %q: valid values are pass, warn, block", name, i, st.Name, st.Verdict)
 		}
 	}
-	return res.Steps, nil
+	return res.Steps, res.Outputs["has_changes"] == "true", nil
 }
 
 // StackFailed is the row of a stack whose pipeline could not run at all (no report came

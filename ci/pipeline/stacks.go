@@ -367,15 +367,15 @@ func StacksFiles(r StacksResult, reproduce Command, named string, own []StackOwn
 	if err != nil {
 		return nil, err
 	}
-	env, err := ghactions.RenderOutputs(ghactions.SortedOutputs(r.Outputs))
+	env, err := outputsEnv(r.Outputs)
 	if err != nil {
-		return nil, fmt.Errorf("render outputs.env: %w", err)
+		return nil, err
 	}
 	return []string{
 		"summary.md", StacksSummary(report.MaxMarkdown, r, reproduce),
 		"comment.md", StacksComment(r, reproduce, named),
 		ResultFile, string(js) + "\n",
-		"outputs.env", string(env),
+		"outputs.env", env,
 		"annotations.txt", ghactions.MergeAnnotations(annotations, 0),
 		"results.sarif", sarif.String(),
 		"junit.xml", string(junit),
