@@ -48,8 +48,8 @@ const secretVarFile = "/run/secrets/infrapipe/secret.tfvars"
 // Plan runs terraform plan for one environment (init with that environment's backend, its
 // variables file, the profile's lock timeout) and returns a directory with plan.txt,
 // summary.md, result.json and outputs.env: the plan analysed by ci/plan and the safety
-// gate's verdict from ci/gate. The saved plan (tfplan) and plan.json hold secrets in clear text and are added
-// only with --include-plan. It never reuses an earlier run. A plan the gate blocks still
+// gate's verdict from ci/gate. The saved plan (tfplan) and plan.json hold secrets in clear
+// text and are added only with --include-plan. It never reuses an earlier run. A plan the gate blocks still
 // succeeds (the summary says why; apply and pipeline refuse it) unless --fail-on-block.
 //
 // +cache="never"
@@ -85,9 +85,10 @@ func (m *Infra) Plan(
 	if err != nil {
 		return nil, reproduce.Wrap(err)
 	}
-	stored, storable := "", false
+	stored := ""
 	if storePlan {
-		if stored, storable = p.Report.Storable(); storable {
+		var ok bool
+		if stored, ok = p.Report.Storable(); ok {
 			if stored, err = r.storeForApply(ctx, p, commit, forceRecreate); err != nil {
 				return nil, reproduce.Wrap(err)
 			}
@@ -117,8 +118,8 @@ func (m *Infra) plannedRun(ctx context.Context, env string, forceRecreate bool) 
 }
 
 // planDir is the plan's directory: plan.txt, summary.md, result.json, outputs.env
-// (ci/pipeline), and with
-// includePlan the secret-bearing tfplan and plan.json. stored is the stored plan's section.
+// (ci/pipeline), and with includePlan the secret-bearing tfplan and plan.json. stored is
+// the stored plan's section.
 func planDir(ctx context.Context, p judged, reproduce pipeline.Command, includePlan bool, stored string) (*dagger.Directory, error) {
 	files, err := p.With(stored).Files(reproduce)
 	if err != nil {

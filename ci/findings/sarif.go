@@ -353,9 +353,9 @@ func (o SARIFOptions) Place(f Finding) (file string, line int) {
 }
 
 // MergeSARIF builds one SARIF 2.1.0 log for GitHub code scanning: one run per tool (an
-// empty one of EmptyRunTool when no tool ran), rules with help URIs, every result located in a repository file (see SARIFOptions),
-// and stable partial fingerprints. Suppressed findings are left out: GitHub would
-// otherwise reopen them.
+// empty one of EmptyRunTool when no tool ran), rules with help URIs, every result located
+// in a repository file (see SARIFOptions), and stable partial fingerprints. Suppressed
+// findings are left out: GitHub would otherwise reopen them.
 func MergeSARIF(fs []Finding, o SARIFOptions) SARIFLog {
 	byTool := map[string][]Finding{}
 	for _, t := range o.Tools {

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -134,10 +135,7 @@ func StacksHeader(r StacksResult) string {
 	}
 	for _, s := range r.Stacks {
 		if len(s.Held) > 0 {
-			why := "which blocked or was held" // or, with --store-plan, HeldNote
-			if s.HeldNote != "" {
-				why = s.HeldNote
-			}
+			why := cmp.Or(s.HeldNote, "which blocked or was held")
 			fmt.Fprintf(&b, "- **held** %s: planned and checked, not applied: it depends on %s, %s\n", markdown.CodeSpan(s.Stack), strings.Join(codeSpans(s.Held), ", "), markdown.Text(why))
 		}
 	}

@@ -14,9 +14,8 @@ import (
 // UnaffectedFiles are the report files, name then contents, of a pipeline run on env whose
 // change touches nothing the pipeline deploys in dir (ci/changes decided): it passes with
 // has_changes=false, and its summary names the other stacks the change touches (others;
-// dependent when dir depends on one),
-// lists what did change and ends with the reproduce line; comment.md replaces the pull
-// request's comment with it.
+// dependent when dir depends on one), lists what did change and ends with the reproduce
+// line; comment.md replaces the pull request's comment with it.
 func UnaffectedFiles(env, dir string, changed, others []string, dependent bool, reproduce Command) ([]string, error) {
 	name, err := environment.ParseName(env)
 	if err != nil {

@@ -320,11 +320,7 @@ func names(stacks []Stack) string {
 	if len(stacks) == 0 {
 		return "none (no directory holds a backend block or the marker file)"
 	}
-	out := make([]string, len(stacks))
-	for i, s := range stacks {
-		out[i] = s.Dir
-	}
-	sort.Strings(out)
+	out := Repo{Stacks: stacks}.Dirs()
 	if len(out) > 20 {
 		return strings.Join(out[:20], ", ") + fmt.Sprintf(" and %d more", len(out)-20)
 	}
