@@ -258,10 +258,21 @@ func demote(md string) string {
 	return strings.Join(lines, "")
 }
 
-// StackFile is one file of a stack's report: its results.sarif or its junit.xml.
+// StackFile is one file of a stack's report: its results.sarif or its junit.xml. Held is
+// why a held stack was not applied (HeldLine), "" for one that was not held.
 type StackFile struct {
 	Stack string
 	Data  []byte
+	Held  string
+}
+
+// HeldLine says why a held stack was planned and checked but not applied, as the skipped
+// apply of its junit.xml: no test reporter may show it as deployed.
+func (s StackRun) HeldLine() string {
+	if len(s.Held) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("held: planned and checked, not applied: it depends on %s, %s", strings.Join(s.Held, ", "), cmp.Or(s.HeldNote, "which blocked or was held"))
 }
 
 // MergeStacksSARIF is one SARIF log of every stack's findings, one run per tool as GitHub
@@ -296,13 +307,18 @@ func MergeStacksSARIF(logs []StackFile) (findings.SARIFLog, error) {
 }
 
 // MergeStacksJUnit is one junit.xml of every stack's, each suite named after its stack
-// ("stacks/network: pipeline test"), for the test reporters that read one file.
+// ("stacks/network: pipeline test"), for the test reporters that read one file. A held
+// stack's first suite (its pipeline's steps) gets a skipped apply case with why: its own
+// report, a dry run's, has no apply case, and every case of it may pass.
 func MergeStacksJUnit(files []StackFile) ([]byte, error) {
 	var all []report.Suite
 	for _, f := range files {
 		suites, err := report.ReadJUnit(path.Join(f.Stack, "junit.xml"), f.Data)
 		if err != nil {
 			return nil, err
+		}
+		if f.Held != "" && len(suites) > 0 {
+			suites[0].Cases = append(suites[0].Cases, report.Case{Name: string(StepApply), Skipped: f.Held})
 		}
 		for _, s := range suites {
 			for i := range s.Cases {
@@ -349,7 +365,7 @@ func StacksFiles(r StacksResult, reproduce Command, named string, own []StackOwn
 			sarifs = append(sarifs, StackFile{Stack: r.Stacks[i].Stack, Data: o.SARIF})
 		}
 		if o.JUnit != nil {
-			junits = append(junits, StackFile{Stack: r.Stacks[i].Stack, Data: o.JUnit})
+			junits = append(junits, StackFile{Stack: r.Stacks[i].Stack, Data: o.JUnit, Held: r.Stacks[i].HeldLine()})
 		}
 		annotations = append(annotations, o.Annotations)
 	}

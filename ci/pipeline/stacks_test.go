@@ -146,7 +146,7 @@ func TestMergeStacksSARIF(t *testing.T) {
 	network := sarif("stacks/network", []findings.Finding{{Tool: "checkov", RuleID: "CKV2_AWS_12", Severity: findings.High, File: "main.tf", Line: 3, Message: "default SG"}}, "checkov", "trivy")
 	app := sarif("terraform", []findings.Finding{{Tool: "checkov", RuleID: "CKV_AWS_18", Severity: findings.Medium, File: "storage.tf", Line: 9, Message: "logging"},
 		{Tool: "tflint", RuleID: "terraform_unused_declarations", Severity: findings.Low, File: "variables.tf", Line: 1, Message: "unused"}}, "checkov", "tflint")
-	log, err := MergeStacksSARIF([]StackFile{{"stacks/network", network}, {"terraform", app}})
+	log, err := MergeStacksSARIF([]StackFile{{Stack: "stacks/network", Data: network}, {Stack: "terraform", Data: app}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func TestMergeStacksSARIF(t *testing.T) {
 			t.Errorf("merged SARIF lacks %s: %v", want, uris)
 		}
 	}
-	if _, err := MergeStacksSARIF([]StackFile{{"x", []byte("{")}}); err == nil || !strings.Contains(err.Error(), "x/results.sarif") {
+	if _, err := MergeStacksSARIF([]StackFile{{Stack: "x", Data: []byte("{")}}); err == nil || !strings.Contains(err.Error(), "x/results.sarif") {
 		t.Errorf("a broken log: %v", err)
 	}
 }
@@ -207,8 +207,8 @@ func TestMergeStacksJUnit(t *testing.T) {
 		return data
 	}
 	data, err := MergeStacksJUnit([]StackFile{
-		{"stacks/network", junit(report.Case{Name: "Plan"}, report.Case{Name: "Post-deploy tests", Failure: "monitoring: no alarm"})},
-		{"terraform", junit(report.Case{Name: "Plan"})},
+		{Stack: "stacks/network", Data: junit(report.Case{Name: "Plan"}, report.Case{Name: "Post-deploy tests", Failure: "monitoring: no alarm"})},
+		{Stack: "terraform", Data: junit(report.Case{Name: "Plan"})},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -218,7 +218,19 @@ func TestMergeStacksJUnit(t *testing.T) {
 		suites[0].Cases[1].Failure != "monitoring: no alarm" || !strings.Contains(string(data), `tests="3" failures="1"`) {
 		t.Errorf("merged junit.xml (%v):\n%s", err, data)
 	}
-	if _, err := MergeStacksJUnit([]StackFile{{"x", []byte("<nope")}}); err == nil || !strings.Contains(err.Error(), "x/junit.xml") {
+	// A held stack's own report (a dry run's) has only passing cases; merged, its apply is
+	// skipped with why.
+	held := StackRun{Stack: "stacks/app", Held: []string{"stacks/network"}}.HeldLine()
+	data, err = MergeStacksJUnit([]StackFile{{Stack: "stacks/app", Data: junit(report.Case{Name: "Plan"}), Held: held}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if suites, err := report.ReadJUnit("merged", data); err != nil || len(suites) != 1 || len(suites[0].Cases) != 2 ||
+		suites[0].Cases[1].Name != string(StepApply) || suites[0].Cases[1].Skipped != held ||
+		!strings.Contains(held, "depends on stacks/network, which blocked or was held") {
+		t.Errorf("held stack's junit.xml (%v):\n%s", err, data)
+	}
+	if _, err := MergeStacksJUnit([]StackFile{{Stack: "x", Data: []byte("<nope")}}); err == nil || !strings.Contains(err.Error(), "x/junit.xml") {
 		t.Errorf("a broken file: %v", err)
 	}
 }
