@@ -109,7 +109,11 @@ func worse(a, b gate.Verdict) gate.Verdict {
 // the step that gave it (blocking ones first), and the removed directories.
 func StacksHeader(r StacksResult) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# %s pipeline: %s (%d stacks)\n\n", r.Env, r.Verdict, len(r.Stacks))
+	stacks := fmt.Sprintf("%d stacks", len(r.Stacks))
+	if len(r.Stacks) == 1 {
+		stacks = "1 stack"
+	}
+	fmt.Fprintf(&b, "# %s pipeline: %s (%s)\n\n", r.Env, r.Verdict, stacks)
 	if r.DryRun {
 		b.WriteString("Dry run: nothing was imported or applied.\n\n")
 	}

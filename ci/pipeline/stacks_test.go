@@ -59,7 +59,10 @@ func TestNewStacksResult(t *testing.T) {
 			t.Errorf("header lacks %q:\n%s", want, h)
 		}
 	}
-	if h := StacksHeader(NewStacksResult("test", true, nil, nil)); !strings.Contains(h, "No change touches a stack") || !strings.Contains(h, "Dry run") {
+	if h := StacksHeader(NewStacksResult("test", false, runs[2:], nil)); !strings.HasPrefix(h, "# test pipeline: pass (1 stack)\n") {
+		t.Errorf("one stack's header:\n%s", h)
+	}
+	if h := StacksHeader(NewStacksResult("test", true, nil, nil)); !strings.HasPrefix(h, "# test pipeline: pass (0 stacks)") || !strings.Contains(h, "No change touches a stack") || !strings.Contains(h, "Dry run") {
 		t.Errorf("empty header:\n%s", h)
 	}
 }
