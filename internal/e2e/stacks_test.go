@@ -168,6 +168,10 @@ func TestStacksBlockedDependencyHoldsApply(t *testing.T) {
 			t.Errorf("the held stack %s was not planned:\n%s", s, plan)
 		}
 	}
+	// The held stacks' apply is skipped in junit.xml, not missing: no reporter shows them deployed.
+	if junit := readFile(t, dir, "junit.xml"); strings.Count(junit, `<skipped message="held: planned and checked, not applied: it depends on stacks/`) != 2 {
+		t.Errorf("junit.xml does not skip the held stacks' apply:\n%s", junit)
+	}
 	v := mustFail(t, nil, "verdict", "--report="+dir)
 	if !strings.Contains(v.Stderr, "stacks/a: ") {
 		t.Errorf("verdict does not name the blocked stack:\n%s", lastLines(v.Stderr, 10))
