@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -91,15 +92,53 @@ func Read(planJSON io.Reader, masked []string) ([]Diff, error) {
 		for _, attr := range attrs {
 			b := render(before, beforeSens, nil, attr, masked)
 			f := render(after, afterSens, afterUnknown, attr, masked)
-			// Unchanged, or filled in by the provider with nothing set in the configuration:
-			// nothing for a reviewer to read.
-			if (b == f && f != unknown) || (b == none && (f == none || f == unknown)) {
+			// Unchanged, unchanged but for what is unset (a false read back from the cloud
+			// planned as null), or filled in by the provider with nothing set in the
+			// configuration: nothing for a reviewer to read.
+			if (b == f && f != unknown) || (b == none && (f == none || f == unknown)) ||
+				(b != sensitive && f != sensitive && f != unknown && reflect.DeepEqual(set(before[attr]), set(after[attr]))) {
 				continue
 			}
 			out = append(out, Diff{Address: rc.Address, Type: rc.Type, Actions: actionWord(a), Attribute: attr, Before: b, After: f})
 		}
 	}
 	return out, nil
+}
+
+// set is v without what reads as unset: null, false, "" and what holds only those. The
+// provider plans an optional attribute the configuration leaves out as null where the state
+// read it back as false or "". Numbers stay: a port 0 is a value.
+func set(v any) any {
+	switch v := v.(type) {
+	case nil, bool, string:
+		if v == nil || v == false || v == "" {
+			return nil
+		}
+		return v
+	case map[string]any:
+		out := map[string]any{}
+		for k, x := range v {
+			if x = set(x); x != nil {
+				out[k] = x
+			}
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		empty := true
+		for i, x := range v {
+			out[i] = set(x)
+			empty = empty && out[i] == nil
+		}
+		if empty {
+			return nil
+		}
+		return out
+	}
+	return v
 }
 
 func asMap(v any) map[string]any {

@@ -2,6 +2,7 @@ package riskdiff
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -205,4 +206,78 @@ func FuzzRead(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A replace moves a bucket's encryption to another bucket with the same settings: the state
+// read bucket_key_enabled back as false, and the new object plans it as null (not set).
+// Nothing a reviewer must judge changes, so no row is shown.
+func TestReadUnsetIsNotAChange(t *testing.T) {
+	moto := mototest.Start(t)
+	moto.Setenv(t)
+	w := awsWorkspace(t, moto)
+	config := `
+resource "aws_s3_bucket" "a" {
+  bucket = "enc-a"
+}
+resource "aws_s3_bucket" "b" {
+  bucket = "enc-b"
+}
+resource "aws_s3_bucket_server_side_encryption_configuration" "data" {
+  bucket = aws_s3_bucket.a.id
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm = "AES256"
+    }
+  }
+}
+`
+	w.Write("main.tf", config)
+	w.Init()
+	w.Apply()
+	w.Write("main.tf", strings.Replace(config, "bucket = aws_s3_bucket.a.id", "bucket = aws_s3_bucket.b.id", 1))
+	plan := w.PlanJSON()
+	diffs, err := Read(bytes.NewReader(plan), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(plan, []byte(`"bucket_key_enabled":false`)) || !bytes.Contains(plan, []byte(`"bucket_key_enabled":null`)) {
+		t.Fatalf("the provider no longer plans false -> null, so this test shows nothing:\n%s", plan)
+	}
+	for _, d := range diffs {
+		t.Errorf("listed: %s %s (%s): %s -> %s", d.Address, d.Attribute, d.Actions, d.Before, d.After)
+	}
+	// Loosened for real, the same replace is listed.
+	w.Write("main.tf", strings.NewReplacer("bucket = aws_s3_bucket.a.id", "bucket = aws_s3_bucket.b.id", `"AES256"`, `"aws:kms"`).Replace(config))
+	if diffs, err = Read(bytes.NewReader(w.PlanJSON()), nil); err != nil || len(diffs) != 1 || diffs[0].Attribute != "rule" || diffs[0].Actions != "replace" {
+		t.Errorf("a changed algorithm on a replace: %v %+v", err, diffs)
+	}
+}
+
+// What set keeps: a value that decides access stays, so that false -> true or 0 -> 22 is
+// still a change; only unset shapes fall away.
+func TestSet(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   string
+		want string
+	}{
+		{"null", `null`, `null`},
+		{"false and empty", `{"a":false,"b":"","c":null}`, `null`},
+		{"true stays", `{"a":true,"b":false}`, `{"a":true}`},
+		{"port 0 stays", `{"from_port":0}`, `{"from_port":0}`},
+		{"list of unset", `[{"k":""},{"k":false}]`, `null`},
+		{"list keeps positions", `["", "10.0.0.0/8"]`, `[null,"10.0.0.0/8"]`},
+		{"nested", `[{"by_default":[{"kms":"","alg":"AES256"}],"bucket_key":false}]`, `[{"by_default":[{"alg":"AES256"}]}]`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var in any
+			if err := json.Unmarshal([]byte(tc.in), &in); err != nil {
+				t.Fatal(err)
+			}
+			got, err := json.Marshal(set(in))
+			if err != nil || string(got) != tc.want {
+				t.Errorf("set(%s) = %s (%v), want %s", tc.in, got, err, tc.want)
+			}
+		})
+	}
 }
