@@ -146,6 +146,9 @@ func Configure(s, defaults Settings) (Setup, error) {
 	if s.GitCredentials {
 		setup.Options = append(setup.Options, "--git-credentials="+SecretRef(s.GitCredentialsRef, gitCredentialsEnv))
 	}
+	// The port is named on reproduce lines only when --aws-emulator-port chose it: one the
+	// service's address gives is there again when the reader passes the same address.
+	portGiven := s.AWSEmulatorPort != defaults.AWSEmulatorPort
 	if s.AWSEmulator && len(s.AWSEmulatorPorts) > 0 && !slices.Contains(s.AWSEmulatorPorts, s.AWSEmulatorPort) {
 		// The port of --aws-emulator=tcp://localhost:4566 is the emulator's, unless
 		// --aws-emulator-port names another it exposes.
@@ -158,7 +161,7 @@ func Configure(s, defaults Settings) (Setup, error) {
 		// A service cannot be named on a command line; the reader substitutes their own.
 		port := strconv.Itoa(s.AWSEmulatorPort)
 		setup.Options = append(setup.Options, "--aws-emulator=tcp://localhost:"+port)
-		if s.AWSEmulatorPort != defaults.AWSEmulatorPort {
+		if portGiven {
 			setup.Options = append(setup.Options, "--aws-emulator-port="+port)
 		}
 	}

@@ -56,7 +56,7 @@ func TestConfigure(t *testing.T) {
 				Options: []string{"--aws-emulator=tcp://localhost:4566", "--aws-emulator-port=4566"}}, ""},
 		{"the port in --aws-emulator's address", func(s *Settings) { s.AWSEmulator, s.AWSEmulatorPorts = true, []int{5055} },
 			Setup{Emulator: GivenEmulator, EmulatorPort: 5055,
-				Options: []string{"--aws-emulator=tcp://localhost:5055", "--aws-emulator-port=5055"}}, ""},
+				Options: []string{"--aws-emulator=tcp://localhost:5055"}}, ""},
 		{"--aws-emulator-port picks one of its ports", func(s *Settings) {
 			s.AWSEmulator, s.AWSEmulatorPort, s.AWSEmulatorPorts = true, 4571, []int{4566, 4571}
 		},
