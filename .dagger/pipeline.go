@@ -218,7 +218,7 @@ type pipelineRun struct {
 	mu      sync.Mutex         // guards what the steps leave for the report:
 	planned *judged
 	tests   *postdeploy.Suite
-	files   []string // extra report files (name, contents, ...), e.g. the import report
+	imports []string // the import report's files (name, contents, ...)
 }
 
 // run executes the planned steps in ci/pipeline's order (pipeline.Execute), which records
@@ -267,6 +267,11 @@ func (p *pipelineRun) run(ctx context.Context) {
 			var err error
 			if applied, rep, err = r.apply(ctx, planned); err != nil {
 				return pipeline.StepReport{}, err
+			}
+			if files, ok := workdir.ImportsApplied(p.rec, planned, string(r.env)); ok {
+				p.mu.Lock()
+				p.imports = files
+				p.mu.Unlock()
 			}
 			return rep.Step(), nil
 		},
@@ -318,7 +323,7 @@ func (p *pipelineRun) planWithImports(ctx context.Context) (judged, error) {
 		DryRun: p.DryRun,
 	}, p.ForceRecreate)
 	p.mu.Lock()
-	p.files = append(p.files, files...)
+	p.imports = files
 	p.mu.Unlock()
 	return planned, err
 }
@@ -334,7 +339,7 @@ func (p *pipelineRun) report(ctx context.Context, reproduce pipeline.Command) (*
 		Reproduce: reproduce,
 		SARIF:     p.r.m.sarifOptions(ctx),
 		FailAt:    p.r.profile.SeverityThreshold,
-		Extra:     p.files,
+		Extra:     p.imports,
 	}
 	if p.planned != nil {
 		rep.Plan = p.planned.With(p.storedSection)

@@ -49,6 +49,21 @@ func (r *Recorder) Add(s StepReport) {
 	r.steps = append(r.steps, s)
 }
 
+// Replace records s in place of its step's record, which keeps its time: a step whose
+// report a later step changes (the import step, once the apply that imports succeeded).
+// Nothing is recorded when the step has no record.
+func (r *Recorder) Replace(s StepReport) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, old := range r.steps {
+		if old.Step == s.Step {
+			s.Started, s.Ended = old.Started, old.Ended
+			r.steps[i] = s
+			return
+		}
+	}
+}
+
 // Broken records a step that could not run; Broken (the outcome) says how much it counts
 // in this environment.
 func (r *Recorder) Broken(s Step, err error) {

@@ -258,8 +258,25 @@ func PlanWithImports[D Dir[D]](ctx context.Context, rec *pipeline.Recorder, plan
 		var s pipeline.StepReport
 		s, files = mapped.Step(im.Env, im.DryRun)
 		rec.Add(s)
+		if err == nil && mapped.Plan.Err() == nil {
+			p.Imports = mapped
+		}
 	}
 	return p, files, err
+}
+
+// ImportsApplied records the pipeline's import step again once the plan that imports (p,
+// from PlanWithImports) was applied: its report, made with the plan, said "to import".
+// files replace the import report's files PlanWithImports gave; ok is false when the plan
+// imports nothing.
+func ImportsApplied[D any](rec *pipeline.Recorder, p Judged[D], env string) (files []string, ok bool) {
+	if p.Imports == nil || len(p.Imports.Plan.Imports()) == 0 {
+		return nil, false
+	}
+	p.Imports.Plan = p.Imports.Plan.Applied()
+	s, files := p.Imports.Step(env, false)
+	rec.Replace(s)
+	return files, true
 }
 
 // mapWith is Map with the request made first.

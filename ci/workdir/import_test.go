@@ -277,6 +277,41 @@ func TestImport(t *testing.T) {
 			t.Errorf("%d backups (%d before): the state rm went without one", n, before)
 		}
 	})
+
+	// The pipeline imports in its plan, which its apply step applies: the import step's
+	// report, made with the plan, says "to import" until the apply succeeded, then
+	// "imported", in the same place and time.
+	t.Run("the pipeline's apply imports, and the import step then says imported", func(t *testing.T) {
+		d.terraform(t, "state", "rm", "aws_s3_bucket.assets")
+		if err := os.Remove(filepath.Join(d.dir, importer.FileName)); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		rec := pipeline.NewRecorder(f.env.Profile, time.Now())
+		p, files, err := workdir.PlanWithImports(ctx, rec, func(context.Context) (*hostDir, workdir.Env, error) { return d, f.env, nil },
+			workdir.Imports{Run: true, Request: func(context.Context) (importer.Request, error) { return req, nil }, Env: "prod"}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		planned := rec.Steps()
+		if len(planned) != 1 || !strings.Contains(planned[0].Markdown, "1 to import") || p.Imports == nil {
+			t.Fatalf("before the apply, recorded %+v", planned)
+		}
+		if _, err := workdir.Apply(ctx, f.env, p, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		after, ok := workdir.ImportsApplied(rec, p, "prod")
+		applied := rec.Steps()
+		if !ok || len(applied) != 1 || !strings.Contains(applied[0].Markdown, "1 imported") || strings.Contains(applied[0].Markdown, "to import") ||
+			!applied[0].Started.Equal(planned[0].Started) || slices.Equal(after, files) {
+			t.Errorf("after the apply (ok %v), recorded:\n%s", ok, applied[0].Markdown)
+		}
+		if got := d.stateList(t); !slices.Equal(got, []string{"aws_s3_bucket.assets"}) {
+			t.Errorf("state after the apply: %q", got)
+		}
+		if _, ok := workdir.ImportsApplied(rec, workdir.Judged[*hostDir]{}, "prod"); ok {
+			t.Error("a plan that imports nothing was recorded as imported")
+		}
+	})
 }
 
 // The pipeline's plan goes on when its import step cannot run, which is recorded as such;

@@ -77,6 +77,8 @@ type Judged[D any] struct {
 	JSON   string
 	// Stored is the stored plan this is (Stored), nil for a plan of this run.
 	Stored *StoredPlan
+	// Imports is what the plan imports (PlanWithImports), nil when it imports nothing.
+	Imports *Mapping
 }
 
 // StoredPlan is a stored plan proven to be the approved one: its reference and what the
