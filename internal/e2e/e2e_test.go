@@ -588,6 +588,34 @@ func TestImportAdoptsTaggedResourcesAndDriftSeesTags(t *testing.T) {
 	}
 }
 
+// TestPipelineImportsTaggedResources: the pipeline's plan imports a tagged bucket beside
+// the stack's other changes and its apply adopts it; the import step's report, made with
+// the plan, then says imported, not "to import".
+func TestPipelineImportsTaggedResources(t *testing.T) {
+	requireEngine(t)
+	t.Parallel()
+	moto := startMoto(t)
+	s := newStack(t, "app")
+	ctx := context.Background()
+	bucket := s.Project + "-test-data"
+	if _, err := moto.S3().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	tags := []s3types.Tag{{Key: aws.String("Project"), Value: aws.String(s.Project)}, {Key: aws.String("Environment"), Value: aws.String("test")}}
+	if _, err := moto.S3().PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String(bucket), Tagging: &s3types.Tagging{TagSet: tags}}); err != nil {
+		t.Fatal(err)
+	}
+	dir := export(t, nil, append(append(s.Ctor(), moto.Ctor()...), "pipeline", "--env=test", "--project="+s.Project, "--skip-tests")...)
+	if got := moto.MustState(t, testKey).Addresses(); !slices.Contains(got, "aws_s3_bucket.data") {
+		t.Errorf("after the pipeline the state holds %v, without the tagged bucket", got)
+	}
+	for _, name := range []string{"summary.md", "import-report.md"} {
+		if md := readFile(t, dir, name); !strings.Contains(md, "1 imported") || strings.Contains(md, "to import") {
+			t.Errorf("%s does not say the bucket was imported:\n%s", name, md)
+		}
+	}
+}
+
 // TestResourcesInAnotherRegionThanTheState: the state bucket is in us-east-1 (the
 // backend in pipeline.yaml) and the resources in eu-west-1 (--region). Import finds the
 // table in eu-west-1, the provider reads it there, and the state lands in the us-east-1
