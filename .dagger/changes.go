@@ -13,25 +13,14 @@ import (
 )
 
 // unaffected is the report of a run whose change touches nothing this pipeline deploys
-// (ci/changes decides), or nil when the pipeline must run. It names the stacks the change
-// does touch, which a run of this one leaves alone.
+// (pipeline.Unaffected decides), or nil when the pipeline must run.
 func (m *Infra) unaffected(ctx context.Context, env string, changedFiles *dagger.File, reproduce pipeline.Command) (*dagger.Directory, error) {
 	changed, err := readChangedFiles(ctx, changedFiles)
 	if err != nil {
 		return nil, err
 	}
-	tree := sourceTree{ctx: ctx, src: m.Source}
-	d, err := changes.Decide(tree, m.TerraformDir, changed)
-	if err != nil || d.Affected {
-		return nil, err
-	}
-	var sel stacks.Selection
-	if repo, err := stacks.Discover(stackTree{tree}); err == nil { // else none named
-		sel, _ = repo.Changed(stackTree{tree}, changed)
-	}
-	others, dependent := sel.Others(m.TerraformDir)
-	files, err := pipeline.UnaffectedFiles(env, m.TerraformDir, changed, others, dependent, reproduce)
-	if err != nil {
+	files, err := pipeline.Unaffected(stackTree{sourceTree{ctx: ctx, src: m.Source}}, env, m.TerraformDir, changed, reproduce)
+	if files == nil || err != nil {
 		return nil, err
 	}
 	return reportDir(ctx, files...)

@@ -9,7 +9,26 @@ import (
 	"github.com/infrapipe/infrapipe/ci/gate"
 	"github.com/infrapipe/infrapipe/ci/ghactions"
 	"github.com/infrapipe/infrapipe/ci/report"
+	"github.com/infrapipe/infrapipe/ci/stacks"
 )
+
+// Unaffected is the report of a pipeline run on env whose change (changed, as
+// changes.ReadList read it) touches nothing the pipeline deploys in dir, as name, contents
+// pairs (UnaffectedFiles), or nil when the pipeline must run (changes.Decide). Its summary
+// names the repository's stacks the change does touch (none when the stacks cannot be
+// read: the run is still unaffected).
+func Unaffected(tree stacks.Tree, env, dir string, changed []string, reproduce Command) ([]string, error) {
+	d, err := changes.Decide(tree, dir, changed)
+	if err != nil || d.Affected {
+		return nil, err
+	}
+	var sel stacks.Selection
+	if repo, err := stacks.Discover(tree); err == nil {
+		sel, _ = repo.Changed(tree, changed)
+	}
+	others, dependent := sel.Others(dir)
+	return UnaffectedFiles(env, dir, changed, others, dependent, reproduce)
+}
 
 // UnaffectedFiles are the report files, name then contents, of a pipeline run on env whose
 // change touches nothing the pipeline deploys in dir (ci/changes decided): it passes with

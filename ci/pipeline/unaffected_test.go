@@ -1,11 +1,14 @@
 package pipeline
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/infrapipe/infrapipe/ci/gate"
 	"github.com/infrapipe/infrapipe/ci/report"
+	"github.com/infrapipe/infrapipe/ci/stacks"
 )
 
 // An unaffected run passes with has_changes=false, in result.json and the workflow outputs,
@@ -67,6 +70,55 @@ func TestUnaffectedFiles(t *testing.T) {
 			}
 			if !strings.Contains(fs[ResultFile], `"has_changes": "false"`) || !strings.HasSuffix(fs[ResultFile], "}\n") {
 				t.Errorf("result.json:\n%s", fs[ResultFile])
+			}
+		})
+	}
+}
+
+// Unaffected decides on a repository of two stacks on disk: a change to this stack runs it; a change to
+// another stack is a pass that names that stack; one to no stack names none.
+func TestUnaffected(t *testing.T) {
+	root := t.TempDir()
+	for _, dir := range []string{"stacks/a", "stacks/b"} {
+		if err := os.MkdirAll(filepath.Join(root, dir), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, dir, "main.tf"), []byte("resource \"terraform_data\" \"x\" {}\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		// A stack is a directory with a pipeline.yaml (stacks.Discover).
+		if err := os.WriteFile(filepath.Join(root, dir, "pipeline.yaml"), []byte("version: 1\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tree := stacks.NewDirTree(root)
+	reproduce := Call(nil, "pipeline").Flag("env", "test")
+	for _, tt := range []struct {
+		name    string
+		changed []string
+		runs    bool
+		others  string
+	}{
+		{"this stack", []string{"stacks/a/main.tf"}, true, ""},
+		{"unknown", []string{"*"}, true, ""},
+		{"another stack", []string{"stacks/b/main.tf"}, false, "The change touches other stacks, which this run does not run: `stacks/b`."},
+		{"no stack", []string{"README.md"}, false, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			list, err := Unaffected(tree, "test", "stacks/a", tt.changed, reproduce)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.runs != (list == nil) {
+				t.Fatalf("runs: %v, want %v (files %d)", list == nil, tt.runs, len(list))
+			}
+			if tt.runs {
+				return
+			}
+			summary := files(t, list)["summary.md"]
+			if !strings.Contains(summary, "No change touches the stack `stacks/a`") ||
+				strings.Contains(summary, "other stacks") != (tt.others != "") || !strings.Contains(summary, tt.others) {
+				t.Errorf("summary.md:\n%s", summary)
 			}
 		})
 	}
