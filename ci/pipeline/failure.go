@@ -54,6 +54,8 @@ var hints = []struct {
 		"The lock file (.terraform.lock.hcl) selects a provider version this run cannot install (with --terraform-image, only the image's providers are there): use an image that has it, or update the lock file (terraform init -upgrade) and commit it."},
 	{regexp.MustCompile(`failed\s+to\s+resolve\s+(source\s+metadata\s+for|image)\s+"?\S*hashicorp/terraform:`),
 		"The Terraform image cannot be pulled: its version comes from --terraform-version, the stack's .terraform-version or a required_version that allows one version (the log says which pinned it), else the default. Pin a version that has an image, or pass --terraform-image=<an image you can pull, e.g. a registry mirror's>."},
+	{regexp.MustCompile(`Unable\s+to\s+find\s+remote\s+state`),
+		"A terraform_remote_state this stack reads has no state in this environment yet (its defaults do not cover a state that is missing): the stack that writes it was never applied here. Apply that stack first (with it in pipeline.yaml's stacks.depends_on, pipeline --stacks=<both> applies them in that order), or point this environment's variables file at a state that exists. A pull request's dry run applies nothing, so in preview the stack it reads must already be deployed."},
 	{regexp.MustCompile(`Could\s+not\s+download\s+module`),
 		"A module source could not be fetched from the pipeline's containers. A private git source needs a token that can read it: pass --git-credentials=env:GIT_CREDENTIALS, git's credential-store lines (" + gitauth.Example + "); an ssh source of that host is then fetched over HTTPS, as the containers hold no SSH key. A private registry's module is vendored into the repository or given a local path."},
 }

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -206,5 +207,39 @@ func TestSetupFailed(t *testing.T) {
 	}
 	if plain := WithHint("connection refused"); plain != "connection refused" {
 		t.Errorf("WithHint of an error without a hint = %q", plain)
+	}
+}
+
+// A stack that reads another's outputs with terraform_remote_state, where that stack was
+// never applied: real Terraform's error on a state bucket in moto, which its defaults do not
+// prevent, gets the hint that says to apply that stack first.
+func TestHintForRemoteStateNeverApplied(t *testing.T) {
+	moto := mototest.Start(t)
+	moto.Bucket(t, "remote-states")
+	w := tftest.New(t, nil)
+	w.Write("main.tf", fmt.Sprintf(`data "terraform_remote_state" "network" {
+  backend = "s3"
+  config = {
+    bucket                      = "remote-states"
+    key                         = "stacks/network/preview/terraform.tfstate"
+    region                      = "us-east-1"
+    skip_credentials_validation = true
+    skip_requesting_account_id  = true
+    skip_metadata_api_check     = true
+    use_path_style              = true
+    endpoints                   = { s3 = %q }
+  }
+  defaults = { vpc_id = "vpc-0" }
+}
+output "vpc" { value = data.terraform_remote_state.network.outputs.vpc_id }
+`, moto.URL))
+	w.Init()
+	stdout, stderr, err := w.Exec("plan", "-no-color", "-input=false")
+	if err == nil {
+		t.Fatalf("the plan read a state that does not exist:\n%s", stdout)
+	}
+	msg := StepFailed("terraform plan", environment.Preview, 1, stdout+"\n"+stderr, time.Minute, time.Now()).Error()
+	if !strings.Contains(msg, "Unable to find remote state") || !strings.Contains(msg, "Apply that stack first (with it in pipeline.yaml's stacks.depends_on") {
+		t.Errorf("StepFailed:\n%s", msg)
 	}
 }
