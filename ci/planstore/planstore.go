@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"regexp"
 	"strings"
 	"time"
@@ -150,11 +151,22 @@ const (
 	metaApplying = "infrapipe-apply-started"
 )
 
-// metadata is m as the object's user metadata.
+// decodeWords reads a metadata value that may be RFC 2047 encoded: S3 keeps user metadata in
+// US-ASCII, so metadata() encodes a stack directory outside it, and S3 returns one stored
+// otherwise encoded so too. A value that is not valid stays as it is.
+func decodeWords(v string) string {
+	if d, err := new(mime.WordDecoder).DecodeHeader(v); err == nil {
+		return d
+	}
+	return v
+}
+
+// metadata is m as the object's user metadata; a stack directory outside US-ASCII is RFC
+// 2047 encoded, as S3 wants.
 func (m Meta) metadata() map[string]string {
 	md := map[string]string{
 		metaEnv:     string(m.Env),
-		metaStack:   m.Stack,
+		metaStack:   mime.QEncoding.Encode("utf-8", m.Stack),
 		metaCommit:  m.Commit,
 		metaCreated: m.Created.Format(time.RFC3339),
 		metaSHA256:  m.SHA256,
@@ -208,7 +220,7 @@ func Get(ctx context.Context, objs Objects, bucket string, ref Ref) ([]byte, Met
 	}
 	meta := Meta{
 		Env:    environment.Name(out.Metadata[metaEnv]),
-		Stack:  out.Metadata[metaStack],
+		Stack:  decodeWords(out.Metadata[metaStack]),
 		Commit: out.Metadata[metaCommit],
 		SHA256: out.Metadata[metaSHA256],
 	}

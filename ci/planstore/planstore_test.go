@@ -3,11 +3,14 @@ package planstore
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"mime"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -235,5 +238,42 @@ func TestSection(t *testing.T) {
 	}
 	if a := Applied(ref, meta.SHA256, "access denied\n# forged"); strings.Contains(a, "\n#") {
 		t.Errorf("a note was not escaped: %q", a)
+	}
+}
+
+// A stack directory of any name is recorded and read back as it is: S3 user metadata is
+// US-ASCII, so a name outside it ("stacks/réseau", a space) is stored escaped.
+func TestStoreStackNames(t *testing.T) {
+	_, second, _ := realPlans(t)
+	client, bucket := motoBucket(t)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Second)
+	for i, stack := range []string{"terraform", "stacks/réseau", "stacks/net work", "stacks/100%", "données"} {
+		t.Run(stack, func(t *testing.T) {
+			ref := NewRef(environment.Prod, now, fmt.Sprintf("run%d", i))
+			if _, err := Put(ctx, client, bucket, ref, stack, second, "", now); err != nil {
+				t.Fatal(err)
+			}
+			_, got, _, err := Get(ctx, client, bucket, ref)
+			if err != nil || got.Stack != stack {
+				t.Errorf("Get: stack %q (%v), want %q", got.Stack, err, stack)
+			}
+			head, err := client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(ref.Key())})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v := head.Metadata[metaStack]; strings.ContainsFunc(v, func(r rune) bool { return r > unicode.MaxASCII }) {
+				t.Errorf("stored metadata %q is not US-ASCII", v)
+			}
+		})
+	}
+	// S3 returns a value stored outside US-ASCII RFC 2047 encoded (B encoding).
+	ref := NewRef(environment.Prod, now, "encoded")
+	if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(ref.Key()), Body: bytes.NewReader(second),
+		Metadata: map[string]string{metaEnv: "prod", metaStack: mime.BEncoding.Encode("UTF-8", "stacks/réseau")}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, got, _, err := Get(ctx, client, bucket, ref); err != nil || got.Stack != "stacks/réseau" {
+		t.Errorf("Get of S3's encoded value: stack %q (%v)", got.Stack, err)
 	}
 }
