@@ -81,6 +81,11 @@ func (m *Infra) Pipeline(
 	// SHA-256 of the stored plan, from the approved summary.
 	// +optional
 	planSha256 string,
+	// Second phase of several stacks: each stack's stored plan and its SHA-256, as the first
+	// phase's plans output gives them ("<stack>=<plan-ref>@<sha256>", separated by commas).
+	// Runs those stacks, in dependency order, each applying its plan as --plan-ref would.
+	// +optional
+	plans string,
 	// The commit being deployed, recorded with a stored plan and checked against it; when
 	// empty, taken from a push or pull_request event if the GitHub values chose the
 	// environment (workflow_dispatch and schedule carry none).
@@ -111,7 +116,7 @@ func (m *Infra) Pipeline(
 ) (*dagger.Directory, error) {
 	return m.runPipeline(ctx, pipelineFlags{
 		Flags: pipeline.Flags{Env: env, DryRun: dryRun, SkipTests: skipTests, TestUnchanged: testUnchanged, ForceRecreate: forceRecreate,
-			Project: project, ReportOnFailure: reportOnFailure, StorePlan: storePlan, PlanRef: planRef, PlanSHA256: planSha256,
+			Project: project, ReportOnFailure: reportOnFailure, StorePlan: storePlan, PlanRef: planRef, PlanSHA256: planSha256, Plans: plans,
 			Commit: commit, Stacks: stacks, MaxParallel: maxParallel, Event: githubEventName, Ref: githubRef},
 		gh:              gitHub{githubEventName, githubRef, requestedEnv, githubEvent},
 		infracostAPIKey: infracostApiKey, notifyWebhooks: notifyWebhooks, runURL: runUrl, changedFiles: changedFiles,

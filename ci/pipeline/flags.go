@@ -3,6 +3,7 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/infrapipe/infrapipe/ci/ghactions"
@@ -34,6 +35,10 @@ type Flags struct {
 	StorePlan                                       bool // first phase: store the judged plan
 	PlanRef, PlanSHA256, Commit                     string
 	Stacks                                          string
+	// Plans is --plans, the second phase of several stacks; StackPlans is it read, by
+	// Settle, which also sets Stacks to its stacks when --stacks was not given.
+	Plans      string
+	StackPlans Plans
 	// ChangedFiles is whether --changed-files was given (the module keeps the file): with
 	// --stacks it selects only with --stacks=changed (CheckChangedFiles).
 	ChangedFiles bool
@@ -58,7 +63,16 @@ func (f Flags) Reproduce(c Command, infracostKey bool) Command {
 		Bool("test-unchanged", f.TestUnchanged).
 		Flag("project", f.Project).
 		Secret("infracost-api-key", infracostKey, "INFRACOST_API_KEY").
-		Bool("store-plan", f.StorePlan).Flag("plan-ref", f.PlanRef).Flag("plan-sha256", f.PlanSHA256).Flag("commit", f.Commit)
+		Bool("store-plan", f.StorePlan).Flag("plan-ref", f.PlanRef).Flag("plan-sha256", f.PlanSHA256).Flag("plans", f.plansArg()).
+		Flag("commit", f.Commit)
+}
+
+// plansArg is --plans as a reproduce line gives it: one line, by stack.
+func (f Flags) plansArg() string {
+	if f.StackPlans != nil {
+		return f.StackPlans.String()
+	}
+	return f.Plans
 }
 
 // Always reports whether the event runs everything, whatever the change touches: manual
@@ -166,6 +180,24 @@ func (f Flags) Settle() (Flags, error) {
 	if f.TestUnchanged && f.DryRun {
 		return f, errors.New("--test-unchanged runs the post-deploy tests on a run without changes and --dry-run applies and tests nothing: give one of them")
 	}
+	if f.Plans != "" {
+		var err error
+		if f.StackPlans, err = ParsePlans(f.Plans); err != nil {
+			return f, err
+		}
+		switch {
+		case f.StorePlan:
+			return f, errors.New("give one of --store-plan (first phase) and --plans (second phase)")
+		case f.PlanRef != "" || f.PlanSHA256 != "":
+			return f, errors.New("--plans gives each stack's stored plan and hash: leave out --plan-ref and --plan-sha256, which apply one stack's")
+		case f.ChangedFiles:
+			return f, errors.New("--plans applies the stacks its plans are for, whatever the change touches: leave out --changed-files")
+		case f.Stacks == "":
+			f.Stacks = strings.Join(f.StackPlans.Stacks(), ",")
+		case !slices.Equal(namedStacks(f.Stacks), f.StackPlans.Stacks()):
+			return f, errPlansStacks
+		}
+	}
 	if f.Stacks != "" {
 		if err := CheckChangedFiles(f.Stacks, f.ChangedFiles); err != nil {
 			return f, err
@@ -196,19 +228,28 @@ func (f Flags) Settle() (Flags, error) {
 		f.testNothing()
 		f.DryRun = true
 	}
+	if f.Plans != "" && f.DryRun {
+		return f, errors.New("--plans applies stored plans, and this run is a dry run (--dry-run, a pull request, or the dispatch's dry_run): give one of them")
+	}
 	if f.PlanRef != "" && f.DryRun {
 		return f, errors.New("--plan-ref applies a stored plan, and this run is a dry run (--dry-run, a pull request, or the dispatch's dry_run): give one of them")
 	}
 	return f, nil
 }
 
-// ForStack is f for one stack of --stacks: the stack's report goes into the combined one,
-// which decides the verdict, so it is always returned; dryRun holds a stack whose
-// dependency blocked. The change's file list has selected the stack, so the stack's own run
-// goes without it.
-func (f Flags) ForStack(dryRun bool) Flags {
+// ForStack is f for the stack in dir, one of --stacks: the stack's report goes into the
+// combined one, which decides the verdict, so it is always returned; dryRun holds a stack
+// whose dependency blocked. The change's file list has selected the stack, so the stack's
+// own run goes without it. In a second phase (--plans), a stack that is not held applies
+// its stored plan.
+func (f Flags) ForStack(dir string, dryRun bool) Flags {
+	plan, stored := f.StackPlans[dir]
 	f.DryRun, f.ReportOnFailure, f.PlanSHA256, f.Stacks, f.MaxParallel = dryRun, true, "", "", 0
-	f.ChangedFiles = false
+	f.ChangedFiles, f.Plans, f.StackPlans = false, "", nil
+	if stored && !dryRun {
+		// The second phase of several stacks: this stack applies its stored plan.
+		f.PlanRef, f.PlanSHA256 = plan.Ref, plan.SHA256
+	}
 	if dryRun {
 		f.testNothing()
 	}

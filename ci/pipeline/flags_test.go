@@ -3,6 +3,7 @@ package pipeline
 import (
 	"errors"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -51,7 +52,7 @@ func TestFlagsWithGitHub(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := tt.given.WithGitHub(c); got != tt.want {
+			if got := tt.given.WithGitHub(c); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("flags\n got %+v\nwant %+v", got, tt.want)
 			}
 		})
@@ -145,11 +146,11 @@ func TestFlagsAlwaysAndForStack(t *testing.T) {
 		}
 	}
 	f := Flags{Env: "prod", Stacks: "all", MaxParallel: 2, PlanSHA256: "abc", StorePlan: true, Project: "shop"}
-	one := f.ForStack(true)
+	one := f.ForStack("terraform", true)
 	if !one.DryRun || !one.ReportOnFailure || one.Stacks != "" || one.MaxParallel != 0 || one.PlanSHA256 != "" || !one.StorePlan || one.Project != "shop" {
 		t.Errorf("ForStack(true) = %+v", one)
 	}
-	if f.ForStack(false).DryRun {
+	if f.ForStack("terraform", false).DryRun {
 		t.Error("ForStack(false) is a dry run")
 	}
 	// A stack's own pipeline settles its flags again: they must not contradict.
@@ -157,15 +158,15 @@ func TestFlagsAlwaysAndForStack(t *testing.T) {
 		t.Errorf("ForStack(true).Settle() = %v", err)
 	}
 	// A stack held by a blocked dependency runs dry: --test-unchanged has nothing to run there.
-	held := Flags{Env: "test", Stacks: "all", TestUnchanged: true}.ForStack(true)
+	held := Flags{Env: "test", Stacks: "all", TestUnchanged: true}.ForStack("terraform", true)
 	if _, err := held.Settle(); err != nil || held.TestUnchanged {
 		t.Errorf("ForStack(true) with --test-unchanged = %+v, Settle() %v", held, err)
 	}
-	if !(Flags{Env: "test", Stacks: "all", TestUnchanged: true}).ForStack(false).TestUnchanged {
+	if !(Flags{Env: "test", Stacks: "all", TestUnchanged: true}).ForStack("terraform", false).TestUnchanged {
 		t.Error("ForStack(false) dropped --test-unchanged")
 	}
 	// The change's files selected the stacks; a stack's own run goes without them.
-	changed := Flags{Env: "test", Stacks: "changed", ChangedFiles: true}.ForStack(false)
+	changed := Flags{Env: "test", Stacks: "changed", ChangedFiles: true}.ForStack("terraform", false)
 	if _, err := changed.Settle(); err != nil || changed.ChangedFiles {
 		t.Errorf("ForStack(false) of --stacks=changed = %+v, Settle() %v", changed, err)
 	}

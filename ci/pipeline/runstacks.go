@@ -40,7 +40,7 @@ func RunStacks(sel stacks.Selection, f Flags, run StackRunner) ([]StackRun, []St
 	err := stacks.Schedule(sel.Stacks, f.MaxParallel, func(i int, held []string) bool {
 		s := sel.Stacks[i]
 		r := StackRun{Stack: s.Dir, Why: s.Why, Held: held, Report: StackReport(s.Dir)}
-		flags := f.ForStack(f.DryRun || len(held) > 0)
+		flags := f.ForStack(s.Dir, f.DryRun || len(held) > 0)
 		if len(held) > 0 {
 			// A held stack's plan is not one to apply: phase two would apply it on top of
 			// what it depends on.

@@ -49,8 +49,13 @@ func ReadStackReport(r StackRun, read environment.ReadFile) (StackRun, StackOwn,
 		if r.Reasons == nil {
 			r.Reasons = []string{}
 		}
-		if r.Steps, r.Changes, err = readSteps(path.Join(r.Stack, ResultFile), js); err != nil {
+		var outputs map[string]string
+		if r.Steps, outputs, err = readSteps(path.Join(r.Stack, ResultFile), js); err != nil {
 			return r, own, err
+		}
+		r.Changes = outputs["has_changes"] == "true"
+		if ref := outputs["plan_ref"]; ref != "" {
+			r.Stored = &StackPlan{Ref: ref, SHA256: outputs["plan_sha256"]}
 		}
 	}
 	if own.SARIF, err = get("results.sarif"); err != nil {
@@ -65,24 +70,25 @@ func ReadStackReport(r StackRun, read environment.ReadFile) (StackRun, StackOwn,
 }
 
 // readSteps reads the steps of a pipeline's result.json, whose verdicts the combined
-// summary gives their reasons, and whether its plan changes something (its outputs'
-// has_changes, absent from a run that planned nothing); name says where it came from.
-func readSteps(name string, data []byte) (_ []StepResult, changes bool, _ error) {
+// summary gives their reasons, and its outputs: has_changes (absent from a run that
+// planned nothing), and plan_ref and plan_sha256 when it stored its plan; name says where
+// it came from.
+func readSteps(name string, data []byte) (_ []StepResult, outputs map[string]string, _ error) {
 	var res struct {
 		Steps   []StepResult      `json:"steps"`
 		Outputs map[string]string `json:"outputs"`
 	}
 	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&res); err != nil {
-		return nil, false, fmt.Errorf("%s: steps: %w", name, err)
+		return nil, nil, fmt.Errorf("%s: steps: %w", name, err)
 	}
 	for i, st := range res.Steps {
 		switch st.Verdict {
 		case gate.Pass, gate.Warn, gate.Block:
 		default:
-			return nil, false, fmt.Errorf("%s: steps[%d] (%s): verdict %q: valid values are pass, warn, block", name, i, st.Name, st.Verdict)
+			return nil, nil, fmt.Errorf("%s: steps[%d] (%s): verdict %q: valid values are pass, warn, block", name, i, st.Name, st.Verdict)
 		}
 	}
-	return res.Steps, res.Outputs["has_changes"] == "true", nil
+	return res.Steps, res.Outputs, nil
 }
 
 // StackFailed is the row of a stack whose pipeline could not run at all (no report came

@@ -37,6 +37,9 @@ type StackRun struct {
 	HeldNote string   `json:"held_note,omitempty"`
 	// Changes says its plan changes something (its outputs' has_changes).
 	Changes bool `json:"has_changes"`
+	// Stored is the plan a --store-plan run stored for it (its outputs' plan_ref and
+	// plan_sha256), for the second phase's --plans.
+	Stored *StackPlan `json:"stored_plan,omitempty"`
 	// Why lists what selected it (a changed path, a dependency, --stacks=all); empty when
 	// named.
 	Why []string `json:"why,omitempty"`
@@ -86,12 +89,19 @@ func NewStacksResult(env environment.Name, dryRun bool, runs []StackRun, removed
 	}
 	names := make([]string, len(runs))
 	changes := false
+	plans := Plans{}
 	for i, s := range runs {
 		names[i] = s.Stack
 		changes = changes || s.Changes
+		if s.Stored != nil {
+			plans[s.Stack] = *s.Stored
+		}
 	}
 	r.Outputs = map[string]string{"verdict": string(r.Verdict), "environment": string(env), "stacks": strings.Join(names, ","),
 		"has_changes": strconv.FormatBool(changes)}
+	if len(plans) > 0 {
+		r.Outputs["plans"] = plans.String()
+	}
 	return r
 }
 
@@ -157,6 +167,15 @@ func StacksHeader(r StacksResult) string {
 	}
 	for _, d := range r.Removed {
 		fmt.Fprintf(&b, "- **removed** %s: the change deletes its Terraform files. If it was a stack, its state and resources are still there: no pipeline runs for it any more, so destroy them with the code that made them first (`terraform destroy` before the deletion is merged).\n", markdown.CodeSpan(d))
+	}
+	if plans := r.Outputs["plans"]; plans != "" {
+		fmt.Fprintf(&b, "\n**Stored for the second phase:** once approved, `pipeline --env=%s --plans=<plans>` with the same `--commit` applies each stack's plan, proven by its SHA-256 (the `plans` output):\n\n", r.Env)
+		for _, s := range r.Stacks {
+			if s.Stored != nil {
+				fmt.Fprintf(&b, "- %s: %s, SHA-256 %s\n", markdown.CodeSpan(s.Stack), markdown.CodeSpan(s.Stored.Ref), markdown.CodeSpan(s.Stored.SHA256))
+			}
+		}
+		b.WriteString("\n" + CodeBlock("", plans))
 	}
 	return b.String()
 }
