@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -248,5 +249,50 @@ func TestContradictoryFlagsRefused(t *testing.T) {
 				t.Errorf("does not say %q:\n%s", tt.want, lastLines(res.Stderr, 20))
 			}
 		})
+	}
+}
+
+// TestStacksTwoPhase: the reviewed deploy of several stacks. The first phase stores each
+// stack's plan and applies nothing; its plans output carries them to the second, which
+// applies each stack's stored plan. A --plans that is not the output's form fails before
+// anything runs, naming it.
+func TestStacksTwoPhase(t *testing.T) {
+	requireEngine(t)
+	t.Parallel()
+	moto := startMoto(t)
+	repo := stacksRepo(t, "version: 1\n", "a", "b")
+	ctor := append([]string{"--source=" + repo}, moto.Ctor()...)
+	first := export(t, nil, append(slices.Clone(ctor), "pipeline", "--env=test", "--stacks=all", "--store-plan", "--skip-tests")...)
+	plans := outputValue(readFile(t, first, "outputs.env"), "plans")
+	if !regexp.MustCompile(`^stacks/a=plans/test/\S+\.tfplan@[0-9a-f]{64},stacks/b=plans/test/\S+\.tfplan@[0-9a-f]{64}$`).MatchString(plans) {
+		t.Fatalf("outputs.env's plans = %q, want both stacks' stored plans", plans)
+	}
+	if summary := readFile(t, first, "summary.md"); !strings.Contains(summary, "**Stored for the second phase:**") || !strings.Contains(summary, plans) {
+		t.Errorf("the first phase's summary does not give the stored plans:\n%s", summary)
+	}
+	for _, s := range []string{"a", "b"} {
+		if _, ok := moto.State(t, "stacks/"+s+"/test/terraform.tfstate"); ok {
+			t.Errorf("the first phase applied stack %s", s)
+		}
+	}
+
+	bad := mustFail(t, nil, append(slices.Clone(ctor), "pipeline", "--env=test", "--plans=stacks/a=nope", "--skip-tests")...)
+	if !strings.Contains(bad.Stderr, `--plans entry "stacks/a=nope" has no @ before the plan's SHA-256`) {
+		t.Errorf("a bad --plans:\n%s", lastLines(bad.Stderr, 10))
+	}
+
+	second := export(t, nil, append(slices.Clone(ctor), "pipeline", "--env=test", "--plans="+plans, "--skip-tests")...)
+	if r := readStacksResult(t, second); r.Verdict == "block" || len(r.Stacks) != 2 {
+		t.Errorf("the second phase: verdict %s, %d stacks", r.Verdict, len(r.Stacks))
+	}
+	for _, entry := range strings.Split(plans, ",") {
+		stack, rest, _ := strings.Cut(entry, "=")
+		ref, _, _ := strings.Cut(rest, "@")
+		if summary := readFile(t, filepath.Join(second, "stacks", stack), "summary.md"); !strings.Contains(summary, "Applied the stored plan `"+ref+"`") {
+			t.Errorf("%s did not apply its stored plan %s:\n%s", stack, ref, summary)
+		}
+		if st, ok := moto.State(t, stack+"/test/terraform.tfstate"); !ok || len(st.Addresses()) == 0 {
+			t.Errorf("the second phase left no resources in %s's state", stack)
+		}
 	}
 }
