@@ -92,11 +92,12 @@ func Read(planJSON io.Reader, masked []string) ([]Diff, error) {
 		for _, attr := range attrs {
 			b := render(before, beforeSens, nil, attr, masked)
 			f := render(after, afterSens, afterUnknown, attr, masked)
-			// Unchanged, unchanged but for what is unset (a false read back from the cloud
-			// planned as null), or filled in by the provider with nothing set in the
-			// configuration: nothing for a reviewer to read.
+			// Unchanged, unchanged but for what is unset in an object that exists (a false
+			// read back from the cloud planned as null), or filled in by the provider with
+			// nothing set in the configuration: nothing for a reviewer to read. A create's
+			// false is shown: public access blocks all off is a value to read.
 			if (b == f && f != unknown) || (b == none && (f == none || f == unknown)) ||
-				(b != sensitive && f != sensitive && f != unknown && reflect.DeepEqual(set(before[attr]), set(after[attr]))) {
+				(b != none && b != sensitive && f != sensitive && f != unknown && reflect.DeepEqual(set(before[attr]), set(after[attr]))) {
 				continue
 			}
 			out = append(out, Diff{Address: rc.Address, Type: rc.Type, Actions: actionWord(a), Attribute: attr, Before: b, After: f})

@@ -246,10 +246,27 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "data" {
 	for _, d := range diffs {
 		t.Errorf("listed: %s %s (%s): %s -> %s", d.Address, d.Attribute, d.Actions, d.Before, d.After)
 	}
-	// Loosened for real, the same replace is listed.
-	w.Write("main.tf", strings.NewReplacer("bucket = aws_s3_bucket.a.id", "bucket = aws_s3_bucket.b.id", `"AES256"`, `"aws:kms"`).Replace(config))
-	if diffs, err = Read(bytes.NewReader(w.PlanJSON()), nil); err != nil || len(diffs) != 1 || diffs[0].Attribute != "rule" || diffs[0].Actions != "replace" {
-		t.Errorf("a changed algorithm on a replace: %v %+v", err, diffs)
+	// Changed for real, the same replace is listed; so is a create's false, which is a value
+	// (every public access block off), not an unset one.
+	w.Write("main.tf", strings.NewReplacer("bucket = aws_s3_bucket.a.id", "bucket = aws_s3_bucket.b.id", `"AES256"`, `"aws:kms"`).Replace(config)+`
+resource "aws_s3_bucket_public_access_block" "b" {
+  bucket             = aws_s3_bucket.b.id
+  block_public_acls  = false
+  ignore_public_acls = false
+}
+`)
+	if diffs, err = Read(bytes.NewReader(w.PlanJSON()), nil); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]Diff{}
+	for _, d := range diffs {
+		got[d.Address+" "+d.Attribute] = d
+	}
+	if d := got["aws_s3_bucket_server_side_encryption_configuration.data rule"]; d.Actions != "replace" || !strings.Contains(d.After, "aws:kms") {
+		t.Errorf("a changed algorithm on a replace: %+v", diffs)
+	}
+	if d := got["aws_s3_bucket_public_access_block.b block_public_acls"]; d.Actions != "create" || d.Before != none || d.After != "false" {
+		t.Errorf("a created public access block with block_public_acls false: %+v", diffs)
 	}
 }
 
