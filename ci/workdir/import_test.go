@@ -122,7 +122,9 @@ func TestImport(t *testing.T) {
 		}
 	})
 
-	t.Run("the pipeline's plan imports beside the changes and records the import with it", func(t *testing.T) {
+	// pipelinePlan is the pipeline's plan step with its import step, as the module runs it.
+	pipelinePlan := func(t *testing.T) (*pipeline.Recorder, workdir.Judged[*hostDir], []string) {
+		t.Helper()
 		if err := os.Remove(filepath.Join(d.dir, importer.FileName)); err != nil && !os.IsNotExist(err) {
 			t.Fatal(err)
 		}
@@ -132,6 +134,11 @@ func TestImport(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		return rec, p, files
+	}
+
+	t.Run("the pipeline's plan imports beside the changes and records the import with it", func(t *testing.T) {
+		rec, p, files := pipelinePlan(t)
 		if p.Report.Analysis.Counts.Import != 1 {
 			t.Errorf("the plan imports %d, want the bucket", p.Report.Analysis.Counts.Import)
 		}
@@ -283,15 +290,7 @@ func TestImport(t *testing.T) {
 	// "imported", in the same place and time.
 	t.Run("the pipeline's apply imports, and the import step then says imported", func(t *testing.T) {
 		d.terraform(t, "state", "rm", "aws_s3_bucket.assets")
-		if err := os.Remove(filepath.Join(d.dir, importer.FileName)); err != nil && !os.IsNotExist(err) {
-			t.Fatal(err)
-		}
-		rec := pipeline.NewRecorder(f.env.Profile, time.Now())
-		p, files, err := workdir.PlanWithImports(ctx, rec, func(context.Context) (*hostDir, workdir.Env, error) { return d, f.env, nil },
-			workdir.Imports{Run: true, Request: func(context.Context) (importer.Request, error) { return req, nil }, Env: "prod"}, false)
-		if err != nil {
-			t.Fatal(err)
-		}
+		rec, p, files := pipelinePlan(t)
 		planned := rec.Steps()
 		if len(planned) != 1 || !strings.Contains(planned[0].Markdown, "1 to import") || p.Imports == nil {
 			t.Fatalf("before the apply, recorded %+v", planned)
