@@ -195,7 +195,7 @@ func (f Flags) Settle() (Flags, error) {
 		case f.Stacks == "":
 			f.Stacks = strings.Join(f.StackPlans.Stacks(), ",")
 		case !slices.Equal(namedStacks(f.Stacks), f.StackPlans.Stacks()):
-			return f, errPlansStacks
+			return f, plansStacksError(f.Stacks, f.StackPlans)
 		}
 	}
 	if f.Stacks != "" {
@@ -241,9 +241,12 @@ func (f Flags) Settle() (Flags, error) {
 // combined one, which decides the verdict, so it is always returned; dryRun holds a stack
 // whose dependency blocked. The change's file list has selected the stack, so the stack's
 // own run goes without it. In a second phase (--plans), a stack that is not held applies
-// its stored plan.
+// its stored plan, and one without a plan is a dry run.
 func (f Flags) ForStack(dir string, dryRun bool) Flags {
 	plan, stored := f.StackPlans[dir]
+	if f.StackPlans != nil && !stored {
+		dryRun = true // a second phase applies nothing it has no reviewed plan of
+	}
 	f.DryRun, f.ReportOnFailure, f.PlanSHA256, f.Stacks, f.MaxParallel = dryRun, true, "", "", 0
 	f.ChangedFiles, f.Plans, f.StackPlans = false, "", nil
 	if stored && !dryRun {

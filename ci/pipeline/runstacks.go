@@ -21,7 +21,8 @@ const HeldForStorePlan = "whose plan changes something: this stack's plan would 
 // dependency blocked, or was itself held, runs as a dry run: it is planned and checked, and
 // nothing is applied on top of a blocked dependency, however deep, while independent stacks
 // go on. With --store-plan, so does one whose dependency changes something (it is applied
-// in phase two), and a held stack's plan is not stored. A stack that returned no readable
+// in phase two), and a held stack's plan is not stored; in phase two (--plans) too, and a
+// held stack does not apply its stored plan. A stack that returned no readable
 // report blocks with the error (StackFailed). The rows and the stacks' own files are in
 // sel's order.
 func RunStacks(sel stacks.Selection, f Flags, run StackRunner) ([]StackRun, []StackOwn, error) {
@@ -58,8 +59,9 @@ func RunStacks(sel stacks.Selection, f Flags, run StackRunner) ([]StackRun, []St
 		}
 		runs[i] = r
 		// With --store-plan, what changes is applied in phase two: a stack that depends on it
-		// would be planned on what it is before, and is held.
-		return r.Verdict == gate.Block || (f.StorePlan && r.Changes)
+		// would be planned on what it is before, and is held. So it is in phase two: the
+		// dependent's plan was made before this change (the plans of two first phases).
+		return r.Verdict == gate.Block || ((f.StorePlan || f.StackPlans != nil) && r.Changes)
 	})
 	return runs, own, err
 }

@@ -155,3 +155,58 @@ func TestRunStacksStorePlanHoldsDependents(t *testing.T) {
 		})
 	}
 }
+
+// A second phase (--plans): each stack applies its own stored plan; a stack whose
+// dependency's plan changes something is held, as in the first phase (its plan may come
+// from another first phase, made before that change), and applies nothing; a stack the
+// plans do not name is a dry run.
+func TestRunStacksSecondPhase(t *testing.T) {
+	r := Report{Run: Run{Env: environment.Prod}, Plan: realPlan(t, environment.Prod),
+		Steps: []StepReport{{Outcome: Outcome{Step: StepPlan, Verdict: gate.Pass}}}}
+	changes, _, err := r.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel := stacks.Selection{Stacks: []stacks.Selected{
+		{Stack: stacks.Stack{Dir: "stacks/network"}},
+		{Stack: stacks.Stack{Dir: "stacks/app", DependsOn: []string{"stacks/network"}, Level: 1}},
+		{Stack: stacks.Stack{Dir: "stacks/dns"}},
+		{Stack: stacks.Stack{Dir: "stacks/extra"}},
+	}}
+	f, err := Flags{Env: "prod", Plans: "stacks/network=" + refA + "@" + shaA + ",stacks/app=" + refB + "@" + shaB +
+		",stacks/dns=plans/prod/20261207T090002Z-cccc.tfplan@" + strings.Repeat("c", 64)}.Settle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	ran := map[string]Flags{}
+	runs, _, err := RunStacks(sel, f, func(s stacks.Selected, f Flags) (environment.ReadFile, error) {
+		mu.Lock()
+		ran[s.Dir] = f
+		mu.Unlock()
+		return reportOnDisk(t, changes), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		stack, ref string
+		dryRun     bool
+	}{
+		{"stacks/network", refA, false},
+		{"stacks/app", "", true},
+		{"stacks/dns", "plans/prod/20261207T090002Z-cccc.tfplan", false},
+		{"stacks/extra", "", true},
+	} {
+		got := ran[tc.stack]
+		if got.PlanRef != tc.ref || got.DryRun != tc.dryRun || (tc.ref != "") != (got.PlanSHA256 != "") {
+			t.Errorf("%s ran with plan %q (sha %q), dry run %v; want %q, %v", tc.stack, got.PlanRef, got.PlanSHA256, got.DryRun, tc.ref, tc.dryRun)
+		}
+		if _, err := got.Settle(); err != nil {
+			t.Errorf("%s's own run refuses its flags: %v", tc.stack, err)
+		}
+	}
+	if app := runs[1]; !slices.Equal(app.Held, []string{"stacks/network"}) {
+		t.Errorf("app held by %v, want stacks/network, whose plan changes something", app.Held)
+	}
+}

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 	"path"
@@ -37,12 +36,17 @@ func (p Plans) String() string {
 // Stacks are the stacks the plans are for, sorted.
 func (p Plans) Stacks() []string { return slices.Sorted(maps.Keys(p)) }
 
-// ParsePlans reads --plans: entries "<stack>=<plan-ref>@<sha256>", separated by commas,
-// spaces or lines, each stack once, each reference and hash as --plan-ref and --plan-sha256
-// take them.
+// ParsePlans reads --plans: entries "<stack>=<plan-ref>@<sha256>", separated by commas or
+// lines (a stack directory may hold a space), each stack once, each reference and hash as
+// --plan-ref and --plan-sha256 take them.
 func ParsePlans(s string) (Plans, error) {
 	const form = "<stack>=<plan-ref>@<sha256>, as the first phase's plans output gives them"
-	entries := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' || r == '\t' })
+	var entries []string
+	for _, e := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '\n' || r == '\r' }) {
+		if e = strings.TrimSpace(e); e != "" {
+			entries = append(entries, e)
+		}
+	}
 	if len(entries) == 0 {
 		return nil, fmt.Errorf("--plans is empty: give the first phase's plans output (%s)", form)
 	}
@@ -55,12 +59,12 @@ func ParsePlans(s string) (Plans, error) {
 		if i < 0 {
 			return nil, bad("has no =")
 		}
-		stack, rest := e[:i], e[i+1:]
+		stack, rest := cleanStack(e[:i]), e[i+1:]
 		ref, sha, ok := strings.Cut(rest, "@")
 		switch {
 		case !ok:
 			return nil, bad("has no @ before the plan's SHA-256")
-		case stack == "" || path.IsAbs(stack) || path.Clean(stack) != stack || strings.HasPrefix(stack, ".."):
+		case e[:i] == "" || path.IsAbs(stack) || stack == ".." || strings.HasPrefix(stack, "../"):
 			return nil, bad("does not start with a stack directory of the repository")
 		}
 		if _, err := planstore.ParseRef(ref); err != nil {
@@ -77,16 +81,23 @@ func ParsePlans(s string) (Plans, error) {
 	return plans, nil
 }
 
-// errPlansStacks is --plans beside a --stacks that takes other stacks than its plans'.
-var errPlansStacks = errors.New("--plans applies the stored plans of the stacks it names: leave --stacks out, or name exactly those stacks")
+// plansStacksError is --plans beside a --stacks that takes other stacks than its plans'.
+func plansStacksError(spec string, p Plans) error {
+	return fmt.Errorf("--plans applies the stored plans of the stacks it names (%s), and --stacks %s takes others: leave --stacks out, or name exactly those stacks",
+		strings.Join(p.Stacks(), ", "), untrusted.Quote(spec))
+}
+
+// cleanStack is a stack directory as ci/stacks reads one: a trailing slash or a ./ makes no
+// other stack.
+func cleanStack(dir string) string { return path.Clean(strings.TrimSuffix(strings.TrimSpace(dir), "/")) }
 
 // namedStacks are the directories a --stacks list names, cleaned as ci/stacks reads them,
 // sorted; "all" and "changed" name none.
 func namedStacks(spec string) []string {
 	var dirs []string
 	for _, n := range strings.Split(stacks.Named(spec), ",") {
-		if n = strings.TrimSpace(n); n != "" {
-			dirs = append(dirs, path.Clean(strings.TrimSuffix(n, "/")))
+		if strings.TrimSpace(n) != "" {
+			dirs = append(dirs, cleanStack(n))
 		}
 	}
 	slices.Sort(dirs)

@@ -58,12 +58,25 @@ func TestParsePlans(t *testing.T) {
 	}
 }
 
+// A stack directory is read as --stacks reads one: it may hold a space, and a trailing
+// slash names the same stack.
+func TestParsePlansStackNames(t *testing.T) {
+	p, err := ParsePlans("stacks/net work=" + refA + "@" + shaA + "\nstacks/b/=" + refB + "@" + shaB)
+	if err != nil || p["stacks/net work"].Ref != refA || p["stacks/b"].Ref != refB {
+		t.Fatalf("ParsePlans = %v, %v", p, err)
+	}
+	if again, err := ParsePlans(p.String()); err != nil || again.String() != p.String() {
+		t.Errorf("%q reads back as %v, %v", p.String(), again, err)
+	}
+}
+
 // Whatever --plans holds, ParsePlans returns plans whose String reads back the same, or an
 // error that names --plans.
 func FuzzParsePlans(f *testing.F) {
 	f.Add("stacks/a=" + refA + "@" + shaA + ",stacks/b=" + refB + "@" + shaB)
 	f.Add("a=b@c=d@e")
 	f.Add("=\n@,")
+	f.Add("stacks/net work/=" + refA + "@" + shaA)
 	f.Fuzz(func(t *testing.T, s string) {
 		p, err := ParsePlans(s)
 		if err != nil {
@@ -95,7 +108,7 @@ func TestSettlePlans(t *testing.T) {
 		f       Flags
 		wantErr string
 	}{
-		{"other stacks", Flags{Stacks: "stacks/a"}, "--plans applies the stored plans of the stacks it names"},
+		{"other stacks", Flags{Stacks: "stacks/a"}, `--plans applies the stored plans of the stacks it names (stacks/a, stacks/b), and --stacks "stacks/a" takes others`},
 		{"all", Flags{Stacks: stacks.AllStacks}, "--plans applies the stored plans of the stacks it names"},
 		{"store-plan", Flags{StorePlan: true}, "give one of --store-plan (first phase) and --plans (second phase)"},
 		{"plan-ref", Flags{PlanRef: refA}, "leave out --plan-ref and --plan-sha256"},
@@ -119,6 +132,9 @@ func TestSettlePlans(t *testing.T) {
 	}
 	if held := f.ForStack("stacks/b", true); held.PlanRef != "" || held.PlanSHA256 != "" || !held.DryRun {
 		t.Errorf("a held stack applies its plan: %+v", held)
+	}
+	if other := f.ForStack("stacks/c", false); other.PlanRef != "" || !other.DryRun {
+		t.Errorf("a stack without a stored plan is applied: %+v", other)
 	}
 	if got := f.Reproduce(Call(nil, "pipeline").Flag("env", "prod"), false).String(); !strings.Contains(got, "--plans=stacks/a="+refA+"@"+shaA+",stacks/b=") {
 		t.Errorf("Reproduce = %s", got)
