@@ -87,7 +87,7 @@ func (m *Infra) forStack(dir string) *Infra {
 func (m *Infra) pipelineStacks(ctx context.Context, f pipelineFlags) (*dagger.Directory, error) {
 	_, sel, err := m.selectStacks(ctx, f.Stacks, f.changedFiles, f.Always())
 	if err != nil {
-		return nil, err
+		return nil, f.StacksError(err)
 	}
 	name, err := environment.ParseName(f.Env) // Resolve gave one
 	if err != nil {
@@ -120,7 +120,7 @@ func (m *Infra) pipelineStacks(ctx context.Context, f pipelineFlags) (*dagger.Di
 		return nil, err
 	}
 	res := pipeline.NewStacksResult(name, f.DryRun, runs, sel.Removed)
-	res.Warnings = sel.Warnings
+	res.Warnings, res.ForceRecreate = sel.Warnings, f.ForceRecreate
 	files, err := pipeline.StacksFiles(res, reproduce, stacks.Named(f.Stacks), own)
 	if err != nil {
 		return nil, err

@@ -64,6 +64,9 @@ type StacksResult struct {
 	// (stacks.Selection.Warnings); they change no verdict.
 	Warnings []string          `json:"warnings,omitempty"`
 	Outputs  map[string]string `json:"outputs"`
+	// ForceRecreate is the run's --force-recreate: a second phase of its stored plans needs
+	// it again, or the gate judges their replacements anew.
+	ForceRecreate bool `json:"-"`
 }
 
 // NewStacksResult judges a run of several stacks: it blocks when one blocks, and its
@@ -169,7 +172,11 @@ func StacksHeader(r StacksResult) string {
 		fmt.Fprintf(&b, "- **removed** %s: the change deletes its Terraform files. If it was a stack, its state and resources are still there: no pipeline runs for it any more, so destroy them with the code that made them first (`terraform destroy` before the deletion is merged).\n", markdown.CodeSpan(d))
 	}
 	if plans := r.Outputs["plans"]; plans != "" {
-		fmt.Fprintf(&b, "\n**Stored for the second phase:** once approved, `pipeline --env=%s --plans=<plans>` with the same `--commit` applies each stack's plan, proven by its SHA-256 (the `plans` output):\n\n", r.Env)
+		force := ""
+		if r.ForceRecreate {
+			force = " --force-recreate"
+		}
+		fmt.Fprintf(&b, "\n**Stored for the second phase:** once approved, `pipeline --env=%s --plans=<plans>%s` with the same `--commit` applies each stack's plan, proven by its SHA-256 (the `plans` output):\n\n", r.Env, force)
 		for _, s := range r.Stacks {
 			if s.Stored != nil {
 				fmt.Fprintf(&b, "- %s: %s, SHA-256 %s\n", markdown.CodeSpan(s.Stack), markdown.CodeSpan(s.Stored.Ref), markdown.CodeSpan(s.Stored.SHA256))
@@ -341,7 +348,11 @@ func MergeStacksJUnit(files []StackFile) ([]byte, error) {
 			return nil, err
 		}
 		if f.Held != "" && len(suites) > 0 {
-			suites[0].Cases = append(suites[0].Cases, report.Case{Name: string(StepApply), Skipped: f.Held})
+			c := report.Case{Name: string(StepApply), Skipped: f.Held}
+			if len(suites[0].Cases) > 0 {
+				c.Classname = suites[0].Cases[0].Classname // the environment, as its steps' (JUnitCase)
+			}
+			suites[0].Cases = append(suites[0].Cases, c)
 		}
 		for _, s := range suites {
 			for i := range s.Cases {

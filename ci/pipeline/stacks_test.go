@@ -224,12 +224,12 @@ func TestMergeStacksJUnit(t *testing.T) {
 	// A held stack's own report (a dry run's) has only passing cases; merged, its apply is
 	// skipped with why.
 	held := StackRun{Stack: "stacks/app", Held: []string{"stacks/network"}}.HeldLine()
-	data, err = MergeStacksJUnit([]StackFile{{Stack: "stacks/app", Data: junit(report.Case{Name: "Plan"}), Held: held}})
+	data, err = MergeStacksJUnit([]StackFile{{Stack: "stacks/app", Data: junit(report.Case{Name: "Plan", Classname: "prod"}), Held: held}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if suites, err := report.ReadJUnit("merged", data); err != nil || len(suites) != 1 || len(suites[0].Cases) != 2 ||
-		suites[0].Cases[1].Name != string(StepApply) || suites[0].Cases[1].Skipped != held ||
+		suites[0].Cases[1].Name != string(StepApply) || suites[0].Cases[1].Skipped != held || suites[0].Cases[1].Classname != "prod" ||
 		!strings.Contains(held, "depends on stacks/network, which blocked or was held") {
 		t.Errorf("held stack's junit.xml (%v):\n%s", err, data)
 	}

@@ -87,9 +87,20 @@ func plansStacksError(spec string, p Plans) error {
 		strings.Join(p.Stacks(), ", "), untrusted.Quote(spec))
 }
 
+// StacksError is an error of selecting f's stacks: when --plans named them (Settle), it
+// says so, as the caller gave no --stacks.
+func (f Flags) StacksError(err error) error {
+	if err == nil || f.Plans == "" {
+		return err
+	}
+	return fmt.Errorf("--plans names a stack the repository does not have (its stacks are what the run takes, as --stacks): %w", err)
+}
+
 // cleanStack is a stack directory as ci/stacks reads one: a trailing slash or a ./ makes no
 // other stack.
-func cleanStack(dir string) string { return path.Clean(strings.TrimSuffix(strings.TrimSpace(dir), "/")) }
+func cleanStack(dir string) string {
+	return path.Clean(strings.TrimSuffix(strings.TrimSpace(dir), "/"))
+}
 
 // namedStacks are the directories a --stacks list names, cleaned as ci/stacks reads them,
 // sorted; "all" and "changed" name none.

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -136,6 +137,12 @@ func TestSettlePlans(t *testing.T) {
 	if other := f.ForStack("stacks/c", false); other.PlanRef != "" || !other.DryRun {
 		t.Errorf("a stack without a stored plan is applied: %+v", other)
 	}
+	if err := f.StacksError(errors.New(`--stacks: "stacks/a" is not a stack`)); err == nil || !strings.HasPrefix(err.Error(), "--plans names a stack the repository does not have") {
+		t.Errorf("StacksError = %v", err)
+	}
+	if err := (Flags{Stacks: "x"}).StacksError(errors.New("e")); err == nil || err.Error() != "e" {
+		t.Errorf("StacksError without --plans = %v", err)
+	}
 	if got := f.Reproduce(Call(nil, "pipeline").Flag("env", "prod"), false).String(); !strings.Contains(got, "--plans=stacks/a="+refA+"@"+shaA+",stacks/b=") {
 		t.Errorf("Reproduce = %s", got)
 	}
@@ -173,6 +180,13 @@ func TestStacksStoredPlans(t *testing.T) {
 	if !strings.Contains(h, "**Stored for the second phase:**") || !strings.Contains(h, "- `stacks/a`: `"+runs[0].Stored.Ref+"`, SHA-256 `"+shaA+"`") ||
 		!strings.Contains(h, res.Outputs["plans"]) {
 		t.Errorf("header:\n%s", h)
+	}
+	if strings.Contains(h, "--force-recreate") {
+		t.Errorf("the second phase's line has --force-recreate the first phase did not:\n%s", h)
+	}
+	res.ForceRecreate = true
+	if h := StacksHeader(res); !strings.Contains(h, "`pipeline --env=staging --plans=<plans> --force-recreate`") {
+		t.Errorf("the second phase's line lacks the first phase's --force-recreate:\n%s", h)
 	}
 	if _, ok := NewStacksResult(environment.Staging, true, []StackRun{{Stack: "x"}}, nil).Outputs["plans"]; ok {
 		t.Error("a run that stored nothing has a plans output")

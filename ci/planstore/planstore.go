@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -151,6 +152,17 @@ const (
 	metaApplying = "infrapipe-apply-started"
 )
 
+// encodeWord is a metadata value S3 keeps as it is: v itself when it is printable US-ASCII
+// that cannot read as an encoded word, else v as one RFC 2047 encoded word (base64), which
+// decodeWords reads back exactly.
+func encodeWord(v string) string {
+	plain := !strings.Contains(v, "=?") && !strings.ContainsFunc(v, func(r rune) bool { return r < ' ' || r > '~' })
+	if plain {
+		return v
+	}
+	return "=?utf-8?b?" + base64.StdEncoding.EncodeToString([]byte(v)) + "?="
+}
+
 // decodeWords reads a metadata value that may be RFC 2047 encoded: S3 keeps user metadata in
 // US-ASCII, so metadata() encodes a stack directory outside it, and S3 returns one stored
 // otherwise encoded so too. A value that is not valid stays as it is.
@@ -162,11 +174,11 @@ func decodeWords(v string) string {
 }
 
 // metadata is m as the object's user metadata; a stack directory outside US-ASCII is RFC
-// 2047 encoded, as S3 wants.
+// 2047 encoded, as S3 wants (encodeWord).
 func (m Meta) metadata() map[string]string {
 	md := map[string]string{
 		metaEnv:     string(m.Env),
-		metaStack:   mime.QEncoding.Encode("utf-8", m.Stack),
+		metaStack:   encodeWord(m.Stack),
 		metaCommit:  m.Commit,
 		metaCreated: m.Created.Format(time.RFC3339),
 		metaSHA256:  m.SHA256,

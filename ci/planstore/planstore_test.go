@@ -248,7 +248,8 @@ func TestStoreStackNames(t *testing.T) {
 	client, bucket := motoBucket(t)
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Second)
-	for i, stack := range []string{"terraform", "stacks/réseau", "stacks/net work", "stacks/100%", "données"} {
+	long := "stacks/" + strings.Repeat("é", 60)
+	for i, stack := range []string{"terraform", "stacks/réseau", "stacks/net work", "stacks/100%", "données", "=?utf-8?q?terraform?=", long} {
 		t.Run(stack, func(t *testing.T) {
 			ref := NewRef(environment.Prod, now, fmt.Sprintf("run%d", i))
 			if _, err := Put(ctx, client, bucket, ref, stack, second, "", now); err != nil {

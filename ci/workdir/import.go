@@ -273,8 +273,9 @@ func ImportsApplied[D any](rec *pipeline.Recorder, p Judged[D], env string) (fil
 	if p.Imports == nil || len(p.Imports.Plan.Imports()) == 0 {
 		return nil, false
 	}
-	p.Imports.Plan = p.Imports.Plan.Applied()
-	s, files := p.Imports.Step(env, false)
+	m := *p.Imports // the caller's mapping still says what the plan imports
+	m.Plan = m.Plan.Applied()
+	s, files := m.Step(env, false)
 	rec.Replace(s)
 	return files, true
 }
