@@ -86,22 +86,29 @@ func TestRunStacks(t *testing.T) {
 	}
 }
 
-// With --store-plan, a stack that depends on one whose plan changes something is held: its
-// plan would be made on what that stack is before phase two applies it, so it is not
-// stored. Without --store-plan it runs as usual. The combined outputs say whether anything
-// changes.
-func TestRunStacksStorePlanHoldsDependents(t *testing.T) {
+// changingStacks are the report files of a stack whose real plan passes and changes
+// something, and three stacks: stacks/app depends on stacks/network, stacks/dns on none.
+func changingStacks(t *testing.T) ([]string, stacks.Selection) {
+	t.Helper()
 	r := Report{Run: Run{Env: environment.Prod}, Plan: realPlan(t, environment.Prod),
 		Steps: []StepReport{{Outcome: Outcome{Step: StepPlan, Verdict: gate.Pass}}}}
 	changes, _, err := r.Files()
 	if err != nil {
 		t.Fatal(err)
 	}
-	sel := stacks.Selection{Stacks: []stacks.Selected{
+	return changes, stacks.Selection{Stacks: []stacks.Selected{
 		{Stack: stacks.Stack{Dir: "stacks/network"}},
 		{Stack: stacks.Stack{Dir: "stacks/app", DependsOn: []string{"stacks/network"}, Level: 1}},
 		{Stack: stacks.Stack{Dir: "stacks/dns"}},
 	}}
+}
+
+// With --store-plan, a stack that depends on one whose plan changes something is held: its
+// plan would be made on what that stack is before phase two applies it, so it is not
+// stored. Without --store-plan it runs as usual. The combined outputs say whether anything
+// changes.
+func TestRunStacksStorePlanHoldsDependents(t *testing.T) {
+	changes, sel := changingStacks(t)
 	blockedPlan := Report{Run: Run{Env: environment.Prod}, Plan: realPlan(t, environment.Prod),
 		Steps: []StepReport{{Outcome: Outcome{Step: StepPlan, Verdict: gate.Block, Reasons: []string{"deletes"}}}}}
 	blocked, _, err := blockedPlan.Files()
@@ -161,18 +168,8 @@ func TestRunStacksStorePlanHoldsDependents(t *testing.T) {
 // from another first phase, made before that change), and applies nothing; a stack the
 // plans do not name is a dry run.
 func TestRunStacksSecondPhase(t *testing.T) {
-	r := Report{Run: Run{Env: environment.Prod}, Plan: realPlan(t, environment.Prod),
-		Steps: []StepReport{{Outcome: Outcome{Step: StepPlan, Verdict: gate.Pass}}}}
-	changes, _, err := r.Files()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sel := stacks.Selection{Stacks: []stacks.Selected{
-		{Stack: stacks.Stack{Dir: "stacks/network"}},
-		{Stack: stacks.Stack{Dir: "stacks/app", DependsOn: []string{"stacks/network"}, Level: 1}},
-		{Stack: stacks.Stack{Dir: "stacks/dns"}},
-		{Stack: stacks.Stack{Dir: "stacks/extra"}},
-	}}
+	changes, sel := changingStacks(t)
+	sel.Stacks = append(sel.Stacks, stacks.Selected{Stack: stacks.Stack{Dir: "stacks/extra"}})
 	f, err := Flags{Env: "prod", Plans: "stacks/network=" + refA + "@" + shaA + ",stacks/app=" + refB + "@" + shaB +
 		",stacks/dns=plans/prod/20261207T090002Z-cccc.tfplan@" + strings.Repeat("c", 64)}.Settle()
 	if err != nil {
