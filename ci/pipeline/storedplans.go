@@ -3,7 +3,6 @@ package pipeline
 import (
 	"fmt"
 	"maps"
-	"path"
 	"slices"
 	"strings"
 
@@ -59,12 +58,12 @@ func ParsePlans(s string) (Plans, error) {
 		if i < 0 {
 			return nil, bad("has no =")
 		}
-		stack, rest := cleanStack(e[:i]), e[i+1:]
-		ref, sha, ok := strings.Cut(rest, "@")
-		switch {
-		case !ok:
+		ref, sha, ok := strings.Cut(e[i+1:], "@")
+		if !ok {
 			return nil, bad("has no @ before the plan's SHA-256")
-		case e[:i] == "" || path.IsAbs(stack) || stack == ".." || strings.HasPrefix(stack, "../"):
+		}
+		stack, err := stacks.CleanDir(strings.TrimSpace(e[:i]))
+		if err != nil {
 			return nil, bad("does not start with a stack directory of the repository")
 		}
 		if _, err := planstore.ParseRef(ref); err != nil {
@@ -96,20 +95,19 @@ func (f Flags) StacksError(err error) error {
 	return fmt.Errorf("--plans names a stack the repository does not have (its stacks are what the run takes, as --stacks): %w", err)
 }
 
-// cleanStack is a stack directory as ci/stacks reads one: a trailing slash or a ./ makes no
-// other stack.
-func cleanStack(dir string) string {
-	return path.Clean(strings.TrimSuffix(strings.TrimSpace(dir), "/"))
-}
-
-// namedStacks are the directories a --stacks list names, cleaned as ci/stacks reads them,
-// sorted; "all" and "changed" name none.
+// namedStacks are the directories a --stacks list names, cleaned as ci/stacks reads them
+// (a name it refuses stays as given, for Select to refuse), sorted; "all" and "changed"
+// name none.
 func namedStacks(spec string) []string {
 	var dirs []string
 	for _, n := range strings.Split(stacks.Named(spec), ",") {
-		if strings.TrimSpace(n) != "" {
-			dirs = append(dirs, cleanStack(n))
+		if n = strings.TrimSpace(n); n == "" {
+			continue
 		}
+		if dir, err := stacks.CleanDir(n); err == nil {
+			n = dir
+		}
+		dirs = append(dirs, n)
 	}
 	slices.Sort(dirs)
 	return dirs

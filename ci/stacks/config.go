@@ -82,12 +82,12 @@ func ParseConfig(name string, data []byte) (Config, error) {
 	}
 	deps := map[string][]string{}
 	for stack, on := range c.DependsOn {
-		clean, err := stackName(stack)
+		clean, err := CleanDir(stack)
 		if err != nil {
 			return Config{}, fmt.Errorf("%s: stacks.depends_on: %w", name, err)
 		}
 		for _, d := range on {
-			cd, err := stackName(d)
+			cd, err := CleanDir(d)
 			if err != nil {
 				return Config{}, fmt.Errorf("%s: stacks.depends_on.%s: %w", name, stack, err)
 			}
@@ -100,9 +100,9 @@ func ParseConfig(name string, data []byte) (Config, error) {
 	return c, nil
 }
 
-// stackName is a stack's directory as the repository's file writes it, cleaned: a path
-// from the root that stays inside the repository.
-func stackName(s string) (string, error) {
+// CleanDir is a stack's directory as the repository's file, --stacks or --plans writes
+// it, cleaned: a path from the root that stays inside the repository.
+func CleanDir(s string) (string, error) {
 	c := path.Clean(strings.TrimSuffix(s, "/"))
 	if s == "" || path.IsAbs(s) || c == ".." || strings.HasPrefix(c, "../") || strings.ContainsRune(s, 0) {
 		return "", fmt.Errorf("%s is not a stack directory: give a path from the repository's root such as stacks/network", untrusted.Quote(s))

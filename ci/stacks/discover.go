@@ -122,7 +122,7 @@ func Discover(t Tree) (Repo, error) {
 // (.tf, .tf.json) below dir are read, and the stacks are not ordered: a mistake in stacks.depends_on, which only
 // ordering needs, does not stop one stack's run.
 func Nested(t Tree, dir string) ([]string, error) {
-	dir, err := stackName(dir)
+	dir, err := CleanDir(dir)
 	if err != nil {
 		return nil, err
 	}

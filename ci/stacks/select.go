@@ -184,7 +184,7 @@ func (r Repo) selectSpec(t changes.Tree, spec string, changed []string) (Selecti
 	}
 	want := map[string]bool{}
 	for _, name := range strings.Split(spec, ",") {
-		dir, err := stackName(strings.TrimSpace(name))
+		dir, err := CleanDir(strings.TrimSpace(name))
 		if err != nil {
 			return Selection{}, fmt.Errorf("--stacks: %w", err)
 		}
