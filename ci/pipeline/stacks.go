@@ -122,11 +122,11 @@ func worse(a, b gate.Verdict) gate.Verdict {
 // the step that gave it (blocking ones first), and the removed directories.
 func StacksHeader(r StacksResult) string {
 	var b strings.Builder
-	stacks := fmt.Sprintf("%d stacks", len(r.Stacks))
+	count := fmt.Sprintf("%d stacks", len(r.Stacks))
 	if len(r.Stacks) == 1 {
-		stacks = "1 stack"
+		count = "1 stack"
 	}
-	fmt.Fprintf(&b, "# %s pipeline: %s (%s)\n\n", r.Env, r.Verdict, stacks)
+	fmt.Fprintf(&b, "# %s pipeline: %s (%s)\n\n", r.Env, r.Verdict, count)
 	if r.DryRun {
 		b.WriteString("Dry run: nothing was imported or applied.\n\n")
 	}
@@ -152,8 +152,7 @@ func StacksHeader(r StacksResult) string {
 	}
 	for _, s := range r.Stacks {
 		if len(s.Held) > 0 {
-			why := cmp.Or(s.HeldNote, "which blocked or was held")
-			fmt.Fprintf(&b, "- **held** %s: planned and checked, not applied: it depends on %s, %s\n", markdown.CodeSpan(s.Stack), strings.Join(codeSpans(s.Held), ", "), markdown.Text(why))
+			fmt.Fprintf(&b, "- **held** %s: planned and checked, not applied: it depends on %s, %s\n", markdown.CodeSpan(s.Stack), strings.Join(codeSpans(s.Held), ", "), markdown.Text(s.heldWhy()))
 		}
 	}
 	// A reason says its own step's verdict, not the stack's: a warning beside a block is
@@ -302,8 +301,11 @@ func (s StackRun) HeldLine() string {
 	if len(s.Held) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("held: planned and checked, not applied: it depends on %s, %s", strings.Join(s.Held, ", "), cmp.Or(s.HeldNote, "which blocked or was held"))
+	return fmt.Sprintf("held: planned and checked, not applied: it depends on %s, %s", strings.Join(s.Held, ", "), s.heldWhy())
 }
+
+// heldWhy is what the stacks a held stack depends on did: HeldNote, or they blocked.
+func (s StackRun) heldWhy() string { return cmp.Or(s.HeldNote, "which blocked or was held") }
 
 // MergeStacksSARIF is one SARIF log of every stack's findings, one run per tool as GitHub
 // code scanning wants (it refuses two runs of one tool in an upload). The stacks' logs
