@@ -63,16 +63,8 @@ func (f Flags) Reproduce(c Command, infracostKey bool) Command {
 		Bool("test-unchanged", f.TestUnchanged).
 		Flag("project", f.Project).
 		Secret("infracost-api-key", infracostKey, "INFRACOST_API_KEY").
-		Bool("store-plan", f.StorePlan).Flag("plan-ref", f.PlanRef).Flag("plan-sha256", f.PlanSHA256).Flag("plans", f.plansArg()).
+		Bool("store-plan", f.StorePlan).Flag("plan-ref", f.PlanRef).Flag("plan-sha256", f.PlanSHA256).Flag("plans", f.StackPlans.String()).
 		Flag("commit", f.Commit)
-}
-
-// plansArg is --plans as a reproduce line gives it: one line, by stack.
-func (f Flags) plansArg() string {
-	if f.StackPlans != nil {
-		return f.StackPlans.String()
-	}
-	return f.Plans
 }
 
 // Always reports whether the event runs everything, whatever the change touches: manual
